@@ -1,0 +1,21 @@
+//! Pure data for eksguard: no I/O, no async.
+//!
+//! Every input becomes an [`Object`] whose [`Node`] tree keeps the line and column of each
+//! field, so a rule can name a [`FieldPath`] and a reporter can turn it into a file position
+//! late, pointing at the nearest existing ancestor when the field itself is absent.
+
+pub mod finding;
+pub mod inventory;
+pub mod node;
+pub mod object;
+pub mod path;
+pub mod rule;
+pub mod workload;
+
+pub use finding::{Finding, Severity};
+pub use inventory::{InputError, Inventory};
+pub use node::{Node, Pos, Value};
+pub use object::{Object, ObjectId, ResourceRef, Source};
+pub use path::{FieldPath, Seg};
+pub use rule::{ParamKind, ParamMeta, RuleMeta};
+pub use workload::{ContainerKind, ContainerView, PodSpecView};

@@ -1,0 +1,207 @@
+//! Kubernetes objects (and, later, other documents) with their provenance.
+
+use std::sync::Arc;
+
+use crate::node::{Node, Pos};
+use crate::path::FieldPath;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(pub u32);
+
+/// Where an object came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A document of a file (`-` is standard input); `doc` is 0-based, `item` is the index in
+    /// a `kind: List`.
+    File {
+        path: Arc<str>,
+        doc: u32,
+        item: Option<u32>,
+    },
+    /// Read from a live API; positions are unknown.
+    Live,
+}
+
+/// The identity of a resource as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ResourceRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub id: ObjectId,
+    pub api_version: Box<str>,
+    pub kind: Box<str>,
+    pub name: Box<str>,
+    /// The effective namespace: `None` for cluster-scoped objects.
+    pub namespace: Option<Box<str>>,
+    pub root: Node,
+    pub source: Source,
+}
+
+/// Built-in kinds that live outside namespaces.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "PodSecurityPolicy",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "APIService",
+    "PriorityClass",
+    "RuntimeClass",
+    "IngressClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "CertificateSigningRequest",
+    "ClusterIssuer",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "ComponentStatus",
+];
+
+/// Built-in kinds that are namespaced; a missing namespace means the default one.
+const NAMESPACED: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+    "Rollout",
+    "Service",
+    "ServiceAccount",
+    "ConfigMap",
+    "Secret",
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+    "Ingress",
+    "ResourceQuota",
+    "LimitRange",
+    "PersistentVolumeClaim",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Endpoints",
+    "EndpointSlice",
+    "Event",
+    "Lease",
+];
+
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED.contains(&kind)
+}
+
+impl Object {
+    /// Builds an object from a parsed document, or `None` when it lacks `apiVersion`/`kind`.
+    /// `default_ns` fills in the namespace of namespaced kinds that give none.
+    pub fn from_node(root: Node, source: Source, default_ns: &str) -> Result<Object, Node> {
+        let (Some(api_version), Some(kind)) = (
+            root.get("apiVersion").and_then(Node::as_str),
+            root.get("kind").and_then(Node::as_str),
+        ) else {
+            return Err(root);
+        };
+        let api_version: Box<str> = api_version.into();
+        let kind: Box<str> = kind.into();
+        let meta = root.get("metadata");
+        let name: Box<str> = meta
+            .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+            .and_then(Node::scalar_text)
+            .unwrap_or_default()
+            .into();
+        let given_ns = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Node::scalar_text)
+            .filter(|s| !s.is_empty());
+        let namespace = if is_cluster_scoped(&kind) {
+            None
+        } else {
+            match given_ns {
+                Some(ns) => Some(ns.into()),
+                None if NAMESPACED.contains(&&*kind) => Some(default_ns.into()),
+                None => None,
+            }
+        };
+        Ok(Object {
+            id: ObjectId(0),
+            api_version,
+            kind,
+            name,
+            namespace,
+            root,
+            source,
+        })
+    }
+
+    pub fn ns(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    pub fn resource(&self) -> ResourceRef {
+        ResourceRef {
+            api_version: self.api_version.to_string(),
+            kind: self.kind.to_string(),
+            namespace: self.namespace.as_ref().map(|s| s.to_string()),
+            name: self.name.to_string(),
+        }
+    }
+
+    /// `Kind/namespace/name` or `Kind/name`, as text reports print it.
+    pub fn display_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+
+    pub fn metadata(&self) -> &Node {
+        self.root.get("metadata").unwrap_or(Node::null())
+    }
+
+    pub fn labels(&self) -> &Node {
+        self.metadata().get("labels").unwrap_or(Node::null())
+    }
+
+    pub fn annotations(&self) -> &Node {
+        self.metadata().get("annotations").unwrap_or(Node::null())
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations().get(key).and_then(Node::as_str)
+    }
+
+    pub fn spec(&self) -> &Node {
+        self.root.get("spec").unwrap_or(Node::null())
+    }
+
+    pub fn file(&self) -> Option<&str> {
+        match &self.source {
+            Source::File { path, .. } => Some(path),
+            Source::Live => None,
+        }
+    }
+
+    /// The position of `path` in the source, or of its nearest existing ancestor.
+    pub fn locate(&self, path: &FieldPath) -> Option<Pos> {
+        let (pos, _) = self.root.locate(path);
+        pos.is_known().then_some(pos)
+    }
+}

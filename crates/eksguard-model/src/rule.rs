@@ -1,0 +1,87 @@
+//! Rule metadata: the one source for `rules list`, `rules explain`, docs and SARIF.
+
+use crate::finding::Severity;
+
+/// The type of a rule parameter set in `.eksguard.toml` under `[rules.ID]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Integer,
+    Boolean,
+    String,
+    StringList,
+}
+
+impl ParamKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ParamKind::Integer => "integer",
+            ParamKind::Boolean => "boolean",
+            ParamKind::String => "string",
+            ParamKind::StringList => "list of strings",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ParamMeta {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    /// The default, written as TOML.
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    /// Stable ID, e.g. `POD001`; never reused.
+    pub id: &'static str,
+    /// Kebab-case name of the risky pattern, e.g. `privileged-container`.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// Data the rule reads: K (Kubernetes), E (EKS), I (IAM), C (EC2), N (node).
+    pub sources: &'static str,
+    /// Kinds whose objects the engine hands to the rule one at a time (empty: none).
+    pub kinds: &'static [&'static str],
+    /// One line shown in lists and as the SARIF short description.
+    pub summary: &'static str,
+    /// What to do; ends with a period.
+    pub remediation: &'static str,
+    /// Markdown body: what it checks, why it matters, examples.
+    pub docs: &'static str,
+    pub params: &'static [ParamMeta],
+}
+
+impl RuleMeta {
+    /// The ID's letters: the family (`POD`, `IAM`, ...).
+    pub fn family(&self) -> &'static str {
+        let end = self
+            .id
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(self.id.len());
+        &self.id[..end]
+    }
+
+    /// The section of the EKS Best Practices Guide behind the rule's family.
+    pub fn help_uri(&self) -> &'static str {
+        macro_rules! guide {
+            ($page:literal) => {
+                concat!(
+                    "https://docs.aws.amazon.com/eks/latest/best-practices/",
+                    $page
+                )
+            };
+        }
+        match self.family() {
+            "IAM" | "IRSA" => guide!("identity-and-access-management.html"),
+            "POD" => guide!("pod-security.html"),
+            "QOS" | "TEN" => guide!("tenant-isolation.html"),
+            "DET" | "AUD" => guide!("auditing-and-logging.html"),
+            "NET" | "SG" => guide!("network-security.html"),
+            "RUN" => guide!("runtime-security.html"),
+            "NODE" => guide!("protecting-the-infrastructure.html"),
+            "DATA" => guide!("data-encryption-and-secrets-management.html"),
+            "IMG" => guide!("image-security.html"),
+            _ => guide!("security.html"),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Pod-spec views over every workload kind, with container security settings resolved the
+//! way Kubernetes resolves them (the container's value wins over the pod's).
+
+use crate::node::Node;
+use crate::object::Object;
+use crate::path::FieldPath;
+
+/// Kinds that carry a pod spec or a pod template.
+pub const WORKLOAD_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+    "Rollout",
+];
+
+/// Pod-level securityContext fields that containers inherit.
+const INHERITED: &[&str] = &[
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "seccompProfile",
+    "seLinuxOptions",
+    "appArmorProfile",
+    "windowsOptions",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerKind {
+    Init,
+    Regular,
+    Ephemeral,
+}
+
+impl ContainerKind {
+    pub fn field(self) -> &'static str {
+        match self {
+            ContainerKind::Init => "initContainers",
+            ContainerKind::Regular => "containers",
+            ContainerKind::Ephemeral => "ephemeralContainers",
+        }
+    }
+
+    /// The word used in messages: "init container `x`".
+    pub fn noun(self) -> &'static str {
+        match self {
+            ContainerKind::Init => "init container",
+            ContainerKind::Regular => "container",
+            ContainerKind::Ephemeral => "ephemeral container",
+        }
+    }
+}
+
+/// A pod spec inside any workload, with the path that leads to it.
+#[derive(Debug, Clone)]
+pub struct PodSpecView<'a> {
+    pub spec: &'a Node,
+    pub path: FieldPath,
+    /// The pod's metadata (the template's for controllers, the object's for a Pod).
+    pub meta: &'a Node,
+    pub meta_path: FieldPath,
+}
+
+impl Object {
+    /// The pod spec of a workload, or `None` for other kinds (or a template-less Rollout).
+    pub fn pod_spec(&self) -> Option<PodSpecView<'_>> {
+        let template = match &*self.kind {
+            "Pod" => {
+                return self.root.get("spec").map(|spec| PodSpecView {
+                    spec,
+                    path: FieldPath::parse("spec"),
+                    meta: self.metadata(),
+                    meta_path: FieldPath::parse("metadata"),
+                })
+            }
+            "CronJob" => "spec.jobTemplate.spec.template",
+            "PodTemplate" => "template",
+            k if WORKLOAD_KINDS.contains(&k) => "spec.template",
+            _ => return None,
+        };
+        let tpl = self.root.at(template)?;
+        let spec = tpl.get("spec")?;
+        let base = FieldPath::parse(template);
+        Some(PodSpecView {
+            spec,
+            path: base.key("spec"),
+            meta: tpl.get("metadata").unwrap_or(Node::null()),
+            meta_path: base.key("metadata"),
+        })
+    }
+}
+
+impl<'a> PodSpecView<'a> {
+    pub fn field(&self, name: &str) -> Option<&'a Node> {
+        self.spec.get(name)
+    }
+
+    pub fn field_path(&self, rest: &str) -> FieldPath {
+        self.path.join(rest)
+    }
+
+    pub fn bool_field(&self, name: &str) -> bool {
+        self.field(name).and_then(Node::as_bool).unwrap_or(false)
+    }
+
+    pub fn security_context(&self) -> Option<&'a Node> {
+        self.spec.get("securityContext")
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&'a str> {
+        self.meta
+            .get("annotations")
+            .and_then(|a| a.get(key))
+            .and_then(Node::as_str)
+    }
+
+    pub fn labels(&self) -> &'a Node {
+        self.meta.get("labels").unwrap_or(Node::null())
+    }
+
+    /// Init, regular and ephemeral containers, in that order.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerView<'a>> + '_ {
+        [
+            ContainerKind::Init,
+            ContainerKind::Regular,
+            ContainerKind::Ephemeral,
+        ]
+        .into_iter()
+        .flat_map(move |kind| {
+            let list = self.spec.get(kind.field()).map(Node::items).unwrap_or(&[]);
+            list.iter().enumerate().map(move |(i, node)| ContainerView {
+                node,
+                kind,
+                path: self.path.key(kind.field()).index(i),
+                pod_sc: self.security_context(),
+                pod_sc_path: self.path.key("securityContext"),
+            })
+        })
+    }
+
+    pub fn volumes(&self) -> impl Iterator<Item = (FieldPath, &'a Node)> + '_ {
+        let list = self.spec.get("volumes").map(Node::items).unwrap_or(&[]);
+        list.iter()
+            .enumerate()
+            .map(move |(i, v)| (self.path.key("volumes").index(i), v))
+    }
+
+    /// The service account the pod runs as (`default` when none is named).
+    pub fn service_account(&self) -> &'a str {
+        self.field("serviceAccountName")
+            .or_else(|| self.field("serviceAccount"))
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
+    }
+}
+
+/// One container with the pod-level securityContext it inherits.
+#[derive(Debug, Clone)]
+pub struct ContainerView<'a> {
+    pub node: &'a Node,
+    pub kind: ContainerKind,
+    pub path: FieldPath,
+    pod_sc: Option<&'a Node>,
+    pod_sc_path: FieldPath,
+}
+
+impl<'a> ContainerView<'a> {
+    pub fn name(&self) -> &'a str {
+        self.node.get("name").and_then(Node::as_str).unwrap_or("")
+    }
+
+    pub fn image(&self) -> Option<&'a str> {
+        self.node.get("image").and_then(Node::as_str)
+    }
+
+    /// "container `app`", "init container `setup`".
+    pub fn describe(&self) -> String {
+        format!("{} `{}`", self.kind.noun(), self.name())
+    }
+
+    pub fn path_to(&self, rest: &str) -> FieldPath {
+        self.path.join(rest)
+    }
+
+    pub fn security_context(&self) -> Option<&'a Node> {
+        self.node.get("securityContext")
+    }
+
+    /// A container-only securityContext field with its path (present or not).
+    pub fn sc_field(&self, name: &str) -> (Option<&'a Node>, FieldPath) {
+        (
+            self.security_context().and_then(|sc| sc.get(name)),
+            self.path.key("securityContext").key(name),
+        )
+    }
+
+    /// A container-only boolean securityContext field with its path.
+    pub fn sc_bool(&self, name: &str) -> (Option<bool>, FieldPath) {
+        let (v, p) = self.sc_field(name);
+        (v.and_then(Node::as_bool), p)
+    }
+
+    /// The effective value of a securityContext field: the container's, else the pod's for
+    /// fields Kubernetes inherits. The path names where the value came from, or the
+    /// container's field when neither sets it.
+    pub fn effective(&self, name: &str) -> (Option<&'a Node>, FieldPath) {
+        let (own, own_path) = self.sc_field(name);
+        if own.is_some_and(|n| !n.is_null()) {
+            return (own, own_path);
+        }
+        if INHERITED.contains(&name) {
+            if let Some(v) = self.pod_sc.and_then(|sc| sc.get(name)) {
+                if !v.is_null() {
+                    return (Some(v), self.pod_sc_path.key(name));
+                }
+            }
+        }
+        (None, own_path)
+    }
+
+    pub fn effective_bool(&self, name: &str) -> (Option<bool>, FieldPath) {
+        let (v, p) = self.effective(name);
+        (v.and_then(Node::as_bool), p)
+    }
+
+    pub fn effective_i64(&self, name: &str) -> (Option<i64>, FieldPath) {
+        let (v, p) = self.effective(name);
+        (v.and_then(Node::as_i64), p)
+    }
+
+    pub fn resources(&self) -> &'a Node {
+        self.node.get("resources").unwrap_or(Node::null())
+    }
+
+    /// Capability names under `securityContext.capabilities.<list>` (`add` or `drop`),
+    /// normalised to upper case without a `CAP_` prefix, with the path of each.
+    pub fn capabilities(&self, list: &str) -> Vec<(String, FieldPath)> {
+        let base = self
+            .path
+            .key("securityContext")
+            .key("capabilities")
+            .key(list);
+        self.security_context()
+            .and_then(|sc| sc.get("capabilities"))
+            .and_then(|c| c.get(list))
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let s = n.as_str()?.trim().to_ascii_uppercase();
+                let s = s.strip_prefix("CAP_").map(str::to_string).unwrap_or(s);
+                Some((s, base.index(i)))
+            })
+            .collect()
+    }
+}

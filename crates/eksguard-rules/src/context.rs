@@ -1,0 +1,134 @@
+//! What rules see of a run: the inventory, indexes over it, and their parameters.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use eksguard_model::{Inventory, Object, ObjectId, ParamKind, RuleMeta};
+use serde_json::Value as Json;
+
+/// Per-rule parameters from the configuration, keyed by rule ID then parameter name.
+/// Values were checked against the rule's [`eksguard_model::ParamMeta`] when loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Params(pub HashMap<String, BTreeMap<String, Json>>);
+
+/// Namespaces that no workload-namespace rule looks at by default.
+pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+pub struct Ctx<'a> {
+    pub inv: &'a Inventory,
+    params: &'a Params,
+    by_kind: HashMap<&'a str, Vec<ObjectId>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(inv: &'a Inventory, params: &'a Params) -> Self {
+        let mut by_kind: HashMap<&'a str, Vec<ObjectId>> = HashMap::new();
+        for o in &inv.objects {
+            by_kind.entry(&o.kind).or_default().push(o.id);
+        }
+        Ctx {
+            inv,
+            params,
+            by_kind,
+        }
+    }
+
+    /// Every object of one kind, in input order.
+    pub fn objects_of(&self, kind: &str) -> impl Iterator<Item = &'a Object> + '_ {
+        let inv = self.inv;
+        self.by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(move |id| inv.get(*id))
+    }
+
+    /// Objects of one kind in one namespace.
+    pub fn objects_in<'s>(
+        &'s self,
+        kind: &'s str,
+        ns: &'s str,
+    ) -> impl Iterator<Item = &'a Object> + 's {
+        self.objects_of(kind).filter(move |o| o.ns() == Some(ns))
+    }
+
+    /// Objects that carry a pod spec, in input order.
+    pub fn workloads(&self) -> impl Iterator<Item = &'a Object> + '_ {
+        self.inv
+            .objects
+            .iter()
+            .filter(|o| crate::WORKLOAD_KINDS.contains(&&*o.kind) && o.pod_spec().is_some())
+    }
+
+    /// Namespaces that hold workloads, minus those the rule skips (its `skip_namespaces`
+    /// parameter, by default the system namespaces), each with the object to report on:
+    /// the Namespace object when the scan has it, otherwise the first workload there.
+    pub fn workload_namespaces(&self, meta: &RuleMeta) -> Vec<(String, &'a Object)> {
+        let skip: BTreeSet<String> = self
+            .param_list(meta, "skip_namespaces")
+            .into_iter()
+            .collect();
+        let mut seen: BTreeMap<String, &'a Object> = BTreeMap::new();
+        for w in self.workloads() {
+            if let Some(ns) = w.ns() {
+                if !skip.contains(ns) {
+                    seen.entry(ns.to_string()).or_insert(w);
+                }
+            }
+        }
+        for ns_obj in self.objects_of("Namespace") {
+            if let Some(v) = seen.get_mut(&*ns_obj.name) {
+                *v = ns_obj;
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// A parameter's value: the configured one or the declared default.
+    pub fn param(&self, meta: &RuleMeta, name: &str) -> Json {
+        if let Some(v) = self.params.0.get(meta.id).and_then(|p| p.get(name)) {
+            return v.clone();
+        }
+        meta.params
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| serde_json::from_str(p.default).ok())
+            .unwrap_or(Json::Null)
+    }
+
+    pub fn param_list(&self, meta: &RuleMeta, name: &str) -> Vec<String> {
+        match self.param(meta, name) {
+            Json::Array(a) => a
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn param_i64(&self, meta: &RuleMeta, name: &str) -> Option<i64> {
+        self.param(meta, name).as_i64()
+    }
+
+    pub fn param_bool(&self, meta: &RuleMeta, name: &str) -> bool {
+        self.param(meta, name).as_bool().unwrap_or(false)
+    }
+}
+
+/// Checks a configured value against the type a parameter declares.
+pub fn param_type_ok(kind: ParamKind, v: &Json) -> bool {
+    match kind {
+        ParamKind::Integer => v.is_i64(),
+        ParamKind::Boolean => v.is_boolean(),
+        ParamKind::String => v.is_string(),
+        ParamKind::StringList => v.as_array().is_some_and(|a| a.iter().all(Json::is_string)),
+    }
+}
+
+/// The `skip_namespaces` parameter most namespace-level rules share.
+pub const SKIP_NAMESPACES: eksguard_model::ParamMeta = eksguard_model::ParamMeta {
+    name: "skip_namespaces",
+    kind: ParamKind::StringList,
+    default: r#"["kube-system", "kube-public", "kube-node-lease"]"#,
+    doc: "Namespaces this rule does not look at.",
+};

@@ -1,0 +1,5 @@
+//! DATA rules.
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[];

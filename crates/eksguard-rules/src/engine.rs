@@ -1,0 +1,179 @@
+//! The engine: selects rules, dispatches them by scope (in parallel), then applies
+//! suppressions and severity overrides.
+
+use std::collections::{HashMap, HashSet};
+
+use eksguard_model::{Finding, InputError, Inventory, Object, ObjectId, Severity};
+use rayon::prelude::*;
+
+use crate::suppress::{annotations_of, parse_annotation, Date, Suppression};
+use crate::{Ctx, Params, Rule, Sink};
+
+/// A suppression from the configuration: rules plus the resources it matches.
+#[derive(Debug, Clone)]
+pub struct ConfigSuppression {
+    pub suppression: Suppression,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    /// An exact name, or a prefix when it ends with `*`.
+    pub name: Option<String>,
+}
+
+impl ConfigSuppression {
+    fn matches(&self, obj: &Object) -> bool {
+        let name_ok = match self.name.as_deref() {
+            None => true,
+            Some(n) => match n.strip_suffix('*') {
+                Some(prefix) => obj.name.starts_with(prefix),
+                None => *obj.name == *n,
+            },
+        };
+        name_ok
+            && self.kind.as_deref().is_none_or(|k| k == &*obj.kind)
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|ns| Some(ns) == obj.ns())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Rule IDs or prefixes to run (empty: all).
+    pub select: Vec<String>,
+    /// Rule IDs or prefixes not to run.
+    pub ignore: Vec<String>,
+    pub severity_overrides: HashMap<String, Severity>,
+    pub params: Params,
+    pub suppressions: Vec<ConfigSuppression>,
+    /// The day suppressions expire against (today unless a test says otherwise).
+    pub today: Option<Date>,
+}
+
+#[derive(Debug, Default)]
+pub struct RunResult {
+    pub findings: Vec<Finding>,
+    pub suppressed: usize,
+    /// Problems found while applying suppressions (malformed annotations).
+    pub errors: Vec<InputError>,
+}
+
+pub struct Engine<'r> {
+    rules: Vec<&'r dyn Rule>,
+    config: EngineConfig,
+}
+
+fn matches_any(id: &str, patterns: &[String]) -> bool {
+    patterns.iter().any(|p| {
+        p == "*" || p.eq_ignore_ascii_case("all") || id.starts_with(&p.to_ascii_uppercase())
+    })
+}
+
+impl<'r> Engine<'r> {
+    pub fn new(all: &[&'r dyn Rule], config: EngineConfig) -> Self {
+        let rules = all
+            .iter()
+            .copied()
+            .filter(|r| {
+                let id = r.meta().id;
+                (config.select.is_empty() || matches_any(id, &config.select))
+                    && !matches_any(id, &config.ignore)
+            })
+            .collect();
+        Engine { rules, config }
+    }
+
+    pub fn rules(&self) -> &[&'r dyn Rule] {
+        &self.rules
+    }
+
+    pub fn run(&self, inv: &Inventory) -> RunResult {
+        let cx = Ctx::new(inv, &self.config.params);
+        let per_object: Vec<Vec<Finding>> = inv
+            .objects
+            .par_iter()
+            .map(|obj| {
+                let mut found = Vec::new();
+                for rule in &self.rules {
+                    let meta = rule.meta();
+                    if meta.kinds.contains(&&*obj.kind) {
+                        let mut sink = Sink::new(meta);
+                        rule.check_object(&cx, obj, &mut sink);
+                        found.extend(sink.into_findings());
+                    }
+                }
+                found
+            })
+            .collect();
+        let cross: Vec<Vec<Finding>> = self
+            .rules
+            .par_iter()
+            .map(|rule| {
+                let mut sink = Sink::new(rule.meta());
+                rule.check_inventory(&cx, &mut sink);
+                sink.into_findings()
+            })
+            .collect();
+        let mut findings: Vec<Finding> = per_object.into_iter().chain(cross).flatten().collect();
+        findings.sort_by(|a, b| {
+            (a.object, &a.path, a.rule_id, &a.message)
+                .cmp(&(b.object, &b.path, b.rule_id, &b.message))
+        });
+        findings.dedup();
+        let mut result = RunResult::default();
+        self.filter(inv, findings, &mut result);
+        result
+    }
+
+    /// Drops suppressed findings, marks expired suppressions, applies severity overrides.
+    fn filter(&self, inv: &Inventory, findings: Vec<Finding>, result: &mut RunResult) {
+        let today = self.config.today.unwrap_or_else(Date::today);
+        let mut parsed: HashMap<ObjectId, Vec<Suppression>> = HashMap::new();
+        let mut reported: HashSet<ObjectId> = HashSet::new();
+        for mut f in findings {
+            let obj = inv.get(f.object);
+            let own = parsed.entry(f.object).or_insert_with(|| {
+                let mut list = Vec::new();
+                for (path, value) in annotations_of(obj) {
+                    match parse_annotation(value) {
+                        Ok(s) => list.push(s),
+                        Err(message) if reported.insert(obj.id) => {
+                            result.errors.push(InputError::new(
+                                obj.file().unwrap_or("<cluster>"),
+                                obj.locate(&path).map(|p| p.line),
+                                format!("{}: {message}; suppression ignored", obj.display_name()),
+                            ));
+                        }
+                        Err(_) => {}
+                    }
+                }
+                list
+            });
+            let configured = self
+                .config
+                .suppressions
+                .iter()
+                .filter(|c| c.matches(obj))
+                .map(|c| &c.suppression);
+            let mut expired = None;
+            let mut suppressed = false;
+            for s in own.iter().chain(configured).filter(|s| s.covers(f.rule_id)) {
+                match s.until {
+                    Some(d) if d < today => expired = Some(d),
+                    _ => suppressed = true,
+                }
+            }
+            if suppressed {
+                result.suppressed += 1;
+                continue;
+            }
+            if let Some(d) = expired {
+                f.message = format!("{} (suppression expired {d})", f.message);
+            }
+            if let Some(sev) = self.config.severity_overrides.get(f.rule_id) {
+                f.severity = *sev;
+            }
+            result.findings.push(f);
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! IMG rules.
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[];

@@ -1,0 +1,5 @@
+//! IRSA rules.
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[];

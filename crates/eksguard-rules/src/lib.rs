@@ -1,0 +1,140 @@
+//! The rule catalog and the engine.
+//!
+//! Each rule lives in its own file under a family module, declared with [`declare_rule!`]
+//! so its docs and metadata sit beside its logic. [`registry::all`] lists every rule in ID
+//! order; docs, `rules list`, SARIF and config validation read it. Rules do no I/O: they
+//! see objects through [`Ctx`] and report an object plus a field path to a [`Sink`].
+
+pub mod context;
+pub mod engine;
+pub mod registry;
+pub mod suppress;
+pub mod util;
+
+pub mod data;
+pub mod iam;
+pub mod img;
+pub mod irsa;
+pub mod net;
+pub mod pod;
+pub mod qos;
+pub mod run;
+pub mod ten;
+
+pub use context::{Ctx, Params};
+pub use eksguard_model::workload::WORKLOAD_KINDS;
+use eksguard_model::{FieldPath, Finding, Object, RuleMeta, Severity};
+pub use engine::{Engine, EngineConfig, RunResult};
+
+/// Gives access to a rule's static metadata; implemented by [`declare_rule!`].
+pub trait Described {
+    fn meta(&self) -> &'static RuleMeta;
+}
+
+/// A rule. The engine calls `check_object` for each object whose kind is in
+/// `meta().kinds`, and `check_inventory` once per run for cross-object rules.
+pub trait Rule: Described + Sync + Send {
+    fn check_object(&self, _cx: &Ctx<'_>, _obj: &Object, _out: &mut Sink) {}
+    fn check_inventory(&self, _cx: &Ctx<'_>, _out: &mut Sink) {}
+}
+
+/// Collects a rule's findings.
+pub struct Sink {
+    meta: &'static RuleMeta,
+    findings: Vec<Finding>,
+}
+
+impl Sink {
+    pub fn new(meta: &'static RuleMeta) -> Self {
+        Sink {
+            meta,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Reports `obj` at `path` with the rule's default severity.
+    pub fn report(&mut self, obj: &Object, path: FieldPath, message: impl Into<String>) {
+        self.report_with(obj, path, self.meta.severity, message);
+    }
+
+    /// Reports with a severity other than the default (rules whose severity depends on
+    /// what they find).
+    pub fn report_with(
+        &mut self,
+        obj: &Object,
+        path: FieldPath,
+        severity: Severity,
+        message: impl Into<String>,
+    ) {
+        self.findings.push(Finding {
+            rule_id: self.meta.id,
+            severity,
+            message: message.into(),
+            object: obj.id,
+            path,
+        });
+    }
+
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+}
+
+/// Declares a rule: a unit struct plus its [`RuleMeta`], with the doc comment as its docs.
+///
+/// ```ignore
+/// declare_rule! {
+///     /// Markdown docs.
+///     pub HostNetwork {
+///         id: "POD007", name: "host-network", severity: High, sources: "K",
+///         kinds: WORKLOAD_KINDS,
+///         summary: "Pod shares the node's network namespace",
+///         remediation: "Remove `hostNetwork: true`.",
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub $name:ident {
+            id: $id:literal,
+            name: $rname:literal,
+            severity: $sev:ident,
+            sources: $src:literal,
+            kinds: $kinds:expr,
+            summary: $summary:literal,
+            remediation: $remediation:literal,
+            $(params: [$($param:expr),* $(,)?],)?
+        }
+    ) => {
+        #[doc = concat!("`", $id, "` ", $rname, ": ", $summary)]
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+
+        impl $name {
+            pub const META: $crate::__private::RuleMeta = $crate::__private::RuleMeta {
+                id: $id,
+                name: $rname,
+                severity: $crate::__private::Severity::$sev,
+                sources: $src,
+                kinds: $kinds,
+                summary: $summary,
+                remediation: $remediation,
+                docs: concat!($($doc, "\n"),*),
+                params: &[$($($param),*)?],
+            };
+        }
+
+        impl $crate::Described for $name {
+            fn meta(&self) -> &'static $crate::__private::RuleMeta {
+                &Self::META
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use eksguard_model::{ParamKind, ParamMeta, RuleMeta, Severity};
+}

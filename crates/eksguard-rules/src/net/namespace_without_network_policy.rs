@@ -1,0 +1,50 @@
+use eksguard_model::FieldPath;
+
+use crate::context::SKIP_NAMESPACES;
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// Namespaces that hold workloads but no NetworkPolicy, across all files of the scan.
+    /// The finding sits on the Namespace object when the scan has it, otherwise on the
+    /// first workload in the namespace.
+    ///
+    /// ## Why it matters
+    /// Without a policy every pod accepts traffic from every other pod in the cluster, so
+    /// one compromised pod can reach all the others.
+    ///
+    /// ## Example
+    /// A `Deployment` in namespace `shop` and no `NetworkPolicy` with `namespace: shop`.
+    ///
+    /// ## Fix
+    /// Add a default-deny NetworkPolicy to the namespace and allow the flows it needs.
+    pub NamespaceWithoutNetworkPolicy {
+        id: "NET001",
+        name: "namespace-without-network-policy",
+        severity: Medium,
+        sources: "K",
+        kinds: &[],
+        summary: "Workload namespace has no NetworkPolicy",
+        remediation: "Add a default-deny NetworkPolicy to the namespace and allow only the needed flows.",
+        params: [SKIP_NAMESPACES],
+    }
+}
+
+impl Rule for NamespaceWithoutNetworkPolicy {
+    fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
+        for (ns, obj) in cx.workload_namespaces(&Self::META) {
+            if cx.objects_in("NetworkPolicy", &ns).next().is_none() {
+                let path = if &*obj.kind == "Namespace" {
+                    FieldPath::parse("metadata.name")
+                } else {
+                    FieldPath::parse("metadata.namespace")
+                };
+                out.report(
+                    obj,
+                    path,
+                    format!("namespace `{ns}` has workloads but no NetworkPolicy"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+use eksguard_model::Object;
+
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+declare_rule! {
+    /// ## What it checks
+    /// Containers (init, regular and ephemeral) with `securityContext.privileged: true`.
+    ///
+    /// ## Why it matters
+    /// A privileged container has every capability and sees the host's devices; escaping
+    /// to the node is trivial, and from the node to the node's IAM role. The Pod Security
+    /// Standards forbid it from the baseline level up.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// containers:
+    /// - name: app
+    ///   securityContext:
+    ///     privileged: true
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove `privileged: true`; add only the capabilities the process needs.
+    pub PrivilegedContainer {
+        id: "POD001",
+        name: "privileged-container",
+        severity: Critical,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "Container runs privileged",
+        remediation: "Remove `privileged: true` and grant only the capabilities the process needs.",
+    }
+}
+
+impl Rule for PrivilegedContainer {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        for c in pod.containers() {
+            if let (Some(true), path) = c.sc_bool("privileged") {
+                out.report(obj, path, format!("{} runs privileged", c.describe()));
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! QOS rules.
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[];

@@ -1,0 +1,113 @@
+//! Every rule, in ID order within the order of the guide's sections. Docs, `rules list`,
+//! SARIF and config validation all read this list.
+
+use std::sync::LazyLock;
+
+use crate::Rule;
+
+static ALL: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
+    [
+        crate::iam::RULES,
+        crate::irsa::RULES,
+        crate::pod::RULES,
+        crate::qos::RULES,
+        crate::ten::RULES,
+        crate::net::RULES,
+        crate::run::RULES,
+        crate::data::RULES,
+        crate::img::RULES,
+    ]
+    .concat()
+});
+
+pub fn all() -> &'static [&'static dyn Rule] {
+    &ALL
+}
+
+/// A rule by ID (case-insensitive) or by name.
+pub fn find(key: &str) -> Option<&'static dyn Rule> {
+    all()
+        .iter()
+        .copied()
+        .find(|r| r.meta().id.eq_ignore_ascii_case(key) || r.meta().name == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    const FAMILIES: &[&str] = &[
+        "IAM", "IRSA", "POD", "QOS", "TEN", "NET", "RUN", "DATA", "IMG",
+    ];
+
+    #[test]
+    fn ids_are_unique_well_formed_and_ordered() {
+        let mut ids = HashSet::new();
+        let mut names = HashSet::new();
+        let mut last: Option<(usize, &str)> = None;
+        for r in all() {
+            let m = r.meta();
+            assert!(ids.insert(m.id), "duplicate id {}", m.id);
+            assert!(names.insert(m.name), "duplicate name {}", m.name);
+            let fam = FAMILIES.iter().position(|f| *f == m.family());
+            let fam = fam.unwrap_or_else(|| panic!("{}: unknown family", m.id));
+            let digits = &m.id[m.family().len()..];
+            assert!(
+                digits.len() == 3 && digits.bytes().all(|b| b.is_ascii_digit()),
+                "{}",
+                m.id
+            );
+            if let Some(prev) = last {
+                assert!(
+                    prev < (fam, m.id),
+                    "{} is out of order after {}",
+                    m.id,
+                    prev.1
+                );
+            }
+            last = Some((fam, m.id));
+        }
+    }
+
+    #[test]
+    fn metadata_is_complete() {
+        for r in all() {
+            let m = r.meta();
+            assert!(
+                m.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}: name must be kebab-case",
+                m.id
+            );
+            assert!(
+                !m.name.starts_with("no-"),
+                "{}: name the risky pattern",
+                m.id
+            );
+            assert!(
+                m.remediation.ends_with('.'),
+                "{}: remediation ends with a period",
+                m.id
+            );
+            assert!(!m.summary.ends_with('.'), "{}: summary is a phrase", m.id);
+            for heading in [
+                "## What it checks",
+                "## Why it matters",
+                "## Example",
+                "## Fix",
+            ] {
+                assert!(m.docs.contains(heading), "{}: docs lack `{heading}`", m.id);
+            }
+            for p in m.params {
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(p.default).is_ok(),
+                    "{}: default of {} is not JSON",
+                    m.id,
+                    p.name
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! RUN rules.
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[];

@@ -1,0 +1,152 @@
+//! Suppressions: the `eksguard.io/ignore` annotation and configured ones.
+//!
+//! Annotation form: `"POD001,RUN001 -- reason"` with an optional `until=YYYY-MM-DD` at the
+//! end of the reason. A reason is required; a suppression past its date no longer applies.
+
+use eksguard_model::{FieldPath, Object};
+
+pub const ANNOTATION: &str = "eksguard.io/ignore";
+
+/// A civil date, compared as (year, month, day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub i32, pub u32, pub u32);
+
+impl Date {
+    pub fn parse(s: &str) -> Option<Date> {
+        let mut it = s.trim().splitn(3, '-');
+        let y: i32 = it.next()?.parse().ok()?;
+        let m: u32 = it.next()?.parse().ok()?;
+        let d: u32 = it.next()?.parse().ok()?;
+        ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(Date(y, m, d))
+    }
+
+    /// Today in UTC.
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Date::from_days((secs / 86_400) as i64)
+    }
+
+    /// Days since 1970-01-01 to a civil date (proleptic Gregorian).
+    pub fn from_days(z: i64) -> Date {
+        let z = z + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
+        Date(y, m, d)
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.0, self.1, self.2)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// Rule IDs or prefixes (`POD`, `*` for all).
+    pub rules: Vec<String>,
+    pub reason: String,
+    pub until: Option<Date>,
+}
+
+impl Suppression {
+    pub fn covers(&self, rule_id: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r == "*" || r.eq_ignore_ascii_case("all") || rule_id.starts_with(r.as_str()))
+    }
+}
+
+/// Parses the annotation value; the error says what is wrong with it.
+pub fn parse_annotation(value: &str) -> Result<Suppression, String> {
+    let (ids, rest) = match value.split_once("--") {
+        Some((ids, rest)) => (ids, rest.trim()),
+        None => {
+            return Err(format!(
+                "`{ANNOTATION}` needs a reason: \"RULE[,RULE] -- reason [until=YYYY-MM-DD]\""
+            ))
+        }
+    };
+    let rules: Vec<String> = ids
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    if rules.is_empty() {
+        return Err(format!("`{ANNOTATION}` names no rule before `--`"));
+    }
+    let (reason, until) = match rest.rfind("until=") {
+        Some(i) => {
+            let date = rest[i + 6..].trim();
+            let d = Date::parse(date).ok_or_else(|| {
+                format!("`{ANNOTATION}`: `until={date}` is not a YYYY-MM-DD date")
+            })?;
+            (rest[..i].trim(), Some(d))
+        }
+        None => (rest, None),
+    };
+    if reason.is_empty() {
+        return Err(format!("`{ANNOTATION}` needs a reason after `--`"));
+    }
+    Ok(Suppression {
+        rules,
+        reason: reason.to_string(),
+        until,
+    })
+}
+
+/// The annotation suppressions that apply to an object: its own and its pod template's,
+/// each with the path of the annotation (for error positions).
+pub fn annotations_of(obj: &Object) -> Vec<(FieldPath, &str)> {
+    let mut out = Vec::new();
+    if let Some(v) = obj.annotation(ANNOTATION) {
+        out.push((FieldPath::parse("metadata.annotations").key(ANNOTATION), v));
+    }
+    if let Some(pod) = obj.pod_spec() {
+        if &*obj.kind != "Pod" {
+            if let Some(v) = pod.annotation(ANNOTATION) {
+                out.push((pod.meta_path.key("annotations").key(ANNOTATION), v));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ids_reason_and_expiry() {
+        let s = parse_annotation("pod001, RUN -- vendor chart until=2030-01-31").unwrap();
+        assert_eq!(s.rules, vec!["POD001", "RUN"]);
+        assert_eq!(s.reason, "vendor chart");
+        assert_eq!(s.until, Some(Date(2030, 1, 31)));
+        assert!(s.covers("RUN002"));
+        assert!(!s.covers("POD002"));
+    }
+
+    #[test]
+    fn reason_is_required() {
+        assert!(parse_annotation("POD001").is_err());
+        assert!(parse_annotation("POD001 --  ").is_err());
+        assert!(parse_annotation("POD001 -- x until=soon").is_err());
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(Date::from_days(0), Date(1970, 1, 1));
+        assert_eq!(Date::from_days(20_818), Date(2026, 12, 31));
+        assert_eq!(Date::from_days(11_016), Date(2000, 2, 29));
+    }
+}

@@ -1,0 +1,5 @@
+//! TEN rules.
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[];

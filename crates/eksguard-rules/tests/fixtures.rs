@@ -1,0 +1,150 @@
+//! Runs every rule over its fixtures under `fixtures/<family>/`.
+//!
+//! A fixture is `<ID>.yaml` or `<ID>_<variant>.yaml`. Lines that a finding must point at
+//! carry a `# expect: ID` comment (repeat the ID for several findings on one line); no
+//! other line may get a finding. Each fixture must produce at least one finding and leave
+//! at least one object clean. Optional `<ID>.params.json` sets the rule's parameters as
+//! `{"name": value}`. The findings (line, field path, message) are snapshot-tested too.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use eksguard_rules::engine::{Engine, EngineConfig};
+use eksguard_rules::suppress::Date;
+use eksguard_rules::{registry, Params};
+use eksguard_sources::files::load_text;
+use eksguard_sources::LoadOptions;
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn expectations(text: &str) -> BTreeMap<(u32, String), usize> {
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(idx) = line.find("# expect:") {
+            for id in line[idx + 9..]
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                *out.entry((i as u32 + 1, id.to_string())).or_insert(0) += 1;
+            }
+        }
+    }
+    out
+}
+
+fn check_family(family: &str) {
+    let mut checked = 0;
+    for rule in registry::all() {
+        let meta = rule.meta();
+        if meta.family() != family {
+            continue;
+        }
+        let dir = fixture_dir().join(family.to_ascii_lowercase());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| {
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let ext = p.extension().and_then(|s| s.to_str()).unwrap_or("");
+            (ext == "yaml" || ext == "json")
+                && !stem.ends_with(".params")
+                && (stem == meta.id || stem.starts_with(&format!("{}_", meta.id)))
+        });
+        files.sort();
+        assert!(
+            !files.is_empty(),
+            "{}: no fixture in {}",
+            meta.id,
+            dir.display()
+        );
+        let mut params = Params::default();
+        let pfile = dir.join(format!("{}.params.json", meta.id));
+        if let Ok(text) = std::fs::read_to_string(&pfile) {
+            let v: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+            params.0.insert(meta.id.to_string(), v);
+        }
+        for file in files {
+            check_fixture(rule, &file, &params);
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no rules in family {family}");
+}
+
+fn check_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, params: &Params) {
+    let meta = rule.meta();
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    let text = std::fs::read_to_string(file).unwrap();
+    let inv = load_text(&name, text.as_bytes(), &LoadOptions::default());
+    assert!(inv.errors.is_empty(), "{name}: {:?}", inv.errors);
+    let config = EngineConfig {
+        select: vec![meta.id.to_string()],
+        params: params.clone(),
+        today: Some(Date(2026, 1, 1)),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(registry::all(), config);
+    let result = engine.run(&inv);
+    let mut got: BTreeMap<(u32, String), usize> = BTreeMap::new();
+    let mut report = String::new();
+    let mut dirty = BTreeSet::new();
+    for f in &result.findings {
+        let obj = inv.get(f.object);
+        dirty.insert(f.object);
+        let pos = obj.locate(&f.path).unwrap_or_default();
+        *got.entry((pos.line, f.rule_id.to_string())).or_insert(0) += 1;
+        report.push_str(&format!(
+            "{}:{} {} {} {} {}\n    {}\n",
+            pos.line,
+            pos.col,
+            f.rule_id,
+            f.severity,
+            obj.display_name(),
+            f.path,
+            f.message
+        ));
+    }
+    let want = expectations(&text);
+    assert_eq!(
+        got, want,
+        "{name}: findings (line, rule) differ from `# expect:` comments\n{report}"
+    );
+    assert!(
+        !result.findings.is_empty(),
+        "{name}: the fixture must make {} fire",
+        meta.id
+    );
+    assert!(
+        inv.objects.len() > dirty.len(),
+        "{name}: the fixture needs at least one object {} leaves alone",
+        meta.id
+    );
+    let snap = name
+        .trim_end_matches(".yaml")
+        .trim_end_matches(".json")
+        .to_string();
+    insta::with_settings!({ snapshot_path => "snapshots/fixtures", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(snap, report);
+    });
+}
+
+macro_rules! families {
+    ($($test:ident => $fam:literal),* $(,)?) => {
+        $(#[test] fn $test() { check_family($fam); })*
+    };
+}
+
+families! {
+    iam => "IAM",
+    irsa => "IRSA",
+    pod => "POD",
+    qos => "QOS",
+    ten => "TEN",
+    net => "NET",
+    run => "RUN",
+    data => "DATA",
+    img => "IMG",
+}

@@ -1,0 +1,10 @@
+//! All input of eksguard. Files and directories are walked (honouring `.gitignore`), each
+//! document is parsed into a position-carrying [`eksguard_model::Node`] tree, and
+//! Kubernetes objects are collected into an [`eksguard_model::Inventory`]. Anything that
+//! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
+
+pub mod files;
+pub mod yaml;
+
+pub use files::{load, LoadOptions};
+pub use yaml::{parse_documents, Document, ParseLimits, YamlError};

@@ -1,0 +1,528 @@
+//! YAML (and JSON, a subset of it) into position-carrying trees.
+//!
+//! The text is cut into documents at `---` lines first, so a broken document costs only
+//! itself and documents parse independently. Aliases are expanded against a node budget
+//! (alias bombs), nesting is bounded (deep nesting), and `<<` merge keys are honoured as
+//! Kubernetes' YAML 1.1 reader honours them.
+
+use std::collections::HashMap;
+
+use eksguard_model::node::Entry;
+use eksguard_model::{Node, Pos, Value};
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    /// Deepest nesting of mappings and sequences accepted.
+    pub max_depth: usize,
+    /// Most nodes one document may expand to, aliases included.
+    pub max_nodes: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_depth: 256,
+            max_nodes: 1_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    /// 1-based line in the whole file.
+    pub line: u32,
+    pub column: u32,
+    /// 0-based index of the document in the file.
+    pub doc: u32,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct Document {
+    /// 0-based index of the document in the file.
+    pub index: u32,
+    pub root: Node,
+}
+
+/// Parses every document of `text`. Each result is a document or the error that ended it.
+pub fn parse_documents(
+    text: &str,
+    split: bool,
+    limits: ParseLimits,
+) -> Vec<Result<Document, YamlError>> {
+    let mut out = Vec::new();
+    let mut doc_index = 0u32;
+    let chunks = if split {
+        split_documents(text)
+    } else {
+        vec![(0, text)]
+    };
+    for (line_offset, chunk) in chunks {
+        parse_chunk(chunk, line_offset, limits, &mut doc_index, &mut out);
+    }
+    out
+}
+
+/// Cuts the text at lines that start a new document (`---` followed by a blank or the end
+/// of the line). Returns each piece with the number of lines before it.
+fn split_documents(text: &str) -> Vec<(u32, &str)> {
+    let mut pieces = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 0u32;
+    let mut line = 0u32;
+    let mut pos = 0usize;
+    let bytes = text.as_bytes();
+    while pos < bytes.len() {
+        let end = memchr_newline(bytes, pos);
+        let l = &bytes[pos..end];
+        let is_sep = l.starts_with(b"---") && l.get(3).is_none_or(|c| c.is_ascii_whitespace());
+        if is_sep && pos > start {
+            pieces.push((start_line, &text[start..pos]));
+            start = pos;
+            start_line = line;
+        }
+        line += 1;
+        pos = end + 1;
+    }
+    if start < text.len() {
+        pieces.push((start_line, &text[start..]));
+    }
+    pieces
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| from + p)
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+        size: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        pos: Pos,
+        anchor: usize,
+        key: Option<(Box<str>, Pos)>,
+        merges: Vec<Node>,
+        size: usize,
+    },
+}
+
+struct Builder<'l> {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    nodes: usize,
+    limits: &'l ParseLimits,
+    line_offset: u32,
+    root: Option<Node>,
+}
+
+impl Builder<'_> {
+    fn pos(&self, m: &Marker) -> Pos {
+        Pos::new(m.line() as u32 + self.line_offset, m.col() as u32 + 1)
+    }
+
+    fn err(&self, m: &Marker, msg: impl Into<String>) -> (Marker, String) {
+        (*m, msg.into())
+    }
+
+    /// Places a finished node into its parent (or as the root).
+    fn place(
+        &mut self,
+        node: Node,
+        anchor: usize,
+        size: usize,
+        m: &Marker,
+    ) -> Result<(), (Marker, String)> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq {
+                items, size: total, ..
+            }) => {
+                *total += size;
+                items.push(node)
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                merges,
+                size: total,
+                ..
+            }) => match key.take() {
+                None => {
+                    let text = key_text(&node)
+                        .ok_or_else(|| (*m, "a mapping key must be a scalar".to_string()))?;
+                    *key = Some((text.into(), node.pos));
+                }
+                Some((k, _)) if &*k == "<<" => {
+                    *total += size;
+                    merges.push(node);
+                }
+                Some((k, key_pos)) => {
+                    *total += size;
+                    entries.push(Entry {
+                        key: k,
+                        key_pos,
+                        value: node,
+                    })
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, n: usize, m: &Marker) -> Result<(), (Marker, String)> {
+        self.nodes += n;
+        if self.nodes > self.limits.max_nodes {
+            return Err(self.err(
+                m,
+                format!(
+                    "document expands to more than {} nodes (alias bomb?); skipped",
+                    self.limits.max_nodes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn key_text(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Null => Some(String::new()),
+        Value::Seq(_) | Value::Map(_) => None,
+        _ => node.scalar_text(),
+    }
+}
+
+fn parse_chunk(
+    chunk: &str,
+    line_offset: u32,
+    limits: ParseLimits,
+    doc_index: &mut u32,
+    out: &mut Vec<Result<Document, YamlError>>,
+) {
+    let mut parser = Parser::new_from_str(chunk);
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        nodes: 0,
+        limits: &limits,
+        line_offset,
+        root: None,
+    };
+    let mut in_doc = false;
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(ev) => ev,
+            Err(e) => {
+                let m = e.marker();
+                out.push(Err(YamlError {
+                    line: m.line() as u32 + line_offset,
+                    column: m.col() as u32 + 1,
+                    doc: *doc_index,
+                    message: format!("invalid YAML: {}", e.info()),
+                }));
+                *doc_index += 1;
+                return;
+            }
+        };
+        let step = match event {
+            Event::StreamEnd => return,
+            Event::DocumentStart => {
+                in_doc = true;
+                b.stack.clear();
+                b.anchors.clear();
+                b.nodes = 0;
+                b.root = None;
+                Ok(())
+            }
+            Event::DocumentEnd => {
+                if in_doc {
+                    if let Some(root) = b.root.take() {
+                        if !root.is_null() {
+                            out.push(Ok(Document {
+                                index: *doc_index,
+                                root,
+                            }));
+                        }
+                    }
+                    *doc_index += 1;
+                }
+                in_doc = false;
+                Ok(())
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let pos = b.pos(&mark);
+                let value = resolve_scalar(text, style, tag.as_ref().map(|t| t.suffix.as_str()));
+                b.count(1, &mark)
+                    .and_then(|_| b.place(Node::new(value, pos), anchor, 1, &mark))
+            }
+            Event::Alias(id) => match b.anchors.get(&id).map(|(n, s)| (n.clone(), *s)) {
+                Some((node, size)) => b
+                    .count(size, &mark)
+                    .and_then(|_| b.place(node, 0, size, &mark)),
+                None => Err(b.err(&mark, "alias to an unknown anchor")),
+            },
+            Event::SequenceStart(anchor, _) => {
+                let pos = b.pos(&mark);
+                b.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    pos,
+                    anchor,
+                    size: 1,
+                });
+                depth_check(&b, &mark)
+            }
+            Event::MappingStart(anchor, _) => {
+                let pos = b.pos(&mark);
+                b.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    pos,
+                    anchor,
+                    key: None,
+                    merges: Vec::new(),
+                    size: 1,
+                });
+                depth_check(&b, &mark)
+            }
+            Event::SequenceEnd | Event::MappingEnd => match b.stack.pop() {
+                Some(Frame::Seq {
+                    items,
+                    pos,
+                    anchor,
+                    size,
+                }) => b
+                    .count(1, &mark)
+                    .and_then(|_| b.place(Node::new(Value::Seq(items), pos), anchor, size, &mark)),
+                Some(Frame::Map {
+                    mut entries,
+                    pos,
+                    anchor,
+                    merges,
+                    size,
+                    ..
+                }) => {
+                    apply_merges(&mut entries, merges);
+                    b.count(1, &mark).and_then(|_| {
+                        b.place(Node::new(Value::Map(entries), pos), anchor, size, &mark)
+                    })
+                }
+                None => Ok(()),
+            },
+            Event::StreamStart | Event::Nothing => Ok(()),
+        };
+        if let Err((m, message)) = step {
+            out.push(Err(YamlError {
+                line: m.line() as u32 + line_offset,
+                column: m.col() as u32 + 1,
+                doc: *doc_index,
+                message,
+            }));
+            *doc_index += 1;
+            return;
+        }
+    }
+}
+
+fn depth_check(b: &Builder<'_>, m: &Marker) -> Result<(), (Marker, String)> {
+    if b.stack.len() > b.limits.max_depth {
+        return Err((
+            *m,
+            format!(
+                "nesting deeper than {} levels; document skipped",
+                b.limits.max_depth
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `<<: *base` or `<<: [*a, *b]`: keys not set explicitly come from the merged maps, earlier
+/// maps winning.
+fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
+    for merge in merges {
+        let sources: Vec<&Node> = match &merge.value {
+            Value::Map(_) => vec![&merge],
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![],
+        };
+        for src in sources {
+            for e in src.entries() {
+                if !entries.iter().any(|x| x.key == e.key) {
+                    entries.push(e.clone());
+                }
+            }
+        }
+    }
+}
+
+fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&str>) -> Value {
+    if style != TScalarStyle::Plain {
+        return Value::Str(text.into());
+    }
+    match tag {
+        Some("str") => return Value::Str(text.into()),
+        Some(_) | None => {}
+    }
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
+        if let Some(i) = parse_int(&text) {
+            return Value::Int(i);
+        }
+        if let Some(f) = parse_float(&text) {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.into())
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.as_bytes()[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let v = if let Some(h) = digits.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()?
+    } else if let Some(o) = digits.strip_prefix("0o") {
+        i64::from_str_radix(o, 8).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -v } else { v })
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    match s {
+        ".inf" | ".Inf" | ".INF" | "+.inf" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    let ok = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && s.bytes().any(|b| b.is_ascii_digit());
+    if ok {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksguard_model::FieldPath;
+
+    fn docs(s: &str) -> Vec<Result<Document, YamlError>> {
+        parse_documents(s, true, ParseLimits::default())
+    }
+
+    #[test]
+    fn positions_are_one_based_and_point_at_keys() {
+        let d = docs("a: 1\nb:\n  c: true\n  list:\n  - x\n  - y: 2\n");
+        let root = &d[0].as_ref().unwrap().root;
+        assert_eq!(
+            root.locate(&FieldPath::parse("b.c")),
+            (Pos::new(3, 3), true)
+        );
+        assert_eq!(
+            root.locate(&FieldPath::parse("b.list[1].y")),
+            (Pos::new(6, 5), true)
+        );
+        assert_eq!(
+            root.locate(&FieldPath::parse("b.list[0]")),
+            (Pos::new(5, 5), true)
+        );
+        assert_eq!(
+            root.get("b").unwrap().get("c").unwrap().as_bool(),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn later_documents_keep_their_lines_and_survive_a_broken_one() {
+        let d = docs("a: 1\n---\nb: [\n---\n# c\nc: 3\n");
+        assert_eq!(d.len(), 3);
+        assert_eq!(d[0].as_ref().unwrap().index, 0);
+        let e = d[1].as_ref().unwrap_err();
+        assert_eq!(e.doc, 1);
+        assert!(e.line >= 3, "{e:?}");
+        let third = d[2].as_ref().unwrap();
+        assert_eq!(third.index, 2);
+        assert_eq!(third.root.locate(&FieldPath::parse("c")).0, Pos::new(6, 1));
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            s.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let d = docs(&s);
+        let e = d[0].as_ref().unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{e:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let s = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        let d = docs(&s);
+        assert!(d[0].is_err());
+    }
+
+    #[test]
+    fn merge_keys_and_scalars() {
+        let d = docs(
+            "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\nq: \"true\"\nn: 0x10\nf: 1.5\nz: ~\n",
+        );
+        let root = &d[0].as_ref().unwrap().root;
+        let m = root.get("m").unwrap();
+        assert_eq!(m.get("x").unwrap().as_i64(), Some(1));
+        assert_eq!(m.get("y").unwrap().as_i64(), Some(3));
+        assert_eq!(root.get("q").unwrap().as_str(), Some("true"));
+        assert_eq!(root.get("n").unwrap().as_i64(), Some(16));
+        assert!(root.get("z").unwrap().is_null());
+        assert!(matches!(root.get("f").unwrap().value, Value::Float(_)));
+    }
+
+    #[test]
+    fn json_parses_with_positions() {
+        let d = parse_documents(
+            "{\n  \"kind\": \"Pod\",\n  \"spec\": {\"hostPID\": true}\n}\n",
+            false,
+            ParseLimits::default(),
+        );
+        let root = &d[0].as_ref().unwrap().root;
+        assert_eq!(root.locate(&FieldPath::parse("spec.hostPID")).0.line, 3);
+        assert_eq!(root.at("spec.hostPID").unwrap().as_bool(), Some(true));
+    }
+}

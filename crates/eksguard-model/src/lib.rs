@@ -3,6 +3,8 @@
 //! Every input becomes an [`Object`] whose [`Node`] tree keeps the line and column of each
 //! field, so a rule can name a [`FieldPath`] and a reporter can turn it into a file position
 //! late, pointing at the nearest existing ancestor when the field itself is absent.
+//! Text parsing ([`yaml`]) lives here too: it is pure, and rules need it for YAML embedded
+//! in strings (the aws-auth ConfigMap).
 
 pub mod finding;
 pub mod inventory;
@@ -11,6 +13,7 @@ pub mod object;
 pub mod path;
 pub mod rule;
 pub mod workload;
+pub mod yaml;
 
 pub use finding::{Finding, Severity};
 pub use inventory::{InputError, Inventory};

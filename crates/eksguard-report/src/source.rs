@@ -24,7 +24,9 @@ impl SourceCache {
     /// Line `line` (1-based) of `file`, without its newline.
     pub fn line(&self, file: &str, line: u32) -> Option<String> {
         let text = self.text(file)?;
-        text.lines().nth(line.checked_sub(1)? as usize).map(str::to_string)
+        text.lines()
+            .nth(line.checked_sub(1)? as usize)
+            .map(str::to_string)
     }
 
     fn text(&self, file: &str) -> Option<Arc<str>> {

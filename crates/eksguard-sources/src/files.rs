@@ -7,7 +7,7 @@ use std::sync::Arc;
 use eksguard_model::{InputError, Inventory, Node, Object, Source, Value};
 use rayon::prelude::*;
 
-use crate::yaml::{parse_documents, ParseLimits};
+use eksguard_model::yaml::{parse_documents, ParseLimits};
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {

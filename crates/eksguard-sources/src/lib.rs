@@ -4,7 +4,6 @@
 //! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
 
 pub mod files;
-pub mod yaml;
 
+pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};
 pub use files::{load, LoadOptions};
-pub use yaml::{parse_documents, Document, ParseLimits, YamlError};

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use eksguard_model::node::Entry;
-use eksguard_model::{Node, Pos, Value};
+use crate::node::Entry;
+use crate::{Node, Pos, Value};
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -64,6 +64,51 @@ pub fn parse_documents(
         parse_chunk(chunk, line_offset, limits, &mut doc_index, &mut out);
     }
     out
+}
+
+/// Parses YAML held in a string field (the aws-auth ConfigMap's `mapRoles`, say), with
+/// positions moved to where the text sits in the outer file. Exact for block scalars
+/// (`key: |`), the common case; for quoted strings the lines are right and columns close.
+pub fn parse_embedded(node: &Node) -> Option<Result<Node, YamlError>> {
+    let text = node.as_str()?;
+    let mut docs = parse_documents(text, true, ParseLimits::default());
+    if docs.is_empty() {
+        return None;
+    }
+    let (dl, dc) = (
+        node.pos.line.saturating_sub(1),
+        node.pos.col.saturating_sub(1),
+    );
+    Some(match docs.swap_remove(0) {
+        Ok(doc) => {
+            let mut root = doc.root;
+            if node.pos.is_known() {
+                shift(&mut root, dl, dc);
+            }
+            Ok(root)
+        }
+        Err(mut e) => {
+            e.line += dl;
+            e.column += dc;
+            Err(e)
+        }
+    })
+}
+
+fn shift(node: &mut Node, dl: u32, dc: u32) {
+    let mv = |p: &mut Pos| {
+        p.line += dl;
+        p.col += dc;
+    };
+    mv(&mut node.pos);
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| shift(n, dl, dc)),
+        Value::Map(entries) => entries.iter_mut().for_each(|e| {
+            mv(&mut e.key_pos);
+            shift(&mut e.value, dl, dc);
+        }),
+        _ => {}
+    }
 }
 
 /// Cuts the text at lines that start a new document (`---` followed by a blank or the end
@@ -437,7 +482,7 @@ fn parse_float(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eksguard_model::FieldPath;
+    use crate::FieldPath;
 
     fn docs(s: &str) -> Vec<Result<Document, YamlError>> {
         parse_documents(s, true, ParseLimits::default())
@@ -512,6 +557,20 @@ mod tests {
         assert_eq!(root.get("n").unwrap().as_i64(), Some(16));
         assert!(root.get("z").unwrap().is_null());
         assert!(matches!(root.get("f").unwrap().value, Value::Float(_)));
+    }
+
+    #[test]
+    fn embedded_yaml_gets_outer_positions() {
+        let d =
+            docs("data:\n  mapRoles: |\n    - rolearn: x\n      groups:\n      - system:masters\n");
+        let root = &d[0].as_ref().unwrap().root;
+        let inner = parse_embedded(root.at("data.mapRoles").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            inner.locate(&FieldPath::parse("[0].groups[0]")),
+            (Pos::new(5, 9), true)
+        );
     }
 
     #[test]

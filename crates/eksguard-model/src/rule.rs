@@ -61,6 +61,32 @@ impl RuleMeta {
         &self.id[..end]
     }
 
+    /// The docs as Markdown (doc comments keep a leading space on each line).
+    pub fn docs_markdown(&self) -> String {
+        let mut out = String::with_capacity(self.docs.len());
+        for line in self.docs.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out.trim_end().to_string() + "\n"
+    }
+
+    /// What the `sources` letters mean, for docs.
+    pub fn data_description(&self) -> String {
+        self.sources
+            .split(',')
+            .map(|s| match s.trim() {
+                "K" => "Kubernetes objects",
+                "E" => "EKS cluster and node group data",
+                "I" => "IAM roles and policies",
+                "C" => "EC2 security groups, launch templates and subnets",
+                "N" => "kubelet configuration and node files",
+                other => other,
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The section of the EKS Best Practices Guide behind the rule's family.
     pub fn help_uri(&self) -> &'static str {
         macro_rules! guide {

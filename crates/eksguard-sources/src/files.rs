@@ -1,6 +1,5 @@
 //! Walking paths and turning files into objects.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -33,8 +32,9 @@ impl Default for LoadOptions {
 
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
-/// Loads every path: `-` reads standard input, files are read whatever their extension,
-/// directories are walked recursively for `.yaml`, `.yml` and `.json` files.
+/// Loads every path: files are read whatever their extension, directories are walked
+/// recursively for `.yaml`, `.yml` and `.json` files. Standard input goes through
+/// [`load_text`], since only the caller knows whether it wants to keep the text.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
     let mut inv = Inventory::default();
     let excludes = match build_excludes(&opts.excludes) {
@@ -44,14 +44,12 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
             globset::GlobSet::empty()
         }
     };
-    let mut inputs: Vec<Input> = Vec::new();
+    let mut inputs: Vec<PathBuf> = Vec::new();
     for p in paths {
-        if p.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
-        } else if p.is_dir() {
+        if p.is_dir() {
             walk_dir(p, &excludes, &mut inputs, &mut inv.errors);
         } else if p.exists() {
-            inputs.push(Input::File(p.clone()));
+            inputs.push(p.clone());
         } else {
             inv.errors.push(InputError::new(
                 display(p),
@@ -85,11 +83,6 @@ pub fn load_text(name: &str, bytes: &[u8], opts: &LoadOptions) -> Inventory {
     inv
 }
 
-enum Input {
-    Stdin,
-    File(PathBuf),
-}
-
 #[derive(Default)]
 struct FileResult {
     objects: Vec<Object>,
@@ -113,7 +106,7 @@ fn build_excludes(globs: &[String]) -> Result<globset::GlobSet, String> {
 fn walk_dir(
     root: &Path,
     excludes: &globset::GlobSet,
-    out: &mut Vec<Input>,
+    out: &mut Vec<PathBuf>,
     errors: &mut Vec<InputError>,
 ) {
     let walker = ignore::WalkBuilder::new(root)
@@ -133,7 +126,7 @@ fn walk_dir(
                     .is_some_and(|x| EXTENSIONS.iter().any(|k| x.eq_ignore_ascii_case(k)));
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 if ext_ok && !excludes.is_match(rel) && !excludes.is_match(path) {
-                    out.push(Input::File(path.to_path_buf()));
+                    out.push(path.to_path_buf());
                 }
             }
             Err(e) => errors.push(InputError::new(display(root), None, e.to_string())),
@@ -141,35 +134,16 @@ fn walk_dir(
     }
 }
 
-fn load_input(input: &Input, opts: &LoadOptions) -> FileResult {
-    match input {
-        Input::Stdin => {
-            let mut buf = Vec::new();
-            let limit = opts.max_file_size;
-            match std::io::stdin()
-                .lock()
-                .take(limit + 1)
-                .read_to_end(&mut buf)
-            {
-                Ok(_) if buf.len() as u64 > limit => too_large("-", limit),
-                Ok(_) => load_bytes("-", &buf, opts),
-                Err(e) => single_error("-", format!("cannot read standard input: {e}")),
-            }
-        }
-        Input::File(path) => {
-            let name = display(path);
-            match std::fs::metadata(path) {
-                Ok(m) if m.len() > opts.max_file_size => {
-                    return too_large(&name, opts.max_file_size)
-                }
-                Ok(_) => {}
-                Err(e) => return single_error(&name, format!("cannot read: {e}")),
-            }
-            match std::fs::read(path) {
-                Ok(bytes) => load_bytes(&name, &bytes, opts),
-                Err(e) => single_error(&name, format!("cannot read: {e}")),
-            }
-        }
+fn load_input(path: &Path, opts: &LoadOptions) -> FileResult {
+    let name = display(path);
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > opts.max_file_size => return too_large(&name, opts.max_file_size),
+        Ok(_) => {}
+        Err(e) => return single_error(&name, format!("cannot read: {e}")),
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => load_bytes(&name, &bytes, opts),
+        Err(e) => single_error(&name, format!("cannot read: {e}")),
     }
 }
 

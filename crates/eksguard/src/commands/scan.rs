@@ -1,0 +1,212 @@
+//! `eksguard scan`: load files, run the rules, report.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use eksguard_model::{Inventory, Severity};
+use eksguard_report::{Format, Location, RenderOptions, Report, ReportFinding, SourceCache};
+use eksguard_rules::engine::{Engine, EngineConfig, RunResult};
+use eksguard_rules::registry;
+use eksguard_sources::files::load_text;
+use eksguard_sources::LoadOptions;
+
+use crate::baseline::{self, BaselineEntry};
+use crate::cli::{FailOn, FormatArg, ReportArgs, ScanArgs};
+use crate::config::{self, Config};
+use crate::Outcome;
+
+pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
+    let cfg = match load_config(&args) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            return Ok(Outcome::Error);
+        }
+    };
+    let sources = SourceCache::new();
+    let inv = load_inputs(&args, &cfg, &sources)?;
+    let mut select = if args.select.is_empty() { cfg.select.clone() } else { args.select.clone() };
+    select.retain(|s| !s.is_empty());
+    let engine = Engine::new(
+        registry::all(),
+        EngineConfig {
+            select,
+            ignore: cfg.ignore.iter().chain(&args.ignore).cloned().collect(),
+            severity_overrides: cfg.severity_overrides.clone(),
+            params: cfg.params.clone(),
+            suppressions: cfg.suppressions.clone(),
+            today: None,
+        },
+    );
+    let result = engine.run(&inv);
+    let rules = engine.rules().iter().map(|r| r.meta()).collect();
+    let mut report = build_report(&inv, result, rules);
+
+    if let Some(path) = &args.write_baseline {
+        let entries = report
+            .findings
+            .iter()
+            .map(|f| BaselineEntry {
+                fingerprint: baseline::fingerprint(f.rule.id, &f.resource, &f.field_path),
+                rule_id: f.rule.id.to_string(),
+                resource: display_resource(&f.resource),
+                field_path: f.field_path.clone(),
+            })
+            .collect();
+        baseline::write(path, entries)?;
+    }
+    if let Some(path) = &args.baseline {
+        let known: BTreeSet<String> = baseline::read(path)?;
+        let before = report.findings.len();
+        report
+            .findings
+            .retain(|f| !known.contains(&baseline::fingerprint(f.rule.id, &f.resource, &f.field_path)));
+        report.suppressed += before - report.findings.len();
+    }
+
+    let threshold = fail_threshold(args.report.fail_on, cfg.fail_on);
+    emit(&args.report, &report, &sources)?;
+    Ok(outcome(&report, threshold))
+}
+
+fn load_config(args: &ScanArgs) -> Result<Config, Vec<config::ConfigError>> {
+    let path = match (&args.config, args.no_config) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => None,
+        (None, false) => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
+    };
+    match path {
+        Some(p) => config::load(&p),
+        None => Ok(Config::default()),
+    }
+}
+
+fn load_inputs(args: &ScanArgs, cfg: &Config, sources: &SourceCache) -> anyhow::Result<Inventory> {
+    let mut opts = LoadOptions::default();
+    if let Some(ns) = args.namespace.clone().or_else(|| cfg.default_namespace.clone()) {
+        opts.default_namespace = ns;
+    }
+    if let Some(mb) = cfg.max_file_size_mb {
+        opts.max_file_size = mb * 1024 * 1024;
+    }
+    opts.excludes = cfg.exclude.iter().chain(&args.exclude).cloned().collect();
+    let (stdin, files): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.paths.iter().cloned().partition(|p| p.as_os_str() == "-");
+    let mut inv = eksguard_sources::load(&files, &opts);
+    if !stdin.is_empty() {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(opts.max_file_size + 1)
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        if let Ok(text) = std::str::from_utf8(&buf) {
+            sources.insert("-", text);
+        }
+        inv.extend(load_text("-", &buf, &opts));
+    }
+    Ok(inv)
+}
+
+fn display_resource(r: &eksguard_model::ResourceRef) -> String {
+    match &r.namespace {
+        Some(ns) => format!("{}/{}/{}", r.kind, ns, r.name),
+        None => format!("{}/{}", r.kind, r.name),
+    }
+}
+
+/// Resolves findings to resources and file positions, sorted for output.
+pub fn build_report<'a>(
+    inv: &Inventory,
+    result: RunResult,
+    rules: Vec<&'static eksguard_model::RuleMeta>,
+) -> Report<'a> {
+    let mut errors = inv.errors.clone();
+    errors.extend(result.errors);
+    let mut findings: Vec<ReportFinding> = result
+        .findings
+        .into_iter()
+        .filter_map(|f| {
+            let rule = registry::find(f.rule_id)?.meta();
+            let obj = inv.get(f.object);
+            let location = obj.file().zip(obj.locate(&f.path)).map(|(file, pos)| Location {
+                file: file.to_string(),
+                line: pos.line,
+                column: pos.col,
+            });
+            Some(ReportFinding {
+                rule,
+                severity: f.severity,
+                message: f.message,
+                resource: obj.resource(),
+                location,
+                field_path: f.path.to_string(),
+            })
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        (&a.location, a.rule.id, &a.resource, &a.field_path).cmp(&(&b.location, b.rule.id, &b.resource, &b.field_path))
+    });
+    Report {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        rules,
+        findings,
+        errors,
+        resources_scanned: inv.objects.len(),
+        files_scanned: inv.files_scanned,
+        suppressed: result.suppressed,
+    }
+}
+
+fn fail_threshold(cli: Option<FailOn>, cfg: Option<Severity>) -> Option<Severity> {
+    match cli {
+        Some(FailOn::Never) => None,
+        Some(FailOn::Critical) => Some(Severity::Critical),
+        Some(FailOn::High) => Some(Severity::High),
+        Some(FailOn::Medium) => Some(Severity::Medium),
+        Some(FailOn::Low) => Some(Severity::Low),
+        Some(FailOn::Info) => Some(Severity::Info),
+        None => Some(cfg.unwrap_or(Severity::Low)),
+    }
+}
+
+pub fn outcome(report: &Report<'_>, threshold: Option<Severity>) -> Outcome {
+    if !report.errors.is_empty() {
+        Outcome::Error
+    } else if threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t)) {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
+}
+
+pub fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Junit => Format::Junit,
+        FormatArg::Markdown => Format::Markdown,
+    }
+}
+
+/// Writes the report where `--output`/`--quiet` say.
+pub fn emit(args: &ReportArgs, report: &Report<'_>, sources: &SourceCache) -> anyhow::Result<()> {
+    if args.quiet && args.output.is_none() {
+        return Ok(());
+    }
+    let opts = RenderOptions {
+        color: super::use_color(args.color, args.output.is_some()),
+        no_frames: false,
+    };
+    let mut out = super::open_output(args.output.as_deref())?;
+    eksguard_report::render(format_of(args.format), report, sources, &opts, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+use std::io::Write as _;

@@ -1,0 +1,86 @@
+//! Rule pages under `docs/rules/`, generated from the registry's metadata. A test compares
+//! them with the committed files; `EKSGUARD_BLESS=1 cargo test` rewrites them.
+
+use std::path::Path;
+
+use eksguard_model::RuleMeta;
+use eksguard_rules::registry;
+
+/// The Markdown page of one rule.
+pub fn rule_page(m: &RuleMeta) -> String {
+    let mut s = format!("# {} {}\n\n{}.\n\n", m.id, m.name, m.summary);
+    s.push_str("| | |\n|---|---|\n");
+    s.push_str(&format!("| Severity | {} |\n", m.severity));
+    s.push_str(&format!("| Data | {} |\n", m.data_description()));
+    if !m.kinds.is_empty() {
+        s.push_str(&format!("| Kinds | {} |\n", m.kinds.join(", ")));
+    }
+    s.push_str(&format!("| Guide | <{}> |\n\n", m.help_uri()));
+    s.push_str(&m.docs_markdown());
+    if !m.params.is_empty() {
+        s.push_str("\n## Parameters\n\nSet in `.eksguard.toml` under `[rules.");
+        s.push_str(m.id);
+        s.push_str("]`.\n\n| name | type | default | meaning |\n|---|---|---|---|\n");
+        for p in m.params {
+            s.push_str(&format!("| `{}` | {} | `{}` | {} |\n", p.name, p.kind.describe(), p.default, p.doc));
+        }
+    }
+    s.push_str(&format!("\n## Remediation\n\n{}\n", m.remediation));
+    s
+}
+
+/// The index page: every rule in a table.
+pub fn index_page() -> String {
+    let mut s = String::from("# Rules\n\nGenerated from the rule metadata; `eksguard rules explain ID` prints the same pages.\n\n| ID | name | severity | data | summary |\n|---|---|---|---|---|\n");
+    for r in registry::all() {
+        let m = r.meta();
+        s.push_str(&format!(
+            "| [{id}]({id}.md) | {} | {} | {} | {} |\n",
+            m.name,
+            m.severity,
+            m.sources,
+            m.summary,
+            id = m.id
+        ));
+    }
+    s
+}
+
+/// Every generated file: (relative name, contents).
+pub fn all_pages() -> Vec<(String, String)> {
+    let mut pages = vec![("README.md".to_string(), index_page())];
+    pages.extend(registry::all().iter().map(|r| (format!("{}.md", r.meta().id), rule_page(r.meta()))));
+    pages
+}
+
+/// Files under `dir` that differ from what the metadata generates (or are missing/extra).
+pub fn stale(dir: &Path) -> Vec<String> {
+    let pages = all_pages();
+    let mut out: Vec<String> = pages
+        .iter()
+        .filter(|(name, text)| std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !pages.iter().any(|(n, _)| *n == name) {
+                out.push(format!("{name} (no such rule)"));
+            }
+        }
+    }
+    out
+}
+
+pub fn write_all(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    for (name, text) in all_pages() {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
+}

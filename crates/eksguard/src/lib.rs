@@ -1,0 +1,36 @@
+//! The eksguard command line: argument parsing, configuration, and the commands. `main`
+//! only parses, calls [`run`] and turns the outcome into an exit status.
+
+pub mod baseline;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod docs;
+
+/// How a run ended, as the exit status reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing at or above the failure threshold.
+    Clean,
+    /// Findings at or above the threshold.
+    Findings,
+    /// A usage error or an input that could not be read.
+    Error,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Findings => 1,
+            Outcome::Error => 2,
+        }
+    }
+}
+
+pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        cli::Command::Scan(args) => commands::scan::run(args),
+        cli::Command::Rules(cmd) => commands::rules::run(cmd),
+    }
+}

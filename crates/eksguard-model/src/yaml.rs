@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use crate::node::Entry;
 use crate::{Node, Pos, Value};
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
+
+/// Where an event starts; libyaml counts lines and columns from 0.
+type Marker = Mark;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ParseLimits {
@@ -53,6 +55,14 @@ pub fn parse_documents(
     split: bool,
     limits: ParseLimits,
 ) -> Vec<Result<Document, YamlError>> {
+    // The parser needs a final line break to close a block scalar at the end of input.
+    let owned;
+    let text = if text.ends_with('\n') {
+        text
+    } else {
+        owned = format!("{text}\n");
+        &owned
+    };
     let mut out = Vec::new();
     let mut doc_index = 0u32;
     let chunks = if split {
@@ -149,13 +159,13 @@ enum Frame {
     Seq {
         items: Vec<Node>,
         pos: Pos,
-        anchor: usize,
+        anchor: Option<String>,
         size: usize,
     },
     Map {
         entries: Vec<Entry>,
         pos: Pos,
-        anchor: usize,
+        anchor: Option<String>,
         key: Option<(Box<str>, Pos)>,
         merges: Vec<Node>,
         size: usize,
@@ -164,7 +174,7 @@ enum Frame {
 
 struct Builder<'l> {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<String, (Node, usize)>,
     nodes: usize,
     limits: &'l ParseLimits,
     line_offset: u32,
@@ -173,7 +183,7 @@ struct Builder<'l> {
 
 impl Builder<'_> {
     fn pos(&self, m: &Marker) -> Pos {
-        Pos::new(m.line() as u32 + self.line_offset, m.col() as u32 + 1)
+        Pos::new(m.line as u32 + 1 + self.line_offset, m.column as u32 + 1)
     }
 
     fn err(&self, m: &Marker, msg: impl Into<String>) -> (Marker, String) {
@@ -184,12 +194,12 @@ impl Builder<'_> {
     fn place(
         &mut self,
         node: Node,
-        anchor: usize,
+        anchor: Option<String>,
         size: usize,
         m: &Marker,
     ) -> Result<(), (Marker, String)> {
-        if anchor > 0 {
-            self.anchors.insert(anchor, (node.clone(), size));
+        if let Some(a) = anchor {
+            self.anchors.insert(a, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -258,7 +268,9 @@ fn parse_chunk(
     doc_index: &mut u32,
     out: &mut Vec<Result<Document, YamlError>>,
 ) {
-    let mut parser = Parser::new_from_str(chunk);
+    let mut input = chunk.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut input);
     let mut b = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -267,60 +279,77 @@ fn parse_chunk(
         line_offset,
         root: None,
     };
-    let mut in_doc = false;
+    let mut line_starts: Vec<usize> = Vec::new();
+    let fail = |m: Mark, message: String, doc_index: &mut u32, out: &mut Vec<_>| {
+        out.push(Err(YamlError {
+            line: m.line as u32 + 1 + line_offset,
+            column: m.column as u32 + 1,
+            doc: *doc_index,
+            message,
+        }));
+        *doc_index += 1;
+    };
     loop {
-        let (event, mark) = match parser.next_token() {
+        let event = match parser.parse() {
             Ok(ev) => ev,
             Err(e) => {
-                let m = e.marker();
-                out.push(Err(YamlError {
-                    line: m.line() as u32 + line_offset,
-                    column: m.col() as u32 + 1,
-                    doc: *doc_index,
-                    message: format!("invalid YAML: {}", e.info()),
-                }));
-                *doc_index += 1;
+                let m = e.problem_mark().unwrap_or_default();
+                let what = match e.context() {
+                    Some(ctx) => format!("{}, {}", ctx, e.problem()),
+                    None => e.problem().to_string(),
+                };
+                fail(m, format!("invalid YAML: {what}"), doc_index, out);
                 return;
             }
         };
-        let step = match event {
-            Event::StreamEnd => return,
-            Event::DocumentStart => {
-                in_doc = true;
+        let mark = event.start_mark;
+        let step = match event.data {
+            EventData::StreamEnd => return,
+            EventData::DocumentStart { .. } => {
                 b.stack.clear();
                 b.anchors.clear();
                 b.nodes = 0;
                 b.root = None;
                 Ok(())
             }
-            Event::DocumentEnd => {
-                if in_doc {
-                    if let Some(root) = b.root.take() {
-                        if !root.is_null() {
-                            out.push(Ok(Document {
-                                index: *doc_index,
-                                root,
-                            }));
-                        }
+            EventData::DocumentEnd { .. } => {
+                if let Some(root) = b.root.take() {
+                    if !root.is_null() {
+                        out.push(Ok(Document {
+                            index: *doc_index,
+                            root,
+                        }));
                     }
-                    *doc_index += 1;
                 }
-                in_doc = false;
+                *doc_index += 1;
                 Ok(())
             }
-            Event::Scalar(text, style, anchor, tag) => {
-                let pos = b.pos(&mark);
-                let value = resolve_scalar(text, style, tag.as_ref().map(|t| t.suffix.as_str()));
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                let pos = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    block_content_pos(chunk, &mut line_starts, mark.line as usize)
+                        .map_or_else(|| b.pos(&mark), |(l, c)| Pos::new(l + line_offset, c))
+                } else {
+                    b.pos(&mark)
+                };
+                let value = resolve_scalar(value, style, tag.as_deref());
                 b.count(1, &mark)
                     .and_then(|_| b.place(Node::new(value, pos), anchor, 1, &mark))
             }
-            Event::Alias(id) => match b.anchors.get(&id).map(|(n, s)| (n.clone(), *s)) {
-                Some((node, size)) => b
-                    .count(size, &mark)
-                    .and_then(|_| b.place(node, 0, size, &mark)),
-                None => Err(b.err(&mark, "alias to an unknown anchor")),
-            },
-            Event::SequenceStart(anchor, _) => {
+            EventData::Alias { anchor } => {
+                match b.anchors.get(&anchor).map(|(n, s)| (n.clone(), *s)) {
+                    Some((node, size)) => b
+                        .count(size, &mark)
+                        .and_then(|_| b.place(node, None, size, &mark)),
+                    None => Err(b.err(&mark, format!("alias `*{anchor}` to an unknown anchor"))),
+                }
+            }
+            EventData::SequenceStart { anchor, .. } => {
                 let pos = b.pos(&mark);
                 b.stack.push(Frame::Seq {
                     items: Vec::new(),
@@ -330,7 +359,7 @@ fn parse_chunk(
                 });
                 depth_check(&b, &mark)
             }
-            Event::MappingStart(anchor, _) => {
+            EventData::MappingStart { anchor, .. } => {
                 let pos = b.pos(&mark);
                 b.stack.push(Frame::Map {
                     entries: Vec::new(),
@@ -342,7 +371,7 @@ fn parse_chunk(
                 });
                 depth_check(&b, &mark)
             }
-            Event::SequenceEnd | Event::MappingEnd => match b.stack.pop() {
+            EventData::SequenceEnd | EventData::MappingEnd => match b.stack.pop() {
                 Some(Frame::Seq {
                     items,
                     pos,
@@ -366,19 +395,37 @@ fn parse_chunk(
                 }
                 None => Ok(()),
             },
-            Event::StreamStart | Event::Nothing => Ok(()),
+            EventData::StreamStart { .. } => Ok(()),
         };
         if let Err((m, message)) = step {
-            out.push(Err(YamlError {
-                line: m.line() as u32 + line_offset,
-                column: m.col() as u32 + 1,
-                doc: *doc_index,
-                message,
-            }));
-            *doc_index += 1;
+            fail(m, message, doc_index, out);
             return;
         }
     }
+}
+
+/// Where the content of a block scalar whose indicator is on 0-based line `indicator_line`
+/// begins: the first non-blank line after it, at its indentation. Positions of YAML
+/// embedded in the scalar are counted from there.
+fn block_content_pos(
+    chunk: &str,
+    starts: &mut Vec<usize>,
+    indicator_line: usize,
+) -> Option<(u32, u32)> {
+    if starts.is_empty() {
+        starts.push(0);
+        starts.extend(chunk.match_indices('\n').map(|(i, _)| i + 1));
+    }
+    for line in indicator_line + 1..starts.len() {
+        let begin = starts[line];
+        let end = starts.get(line + 1).map_or(chunk.len(), |e| e - 1);
+        let text = &chunk[begin..end];
+        let indent = text.len() - text.trim_start_matches(' ').len();
+        if !text.trim().is_empty() {
+            return Some((line as u32 + 1, indent as u32 + 1));
+        }
+    }
+    None
 }
 
 fn depth_check(b: &Builder<'_>, m: &Marker) -> Result<(), (Marker, String)> {
@@ -413,13 +460,9 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
     }
 }
 
-fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&str>) -> Value {
-    if style != TScalarStyle::Plain {
+fn resolve_scalar(text: String, style: ScalarStyle, tag: Option<&str>) -> Value {
+    if style != ScalarStyle::Plain || tag.is_some_and(|t| t.ends_with(":str") || t == "!!str") {
         return Value::Str(text.into());
-    }
-    match tag {
-        Some("str") => return Value::Str(text.into()),
-        Some(_) | None => {}
     }
     match text.as_str() {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,

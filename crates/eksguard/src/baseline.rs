@@ -22,7 +22,10 @@ pub fn fingerprint(rule_id: &str, resource: &ResourceRef, field_path: &str) -> S
         h.update(part.as_bytes());
         h.update([0u8]);
     }
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,7 +52,9 @@ pub fn read(path: &Path) -> anyhow::Result<BTreeSet<String>> {
 
 pub fn write(path: &Path, entries: Vec<BaselineEntry>) -> anyhow::Result<()> {
     let mut entries = entries;
-    entries.sort_by(|a, b| (&a.rule_id, &a.resource, &a.field_path).cmp(&(&b.rule_id, &b.resource, &b.field_path)));
+    entries.sort_by(|a, b| {
+        (&a.rule_id, &a.resource, &a.field_path).cmp(&(&b.rule_id, &b.resource, &b.field_path))
+    });
     entries.dedup_by(|a, b| a.fingerprint == b.fingerprint);
     let file = BaselineFile {
         schema_version: 1,

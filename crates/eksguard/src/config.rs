@@ -103,7 +103,10 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         message,
     };
     let raw: Raw = toml::from_str(text).map_err(|e| {
-        vec![err(e.span().unwrap_or(0..0), e.message().trim().to_string())]
+        vec![err(
+            e.span().unwrap_or(0..0),
+            e.message().trim().to_string(),
+        )]
     })?;
     let mut errors = Vec::new();
     let mut cfg = Config {
@@ -124,21 +127,36 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
             if known(item.get_ref()) {
                 out.push(item.get_ref().to_ascii_uppercase());
             } else {
-                errors.push(err(item.span(), format!("`{field}`: no rule matches `{}`", item.get_ref())));
+                errors.push(err(
+                    item.span(),
+                    format!("`{field}`: no rule matches `{}`", item.get_ref()),
+                ));
             }
         }
     }
     if let Some(f) = raw.fail_on {
         match Severity::parse(f.get_ref()) {
             Some(s) => cfg.fail_on = Some(s),
-            None => errors.push(err(f.span(), format!("`fail_on`: `{}` is not a severity (critical, high, medium, low, info)", f.get_ref()))),
+            None => errors.push(err(
+                f.span(),
+                format!(
+                    "`fail_on`: `{}` is not a severity (critical, high, medium, low, info)",
+                    f.get_ref()
+                ),
+            )),
         }
     }
     for (id, sev) in raw.severity {
         let rule = registry::find(id.get_ref());
         match (rule, Severity::parse(sev.get_ref())) {
-            (None, _) => errors.push(err(id.span(), format!("`severity`: unknown rule `{}`", id.get_ref()))),
-            (_, None) => errors.push(err(sev.span(), format!("`severity`: `{}` is not a severity", sev.get_ref()))),
+            (None, _) => errors.push(err(
+                id.span(),
+                format!("`severity`: unknown rule `{}`", id.get_ref()),
+            )),
+            (_, None) => errors.push(err(
+                sev.span(),
+                format!("`severity`: `{}` is not a severity", sev.get_ref()),
+            )),
             (Some(r), Some(s)) => {
                 cfg.severity_overrides.insert(r.meta().id.to_string(), s);
             }
@@ -146,7 +164,10 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
     }
     for (id, table) in raw.rules {
         let Some(rule) = registry::find(id.get_ref()) else {
-            errors.push(err(id.span(), format!("`rules`: unknown rule `{}`", id.get_ref())));
+            errors.push(err(
+                id.span(),
+                format!("`rules`: unknown rule `{}`", id.get_ref()),
+            ));
             continue;
         };
         let meta = rule.meta();
@@ -159,14 +180,29 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                 } else {
                     format!("known: {}", names.join(", "))
                 };
-                errors.push(err(key.span(), format!("rule {} has no parameter `{}` ({hint})", meta.id, key.get_ref())));
+                errors.push(err(
+                    key.span(),
+                    format!(
+                        "rule {} has no parameter `{}` ({hint})",
+                        meta.id,
+                        key.get_ref()
+                    ),
+                ));
                 continue;
             };
             let json = serde_json::to_value(value.get_ref()).unwrap_or_default();
             if param_type_ok(pm.kind, &json) {
                 values.insert(pm.name.to_string(), json);
             } else {
-                errors.push(err(value.span(), format!("rule {} parameter `{}` must be a {}", meta.id, pm.name, pm.kind.describe())));
+                errors.push(err(
+                    value.span(),
+                    format!(
+                        "rule {} parameter `{}` must be a {}",
+                        meta.id,
+                        pm.name,
+                        pm.kind.describe()
+                    ),
+                ));
             }
         }
         cfg.params.0.insert(meta.id.to_string(), values);
@@ -175,16 +211,25 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         let span = s.span();
         let s = s.into_inner();
         if s.reason.trim().is_empty() {
-            errors.push(err(span.clone(), "`[[suppress]]` needs a non-empty `reason`".into()));
+            errors.push(err(
+                span.clone(),
+                "`[[suppress]]` needs a non-empty `reason`".into(),
+            ));
         }
         if let Some(bad) = s.rules.iter().find(|r| !known(r)) {
-            errors.push(err(span.clone(), format!("`[[suppress]]`: no rule matches `{bad}`")));
+            errors.push(err(
+                span.clone(),
+                format!("`[[suppress]]`: no rule matches `{bad}`"),
+            ));
         }
         let until = match &s.until {
             Some(u) => match Date::parse(u.get_ref()) {
                 Some(d) => Some(d),
                 None => {
-                    errors.push(err(u.span(), format!("`until`: `{}` is not a YYYY-MM-DD date", u.get_ref())));
+                    errors.push(err(
+                        u.span(),
+                        format!("`until`: `{}` is not a YYYY-MM-DD date", u.get_ref()),
+                    ));
                     None
                 }
             },

@@ -22,10 +22,15 @@ pub fn rule_page(m: &RuleMeta) -> String {
         s.push_str(m.id);
         s.push_str("]`.\n\n| name | type | default | meaning |\n|---|---|---|---|\n");
         for p in m.params {
-            s.push_str(&format!("| `{}` | {} | `{}` | {} |\n", p.name, p.kind.describe(), p.default, p.doc));
+            s.push_str(&format!(
+                "| `{}` | {} | `{}` | {} |\n",
+                p.name,
+                p.kind.describe(),
+                p.default,
+                p.doc
+            ));
         }
     }
-    s.push_str(&format!("\n## Remediation\n\n{}\n", m.remediation));
     s
 }
 
@@ -49,7 +54,11 @@ pub fn index_page() -> String {
 /// Every generated file: (relative name, contents).
 pub fn all_pages() -> Vec<(String, String)> {
     let mut pages = vec![("README.md".to_string(), index_page())];
-    pages.extend(registry::all().iter().map(|r| (format!("{}.md", r.meta().id), rule_page(r.meta()))));
+    pages.extend(
+        registry::all()
+            .iter()
+            .map(|r| (format!("{}.md", r.meta().id), rule_page(r.meta()))),
+    );
     pages
 }
 
@@ -58,7 +67,9 @@ pub fn stale(dir: &Path) -> Vec<String> {
     let pages = all_pages();
     let mut out: Vec<String> = pages
         .iter()
-        .filter(|(name, text)| std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text))
+        .filter(|(name, text)| {
+            std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text)
+        })
         .map(|(name, _)| name.clone())
         .collect();
     if let Ok(rd) = std::fs::read_dir(dir) {

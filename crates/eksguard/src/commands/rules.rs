@@ -28,7 +28,11 @@ fn list(format: ListFormat, out: &mut dyn Write) -> anyhow::Result<()> {
         ListFormat::Text => {
             for r in registry::all() {
                 let m = r.meta();
-                writeln!(out, "{:<8} {:<8} {:<42} {}", m.id, m.severity, m.name, m.summary)?;
+                writeln!(
+                    out,
+                    "{:<8} {:<8} {:<42} {}",
+                    m.id, m.severity, m.name, m.summary
+                )?;
             }
         }
         ListFormat::Markdown => out.write_all(crate::docs::index_page().as_bytes())?,

@@ -29,7 +29,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     };
     let sources = SourceCache::new();
     let inv = load_inputs(&args, &cfg, &sources)?;
-    let mut select = if args.select.is_empty() { cfg.select.clone() } else { args.select.clone() };
+    let mut select = if args.select.is_empty() {
+        cfg.select.clone()
+    } else {
+        args.select.clone()
+    };
     select.retain(|s| !s.is_empty());
     let engine = Engine::new(
         registry::all(),
@@ -62,9 +66,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.baseline {
         let known: BTreeSet<String> = baseline::read(path)?;
         let before = report.findings.len();
-        report
-            .findings
-            .retain(|f| !known.contains(&baseline::fingerprint(f.rule.id, &f.resource, &f.field_path)));
+        report.findings.retain(|f| {
+            !known.contains(&baseline::fingerprint(
+                f.rule.id,
+                &f.resource,
+                &f.field_path,
+            ))
+        });
         report.suppressed += before - report.findings.len();
     }
 
@@ -77,7 +85,9 @@ fn load_config(args: &ScanArgs) -> Result<Config, Vec<config::ConfigError>> {
     let path = match (&args.config, args.no_config) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => None,
-        (None, false) => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
+        (None, false) => std::env::current_dir()
+            .ok()
+            .and_then(|d| config::discover(&d)),
     };
     match path {
         Some(p) => config::load(&p),
@@ -87,15 +97,22 @@ fn load_config(args: &ScanArgs) -> Result<Config, Vec<config::ConfigError>> {
 
 fn load_inputs(args: &ScanArgs, cfg: &Config, sources: &SourceCache) -> anyhow::Result<Inventory> {
     let mut opts = LoadOptions::default();
-    if let Some(ns) = args.namespace.clone().or_else(|| cfg.default_namespace.clone()) {
+    if let Some(ns) = args
+        .namespace
+        .clone()
+        .or_else(|| cfg.default_namespace.clone())
+    {
         opts.default_namespace = ns;
     }
     if let Some(mb) = cfg.max_file_size_mb {
         opts.max_file_size = mb * 1024 * 1024;
     }
     opts.excludes = cfg.exclude.iter().chain(&args.exclude).cloned().collect();
-    let (stdin, files): (Vec<PathBuf>, Vec<PathBuf>) =
-        args.paths.iter().cloned().partition(|p| p.as_os_str() == "-");
+    let (stdin, files): (Vec<PathBuf>, Vec<PathBuf>) = args
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| p.as_os_str() == "-");
     let mut inv = eksguard_sources::load(&files, &opts);
     if !stdin.is_empty() {
         let mut buf = Vec::new();
@@ -133,11 +150,14 @@ pub fn build_report<'a>(
         .filter_map(|f| {
             let rule = registry::find(f.rule_id)?.meta();
             let obj = inv.get(f.object);
-            let location = obj.file().zip(obj.locate(&f.path)).map(|(file, pos)| Location {
-                file: file.to_string(),
-                line: pos.line,
-                column: pos.col,
-            });
+            let location = obj
+                .file()
+                .zip(obj.locate(&f.path))
+                .map(|(file, pos)| Location {
+                    file: file.to_string(),
+                    line: pos.line,
+                    column: pos.col,
+                });
             Some(ReportFinding {
                 rule,
                 severity: f.severity,
@@ -149,7 +169,12 @@ pub fn build_report<'a>(
         })
         .collect();
     findings.sort_by(|a, b| {
-        (&a.location, a.rule.id, &a.resource, &a.field_path).cmp(&(&b.location, b.rule.id, &b.resource, &b.field_path))
+        (&a.location, a.rule.id, &a.resource, &a.field_path).cmp(&(
+            &b.location,
+            b.rule.id,
+            &b.resource,
+            &b.field_path,
+        ))
     });
     Report {
         tool_version: env!("CARGO_PKG_VERSION"),

@@ -1,0 +1,54 @@
+//! Scans the shared corpus of real manifests written by others (`../shared/corpus`, beside
+//! the repository). Skips, saying so, when the corpus is absent.
+
+use std::path::{Path, PathBuf};
+
+use eksguard_rules::engine::{Engine, EngineConfig};
+use eksguard_rules::registry;
+use eksguard_sources::LoadOptions;
+
+fn corpus(sub: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus")
+        .join(sub);
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: corpus directory {} not found", p.display());
+        None
+    }
+}
+
+#[test]
+fn corpus_manifests_scan_without_errors() {
+    let Some(dir) = corpus("manifests") else {
+        return;
+    };
+    let inv = eksguard_sources::load(&[dir], &LoadOptions::default());
+    // The corpus census counts about 3,800 documents; most are Kubernetes objects.
+    assert!(
+        inv.objects.len() > 3000,
+        "only {} objects loaded",
+        inv.objects.len()
+    );
+    assert!(inv.files_scanned > 1900);
+    assert!(
+        inv.errors.is_empty(),
+        "unexpected parse errors: {:#?}",
+        inv.errors
+    );
+    let engine = Engine::new(registry::all(), EngineConfig::default());
+    let result = engine.run(&inv);
+    assert!(result.errors.is_empty(), "{:#?}", result.errors);
+    // Every finding resolves to a line in its file.
+    for f in &result.findings {
+        let obj = inv.get(f.object);
+        assert!(
+            obj.locate(&f.path).is_some(),
+            "{} {} has no position",
+            f.rule_id,
+            obj.display_name()
+        );
+    }
+    assert!(result.findings.iter().any(|f| f.rule_id == "POD001"));
+}

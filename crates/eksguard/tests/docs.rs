@@ -1,0 +1,16 @@
+//! The committed rule pages must match what the metadata generates.
+
+use std::path::Path;
+
+#[test]
+fn rule_docs_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+    if std::env::var_os("EKSGUARD_BLESS").is_some() {
+        eksguard::docs::write_all(&dir).unwrap();
+    }
+    let stale = eksguard::docs::stale(&dir);
+    assert!(
+        stale.is_empty(),
+        "docs/rules is out of date ({stale:?}); run `EKSGUARD_BLESS=1 cargo test -p eksguard --test docs`"
+    );
+}

@@ -15,6 +15,7 @@ struct Styles {
     gutter: Style,
     help: Style,
     rule: Style,
+    error: Style,
 }
 
 impl Styles {
@@ -25,6 +26,7 @@ impl Styles {
                 gutter: Style::new().blue(),
                 help: Style::new().cyan().bold(),
                 rule: Style::new().bold(),
+                error: Style::new().red().bold(),
             }
         } else {
             let plain = Style::new();
@@ -33,6 +35,7 @@ impl Styles {
                 gutter: plain,
                 help: plain,
                 rule: plain,
+                error: plain,
             }
         }
     }
@@ -76,8 +79,7 @@ pub(crate) fn render(
         writeln!(out)?;
     }
     for e in &report.errors {
-        let err = Styles::severity(opts.color, Severity::High).bold();
-        writeln!(out, "{} {}", "error:".style(err), e)?;
+        writeln!(out, "{} {}", "error:".style(st.error), e)?;
     }
     if !report.errors.is_empty() {
         writeln!(out)?;
@@ -168,13 +170,23 @@ fn render_frame(
 /// Keeps indentation, list dashes and the key of a `key: value` line and hides the rest;
 /// a line with no key (a block scalar's body) is hidden past its indentation.
 pub(crate) fn mask_value(line: &str) -> String {
-    let body_start = line.len() - line.trim_start_matches([' ', '\t', '-']).len();
-    let (lead, body) = line.split_at(body_start);
+    let (lead, body) = line.split_at(line.len() - strip_lead(line).len());
     match key_end(body) {
         Some(end) if body[end..].trim().is_empty() => line.to_string(),
         Some(end) => format!("{lead}{} {MASK}", &body[..end]),
         None if body.trim().is_empty() => line.to_string(),
         None => format!("{lead}{MASK}"),
+    }
+}
+
+/// `line` without its indentation and sequence dashes (`- - key: v` → `key: v`).
+fn strip_lead(mut line: &str) -> &str {
+    loop {
+        line = line.trim_start_matches([' ', '\t']);
+        match line.strip_prefix('-') {
+            Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => line = rest,
+            _ => return line,
+        }
     }
 }
 
@@ -272,5 +284,7 @@ mod tests {
         assert_eq!(mask_value("    -----BEGIN KEY-----"), "    ********");
         assert_eq!(mask_value("   "), "   ");
         assert_eq!(mask_value("a:b"), "********");
+        assert_eq!(mask_value("- - k: v"), "- - k: ********");
+        assert_eq!(mask_value("  - plain"), "  - ********");
     }
 }

@@ -64,12 +64,12 @@ pub(crate) fn render(
     for group in group_by_resource(&report.findings) {
         let first = group[0];
         let r = &first.resource;
-        let name = match &r.namespace {
+        let name = printable(&match &r.namespace {
             Some(ns) => format!("{} {}/{}", r.kind, ns, r.name),
             None => format!("{} {}", r.kind, r.name),
-        };
+        });
         match &first.location {
-            Some(loc) => writeln!(out, "{}  ({})", name.style(st.header), loc.file)?,
+            Some(loc) => writeln!(out, "{}  ({})", name.style(st.header), printable(&loc.file))?,
             None => writeln!(out, "{}", name.style(st.header))?,
         }
         for f in group {
@@ -79,7 +79,12 @@ pub(crate) fn render(
         writeln!(out)?;
     }
     for e in &report.errors {
-        writeln!(out, "{} {}", "error:".style(st.error), e)?;
+        writeln!(
+            out,
+            "{} {}",
+            "error:".style(st.error),
+            printable(&e.to_string())
+        )?;
     }
     if !report.errors.is_empty() {
         writeln!(out)?;
@@ -101,21 +106,24 @@ fn render_finding(
         f.severity.as_str().style(sev),
         f.rule.id.style(st.rule),
         f.rule.name,
-        f.message
+        printable(&f.message)
     )?;
     let arrow = "-->".style(st.gutter);
     match &f.location {
         Some(loc) => {
-            writeln!(
-                out,
-                "    {arrow} {}:{}:{}  .{}",
+            let at = format!(
+                "{}:{}:{}  .{}",
                 loc.file, loc.line, loc.column, f.field_path
-            )?;
+            );
+            writeln!(out, "    {arrow} {}", printable(&at))?;
             if !opts.no_frames {
                 render_frame(f, loc, sources, sev, st, out)?;
             }
         }
-        None => writeln!(out, "    {arrow} {} .{}", f.qualified_name(), f.field_path)?,
+        None => {
+            let at = format!("{} .{}", f.qualified_name(), f.field_path);
+            writeln!(out, "    {arrow} {}", printable(&at))?
+        }
     }
     writeln!(out, "    {} {}", "help:".style(st.help), f.rule.remediation)
 }
@@ -146,7 +154,7 @@ fn render_frame(
     let bar = format!("{:width$} |", "");
     writeln!(out, "    {}", bar.style(st.gutter))?;
     for (n, text) in &lines {
-        let text = if mask { mask_value(text) } else { text.clone() };
+        let text = printable(&if mask { mask_value(text) } else { text.clone() });
         let gutter = format!("{n:>width$} |");
         writeln!(out, "    {} {}", gutter.style(st.gutter), text.trim_end())?;
         if *n == loc.line {
@@ -213,6 +221,21 @@ fn key_end(s: &str) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// Control characters from input (an ANSI escape in a name, say) shown escaped, so a file
+/// cannot drive the terminal; tabs stay for alignment.
+fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() && c != '\t' {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// Findings grouped by resource and file, in order of first appearance.
@@ -286,5 +309,10 @@ mod tests {
         assert_eq!(mask_value("a:b"), "********");
         assert_eq!(mask_value("- - k: v"), "- - k: ********");
         assert_eq!(mask_value("  - plain"), "  - ********");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::printable("a\u{1b}[31mb\tc"), "a\\u{1b}[31mb\tc");
     }
 }

@@ -7,9 +7,30 @@ use std::io::Write;
 
 use eksguard_model::{InputError, ResourceRef, RuleMeta, Severity};
 
+mod json;
+mod junit;
+mod markdown;
+mod sarif;
 pub mod source;
+mod text;
 
 pub use source::SourceCache;
+
+/// Rules whose findings sit on lines holding secret values: their code frames show keys
+/// but mask values.
+pub const MASK_FRAME_RULES: &[&str] = &[
+    "DATA004", // credentials in a ConfigMap
+    "AUD009",  // audit event writing a ConfigMap with credentials
+];
+
+/// Kinds whose every value is secret: frames of any finding on them are masked too, since
+/// context lines around e.g. `type:` can be `data` entries.
+pub const MASK_FRAME_KINDS: &[&str] = &["Secret"];
+
+/// SARIF `informationUri`: the security pillar of the EKS Best Practices Guide, which the
+/// rules implement.
+pub const INFORMATION_URI: &str =
+    "https://docs.aws.amazon.com/eks/latest/best-practices/security.html";
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +100,53 @@ pub struct RenderOptions {
     pub no_frames: bool,
 }
 
+impl ReportFinding {
+    /// Whether code frames for this finding must hide values.
+    pub fn masks_frame(&self) -> bool {
+        MASK_FRAME_RULES.contains(&self.rule.id)
+            || MASK_FRAME_KINDS.contains(&self.resource.kind.as_str())
+    }
+
+    /// `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects.
+    pub fn qualified_name(&self) -> String {
+        qualified_name(&self.resource)
+    }
+
+    /// A stable identity for the finding that survives edits moving lines: a SHA-256 over
+    /// rule, kind, namespace, name and field path (SARIF `partialFingerprints`, baselines).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let r = &self.resource;
+        let mut h = Sha256::new();
+        for part in [
+            self.rule.id,
+            &r.kind,
+            r.namespace.as_deref().unwrap_or(""),
+            &r.name,
+            &self.field_path,
+        ] {
+            h.update(part.as_bytes());
+            // A separator no field contains keeps ("ab","c") and ("a","bc") apart.
+            h.update([0u8]);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+pub(crate) fn qualified_name(r: &ResourceRef) -> String {
+    match &r.namespace {
+        Some(ns) => format!("{}/{}/{}", r.kind, ns, r.name),
+        None => format!("{}/{}", r.kind, r.name),
+    }
+}
+
+impl Report<'_> {
+    /// Finding counts in [`Severity::ALL`] order (critical first).
+    pub fn counts_by_severity(&self) -> [(Severity, usize); 5] {
+        Severity::ALL.map(|s| (s, self.findings.iter().filter(|f| f.severity == s).count()))
+    }
+}
+
 /// Renders `report` in `format`. `sources` gives the text of scanned files for code frames.
 pub fn render(
     format: Format,
@@ -87,6 +155,33 @@ pub fn render(
     opts: &RenderOptions,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let _ = (format, report, sources, opts, out);
-    Ok(())
+    match format {
+        Format::Text => text::render(report, sources, opts, out),
+        Format::Json => json::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Junit => junit::render(report, out),
+        Format::Markdown => markdown::render(report, out),
+    }
+}
+
+/// Renders to a string (tests, and callers that post-process the output).
+pub fn render_to_string(
+    format: Format,
+    report: &Report<'_>,
+    sources: &SourceCache,
+    opts: &RenderOptions,
+) -> String {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail; serializers only fail on I/O.
+    let _ = render(format, report, sources, opts, &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Pretty JSON with a trailing newline.
+pub(crate) fn write_json<T: serde::Serialize>(
+    value: &T,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
 }

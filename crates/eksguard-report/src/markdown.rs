@@ -1,0 +1,117 @@
+//! Markdown for pull-request comments and job summaries.
+
+use std::io::Write;
+
+use eksguard_model::RuleMeta;
+
+use crate::Report;
+
+pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "# eksguard report\n")?;
+    let total = report.findings.len();
+    write!(
+        out,
+        "**{total} finding{}** in {} resource{} from {} file{}",
+        s(total),
+        report.resources_scanned,
+        s(report.resources_scanned),
+        report.files_scanned,
+        s(report.files_scanned),
+    )?;
+    if report.suppressed > 0 {
+        write!(out, " ({} suppressed)", report.suppressed)?;
+    }
+    writeln!(out, ".\n")?;
+
+    writeln!(out, "| Severity | Findings |\n|---|---:|")?;
+    for (sev, n) in report.counts_by_severity() {
+        writeln!(out, "| {sev} | {n} |")?;
+    }
+
+    if !report.findings.is_empty() {
+        writeln!(out, "\n## Findings\n")?;
+        writeln!(out, "| Severity | Rule | Resource | Location | Message |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for f in &report.findings {
+            let location = match &f.location {
+                Some(l) => format!("`{}:{}`", code(&l.file), l.line),
+                None => format!("`.{}`", code(&f.field_path)),
+            };
+            writeln!(
+                out,
+                "| {} | {} {} | {} | {} | {} |",
+                f.severity,
+                f.rule.id,
+                cell(f.rule.name),
+                cell(&f.qualified_name()),
+                location,
+                cell(&f.message),
+            )?;
+        }
+    }
+
+    if !report.errors.is_empty() {
+        writeln!(out, "\n## Errors\n")?;
+        for e in &report.errors {
+            let at = match e.line {
+                Some(l) => format!("{}:{l}", e.file),
+                None => e.file.clone(),
+            };
+            writeln!(out, "- `{}`: {}", code(&at), one_line(&e.message))?;
+        }
+    }
+
+    // Only rules that fired: the full catalog belongs in `rules list`, not in a comment.
+    let mut fired: Vec<&RuleMeta> = Vec::new();
+    for f in &report.findings {
+        if !fired.iter().any(|r| r.id == f.rule.id) {
+            fired.push(f.rule);
+        }
+    }
+    fired.sort_by_key(|r| r.id);
+    if !fired.is_empty() {
+        writeln!(out, "\n## Rules\n")?;
+        for r in fired {
+            writeln!(
+                out,
+                "- [{} {}]({}): {}",
+                r.id,
+                r.name,
+                r.help_uri(),
+                one_line(r.summary)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn s(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Text safe inside a table cell: `|` would end the cell and a newline the row.
+fn cell(text: &str) -> String {
+    one_line(text).replace('|', "\\|")
+}
+
+fn one_line(text: &str) -> String {
+    text.replace("\r\n", " ").replace(['\n', '\r'], " ")
+}
+
+/// Text inside a code span in a table cell: a backtick would end the span early.
+fn code(text: &str) -> String {
+    cell(text).replace('`', "'")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells() {
+        assert_eq!(super::cell("a|b\nc"), "a\\|b c");
+        assert_eq!(super::code("a`b|c"), "a'b\\|c");
+    }
+}

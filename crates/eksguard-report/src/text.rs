@@ -1,0 +1,318 @@
+//! Human output: findings grouped by resource, each with a code frame at the offending line.
+
+use std::io::Write;
+
+use eksguard_model::Severity;
+use owo_colors::{OwoColorize, Style};
+
+use crate::{RenderOptions, Report, ReportFinding, SourceCache};
+
+/// Shown instead of a masked value.
+const MASK: &str = "********";
+
+struct Styles {
+    header: Style,
+    gutter: Style,
+    help: Style,
+    rule: Style,
+    error: Style,
+}
+
+impl Styles {
+    fn new(color: bool) -> Self {
+        if color {
+            Styles {
+                header: Style::new().bold(),
+                gutter: Style::new().blue(),
+                help: Style::new().cyan().bold(),
+                rule: Style::new().bold(),
+                error: Style::new().red().bold(),
+            }
+        } else {
+            let plain = Style::new();
+            Styles {
+                header: plain,
+                gutter: plain,
+                help: plain,
+                rule: plain,
+                error: plain,
+            }
+        }
+    }
+
+    fn severity(color: bool, s: Severity) -> Style {
+        if !color {
+            return Style::new();
+        }
+        match s {
+            Severity::Critical => Style::new().red().bold(),
+            Severity::High => Style::new().red(),
+            Severity::Medium => Style::new().yellow(),
+            Severity::Low => Style::new().blue(),
+            Severity::Info => Style::new().dimmed(),
+        }
+    }
+}
+
+pub(crate) fn render(
+    report: &Report<'_>,
+    sources: &SourceCache,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let st = Styles::new(opts.color);
+    for group in group_by_resource(&report.findings) {
+        let first = group[0];
+        let r = &first.resource;
+        let name = printable(&match &r.namespace {
+            Some(ns) => format!("{} {}/{}", r.kind, ns, r.name),
+            None => format!("{} {}", r.kind, r.name),
+        });
+        match &first.location {
+            Some(loc) => writeln!(out, "{}  ({})", name.style(st.header), printable(&loc.file))?,
+            None => writeln!(out, "{}", name.style(st.header))?,
+        }
+        for f in group {
+            writeln!(out)?;
+            render_finding(f, sources, opts, &st, out)?;
+        }
+        writeln!(out)?;
+    }
+    for e in &report.errors {
+        writeln!(
+            out,
+            "{} {}",
+            "error:".style(st.error),
+            printable(&e.to_string())
+        )?;
+    }
+    if !report.errors.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
+fn render_finding(
+    f: &ReportFinding,
+    sources: &SourceCache,
+    opts: &RenderOptions,
+    st: &Styles,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let sev = Styles::severity(opts.color, f.severity);
+    writeln!(
+        out,
+        "  {} {} {}: {}",
+        f.severity.as_str().style(sev),
+        f.rule.id.style(st.rule),
+        f.rule.name,
+        printable(&f.message)
+    )?;
+    let arrow = "-->".style(st.gutter);
+    match &f.location {
+        Some(loc) => {
+            let at = format!(
+                "{}:{}:{}  .{}",
+                loc.file, loc.line, loc.column, f.field_path
+            );
+            writeln!(out, "    {arrow} {}", printable(&at))?;
+            if !opts.no_frames {
+                render_frame(f, loc, sources, sev, st, out)?;
+            }
+        }
+        None => {
+            let at = format!("{} .{}", f.qualified_name(), f.field_path);
+            writeln!(out, "    {arrow} {}", printable(&at))?
+        }
+    }
+    writeln!(out, "    {} {}", "help:".style(st.help), f.rule.remediation)
+}
+
+/// The offending line with one line of context either side and a caret under the column.
+fn render_frame(
+    f: &ReportFinding,
+    loc: &crate::Location,
+    sources: &SourceCache,
+    sev: Style,
+    st: &Styles,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mask = f.masks_frame();
+    let first = loc.line.saturating_sub(1).max(1);
+    let lines: Vec<(u32, String)> = (first..=loc.line.saturating_add(1))
+        .filter_map(|n| sources.line(&loc.file, n).map(|l| (n, l)))
+        .collect();
+    // Without the offending line itself (file gone or changed) a frame would mislead.
+    if !lines.iter().any(|(n, _)| *n == loc.line) {
+        return Ok(());
+    }
+    let width = lines
+        .iter()
+        .map(|(n, _)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let bar = format!("{:width$} |", "");
+    writeln!(out, "    {}", bar.style(st.gutter))?;
+    for (n, text) in &lines {
+        let text = printable(&if mask { mask_value(text) } else { text.clone() });
+        let gutter = format!("{n:>width$} |");
+        writeln!(out, "    {} {}", gutter.style(st.gutter), text.trim_end())?;
+        if *n == loc.line {
+            // Tabs stay tabs so the caret lines up however the terminal expands them.
+            let col = loc.column.saturating_sub(1) as usize;
+            let mut pad: String = text
+                .chars()
+                .take(col)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            pad.extend(std::iter::repeat_n(
+                ' ',
+                col.saturating_sub(pad.chars().count()),
+            ));
+            writeln!(out, "    {} {pad}{}", bar.style(st.gutter), "^".style(sev))?;
+        }
+    }
+    writeln!(out, "    {}", bar.style(st.gutter))
+}
+
+/// Keeps indentation, list dashes and the key of a `key: value` line and hides the rest;
+/// a line with no key (a block scalar's body) is hidden past its indentation.
+pub(crate) fn mask_value(line: &str) -> String {
+    let (lead, body) = line.split_at(line.len() - strip_lead(line).len());
+    match key_end(body) {
+        Some(end) if body[end..].trim().is_empty() => line.to_string(),
+        Some(end) => format!("{lead}{} {MASK}", &body[..end]),
+        None if body.trim().is_empty() => line.to_string(),
+        None => format!("{lead}{MASK}"),
+    }
+}
+
+/// `line` without its indentation and sequence dashes (`- - key: v` → `key: v`).
+fn strip_lead(mut line: &str) -> &str {
+    loop {
+        line = line.trim_start_matches([' ', '\t']);
+        match line.strip_prefix('-') {
+            Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => line = rest,
+            _ => return line,
+        }
+    }
+}
+
+/// Byte index just past the colon ending a mapping key at the start of `s`, if any.
+/// Handles quoted keys (YAML and JSON); a colon must be followed by a blank or the end.
+fn key_end(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    if let Some(&q @ (b'"' | b'\'')) = bytes.first() {
+        i = 1;
+        while i < bytes.len() && bytes[i] != q {
+            i += if bytes[i] == b'\\' && q == b'"' { 2 } else { 1 };
+        }
+        i += 1;
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        return (bytes.get(i) == Some(&b':')).then_some(i + 1);
+    }
+    while i < bytes.len() {
+        if bytes[i] == b':' && matches!(bytes.get(i + 1), None | Some(b' ' | b'\t')) {
+            return Some(i + 1);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Control characters from input (an ANSI escape in a name, say) shown escaped, so a file
+/// cannot drive the terminal; tabs stay for alignment.
+fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() && c != '\t' {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// Findings grouped by resource and file, in order of first appearance.
+fn group_by_resource(findings: &[ReportFinding]) -> Vec<Vec<&ReportFinding>> {
+    let mut groups: Vec<Vec<&ReportFinding>> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for f in findings {
+        let key = (&f.resource, f.location.as_ref().map(|l| l.file.as_str()));
+        let i = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(f);
+    }
+    groups
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn summary_line(report: &Report<'_>) -> String {
+    let scope = format!(
+        "{} from {}",
+        plural(report.resources_scanned, "resource", "resources"),
+        plural(report.files_scanned, "file", "files")
+    );
+    let mut line = if report.findings.is_empty() {
+        format!("No findings in {scope}")
+    } else {
+        let counts: Vec<String> = report
+            .counts_by_severity()
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        format!(
+            "{} ({}) in {scope}",
+            plural(report.findings.len(), "finding", "findings"),
+            counts.join(", ")
+        )
+    };
+    if report.suppressed > 0 {
+        line.push_str(&format!("; {} suppressed", report.suppressed));
+    }
+    if !report.errors.is_empty() {
+        line.push_str(&format!(
+            "; {}",
+            plural(report.errors.len(), "input error", "input errors")
+        ));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_value;
+
+    #[test]
+    fn masks_values_but_keeps_keys() {
+        assert_eq!(mask_value("  password: hunter2"), "  password: ********");
+        assert_eq!(mask_value("  - token: abc: def"), "  - token: ********");
+        assert_eq!(
+            mask_value(r#"  "pass:word": "x","#),
+            r#"  "pass:word": ********"#
+        );
+        assert_eq!(mask_value("  'k' : v"), "  'k' : ********");
+        assert_eq!(mask_value("  url: http://a:b@c"), "  url: ********");
+        assert_eq!(mask_value("data:"), "data:");
+        assert_eq!(mask_value("    -----BEGIN KEY-----"), "    ********");
+        assert_eq!(mask_value("   "), "   ");
+        assert_eq!(mask_value("a:b"), "********");
+        assert_eq!(mask_value("- - k: v"), "- - k: ********");
+        assert_eq!(mask_value("  - plain"), "  - ********");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::printable("a\u{1b}[31mb\tc"), "a\\u{1b}[31mb\tc");
+    }
+}

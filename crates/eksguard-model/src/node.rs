@@ -170,7 +170,7 @@ impl Node {
                 Seg::Key(k) => match &node.value {
                     Value::Map(entries) => entries
                         .iter()
-                        .find(|e| &*e.key == &**k)
+                        .find(|e| e.key == *k)
                         .map(|e| (e.key_pos, &e.value)),
                     _ => None,
                 },

@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan manifests offline: files, directories (recursive, honours .gitignore) or `-` for stdin.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// The rule catalog.
     #[command(subcommand)]
     Rules(RulesCommand),

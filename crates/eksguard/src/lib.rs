@@ -30,7 +30,7 @@ impl Outcome {
 
 pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        cli::Command::Scan(args) => commands::scan::run(args),
+        cli::Command::Scan(args) => commands::scan::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
     }
 }

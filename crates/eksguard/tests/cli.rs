@@ -97,7 +97,7 @@ fn example_scan_fails_with_findings() {
         f["location"]["file"],
         "examples/insecure-eks/storefront.yaml"
     );
-    assert_eq!(f["location"]["line"], 31);
+    assert_eq!(f["location"]["line"], 32);
     assert_eq!(
         f["field_path"],
         "spec.template.spec.containers[0].securityContext.privileged"

@@ -55,9 +55,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
             .findings
             .iter()
             .map(|f| BaselineEntry {
-                fingerprint: baseline::fingerprint(f.rule.id, &f.resource, &f.field_path),
+                fingerprint: f.fingerprint(),
                 rule_id: f.rule.id.to_string(),
-                resource: display_resource(&f.resource),
+                resource: f.qualified_name(),
                 field_path: f.field_path.clone(),
             })
             .collect();
@@ -66,13 +66,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.baseline {
         let known: BTreeSet<String> = baseline::read(path)?;
         let before = report.findings.len();
-        report.findings.retain(|f| {
-            !known.contains(&baseline::fingerprint(
-                f.rule.id,
-                &f.resource,
-                &f.field_path,
-            ))
-        });
+        report
+            .findings
+            .retain(|f| !known.contains(&f.fingerprint()));
         report.suppressed += before - report.findings.len();
     }
 
@@ -127,13 +123,6 @@ fn load_inputs(args: &ScanArgs, cfg: &Config, sources: &SourceCache) -> anyhow::
         inv.extend(load_text("-", &buf, &opts));
     }
     Ok(inv)
-}
-
-fn display_resource(r: &eksguard_model::ResourceRef) -> String {
-    match &r.namespace {
-        Some(ns) => format!("{}/{}/{}", r.kind, ns, r.name),
-        None => format!("{}/{}", r.kind, r.name),
-    }
 }
 
 /// Resolves findings to resources and file positions, sorted for output.

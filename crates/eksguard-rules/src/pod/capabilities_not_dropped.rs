@@ -1,0 +1,57 @@
+use eksguard_model::Object;
+
+use super::is_windows;
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+declare_rule! {
+    /// ## What it checks
+    /// Containers (init, regular and ephemeral) whose `securityContext.capabilities.drop`
+    /// does not contain `ALL` (any case, `CAP_ALL` accepted). The finding points at the
+    /// `drop` list, or at where it is missing. Windows pods are skipped: Linux capabilities
+    /// do not apply to them.
+    ///
+    /// ## Why it matters
+    /// Container runtimes grant a default set of capabilities (such as `NET_RAW`, `CHOWN`,
+    /// `SETUID`, `DAC_OVERRIDE`) that few applications need and that widen what an attacker
+    /// can do after a compromise. The Pod Security Standards restricted profile requires
+    /// dropping `ALL`.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// securityContext:
+    ///   capabilities:
+    ///     drop: ["NET_RAW"]
+    /// ```
+    ///
+    /// ## Fix
+    /// Set `capabilities.drop: ["ALL"]` and add back only what the process needs.
+    pub CapabilitiesNotDropped {
+        id: "POD012",
+        name: "capabilities-not-dropped",
+        severity: Low,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "Container does not drop all capabilities",
+        remediation: "Set `capabilities.drop: [\"ALL\"]` and add back only the capabilities needed.",
+    }
+}
+
+impl Rule for CapabilitiesNotDropped {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        if is_windows(&pod) {
+            return;
+        }
+        for c in pod.containers() {
+            let dropped = c.capabilities("drop");
+            if dropped.iter().any(|(cap, _)| cap == "ALL") {
+                continue;
+            }
+            out.report(
+                obj,
+                c.path_to("securityContext.capabilities.drop"),
+                format!("{} does not drop ALL capabilities", c.describe()),
+            );
+        }
+    }
+}

@@ -1,0 +1,120 @@
+use eksguard_model::Object;
+
+use super::{host_path_volumes, normalize_path};
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+/// Directories that hold a container runtime's socket or state, and the host root.
+const RUNTIME_DIRS: &[&str] = &[
+    "/",
+    "/run",
+    "/var/run",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+    "/var/run/containerd",
+    "/run/crio",
+    "/var/run/crio",
+    "/run/docker",
+    "/var/run/docker",
+];
+
+/// Runtime API sockets, wherever they live.
+const SOCKETS: &[&str] = &[
+    "docker.sock",
+    "containerd.sock",
+    "crio.sock",
+    "cri-dockerd.sock",
+    "dockershim.sock",
+];
+
+fn is_runtime_path(p: &str) -> bool {
+    let p = normalize_path(p);
+    RUNTIME_DIRS.contains(&p.as_str()) || SOCKETS.iter().any(|s| p.rsplit('/').next() == Some(s))
+}
+
+declare_rule! {
+    /// ## What it checks
+    /// `hostPath` volumes whose path is a container runtime socket (`docker.sock`,
+    /// `containerd.sock`, `crio.sock`, `cri-dockerd.sock`, `dockershim.sock`, in any
+    /// directory) or a directory that contains one: `/run`, `/var/run`, `/run/containerd`,
+    /// `/run/crio`, `/var/run/docker` (and their `/var/run` twins), `/var/lib/docker`,
+    /// `/var/lib/containerd`, and the host root `/`. Paths are compared after removing
+    /// repeated and trailing slashes and resolving `.` and `..`. Subdirectories that hold no
+    /// socket, such as `/var/lib/docker/containers` read by log shippers, are left to POD004.
+    ///
+    /// ## Why it matters
+    /// Whoever can talk to the runtime socket can start a privileged container with the
+    /// host's root filesystem mounted: it is root on the node, even from a read-only mount.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// volumes:
+    /// - name: docker
+    ///   hostPath:
+    ///     path: /var/run/docker.sock
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove the volume. Build images with a daemonless builder (BuildKit rootless, Kaniko)
+    /// and read container metadata through the Kubernetes API instead.
+    pub ContainerRuntimeSocket {
+        id: "POD006",
+        name: "container-runtime-socket",
+        severity: Critical,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "Pod mounts the container runtime socket",
+        remediation: "Remove the hostPath volume of the runtime socket or its directory.",
+    }
+}
+
+impl Rule for ContainerRuntimeSocket {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        for v in host_path_volumes(&pod) {
+            if is_runtime_path(v.host_path) {
+                let what = if normalize_path(v.host_path) == "/" {
+                    "the host root filesystem"
+                } else {
+                    "the container runtime socket"
+                };
+                out.report(
+                    obj,
+                    v.field.key("path"),
+                    format!(
+                        "volume `{}` mounts host path `{}`, which exposes {what}",
+                        v.name, v.host_path
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_sockets_and_their_directories() {
+        for p in [
+            "/var/run/docker.sock",
+            "/run/containerd/containerd.sock",
+            "/var/run/",
+            "//run",
+            "/var/log/../run/crio/",
+            "/",
+            "/custom/cri-dockerd.sock",
+        ] {
+            assert!(is_runtime_path(p), "{p}");
+        }
+        for p in [
+            "/var/log",
+            "/var/lib/docker/containers",
+            "/run/xtables.lock",
+            "/etc",
+        ] {
+            assert!(!is_runtime_path(p), "{p}");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+use eksguard_model::Object;
+
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+/// Capabilities that amount to, or lead quickly to, control of the node or its network.
+const DANGEROUS: &[&str] = &[
+    "ALL",
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "DAC_READ_SEARCH",
+    "BPF",
+    "PERFMON",
+    "SYS_RAWIO",
+    "NET_RAW",
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// Each entry of a container's `securityContext.capabilities.add` that is `ALL`,
+    /// `SYS_ADMIN`, `NET_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`, `DAC_READ_SEARCH`, `BPF`,
+    /// `PERFMON`, `SYS_RAWIO` or `NET_RAW`, with or without the `CAP_` prefix and in any case.
+    /// Init, regular and ephemeral containers are checked.
+    ///
+    /// ## Why it matters
+    /// These capabilities break the container boundary: `SYS_ADMIN` mounts filesystems and
+    /// enters namespaces, `SYS_MODULE` loads kernel modules, `SYS_PTRACE` reads other
+    /// processes' memory, `BPF`/`PERFMON` observe the whole kernel, `DAC_READ_SEARCH` opens
+    /// host files by handle, and `NET_ADMIN`/`NET_RAW` rewrite or spoof pod traffic.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// securityContext:
+    ///   capabilities:
+    ///     add: ["SYS_ADMIN"]
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove the capability; if the workload truly needs it, isolate it on dedicated nodes.
+    pub DangerousCapabilities {
+        id: "POD011",
+        name: "dangerous-capabilities",
+        severity: High,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "Container adds a dangerous capability",
+        remediation: "Remove the capability from `capabilities.add`.",
+    }
+}
+
+impl Rule for DangerousCapabilities {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        for c in pod.containers() {
+            for (cap, path) in c.capabilities("add") {
+                if DANGEROUS.contains(&cap.as_str()) {
+                    out.report(obj, path, format!("{} adds capability {cap}", c.describe()));
+                }
+            }
+        }
+    }
+}

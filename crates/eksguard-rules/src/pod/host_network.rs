@@ -1,0 +1,45 @@
+use eksguard_model::Object;
+
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+declare_rule! {
+    /// ## What it checks
+    /// Pods with `hostNetwork: true`.
+    ///
+    /// ## Why it matters
+    /// The pod shares the node's network stack: it can sniff and bind on the node's
+    /// interfaces, reach services listening on localhost (kubelet, node agents), bypass
+    /// NetworkPolicies and security groups for pods, and reach the instance metadata
+    /// service without the hop limit that protects ordinary pods.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// spec:
+    ///   hostNetwork: true
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove `hostNetwork: true`; expose the pod through a Service instead.
+    pub HostNetwork {
+        id: "POD007",
+        name: "host-network",
+        severity: High,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "Pod shares the node's network namespace",
+        remediation: "Remove `hostNetwork: true` and expose the pod through a Service.",
+    }
+}
+
+impl Rule for HostNetwork {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        if pod.bool_field("hostNetwork") {
+            out.report(
+                obj,
+                pod.field_path("hostNetwork"),
+                "pod uses the node's network namespace (`hostNetwork: true`)",
+            );
+        }
+    }
+}

@@ -1,0 +1,53 @@
+use eksguard_model::{Node, Object};
+
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+declare_rule! {
+    /// ## What it checks
+    /// Container ports with a non-zero `hostPort` (0 means unset).
+    ///
+    /// ## Why it matters
+    /// A host port publishes the container on the node's address, outside Services and
+    /// often outside NetworkPolicies, and pins the pod to nodes where the port is free.
+    /// The Pod Security Standards baseline profile forbids host ports.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// ports:
+    /// - containerPort: 8080
+    ///   hostPort: 8080
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove `hostPort` and expose the port through a Service.
+    pub HostPort {
+        id: "POD010",
+        name: "host-port",
+        severity: Medium,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "Container binds a host port",
+        remediation: "Remove `hostPort` and expose the container through a Service.",
+    }
+}
+
+impl Rule for HostPort {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        for c in pod.containers() {
+            let ports = c.node.get("ports").map(Node::items).unwrap_or(&[]);
+            for (k, port) in ports.iter().enumerate() {
+                let Some(hp) = port.get("hostPort").and_then(Node::as_i64) else {
+                    continue;
+                };
+                if hp != 0 {
+                    out.report(
+                        obj,
+                        c.path.key("ports").index(k).key("hostPort"),
+                        format!("{} binds host port {hp}", c.describe()),
+                    );
+                }
+            }
+        }
+    }
+}

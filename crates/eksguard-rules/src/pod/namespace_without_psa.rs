@@ -1,0 +1,87 @@
+use eksguard_model::{FieldPath, Node, Object, Severity};
+
+use crate::context::SKIP_NAMESPACES;
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
+const AUDIT: &str = "pod-security.kubernetes.io/audit";
+const WARN: &str = "pod-security.kubernetes.io/warn";
+
+declare_rule! {
+    /// ## What it checks
+    /// Namespace objects, except those in `skip_namespaces` (by default the system
+    /// namespaces), and their Pod Security Admission labels:
+    ///
+    /// - no `pod-security.kubernetes.io/enforce` label, or `enforce: privileged`: medium;
+    /// - an enforce level but neither an `audit` nor a `warn` label: low, since violations
+    ///   of a stricter level then go unnoticed.
+    ///
+    /// ## Why it matters
+    /// Pod Security Admission is the built-in replacement for PodSecurityPolicy. A namespace
+    /// that enforces nothing accepts privileged pods, host namespaces and hostPath volumes
+    /// from anyone who may create pods there.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: Namespace
+    /// metadata:
+    ///   name: shop
+    /// ```
+    ///
+    /// ## Fix
+    /// Label the namespace, e.g. `pod-security.kubernetes.io/enforce: baseline` and
+    /// `pod-security.kubernetes.io/warn: restricted`.
+    pub NamespaceWithoutPodSecurityAdmission {
+        id: "POD014",
+        name: "namespace-without-pod-security-admission",
+        severity: Medium,
+        sources: "K",
+        kinds: &["Namespace"],
+        summary: "Namespace does not enforce a Pod Security Standard",
+        remediation: "Add the `pod-security.kubernetes.io/enforce` label (baseline or restricted) and a `warn` or `audit` label.",
+        params: [SKIP_NAMESPACES],
+    }
+}
+
+impl Rule for NamespaceWithoutPodSecurityAdmission {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if cx
+            .param_list(&Self::META, "skip_namespaces")
+            .iter()
+            .any(|s| **s == *obj.name)
+        {
+            return;
+        }
+        let labels = obj.labels();
+        let label = |k: &str| labels.get(k).and_then(Node::scalar_text);
+        let path = |k: &str| FieldPath::parse("metadata.labels").key(k);
+        match label(ENFORCE).as_deref().map(str::trim) {
+            None | Some("") => out.report(
+                obj,
+                path(ENFORCE),
+                format!(
+                    "namespace `{}` has no Pod Security Admission enforce label",
+                    obj.name
+                ),
+            ),
+            Some(level) if level.eq_ignore_ascii_case("privileged") => out.report(
+                obj,
+                path(ENFORCE),
+                format!("namespace `{}` enforces the privileged level", obj.name),
+            ),
+            Some(level) => {
+                if label(AUDIT).is_none() && label(WARN).is_none() {
+                    out.report_with(
+                        obj,
+                        path(WARN),
+                        Severity::Low,
+                        format!(
+                            "namespace `{}` enforces `{level}` but has no audit or warn label",
+                            obj.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+use eksguard_model::Object;
+
+use super::is_windows;
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+declare_rule! {
+    /// ## What it checks
+    /// Containers (init, regular and ephemeral) whose `securityContext.allowPrivilegeEscalation`
+    /// is not `false`. The field exists only on containers; when it is unset Kubernetes
+    /// allows escalation. Windows pods (`spec.os.name: windows`) are skipped, since the
+    /// field does not apply to them.
+    ///
+    /// ## Why it matters
+    /// Without `no_new_privs` a process can gain privileges through setuid binaries or file
+    /// capabilities in the image, turning a foothold as an unprivileged user into root in
+    /// the container. The Pod Security Standards restricted profile requires `false`.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// containers:
+    /// - name: app
+    ///   image: example/app:1.0
+    /// ```
+    ///
+    /// ## Fix
+    /// Set `allowPrivilegeEscalation: false` in every container's securityContext.
+    pub PrivilegeEscalationAllowed {
+        id: "POD003",
+        name: "privilege-escalation-allowed",
+        severity: Medium,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "Container allows privilege escalation",
+        remediation: "Set `allowPrivilegeEscalation: false` in each container's securityContext.",
+    }
+}
+
+impl Rule for PrivilegeEscalationAllowed {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        if is_windows(&pod) {
+            return;
+        }
+        for c in pod.containers() {
+            let (v, path) = c.sc_bool("allowPrivilegeEscalation");
+            if v == Some(false) {
+                continue;
+            }
+            let why = if v == Some(true) {
+                "sets `allowPrivilegeEscalation: true`"
+            } else {
+                "does not set `allowPrivilegeEscalation: false`"
+            };
+            out.report(obj, path, format!("{} {why}", c.describe()));
+        }
+    }
+}

@@ -1,0 +1,89 @@
+use eksguard_model::{FieldPath, Node, Object};
+
+use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+
+/// SELinux types the Pod Security Standards baseline profile allows.
+const ALLOWED_TYPES: &[&str] = &[
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// `seLinuxOptions` in the pod's or a container's securityContext (init, regular and
+    /// ephemeral containers) that set a `type` outside the Pod Security Standards baseline
+    /// set (`container_t`, `container_init_t`, `container_kvm_t`, `container_engine_t`),
+    /// such as `spc_t`, or that set `user` or `role` at all. `level` is allowed. Each
+    /// offending field is reported where it is written.
+    ///
+    /// ## Why it matters
+    /// On SELinux-enforcing nodes (such as Bottlerocket) the label is what keeps a
+    /// container from the host's files and from other containers.
+    /// `spc_t` ("super privileged container") is effectively unconfined, and a custom user
+    /// or role can grant host-level access.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// securityContext:
+    ///   seLinuxOptions:
+    ///     type: spc_t
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove `seLinuxOptions` (the runtime assigns `container_t` and a unique level), or
+    /// set only `level`.
+    pub SelinuxCustomOptions {
+        id: "RUN004",
+        name: "selinux-custom-options",
+        severity: Medium,
+        sources: "K",
+        kinds: WORKLOAD_KINDS,
+        summary: "SELinux options weaken container confinement",
+        remediation: "Remove the custom SELinux type, user and role; keep only `level` if needed.",
+    }
+}
+
+/// Reports the offending fields of one `seLinuxOptions`; `who` names its owner.
+fn check(obj: &Object, opts: Option<&Node>, base: FieldPath, who: &str, out: &mut Sink) {
+    let Some(opts) = opts else { return };
+    let text = |k: &str| {
+        opts.get(k)
+            .and_then(Node::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(ty) = text("type") {
+        if !ALLOWED_TYPES.contains(&ty) {
+            out.report(
+                obj,
+                base.key("type"),
+                format!("{who} sets SELinux type `{ty}`"),
+            );
+        }
+    }
+    for k in ["user", "role"] {
+        if let Some(v) = text(k) {
+            out.report(obj, base.key(k), format!("{who} sets SELinux {k} `{v}`"));
+        }
+    }
+}
+
+impl Rule for SelinuxCustomOptions {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some(pod) = obj.pod_spec() else { return };
+        check(
+            obj,
+            pod.security_context()
+                .and_then(|sc| sc.get("seLinuxOptions")),
+            pod.field_path("securityContext.seLinuxOptions"),
+            "pod",
+            out,
+        );
+        for c in pod.containers() {
+            let (opts, path) = c.sc_field("seLinuxOptions");
+            check(obj, opts, path, &c.describe(), out);
+        }
+    }
+}

@@ -16,11 +16,12 @@ const REQS: &[Req] = &[
 
 declare_rule! {
     /// ## What it checks
-    /// Role and ClusterRole rules that grant any verb on `nodes/proxy` in the core API
-    /// group, including through `*` and `*/proxy`. The finding points at the resource
-    /// entry, since any verb is enough.
-    /// The built-in roles (`system:*`, and the ClusterRoles `cluster-admin`, `admin`,
-    /// `edit` and `view`) are exempt; one finding per role rule.
+    /// ClusterRole rules that grant any verb on `nodes/proxy` in the core API group,
+    /// including through `*` and `*/proxy`. The finding points at the resource entry, since
+    /// any verb is enough. Only ClusterRoles are checked: nodes are cluster-scoped, so a
+    /// namespaced Role cannot grant them. The built-in roles (`system:*`, and the
+    /// ClusterRoles `cluster-admin`, `admin`, `edit` and `view`) are exempt; one finding
+    /// per role rule.
     ///
     /// ## Why it matters
     /// The node proxy forwards requests to the kubelet API, which runs commands in any
@@ -42,7 +43,7 @@ declare_rule! {
         name: "rbac-node-proxy",
         severity: High,
         sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        kinds: &["ClusterRole"],
         summary: "Role grants access to nodes/proxy",
         remediation: "Remove access to `nodes/proxy`; use metrics endpoints or `nodes/metrics` and `nodes/stats` instead.",
     }

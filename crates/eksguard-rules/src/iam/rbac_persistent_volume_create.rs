@@ -7,10 +7,11 @@ const REQS: &[Req] = &[req("create", "", "persistentvolumes")];
 
 declare_rule! {
     /// ## What it checks
-    /// Role and ClusterRole rules that grant `create` on `persistentvolumes` in the core
-    /// group, including through `*`.
-    /// The built-in roles (`system:*`, and the ClusterRoles `cluster-admin`, `admin`,
-    /// `edit` and `view`) are exempt; one finding per role rule.
+    /// ClusterRole rules that grant `create` on `persistentvolumes` in the core group,
+    /// including through `*`. Only ClusterRoles are checked: PersistentVolumes are
+    /// cluster-scoped, so a namespaced Role cannot grant them. The built-in roles
+    /// (`system:*`, and the ClusterRoles `cluster-admin`, `admin`, `edit` and `view`) are
+    /// exempt; one finding per role rule.
     ///
     /// ## Why it matters
     /// A PersistentVolume may be a `hostPath` volume; claiming it mounts a node's file
@@ -33,7 +34,7 @@ declare_rule! {
         name: "rbac-persistent-volume-create",
         severity: Medium,
         sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        kinds: &["ClusterRole"],
         summary: "Role grants creating PersistentVolumes",
         remediation: "Provision storage through StorageClasses and PersistentVolumeClaims and keep `create` on persistentvolumes for storage administrators.",
     }

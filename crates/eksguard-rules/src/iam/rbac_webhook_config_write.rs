@@ -48,11 +48,12 @@ const REQS: &[Req] = &[
 
 declare_rule! {
     /// ## What it checks
-    /// Role and ClusterRole rules that grant `create`, `update`, `patch` or `delete`
-    /// on `validatingwebhookconfigurations` or `mutatingwebhookconfigurations` in the
-    /// `admissionregistration.k8s.io` group, including through `*`.
-    /// The built-in roles (`system:*`, and the ClusterRoles `cluster-admin`, `admin`,
-    /// `edit` and `view`) are exempt; one finding per role rule.
+    /// ClusterRole rules that grant `create`, `update`, `patch` or `delete` on
+    /// `validatingwebhookconfigurations` or `mutatingwebhookconfigurations` in the
+    /// `admissionregistration.k8s.io` group, including through `*`. Only ClusterRoles are
+    /// checked: webhook configurations are cluster-scoped, so a namespaced Role cannot
+    /// grant them. The built-in roles (`system:*`, and the ClusterRoles `cluster-admin`,
+    /// `admin`, `edit` and `view`) are exempt; one finding per role rule.
     ///
     /// ## Why it matters
     /// A mutating webhook sees and can rewrite every object it registers for, Secrets
@@ -75,7 +76,7 @@ declare_rule! {
         name: "rbac-webhook-config-write",
         severity: High,
         sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        kinds: &["ClusterRole"],
         summary: "Role grants writing admission webhook configurations",
         remediation: "Grant write access to admission webhook configurations only to the controllers that own them, limited with `resourceNames`.",
     }

@@ -1,9 +1,343 @@
 //! IAM — cluster access and RBAC.
 
+mod anonymous_binding;
+mod aws_auth_maps_iam_users;
+mod aws_auth_username_without_session;
+mod cluster_admin_binding;
+mod legacy_service_account_token;
+mod rbac_create_pods;
+mod rbac_escalation_verbs;
+mod rbac_node_proxy;
+mod rbac_persistent_volume_create;
+mod rbac_pod_exec;
+mod rbac_secrets_read;
+mod rbac_token_create;
+mod rbac_webhook_config_write;
 mod rbac_wildcard;
+mod system_masters_mapping;
 
+pub use anonymous_binding::AnonymousBinding;
+pub use aws_auth_maps_iam_users::AwsAuthMapsIamUsers;
+pub use aws_auth_username_without_session::AwsAuthUsernameWithoutSession;
+pub use cluster_admin_binding::ClusterAdminBinding;
+pub use legacy_service_account_token::LegacyServiceAccountToken;
+pub use rbac_create_pods::RbacCreatePods;
+pub use rbac_escalation_verbs::RbacEscalationVerbs;
+pub use rbac_node_proxy::RbacNodeProxy;
+pub use rbac_persistent_volume_create::RbacPersistentVolumeCreate;
+pub use rbac_pod_exec::RbacPodExec;
+pub use rbac_secrets_read::RbacSecretsRead;
+pub use rbac_token_create::RbacTokenCreate;
+pub use rbac_webhook_config_write::RbacWebhookConfigWrite;
 pub use rbac_wildcard::RbacWildcard;
+pub use system_masters_mapping::SystemMastersMapping;
+
+use eksguard_model::{yaml, FieldPath, Node, Object};
 
 use crate::Rule;
 
-pub const RULES: &[&dyn Rule] = &[&RbacWildcard];
+pub const RULES: &[&dyn Rule] = &[
+    &AwsAuthMapsIamUsers,
+    &SystemMastersMapping,
+    &AwsAuthUsernameWithoutSession,
+    &RbacWildcard,
+    &ClusterAdminBinding,
+    &AnonymousBinding,
+    &RbacEscalationVerbs,
+    &RbacSecretsRead,
+    &RbacPodExec,
+    &RbacCreatePods,
+    &RbacNodeProxy,
+    &RbacWebhookConfigWrite,
+    &RbacTokenCreate,
+    &RbacPersistentVolumeCreate,
+    &LegacyServiceAccountToken,
+];
+
+// ---------------------------------------------------------------------------------------
+// RBAC rule matching
+
+/// One request an RBAC rule may authorize: `verb` on `resource` (optionally
+/// `resource/subresource`) in API group `group` (`""` is the core group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Req {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+}
+
+pub(crate) const fn req(verb: &'static str, group: &'static str, resource: &'static str) -> Req {
+    Req {
+        verb,
+        group,
+        resource,
+    }
+}
+
+/// A request a rule authorizes, with the index of the `verbs` and `resources` entries
+/// that let it through.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub req: Req,
+    pub verb_idx: usize,
+    pub resource_idx: usize,
+}
+
+fn strings(rule: &Node, field: &str) -> Vec<Option<String>> {
+    rule.get(field)
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .map(Node::scalar_text)
+        .collect()
+}
+
+/// The `resourceNames` a rule is limited to (empty: every name).
+pub(crate) fn resource_names(rule: &Node) -> Vec<String> {
+    strings(rule, "resourceNames")
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Whether one PolicyRule authorizes `r`, matching as the API server's RBAC authorizer
+/// does: exact, case-sensitive names, `*` in verbs, apiGroups and resources, and
+/// `*/sub` for any resource's subresource `sub`. A rule limited by `resourceNames` never
+/// authorizes `create` on a top-level resource, because such a request carries no name.
+pub(crate) fn grants(rule: &Node, r: Req) -> Option<Hit> {
+    let verbs = strings(rule, "verbs");
+    let groups = strings(rule, "apiGroups");
+    let resources = strings(rule, "resources");
+    let verb_idx = verbs
+        .iter()
+        .position(|v| matches!(v.as_deref(), Some(v) if v == "*" || v == r.verb))?;
+    groups
+        .iter()
+        .position(|g| matches!(g.as_deref(), Some(g) if g == "*" || g == r.group))?;
+    let sub = r.resource.split_once('/').map(|(_, s)| s);
+    let resource_idx = resources.iter().position(|res| {
+        let Some(res) = res.as_deref() else {
+            return false;
+        };
+        res == "*" || res == r.resource || sub.is_some_and(|s| res.strip_prefix("*/") == Some(s))
+    })?;
+    if r.verb == "create" && sub.is_none() && !resource_names(rule).is_empty() {
+        return None;
+    }
+    Some(Hit {
+        req: r,
+        verb_idx,
+        resource_idx,
+    })
+}
+
+/// Every request of `reqs` that `rule` authorizes, in the order of the rule's own verbs
+/// and resources, so the first hit is the first offending entry in the file.
+pub(crate) fn grants_any(rule: &Node, reqs: &[Req]) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = reqs.iter().filter_map(|r| grants(rule, *r)).collect();
+    hits.sort_by_key(|h| (h.verb_idx, h.resource_idx));
+    hits
+}
+
+/// The rules of a Role or ClusterRole with their index.
+pub(crate) fn role_rules(obj: &Object) -> impl Iterator<Item = (usize, &Node)> {
+    obj.root
+        .get("rules")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+}
+
+/// Roles Kubernetes itself creates: `system:*` roles, and the default user-facing
+/// ClusterRoles `cluster-admin`, `admin`, `edit` and `view`.
+pub(crate) fn is_builtin_role(obj: &Object) -> bool {
+    obj.name.starts_with("system:")
+        || (&*obj.kind == "ClusterRole"
+            && matches!(&*obj.name, "cluster-admin" | "admin" | "edit" | "view"))
+}
+
+pub(crate) fn verb_path(rule_idx: usize, hit: &Hit) -> FieldPath {
+    FieldPath::parse("rules")
+        .index(rule_idx)
+        .key("verbs")
+        .index(hit.verb_idx)
+}
+
+pub(crate) fn resource_path(rule_idx: usize, hit: &Hit) -> FieldPath {
+    FieldPath::parse("rules")
+        .index(rule_idx)
+        .key("resources")
+        .index(hit.resource_idx)
+}
+
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for i in items {
+        if !seen.contains(&i) {
+            seen.push(i);
+        }
+    }
+    seen.iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "rule 2 grants `get`, `list` on `secrets` (only resourceNames `a`, `b`)".
+pub(crate) fn describe_grant(rule_idx: usize, rule: &Node, hits: &[Hit]) -> String {
+    let mut s = format!(
+        "rule {} grants {} on {}",
+        rule_idx + 1,
+        distinct(hits.iter().map(|h| h.req.verb)),
+        distinct(hits.iter().map(|h| h.req.resource)),
+    );
+    let names = resource_names(rule);
+    if !names.is_empty() {
+        s.push_str(&format!(
+            " (limited to resourceNames {})",
+            distinct(names.iter().map(String::as_str))
+        ));
+    }
+    s
+}
+
+/// The common shape of IAM011–IAM018: one finding per role rule that grants any of
+/// `reqs`, at its verbs entry (or resources entry when `at_resource`).
+pub(crate) fn report_grants(
+    obj: &Object,
+    reqs: &[Req],
+    at_resource: bool,
+    out: &mut crate::Sink,
+    what: &str,
+) {
+    if is_builtin_role(obj) {
+        return;
+    }
+    for (i, rule) in role_rules(obj) {
+        let hits = grants_any(rule, reqs);
+        let Some(first) = hits.first() else { continue };
+        let path = if at_resource {
+            resource_path(i, first)
+        } else {
+            verb_path(i, first)
+        };
+        out.report(
+            obj,
+            path,
+            format!("{}: {what}", describe_grant(i, rule, &hits)),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// aws-auth ConfigMap
+
+/// The `kube-system/aws-auth` ConfigMap's mapping list under `data.<key>` (`mapRoles` or
+/// `mapUsers`), parsed from its embedded YAML with positions in the outer file, with the
+/// path of the list. `None` when the object is not aws-auth, the key is absent, or the
+/// text is not a YAML list (a malformed mapping is skipped quietly: the authenticator
+/// would reject it too, and it is not this rule's finding).
+pub(crate) fn aws_auth_entries(obj: &Object, key: &str) -> Option<(Node, FieldPath)> {
+    if &*obj.kind != "ConfigMap" || &*obj.name != "aws-auth" || obj.ns() != Some("kube-system") {
+        return None;
+    }
+    let raw = obj.root.get("data")?.get(key)?;
+    let parsed = yaml::parse_embedded(raw)?.ok()?;
+    parsed.as_seq()?;
+    Some((parsed, FieldPath::parse("data").key(key)))
+}
+
+/// The group names of one aws-auth mapping entry, with their index.
+pub(crate) fn entry_groups(entry: &Node) -> impl Iterator<Item = (usize, String)> + '_ {
+    entry
+        .get("groups")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| g.scalar_text().map(|g| (i, g)))
+}
+
+/// The IAM principal ARN of an aws-auth entry (`rolearn` or `userarn`), for messages.
+pub(crate) fn entry_arn(entry: &Node) -> String {
+    entry
+        .get("rolearn")
+        .or_else(|| entry.get("userarn"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| "(no ARN)".to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// Bindings
+
+/// The roleRef of a RoleBinding or ClusterRoleBinding: (kind, name).
+pub(crate) fn role_ref(obj: &Object) -> (&str, &str) {
+    let r = obj.root.get("roleRef");
+    let field = |k: &str| {
+        r.and_then(|r| r.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+    };
+    (field("kind"), field("name"))
+}
+
+/// The subjects of a binding with their index: (index, kind, name, namespace).
+pub(crate) fn subjects(obj: &Object) -> impl Iterator<Item = (usize, &str, &str, Option<&str>)> {
+    obj.root
+        .get("subjects")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let f = |k: &str| s.get(k).and_then(Node::as_str);
+            (
+                i,
+                f("kind").unwrap_or(""),
+                f("name").unwrap_or(""),
+                f("namespace"),
+            )
+        })
+}
+
+/// "User `alice`", "ServiceAccount `ci/deployer`".
+pub(crate) fn describe_subject(kind: &str, name: &str, ns: Option<&str>) -> String {
+    match (kind, ns) {
+        ("ServiceAccount", Some(ns)) => format!("ServiceAccount `{ns}/{name}`"),
+        _ => format!("{kind} `{name}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksguard_model::yaml::{parse_documents, ParseLimits};
+
+    fn rule(text: &str) -> Node {
+        let mut d = parse_documents(text, false, ParseLimits::default());
+        d.swap_remove(0).unwrap().root
+    }
+
+    #[test]
+    fn matches_like_the_api_server() {
+        let r = rule("apiGroups: ['']\nresources: ['*/exec']\nverbs: [create]\n");
+        assert!(grants(&r, req("create", "", "pods/exec")).is_some());
+        assert!(grants(&r, req("create", "", "pods")).is_none());
+        assert!(grants(&r, req("get", "", "pods/exec")).is_none());
+        let r = rule("apiGroups: ['*']\nresources: [pods]\nverbs: ['*']\n");
+        assert!(grants(&r, req("create", "apps", "pods")).is_some());
+        assert!(grants(&r, req("create", "", "pods/exec")).is_none());
+        let r = rule("apiGroups: [apps]\nresources: [Deployments]\nverbs: [create]\n");
+        assert!(grants(&r, req("create", "apps", "deployments")).is_none());
+    }
+
+    #[test]
+    fn resource_names_block_create_of_top_level_resources() {
+        let r = rule(
+            "apiGroups: ['']\nresources: [pods, pods/exec]\nresourceNames: [a]\nverbs: [create]\n",
+        );
+        assert!(grants(&r, req("create", "", "pods")).is_none());
+        assert!(grants(&r, req("create", "", "pods/exec")).is_some());
+    }
+}

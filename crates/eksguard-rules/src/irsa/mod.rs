@@ -1,5 +1,67 @@
-//! IRSA rules.
+//! IRSA — workload identity (IRSA, Pod Identity, instance metadata).
+
+mod aws_node_uses_node_role;
+mod default_service_account_automount;
+mod default_service_account_used;
+mod kube2iam_or_kiam;
+mod service_account_token_automount;
+mod shared_iam_role;
+
+pub use aws_node_uses_node_role::AwsNodeUsesNodeRole;
+pub use default_service_account_automount::DefaultServiceAccountAutomount;
+pub use default_service_account_used::DefaultServiceAccountUsed;
+pub use kube2iam_or_kiam::Kube2iamOrKiam;
+pub use service_account_token_automount::ServiceAccountTokenAutomount;
+pub use shared_iam_role::SharedIamRole;
+
+use eksguard_model::{FieldPath, Object};
 
 use crate::Rule;
 
-pub const RULES: &[&dyn Rule] = &[];
+pub const RULES: &[&dyn Rule] = &[
+    &DefaultServiceAccountAutomount,
+    &DefaultServiceAccountUsed,
+    &ServiceAccountTokenAutomount,
+    &SharedIamRole,
+    &AwsNodeUsesNodeRole,
+    &Kube2iamOrKiam,
+];
+
+/// The annotation that gives a ServiceAccount an IAM role through IRSA.
+pub(crate) const ROLE_ARN: &str = "eks.amazonaws.com/role-arn";
+
+/// The IRSA role ARN a ServiceAccount is annotated with, if any (blank counts as none).
+pub(crate) fn irsa_role(sa: &Object) -> Option<&str> {
+    sa.annotation(ROLE_ARN)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+pub(crate) fn role_arn_path() -> FieldPath {
+    FieldPath::parse("metadata.annotations").key(ROLE_ARN)
+}
+
+/// The repository's last path component of an image reference, without registry, tag or
+/// digest: `quay.io/uswitch/kiam:v4.2` gives `kiam`.
+pub(crate) fn image_repo_name(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    last.split(':').next().unwrap_or(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_repo_name;
+
+    #[test]
+    fn repo_name_strips_registry_tag_and_digest() {
+        assert_eq!(image_repo_name("jtblin/kube2iam:0.11.2"), "kube2iam");
+        assert_eq!(image_repo_name("quay.io/uswitch/kiam:v4.2"), "kiam");
+        assert_eq!(image_repo_name("localhost:5000/kiam@sha256:abc"), "kiam");
+        assert_eq!(image_repo_name("kiam"), "kiam");
+        assert_eq!(
+            image_repo_name("registry:5000/team/kiam-exporter"),
+            "kiam-exporter"
+        );
+    }
+}

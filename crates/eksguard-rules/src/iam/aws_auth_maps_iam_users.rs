@@ -1,0 +1,62 @@
+use eksguard_model::{Node, Object};
+
+use super::{aws_auth_entries, entry_arn};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// Entries of `data.mapUsers` in the `kube-system/aws-auth` ConfigMap: each mapped IAM
+    /// user is a finding, at its `userarn`. A `mapUsers` value that is not valid YAML is
+    /// skipped without a finding.
+    ///
+    /// ## Why it matters
+    /// IAM users carry long-lived access keys that leak and are rarely rotated. Mapping
+    /// roles instead gives short-lived credentials, and access can be granted or removed
+    /// by changing who may assume the role rather than editing the cluster.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// data:
+    ///   mapUsers: |
+    ///     - userarn: arn:aws:iam::111122223333:user/alice
+    ///       username: alice
+    ///       groups: [developers]
+    /// ```
+    ///
+    /// ## Fix
+    /// Map an IAM role the users assume (or use EKS access entries for roles) and remove
+    /// the `mapUsers` entries.
+    pub AwsAuthMapsIamUsers {
+        id: "IAM005",
+        name: "aws-auth-maps-iam-users",
+        severity: Medium,
+        sources: "K,E",
+        kinds: &["ConfigMap"],
+        summary: "aws-auth maps IAM users instead of roles",
+        remediation: "Map IAM roles that people assume instead of IAM users, and remove the `mapUsers` entries.",
+    }
+}
+
+impl Rule for AwsAuthMapsIamUsers {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some((users, base)) = aws_auth_entries(obj, "mapUsers") else {
+            return;
+        };
+        for (i, entry) in users.items().iter().enumerate() {
+            let path = if entry.get("userarn").is_some() {
+                base.index(i).key("userarn")
+            } else {
+                base.index(i)
+            };
+            let who = entry.get("username").and_then(Node::scalar_text);
+            let msg = match who {
+                Some(u) => format!(
+                    "aws-auth maps IAM user `{}` (username `{u}`)",
+                    entry_arn(entry)
+                ),
+                None => format!("aws-auth maps IAM user `{}`", entry_arn(entry)),
+            };
+            out.report(obj, path, msg);
+        }
+    }
+}

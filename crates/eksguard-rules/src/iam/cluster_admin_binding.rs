@@ -1,0 +1,65 @@
+use eksguard_model::{FieldPath, Object};
+
+use super::{describe_subject, role_ref, subjects};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// ClusterRoleBindings and RoleBindings whose `roleRef` is the ClusterRole
+    /// `cluster-admin`; every subject other than the group `system:masters` is a finding,
+    /// at the subject. A RoleBinding counts too: it makes the subject owner of everything
+    /// in its namespace, Secrets and RBAC included.
+    ///
+    /// ## Why it matters
+    /// `cluster-admin` can do anything to any resource. A compromised holder — a CI
+    /// token, a controller's service account, a person's laptop — takes the whole
+    /// cluster and the IAM roles its workloads use.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: ClusterRoleBinding
+    /// roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+    /// subjects:
+    /// - kind: ServiceAccount
+    ///   name: deployer
+    ///   namespace: ci
+    /// ```
+    ///
+    /// ## Fix
+    /// Bind a ClusterRole or Role that grants only what the subject needs, in the
+    /// namespaces it needs.
+    pub ClusterAdminBinding {
+        id: "IAM009",
+        name: "cluster-admin-binding",
+        severity: High,
+        sources: "K",
+        kinds: &["ClusterRoleBinding", "RoleBinding"],
+        summary: "Subject bound to cluster-admin",
+        remediation: "Bind a least-privilege role scoped to the namespaces the subject needs instead of `cluster-admin`.",
+    }
+}
+
+impl Rule for ClusterAdminBinding {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if role_ref(obj) != ("ClusterRole", "cluster-admin") {
+            return;
+        }
+        let scope = match obj.ns() {
+            Some(ns) if &*obj.kind == "RoleBinding" => format!("in namespace `{ns}`"),
+            _ => "cluster-wide".to_string(),
+        };
+        for (i, kind, name, ns) in subjects(obj) {
+            if kind == "Group" && name == "system:masters" {
+                continue;
+            }
+            out.report(
+                obj,
+                FieldPath::parse("subjects").index(i),
+                format!(
+                    "{} is bound to `cluster-admin` {scope}",
+                    describe_subject(kind, name, ns)
+                ),
+            );
+        }
+    }
+}

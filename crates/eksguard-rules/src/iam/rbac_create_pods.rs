@@ -1,0 +1,63 @@
+use eksguard_model::Object;
+
+use super::{report_grants, req, Req};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+const REQS: &[Req] = &[
+    req("create", "", "pods"),
+    req("create", "", "replicationcontrollers"),
+    req("create", "apps", "deployments"),
+    req("create", "apps", "replicasets"),
+    req("create", "apps", "statefulsets"),
+    req("create", "apps", "daemonsets"),
+    req("create", "batch", "jobs"),
+    req("create", "batch", "cronjobs"),
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// Role and ClusterRole rules that grant `create` on pods, replicationcontrollers,
+    /// deployments, replicasets, statefulsets, daemonsets (`apps`), jobs or cronjobs
+    /// (`batch`), including through `*`. A rule limited by `resourceNames` does not
+    /// fire: create requests carry no name, so the API server never lets it through.
+    /// The built-in roles (`system:*`, and the ClusterRoles `cluster-admin`, `admin`,
+    /// `edit` and `view`) are exempt; one finding per role rule.
+    ///
+    /// ## Why it matters
+    /// Whoever can create a pod can mount any Secret and run as any service account in
+    /// the namespace, and so use their permissions and IAM roles; without Pod Security
+    /// Admission enforcing, a privileged pod reaches the node too.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [apps]
+    ///   resources: [deployments]
+    ///   verbs: [create, update]
+    /// ```
+    ///
+    /// ## Fix
+    /// Keep the permission to the pipeline or controller that deploys, enforce Pod
+    /// Security Admission in the namespace, and give people read-only roles.
+    pub RbacCreatePods {
+        id: "IAM014",
+        name: "rbac-create-pods",
+        severity: Low,
+        sources: "K",
+        kinds: &["Role", "ClusterRole"],
+        summary: "Role grants creating pods or workload controllers",
+        remediation: "Grant `create` on pods and workload controllers only to deployment pipelines and controllers that need it.",
+    }
+}
+
+impl Rule for RbacCreatePods {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        report_grants(
+            obj,
+            REQS,
+            false,
+            out,
+            "the holder can run pods as any service account of the namespace",
+        );
+    }
+}

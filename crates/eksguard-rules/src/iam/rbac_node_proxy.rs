@@ -1,0 +1,62 @@
+use eksguard_model::Object;
+
+use super::{report_grants, req, Req};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+const REQS: &[Req] = &[
+    req("get", "", "nodes/proxy"),
+    req("list", "", "nodes/proxy"),
+    req("watch", "", "nodes/proxy"),
+    req("create", "", "nodes/proxy"),
+    req("update", "", "nodes/proxy"),
+    req("patch", "", "nodes/proxy"),
+    req("delete", "", "nodes/proxy"),
+    req("deletecollection", "", "nodes/proxy"),
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// ClusterRole rules that grant any verb on `nodes/proxy` in the core API group,
+    /// including through `*` and `*/proxy`. The finding points at the resource entry, since
+    /// any verb is enough. Only ClusterRoles are checked: nodes are cluster-scoped, so a
+    /// namespaced Role cannot grant them. The built-in roles (`system:*`, and the
+    /// ClusterRoles `cluster-admin`, `admin`, `edit` and `view`) are exempt; one finding
+    /// per role rule.
+    ///
+    /// ## Why it matters
+    /// The node proxy forwards requests to the kubelet API, which runs commands in any
+    /// pod on the node; the kubelet authorizes them as `nodes/proxy`, so admission
+    /// control and the audit trail of `pods/exec` are bypassed.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [""]
+    ///   resources: [nodes/proxy]
+    ///   verbs: [get]
+    /// ```
+    ///
+    /// ## Fix
+    /// Scrape `nodes/metrics` and `nodes/stats` instead of proxying through the node.
+    pub RbacNodeProxy {
+        id: "IAM015",
+        name: "rbac-node-proxy",
+        severity: High,
+        sources: "K",
+        kinds: &["ClusterRole"],
+        summary: "Role grants access to nodes/proxy",
+        remediation: "Remove access to `nodes/proxy`; use metrics endpoints or `nodes/metrics` and `nodes/stats` instead.",
+    }
+}
+
+impl Rule for RbacNodeProxy {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        report_grants(
+            obj,
+            REQS,
+            true,
+            out,
+            "the holder can call the kubelet API directly",
+        );
+    }
+}

@@ -1,0 +1,82 @@
+use eksguard_model::{Object, Severity};
+
+use super::{
+    describe_grant, grants_any, is_builtin_role, req, resource_names, role_rules, verb_path, Req,
+};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+const REQS: &[Req] = &[
+    req("get", "", "secrets"),
+    req("list", "", "secrets"),
+    req("watch", "", "secrets"),
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// Role and ClusterRole rules that grant `get`, `list` or `watch` on `secrets` in the
+    /// core group, including through `*`. Severity depends on reach: `list` or `watch`
+    /// in a ClusterRole without a `resourceNames` limit is **high**, since a
+    /// ClusterRoleBinding makes it every Secret of the cluster; anything else (a Role, a
+    /// `get` only, a `resourceNames` limit) is **medium**. The built-in roles
+    /// (`system:*`, and the ClusterRoles `cluster-admin`, `admin`, `edit` and `view`)
+    /// are exempt; one finding per role rule.
+    ///
+    /// ## Why it matters
+    /// Secrets hold credentials, TLS keys and, in older clusters, service account tokens.
+    /// `list` and `watch` return the values of every Secret in scope, not just names.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: ClusterRole
+    /// rules:
+    /// - apiGroups: [""]
+    ///   resources: [secrets]
+    ///   verbs: [get, list, watch]
+    /// ```
+    ///
+    /// ## Fix
+    /// Grant `get` on the named Secrets the subject needs (`resourceNames`) in a Role, or
+    /// mount the Secrets into the pod instead.
+    pub RbacSecretsRead {
+        id: "IAM012",
+        name: "rbac-secrets-read",
+        severity: Medium,
+        sources: "K",
+        kinds: &["Role", "ClusterRole"],
+        summary: "Role grants reading Secrets",
+        remediation: "Limit Secret access to `get` on named Secrets in a namespaced Role.",
+    }
+}
+
+impl Rule for RbacSecretsRead {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if is_builtin_role(obj) {
+            return;
+        }
+        for (i, rule) in role_rules(obj) {
+            let hits = grants_any(rule, REQS);
+            let Some(first) = hits.first() else { continue };
+            let lists = hits.iter().any(|h| h.req.verb != "get");
+            let wide = &*obj.kind == "ClusterRole" && lists && resource_names(rule).is_empty();
+            // Point at the verb that sets the severity.
+            let at = match hits.iter().find(|h| h.req.verb != "get") {
+                Some(h) if wide => h,
+                _ => first,
+            };
+            let (sev, note) = if wide {
+                (
+                    Severity::High,
+                    "the holder can read every Secret in the cluster when bound cluster-wide",
+                )
+            } else {
+                (Severity::Medium, "the holder can read Secret values")
+            };
+            out.report_with(
+                obj,
+                verb_path(i, at),
+                sev,
+                format!("{}: {note}", describe_grant(i, rule, &hits)),
+            );
+        }
+    }
+}

@@ -165,7 +165,15 @@ impl Node {
     pub fn locate(&self, path: &FieldPath) -> (Pos, bool) {
         let mut node = self;
         let mut pos = self.pos;
-        for seg in path.segs() {
+        for (depth, seg) in path.segs().iter().enumerate() {
+            // YAML held in a string (aws-auth `mapRoles`): go on inside the parsed text.
+            if let (Value::Str(_), Some(Ok(inner))) =
+                (&node.value, crate::yaml::parse_embedded(node))
+            {
+                let rest = FieldPath::from_segs(path.segs()[depth..].to_vec());
+                let (p, found) = inner.locate(&rest);
+                return (if p.is_known() { p } else { pos }, found);
+            }
             let next = match seg {
                 Seg::Key(k) => match &node.value {
                     Value::Map(entries) => entries

@@ -53,7 +53,11 @@ impl Rule for ImageMutableTag {
             out.report(
                 obj,
                 c.path_to("image"),
-                format!("{} image `{}` {problem}", c.describe(), img.full_name()),
+                format!(
+                    "{} image `{}` {problem}",
+                    c.describe(),
+                    c.image().unwrap_or_default().trim()
+                ),
             );
         }
     }

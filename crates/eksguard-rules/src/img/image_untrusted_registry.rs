@@ -20,7 +20,7 @@ declare_rule! {
     /// registry hosts (with port when used), or a host followed by a path prefix, which
     /// matches whole path components only (`docker.io/bitnami` trusts
     /// `bitnami/redis` but not `bitnamilabs/x`). A host starting with `*.` matches any
-    /// subdomain. Images without a registry host come from Docker Hub, `docker.io`, and
+    /// subdomain (on any port unless the entry gives one). Images without a registry host come from Docker Hub, `docker.io`, and
     /// official images live under `docker.io/library`.
     ///
     /// ## Why it matters
@@ -61,9 +61,15 @@ fn trusted_by(image: &ImageRef, entry: &str) -> bool {
     }
     let (host, path) = entry.split_once('/').unwrap_or((entry, ""));
     let host_ok = match host.strip_prefix("*.") {
-        Some(suffix) => image
-            .registry
-            .ends_with(&format!(".{}", suffix.to_ascii_lowercase())),
+        Some(suffix) => {
+            // Without a port in the entry, the wildcard accepts the host on any port.
+            let reg = if suffix.contains(':') {
+                image.registry.as_str()
+            } else {
+                image.registry.split(':').next().unwrap_or("")
+            };
+            reg.ends_with(&format!(".{}", suffix.to_ascii_lowercase()))
+        }
         None => image.registry == normalize_registry(host),
     };
     host_ok
@@ -88,10 +94,9 @@ impl Rule for ImageUntrustedRegistry {
                     obj,
                     c.path_to("image"),
                     format!(
-                        "{} image `{}` comes from `{}`, which is not a trusted registry",
+                        "{} image `{}` is not from a trusted registry",
                         c.describe(),
-                        img.full_name(),
-                        img.registry
+                        img.full_name()
                     ),
                 );
             }

@@ -1,5 +1,20 @@
-//! DATA rules.
+//! DATA — secrets and storage encryption.
+
+mod credentials_in_configmap;
+mod efs_without_transit_encryption;
+mod secret_in_environment;
+mod unencrypted_storage_class;
+
+pub use credentials_in_configmap::CredentialsInConfigmap;
+pub use efs_without_transit_encryption::EfsWithoutTransitEncryption;
+pub use secret_in_environment::SecretInEnvironment;
+pub use unencrypted_storage_class::UnencryptedStorageClass;
 
 use crate::Rule;
 
-pub const RULES: &[&dyn Rule] = &[];
+pub const RULES: &[&dyn Rule] = &[
+    &SecretInEnvironment,
+    &UnencryptedStorageClass,
+    &CredentialsInConfigmap,
+    &EfsWithoutTransitEncryption,
+];

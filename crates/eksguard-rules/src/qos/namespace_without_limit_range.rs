@@ -1,0 +1,45 @@
+use crate::context::SKIP_NAMESPACES;
+use crate::net::namespace_path;
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// Namespaces that hold workloads but no LimitRange, across all files of the scan.
+    /// The finding sits on the Namespace object when the scan has it, otherwise on the
+    /// first workload in the namespace.
+    ///
+    /// ## Why it matters
+    /// A LimitRange gives containers that set no requests or limits sane defaults and caps
+    /// what one container may ask for; without it, a pod that forgets its resources runs
+    /// unbounded and BestEffort.
+    ///
+    /// ## Example
+    /// A `Deployment` in namespace `shop` and no `LimitRange` with `namespace: shop`.
+    ///
+    /// ## Fix
+    /// Add a LimitRange with default requests and limits for containers.
+    pub NamespaceWithoutLimitRange {
+        id: "QOS005",
+        name: "namespace-without-limit-range",
+        severity: Low,
+        sources: "K",
+        kinds: &[],
+        summary: "Workload namespace has no LimitRange",
+        remediation: "Add a LimitRange with default container requests and limits to the namespace.",
+        params: [SKIP_NAMESPACES],
+    }
+}
+
+impl Rule for NamespaceWithoutLimitRange {
+    fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
+        for (ns, obj) in cx.workload_namespaces(&Self::META) {
+            if cx.objects_in("LimitRange", &ns).next().is_none() {
+                out.report(
+                    obj,
+                    namespace_path(obj),
+                    format!("namespace `{ns}` has workloads but no LimitRange"),
+                );
+            }
+        }
+    }
+}

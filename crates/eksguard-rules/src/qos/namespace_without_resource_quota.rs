@@ -1,0 +1,44 @@
+use crate::context::SKIP_NAMESPACES;
+use crate::net::namespace_path;
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// Namespaces that hold workloads but no ResourceQuota, across all files of the scan.
+    /// The finding sits on the Namespace object when the scan has it, otherwise on the
+    /// first workload in the namespace.
+    ///
+    /// ## Why it matters
+    /// Without a quota one team, a runaway controller or an attacker with create rights in
+    /// the namespace can consume the cluster's capacity, starving every other tenant.
+    ///
+    /// ## Example
+    /// A `Deployment` in namespace `shop` and no `ResourceQuota` with `namespace: shop`.
+    ///
+    /// ## Fix
+    /// Add a ResourceQuota capping cpu, memory and object counts for the namespace.
+    pub NamespaceWithoutResourceQuota {
+        id: "QOS004",
+        name: "namespace-without-resource-quota",
+        severity: Medium,
+        sources: "K",
+        kinds: &[],
+        summary: "Workload namespace has no ResourceQuota",
+        remediation: "Add a ResourceQuota to the namespace.",
+        params: [SKIP_NAMESPACES],
+    }
+}
+
+impl Rule for NamespaceWithoutResourceQuota {
+    fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
+        for (ns, obj) in cx.workload_namespaces(&Self::META) {
+            if cx.objects_in("ResourceQuota", &ns).next().is_none() {
+                out.report(
+                    obj,
+                    namespace_path(obj),
+                    format!("namespace `{ns}` has workloads but no ResourceQuota"),
+                );
+            }
+        }
+    }
+}

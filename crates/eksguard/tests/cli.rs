@@ -102,7 +102,7 @@ fn example_scan_fails_with_findings() {
         f["field_path"],
         "spec.template.spec.containers[0].securityContext.privileged"
     );
-    assert_eq!(v["summary"]["files_scanned"], 6);
+    assert_eq!(v["summary"]["files_scanned"], 5);
 }
 
 #[test]

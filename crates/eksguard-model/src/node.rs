@@ -163,16 +163,22 @@ impl Node {
     /// The position of the field named by `path`, or of its nearest existing ancestor.
     /// The flag is true when the field itself exists.
     pub fn locate(&self, path: &FieldPath) -> (Pos, bool) {
+        self.locate_from(path.segs(), true)
+    }
+
+    fn locate_from(&self, segs: &[Seg], embedded: bool) -> (Pos, bool) {
         let mut node = self;
         let mut pos = self.pos;
-        for (depth, seg) in path.segs().iter().enumerate() {
-            // YAML held in a string (aws-auth `mapRoles`): go on inside the parsed text.
-            if let (Value::Str(_), Some(Ok(inner))) =
-                (&node.value, crate::yaml::parse_embedded(node))
-            {
-                let rest = FieldPath::from_segs(path.segs()[depth..].to_vec());
-                let (p, found) = inner.locate(&rest);
-                return (if p.is_known() { p } else { pos }, found);
+        for (depth, seg) in segs.iter().enumerate() {
+            // YAML held in a string (aws-auth `mapRoles`): go on inside the parsed text,
+            // one level deep only, and only when it holds a collection.
+            if embedded && matches!(node.value, Value::Str(_)) {
+                if let Some(Ok(inner)) = crate::yaml::parse_embedded(node) {
+                    if matches!(inner.value, Value::Map(_) | Value::Seq(_)) {
+                        let (p, found) = inner.locate_from(&segs[depth..], false);
+                        return (if p.is_known() { p } else { pos }, found);
+                    }
+                }
             }
             let next = match seg {
                 Seg::Key(k) => match &node.value {
@@ -291,6 +297,21 @@ mod tests {
             n = Node::new(Value::Seq(vec![n]), Pos::NONE);
         }
         drop(n);
+    }
+
+    #[test]
+    fn locate_enters_embedded_yaml_once() {
+        let text = Node::new(Value::Str("plain".into()), Pos::new(4, 7));
+        let root = Node::new(
+            Value::Map(vec![Entry {
+                key: "data".into(),
+                key_pos: Pos::new(4, 1),
+                value: text,
+            }]),
+            Pos::new(4, 1),
+        );
+        // A scalar that parses to itself must not send the search round in circles.
+        assert_eq!(root.locate(&FieldPath::parse("data.x.y")), (Pos::new(4, 1), false));
     }
 
     #[test]

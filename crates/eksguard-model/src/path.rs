@@ -42,10 +42,6 @@ impl FieldPath {
         FieldPath(segs)
     }
 
-    pub fn from_segs(segs: Vec<Seg>) -> Self {
-        FieldPath(segs)
-    }
-
     pub fn segs(&self) -> &[Seg] {
         &self.0
     }

@@ -311,7 +311,10 @@ mod tests {
             Pos::new(4, 1),
         );
         // A scalar that parses to itself must not send the search round in circles.
-        assert_eq!(root.locate(&FieldPath::parse("data.x.y")), (Pos::new(4, 1), false));
+        assert_eq!(
+            root.locate(&FieldPath::parse("data.x.y")),
+            (Pos::new(4, 1), false)
+        );
     }
 
     #[test]

@@ -34,13 +34,13 @@ pub fn rule_page(m: &RuleMeta) -> String {
     s
 }
 
-/// The index page: every rule in a table.
-pub fn index_page() -> String {
-    let mut s = String::from("# Rules\n\nGenerated from the rule metadata; `eksguard rules explain ID` prints the same pages.\n\n| ID | name | severity | data | summary |\n|---|---|---|---|---|\n");
+/// Every rule as a Markdown table; `link_prefix` leads from the page to `docs/rules/`.
+pub fn rule_table(link_prefix: &str) -> String {
+    let mut s = String::from("| ID | name | severity | data | summary |\n|---|---|---|---|---|\n");
     for r in registry::all() {
         let m = r.meta();
         s.push_str(&format!(
-            "| [{id}]({id}.md) | {} | {} | {} | {} |\n",
+            "| [{id}]({link_prefix}{id}.md) | {} | {} | {} | {} |\n",
             m.name,
             m.severity,
             m.sources,
@@ -49,6 +49,30 @@ pub fn index_page() -> String {
         ));
     }
     s
+}
+
+/// The index page: every rule in a table.
+pub fn index_page() -> String {
+    format!(
+        "# Rules\n\nGenerated from the rule metadata; `eksguard rules explain ID` prints the same pages.\n\n{}",
+        rule_table("")
+    )
+}
+
+/// The rule table of the top-level README sits between these markers.
+pub const README_MARKERS: (&str, &str) = ("<!-- rules:start -->\n", "<!-- rules:end -->");
+
+/// `readme` with its rule table replaced by the current one.
+pub fn refresh_readme(readme: &str) -> Option<String> {
+    let (start, end) = README_MARKERS;
+    let a = readme.find(start)? + start.len();
+    let b = readme[a..].find(end)? + a;
+    Some(format!(
+        "{}{}{}",
+        &readme[..a],
+        rule_table("docs/rules/"),
+        &readme[b..]
+    ))
 }
 
 /// Every generated file: (relative name, contents).

@@ -395,3 +395,59 @@ fn usage_errors_exit_2() {
     let out = run(&["scan", "--format", "yaml"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn oversized_files_alias_bombs_and_deep_nesting_are_reported_and_skipped() {
+    let d = tempdir("hostile");
+    std::fs::write(d.join("good.yaml"), PRIVILEGED_POD).unwrap();
+    std::fs::write(d.join("huge.yaml"), "a: b\n".repeat(300_000)).unwrap();
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    std::fs::write(d.join("bomb.yaml"), format!("{PRIVILEGED_POD}---\n{bomb}")).unwrap();
+    std::fs::write(
+        d.join("deep.json"),
+        format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join(".eksguard.toml"),
+        "max_file_size_mb = 1\nselect = [\"POD001\"]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["scan", ".", "-f", "json"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    // The privileged pod in good.yaml and the one before the bomb are both still reported.
+    assert_eq!(rule_ids(&v), vec!["POD001", "POD001"]);
+    let errors = v["errors"].as_array().unwrap();
+    let msg = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e["file"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("no error for {name}: {errors:?}"))
+            .clone()
+    };
+    assert!(msg("huge.yaml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("larger than"));
+    let bomb = msg("bomb.yaml");
+    assert!(
+        bomb["message"].as_str().unwrap().contains("alias bomb"),
+        "{bomb}"
+    );
+    assert!(bomb["line"].as_u64().unwrap() >= 13);
+    assert!(msg("deep.json")["message"]
+        .as_str()
+        .unwrap()
+        .contains("nesting"));
+}

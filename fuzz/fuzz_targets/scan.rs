@@ -8,7 +8,19 @@ use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
 use libfuzzer_sys::fuzz_target;
 
+static HOOK: std::sync::Once = std::sync::Once::new();
+
 fuzz_target!(|data: &[u8]| {
+    // Panics inside the YAML parser library are caught and reported as input errors (see
+    // `yaml::in_parser`); every other panic is a crash.
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if !eksguard_model::yaml::in_parser() {
+                eprintln!("{info}");
+                std::process::abort();
+            }
+        }))
+    });
     let name = if data.first() == Some(&b'{') { "f.json" } else { "f.yaml" };
     let inv = load_text(name, data, &LoadOptions::default());
     let result = Engine::new(registry::all(), EngineConfig::default()).run(&inv);

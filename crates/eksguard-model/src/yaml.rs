@@ -5,7 +5,9 @@
 //! (alias bombs), nesting is bounded (deep nesting), and `<<` merge keys are honoured as
 //! Kubernetes' YAML 1.1 reader honours them.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 
 use crate::node::Entry;
 use crate::{Node, Pos, Value};
@@ -71,7 +73,7 @@ pub fn parse_documents(
         vec![(0, text)]
     };
     for (line_offset, chunk) in chunks {
-        parse_chunk(chunk, line_offset, limits, &mut doc_index, &mut out);
+        parse_chunk_guarded(chunk, line_offset, limits, &mut doc_index, &mut out);
     }
     out
 }
@@ -261,12 +263,55 @@ fn key_text(node: &Node) -> Option<String> {
     }
 }
 
+thread_local! {
+    static IN_PARSER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while this thread runs the YAML parser. The parser library still has a few
+/// panicking paths on odd input; they are caught and reported as input errors, and a
+/// process-wide panic hook can use this to stay silent about them.
+pub fn in_parser() -> bool {
+    IN_PARSER.with(Cell::get)
+}
+
+/// Runs the parser on one chunk, turning a panic inside the parser library into an error
+/// for the document it was reading.
+fn parse_chunk_guarded(
+    chunk: &str,
+    line_offset: u32,
+    limits: ParseLimits,
+    doc_index: &mut u32,
+    out: &mut Vec<Result<Document, YamlError>>,
+) {
+    let before = out.len();
+    let first_doc = *doc_index;
+    let last_line = Cell::new(0u32);
+    IN_PARSER.with(|f| f.set(true));
+    let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        parse_chunk(chunk, line_offset, limits, doc_index, out, &last_line)
+    }));
+    IN_PARSER.with(|f| f.set(false));
+    if caught.is_err() {
+        // Keep the documents finished before the failure; report the one being read.
+        let done = out[before..].iter().filter(|d| d.is_ok()).count() as u32;
+        *doc_index = (*doc_index).max(first_doc + done);
+        out.push(Err(YamlError {
+            line: last_line.get() + 1 + line_offset,
+            column: 1,
+            doc: *doc_index,
+            message: "invalid YAML: the parser cannot read this construct; document skipped".into(),
+        }));
+        *doc_index += 1;
+    }
+}
+
 fn parse_chunk(
     chunk: &str,
     line_offset: u32,
     limits: ParseLimits,
     doc_index: &mut u32,
     out: &mut Vec<Result<Document, YamlError>>,
+    last_line: &Cell<u32>,
 ) {
     let mut input = chunk.as_bytes();
     let mut parser = Parser::new();
@@ -303,6 +348,7 @@ fn parse_chunk(
             }
         };
         let mark = event.start_mark;
+        last_line.set(event.end_mark.line as u32);
         let step = match event.data {
             EventData::StreamEnd => return,
             EventData::DocumentStart { .. } => {
@@ -614,6 +660,16 @@ mod tests {
             inner.locate(&FieldPath::parse("[0].groups[0]")),
             (Pos::new(5, 9), true)
         );
+    }
+
+    #[test]
+    fn parser_panics_become_errors() {
+        let d = docs("a: 1\n---\nb: [!t, x]\n---\nc: 3\n");
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[0].is_ok() && d[2].is_ok());
+        let e = d[1].as_ref().unwrap_err();
+        assert_eq!((e.doc, e.line), (1, 3), "{e:?}");
+        assert!(!in_parser());
     }
 
     #[test]

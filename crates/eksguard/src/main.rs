@@ -3,6 +3,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Parser-library panics are caught and reported as input errors with file and line;
+    // keep the default panic message for everything else.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !eksguard_model::yaml::in_parser() {
+            default_hook(info);
+        }
+    }));
     let cli = eksguard::cli::Cli::parse();
     match eksguard::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),

@@ -2,6 +2,8 @@
 # Benchmarks `eksguard scan` end to end on the shared corpus and on generated objects.
 # usage: bench/run.sh [N ...]   (default N: 1000 100000)
 # Prints wall time (best of 5, or of 3 for large inputs) and peak memory for each input.
+# With CHECKOV=/path/to/checkov set, also times checkov (one run) on generated inputs of
+# up to 5,000 objects, for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -33,5 +35,11 @@ for n in "${@:-1000 100000}"; do
         [ -d "$dir" ] || python3 bench/gen.py "$m" "$dir"
         runs=5; [ "$m" -ge 50000 ] && runs=3
         measure "generated $m objects" "$runs" "$dir"
+        if [ -n "${CHECKOV:-}" ] && [ "$m" -le 5000 ]; then
+            /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$CHECKOV" -d "$dir" --framework kubernetes \
+                --quiet --compact -o json > "$OUT/checkov-$m.json" 2>/dev/null || true
+            read -r secs kb < "$OUT/time.txt"
+            printf '%-34s %8.3f s   peak %6d MiB\n' "  checkov, same input" "$secs" $((kb / 1024))
+        fi
     done
 done

@@ -451,3 +451,41 @@ fn oversized_files_alias_bombs_and_deep_nesting_are_reported_and_skipped() {
         .unwrap()
         .contains("nesting"));
 }
+
+#[test]
+fn gitignore_and_excludes_are_honoured() {
+    let d = tempdir("walk");
+    for sub in ["app", "ignored", "vendor/chart"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+        std::fs::write(
+            d.join(sub).join("pod.yaml"),
+            PRIVILEGED_POD.replace("name: p", &format!("name: {}", sub.replace('/', "-"))),
+        )
+        .unwrap();
+    }
+    std::fs::write(d.join("app/notes.txt"), "not yaml").unwrap();
+    std::fs::write(d.join(".gitignore"), "ignored/\n").unwrap();
+    let out = bin()
+        .args([
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--select",
+            "POD001",
+            "--exclude",
+            "vendor/**",
+        ])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let names: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["resource"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["app"]);
+    assert_eq!(v["summary"]["files_scanned"], 1);
+}

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::node::{Node, Pos};
 use crate::path::FieldPath;
+use crate::workload::WORKLOAD_KINDS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId(pub u32);
@@ -74,18 +75,9 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ComponentStatus",
 ];
 
-/// Built-in kinds that are namespaced; a missing namespace means the default one.
+/// Built-in kinds besides the workloads that are namespaced; a missing namespace means the
+/// default one.
 const NAMESPACED: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-    "Rollout",
     "Service",
     "ServiceAccount",
     "ConfigMap",
@@ -136,7 +128,9 @@ impl Object {
         } else {
             match given_ns {
                 Some(ns) => Some(ns.into()),
-                None if NAMESPACED.contains(&&*kind) => Some(default_ns.into()),
+                None if NAMESPACED.contains(&&*kind) || WORKLOAD_KINDS.contains(&&*kind) => {
+                    Some(default_ns.into())
+                }
                 None => None,
             }
         };

@@ -12,13 +12,16 @@ pub mod suppress;
 pub mod util;
 
 pub mod data;
+pub mod det;
 pub mod iam;
 pub mod img;
 pub mod irsa;
 pub mod net;
+pub mod node;
 pub mod pod;
 pub mod qos;
 pub mod run;
+pub mod sg;
 pub mod ten;
 
 pub use context::{Ctx, Params};

@@ -12,8 +12,11 @@ static ALL: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
         crate::pod::RULES,
         crate::qos::RULES,
         crate::ten::RULES,
+        crate::det::RULES,
         crate::net::RULES,
+        crate::sg::RULES,
         crate::run::RULES,
+        crate::node::RULES,
         crate::data::RULES,
         crate::img::RULES,
     ]

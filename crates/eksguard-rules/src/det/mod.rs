@@ -1,0 +1,5 @@
+//! DET — detective controls: control-plane logging.
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[];

@@ -145,6 +145,26 @@ impl Object {
         })
     }
 
+    /// An object for data that is not a Kubernetes object (AWS API output, node facts):
+    /// cluster-scoped, named by its ARN or ID.
+    pub fn synthetic(
+        api_version: &str,
+        kind: &str,
+        name: &str,
+        root: Node,
+        source: Source,
+    ) -> Object {
+        Object {
+            id: ObjectId(0),
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: name.into(),
+            namespace: None,
+            root,
+            source,
+        }
+    }
+
     pub fn ns(&self) -> Option<&str> {
         self.namespace.as_deref()
     }

@@ -8,6 +8,8 @@ use rayon::prelude::*;
 
 use eksguard_model::yaml::{parse_documents, ParseLimits};
 
+use crate::aws_json::{classify, Classified};
+
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Namespace given to namespaced objects that name none.
@@ -44,12 +46,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
             globset::GlobSet::empty()
         }
     };
-    let mut inputs: Vec<PathBuf> = Vec::new();
+    // (path, named explicitly): unrecognised JSON is an error only where the user named the file.
+    let mut inputs: Vec<(PathBuf, bool)> = Vec::new();
     for p in paths {
         if p.is_dir() {
             walk_dir(p, &excludes, &mut inputs, &mut inv.errors);
         } else if p.exists() {
-            inputs.push(p.clone());
+            inputs.push((p.clone(), true));
         } else {
             inv.errors.push(InputError::new(
                 display(p),
@@ -58,7 +61,10 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
             ));
         }
     }
-    let loaded: Vec<FileResult> = inputs.par_iter().map(|i| load_input(i, opts)).collect();
+    let loaded: Vec<FileResult> = inputs
+        .par_iter()
+        .map(|(p, explicit)| load_input(p, *explicit, opts))
+        .collect();
     for r in loaded {
         inv.files_scanned += 1;
         for obj in r.objects {
@@ -71,7 +77,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
 
 /// Parses one in-memory text as if read from `name` (used for stdin and tests).
 pub fn load_text(name: &str, bytes: &[u8], opts: &LoadOptions) -> Inventory {
-    let r = load_bytes(name, bytes, opts);
+    let r = load_bytes(name, bytes, true, opts);
     let mut inv = Inventory {
         files_scanned: 1,
         errors: r.errors,
@@ -106,7 +112,7 @@ fn build_excludes(globs: &[String]) -> Result<globset::GlobSet, String> {
 fn walk_dir(
     root: &Path,
     excludes: &globset::GlobSet,
-    out: &mut Vec<PathBuf>,
+    out: &mut Vec<(PathBuf, bool)>,
     errors: &mut Vec<InputError>,
 ) {
     let walker = ignore::WalkBuilder::new(root)
@@ -126,7 +132,7 @@ fn walk_dir(
                     .is_some_and(|x| EXTENSIONS.iter().any(|k| x.eq_ignore_ascii_case(k)));
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 if ext_ok && !excludes.is_match(rel) && !excludes.is_match(path) {
-                    out.push(path.to_path_buf());
+                    out.push((path.to_path_buf(), false));
                 }
             }
             Err(e) => errors.push(InputError::new(display(root), None, e.to_string())),
@@ -134,7 +140,7 @@ fn walk_dir(
     }
 }
 
-fn load_input(path: &Path, opts: &LoadOptions) -> FileResult {
+fn load_input(path: &Path, explicit: bool, opts: &LoadOptions) -> FileResult {
     let name = display(path);
     match std::fs::metadata(path) {
         Ok(m) if m.len() > opts.max_file_size => return too_large(&name, opts.max_file_size),
@@ -142,7 +148,7 @@ fn load_input(path: &Path, opts: &LoadOptions) -> FileResult {
         Err(e) => return single_error(&name, format!("cannot read: {e}")),
     }
     match std::fs::read(path) {
-        Ok(bytes) => load_bytes(&name, &bytes, opts),
+        Ok(bytes) => load_bytes(&name, &bytes, explicit, opts),
         Err(e) => single_error(&name, format!("cannot read: {e}")),
     }
 }
@@ -164,7 +170,7 @@ fn too_large(name: &str, limit: u64) -> FileResult {
     )
 }
 
-fn load_bytes(name: &str, bytes: &[u8], opts: &LoadOptions) -> FileResult {
+fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> FileResult {
     let head = &bytes[..bytes.len().min(8192)];
     if head.contains(&0) {
         return single_error(name, "binary file (contains NUL bytes); skipped".into());
@@ -191,7 +197,21 @@ fn load_bytes(name: &str, bytes: &[u8], opts: &LoadOptions) -> FileResult {
     let mut result = FileResult::default();
     for doc in parse_documents(text, !is_json, opts.limits) {
         match doc {
-            Ok(doc) => collect_objects(doc.root, &path, doc.index, opts, &mut result.objects),
+            Ok(doc) => {
+                let line = doc.root.pos.line;
+                let unknown =
+                    collect_objects(doc.root, &path, doc.index, opts, &mut result.objects);
+                if unknown && is_json && explicit {
+                    result.errors.push(InputError::new(
+                        name,
+                        Some(line),
+                        format!(
+                            "document {}: unrecognised JSON (neither a Kubernetes object nor a known AWS CLI output); skipped",
+                            doc.index + 1
+                        ),
+                    ));
+                }
+            }
             Err(e) => result.errors.push(InputError::new(
                 name,
                 Some(e.line),
@@ -207,14 +227,15 @@ fn load_bytes(name: &str, bytes: &[u8], opts: &LoadOptions) -> FileResult {
     result
 }
 
-/// Turns a document into objects: a `kind: List` (or `FooList`) yields its items.
+/// Turns a document into objects: a `kind: List` (or `FooList`) yields its items, AWS CLI
+/// outputs their resources. Returns true when the document is of no known shape.
 fn collect_objects(
     root: Node,
     path: &Arc<str>,
     doc: u32,
     opts: &LoadOptions,
     out: &mut Vec<Object>,
-) {
+) -> bool {
     let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
     let is_list = kind.ends_with("List") && root.get("items").is_some_and(|i| i.as_seq().is_some());
     if is_list {
@@ -240,16 +261,22 @@ fn collect_objects(
                 out.push(obj);
             }
         }
-        return;
+        return false;
     }
     let source = Source::File {
         path: path.clone(),
         doc,
         item: None,
     };
-    if let Ok(obj) = Object::from_node(root, source, &opts.default_namespace) {
-        out.push(obj);
+    match Object::from_node(root, source, &opts.default_namespace) {
+        Ok(obj) => out.push(obj),
+        Err(root) => match classify(root, path, doc) {
+            Classified::Objects(objects) => out.extend(objects),
+            Classified::Known => {}
+            Classified::Unknown(_) => return true,
+        },
     }
+    false
 }
 
 fn take_items(root: &mut Node) -> Vec<Node> {

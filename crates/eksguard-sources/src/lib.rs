@@ -3,6 +3,7 @@
 //! Kubernetes objects are collected into an [`eksguard_model::Inventory`]. Anything that
 //! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
 
+pub mod aws_json;
 pub mod files;
 
 pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};

@@ -52,3 +52,44 @@ fn corpus_manifests_scan_without_errors() {
     }
     assert!(result.findings.iter().any(|f| f.rule_id == "POD001"));
 }
+
+#[test]
+fn corpus_aws_eksctl_and_node_files_load_without_panics() {
+    let dirs: Vec<PathBuf> = ["aws", "eksctl", "node"]
+        .iter()
+        .filter_map(|d| corpus(d))
+        .collect();
+    if dirs.is_empty() {
+        return;
+    }
+    let inv = eksguard_sources::load(&dirs, &LoadOptions::default());
+    let mut kinds = std::collections::BTreeMap::new();
+    for o in &inv.objects {
+        *kinds.entry(o.kind.to_string()).or_insert(0usize) += 1;
+    }
+    // The AWS CLI examples hold at least one of each of these outputs.
+    for kind in [
+        "EKSCluster",
+        "EKSNodegroup",
+        "EKSAccessEntry",
+        "EKSAddon",
+        "IAMRole",
+        "IAMPolicyDocument",
+        "EKSPodIdentityAssociation",
+        "ClusterConfig",
+        "KubeletConfiguration",
+    ] {
+        assert!(
+            kinds.contains_key(kind),
+            "no {kind} recognised; got {kinds:?}"
+        );
+    }
+    // Walked directories skip unrecognised JSON silently; broken YAML is still an error.
+    for e in &inv.errors {
+        assert!(!e.message.contains("unrecognised"), "{e}");
+    }
+    let result = Engine::new(registry::all(), EngineConfig::default()).run(&inv);
+    for f in &result.findings {
+        assert!(inv.get(f.object).locate(&f.path).is_some());
+    }
+}

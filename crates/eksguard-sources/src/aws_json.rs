@@ -1,0 +1,443 @@
+//! AWS CLI JSON outputs (EKS, IAM, EC2), recognised by their shape and turned into objects
+//! the rules read like any other: `api_version` names the service (`aws:eks`, `aws:iam`,
+//! `aws:ec2`), `kind` the resource (`EKSCluster`, `IAMRole`, ...), `name` its ARN or ID, and
+//! the root is the resource's JSON as the CLI prints it, positions included.
+//!
+//! | command | kind (one object per resource) |
+//! |---|---|
+//! | `eks describe-cluster` | `EKSCluster` |
+//! | `eks describe-nodegroup` | `EKSNodegroup` |
+//! | `eks list-access-entries`, `describe-access-entry` | `EKSAccessEntry` |
+//! | `eks list-associated-access-policies` | `EKSAccessPolicies` |
+//! | `eks list-pod-identity-associations`, `describe-pod-identity-association` | `EKSPodIdentityAssociation` |
+//! | `eks describe-addon` | `EKSAddon` |
+//! | `iam get-role`, `list-roles` | `IAMRole` |
+//! | `iam list-attached-role-policies` | `IAMAttachedPolicies` |
+//! | `iam get-role-policy` | `IAMRolePolicy` |
+//! | `iam get-policy-version`, a bare policy document | `IAMPolicyDocument` |
+//! | `ec2 describe-security-groups` | `EC2SecurityGroup` |
+//! | `ec2 describe-launch-template-versions` | `EC2LaunchTemplateVersion` |
+//! | `ec2 describe-subnets` | `EC2Subnet` |
+//! | `ec2 describe-instances` | `EC2Instance` |
+//!
+//! Policy documents that IAM returns URL-encoded are decoded into trees in place.
+
+use std::sync::Arc;
+
+use eksguard_model::node::Entry;
+use eksguard_model::yaml::{parse_documents, ParseLimits};
+use eksguard_model::{Node, Object, Pos, Source, Value};
+
+pub const EKS: &str = "aws:eks";
+pub const IAM: &str = "aws:iam";
+pub const EC2: &str = "aws:ec2";
+
+/// What a non-Kubernetes document turned out to be.
+#[derive(Debug)]
+pub enum Classified {
+    /// AWS resources to check.
+    Objects(Vec<Object>),
+    /// A known output that carries nothing the rules read (`eks list-clusters`, say).
+    Known,
+    /// Not a shape this module knows; the document is handed back.
+    Unknown(Node),
+}
+
+/// Recognises an AWS CLI output (or a bare IAM policy document).
+pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
+    let src = |item: Option<u32>| Source::File {
+        path: path.clone(),
+        doc,
+        item,
+    };
+    let keys: Vec<&str> = root.entries().iter().map(|e| &*e.key).collect();
+    let has = |k: &str| keys.contains(&k);
+
+    // Single resources wrapped in one key.
+    for (key, api, kind, name_keys) in [
+        ("cluster", EKS, "EKSCluster", &["arn", "name"][..]),
+        (
+            "nodegroup",
+            EKS,
+            "EKSNodegroup",
+            &["nodegroupArn", "nodegroupName"][..],
+        ),
+        (
+            "accessEntry",
+            EKS,
+            "EKSAccessEntry",
+            &["accessEntryArn", "principalArn"][..],
+        ),
+        (
+            "association",
+            EKS,
+            "EKSPodIdentityAssociation",
+            &["associationArn", "associationId"][..],
+        ),
+        ("addon", EKS, "EKSAddon", &["addonArn", "addonName"][..]),
+        ("Role", IAM, "IAMRole", &["Arn", "RoleName"][..]),
+    ] {
+        if has(key) && root.get(key).is_some_and(Node::is_map) {
+            let mut node = take(&mut root, key);
+            if kind == "IAMRole" {
+                decode_policy_field(&mut node, "AssumeRolePolicyDocument");
+            }
+            let name = first_text(&node, name_keys);
+            return Classified::Objects(vec![Object::synthetic(api, kind, &name, node, src(None))]);
+        }
+    }
+
+    // Lists of resources.
+    for (key, api, kind, name_keys) in [
+        ("SecurityGroups", EC2, "EC2SecurityGroup", &["GroupId"][..]),
+        ("Subnets", EC2, "EC2Subnet", &["SubnetId"][..]),
+        ("Roles", IAM, "IAMRole", &["Arn", "RoleName"][..]),
+        (
+            "associations",
+            EKS,
+            "EKSPodIdentityAssociation",
+            &["associationArn", "associationId"][..],
+        ),
+    ] {
+        if has(key) && root.get(key).is_some_and(|n| n.as_seq().is_some()) {
+            let items = take_seq(&mut root, key);
+            let objects = items
+                .into_iter()
+                .enumerate()
+                .filter(|(_, n)| n.is_map())
+                .map(|(i, mut node)| {
+                    if kind == "IAMRole" {
+                        decode_policy_field(&mut node, "AssumeRolePolicyDocument");
+                    }
+                    let name = first_text(&node, name_keys);
+                    Object::synthetic(api, kind, &name, node, src(Some(i as u32)))
+                })
+                .collect();
+            return Classified::Objects(objects);
+        }
+    }
+
+    if has("LaunchTemplateVersions") {
+        let items = take_seq(&mut root, "LaunchTemplateVersions");
+        let objects = items
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| n.is_map())
+            .map(|(i, node)| {
+                let id = first_text(&node, &["LaunchTemplateId", "LaunchTemplateName"]);
+                let version = node
+                    .get("VersionNumber")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default();
+                let name = format!("{id}:{version}");
+                Object::synthetic(
+                    EC2,
+                    "EC2LaunchTemplateVersion",
+                    &name,
+                    node,
+                    src(Some(i as u32)),
+                )
+            })
+            .collect();
+        return Classified::Objects(objects);
+    }
+
+    if has("Reservations") {
+        let mut objects = Vec::new();
+        let mut n = 0u32;
+        for mut reservation in take_seq(&mut root, "Reservations") {
+            for node in take_seq(&mut reservation, "Instances") {
+                let name = first_text(&node, &["InstanceId"]);
+                objects.push(Object::synthetic(
+                    EC2,
+                    "EC2Instance",
+                    &name,
+                    node,
+                    src(Some(n)),
+                ));
+                n += 1;
+            }
+        }
+        return Classified::Objects(objects);
+    }
+
+    if has("accessEntries") {
+        // `list-access-entries` gives principal ARNs only.
+        let cluster = root.get("clusterName").and_then(Node::scalar_text);
+        let objects = take_seq(&mut root, "accessEntries")
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let arn = item.as_str()?.to_string();
+                let pos = item.pos;
+                let mut entries = vec![entry("principalArn", item)];
+                if let Some(c) = &cluster {
+                    entries.push(entry(
+                        "clusterName",
+                        Node::new(Value::Str(c.as_str().into()), pos),
+                    ));
+                }
+                let node = Node::new(Value::Map(entries), pos);
+                Some(Object::synthetic(
+                    EKS,
+                    "EKSAccessEntry",
+                    &arn,
+                    node,
+                    src(Some(i as u32)),
+                ))
+            })
+            .collect();
+        return Classified::Objects(objects);
+    }
+
+    if has("associatedAccessPolicies") {
+        let name = first_text(&root, &["principalArn"]);
+        return Classified::Objects(vec![Object::synthetic(
+            EKS,
+            "EKSAccessPolicies",
+            &name,
+            root,
+            src(None),
+        )]);
+    }
+
+    if has("AttachedPolicies") {
+        // The CLI output does not name the role; the rules join it by file or by the
+        // `RoleName` some exports add.
+        let name = first_text(&root, &["RoleName"]);
+        let name = if name.is_empty() {
+            path.to_string()
+        } else {
+            name
+        };
+        return Classified::Objects(vec![Object::synthetic(
+            IAM,
+            "IAMAttachedPolicies",
+            &name,
+            root,
+            src(None),
+        )]);
+    }
+
+    if has("PolicyDocument") && has("PolicyName") {
+        decode_policy_field(&mut root, "PolicyDocument");
+        let role = first_text(&root, &["RoleName"]);
+        let policy = first_text(&root, &["PolicyName"]);
+        let name = format!("{role}/{policy}");
+        return Classified::Objects(vec![Object::synthetic(
+            IAM,
+            "IAMRolePolicy",
+            &name,
+            root,
+            src(None),
+        )]);
+    }
+
+    if has("PolicyVersion") {
+        let mut node = take(&mut root, "PolicyVersion");
+        decode_policy_field(&mut node, "Document");
+        let doc_node = take(&mut node, "Document");
+        if doc_node.is_map() {
+            return Classified::Objects(vec![Object::synthetic(
+                IAM,
+                "IAMPolicyDocument",
+                path,
+                doc_node,
+                src(None),
+            )]);
+        }
+        return Classified::Known;
+    }
+
+    if has("Statement") && (has("Version") || has("Id")) {
+        return Classified::Objects(vec![Object::synthetic(
+            IAM,
+            "IAMPolicyDocument",
+            path,
+            root,
+            src(None),
+        )]);
+    }
+
+    // Outputs that only list names or carry nothing the rules read.
+    const KNOWN: &[&str] = &[
+        "clusters",
+        "nodegroups",
+        "addons",
+        "PolicyNames",
+        "fargateProfileNames",
+        "accessPolicies",
+        "update",
+        "updateIds",
+        "tags",
+        "Credentials",
+        "Account",
+    ];
+    if keys.len() <= 3 && keys.iter().any(|k| KNOWN.contains(k)) {
+        return Classified::Known;
+    }
+    Classified::Unknown(root)
+}
+
+fn entry(key: &str, value: Node) -> Entry {
+    Entry {
+        key: key.into(),
+        key_pos: value.pos,
+        value,
+    }
+}
+
+/// The first of `keys` that holds text, or an empty string.
+fn first_text(node: &Node, keys: &[&str]) -> String {
+    keys.iter()
+        .find_map(|k| {
+            node.get(k)
+                .and_then(Node::scalar_text)
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_default()
+}
+
+/// Moves the value under `key` out of a mapping (leaving `null`).
+fn take(node: &mut Node, key: &str) -> Node {
+    if let Value::Map(entries) = &mut node.value {
+        if let Some(e) = entries.iter_mut().find(|e| &*e.key == key) {
+            let pos = e.value.pos;
+            return std::mem::replace(&mut e.value, Node::new(Value::Null, pos));
+        }
+    }
+    Node::new(Value::Null, node.pos)
+}
+
+fn take_seq(node: &mut Node, key: &str) -> Vec<Node> {
+    let mut v = take(node, key);
+    match &mut v.value {
+        Value::Seq(items) => std::mem::take(items),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM returns policy documents URL-encoded (`%7B%22Version%22...`) from the API, and
+/// some exports keep them as JSON text; either way, replace the string with the parsed
+/// document, every node at the string's position.
+pub fn decode_policy_field(node: &mut Node, key: &str) {
+    let Value::Map(entries) = &mut node.value else {
+        return;
+    };
+    let Some(e) = entries.iter_mut().find(|e| &*e.key == key) else {
+        return;
+    };
+    let Some(text) = e.value.as_str() else { return };
+    let trimmed = text.trim_start();
+    let decoded = if trimmed.starts_with('{') {
+        trimmed.to_string()
+    } else if trimmed.starts_with('%') {
+        match percent_encoding::percent_decode_str(trimmed).decode_utf8() {
+            Ok(s) => s.replace('+', " "),
+            Err(_) => return,
+        }
+    } else {
+        return;
+    };
+    let pos = e.value.pos;
+    let mut docs = parse_documents(&decoded, false, ParseLimits::default());
+    if let Some(Ok(doc)) = docs.pop() {
+        let mut tree = doc.root;
+        place_at(&mut tree, pos);
+        e.value = tree;
+    }
+}
+
+fn place_at(node: &mut Node, pos: Pos) {
+    node.pos = pos;
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| place_at(n, pos)),
+        Value::Map(entries) => entries.iter_mut().for_each(|e| {
+            e.key_pos = pos;
+            place_at(&mut e.value, pos);
+        }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksguard_model::FieldPath;
+
+    fn one(text: &str) -> Classified {
+        let mut d = parse_documents(text, false, ParseLimits::default());
+        classify(d.remove(0).unwrap().root, &Arc::from("t.json"), 0)
+    }
+
+    fn objects(text: &str) -> Vec<Object> {
+        match one(text) {
+            Classified::Objects(o) => o,
+            other => panic!("not objects: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn describe_cluster_keeps_positions() {
+        let o = objects("{\n  \"cluster\": {\n    \"name\": \"prod\",\n    \"arn\": \"arn:aws:eks:eu-west-1:1:cluster/prod\",\n    \"resourcesVpcConfig\": {\"endpointPublicAccess\": true}\n  }\n}\n");
+        assert_eq!(o.len(), 1);
+        assert_eq!(&*o[0].kind, "EKSCluster");
+        assert_eq!(&*o[0].name, "arn:aws:eks:eu-west-1:1:cluster/prod");
+        assert_eq!(
+            o[0].locate(&FieldPath::parse("resourcesVpcConfig.endpointPublicAccess"))
+                .unwrap()
+                .line,
+            5
+        );
+    }
+
+    #[test]
+    fn lists_become_one_object_each() {
+        let o = objects(r#"{"SecurityGroups": [{"GroupId": "sg-1"}, {"GroupId": "sg-2"}]}"#);
+        assert_eq!(
+            o.iter().map(|o| &*o.name).collect::<Vec<_>>(),
+            ["sg-1", "sg-2"]
+        );
+        let o = objects(
+            r#"{"Reservations": [{"Instances": [{"InstanceId": "i-1"}, {"InstanceId": "i-2"}]}]}"#,
+        );
+        assert_eq!(o.len(), 2);
+        let o = objects(r#"{"accessEntries": ["arn:aws:iam::1:user/alice"], "clusterName": "c"}"#);
+        assert_eq!(
+            o[0].root.get("principalArn").unwrap().as_str(),
+            Some("arn:aws:iam::1:user/alice")
+        );
+    }
+
+    #[test]
+    fn url_encoded_trust_policy_is_decoded() {
+        let o = objects(
+            r#"{"Role": {"RoleName": "r", "Arn": "arn:aws:iam::1:role/r", "AssumeRolePolicyDocument": "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22sts%3AAssumeRoleWithWebIdentity%22%7D%5D%7D"}}"#,
+        );
+        let doc = o[0].root.get("AssumeRolePolicyDocument").unwrap();
+        assert_eq!(doc.at("Version").and_then(Node::as_str), Some("2012-10-17"));
+        assert_eq!(
+            doc.get("Statement").unwrap().items()[0]
+                .get("Action")
+                .unwrap()
+                .as_str(),
+            Some("sts:AssumeRoleWithWebIdentity")
+        );
+    }
+
+    #[test]
+    fn unknown_and_known_shapes() {
+        assert!(matches!(
+            one(r#"{"name": "x", "version": 3}"#),
+            Classified::Unknown(_)
+        ));
+        assert!(matches!(
+            one(r#"{"clusters": ["a", "b"]}"#),
+            Classified::Known
+        ));
+        assert!(matches!(
+            one(r#"{"Version": "2012-10-17", "Statement": []}"#),
+            Classified::Objects(_)
+        ));
+    }
+}

@@ -59,12 +59,16 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
         }
     }
     let loaded: Vec<FileResult> = inputs.par_iter().map(|i| load_input(i, opts)).collect();
+    let mut objects = Vec::new();
     for r in loaded {
         inv.files_scanned += 1;
-        for obj in r.objects {
-            inv.push(obj);
-        }
+        objects.extend(r.objects);
         inv.errors.extend(r.errors);
+    }
+    // Kubelet drop-ins count only merged into their base, as the kubelet reads them.
+    inv.files_scanned += crate::kubelet::merge_scanned(&mut objects, &mut inv.errors, opts);
+    for obj in objects {
+        inv.push(obj);
     }
     inv
 }
@@ -89,7 +93,7 @@ struct FileResult {
     errors: Vec<InputError>,
 }
 
-fn display(p: &Path) -> String {
+pub(crate) fn display(p: &Path) -> String {
     let s = p.to_string_lossy();
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
@@ -132,6 +136,12 @@ fn walk_dir(
             Err(e) => errors.push(InputError::new(display(root), None, e.to_string())),
         }
     }
+}
+
+/// One file's objects and errors.
+pub(crate) fn load_file(path: &Path, opts: &LoadOptions) -> (Vec<Object>, Vec<InputError>) {
+    let r = load_input(path, opts);
+    (r.objects, r.errors)
 }
 
 fn load_input(path: &Path, opts: &LoadOptions) -> FileResult {

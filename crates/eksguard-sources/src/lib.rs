@@ -4,6 +4,7 @@
 //! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
 
 pub mod files;
+pub mod kubelet;
 
 pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};
 pub use files::{load, LoadOptions};

@@ -4,10 +4,11 @@
 //! Drop-ins are the `*.conf` files of the directory, taken in lexical order of a
 //! recursive walk (Go's `filepath.WalkDir`), each applied to the result so far as a JSON
 //! merge patch (RFC 7386): mappings merge key by key, any other value (lists included)
-//! replaces, and `null` removes the key. Merged fields keep no position, because a
-//! merged object has one file (the base): a location then falls back to the nearest
-//! field of the base, and [`Origin`]s say which drop-in or flag set what, for callers
-//! that can point into those files.
+//! replaces, and `null` removes the key. Values from drop-ins keep no position, because
+//! a merged object has one file (the base): a location then falls back to the same field
+//! in the base when the base sets it, else to its nearest ancestor there. [`Origin`]s
+//! say which drop-in or flag set what, for callers that can point into those files
+//! (`eksguard node` does; `eksguard scan` reports against the base file).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

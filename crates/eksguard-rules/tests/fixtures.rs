@@ -147,4 +147,5 @@ families! {
     run => "RUN",
     data => "DATA",
     img => "IMG",
+    node => "NODE",
 }

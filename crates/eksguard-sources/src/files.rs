@@ -65,12 +65,16 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
         .par_iter()
         .map(|(p, explicit)| load_input(p, *explicit, opts))
         .collect();
+    let mut objects = Vec::new();
     for r in loaded {
         inv.files_scanned += 1;
-        for obj in r.objects {
-            inv.push(obj);
-        }
+        objects.extend(r.objects);
         inv.errors.extend(r.errors);
+    }
+    // Kubelet drop-ins count only merged into their base, as the kubelet reads them.
+    inv.files_scanned += crate::kubelet::merge_scanned(&mut objects, &mut inv.errors, opts);
+    for obj in objects {
+        inv.push(obj);
     }
     inv
 }
@@ -95,7 +99,7 @@ struct FileResult {
     errors: Vec<InputError>,
 }
 
-fn display(p: &Path) -> String {
+pub(crate) fn display(p: &Path) -> String {
     let s = p.to_string_lossy();
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
@@ -138,6 +142,12 @@ fn walk_dir(
             Err(e) => errors.push(InputError::new(display(root), None, e.to_string())),
         }
     }
+}
+
+/// One file's objects and errors (a file found by eksguard itself, not named by the user).
+pub(crate) fn load_file(path: &Path, opts: &LoadOptions) -> (Vec<Object>, Vec<InputError>) {
+    let r = load_input(path, false, opts);
+    (r.objects, r.errors)
 }
 
 fn load_input(path: &Path, explicit: bool, opts: &LoadOptions) -> FileResult {

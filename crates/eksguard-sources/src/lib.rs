@@ -5,6 +5,7 @@
 
 pub mod aws_json;
 pub mod files;
+pub mod kubelet;
 
 pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};
 pub use files::{load, LoadOptions};

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan manifests offline: files, directories (recursive, honours .gitignore) or `-` for stdin.
     Scan(Box<ScanArgs>),
+    /// Check the kubelet configuration and files of this node (or of a root tree).
+    Node(NodeArgs),
     /// The rule catalog.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -102,6 +104,22 @@ pub struct ScanArgs {
     /// Glob of paths to skip (repeatable), on top of the config's `exclude`.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The node's root file system (a host mount when run in a pod).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The kubelet configuration file, as a path on this machine [default: from the
+    /// kubelet command line, else the EKS AMI locations under --root].
+    #[arg(long, value_name = "FILE")]
+    pub kubelet_config: Option<PathBuf>,
+    /// The kubelet's kubeconfig, as a path on this machine [default: found like the config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -176,7 +176,7 @@ pub fn build_report<'a>(
     }
 }
 
-fn fail_threshold(cli: Option<FailOn>, cfg: Option<Severity>) -> Option<Severity> {
+pub fn fail_threshold(cli: Option<FailOn>, cfg: Option<Severity>) -> Option<Severity> {
     match cli {
         Some(FailOn::Never) => None,
         Some(FailOn::Critical) => Some(Severity::Critical),

@@ -199,16 +199,35 @@ pub(crate) fn cluster_name(cluster: &Object) -> String {
     text(cluster.root.get("name")).unwrap_or_else(|| cluster.name.to_string())
 }
 
-/// The `describe-cluster` object of the cluster named `name`.
-pub(crate) fn cluster_named<'a>(cx: &Ctx<'a>, name: &str) -> Option<&'a Object> {
-    cx.objects_of("EKSCluster")
-        .find(|c| cluster_name(c) == name)
+/// The `describe-cluster` object of a node group's cluster: the one EKSCluster with the
+/// node group's `clusterName` (and, when both carry ARNs, the same region and account).
+/// `None` when the scan holds none, or several that could be it: two descriptions of one
+/// cluster taken at different times may disagree, and guessing would make findings depend
+/// on input order.
+pub(crate) fn nodegroup_cluster<'a>(cx: &Ctx<'a>, ng: &Object) -> Option<&'a Object> {
+    let name = text(ng.root.get("clusterName"))?;
+    let scope = |arn: Option<String>| {
+        arn.and_then(|a| {
+            let parts: Vec<&str> = a.splitn(6, ':').collect();
+            (parts.len() == 6).then(|| format!("{}:{}:{}", parts[1], parts[3], parts[4]))
+        })
+    };
+    let ng_scope = scope(text(ng.root.get("nodegroupArn")));
+    let mut found = cx.objects_of("EKSCluster").filter(|c| {
+        cluster_name(c) == name
+            && match (&ng_scope, scope(text(c.root.get("arn")))) {
+                (Some(a), Some(b)) => *a == b,
+                _ => true,
+            }
+    });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
-/// The node groups (`describe-nodegroup`) of the cluster named `name`.
-pub(crate) fn nodegroups_of<'a>(cx: &Ctx<'a>, name: &str) -> Vec<&'a Object> {
+/// The node groups (`describe-nodegroup`) whose cluster is `cluster`, by [`nodegroup_cluster`].
+pub(crate) fn nodegroups_of<'a>(cx: &Ctx<'a>, cluster: &Object) -> Vec<&'a Object> {
     cx.objects_of("EKSNodegroup")
-        .filter(|ng| text(ng.root.get("clusterName")).as_deref() == Some(name))
+        .filter(|ng| nodegroup_cluster(cx, ng).is_some_and(|c| c.id == cluster.id))
         .collect()
 }
 
@@ -353,9 +372,7 @@ pub(crate) fn cluster_and_node_security_groups(cx: &Ctx<'_>) -> BTreeMap<String,
     }
     for ng in cx.objects_of("EKSNodegroup") {
         let name = nodegroup_name(ng);
-        let cluster_sg = text(ng.root.get("clusterName"))
-            .and_then(|c| cluster_named(cx, &c))
-            .and_then(cluster_security_group);
+        let cluster_sg = nodegroup_cluster(cx, ng).and_then(cluster_security_group);
         for sg in nodegroup_security_groups(cx, ng, cluster_sg.as_deref()).unwrap_or_default() {
             add(sg, format!("node security group of node group `{name}`"));
         }

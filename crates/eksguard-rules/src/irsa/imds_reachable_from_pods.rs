@@ -167,7 +167,7 @@ fn check_options(
     }
     match (text(md.get(keys.tokens)), default_tokens) {
         (Some(t), _) if t.eq_ignore_ascii_case("required") => {}
-        (None, Some(d)) if d == "required" => {}
+        (None, Some("required")) => {}
         (Some(t), _) => out.report(
             obj,
             base.key(keys.tokens),

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta};
 
 use crate::aws_ec2::{
-    cluster_named, days_from_civil, eksctl_nodegroups, minor_version, nodegroup_name,
+    days_from_civil, eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name,
     parse_iso_date, release_date, text,
 };
 use crate::{declare_rule, Ctx, Rule, Sink};
@@ -24,9 +24,11 @@ const AS_OF: ParamMeta = ParamMeta {
 declare_rule! {
     /// ## What it checks
     /// - A managed node group (`eks describe-nodegroup`) whose `version` is behind the
-    ///   Kubernetes version of its cluster (`eks describe-cluster` with the same name as
-    ///   its `clusterName`, when the scan holds it); in an eksctl ClusterConfig, a node
-    ///   group `version` behind `metadata.version`. Minor versions are compared.
+    ///   Kubernetes version of its cluster (the one `eks describe-cluster` in the scan with
+    ///   its `clusterName`, in the same region and account when both give ARNs; when the
+    ///   scan holds several such descriptions, which may disagree, the check is skipped);
+    ///   in an eksctl ClusterConfig, a node group `version` behind `metadata.version`.
+    ///   Minor versions are compared.
     /// - An AMI `releaseVersion` (EKS-optimized releases such as `1.31.3-20250103` carry
     ///   their build date) more than `max_ami_age_days` (default 90) days before `as_of`.
     ///   Rules must give the same result whatever day they run, so the age check uses the
@@ -67,7 +69,7 @@ impl Rule for NodeVersionSkew {
         let max_age = cx.param_i64(&Self::META, "max_ami_age_days").unwrap_or(90);
         if &*obj.kind == "EKSNodegroup" {
             let name = nodegroup_name(obj);
-            let cluster = text(obj.root.get("clusterName")).and_then(|c| cluster_named(cx, &c));
+            let cluster = nodegroup_cluster(cx, obj);
             if let Some(cluster) = cluster {
                 skew(
                     out,

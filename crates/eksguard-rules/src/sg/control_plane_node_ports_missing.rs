@@ -68,7 +68,7 @@ impl Rule for ControlPlaneNodePortsMissing {
                 continue;
             };
             let cluster_sg = cluster_security_group(cluster);
-            for ng in nodegroups_of(cx, &name) {
+            for ng in nodegroups_of(cx, cluster) {
                 let Some(nodes) = nodegroup_security_groups(cx, ng, cluster_sg.as_deref()) else {
                     continue;
                 };

@@ -50,7 +50,7 @@ impl Rule for SharedSecurityGroup {
             if extra.is_empty() {
                 continue;
             }
-            for ng in nodegroups_of(cx, &name) {
+            for ng in nodegroups_of(cx, cluster) {
                 let mut attached = match nodegroup_launch_template(cx, ng) {
                     Some(Some(lt)) => launch_template_security_groups(lt),
                     _ => Vec::new(),

@@ -21,8 +21,8 @@ declare_rule! {
     /// - `ec2 describe-launch-template-versions`: `LaunchTemplateData.MetadataOptions`. A
     ///   launch template that sets no `HttpTokens` is reported: EC2 then launches with
     ///   tokens optional unless the AMI (`ImdsSupport: v2.0`, as the EKS-optimized AL2023
-    ///   and Bottlerocket AMIs set) or the account's metadata defaults say otherwise, and
-    ///   the scan sees neither. An unset hop limit is EC2's default, 1.
+    ///   AMIs set) or the account's metadata defaults say otherwise, and the scan sees
+    ///   neither. An unset hop limit is EC2's default, 1.
     /// - `ec2 describe-instances`: `MetadataOptions`, the effective state. Instances whose
     ///   output has no `MetadataOptions` are skipped.
     /// - Karpenter `EC2NodeClass` `spec.metadataOptions`; an unset field takes Karpenter's

@@ -11,6 +11,8 @@ pub mod registry;
 pub mod suppress;
 pub mod util;
 
+mod aws_ec2;
+
 pub mod data;
 pub mod det;
 pub mod iam;

@@ -147,5 +147,6 @@ families! {
     run => "RUN",
     data => "DATA",
     img => "IMG",
+    sg => "SG",
     node => "NODE",
 }

@@ -3,6 +3,7 @@
 mod aws_node_uses_node_role;
 mod default_service_account_automount;
 mod default_service_account_used;
+mod imds_reachable_from_pods;
 mod kube2iam_or_kiam;
 mod service_account_token_automount;
 mod shared_iam_role;
@@ -10,6 +11,7 @@ mod shared_iam_role;
 pub use aws_node_uses_node_role::AwsNodeUsesNodeRole;
 pub use default_service_account_automount::DefaultServiceAccountAutomount;
 pub use default_service_account_used::DefaultServiceAccountUsed;
+pub use imds_reachable_from_pods::ImdsReachableFromPods;
 pub use kube2iam_or_kiam::Kube2iamOrKiam;
 pub use service_account_token_automount::ServiceAccountTokenAutomount;
 pub use shared_iam_role::SharedIamRole;
@@ -23,6 +25,7 @@ pub const RULES: &[&dyn Rule] = &[
     &DefaultServiceAccountUsed,
     &ServiceAccountTokenAutomount,
     &SharedIamRole,
+    &ImdsReachableFromPods,
     &AwsNodeUsesNodeRole,
     &Kube2iamOrKiam,
 ];

@@ -1,5 +1,20 @@
 //! SG — security groups of the cluster and its nodes.
 
+mod control_plane_node_ports_missing;
+mod management_port_open_to_world;
+mod security_group_open_to_world;
+mod shared_security_group;
+
+pub use control_plane_node_ports_missing::ControlPlaneNodePortsMissing;
+pub use management_port_open_to_world::ManagementPortOpenToWorld;
+pub use security_group_open_to_world::SecurityGroupOpenToWorld;
+pub use shared_security_group::SharedSecurityGroup;
+
 use crate::Rule;
 
-pub const RULES: &[&dyn Rule] = &[];
+pub const RULES: &[&dyn Rule] = &[
+    &SecurityGroupOpenToWorld,
+    &ManagementPortOpenToWorld,
+    &ControlPlaneNodePortsMissing,
+    &SharedSecurityGroup,
+];

@@ -1,0 +1,166 @@
+use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta};
+
+use crate::aws_ec2::{
+    days_from_civil, eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name,
+    parse_iso_date, release_date, text,
+};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+const MAX_AMI_AGE_DAYS: ParamMeta = ParamMeta {
+    name: "max_ami_age_days",
+    kind: ParamKind::Integer,
+    default: "90",
+    doc: "Oldest acceptable AMI release, in days before `as_of`.",
+};
+
+const AS_OF: ParamMeta = ParamMeta {
+    name: "as_of",
+    kind: ParamKind::String,
+    default: "\"\"",
+    doc: "The date (YYYY-MM-DD) AMI ages are measured from. Empty skips the age check, \
+          which keeps results independent of the day the scan runs.",
+};
+
+declare_rule! {
+    /// ## What it checks
+    /// - A managed node group (`eks describe-nodegroup`) whose `version` is behind the
+    ///   Kubernetes version of its cluster (the one `eks describe-cluster` in the scan with
+    ///   its `clusterName`, in the same region and account when both give ARNs; when the
+    ///   scan holds several such descriptions, which may disagree, the check is skipped);
+    ///   in an eksctl ClusterConfig, a node group `version` behind `metadata.version`.
+    ///   Minor versions are compared.
+    /// - An AMI `releaseVersion` (EKS-optimized releases such as `1.31.3-20250103` carry
+    ///   their build date) more than `max_ami_age_days` (default 90) days before `as_of`.
+    ///   Rules must give the same result whatever day they run, so the age check uses the
+    ///   `as_of` parameter (YYYY-MM-DD) as "today" and is skipped while it is empty, the
+    ///   default. Releases without a date (Bottlerocket's `1.19.2-29cc92cc`) are not aged.
+    ///
+    /// ## Why it matters
+    /// Nodes behind the control plane miss kubelet and container-runtime fixes and limit
+    /// the next cluster upgrade (the kubelet may trail the API server by a bounded number
+    /// of minors only). Old AMIs miss kernel and OS security patches, which matter most on
+    /// a host shared by many containers.
+    ///
+    /// ## Example
+    /// A node group with `"version": "1.28"` in a cluster with `"version": "1.30"`.
+    ///
+    /// ## Fix
+    /// Update the node group to the cluster's version and the latest AMI release
+    /// (`aws eks update-nodegroup-version`, `eksctl upgrade nodegroup`), and do so on a
+    /// schedule.
+    pub NodeVersionSkew {
+        id: "NODE004",
+        name: "node-version-skew",
+        severity: Low,
+        sources: "E",
+        kinds: &["EKSNodegroup", "ClusterConfig"],
+        summary: "Node group runs an older Kubernetes version than its cluster, or an old AMI release",
+        remediation: "Update the node group to the cluster's Kubernetes version and the latest AMI release.",
+        params: [MAX_AMI_AGE_DAYS, AS_OF],
+    }
+}
+
+impl Rule for NodeVersionSkew {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let today = match cx.param(&Self::META, "as_of").as_str() {
+            Some(s) if !s.trim().is_empty() => parse_iso_date(s),
+            _ => None,
+        };
+        let max_age = cx.param_i64(&Self::META, "max_ami_age_days").unwrap_or(90);
+        if &*obj.kind == "EKSNodegroup" {
+            let name = nodegroup_name(obj);
+            let cluster = nodegroup_cluster(cx, obj);
+            if let Some(cluster) = cluster {
+                skew(
+                    out,
+                    obj,
+                    obj.root.get("version"),
+                    FieldPath::parse("version"),
+                    text(cluster.root.get("version")),
+                    &format!("node group `{name}`"),
+                );
+            }
+            age(
+                out,
+                obj,
+                &obj.root,
+                FieldPath::parse("releaseVersion"),
+                today,
+                max_age,
+                &name,
+            );
+            return;
+        }
+        let cluster_version = text(obj.root.at("metadata.version"));
+        for ng in eksctl_nodegroups(obj) {
+            let name = ng.name();
+            skew(
+                out,
+                obj,
+                ng.node.get("version"),
+                ng.at("version"),
+                cluster_version.clone(),
+                &format!("eksctl node group `{name}`"),
+            );
+            age(
+                out,
+                obj,
+                ng.node,
+                ng.at("releaseVersion"),
+                today,
+                max_age,
+                &name,
+            );
+        }
+    }
+}
+
+fn skew(
+    out: &mut Sink,
+    obj: &Object,
+    ng_version: Option<&Node>,
+    path: FieldPath,
+    cluster_version: Option<String>,
+    who: &str,
+) {
+    let (Some(ngv), Some(cv)) = (text(ng_version), cluster_version) else {
+        return;
+    };
+    let (Some(n), Some(c)) = (minor_version(&ngv), minor_version(&cv)) else {
+        return;
+    };
+    if n < c {
+        out.report(
+            obj,
+            path,
+            format!("{who} runs Kubernetes {ngv}, behind its cluster's {cv}"),
+        );
+    }
+}
+
+fn age(
+    out: &mut Sink,
+    obj: &Object,
+    ng: &Node,
+    path: FieldPath,
+    today: Option<(i64, u32, u32)>,
+    max_age: i64,
+    name: &str,
+) {
+    let (Some(today), Some(release)) = (today, text(ng.get("releaseVersion"))) else {
+        return;
+    };
+    let Some(built) = release_date(&release) else {
+        return;
+    };
+    let days = days_from_civil(today) - days_from_civil(built);
+    if days > max_age {
+        out.report(
+            obj,
+            path,
+            format!(
+                "node group `{name}` runs AMI release {release}, {days} days old (maximum {max_age})"
+            ),
+        );
+    }
+}

@@ -1,0 +1,89 @@
+use eksguard_model::{FieldPath, Node, Object};
+
+use crate::aws_ec2::{eksctl_nodegroups, nodegroup_name, text};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// Node groups that allow SSH:
+    ///
+    /// - `eks describe-nodegroup`: `remoteAccess.ec2SshKey` is set.
+    /// - eksctl `nodeGroups` / `managedNodeGroups`: `ssh.allow: true`, or an SSH key
+    ///   (`ssh.publicKeyName`, `publicKeyPath` or `publicKey`) without `ssh.allow: false`,
+    ///   since eksctl turns SSH on when a key is given and `allow` is not explicitly false.
+    ///
+    /// ## Why it matters
+    /// An SSH key on the nodes is a long-lived credential that bypasses Kubernetes RBAC and
+    /// audit logging, and managed node groups with remote access open port 22 (to the whole
+    /// internet when no source security groups are given). SSM Session Manager gives shell
+    /// access with IAM authorization and a session log instead.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// managedNodeGroups:
+    ///   - name: workers
+    ///     ssh:
+    ///       allow: true
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove the SSH key and remote access from the node group (a managed node group must
+    /// be recreated) and use SSM Session Manager (the AmazonSSMManagedInstanceCore policy
+    /// on the node role) for break-glass access.
+    pub NodegroupSshAccess {
+        id: "NODE001",
+        name: "nodegroup-ssh-access",
+        severity: Medium,
+        sources: "E",
+        kinds: &["EKSNodegroup", "ClusterConfig"],
+        summary: "Node group allows SSH access with an EC2 key pair",
+        remediation: "Remove the node group's SSH key and remote access; use SSM Session Manager instead.",
+    }
+}
+
+const KEY_FIELDS: &[&str] = &["publicKeyName", "publicKeyPath", "publicKey"];
+
+impl Rule for NodegroupSshAccess {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if &*obj.kind == "EKSNodegroup" {
+            if let Some(key) = text(obj.root.at("remoteAccess.ec2SshKey")) {
+                let sources = obj
+                    .root
+                    .at("remoteAccess.sourceSecurityGroups")
+                    .map(Node::items)
+                    .unwrap_or(&[]);
+                let scope = if sources.is_empty() {
+                    "port 22 open to any address"
+                } else {
+                    "port 22 open to its source security groups"
+                };
+                out.report(
+                    obj,
+                    FieldPath::parse("remoteAccess.ec2SshKey"),
+                    format!(
+                        "node group `{}` allows SSH with key pair `{key}` ({scope})",
+                        nodegroup_name(obj)
+                    ),
+                );
+            }
+            return;
+        }
+        for ng in eksctl_nodegroups(obj) {
+            let Some(ssh) = ng.node.get("ssh") else {
+                continue;
+            };
+            let allow = ssh.get("allow").and_then(Node::as_bool_lenient);
+            let key = KEY_FIELDS.iter().find(|k| text(ssh.get(k)).is_some());
+            let path = match (allow, key) {
+                (Some(true), _) => ng.at("ssh.allow"),
+                (None, Some(k)) => ng.at("ssh").key(k),
+                _ => continue,
+            };
+            out.report(
+                obj,
+                path,
+                format!("eksctl node group `{}` allows SSH to its nodes", ng.name()),
+            );
+        }
+    }
+}

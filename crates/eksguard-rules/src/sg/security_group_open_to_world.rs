@@ -1,0 +1,70 @@
+use crate::aws_ec2::{cluster_and_node_security_groups, describe_ports, text, world_open_ingress};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// Ingress permissions (`IpPermissions[].IpRanges` / `Ipv6Ranges`) from `0.0.0.0/0` or
+    /// `::/0` on the security groups of a cluster or its nodes, from
+    /// `ec2 describe-security-groups`. The finding points at the open range.
+    ///
+    /// Only groups the scan shows to be cluster or node groups are judged, since load
+    /// balancers and bastions are legitimately open: the cluster security group and the
+    /// additional control-plane groups of an `eks describe-cluster`, the groups on a node
+    /// group's instances (its launch template's groups, the cluster security group when the
+    /// template names none, the remote-access group EKS creates), eksctl's
+    /// `vpc.securityGroup`, `vpc.sharedNodeSecurityGroup` and node groups'
+    /// `securityGroups.attachIDs`, Karpenter `EC2NodeClass` `securityGroupSelectorTerms` IDs,
+    /// and groups tagged `aws:eks:cluster-name`, `alpha.eksctl.io/cluster-name` or
+    /// `karpenter.sh/discovery`, or named `eks-cluster-sg-*`.
+    ///
+    /// `SG002` additionally reports open ranges that reach a management port.
+    ///
+    /// ## Why it matters
+    /// Nodes and the control plane's network interfaces then accept connections from the
+    /// whole internet on the opened ports (wherever a public address makes them reachable),
+    /// and any service listening there, a NodePort or a debug endpoint, is exposed.
+    ///
+    /// ## Example
+    /// ```json
+    /// "IpPermissions": [{ "IpProtocol": "tcp", "FromPort": 30000, "ToPort": 32767,
+    ///                     "IpRanges": [{ "CidrIp": "0.0.0.0/0" }] }]
+    /// ```
+    ///
+    /// ## Fix
+    /// Replace the open range with the CIDRs or security groups that need access; expose
+    /// services through a load balancer with its own security group.
+    pub SecurityGroupOpenToWorld {
+        id: "SG001",
+        name: "security-group-open-to-world",
+        severity: High,
+        sources: "C",
+        kinds: &[],
+        summary: "Cluster or node security group allows ingress from anywhere",
+        remediation: "Limit the security group's ingress to the CIDRs or security groups that need it.",
+    }
+}
+
+impl Rule for SecurityGroupOpenToWorld {
+    fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
+        let linked = cluster_and_node_security_groups(cx);
+        for sg in cx.objects_of("EC2SecurityGroup") {
+            let Some(id) = text(sg.root.get("GroupId")) else {
+                continue;
+            };
+            let Some(why) = linked.get(&id) else {
+                continue;
+            };
+            for open in world_open_ingress(sg) {
+                out.report(
+                    sg,
+                    open.path,
+                    format!(
+                        "{id} ({why}) allows {} from {}",
+                        describe_ports(open.perm),
+                        open.cidr
+                    ),
+                );
+            }
+        }
+    }
+}

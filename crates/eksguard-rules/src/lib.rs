@@ -11,6 +11,8 @@ pub mod registry;
 pub mod suppress;
 pub mod util;
 
+pub(crate) mod aws_iam;
+
 pub mod data;
 pub mod det;
 pub mod iam;

@@ -444,25 +444,38 @@ mod tests {
         assert!(wildcard_match("sts:*", "sts:AssumeRole"));
         assert!(wildcard_match("*", "sts:AssumeRole"));
         assert!(wildcard_match("STS:assume?ole", "sts:AssumeRole"));
-        assert!(wildcard_match("sts:Assume*WebIdentity", "sts:AssumeRoleWithWebIdentity"));
-        assert!(!wildcard_match("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"));
+        assert!(wildcard_match(
+            "sts:Assume*WebIdentity",
+            "sts:AssumeRoleWithWebIdentity"
+        ));
+        assert!(!wildcard_match(
+            "sts:AssumeRole",
+            "sts:AssumeRoleWithWebIdentity"
+        ));
         assert!(!wildcard_match("s3:*", "sts:AssumeRole"));
     }
 
     #[test]
     fn statement_shapes_and_conditions() {
-        let d = doc(r#"{"Statement": {"Effect": "Allow", "Principal": {"Federated": ["arn:aws:iam::1:oidc-provider/oidc.eks.x.amazonaws.com/id/A"]}, "NotAction": "s3:*", "Condition": {"ForAllValues:StringLikeIfExists": {"oidc.eks.x.amazonaws.com/id/A:SUB": ["a", "b*"]}}}}"#);
+        let d = doc(
+            r#"{"Statement": {"Effect": "Allow", "Principal": {"Federated": ["arn:aws:iam::1:oidc-provider/oidc.eks.x.amazonaws.com/id/A"]}, "NotAction": "s3:*", "Condition": {"ForAllValues:StringLikeIfExists": {"oidc.eks.x.amazonaws.com/id/A:SUB": ["a", "b*"]}}}}"#,
+        );
         let sts = statements(&d, &FieldPath::root());
         assert_eq!(sts.len(), 1);
         assert!(sts[0].covers_action("sts:AssumeRoleWithWebIdentity"));
         let c = &sts[0].conditions()[0];
         assert_eq!(c.base, "StringLike");
         assert!(c.if_exists && c.for_all_values && c.is_like() && c.is_positive_match());
-        assert_eq!(claim_issuer(&c.key, "sub"), Some("oidc.eks.x.amazonaws.com/id/A"));
+        assert_eq!(
+            claim_issuer(&c.key, "sub"),
+            Some("oidc.eks.x.amazonaws.com/id/A")
+        );
         assert_eq!(c.wildcard_values().count(), 1);
         let (_, issuers) = web_identity_statements(&sts).next().unwrap();
         assert_eq!(issuers, ["oidc.eks.x.amazonaws.com/id/A"]);
-        let d = doc(r#"{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}"#);
+        let d = doc(
+            r#"{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}"#,
+        );
         let sts = statements(&d, &FieldPath::root());
         assert_eq!(sts[0].principals("aws"), ["*"]);
         assert!(document_allows(&sts, "AWS", "*", "sts:assumerole"));
@@ -472,11 +485,17 @@ mod tests {
     fn arns() {
         assert!(is_iam_user_arn("arn:aws:iam::1:user/a/b"));
         assert!(!is_iam_user_arn("arn:aws:iam::1:role/user/b"));
-        assert_eq!(role_name("arn:aws:iam::1:role/path/x/NodeRole"), Some("NodeRole"));
+        assert_eq!(
+            role_name("arn:aws:iam::1:role/path/x/NodeRole"),
+            Some("NodeRole")
+        );
         assert_eq!(
             aws_managed_policy_name("arn:aws-cn:iam::aws:policy/AmazonEKS_CNI_Policy"),
             Some("AmazonEKS_CNI_Policy")
         );
-        assert_eq!(aws_managed_policy_name("arn:aws:iam::1:policy/AmazonEKS_CNI_Policy"), None);
+        assert_eq!(
+            aws_managed_policy_name("arn:aws:iam::1:policy/AmazonEKS_CNI_Policy"),
+            None
+        );
     }
 }

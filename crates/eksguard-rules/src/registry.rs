@@ -41,7 +41,7 @@ mod tests {
     use std::collections::HashSet;
 
     const FAMILIES: &[&str] = &[
-        "IAM", "IRSA", "POD", "QOS", "TEN", "NET", "RUN", "DATA", "IMG",
+        "IAM", "IRSA", "POD", "QOS", "TEN", "DET", "NET", "SG", "RUN", "NODE", "DATA", "IMG",
     ];
 
     #[test]

@@ -147,4 +147,6 @@ families! {
     run => "RUN",
     data => "DATA",
     img => "IMG",
+    det => "DET",
+    node => "NODE",
 }

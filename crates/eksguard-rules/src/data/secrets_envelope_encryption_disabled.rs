@@ -40,7 +40,11 @@ declare_rule! {
 impl Rule for SecretsEnvelopeEncryptionDisabled {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if is_eks_cluster(obj) {
-            let configs = obj.root.get("encryptionConfig").map(Node::items).unwrap_or(&[]);
+            let configs = obj
+                .root
+                .get("encryptionConfig")
+                .map(Node::items)
+                .unwrap_or(&[]);
             let ok = configs.iter().any(|c| {
                 let secrets = c
                     .get("resources")

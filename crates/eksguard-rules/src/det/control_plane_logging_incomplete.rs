@@ -43,7 +43,11 @@ impl Rule for ControlPlaneLoggingIncomplete {
         let Some(l) = logging(obj) else { return };
         let missing: Vec<&str> = TYPES.iter().copied().filter(|t| !l.is_on(t)).collect();
         let Some(first) = missing.first() else { return };
-        let listed = missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+        let listed = missing
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         out.report(
             obj,
             l.path_for(first),

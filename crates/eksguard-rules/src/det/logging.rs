@@ -4,7 +4,13 @@ use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{is_eks_cluster, is_eksctl};
 
-pub(crate) const ALL_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
+pub(crate) const ALL_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
 
 /// The log types a cluster has on, and where to report a type that is off: the entry
 /// of a disabled `clusterLogging` item naming it, or the list of enabled types.
@@ -39,15 +45,26 @@ pub(crate) fn logging(obj: &Object) -> Option<Logging> {
             path: base.clone(),
             note: "",
         };
-        let items = obj.root.at("logging.clusterLogging").map(Node::items).unwrap_or(&[]);
+        let items = obj
+            .root
+            .at("logging.clusterLogging")
+            .map(Node::items)
+            .unwrap_or(&[]);
         for (i, item) in items.iter().enumerate() {
             let on = item.get("enabled").and_then(Node::as_bool_lenient) == Some(true);
-            for (j, t) in item.get("types").map(Node::items).unwrap_or(&[]).iter().enumerate() {
+            for (j, t) in item
+                .get("types")
+                .map(Node::items)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
                 let Some(t) = t.as_str() else { continue };
                 if on {
                     l.enabled.push(t.to_string());
                 } else {
-                    l.disabled_at.push((t.to_string(), base.index(i).key("types").index(j)));
+                    l.disabled_at
+                        .push((t.to_string(), base.index(i).key("types").index(j)));
                 }
             }
         }
@@ -56,7 +73,12 @@ pub(crate) fn logging(obj: &Object) -> Option<Logging> {
         let path = FieldPath::parse("cloudWatch.clusterLogging.enableTypes");
         let given = obj.root.at("cloudWatch.clusterLogging.enableTypes");
         let mut enabled = Vec::new();
-        for t in given.map(Node::items).unwrap_or(&[]).iter().filter_map(Node::as_str) {
+        for t in given
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(Node::as_str)
+        {
             if t == "*" || t.eq_ignore_ascii_case("all") {
                 enabled.extend(ALL_TYPES.iter().map(|s| s.to_string()));
             } else {
@@ -67,7 +89,11 @@ pub(crate) fn logging(obj: &Object) -> Option<Logging> {
             enabled,
             disabled_at: Vec::new(),
             path,
-            note: if given.is_some() { "" } else { " (eksctl enables none by default)" },
+            note: if given.is_some() {
+                ""
+            } else {
+                " (eksctl enables none by default)"
+            },
         })
     } else {
         None

@@ -52,7 +52,11 @@ impl Rule for AwsAuthConfigmapAuthentication {
         };
         let given = text(&obj.root, "accessConfig.authenticationMode");
         let mode = given.as_deref().unwrap_or(default).to_ascii_uppercase();
-        let how = if given.is_some() { "" } else { " (the default)" };
+        let how = if given.is_some() {
+            ""
+        } else {
+            " (the default)"
+        };
         let path = FieldPath::parse("accessConfig.authenticationMode");
         match mode.as_str() {
             "CONFIG_MAP" => out.report_with(

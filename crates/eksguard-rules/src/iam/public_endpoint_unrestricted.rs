@@ -98,7 +98,14 @@ impl Rule for PublicEndpointUnrestricted {
             } else {
                 base.key("publicAccessCidrs")
             };
-            check(obj, vpc.get("publicAccessCidrs"), base.key("publicAccessCidrs"), on_path, "", out);
+            check(
+                obj,
+                vpc.get("publicAccessCidrs"),
+                base.key("publicAccessCidrs"),
+                on_path,
+                "",
+                out,
+            );
         } else if is_eksctl(obj) {
             let root = &obj.root;
             let private_cluster = flag(root, "privateCluster.enabled", false);

@@ -47,7 +47,11 @@ declare_rule! {
 impl Rule for SystemMastersMapping {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.kind == "EKSAccessPolicies" {
-            let who = obj.root.get("principalArn").and_then(Node::as_str).unwrap_or("(no ARN)");
+            let who = obj
+                .root
+                .get("principalArn")
+                .and_then(Node::as_str)
+                .unwrap_or("(no ARN)");
             report_admin_policies(
                 obj,
                 obj.root.get("associatedAccessPolicies"),
@@ -62,7 +66,10 @@ impl Rule for SystemMastersMapping {
             let base = FieldPath::parse("accessConfig.accessEntries");
             let entries = obj.root.at("accessConfig.accessEntries");
             for (i, e) in entries.map(Node::items).unwrap_or(&[]).iter().enumerate() {
-                let who = e.get("principalARN").and_then(Node::as_str).unwrap_or("(no ARN)");
+                let who = e
+                    .get("principalARN")
+                    .and_then(Node::as_str)
+                    .unwrap_or("(no ARN)");
                 report_admin_policies(
                     obj,
                     e.get("accessPolicies"),

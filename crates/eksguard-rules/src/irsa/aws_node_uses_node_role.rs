@@ -103,9 +103,15 @@ fn eksctl_gives_role(cfg: &Object) -> bool {
             })
     };
     let addon = eksctl_addon(cfg, "vpc-cni").is_some_and(|(_, a)| {
-        ["serviceAccountRoleARN", "attachPolicyARNs", "attachPolicy", "wellKnownPolicies", "podIdentityAssociations"]
-            .iter()
-            .any(|k| a.get(k).is_some_and(|v| !v.is_empty_value()))
+        [
+            "serviceAccountRoleARN",
+            "attachPolicyARNs",
+            "attachPolicy",
+            "wellKnownPolicies",
+            "podIdentityAssociations",
+        ]
+        .iter()
+        .any(|k| a.get(k).is_some_and(|v| !v.is_empty_value()))
             || flag(a, "useDefaultPodIdentityAssociations", false)
     });
     flag(root, "iam.withOIDC", false)

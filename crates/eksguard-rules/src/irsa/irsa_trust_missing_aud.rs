@@ -1,6 +1,8 @@
 use eksguard_model::Object;
 
-use crate::aws_iam::{claim_issuer, has_wildcard, statements, trust_policy, web_identity_statements};
+use crate::aws_iam::{
+    claim_issuer, has_wildcard, statements, trust_policy, web_identity_statements,
+};
 use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {

@@ -70,7 +70,11 @@ impl Rule for IrsaTrustWildcardSub {
                     out.report(
                         obj,
                         c.value_path(*idx),
-                        format!("`{}` on `:sub` matches `{v}`: {} can assume the role", c.operator, scope(v)),
+                        format!(
+                            "`{}` on `:sub` matches `{v}`: {} can assume the role",
+                            c.operator,
+                            scope(v)
+                        ),
                     );
                 }
             }

@@ -25,7 +25,10 @@ const ADDON_POLICIES: &[(&str, &str)] = &[
     ("ebs", "EBS volume create/attach/delete"),
     ("fsx", "FSx access"),
     ("efs", "EFS access"),
-    ("awsLoadBalancerController", "load balancer and security group control"),
+    (
+        "awsLoadBalancerController",
+        "load balancer and security group control",
+    ),
     ("albIngress", "load balancer and security group control"),
     ("xRay", "X-Ray write access"),
     ("cloudWatch", "CloudWatch agent access"),
@@ -135,7 +138,9 @@ fn path_names_role(path: &str, name: &str) -> bool {
 /// A statement allowing every action of everything or of a service.
 fn full_wildcard(pattern: &str) -> bool {
     let p = pattern.trim();
-    p == "*" || p.strip_suffix(":*").is_some_and(|svc| !svc.contains(['*', '?']))
+    p == "*"
+        || p.strip_suffix(":*")
+            .is_some_and(|svc| !svc.contains(['*', '?']))
 }
 
 fn report_star_actions(obj: &Object, doc: &Node, base: &FieldPath, who: &str, out: &mut Sink) {
@@ -147,17 +152,15 @@ fn report_star_actions(obj: &Object, doc: &Node, base: &FieldPath, who: &str, ou
             out.report(
                 obj,
                 p,
-                format!("{who} has a statement allowing every action except those listed (`NotAction`)"),
+                format!(
+                    "{who} has a statement allowing every action except those listed (`NotAction`)"
+                ),
             );
             continue;
         }
         for a in st.actions() {
             if full_wildcard(&a.pattern) {
-                out.report(
-                    obj,
-                    a.path,
-                    format!("{who} allows action `{}`", a.pattern),
-                );
+                out.report(obj, a.path, format!("{who} allows action `{}`", a.pattern));
             }
         }
     }
@@ -204,7 +207,11 @@ impl Rule for NodeRoleExcessPermissions {
                     continue;
                 }
                 let shown = arn.or(name).unwrap_or("(unnamed policy)");
-                let field = if arn.is_some() { "PolicyArn" } else { "PolicyName" };
+                let field = if arn.is_some() {
+                    "PolicyArn"
+                } else {
+                    "PolicyName"
+                };
                 out.report(
                     list,
                     FieldPath::parse("AttachedPolicies").index(i).key(field),

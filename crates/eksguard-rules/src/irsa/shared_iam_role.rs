@@ -94,19 +94,25 @@ impl Rule for SharedIamRole {
         let mut by_role: BTreeMap<String, Vec<Use>> = BTreeMap::new();
         for sa in cx.objects_of("ServiceAccount") {
             if let Some(arn) = irsa_role(sa) {
-                by_role.entry(arn.to_ascii_lowercase()).or_default().push(Use {
-                    obj: sa,
-                    ident: format!("{}/{}", sa.ns().unwrap_or("default"), sa.name),
-                    arn: arn.to_string(),
-                    path: role_arn_path(),
-                });
+                by_role
+                    .entry(arn.to_ascii_lowercase())
+                    .or_default()
+                    .push(Use {
+                        obj: sa,
+                        ident: format!("{}/{}", sa.ns().unwrap_or("default"), sa.name),
+                        arn: arn.to_string(),
+                        path: role_arn_path(),
+                    });
             }
         }
         for u in cx
             .objects_of("EKSPodIdentityAssociation")
             .filter_map(association_use)
         {
-            by_role.entry(u.arn.to_ascii_lowercase()).or_default().push(u);
+            by_role
+                .entry(u.arn.to_ascii_lowercase())
+                .or_default()
+                .push(u);
         }
         for uses in by_role.values() {
             let all: BTreeSet<&str> = uses.iter().map(|u| u.ident.as_str()).collect();

@@ -114,7 +114,10 @@ fn agent_state(ds: &Object) -> Result<(), (FieldPath, String)> {
 /// (below `base`, the add-on) to report. Unparsable text counts as on (not this rule's
 /// finding).
 fn addon_state(addon: &Node, base: &FieldPath, name_key: &str) -> Result<(), FieldPath> {
-    let Some(raw) = addon.get("configurationValues").filter(|v| !v.is_empty_value()) else {
+    let Some(raw) = addon
+        .get("configurationValues")
+        .filter(|v| !v.is_empty_value())
+    else {
         return Err(base.key(name_key));
     };
     let parsed = match eksguard_model::yaml::parse_embedded(raw) {

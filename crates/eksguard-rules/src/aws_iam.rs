@@ -421,7 +421,7 @@ pub(crate) fn trust_policy(obj: &Object) -> Option<(&Node, FieldPath)> {
             statements(&obj.root, &base)
                 .iter()
                 .any(|s| s.has_principal())
-                .then(|| (&obj.root, base))
+                .then_some((&obj.root, base))
         }
         _ => None,
     }

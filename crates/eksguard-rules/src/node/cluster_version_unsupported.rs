@@ -163,4 +163,45 @@ mod tests {
         assert_eq!(minor_version(&n(Value::Str("2.0".into()))), None);
         assert_eq!(Date::parse(TABLE_DATE), Some(Date(2026, 11, 28)));
     }
+
+    fn severities(version: &str, as_of: Option<&str>) -> Vec<Severity> {
+        use crate::engine::{Engine, EngineConfig};
+        use crate::{registry, Params};
+        use eksguard_sources::files::load_text;
+        use eksguard_sources::LoadOptions;
+        let text = format!(
+            r#"{{"cluster": {{"name": "c", "arn": "arn:aws:eks:eu-west-1:1:cluster/c", "version": "{version}"}}}}"#
+        );
+        let inv = load_text("c.json", text.as_bytes(), &LoadOptions::default());
+        let mut params = Params::default();
+        if let Some(d) = as_of {
+            params.0.insert(
+                "NODE013".into(),
+                [("as_of".to_string(), serde_json::json!(d))]
+                    .into_iter()
+                    .collect(),
+            );
+        }
+        let config = EngineConfig {
+            select: vec!["NODE013".into()],
+            params,
+            ..EngineConfig::default()
+        };
+        Engine::new(registry::all(), config)
+            .run(&inv)
+            .findings
+            .iter()
+            .map(|f| f.severity)
+            .collect()
+    }
+
+    #[test]
+    fn as_of_moves_the_boundaries() {
+        assert_eq!(severities("1.31", None), [Severity::High]);
+        assert_eq!(severities("1.31", Some("2025-11-25")), []);
+        assert_eq!(severities("1.31", Some("2025-11-26")), [Severity::Medium]);
+        assert_eq!(severities("1.31", Some("2026-11-26")), [Severity::High]);
+        assert_eq!(severities("1.34", None), []);
+        assert_eq!(severities("1.99", None), []);
+    }
 }

@@ -12,6 +12,7 @@ pub mod suppress;
 pub mod util;
 
 mod aws_ec2;
+pub(crate) mod aws_iam;
 
 pub mod data;
 pub mod det;

@@ -147,6 +147,7 @@ families! {
     run => "RUN",
     data => "DATA",
     img => "IMG",
+    det => "DET",
     sg => "SG",
     node => "NODE",
 }

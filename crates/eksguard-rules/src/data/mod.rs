@@ -3,16 +3,19 @@
 mod credentials_in_configmap;
 mod efs_without_transit_encryption;
 mod secret_in_environment;
+mod secrets_envelope_encryption_disabled;
 mod unencrypted_storage_class;
 
 pub use credentials_in_configmap::CredentialsInConfigmap;
 pub use efs_without_transit_encryption::EfsWithoutTransitEncryption;
 pub use secret_in_environment::SecretInEnvironment;
+pub use secrets_envelope_encryption_disabled::SecretsEnvelopeEncryptionDisabled;
 pub use unencrypted_storage_class::UnencryptedStorageClass;
 
 use crate::Rule;
 
 pub const RULES: &[&dyn Rule] = &[
+    &SecretsEnvelopeEncryptionDisabled,
     &SecretInEnvironment,
     &UnencryptedStorageClass,
     &CredentialsInConfigmap,

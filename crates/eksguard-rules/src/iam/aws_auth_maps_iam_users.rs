@@ -1,6 +1,7 @@
-use eksguard_model::{Node, Object};
+use eksguard_model::{FieldPath, Node, Object};
 
 use super::{aws_auth_entries, entry_arn};
+use crate::aws_iam::{is_eksctl, is_iam_user_arn};
 use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
@@ -8,6 +9,10 @@ declare_rule! {
     /// Entries of `data.mapUsers` in the `kube-system/aws-auth` ConfigMap: each mapped IAM
     /// user is a finding, at its `userarn`. A `mapUsers` value that is not valid YAML is
     /// skipped without a finding.
+    ///
+    /// EKS access entries whose principal is an IAM user are findings too, at the
+    /// principal ARN: `EKSAccessEntry` objects (`describe-access-entry`,
+    /// `list-access-entries`) and eksctl `accessConfig.accessEntries[].principalARN`.
     ///
     /// ## Why it matters
     /// IAM users carry long-lived access keys that leak and are rarely rotated. Mapping
@@ -31,14 +36,43 @@ declare_rule! {
         name: "aws-auth-maps-iam-users",
         severity: Medium,
         sources: "K,E",
-        kinds: &["ConfigMap"],
-        summary: "aws-auth maps IAM users instead of roles",
-        remediation: "Map IAM roles that people assume instead of IAM users, and remove the `mapUsers` entries.",
+        kinds: &["ConfigMap", "EKSAccessEntry", "ClusterConfig"],
+        summary: "aws-auth or an access entry maps IAM users instead of roles",
+        remediation: "Map IAM roles that people assume instead of IAM users, and remove the `mapUsers` entries and user access entries.",
     }
 }
 
 impl Rule for AwsAuthMapsIamUsers {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if &*obj.kind == "EKSAccessEntry" {
+            if let Some(arn) = obj.root.get("principalArn").and_then(Node::as_str) {
+                if is_iam_user_arn(arn) {
+                    out.report(
+                        obj,
+                        FieldPath::parse("principalArn"),
+                        format!("access entry for IAM user `{arn}`"),
+                    );
+                }
+            }
+            return;
+        }
+        if is_eksctl(obj) {
+            let entries = obj.root.at("accessConfig.accessEntries");
+            for (i, e) in entries.map(Node::items).unwrap_or(&[]).iter().enumerate() {
+                if let Some(arn) = e.get("principalARN").and_then(Node::as_str) {
+                    if is_iam_user_arn(arn) {
+                        out.report(
+                            obj,
+                            FieldPath::parse("accessConfig.accessEntries")
+                                .index(i)
+                                .key("principalARN"),
+                            format!("access entry for IAM user `{arn}`"),
+                        );
+                    }
+                }
+            }
+            return;
+        }
         let Some((users, base)) = aws_auth_entries(obj, "mapUsers") else {
             return;
         };

@@ -1,10 +1,14 @@
 //! IAM — cluster access and RBAC.
 
 mod anonymous_binding;
+mod aws_auth_configmap_authentication;
 mod aws_auth_maps_iam_users;
 mod aws_auth_username_without_session;
 mod cluster_admin_binding;
+mod cluster_creator_admin;
 mod legacy_service_account_token;
+mod private_endpoint_disabled;
+mod public_endpoint_unrestricted;
 mod rbac_create_pods;
 mod rbac_escalation_verbs;
 mod rbac_node_proxy;
@@ -17,10 +21,14 @@ mod rbac_wildcard;
 mod system_masters_mapping;
 
 pub use anonymous_binding::AnonymousBinding;
+pub use aws_auth_configmap_authentication::AwsAuthConfigmapAuthentication;
 pub use aws_auth_maps_iam_users::AwsAuthMapsIamUsers;
 pub use aws_auth_username_without_session::AwsAuthUsernameWithoutSession;
 pub use cluster_admin_binding::ClusterAdminBinding;
+pub use cluster_creator_admin::ClusterCreatorAdmin;
 pub use legacy_service_account_token::LegacyServiceAccountToken;
+pub use private_endpoint_disabled::PrivateEndpointDisabled;
+pub use public_endpoint_unrestricted::PublicEndpointUnrestricted;
 pub use rbac_create_pods::RbacCreatePods;
 pub use rbac_escalation_verbs::RbacEscalationVerbs;
 pub use rbac_node_proxy::RbacNodeProxy;
@@ -37,6 +45,10 @@ use eksguard_model::{yaml, FieldPath, Node, Object};
 use crate::Rule;
 
 pub const RULES: &[&dyn Rule] = &[
+    &PublicEndpointUnrestricted,
+    &PrivateEndpointDisabled,
+    &AwsAuthConfigmapAuthentication,
+    &ClusterCreatorAdmin,
     &AwsAuthMapsIamUsers,
     &SystemMastersMapping,
     &AwsAuthUsernameWithoutSession,

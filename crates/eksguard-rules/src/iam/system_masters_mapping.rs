@@ -1,6 +1,7 @@
-use eksguard_model::Object;
+use eksguard_model::{FieldPath, Node, Object};
 
 use super::{aws_auth_entries, entry_arn, entry_groups};
+use crate::aws_iam::is_eksctl;
 use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
@@ -9,6 +10,11 @@ declare_rule! {
     /// ConfigMap that put the IAM principal in the `system:masters` group; the finding
     /// points at the group. Mapping text that is not valid YAML is skipped without a
     /// finding.
+    ///
+    /// The access-entry equivalent is `AmazonEKSClusterAdminPolicy` associated with
+    /// cluster scope: `EKSAccessPolicies` objects (`list-associated-access-policies`) and
+    /// eksctl `accessConfig.accessEntries[].accessPolicies`; the finding points at the
+    /// policy ARN. Namespace-scoped associations are left alone.
     ///
     /// ## Why it matters
     /// `system:masters` bypasses RBAC altogether: no RoleBinding grants it and none can be
@@ -32,14 +38,49 @@ declare_rule! {
         name: "system-masters-mapping",
         severity: High,
         sources: "K,E",
-        kinds: &["ConfigMap"],
-        summary: "aws-auth maps an IAM principal to system:masters",
-        remediation: "Map the principal to a custom group bound to a least-privilege ClusterRole instead of `system:masters`.",
+        kinds: &["ConfigMap", "EKSAccessPolicies", "ClusterConfig"],
+        summary: "An IAM principal is mapped to system:masters or cluster-wide EKS cluster admin",
+        remediation: "Map the principal to a custom group bound to a least-privilege ClusterRole instead of `system:masters` or a cluster-scoped `AmazonEKSClusterAdminPolicy`.",
     }
 }
 
 impl Rule for SystemMastersMapping {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if &*obj.kind == "EKSAccessPolicies" {
+            let who = obj
+                .root
+                .get("principalArn")
+                .and_then(Node::as_str)
+                .unwrap_or("(no ARN)");
+            report_admin_policies(
+                obj,
+                obj.root.get("associatedAccessPolicies"),
+                FieldPath::parse("associatedAccessPolicies"),
+                "policyArn",
+                who,
+                out,
+            );
+            return;
+        }
+        if is_eksctl(obj) {
+            let base = FieldPath::parse("accessConfig.accessEntries");
+            let entries = obj.root.at("accessConfig.accessEntries");
+            for (i, e) in entries.map(Node::items).unwrap_or(&[]).iter().enumerate() {
+                let who = e
+                    .get("principalARN")
+                    .and_then(Node::as_str)
+                    .unwrap_or("(no ARN)");
+                report_admin_policies(
+                    obj,
+                    e.get("accessPolicies"),
+                    base.index(i).key("accessPolicies"),
+                    "policyARN",
+                    who,
+                    out,
+                );
+            }
+            return;
+        }
         for (key, what) in [("mapRoles", "role"), ("mapUsers", "user")] {
             let Some((entries, base)) = aws_auth_entries(obj, key) else {
                 continue;
@@ -58,6 +99,36 @@ impl Rule for SystemMastersMapping {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Reports each cluster-scoped `AmazonEKSClusterAdminPolicy` of a list of associated
+/// access policies (`arn_key` is `policyArn` in the EKS API, `policyARN` in eksctl).
+fn report_admin_policies(
+    obj: &Object,
+    list: Option<&Node>,
+    base: FieldPath,
+    arn_key: &str,
+    who: &str,
+    out: &mut Sink,
+) {
+    for (i, p) in list.map(Node::items).unwrap_or(&[]).iter().enumerate() {
+        let Some(arn) = p.get(arn_key).and_then(Node::as_str) else {
+            continue;
+        };
+        let scope = p
+            .at("accessScope.type")
+            .and_then(Node::as_str)
+            .unwrap_or("cluster");
+        if arn.rsplit('/').next() == Some("AmazonEKSClusterAdminPolicy")
+            && scope.eq_ignore_ascii_case("cluster")
+        {
+            out.report(
+                obj,
+                base.index(i).key(arn_key),
+                format!("access entry `{who}` has `AmazonEKSClusterAdminPolicy` at cluster scope"),
+            );
         }
     }
 }

@@ -4,7 +4,12 @@ mod aws_node_uses_node_role;
 mod default_service_account_automount;
 mod default_service_account_used;
 mod imds_reachable_from_pods;
+mod irsa_trust_missing_aud;
+mod irsa_trust_missing_sub;
+mod irsa_trust_wildcard_sub;
 mod kube2iam_or_kiam;
+mod node_role_excess_permissions;
+mod pod_identity_trust_unscoped;
 mod service_account_token_automount;
 mod shared_iam_role;
 
@@ -12,7 +17,12 @@ pub use aws_node_uses_node_role::AwsNodeUsesNodeRole;
 pub use default_service_account_automount::DefaultServiceAccountAutomount;
 pub use default_service_account_used::DefaultServiceAccountUsed;
 pub use imds_reachable_from_pods::ImdsReachableFromPods;
+pub use irsa_trust_missing_aud::IrsaTrustMissingAud;
+pub use irsa_trust_missing_sub::IrsaTrustMissingSub;
+pub use irsa_trust_wildcard_sub::IrsaTrustWildcardSub;
 pub use kube2iam_or_kiam::Kube2iamOrKiam;
+pub use node_role_excess_permissions::NodeRoleExcessPermissions;
+pub use pod_identity_trust_unscoped::PodIdentityTrustUnscoped;
 pub use service_account_token_automount::ServiceAccountTokenAutomount;
 pub use shared_iam_role::SharedIamRole;
 
@@ -24,8 +34,13 @@ pub const RULES: &[&dyn Rule] = &[
     &DefaultServiceAccountAutomount,
     &DefaultServiceAccountUsed,
     &ServiceAccountTokenAutomount,
+    &IrsaTrustMissingSub,
+    &IrsaTrustWildcardSub,
+    &IrsaTrustMissingAud,
+    &PodIdentityTrustUnscoped,
     &SharedIamRole,
     &ImdsReachableFromPods,
+    &NodeRoleExcessPermissions,
     &AwsNodeUsesNodeRole,
     &Kube2iamOrKiam,
 ];

@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use eksguard_model::Object;
+use eksguard_model::{FieldPath, Node, Object};
 
 use super::{irsa_role, role_arn_path};
 use crate::{declare_rule, Ctx, Rule, Sink};
@@ -16,6 +16,15 @@ declare_rule! {
     /// annotation that names the others. ARNs are compared without regard to case, as IAM
     /// role names are unique regardless of case; the same ServiceAccount appearing twice
     /// in the scan is not sharing.
+    ///
+    /// EKS Pod Identity associations (`EKSPodIdentityAssociation`, from
+    /// `describe-pod-identity-association` or `create-...`, whose `roleArn` names the
+    /// role; `list-pod-identity-associations` does not show roles) count as uses by their
+    /// `namespace`/`serviceAccount`, together with the annotations: a role annotated on
+    /// one service account and associated with another is shared, while an annotation
+    /// and an association for the same service account are not. Associations are
+    /// reported at `roleArn`. Service accounts are told apart by namespace and name only,
+    /// so the same service account in two clusters counts as one user of the role.
     ///
     /// ## Why it matters
     /// A shared role holds the union of what every workload needs, so compromising any
@@ -54,25 +63,64 @@ declare_rule! {
     }
 }
 
+/// One use of a role: the object, the service account it stands for, the role ARN as
+/// written and where it is written.
+struct Use<'a> {
+    obj: &'a Object,
+    ident: String,
+    arn: String,
+    path: FieldPath,
+}
+
+/// The role a Pod Identity association grants, with its service account.
+fn association_use(a: &Object) -> Option<Use<'_>> {
+    let field = |k: &str| {
+        a.root
+            .get(k)
+            .and_then(Node::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    Some(Use {
+        obj: a,
+        ident: format!("{}/{}", field("namespace")?, field("serviceAccount")?),
+        arn: field("roleArn")?.to_string(),
+        path: FieldPath::parse("roleArn"),
+    })
+}
+
 impl Rule for SharedIamRole {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        let mut by_role: BTreeMap<String, Vec<&Object>> = BTreeMap::new();
+        let mut by_role: BTreeMap<String, Vec<Use>> = BTreeMap::new();
         for sa in cx.objects_of("ServiceAccount") {
             if let Some(arn) = irsa_role(sa) {
                 by_role
                     .entry(arn.to_ascii_lowercase())
                     .or_default()
-                    .push(sa);
+                    .push(Use {
+                        obj: sa,
+                        ident: format!("{}/{}", sa.ns().unwrap_or("default"), sa.name),
+                        arn: arn.to_string(),
+                        path: role_arn_path(),
+                    });
             }
         }
-        let ident = |o: &Object| format!("{}/{}", o.ns().unwrap_or("default"), o.name);
-        for sas in by_role.values() {
-            let all: BTreeSet<String> = sas.iter().map(|o| ident(o)).collect();
+        for u in cx
+            .objects_of("EKSPodIdentityAssociation")
+            .filter_map(association_use)
+        {
+            by_role
+                .entry(u.arn.to_ascii_lowercase())
+                .or_default()
+                .push(u);
+        }
+        for uses in by_role.values() {
+            let all: BTreeSet<&str> = uses.iter().map(|u| u.ident.as_str()).collect();
             if all.len() < 2 {
                 continue;
             }
-            for sa in sas {
-                let me = ident(sa);
+            for u in uses {
+                let me = u.ident.as_str();
                 let others: Vec<String> = all
                     .iter()
                     .filter(|o| **o != me)
@@ -88,12 +136,9 @@ impl Rule for SharedIamRole {
                     listed.push_str(&format!(" and {} more", others.len() - MAX_LISTED));
                 }
                 out.report(
-                    sa,
-                    role_arn_path(),
-                    format!(
-                        "IAM role `{}` is also used by {listed}",
-                        irsa_role(sa).unwrap_or_default()
-                    ),
+                    u.obj,
+                    u.path.clone(),
+                    format!("IAM role `{}` is also used by {listed}", u.arn),
                 );
             }
         }

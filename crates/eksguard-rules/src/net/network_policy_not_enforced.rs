@@ -1,5 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
+use crate::aws_iam::{eksctl_addon, is_eksctl};
 use crate::img::parse_image;
 use crate::{declare_rule, Ctx, Rule, Sink};
 
@@ -18,7 +19,12 @@ declare_rule! {
     /// the ConfigMap when `data.enable-network-policy-controller` is not `"true"`, and the
     /// DaemonSet when it has no `aws-network-policy-agent` container or that container
     /// is not run with `--enable-network-policy=true` (the agent's default is off).
-    /// EKS add-on configuration is not read by this rule.
+    ///
+    /// The `vpc-cni` EKS add-on (`EKSAddon`, and eksctl `addons` entries named `vpc-cni`)
+    /// is reported when its `configurationValues` (JSON or YAML text) do not set
+    /// `enableNetworkPolicy` to `"true"` (absent means off, the add-on's default), at
+    /// that key or at the add-on's name. Text that does not parse is skipped: EKS rejects
+    /// it too.
     ///
     /// ## Why it matters
     /// The VPC CNI ignores NetworkPolicies unless policy enforcement is enabled: the
@@ -104,6 +110,30 @@ fn agent_state(ds: &Object) -> Result<(), (FieldPath, String)> {
     ))
 }
 
+/// Whether add-on `configurationValues` turn network policy on; `Err` carries the path
+/// (below `base`, the add-on) to report. Unparsable text counts as on (not this rule's
+/// finding).
+fn addon_state(addon: &Node, base: &FieldPath, name_key: &str) -> Result<(), FieldPath> {
+    let Some(raw) = addon
+        .get("configurationValues")
+        .filter(|v| !v.is_empty_value())
+    else {
+        return Err(base.key(name_key));
+    };
+    let parsed = match eksguard_model::yaml::parse_embedded(raw) {
+        Some(Ok(p)) => p,
+        _ => return Ok(()),
+    };
+    match parsed.get("enableNetworkPolicy") {
+        Some(v) if v.as_bool_lenient() == Some(true) => Ok(()),
+        Some(_) => Err(base.key("configurationValues").key("enableNetworkPolicy")),
+        None => Err(base.key(name_key)),
+    }
+}
+
+const ADDON_MSG: &str =
+    "vpc-cni add-on configuration does not set `enableNetworkPolicy: \"true\"`, so NetworkPolicies are not enforced";
+
 impl Rule for NetworkPolicyNotEnforced {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         if cx.objects_of("NetworkPolicy").next().is_none() || other_cni_present(cx) {
@@ -130,6 +160,22 @@ impl Rule for NetworkPolicyNotEnforced {
         {
             if let Err((path, msg)) = agent_state(ds) {
                 out.report(ds, path, msg);
+            }
+        }
+        for addon in cx.objects_of("EKSAddon") {
+            if addon.root.get("addonName").and_then(Node::as_str) != Some("vpc-cni") {
+                continue;
+            }
+            if let Err(path) = addon_state(&addon.root, &FieldPath::root(), "addonName") {
+                out.report(addon, path, ADDON_MSG);
+            }
+        }
+        for cfg in cx.objects_of("ClusterConfig").filter(|o| is_eksctl(o)) {
+            let Some((i, addon)) = eksctl_addon(cfg, "vpc-cni") else {
+                continue;
+            };
+            if let Err(path) = addon_state(addon, &FieldPath::parse("addons").index(i), "name") {
+                out.report(cfg, path, ADDON_MSG);
             }
         }
     }

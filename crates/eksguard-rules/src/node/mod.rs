@@ -35,6 +35,10 @@ pub use nodegroup_ssh_access::NodegroupSshAccess;
 pub use nodes_in_public_subnets::NodesInPublicSubnets;
 pub use non_hardened_node_os::NonHardenedNodeOs;
 
+mod cluster_version_unsupported;
+
+pub use cluster_version_unsupported::ClusterVersionUnsupported;
+
 use crate::Rule;
 
 pub const RULES: &[&dyn Rule] = &[
@@ -50,6 +54,7 @@ pub const RULES: &[&dyn Rule] = &[
     &KubeletIptablesChainsDisabled,
     &KubeletCertificateRotationDisabled,
     &KubeletConfigFilePermissions,
+    &ClusterVersionUnsupported,
 ];
 
 pub(crate) const KUBELET_KINDS: &[&str] = &["KubeletConfiguration"];

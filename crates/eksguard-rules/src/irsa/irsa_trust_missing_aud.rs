@@ -1,0 +1,65 @@
+use eksguard_model::Object;
+
+use crate::aws_iam::{
+    claim_issuer, has_wildcard, statements, trust_policy, web_identity_statements,
+};
+use crate::{declare_rule, Ctx, Rule, Sink};
+
+declare_rule! {
+    /// ## What it checks
+    /// In the web-identity statements of trust policies (see IRSA004), an issuer with no
+    /// `<issuer>:aud` condition that pins the audience: a positive operator whose values
+    /// are exact (no pattern under `StringLike`). `sts.amazonaws.com` is the audience EKS
+    /// projects for IRSA; a condition naming another exact audience also pins it and is
+    /// left alone. The finding points at the statement's `Condition` (or the statement).
+    ///
+    /// ## Why it matters
+    /// Without an audience check, a token issued for a different audience (another
+    /// service or tool that trusts the same cluster issuer) can be replayed to STS to
+    /// assume the role.
+    ///
+    /// ## Example
+    /// ```json
+    /// "Condition": {"StringEquals": {
+    ///   "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE:sub": "system:serviceaccount:apps:api"}}
+    /// ```
+    ///
+    /// ## Fix
+    /// Add `"<issuer>:aud": "sts.amazonaws.com"` to the `StringEquals` block.
+    pub IrsaTrustMissingAud {
+        id: "IRSA006",
+        name: "irsa-trust-missing-aud",
+        severity: Low,
+        sources: "I",
+        kinds: &["IAMRole", "IAMPolicyDocument"],
+        summary: "IRSA trust policy does not check the token audience (no :aud condition)",
+        remediation: "Add a `StringEquals` condition `<issuer>:aud` = `sts.amazonaws.com`.",
+    }
+}
+
+impl Rule for IrsaTrustMissingAud {
+    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some((doc, base)) = trust_policy(obj) else {
+            return;
+        };
+        let sts = statements(doc, &base);
+        for (st, issuers) in web_identity_statements(&sts) {
+            let conds = st.conditions();
+            for issuer in &issuers {
+                let pinned = conds.iter().any(|c| {
+                    claim_issuer(&c.key, "aud").is_some_and(|ki| ki.eq_ignore_ascii_case(issuer))
+                        && c.is_positive_match()
+                        && !c.values.is_empty()
+                        && !(c.is_like() && c.values.iter().any(|(_, v)| has_wildcard(v)))
+                });
+                if !pinned {
+                    out.report(
+                        obj,
+                        st.condition_path(),
+                        format!("web identity trust for `{issuer}` has no `{issuer}:aud` condition for `sts.amazonaws.com`"),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -84,7 +84,7 @@ fn example_scan_fails_with_findings() {
     let v = json(&out);
     assert_eq!(v["schema_version"], 1);
     let ids = rule_ids(&v);
-    for id in ["POD001", "IAM008", "NET001"] {
+    for id in ["POD001", "IAM008", "NET001", "IAM001", "IRSA009", "SG002", "NODE005", "DET001"] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
     let f = v["findings"]
@@ -102,7 +102,7 @@ fn example_scan_fails_with_findings() {
         f["field_path"],
         "spec.template.spec.containers[0].securityContext.privileged"
     );
-    assert_eq!(v["summary"]["files_scanned"], 5);
+    assert_eq!(v["summary"]["files_scanned"], 14);
 }
 
 #[test]

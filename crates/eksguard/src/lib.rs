@@ -31,6 +31,7 @@ impl Outcome {
 pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         cli::Command::Scan(args) => commands::scan::run(*args),
+        cli::Command::Cluster(args) => commands::cluster::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
     }
 }

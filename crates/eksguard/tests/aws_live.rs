@@ -109,7 +109,8 @@ fn start_moto() -> Option<(String, Child)> {
         return None;
     };
     let port = free_port();
-    let script = format!("{server} -p {port} >/dev/null 2>&1 & pid=$!; read _; kill $pid; wait $pid");
+    let script =
+        format!("{server} -p {port} >/dev/null 2>&1 & pid=$!; read _; kill $pid; wait $pid");
     let child = Command::new("sh")
         .args(["-c", &script])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -145,10 +146,26 @@ fn http_get_ok(port: u16) -> bool {
     BufReader::new(s).read_line(&mut line).is_ok() && line.starts_with("HTTP/1.1 200")
 }
 
-/// Runs `eksguard cluster --aws ... -f json` with dummy credentials and nothing from the
-/// user's AWS or Kubernetes configuration.
+/// `eksguard` with dummy credentials and nothing from the user's AWS or Kubernetes
+/// configuration.
+fn eksguard() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksguard"));
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_CONFIG_FILE", "/nonexistent/eksguard-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/eksguard-test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("KUBECONFIG", "/nonexistent/eksguard-test");
+    cmd
+}
+
+/// Runs `eksguard cluster --aws ... -f json` against `endpoint`.
 fn run_cluster(endpoint: &str, name: &str, extra: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_eksguard"))
+    let out = eksguard()
         .args([
             "cluster",
             "--aws",
@@ -165,14 +182,6 @@ fn run_cluster(endpoint: &str, name: &str, extra: &[&str]) -> (i32, Value, Strin
             "--no-config",
         ])
         .args(extra)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/nonexistent/eksguard-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/eksguard-test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("KUBECONFIG", "/nonexistent/eksguard-test")
         .output()
         .expect("eksguard runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -309,6 +318,53 @@ fn unknown_cluster_is_one_error() {
         "{}",
         errs[0]
     );
+}
+
+#[test]
+fn cluster_and_region_come_from_an_eks_kubeconfig_context() {
+    let Some(fx) = fixture() else { return };
+    let arn = fx.seeded["good"]["cluster"].as_str().expect("arn");
+    let dir = std::env::temp_dir().join(format!("eksguard-kubeconfig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let kubeconfig = dir.join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: {arn}\ncontexts:\n- name: {arn}\n  context: {{cluster: {arn}, user: {arn}}}\n"
+        ),
+    )
+    .expect("write kubeconfig");
+    let out = eksguard()
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "cluster",
+            "--endpoint-url",
+            &fx.endpoint,
+            "-f",
+            "json",
+            "--no-config",
+        ])
+        .output()
+        .expect("eksguard runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert!(report["summary"]["resources_scanned"].as_u64().unwrap_or(0) >= 11);
+    assert!(!errors(&report)
+        .iter()
+        .any(|e| e.contains("eks:DescribeCluster")));
+}
+
+#[test]
+fn missing_cluster_name_or_region_is_a_usage_error() {
+    let out = eksguard().arg("cluster").output().expect("eksguard runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cluster-name"));
+    let out = eksguard()
+        .args(["cluster", "--aws", "--cluster-name", "prod"])
+        .output()
+        .expect("eksguard runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no AWS region"));
 }
 
 #[test]

@@ -155,7 +155,10 @@ struct Ctx {
 /// What the first round of EKS calls points at in IAM and EC2.
 #[derive(Default)]
 struct Refs {
+    /// Role ARNs.
     roles: BTreeSet<String>,
+    /// The cluster's account, from its ARN.
+    account: Option<String>,
     security_groups: BTreeSet<String>,
     subnets: BTreeSet<String>,
     /// (id or name, is_id) -> versions
@@ -198,12 +201,12 @@ impl Ctx {
             refs.add_nodegroup(n);
         }
         for a in &pod_identity {
-            refs.roles.extend(a.role_arn().map(role_name));
-            refs.roles.extend(a.target_role_arn().map(role_name));
+            refs.roles.extend(a.role_arn().map(str::to_string));
+            refs.roles.extend(a.target_role_arn().map(str::to_string));
         }
         for a in &addons {
             refs.roles
-                .extend(a.service_account_role_arn().map(role_name));
+                .extend(a.service_account_role_arn().map(str::to_string));
         }
 
         // IAM and the launch templates are independent; security groups and subnets wait
@@ -459,7 +462,7 @@ impl Ctx {
     /// The roles the cluster names, plus the IRSA roles: those whose trust policy names
     /// the cluster's OIDC issuer (found only by listing roles).
     async fn roles(&self, refs: &Refs) {
-        let mut names = refs.roles.clone();
+        let mut arns = refs.roles.clone();
         if let Some(issuer) = &refs.oidc_issuer {
             let provider = issuer.trim_start_matches("https://").to_string();
             if let Ok(roles) = self
@@ -476,7 +479,7 @@ impl Ctx {
                 )
                 .await
             {
-                names.extend(
+                arns.extend(
                     roles
                         .iter()
                         .filter(|r| {
@@ -484,24 +487,40 @@ impl Ctx {
                                 .map(decode_policy_text)
                                 .is_some_and(|doc| doc.contains(&provider))
                         })
-                        .map(|r| r.role_name().to_string()),
+                        .map(|r| r.arn().to_string()),
                 );
             }
         }
-        join_all(names.iter().map(|name| self.role(name))).await;
+        // IAM looks roles up by name in the caller's account: a role of another account
+        // (a Pod Identity target role, say) would be mistaken for a namesake here.
+        let (here, elsewhere): (Vec<_>, Vec<_>) = arns.iter().partition(|arn| {
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            account.is_empty() || refs.account.as_deref().is_none_or(|a| a == account)
+        });
+        for arn in elsewhere {
+            self.fail(
+                "iam:GetRole",
+                arn,
+                ROLE_RULES,
+                "the role belongs to another account and was not read",
+            );
+        }
+        join_all(here.into_iter().map(|arn| self.role(arn))).await;
     }
 
-    async fn role(&self, name: &str) {
-        let resource = format!("role/{name}");
+    async fn role(&self, arn: &str) {
+        let name = role_name(arn);
+        let name = name.as_str();
+        let resource = arn;
         let get = self.call(
             "iam:GetRole",
-            &resource,
+            resource,
             ROLE_RULES,
             self.iam.get_role().role_name(name).send(),
         );
         let attached = self.call(
             "iam:ListAttachedRolePolicies",
-            &resource,
+            resource,
             ROLE_POLICY_RULES,
             self.iam
                 .list_attached_role_policies()
@@ -515,7 +534,7 @@ impl Ctx {
             let Ok(policy_names) = self
                 .call(
                     "iam:ListRolePolicies",
-                    &resource,
+                    resource,
                     ROLE_POLICY_RULES,
                     self.iam
                         .list_role_policies()
@@ -533,7 +552,7 @@ impl Ctx {
                 if let Ok(out) = self
                     .call(
                         "iam:GetRolePolicy",
-                        &format!("role/{name}/{policy}"),
+                        &format!("{arn}/{policy}"),
                         ROLE_POLICY_RULES,
                         self.iam
                             .get_role_policy()
@@ -691,9 +710,13 @@ impl Ctx {
 
 impl Refs {
     fn add_cluster(&mut self, c: &aws_sdk_eks::types::Cluster) {
-        self.roles.extend(c.role_arn().map(role_name));
+        self.roles.extend(c.role_arn().map(str::to_string));
+        self.account = c
+            .arn()
+            .and_then(|a| a.split(':').nth(4))
+            .map(str::to_string);
         if let Some(cc) = c.compute_config() {
-            self.roles.extend(cc.node_role_arn().map(role_name));
+            self.roles.extend(cc.node_role_arn().map(str::to_string));
         }
         if let Some(v) = c.resources_vpc_config() {
             self.security_groups
@@ -710,7 +733,7 @@ impl Refs {
     }
 
     fn add_nodegroup(&mut self, n: &aws_sdk_eks::types::Nodegroup) {
-        self.roles.extend(n.node_role().map(role_name));
+        self.roles.extend(n.node_role().map(str::to_string));
         self.subnets.extend(n.subnets().iter().cloned());
         if let Some(r) = n.remote_access() {
             self.security_groups

@@ -163,6 +163,14 @@ eks.create_nodegroup(
     subnets=[public_subnet],
     launchTemplate={"id": bad_lt, "version": "1"},
 )
+# A node role of another account: it must not be looked up by name in this one.
+eks.create_nodegroup(
+    clusterName=bad["name"],
+    nodegroupName="foreign",
+    nodeRole="arn:aws:iam::999999999999:role/" + f"bad-node-{suffix}",
+    subnets=[public_subnet],
+    amiType="AL2023_x86_64_STANDARD",
+)
 bad_issuer = eks.describe_cluster(name=bad["name"])["cluster"]["identity"]["oidc"]["issuer"]
 bad_irsa = irsa_role(f"bad-irsa-{suffix}", bad_issuer, {"aud": "sts.amazonaws.com"})
 made["bad"] = {

@@ -797,6 +797,17 @@ fn policy_json(text: &str) -> Json {
     serde_json::from_str(&decoded).unwrap_or(Json::String(decoded))
 }
 
+/// A timestamp as the CLI prints it (Python's `isoformat` in UTC):
+/// `2024-05-01T10:00:00+00:00`, with microseconds when there are any.
+fn cli_time(d: &DateTime) -> Option<String> {
+    let text = d.fmt(DateTimeFormat::DateTime).ok()?;
+    let text = text.strip_suffix('Z')?;
+    Some(match text.split_once('.') {
+        Some((secs, frac)) => format!("{secs}.{:0<6.6}+00:00", frac),
+        None => format!("{text}+00:00"),
+    })
+}
+
 /// A JSON object that leaves out what the API did not return, as the CLI does.
 struct J(Map<String, Json>);
 
@@ -823,7 +834,7 @@ impl J {
         self
     }
     fn t(self, key: &str, v: Option<&DateTime>) -> Self {
-        let text = v.and_then(|d| d.fmt(DateTimeFormat::DateTime).ok());
+        let text = v.and_then(cli_time);
         self.s(key, text.as_deref())
     }
     fn strs(mut self, key: &str, v: Option<&Vec<String>>) -> Self {
@@ -1464,7 +1475,7 @@ mod tests {
         let cli = r#"{"Role": {
             "Path": "/", "RoleName": "node", "RoleId": "AROA1",
             "Arn": "arn:aws:iam::111122223333:role/node",
-            "CreateDate": "2023-11-14T22:13:20Z",
+            "CreateDate": "2023-11-14T22:13:20+00:00",
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
         }}"#;
@@ -1492,6 +1503,18 @@ mod tests {
         assert_eq!(
             from_live(json!({ "SecurityGroups": [ec2_security_group(&g)] })),
             from_cli(cli)
+        );
+    }
+
+    #[test]
+    fn timestamps_as_the_cli_prints_them() {
+        assert_eq!(
+            cli_time(&DateTime::from_secs(1_700_000_000)).as_deref(),
+            Some("2023-11-14T22:13:20+00:00")
+        );
+        assert_eq!(
+            cli_time(&DateTime::from_millis(1_700_000_000_492)).as_deref(),
+            Some("2023-11-14T22:13:20.492000+00:00")
         );
     }
 

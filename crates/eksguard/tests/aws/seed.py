@@ -199,6 +199,8 @@ good_node_role = role(
 good_lt = launch_template(f"good-lt-{suffix}", "required", 1, [https_in])
 good = eks.create_cluster(
     name=f"good-{suffix}",
+    # moto's default version is long past support.
+    version="1.33",
     roleArn=good_cluster_role,
     resourcesVpcConfig={
         "subnetIds": [private_subnet],
@@ -221,6 +223,7 @@ eks.create_nodegroup(
     subnets=[private_subnet],
     launchTemplate={"id": good_lt, "version": "1"},
     amiType="BOTTLEROCKET_x86_64",
+    version="1.33",
 )
 good_issuer = eks.describe_cluster(name=good["name"])["cluster"]["identity"]["oidc"]["issuer"]
 good_irsa = irsa_role(

@@ -258,11 +258,16 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn summary_line(report: &Report<'_>) -> String {
-    let scope = format!(
-        "{} from {}",
-        plural(report.resources_scanned, "resource", "resources"),
-        plural(report.files_scanned, "file", "files")
-    );
+    let resources = plural(report.resources_scanned, "resource", "resources");
+    // Resources read from a live API come from no file.
+    let scope = if report.files_scanned == 0 && report.resources_scanned > 0 {
+        resources
+    } else {
+        format!(
+            "{resources} from {}",
+            plural(report.files_scanned, "file", "files")
+        )
+    };
     let mut line = if report.findings.is_empty() {
         format!("No findings in {scope}")
     } else {

@@ -4,6 +4,8 @@
 //! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
 
 pub mod aws_json;
+#[cfg(feature = "aws")]
+pub mod aws_live;
 pub mod files;
 pub mod kubelet;
 

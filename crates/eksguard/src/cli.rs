@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan manifests offline: files, directories (recursive, honours .gitignore) or `-` for stdin.
     Scan(Box<ScanArgs>),
+    /// Scan a live cluster: the EKS, IAM and EC2 APIs with the default AWS credential chain.
+    Cluster(Box<ClusterArgs>),
     /// Check the kubelet configuration and files of this node (or of a root tree).
     Node(NodeArgs),
     /// The rule catalog.
@@ -80,6 +82,19 @@ pub struct ScanArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Namespace assumed for namespaced objects that name none.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Glob of paths to skip (repeatable), on top of the config's `exclude`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+/// Rule selection, configuration and baseline: shared by every command that reports findings.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
     /// Run only these rules (IDs or prefixes, comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub select: Vec<String>,
@@ -98,12 +113,39 @@ pub struct ScanArgs {
     /// Write all current findings to FILE as a baseline.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// Namespace assumed for namespaced objects that name none.
-    #[arg(long, short = 'n', value_name = "NS")]
-    pub namespace: Option<String>,
-    /// Glob of paths to skip (repeatable), on top of the config's `exclude`.
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Read the cluster through the EKS, IAM and EC2 APIs (on when the kubeconfig context is
+    /// an EKS cluster ARN).
+    #[arg(long)]
+    pub aws: bool,
+    /// AWS region [default: from the EKS context ARN, else the AWS configuration].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// EKS cluster name [default: from the EKS context ARN].
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// Send every AWS request to this AWS-compatible endpoint.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS profile of the shared configuration files.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Kubeconfig context [default: the current context].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// AWS requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Args)]

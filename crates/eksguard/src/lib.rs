@@ -32,6 +32,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         cli::Command::Scan(args) => commands::scan::run(*args),
         cli::Command::Node(args) => commands::node::run(args),
+        cli::Command::Cluster(args) => commands::cluster::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
     }
 }

@@ -84,7 +84,9 @@ fn example_scan_fails_with_findings() {
     let v = json(&out);
     assert_eq!(v["schema_version"], 1);
     let ids = rule_ids(&v);
-    for id in ["POD001", "IAM008", "NET001", "IAM001", "IRSA009", "SG002", "NODE005", "DET001"] {
+    for id in [
+        "POD001", "IAM008", "NET001", "IAM001", "IRSA009", "SG002", "NODE005", "DET001",
+    ] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
     let f = v["findings"]

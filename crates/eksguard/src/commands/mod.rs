@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod cluster;
 pub mod node;
 pub mod rules;
 pub mod scan;

@@ -13,44 +13,50 @@ use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
 
 use crate::baseline::{self, BaselineEntry};
-use crate::cli::{FailOn, FormatArg, ReportArgs, ScanArgs};
+use crate::cli::{CheckArgs, FailOn, FormatArg, ReportArgs, ScanArgs};
 use crate::config::{self, Config};
 use crate::Outcome;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
-    let cfg = match load_config(&args) {
-        Ok(c) => c,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("error: {e}");
-            }
-            return Ok(Outcome::Error);
-        }
+    let Some(cfg) = load_config(&args.check) else {
+        return Ok(Outcome::Error);
     };
     let sources = SourceCache::new();
     let inv = load_inputs(&args, &cfg, &sources)?;
-    let mut select = if args.select.is_empty() {
+    check_and_report(&args.check, &args.report, &cfg, &inv, &sources)
+}
+
+/// Runs the engine over `inv`, applies the baseline and writes the report: the part every
+/// command that reports findings shares.
+pub fn check_and_report(
+    check: &CheckArgs,
+    report_args: &ReportArgs,
+    cfg: &Config,
+    inv: &Inventory,
+    sources: &SourceCache,
+) -> anyhow::Result<Outcome> {
+    let mut select = if check.select.is_empty() {
         cfg.select.clone()
     } else {
-        args.select.clone()
+        check.select.clone()
     };
     select.retain(|s| !s.is_empty());
     let engine = Engine::new(
         registry::all(),
         EngineConfig {
             select,
-            ignore: cfg.ignore.iter().chain(&args.ignore).cloned().collect(),
+            ignore: cfg.ignore.iter().chain(&check.ignore).cloned().collect(),
             severity_overrides: cfg.severity_overrides.clone(),
             params: cfg.params.clone(),
             suppressions: cfg.suppressions.clone(),
             today: None,
         },
     );
-    let result = engine.run(&inv);
+    let result = engine.run(inv);
     let rules = engine.rules().iter().map(|r| r.meta()).collect();
-    let mut report = build_report(&inv, result, rules);
+    let mut report = build_report(inv, result, rules);
 
-    if let Some(path) = &args.write_baseline {
+    if let Some(path) = &check.write_baseline {
         let entries = report
             .findings
             .iter()
@@ -63,7 +69,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
             .collect();
         baseline::write(path, entries)?;
     }
-    if let Some(path) = &args.baseline {
+    if let Some(path) = &check.baseline {
         let known: BTreeSet<String> = baseline::read(path)?;
         let before = report.findings.len();
         report
@@ -72,22 +78,33 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         report.suppressed += before - report.findings.len();
     }
 
-    let threshold = fail_threshold(args.report.fail_on, cfg.fail_on);
-    emit(&args.report, &report, &sources)?;
+    let threshold = fail_threshold(report_args.fail_on, cfg.fail_on);
+    emit(report_args, &report, sources)?;
     Ok(outcome(&report, threshold))
 }
 
-fn load_config(args: &ScanArgs) -> Result<Config, Vec<config::ConfigError>> {
-    let path = match (&args.config, args.no_config) {
+/// The configuration `--config`/`--no-config` name or discovery finds; `None` after
+/// printing its errors.
+pub fn load_config(check: &CheckArgs) -> Option<Config> {
+    let path = match (&check.config, check.no_config) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => None,
         (None, false) => std::env::current_dir()
             .ok()
             .and_then(|d| config::discover(&d)),
     };
-    match path {
+    let loaded = match path {
         Some(p) => config::load(&p),
         None => Ok(Config::default()),
+    };
+    match loaded {
+        Ok(c) => Some(c),
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            None
+        }
     }
 }
 

@@ -17,18 +17,30 @@ pub struct Ctx<'a> {
     pub inv: &'a Inventory,
     params: &'a Params,
     by_kind: HashMap<&'a str, Vec<ObjectId>>,
+    /// kind → namespace → objects.
+    by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<ObjectId>>>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(inv: &'a Inventory, params: &'a Params) -> Self {
         let mut by_kind: HashMap<&'a str, Vec<ObjectId>> = HashMap::new();
+        let mut by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<ObjectId>>> = HashMap::new();
         for o in &inv.objects {
             by_kind.entry(&o.kind).or_default().push(o.id);
+            if let Some(ns) = o.ns() {
+                by_kind_ns
+                    .entry(&o.kind)
+                    .or_default()
+                    .entry(ns)
+                    .or_default()
+                    .push(o.id);
+            }
         }
         Ctx {
             inv,
             params,
             by_kind,
+            by_kind_ns,
         }
     }
 
@@ -43,13 +55,17 @@ impl<'a> Ctx<'a> {
             .map(move |id| inv.get(*id))
     }
 
-    /// Objects of one kind in one namespace.
-    pub fn objects_in<'s>(
-        &'s self,
-        kind: &'s str,
-        ns: &'s str,
-    ) -> impl Iterator<Item = &'a Object> + 's {
-        self.objects_of(kind).filter(move |o| o.ns() == Some(ns))
+    /// Objects of one kind in one namespace, from an index: rules call this once per
+    /// workload, so a scan over all objects of the kind would make them quadratic.
+    pub fn objects_in(&self, kind: &str, ns: &str) -> impl Iterator<Item = &'a Object> + '_ {
+        let inv = self.inv;
+        let ids = self
+            .by_kind_ns
+            .get(kind)
+            .and_then(|m| m.get(ns))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        ids.iter().map(move |id| inv.get(*id))
     }
 
     /// Objects that carry a pod spec, in input order.

@@ -1,0 +1,2 @@
+//! Generators: each turns what eksguard knows (objects, traces, a tenant description) into
+//! ready-to-apply YAML or JSON. Pure functions; the binary does the I/O.

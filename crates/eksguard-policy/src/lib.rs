@@ -1,2 +1,7 @@
 //! Generators: each turns what eksguard knows (objects, traces, a tenant description) into
 //! ready-to-apply YAML or JSON. Pure functions; the binary does the I/O.
+
+pub mod seccomp;
+mod syscalls;
+pub mod tenant;
+pub mod yaml;

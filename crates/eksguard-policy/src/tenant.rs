@@ -1,0 +1,559 @@
+//! Namespace-per-tenant isolation: the namespace with Pod Security Admission labels,
+//! quota and defaults, a scoped Role and its binding, and network policies.
+//!
+//! # Tenant file
+//!
+//! A YAML list; each entry takes the command-line flags as keys, all but `name` optional:
+//!
+//! ```yaml
+//! - name: team-a
+//!   groups: [team-a-devs]          # RBAC groups bound to the tenant role
+//!   users: [alice@example.com]
+//!   cpu: "4"                       # quota on requests and limits
+//!   memory: 8Gi
+//!   pods: 50
+//!   pss: restricted                # or baseline
+//!   nodeSelector: {pool: team-a}   # pods pinned to these nodes
+//!   tolerations: ["dedicated=team-a:NoSchedule"]
+//! ```
+//!
+//! # Node isolation
+//!
+//! A node selector and tolerations become the namespace annotations
+//! `scheduler.alpha.kubernetes.io/node-selector` and
+//! `scheduler.alpha.kubernetes.io/defaultTolerations`. They only act when the API server
+//! runs the `PodNodeSelector` and `PodTolerationRestriction` admission plugins, which EKS
+//! does not enable; elsewhere, pair them with a policy engine that injects the same.
+//!
+//! # The tenant role
+//!
+//! Like the built-in `edit` ClusterRole, scoped to the namespace, minus what lets a tenant
+//! leave it: no reading Secrets (write-only, so apps can still be configured), no
+//! `escalate`, `bind` or `impersonate`, no service account tokens, no `pods/exec`,
+//! `pods/attach` or `pods/portforward`, and no NetworkPolicy, ResourceQuota or
+//! LimitRange writes, so the isolation below stays as generated. Creating pods and
+//! controllers is what a tenant is for; the Role says so in an `eksguard.io/ignore`
+//! annotation for IAM014, and Pod Security Admission bounds what those pods may do.
+
+use std::fmt;
+
+use eksguard_model::yaml::{parse_documents, ParseLimits};
+use eksguard_model::{Node, Value};
+
+use crate::yaml::{documents, Y};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pss {
+    Restricted,
+    Baseline,
+}
+
+impl Pss {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pss::Restricted => "restricted",
+            Pss::Baseline => "baseline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Pss, String> {
+        match s {
+            "restricted" => Ok(Pss::Restricted),
+            "baseline" => Ok(Pss::Baseline),
+            _ => Err(format!(
+                "pod security level `{s}`: expected restricted or baseline"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toleration {
+    pub key: String,
+    /// None: the `Exists` operator.
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+impl Toleration {
+    /// `key=value:Effect` or `key:Effect`.
+    pub fn parse(s: &str) -> Result<Toleration, String> {
+        let bad = || format!("toleration `{s}`: expected key=value:Effect or key:Effect");
+        let (kv, effect) = s.rsplit_once(':').ok_or_else(bad)?;
+        if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
+            return Err(format!(
+                "toleration `{s}`: effect must be NoSchedule, PreferNoSchedule or NoExecute"
+            ));
+        }
+        let (key, value) = match kv.split_once('=') {
+            Some((k, v)) => (k, Some(v.to_string())),
+            None => (kv, None),
+        };
+        if key.is_empty() {
+            return Err(bad());
+        }
+        Ok(Toleration {
+            key: key.to_string(),
+            value,
+            effect: effect.to_string(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub name: String,
+    pub groups: Vec<String>,
+    pub users: Vec<String>,
+    pub cpu: String,
+    pub memory: String,
+    pub pods: u32,
+    pub node_selector: Vec<(String, String)>,
+    pub tolerations: Vec<Toleration>,
+    pub pss: Pss,
+}
+
+impl Tenant {
+    /// A tenant with the default quota: 4 CPUs, 8Gi, 50 pods, restricted.
+    pub fn new(name: impl Into<String>) -> Tenant {
+        Tenant {
+            name: name.into(),
+            groups: Vec::new(),
+            users: Vec::new(),
+            cpu: "4".into(),
+            memory: "8Gi".into(),
+            pods: 50,
+            node_selector: Vec::new(),
+            tolerations: Vec::new(),
+            pss: Pss::Restricted,
+        }
+    }
+
+    /// Checks what the API server would reject, and names it can't have.
+    pub fn validate(&self) -> Result<(), String> {
+        let n = &self.name;
+        let label_ok = !n.is_empty()
+            && n.len() <= 63
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !n.starts_with('-')
+            && !n.ends_with('-');
+        if !label_ok {
+            return Err(format!(
+                "tenant name `{n}` is not a DNS label (lowercase letters, digits and `-`, at most 63)"
+            ));
+        }
+        if n == "default" || n.starts_with("kube-") {
+            return Err(format!(
+                "tenant name `{n}` is a system namespace; tenants need their own"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `key=value`, for `--node-selector`.
+pub fn parse_selector(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("node selector `{s}`: expected key=value")),
+    }
+}
+
+/// A tenant file error, with its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct FileError {
+    pub line: u32,
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+fn err(node: &Node, message: impl Into<String>) -> FileError {
+    FileError {
+        line: node.pos.line,
+        message: message.into(),
+    }
+}
+
+fn string(node: &Node, what: &str) -> Result<String, FileError> {
+    node.scalar_text()
+        .filter(|_| !matches!(node.value, Value::Null | Value::Seq(_) | Value::Map(_)))
+        .ok_or_else(|| err(node, format!("`{what}` must be a string")))
+}
+
+fn strings(node: &Node, what: &str) -> Result<Vec<String>, FileError> {
+    match &node.value {
+        Value::Seq(items) => items.iter().map(|i| string(i, what)).collect(),
+        _ => Ok(vec![string(node, what)?]),
+    }
+}
+
+/// Parses a tenant file (see the module documentation).
+pub fn parse_file(text: &str) -> Result<Vec<Tenant>, FileError> {
+    let docs = parse_documents(text, false, ParseLimits::default());
+    let root = match docs.into_iter().next() {
+        None => return Ok(Vec::new()),
+        Some(Err(e)) => {
+            return Err(FileError {
+                line: e.line,
+                message: e.message,
+            })
+        }
+        Some(Ok(d)) => d.root,
+    };
+    let Value::Seq(items) = &root.value else {
+        return Err(err(&root, "expected a list of tenants"));
+    };
+    let mut out = Vec::new();
+    for item in items {
+        if !item.is_map() {
+            return Err(err(item, "a tenant must be a mapping with at least `name`"));
+        }
+        let name = item
+            .get("name")
+            .ok_or_else(|| err(item, "tenant without `name`"))?;
+        let mut t = Tenant::new(string(name, "name")?);
+        for e in item.entries() {
+            let v = &e.value;
+            let at = |m: String| FileError {
+                line: v.pos.line.max(e.key_pos.line),
+                message: m,
+            };
+            match &*e.key {
+                "name" => {}
+                "groups" => t.groups = strings(v, "groups")?,
+                "users" => t.users = strings(v, "users")?,
+                "cpu" => t.cpu = string(v, "cpu")?,
+                "memory" => t.memory = string(v, "memory")?,
+                "pods" => {
+                    t.pods = v
+                        .as_i64()
+                        .and_then(|p| u32::try_from(p).ok())
+                        .ok_or_else(|| err(v, "`pods` must be a whole number"))?
+                }
+                "pss" => t.pss = Pss::parse(&string(v, "pss")?).map_err(at)?,
+                "nodeSelector" => {
+                    if !v.is_map() {
+                        return Err(err(v, "`nodeSelector` must be a mapping"));
+                    }
+                    for s in v.entries() {
+                        t.node_selector
+                            .push((s.key.to_string(), string(&s.value, "nodeSelector")?));
+                    }
+                }
+                "tolerations" => {
+                    for s in strings(v, "tolerations")? {
+                        t.tolerations.push(Toleration::parse(&s).map_err(at)?);
+                    }
+                }
+                other => {
+                    return Err(FileError {
+                        line: e.key_pos.line,
+                        message: format!("unknown tenant key `{other}`"),
+                    })
+                }
+            }
+        }
+        t.validate().map_err(|m| err(name, m))?;
+        out.push(t);
+    }
+    Ok(out)
+}
+
+fn meta(name: &str, ns: &str, extra: Vec<(&str, Y)>) -> Y {
+    let mut m = vec![("name", Y::s(name)), ("namespace", Y::s(ns))];
+    m.extend(extra);
+    Y::map(m)
+}
+
+fn tenant_label(t: &Tenant) -> (&'static str, Y) {
+    ("labels", Y::map([("eksguard.io/tenant", Y::s(&t.name))]))
+}
+
+/// The tenant's documents, in apply order.
+pub fn documents_for(t: &Tenant) -> Vec<Y> {
+    let ns = t.name.as_str();
+    let level = t.pss.as_str();
+    let mut labels = vec![("eksguard.io/tenant", Y::s(ns))];
+    for mode in ["enforce", "audit", "warn"] {
+        labels.push((
+            match mode {
+                "enforce" => "pod-security.kubernetes.io/enforce",
+                "audit" => "pod-security.kubernetes.io/audit",
+                _ => "pod-security.kubernetes.io/warn",
+            },
+            Y::s(level),
+        ));
+        labels.push((
+            match mode {
+                "enforce" => "pod-security.kubernetes.io/enforce-version",
+                "audit" => "pod-security.kubernetes.io/audit-version",
+                _ => "pod-security.kubernetes.io/warn-version",
+            },
+            Y::s("latest"),
+        ));
+    }
+    let mut ns_meta = vec![("name", Y::s(ns)), ("labels", Y::map(labels))];
+    let mut annotations = Vec::new();
+    if !t.node_selector.is_empty() {
+        let sel: Vec<String> = t
+            .node_selector
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        annotations.push((
+            "scheduler.alpha.kubernetes.io/node-selector",
+            Y::s(sel.join(",")),
+        ));
+    }
+    if !t.tolerations.is_empty() {
+        let tols: Vec<serde_json::Value> = t
+            .tolerations
+            .iter()
+            .map(|tol| match &tol.value {
+                Some(v) => serde_json::json!({"key": tol.key, "operator": "Equal", "value": v, "effect": tol.effect}),
+                None => serde_json::json!({"key": tol.key, "operator": "Exists", "effect": tol.effect}),
+            })
+            .collect();
+        annotations.push((
+            "scheduler.alpha.kubernetes.io/defaultTolerations",
+            Y::s(serde_json::Value::Array(tols).to_string()),
+        ));
+    }
+    if !annotations.is_empty() {
+        ns_meta.push(("annotations", Y::map(annotations)));
+    }
+    let mut docs = vec![Y::map([
+        ("apiVersion", Y::s("v1")),
+        ("kind", Y::s("Namespace")),
+        ("metadata", Y::map(ns_meta)),
+    ])];
+
+    docs.push(Y::map([
+        ("apiVersion", Y::s("v1")),
+        ("kind", Y::s("ResourceQuota")),
+        ("metadata", meta("tenant-quota", ns, vec![tenant_label(t)])),
+        (
+            "spec",
+            Y::map([(
+                "hard",
+                Y::map([
+                    ("requests.cpu", Y::s(&t.cpu)),
+                    ("requests.memory", Y::s(&t.memory)),
+                    ("limits.cpu", Y::s(&t.cpu)),
+                    ("limits.memory", Y::s(&t.memory)),
+                    ("pods", Y::Int(i64::from(t.pods))),
+                ]),
+            )]),
+        ),
+    ]));
+
+    // Defaults so pods that name no resources still fit the quota (which otherwise
+    // rejects them) and are not BestEffort.
+    docs.push(Y::map([
+        ("apiVersion", Y::s("v1")),
+        ("kind", Y::s("LimitRange")),
+        (
+            "metadata",
+            meta("tenant-defaults", ns, vec![tenant_label(t)]),
+        ),
+        (
+            "spec",
+            Y::map([(
+                "limits",
+                Y::seq([Y::map([
+                    ("type", Y::s("Container")),
+                    (
+                        "default",
+                        Y::map([("cpu", Y::s("500m")), ("memory", Y::s("512Mi"))]),
+                    ),
+                    (
+                        "defaultRequest",
+                        Y::map([("cpu", Y::s("100m")), ("memory", Y::s("128Mi"))]),
+                    ),
+                ])]),
+            )]),
+        ),
+    ]));
+
+    docs.push(role(t));
+    let subjects: Vec<Y> = t
+        .groups
+        .iter()
+        .map(|g| ("Group", g))
+        .chain(t.users.iter().map(|u| ("User", u)))
+        .map(|(kind, name)| {
+            Y::map([
+                ("kind", Y::s(kind)),
+                ("name", Y::s(name)),
+                ("apiGroup", Y::s("rbac.authorization.k8s.io")),
+            ])
+        })
+        .collect();
+    if !subjects.is_empty() {
+        docs.push(Y::map([
+            ("apiVersion", Y::s("rbac.authorization.k8s.io/v1")),
+            ("kind", Y::s("RoleBinding")),
+            ("metadata", meta("tenant-edit", ns, vec![tenant_label(t)])),
+            ("subjects", Y::Seq(subjects)),
+            (
+                "roleRef",
+                Y::map([
+                    ("apiGroup", Y::s("rbac.authorization.k8s.io")),
+                    ("kind", Y::s("Role")),
+                    ("name", Y::s("tenant-edit")),
+                ]),
+            ),
+        ]));
+    }
+
+    let both = || Y::seq([Y::s("Ingress"), Y::s("Egress")]);
+    docs.push(Y::map([
+        ("apiVersion", Y::s("networking.k8s.io/v1")),
+        ("kind", Y::s("NetworkPolicy")),
+        ("metadata", meta("default-deny", ns, vec![tenant_label(t)])),
+        (
+            "spec",
+            Y::map([("podSelector", Y::map::<&str>([])), ("policyTypes", both())]),
+        ),
+    ]));
+    let same_ns = || Y::seq([Y::map([("podSelector", Y::map::<&str>([]))])]);
+    let port = |proto: &str| Y::map([("protocol", Y::s(proto)), ("port", Y::Int(53))]);
+    docs.push(Y::map([
+        ("apiVersion", Y::s("networking.k8s.io/v1")),
+        ("kind", Y::s("NetworkPolicy")),
+        (
+            "metadata",
+            meta("allow-dns-and-namespace", ns, vec![tenant_label(t)]),
+        ),
+        (
+            "spec",
+            Y::map([
+                ("podSelector", Y::map::<&str>([])),
+                ("policyTypes", both()),
+                ("ingress", Y::seq([Y::map([("from", same_ns())])])),
+                (
+                    "egress",
+                    Y::seq([
+                        Y::map([("to", same_ns())]),
+                        Y::map([
+                            (
+                                "to",
+                                Y::seq([Y::map([(
+                                    "namespaceSelector",
+                                    Y::map([(
+                                        "matchLabels",
+                                        Y::map([(
+                                            "kubernetes.io/metadata.name",
+                                            Y::s("kube-system"),
+                                        )]),
+                                    )]),
+                                )])]),
+                            ),
+                            ("ports", Y::seq([port("UDP"), port("TCP")])),
+                        ]),
+                    ]),
+                ),
+            ]),
+        ),
+    ]));
+    docs
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Y {
+    let list = |xs: &[&str]| Y::seq(xs.iter().map(|x| Y::s(*x)));
+    Y::map([
+        ("apiGroups", list(groups)),
+        ("resources", list(resources)),
+        ("verbs", list(verbs)),
+    ])
+}
+
+fn role(t: &Tenant) -> Y {
+    const READ: &[&str] = &["get", "list", "watch"];
+    const ALL: &[&str] = &[
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ];
+    const WRITE: &[&str] = &["create", "update", "patch", "delete"];
+    Y::map([
+        ("apiVersion", Y::s("rbac.authorization.k8s.io/v1")),
+        ("kind", Y::s("Role")),
+        (
+            "metadata",
+            meta(
+                "tenant-edit",
+                &t.name,
+                vec![
+                    tenant_label(t),
+                    (
+                        "annotations",
+                        Y::map([(
+                            "eksguard.io/ignore",
+                            Y::s(format!(
+                                "IAM014 -- tenants deploy their own workloads; Pod Security Admission enforces {} in the namespace",
+                                t.pss.as_str()
+                            )),
+                        )]),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "rules",
+            Y::seq([
+                rule(
+                    &[""],
+                    &[
+                        "pods",
+                        "configmaps",
+                        "services",
+                        "persistentvolumeclaims",
+                        "serviceaccounts",
+                    ],
+                    ALL,
+                ),
+                rule(&[""], &["secrets"], WRITE),
+                rule(
+                    &[""],
+                    &[
+                        "pods/log",
+                        "pods/status",
+                        "events",
+                        "endpoints",
+                        "resourcequotas",
+                        "limitranges",
+                    ],
+                    READ,
+                ),
+                rule(
+                    &["apps"],
+                    &[
+                        "deployments",
+                        "deployments/scale",
+                        "statefulsets",
+                        "statefulsets/scale",
+                        "replicasets",
+                        "daemonsets",
+                    ],
+                    ALL,
+                ),
+                rule(&["batch"], &["jobs", "cronjobs"], ALL),
+                rule(&["autoscaling"], &["horizontalpodautoscalers"], ALL),
+                rule(&["policy"], &["poddisruptionbudgets"], ALL),
+                rule(&["networking.k8s.io"], &["ingresses"], ALL),
+                rule(&["networking.k8s.io"], &["networkpolicies"], READ),
+            ]),
+        ),
+    ])
+}
+
+/// Every tenant's documents as one multi-document YAML stream.
+pub fn render(tenants: &[Tenant]) -> String {
+    let docs: Vec<Y> = tenants.iter().flat_map(documents_for).collect();
+    documents(&docs)
+}

@@ -100,7 +100,7 @@ pub fn scalar(s: &str) -> String {
     ];
     let plain = !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "._/-=,".contains(c))
         && !s.starts_with(['-', '.'])
         && !WORDS.contains(&s.to_ascii_lowercase().as_str())
         && !looks_numeric(s);

@@ -27,6 +27,9 @@ pub enum Command {
     /// The rule catalog.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Generate policies: seccomp profiles from traces, tenant namespaces.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,4 +186,63 @@ pub enum ListFormat {
     Text,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// A seccomp profile allowing the syscalls of strace traces or syscall lists.
+    Seccomp(SeccompArgs),
+    /// A tenant namespace with quota, limits, RBAC, network policies and Pod Security labels.
+    Tenant(TenantArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeccompArgs {
+    /// strace output (`strace -f -o FILE`, or `-ff` per-process files) or a list of
+    /// syscall names, one a line.
+    #[arg(value_name = "TRACE", required = true)]
+    pub traces: Vec<PathBuf>,
+    /// Write the profile to FILE instead of standard output; its stem names the profile.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Architectures the profile serves (x86_64, aarch64), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "x86_64,aarch64")]
+    pub arch: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    /// Tenant (and namespace) name; omit with --file.
+    #[arg(value_name = "NAME", required_unless_present = "file")]
+    pub name: Option<String>,
+    /// RBAC group given the tenant role (repeatable).
+    #[arg(long = "group", value_name = "G")]
+    pub groups: Vec<String>,
+    /// User given the tenant role (repeatable).
+    #[arg(long = "user", value_name = "U")]
+    pub users: Vec<String>,
+    /// CPU quota, for requests and limits.
+    #[arg(long, default_value = "4")]
+    pub cpu: String,
+    /// Memory quota, for requests and limits.
+    #[arg(long, default_value = "8Gi")]
+    pub memory: String,
+    /// Pod count quota.
+    #[arg(long, default_value_t = 50)]
+    pub pods: u32,
+    /// Pin the tenant's pods to nodes with this label, `key=value` (repeatable).
+    #[arg(long, value_name = "K=V")]
+    pub node_selector: Vec<String>,
+    /// Default toleration for the tenant's pods, `key=value:Effect` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE:EFFECT")]
+    pub toleration: Vec<String>,
+    /// Pod Security Standard to enforce, audit and warn.
+    #[arg(long, default_value = "restricted", value_parser = ["restricted", "baseline"])]
+    pub pss: String,
+    /// A YAML list of tenants; emits all of them.
+    #[arg(long, value_name = "FILE", conflicts_with = "name")]
+    pub file: Option<PathBuf>,
+    /// Write the YAML to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

@@ -1,0 +1,102 @@
+//! `eksguard generate`: reads the inputs, calls the generators, writes the result.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use eksguard_policy::seccomp::{self, Arch, Observed};
+use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
+
+use crate::cli::{GenerateCommand, SeccompArgs, TenantArgs};
+use crate::Outcome;
+
+pub fn run(cmd: GenerateCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        GenerateCommand::Seccomp(args) => seccomp_cmd(args),
+        GenerateCommand::Tenant(args) => tenant_cmd(args),
+    }
+}
+
+fn write_out(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    let mut out = super::open_output(path)?;
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn seccomp_cmd(args: SeccompArgs) -> anyhow::Result<Outcome> {
+    let arches = args
+        .arch
+        .iter()
+        .map(|a| a.parse::<Arch>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut observed = Observed::default();
+    for path in &args.traces {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        observed.add_trace(&path.display().to_string(), &text, &arches);
+    }
+    for w in &observed.warnings {
+        eprintln!("warning: {w}");
+    }
+    if observed.syscalls.is_empty() {
+        bail!("no known syscalls in the given traces");
+    }
+    let profile = seccomp::profile(&observed.syscalls, &arches);
+    write_out(args.output.as_deref(), &profile.to_json())?;
+    let name = args
+        .output
+        .as_deref()
+        .and_then(Path::file_stem)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "NAME".into());
+    eprintln!(
+        "Copy the profile to /var/lib/kubelet/seccomp/profiles/{name}.json on each node and set in the pod spec:\n{}",
+        seccomp::localhost_snippet(&name)
+    );
+    Ok(Outcome::Clean)
+}
+
+fn tenant_cmd(args: TenantArgs) -> anyhow::Result<Outcome> {
+    let tenants = match (&args.file, &args.name) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            tenant::parse_file(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?
+        }
+        (None, Some(name)) => {
+            let mut t = Tenant::new(name.clone());
+            t.groups = args.groups;
+            t.users = args.users;
+            t.cpu = args.cpu;
+            t.memory = args.memory;
+            t.pods = args.pods;
+            t.pss = Pss::parse(&args.pss).map_err(anyhow::Error::msg)?;
+            for s in &args.node_selector {
+                t.node_selector
+                    .push(tenant::parse_selector(s).map_err(anyhow::Error::msg)?);
+            }
+            for s in &args.toleration {
+                t.tolerations
+                    .push(Toleration::parse(s).map_err(anyhow::Error::msg)?);
+            }
+            t.validate().map_err(anyhow::Error::msg)?;
+            vec![t]
+        }
+        (None, None) => bail!("give a tenant NAME or --file"),
+    };
+    if tenants.is_empty() {
+        bail!("no tenants to generate");
+    }
+    for t in &tenants {
+        if t.groups.is_empty() && t.users.is_empty() {
+            eprintln!(
+                "warning: tenant `{}` has no --group or --user; no RoleBinding generated",
+                t.name
+            );
+        }
+    }
+    write_out(args.output.as_deref(), &tenant::render(&tenants))?;
+    Ok(Outcome::Clean)
+}

@@ -110,3 +110,21 @@ fn profile_snapshot() {
     insta::assert_snapshot!(p.to_json());
     insta::assert_snapshot!(localhost_snippet("web"));
 }
+
+#[test]
+fn per_process_files_merge() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ff");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    let mut o = Observed::default();
+    for f in &files {
+        o.add_trace("ff", &std::fs::read_to_string(f).unwrap(), &[Arch::X86_64]);
+    }
+    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+    // The shell waits; its child lists the directory.
+    assert!(o.syscalls.contains("wait4") && o.syscalls.contains("getdents64"));
+}

@@ -1,2 +1,6 @@
 //! Generators: each turns what eksguard knows (objects, traces, a tenant description) into
 //! ready-to-apply YAML or JSON. Pure functions; the binary does the I/O.
+
+pub mod netpol;
+pub mod pss;
+pub mod yaml;

@@ -27,6 +27,9 @@ pub enum Command {
     /// The rule catalog.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Generate policies from manifests.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,4 +186,42 @@ pub enum ListFormat {
     Text,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Pod Security Standards level per namespace, as Namespace labels (blockers as comments
+    /// and on standard error), or with --patch least-privilege securityContext patches.
+    PodSecurity(PodSecurityArgs),
+    /// Default-deny, DNS and per-Service NetworkPolicies for each namespace.
+    NetworkPolicy(NetworkPolicyArgs),
+}
+
+/// Input manifests and output file, shared by the generators that read manifests.
+#[derive(Debug, Args)]
+pub struct GenerateInput {
+    /// Files or directories to read; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Namespace assumed for namespaced objects that name none.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Write the YAML to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PodSecurityArgs {
+    #[command(flatten)]
+    pub input: GenerateInput,
+    /// Emit a strategic-merge securityContext patch per workload instead of Namespace labels.
+    #[arg(long)]
+    pub patch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkPolicyArgs {
+    #[command(flatten)]
+    pub input: GenerateInput,
 }

@@ -34,5 +34,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Node(args) => commands::node::run(args),
         cli::Command::Cluster(args) => commands::cluster::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
+        cli::Command::Generate(cmd) => commands::generate::run(cmd),
     }
 }

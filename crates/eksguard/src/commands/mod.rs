@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod cluster;
+pub mod generate;
 pub mod node;
 pub mod rules;
 pub mod scan;

@@ -309,3 +309,49 @@ pub fn render(namespaces: &[NamespacePolicies]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksguard_model::yaml::{parse_documents, ParseLimits};
+
+    fn node(s: &str) -> Node {
+        parse_documents(s, false, ParseLimits::default())
+            .remove(0)
+            .unwrap()
+            .root
+    }
+
+    #[test]
+    fn selectors_match_labels_and_expressions() {
+        let labels = node("app: web\ntier: front\n");
+        assert!(selector_matches(&node("{}"), &labels));
+        assert!(selector_matches(
+            &node("matchLabels:\n  app: web\n"),
+            &labels
+        ));
+        assert!(!selector_matches(
+            &node("matchLabels:\n  app: db\n"),
+            &labels
+        ));
+        let expr = |op: &str, vals: &str| {
+            node(&format!(
+                "matchExpressions:\n  - key: tier\n    operator: {op}\n    values: [{vals}]\n"
+            ))
+        };
+        assert!(selector_matches(&expr("In", "front, back"), &labels));
+        assert!(!selector_matches(&expr("NotIn", "front"), &labels));
+        assert!(selector_matches(&expr("Exists", ""), &labels));
+        assert!(!selector_matches(&expr("DoesNotExist", ""), &labels));
+        assert!(!selector_matches(&expr("Bogus", ""), &labels));
+    }
+
+    #[test]
+    fn service_selectors_never_match_when_empty() {
+        assert!(!selector_matches_map(&node("{}"), &node("app: web\n")));
+        assert!(selector_matches_map(
+            &node("app: web\n"),
+            &node("app: web\nx: y\n")
+        ));
+    }
+}

@@ -356,3 +356,59 @@ fn corpus_patches_clear_what_they_set() {
     let ns = level_of(&patched(&inv), "default");
     assert_eq!(ns.level, Level::Restricted);
 }
+
+fn cli(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eksguard"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn cli_writes_labels_and_reports_blockers_on_stderr() {
+    let out = cli(&["generate", "pod-security", "-"], SAMPLE);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("pod-security.kubernetes.io/enforce: baseline"));
+    assert!(stdout.contains("pod-security.kubernetes.io/enforce-version: v1.33"));
+    assert!(stderr.contains("spec.jobTemplate.spec.template.spec.hostNetwork"));
+    assert!(stderr.contains("(-:42)"), "{stderr}");
+    // The output loads back as Namespace objects.
+    assert_eq!(text(&stdout).of_kind("Namespace").count(), 3);
+}
+
+#[test]
+fn cli_patch_and_network_policy_to_a_file() {
+    let out = cli(&["generate", "pod-security", "--patch", "-"], SAMPLE);
+    assert!(out.status.success());
+    let patches = text(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(patches.objects.len(), 2);
+
+    let file = std::env::temp_dir().join(format!("eksguard-netpol-{}.yaml", std::process::id()));
+    let f = file.to_str().unwrap();
+    let out = cli(&["generate", "network-policy", "-", "--output", f], SAMPLE);
+    assert!(out.status.success());
+    let written = std::fs::read_to_string(&file).unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(text(&written).of_kind("NetworkPolicy").count(), 4);
+}
+
+#[test]
+fn cli_fails_on_unreadable_input_only() {
+    let out = cli(&["generate", "network-policy", "/nonexistent/x.yaml"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+}

@@ -81,6 +81,8 @@ const SAFE_SYSCTLS: &[&str] = &[
     "net.ipv4.tcp_fin_timeout",
     "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
 ];
 
 const SELINUX_TYPES: &[&str] = &[
@@ -377,6 +379,18 @@ pub fn check_pod(pod: &PodSpecView<'_>) -> Vec<Violation> {
     }
     let confined =
         |t: &Option<String>| matches!(t.as_deref(), Some("RuntimeDefault" | "Localhost"));
+    // An explicit pod-level profile other than the two confined ones fails restricted too.
+    if !windows && pod_profile.is_some() && !confined(&pod_profile) {
+        add(
+            R,
+            "Seccomp",
+            psc_path.join("seccompProfile.type"),
+            format!(
+                "pod sets seccomp profile {}",
+                pod_profile.as_deref().unwrap_or_default()
+            ),
+        );
+    }
     for c in &containers {
         let (n, p) = c.sc_field("seccompProfile");
         let own = profile(n);
@@ -1004,6 +1018,19 @@ mod tests {
             Level::Restricted,
             "Seccomp",
             &format!("{C}.securityContext.seccompProfile.type"),
+        );
+    }
+
+    #[test]
+    fn pod_level_unconfined_fails_both_levels() {
+        let p = pod(&RESTRICTED.replace("type: RuntimeDefault", "type: Unconfined"));
+        let found = checks(&p);
+        let pod_path = "spec.securityContext.seccompProfile.type".to_string();
+        assert!(found.contains(&(Level::Baseline, "Seccomp", pod_path.clone())));
+        assert!(found.contains(&(Level::Restricted, "Seccomp", pod_path)));
+        assert_eq!(
+            level_of(&check_pod(&p.pod_spec().unwrap())),
+            Level::Privileged
         );
     }
 

@@ -761,8 +761,14 @@ pub fn render_patches<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Stri
         if !out.is_empty() {
             out.push_str("---\n");
         }
+        // A running Pod's securityContext is immutable: a bare Pod's patch is for its manifest.
+        let how = if &*obj.kind == "Pod" {
+            "merge into the manifest"
+        } else {
+            "kubectl patch --type strategic"
+        };
         out.push_str(&format!(
-            "# strategic-merge patch for {} (kubectl patch --type strategic)\n",
+            "# strategic-merge patch for {} ({how})\n",
             obj.display_name()
         ));
         out.push_str(&doc.to_text());

@@ -1,6 +1,8 @@
 //! Generators: each turns what eksguard knows (objects, traces, a tenant description) into
 //! ready-to-apply YAML or JSON. Pure functions; the binary does the I/O.
 
+pub mod netpol;
+pub mod pss;
 pub mod seccomp;
 mod syscalls;
 pub mod tenant;

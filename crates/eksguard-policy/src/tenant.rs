@@ -40,7 +40,7 @@ use std::fmt;
 use eksguard_model::yaml::{parse_documents, ParseLimits};
 use eksguard_model::{Node, Value};
 
-use crate::yaml::{documents, Y};
+use crate::yaml::{documents, Yaml};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pss {
@@ -265,21 +265,24 @@ pub fn parse_file(text: &str) -> Result<Vec<Tenant>, FileError> {
     Ok(out)
 }
 
-fn meta(name: &str, ns: &str, extra: Vec<(&str, Y)>) -> Y {
-    let mut m = vec![("name", Y::s(name)), ("namespace", Y::s(ns))];
+fn meta(name: &str, ns: &str, extra: Vec<(&str, Yaml)>) -> Yaml {
+    let mut m = vec![("name", Yaml::str(name)), ("namespace", Yaml::str(ns))];
     m.extend(extra);
-    Y::map(m)
+    Yaml::map(m)
 }
 
-fn tenant_label(t: &Tenant) -> (&'static str, Y) {
-    ("labels", Y::map([("eksguard.io/tenant", Y::s(&t.name))]))
+fn tenant_label(t: &Tenant) -> (&'static str, Yaml) {
+    (
+        "labels",
+        Yaml::map([("eksguard.io/tenant", Yaml::str(&t.name))]),
+    )
 }
 
 /// The tenant's documents, in apply order.
-pub fn documents_for(t: &Tenant) -> Vec<Y> {
+pub fn documents_for(t: &Tenant) -> Vec<Yaml> {
     let ns = t.name.as_str();
     let level = t.pss.as_str();
-    let mut labels = vec![("eksguard.io/tenant", Y::s(ns))];
+    let mut labels = vec![("eksguard.io/tenant", Yaml::str(ns))];
     for mode in ["enforce", "audit", "warn"] {
         labels.push((
             match mode {
@@ -287,7 +290,7 @@ pub fn documents_for(t: &Tenant) -> Vec<Y> {
                 "audit" => "pod-security.kubernetes.io/audit",
                 _ => "pod-security.kubernetes.io/warn",
             },
-            Y::s(level),
+            Yaml::str(level),
         ));
         labels.push((
             match mode {
@@ -295,10 +298,10 @@ pub fn documents_for(t: &Tenant) -> Vec<Y> {
                 "audit" => "pod-security.kubernetes.io/audit-version",
                 _ => "pod-security.kubernetes.io/warn-version",
             },
-            Y::s("latest"),
+            Yaml::str("latest"),
         ));
     }
-    let mut ns_meta = vec![("name", Y::s(ns)), ("labels", Y::map(labels))];
+    let mut ns_meta = vec![("name", Yaml::str(ns)), ("labels", Yaml::map(labels))];
     let mut annotations = Vec::new();
     if !t.node_selector.is_empty() {
         let sel: Vec<String> = t
@@ -308,7 +311,7 @@ pub fn documents_for(t: &Tenant) -> Vec<Y> {
             .collect();
         annotations.push((
             "scheduler.alpha.kubernetes.io/node-selector",
-            Y::s(sel.join(",")),
+            Yaml::str(sel.join(",")),
         ));
     }
     if !t.tolerations.is_empty() {
@@ -322,32 +325,32 @@ pub fn documents_for(t: &Tenant) -> Vec<Y> {
             .collect();
         annotations.push((
             "scheduler.alpha.kubernetes.io/defaultTolerations",
-            Y::s(serde_json::Value::Array(tols).to_string()),
+            Yaml::str(serde_json::Value::Array(tols).to_string()),
         ));
     }
     if !annotations.is_empty() {
-        ns_meta.push(("annotations", Y::map(annotations)));
+        ns_meta.push(("annotations", Yaml::map(annotations)));
     }
-    let mut docs = vec![Y::map([
-        ("apiVersion", Y::s("v1")),
-        ("kind", Y::s("Namespace")),
-        ("metadata", Y::map(ns_meta)),
+    let mut docs = vec![Yaml::map([
+        ("apiVersion", Yaml::str("v1")),
+        ("kind", Yaml::str("Namespace")),
+        ("metadata", Yaml::map(ns_meta)),
     ])];
 
-    docs.push(Y::map([
-        ("apiVersion", Y::s("v1")),
-        ("kind", Y::s("ResourceQuota")),
+    docs.push(Yaml::map([
+        ("apiVersion", Yaml::str("v1")),
+        ("kind", Yaml::str("ResourceQuota")),
         ("metadata", meta("tenant-quota", ns, vec![tenant_label(t)])),
         (
             "spec",
-            Y::map([(
+            Yaml::map([(
                 "hard",
-                Y::map([
-                    ("requests.cpu", Y::s(&t.cpu)),
-                    ("requests.memory", Y::s(&t.memory)),
-                    ("limits.cpu", Y::s(&t.cpu)),
-                    ("limits.memory", Y::s(&t.memory)),
-                    ("pods", Y::Int(i64::from(t.pods))),
+                Yaml::map([
+                    ("requests.cpu", Yaml::str(&t.cpu)),
+                    ("requests.memory", Yaml::str(&t.memory)),
+                    ("limits.cpu", Yaml::str(&t.cpu)),
+                    ("limits.memory", Yaml::str(&t.memory)),
+                    ("pods", Yaml::Int(i64::from(t.pods))),
                 ]),
             )]),
         ),
@@ -355,26 +358,26 @@ pub fn documents_for(t: &Tenant) -> Vec<Y> {
 
     // Defaults so pods that name no resources still fit the quota (which otherwise
     // rejects them) and are not BestEffort.
-    docs.push(Y::map([
-        ("apiVersion", Y::s("v1")),
-        ("kind", Y::s("LimitRange")),
+    docs.push(Yaml::map([
+        ("apiVersion", Yaml::str("v1")),
+        ("kind", Yaml::str("LimitRange")),
         (
             "metadata",
             meta("tenant-defaults", ns, vec![tenant_label(t)]),
         ),
         (
             "spec",
-            Y::map([(
+            Yaml::map([(
                 "limits",
-                Y::seq([Y::map([
-                    ("type", Y::s("Container")),
+                Yaml::seq([Yaml::map([
+                    ("type", Yaml::str("Container")),
                     (
                         "default",
-                        Y::map([("cpu", Y::s("500m")), ("memory", Y::s("512Mi"))]),
+                        Yaml::map([("cpu", Yaml::str("500m")), ("memory", Yaml::str("512Mi"))]),
                     ),
                     (
                         "defaultRequest",
-                        Y::map([("cpu", Y::s("100m")), ("memory", Y::s("128Mi"))]),
+                        Yaml::map([("cpu", Yaml::str("100m")), ("memory", Yaml::str("128Mi"))]),
                     ),
                 ])]),
             )]),
@@ -382,80 +385,83 @@ pub fn documents_for(t: &Tenant) -> Vec<Y> {
     ]));
 
     docs.push(role(t));
-    let subjects: Vec<Y> = t
+    let subjects: Vec<Yaml> = t
         .groups
         .iter()
         .map(|g| ("Group", g))
         .chain(t.users.iter().map(|u| ("User", u)))
         .map(|(kind, name)| {
-            Y::map([
-                ("kind", Y::s(kind)),
-                ("name", Y::s(name)),
-                ("apiGroup", Y::s("rbac.authorization.k8s.io")),
+            Yaml::map([
+                ("kind", Yaml::str(kind)),
+                ("name", Yaml::str(name)),
+                ("apiGroup", Yaml::str("rbac.authorization.k8s.io")),
             ])
         })
         .collect();
     if !subjects.is_empty() {
-        docs.push(Y::map([
-            ("apiVersion", Y::s("rbac.authorization.k8s.io/v1")),
-            ("kind", Y::s("RoleBinding")),
+        docs.push(Yaml::map([
+            ("apiVersion", Yaml::str("rbac.authorization.k8s.io/v1")),
+            ("kind", Yaml::str("RoleBinding")),
             ("metadata", meta("tenant-edit", ns, vec![tenant_label(t)])),
-            ("subjects", Y::Seq(subjects)),
+            ("subjects", Yaml::Seq(subjects)),
             (
                 "roleRef",
-                Y::map([
-                    ("apiGroup", Y::s("rbac.authorization.k8s.io")),
-                    ("kind", Y::s("Role")),
-                    ("name", Y::s("tenant-edit")),
+                Yaml::map([
+                    ("apiGroup", Yaml::str("rbac.authorization.k8s.io")),
+                    ("kind", Yaml::str("Role")),
+                    ("name", Yaml::str("tenant-edit")),
                 ]),
             ),
         ]));
     }
 
-    let both = || Y::seq([Y::s("Ingress"), Y::s("Egress")]);
-    docs.push(Y::map([
-        ("apiVersion", Y::s("networking.k8s.io/v1")),
-        ("kind", Y::s("NetworkPolicy")),
+    let both = || Yaml::seq([Yaml::str("Ingress"), Yaml::str("Egress")]);
+    docs.push(Yaml::map([
+        ("apiVersion", Yaml::str("networking.k8s.io/v1")),
+        ("kind", Yaml::str("NetworkPolicy")),
         ("metadata", meta("default-deny", ns, vec![tenant_label(t)])),
         (
             "spec",
-            Y::map([("podSelector", Y::map::<&str>([])), ("policyTypes", both())]),
+            Yaml::map([
+                ("podSelector", Yaml::map::<&str>([])),
+                ("policyTypes", both()),
+            ]),
         ),
     ]));
-    let same_ns = || Y::seq([Y::map([("podSelector", Y::map::<&str>([]))])]);
-    let port = |proto: &str| Y::map([("protocol", Y::s(proto)), ("port", Y::Int(53))]);
-    docs.push(Y::map([
-        ("apiVersion", Y::s("networking.k8s.io/v1")),
-        ("kind", Y::s("NetworkPolicy")),
+    let same_ns = || Yaml::seq([Yaml::map([("podSelector", Yaml::map::<&str>([]))])]);
+    let port = |proto: &str| Yaml::map([("protocol", Yaml::str(proto)), ("port", Yaml::Int(53))]);
+    docs.push(Yaml::map([
+        ("apiVersion", Yaml::str("networking.k8s.io/v1")),
+        ("kind", Yaml::str("NetworkPolicy")),
         (
             "metadata",
             meta("allow-dns-and-namespace", ns, vec![tenant_label(t)]),
         ),
         (
             "spec",
-            Y::map([
-                ("podSelector", Y::map::<&str>([])),
+            Yaml::map([
+                ("podSelector", Yaml::map::<&str>([])),
                 ("policyTypes", both()),
-                ("ingress", Y::seq([Y::map([("from", same_ns())])])),
+                ("ingress", Yaml::seq([Yaml::map([("from", same_ns())])])),
                 (
                     "egress",
-                    Y::seq([
-                        Y::map([("to", same_ns())]),
-                        Y::map([
+                    Yaml::seq([
+                        Yaml::map([("to", same_ns())]),
+                        Yaml::map([
                             (
                                 "to",
-                                Y::seq([Y::map([(
+                                Yaml::seq([Yaml::map([(
                                     "namespaceSelector",
-                                    Y::map([(
+                                    Yaml::map([(
                                         "matchLabels",
-                                        Y::map([(
+                                        Yaml::map([(
                                             "kubernetes.io/metadata.name",
-                                            Y::s("kube-system"),
+                                            Yaml::str("kube-system"),
                                         )]),
                                     )]),
                                 )])]),
                             ),
-                            ("ports", Y::seq([port("UDP"), port("TCP")])),
+                            ("ports", Yaml::seq([port("UDP"), port("TCP")])),
                         ]),
                     ]),
                 ),
@@ -465,24 +471,24 @@ pub fn documents_for(t: &Tenant) -> Vec<Y> {
     docs
 }
 
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Y {
-    let list = |xs: &[&str]| Y::seq(xs.iter().map(|x| Y::s(*x)));
-    Y::map([
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Yaml {
+    let list = |xs: &[&str]| Yaml::seq(xs.iter().map(|x| Yaml::str(*x)));
+    Yaml::map([
         ("apiGroups", list(groups)),
         ("resources", list(resources)),
         ("verbs", list(verbs)),
     ])
 }
 
-fn role(t: &Tenant) -> Y {
+fn role(t: &Tenant) -> Yaml {
     const READ: &[&str] = &["get", "list", "watch"];
     const ALL: &[&str] = &[
         "get", "list", "watch", "create", "update", "patch", "delete",
     ];
     const WRITE: &[&str] = &["create", "update", "patch", "delete"];
-    Y::map([
-        ("apiVersion", Y::s("rbac.authorization.k8s.io/v1")),
-        ("kind", Y::s("Role")),
+    Yaml::map([
+        ("apiVersion", Yaml::str("rbac.authorization.k8s.io/v1")),
+        ("kind", Yaml::str("Role")),
         (
             "metadata",
             meta(
@@ -492,9 +498,9 @@ fn role(t: &Tenant) -> Y {
                     tenant_label(t),
                     (
                         "annotations",
-                        Y::map([(
+                        Yaml::map([(
                             "eksguard.io/ignore",
-                            Y::s(format!(
+                            Yaml::str(format!(
                                 "IAM014 -- tenants deploy their own workloads; Pod Security Admission enforces {} in the namespace",
                                 t.pss.as_str()
                             )),
@@ -505,7 +511,7 @@ fn role(t: &Tenant) -> Y {
         ),
         (
             "rules",
-            Y::seq([
+            Yaml::seq([
                 rule(
                     &[""],
                     &[
@@ -554,6 +560,6 @@ fn role(t: &Tenant) -> Y {
 
 /// Every tenant's documents as one multi-document YAML stream.
 pub fn render(tenants: &[Tenant]) -> String {
-    let docs: Vec<Y> = tenants.iter().flat_map(documents_for).collect();
+    let docs: Vec<Yaml> = tenants.iter().flat_map(documents_for).collect();
     documents(&docs)
 }

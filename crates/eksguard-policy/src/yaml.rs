@@ -1,123 +1,172 @@
-//! A small block-style YAML emitter for the documents the generators write: maps keep
-//! their insertion order, strings are quoted only when YAML would read them otherwise.
+//! A tiny YAML emitter: an ordered value tree written in block style, so generated objects
+//! read the way people write them (`apiVersion` and `kind` first) without a serializer dep.
 
-use std::fmt::Write;
-
+/// An ordered YAML value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Y {
-    Str(String),
+pub enum Yaml {
+    Null,
+    Bool(bool),
     Int(i64),
-    Map(Vec<(String, Y)>),
-    Seq(Vec<Y>),
+    Str(String),
+    Seq(Vec<Yaml>),
+    Map(Vec<(String, Yaml)>),
 }
 
-impl Y {
-    pub fn s(v: impl Into<String>) -> Y {
-        Y::Str(v.into())
+impl Yaml {
+    pub fn str(s: impl Into<String>) -> Yaml {
+        Yaml::Str(s.into())
     }
 
-    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Y)>) -> Y {
-        Y::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Yaml)>) -> Yaml {
+        Yaml::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
-    pub fn seq(items: impl IntoIterator<Item = Y>) -> Y {
-        Y::Seq(items.into_iter().collect())
+    pub fn seq(items: impl IntoIterator<Item = Yaml>) -> Yaml {
+        Yaml::Seq(items.into_iter().collect())
     }
 
-    fn is_scalar_like(&self) -> bool {
+    pub fn empty_map() -> Yaml {
+        Yaml::Map(Vec::new())
+    }
+
+    /// Inserts or replaces `key` in a mapping (no-op on other values).
+    pub fn set(&mut self, key: &str, value: Yaml) {
+        if let Yaml::Map(entries) = self {
+            match entries.iter_mut().find(|(k, _)| k == key) {
+                Some(e) => e.1 = value,
+                None => entries.push((key.to_string(), value)),
+            }
+        }
+    }
+
+    /// The mapping under `key`, created when absent (no-op target on other values).
+    pub fn child(&mut self, key: &str) -> &mut Yaml {
+        if !matches!(self, Yaml::Map(_)) {
+            *self = Yaml::empty_map();
+        }
+        let Yaml::Map(entries) = self else {
+            unreachable!("just made a map")
+        };
+        let i = match entries.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None => {
+                entries.push((key.to_string(), Yaml::empty_map()));
+                entries.len() - 1
+            }
+        };
+        &mut entries[i].1
+    }
+
+    /// The document as YAML text, ending in a newline.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
         match self {
-            Y::Str(_) | Y::Int(_) => true,
-            Y::Map(m) => m.is_empty(),
-            Y::Seq(s) => s.is_empty(),
+            Yaml::Map(m) if !m.is_empty() => write_map(m, 0, &mut out),
+            Yaml::Seq(s) if !s.is_empty() => write_seq(s, 0, &mut out),
+            other => {
+                out.push_str(&inline(other));
+                out.push('\n');
+            }
         }
+        out
     }
 }
 
-/// Emits documents separated by `---`.
-pub fn documents(docs: &[Y]) -> String {
-    let mut out = String::new();
-    for (i, d) in docs.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        emit(d, 0, &mut out);
-    }
-    out
+/// Several documents separated by `---`.
+pub fn documents(docs: &[Yaml]) -> String {
+    docs.iter()
+        .map(Yaml::to_text)
+        .collect::<Vec<_>>()
+        .join("---\n")
 }
 
-fn emit(y: &Y, indent: usize, out: &mut String) {
+fn is_block(v: &Yaml) -> bool {
+    matches!(v, Yaml::Map(m) if !m.is_empty()) || matches!(v, Yaml::Seq(s) if !s.is_empty())
+}
+
+fn write_map(entries: &[(String, Yaml)], indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
-    match y {
-        Y::Map(entries) if !entries.is_empty() => {
-            for (k, v) in entries {
-                let _ = write!(out, "{pad}{}:", scalar(k));
-                value_after_key(v, indent, out);
+    for (k, v) in entries {
+        out.push_str(&pad);
+        out.push_str(&scalar(k));
+        if is_block(v) {
+            out.push_str(":\n");
+            match v {
+                Yaml::Map(m) => write_map(m, indent + 2, out),
+                Yaml::Seq(s) => write_seq(s, indent + 2, out),
+                _ => {}
             }
+        } else {
+            out.push_str(": ");
+            out.push_str(&inline(v));
+            out.push('\n');
         }
-        Y::Seq(items) if !items.is_empty() => {
-            for item in items {
-                if item.is_scalar_like() {
-                    let _ = writeln!(out, "{pad}- {}", inline(item));
-                } else {
-                    // Emit the item two deeper, then turn its first indent into the dash.
-                    let mut inner = String::new();
-                    emit(item, indent + 2, &mut inner);
-                    out.push_str(&pad);
-                    out.push_str("- ");
-                    out.push_str(&inner[indent + 2..]);
-                }
+    }
+}
+
+fn write_seq(items: &[Yaml], indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    for item in items {
+        if is_block(item) {
+            // Render the item one level deeper, then put the dash on its first line.
+            let mut inner = String::new();
+            match item {
+                Yaml::Map(m) => write_map(m, indent + 2, &mut inner),
+                Yaml::Seq(s) => write_seq(s, indent + 2, &mut inner),
+                _ => {}
             }
+            out.push_str(&pad);
+            out.push_str("- ");
+            out.push_str(&inner[indent + 2..]);
+        } else {
+            out.push_str(&pad);
+            out.push_str("- ");
+            out.push_str(&inline(item));
+            out.push('\n');
         }
-        other => {
-            let _ = writeln!(out, "{pad}{}", inline(other));
-        }
     }
 }
 
-fn value_after_key(v: &Y, indent: usize, out: &mut String) {
-    if v.is_scalar_like() {
-        let _ = writeln!(out, " {}", inline(v));
-    } else {
-        out.push('\n');
-        emit(v, indent + 2, out);
+fn inline(v: &Yaml) -> String {
+    match v {
+        Yaml::Null => "null".into(),
+        Yaml::Bool(b) => b.to_string(),
+        Yaml::Int(i) => i.to_string(),
+        Yaml::Str(s) => scalar(s),
+        Yaml::Seq(_) => "[]".into(),
+        Yaml::Map(_) => "{}".into(),
     }
 }
 
-fn inline(y: &Y) -> String {
-    match y {
-        Y::Str(s) => scalar(s),
-        Y::Int(i) => i.to_string(),
-        Y::Map(_) => "{}".into(),
-        Y::Seq(_) => "[]".into(),
-    }
-}
-
-/// A string as a plain scalar when that reads back as the same string, else JSON-quoted
-/// (a JSON string is a valid double-quoted YAML scalar).
-pub fn scalar(s: &str) -> String {
-    const WORDS: &[&str] = &[
-        "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~",
+/// A string as a plain scalar when YAML would read it back as the same string, else quoted.
+fn scalar(s: &str) -> String {
+    const RESERVED: &[&str] = &[
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
     ];
     let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/-=,".contains(c))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'$'))
         && !s.starts_with(['-', '.'])
-        && !WORDS.contains(&s.to_ascii_lowercase().as_str())
-        && !looks_numeric(s);
+        && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
+        && s.parse::<f64>().is_err()
+        && !s.starts_with(|c: char| c.is_ascii_digit());
     if plain {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).unwrap_or_default()
+        return s.to_string();
     }
-}
-
-fn looks_numeric(s: &str) -> bool {
-    s.parse::<f64>().is_ok()
-        || s.starts_with(|c: char| c.is_ascii_digit())
-            && s.chars()
-                .all(|c| c.is_ascii_digit() || c == '_' || c == '.')
-        || s.starts_with("0x")
-        || s.starts_with("0o")
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\t' => q.push_str("\\t"),
+            c if c.is_control() => q.push_str(&format!("\\u{:04x}", c as u32)),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
 }
 
 #[cfg(test)]
@@ -125,32 +174,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nested_documents() {
-        let d = Y::map([
-            ("a", Y::s("x")),
+    fn writes_block_style_and_quotes_ambiguous_scalars() {
+        let doc = Yaml::map([
+            ("kind", Yaml::str("Namespace")),
             (
-                "b",
-                Y::seq([Y::map([("k", Y::Int(1)), ("l", Y::s("true"))])]),
+                "items",
+                Yaml::Seq(vec![
+                    Yaml::map([("a", Yaml::Int(1)), ("b", Yaml::str("yes"))]),
+                    Yaml::str("53"),
+                ]),
             ),
-            ("c", Y::map::<&str>([])),
-            ("d", Y::seq([Y::s("1"), Y::s("p q")])),
+            ("empty", Yaml::empty_map()),
         ]);
         assert_eq!(
-            documents(&[d.clone(), d])
-                .lines()
-                .take(9)
-                .collect::<Vec<_>>(),
-            [
-                "a: x",
-                "b:",
-                "  - k: 1",
-                "    l: \"true\"",
-                "c: {}",
-                "d:",
-                "  - \"1\"",
-                "  - \"p q\"",
-                "---"
-            ]
+            doc.to_text(),
+            "kind: Namespace\nitems:\n  - a: 1\n    b: \"yes\"\n  - \"53\"\nempty: {}\n"
         );
     }
 }

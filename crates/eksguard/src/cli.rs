@@ -27,7 +27,7 @@ pub enum Command {
     /// The rule catalog.
     #[command(subcommand)]
     Rules(RulesCommand),
-    /// Generate policies: seccomp profiles from traces, tenant namespaces.
+    /// Generate policies: Pod Security labels and patches, seccomp profiles, tenants, network policies.
     #[command(subcommand)]
     Generate(GenerateCommand),
 }
@@ -190,10 +190,15 @@ pub enum ListFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
+    /// Pod Security Standards level per namespace, as Namespace labels (blockers as comments
+    /// and on standard error), or with --patch least-privilege securityContext patches.
+    PodSecurity(PodSecurityArgs),
     /// A seccomp profile allowing the syscalls of strace traces or syscall lists.
     Seccomp(SeccompArgs),
     /// A tenant namespace with quota, limits, RBAC, network policies and Pod Security labels.
     Tenant(TenantArgs),
+    /// Default-deny, DNS and per-Service NetworkPolicies for each namespace.
+    NetworkPolicy(NetworkPolicyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -245,4 +250,33 @@ pub struct TenantArgs {
     /// Write the YAML to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Input manifests and output file, shared by the generators that read manifests.
+#[derive(Debug, Args)]
+pub struct GenerateInput {
+    /// Files or directories to read; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Namespace assumed for namespaced objects that name none.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Write the YAML to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PodSecurityArgs {
+    #[command(flatten)]
+    pub input: GenerateInput,
+    /// Emit a strategic-merge securityContext patch per workload instead of Namespace labels.
+    #[arg(long)]
+    pub patch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkPolicyArgs {
+    #[command(flatten)]
+    pub input: GenerateInput,
 }

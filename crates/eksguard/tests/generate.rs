@@ -104,7 +104,7 @@ fn tenant_from_flags_and_file() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(yaml.contains("scheduler.alpha.kubernetes.io/node-selector: pool=team-a"));
+    assert!(yaml.contains("scheduler.alpha.kubernetes.io/node-selector: \"pool=team-a\""));
     assert_eq!(yaml.matches("\n---\n").count(), 6);
 
     let dir = tempdir("tenants");

@@ -1,19 +1,27 @@
 //! `eksguard generate`: reads the inputs, calls the generators, writes the result.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use eksguard_model::Inventory;
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
+use eksguard_policy::{netpol, pss};
+use eksguard_sources::files::load_text;
+use eksguard_sources::LoadOptions;
 
-use crate::cli::{GenerateCommand, SeccompArgs, TenantArgs};
+use crate::cli::{
+    GenerateCommand, GenerateInput, NetworkPolicyArgs, PodSecurityArgs, SeccompArgs, TenantArgs,
+};
 use crate::Outcome;
 
 pub fn run(cmd: GenerateCommand) -> anyhow::Result<Outcome> {
     match cmd {
+        GenerateCommand::PodSecurity(args) => pod_security(args),
         GenerateCommand::Seccomp(args) => seccomp_cmd(args),
         GenerateCommand::Tenant(args) => tenant_cmd(args),
+        GenerateCommand::NetworkPolicy(args) => network_policy(args),
     }
 }
 
@@ -98,5 +106,60 @@ fn tenant_cmd(args: TenantArgs) -> anyhow::Result<Outcome> {
         }
     }
     write_out(args.output.as_deref(), &tenant::render(&tenants))?;
+    Ok(Outcome::Clean)
+}
+
+/// Loads the inputs. Unreadable ones are reported on standard error; they fail the run only
+/// when nothing at all could be read, since a directory often holds a stray file.
+fn load_inputs(input: &GenerateInput) -> anyhow::Result<Option<Inventory>> {
+    let mut opts = LoadOptions::default();
+    if let Some(ns) = &input.namespace {
+        opts.default_namespace = ns.clone();
+    }
+    let (stdin, files): (Vec<PathBuf>, Vec<PathBuf>) = input
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| p.as_os_str() == "-");
+    let mut inv = eksguard_sources::load(&files, &opts);
+    if !stdin.is_empty() {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(opts.max_file_size + 1)
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        inv.extend(load_text("-", &buf, &opts));
+    }
+    for e in &inv.errors {
+        eprintln!("eksguard: {e}");
+    }
+    Ok((inv.errors.is_empty() || !inv.objects.is_empty()).then_some(inv))
+}
+
+fn pod_security(args: PodSecurityArgs) -> anyhow::Result<Outcome> {
+    let Some(inv) = load_inputs(&args.input)? else {
+        return Ok(Outcome::Error);
+    };
+    let text = if args.patch {
+        pss::render_patches(&inv.objects)
+    } else {
+        let levels = pss::namespace_levels(&inv.objects);
+        // The blockers go to standard error too, so they are seen when the YAML is piped.
+        for ns in &levels {
+            eprint!("{}", pss::namespace_comment(ns));
+        }
+        pss::render_namespaces(&levels)
+    };
+    write_out(args.input.output.as_deref(), &text)?;
+    Ok(Outcome::Clean)
+}
+
+fn network_policy(args: NetworkPolicyArgs) -> anyhow::Result<Outcome> {
+    let Some(inv) = load_inputs(&args.input)? else {
+        return Ok(Outcome::Error);
+    };
+    let generated = netpol::generate(&inv.objects);
+    write_out(args.input.output.as_deref(), &netpol::render(&generated))?;
     Ok(Outcome::Clean)
 }

@@ -1,14 +1,13 @@
 //! `eksguard generate`: reads the inputs, calls the generators, writes the result.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use eksguard_model::Inventory;
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
 use eksguard_policy::{netpol, pss};
-use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
 
 use crate::cli::{
@@ -116,21 +115,7 @@ fn load_inputs(input: &GenerateInput) -> anyhow::Result<Option<Inventory>> {
     if let Some(ns) = &input.namespace {
         opts.default_namespace = ns.clone();
     }
-    let (stdin, files): (Vec<PathBuf>, Vec<PathBuf>) = input
-        .paths
-        .iter()
-        .cloned()
-        .partition(|p| p.as_os_str() == "-");
-    let mut inv = eksguard_sources::load(&files, &opts);
-    if !stdin.is_empty() {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(opts.max_file_size + 1)
-            .read_to_end(&mut buf)
-            .context("cannot read standard input")?;
-        inv.extend(load_text("-", &buf, &opts));
-    }
+    let inv = super::load_paths(&input.paths, &opts, None)?;
     for e in &inv.errors {
         eprintln!("eksguard: {e}");
     }

@@ -32,3 +32,30 @@ pub fn use_color(arg: ColorArg, to_file: bool) -> bool {
         }
     }
 }
+
+/// Loads files and directories, and standard input for `-`; `sources` keeps the text of
+/// standard input for code frames, since it cannot be read twice.
+pub fn load_paths(
+    paths: &[std::path::PathBuf],
+    opts: &eksguard_sources::LoadOptions,
+    sources: Option<&eksguard_report::SourceCache>,
+) -> anyhow::Result<eksguard_model::Inventory> {
+    use anyhow::Context;
+    use std::io::Read;
+    let (stdin, files): (Vec<_>, Vec<_>) =
+        paths.iter().cloned().partition(|p| p.as_os_str() == "-");
+    let mut inv = eksguard_sources::load(&files, opts);
+    if !stdin.is_empty() {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(opts.max_file_size + 1)
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        if let (Some(sources), Ok(text)) = (sources, std::str::from_utf8(&buf)) {
+            sources.insert("-", text);
+        }
+        inv.extend(eksguard_sources::files::load_text("-", &buf, opts));
+    }
+    Ok(inv)
+}

@@ -1,15 +1,11 @@
 //! `eksguard scan`: load files, run the rules, report.
 
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::path::PathBuf;
 
-use anyhow::Context;
 use eksguard_model::{Inventory, Severity};
 use eksguard_report::{Format, Location, RenderOptions, Report, ReportFinding, SourceCache};
 use eksguard_rules::engine::{Engine, EngineConfig, RunResult};
 use eksguard_rules::registry;
-use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
 
 use crate::baseline::{self, BaselineEntry};
@@ -121,25 +117,7 @@ fn load_inputs(args: &ScanArgs, cfg: &Config, sources: &SourceCache) -> anyhow::
         opts.max_file_size = mb * 1024 * 1024;
     }
     opts.excludes = cfg.exclude.iter().chain(&args.exclude).cloned().collect();
-    let (stdin, files): (Vec<PathBuf>, Vec<PathBuf>) = args
-        .paths
-        .iter()
-        .cloned()
-        .partition(|p| p.as_os_str() == "-");
-    let mut inv = eksguard_sources::load(&files, &opts);
-    if !stdin.is_empty() {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(opts.max_file_size + 1)
-            .read_to_end(&mut buf)
-            .context("cannot read standard input")?;
-        if let Ok(text) = std::str::from_utf8(&buf) {
-            sources.insert("-", text);
-        }
-        inv.extend(load_text("-", &buf, &opts));
-    }
-    Ok(inv)
+    super::load_paths(&args.paths, &opts, Some(sources))
 }
 
 /// Resolves findings to resources and file positions, sorted for output.

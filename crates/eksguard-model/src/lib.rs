@@ -12,6 +12,7 @@ pub mod node;
 pub mod object;
 pub mod path;
 pub mod rule;
+pub mod selector;
 pub mod workload;
 pub mod yaml;
 

@@ -4,53 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use eksguard_model::selector::{map_selector_matches, selector_matches};
 use eksguard_model::{Node, Object};
 
 use crate::yaml::Yaml;
 
 /// Namespaces the platform owns: policies there are the cluster operator's business.
 pub const SKIPPED_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
-
-/// Does a label selector (`matchLabels`, `matchExpressions`) select these labels? An empty
-/// selector selects everything; an unreadable one selects nothing.
-pub fn selector_matches(selector: &Node, labels: &Node) -> bool {
-    let label = |k: &str| labels.get(k).and_then(Node::scalar_text);
-    for e in selector
-        .get("matchLabels")
-        .map(Node::entries)
-        .unwrap_or(&[])
-    {
-        if label(&e.key) != e.value.scalar_text() {
-            return false;
-        }
-    }
-    for expr in selector
-        .get("matchExpressions")
-        .map(Node::items)
-        .unwrap_or(&[])
-    {
-        let key = expr.get("key").and_then(Node::as_str).unwrap_or("");
-        let values: Vec<String> = expr
-            .get("values")
-            .map(Node::items)
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(Node::scalar_text)
-            .collect();
-        let have = label(key);
-        let ok = match expr.get("operator").and_then(Node::as_str) {
-            Some("In") => have.is_some_and(|h| values.contains(&h)),
-            Some("NotIn") => have.is_none_or(|h| !values.contains(&h)),
-            Some("Exists") => have.is_some(),
-            Some("DoesNotExist") => have.is_none(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
 
 /// What was generated for one namespace, and what already existed.
 #[derive(Debug, Clone)]
@@ -129,7 +89,7 @@ fn resolve_named(workloads: &[&Object], selector: &Node, name: &str) -> Option<i
     let found: BTreeSet<i64> = workloads
         .iter()
         .filter_map(|w| w.pod_spec())
-        .filter(|p| selector_matches_map(selector, p.labels()))
+        .filter(|p| map_selector_matches(selector, p.labels()))
         .flat_map(|p| {
             p.containers()
                 .flat_map(|c| c.node.get("ports").map(Node::items).unwrap_or(&[]).iter())
@@ -139,15 +99,6 @@ fn resolve_named(workloads: &[&Object], selector: &Node, name: &str) -> Option<i
         })
         .collect();
     (found.len() == 1).then(|| found.into_iter().next().unwrap_or(0))
-}
-
-/// A Service selector is a plain label map; an empty one selects nothing (no endpoints).
-fn selector_matches_map(selector: &Node, labels: &Node) -> bool {
-    !selector.entries().is_empty()
-        && selector
-            .entries()
-            .iter()
-            .all(|e| labels.get(&e.key).and_then(Node::scalar_text) == e.value.scalar_text())
 }
 
 fn service_policy(
@@ -348,8 +299,8 @@ mod tests {
 
     #[test]
     fn service_selectors_never_match_when_empty() {
-        assert!(!selector_matches_map(&node("{}"), &node("app: web\n")));
-        assert!(selector_matches_map(
+        assert!(!map_selector_matches(&node("{}"), &node("app: web\n")));
+        assert!(map_selector_matches(
             &node("app: web\n"),
             &node("app: web\nx: y\n")
         ));

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use eksguard_model::{ContainerView, FieldPath, Node, Object, PodSpecView};
 
+use eksguard_model::selector::PSS_SAFE_SYSCTLS;
+
 use crate::yaml::Yaml;
 
 /// The Pod Security Standards version these checks implement.
@@ -67,22 +69,6 @@ const BASELINE_CAPS: &[&str] = &[
     "SETPCAP",
     "SETUID",
     "SYS_CHROOT",
-];
-
-/// The safe sysctl set of the baseline level.
-const SAFE_SYSCTLS: &[&str] = &[
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-    "net.ipv4.tcp_rmem",
-    "net.ipv4.tcp_wmem",
 ];
 
 const SELINUX_TYPES: &[&str] = &[
@@ -427,7 +413,7 @@ pub fn check_pod(pod: &PodSpecView<'_>) -> Vec<Violation> {
         .enumerate()
     {
         let name = text(s.get("name")).unwrap_or_default();
-        if !SAFE_SYSCTLS.contains(&name.as_str()) {
+        if !PSS_SAFE_SYSCTLS.contains(&name.as_str()) {
             add(
                 B,
                 "Sysctls",

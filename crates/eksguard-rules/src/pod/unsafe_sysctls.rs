@@ -1,20 +1,7 @@
+use eksguard_model::selector::PSS_SAFE_SYSCTLS;
 use eksguard_model::{Node, Object};
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
-
-/// The sysctls the Pod Security Standards baseline profile allows.
-const SAFE_SYSCTLS: &[&str] = &[
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-];
 
 declare_rule! {
     /// ## What it checks
@@ -24,7 +11,8 @@ declare_rule! {
     /// `net.ipv4.tcp_syncookies`, `net.ipv4.ping_group_range`,
     /// `net.ipv4.ip_local_reserved_ports`, `net.ipv4.tcp_keepalive_time`,
     /// `net.ipv4.tcp_fin_timeout`, `net.ipv4.tcp_keepalive_intvl`,
-    /// `net.ipv4.tcp_keepalive_probes`); names written with `/` separators are read as
+    /// `net.ipv4.tcp_keepalive_probes`, and since v1.32 `net.ipv4.tcp_rmem` and
+    /// `net.ipv4.tcp_wmem`); names written with `/` separators are read as
     /// dots. Also containers with `securityContext.procMount: Unmasked`.
     ///
     /// ## Why it matters
@@ -64,7 +52,7 @@ impl Rule for UnsafeSysctlsOrProcMount {
             .unwrap_or(&[]);
         for (i, s) in sysctls.iter().enumerate() {
             let name = s.get("name").and_then(Node::as_str).unwrap_or("").trim();
-            if !SAFE_SYSCTLS.contains(&name.replace('/', ".").as_str()) {
+            if !PSS_SAFE_SYSCTLS.contains(&name.replace('/', ".").as_str()) {
                 out.report(
                     obj,
                     pod.field_path("securityContext.sysctls")

@@ -2,8 +2,9 @@
 //! (`../shared/corpus/aws` and `eksctl`, written by others) and pins what the cluster and
 //! IAM rules find there. Skips, saying so, when the corpus is absent.
 
+mod common;
+use common::corpus;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
@@ -13,18 +14,6 @@ const RULES: &[&str] = &[
     "IAM001", "IAM002", "IAM003", "IAM004", "IAM005", "IAM006", "IRSA004", "IRSA005", "IRSA006",
     "IRSA007", "IRSA008", "IRSA010", "IRSA011", "DET001", "DET002", "DATA001", "NET010", "NODE013",
 ];
-
-fn corpus(sub: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(sub);
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: corpus directory {} not found", p.display());
-        None
-    }
-}
 
 #[test]
 fn aws_and_eksctl_corpus_findings_are_pinned() {

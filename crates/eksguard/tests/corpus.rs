@@ -1,23 +1,13 @@
 //! Scans the shared corpus of real manifests written by others (`../shared/corpus`, beside
 //! the repository). Skips, saying so, when the corpus is absent.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::corpus;
+use std::path::PathBuf;
 
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
 use eksguard_sources::LoadOptions;
-
-fn corpus(sub: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(sub);
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: corpus directory {} not found", p.display());
-        None
-    }
-}
 
 #[test]
 fn corpus_manifests_scan_without_errors() {

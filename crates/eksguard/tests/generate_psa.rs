@@ -1,7 +1,9 @@
 //! `generate pod-security`: levels of real namespaces, and round trips through the engine:
 //! the generated labels must satisfy POD014, and the patches must clear what they set.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use eksguard_model::{Inventory, Node, Object, Source};
 use eksguard_policy::pss::{self, Level};
@@ -9,19 +11,6 @@ use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
 use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
-
-const CORPUS: &str = "/work/shared/corpus/manifests";
-
-/// The corpus file, or `None` after saying SKIPPED when the corpus is not here.
-fn corpus(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(CORPUS).join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: {} is absent", p.display());
-        None
-    }
-}
 
 fn load(paths: &[PathBuf]) -> Inventory {
     eksguard_sources::load(paths, &LoadOptions::default())
@@ -66,6 +55,11 @@ fn level_of(inv: &Inventory, ns: &str) -> pss::NamespaceLevel {
 // kubernetes-sigs__metrics-server/manifests/base/deployment.yaml: the one container sets
 // runAsNonRoot, runAsUser 1000, allowPrivilegeEscalation false, RuntimeDefault seccomp and
 // drops ALL; its only volume is an emptyDir: restricted.
+/// A file of the corpus's manifests, or `None` after saying SKIPPED.
+fn corpus(rel: &str) -> Option<PathBuf> {
+    common::corpus(&format!("manifests/{rel}"))
+}
+
 #[test]
 fn metrics_server_is_restricted() {
     let Some(p) = corpus("kubernetes-sigs__metrics-server/manifests/base/deployment.yaml") else {

@@ -5,8 +5,6 @@ mod common;
 
 use eksguard_model::Inventory;
 use eksguard_policy::netpol;
-use eksguard_rules::engine::{Engine, EngineConfig};
-use eksguard_rules::registry;
 use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
 
@@ -20,16 +18,7 @@ fn text(s: &str) -> Inventory {
 
 /// Rule findings as (rule, namespace of the object).
 fn run(inv: &Inventory) -> Vec<(String, String)> {
-    let engine = Engine::new(
-        registry::all(),
-        EngineConfig {
-            select: RULES.iter().map(|s| s.to_string()).collect(),
-            ..EngineConfig::default()
-        },
-    );
-    engine
-        .run(inv)
-        .findings
+    common::findings(inv, RULES)
         .into_iter()
         .map(|f| {
             let o = inv.get(f.object);

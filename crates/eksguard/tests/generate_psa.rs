@@ -7,8 +7,6 @@ use std::path::PathBuf;
 
 use eksguard_model::{Inventory, Node, Object, Source};
 use eksguard_policy::pss::{self, Level};
-use eksguard_rules::engine::{Engine, EngineConfig};
-use eksguard_rules::registry;
 use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
 
@@ -23,16 +21,7 @@ fn text(s: &str) -> Inventory {
 }
 
 fn run(inv: &Inventory, rules: &[&str]) -> Vec<(String, String, String)> {
-    let engine = Engine::new(
-        registry::all(),
-        EngineConfig {
-            select: rules.iter().map(|s| s.to_string()).collect(),
-            ..EngineConfig::default()
-        },
-    );
-    engine
-        .run(inv)
-        .findings
+    common::findings(inv, rules)
         .into_iter()
         .map(|f| {
             (
@@ -352,22 +341,10 @@ fn corpus_patches_clear_what_they_set() {
 }
 
 fn cli(args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eksguard"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    common::run_with_stdin(
+        std::process::Command::new(env!("CARGO_BIN_EXE_eksguard")).args(args),
+        stdin,
+    )
 }
 
 #[test]

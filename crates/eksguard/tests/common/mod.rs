@@ -1,7 +1,16 @@
 //! Shared by the integration tests that read `../shared/corpus`, the real configuration
-//! written by others that sits beside the repository (and beside CI's clone).
+//! written by others that sits beside the repository (and beside CI's clone), and by
+//! those that run the engine or feed the binary on standard input.
+// Each test binary uses only some of these helpers.
+#![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use eksguard_model::{Finding, Inventory};
+use eksguard_rules::engine::{Engine, EngineConfig};
+use eksguard_rules::registry;
 
 /// `rel` under the corpus, or `None` after printing SKIPPED when it is not there.
 pub fn corpus(rel: &str) -> Option<PathBuf> {
@@ -14,4 +23,30 @@ pub fn corpus(rel: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED: corpus path {} not found", p.display());
         None
     }
+}
+
+/// The findings of `rules` (IDs or prefixes) over an inventory.
+pub fn findings(inv: &Inventory, rules: &[&str]) -> Vec<Finding> {
+    let config = EngineConfig {
+        select: rules.iter().map(|s| s.to_string()).collect(),
+        ..EngineConfig::default()
+    };
+    Engine::new(registry::all(), config).run(inv).findings
+}
+
+/// Runs `cmd` with `input` on its standard input and collects its output.
+pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }

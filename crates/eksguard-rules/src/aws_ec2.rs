@@ -356,6 +356,19 @@ pub(crate) fn nodegroup_security_groups(
 /// short description of why: linked through a cluster, node group, launch template, eksctl
 /// ClusterConfig or Karpenter EC2NodeClass, or marked by the tags and names EKS, eksctl and
 /// Karpenter give their groups.
+/// The security groups in the scan that belong to a cluster or its nodes, each with its ID
+/// and why it counts as such.
+pub(crate) fn linked_security_groups<'a>(cx: &Ctx<'a>) -> Vec<(&'a Object, String, String)> {
+    let linked = cluster_and_node_security_groups(cx);
+    cx.objects_of("EC2SecurityGroup")
+        .filter_map(|sg| {
+            let id = text(sg.root.get("GroupId"))?;
+            let why = linked.get(&id)?.clone();
+            Some((sg, id, why))
+        })
+        .collect()
+}
+
 pub(crate) fn cluster_and_node_security_groups(cx: &Ctx<'_>) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut add = |id: String, why: String| {

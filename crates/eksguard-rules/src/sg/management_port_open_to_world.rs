@@ -1,4 +1,4 @@
-use crate::aws_ec2::{cluster_and_node_security_groups, covers_tcp_port, text, world_open_ingress};
+use crate::aws_ec2::{covers_tcp_port, linked_security_groups, world_open_ingress};
 use crate::{declare_rule, Ctx, Rule, Sink};
 
 /// Ports that administer a node or the cluster, with what listens there.
@@ -46,14 +46,7 @@ declare_rule! {
 
 impl Rule for ManagementPortOpenToWorld {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        let linked = cluster_and_node_security_groups(cx);
-        for sg in cx.objects_of("EC2SecurityGroup") {
-            let Some(id) = text(sg.root.get("GroupId")) else {
-                continue;
-            };
-            let Some(why) = linked.get(&id) else {
-                continue;
-            };
+        for (sg, id, why) in linked_security_groups(cx) {
             for open in world_open_ingress(sg) {
                 let ports: Vec<String> = MANAGEMENT_PORTS
                     .iter()

@@ -1,4 +1,4 @@
-use crate::aws_ec2::{cluster_and_node_security_groups, describe_ports, text, world_open_ingress};
+use crate::aws_ec2::{describe_ports, linked_security_groups, world_open_ingress};
 use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
@@ -46,14 +46,7 @@ declare_rule! {
 
 impl Rule for SecurityGroupOpenToWorld {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        let linked = cluster_and_node_security_groups(cx);
-        for sg in cx.objects_of("EC2SecurityGroup") {
-            let Some(id) = text(sg.root.get("GroupId")) else {
-                continue;
-            };
-            let Some(why) = linked.get(&id) else {
-                continue;
-            };
+        for (sg, id, why) in linked_security_groups(cx) {
             for open in world_open_ingress(sg) {
                 out.report(
                     sg,

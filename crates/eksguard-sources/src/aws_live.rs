@@ -88,34 +88,12 @@ pub fn read_cluster(opts: &LiveOptions) -> Result<Inventory, LiveError> {
 }
 
 async fn read(opts: &LiveOptions) -> Result<Inventory, LiveError> {
-    // rustls with ring: the SDK's default client would build aws-lc from C sources.
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    // The SDK sets no read timeout by default: an endpoint that accepts and never answers
-    // would hold the scan forever.
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .timeout_config(timeouts);
-    if let Some(r) = &opts.region {
-        loader = loader.region(Region::new(r.clone()));
-    }
-    if let Some(p) = &opts.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(u) = &opts.endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    let conf = loader.load().await;
-    if conf.region().is_none() {
-        return Err(LiveError::NoRegion);
-    }
+    let conf = sdk_config(
+        opts.region.as_deref(),
+        opts.profile.as_deref(),
+        opts.endpoint_url.as_deref(),
+    )
+    .await?;
     let ctx = Ctx {
         eks: aws_sdk_eks::Client::new(&conf),
         iam: aws_sdk_iam::Client::new(&conf),
@@ -139,6 +117,44 @@ async fn read(opts: &LiveOptions) -> Result<Inventory, LiveError> {
     inv.errors
         .sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
     Ok(inv)
+}
+
+/// The SDK configuration every live reader shares: the default credential chain, rustls
+/// with ring, bounded timeouts, and the overrides of the command line.
+pub(crate) async fn sdk_config(
+    region: Option<&str>,
+    profile: Option<&str>,
+    endpoint_url: Option<&str>,
+) -> Result<aws_config::SdkConfig, LiveError> {
+    // rustls with ring: the SDK's default client would build aws-lc from C sources.
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    // The SDK sets no read timeout by default: an endpoint that accepts and never answers
+    // would hold the scan forever.
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .timeout_config(timeouts);
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_string()));
+    }
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    let conf = loader.load().await;
+    if conf.region().is_none() {
+        return Err(LiveError::NoRegion);
+    }
+    Ok(conf)
 }
 
 struct Ctx {
@@ -764,7 +780,7 @@ fn role_name(arn: &str) -> String {
 }
 
 /// The error code and message AWS sent, or what went wrong on the way.
-fn describe_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(crate) fn describe_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E>,
 ) -> String {
     match (e.code(), e.message()) {

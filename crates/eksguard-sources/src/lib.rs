@@ -6,6 +6,8 @@
 pub mod aws_json;
 #[cfg(feature = "aws")]
 pub mod aws_live;
+#[cfg(feature = "aws")]
+pub mod cloudwatch_live;
 pub mod files;
 pub mod kubelet;
 

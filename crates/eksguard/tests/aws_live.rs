@@ -471,3 +471,72 @@ fn deny(mut stream: TcpStream) {
         }
     }
 }
+
+#[cfg(feature = "aws")]
+mod cloudwatch {
+    use eksguard_sources::cloudwatch_live::{LogQuery, LogReader};
+
+    use super::fixture;
+
+    fn query(endpoint: &str, group: &str) -> LogQuery {
+        // The reader takes the default credential chain; the moto server accepts any key.
+        // Every other test sets its own environment on the child process it runs.
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        let mut q = LogQuery::new(group);
+        q.region = Some("us-east-1".into());
+        q.endpoint_url = Some(endpoint.into());
+        q
+    }
+
+    fn read_all(q: &LogQuery) -> (usize, Vec<String>) {
+        let mut reader = LogReader::open(q).expect("reader opens");
+        let (mut pages, mut messages) = (0, Vec::new());
+        while let Some(page) = reader.next_page() {
+            pages += 1;
+            messages.extend(page.expect("page reads").into_iter().map(|m| m.message));
+        }
+        (pages, messages)
+    }
+
+    #[test]
+    fn audit_streams_are_read_page_by_page_within_the_window() {
+        let Some(f) = fixture() else { return };
+        let logs = &f.seeded["logs"];
+        let group = logs["group"].as_str().unwrap();
+        let old = logs["old_events"].as_u64().unwrap() as usize;
+        let new = logs["new_events"].as_u64().unwrap() as usize;
+
+        let mut q = query(&f.endpoint, group);
+        q.page_size = Some(7);
+        let (pages, all) = read_all(&q);
+        assert_eq!(all.len(), old + new, "only the audit stream, every event");
+        assert!(pages >= (old + new).div_ceil(7), "followed {pages} pages");
+        assert!(
+            all.iter().all(|m| m.starts_with('{')),
+            "no authenticator lines"
+        );
+
+        q.start_ms = logs["recent_ms"].as_i64();
+        let (_, recent) = read_all(&q);
+        assert_eq!(recent.len(), new, "--since leaves the older events out");
+        assert!(recent.iter().any(|m| m.contains("command=sh")));
+    }
+
+    #[test]
+    fn missing_log_group_is_an_error_naming_it() {
+        let Some(f) = fixture() else { return };
+        let q = query(&f.endpoint, "/aws/eks/no-such-cluster/cluster");
+        let mut reader = LogReader::open(&q).expect("reader opens");
+        let err = reader.next_page().expect("one answer").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("FilterLogEvents") && text.contains("/aws/eks/no-such-cluster/cluster"),
+            "{text}"
+        );
+        assert!(
+            reader.next_page().is_none(),
+            "the read stops after a failure"
+        );
+    }
+}

@@ -24,7 +24,7 @@ def client(service):
     )
 
 
-eks, iam, ec2 = client("eks"), client("iam"), client("ec2")
+eks, iam, ec2, logs = client("eks"), client("iam"), client("ec2"), client("logs")
 
 
 def trust(service):
@@ -239,6 +239,76 @@ made["good"] = {
     "security_group": https_in,
     "launch_template": good_lt,
     "subnet": private_subnet,
+}
+
+
+# The bad cluster's control-plane log group: an audit stream with events in two time
+# windows, and an authenticator stream whose lines are not audit events.
+import time
+
+log_group = f"/aws/eks/{bad['name']}/cluster"
+logs.create_log_group(logGroupName=log_group)
+audit_stream = f"kube-apiserver-audit-{suffix}"
+logs.create_log_stream(logGroupName=log_group, logStreamName=audit_stream)
+logs.create_log_stream(logGroupName=log_group, logStreamName=f"authenticator-{suffix}")
+now_ms = int(time.time() * 1000)
+old_ms = now_ms - 3 * 3600 * 1000
+
+
+def audit_event(i, ts_ms, verb, resource, subresource=None, user="alice", code=200, uri=None):
+    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_ms / 1000)) + ".000000Z"
+    ref = {"resource": resource, "namespace": "prod", "name": f"obj-{i}", "apiVersion": "v1"}
+    if subresource:
+        ref["subresource"] = subresource
+    return json.dumps({
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "level": "Metadata",
+        "auditID": f"00000000-0000-0000-0000-{i:012d}",
+        "stage": "ResponseComplete",
+        "requestURI": uri or f"/api/v1/namespaces/prod/{resource}/obj-{i}",
+        "verb": verb,
+        "user": {"username": user, "groups": ["system:authenticated"]},
+        "sourceIPs": ["203.0.113.7"],
+        "userAgent": "kubectl/v1.33.0",
+        "objectRef": ref,
+        "responseStatus": {"metadata": {}, "code": code},
+        "requestReceivedTimestamp": ts,
+        "stageTimestamp": ts,
+        "annotations": {"authorization.k8s.io/decision": "allow" if code < 400 else "forbid",
+                        "authorization.k8s.io/reason": ""},
+    }, separators=(",", ":"))
+
+
+old_events = [
+    {"timestamp": old_ms + i, "message": audit_event(i, old_ms + i, "get", "configmaps")}
+    for i in range(5)
+]
+recent = now_ms - 10 * 60 * 1000
+new_events = [
+    {"timestamp": recent + i, "message": audit_event(100 + i, recent + i, "get", "secrets")}
+    for i in range(20)
+]
+new_events.append({
+    "timestamp": recent + 50,
+    "message": audit_event(
+        200, recent + 50, "create", "pods", subresource="exec",
+        uri="/api/v1/namespaces/prod/pods/obj-200/exec?command=sh&container=app&stdin=true&tty=true",
+    ),
+})
+logs.put_log_events(logGroupName=log_group, logStreamName=audit_stream, logEvents=old_events + new_events)
+logs.put_log_events(
+    logGroupName=log_group,
+    logStreamName=f"authenticator-{suffix}",
+    logEvents=[{"timestamp": recent + i, "message": f"time=now level=info msg=access granted {i}"} for i in range(3)],
+)
+made["logs"] = {
+    "group": log_group,
+    "audit_stream": audit_stream,
+    "old_ms": old_ms,
+    "recent_ms": recent,
+    "old_events": len(old_events),
+    "new_events": len(new_events),
 }
 
 print(json.dumps(made))

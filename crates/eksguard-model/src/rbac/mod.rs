@@ -10,6 +10,7 @@
 
 mod iam;
 mod matching;
+mod risks;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +23,7 @@ pub use matching::{
     api_group_matches, non_resource_url_matches, resource_matches, resource_name_matches,
     verb_matches, PolicyRule, RequestAttributes,
 };
+pub use risks::{is_system_name, probes, Probe, Risk};
 
 use crate::inventory::Inventory;
 use crate::node::Node;
@@ -245,6 +247,8 @@ pub struct RbacModel {
     pub mappings: Vec<IamMapping>,
     /// `(group, resource)` of custom resources that are cluster-scoped.
     cluster_scoped_crds: BTreeSet<(String, String)>,
+    /// `resource → group` of every custom resource defined in the inventory.
+    crd_groups: BTreeMap<String, String>,
     role_index: BTreeMap<(RoleKind, Option<String>, String), usize>,
 }
 
@@ -283,6 +287,88 @@ const CLUSTER_SCOPED_RESOURCES: &[&str] = &[
     "ipaddresses",
     "servicecidrs",
     "clustertrustbundles",
+];
+
+/// The API groups of built-in resources outside the core group.
+const BUILTIN_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "apps",
+        &[
+            "deployments",
+            "daemonsets",
+            "statefulsets",
+            "replicasets",
+            "controllerrevisions",
+        ],
+    ),
+    ("batch", &["jobs", "cronjobs"]),
+    (
+        "networking.k8s.io",
+        &[
+            "ingresses",
+            "ingressclasses",
+            "networkpolicies",
+            "ipaddresses",
+            "servicecidrs",
+        ],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        &[
+            "roles",
+            "rolebindings",
+            "clusterroles",
+            "clusterrolebindings",
+        ],
+    ),
+    ("autoscaling", &["horizontalpodautoscalers"]),
+    ("policy", &["poddisruptionbudgets", "podsecuritypolicies"]),
+    (
+        "storage.k8s.io",
+        &[
+            "storageclasses",
+            "csidrivers",
+            "csinodes",
+            "csistoragecapacities",
+            "volumeattachments",
+        ],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        &[
+            "mutatingwebhookconfigurations",
+            "validatingwebhookconfigurations",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicybindings",
+        ],
+    ),
+    ("apiextensions.k8s.io", &["customresourcedefinitions"]),
+    ("apiregistration.k8s.io", &["apiservices"]),
+    (
+        "certificates.k8s.io",
+        &["certificatesigningrequests", "clustertrustbundles"],
+    ),
+    ("coordination.k8s.io", &["leases"]),
+    ("discovery.k8s.io", &["endpointslices"]),
+    ("scheduling.k8s.io", &["priorityclasses"]),
+    ("node.k8s.io", &["runtimeclasses"]),
+    (
+        "authentication.k8s.io",
+        &["tokenreviews", "selfsubjectreviews"],
+    ),
+    (
+        "authorization.k8s.io",
+        &[
+            "subjectaccessreviews",
+            "selfsubjectaccessreviews",
+            "selfsubjectrulesreviews",
+            "localsubjectaccessreviews",
+        ],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        &["flowschemas", "prioritylevelconfigurations"],
+    ),
 ];
 
 /// A role as read, before aggregation.
@@ -482,6 +568,7 @@ impl RbacModel {
         let mut raws: Vec<RawRole> = Vec::new();
         let mut bindings: Vec<Binding> = Vec::new();
         let mut cluster_scoped_crds = BTreeSet::new();
+        let mut crd_groups = BTreeMap::new();
         for obj in &inv.objects {
             let origin = Origin::Object(obj.id);
             match (&*obj.kind, is_rbac(&obj.api_version)) {
@@ -497,12 +584,13 @@ impl RbacModel {
                 )),
                 ("CustomResourceDefinition", _) => {
                     let spec = obj.spec();
-                    if spec.get("scope").and_then(Node::as_str) == Some("Cluster") {
-                        let group = spec.get("group").and_then(Node::scalar_text);
-                        let plural = spec.at("names.plural").and_then(Node::scalar_text);
-                        if let (Some(g), Some(p)) = (group, plural) {
-                            cluster_scoped_crds.insert((g, p));
+                    let group = spec.get("group").and_then(Node::scalar_text);
+                    let plural = spec.at("names.plural").and_then(Node::scalar_text);
+                    if let (Some(g), Some(p)) = (group, plural) {
+                        if spec.get("scope").and_then(Node::as_str) == Some("Cluster") {
+                            cluster_scoped_crds.insert((g.clone(), p.clone()));
                         }
+                        crd_groups.insert(p, g);
                     }
                 }
                 _ => {}
@@ -563,6 +651,7 @@ impl RbacModel {
             bindings,
             mappings,
             cluster_scoped_crds,
+            crd_groups,
             role_index,
         }
     }
@@ -585,6 +674,19 @@ impl RbacModel {
             || self
                 .cluster_scoped_crds
                 .contains(&(group.to_string(), resource.to_string()))
+    }
+
+    /// The API group of a resource named without one (`deployments` → `apps`): a custom
+    /// resource defined in the inventory, a well-known built-in one, else the core group.
+    pub fn group_of(&self, resource: &str) -> String {
+        if let Some(g) = self.crd_groups.get(resource) {
+            return g.clone();
+        }
+        BUILTIN_GROUPS
+            .iter()
+            .find(|(_, rs)| rs.contains(&resource))
+            .map(|(g, _)| g.to_string())
+            .unwrap_or_default()
     }
 
     /// Whether a binding subject names the identity.

@@ -165,7 +165,8 @@ pub fn is_system_name(kind: SubjectKind, name: &str) -> bool {
 
 impl RbacModel {
     /// Every grant of a dangerous power, one per (probe, binding, subject), the first
-    /// matching rule standing for the others. Grants to Kubernetes' own identities are
+    /// matching rule standing for the others; a full-control grant stands for the other
+    /// powers of the same binding. Grants to Kubernetes' own identities are
     /// left out unless `all`, or unless an IAM principal is mapped to them.
     pub fn risks(&self, all: bool) -> Vec<Risk> {
         let probes = probes();
@@ -173,8 +174,9 @@ impl RbacModel {
         for (pi, probe) in probes.iter().enumerate() {
             for req in &probe.requests {
                 for g in self.who_can(req) {
+                    // Full control stands for every other power through the same binding.
                     if out.iter().any(|r| {
-                        r.probe == pi
+                        (r.probe == pi || r.probe == 0)
                             && r.grant.binding == g.binding
                             && r.grant.subject == g.subject
                     }) {

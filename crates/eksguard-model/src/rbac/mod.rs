@@ -693,7 +693,7 @@ impl RbacModel {
     pub fn subject_matches(&self, s: &Subject, id: &Identity) -> bool {
         match s.kind {
             SubjectKind::User => s.name == id.user,
-            SubjectKind::Group => id.groups.iter().any(|g| *g == s.name),
+            SubjectKind::Group => id.groups.contains(&s.name),
             SubjectKind::ServiceAccount => service_account_of(&id.user)
                 .is_some_and(|(ns, name)| name == s.name && Some(ns) == s.namespace.as_deref()),
             SubjectKind::IamPrincipal => self.mappings.iter().any(|m| {
@@ -807,7 +807,7 @@ impl RbacModel {
             .enumerate()
             .filter(|(_, m)| match s.kind {
                 SubjectKind::User => iam::username_matches(&m.username, &s.name),
-                SubjectKind::Group => m.groups.iter().any(|g| *g == s.name),
+                SubjectKind::Group => m.groups.contains(&s.name),
                 SubjectKind::ServiceAccount | SubjectKind::IamPrincipal => false,
             })
             .map(|(i, _)| i)

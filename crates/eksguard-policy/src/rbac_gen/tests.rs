@@ -229,11 +229,9 @@ fn random_requests(rng: &mut Rng, user: &str) -> Vec<RequestAttributes> {
     (0..n)
         .map(|_| {
             if *rng.pick(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) == 0 {
-                return RequestAttributes::non_resource(
-                    "get",
-                    *rng.pick(&["/metrics", "/logs/x"][..]),
-                )
-                .by(user, &[]);
+                const URLS: &[&str] = &["/metrics", "/logs/x"];
+                let url: &&str = rng.pick(URLS);
+                return RequestAttributes::non_resource("get", url).by(user, &[]);
             }
             let (g, res) = *rng.pick(RES);
             let verb = *rng.pick(VERBS);

@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod node;
 pub mod object;
 pub mod path;
+pub mod rbac;
 pub mod rule;
 pub mod selector;
 pub mod workload;

@@ -6,7 +6,7 @@ use crate::node::{Node, Pos};
 use crate::path::FieldPath;
 use crate::workload::WORKLOAD_KINDS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct ObjectId(pub u32);
 
 /// Where an object came from.

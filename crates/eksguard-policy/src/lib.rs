@@ -3,6 +3,7 @@
 
 pub mod netpol;
 pub mod pss;
+pub mod rbac_gen;
 pub mod seccomp;
 mod syscalls;
 pub mod tenant;

@@ -30,6 +30,9 @@ pub enum Command {
     /// Generate policies: Pod Security labels and patches, seccomp profiles, tenants, network policies.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// RBAC queries: who may do something, what a subject is bound to, dangerous grants.
+    #[command(subcommand)]
+    Rbac(RbacCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,4 +282,86 @@ pub struct PodSecurityArgs {
 pub struct NetworkPolicyArgs {
     #[command(flatten)]
     pub input: GenerateInput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RbacCommand {
+    /// Every subject allowed VERB on RESOURCE (or a non-resource URL such as /metrics),
+    /// with the binding, role and rule that allow it, and the IAM principals mapped to it.
+    WhoCan(WhoCanArgs),
+    /// Every role bound to a user, group, service account (NS:NAME) or IAM ARN, and where.
+    Lookup(LookupArgs),
+    /// Subjects holding dangerous powers, ranked by severity.
+    Risks(RisksArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RbacFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Input and output of the RBAC queries.
+#[derive(Debug, Args)]
+pub struct RbacInput {
+    /// Files or directories to read; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: RbacFormat,
+    /// Write the answer to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoCanArgs {
+    /// The verb (`get`, `create`, `*` for rules granting every verb).
+    #[arg(value_name = "VERB")]
+    pub verb: String,
+    /// RESOURCE, RESOURCE.GROUP, RESOURCE/SUBRESOURCE (`pods/exec`, `deployments.apps/scale`)
+    /// or a non-resource URL starting with `/`.
+    #[arg(value_name = "RESOURCE")]
+    pub resource: String,
+    /// The request's namespace [default: any namespace].
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The object's name, for rules limited by resourceNames.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub input: RbacInput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SubjectKindArg {
+    User,
+    Group,
+    Serviceaccount,
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// A user, a group, a service account (`NS:NAME` or `system:serviceaccount:NS:NAME`)
+    /// or an IAM role, user or assumed-role ARN.
+    #[arg(value_name = "SUBJECT")]
+    pub subject: String,
+    /// What SUBJECT names [default: a user and a group of that name; service accounts and
+    /// ARNs are recognised by their form].
+    #[arg(long, short = 'k', value_enum)]
+    pub kind: Option<SubjectKindArg>,
+    #[command(flatten)]
+    pub input: RbacInput,
+}
+
+#[derive(Debug, Args)]
+pub struct RisksArgs {
+    /// Also list Kubernetes' own identities (system:* users and groups bound by the
+    /// default policy, unless an IAM principal is mapped to them).
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub input: RbacInput,
 }

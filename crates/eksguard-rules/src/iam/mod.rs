@@ -40,7 +40,7 @@ pub use rbac_webhook_config_write::RbacWebhookConfigWrite;
 pub use rbac_wildcard::RbacWildcard;
 pub use system_masters_mapping::SystemMastersMapping;
 
-use eksguard_model::{yaml, FieldPath, Node, Object};
+use eksguard_model::{rbac, yaml, FieldPath, Node, Object};
 
 use crate::Rule;
 
@@ -112,28 +112,35 @@ pub(crate) fn resource_names(rule: &Node) -> Vec<String> {
         .collect()
 }
 
-/// Whether one PolicyRule authorizes `r`, matching as the API server's RBAC authorizer
-/// does: exact, case-sensitive names, `*` in verbs, apiGroups and resources, and
-/// `*/sub` for any resource's subresource `sub`. A rule limited by `resourceNames` never
-/// authorizes `create` on a top-level resource, because such a request carries no name.
+/// Whether one PolicyRule authorizes `r` for some object, matching each entry with the
+/// model's RBAC matcher (the API server's semantics). A rule limited by `resourceNames`
+/// never authorizes `create` on a top-level resource, because such a request carries no
+/// name; any other request may name one of the listed objects.
 pub(crate) fn grants(rule: &Node, r: Req) -> Option<Hit> {
     let verbs = strings(rule, "verbs");
     let groups = strings(rule, "apiGroups");
     let resources = strings(rule, "resources");
+    let (resource, sub) = match r.resource.split_once('/') {
+        Some((res, s)) => (res, Some(s)),
+        None => (r.resource, None),
+    };
     let verb_idx = verbs
         .iter()
-        .position(|v| matches!(v.as_deref(), Some(v) if v == "*" || v == r.verb))?;
-    groups
-        .iter()
-        .position(|g| matches!(g.as_deref(), Some(g) if g == "*" || g == r.group))?;
-    let sub = r.resource.split_once('/').map(|(_, s)| s);
-    let resource_idx = resources.iter().position(|res| {
-        let Some(res) = res.as_deref() else {
-            return false;
-        };
-        res == "*" || res == r.resource || sub.is_some_and(|s| res.strip_prefix("*/") == Some(s))
+        .position(|v| v.as_deref().is_some_and(|v| rbac::verb_matches(v, r.verb)))?;
+    groups.iter().position(|g| {
+        g.as_deref()
+            .is_some_and(|g| rbac::api_group_matches(g, r.group))
     })?;
-    if r.verb == "create" && sub.is_none() && !resource_names(rule).is_empty() {
+    let resource_idx = resources.iter().position(|res| {
+        res.as_deref()
+            .is_some_and(|res| rbac::resource_matches(res, resource, sub))
+    })?;
+    let names = resource_names(rule);
+    let name = match (r.verb, sub) {
+        ("create", None) => None,
+        _ => names.first().map(String::as_str),
+    };
+    if !rbac::resource_name_matches(&names, name) {
         return None;
     }
     Some(Hit {

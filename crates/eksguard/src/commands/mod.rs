@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod generate;
 pub mod node;
+pub mod rbac;
 pub mod rules;
 pub mod scan;
 

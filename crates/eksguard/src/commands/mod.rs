@@ -5,6 +5,7 @@ pub mod generate;
 pub mod node;
 pub mod rules;
 pub mod scan;
+pub mod snapshot;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;

@@ -132,8 +132,8 @@ pub struct KubeArgs {
     /// else the in-cluster service account].
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Read namespaced resources only in this namespace (offline: the namespace assumed
-    /// for objects that name none).
+    /// Read namespaced resources only in this namespace (generators reading files: the
+    /// namespace assumed for objects that name none).
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
     /// Requests (Kubernetes and AWS) in flight at once.

@@ -42,6 +42,9 @@ pub struct RuleMeta {
     pub sources: &'static str,
     /// Kinds whose objects the engine hands to the rule one at a time (empty: none).
     pub kinds: &'static [&'static str],
+    /// Further kinds the rule looks up across the inventory (cross-object checks): with
+    /// `kinds`, what a scan that cannot read a kind leaves unchecked.
+    pub reads: &'static [&'static str],
     /// One line shown in lists and as the SARIF short description.
     pub summary: &'static str,
     /// What to do; ends with a period.
@@ -52,6 +55,11 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
+    /// Whether the rule looks at objects of `kind` in any way.
+    pub fn uses_kind(&self, kind: &str) -> bool {
+        self.kinds.contains(&kind) || self.reads.contains(&kind)
+    }
+
     /// The ID's letters: the family (`POD`, `IAM`, ...).
     pub fn family(&self) -> &'static str {
         let end = self

@@ -1,8 +1,11 @@
 //! Pod-spec views over every workload kind, with container security settings resolved the
 //! way Kubernetes resolves them (the container's value wins over the pod's).
 
+use std::collections::{HashMap, HashSet};
+
+use crate::inventory::Inventory;
 use crate::node::Node;
-use crate::object::Object;
+use crate::object::{Object, ObjectId};
 use crate::path::FieldPath;
 
 /// Kinds that carry a pod spec or a pod template.
@@ -18,6 +21,60 @@ pub const WORKLOAD_KINDS: &[&str] = &[
     "PodTemplate",
     "Rollout",
 ];
+
+/// Workloads run by a controller that is itself among the objects: the pods of a
+/// ReplicaSet, StatefulSet, DaemonSet or Job, the ReplicaSets of a Deployment, the Jobs of
+/// a CronJob. Their pod spec comes from the owner's template, so findings belong on the
+/// owner alone; a workload whose controller is absent (a bare pod, a ReplicaSet scanned
+/// without its Deployment, a static pod owned by its Node) is its own reporting point.
+/// The owner is matched by UID when both sides carry one, else by kind, name and
+/// namespace.
+pub fn controlled_workloads(inv: &Inventory) -> HashSet<ObjectId> {
+    let mut by_uid: HashSet<&str> = HashSet::new();
+    let mut by_name: HashMap<(&str, Option<&str>, &str), ()> = HashMap::new();
+    for o in inv
+        .objects
+        .iter()
+        .filter(|o| WORKLOAD_KINDS.contains(&&*o.kind))
+    {
+        if let Some(uid) = o.metadata().get("uid").and_then(Node::as_str) {
+            by_uid.insert(uid);
+        }
+        by_name.insert((&o.kind, o.ns(), &o.name), ());
+    }
+    let mut out = HashSet::new();
+    for o in inv
+        .objects
+        .iter()
+        .filter(|o| WORKLOAD_KINDS.contains(&&*o.kind))
+    {
+        let owned = o
+            .metadata()
+            .get("ownerReferences")
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|r| r.get("controller").and_then(Node::as_bool) == Some(true))
+            .any(|r| {
+                let uid = r
+                    .get("uid")
+                    .and_then(Node::as_str)
+                    .filter(|u| !u.is_empty());
+                match uid {
+                    Some(uid) if !by_uid.is_empty() && by_uid.contains(uid) => true,
+                    _ => {
+                        let kind = r.get("kind").and_then(Node::as_str).unwrap_or("");
+                        let name = r.get("name").and_then(Node::as_str).unwrap_or("");
+                        by_name.contains_key(&(kind, o.ns(), name))
+                    }
+                }
+            });
+        if owned {
+            out.insert(o.id);
+        }
+    }
+    out
+}
 
 /// Pod-level securityContext fields that containers inherit.
 const INHERITED: &[&str] = &[
@@ -259,5 +316,47 @@ impl<'a> ContainerView<'a> {
                 Some((s, base.index(i)))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::Source;
+    use crate::yaml::{parse_documents, ParseLimits};
+
+    fn inventory(text: &str) -> Inventory {
+        let mut inv = Inventory::default();
+        for doc in parse_documents(text, true, ParseLimits::default()) {
+            let root = doc.unwrap().root;
+            inv.push(Object::from_node(root, Source::Live, "default").unwrap());
+        }
+        inv
+    }
+
+    fn names(inv: &Inventory, ids: &HashSet<ObjectId>) -> Vec<String> {
+        let mut v: Vec<String> = ids.iter().map(|id| inv.get(*id).display_name()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn controlled_workloads_follow_present_controllers_only() {
+        let inv = inventory(
+            "kind: Deployment\napiVersion: apps/v1\nmetadata: {name: web, namespace: a, uid: d1}\n---\n\
+             kind: ReplicaSet\napiVersion: apps/v1\nmetadata: {name: web-1, namespace: a, uid: r1, ownerReferences: [{kind: Deployment, name: web, uid: d1, controller: true}]}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {name: web-1-x, namespace: a, ownerReferences: [{kind: ReplicaSet, name: web-1, uid: r1, controller: true}]}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {name: bare, namespace: a}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {name: static, namespace: a, ownerReferences: [{kind: Node, name: n1, controller: true}]}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {name: other-ns, namespace: b, ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {name: not-controller, namespace: a, ownerReferences: [{kind: ReplicaSet, name: web-1}]}\n---\n\
+             kind: Job\napiVersion: batch/v1\nmetadata: {name: j, namespace: a, ownerReferences: [{kind: CronJob, name: cj, controller: true}]}\n",
+        );
+        let ids = controlled_workloads(&inv);
+        assert_eq!(
+            names(&inv, &ids),
+            ["Pod/a/web-1-x", "ReplicaSet/a/web-1"],
+            "a Job whose CronJob is absent, bare and static pods stay"
+        );
     }
 }

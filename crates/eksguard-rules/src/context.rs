@@ -1,6 +1,6 @@
 //! What rules see of a run: the inventory, indexes over it, and their parameters.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use eksguard_model::{Inventory, Object, ObjectId, ParamKind, RuleMeta};
 use serde_json::Value as Json;
@@ -19,6 +19,8 @@ pub struct Ctx<'a> {
     by_kind: HashMap<&'a str, Vec<ObjectId>>,
     /// kind → namespace → objects.
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<ObjectId>>>,
+    /// Workloads whose controller is in the inventory: reported through their owner.
+    controlled: HashSet<ObjectId>,
 }
 
 impl<'a> Ctx<'a> {
@@ -41,6 +43,7 @@ impl<'a> Ctx<'a> {
             params,
             by_kind,
             by_kind_ns,
+            controlled: eksguard_model::workload::controlled_workloads(inv),
         }
     }
 
@@ -68,12 +71,20 @@ impl<'a> Ctx<'a> {
         ids.iter().map(move |id| inv.get(*id))
     }
 
-    /// Objects that carry a pod spec, in input order.
+    /// Objects that carry a pod spec, in input order, without those run by a controller
+    /// that is itself here (see [`eksguard_model::workload::controlled_workloads`]).
     pub fn workloads(&self) -> impl Iterator<Item = &'a Object> + '_ {
-        self.inv
-            .objects
-            .iter()
-            .filter(|o| crate::WORKLOAD_KINDS.contains(&&*o.kind) && o.pod_spec().is_some())
+        self.inv.objects.iter().filter(|o| {
+            crate::WORKLOAD_KINDS.contains(&&*o.kind)
+                && !self.controlled.contains(&o.id)
+                && o.pod_spec().is_some()
+        })
+    }
+
+    /// Whether a controller present in the inventory runs this workload, so that its
+    /// findings are the controller's.
+    pub fn is_controlled(&self, id: ObjectId) -> bool {
+        self.controlled.contains(&id)
     }
 
     /// Namespaces that hold workloads, minus those the rule skips (its `skip_namespaces`

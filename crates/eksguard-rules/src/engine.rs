@@ -94,6 +94,11 @@ impl<'r> Engine<'r> {
             .par_iter()
             .map(|obj| {
                 let mut found = Vec::new();
+                // A controller's pods (and a Deployment's ReplicaSets) share its template:
+                // report once, on the controller.
+                if cx.is_controlled(obj.id) {
+                    return found;
+                }
                 for rule in &self.rules {
                     let meta = rule.meta();
                     if meta.kinds.contains(&&*obj.kind) {

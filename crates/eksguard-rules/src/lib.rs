@@ -94,6 +94,8 @@ impl Sink {
 ///     pub HostNetwork {
 ///         id: "POD007", name: "host-network", severity: High, sources: "K",
 ///         kinds: WORKLOAD_KINDS,
+///         // optional: kinds looked up across the inventory
+///         reads: &["ServiceAccount"],
 ///         summary: "Pod shares the node's network namespace",
 ///         remediation: "Remove `hostNetwork: true`.",
 ///     }
@@ -109,6 +111,7 @@ macro_rules! declare_rule {
             severity: $sev:ident,
             sources: $src:literal,
             kinds: $kinds:expr,
+            $(reads: $reads:expr,)?
             summary: $summary:literal,
             remediation: $remediation:literal,
             $(params: [$($param:expr),* $(,)?],)?
@@ -125,6 +128,7 @@ macro_rules! declare_rule {
                 severity: $crate::__private::Severity::$sev,
                 sources: $src,
                 kinds: $kinds,
+                reads: $crate::__reads!($($reads)?),
                 summary: $summary,
                 remediation: $remediation,
                 docs: concat!($($doc, "\n"),*),
@@ -137,6 +141,17 @@ macro_rules! declare_rule {
                 &Self::META
             }
         }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __reads {
+    () => {
+        &[]
+    };
+    ($reads:expr) => {
+        $reads
     };
 }
 

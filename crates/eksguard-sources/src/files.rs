@@ -209,8 +209,14 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
         match doc {
             Ok(doc) => {
                 let line = doc.root.pos.line;
-                let unknown =
-                    collect_objects(doc.root, &path, doc.index, opts, &mut result.objects);
+                let unknown = collect_objects(
+                    doc.root,
+                    &path,
+                    doc.index,
+                    opts,
+                    &mut result.objects,
+                    &mut result.errors,
+                );
                 if unknown && is_json && explicit {
                     result.errors.push(InputError::new(
                         name,
@@ -245,7 +251,12 @@ fn collect_objects(
     doc: u32,
     opts: &LoadOptions,
     out: &mut Vec<Object>,
+    errors: &mut Vec<InputError>,
 ) -> bool {
+    if crate::snapshot::is_snapshot(&root) {
+        crate::snapshot::load(&root, path, doc, &opts.default_namespace, out, errors);
+        return false;
+    }
     let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
     let is_list = kind.ends_with("List") && root.get("items").is_some_and(|i| i.as_seq().is_some());
     if is_list {

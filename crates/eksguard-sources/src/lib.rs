@@ -9,7 +9,10 @@ pub mod aws_live;
 #[cfg(feature = "aws")]
 pub mod cloudwatch_live;
 pub mod files;
+#[cfg(feature = "cluster")]
+pub mod kube_live;
 pub mod kubelet;
+pub mod snapshot;
 
 pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};
 pub use files::{load, LoadOptions};

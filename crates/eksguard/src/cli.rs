@@ -20,8 +20,11 @@ pub struct Cli {
 pub enum Command {
     /// Scan manifests offline: files, directories (recursive, honours .gitignore) or `-` for stdin.
     Scan(Box<ScanArgs>),
-    /// Scan a live cluster: the EKS, IAM and EC2 APIs with the default AWS credential chain.
+    /// Scan a live cluster: the Kubernetes API through the kubeconfig and, for EKS, the EKS,
+    /// IAM and EC2 APIs with the default AWS credential chain.
     Cluster(Box<ClusterArgs>),
+    /// Save what `cluster` reads (Secret values removed) to a file for a later `scan`.
+    Snapshot(Box<SnapshotArgs>),
     /// Check the kubelet configuration and files of this node (or of a root tree).
     Node(NodeArgs),
     /// The rule catalog.
@@ -121,12 +124,48 @@ pub struct CheckArgs {
     pub write_baseline: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
-pub struct ClusterArgs {
-    /// Read the cluster through the EKS, IAM and EC2 APIs (on when the kubeconfig context is
-    /// an EKS cluster ARN).
+/// How to reach a live Kubernetes API: shared by `cluster`, `snapshot` and the generators'
+/// `--live` mode.
+#[derive(Debug, Clone, Args)]
+pub struct KubeArgs {
+    /// Kubeconfig context [default: the current context].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Kubeconfig file [default: $KUBECONFIG (several files merged), else ~/.kube/config,
+    /// else the in-cluster service account].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Read namespaced resources only in this namespace (generators reading files: the
+    /// namespace assumed for objects that name none).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Requests (Kubernetes and AWS) in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    /// Seconds to wait for one API response.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Items per Kubernetes list page.
+    #[arg(long, value_name = "N", default_value_t = 500, hide = true)]
+    pub page_size: u32,
+    /// No progress bar on standard error.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The AWS side of a live scan.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Read the cluster through the EKS, IAM and EC2 APIs too (on when the kubeconfig
+    /// context is an EKS cluster ARN or --cluster-name is given).
     #[arg(long)]
     pub aws: bool,
+    /// Read only the AWS side, not the Kubernetes API.
+    #[arg(long, conflicts_with = "no_aws")]
+    pub aws_only: bool,
+    /// Never read AWS, even for an EKS context.
+    #[arg(long)]
+    pub no_aws: bool,
     /// AWS region [default: from the EKS context ARN, else the AWS configuration].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
@@ -139,19 +178,29 @@ pub struct ClusterArgs {
     /// AWS profile of the shared configuration files.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
-    /// Kubeconfig context [default: the current context].
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// Kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// AWS requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
     pub check: CheckArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The snapshot file to write (JSON).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -259,11 +308,13 @@ pub struct TenantArgs {
 #[derive(Debug, Args)]
 pub struct GenerateInput {
     /// Files or directories to read; `-` reads standard input.
-    #[arg(value_name = "PATH", default_value = ".")]
+    #[arg(value_name = "PATH", default_value = ".", conflicts_with = "live")]
     pub paths: Vec<PathBuf>,
-    /// Namespace assumed for namespaced objects that name none.
-    #[arg(long, short = 'n', value_name = "NS")]
-    pub namespace: Option<String>,
+    /// Read the objects from the live cluster of the kubeconfig instead of files.
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// Write the YAML to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

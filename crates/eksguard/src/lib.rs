@@ -33,6 +33,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Scan(args) => commands::scan::run(*args),
         cli::Command::Node(args) => commands::node::run(args),
         cli::Command::Cluster(args) => commands::cluster::run(*args),
+        cli::Command::Snapshot(args) => commands::snapshot::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
         cli::Command::Generate(cmd) => commands::generate::run(cmd),
         cli::Command::Rbac(cmd) => commands::rbac::run(cmd),

@@ -21,6 +21,7 @@ const fn rule(
         severity,
         sources: "K",
         kinds: &[],
+        reads: &[],
         summary,
         remediation,
         docs,

@@ -37,6 +37,7 @@ declare_rule! {
         severity: Info,
         sources: "K",
         kinds: WORKLOAD_KINDS,
+        reads: &["ServiceAccount"],
         summary: "Pod automounts a service account token",
         remediation: "Set `automountServiceAccountToken: false` on the pod or its ServiceAccount unless it calls the Kubernetes API.",
         params: [SKIP_NAMESPACES],

@@ -58,6 +58,7 @@ declare_rule! {
         severity: Medium,
         sources: "K,E",
         kinds: &[],
+        reads: &["ServiceAccount"],
         summary: "IAM role shared by several service accounts",
         remediation: "Give each workload's service account its own IAM role scoped to what it needs.",
     }

@@ -38,6 +38,7 @@ declare_rule! {
         severity: Medium,
         sources: "K",
         kinds: &[],
+        reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Default-deny egress without a DNS egress rule",
         remediation: "Allow egress to the cluster DNS on port 53 over UDP and TCP.",
         params: [SKIP_NAMESPACES],

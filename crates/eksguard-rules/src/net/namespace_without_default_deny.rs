@@ -36,6 +36,7 @@ declare_rule! {
         severity: Low,
         sources: "K",
         kinds: &[],
+        reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Namespace has no default-deny NetworkPolicy for Ingress or Egress",
         remediation: "Add a NetworkPolicy with an empty podSelector and policyTypes Ingress and Egress, then allow the needed flows.",
         params: [SKIP_NAMESPACES],

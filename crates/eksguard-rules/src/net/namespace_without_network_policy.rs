@@ -24,6 +24,7 @@ declare_rule! {
         severity: Medium,
         sources: "K",
         kinds: &[],
+        reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Workload namespace has no NetworkPolicy",
         remediation: "Add a default-deny NetworkPolicy to the namespace and allow only the needed flows.",
         params: [SKIP_NAMESPACES],

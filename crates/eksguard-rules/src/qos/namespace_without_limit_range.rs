@@ -24,6 +24,7 @@ declare_rule! {
         severity: Low,
         sources: "K",
         kinds: &[],
+        reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "LimitRange"],
         summary: "Workload namespace has no LimitRange",
         remediation: "Add a LimitRange with default container requests and limits to the namespace.",
         params: [SKIP_NAMESPACES],

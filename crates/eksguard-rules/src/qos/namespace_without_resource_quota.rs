@@ -23,6 +23,7 @@ declare_rule! {
         severity: Medium,
         sources: "K",
         kinds: &[],
+        reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "ResourceQuota"],
         summary: "Workload namespace has no ResourceQuota",
         remediation: "Add a ResourceQuota to the namespace.",
         params: [SKIP_NAMESPACES],

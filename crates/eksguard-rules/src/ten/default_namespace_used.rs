@@ -38,6 +38,7 @@ declare_rule! {
         severity: Low,
         sources: "K",
         kinds: &[],
+        reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout"],
         summary: "Object in the default namespace",
         remediation: "Move the object to a dedicated namespace.",
     }

@@ -6,63 +6,156 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use eksguard_model::yaml::{parse_documents, ParseLimits};
-use eksguard_model::Node;
+use eksguard_model::{InputError, Inventory, Node};
 use eksguard_report::SourceCache;
 
-use crate::cli::ClusterArgs;
+use crate::cli::{AwsArgs, ClusterArgs, KubeArgs};
 use crate::Outcome;
 
 pub fn run(args: ClusterArgs) -> anyhow::Result<Outcome> {
-    let kube = kube_target(args.kubeconfig.as_deref(), args.context.as_deref())?;
-    let aws = args.aws || args.cluster_name.is_some() || kube.is_some();
-    if !aws {
-        eprintln!(
-            "error: no EKS cluster to read: the kubeconfig context is not an EKS cluster ARN; \
-             pass --aws --cluster-name NAME [--region REGION]"
-        );
-        return Ok(Outcome::Error);
-    }
-    let Some(name) = args
-        .cluster_name
-        .clone()
-        .or_else(|| kube.as_ref().map(|k| k.name.clone()))
-    else {
-        eprintln!(
-            "error: no cluster name: pass --cluster-name, or use a kubeconfig context named by \
-             an EKS cluster ARN"
-        );
-        return Ok(Outcome::Error);
-    };
-    let region = args.region.clone().or(kube.map(|k| k.region));
     let Some(cfg) = super::scan::load_config(&args.check) else {
         return Ok(Outcome::Error);
     };
-    let inv = read_aws(&args, name, region)?;
+    let Some((inv, _)) = read_live(&args.kube, &args.aws)? else {
+        return Ok(Outcome::Error);
+    };
     let sources = SourceCache::new();
     super::scan::check_and_report(&args.check, &args.report, &cfg, &inv, &sources)
 }
 
+/// Where a live read went, for snapshots.
+#[derive(Debug, Clone, Default)]
+pub struct LiveInfo {
+    pub server: Option<String>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+}
+
+/// Reads the Kubernetes API and, for an EKS cluster, the AWS side, into one inventory.
+/// `None` (after a message on standard error) when there is nothing to read at all.
+pub fn read_live(kube: &KubeArgs, aws: &AwsArgs) -> anyhow::Result<Option<(Inventory, LiveInfo)>> {
+    let target = kube_target(kube.kubeconfig.as_deref(), kube.context.as_deref())?;
+    let aws_wanted =
+        !aws.no_aws && (aws.aws || aws.aws_only || aws.cluster_name.is_some() || target.is_some());
+    let mut inv = Inventory::default();
+    let mut info = LiveInfo::default();
+    if !aws.aws_only {
+        match read_kube_with_info(kube) {
+            Ok((k, server, context)) => {
+                inv.extend(k);
+                info.server = Some(server);
+                info.context = context;
+            }
+            // No kubeconfig and not in a pod: an AWS-only scan, when AWS was asked for.
+            Err(e) if aws_wanted && is_missing_config(&e) => {
+                eprintln!("eksguard: {e:#}; reading the AWS side only");
+            }
+            Err(e) if aws_wanted => {
+                inv.errors
+                    .push(InputError::new("kubernetes", None, format!("{e:#}")))
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: {e:#}\n(for the AWS side alone: --aws-only --cluster-name NAME [--region REGION])"
+                );
+                return Ok(None);
+            }
+        }
+    }
+    if aws_wanted {
+        let Some(name) = aws
+            .cluster_name
+            .clone()
+            .or_else(|| target.as_ref().map(|k| k.name.clone()))
+        else {
+            eprintln!(
+                "error: no cluster name: pass --cluster-name, or use a kubeconfig context named by \
+                 an EKS cluster ARN"
+            );
+            return Ok(None);
+        };
+        let region = aws.region.clone().or(target.map(|k| k.region));
+        info.cluster = Some(name.clone());
+        inv.extend(read_aws(aws, kube.concurrency, name, region)?);
+    }
+    Ok(Some((inv, info)))
+}
+
+/// Reads every Kubernetes kind the rules look at, through the kubeconfig (or the pod's
+/// service account). Types that cannot be read are errors in the inventory naming the
+/// rules they leave unchecked; the rest is read.
+pub fn read_kube(args: &KubeArgs) -> anyhow::Result<Inventory> {
+    read_kube_with_info(args).map(|(inv, _, _)| inv)
+}
+
+#[cfg(feature = "cluster")]
+fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Option<String>)> {
+    use eksguard_sources::kube_live::{read_cluster, KubeOptions};
+    let mut rules_by_kind: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for kind in eksguard_sources::kube_live::kinds_read() {
+        let ids: Vec<String> = eksguard_rules::registry::all()
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| m.uses_kind(kind))
+            .map(|m| m.id.to_string())
+            .collect();
+        rules_by_kind.insert(kind.to_string(), ids);
+    }
+    let opts = KubeOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: args.namespace.clone(),
+        concurrency: args.concurrency,
+        page_size: args.page_size.max(1),
+        timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        progress: !args.no_progress,
+        rules_by_kind,
+    };
+    let (inv, info) = read_cluster(&opts)?;
+    Ok((inv, info.server, info.context))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn read_kube_with_info(_args: &KubeArgs) -> anyhow::Result<(Inventory, String, Option<String>)> {
+    anyhow::bail!("this eksguard was built without Kubernetes support (cargo feature `cluster`)")
+}
+
+#[cfg(feature = "cluster")]
+fn is_missing_config(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<eksguard_sources::kube_live::KubeError>(),
+        Some(eksguard_sources::kube_live::KubeError::NoConfig { .. })
+    )
+}
+
+#[cfg(not(feature = "cluster"))]
+fn is_missing_config(_e: &anyhow::Error) -> bool {
+    true
+}
+
 #[cfg(feature = "aws")]
 fn read_aws(
-    args: &ClusterArgs,
+    args: &AwsArgs,
+    concurrency: usize,
     name: String,
     region: Option<String>,
-) -> anyhow::Result<eksguard_model::Inventory> {
+) -> anyhow::Result<Inventory> {
     use eksguard_sources::aws_live::{read_cluster, LiveOptions};
     let mut opts = LiveOptions::new(name);
     opts.region = region;
     opts.profile = args.profile.clone();
     opts.endpoint_url = args.endpoint_url.clone();
-    opts.concurrency = args.concurrency;
+    opts.concurrency = concurrency;
     Ok(read_cluster(&opts)?)
 }
 
 #[cfg(not(feature = "aws"))]
 fn read_aws(
-    _args: &ClusterArgs,
+    _args: &AwsArgs,
+    _concurrency: usize,
     _name: String,
     _region: Option<String>,
-) -> anyhow::Result<eksguard_model::Inventory> {
+) -> anyhow::Result<Inventory> {
     anyhow::bail!("this eksguard was built without AWS support (cargo feature `aws`)")
 }
 

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use eksguard_model::Inventory;
+use eksguard_model::workload::controlled_workloads;
+use eksguard_model::{Inventory, Object};
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
 use eksguard_policy::{netpol, pss};
@@ -110,16 +111,31 @@ fn tenant_cmd(args: TenantArgs) -> anyhow::Result<Outcome> {
 
 /// Loads the inputs. Unreadable ones are reported on standard error; they fail the run only
 /// when nothing at all could be read, since a directory often holds a stray file.
+/// With `--live` the objects come from the cluster of the kubeconfig.
 fn load_inputs(input: &GenerateInput) -> anyhow::Result<Option<Inventory>> {
-    let mut opts = LoadOptions::default();
-    if let Some(ns) = &input.namespace {
-        opts.default_namespace = ns.clone();
-    }
-    let inv = super::load_paths(&input.paths, &opts, None)?;
+    let inv = if input.live {
+        super::cluster::read_kube(&input.kube)?
+    } else {
+        let mut opts = LoadOptions::default();
+        if let Some(ns) = &input.kube.namespace {
+            opts.default_namespace = ns.clone();
+        }
+        super::load_paths(&input.paths, &opts, None)?
+    };
     for e in &inv.errors {
         eprintln!("eksguard: {e}");
     }
     Ok((inv.errors.is_empty() || !inv.objects.is_empty()).then_some(inv))
+}
+
+/// The objects generators look at: a controller's pods and ReplicaSets share its
+/// template, so only the controller counts.
+fn owners_only(inv: &Inventory) -> Vec<&Object> {
+    let controlled = controlled_workloads(inv);
+    inv.objects
+        .iter()
+        .filter(|o| !controlled.contains(&o.id))
+        .collect()
 }
 
 fn pod_security(args: PodSecurityArgs) -> anyhow::Result<Outcome> {
@@ -127,9 +143,9 @@ fn pod_security(args: PodSecurityArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Error);
     };
     let text = if args.patch {
-        pss::render_patches(&inv.objects)
+        pss::render_patches(owners_only(&inv))
     } else {
-        let levels = pss::namespace_levels(&inv.objects);
+        let levels = pss::namespace_levels(owners_only(&inv));
         // The blockers go to standard error too, so they are seen when the YAML is piped.
         for ns in &levels {
             eprint!("{}", pss::namespace_comment(ns));
@@ -144,7 +160,7 @@ fn network_policy(args: NetworkPolicyArgs) -> anyhow::Result<Outcome> {
     let Some(inv) = load_inputs(&args.input)? else {
         return Ok(Outcome::Error);
     };
-    let generated = netpol::generate(&inv.objects);
+    let generated = netpol::generate(owners_only(&inv));
     write_out(args.input.output.as_deref(), &netpol::render(&generated))?;
     Ok(Outcome::Clean)
 }

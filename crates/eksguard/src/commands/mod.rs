@@ -6,6 +6,7 @@ pub mod node;
 pub mod rbac;
 pub mod rules;
 pub mod scan;
+pub mod snapshot;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;

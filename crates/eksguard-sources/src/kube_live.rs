@@ -1,0 +1,652 @@
+//! Live reads of the Kubernetes API through a kubeconfig (or the in-cluster service
+//! account): discovery first, to learn which of the kinds the rules read the server serves
+//! and at which preferred version, then paginated list requests in parallel.
+//!
+//! List items become [`Object`]s with [`Source::Live`], exactly as the items of a saved
+//! `kind: List` would. Secrets lose their values (`data`, `stringData` and the
+//! last-applied annotation, which repeats them) before anything else sees them. A resource
+//! type that is forbidden, not served, too slow or fails on some page becomes an
+//! [`InputError`] naming the type, the failure and the rules left without its data; the
+//! other types are still read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use eksguard_model::{InputError, Inventory, Node, Object, Source};
+use futures_util::future::join_all;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::Value as Json;
+use tokio::sync::Semaphore;
+
+/// What to read and how to reach the cluster.
+#[derive(Debug, Clone)]
+pub struct KubeOptions {
+    /// Kubeconfig file; `None` follows `$KUBECONFIG` (several files merged), then
+    /// `~/.kube/config`, then the in-cluster service account.
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context; `None` is the current one.
+    pub context: Option<String>,
+    /// Read namespaced kinds only in this namespace.
+    pub namespace: Option<String>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Items per list page.
+    pub page_size: u32,
+    /// Longest wait for one response.
+    pub timeout: Duration,
+    /// A progress bar on standard error (only drawn when it is a terminal).
+    pub progress: bool,
+    /// Rule IDs that read each kind: named in the error when the kind cannot be read.
+    pub rules_by_kind: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for KubeOptions {
+    fn default() -> Self {
+        KubeOptions {
+            kubeconfig: None,
+            context: None,
+            namespace: None,
+            concurrency: 16,
+            page_size: 500,
+            timeout: Duration::from_secs(30),
+            progress: false,
+            rules_by_kind: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    #[error("cannot read kubeconfig {path}: {source}")]
+    Kubeconfig {
+        path: String,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("no Kubernetes configuration: no kubeconfig ({kubeconfig}) and not running in a pod ({incluster})")]
+    NoConfig {
+        kubeconfig: String,
+        incluster: String,
+    },
+    #[error("cannot build the Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// Where the API server was reached, for snapshots and messages.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterInfo {
+    pub server: String,
+    pub context: Option<String>,
+}
+
+/// A kind the rules read, where the API serves it.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    group: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    /// Absent from discovery is normal (removed APIs, optional add-ons): no error.
+    optional: bool,
+}
+
+const fn want(group: &'static str, kind: &'static str, plural: &'static str) -> Wanted {
+    Wanted {
+        group,
+        kind,
+        plural,
+        optional: false,
+    }
+}
+
+const fn maybe(group: &'static str, kind: &'static str, plural: &'static str) -> Wanted {
+    Wanted {
+        group,
+        kind,
+        plural,
+        optional: true,
+    }
+}
+
+/// Every kind read from the API, in report order.
+const WANTED: &[Wanted] = &[
+    want("", "Namespace", "namespaces"),
+    want("", "Pod", "pods"),
+    want("", "ReplicationController", "replicationcontrollers"),
+    want("", "ServiceAccount", "serviceaccounts"),
+    want("", "Secret", "secrets"),
+    want("", "Service", "services"),
+    want("", "ResourceQuota", "resourcequotas"),
+    want("", "LimitRange", "limitranges"),
+    want("", "PersistentVolume", "persistentvolumes"),
+    want("apps", "Deployment", "deployments"),
+    want("apps", "ReplicaSet", "replicasets"),
+    want("apps", "StatefulSet", "statefulsets"),
+    want("apps", "DaemonSet", "daemonsets"),
+    want("batch", "Job", "jobs"),
+    want("batch", "CronJob", "cronjobs"),
+    want("rbac.authorization.k8s.io", "Role", "roles"),
+    want("rbac.authorization.k8s.io", "ClusterRole", "clusterroles"),
+    want("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
+    want(
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+    ),
+    want("networking.k8s.io", "NetworkPolicy", "networkpolicies"),
+    want("networking.k8s.io", "Ingress", "ingresses"),
+    want("storage.k8s.io", "StorageClass", "storageclasses"),
+    want(
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+    ),
+    want(
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+    ),
+    // Removed in Kubernetes 1.25; read where an older server still has it.
+    maybe("policy", "PodSecurityPolicy", "podsecuritypolicies"),
+    // Custom resources of add-ons the rules know.
+    maybe("karpenter.k8s.aws", "EC2NodeClass", "ec2nodeclasses"),
+    maybe("argoproj.io", "Rollout", "rollouts"),
+];
+
+/// The only ConfigMaps read: cluster access and VPC CNI settings. Others may hold
+/// anything, and no rule but these needs them from a live cluster.
+const CONFIG_MAPS: &[(&str, &str)] = &[
+    ("kube-system", "aws-auth"),
+    ("kube-system", "amazon-vpc-cni"),
+];
+
+/// Reads every kind the rules need. Unreadable types are in `errors` of the inventory;
+/// only a missing configuration or a runtime that cannot start is an `Err`.
+pub fn read_cluster(opts: &KubeOptions) -> Result<(Inventory, ClusterInfo), KubeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(read(opts))
+}
+
+async fn client_config(opts: &KubeOptions) -> Result<(Config, Option<String>), KubeError> {
+    let options = KubeConfigOptions {
+        context: opts.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    if let Some(path) = &opts.kubeconfig {
+        let kubeconfig_err = |source| KubeError::Kubeconfig {
+            path: path.display().to_string(),
+            source,
+        };
+        let kc = Kubeconfig::read_from(path).map_err(kubeconfig_err)?;
+        let context = opts.context.clone().or_else(|| kc.current_context.clone());
+        let config = Config::from_custom_kubeconfig(kc, &options)
+            .await
+            .map_err(kubeconfig_err)?;
+        return Ok((config, context));
+    }
+    match Config::from_kubeconfig(&options).await {
+        Ok(config) => {
+            let current = Kubeconfig::read().ok().and_then(|k| k.current_context);
+            Ok((config, opts.context.clone().or(current)))
+        }
+        // A named context must come from a kubeconfig; without one, a pod's own account.
+        Err(e) if opts.context.is_some() => Err(KubeError::Kubeconfig {
+            path: "$KUBECONFIG or ~/.kube/config".into(),
+            source: e,
+        }),
+        Err(e) => match Config::incluster() {
+            Ok(config) => Ok((config, None)),
+            Err(ic) => Err(KubeError::NoConfig {
+                kubeconfig: e.to_string(),
+                incluster: ic.to_string(),
+            }),
+        },
+    }
+}
+
+async fn read(opts: &KubeOptions) -> Result<(Inventory, ClusterInfo), KubeError> {
+    let (config, context) = client_config(opts).await?;
+    let info = ClusterInfo {
+        server: config.cluster_url.to_string(),
+        context,
+    };
+    let client = Client::try_from(config).map_err(KubeError::Client)?;
+    let progress = Progress::new(opts.progress);
+    let reader = Reader {
+        client,
+        opts,
+        permits: Semaphore::new(opts.concurrency.max(1)),
+        progress,
+    };
+    let mut inv = Inventory::default();
+    let plan = match reader.discover().await {
+        Ok(plan) => plan,
+        Err(message) => {
+            inv.errors.push(InputError::new(
+                format!("kubernetes {}", info.server),
+                None,
+                format!("API discovery failed: {message}; nothing read from Kubernetes"),
+            ));
+            return Ok((inv, info));
+        }
+    };
+    for w in WANTED {
+        if !w.optional && !plan.iter().any(|(p, _)| p.kind == w.kind) {
+            inv.errors.push(reader.error(
+                w.kind,
+                w.plural,
+                "not served by the API server (not in discovery)",
+            ));
+        }
+    }
+    reader.progress.start(plan.len() + CONFIG_MAPS.len());
+    let lists = join_all(plan.iter().map(|(w, gv)| reader.list(w, gv)));
+    let maps = join_all(
+        CONFIG_MAPS
+            .iter()
+            .filter(|(ns, _)| opts.namespace.as_deref().is_none_or(|n| n == *ns))
+            .map(|(ns, name)| reader.config_map(ns, name)),
+    );
+    let (lists, maps) = futures_util::future::join(lists, maps).await;
+    reader.progress.finish();
+    for r in lists.into_iter().chain(maps) {
+        match r {
+            Ok(objects) => {
+                for o in objects {
+                    inv.push(o);
+                }
+            }
+            Err(e) => inv.errors.push(e),
+        }
+    }
+    Ok((inv, info))
+}
+
+struct Reader<'a> {
+    client: Client,
+    opts: &'a KubeOptions,
+    permits: Semaphore,
+    progress: Progress,
+}
+
+/// How one request failed.
+#[derive(Debug)]
+enum Failure {
+    Status(u16, String),
+    Other(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Status(403, m) => write!(f, "forbidden (403): {m}"),
+            Failure::Status(404, m) => write!(f, "not found (404): {m}"),
+            Failure::Status(code, m) => write!(f, "HTTP {code}: {m}"),
+            Failure::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// One GET under the concurrency limit and the timeout, parsed as JSON.
+    async fn get(&self, uri: &str) -> Result<Json, Failure> {
+        let _permit = self.permits.acquire().await;
+        let req = http::Request::get(uri)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| Failure::Other(format!("bad request {uri}: {e}")))?;
+        let text =
+            match tokio::time::timeout(self.opts.timeout, self.client.request_text(req)).await {
+                Err(_) => {
+                    return Err(Failure::Other(format!(
+                        "no answer within {} s",
+                        self.opts.timeout.as_secs_f64()
+                    )))
+                }
+                Ok(Err(kube::Error::Api(status))) => {
+                    return Err(Failure::Status(status.code, status.message.clone()))
+                }
+                Ok(Err(e)) => return Err(Failure::Other(e.to_string())),
+                Ok(Ok(text)) => text,
+            };
+        serde_json::from_str(&text)
+            .map_err(|e| Failure::Other(format!("response is not JSON: {e}")))
+    }
+
+    /// The kinds of [`WANTED`] the server serves, each with the group version to read it
+    /// at: the group's preferred version when it has the kind, else the first that does.
+    async fn discover(&self) -> Result<Vec<(Wanted, String)>, String> {
+        let groups = self.get("/apis").await.map_err(|e| format!("/apis: {e}"))?;
+        let mut versions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        versions.insert("", vec!["v1".to_string()]);
+        let needed: BTreeSet<&str> = WANTED.iter().map(|w| w.group).collect();
+        for g in groups
+            .get("groups")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = g.get("name").and_then(Json::as_str) else {
+                continue;
+            };
+            let Some(&name) = needed.get(name) else {
+                continue;
+            };
+            let preferred = g
+                .pointer("/preferredVersion/groupVersion")
+                .and_then(Json::as_str);
+            let mut list: Vec<String> = preferred.into_iter().map(str::to_string).collect();
+            for v in g
+                .get("versions")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(gv) = v.get("groupVersion").and_then(Json::as_str) {
+                    if !list.iter().any(|x| x == gv) {
+                        list.push(gv.to_string());
+                    }
+                }
+            }
+            versions.insert(name, list);
+        }
+        let all: Vec<(&str, String)> = versions
+            .iter()
+            .flat_map(|(g, vs)| vs.iter().map(move |v| (*g, v.clone())))
+            .collect();
+        let docs = join_all(all.iter().map(|(g, gv)| async move {
+            let path = if g.is_empty() {
+                format!("/api/{gv}")
+            } else {
+                format!("/apis/{gv}")
+            };
+            (self.get(&path).await, path)
+        }))
+        .await;
+        // (group version) -> plural names it serves with list.
+        let mut served: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for ((_, gv), (doc, path)) in all.iter().zip(docs) {
+            let doc = match doc {
+                Ok(d) => d,
+                // The core group is the one that must answer.
+                Err(e) if gv == "v1" => return Err(format!("{path}: {e}")),
+                Err(_) => continue,
+            };
+            let names = served.entry(gv.as_str()).or_default();
+            for r in doc
+                .get("resources")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let listable = r
+                    .get("verbs")
+                    .and_then(Json::as_array)
+                    .is_none_or(|v| v.iter().any(|x| x.as_str() == Some("list")));
+                if let (Some(n), true) = (r.get("name").and_then(Json::as_str), listable) {
+                    names.insert(n.to_string());
+                }
+            }
+        }
+        let mut plan = Vec::new();
+        for w in WANTED {
+            let found = versions.get(w.group).and_then(|vs| {
+                vs.iter().find(|gv| {
+                    served
+                        .get(gv.as_str())
+                        .is_some_and(|s| s.contains(w.plural))
+                })
+            });
+            if let Some(gv) = found {
+                plan.push((*w, gv.clone()));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Every page of one kind's list.
+    async fn list(&self, w: &Wanted, gv: &str) -> Result<Vec<Object>, InputError> {
+        let base = if w.group.is_empty() {
+            format!("/api/{gv}")
+        } else {
+            format!("/apis/{gv}")
+        };
+        let namespaced = !eksguard_model::object::is_cluster_scoped(w.kind);
+        let mut url = match (&self.opts.namespace, namespaced) {
+            (Some(ns), true) => format!("{base}/namespaces/{}/{}", enc(ns), w.plural),
+            _ => format!("{base}/{}", w.plural),
+        };
+        url.push_str(&format!("?limit={}", self.opts.page_size));
+        // One namespace asked for: of the Namespace objects, only that one.
+        if let (Some(ns), "Namespace") = (&self.opts.namespace, w.kind) {
+            url.push_str(&format!("&fieldSelector=metadata.name%3D{}", enc(ns)));
+        }
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        let mut page = 0usize;
+        loop {
+            page += 1;
+            let uri = match &token {
+                Some(t) => format!("{url}&continue={}", enc(t)),
+                None => url.clone(),
+            };
+            let doc = match self.get(&uri).await {
+                Ok(d) => d,
+                Err(e) => {
+                    self.progress.done_one();
+                    let what = if page > 1 {
+                        format!("page {page} failed after {} items: {e}", objects.len())
+                    } else {
+                        e.to_string()
+                    };
+                    return Err(self.error(w.kind, w.plural, &what));
+                }
+            };
+            let Json::Object(mut doc) = doc else {
+                self.progress.done_one();
+                return Err(self.error(w.kind, w.plural, "list response is not a JSON object"));
+            };
+            let items = match doc.remove("items") {
+                Some(Json::Array(items)) => items,
+                Some(Json::Null) | None => Vec::new(),
+                Some(_) => {
+                    self.progress.done_one();
+                    return Err(self.error(w.kind, w.plural, "`items` is not a list"));
+                }
+            };
+            self.progress.add_objects(items.len());
+            objects.extend(
+                items
+                    .into_iter()
+                    .filter_map(|item| live_object(item, w.kind, gv)),
+            );
+            token = doc
+                .get("metadata")
+                .and_then(|m| m.get("continue"))
+                .and_then(Json::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        self.progress.done_one();
+        Ok(objects)
+    }
+
+    /// One named ConfigMap; its absence is normal (clusters that use access entries only).
+    async fn config_map(&self, ns: &str, name: &str) -> Result<Vec<Object>, InputError> {
+        let r = self
+            .get(&format!("/api/v1/namespaces/{ns}/configmaps/{name}"))
+            .await;
+        self.progress.done_one();
+        match r {
+            Ok(item) => Ok(live_object(item, "ConfigMap", "v1").into_iter().collect()),
+            Err(Failure::Status(404, _)) => Ok(Vec::new()),
+            Err(e) => Err(self.error_named(
+                &format!("configmaps {ns}/{name}"),
+                "ConfigMap",
+                &e.to_string(),
+            )),
+        }
+    }
+
+    fn error(&self, kind: &str, plural: &str, what: &str) -> InputError {
+        self.error_named(plural, kind, what)
+    }
+
+    /// `kubernetes/<resource>: <failure>; not checked: <rules>`.
+    fn error_named(&self, resource: &str, kind: &str, what: &str) -> InputError {
+        let mut message = format!("cannot list {resource}: {what}");
+        if let Some(rules) = self.opts.rules_by_kind.get(kind).filter(|r| !r.is_empty()) {
+            message.push_str(&format!("; not checked: {}", rules.join(", ")));
+        }
+        InputError::new(format!("kubernetes/{resource}"), None, message)
+    }
+}
+
+/// Everything but the unreserved characters of RFC 3986.
+const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a query or path value.
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, ENCODED).to_string()
+}
+
+/// Turns one list item into an object: identity filled in (list items omit it), server
+/// bookkeeping dropped, Secret values removed.
+pub fn live_object(item: Json, kind: &str, api_version: &str) -> Option<Object> {
+    let Json::Object(mut item) = item else {
+        return None;
+    };
+    item.entry("kind")
+        .or_insert_with(|| Json::String(kind.to_string()));
+    item.entry("apiVersion")
+        .or_insert_with(|| Json::String(api_version.to_string()));
+    crate::snapshot::sanitize(&mut item);
+    let root = Node::from_json(&Json::Object(item));
+    Object::from_node(root, Source::Live, "default").ok()
+}
+
+/// Resource types done and objects read, on standard error when it is a terminal.
+struct Progress(Option<indicatif::ProgressBar>, AtomicUsize);
+
+impl Progress {
+    fn new(wanted: bool) -> Self {
+        use std::io::IsTerminal;
+        let on = wanted && std::io::stderr().is_terminal();
+        Progress(
+            on.then(|| {
+                let bar = indicatif::ProgressBar::with_draw_target(
+                    None,
+                    indicatif::ProgressDrawTarget::stderr(),
+                );
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} reading Kubernetes: {pos}/{len} resource types, {msg} objects",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.set_message("0");
+                bar
+            }),
+            AtomicUsize::new(0),
+        )
+    }
+
+    fn start(&self, types: usize) {
+        if let Some(b) = &self.0 {
+            b.set_length(types as u64);
+            b.enable_steady_tick(Duration::from_millis(120));
+        }
+    }
+
+    fn add_objects(&self, n: usize) {
+        if let Some(b) = &self.0 {
+            let total = self.1.fetch_add(n, Ordering::Relaxed) + n;
+            b.set_message(total.to_string());
+        }
+    }
+
+    fn done_one(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Kinds read from a live cluster, for callers that map them to rules.
+pub fn kinds_read() -> impl Iterator<Item = &'static str> {
+    WANTED
+        .iter()
+        .map(|w| w.kind)
+        .chain(std::iter::once("ConfigMap"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_lose_their_values() {
+        let item = json!({
+            "metadata": {"name": "s", "namespace": "a", "managedFields": [{"x": 1}],
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"k\":\"c2VjcmV0\"}}", "keep": "me"}},
+            "type": "Opaque",
+            "data": {"k": "c2VjcmV0"},
+            "stringData": {"k": "secret"}
+        });
+        let o = live_object(item, "Secret", "v1").unwrap();
+        let text = o.root.to_json().to_string();
+        assert!(
+            !text.contains("c2VjcmV0") && !text.contains("secret\""),
+            "{text}"
+        );
+        assert_eq!(o.annotation("keep"), Some("me"));
+        assert!(o.metadata().get("managedFields").is_none());
+        assert_eq!(&*o.kind, "Secret");
+        assert_eq!(o.ns(), Some("a"));
+        assert_eq!(o.source, Source::Live);
+    }
+
+    #[test]
+    fn list_items_get_their_identity() {
+        let o = live_object(json!({"metadata": {"name": "d"}}), "Deployment", "apps/v1").unwrap();
+        assert_eq!(
+            (&*o.api_version, &*o.kind, o.ns()),
+            ("apps/v1", "Deployment", Some("default"))
+        );
+        let kept = live_object(
+            json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "c"}}),
+            "X",
+            "y",
+        )
+        .unwrap();
+        assert_eq!(&*kept.kind, "ConfigMap");
+        assert!(live_object(json!([1]), "Pod", "v1").is_none());
+    }
+
+    #[test]
+    fn every_wanted_kind_is_distinct() {
+        let kinds: BTreeSet<&str> = WANTED.iter().map(|w| w.kind).collect();
+        assert_eq!(kinds.len(), WANTED.len());
+    }
+}

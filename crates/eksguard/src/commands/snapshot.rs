@@ -1,0 +1,42 @@
+//! `eksguard snapshot`: reads a live cluster as `cluster` does and writes what it read
+//! (Secret values removed) to one file that `eksguard scan` loads later.
+
+use std::io::Write;
+
+use anyhow::Context;
+use eksguard_sources::snapshot::{self, SnapshotMeta};
+
+use crate::cli::SnapshotArgs;
+use crate::Outcome;
+
+pub fn run(args: SnapshotArgs) -> anyhow::Result<Outcome> {
+    let Some((inv, info)) = super::cluster::read_live(&args.kube, &args.aws)? else {
+        return Ok(Outcome::Error);
+    };
+    let meta = SnapshotMeta {
+        server: info.server,
+        context: info.context,
+        cluster: info.cluster,
+    };
+    let doc = snapshot::to_json(&inv, &meta);
+    let mut out = super::open_output(Some(&args.output))?;
+    serde_json::to_writer_pretty(&mut out, &doc)
+        .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    for e in &inv.errors {
+        eprintln!("eksguard: {e}");
+    }
+    eprintln!(
+        "eksguard: wrote {} objects and {} read errors to {}",
+        inv.objects.len(),
+        inv.errors.len(),
+        args.output.display()
+    );
+    Ok(if inv.errors.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Error
+    })
+}

@@ -357,8 +357,21 @@ pub enum RbacFormat {
 #[derive(Debug, Args)]
 pub struct RbacInput {
     /// Files or directories to read; `-` reads standard input.
-    #[arg(value_name = "PATH", default_value = ".")]
+    #[arg(value_name = "PATH", default_value = ".", conflicts_with = "live")]
     pub paths: Vec<PathBuf>,
+    /// Read the RBAC objects (and, for EKS, aws-auth and the access entries) from the live
+    /// cluster of the kubeconfig instead of files.
+    #[arg(long)]
+    pub live: bool,
+    /// Kubeconfig context for --live [default: the current context].
+    #[arg(long, value_name = "NAME", requires = "live")]
+    pub context: Option<String>,
+    /// Kubeconfig file for --live [default: $KUBECONFIG, else ~/.kube/config, else the
+    /// in-cluster service account].
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
     pub format: RbacFormat,

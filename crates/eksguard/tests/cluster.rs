@@ -221,7 +221,9 @@ fn cluster_resources() -> Vec<Resource> {
             "rolebindings",
             "RoleBinding",
             true,
-            vec![],
+            vec![
+                json!({"metadata": meta("shop", "carol-everything"), "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "everything"}, "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "carol"}]}),
+            ],
         ),
         res(
             "rbac.authorization.k8s.io",
@@ -471,8 +473,8 @@ fn live_scan_reports_on_owners_follows_pages_and_names_unreadable_types() {
         .iter()
         .all(|f| f.get("location").is_none()));
     // 3 namespaces, 7 pods, 10 service accounts, 2 secrets, 1 service, aws-auth, 1 + 1 + 1
-    // + 1 workloads, 1 cluster role, 1 PSP.
-    assert_eq!(report["summary"]["resources_scanned"], 30, "{report:#}");
+    // + 1 workloads, 1 cluster role, 1 role binding, 1 PSP.
+    assert_eq!(report["summary"]["resources_scanned"], 31, "{report:#}");
 
     let errs = errors(&report);
     assert_eq!(errs.len(), 2, "{errs:?}");
@@ -766,4 +768,58 @@ fn file_scan_reports_controlled_workloads_on_their_owner_too() {
         .into_iter()
         .collect()
     );
+}
+
+#[test]
+fn rbac_queries_read_the_live_cluster() {
+    let fx = fixture(
+        "rbac",
+        Behaviour {
+            token: Some(TOKEN.into()),
+            ..Behaviour::default()
+        },
+    );
+    let out = run(
+        &fx,
+        &[
+            "rbac", "who-can", "delete", "secrets", "-n", "shop", "--live", "-f", "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let text = answer.to_string();
+    assert!(
+        text.contains("carol") && text.contains("carol-everything"),
+        "{answer:#}"
+    );
+    // The RoleBinding grants only in its own namespace.
+    let out = run(
+        &fx,
+        &[
+            "rbac",
+            "who-can",
+            "delete",
+            "secrets",
+            "-n",
+            "kube-system",
+            "--live",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("carol"));
+
+    let out = run(&fx, &["rbac", "lookup", "carol", "--live"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ClusterRole/everything") && text.contains("shop"),
+        "{text}"
+    );
+    assert!(!fx
+        .server
+        .requests("/apis/rbac.authorization.k8s.io/v1/rolebindings")
+        .is_empty());
 }

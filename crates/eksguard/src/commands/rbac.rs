@@ -12,7 +12,7 @@ use eksguard_sources::LoadOptions;
 use serde::Serialize;
 
 use crate::cli::{
-    LookupArgs, RbacCommand, RbacFormat, RbacInput, RisksArgs, SubjectKindArg, WhoCanArgs,
+    KubeArgs, LookupArgs, RbacCommand, RbacFormat, RbacInput, RisksArgs, SubjectKindArg, WhoCanArgs,
 };
 use crate::Outcome;
 
@@ -25,9 +25,25 @@ pub fn run(cmd: RbacCommand) -> anyhow::Result<Outcome> {
 }
 
 /// The inventory every RBAC query runs on: the files, directories and standard input
-/// named on the command line.
+/// named on the command line, or with `--live` the cluster of the kubeconfig (all
+/// namespaces: a binding anywhere may grant the power asked about).
 pub fn load_inventory(input: &RbacInput) -> anyhow::Result<Inventory> {
-    super::load_paths(&input.paths, &LoadOptions::default(), None)
+    if !input.live {
+        return super::load_paths(&input.paths, &LoadOptions::default(), None);
+    }
+    let kube = KubeArgs {
+        context: input.context.clone(),
+        kubeconfig: input.kubeconfig.clone(),
+        namespace: None,
+        concurrency: 16,
+        request_timeout: 30,
+        page_size: 500,
+        no_progress: false,
+    };
+    match super::cluster::read_live(&kube, &input.aws)? {
+        Some((inv, _)) => Ok(inv),
+        None => bail!("nothing to read: no Kubernetes configuration and no EKS cluster"),
+    }
 }
 
 /// Loads the input, printing its errors on standard error.

@@ -246,7 +246,9 @@ impl<'a> AuditEvent<'a> {
     }
 
     pub fn namespace(&self) -> Option<&str> {
-        self.object_ref.as_ref().and_then(|o| o.namespace.as_deref())
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.namespace.as_deref())
     }
 
     /// The target's name: from `objectRef`, or for a create from the request body.
@@ -481,8 +483,14 @@ pub fn kind_of(resource: &str) -> String {
         ("clusterroles", "ClusterRole"),
         ("rolebindings", "RoleBinding"),
         ("clusterrolebindings", "ClusterRoleBinding"),
-        ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration"),
-        ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration"),
+        (
+            "validatingwebhookconfigurations",
+            "ValidatingWebhookConfiguration",
+        ),
+        (
+            "mutatingwebhookconfigurations",
+            "MutatingWebhookConfiguration",
+        ),
         ("persistentvolumes", "PersistentVolume"),
         ("persistentvolumeclaims", "PersistentVolumeClaim"),
         ("events", "Event"),
@@ -676,15 +684,19 @@ mod tests {
             Err(AuditParseError::Malformed(_))
         ));
         assert_eq!(
-            AuditEvent::parse(br#"{"kind":"Event","auditID":"abc-1","verb":"get","requestObject":{"x"#)
-                .unwrap_err(),
+            AuditEvent::parse(
+                br#"{"kind":"Event","auditID":"abc-1","verb":"get","requestObject":{"x"#
+            )
+            .unwrap_err(),
             AuditParseError::Truncated {
                 audit_id: Some("abc-1".into())
             }
         );
-        assert!(AuditEvent::parse(br#"{"kind":"Event","auditID":"z","ver[Truncated...]"#)
-            .unwrap_err()
-            .is_truncated());
+        assert!(
+            AuditEvent::parse(br#"{"kind":"Event","auditID":"z","ver[Truncated...]"#)
+                .unwrap_err()
+                .is_truncated()
+        );
         // No kind but plainly an event.
         assert!(AuditEvent::parse(br#"{"verb":"get","stage":"ResponseComplete"}"#).is_ok());
     }

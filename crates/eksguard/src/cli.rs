@@ -30,6 +30,9 @@ pub enum Command {
     /// Generate policies: Pod Security labels and patches, seccomp profiles, tenants, network policies.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Kubernetes audit logs: detections and summaries.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,4 +282,56 @@ pub struct PodSecurityArgs {
 pub struct NetworkPolicyArgs {
     #[command(flatten)]
     pub input: GenerateInput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Detections over audit logs (AUD rules): exec, privileged pods, RBAC changes,
+    /// 401/403 bursts and more.
+    Scan(Box<AuditScanArgs>),
+    /// Top users, service accounts, verbs, resources and source IPs; denied requests;
+    /// the request rate over time.
+    Summary(AuditSummaryArgs),
+}
+
+/// Audit logs to read.
+#[derive(Debug, Args)]
+pub struct AuditLogs {
+    /// Audit logs: JSON lines, JSON arrays or EventLists, CloudWatch Logs exports
+    /// (filter-log-events JSON, S3 export files, subscription payloads), plain or gzip;
+    /// `-` reads standard input.
+    #[arg(value_name = "LOG", required = true)]
+    pub logs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditScanArgs {
+    #[command(flatten)]
+    pub input: AuditLogs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditSummaryArgs {
+    #[command(flatten)]
+    pub input: AuditLogs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: SummaryFormat,
+    /// Write the summary to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rows in each top-N table.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
 }

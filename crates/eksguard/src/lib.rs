@@ -35,5 +35,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Cluster(args) => commands::cluster::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
         cli::Command::Generate(cmd) => commands::generate::run(cmd),
+        cli::Command::Audit(cmd) => commands::audit::run(cmd),
     }
 }

@@ -156,6 +156,7 @@ fn finding(
         resource,
         location,
         field_path: field_path.into(),
+        event: None,
     }
 }
 
@@ -231,6 +232,7 @@ pub fn report() -> Report<'static> {
         resources_scanned: 5,
         files_scanned: 5,
         suppressed: 1,
+        audit: None,
     }
 }
 

@@ -574,9 +574,12 @@ pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
     }
     let offset = match rest {
         "Z" | "z" | "" => 0,
-        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
-            let oh: i64 = rest[1..3].parse().ok()?;
-            let om: i64 = rest[4..6].parse().ok()?;
+        _ if rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':' =>
+        {
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
             let v = (oh * 60 + om) * 60;
             if rest.starts_with('-') {
                 -v
@@ -713,6 +716,8 @@ mod tests {
             Some(1_709_164_800_000_001)
         );
         assert_eq!(parse_rfc3339_micros("yesterday"), None);
+        assert_eq!(parse_rfc3339_micros("2024-05-01T12:00:00+é:00"), None);
+        assert_eq!(parse_rfc3339_micros("2024-05-01T12é00:00Z"), None);
         assert_eq!(parse_rfc3339_micros("2024-13-01T00:00:00Z"), None);
     }
 

@@ -69,14 +69,35 @@ pub struct UserInfo<'a> {
     pub uid: Option<Str<'a>>,
     #[serde(borrow)]
     pub groups: Vec<Str<'a>>,
+    /// Extra attributes (`accessKeyId`, `arn`, `sessionName`, bound-token pod names),
+    /// kept raw: few readers need them.
     #[serde(borrow)]
-    pub extra: BTreeMap<Str<'a>, Vec<Str<'a>>>,
+    pub extra: Option<&'a RawValue>,
 }
 
 impl UserInfo<'_> {
     pub fn name(&self) -> &str {
         self.username.as_deref().unwrap_or("")
     }
+
+    /// The extra attributes, parsed.
+    pub fn extra_map(&self) -> BTreeMap<String, Vec<String>> {
+        self.extra
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The annotations rules read: the authorizer's decision and reason. Others (admission,
+/// Pod Security, deprecation) are skipped while parsing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Annotations<'a> {
+    #[serde(borrow, rename = "authorization.k8s.io/decision")]
+    pub decision: Option<Str<'a>>,
+    /// Kept raw: reasons quote role names, so reading them would copy a string per event.
+    #[serde(borrow, rename = "authorization.k8s.io/reason")]
+    pub reason: Option<&'a RawValue>,
 }
 
 /// The object a request is about; absent for non-resource URLs such as `/healthz`.
@@ -142,7 +163,7 @@ pub struct AuditEvent<'a> {
     #[serde(borrow)]
     pub response_object: Option<&'a RawValue>,
     #[serde(borrow)]
-    pub annotations: BTreeMap<Str<'a>, Str<'a>>,
+    pub annotations: Annotations<'a>,
     #[serde(borrow)]
     pub request_received_timestamp: Option<Str<'a>>,
     #[serde(borrow)]
@@ -291,15 +312,13 @@ impl<'a> AuditEvent<'a> {
 
     /// The authorizer's decision annotation (`allow` or `forbid`).
     pub fn decision(&self) -> Option<&str> {
-        self.annotations
-            .get("authorization.k8s.io/decision")
-            .map(|v| &**v)
+        self.annotations.decision.as_deref()
     }
 
-    pub fn decision_reason(&self) -> Option<&str> {
+    pub fn decision_reason(&self) -> Option<String> {
         self.annotations
-            .get("authorization.k8s.io/reason")
-            .map(|v| &**v)
+            .reason
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
     }
 
     /// When this stage was reached, falling back to when the request arrived and to the
@@ -441,7 +460,6 @@ impl<'a> AuditEvent<'a> {
             reason: self
                 .decision_reason()
                 .filter(|r| !r.is_empty())
-                .map(str::to_string)
                 .or_else(|| {
                     self.response_status
                         .as_ref()

@@ -109,8 +109,8 @@ impl AuditSummary {
                     ev.response_status
                         .as_ref()
                         .and_then(|s| s.reason.as_deref())
+                        .map(str::to_string)
                 })
-                .map(str::to_string)
                 .or_else(|| ev.code().map(|c| c.to_string()))
                 .unwrap_or_else(|| "forbid".into());
             self.denied.add(&format!("{user}\0{reason}"));

@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -59,7 +59,7 @@ pub struct Parsed<'a> {
 /// Events read together from one input, in input order, duplicates removed.
 pub struct Batch<'a> {
     pub file: &'a Arc<str>,
-    pub events: Vec<Parsed<'a>>,
+    pub events: Vec<&'a Parsed<'a>>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,10 +85,41 @@ impl Default for ReadOptions {
     }
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a: quick on short keys such as auditIDs; the set needs no protection against
+/// crafted collisions (a collision only keeps one extra event, or drops one).
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // A separator, so that ("ab", "c") and ("a", "bc") differ.
+    (h ^ 0xff).wrapping_mul(0x0100_0000_01b3)
+}
+
+/// Hashes the keys of [`Dedup`], which are hashes already, by passing them through.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 /// Recent (auditID, stage) pairs as 64-bit hashes: a collision within the window is
 /// vanishingly unlikely and the memory stays a few megabytes.
 struct Dedup {
-    seen: HashSet<u64>,
+    seen: HashSet<u64, std::hash::BuildHasherDefault<PassThrough>>,
     order: VecDeque<u64>,
     cap: usize,
 }
@@ -98,9 +129,7 @@ impl Dedup {
         let Some(id) = ev.audit_id.as_deref() else {
             return false;
         };
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (id, ev.stage()).hash(&mut h);
-        let key = h.finish();
+        let key = fnv1a(fnv1a(FNV_OFFSET, id.as_bytes()), ev.stage().as_bytes());
         if !self.seen.insert(key) {
             return true;
         }
@@ -135,7 +164,7 @@ impl AuditReader {
             errors: Vec::new(),
             errors_dropped: 0,
             dedup: Dedup {
-                seen: HashSet::with_capacity(cap.min(1 << 16)),
+                seen: HashSet::with_capacity_and_hasher(cap.min(1 << 16), Default::default()),
                 order: VecDeque::new(),
                 cap,
             },
@@ -467,10 +496,17 @@ impl AuditReader {
         if units.is_empty() {
             return;
         }
-        let parsed: Vec<Result<AuditEvent<'_>, AuditParseError>> = units
+        // Events stay where they were parsed: they are large, and the batch hands out
+        // references.
+        let parsed: Vec<Result<Parsed<'_>, AuditParseError>> = units
             .par_iter()
             .with_min_len(64)
-            .map(|u| AuditEvent::parse(&u.bytes))
+            .map(|u| {
+                AuditEvent::parse(&u.bytes).map(|event| Parsed {
+                    event,
+                    line: u.line,
+                })
+            })
             .collect();
         // Envelopes fail as events; the rare failures are looked at again, one by one.
         let mut expanded: Vec<Option<Expansion>> = Vec::new();
@@ -484,39 +520,38 @@ impl AuditReader {
                 })
                 .collect();
         }
-        let inner: Vec<Vec<Result<AuditEvent<'_>, AuditParseError>>> = expanded
+        let inner: Vec<Vec<Result<Parsed<'_>, AuditParseError>>> = expanded
             .iter()
             .map(|x| match x {
                 Some(x) => x
                     .units
                     .iter()
-                    .map(|u| AuditEvent::parse(&u.bytes))
+                    .map(|u| {
+                        AuditEvent::parse(&u.bytes).map(|event| Parsed {
+                            event,
+                            line: u.line,
+                        })
+                    })
                     .collect(),
                 None => Vec::new(),
             })
             .collect();
-        let mut events = Vec::with_capacity(parsed.len());
+        let mut events: Vec<&Parsed<'_>> = Vec::with_capacity(parsed.len());
         let mut errors = Vec::new();
-        for (i, (result, unit)) in parsed.into_iter().zip(units).enumerate() {
+        for (i, (result, unit)) in parsed.iter().zip(units).enumerate() {
             if let Some(Some(x)) = expanded.get(i) {
                 errors.extend(x.errors.iter().cloned());
                 for (r, u) in inner[i].iter().zip(&x.units) {
                     match r {
-                        Ok(ev) => events.push(Parsed {
-                            event: ev.clone(),
-                            line: u.line,
-                        }),
+                        Ok(p) => events.push(p),
                         Err(e) => errors.push((u.line, e.clone())),
                     }
                 }
                 continue;
             }
             match result {
-                Ok(event) => events.push(Parsed {
-                    event,
-                    line: unit.line,
-                }),
-                Err(e) => errors.push((unit.line, e)),
+                Ok(p) => events.push(p),
+                Err(e) => errors.push((unit.line, e.clone())),
             }
         }
         for (line, e) in errors {

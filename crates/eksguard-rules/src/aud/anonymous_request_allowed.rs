@@ -47,18 +47,20 @@ fn is_health(uri: &str) -> bool {
 
 impl Rule for AnonymousRequestAllowed {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        let anonymous = ev.username() == "system:anonymous"
-            || ev
-                .user
-                .groups
-                .iter()
-                .any(|g| &**g == "system:unauthenticated");
+        let anonymous = || {
+            ev.username() == "system:anonymous"
+                || ev
+                    .user
+                    .groups
+                    .iter()
+                    .any(|g| &**g == "system:unauthenticated")
+        };
         let allowed = match ev.decision() {
             Some(d) => d == "allow",
             None => ev.succeeded(),
         };
         let uri = ev.request_uri.as_deref().unwrap_or("");
-        if !anonymous || !allowed || !ev.is_complete() || is_health(uri) {
+        if !allowed || !ev.is_complete() || !anonymous() || is_health(uri) {
             return;
         }
         out.report(

@@ -127,7 +127,7 @@ impl EventWindow for External {
         }
         let bound = ev
             .user
-            .extra
+            .extra_map()
             .keys()
             .any(|k| k.starts_with("authentication.kubernetes.io/"));
         let token = if bound { "token" } else { "long-lived token" };

@@ -211,10 +211,33 @@ impl AuditReader {
         self.error(e.error);
     }
 
-    /// Reads a file, or standard input for `-`.
+    /// Reads a file, every file under a directory (in name order: an S3 export tree),
+    /// or standard input for `-`.
     pub fn read_path(&mut self, path: &Path, on_batch: &mut OnBatch<'_>) {
         if path.as_os_str() == "-" {
             self.read_stream("-", std::io::stdin().lock(), on_batch);
+            return;
+        }
+        if path.is_dir() {
+            match std::fs::read_dir(path) {
+                Ok(entries) => {
+                    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+                    paths.sort();
+                    for p in paths {
+                        let hidden = p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                        if !hidden {
+                            self.read_path(&p, on_batch);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.inputs += 1;
+                    let name = path.display().to_string();
+                    self.error(InputError::new(name, None, format!("cannot read: {e}")));
+                }
+            }
             return;
         }
         let name = path.display().to_string();
@@ -1242,6 +1265,45 @@ mod tests {
         assert_eq!(r.stats().malformed, 2);
         let (_, r) = read_all("junk.gz", &[0x1f, 0x8b, 1, 2, 3]);
         assert_eq!(r.errors().len(), 1);
+    }
+
+    #[test]
+    fn directories_are_read_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("eksguard-audit-dir-{}", std::process::id()));
+        let sub = dir.join("task/kube-apiserver-audit-1");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(
+            sub.join("000001.gz"),
+            gzip(format!("2024-05-01T12:00:01Z {}\n", ev("b")).as_bytes()),
+        )
+        .unwrap();
+        std::fs::write(
+            sub.join("000000.gz"),
+            gzip(format!("2024-05-01T12:00:00Z {}\n", ev("a")).as_bytes()),
+        )
+        .unwrap();
+        std::fs::write(dir.join(".hidden"), "junk").unwrap();
+        let mut r = AuditReader::new(ReadOptions::default());
+        let mut got = Vec::new();
+        r.read_path(&dir, &mut |b| {
+            for p in &b.events {
+                got.push((
+                    b.file.to_string(),
+                    p.event.audit_id.as_deref().unwrap().to_string(),
+                ));
+            }
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(r.errors().is_empty(), "{:?}", r.errors());
+        assert_eq!(r.inputs(), 2);
+        assert!(
+            got[0].0.ends_with("000000.gz") && got[0].1 == "a",
+            "{got:?}"
+        );
+        assert!(
+            got[1].0.ends_with("000001.gz") && got[1].1 == "b",
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -299,7 +299,7 @@ pub enum AuditCommand {
 pub struct AuditLogs {
     /// Audit logs: JSON lines, JSON arrays or EventLists, CloudWatch Logs exports
     /// (filter-log-events JSON, S3 export files, subscription payloads), plain or gzip;
-    /// `-` reads standard input.
+    /// a directory is read file by file in name order; `-` reads standard input.
     #[arg(value_name = "LOG", required = true)]
     pub logs: Vec<PathBuf>,
 }

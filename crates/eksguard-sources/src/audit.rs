@@ -330,11 +330,23 @@ impl AuditReader {
             b'[' => self.read_document(file, Box::new(rest), on_batch),
             b'{' if !one_line => self.read_document(file, Box::new(rest), on_batch),
             _ if base64 => {
-                // A subscription payload stored as base64 text: small by nature.
+                // A subscription payload stored as base64 text: small by nature (a
+                // Kinesis record is at most 1 MB), so it is read whole, up to a limit.
                 let mut all = Vec::new();
-                let limit = self.opts.max_event_bytes as u64 * 4;
-                if let Err(e) = rest.take(limit).read_to_end(&mut all) {
+                let limit = self.opts.max_event_bytes as u64;
+                if let Err(e) = rest.take(limit + 1).read_to_end(&mut all) {
                     self.error(InputError::new(&**file, None, format!("cannot read: {e}")));
+                    return;
+                }
+                if all.len() as u64 > limit {
+                    self.event_error(EventError {
+                        error: InputError::new(
+                            &**file,
+                            Some(1),
+                            format!("base64 payload longer than {} MiB skipped", limit >> 20),
+                        ),
+                        truncated: false,
+                    });
                     return;
                 }
                 match decode_base64(&all) {
@@ -368,8 +380,9 @@ impl AuditReader {
         let mut eof = false;
         while !eof {
             // Fill the buffer up to the batch size (or more for one long line).
+            // One long line grows the buffer, up to just past the longest event allowed.
             let want = if buf.len() >= batch {
-                buf.len() * 2
+                (buf.len() * 2).min(self.opts.max_event_bytes + batch)
             } else {
                 batch
             };

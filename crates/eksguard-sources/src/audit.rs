@@ -215,7 +215,7 @@ impl AuditReader {
     /// or standard input for `-`.
     pub fn read_path(&mut self, path: &Path, on_batch: &mut OnBatch<'_>) {
         if path.as_os_str() == "-" {
-            self.read_stream("-", std::io::stdin().lock(), on_batch);
+            self.read_stream("-", std::io::stdin(), on_batch);
             return;
         }
         if path.is_dir() {
@@ -254,7 +254,7 @@ impl AuditReader {
     pub fn read_stream<'r>(
         &mut self,
         name: &str,
-        input: impl Read + 'r,
+        input: impl Read + Send + 'r,
         on_batch: &mut OnBatch<'_>,
     ) {
         self.inputs += 1;
@@ -284,7 +284,7 @@ impl AuditReader {
     fn read_inner(
         &mut self,
         file: &Arc<str>,
-        input: Box<dyn Read + '_>,
+        input: Box<dyn Read + Send + '_>,
         nesting: u32,
         on_batch: &mut OnBatch<'_>,
     ) {
@@ -307,7 +307,7 @@ impl AuditReader {
     fn read_plain(
         &mut self,
         file: &Arc<str>,
-        input: Box<dyn Read + '_>,
+        input: Box<dyn Read + Send + '_>,
         nesting: u32,
         on_batch: &mut OnBatch<'_>,
     ) {
@@ -366,99 +366,49 @@ impl AuditReader {
         }
     }
 
-    /// JSON lines (with optional timestamp prefixes), in batches of whole lines.
+    /// JSON lines (with optional timestamp prefixes), in batches of whole lines. A thread
+    /// reads (and decompresses) the next batch while this one is parsed.
     fn read_lines(
         &mut self,
         file: &Arc<str>,
-        mut input: Box<dyn Read + '_>,
+        input: Box<dyn Read + Send + '_>,
         on_batch: &mut OnBatch<'_>,
     ) {
         let batch = self.opts.batch_bytes.max(1 << 12);
-        let mut buf: Vec<u8> = Vec::with_capacity(batch);
-        let mut line_no: u32 = 1;
-        let mut skipping_long = false;
-        let mut eof = false;
-        while !eof {
-            // Fill the buffer up to the batch size (or more for one long line).
-            // One long line grows the buffer, up to just past the longest event allowed.
-            let want = if buf.len() >= batch {
-                (buf.len() * 2).min(self.opts.max_event_bytes + batch)
-            } else {
-                batch
-            };
-            let start = buf.len();
-            buf.resize(want, 0);
-            let mut filled = start;
-            while filled < want {
-                match input.read(&mut buf[filled..]) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        self.error(InputError::new(
-                            &**file,
-                            Some(line_no),
-                            format!("cannot read: {e}"),
-                        ));
-                        eof = true;
-                        break;
-                    }
-                }
-            }
-            buf.truncate(filled);
-            let end = if eof {
-                buf.len()
-            } else {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(i) => i + 1,
-                    None if buf.len() > self.opts.max_event_bytes => {
-                        // One line longer than any event may be: drop it up to its end.
-                        if !skipping_long {
-                            self.event_error(EventError {
-                                error: InputError::new(
-                                    &**file,
-                                    Some(line_no),
-                                    format!(
-                                        "line longer than {} MiB skipped",
-                                        self.opts.max_event_bytes >> 20
-                                    ),
-                                ),
-                                truncated: false,
-                            });
+        let max = self.opts.max_event_bytes;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
+            scope.spawn(move || read_chunks(input, batch, max, &tx));
+            for chunk in rx {
+                match chunk {
+                    Chunk::Lines { data, first_line } => {
+                        let mut units = Vec::new();
+                        for (line, text) in (first_line..).zip(data.split(|b| *b == b'\n')) {
+                            if let Some(payload) = line_payload(text) {
+                                units.push(Unit {
+                                    bytes: Cow::Borrowed(payload),
+                                    line,
+                                });
+                            }
                         }
-                        skipping_long = true;
-                        buf.clear();
-                        continue;
+                        self.parse_units(file, &units, true, on_batch);
                     }
-                    None => continue,
-                }
-            };
-            let mut units = Vec::new();
-            let mut pos = 0;
-            for nl in memchr::memchr_iter(b'\n', &buf[..end])
-                .chain((end > 0 && buf[end - 1] != b'\n').then_some(end))
-            {
-                let line = &buf[pos..nl];
-                pos = nl + 1;
-                let this = line_no;
-                line_no += 1;
-                if std::mem::take(&mut skipping_long) {
-                    continue;
-                }
-                if let Some(payload) = line_payload(line) {
-                    units.push(Unit {
-                        bytes: Cow::Borrowed(payload),
-                        line: this,
-                    });
+                    Chunk::LongLine(line) => self.event_error(EventError {
+                        error: InputError::new(
+                            &**file,
+                            Some(line),
+                            format!("line longer than {} MiB skipped", max >> 20),
+                        ),
+                        truncated: false,
+                    }),
+                    Chunk::Failed(line, e) => self.error(InputError::new(
+                        &**file,
+                        Some(line),
+                        format!("cannot read: {e}"),
+                    )),
                 }
             }
-            self.parse_units(file, &units, true, on_batch);
-            drop(units);
-            buf.drain(..end.min(buf.len()));
-        }
+        });
     }
 
     /// A JSON document (array, EventList, filter-log-events output, subscription payload,
@@ -466,7 +416,7 @@ impl AuditReader {
     fn read_document(
         &mut self,
         file: &Arc<str>,
-        input: Box<dyn Read + '_>,
+        input: Box<dyn Read + Send + '_>,
         on_batch: &mut OnBatch<'_>,
     ) {
         let mut splitter = Splitter::new(self.opts.max_event_bytes);
@@ -602,6 +552,96 @@ impl AuditReader {
         self.stats.duplicates += (before - events.len()) as u64;
         if !events.is_empty() {
             on_batch(&Batch { file, events });
+        }
+    }
+}
+
+/// What the reading thread hands over.
+enum Chunk {
+    /// Whole lines (the last without its newline), the first of them numbered.
+    Lines {
+        data: Vec<u8>,
+        first_line: u32,
+    },
+    /// A line longer than any event may be, skipped.
+    LongLine(u32),
+    Failed(u32, std::io::Error),
+}
+
+/// Reads `input` in chunks of about `batch` bytes cut after a newline.
+fn read_chunks(
+    mut input: Box<dyn Read + Send + '_>,
+    batch: usize,
+    max: usize,
+    tx: &std::sync::mpsc::SyncSender<Chunk>,
+) {
+    let mut buf: Vec<u8> = Vec::with_capacity(batch);
+    let mut line_no: u32 = 1;
+    // Inside a line that is being skipped for its length.
+    let mut skipping = false;
+    let mut eof = false;
+    while !eof {
+        // One long line grows the buffer, up to just past the longest event allowed.
+        let want = if buf.len() >= batch {
+            (buf.len() * 2).min(max + batch)
+        } else {
+            batch
+        };
+        let mut filled = buf.len();
+        buf.resize(want, 0);
+        while filled < want {
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Chunk::Failed(line_no, e));
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        buf.truncate(filled);
+        let end = match memchr::memrchr(b'\n', &buf) {
+            _ if eof => buf.len(),
+            Some(i) => i + 1,
+            None if buf.len() > max => {
+                if !skipping && tx.send(Chunk::LongLine(line_no)).is_err() {
+                    return;
+                }
+                skipping = true;
+                buf.clear();
+                continue;
+            }
+            None => continue,
+        };
+        let rest = buf.split_off(end);
+        let mut data = std::mem::replace(&mut buf, rest);
+        if std::mem::take(&mut skipping) {
+            // The tail of the skipped line.
+            match memchr::memchr(b'\n', &data) {
+                Some(i) => {
+                    data.drain(..=i);
+                    line_no += 1;
+                }
+                None => data.clear(),
+            }
+        }
+        // Lines in the chunk: one per newline, plus an unterminated last one.
+        let newlines = memchr::memchr_iter(b'\n', &data).count() as u32;
+        let lines = if data.last() == Some(&b'\n') {
+            data.pop();
+            newlines
+        } else {
+            newlines + 1
+        };
+        let first_line = line_no;
+        line_no += lines;
+        if !data.is_empty() && tx.send(Chunk::Lines { data, first_line }).is_err() {
+            return;
         }
     }
 }
@@ -1317,6 +1357,42 @@ mod tests {
             got[1].0.ends_with("000001.gz") && got[1].1 == "b",
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn line_numbers_across_batches() {
+        // Blank lines, CRLF, and batches that end anywhere.
+        let mut text = String::new();
+        let mut want = Vec::new();
+        for i in 0..200 {
+            match i % 4 {
+                0 => text.push('\n'),
+                1 => text.push_str(&format!("{}\r\n", ev(&format!("e{i}")))),
+                _ => {
+                    text.push_str(&ev(&format!("e{i}")));
+                    text.push('\n');
+                }
+            }
+            if i % 4 != 0 {
+                want.push((i as u32 + 1, format!("e{i}")));
+            }
+        }
+        for batch in [4096, 5000, 1 << 20] {
+            let mut r = AuditReader::new(ReadOptions {
+                batch_bytes: batch,
+                ..ReadOptions::default()
+            });
+            let mut got = Vec::new();
+            r.read_stream("n.log", text.as_bytes(), &mut |b| {
+                got.extend(
+                    b.events
+                        .iter()
+                        .map(|p| (p.line, p.event.audit_id.as_deref().unwrap().to_string())),
+                )
+            });
+            assert_eq!(got, want, "batch {batch}");
+            assert!(r.errors().is_empty());
+        }
     }
 
     #[test]

@@ -383,13 +383,16 @@ impl AuditReader {
                 match chunk {
                     Chunk::Lines { data, first_line } => {
                         let mut units = Vec::new();
-                        for (line, text) in (first_line..).zip(data.split(|b| *b == b'\n')) {
+                        // Saturating: a pathological input may hold more lines than u32.
+                        let mut line = first_line;
+                        for text in data.split(|b| *b == b'\n') {
                             if let Some(payload) = line_payload(text) {
                                 units.push(Unit {
                                     bytes: Cow::Borrowed(payload),
                                     line,
                                 });
                             }
+                            line = line.saturating_add(1);
                         }
                         self.parse_units(file, &units, true, on_batch);
                     }
@@ -625,7 +628,7 @@ fn read_chunks(
             match memchr::memchr(b'\n', &data) {
                 Some(i) => {
                     data.drain(..=i);
-                    line_no += 1;
+                    line_no = line_no.saturating_add(1);
                 }
                 None => data.clear(),
             }
@@ -639,7 +642,7 @@ fn read_chunks(
             newlines + 1
         };
         let first_line = line_no;
-        line_no += lines;
+        line_no = line_no.saturating_add(lines);
         if !data.is_empty() && tx.send(Chunk::Lines { data, first_line }).is_err() {
             return;
         }
@@ -798,7 +801,7 @@ fn line_within(whole: &[u8], part: &[u8], line: u32) -> u32 {
     let off = (part.as_ptr() as usize)
         .saturating_sub(whole.as_ptr() as usize)
         .min(whole.len());
-    line + memchr::memchr_iter(b'\n', &whole[..off]).count() as u32
+    line.saturating_add(memchr::memchr_iter(b'\n', &whole[..off]).count() as u32)
 }
 
 fn expand_into(bytes: &[u8], line: u32, depth: u32, x: &mut Expansion) -> bool {
@@ -971,7 +974,7 @@ impl Splitter {
     fn feed(&mut self, chunk: &[u8]) {
         for &c in chunk {
             if c == b'\n' {
-                self.line += 1;
+                self.line = self.line.saturating_add(1);
             }
             if self.in_str {
                 self.push(c);

@@ -6,6 +6,7 @@
 //! Text parsing ([`yaml`]) lives here too: it is pure, and rules need it for YAML embedded
 //! in strings (the aws-auth ConfigMap).
 
+pub mod audit;
 pub mod finding;
 pub mod inventory;
 pub mod node;
@@ -17,6 +18,7 @@ pub mod selector;
 pub mod workload;
 pub mod yaml;
 
+pub use audit::{AuditEvent, AuditParseError, AuditStats, EventSummary};
 pub use finding::{Finding, Severity};
 pub use inventory::{InputError, Inventory};
 pub use node::{Node, Pos, Value};

@@ -38,7 +38,8 @@ pub struct RuleMeta {
     /// Kebab-case name of the risky pattern, e.g. `privileged-container`.
     pub name: &'static str,
     pub severity: Severity,
-    /// Data the rule reads: K (Kubernetes), E (EKS), I (IAM), C (EC2), N (node).
+    /// Data the rule reads: K (Kubernetes), E (EKS), I (IAM), C (EC2), N (node), A (audit
+    /// events).
     pub sources: &'static str,
     /// Kinds whose objects the engine hands to the rule one at a time (empty: none).
     pub kinds: &'static [&'static str],
@@ -89,6 +90,7 @@ impl RuleMeta {
                 "I" => "IAM roles and policies",
                 "C" => "EC2 security groups, launch templates and subnets",
                 "N" => "kubelet configuration and node files",
+                "A" => "Kubernetes audit events",
                 other => other,
             })
             .collect::<Vec<_>>()

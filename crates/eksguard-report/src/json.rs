@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use eksguard_model::{InputError, ResourceRef, Severity};
+use eksguard_model::{AuditStats, EventSummary, InputError, ResourceRef, Severity};
 use serde::Serialize;
 
 use crate::{write_json, Location, Report};
@@ -37,6 +37,9 @@ struct Finding<'a> {
     field_path: &'a str,
     remediation: &'static str,
     help_uri: &'static str,
+    /// Audit findings only: the event behind the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a EventSummary>,
 }
 
 #[derive(Serialize)]
@@ -45,6 +48,9 @@ struct Summary {
     resources_scanned: usize,
     files_scanned: usize,
     suppressed: usize,
+    /// Audit runs only: events read, duplicates, truncated and malformed ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit: Option<AuditStats>,
 }
 
 /// Every key always present, so consumers need no defaults.
@@ -78,6 +84,7 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
                 field_path: &f.field_path,
                 remediation: f.rule.remediation,
                 help_uri: f.rule.help_uri(),
+                event: f.event.as_deref(),
             })
             .collect(),
         errors: &report.errors,
@@ -92,6 +99,7 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
             resources_scanned: report.resources_scanned,
             files_scanned: report.files_scanned,
             suppressed: report.suppressed,
+            audit: report.audit,
         },
     };
     write_json(&doc, out)

@@ -5,8 +5,9 @@
 
 use std::io::Write;
 
-use eksguard_model::{InputError, ResourceRef, RuleMeta, Severity};
+use eksguard_model::{AuditStats, EventSummary, InputError, ResourceRef, RuleMeta, Severity};
 
+pub mod audit_summary;
 mod json;
 mod junit;
 mod markdown;
@@ -75,6 +76,8 @@ pub struct ReportFinding {
     /// Absent for objects read from a live cluster.
     pub location: Option<Location>,
     pub field_path: String,
+    /// The audit event behind a finding of `audit scan`: who, what, when, the decision.
+    pub event: Option<Box<EventSummary>>,
 }
 
 /// Everything a reporter renders.
@@ -89,6 +92,8 @@ pub struct Report<'a> {
     pub resources_scanned: usize,
     pub files_scanned: usize,
     pub suppressed: usize,
+    /// Counts of the audit events read, for `audit scan`.
+    pub audit: Option<AuditStats>,
 }
 
 /// Options that change how a report looks but not what it says.

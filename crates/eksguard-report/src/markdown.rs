@@ -9,9 +9,14 @@ use crate::Report;
 pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "# eksguard report\n")?;
     let total = report.findings.len();
+    let unit = if report.audit.is_some() {
+        "event"
+    } else {
+        "resource"
+    };
     write!(
         out,
-        "**{total} finding{}** in {} resource{} from {} file{}",
+        "**{total} finding{}** in {} {unit}{} from {} file{}",
         s(total),
         report.resources_scanned,
         s(report.resources_scanned),
@@ -22,6 +27,13 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         write!(out, " ({} suppressed)", report.suppressed)?;
     }
     writeln!(out, ".\n")?;
+    if let Some(a) = &report.audit {
+        writeln!(
+            out,
+            "Audit events read: {}, duplicates dropped: {}, truncated: {}, malformed: {}.\n",
+            a.events_read, a.duplicates, a.truncated, a.malformed
+        )?;
+    }
 
     writeln!(out, "| Severity | Findings |\n|---|---:|")?;
     for (sev, n) in report.counts_by_severity() {
@@ -37,6 +49,17 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
                 Some(l) => format!("`{}:{}`", code(&l.file), l.line),
                 None => format!("`.{}`", code(&f.field_path)),
             };
+            let mut message = f.message.clone();
+            if let Some(ev) = &f.event {
+                // The when and the decision; the message already says who and what.
+                if let Some(t) = &ev.time {
+                    message.push_str(&format!(" (at {t}"));
+                    if let Some(c) = ev.code {
+                        message.push_str(&format!(", {c}"));
+                    }
+                    message.push(')');
+                }
+            }
             writeln!(
                 out,
                 "| {} | {} {} | {} | {} | {} |",
@@ -45,7 +68,7 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
                 cell(f.rule.name),
                 cell(&f.qualified_name()),
                 location,
-                cell(&f.message),
+                cell(&message),
             )?;
         }
     }

@@ -101,6 +101,14 @@ struct SarifResult<'a> {
     message: Text,
     locations: [ResultLocation<'a>; 1],
     partial_fingerprints: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<ResultProperties<'a>>,
+}
+
+/// Audit findings carry their event in the result's property bag.
+#[derive(Serialize)]
+struct ResultProperties<'a> {
+    event: &'a eksguard_model::EventSummary,
 }
 
 #[derive(Serialize)]
@@ -294,6 +302,7 @@ fn result(f: &ReportFinding, rule_index: Option<usize>) -> SarifResult<'_> {
             logical_locations: vec![logical],
         }],
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint())]),
+        properties: f.event.as_deref().map(|event| ResultProperties { event }),
     }
 }
 

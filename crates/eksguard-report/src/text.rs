@@ -116,7 +116,11 @@ fn render_finding(
                 loc.file, loc.line, loc.column, f.field_path
             );
             writeln!(out, "    {arrow} {}", printable(&at))?;
-            if !opts.no_frames {
+            if let Some(ev) = &f.event {
+                // A log line is one long JSON event (and may hold secrets): show what
+                // the event says instead of a frame.
+                render_event(ev, st, out)?;
+            } else if !opts.no_frames {
                 render_frame(f, loc, sources, sev, st, out)?;
             }
         }
@@ -126,6 +130,76 @@ fn render_finding(
         }
     }
     writeln!(out, "    {} {}", "help:".style(st.help), f.rule.remediation)
+}
+
+/// Who, what, when and the authorizer's decision of an audit event.
+fn render_event(
+    ev: &eksguard_model::EventSummary,
+    st: &Styles,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let bar = "|".style(st.gutter);
+    let mut who = if ev.user.is_empty() {
+        "(unauthenticated)".to_string()
+    } else {
+        ev.user.clone()
+    };
+    if !ev.groups.is_empty() {
+        who.push_str(&format!(" [{}]", ev.groups.join(", ")));
+    }
+    if let Some(u) = &ev.impersonated_user {
+        who.push_str(&format!(" as {u}"));
+        if !ev.impersonated_groups.is_empty() {
+            who.push_str(&format!(" [{}]", ev.impersonated_groups.join(", ")));
+        }
+    }
+    if !ev.source_ips.is_empty() {
+        who.push_str(&format!(" from {}", ev.source_ips.join(", ")));
+    }
+    if let Some(ua) = &ev.user_agent {
+        who.push_str(&format!(" ({ua})"));
+    }
+    writeln!(out, "    {bar} who:  {}", printable(&who))?;
+    let mut what = ev.verb.clone();
+    match (&ev.resource, &ev.request_uri) {
+        (Some(r), _) => {
+            let mut target = r.clone();
+            if let Some(s) = &ev.subresource {
+                target.push_str(&format!("/{s}"));
+            }
+            what.push_str(&format!(" {target}"));
+            match (&ev.namespace, &ev.name) {
+                (Some(ns), Some(n)) => what.push_str(&format!(" {ns}/{n}")),
+                (Some(ns), None) => what.push_str(&format!(" in {ns}")),
+                (None, Some(n)) => what.push_str(&format!(" {n}")),
+                (None, None) => {}
+            }
+        }
+        (None, Some(uri)) => what.push_str(&format!(" {uri}")),
+        (None, None) => {}
+    }
+    if let Some(c) = &ev.command {
+        what.push_str(&format!(": {c}"));
+    }
+    writeln!(out, "    {bar} what: {}", printable(&what))?;
+    let mut when = ev.time.clone().unwrap_or_else(|| "(no time)".into());
+    if let Some(s) = &ev.stage {
+        when.push_str(&format!(" ({s})"));
+    }
+    if let Some(id) = &ev.audit_id {
+        when.push_str(&format!(" auditID {id}"));
+    }
+    writeln!(out, "    {bar} when: {}", printable(&when))?;
+    let mut outcome = match (&ev.code, &ev.decision) {
+        (Some(c), Some(d)) => format!("{c}, {d}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => "unknown".into(),
+    };
+    if let Some(r) = &ev.reason {
+        outcome.push_str(&format!(": {r}"));
+    }
+    writeln!(out, "    {bar} decision: {}", printable(&outcome))
 }
 
 /// The offending line with one line of context either side and a caret under the column.
@@ -225,7 +299,7 @@ fn key_end(s: &str) -> Option<usize> {
 
 /// Control characters from input (an ANSI escape in a name, say) shown escaped, so a file
 /// cannot drive the terminal; tabs stay for alignment.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
             let escaped: Vec<char> = if c.is_control() && c != '\t' {
@@ -258,7 +332,11 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn summary_line(report: &Report<'_>) -> String {
-    let resources = plural(report.resources_scanned, "resource", "resources");
+    let resources = if report.audit.is_some() {
+        plural(report.resources_scanned, "event", "events")
+    } else {
+        plural(report.resources_scanned, "resource", "resources")
+    };
     // Resources read from a live API come from no file.
     let scope = if report.files_scanned == 0 && report.resources_scanned > 0 {
         resources
@@ -284,6 +362,12 @@ fn summary_line(report: &Report<'_>) -> String {
     };
     if report.suppressed > 0 {
         line.push_str(&format!("; {} suppressed", report.suppressed));
+    }
+    if let Some(a) = &report.audit {
+        line.push_str(&format!(
+            "; {} read, {} duplicate, {} truncated, {} malformed",
+            a.events_read, a.duplicates, a.truncated, a.malformed
+        ));
     }
     if !report.errors.is_empty() {
         line.push_str(&format!(

@@ -24,6 +24,28 @@ fn sarif_matches_the_official_schema() {
     clean.findings.clear();
     clean.errors.clear();
     reports.push(clean);
+    // And an audit run: findings carry their event in the result's property bag.
+    let mut audit = common::report();
+    audit.audit = Some(eksguard_model::AuditStats {
+        events_read: 10,
+        duplicates: 1,
+        truncated: 1,
+        malformed: 0,
+    });
+    audit.findings[0].event = Some(Box::new(eksguard_model::EventSummary {
+        audit_id: Some("4d2c".into()),
+        time: Some("2024-05-01T12:00:00Z".into()),
+        user: "alice".into(),
+        groups: vec!["dev".into()],
+        verb: "create".into(),
+        resource: Some("pods".into()),
+        subresource: Some("exec".into()),
+        command: Some("sh".into()),
+        code: Some(101),
+        decision: Some("allow".into()),
+        ..Default::default()
+    }));
+    reports.push(audit);
 
     for report in &reports {
         let out = render_to_string(

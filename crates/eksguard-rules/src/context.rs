@@ -113,7 +113,26 @@ impl<'a> Ctx<'a> {
 
     /// A parameter's value: the configured one or the declared default.
     pub fn param(&self, meta: &RuleMeta, name: &str) -> Json {
-        if let Some(v) = self.params.0.get(meta.id).and_then(|p| p.get(name)) {
+        self.params.value(meta, name)
+    }
+
+    pub fn param_list(&self, meta: &RuleMeta, name: &str) -> Vec<String> {
+        self.params.list(meta, name)
+    }
+
+    pub fn param_i64(&self, meta: &RuleMeta, name: &str) -> Option<i64> {
+        self.param(meta, name).as_i64()
+    }
+
+    pub fn param_bool(&self, meta: &RuleMeta, name: &str) -> bool {
+        self.param(meta, name).as_bool().unwrap_or(false)
+    }
+}
+
+impl Params {
+    /// A parameter's value: the configured one or the declared default.
+    pub fn value(&self, meta: &RuleMeta, name: &str) -> Json {
+        if let Some(v) = self.0.get(meta.id).and_then(|p| p.get(name)) {
             return v.clone();
         }
         meta.params
@@ -123,22 +142,14 @@ impl<'a> Ctx<'a> {
             .unwrap_or(Json::Null)
     }
 
-    pub fn param_list(&self, meta: &RuleMeta, name: &str) -> Vec<String> {
-        match self.param(meta, name) {
+    pub fn list(&self, meta: &RuleMeta, name: &str) -> Vec<String> {
+        match self.value(meta, name) {
             Json::Array(a) => a
                 .into_iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect(),
             _ => Vec::new(),
         }
-    }
-
-    pub fn param_i64(&self, meta: &RuleMeta, name: &str) -> Option<i64> {
-        self.param(meta, name).as_i64()
-    }
-
-    pub fn param_bool(&self, meta: &RuleMeta, name: &str) -> bool {
-        self.param(meta, name).as_bool().unwrap_or(false)
     }
 }
 

@@ -21,19 +21,24 @@ pub struct ConfigSuppression {
 
 impl ConfigSuppression {
     fn matches(&self, obj: &Object) -> bool {
+        self.matches_resource(&obj.kind, obj.ns(), &obj.name)
+    }
+
+    /// Whether the suppression covers a resource named by kind, namespace and name.
+    pub fn matches_resource(&self, kind: &str, namespace: Option<&str>, name: &str) -> bool {
         let name_ok = match self.name.as_deref() {
             None => true,
             Some(n) => match n.strip_suffix('*') {
-                Some(prefix) => obj.name.starts_with(prefix),
-                None => *obj.name == *n,
+                Some(prefix) => name.starts_with(prefix),
+                None => name == n,
             },
         };
         name_ok
-            && self.kind.as_deref().is_none_or(|k| k == &*obj.kind)
+            && self.kind.as_deref().is_none_or(|k| k == kind)
             && self
                 .namespace
                 .as_deref()
-                .is_none_or(|ns| Some(ns) == obj.ns())
+                .is_none_or(|ns| Some(ns) == namespace)
     }
 }
 
@@ -63,7 +68,7 @@ pub struct Engine<'r> {
     config: EngineConfig,
 }
 
-fn matches_any(id: &str, patterns: &[String]) -> bool {
+pub(crate) fn matches_any(id: &str, patterns: &[String]) -> bool {
     patterns.iter().any(|p| {
         p == "*" || p.eq_ignore_ascii_case("all") || id.starts_with(&p.to_ascii_uppercase())
     })
@@ -76,7 +81,9 @@ impl<'r> Engine<'r> {
             .copied()
             .filter(|r| {
                 let id = r.meta().id;
-                (config.select.is_empty() || matches_any(id, &config.select))
+                // Audit-event rules belong to the audit engine.
+                r.meta().sources != crate::events::AUDIT_SOURCE
+                    && (config.select.is_empty() || matches_any(id, &config.select))
                     && !matches_any(id, &config.ignore)
             })
             .collect();

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod engine;
+pub mod events;
 pub mod registry;
 pub mod suppress;
 pub mod util;
@@ -14,6 +15,7 @@ pub mod util;
 mod aws_ec2;
 pub(crate) mod aws_iam;
 
+pub mod aud;
 pub mod data;
 pub mod det;
 pub mod iam;
@@ -28,9 +30,11 @@ pub mod sg;
 pub mod ten;
 
 pub use context::{Ctx, Params};
+use eksguard_model::audit::AuditEvent;
 pub use eksguard_model::workload::WORKLOAD_KINDS;
 use eksguard_model::{FieldPath, Finding, Object, RuleMeta, Severity};
 pub use engine::{Engine, EngineConfig, RunResult};
+pub use events::{AuditEngine, EventCtx, EventFinding, EventHit, EventSink, EventWindow};
 
 /// Gives access to a rule's static metadata; implemented by [`declare_rule!`].
 pub trait Described {
@@ -39,9 +43,18 @@ pub trait Described {
 
 /// A rule. The engine calls `check_object` for each object whose kind is in
 /// `meta().kinds`, and `check_inventory` once per run for cross-object rules.
+///
+/// Audit-event rules (data source `A`) are run by the [`AuditEngine`] instead: it calls
+/// `check_event` for every event (in parallel, so the rule keeps no state), and feeds the
+/// events in input order to the [`EventWindow`] a rule returns from `event_window` when
+/// it has to look across events.
 pub trait Rule: Described + Sync + Send {
     fn check_object(&self, _cx: &Ctx<'_>, _obj: &Object, _out: &mut Sink) {}
     fn check_inventory(&self, _cx: &Ctx<'_>, _out: &mut Sink) {}
+    fn check_event(&self, _cx: &EventCtx<'_>, _ev: &AuditEvent<'_>, _out: &mut EventSink) {}
+    fn event_window(&self, _cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
+        None
+    }
 }
 
 /// Collects a rule's findings.

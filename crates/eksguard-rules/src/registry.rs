@@ -19,6 +19,7 @@ static ALL: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
         crate::node::RULES,
         crate::data::RULES,
         crate::img::RULES,
+        crate::aud::RULES,
     ]
     .concat()
 });
@@ -41,7 +42,7 @@ mod tests {
     use std::collections::HashSet;
 
     const FAMILIES: &[&str] = &[
-        "IAM", "IRSA", "POD", "QOS", "TEN", "DET", "NET", "SG", "RUN", "NODE", "DATA", "IMG",
+        "IAM", "IRSA", "POD", "QOS", "TEN", "DET", "NET", "SG", "RUN", "NODE", "DATA", "IMG", "AUD",
     ];
 
     #[test]

@@ -3,6 +3,7 @@
 //! Kubernetes objects are collected into an [`eksguard_model::Inventory`]. Anything that
 //! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
 
+pub mod audit;
 pub mod aws_json;
 #[cfg(feature = "aws")]
 pub mod aws_live;

@@ -36,6 +36,9 @@ pub enum Command {
     /// RBAC queries: who may do something, what a subject is bound to, dangerous grants.
     #[command(subcommand)]
     Rbac(RbacCommand),
+    /// Kubernetes audit logs: detections and summaries.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -346,8 +349,40 @@ pub enum RbacCommand {
     Risks(RisksArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Detections over audit logs (AUD rules): exec, privileged pods, RBAC changes,
+    /// 401/403 bursts and more.
+    Scan(Box<AuditScanArgs>),
+    /// Top users, service accounts, verbs, resources and source IPs; denied requests;
+    /// the request rate over time.
+    Summary(AuditSummaryArgs),
+}
+
+/// Audit logs to read.
+#[derive(Debug, Args)]
+pub struct AuditLogs {
+    /// Audit logs: JSON lines, JSON arrays or EventLists, CloudWatch Logs exports
+    /// (filter-log-events JSON, S3 export files, subscription payloads), plain or gzip;
+    /// a directory is read file by file in name order; `-` reads standard input.
+    #[arg(value_name = "LOG", required = true)]
+    pub logs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditScanArgs {
+    #[command(flatten)]
+    pub input: AuditLogs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// Output of the answers that are data rather than findings (RBAC queries, audit
+/// summaries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RbacFormat {
+pub enum DataFormat {
     Text,
     Json,
     Markdown,
@@ -374,7 +409,7 @@ pub struct RbacInput {
     pub aws: AwsArgs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
-    pub format: RbacFormat,
+    pub format: DataFormat,
     /// Write the answer to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -428,4 +463,19 @@ pub struct RisksArgs {
     pub all: bool,
     #[command(flatten)]
     pub input: RbacInput,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditSummaryArgs {
+    #[command(flatten)]
+    pub input: AuditLogs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: DataFormat,
+    /// Write the summary to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rows in each top-N table.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
 }

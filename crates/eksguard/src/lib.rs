@@ -37,5 +37,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
         cli::Command::Generate(cmd) => commands::generate::run(cmd),
         cli::Command::Rbac(cmd) => commands::rbac::run(cmd),
+        cli::Command::Audit(cmd) => commands::audit::run(cmd),
     }
 }

@@ -157,6 +157,7 @@ fn finding(
         resource,
         location,
         field_path: field_path.into(),
+        event: None,
     }
 }
 
@@ -232,6 +233,7 @@ pub fn report() -> Report<'static> {
         resources_scanned: 5,
         files_scanned: 5,
         suppressed: 1,
+        audit: None,
     }
 }
 

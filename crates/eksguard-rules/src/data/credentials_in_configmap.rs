@@ -97,7 +97,7 @@ const REFERENCE_PREFIXES: &[&str] = &[
 ];
 
 /// `dbPassword`, `DB-PASSWORD`, `db.password` → `db_password`.
-fn normalize_key(key: &str) -> String {
+pub(crate) fn normalize_key(key: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
     for ch in key.chars() {
@@ -125,7 +125,7 @@ fn secret_like_key(key: &str) -> bool {
     })
 }
 
-fn is_placeholder(value: &str) -> bool {
+pub(crate) fn is_placeholder(value: &str) -> bool {
     let v = value.trim().trim_matches(|c| c == '"' || c == '\'').trim();
     let lower = v.to_ascii_lowercase();
     v.is_empty()
@@ -180,7 +180,7 @@ fn has_private_key(text: &str) -> bool {
 }
 
 /// A `name = value` or `name: value` line inside a file held in a ConfigMap.
-fn embedded_setting(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn embedded_setting(line: &str) -> Option<(&str, &str)> {
     let line = line.trim();
     if line.starts_with('#') || line.starts_with(';') || line.starts_with("//") {
         return None;
@@ -195,7 +195,7 @@ fn embedded_setting(line: &str) -> Option<(&str, &str)> {
 }
 
 /// What kind of credential a ConfigMap entry holds, if any.
-fn classify(key: &str, value: &str) -> Option<String> {
+pub(crate) fn classify(key: &str, value: &str) -> Option<String> {
     if has_private_key(value) {
         return Some("a private key".into());
     }
@@ -217,7 +217,7 @@ fn classify(key: &str, value: &str) -> Option<String> {
 }
 
 /// Standard base64, padding optional; `None` on invalid input.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in text

@@ -1,6 +1,6 @@
 //! DATA — secrets and storage encryption.
 
-mod credentials_in_configmap;
+pub(crate) mod credentials_in_configmap;
 mod efs_without_transit_encryption;
 mod secret_in_environment;
 mod secrets_envelope_encryption_disabled;

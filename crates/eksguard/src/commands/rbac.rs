@@ -12,7 +12,7 @@ use eksguard_sources::LoadOptions;
 use serde::Serialize;
 
 use crate::cli::{
-    KubeArgs, LookupArgs, RbacCommand, RbacFormat, RbacInput, RisksArgs, SubjectKindArg, WhoCanArgs,
+    KubeArgs, LookupArgs, RbacCommand, DataFormat, RbacInput, RisksArgs, SubjectKindArg, WhoCanArgs,
 };
 use crate::Outcome;
 
@@ -433,14 +433,14 @@ fn who_can(args: WhoCanArgs) -> anyhow::Result<Outcome> {
     let rows = grant_rows(&inv, &m, &m.who_can(&req));
     let what = describe_query(&req, &m);
     let text = match args.input.format {
-        RbacFormat::Json => json(&WhoCanAnswer {
+        DataFormat::Json => json(&WhoCanAnswer {
             schema_version: 1,
             query: &req,
             grants: rows,
             errors: &inv.errors,
         })?,
         f => {
-            let md = f == RbacFormat::Markdown;
+            let md = f == DataFormat::Markdown;
             let cells: Vec<Vec<String>> = rows
                 .iter()
                 .map(|r| {
@@ -611,7 +611,7 @@ fn lookup(args: LookupArgs) -> anyhow::Result<Outcome> {
         })
         .collect();
     let text = match args.input.format {
-        RbacFormat::Json => json(&LookupAnswer {
+        DataFormat::Json => json(&LookupAnswer {
             schema_version: 1,
             query: &args.subject,
             identities: ids_out,
@@ -619,7 +619,7 @@ fn lookup(args: LookupArgs) -> anyhow::Result<Outcome> {
             errors: &inv.errors,
         })?,
         f => {
-            let md = f == RbacFormat::Markdown;
+            let md = f == DataFormat::Markdown;
             let mut s = String::new();
             if md {
                 s.push_str(&format!("## Roles bound to {}\n\n", args.subject));
@@ -707,13 +707,13 @@ fn risks(args: RisksArgs) -> anyhow::Result<Outcome> {
         }
     }
     let text = match args.input.format {
-        RbacFormat::Json => json(&RisksAnswer {
+        DataFormat::Json => json(&RisksAnswer {
             schema_version: 1,
             risks: rows,
             errors: &inv.errors,
         })?,
         f => {
-            let md = f == RbacFormat::Markdown;
+            let md = f == DataFormat::Markdown;
             let mut s = if md {
                 "## RBAC risks\n\n".to_string()
             } else {

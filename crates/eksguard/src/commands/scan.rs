@@ -31,27 +31,37 @@ pub fn check_and_report(
     inv: &Inventory,
     sources: &SourceCache,
 ) -> anyhow::Result<Outcome> {
+    let engine = Engine::new(registry::all(), engine_config(check, cfg));
+    let result = engine.run(inv);
+    let rules = engine.rules().iter().map(|r| r.meta()).collect();
+    let mut report = build_report(inv, result, rules);
+    apply_baseline(check, &mut report)?;
+
+    let threshold = fail_threshold(report_args.fail_on, cfg.fail_on);
+    emit(report_args, &report, sources)?;
+    Ok(outcome(&report, threshold))
+}
+
+/// Rule selection, severities, parameters and suppressions from flags and configuration.
+pub fn engine_config(check: &CheckArgs, cfg: &Config) -> EngineConfig {
     let mut select = if check.select.is_empty() {
         cfg.select.clone()
     } else {
         check.select.clone()
     };
     select.retain(|s| !s.is_empty());
-    let engine = Engine::new(
-        registry::all(),
-        EngineConfig {
-            select,
-            ignore: cfg.ignore.iter().chain(&check.ignore).cloned().collect(),
-            severity_overrides: cfg.severity_overrides.clone(),
-            params: cfg.params.clone(),
-            suppressions: cfg.suppressions.clone(),
-            today: None,
-        },
-    );
-    let result = engine.run(inv);
-    let rules = engine.rules().iter().map(|r| r.meta()).collect();
-    let mut report = build_report(inv, result, rules);
+    EngineConfig {
+        select,
+        ignore: cfg.ignore.iter().chain(&check.ignore).cloned().collect(),
+        severity_overrides: cfg.severity_overrides.clone(),
+        params: cfg.params.clone(),
+        suppressions: cfg.suppressions.clone(),
+        today: None,
+    }
+}
 
+/// `--write-baseline` and `--baseline`: records the findings, or drops the known ones.
+pub fn apply_baseline(check: &CheckArgs, report: &mut Report<'_>) -> anyhow::Result<()> {
     if let Some(path) = &check.write_baseline {
         let entries = report
             .findings
@@ -73,10 +83,7 @@ pub fn check_and_report(
             .retain(|f| !known.contains(&f.fingerprint()));
         report.suppressed += before - report.findings.len();
     }
-
-    let threshold = fail_threshold(report_args.fail_on, cfg.fail_on);
-    emit(report_args, &report, sources)?;
-    Ok(outcome(&report, threshold))
+    Ok(())
 }
 
 /// The configuration `--config`/`--no-config` name or discovery finds; `None` after
@@ -149,6 +156,7 @@ pub fn build_report<'a>(
                 resource: obj.resource(),
                 location,
                 field_path: f.path.to_string(),
+                event: None,
             })
         })
         .collect();
@@ -168,6 +176,7 @@ pub fn build_report<'a>(
         resources_scanned: inv.objects.len(),
         files_scanned: inv.files_scanned,
         suppressed: result.suppressed,
+        audit: None,
     }
 }
 

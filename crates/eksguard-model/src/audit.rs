@@ -1,0 +1,746 @@
+//! Kubernetes audit events (`audit.k8s.io/v1`, `v1beta1`).
+//!
+//! An [`AuditEvent`] borrows its strings from the input buffer where they need no
+//! unescaping, skips unknown fields, and keeps the request and response bodies as raw JSON
+//! that only the few rules that look inside them parse. Every field may be missing: old
+//! logs lack `apiVersion` or `stageTimestamp`, 401 responses carry no user name.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::object::ResourceRef;
+
+/// A string borrowed from the input when it holds no escapes, owned otherwise. (serde
+/// borrows a `Cow` only when it is a field's whole type, not inside `Option` or `Vec`.)
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Str<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Str<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The authenticated (or impersonated) identity of a request.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct UserInfo<'a> {
+    #[serde(borrow)]
+    pub username: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub uid: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub groups: Vec<Str<'a>>,
+    /// Extra attributes (`accessKeyId`, `arn`, `sessionName`, bound-token pod names),
+    /// kept raw: few readers need them.
+    #[serde(borrow)]
+    pub extra: Option<&'a RawValue>,
+}
+
+impl UserInfo<'_> {
+    pub fn name(&self) -> &str {
+        self.username.as_deref().unwrap_or("")
+    }
+
+    /// The extra attributes, parsed.
+    pub fn extra_map(&self) -> BTreeMap<String, Vec<String>> {
+        self.extra
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The annotations rules read: the authorizer's decision and reason. Others (admission,
+/// Pod Security, deprecation) are skipped while parsing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Annotations<'a> {
+    #[serde(borrow, rename = "authorization.k8s.io/decision")]
+    pub decision: Option<Str<'a>>,
+    /// Kept raw: reasons quote role names, so reading them would copy a string per event.
+    #[serde(borrow, rename = "authorization.k8s.io/reason")]
+    pub reason: Option<&'a RawValue>,
+}
+
+/// The object a request is about; absent for non-resource URLs such as `/healthz`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ObjectRef<'a> {
+    #[serde(borrow)]
+    pub resource: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub namespace: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub name: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub api_group: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub api_version: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub subresource: Option<Str<'a>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ResponseStatus<'a> {
+    pub code: Option<i64>,
+    #[serde(borrow)]
+    pub reason: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub message: Option<Str<'a>>,
+}
+
+/// One audit event. Field names follow the Kubernetes types, in Rust case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuditEvent<'a> {
+    #[serde(borrow)]
+    pub kind: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub api_version: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub level: Option<Str<'a>>,
+    #[serde(borrow, rename = "auditID")]
+    pub audit_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub stage: Option<Str<'a>>,
+    #[serde(borrow, rename = "requestURI")]
+    pub request_uri: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub verb: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub user: UserInfo<'a>,
+    #[serde(borrow)]
+    pub impersonated_user: Option<UserInfo<'a>>,
+    #[serde(borrow, rename = "sourceIPs")]
+    pub source_ips: Vec<Str<'a>>,
+    #[serde(borrow)]
+    pub user_agent: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub object_ref: Option<ObjectRef<'a>>,
+    #[serde(borrow)]
+    pub response_status: Option<ResponseStatus<'a>>,
+    #[serde(borrow)]
+    pub request_object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub response_object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub annotations: Annotations<'a>,
+    #[serde(borrow)]
+    pub request_received_timestamp: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub stage_timestamp: Option<Str<'a>>,
+    /// The top-level timestamp of legacy `v1beta1`/`v1alpha1` events.
+    #[serde(borrow)]
+    pub timestamp: Option<Str<'a>>,
+}
+
+/// Why bytes are not an audit event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditParseError {
+    /// The event was cut: CloudWatch's `[Truncated...]` marker, or JSON that ends early.
+    #[error("truncated audit event{}", id_suffix(.audit_id))]
+    Truncated { audit_id: Option<String> },
+    #[error("not an audit event: {0}")]
+    Malformed(String),
+}
+
+fn id_suffix(id: &Option<String>) -> String {
+    id.as_ref()
+        .map(|i| format!(" (auditID {i})"))
+        .unwrap_or_default()
+}
+
+impl AuditParseError {
+    pub fn is_truncated(&self) -> bool {
+        matches!(self, AuditParseError::Truncated { .. })
+    }
+}
+
+/// The marker CloudWatch Logs puts at the end of an event it had to cut.
+pub const TRUNCATED_MARKER: &[u8] = b"[Truncated...]";
+
+/// The auditID of a cut event, found by looking at the text (it cannot be parsed).
+fn sniff_audit_id(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(&bytes[..bytes.len().min(4096)]).ok()?;
+    let at = text.find("\"auditID\"")? + "\"auditID\"".len();
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let id = &rest[..rest.find('"')?];
+    (!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .then(|| id.to_string())
+}
+
+impl<'a> AuditEvent<'a> {
+    /// Parses one event from JSON. A `kind` other than `Event` is an error; a missing one
+    /// is accepted when the object looks like an event (it has a verb or a stage).
+    pub fn parse(bytes: &'a [u8]) -> Result<AuditEvent<'a>, AuditParseError> {
+        let trimmed = trim_ascii_end(bytes);
+        if trimmed.ends_with(TRUNCATED_MARKER) {
+            return Err(AuditParseError::Truncated {
+                audit_id: sniff_audit_id(trimmed),
+            });
+        }
+        match serde_json::from_slice::<AuditEvent<'a>>(trimmed) {
+            Ok(ev) => match ev.kind.as_deref() {
+                Some("Event") => Ok(ev),
+                None if ev.verb.is_some() || ev.stage.is_some() => Ok(ev),
+                Some(other) => Err(AuditParseError::Malformed(format!(
+                    "kind `{}` is not `Event`",
+                    other.chars().take(40).collect::<String>()
+                ))),
+                None => Err(AuditParseError::Malformed(
+                    "no `kind`, `verb` or `stage`".into(),
+                )),
+            },
+            Err(e) if e.classify() == serde_json::error::Category::Eof => {
+                Err(AuditParseError::Truncated {
+                    audit_id: sniff_audit_id(trimmed),
+                })
+            }
+            Err(e) => Err(AuditParseError::Malformed(e.to_string())),
+        }
+    }
+
+    pub fn username(&self) -> &str {
+        self.user.name()
+    }
+
+    pub fn verb(&self) -> &str {
+        self.verb.as_deref().unwrap_or("")
+    }
+
+    pub fn stage(&self) -> &str {
+        self.stage.as_deref().unwrap_or("")
+    }
+
+    pub fn resource(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.resource.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn subresource(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.subresource.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.namespace.as_deref())
+    }
+
+    /// The target's name: from `objectRef`, or for a create from the request body.
+    pub fn name(&self) -> Option<Cow<'_, str>> {
+        if let Some(n) = self.object_ref.as_ref().and_then(|o| o.name.as_deref()) {
+            return Some(Cow::Borrowed(n));
+        }
+        #[derive(Deserialize)]
+        struct Body<'b> {
+            #[serde(borrow)]
+            metadata: Option<Meta<'b>>,
+        }
+        #[derive(Deserialize)]
+        struct Meta<'b> {
+            #[serde(borrow)]
+            name: Option<Cow<'b, str>>,
+        }
+        [self.request_object, self.response_object]
+            .into_iter()
+            .flatten()
+            .find_map(|raw| {
+                serde_json::from_str::<Body<'_>>(raw.get())
+                    .ok()?
+                    .metadata?
+                    .name
+                    .map(|n| Cow::Owned(n.into_owned()))
+            })
+    }
+
+    pub fn api_group(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.api_group.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn code(&self) -> Option<i64> {
+        self.response_status.as_ref().and_then(|s| s.code)
+    }
+
+    /// The authorizer's decision annotation (`allow` or `forbid`).
+    pub fn decision(&self) -> Option<&str> {
+        self.annotations.decision.as_deref()
+    }
+
+    pub fn decision_reason(&self) -> Option<String> {
+        self.annotations
+            .reason
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
+
+    /// When this stage was reached, falling back to when the request arrived and to the
+    /// legacy top-level timestamp.
+    pub fn time(&self) -> Option<&str> {
+        self.stage_timestamp
+            .as_deref()
+            .or(self.request_received_timestamp.as_deref())
+            .or(self.timestamp.as_deref())
+    }
+
+    /// [`Self::time`] in microseconds since the Unix epoch.
+    pub fn time_micros(&self) -> Option<i64> {
+        self.time().and_then(parse_rfc3339_micros)
+    }
+
+    /// The stage rules look at for a finished request. An event without a stage counts
+    /// as finished (hand-written and very old logs omit it).
+    pub fn is_complete(&self) -> bool {
+        matches!(self.stage.as_deref(), None | Some("ResponseComplete"))
+    }
+
+    /// The request succeeded: a 2xx status, or, without a status, not forbidden.
+    pub fn succeeded(&self) -> bool {
+        match self.code() {
+            Some(c) => (200..300).contains(&c),
+            None => self.decision() != Some("forbid"),
+        }
+    }
+
+    /// The caller was refused: 401, 403, or the authorizer said `forbid`.
+    pub fn denied(&self) -> bool {
+        matches!(self.code(), Some(401 | 403)) || self.decision() == Some("forbid")
+    }
+
+    /// The source IP that can be trusted: the last one (the others come from headers the
+    /// client sets).
+    pub fn source_ip(&self) -> Option<&str> {
+        self.source_ips.last().map(|s| &**s)
+    }
+
+    /// The request body as JSON, parsed on demand.
+    pub fn request_json(&self) -> Option<serde_json::Value> {
+        self.request_object
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
+
+    /// The values of a query parameter of the request URI, percent-decoded.
+    pub fn query_values(&self, key: &str) -> Vec<String> {
+        let Some(uri) = self.request_uri.as_deref() else {
+            return Vec::new();
+        };
+        let Some((_, query)) = uri.split_once('?') else {
+            return Vec::new();
+        };
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| percent_decode(v))
+            .collect()
+    }
+
+    /// The request's target as a resource reference for reports: the Kind is derived from
+    /// the resource plural; non-resource requests name their URL path.
+    pub fn target(&self) -> ResourceRef {
+        let Some(o) = self.object_ref.as_ref().filter(|o| o.resource.is_some()) else {
+            let path = self
+                .request_uri
+                .as_deref()
+                .map(|u| u.split('?').next().unwrap_or(u))
+                .unwrap_or("");
+            return ResourceRef {
+                api_version: String::new(),
+                kind: "NonResourceURL".into(),
+                namespace: None,
+                name: path.to_string(),
+            };
+        };
+        let group = o.api_group.as_deref().unwrap_or("");
+        let version = o.api_version.as_deref().unwrap_or("");
+        let api_version = match (group, version) {
+            ("", v) => v.to_string(),
+            (g, "") => g.to_string(),
+            (g, v) => format!("{g}/{v}"),
+        };
+        let resource = o.resource.as_deref().unwrap_or("");
+        let mut name = self.name().map(Cow::into_owned).unwrap_or_default();
+        if name.is_empty() {
+            name = "*".into();
+        }
+        ResourceRef {
+            api_version,
+            kind: kind_of(resource),
+            namespace: o.namespace.as_deref().map(str::to_string),
+            name,
+        }
+    }
+
+    /// Who, what, when and the decision, owned, for reports.
+    pub fn summary(&self) -> EventSummary {
+        let own = |s: &Option<Str<'_>>| s.as_deref().map(str::to_string);
+        let imp = self.impersonated_user.as_ref();
+        let command = self.query_values("command");
+        EventSummary {
+            audit_id: own(&self.audit_id),
+            stage: own(&self.stage),
+            time: self.time().map(str::to_string),
+            user: self.username().to_string(),
+            groups: self.user.groups.iter().map(|g| g.to_string()).collect(),
+            impersonated_user: imp.and_then(|u| u.username.as_deref().map(str::to_string)),
+            impersonated_groups: imp
+                .map(|u| u.groups.iter().map(|g| g.to_string()).collect())
+                .unwrap_or_default(),
+            source_ips: self.source_ips.iter().map(|s| s.to_string()).collect(),
+            user_agent: own(&self.user_agent),
+            verb: self.verb().to_string(),
+            request_uri: own(&self.request_uri),
+            api_group: self
+                .object_ref
+                .as_ref()
+                .and_then(|o| o.api_group.as_deref())
+                .map(str::to_string),
+            resource: self
+                .object_ref
+                .as_ref()
+                .and_then(|o| o.resource.as_deref())
+                .map(str::to_string),
+            subresource: self
+                .object_ref
+                .as_ref()
+                .and_then(|o| o.subresource.as_deref())
+                .map(str::to_string),
+            namespace: self.namespace().map(str::to_string),
+            name: self.name().map(Cow::into_owned),
+            command: (!command.is_empty()).then(|| command.join(" ")),
+            code: self.code(),
+            decision: self.decision().map(str::to_string),
+            reason: self
+                .decision_reason()
+                .filter(|r| !r.is_empty())
+                .or_else(|| {
+                    self.response_status
+                        .as_ref()
+                        .and_then(|s| s.reason.as_deref())
+                        .map(str::to_string)
+                }),
+        }
+    }
+}
+
+fn trim_ascii_end(b: &[u8]) -> &[u8] {
+    let mut end = b.len();
+    while end > 0 && b[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    &b[..end]
+}
+
+/// The Kind of a resource plural, for the common built-in resources; other resources keep
+/// their plural name.
+pub fn kind_of(resource: &str) -> String {
+    const KINDS: &[(&str, &str)] = &[
+        ("pods", "Pod"),
+        ("services", "Service"),
+        ("secrets", "Secret"),
+        ("configmaps", "ConfigMap"),
+        ("namespaces", "Namespace"),
+        ("nodes", "Node"),
+        ("serviceaccounts", "ServiceAccount"),
+        ("deployments", "Deployment"),
+        ("daemonsets", "DaemonSet"),
+        ("statefulsets", "StatefulSet"),
+        ("replicasets", "ReplicaSet"),
+        ("jobs", "Job"),
+        ("cronjobs", "CronJob"),
+        ("ingresses", "Ingress"),
+        ("networkpolicies", "NetworkPolicy"),
+        ("roles", "Role"),
+        ("clusterroles", "ClusterRole"),
+        ("rolebindings", "RoleBinding"),
+        ("clusterrolebindings", "ClusterRoleBinding"),
+        (
+            "validatingwebhookconfigurations",
+            "ValidatingWebhookConfiguration",
+        ),
+        (
+            "mutatingwebhookconfigurations",
+            "MutatingWebhookConfiguration",
+        ),
+        ("persistentvolumes", "PersistentVolume"),
+        ("persistentvolumeclaims", "PersistentVolumeClaim"),
+        ("events", "Event"),
+        ("endpoints", "Endpoints"),
+        ("leases", "Lease"),
+        ("tokenreviews", "TokenReview"),
+        ("subjectaccessreviews", "SubjectAccessReview"),
+        ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+        ("certificatesigningrequests", "CertificateSigningRequest"),
+        ("customresourcedefinitions", "CustomResourceDefinition"),
+    ];
+    KINDS
+        .iter()
+        .find(|(r, _)| *r == resource)
+        .map(|(_, k)| k.to_string())
+        .unwrap_or_else(|| resource.to_string())
+}
+
+/// `%2F` → `/`, `+` kept (Kubernetes clients encode spaces as `%20`); invalid escapes
+/// are kept as they are.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(v) = hex {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2024-05-01T12:00:00.123456Z` (or with an offset) as microseconds since the epoch.
+pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut micros = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        for (i, c) in frac.bytes().take(6).enumerate().take(digits) {
+            micros += i64::from(c - b'0') * 10i64.pow(5 - i as u32);
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" | "" => 0,
+        _ if rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':' =>
+        {
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            let v = (oh * 60 + om) * 60;
+            if rest.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    Some(secs * 1_000_000 + micros)
+}
+
+/// Who did what to which object, when, and what the authorizer said: the owned part of an
+/// event that reports carry with a finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    pub user: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_user: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub impersonated_groups: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub verb: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The command of an exec or attach, from the URI's `command` parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Counts of one audit-log run: what was read and what was left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AuditStats {
+    /// Events parsed, duplicates included.
+    pub events_read: u64,
+    /// Events dropped as repeats of an auditID and stage seen shortly before.
+    pub duplicates: u64,
+    /// Events cut by CloudWatch or by the end of the input.
+    pub truncated: u64,
+    /// Lines or documents that are not audit events.
+    pub malformed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_borrowed_fields_and_fallbacks() {
+        let line = br#"{"kind":"Event","auditID":"a1","stage":"ResponseComplete","verb":"create","user":{"username":"alice","groups":["dev"]},"impersonatedUser":{"username":"bob"},"sourceIPs":["10.0.0.1","203.0.113.9"],"objectRef":{"resource":"pods","namespace":"prod","subresource":"exec","apiVersion":"v1","name":"web"},"requestURI":"/api/v1/namespaces/prod/pods/web/exec?command=sh&command=-c&command=id%20-u&container=app","responseStatus":{"code":101},"annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed"},"requestReceivedTimestamp":"2024-05-01T12:00:00.5Z","unknown":[1,2,{"x":3}]}"#;
+        let ev = AuditEvent::parse(line).unwrap();
+        assert!(matches!(ev.verb, Some(Str(Cow::Borrowed("create")))));
+        assert_eq!(ev.username(), "alice");
+        assert_eq!(ev.source_ip(), Some("203.0.113.9"));
+        assert_eq!(ev.query_values("command"), ["sh", "-c", "id -u"]);
+        assert_eq!(ev.decision(), Some("allow"));
+        assert_eq!(ev.time(), Some("2024-05-01T12:00:00.5Z"));
+        assert_eq!(ev.time_micros(), Some(1_714_564_800_500_000));
+        let t = ev.target();
+        assert_eq!(
+            (t.kind.as_str(), t.namespace.as_deref(), t.name.as_str()),
+            ("Pod", Some("prod"), "web")
+        );
+        let s = ev.summary();
+        assert_eq!(s.command.as_deref(), Some("sh -c id -u"));
+        assert_eq!(s.impersonated_user.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn rejects_non_events_and_detects_truncation() {
+        assert!(matches!(
+            AuditEvent::parse(br#"{"kind": 0}"#),
+            Err(AuditParseError::Malformed(_))
+        ));
+        assert!(matches!(
+            AuditEvent::parse(br#"{"kind":"Pod","verb":"get"}"#),
+            Err(AuditParseError::Malformed(_))
+        ));
+        assert_eq!(
+            AuditEvent::parse(
+                br#"{"kind":"Event","auditID":"abc-1","verb":"get","requestObject":{"x"#
+            )
+            .unwrap_err(),
+            AuditParseError::Truncated {
+                audit_id: Some("abc-1".into())
+            }
+        );
+        assert!(
+            AuditEvent::parse(br#"{"kind":"Event","auditID":"z","ver[Truncated...]"#)
+                .unwrap_err()
+                .is_truncated()
+        );
+        // No kind but plainly an event.
+        assert!(AuditEvent::parse(br#"{"verb":"get","stage":"ResponseComplete"}"#).is_ok());
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_rfc3339_micros("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339_micros("2017-09-11T19:55:05Z"),
+            Some(1_505_159_705_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2024-02-29T01:00:00.000001+01:00"),
+            Some(1_709_164_800_000_001)
+        );
+        assert_eq!(parse_rfc3339_micros("yesterday"), None);
+        assert_eq!(parse_rfc3339_micros("2024-05-01T12:00:00+é:00"), None);
+        assert_eq!(parse_rfc3339_micros("2024-05-01T12é00:00Z"), None);
+        assert_eq!(parse_rfc3339_micros("2024-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b%2Fc%zz%"), "a b/c%zz%");
+    }
+}

@@ -1,0 +1,425 @@
+//! `audit summary`: who called the API, how, on what and from where, what was denied, and
+//! the request rate over time. Counts are kept per distinct key with a cap, so memory
+//! follows the number of users and resources, not the length of the log.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use eksguard_model::audit::AuditEvent;
+use eksguard_model::{AuditStats, InputError};
+use serde::Serialize;
+
+/// Distinct keys counted per table; the rest is counted under `(other)`.
+const MAX_KEYS: usize = 50_000;
+
+#[derive(Default)]
+struct Counter {
+    counts: HashMap<String, u64>,
+    other: u64,
+}
+
+impl Counter {
+    fn add(&mut self, key: &str) {
+        if let Some(n) = self.counts.get_mut(key) {
+            *n += 1;
+        } else if self.counts.len() < MAX_KEYS {
+            self.counts.insert(key.to_string(), 1);
+        } else {
+            self.other += 1;
+        }
+    }
+
+    fn top(&self, n: usize) -> Vec<Entry> {
+        let mut v: Vec<(&String, &u64)> = self.counts.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut out: Vec<Entry> = v
+            .into_iter()
+            .take(n)
+            .map(|(k, c)| Entry {
+                name: k.clone(),
+                count: *c,
+            })
+            .collect();
+        if self.other > 0 {
+            out.push(Entry {
+                name: "(other)".into(),
+                count: self.other,
+            });
+        }
+        out
+    }
+}
+
+/// Counts over a stream of audit events.
+#[derive(Default)]
+pub struct AuditSummary {
+    events: u64,
+    users: Counter,
+    service_accounts: Counter,
+    verbs: Counter,
+    resources: Counter,
+    source_ips: Counter,
+    /// `user\0reason` of refused requests.
+    denied: Counter,
+    /// Events per minute since the epoch.
+    per_minute: BTreeMap<i64, u64>,
+    first: Option<(i64, String)>,
+    last: Option<(i64, String)>,
+}
+
+impl AuditSummary {
+    pub fn observe(&mut self, ev: &AuditEvent<'_>) {
+        // One request, one count: the finished stage (or a lone one without stage).
+        if !ev.is_complete() {
+            return;
+        }
+        self.events += 1;
+        let user = match ev.username() {
+            "" => "(unauthenticated)",
+            u => u,
+        };
+        match user.strip_prefix("system:serviceaccount:") {
+            Some(sa) => self.service_accounts.add(sa),
+            None => self.users.add(user),
+        }
+        self.verbs.add(ev.verb());
+        let resource = match (ev.resource(), ev.subresource()) {
+            ("", _) => ev
+                .request_uri
+                .as_deref()
+                .map(|u| u.split('?').next().unwrap_or(u))
+                .unwrap_or("(none)"),
+            (r, "") => r,
+            (r, s) => {
+                self.resources.add(&format!("{r}/{s}"));
+                ""
+            }
+        };
+        if !resource.is_empty() {
+            self.resources.add(resource);
+        }
+        if let Some(ip) = ev.source_ip() {
+            self.source_ips.add(ip);
+        }
+        if ev.denied() {
+            let reason = ev
+                .decision_reason()
+                .filter(|r| !r.is_empty())
+                .or_else(|| {
+                    ev.response_status
+                        .as_ref()
+                        .and_then(|s| s.reason.as_deref())
+                        .map(str::to_string)
+                })
+                .or_else(|| ev.code().map(|c| c.to_string()))
+                .unwrap_or_else(|| "forbid".into());
+            self.denied.add(&format!("{user}\0{reason}"));
+        }
+        if let (Some(t), Some(text)) = (ev.time_micros(), ev.time()) {
+            *self.per_minute.entry(t.div_euclid(60_000_000)).or_default() += 1;
+            if self.first.as_ref().is_none_or(|(f, _)| t < *f) {
+                self.first = Some((t, text.to_string()));
+            }
+            if self.last.as_ref().is_none_or(|(l, _)| t > *l) {
+                self.last = Some((t, text.to_string()));
+            }
+        }
+    }
+
+    /// The summary as data: the `--format json` document and what the renderers show.
+    pub fn data(
+        &self,
+        top: usize,
+        files: usize,
+        stats: AuditStats,
+        errors: &[InputError],
+    ) -> SummaryData {
+        let minutes = match (self.per_minute.keys().next(), self.per_minute.keys().last()) {
+            (Some(a), Some(b)) => b - a + 1,
+            _ => 0,
+        };
+        // The smallest bucket that keeps the table at 48 rows or fewer.
+        let bucket_minutes = [1i64, 5, 15, 60, 360, 1440, 10_080]
+            .into_iter()
+            .find(|b| (minutes + b - 1) / b <= 48)
+            .unwrap_or(10_080);
+        let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+        for (m, n) in &self.per_minute {
+            *buckets.entry(m - m.rem_euclid(bucket_minutes)).or_default() += n;
+        }
+        SummaryData {
+            schema_version: 1,
+            events: self.events,
+            files,
+            first: self.first.as_ref().map(|f| f.1.clone()),
+            last: self.last.as_ref().map(|l| l.1.clone()),
+            stats,
+            users: self.users.top(top),
+            service_accounts: self.service_accounts.top(top),
+            verbs: self.verbs.top(top),
+            resources: self.resources.top(top),
+            source_ips: self.source_ips.top(top),
+            denied: self
+                .denied
+                .top(top)
+                .into_iter()
+                .map(|e| {
+                    let (user, reason) = e.name.split_once('\0').unwrap_or((&e.name, ""));
+                    Denied {
+                        user: user.to_string(),
+                        reason: reason.to_string(),
+                        count: e.count,
+                    }
+                })
+                .collect(),
+            rate: Rate {
+                bucket_seconds: bucket_minutes * 60,
+                buckets: buckets
+                    .into_iter()
+                    .map(|(m, count)| Bucket {
+                        start: minute_text(m),
+                        count,
+                    })
+                    .collect(),
+            },
+            errors: errors.to_vec(),
+        }
+    }
+}
+
+/// `2024-05-01T12:05Z` for minutes since the epoch.
+fn minute_text(m: i64) -> String {
+    let days = m.div_euclid(1440);
+    let mins = m.rem_euclid(1440);
+    let (y, mo, d) = civil_from_days(days);
+    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}Z", mins / 60, mins % 60)
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub name: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Denied {
+    pub user: String,
+    pub reason: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    /// Start of the bucket, UTC.
+    pub start: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rate {
+    pub bucket_seconds: i64,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryData {
+    pub schema_version: u32,
+    /// Requests counted (finished stage, duplicates dropped).
+    pub events: u64,
+    pub files: usize,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub stats: AuditStats,
+    pub users: Vec<Entry>,
+    pub service_accounts: Vec<Entry>,
+    pub verbs: Vec<Entry>,
+    pub resources: Vec<Entry>,
+    pub source_ips: Vec<Entry>,
+    pub denied: Vec<Denied>,
+    pub rate: Rate,
+    pub errors: Vec<InputError>,
+}
+
+fn span(d: &SummaryData) -> String {
+    match (&d.first, &d.last) {
+        (Some(a), Some(b)) => format!(", {a} to {b}"),
+        _ => String::new(),
+    }
+}
+
+fn bucket_label(secs: i64) -> String {
+    match secs {
+        s if s % 86_400 == 0 => format!("{} day", s / 86_400),
+        s if s % 3600 == 0 => format!("{} hour", s / 3600),
+        s => format!("{} minute", s / 60),
+    }
+}
+
+pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} requests from {} file{}{}; {} events read, {} duplicate, {} truncated, {} malformed",
+        d.events,
+        d.files,
+        if d.files == 1 { "" } else { "s" },
+        span(d),
+        d.stats.events_read,
+        d.stats.duplicates,
+        d.stats.truncated,
+        d.stats.malformed
+    )?;
+    for (title, entries) in [
+        ("Users", &d.users),
+        ("Service accounts", &d.service_accounts),
+        ("Verbs", &d.verbs),
+        ("Resources", &d.resources),
+        ("Source IPs", &d.source_ips),
+    ] {
+        writeln!(out, "\n{title}")?;
+        if entries.is_empty() {
+            writeln!(out, "  (none)")?;
+        }
+        for e in entries {
+            writeln!(out, "  {:>8}  {}", e.count, crate::text::printable(&e.name))?;
+        }
+    }
+    writeln!(out, "\nDenied requests")?;
+    if d.denied.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for e in &d.denied {
+        writeln!(
+            out,
+            "  {:>8}  {}  {}",
+            e.count,
+            crate::text::printable(&e.user),
+            crate::text::printable(&e.reason)
+        )?;
+    }
+    writeln!(
+        out,
+        "\nRequests per {}",
+        bucket_label(d.rate.bucket_seconds)
+    )?;
+    let max = d
+        .rate
+        .buckets
+        .iter()
+        .map(|b| b.count)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    if d.rate.buckets.is_empty() {
+        writeln!(out, "  (no timestamps)")?;
+    }
+    for b in &d.rate.buckets {
+        let bar = "#".repeat(((b.count * 40).div_ceil(max)) as usize);
+        writeln!(out, "  {}  {:>8}  {bar}", b.start, b.count)?;
+    }
+    for e in &d.errors {
+        writeln!(out, "error: {}", crate::text::printable(&e.to_string()))?;
+    }
+    Ok(())
+}
+
+pub fn render_markdown(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
+    let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    writeln!(out, "# Audit log summary\n")?;
+    writeln!(
+        out,
+        "**{} requests** from {} file{}{}; {} events read, {} duplicate, {} truncated, {} malformed.",
+        d.events,
+        d.files,
+        if d.files == 1 { "" } else { "s" },
+        span(d),
+        d.stats.events_read,
+        d.stats.duplicates,
+        d.stats.truncated,
+        d.stats.malformed
+    )?;
+    for (title, entries) in [
+        ("Users", &d.users),
+        ("Service accounts", &d.service_accounts),
+        ("Verbs", &d.verbs),
+        ("Resources", &d.resources),
+        ("Source IPs", &d.source_ips),
+    ] {
+        writeln!(out, "\n## {title}\n\n| Requests | Name |\n|---:|---|")?;
+        for e in entries {
+            writeln!(out, "| {} | {} |", e.count, cell(&e.name))?;
+        }
+    }
+    writeln!(
+        out,
+        "\n## Denied requests\n\n| Requests | User | Reason |\n|---:|---|---|"
+    )?;
+    for e in &d.denied {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            e.count,
+            cell(&e.user),
+            cell(&e.reason)
+        )?;
+    }
+    writeln!(
+        out,
+        "\n## Requests per {}\n\n| Start (UTC) | Requests |\n|---|---:|",
+        bucket_label(d.rate.bucket_seconds)
+    )?;
+    for b in &d.rate.buckets {
+        writeln!(out, "| {} | {} |", b.start, b.count)?;
+    }
+    if !d.errors.is_empty() {
+        writeln!(out, "\n## Errors\n")?;
+        for e in &d.errors {
+            writeln!(out, "- {}", cell(&e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn render_json(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
+    crate::write_json(d, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_and_dates() {
+        assert_eq!(minute_text(0), "1970-01-01T00:00Z");
+        assert_eq!(minute_text(28_576_085), "2024-05-01T12:05Z");
+        let mut s = AuditSummary::default();
+        for (i, user) in ["alice", "alice", "system:serviceaccount:a:b"]
+            .iter()
+            .enumerate()
+        {
+            let line = format!(
+                r#"{{"kind":"Event","stage":"ResponseComplete","verb":"get","user":{{"username":"{user}"}},"objectRef":{{"resource":"pods","subresource":"log"}},"responseStatus":{{"code":403}},"stageTimestamp":"2024-05-01T12:0{i}:00Z"}}"#
+            );
+            s.observe(&AuditEvent::parse(line.as_bytes()).unwrap());
+        }
+        let d = s.data(10, 1, AuditStats::default(), &[]);
+        assert_eq!(d.events, 3);
+        assert_eq!((d.users[0].name.as_str(), d.users[0].count), ("alice", 2));
+        assert_eq!(d.service_accounts[0].name, "a:b");
+        assert_eq!(d.resources[0].name, "pods/log");
+        assert_eq!(d.denied[0].reason, "403");
+        assert_eq!(d.rate.bucket_seconds, 60);
+        assert_eq!(d.rate.buckets.len(), 3);
+    }
+}

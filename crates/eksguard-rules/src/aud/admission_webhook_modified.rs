@@ -1,0 +1,96 @@
+use eksguard_model::audit::AuditEvent;
+use eksguard_model::FieldPath;
+
+use crate::aud::{matches_any, succeeded_on, target_name, who, CHANGE_VERBS, CONTROL_PLANE_USERS};
+use crate::{declare_rule, EventCtx, EventSink, Rule};
+
+declare_rule! {
+    /// ## What it checks
+    /// A ValidatingWebhookConfiguration or MutatingWebhookConfiguration created, updated,
+    /// patched or deleted successfully, except by the control plane's own identities
+    /// (parameter `ignored_users`). Controllers that rotate a webhook's `caBundle`
+    /// (cert-manager's CA injector and the like) patch their own configurations often:
+    /// suppress those by name in the configuration. Falco has no corresponding rule.
+    ///
+    /// ## Why it matters
+    /// Admission webhooks see, and mutating ones rewrite, every object they match: a new
+    /// mutating webhook can inject containers into every pod, and deleting a validating
+    /// one switches off a policy engine.
+    ///
+    /// ## Example
+    /// ```json
+    /// {"kind":"Event","verb":"delete",
+    ///  "objectRef":{"resource":"validatingwebhookconfigurations","name":"gatekeeper"}}
+    /// ```
+    ///
+    /// ## Fix
+    /// Confirm the change came from the expected deployment pipeline; restrict write
+    /// access to webhook configurations.
+    pub AdmissionWebhookModified {
+        id: "AUD022",
+        name: "admission-webhook-modified",
+        severity: High,
+        sources: "A",
+        kinds: &[],
+        summary: "An admission webhook configuration was changed",
+        remediation: "Confirm the change was expected and restrict write access to webhook configurations.",
+        params: [CONTROL_PLANE_USERS],
+    }
+}
+
+impl Rule for AdmissionWebhookModified {
+    fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
+        let resource = ev.resource();
+        let kind = match resource {
+            "validatingwebhookconfigurations" => "validating",
+            "mutatingwebhookconfigurations" => "mutating",
+            _ => return,
+        };
+        if !succeeded_on(ev, CHANGE_VERBS, resource)
+            || matches_any(&cx.param_list(&Self::META, "ignored_users"), ev.username())
+        {
+            return;
+        }
+        out.report(
+            FieldPath::parse("verb"),
+            format!(
+                "{} {} {kind} webhook configuration {}",
+                who(ev),
+                ev.verb(),
+                target_name(ev)
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::aud::testing::{event, run};
+
+    #[test]
+    fn fires_on_webhook_changes() {
+        let w = |user: &str, verb: &str| {
+            event(
+                user,
+                verb,
+                r#""resource":"mutatingwebhookconfigurations","name":"inject""#,
+                200,
+                "",
+            )
+        };
+        let lines = [
+            w("alice", "create"),
+            w("alice", "get"),
+            w("eks:addon-manager", "patch"),
+        ];
+        let got = run("AUD022", Default::default(), &lines);
+        assert_eq!(
+            got,
+            [(
+                1,
+                "verb".into(),
+                "`alice` create mutating webhook configuration inject".into()
+            )]
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! AUD — detections over Kubernetes audit events (`eksguard audit scan`).
+//!
+//! Most rules look at the finished request (stage `ResponseComplete`) so that one request
+//! logged at several stages reports once; long-running requests (exec, attach,
+//! port-forward) are reported when their stream starts. Rules about created or changed
+//! objects only count requests that succeeded.
+
+mod admission_webhook_modified;
+mod anonymous_request_allowed;
+mod aws_auth_modified;
+mod cluster_admin_binding_created;
+mod configmap_with_credentials;
+mod ephemeral_container;
+mod exec_or_attach;
+mod exec_role_created;
+mod host_namespace_pod_created;
+mod impersonation_used;
+mod ingress_without_tls_created;
+mod kube_namespace_pod_created;
+mod kube_namespace_service_account_created;
+mod node_port_service_created;
+mod port_forward;
+mod privileged_pod_created;
+mod rbac_modified;
+mod secret_read;
+mod secret_read_denied;
+mod sensitive_mount_pod_created;
+mod service_account_token_used_externally;
+mod system_role_modified;
+mod unauthorized_burst;
+mod unexpected_user;
+mod wildcard_role_created;
+
+pub use admission_webhook_modified::AdmissionWebhookModified;
+pub use anonymous_request_allowed::AnonymousRequestAllowed;
+pub use aws_auth_modified::AwsAuthModified;
+pub use cluster_admin_binding_created::ClusterAdminBindingCreated;
+pub use configmap_with_credentials::ConfigmapWithCredentials;
+pub use ephemeral_container::EphemeralContainer;
+pub use exec_or_attach::ExecOrAttach;
+pub use exec_role_created::ExecRoleCreated;
+pub use host_namespace_pod_created::HostNamespacePodCreated;
+pub use impersonation_used::ImpersonationUsed;
+pub use ingress_without_tls_created::IngressWithoutTlsCreated;
+pub use kube_namespace_pod_created::KubeNamespacePodCreated;
+pub use kube_namespace_service_account_created::KubeNamespaceServiceAccountCreated;
+pub use node_port_service_created::NodePortServiceCreated;
+pub use port_forward::PortForward;
+pub use privileged_pod_created::PrivilegedPodCreated;
+pub use rbac_modified::RbacModified;
+pub use secret_read::SecretRead;
+pub use secret_read_denied::SecretReadDenied;
+pub use sensitive_mount_pod_created::SensitiveMountPodCreated;
+pub use service_account_token_used_externally::ServiceAccountTokenUsedExternally;
+pub use system_role_modified::SystemRoleModified;
+pub use unauthorized_burst::UnauthorizedBurst;
+pub use unexpected_user::UnexpectedUser;
+pub use wildcard_role_created::WildcardRoleCreated;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use eksguard_model::audit::AuditEvent;
+use eksguard_model::{FieldPath, ParamKind, ParamMeta};
+use serde_json::Value as Json;
+
+use crate::Rule;
+
+pub const RULES: &[&dyn Rule] = &[
+    &AnonymousRequestAllowed,
+    &ExecOrAttach,
+    &PortForward,
+    &EphemeralContainer,
+    &PrivilegedPodCreated,
+    &SensitiveMountPodCreated,
+    &HostNamespacePodCreated,
+    &NodePortServiceCreated,
+    &ConfigmapWithCredentials,
+    &ClusterAdminBindingCreated,
+    &WildcardRoleCreated,
+    &ExecRoleCreated,
+    &SystemRoleModified,
+    &KubeNamespacePodCreated,
+    &KubeNamespaceServiceAccountCreated,
+    &SecretRead,
+    &SecretReadDenied,
+    &IngressWithoutTlsCreated,
+    &AwsAuthModified,
+    &UnauthorizedBurst,
+    &ImpersonationUsed,
+    &AdmissionWebhookModified,
+    &RbacModified,
+    &ServiceAccountTokenUsedExternally,
+    &UnexpectedUser,
+];
+
+/// Namespaces that hold the cluster's own components.
+pub(crate) const KUBE_NAMESPACES: &[&str] = &["kube-system", "kube-public"];
+
+/// The control plane's own identities, whose changes to system objects are routine.
+pub(crate) const CONTROL_PLANE_USERS: ParamMeta = ParamMeta {
+    name: "ignored_users",
+    kind: ParamKind::StringList,
+    default: r#"["system:apiserver", "system:kube-controller-manager", "system:kube-scheduler", "system:serviceaccount:kube-system:clusterrole-aggregation-controller", "eks:*"]"#,
+    doc: "Users whose requests this rule ignores (a trailing `*` matches a prefix): by default the control plane's own identities.",
+};
+
+/// Kubernetes and EKS identities: `system:` users (nodes, service accounts, control-plane
+/// components) and `eks:` control-plane users.
+pub(crate) fn is_system_user(name: &str) -> bool {
+    name.starts_with("system:") || name.starts_with("eks:")
+}
+
+/// `*` matches any run of characters; the rest is literal.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+pub(crate) fn matches_any(patterns: &[String], text: &str) -> bool {
+    patterns.iter().any(|p| glob_match(p, text))
+}
+
+/// `` `alice` ``, or `` `admin` as `alice` `` when impersonating.
+pub(crate) fn who(ev: &AuditEvent<'_>) -> String {
+    let user = match ev.username() {
+        "" => "an unauthenticated caller".to_string(),
+        u => format!("`{u}`"),
+    };
+    match ev.impersonated_user.as_ref().map(|u| u.name()) {
+        Some(as_user) if !as_user.is_empty() => format!("{user} as `{as_user}`"),
+        _ => user,
+    }
+}
+
+/// `ns/name`, or `name` for cluster-scoped targets.
+pub(crate) fn target_name(ev: &AuditEvent<'_>) -> String {
+    let name = ev
+        .name()
+        .map(|n| n.into_owned())
+        .unwrap_or_else(|| "*".into());
+    match ev.namespace() {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name,
+    }
+}
+
+/// A finished, successful request with one of `verbs` on `resource` itself (not a
+/// subresource).
+pub(crate) fn succeeded_on(ev: &AuditEvent<'_>, verbs: &[&str], resource: &str) -> bool {
+    ev.is_complete()
+        && ev.resource() == resource
+        && ev.subresource().is_empty()
+        && verbs.contains(&ev.verb())
+        && ev.succeeded()
+}
+
+pub(crate) const CHANGE_VERBS: &[&str] =
+    &["create", "update", "patch", "delete", "deletecollection"];
+
+/// A pod created successfully, with its request body.
+pub(crate) fn created_pod(ev: &AuditEvent<'_>) -> Option<Json> {
+    if !succeeded_on(ev, &["create"], "pods") {
+        return None;
+    }
+    ev.request_json()
+}
+
+/// The pod spec's containers of every kind, with their field paths.
+pub(crate) fn containers(spec: &Json) -> Vec<(FieldPath, &Json)> {
+    let mut out = Vec::new();
+    for field in ["initContainers", "containers", "ephemeralContainers"] {
+        if let Some(list) = spec.get(field).and_then(Json::as_array) {
+            for (i, c) in list.iter().enumerate() {
+                out.push((
+                    FieldPath::parse("requestObject.spec").key(field).index(i),
+                    c,
+                ));
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn str_at<'j>(v: &'j Json, path: &[&str]) -> Option<&'j str> {
+    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
+}
+
+/// RBAC rules of a Role or ClusterRole body: (index, verbs, resources).
+pub(crate) fn role_rules(body: &Json) -> Vec<(usize, Vec<&str>, Vec<&str>)> {
+    fn strs<'j>(r: &'j Json, k: &str) -> Vec<&'j str> {
+        r.get(k)
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(Json::as_str).collect())
+            .unwrap_or_default()
+    }
+    body.get("rules")
+        .and_then(Json::as_array)
+        .map(|rules| {
+            rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i, strs(r, "verbs"), strs(r, "resources")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn is_role(resource: &str) -> bool {
+    matches!(resource, "roles" | "clusterroles")
+}
+
+/// Remembers when a key was last reported, to report it once per period; the oldest keys
+/// are dropped beyond a fixed number, so memory stays bounded.
+pub(crate) struct ReportedRecently {
+    last: HashMap<u64, i64>,
+    period_micros: i64,
+    cap: usize,
+}
+
+impl ReportedRecently {
+    pub(crate) fn new(period_secs: i64, cap: usize) -> Self {
+        ReportedRecently {
+            last: HashMap::new(),
+            period_micros: period_secs.saturating_mul(1_000_000),
+            cap,
+        }
+    }
+
+    /// Whether `key` is due for a report at `now` (microseconds; `None` when the event has
+    /// no time, which always reports the first time only); records it when it is.
+    pub(crate) fn due(&mut self, key: impl Hash, now: Option<i64>) -> bool {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let k = h.finish();
+        let now_v = now.unwrap_or(i64::MIN);
+        match self.last.get(&k) {
+            Some(&t) if now.is_none() || now_v.saturating_sub(t) < self.period_micros => false,
+            _ => {
+                if self.last.len() >= self.cap {
+                    let horizon = now_v.saturating_sub(self.period_micros);
+                    self.last.retain(|_, t| *t >= horizon);
+                    if self.last.len() >= self.cap {
+                        self.last.clear();
+                    }
+                }
+                self.last.insert(k, now_v);
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs one audit rule over events written as JSON lines.
+    use eksguard_model::audit::AuditEvent;
+
+    use crate::engine::EngineConfig;
+    use crate::events::AuditEngine;
+    use crate::{Params, Rule};
+
+    /// (line, field path, message) of each finding of rule `id` over `lines`.
+    pub fn run(id: &str, params: Params, lines: &[String]) -> Vec<(usize, String, String)> {
+        let events: Vec<AuditEvent<'_>> = lines
+            .iter()
+            .map(|l| AuditEvent::parse(l.as_bytes()).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let refs: Vec<&AuditEvent<'_>> = events.iter().collect();
+        let rules: Vec<&dyn Rule> = crate::registry::all().to_vec();
+        let mut engine = AuditEngine::new(
+            &rules,
+            EngineConfig {
+                select: vec![id.to_string()],
+                params,
+                ..EngineConfig::default()
+            },
+        );
+        engine
+            .check(&refs)
+            .into_iter()
+            .map(|f| (f.index + 1, f.hit.path.to_string(), f.hit.message))
+            .collect()
+    }
+
+    /// A finished request by `user`; `extra` is merged into the event's top level.
+    pub fn event(user: &str, verb: &str, object_ref: &str, code: i64, extra: &str) -> String {
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(",{extra}")
+        };
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"00000000-0000-0000-0000-000000000001","stage":"ResponseComplete","requestURI":"/x","verb":"{verb}","user":{{"username":"{user}","groups":["system:authenticated"]}},"sourceIPs":["192.0.2.10"],"objectRef":{{{object_ref}}},"responseStatus":{{"code":{code}}},"stageTimestamp":"2024-05-01T12:00:00.000000Z"{extra}}}"#
+        )
+    }
+
+    pub fn params(id: &str, name: &str, value: serde_json::Value) -> Params {
+        let mut p = Params::default();
+        p.0.entry(id.to_string())
+            .or_default()
+            .insert(name.to_string(), value);
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("eks:*", "eks:node-manager"));
+        assert!(glob_match(
+            "*.dkr.ecr.*.amazonaws.com/eks/*",
+            "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/coredns:v1.11.1"
+        ));
+        assert!(!glob_match(
+            "*.dkr.ecr.*.amazonaws.com/eks/*",
+            "docker.io/eks/x"
+        ));
+        assert!(glob_match("alice", "alice"));
+        assert!(!glob_match("alice", "alice2"));
+        assert!(!glob_match("a*a", "a"));
+    }
+
+    #[test]
+    fn reported_recently_is_bounded() {
+        let mut r = ReportedRecently::new(60, 2);
+        assert!(r.due("a", Some(0)));
+        assert!(!r.due("a", Some(59_000_000)));
+        assert!(r.due("a", Some(61_000_000)));
+        assert!(r.due("b", Some(61_000_000)));
+        assert!(r.due("c", Some(62_000_000)));
+        assert!(r.last.len() <= 2);
+        assert!(r.due("t", None));
+        assert!(!r.due("t", None));
+    }
+}

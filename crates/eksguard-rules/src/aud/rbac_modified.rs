@@ -1,0 +1,96 @@
+use eksguard_model::audit::AuditEvent;
+use eksguard_model::FieldPath;
+
+use crate::aud::{matches_any, succeeded_on, target_name, who, CHANGE_VERBS, CONTROL_PLANE_USERS};
+use crate::{declare_rule, EventCtx, EventSink, Rule};
+
+declare_rule! {
+    /// ## What it checks
+    /// A Role, ClusterRole, RoleBinding or ClusterRoleBinding created, updated, patched
+    /// or deleted successfully, except by the control plane's own identities (parameter
+    /// `ignored_users`: the API server reconciling bootstrap roles, the aggregation
+    /// controller, EKS). An activity record at `info` severity: the riskier changes have
+    /// their own rules (`AUD010` to `AUD013`). Corresponds to the Falco k8saudit activity
+    /// rules `K8s Role/ClusterRole/RoleBinding/ClusterRoleBinding Created/Deleted`.
+    ///
+    /// ## Why it matters
+    /// RBAC changes are who-can-do-what changes; an audit trail of them answers "when
+    /// did this user get that right" during an investigation.
+    ///
+    /// ## Example
+    /// ```json
+    /// {"kind":"Event","verb":"create","objectRef":{"resource":"rolebindings","namespace":"prod","name":"dev-edit"}}
+    /// ```
+    ///
+    /// ## Fix
+    /// Nothing to fix by itself; manage RBAC through a reviewed pipeline so each change
+    /// has an author and a reason.
+    pub RbacModified {
+        id: "AUD023",
+        name: "rbac-modified",
+        severity: Info,
+        sources: "A",
+        kinds: &[],
+        summary: "RBAC roles or bindings were changed",
+        remediation: "Manage RBAC through a reviewed pipeline so each change has an author and a reason.",
+        params: [CONTROL_PLANE_USERS],
+    }
+}
+
+const RBAC: &[(&str, &str)] = &[
+    ("roles", "Role"),
+    ("clusterroles", "ClusterRole"),
+    ("rolebindings", "RoleBinding"),
+    ("clusterrolebindings", "ClusterRoleBinding"),
+];
+
+impl Rule for RbacModified {
+    fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
+        let Some((resource, kind)) = RBAC.iter().find(|(r, _)| *r == ev.resource()) else {
+            return;
+        };
+        if ev.api_group() != "rbac.authorization.k8s.io" && !ev.api_group().is_empty() {
+            return;
+        }
+        if !succeeded_on(ev, CHANGE_VERBS, resource)
+            || matches_any(&cx.param_list(&Self::META, "ignored_users"), ev.username())
+        {
+            return;
+        }
+        out.report(
+            FieldPath::parse("verb"),
+            format!("{} {} {kind} {}", who(ev), ev.verb(), target_name(ev)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::aud::testing::{event, run};
+
+    #[test]
+    fn fires_on_rbac_changes() {
+        let r = |user: &str, verb: &str, res: &str| {
+            event(
+                user,
+                verb,
+                &format!(
+                    r#""resource":"{res}","apiGroup":"rbac.authorization.k8s.io","namespace":"p","name":"n""#
+                ),
+                201,
+                "",
+            )
+        };
+        let lines = [
+            r("alice", "create", "rolebindings"),
+            r("alice", "list", "rolebindings"),
+            r("system:apiserver", "update", "roles"),
+            r("alice", "delete", "pods"),
+        ];
+        let got = run("AUD023", Default::default(), &lines);
+        assert_eq!(
+            got,
+            [(1, "verb".into(), "`alice` create RoleBinding p/n".into())]
+        );
+    }
+}

@@ -1,0 +1,96 @@
+use eksguard_model::audit::AuditEvent;
+use eksguard_model::FieldPath;
+
+use crate::aud::{is_role, role_rules, succeeded_on, target_name, who};
+use crate::{declare_rule, EventCtx, EventSink, Rule};
+
+declare_rule! {
+    /// ## What it checks
+    /// A Role or ClusterRole created successfully with `*` among the verbs or resources
+    /// of a rule; the finding points at the first such rule. Corresponds to the Falco
+    /// k8saudit rule `ClusterRole With Wildcard Created`.
+    ///
+    /// ## Why it matters
+    /// Wildcards grant rights on resources and verbs that exist now and that will be
+    /// added later (custom resources, new subresources): never least privilege.
+    ///
+    /// ## Example
+    /// ```json
+    /// {"kind":"Event","verb":"create","objectRef":{"resource":"clusterroles"},
+    ///  "requestObject":{"rules":[{"apiGroups":[""],"resources":["*"],"verbs":["get"]}]}}
+    /// ```
+    ///
+    /// ## Fix
+    /// List the verbs and resources the role needs.
+    pub WildcardRoleCreated {
+        id: "AUD011",
+        name: "wildcard-role-created",
+        severity: High,
+        sources: "A",
+        kinds: &[],
+        summary: "A role with wildcard verbs or resources was created",
+        remediation: "Replace `*` with the verbs and resources the role needs.",
+    }
+}
+
+impl Rule for WildcardRoleCreated {
+    fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
+        if !is_role(ev.resource()) || !succeeded_on(ev, &["create"], ev.resource()) {
+            return;
+        }
+        let Some(body) = ev.request_json() else {
+            return;
+        };
+        for (i, verbs, resources) in role_rules(&body) {
+            let field = if resources.contains(&"*") {
+                "resources"
+            } else if verbs.contains(&"*") {
+                "verbs"
+            } else {
+                continue;
+            };
+            out.report(
+                FieldPath::parse("requestObject.rules").index(i).key(field),
+                format!(
+                    "{} created role {} with `*` {field}",
+                    who(ev),
+                    target_name(ev)
+                ),
+            );
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::aud::testing::{event, run};
+
+    #[test]
+    fn fires_on_wildcards() {
+        let role = |rules: &str| {
+            event(
+                "alice",
+                "create",
+                r#""resource":"clusterroles","name":"r""#,
+                201,
+                &format!(r#""requestObject":{{"rules":{rules}}}"#),
+            )
+        };
+        let lines = [
+            role(r#"[{"resources":["pods"],"verbs":["get"]}]"#),
+            role(
+                r#"[{"resources":["pods"],"verbs":["get"]},{"resources":["secrets"],"verbs":["*"]}]"#,
+            ),
+        ];
+        let got = run("AUD011", Default::default(), &lines);
+        assert_eq!(
+            got,
+            [(
+                2,
+                "requestObject.rules[1].verbs".into(),
+                "`alice` created role r with `*` verbs".into()
+            )]
+        );
+    }
+}

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::object::ResourceRef;
+use crate::rbac::RequestAttributes;
 
 /// A string borrowed from the input when it holds no escapes, owned otherwise. (serde
 /// borrows a `Cow` only when it is a field's whole type, not inside `Option` or `Vec`.)
@@ -319,6 +320,48 @@ impl<'a> AuditEvent<'a> {
         self.annotations
             .reason
             .and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
+
+    /// The identity the authorizer checked: the impersonated user when there is one.
+    pub fn effective_user(&self) -> &UserInfo<'a> {
+        self.impersonated_user.as_ref().unwrap_or(&self.user)
+    }
+
+    /// The request as the RBAC authorizer saw it, for its effective user. The namespace
+    /// comes from the request path, which is what was authorized, and from the object
+    /// reference only when the path names none. `None` without a verb, or for a
+    /// resource request without a resource.
+    pub fn request_attributes(&self) -> Option<RequestAttributes> {
+        let verb = self.verb.as_deref().filter(|v| !v.is_empty())?;
+        let who = self.effective_user();
+        let uri = self.request_uri.as_deref().unwrap_or("");
+        let mut req = match self.object_ref.as_ref().filter(|o| o.resource.is_some()) {
+            Some(o) => {
+                let mut r = RequestAttributes::resource(
+                    verb,
+                    o.api_group.as_deref().unwrap_or(""),
+                    o.resource.as_deref().unwrap_or(""),
+                );
+                if let Some(sub) = o.subresource.as_deref().filter(|s| !s.is_empty()) {
+                    r.subresource = Some(sub.to_string());
+                }
+                r.namespace = namespace_in_path(uri)
+                    .or(o.namespace.as_deref())
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string);
+                r.name = o
+                    .name
+                    .as_deref()
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string);
+                r
+            }
+            None if !uri.is_empty() => RequestAttributes::non_resource(verb, uri),
+            None => return None,
+        };
+        req.user = who.name().to_string();
+        req.groups = who.groups.iter().map(|g| g.to_string()).collect();
+        Some(req)
     }
 
     /// When this stage was reached, falling back to when the request arrived and to the
@@ -669,9 +712,81 @@ pub struct AuditStats {
     pub malformed: u64,
 }
 
+/// The namespace of an API path (`/api/v1/namespaces/NS/...`, `/apis/G/V/namespaces/NS/...`),
+/// read the way the API server reads it before authorizing.
+fn namespace_in_path(uri: &str) -> Option<&str> {
+    let path = uri.split('?').next().unwrap_or(uri);
+    let mut parts = path.trim_start_matches('/').split('/');
+    match parts.next()? {
+        "api" => {
+            parts.next()?;
+        }
+        "apis" => {
+            parts.next()?;
+            parts.next()?;
+        }
+        _ => return None,
+    }
+    (parts.next()? == "namespaces")
+        .then(|| parts.next())
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_attributes_are_what_the_authorizer_checked() {
+        let line = br#"{"verb":"create","user":{"username":"admin","groups":["system:masters"]},"impersonatedUser":{"username":"diana","groups":["dev"]},"objectRef":{"resource":"pods","namespace":"elsewhere","subresource":"exec","name":"web","apiVersion":"v1"},"requestURI":"/api/v1/namespaces/ns1/pods/web/exec?command=sh"}"#;
+        let r = AuditEvent::parse(line)
+            .unwrap()
+            .request_attributes()
+            .unwrap();
+        assert_eq!(r.user, "diana");
+        assert_eq!(r.groups, ["dev"]);
+        assert_eq!((r.verb.as_str(), r.resource.as_str()), ("create", "pods"));
+        assert_eq!(r.subresource.as_deref(), Some("exec"));
+        // The path was authorized, not the object reference.
+        assert_eq!(r.namespace.as_deref(), Some("ns1"));
+        assert_eq!(r.name.as_deref(), Some("web"));
+
+        let line = br#"{"verb":"list","user":{"username":"bob"},"objectRef":{"resource":"deployments","apiGroup":"apps","namespace":"shop"},"requestURI":"/apis/apps/v1/deployments?limit=500"}"#;
+        let r = AuditEvent::parse(line)
+            .unwrap()
+            .request_attributes()
+            .unwrap();
+        assert_eq!(
+            (r.api_group.as_str(), r.namespace.as_deref()),
+            ("apps", Some("shop"))
+        );
+
+        let line = br#"{"verb":"get","user":{"username":"bob"},"requestURI":"/metrics"}"#;
+        let r = AuditEvent::parse(line)
+            .unwrap()
+            .request_attributes()
+            .unwrap();
+        assert_eq!(r.path.as_deref(), Some("/metrics"));
+        assert!(
+            AuditEvent::parse(br#"{"kind":"Event","user":{"username":"x"}}"#)
+                .unwrap()
+                .request_attributes()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn namespace_is_read_from_api_paths() {
+        assert_eq!(namespace_in_path("/api/v1/namespaces/a/pods"), Some("a"));
+        assert_eq!(
+            namespace_in_path("/apis/apps/v1/namespaces/b/deployments/x?w=1"),
+            Some("b")
+        );
+        assert_eq!(namespace_in_path("/api/v1/namespaces/c"), Some("c"));
+        assert_eq!(namespace_in_path("/api/v1/namespaces"), None);
+        assert_eq!(namespace_in_path("/api/v1/pods"), None);
+        assert_eq!(namespace_in_path("/healthz"), None);
+    }
 
     #[test]
     fn parses_borrowed_fields_and_fallbacks() {

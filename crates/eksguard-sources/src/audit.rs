@@ -153,7 +153,7 @@ pub struct AuditReader {
     inputs: usize,
 }
 
-type OnBatch<'f> = dyn FnMut(&Batch<'_>) + 'f;
+pub type OnBatch<'f> = dyn FnMut(&Batch<'_>) + 'f;
 
 impl AuditReader {
     pub fn new(opts: ReadOptions) -> Self {
@@ -192,6 +192,11 @@ impl AuditReader {
             ));
         }
         out
+    }
+
+    /// Records an error met outside the reader (an input that could not be fetched).
+    pub fn push_error(&mut self, e: InputError) {
+        self.error(e);
     }
 
     fn error(&mut self, e: InputError) {

@@ -356,7 +356,10 @@ pub enum AuditCommand {
     Scan(Box<AuditScanArgs>),
     /// Top users, service accounts, verbs, resources and source IPs; denied requests;
     /// the request rate over time.
-    Summary(AuditSummaryArgs),
+    Summary(Box<AuditSummaryArgs>),
+    /// Least-privilege Roles, ClusterRoles and bindings that allow exactly the requests one
+    /// user, service account or group made (allowed or denied), as YAML to apply.
+    Rbac(Box<AuditRbacArgs>),
 }
 
 /// Audit logs to read.
@@ -365,8 +368,65 @@ pub struct AuditLogs {
     /// Audit logs: JSON lines, JSON arrays or EventLists, CloudWatch Logs exports
     /// (filter-log-events JSON, S3 export files, subscription payloads), plain or gzip;
     /// a directory is read file by file in name order; `-` reads standard input.
-    #[arg(value_name = "LOG", required = true)]
+    #[arg(value_name = "LOG", required_unless_present = "cloudwatch")]
     pub logs: Vec<PathBuf>,
+    /// Read the audit streams of this CloudWatch Logs group (EKS: `/aws/eks/CLUSTER/cluster`)
+    /// through the AWS API, after any LOG files.
+    #[arg(long, value_name = "LOG_GROUP")]
+    pub cloudwatch: Option<String>,
+    /// With --cloudwatch: events from this long ago (`2h`, `30m`, `7d`) or since this time
+    /// (RFC 3339, e.g. `2026-11-27T08:00:00Z`) [default: the whole retention].
+    #[arg(long, value_name = "WHEN", requires = "cloudwatch")]
+    pub since: Option<String>,
+    /// With --cloudwatch: events before this time (a duration ago or RFC 3339).
+    #[arg(long, value_name = "WHEN", requires = "cloudwatch")]
+    pub until: Option<String>,
+    /// With --cloudwatch: only streams whose names start with this.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "kube-apiserver-audit",
+        requires = "cloudwatch"
+    )]
+    pub log_stream_prefix: String,
+    /// With --cloudwatch: AWS region [default: the AWS configuration].
+    #[arg(long, value_name = "REGION", requires = "cloudwatch")]
+    pub region: Option<String>,
+    /// With --cloudwatch: AWS profile of the shared configuration files.
+    #[arg(long, value_name = "PROFILE", requires = "cloudwatch")]
+    pub profile: Option<String>,
+    /// With --cloudwatch: send the requests to this AWS-compatible endpoint.
+    #[arg(long, value_name = "URL", requires = "cloudwatch")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("identity").required(true).args(["user", "serviceaccount", "group"])))]
+pub struct AuditRbacArgs {
+    #[command(flatten)]
+    pub input: AuditLogs,
+    /// The user whose requests to allow (the impersonated user when one was).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// The service account whose requests to allow, as NS:NAME.
+    #[arg(long, value_name = "NS:NAME")]
+    pub serviceaccount: Option<String>,
+    /// Allow the requests made by members of this group, bound to the group.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Keep the names of the objects requested as resourceNames.
+    #[arg(long)]
+    pub resource_names: bool,
+    /// Only requests that were allowed (by default denied ones count too: they are what
+    /// the identity still lacks).
+    #[arg(long)]
+    pub allowed_only: bool,
+    /// Prefix of the generated objects' names.
+    #[arg(long, value_name = "PREFIX", default_value = "eksguard")]
+    pub name_prefix: String,
+    /// Write the YAML to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -523,6 +523,82 @@ mod cloudwatch {
         assert!(recent.iter().any(|m| m.contains("command=sh")));
     }
 
+    /// `eksguard audit ...` reading the seeded log group.
+    fn audit(endpoint: &str, args: &[&str]) -> (i32, serde_json::Value, String) {
+        let out = super::eksguard()
+            .arg("audit")
+            .args(args)
+            .args([
+                "--endpoint-url",
+                endpoint,
+                "--region",
+                "us-east-1",
+                "-f",
+                "json",
+            ])
+            .output()
+            .expect("eksguard runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let v = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}); stderr: {stderr}"));
+        (out.status.code().unwrap_or(-1), v, stderr)
+    }
+
+    #[test]
+    fn audit_commands_read_cloudwatch() {
+        let Some(f) = fixture() else { return };
+        let logs = &f.seeded["logs"];
+        let group = logs["group"].as_str().unwrap();
+        let stream = logs["audit_stream"].as_str().unwrap();
+        let new = logs["new_events"].as_u64().unwrap();
+        let old = logs["old_events"].as_u64().unwrap();
+
+        let (code, v, stderr) = audit(
+            &f.endpoint,
+            &[
+                "scan",
+                "--cloudwatch",
+                group,
+                "--since",
+                "1h",
+                "--no-config",
+                "--fail-on",
+                "never",
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let findings = v["findings"].as_array().unwrap();
+        let exec = findings
+            .iter()
+            .find(|x| x["rule_id"] == "AUD002")
+            .unwrap_or_else(|| panic!("no exec finding: {v:#}"));
+        assert_eq!(exec["location"]["file"], format!("{group}/{stream}"));
+        // The exec event is the last of the stream's recent events.
+        assert_eq!(exec["location"]["line"], new);
+        assert!(exec["message"].as_str().unwrap().contains("sh"), "{exec:#}");
+        assert!(findings.iter().any(|x| x["rule_id"] == "AUD016"));
+        // Events older than --since are not read.
+        assert_eq!(v["summary"]["resources_scanned"], new, "{v:#}");
+
+        let (code, v, stderr) = audit(&f.endpoint, &["summary", "--cloudwatch", group]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(v["events"], old + new, "{v:#}");
+
+        let (code, v, _) = audit(
+            &f.endpoint,
+            &["summary", "--cloudwatch", group, "--since", "yesterday-ish"],
+        );
+        assert_eq!(code, 2);
+        assert!(v.to_string().contains("--since"), "{v:#}");
+
+        let (code, v, _) = audit(
+            &f.endpoint,
+            &["summary", "--cloudwatch", "/aws/eks/none/cluster"],
+        );
+        assert_eq!(code, 2);
+        assert!(v.to_string().contains("FilterLogEvents"), "{v:#}");
+    }
+
     #[test]
     fn missing_log_group_is_an_error_naming_it() {
         let Some(f) = fixture() else { return };

@@ -4,46 +4,20 @@
 
 mod common;
 
+use eksguard_model::audit::AuditEvent;
 use eksguard_model::rbac::{Identity, RbacModel, RequestAttributes};
 use eksguard_policy::rbac_gen::{generate, render, Options, Target};
 use eksguard_sources::files::load_text;
 use eksguard_sources::LoadOptions;
-use serde_json::Value;
 
-/// One audit event as the authorizer saw it: the impersonated user when there is one;
+/// One audit event as the authorizer saw it (the impersonated user when there is one);
 /// `None` for events that were denied or not complete.
 fn request(line: &str) -> Option<RequestAttributes> {
-    let e: Value = serde_json::from_str(line).ok()?;
-    if e["stage"] != "ResponseComplete" || e["responseStatus"]["code"].as_u64()? >= 400 {
+    let e = AuditEvent::parse(line.as_bytes()).ok()?;
+    if !e.is_complete() || e.code()? >= 400 {
         return None;
     }
-    let who = if e["impersonatedUser"].is_object() {
-        &e["impersonatedUser"]
-    } else {
-        &e["user"]
-    };
-    let text = |v: &Value| v.as_str().map(str::to_string);
-    let mut r = match e["objectRef"].as_object() {
-        Some(o) => {
-            let res = o.get("resource").and_then(text)?;
-            let mut r = RequestAttributes::resource(
-                e["verb"].as_str()?,
-                o.get("apiGroup").and_then(text).as_deref().unwrap_or(""),
-                &res,
-            );
-            r.subresource = o.get("subresource").and_then(text);
-            r.namespace = o.get("namespace").and_then(text);
-            r.name = o.get("name").and_then(text);
-            r
-        }
-        None => RequestAttributes::non_resource(e["verb"].as_str()?, e["requestURI"].as_str()?),
-    };
-    r.user = text(&who["username"])?;
-    r.groups = who["groups"]
-        .as_array()
-        .map(|g| g.iter().filter_map(text).collect())
-        .unwrap_or_default();
-    Some(r)
+    e.request_attributes()
 }
 
 fn generated(log: &str, user: &str) -> (Vec<RequestAttributes>, String) {

@@ -2,13 +2,17 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
 use crate::aud::{target_name, who};
+use std::collections::{HashSet, VecDeque};
+
+use crate::events::EventWindow;
 use crate::{declare_rule, EventCtx, EventSink, Rule};
 
 declare_rule! {
     /// ## What it checks
-    /// `pods/exec` and `pods/attach` requests. A session is reported when its stream
-    /// starts (stage `ResponseStarted`), and a refused attempt when it finishes with an
-    /// error, so each request reports once. The message shows the command, taken from
+    /// `pods/exec` and `pods/attach` requests, reported once per request (audit ID) at
+    /// the first stage the log kept of it: `ResponseStarted` when the stream opened,
+    /// else `ResponseComplete` (status 101 for a session, an error for a refused
+    /// attempt). The message shows the command, taken from
     /// the `command` parameters of the request URI, and the container. Corresponds to
     /// the Falco k8saudit rule `Attach/Exec Pod`.
     ///
@@ -38,37 +42,88 @@ declare_rule! {
     }
 }
 
-/// A long-running pod subresource request, once: when its stream started, or when it
-/// finished without one.
-pub(crate) fn stream_request<'e>(ev: &'e AuditEvent<'_>, subresources: &[&str]) -> Option<&'e str> {
+/// A long-running pod subresource request (`pods/exec`, `attach`, `portforward`) at a
+/// stage that says how it went: the stream started, or the request finished or failed.
+/// Audit policies differ in which of these stages they keep, so each counts.
+fn stream_request<'e>(ev: &'e AuditEvent<'_>, subresources: &[&str]) -> Option<&'e str> {
     let sub = ev.subresource();
     if ev.resource() != "pods" || !subresources.contains(&sub) {
         return None;
     }
-    let started = ev.stage() == "ResponseStarted";
-    let refused = ev.is_complete() && !matches!(ev.code(), Some(101) | None) && !ev.succeeded();
-    (started || refused).then_some(sub)
+    matches!(
+        ev.stage(),
+        "ResponseStarted" | "ResponseComplete" | "Panic" | ""
+    )
+    .then_some(sub)
+}
+
+/// Reports each stream request once, at the first of its stages in the log: a policy that
+/// keeps both `ResponseStarted` and `ResponseComplete` logs one session twice. Request IDs
+/// are remembered for the last [`RECENT`] reports; the stages of one request arrive close
+/// together.
+pub(crate) struct OncePerRequest {
+    subresources: &'static [&'static str],
+    report: fn(&AuditEvent<'_>, &str, &mut EventSink),
+    seen: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+const RECENT: usize = 10_000;
+
+impl OncePerRequest {
+    pub(crate) fn new(
+        subresources: &'static [&'static str],
+        report: fn(&AuditEvent<'_>, &str, &mut EventSink),
+    ) -> Self {
+        OncePerRequest {
+            subresources,
+            report,
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl EventWindow for OncePerRequest {
+    fn observe(&mut self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
+        let Some(sub) = stream_request(ev, self.subresources) else {
+            return;
+        };
+        if let Some(id) = ev.audit_id.as_deref().filter(|id| !id.is_empty()) {
+            if !self.seen.insert(id.to_string()) {
+                return;
+            }
+            self.order.push_back(id.to_string());
+            if self.order.len() > RECENT {
+                if let Some(old) = self.order.pop_front() {
+                    self.seen.remove(&old);
+                }
+            }
+        }
+        (self.report)(ev, sub, out);
+    }
+}
+
+fn report(ev: &AuditEvent<'_>, sub: &str, out: &mut EventSink) {
+    let command = ev.query_values("command").join(" ");
+    let container = ev.query_values("container").into_iter().next();
+    let mut msg = format!("{} {sub}", who(ev));
+    if !command.is_empty() {
+        msg.push_str(&format!(" `{command}`"));
+    }
+    msg.push_str(&format!(" in pod {}", target_name(ev)));
+    if let Some(c) = container {
+        msg.push_str(&format!(" (container {c})"));
+    }
+    if ev.denied() {
+        msg.push_str(": denied");
+    }
+    out.report(FieldPath::parse("requestURI"), msg);
 }
 
 impl Rule for ExecOrAttach {
-    fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        let Some(sub) = stream_request(ev, &["exec", "attach"]) else {
-            return;
-        };
-        let command = ev.query_values("command").join(" ");
-        let container = ev.query_values("container").into_iter().next();
-        let mut msg = format!("{} {sub}", who(ev));
-        if !command.is_empty() {
-            msg.push_str(&format!(" `{command}`"));
-        }
-        msg.push_str(&format!(" in pod {}", target_name(ev)));
-        if let Some(c) = container {
-            msg.push_str(&format!(" (container {c})"));
-        }
-        if ev.denied() {
-            msg.push_str(": denied");
-        }
-        out.report(FieldPath::parse("requestURI"), msg);
+    fn event_window(&self, _cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
+        Some(Box::new(OncePerRequest::new(&["exec", "attach"], report)))
     }
 }
 
@@ -85,7 +140,8 @@ mod tests {
             .replace(r#""requestURI":"/x""#, uri);
         let completed =
             event("alice", "create", exec, 101, "").replace(r#""requestURI":"/x""#, uri);
-        let denied = event("bob", "create", exec, 403, "");
+        let denied = event("bob", "create", exec, 403, "")
+            .replace(r#""auditID":""#, r#""auditID":"denied-"#);
         let logs = event(
             "alice",
             "get",
@@ -93,12 +149,16 @@ mod tests {
             200,
             "",
         );
+        // A policy that omits ResponseStarted logs the session only when it ends.
+        let only_completed = event("carol", "create", exec, 101, "")
+            .replace(r#""requestURI":"/x""#, uri)
+            .replace(r#""auditID":""#, r#""auditID":"other-"#);
         let got = run(
             "AUD002",
             Default::default(),
-            &[started, completed, denied, logs],
+            &[started, completed, denied, logs, only_completed],
         );
-        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got.len(), 3, "{got:?}");
         assert_eq!(got[0].0, 1);
         assert_eq!(got[0].1, "requestURI");
         assert_eq!(
@@ -107,5 +167,7 @@ mod tests {
         );
         assert_eq!(got[1].0, 3);
         assert!(got[1].2.ends_with("denied"));
+        assert_eq!(got[2].0, 5);
+        assert!(got[2].2.starts_with("`carol` exec"), "{got:?}");
     }
 }

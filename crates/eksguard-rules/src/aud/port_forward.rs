@@ -1,14 +1,15 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
-use crate::aud::exec_or_attach::stream_request;
+use crate::aud::exec_or_attach::OncePerRequest;
 use crate::aud::{target_name, who};
+use crate::events::EventWindow;
 use crate::{declare_rule, EventCtx, EventSink, Rule};
 
 declare_rule! {
     /// ## What it checks
-    /// `pods/portforward` requests, reported once per request like exec: when the stream
-    /// starts, or when a refused attempt finishes. The message names the ports from the
+    /// `pods/portforward` requests, reported once per request like exec: at the first
+    /// stage the log kept of it (the stream opening, else the request ending). The message names the ports from the
     /// request URI when present. Corresponds to the Falco k8saudit rule `port-forward`
     /// (which fires on every stage).
     ///
@@ -36,20 +37,21 @@ declare_rule! {
     }
 }
 
+fn report(ev: &AuditEvent<'_>, _sub: &str, out: &mut EventSink) {
+    let ports = ev.query_values("ports");
+    let mut msg = format!("{} port-forward to pod {}", who(ev), target_name(ev));
+    if !ports.is_empty() {
+        msg.push_str(&format!(" (ports {})", ports.join(",")));
+    }
+    if ev.denied() {
+        msg.push_str(": denied");
+    }
+    out.report(FieldPath::parse("objectRef.subresource"), msg);
+}
+
 impl Rule for PortForward {
-    fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        if stream_request(ev, &["portforward"]).is_none() {
-            return;
-        }
-        let ports = ev.query_values("ports");
-        let mut msg = format!("{} port-forward to pod {}", who(ev), target_name(ev));
-        if !ports.is_empty() {
-            msg.push_str(&format!(" (ports {})", ports.join(",")));
-        }
-        if ev.denied() {
-            msg.push_str(": denied");
-        }
-        out.report(FieldPath::parse("objectRef.subresource"), msg);
+    fn event_window(&self, _cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
+        Some(Box::new(OncePerRequest::new(&["portforward"], report)))
     }
 }
 

@@ -1,22 +1,197 @@
-//! `eksguard audit scan` and `eksguard audit summary`: stream audit logs through the AUD
-//! rules or through the summary counters.
+//! `eksguard audit scan`, `audit summary` and `audit rbac`: stream audit logs (files, or
+//! CloudWatch Logs through the AWS API) through the AUD rules, the summary counters, or
+//! the least-privilege RBAC generator.
 
 use eksguard_model::audit::AuditEvent;
+use eksguard_model::InputError;
+use eksguard_policy::rbac_gen::{self, Target};
 use eksguard_report::audit_summary::{self, AuditSummary};
 use eksguard_report::{Location, Report, ReportFinding, SourceCache};
 use eksguard_rules::events::AuditEngine;
 use eksguard_rules::registry;
-use eksguard_sources::audit::{AuditReader, ReadOptions};
+use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
 
-use crate::cli::{AuditCommand, AuditScanArgs, AuditSummaryArgs, DataFormat};
+use crate::cli::{
+    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, DataFormat,
+};
 use crate::commands::scan;
 use crate::Outcome;
 
 pub fn run(cmd: AuditCommand) -> anyhow::Result<Outcome> {
     match cmd {
         AuditCommand::Scan(args) => run_scan(*args),
-        AuditCommand::Summary(args) => run_summary(args),
+        AuditCommand::Summary(args) => run_summary(*args),
+        AuditCommand::Rbac(args) => run_rbac(*args),
     }
+}
+
+/// Feeds every log named on the command line, then the CloudWatch group, through `reader`.
+fn read_logs(input: &AuditLogs, reader: &mut AuditReader, on_batch: &mut OnBatch<'_>) {
+    for path in &input.logs {
+        reader.read_path(path, on_batch);
+    }
+    if let Some(group) = &input.cloudwatch {
+        read_cloudwatch(input, group, reader, on_batch);
+    }
+}
+
+#[cfg(feature = "aws")]
+fn read_cloudwatch(
+    input: &AuditLogs,
+    group: &str,
+    reader: &mut AuditReader,
+    on_batch: &mut OnBatch<'_>,
+) {
+    use std::collections::HashMap;
+
+    use eksguard_sources::cloudwatch_live::{LogQuery, LogReader};
+
+    let label = format!("cloudwatch:{group}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut q = LogQuery::new(group);
+    q.stream_prefix = Some(input.log_stream_prefix.clone()).filter(|p| !p.is_empty());
+    q.region = input.region.clone();
+    q.profile = input.profile.clone();
+    q.endpoint_url = input.endpoint_url.clone();
+    for (flag, value, slot) in [
+        ("--since", &input.since, &mut q.start_ms),
+        ("--until", &input.until, &mut q.end_ms),
+    ] {
+        if let Some(v) = value {
+            match parse_when(v, now_ms) {
+                Some(ms) => *slot = Some(ms),
+                None => {
+                    reader.push_error(InputError::new(
+                        &label,
+                        None,
+                        format!("{flag} {v:?}: not a duration (2h, 30m, 7d) or an RFC 3339 time"),
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+    let mut pages = match LogReader::open(&q) {
+        Ok(r) => r,
+        Err(e) => return reader.push_error(InputError::new(&label, None, e.to_string())),
+    };
+    // Each stream numbers its events from 1: the "line" a finding points at.
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    while let Some(page) = pages.next_page() {
+        let messages = match page {
+            Ok(m) => m,
+            Err(e) => return reader.push_error(InputError::new(&label, None, e.to_string())),
+        };
+        // One call per run of events from the same stream, so each keeps its stream's name.
+        for run in messages.chunk_by(|a, b| a.stream == b.stream) {
+            let counter = seen.entry(run[0].stream.clone()).or_default();
+            let numbered: Vec<(u32, &[u8])> = run
+                .iter()
+                .map(|m| {
+                    *counter += 1;
+                    (*counter, m.message.as_bytes())
+                })
+                .collect();
+            reader.read_messages(&format!("{group}/{}", run[0].stream), &numbered, on_batch);
+        }
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+fn read_cloudwatch(_: &AuditLogs, group: &str, reader: &mut AuditReader, _: &mut OnBatch<'_>) {
+    reader.push_error(InputError::new(
+        format!("cloudwatch:{group}"),
+        None,
+        "this eksguard was built without AWS support (cargo feature `aws`)",
+    ));
+}
+
+/// `2h`, `90m`, `7d` ago, or an RFC 3339 time, in milliseconds since the epoch.
+fn parse_when(text: &str, now_ms: i64) -> Option<i64> {
+    if let Some(micros) = eksguard_model::audit::parse_rfc3339_micros(text) {
+        return Some(micros / 1000);
+    }
+    let ago = humantime::parse_duration(text).ok()?;
+    Some(now_ms - i64::try_from(ago.as_millis()).ok()?)
+}
+
+/// The requests of one identity, turned into the RBAC objects that allow them.
+fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
+    let target = match (&args.user, &args.serviceaccount, &args.group) {
+        (Some(u), _, _) => Target::from_user(u),
+        (_, Some(sa), _) => {
+            let sa = sa.strip_prefix("system:serviceaccount:").unwrap_or(sa);
+            let Some((namespace, name)) = sa
+                .split_once(':')
+                .filter(|(n, m)| !n.is_empty() && !m.is_empty())
+            else {
+                eprintln!("error: --serviceaccount takes NS:NAME, got {sa:?}");
+                return Ok(Outcome::Error);
+            };
+            Target::ServiceAccount {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            }
+        }
+        (_, _, Some(g)) => Target::Group(g.clone()),
+        _ => unreachable!("clap requires one identity"),
+    };
+    let user = match &target {
+        Target::User(u) => Some(u.clone()),
+        Target::ServiceAccount { namespace, name } => {
+            Some(format!("system:serviceaccount:{namespace}:{name}"))
+        }
+        Target::Group(_) => None,
+    };
+    let mut reader = AuditReader::new(ReadOptions::default());
+    let mut requests = Vec::new();
+    read_logs(&args.input, &mut reader, &mut |batch| {
+        for p in &batch.events {
+            let e = &p.event;
+            // A 401 has no identity worth granting; the first stages repeat the last.
+            if e.code() == Some(401) || matches!(e.stage.as_deref(), Some("RequestReceived")) {
+                continue;
+            }
+            if args.allowed_only && e.denied() {
+                continue;
+            }
+            let who = e.effective_user();
+            let ours = match (&user, &target) {
+                (Some(u), _) => who.name() == u,
+                (None, Target::Group(g)) => who.groups.iter().any(|x| **x == **g),
+                _ => false,
+            };
+            if ours {
+                requests.extend(e.request_attributes());
+            }
+        }
+    });
+    let errors = reader.errors();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let mut opts = rbac_gen::Options::new(target);
+    opts.resource_names = args.resource_names;
+    opts.name_prefix = args.name_prefix.clone();
+    let generated = rbac_gen::generate(&requests, &opts);
+    eprintln!(
+        "eksguard: {} requests of {} observed; {} left out as allowed to every authenticated user",
+        generated.used + generated.skipped_default,
+        user.as_deref()
+            .or(args.group.as_deref())
+            .unwrap_or_default(),
+        generated.skipped_default
+    );
+    let mut out = super::open_output(args.output.as_deref())?;
+    out.write_all(rbac_gen::render(&generated, &opts).as_bytes())?;
+    out.flush()?;
+    Ok(if errors.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Error
+    })
 }
 
 fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
@@ -27,8 +202,8 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let mut reader = AuditReader::new(ReadOptions::default());
     let mut findings = Vec::new();
     let mut checked = 0usize;
-    for path in &args.input.logs {
-        reader.read_path(path, &mut |batch| {
+    {
+        read_logs(&args.input, &mut reader, &mut |batch| {
             let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
             checked += events.len();
             for f in engine.check(&events) {
@@ -72,13 +247,11 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
 fn run_summary(args: AuditSummaryArgs) -> anyhow::Result<Outcome> {
     let mut reader = AuditReader::new(ReadOptions::default());
     let mut summary = AuditSummary::default();
-    for path in &args.input.logs {
-        reader.read_path(path, &mut |batch| {
-            for p in &batch.events {
-                summary.observe(&p.event);
-            }
-        });
-    }
+    read_logs(&args.input, &mut reader, &mut |batch| {
+        for p in &batch.events {
+            summary.observe(&p.event);
+        }
+    });
     let errors = reader.errors();
     let data = summary.data(args.top, reader.inputs(), reader.stats(), &errors);
     let mut out = super::open_output(args.output.as_deref())?;

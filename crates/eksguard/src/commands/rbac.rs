@@ -12,7 +12,7 @@ use eksguard_sources::LoadOptions;
 use serde::Serialize;
 
 use crate::cli::{
-    KubeArgs, LookupArgs, RbacCommand, DataFormat, RbacInput, RisksArgs, SubjectKindArg, WhoCanArgs,
+    DataFormat, KubeArgs, LookupArgs, RbacCommand, RbacInput, RisksArgs, SubjectKindArg, WhoCanArgs,
 };
 use crate::Outcome;
 

@@ -292,7 +292,7 @@ new_events = [
 new_events.append({
     "timestamp": recent + 50,
     "message": audit_event(
-        200, recent + 50, "create", "pods", subresource="exec",
+        200, recent + 50, "create", "pods", subresource="exec", code=101,
         uri="/api/v1/namespaces/prod/pods/obj-200/exec?command=sh&container=app&stdin=true&tty=true",
     ),
 })

@@ -7,6 +7,7 @@
 //! in strings (the aws-auth ConfigMap).
 
 pub mod audit;
+pub mod encoding;
 pub mod finding;
 pub mod inventory;
 pub mod node;

@@ -22,6 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use eksguard_model::audit::{AuditEvent, AuditParseError, AuditStats, Str};
+use eksguard_model::encoding::decode_base64;
 use eksguard_model::InputError;
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -728,31 +729,6 @@ fn looks_base64(head: &[u8]) -> bool {
         && head.iter().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\n' | b'\r' | b' ')
         })
-}
-
-/// Standard base64, whitespace ignored; `None` on other characters.
-fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &c in text {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b'\n' | b'\r' | b' ' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 /// Gunzips a payload, at most `limit` bytes of output.

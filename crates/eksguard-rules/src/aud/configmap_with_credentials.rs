@@ -1,10 +1,11 @@
 use eksguard_model::audit::AuditEvent;
+use eksguard_model::encoding::decode_base64;
 use eksguard_model::FieldPath;
 use serde_json::Value as Json;
 
 use crate::aud::{succeeded_on, target_name, who};
 use crate::data::credentials_in_configmap::{
-    classify, decode_base64, embedded_setting, is_placeholder, normalize_key,
+    classify, embedded_setting, is_placeholder, normalize_key,
 };
 use crate::{declare_rule, EventCtx, EventSink, Rule};
 
@@ -86,7 +87,7 @@ impl Rule for ConfigmapWithCredentials {
                 };
                 let decoded;
                 let text = if section == "binaryData" {
-                    match decode_base64(raw).map(String::from_utf8) {
+                    match decode_base64(raw.as_bytes()).map(String::from_utf8) {
                         Some(Ok(t)) => {
                             decoded = t;
                             decoded.as_str()

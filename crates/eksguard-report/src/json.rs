@@ -6,7 +6,7 @@ use std::io::Write;
 use eksguard_model::{AuditStats, EventSummary, InputError, ResourceRef, Severity};
 use serde::Serialize;
 
-use crate::{write_json, Location, Report};
+use crate::{write_json, Location, Report, ReportFinding};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
@@ -63,44 +63,135 @@ struct BySeverity {
     info: usize,
 }
 
-pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
-    let doc = JsonReport {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "eksguard",
-            version: report.tool_version,
-        },
-        findings: report
-            .findings
-            .iter()
-            .map(|f| Finding {
-                rule_id: f.rule.id,
-                rule_name: f.rule.name,
-                severity: f.severity,
-                message: &f.message,
-                resource: &f.resource,
-                location: f.location.as_ref(),
-                field_path: &f.field_path,
-                remediation: f.rule.remediation,
-                help_uri: f.rule.help_uri(),
-                event: f.event.as_deref(),
-            })
-            .collect(),
-        errors: &report.errors,
-        summary: Summary {
-            findings_by_severity: BySeverity {
-                critical: count(Severity::Critical),
-                high: count(Severity::High),
-                medium: count(Severity::Medium),
-                low: count(Severity::Low),
-                info: count(Severity::Info),
-            },
+impl<'a> Finding<'a> {
+    fn of(f: &'a ReportFinding) -> Self {
+        Finding {
+            rule_id: f.rule.id,
+            rule_name: f.rule.name,
+            severity: f.severity,
+            message: &f.message,
+            resource: &f.resource,
+            location: f.location.as_ref(),
+            field_path: &f.field_path,
+            remediation: f.rule.remediation,
+            help_uri: f.rule.help_uri(),
+            event: f.event.as_deref(),
+        }
+    }
+}
+
+/// What the summary of a report counts; kept apart from the findings so a streamed
+/// report can end with it.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    /// Findings per severity, in [`Severity::ALL`] order (critical first).
+    pub by_severity: [usize; 5],
+    pub resources_scanned: usize,
+    pub files_scanned: usize,
+    pub suppressed: usize,
+    pub audit: Option<AuditStats>,
+}
+
+impl Totals {
+    pub fn of(report: &Report<'_>) -> Self {
+        let mut t = Totals {
             resources_scanned: report.resources_scanned,
             files_scanned: report.files_scanned,
             suppressed: report.suppressed,
             audit: report.audit,
-        },
+            ..Totals::default()
+        };
+        for f in &report.findings {
+            t.count(f.severity);
+        }
+        t
+    }
+
+    pub fn count(&mut self, s: Severity) {
+        if let Some(i) = Severity::ALL.iter().position(|x| *x == s) {
+            self.by_severity[i] += 1;
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        let [critical, high, medium, low, info] = self.by_severity;
+        Summary {
+            findings_by_severity: BySeverity {
+                critical,
+                high,
+                medium,
+                low,
+                info,
+            },
+            resources_scanned: self.resources_scanned,
+            files_scanned: self.files_scanned,
+            suppressed: self.suppressed,
+            audit: self.audit,
+        }
+    }
+}
+
+fn tool(version: &str) -> Tool<'_> {
+    Tool {
+        name: "eksguard",
+        version,
+    }
+}
+
+pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let doc = JsonReport {
+        schema_version: SCHEMA_VERSION,
+        tool: tool(report.tool_version),
+        findings: report.findings.iter().map(Finding::of).collect(),
+        errors: &report.errors,
+        summary: Totals::of(report).summary(),
     };
     write_json(&doc, out)
+}
+
+/// The last line of a JSON-lines report.
+#[derive(Serialize)]
+struct LinesEnd<'a> {
+    schema_version: u32,
+    tool: Tool<'a>,
+    errors: &'a [InputError],
+    summary: Summary,
+}
+
+/// JSON lines: one finding per line, each as in the JSON report, then one line with the
+/// errors and the summary. Findings can be written as they are found
+/// ([`write_finding_line`], [`write_end_line`]), so memory does not grow with the input.
+pub(crate) fn render_lines(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    for f in &report.findings {
+        write_finding_line(f, out)?;
+    }
+    write_end_line(
+        report.tool_version,
+        &report.errors,
+        &Totals::of(report),
+        out,
+    )
+}
+
+/// One finding as a line of a JSON-lines report.
+pub fn write_finding_line(f: &ReportFinding, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &Finding::of(f))?;
+    out.write_all(b"\n")
+}
+
+/// The closing line of a JSON-lines report.
+pub fn write_end_line(
+    tool_version: &str,
+    errors: &[InputError],
+    totals: &Totals,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let end = LinesEnd {
+        schema_version: SCHEMA_VERSION,
+        tool: tool(tool_version),
+        errors,
+        summary: totals.summary(),
+    };
+    serde_json::to_writer(&mut *out, &end)?;
+    out.write_all(b"\n")
 }

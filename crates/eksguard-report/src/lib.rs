@@ -8,7 +8,7 @@ use std::io::Write;
 use eksguard_model::{AuditStats, EventSummary, InputError, ResourceRef, RuleMeta, Severity};
 
 pub mod audit_summary;
-mod json;
+pub mod json;
 mod junit;
 mod markdown;
 mod sarif;
@@ -41,10 +41,13 @@ pub enum Format {
     Sarif,
     Junit,
     Markdown,
+    /// JSON lines: a finding per line, then a line with the errors and the summary.
+    Jsonl,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["text", "json", "sarif", "junit", "markdown"];
+    pub const NAMES: &'static [&'static str] =
+        &["text", "json", "sarif", "junit", "markdown", "jsonl"];
 
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s {
@@ -53,6 +56,7 @@ impl Format {
             "sarif" => Format::Sarif,
             "junit" => Format::Junit,
             "markdown" | "md" => Format::Markdown,
+            "jsonl" => Format::Jsonl,
             _ => return None,
         })
     }
@@ -166,6 +170,7 @@ pub fn render(
         Format::Sarif => sarif::render(report, out),
         Format::Junit => junit::render(report, out),
         Format::Markdown => markdown::render(report, out),
+        Format::Jsonl => json::render_lines(report, out),
     }
 }
 

@@ -41,6 +41,11 @@ fn json() {
 }
 
 #[test]
+fn jsonl() {
+    insta::assert_snapshot!(plain(Format::Jsonl));
+}
+
+#[test]
 fn sarif() {
     insta::assert_snapshot!(plain(Format::Sarif));
 }

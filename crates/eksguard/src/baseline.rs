@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context;
+use eksguard_report::ReportFinding;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,6 +20,17 @@ pub struct BaselineEntry {
     pub rule_id: String,
     pub resource: String,
     pub field_path: String,
+}
+
+impl BaselineEntry {
+    pub fn of(f: &ReportFinding) -> Self {
+        BaselineEntry {
+            fingerprint: f.fingerprint(),
+            rule_id: f.rule.id.to_string(),
+            resource: f.qualified_name(),
+            field_path: f.field_path.clone(),
+        }
+    }
 }
 
 pub fn read(path: &Path) -> anyhow::Result<BTreeSet<String>> {

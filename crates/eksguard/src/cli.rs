@@ -48,6 +48,9 @@ pub enum FormatArg {
     Sarif,
     Junit,
     Markdown,
+    /// JSON lines: a finding per line, then a line with the errors and the summary
+    /// (`audit scan` writes each finding as it is found).
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -330,3 +330,54 @@ fn summary_markdown_snapshot() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!(stdout(&out));
 }
+
+/// JSON lines carry the same findings as the JSON report, in the same order, each written
+/// as it is found, and end with the errors and summary.
+#[test]
+fn jsonl_streams_the_findings_of_the_json_report() {
+    let full = json(&run(&["audit", "scan", LOG, "--no-config", "-f", "json"]));
+    let out = run(&["audit", "scan", LOG, "--no-config", "-f", "jsonl"]);
+    assert_eq!(out.status.code(), Some(2), "errors still give status 2");
+    let text = stdout(&out);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let (end, findings) = lines.split_last().unwrap();
+    assert_eq!(findings, full["findings"].as_array().unwrap().as_slice());
+    assert_eq!(end["summary"], full["summary"]);
+    assert_eq!(end["errors"], full["errors"]);
+    assert_eq!(end["schema_version"], 1);
+
+    // Baselines and --fail-on work the same way.
+    let dir = std::env::temp_dir().join(format!("eksguard-jsonl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join("baseline.json");
+    let base = base.to_str().unwrap();
+    let out = run(&[
+        "audit",
+        "scan",
+        BURST,
+        "--no-config",
+        "-f",
+        "jsonl",
+        "--write-baseline",
+        base,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let out = run(&[
+        "audit",
+        "scan",
+        BURST,
+        "--no-config",
+        "-f",
+        "jsonl",
+        "--baseline",
+        base,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "only the summary line: {text}");
+    let end: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert!(end["summary"]["suppressed"].as_u64().unwrap() > 0);
+}

@@ -4,15 +4,18 @@
 
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
+use eksguard_model::Severity;
 use eksguard_policy::rbac_gen::{self, Target};
 use eksguard_report::audit_summary::{self, AuditSummary};
+use eksguard_report::json::{self, Totals};
 use eksguard_report::{Location, Report, ReportFinding, SourceCache};
 use eksguard_rules::events::AuditEngine;
 use eksguard_rules::registry;
 use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
 
+use crate::baseline::{self, BaselineEntry};
 use crate::cli::{
-    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, DataFormat,
+    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, DataFormat, FormatArg,
 };
 use crate::commands::scan;
 use crate::Outcome;
@@ -109,6 +112,7 @@ fn read_cloudwatch(_: &AuditLogs, group: &str, reader: &mut AuditReader, _: &mut
 }
 
 /// `2h`, `90m`, `7d` ago, or an RFC 3339 time, in milliseconds since the epoch.
+#[cfg(feature = "aws")]
 fn parse_when(text: &str, now_ms: i64) -> Option<i64> {
     if let Some(micros) = eksguard_model::audit::parse_rfc3339_micros(text) {
         return Some(micros / 1000);
@@ -200,45 +204,104 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
     };
     let mut engine = AuditEngine::new(registry::all(), scan::engine_config(&args.check, &cfg));
     let mut reader = AuditReader::new(ReadOptions::default());
+    let known = args
+        .check
+        .baseline
+        .as_deref()
+        .map(baseline::read)
+        .transpose()?;
+    // JSON lines are written as findings come: memory stays flat on endless logs. The
+    // other formats are documents sorted or grouped over all findings.
+    let streaming = args.report.format == FormatArg::Jsonl;
+    let mut stream_out = match streaming && !(args.report.quiet && args.report.output.is_none()) {
+        true => Some(super::open_output(args.report.output.as_deref())?),
+        false => None,
+    };
+    let mut write_error = None;
+    let mut totals = Totals::default();
+    let mut worst: Option<Severity> = None;
     let mut findings = Vec::new();
+    let mut baseline_entries = Vec::new();
+    let mut in_baseline = 0usize;
     let mut checked = 0usize;
-    {
-        read_logs(&args.input, &mut reader, &mut |batch| {
-            let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
-            checked += events.len();
-            for f in engine.check(&events) {
-                let Some(rule) = registry::find(f.hit.rule_id) else {
-                    continue;
-                };
-                let parsed = &batch.events[f.index];
-                findings.push(ReportFinding {
-                    rule: rule.meta(),
-                    severity: f.hit.severity,
-                    message: f.hit.message,
-                    resource: parsed.event.target(),
-                    location: Some(Location {
-                        file: batch.file.to_string(),
-                        line: parsed.line,
-                        column: 1,
-                    }),
-                    field_path: f.hit.path.to_string(),
-                    event: Some(Box::new(parsed.event.summary())),
-                });
+    read_logs(&args.input, &mut reader, &mut |batch| {
+        let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
+        checked += events.len();
+        for f in engine.check(&events) {
+            let Some(rule) = registry::find(f.hit.rule_id) else {
+                continue;
+            };
+            let parsed = &batch.events[f.index];
+            let finding = ReportFinding {
+                rule: rule.meta(),
+                severity: f.hit.severity,
+                message: f.hit.message,
+                resource: parsed.event.target(),
+                location: Some(Location {
+                    file: batch.file.to_string(),
+                    line: parsed.line,
+                    column: 1,
+                }),
+                field_path: f.hit.path.to_string(),
+                event: Some(Box::new(parsed.event.summary())),
+            };
+            if args.check.write_baseline.is_some() {
+                baseline_entries.push(BaselineEntry::of(&finding));
             }
+            if known
+                .as_ref()
+                .is_some_and(|k| k.contains(&finding.fingerprint()))
+            {
+                in_baseline += 1;
+                continue;
+            }
+            if !streaming {
+                findings.push(finding);
+                continue;
+            }
+            totals.count(finding.severity);
+            worst = worst.max(Some(finding.severity));
+            if let (Some(out), None) = (stream_out.as_mut(), &write_error) {
+                write_error = json::write_finding_line(&finding, out).err();
+            }
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    if let Some(path) = &args.check.write_baseline {
+        baseline::write(path, baseline_entries)?;
+    }
+    let threshold = scan::fail_threshold(args.report.fail_on, cfg.fail_on);
+    let errors = reader.errors();
+    let suppressed = engine.suppressed() + in_baseline;
+    if streaming {
+        totals.resources_scanned = checked;
+        totals.files_scanned = reader.inputs();
+        totals.suppressed = suppressed;
+        totals.audit = Some(reader.stats());
+        if let Some(out) = stream_out.as_mut() {
+            json::write_end_line(env!("CARGO_PKG_VERSION"), &errors, &totals, out)?;
+            out.flush()?;
+        }
+        return Ok(if !errors.is_empty() {
+            Outcome::Error
+        } else if worst.is_some_and(|w| threshold.is_some_and(|t| w >= t)) {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
         });
     }
-    let mut report = Report {
+    let report = Report {
         tool_version: env!("CARGO_PKG_VERSION"),
         rules: engine.rules().iter().map(|r| r.meta()).collect(),
         findings,
-        errors: reader.errors(),
+        errors,
         resources_scanned: checked,
         files_scanned: reader.inputs(),
-        suppressed: engine.suppressed(),
+        suppressed,
         audit: Some(reader.stats()),
     };
-    scan::apply_baseline(&args.check, &mut report)?;
-    let threshold = scan::fail_threshold(args.report.fail_on, cfg.fail_on);
     // Findings show the event instead of a code frame: no source text is needed.
     scan::emit(&args.report, &report, &SourceCache::new())?;
     Ok(scan::outcome(&report, threshold))

@@ -63,16 +63,7 @@ pub fn engine_config(check: &CheckArgs, cfg: &Config) -> EngineConfig {
 /// `--write-baseline` and `--baseline`: records the findings, or drops the known ones.
 pub fn apply_baseline(check: &CheckArgs, report: &mut Report<'_>) -> anyhow::Result<()> {
     if let Some(path) = &check.write_baseline {
-        let entries = report
-            .findings
-            .iter()
-            .map(|f| BaselineEntry {
-                fingerprint: f.fingerprint(),
-                rule_id: f.rule.id.to_string(),
-                resource: f.qualified_name(),
-                field_path: f.field_path.clone(),
-            })
-            .collect();
+        let entries = report.findings.iter().map(BaselineEntry::of).collect();
         baseline::write(path, entries)?;
     }
     if let Some(path) = &check.baseline {
@@ -209,6 +200,7 @@ pub fn format_of(f: FormatArg) -> Format {
         FormatArg::Sarif => Format::Sarif,
         FormatArg::Junit => Format::Junit,
         FormatArg::Markdown => Format::Markdown,
+        FormatArg::Jsonl => Format::Jsonl,
     }
 }
 

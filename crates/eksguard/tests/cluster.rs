@@ -823,3 +823,15 @@ fn rbac_queries_read_the_live_cluster() {
         .requests("/apis/rbac.authorization.k8s.io/v1/rolebindings")
         .is_empty());
 }
+
+#[test]
+fn generators_still_write_but_fail_when_a_type_was_refused() {
+    let fx = fixture("gen-403", behaviour());
+    let out = run(&fx, &["generate", "network-policy", "--live"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Existing policies could not be read: the output may repeat what is there.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("networkpolicies"), "{stderr}");
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(yaml.contains("kind: NetworkPolicy"), "{yaml}");
+}

@@ -109,8 +109,9 @@ fn tenant_cmd(args: TenantArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Loads the inputs. Unreadable ones are reported on standard error; they fail the run only
-/// when nothing at all could be read, since a directory often holds a stray file.
+/// Loads the inputs. Unreadable ones (a stray file, a resource type the cluster refused)
+/// are reported on standard error; the output is still written from the rest, and the
+/// run ends with status 2 (see [`finished`]). `None` when nothing at all could be read.
 /// With `--live` the objects come from the cluster of the kubeconfig.
 fn load_inputs(input: &GenerateInput) -> anyhow::Result<Option<Inventory>> {
     let inv = if input.live {
@@ -153,7 +154,16 @@ fn pod_security(args: PodSecurityArgs) -> anyhow::Result<Outcome> {
         pss::render_namespaces(&levels)
     };
     write_out(args.input.output.as_deref(), &text)?;
-    Ok(Outcome::Clean)
+    Ok(finished(&inv))
+}
+
+/// Status 2 when some input could not be read: the output may lack what it held.
+fn finished(inv: &Inventory) -> Outcome {
+    if inv.errors.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Error
+    }
 }
 
 fn network_policy(args: NetworkPolicyArgs) -> anyhow::Result<Outcome> {
@@ -162,5 +172,5 @@ fn network_policy(args: NetworkPolicyArgs) -> anyhow::Result<Outcome> {
     };
     let generated = netpol::generate(owners_only(&inv));
     write_out(args.input.output.as_deref(), &netpol::render(&generated))?;
-    Ok(Outcome::Clean)
+    Ok(finished(&inv))
 }

@@ -267,11 +267,10 @@ fn bucket_label(secs: i64) -> String {
     }
 }
 
-pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} requests from {} file{}{}; {} events read, {} duplicate, {} truncated, {} malformed",
-        d.events,
+/// Where the requests came from and what reading them met.
+fn reading(d: &SummaryData) -> String {
+    format!(
+        "from {} file{}{}; {} events read, {} duplicate, {} truncated, {} malformed",
         d.files,
         if d.files == 1 { "" } else { "s" },
         span(d),
@@ -279,14 +278,23 @@ pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> 
         d.stats.duplicates,
         d.stats.truncated,
         d.stats.malformed
-    )?;
-    for (title, entries) in [
+    )
+}
+
+/// The top-N tables, titled, in the order every rendering shows them.
+fn tops(d: &SummaryData) -> [(&'static str, &Vec<Entry>); 5] {
+    [
         ("Users", &d.users),
         ("Service accounts", &d.service_accounts),
         ("Verbs", &d.verbs),
         ("Resources", &d.resources),
         ("Source IPs", &d.source_ips),
-    ] {
+    ]
+}
+
+pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{} requests {}", d.events, reading(d))?;
+    for (title, entries) in tops(d) {
         writeln!(out, "\n{title}")?;
         if entries.is_empty() {
             writeln!(out, "  (none)")?;
@@ -337,25 +345,8 @@ pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> 
 pub fn render_markdown(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
     let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
     writeln!(out, "# Audit log summary\n")?;
-    writeln!(
-        out,
-        "**{} requests** from {} file{}{}; {} events read, {} duplicate, {} truncated, {} malformed.",
-        d.events,
-        d.files,
-        if d.files == 1 { "" } else { "s" },
-        span(d),
-        d.stats.events_read,
-        d.stats.duplicates,
-        d.stats.truncated,
-        d.stats.malformed
-    )?;
-    for (title, entries) in [
-        ("Users", &d.users),
-        ("Service accounts", &d.service_accounts),
-        ("Verbs", &d.verbs),
-        ("Resources", &d.resources),
-        ("Source IPs", &d.source_ips),
-    ] {
+    writeln!(out, "**{} requests** {}.", d.events, reading(d))?;
+    for (title, entries) in tops(d) {
         writeln!(out, "\n## {title}\n\n| Requests | Name |\n|---:|---|")?;
         for e in entries {
             writeln!(out, "| {} | {} |", e.count, cell(&e.name))?;

@@ -36,7 +36,7 @@ pub enum Command {
     /// RBAC queries: who may do something, what a subject is bound to, dangerous grants.
     #[command(subcommand)]
     Rbac(RbacCommand),
-    /// Kubernetes audit logs: detections and summaries.
+    /// Kubernetes audit logs (files or CloudWatch Logs): detections, summaries, least-privilege RBAC.
     #[command(subcommand)]
     Audit(AuditCommand),
 }

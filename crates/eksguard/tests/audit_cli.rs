@@ -381,3 +381,41 @@ fn jsonl_streams_the_findings_of_the_json_report() {
     let end: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     assert!(end["summary"]["suppressed"].as_u64().unwrap() > 0);
 }
+
+/// The bundled incident: every step of the intrusion is reported at its line, and the
+/// keys left in the ConfigMap appear in no format.
+#[test]
+fn bundled_incident_example() {
+    let log = "../../examples/audit/incident.log";
+    let v = json(&run(&["audit", "scan", log, "--no-config", "-f", "json"]));
+    let mut found = ids_and_lines(&v);
+    found.retain(|(id, _)| id != "AUD017");
+    assert_eq!(
+        found,
+        [
+            ("AUD020".into(), 22),
+            ("AUD020".into(), 22),
+            ("AUD016".into(), 24),
+            ("AUD019".into(), 25),
+            ("AUD010".into(), 26),
+            ("AUD023".into(), 26),
+            ("AUD005".into(), 27),
+            ("AUD006".into(), 27),
+            ("AUD007".into(), 27),
+            ("AUD014".into(), 27),
+            ("AUD002".into(), 28),
+            ("AUD009".into(), 30),
+            ("AUD009".into(), 30),
+        ]
+    );
+    let denied = ids_and_lines(&v)
+        .iter()
+        .filter(|(id, _)| id == "AUD017")
+        .count();
+    assert_eq!(denied, 21);
+    for format in ["text", "json", "jsonl", "sarif", "junit", "markdown"] {
+        let out = stdout(&run(&["audit", "scan", log, "--no-config", "-f", format]));
+        assert!(!out.contains("AKIAIOSFODNN7EXAMPLE"), "{format}");
+        assert!(!out.contains("wJalrXUtnFEMI"), "{format}");
+    }
+}

@@ -25,22 +25,23 @@ pub const WORKLOAD_KINDS: &[&str] = &[
 /// Workloads run by a controller that is itself among the objects: the pods of a
 /// ReplicaSet, StatefulSet, DaemonSet or Job, the ReplicaSets of a Deployment, the Jobs of
 /// a CronJob. Their pod spec comes from the owner's template, so findings belong on the
-/// owner alone; a workload whose controller is absent (a bare pod, a ReplicaSet scanned
+/// owner alone, unless the workload's security settings differ from the template (see
+/// `same_security_settings`); a workload whose controller is absent (a bare pod, a ReplicaSet scanned
 /// without its Deployment, a static pod owned by its Node) is its own reporting point.
 /// The owner is matched by UID when both sides carry one, else by kind, name and
 /// namespace.
 pub fn controlled_workloads(inv: &Inventory) -> HashSet<ObjectId> {
-    let mut by_uid: HashSet<&str> = HashSet::new();
-    let mut by_name: HashMap<(&str, Option<&str>, &str), ()> = HashMap::new();
+    let mut by_uid: HashMap<&str, &Object> = HashMap::new();
+    let mut by_name: HashMap<(&str, Option<&str>, &str), &Object> = HashMap::new();
     for o in inv
         .objects
         .iter()
         .filter(|o| WORKLOAD_KINDS.contains(&&*o.kind))
     {
         if let Some(uid) = o.metadata().get("uid").and_then(Node::as_str) {
-            by_uid.insert(uid);
+            by_uid.insert(uid, o);
         }
-        by_name.insert((&o.kind, o.ns(), &o.name), ());
+        by_name.insert((&o.kind, o.ns(), &o.name), o);
     }
     let mut out = HashSet::new();
     for o in inv
@@ -48,32 +49,81 @@ pub fn controlled_workloads(inv: &Inventory) -> HashSet<ObjectId> {
         .iter()
         .filter(|o| WORKLOAD_KINDS.contains(&&*o.kind))
     {
-        let owned = o
+        let owner = o
             .metadata()
             .get("ownerReferences")
             .map(Node::items)
             .unwrap_or(&[])
             .iter()
             .filter(|r| r.get("controller").and_then(Node::as_bool) == Some(true))
-            .any(|r| {
+            .find_map(|r| {
                 let uid = r
                     .get("uid")
                     .and_then(Node::as_str)
                     .filter(|u| !u.is_empty());
                 match uid {
-                    Some(uid) if !by_uid.is_empty() && by_uid.contains(uid) => true,
+                    Some(uid) if !by_uid.is_empty() && by_uid.contains_key(uid) => {
+                        by_uid.get(uid).copied()
+                    }
                     _ => {
                         let kind = r.get("kind").and_then(Node::as_str).unwrap_or("");
                         let name = r.get("name").and_then(Node::as_str).unwrap_or("");
-                        by_name.contains_key(&(kind, o.ns(), name))
+                        by_name.get(&(kind, o.ns(), name)).copied()
                     }
                 }
             });
-        if owned {
+        if owner.is_some_and(|owner| same_security_settings(o, owner)) {
             out.insert(o.id);
         }
     }
     out
+}
+
+/// Whether a controlled workload runs what its controller's template says, as far as
+/// security goes: the same containers with the same securityContext, and the same host
+/// namespaces, host paths and pod securityContext. A mutating webhook that injects a
+/// sidecar or edits a securityContext, or a debug container added to a running pod, makes
+/// them differ; the workload is then reported itself, since its owner's findings would not
+/// show it. Fields the API server fills in (service account token volumes, image pull
+/// policies, an empty pod securityContext) do not count.
+fn same_security_settings(o: &Object, owner: &Object) -> bool {
+    match (o.pod_spec(), owner.pod_spec()) {
+        (Some(mine), Some(theirs)) => security_settings(&mine) == security_settings(&theirs),
+        _ => true,
+    }
+}
+
+type SecuritySettings = (
+    Vec<(String, serde_json::Value)>,
+    [bool; 3],
+    Vec<String>,
+    serde_json::Value,
+);
+
+fn security_settings(spec: &PodSpecView<'_>) -> SecuritySettings {
+    let non_empty = |n: Option<&Node>| {
+        n.map(Node::to_json)
+            .filter(|v| v.as_object().is_none_or(|m| !m.is_empty()))
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let mut containers: Vec<(String, serde_json::Value)> = spec
+        .containers()
+        .map(|c| (c.name().to_string(), non_empty(c.security_context())))
+        .collect();
+    containers.sort_by(|a, b| a.0.cmp(&b.0));
+    let hosts = ["hostNetwork", "hostPID", "hostIPC"].map(|f| spec.bool_field(f));
+    let mut host_paths: Vec<String> = spec
+        .volumes()
+        .filter_map(|(_, v)| v.at("hostPath.path").and_then(Node::as_str))
+        .map(str::to_string)
+        .collect();
+    host_paths.sort();
+    (
+        containers,
+        hosts,
+        host_paths,
+        non_empty(spec.security_context()),
+    )
 }
 
 /// Pod-level securityContext fields that containers inherit.
@@ -358,5 +408,24 @@ mod tests {
             ["Pod/a/web-1-x", "ReplicaSet/a/web-1"],
             "a Job whose CronJob is absent, bare and static pods stay"
         );
+    }
+
+    #[test]
+    fn workloads_that_diverge_from_their_template_stay() {
+        let template =
+            "{metadata: {labels: {app: web}}, spec: {containers: [{name: app, image: web:1}]}}";
+        let inv = inventory(&format!(
+            "kind: ReplicaSet\napiVersion: apps/v1\nmetadata: {{name: web-1, namespace: a, uid: r1}}\nspec: {{template: {template}}}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {{name: same, namespace: a, ownerReferences: [{{kind: ReplicaSet, name: web-1, uid: r1, controller: true}}]}}\n\
+             spec: {{securityContext: {{}}, containers: [{{name: app, image: web:1, imagePullPolicy: IfNotPresent}}], volumes: [{{name: kube-api-access, projected: {{sources: []}}}}]}}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {{name: injected, namespace: a, ownerReferences: [{{kind: ReplicaSet, name: web-1, uid: r1, controller: true}}]}}\n\
+             spec: {{initContainers: [{{name: mesh-init, image: mesh:1, securityContext: {{capabilities: {{add: [NET_ADMIN]}}}}}}], containers: [{{name: app, image: web:1}}]}}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {{name: edited, namespace: a, ownerReferences: [{{kind: ReplicaSet, name: web-1, uid: r1, controller: true}}]}}\n\
+             spec: {{containers: [{{name: app, image: web:1, securityContext: {{privileged: true}}}}]}}\n---\n\
+             kind: Pod\napiVersion: v1\nmetadata: {{name: debugged, namespace: a, ownerReferences: [{{kind: ReplicaSet, name: web-1, uid: r1, controller: true}}]}}\n\
+             spec: {{containers: [{{name: app, image: web:1}}], ephemeralContainers: [{{name: debugger, image: busybox}}]}}\n"
+        ));
+        let ids = controlled_workloads(&inv);
+        assert_eq!(names(&inv, &ids), ["Pod/a/same"]);
     }
 }

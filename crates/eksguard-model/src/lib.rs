@@ -6,6 +6,7 @@
 //! Text parsing ([`yaml`]) lives here too: it is pure, and rules need it for YAML embedded
 //! in strings (the aws-auth ConfigMap).
 
+pub mod arn;
 pub mod audit;
 pub mod encoding;
 pub mod finding;

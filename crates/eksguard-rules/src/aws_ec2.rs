@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use eksguard_model::arn::Arn;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::Ctx;
@@ -208,8 +209,7 @@ pub(crate) fn nodegroup_cluster<'a>(cx: &Ctx<'a>, ng: &Object) -> Option<&'a Obj
     let name = text(ng.root.get("clusterName"))?;
     let scope = |arn: Option<String>| {
         arn.and_then(|a| {
-            let parts: Vec<&str> = a.splitn(6, ':').collect();
-            (parts.len() == 6).then(|| format!("{}:{}:{}", parts[1], parts[3], parts[4]))
+            Arn::parse(&a).map(|p| format!("{}:{}:{}", p.partition, p.region, p.account))
         })
     };
     let ng_scope = scope(text(ng.root.get("nodegroupArn")));

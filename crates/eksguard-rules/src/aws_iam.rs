@@ -1,6 +1,7 @@
 //! Helpers for the cluster and IAM rules: IAM policy documents (statements, principals,
 //! actions, conditions) as IAM evaluates them, ARNs, and eksctl `ClusterConfig` access.
 
+use eksguard_model::arn::Arn;
 use eksguard_model::{FieldPath, Node, Object};
 
 // ---------------------------------------------------------------------------------------
@@ -46,28 +47,9 @@ pub(crate) fn text(node: &Node, dotted: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // ARNs
 
-/// The parts of an ARN: `arn:partition:service:region:account:resource`.
-pub(crate) struct Arn<'a> {
-    pub service: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
-}
-
+/// An ARN as policies write it (surrounding spaces tolerated).
 pub(crate) fn parse_arn(arn: &str) -> Option<Arn<'_>> {
-    let mut parts = arn.trim().splitn(6, ':');
-    if parts.next()? != "arn" {
-        return None;
-    }
-    let _partition = parts.next()?;
-    let service = parts.next()?;
-    let _region = parts.next()?;
-    let account = parts.next()?;
-    let resource = parts.next()?;
-    Some(Arn {
-        service,
-        account,
-        resource,
-    })
+    Arn::parse(arn.trim())
 }
 
 /// Whether an ARN names an IAM user (`arn:aws:iam::111122223333:user/path/name`).

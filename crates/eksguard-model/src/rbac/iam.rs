@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{Binding, BindingKind, Origin, PolicyRule, Role, RoleKind, RoleRef, RuleEntry};
 use super::{Subject, SubjectKind};
+use crate::arn::Arn;
 use crate::inventory::Inventory;
 use crate::node::Node;
 use crate::object::{Object, ObjectId};
@@ -127,15 +128,12 @@ impl Principal {
 /// Parses an IAM role or user ARN, or an STS assumed-role ARN
 /// (`arn:aws:sts::111122223333:assumed-role/NAME/SESSION`).
 pub fn normalize_principal(arn: &str) -> Option<Principal> {
-    let mut parts = arn.splitn(6, ':');
-    let (_, _, service, _, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let Arn {
+        service,
+        account,
+        resource,
+        ..
+    } = Arn::parse(arn)?;
     let (kind, rest) = resource.split_once('/')?;
     match (service, kind) {
         ("sts", "assumed-role") => {

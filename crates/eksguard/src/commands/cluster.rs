@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use eksguard_model::arn::Arn;
 use eksguard_model::yaml::{parse_documents, ParseLimits};
 use eksguard_model::{InputError, Inventory, Node};
 use eksguard_report::SourceCache;
@@ -168,21 +169,11 @@ pub struct EksTarget {
 
 /// `arn:aws:eks:REGION:ACCOUNT:cluster/NAME` (any partition).
 pub fn parse_eks_arn(arn: &str) -> Option<EksTarget> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_, _partition, service, region, _account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    let name = resource.strip_prefix("cluster/")?;
-    (arn_ == "arn" && service == "eks" && !region.is_empty() && !name.is_empty()).then(|| {
-        EksTarget {
-            region: region.to_string(),
-            name: name.to_string(),
-        }
+    let a = Arn::parse(arn)?;
+    let name = a.resource.strip_prefix("cluster/")?;
+    (a.service == "eks" && !a.region.is_empty() && !name.is_empty()).then(|| EksTarget {
+        region: a.region.to_string(),
+        name: name.to_string(),
     })
 }
 

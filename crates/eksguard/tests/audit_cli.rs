@@ -149,8 +149,7 @@ fn select_ignore_severity_and_fail_on() {
     ]);
     assert!(ids_and_lines(&json(&out)).is_empty());
 
-    let dir = std::env::temp_dir().join(format!("eksguard-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("audit");
     let cfg = dir.join("eksguard.toml");
     std::fs::write(
         &cfg,
@@ -231,8 +230,7 @@ fn select_ignore_severity_and_fail_on() {
 
 #[test]
 fn unknown_rule_parameter_is_a_config_error() {
-    let dir = std::env::temp_dir().join(format!("eksguard-audit-cfg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("audit-cfg");
     let cfg = dir.join("eksguard.toml");
     std::fs::write(&cfg, "[rules.AUD024]\ncidrs = [\"10.0.0.0/16\"]\n").unwrap();
     let out = run(&["audit", "scan", BURST, "--config", cfg.to_str().unwrap()]);
@@ -266,8 +264,7 @@ fn stdin_and_gzip() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 7);
     assert_eq!(v["findings"][6]["location"]["file"], "-");
 
-    let dir = std::env::temp_dir().join(format!("eksguard-audit-gz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("audit-gz");
     let gz = dir.join("burst.log.gz");
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(&text).unwrap();
@@ -350,8 +347,7 @@ fn jsonl_streams_the_findings_of_the_json_report() {
     assert_eq!(end["schema_version"], 1);
 
     // Baselines and --fail-on work the same way.
-    let dir = std::env::temp_dir().join(format!("eksguard-jsonl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("jsonl");
     let base = dir.join("baseline.json");
     let base = base.to_str().unwrap();
     let out = run(&[

@@ -27,9 +27,7 @@ fn yaml(out: &Output) -> String {
 }
 
 fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eksguard-audit-rbac-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+    let p = common::temp_dir("audit-rbac").join(name);
     std::fs::write(&p, text).unwrap();
     p
 }

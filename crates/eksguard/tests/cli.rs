@@ -45,13 +45,6 @@ fn rule_ids(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eksguard-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 const PRIVILEGED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n    securityContext:\n      privileged: true\n";
 
 #[test]
@@ -160,7 +153,7 @@ fn stdin_is_scanned() {
 
 #[test]
 fn broken_input_is_an_error_with_a_line_and_the_rest_is_scanned() {
-    let d = tempdir("broken");
+    let d = common::temp_dir("broken");
     std::fs::write(d.join("good.yaml"), PRIVILEGED_POD).unwrap();
     std::fs::write(
         d.join("bad.yaml"),
@@ -209,7 +202,7 @@ fn missing_path_is_an_error() {
 
 #[test]
 fn ignore_annotation_needs_a_reason() {
-    let d = tempdir("suppress");
+    let d = common::temp_dir("suppress");
     let ok = PRIVILEGED_POD.replace(
         "  namespace: a\n",
         "  namespace: a\n  annotations:\n    eksguard.io/ignore: \"POD001 -- debug pod, deleted after use\"\n",
@@ -253,7 +246,7 @@ fn ignore_annotation_needs_a_reason() {
 
 #[test]
 fn config_applies_and_its_mistakes_name_the_line() {
-    let d = tempdir("config");
+    let d = common::temp_dir("config");
     std::fs::write(d.join("pod.yaml"), PRIVILEGED_POD).unwrap();
     std::fs::write(
         d.join(".eksguard.toml"),
@@ -288,7 +281,7 @@ fn config_applies_and_its_mistakes_name_the_line() {
 
 #[test]
 fn baseline_hides_known_findings_even_when_lines_move() {
-    let d = tempdir("baseline");
+    let d = common::temp_dir("baseline");
     std::fs::write(d.join("pod.yaml"), PRIVILEGED_POD).unwrap();
     let base = d.join("baseline.json");
     let dir = d.to_str().unwrap();
@@ -347,7 +340,7 @@ fn secret_values_never_appear_in_any_format() {
 
 #[test]
 fn output_file_gets_the_report() {
-    let d = tempdir("output");
+    let d = common::temp_dir("output");
     let file = d.join("r.sarif");
     let out = run(&[
         "scan",
@@ -388,7 +381,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn oversized_files_alias_bombs_and_deep_nesting_are_reported_and_skipped() {
-    let d = tempdir("hostile");
+    let d = common::temp_dir("hostile");
     std::fs::write(d.join("good.yaml"), PRIVILEGED_POD).unwrap();
     std::fs::write(d.join("huge.yaml"), "a: b\n".repeat(300_000)).unwrap();
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
@@ -444,7 +437,7 @@ fn oversized_files_alias_bombs_and_deep_nesting_are_reported_and_skipped() {
 
 #[test]
 fn gitignore_and_excludes_are_honoured() {
-    let d = tempdir("walk");
+    let d = common::temp_dir("walk");
     for sub in ["app", "ignored", "vendor/chart"] {
         std::fs::create_dir_all(d.join(sub)).unwrap();
         std::fs::write(

@@ -3,6 +3,7 @@
 //! an exec plugin.
 #![cfg(feature = "cluster")]
 
+mod common;
 mod fake_kube;
 
 use std::collections::BTreeSet;
@@ -306,23 +307,11 @@ impl Drop for Fixture {
     }
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "eksguard-cluster-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 /// Starts the server and writes a kubeconfig whose user runs an exec plugin (a shell
 /// script printing an ExecCredential with the token).
 fn fixture(tag: &str, behaviour: Behaviour) -> Fixture {
     let server = FakeKube::start(cluster_resources(), behaviour);
-    let dir = temp_dir(tag);
+    let dir = common::temp_dir(&format!("cluster-{tag}"));
     let plugin = dir.join("get-token.sh");
     std::fs::write(
         &plugin,
@@ -731,7 +720,7 @@ fn generators_read_the_live_cluster() {
 
 #[test]
 fn file_scan_reports_controlled_workloads_on_their_owner_too() {
-    let dir = temp_dir("files");
+    let dir = common::temp_dir("cluster-files");
     let mut docs = Vec::new();
     for r in cluster_resources() {
         for i in r

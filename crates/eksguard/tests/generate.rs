@@ -1,5 +1,7 @@
 //! `eksguard generate`: the binary end to end, and generated tenants scanned by eksguard.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -24,16 +26,9 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eksguard-gen-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn seccomp_from_recorded_traces() {
-    let dir = tempdir("seccomp");
+    let dir = common::temp_dir("seccomp");
     let out_file = dir.join("web.json");
     let out = run(&[
         "generate",
@@ -107,7 +102,7 @@ fn tenant_from_flags_and_file() {
     assert!(yaml.contains("scheduler.alpha.kubernetes.io/node-selector: \"pool=team-a\""));
     assert_eq!(yaml.matches("\n---\n").count(), 6);
 
-    let dir = tempdir("tenants");
+    let dir = common::temp_dir("tenants");
     let file = dir.join("tenants.yaml");
     std::fs::write(
         &file,

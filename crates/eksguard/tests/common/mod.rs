@@ -12,6 +12,20 @@ use eksguard_model::{Finding, Inventory};
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
 
+/// A fresh, empty directory for one test, unique per process and call.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "eksguard-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 /// `rel` under the corpus, or `None` after printing SKIPPED when it is not there.
 pub fn corpus(rel: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

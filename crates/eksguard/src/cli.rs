@@ -146,17 +146,36 @@ pub struct KubeArgs {
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
     /// Requests (Kubernetes and AWS) in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = KubeArgs::CONCURRENCY)]
     pub concurrency: usize,
     /// Seconds to wait for one API response.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    #[arg(long, value_name = "SECS", default_value_t = KubeArgs::REQUEST_TIMEOUT)]
     pub request_timeout: u64,
     /// Items per Kubernetes list page.
-    #[arg(long, value_name = "N", default_value_t = 500, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = KubeArgs::PAGE_SIZE, hide = true)]
     pub page_size: u32,
     /// No progress bar on standard error.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+impl KubeArgs {
+    pub const CONCURRENCY: usize = 16;
+    pub const REQUEST_TIMEOUT: u64 = 30;
+    pub const PAGE_SIZE: u32 = 500;
+
+    /// The defaults of every flag, for a kubeconfig file and context chosen elsewhere.
+    pub fn connect(context: Option<String>, kubeconfig: Option<PathBuf>) -> Self {
+        KubeArgs {
+            context,
+            kubeconfig,
+            namespace: None,
+            concurrency: Self::CONCURRENCY,
+            request_timeout: Self::REQUEST_TIMEOUT,
+            page_size: Self::PAGE_SIZE,
+            no_progress: false,
+        }
+    }
 }
 
 /// The AWS side of a live scan.

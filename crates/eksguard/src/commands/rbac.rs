@@ -31,15 +31,7 @@ pub fn load_inventory(input: &RbacInput) -> anyhow::Result<Inventory> {
     if !input.live {
         return super::load_paths(&input.paths, &LoadOptions::default(), None);
     }
-    let kube = KubeArgs {
-        context: input.context.clone(),
-        kubeconfig: input.kubeconfig.clone(),
-        namespace: None,
-        concurrency: 16,
-        request_timeout: 30,
-        page_size: 500,
-        no_progress: false,
-    };
+    let kube = KubeArgs::connect(input.context.clone(), input.kubeconfig.clone());
     match super::cluster::read_live(&kube, &input.aws)? {
         Some((inv, _)) => Ok(inv),
         None => bail!("nothing to read: no Kubernetes configuration and no EKS cluster"),

@@ -1,7 +1,7 @@
 //! `generate network-policy`: the YAML (snapshot) and a round trip through the engine, which
 //! must find nothing left for NET001, NET002, NET003 and NET005 in the namespaces covered.
 
-mod common;
+use crate::common;
 
 use eksguard_model::Inventory;
 use eksguard_policy::netpol;

@@ -2,7 +2,7 @@
 //! (`../shared/corpus/aws` and `eksctl`, written by others) and pins what the cluster and
 //! IAM rules find there. Skips, saying so, when the corpus is absent.
 
-mod common;
+use crate::common;
 use common::corpus;
 use std::collections::BTreeMap;
 

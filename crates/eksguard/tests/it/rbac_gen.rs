@@ -2,7 +2,7 @@
 //! (`audit/audit2rbac/demo.log`): impersonated requests of `alice`, `bob` and
 //! `system:serviceaccount:ns1:sa1`, of which only the allowed ones count.
 
-mod common;
+use crate::common;
 
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::rbac::{Identity, RbacModel, RequestAttributes};

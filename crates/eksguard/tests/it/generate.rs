@@ -1,6 +1,6 @@
 //! `eksguard generate`: the binary end to end, and generated tenants scanned by eksguard.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

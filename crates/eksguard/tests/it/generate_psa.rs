@@ -1,7 +1,7 @@
 //! `generate pod-security`: levels of real namespaces, and round trips through the engine:
 //! the generated labels must satisfy POD014, and the patches must clear what they set.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! `eksguard audit scan` and `audit summary` through the built binary.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! `eksguard audit rbac` through the built binary: least-privilege RBAC from the requests
 //! of one identity, checked by reading the output back with `eksguard rbac who-can`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! Scans the shared corpus of real manifests written by others (`../shared/corpus`, beside
 //! the repository). Skips, saying so, when the corpus is absent.
 
-mod common;
+use crate::common;
 use common::corpus;
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! `eksguard rbac` through the built binary: who-can, lookup and risks over the fixtures
 //! in `tests/rbac/` and over real RBAC objects of the corpus.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

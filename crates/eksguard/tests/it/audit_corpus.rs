@@ -3,7 +3,7 @@
 //! produce nothing). Each fixture is read on its own, as the Falco suite does (several
 //! fixtures reuse one auditID).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

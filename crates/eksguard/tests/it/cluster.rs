@@ -3,8 +3,8 @@
 //! an exec plugin.
 #![cfg(feature = "cluster")]
 
-mod common;
-mod fake_kube;
+use crate::common;
+use crate::fake_kube;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

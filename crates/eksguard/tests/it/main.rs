@@ -1,0 +1,22 @@
+//! End-to-end and corpus tests of the `eksguard` package, in one test binary: each module
+//! was its own binary once, and every one of them linked the whole program again.
+
+mod common;
+mod fake_kube;
+
+mod audit_cli;
+mod audit_corpus;
+mod audit_rbac;
+mod aws_corpus;
+mod aws_live;
+mod cli;
+mod cluster;
+mod corpus;
+mod docs;
+mod ec2_corpus;
+mod generate;
+mod generate_netpol;
+mod generate_psa;
+mod node;
+mod rbac;
+mod rbac_gen;

@@ -1,7 +1,7 @@
-//! Live reads of one EKS cluster and the IAM and EC2 resources around it, through the AWS
-//! SDK with the default credential chain.
+//! Live reads of one EKS cluster and the IAM and EC2 resources around it, with the default
+//! credential chain: EKS and IAM through the AWS SDK, EC2 through [`crate::ec2_query`].
 //!
-//! Each SDK output is rewritten as the JSON the AWS CLI prints for the same call (same
+//! Each output is rewritten as the JSON the AWS CLI prints for the same call (same
 //! wrapper and field names, policy documents decoded) and handed to
 //! [`aws_json::classify`], so a live object is the object a saved CLI output would give,
 //! with [`Source::Live`]. A call that fails (after the SDK's own retries) becomes an
@@ -24,6 +24,7 @@ use serde_json::{json, Map, Value as Json};
 use tokio::sync::Semaphore;
 
 use crate::aws_json::{self, Classified};
+use crate::ec2_query::{Ec2Client, Ec2Error};
 
 /// What to read and how to reach it.
 #[derive(Debug, Clone)]
@@ -97,7 +98,7 @@ async fn read(opts: &LiveOptions) -> Result<Inventory, LiveError> {
     let ctx = Ctx {
         eks: aws_sdk_eks::Client::new(&conf),
         iam: aws_sdk_iam::Client::new(&conf),
-        ec2: aws_sdk_ec2::Client::new(&conf),
+        ec2: Ec2Client::new(&conf),
         permits: Semaphore::new(opts.concurrency.max(1)),
         cluster: opts.cluster_name.clone(),
         objects: RefCell::new(Vec::new()),
@@ -160,7 +161,7 @@ pub(crate) async fn sdk_config(
 struct Ctx {
     eks: aws_sdk_eks::Client,
     iam: aws_sdk_iam::Client,
-    ec2: aws_sdk_ec2::Client,
+    ec2: Ec2Client,
     permits: Semaphore,
     cluster: String,
     // One thread drives every future and no borrow is held across an await.
@@ -257,6 +258,11 @@ impl Ctx {
         &self,
         fut: impl Future<Output = Result<T, SdkError<E>>>,
     ) -> Result<T, SdkError<E>> {
+        self.permitted(fut).await
+    }
+
+    /// Runs `fut` once a request slot is free.
+    async fn permitted<T>(&self, fut: impl Future<Output = T>) -> T {
         match self.permits.acquire().await {
             Ok(_permit) => fut.await,
             // The semaphore is never closed; run unbounded rather than not at all.
@@ -609,116 +615,126 @@ impl Ctx {
     async fn launch_templates(&self, refs: &Refs) -> (BTreeSet<String>, BTreeSet<String>) {
         let results = join_all(refs.launch_templates.iter().map(
             |((key, is_id), versions)| async move {
-                let mut req = self
-                    .ec2
-                    .describe_launch_template_versions()
-                    .set_versions(Some(versions.iter().cloned().collect()));
-                req = if *is_id {
-                    req.launch_template_id(key)
-                } else {
-                    req.launch_template_name(key)
-                };
-                self.call(
+                let versions: Vec<String> = versions.iter().cloned().collect();
+                self.ec2_call(
                     "ec2:DescribeLaunchTemplateVersions",
                     &format!("launch-template/{key}"),
                     LAUNCH_TEMPLATE_RULES,
-                    req.into_paginator().items().send().try_collect(),
+                    self.ec2
+                        .describe_launch_template_versions(key, *is_id, &versions),
                 )
                 .await
                 .unwrap_or_default()
             },
         ))
         .await;
-        let versions: Vec<_> = results.into_iter().flatten().collect();
+        let versions: Vec<Json> = results.into_iter().flatten().collect();
         let (mut groups, mut subnets) = (BTreeSet::new(), BTreeSet::new());
+        let strings = |v: Option<&Json>| -> Vec<String> {
+            v.and_then(Json::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         for v in &versions {
-            if let Some(d) = v.launch_template_data() {
-                groups.extend(d.security_group_ids().iter().cloned());
-                for ni in d.network_interfaces() {
-                    groups.extend(ni.groups().iter().cloned());
-                    subnets.extend(ni.subnet_id().map(str::to_string));
+            if let Some(d) = v.get("LaunchTemplateData") {
+                groups.extend(strings(d.get("SecurityGroupIds")));
+                for ni in d
+                    .get("NetworkInterfaces")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    groups.extend(strings(ni.get("Groups")));
+                    subnets.extend(
+                        ni.get("SubnetId")
+                            .and_then(Json::as_str)
+                            .map(str::to_string),
+                    );
                 }
             }
         }
         if !versions.is_empty() {
-            self.add(json!({
-                "LaunchTemplateVersions": versions.iter().map(ec2_launch_template_version).collect::<Vec<_>>(),
-            }));
+            self.add(json!({ "LaunchTemplateVersions": versions }));
         }
         (groups, subnets)
     }
 
     async fn security_groups(&self, ids: BTreeSet<String>) {
-        let describe = |ids: Vec<String>| {
-            self.ec2
-                .describe_security_groups()
-                .set_group_ids(Some(ids))
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-        };
+        let describe =
+            |ids: Vec<String>| async move { self.ec2.describe_security_groups(&ids).await };
         let groups = self
             .by_ids("ec2:DescribeSecurityGroups", SG_RULES, ids, describe)
             .await;
         if !groups.is_empty() {
-            self.add(json!({
-                "SecurityGroups": groups.iter().map(ec2_security_group).collect::<Vec<_>>(),
-            }));
+            self.add(json!({ "SecurityGroups": groups }));
         }
     }
 
     async fn subnets(&self, ids: BTreeSet<String>) {
-        let describe = |ids: Vec<String>| {
-            self.ec2
-                .describe_subnets()
-                .set_subnet_ids(Some(ids))
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-        };
+        let describe = |ids: Vec<String>| async move { self.ec2.describe_subnets(&ids).await };
         let subnets = self
             .by_ids("ec2:DescribeSubnets", SUBNET_RULES, ids, describe)
             .await;
         if !subnets.is_empty() {
-            self.add(json!({
-                "Subnets": subnets.iter().map(ec2_subnet).collect::<Vec<_>>(),
-            }));
+            self.add(json!({ "Subnets": subnets }));
         }
     }
 
     /// One EC2 describe call for all `ids`. EC2 fails the whole call when one ID does not
     /// exist (a deleted group still named by the cluster), so then each ID is asked for on
     /// its own and only the missing ones are reported.
-    async fn by_ids<T, E, F>(
+    async fn by_ids<F>(
         &self,
         api: &str,
         rules: &[&str],
         ids: BTreeSet<String>,
         describe: impl Fn(Vec<String>) -> F,
-    ) -> Vec<T>
+    ) -> Vec<Json>
     where
-        F: Future<Output = Result<Vec<T>, SdkError<E>>>,
-        E: ProvideErrorMetadata + std::error::Error + 'static,
+        F: Future<Output = Result<Vec<Json>, Ec2Error>>,
     {
         if ids.is_empty() {
             return Vec::new();
         }
         let list: Vec<String> = ids.into_iter().collect();
-        match self.try_call(describe(list.clone())).await {
+        match self.permitted(describe(list.clone())).await {
             Ok(items) => items,
-            Err(e) if e.code().is_some_and(|c| c.ends_with(".NotFound")) => {
+            Err(e) if e.code.as_deref().is_some_and(|c| c.ends_with(".NotFound")) => {
                 let one = join_all(list.into_iter().map(|id| {
                     let fut = describe(vec![id.clone()]);
-                    async move { self.call(api, &id, rules, fut).await.unwrap_or_default() }
+                    async move {
+                        self.ec2_call(api, &id, rules, fut)
+                            .await
+                            .unwrap_or_default()
+                    }
                 }))
                 .await;
                 one.into_iter().flatten().collect()
             }
             Err(e) => {
-                self.fail(api, &list.join(","), rules, &describe_error(&e));
+                self.fail(api, &list.join(","), rules, &e.to_string());
                 Vec::new()
+            }
+        }
+    }
+
+    /// An EC2 call under the concurrency limit; a failure is reported as `call` does.
+    async fn ec2_call<T>(
+        &self,
+        api: &str,
+        resource: &str,
+        rules: &[&str],
+        fut: impl Future<Output = Result<T, Ec2Error>>,
+    ) -> Option<T> {
+        match self.permitted(fut).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.fail(api, resource, rules, &e.to_string());
+                None
             }
         }
     }
@@ -1214,172 +1230,6 @@ fn iam_role(r: &aws_sdk_iam::types::Role) -> Json {
         .done()
 }
 
-fn ec2_tags(tags: Option<&Vec<aws_sdk_ec2::types::Tag>>) -> Option<Json> {
-    tags.map(|tags| {
-        Json::Array(
-            tags.iter()
-                .map(|t| J::new().s("Key", t.key()).s("Value", t.value()).done())
-                .collect(),
-        )
-    })
-}
-
-fn ec2_permission(p: &aws_sdk_ec2::types::IpPermission) -> Json {
-    J::new()
-        .s("IpProtocol", p.ip_protocol())
-        .n("FromPort", p.from_port())
-        .n("ToPort", p.to_port())
-        .list("UserIdGroupPairs", p.user_id_group_pairs.as_ref(), |g| {
-            J::new()
-                .s("Description", g.description())
-                .s("GroupId", g.group_id())
-                .s("GroupName", g.group_name())
-                .s("UserId", g.user_id())
-                .s("VpcId", g.vpc_id())
-                .done()
-        })
-        .list("IpRanges", p.ip_ranges.as_ref(), |r| {
-            J::new()
-                .s("CidrIp", r.cidr_ip())
-                .s("Description", r.description())
-                .done()
-        })
-        .list("Ipv6Ranges", p.ipv6_ranges.as_ref(), |r| {
-            J::new()
-                .s("CidrIpv6", r.cidr_ipv6())
-                .s("Description", r.description())
-                .done()
-        })
-        .list("PrefixListIds", p.prefix_list_ids.as_ref(), |r| {
-            J::new()
-                .s("PrefixListId", r.prefix_list_id())
-                .s("Description", r.description())
-                .done()
-        })
-        .done()
-}
-
-fn ec2_security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> Json {
-    J::new()
-        .s("Description", g.description())
-        .s("GroupName", g.group_name())
-        .list("IpPermissions", g.ip_permissions.as_ref(), ec2_permission)
-        .s("OwnerId", g.owner_id())
-        .s("GroupId", g.group_id())
-        .list(
-            "IpPermissionsEgress",
-            g.ip_permissions_egress.as_ref(),
-            ec2_permission,
-        )
-        .v("Tags", ec2_tags(g.tags.as_ref()))
-        .s("VpcId", g.vpc_id())
-        .s("SecurityGroupArn", g.security_group_arn())
-        .done()
-}
-
-fn ec2_launch_template_version(v: &aws_sdk_ec2::types::LaunchTemplateVersion) -> Json {
-    J::new()
-        .s("LaunchTemplateId", v.launch_template_id())
-        .s("LaunchTemplateName", v.launch_template_name())
-        .n("VersionNumber", v.version_number())
-        .s("VersionDescription", v.version_description())
-        .t("CreateTime", v.create_time())
-        .s("CreatedBy", v.created_by())
-        .b("DefaultVersion", v.default_version())
-        .v(
-            "LaunchTemplateData",
-            v.launch_template_data().map(ec2_template_data),
-        )
-        .done()
-}
-
-/// User data is left out: it is a bootstrap script that may hold secrets, and no rule
-/// reads it.
-fn ec2_template_data(d: &aws_sdk_ec2::types::ResponseLaunchTemplateData) -> Json {
-    J::new()
-        .v(
-            "IamInstanceProfile",
-            d.iam_instance_profile()
-                .map(|p| J::new().s("Arn", p.arn()).s("Name", p.name()).done()),
-        )
-        .list(
-            "BlockDeviceMappings",
-            d.block_device_mappings.as_ref(),
-            |m| {
-                J::new()
-                    .s("DeviceName", m.device_name())
-                    .v(
-                        "Ebs",
-                        m.ebs().map(|e| {
-                            J::new()
-                                .b("Encrypted", e.encrypted())
-                                .b("DeleteOnTermination", e.delete_on_termination())
-                                .s("KmsKeyId", e.kms_key_id())
-                                .n("VolumeSize", e.volume_size())
-                                .s("VolumeType", e.volume_type().map(|t| t.as_str()))
-                                .done()
-                        }),
-                    )
-                    .done()
-            },
-        )
-        .list("NetworkInterfaces", d.network_interfaces.as_ref(), |n| {
-            J::new()
-                .b("AssociatePublicIpAddress", n.associate_public_ip_address())
-                .b("DeleteOnTermination", n.delete_on_termination())
-                .n("DeviceIndex", n.device_index())
-                .strs("Groups", n.groups.as_ref())
-                .s("SubnetId", n.subnet_id())
-                .done()
-        })
-        .s("ImageId", d.image_id())
-        .s("InstanceType", d.instance_type().map(|t| t.as_str()))
-        .s("KeyName", d.key_name())
-        .strs("SecurityGroupIds", d.security_group_ids.as_ref())
-        .strs("SecurityGroups", d.security_groups.as_ref())
-        .v(
-            "MetadataOptions",
-            d.metadata_options().map(|m| {
-                J::new()
-                    .s("State", m.state().map(|s| s.as_str()))
-                    .s("HttpTokens", m.http_tokens().map(|s| s.as_str()))
-                    .n("HttpPutResponseHopLimit", m.http_put_response_hop_limit())
-                    .s("HttpEndpoint", m.http_endpoint().map(|s| s.as_str()))
-                    .s(
-                        "HttpProtocolIpv6",
-                        m.http_protocol_ipv6().map(|s| s.as_str()),
-                    )
-                    .s(
-                        "InstanceMetadataTags",
-                        m.instance_metadata_tags().map(|s| s.as_str()),
-                    )
-                    .done()
-            }),
-        )
-        .done()
-}
-
-fn ec2_subnet(s: &aws_sdk_ec2::types::Subnet) -> Json {
-    J::new()
-        .s("AvailabilityZone", s.availability_zone())
-        .s("AvailabilityZoneId", s.availability_zone_id())
-        .n("AvailableIpAddressCount", s.available_ip_address_count())
-        .s("CidrBlock", s.cidr_block())
-        .b("DefaultForAz", s.default_for_az())
-        .b("MapPublicIpOnLaunch", s.map_public_ip_on_launch())
-        .s("State", s.state().map(|t| t.as_str()))
-        .s("SubnetId", s.subnet_id())
-        .s("VpcId", s.vpc_id())
-        .s("OwnerId", s.owner_id())
-        .b(
-            "AssignIpv6AddressOnCreation",
-            s.assign_ipv6_address_on_creation(),
-        )
-        .v("Tags", ec2_tags(s.tags.as_ref()))
-        .s("SubnetArn", s.subnet_arn())
-        .done()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1496,30 +1346,6 @@ mod tests {
                 {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
         }}"#;
         assert_eq!(from_live(json!({ "Role": iam_role(&r) })), from_cli(cli));
-    }
-
-    #[test]
-    fn live_security_group_equals_describe_security_groups_output() {
-        use aws_sdk_ec2::types::*;
-        let g = SecurityGroup::builder()
-            .group_id("sg-1")
-            .group_name("nodes")
-            .ip_permissions(
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(22)
-                    .to_port(22)
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                    .build(),
-            )
-            .build();
-        let cli = r#"{"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "nodes",
-            "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                               "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}]}"#;
-        assert_eq!(
-            from_live(json!({ "SecurityGroups": [ec2_security_group(&g)] })),
-            from_cli(cli)
-        );
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod aws_json;
 pub mod aws_live;
 #[cfg(feature = "aws")]
 pub mod cloudwatch_live;
+#[cfg(feature = "aws")]
+mod ec2_query;
 pub mod files;
 #[cfg(feature = "cluster")]
 pub mod kube_live;

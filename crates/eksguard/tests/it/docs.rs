@@ -11,7 +11,7 @@ fn rule_docs_are_current() {
     let stale = eksguard::docs::stale(&dir);
     assert!(
         stale.is_empty(),
-        "docs/rules is out of date ({stale:?}); run `EKSGUARD_BLESS=1 cargo test -p eksguard --test docs`"
+        "docs/rules is out of date ({stale:?}); run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it docs::`"
     );
 }
 
@@ -26,6 +26,6 @@ fn readme_rule_table_is_current() {
     }
     assert!(
         fresh == text,
-        "README.md's rule table is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test docs`"
+        "README.md's rule table is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it docs::`"
     );
 }

@@ -30,11 +30,65 @@ impl std::fmt::Display for InputError {
     }
 }
 
+/// Files a scan met but did not read, by reason: a manifest that would be applied must
+/// never drop out of a scan without a count. Every key is always serialised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FilesSkipped {
+    /// Matched by a `.gitignore` (honoured only inside a git work tree).
+    pub gitignored: usize,
+    /// Matched by an `--exclude` or `exclude` pattern.
+    pub excluded: usize,
+    /// Found by walking a directory, with an extension other than `.yaml`, `.yml`, `.json`.
+    pub unrecognised_extension: usize,
+    /// Over the size limit (also reported as an error).
+    pub too_large: usize,
+    /// A FIFO, socket or device (reported as an error when named on the command line).
+    pub not_regular_file: usize,
+    /// A symbolic link back to a directory the walk is already inside.
+    pub symlink_loop: usize,
+}
+
+impl FilesSkipped {
+    pub fn total(&self) -> usize {
+        self.gitignored
+            + self.excluded
+            + self.unrecognised_extension
+            + self.too_large
+            + self.not_regular_file
+            + self.symlink_loop
+    }
+
+    /// `(name, count)` for every reason, in the order of the JSON object.
+    pub fn by_reason(&self) -> [(&'static str, usize); 6] {
+        [
+            ("gitignored", self.gitignored),
+            ("excluded", self.excluded),
+            ("unrecognised_extension", self.unrecognised_extension),
+            ("too_large", self.too_large),
+            ("not_regular_file", self.not_regular_file),
+            ("symlink_loop", self.symlink_loop),
+        ]
+    }
+
+    pub fn add(&mut self, other: &FilesSkipped) {
+        self.gitignored += other.gitignored;
+        self.excluded += other.excluded;
+        self.unrecognised_extension += other.unrecognised_extension;
+        self.too_large += other.too_large;
+        self.not_regular_file += other.not_regular_file;
+        self.symlink_loop += other.symlink_loop;
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub objects: Vec<Object>,
     pub errors: Vec<InputError>,
+    /// Inputs read but only partly understood (a document that is no Kubernetes object, a
+    /// directory without a single manifest): reported, without failing the run.
+    pub warnings: Vec<InputError>,
     pub files_scanned: usize,
+    pub files_skipped: FilesSkipped,
 }
 
 impl Inventory {
@@ -60,6 +114,8 @@ impl Inventory {
             self.push(obj);
         }
         self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
         self.files_scanned += other.files_scanned;
+        self.files_skipped.add(&other.files_skipped);
     }
 }

@@ -22,7 +22,7 @@ pub mod yaml;
 
 pub use audit::{AuditEvent, AuditParseError, AuditStats, EventSummary};
 pub use finding::{Finding, Severity};
-pub use inventory::{InputError, Inventory};
+pub use inventory::{FilesSkipped, InputError, Inventory};
 pub use node::{Node, Pos, Value};
 pub use object::{Object, ObjectId, ResourceRef, Source};
 pub use path::{FieldPath, Seg};

@@ -1,9 +1,10 @@
 //! YAML (and JSON, a subset of it) into position-carrying trees.
 //!
 //! The text is cut into documents at `---` lines first, so a broken document costs only
-//! itself and documents parse independently. Aliases are expanded against a node budget
-//! (alias bombs), nesting is bounded (deep nesting), and `<<` merge keys are honoured as
-//! Kubernetes' YAML 1.1 reader honours them.
+//! itself and documents parse independently. Nodes copied through anchors and aliases
+//! count against a budget (alias bombs), nesting is bounded (deep nesting), and `<<` merge
+//! keys are honoured as Kubernetes' YAML 1.1 reader honours them. A large plain document
+//! costs no budget: the bytes read bound its size.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -20,15 +21,16 @@ type Marker = Mark;
 pub struct ParseLimits {
     /// Deepest nesting of mappings and sequences accepted.
     pub max_depth: usize,
-    /// Most nodes one document may expand to, aliases included.
-    pub max_nodes: usize,
+    /// Most nodes one document may copy through anchors and aliases: each anchored node is
+    /// copied once where it is defined and once per alias that names it.
+    pub max_alias_nodes: usize,
 }
 
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
             max_depth: 256,
-            max_nodes: 1_000_000,
+            max_alias_nodes: 1_000_000,
         }
     }
 }
@@ -57,14 +59,6 @@ pub fn parse_documents(
     split: bool,
     limits: ParseLimits,
 ) -> Vec<Result<Document, YamlError>> {
-    // The parser needs a final line break to close a block scalar at the end of input.
-    let owned;
-    let text = if text.ends_with('\n') {
-        text
-    } else {
-        owned = format!("{text}\n");
-        &owned
-    };
     let mut out = Vec::new();
     let mut doc_index = 0u32;
     let chunks = if split {
@@ -73,6 +67,15 @@ pub fn parse_documents(
         vec![(0, text)]
     };
     for (line_offset, chunk) in chunks {
+        // The parser needs a final line break to close a block scalar at the end of input;
+        // only the last chunk can lack one, and only it is copied.
+        let owned;
+        let chunk = if chunk.ends_with('\n') {
+            chunk
+        } else {
+            owned = format!("{chunk}\n");
+            &owned
+        };
         parse_chunk_guarded(chunk, line_offset, limits, &mut doc_index, &mut out);
     }
     out
@@ -177,7 +180,8 @@ enum Frame {
 struct Builder<'l> {
     stack: Vec<Frame>,
     anchors: HashMap<String, (Node, usize)>,
-    nodes: usize,
+    /// Nodes copied through anchors and aliases so far in this document.
+    copied: usize,
     limits: &'l ParseLimits,
     line_offset: u32,
     root: Option<Node>,
@@ -201,6 +205,7 @@ impl Builder<'_> {
         m: &Marker,
     ) -> Result<(), (Marker, String)> {
         if let Some(a) = anchor {
+            self.copy(size, m)?;
             self.anchors.insert(a, (node.clone(), size));
         }
         match self.stack.last_mut() {
@@ -240,14 +245,16 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn count(&mut self, n: usize, m: &Marker) -> Result<(), (Marker, String)> {
-        self.nodes += n;
-        if self.nodes > self.limits.max_nodes {
+    /// Counts `n` nodes copied for an anchor or an alias. Plain nodes are not counted:
+    /// the bytes read bound them, while aliases multiply.
+    fn copy(&mut self, n: usize, m: &Marker) -> Result<(), (Marker, String)> {
+        self.copied = self.copied.saturating_add(n);
+        if self.copied > self.limits.max_alias_nodes {
             return Err(self.err(
                 m,
                 format!(
-                    "document expands to more than {} nodes (alias bomb?); skipped",
-                    self.limits.max_nodes
+                    "document copies more than {} nodes through anchors and aliases (alias bomb?); skipped",
+                    self.limits.max_alias_nodes
                 ),
             ));
         }
@@ -319,7 +326,7 @@ fn parse_chunk(
     let mut b = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
-        nodes: 0,
+        copied: 0,
         limits: &limits,
         line_offset,
         root: None,
@@ -354,7 +361,7 @@ fn parse_chunk(
             EventData::DocumentStart { .. } => {
                 b.stack.clear();
                 b.anchors.clear();
-                b.nodes = 0;
+                b.copied = 0;
                 b.root = None;
                 Ok(())
             }
@@ -384,13 +391,12 @@ fn parse_chunk(
                     b.pos(&mark)
                 };
                 let value = resolve_scalar(value, style, tag.as_deref());
-                b.count(1, &mark)
-                    .and_then(|_| b.place(Node::new(value, pos), anchor, 1, &mark))
+                b.place(Node::new(value, pos), anchor, 1, &mark)
             }
             EventData::Alias { anchor } => {
                 match b.anchors.get(&anchor).map(|(n, s)| (n.clone(), *s)) {
                     Some((node, size)) => b
-                        .count(size, &mark)
+                        .copy(size, &mark)
                         .and_then(|_| b.place(node, None, size, &mark)),
                     None => Err(b.err(&mark, format!("alias `*{anchor}` to an unknown anchor"))),
                 }
@@ -419,13 +425,15 @@ fn parse_chunk(
             }
             EventData::SequenceEnd | EventData::MappingEnd => match b.stack.pop() {
                 Some(Frame::Seq {
-                    items,
+                    mut items,
                     pos,
                     anchor,
                     size,
-                }) => b
-                    .count(1, &mark)
-                    .and_then(|_| b.place(Node::new(Value::Seq(items), pos), anchor, size, &mark)),
+                }) => {
+                    // Growth leaves up to half of a vector unused; trees stay for the run.
+                    items.shrink_to_fit();
+                    b.place(Node::new(Value::Seq(items), pos), anchor, size, &mark)
+                }
                 Some(Frame::Map {
                     mut entries,
                     pos,
@@ -435,9 +443,8 @@ fn parse_chunk(
                     ..
                 }) => {
                     apply_merges(&mut entries, merges);
-                    b.count(1, &mark).and_then(|_| {
-                        b.place(Node::new(Value::Map(entries), pos), anchor, size, &mark)
-                    })
+                    entries.shrink_to_fit();
+                    b.place(Node::new(Value::Map(entries), pos), anchor, size, &mark)
                 }
                 None => Ok(()),
             },
@@ -624,6 +631,42 @@ mod tests {
         let d = docs(&s);
         let e = d[0].as_ref().unwrap_err();
         assert!(e.message.contains("alias bomb"), "{e:?}");
+    }
+
+    #[test]
+    fn a_large_plain_document_is_no_alias_bomb() {
+        // 600,000 keys and values: more plain nodes than the alias budget, no alias at all.
+        let mut s = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n");
+        for i in 0..300_000 {
+            s.push_str(&format!("  k{i}: v{i}\n"));
+        }
+        let d = docs(&s);
+        let root = &d[0].as_ref().unwrap().root;
+        assert_eq!(root.get("data").unwrap().entries().len(), 300_000);
+    }
+
+    #[test]
+    fn nested_anchors_count_their_copies() {
+        // Each anchor copies everything under it, so nested anchors multiply without a
+        // single alias.
+        let limits = ParseLimits {
+            max_alias_nodes: 1_000,
+            ..ParseLimits::default()
+        };
+        let mut s = String::new();
+        for i in 0..20 {
+            s.push_str(&format!("{}k{i}: &a{i}\n", "  ".repeat(i)));
+        }
+        s.push_str(&format!("{}leaf: [{}]\n", "  ".repeat(20), "x, ".repeat(100)));
+        let d = parse_documents(&s, true, limits);
+        let e = d[0].as_ref().unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{e:?}");
+        // The same document without anchors parses.
+        let unanchored: String = s
+            .lines()
+            .map(|l| l.split(" &").next().unwrap().to_string() + "\n")
+            .collect();
+        assert!(parse_documents(&unanchored, true, limits)[0].is_ok());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use eksguard_model::{AuditStats, EventSummary, InputError, ResourceRef, Severity};
+use eksguard_model::{AuditStats, EventSummary, FilesSkipped, InputError, ResourceRef, Severity};
 use serde::Serialize;
 
 use crate::{write_json, Location, Report, ReportFinding};
@@ -16,6 +16,9 @@ struct JsonReport<'a> {
     tool: Tool<'a>,
     findings: Vec<Finding<'a>>,
     errors: &'a [InputError],
+    /// Inputs only partly understood (added within schema 1; absent when there are none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    warnings: &'a [InputError],
     summary: Summary,
 }
 
@@ -47,6 +50,9 @@ struct Summary {
     findings_by_severity: BySeverity,
     resources_scanned: usize,
     files_scanned: usize,
+    /// Runs over files only (added within schema 1): files met but not read, by reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files_skipped: Option<FilesSkipped>,
     suppressed: usize,
     /// Audit runs only: events read, duplicates, truncated and malformed ones.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +94,7 @@ pub struct Totals {
     pub by_severity: [usize; 5],
     pub resources_scanned: usize,
     pub files_scanned: usize,
+    pub files_skipped: Option<FilesSkipped>,
     pub suppressed: usize,
     pub audit: Option<AuditStats>,
 }
@@ -97,6 +104,7 @@ impl Totals {
         let mut t = Totals {
             resources_scanned: report.resources_scanned,
             files_scanned: report.files_scanned,
+            files_skipped: report.files_skipped,
             suppressed: report.suppressed,
             audit: report.audit,
             ..Totals::default()
@@ -125,6 +133,7 @@ impl Totals {
             },
             resources_scanned: self.resources_scanned,
             files_scanned: self.files_scanned,
+            files_skipped: self.files_skipped,
             suppressed: self.suppressed,
             audit: self.audit,
         }
@@ -144,6 +153,7 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         tool: tool(report.tool_version),
         findings: report.findings.iter().map(Finding::of).collect(),
         errors: &report.errors,
+        warnings: &report.warnings,
         summary: Totals::of(report).summary(),
     };
     write_json(&doc, out)
@@ -155,6 +165,8 @@ struct LinesEnd<'a> {
     schema_version: u32,
     tool: Tool<'a>,
     errors: &'a [InputError],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    warnings: &'a [InputError],
     summary: Summary,
 }
 
@@ -165,12 +177,15 @@ pub(crate) fn render_lines(report: &Report<'_>, out: &mut dyn Write) -> std::io:
     for f in &report.findings {
         write_finding_line(f, out)?;
     }
-    write_end_line(
-        report.tool_version,
-        &report.errors,
-        &Totals::of(report),
-        out,
-    )
+    let end = LinesEnd {
+        schema_version: SCHEMA_VERSION,
+        tool: tool(report.tool_version),
+        errors: &report.errors,
+        warnings: &report.warnings,
+        summary: Totals::of(report).summary(),
+    };
+    serde_json::to_writer(&mut *out, &end)?;
+    out.write_all(b"\n")
 }
 
 /// One finding as a line of a JSON-lines report.
@@ -190,6 +205,7 @@ pub fn write_end_line(
         schema_version: SCHEMA_VERSION,
         tool: tool(tool_version),
         errors,
+        warnings: &[],
         summary: totals.summary(),
     };
     serde_json::to_writer(&mut *out, &end)?;

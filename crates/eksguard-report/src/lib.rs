@@ -5,7 +5,9 @@
 
 use std::io::Write;
 
-use eksguard_model::{AuditStats, EventSummary, InputError, ResourceRef, RuleMeta, Severity};
+use eksguard_model::{
+    AuditStats, EventSummary, FilesSkipped, InputError, ResourceRef, RuleMeta, Severity,
+};
 
 pub mod audit_summary;
 pub mod json;
@@ -93,8 +95,12 @@ pub struct Report<'a> {
     /// Findings sorted by file, line, column, rule.
     pub findings: Vec<ReportFinding>,
     pub errors: Vec<InputError>,
+    /// Inputs only partly understood; reported, but they do not fail the run.
+    pub warnings: Vec<InputError>,
     pub resources_scanned: usize,
     pub files_scanned: usize,
+    /// Files met but not read, by reason; `None` where no files were walked.
+    pub files_skipped: Option<FilesSkipped>,
     pub suppressed: usize,
     /// Counts of the audit events read, for `audit scan`.
     pub audit: Option<AuditStats>,

@@ -206,8 +206,10 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
     let notifications = report
         .errors
         .iter()
-        .map(|e| Notification {
-            level: "error",
+        .map(|e| ("error", e))
+        .chain(report.warnings.iter().map(|w| ("warning", w)))
+        .map(|(level, e)| Notification {
+            level,
             message: Text::new(e.message.clone()),
             locations: (!e.file.is_empty())
                 .then(|| NotificationLocation {

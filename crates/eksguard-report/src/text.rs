@@ -16,6 +16,7 @@ struct Styles {
     help: Style,
     rule: Style,
     error: Style,
+    warning: Style,
 }
 
 impl Styles {
@@ -27,6 +28,7 @@ impl Styles {
                 help: Style::new().cyan().bold(),
                 rule: Style::new().bold(),
                 error: Style::new().red().bold(),
+                warning: Style::new().yellow().bold(),
             }
         } else {
             let plain = Style::new();
@@ -36,6 +38,7 @@ impl Styles {
                 help: plain,
                 rule: plain,
                 error: plain,
+                warning: plain,
             }
         }
     }
@@ -86,10 +89,38 @@ pub(crate) fn render(
             printable(&e.to_string())
         )?;
     }
-    if !report.errors.is_empty() {
+    for w in &report.warnings {
+        writeln!(
+            out,
+            "{} {}",
+            "warning:".style(st.warning),
+            printable(&w.to_string())
+        )?;
+    }
+    if !report.errors.is_empty() || !report.warnings.is_empty() {
         writeln!(out)?;
     }
-    writeln!(out, "{}", summary_line(report))
+    writeln!(out, "{}", summary_line(report))?;
+    if let Some(line) = skipped_line(report) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `3 files skipped: 2 gitignored, 1 unrecognised extension`, when any was.
+fn skipped_line(report: &Report<'_>) -> Option<String> {
+    let skipped = report.files_skipped.filter(|s| s.total() > 0)?;
+    let reasons: Vec<String> = skipped
+        .by_reason()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{n} {}", name.replace('_', " ")))
+        .collect();
+    Some(format!(
+        "{} skipped: {}",
+        plural(skipped.total(), "file", "files"),
+        reasons.join(", ")
+    ))
 }
 
 fn render_finding(
@@ -373,6 +404,12 @@ fn summary_line(report: &Report<'_>) -> String {
         line.push_str(&format!(
             "; {}",
             plural(report.errors.len(), "input error", "input errors")
+        ));
+    }
+    if !report.warnings.is_empty() {
+        line.push_str(&format!(
+            "; {}",
+            plural(report.warnings.len(), "warning", "warnings")
         ));
     }
     line

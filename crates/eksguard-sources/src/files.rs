@@ -1,14 +1,23 @@
 //! Walking paths and turning files into objects.
+//!
+//! Nothing a scan meets disappears without a word: every file a walk passes over is
+//! counted by reason ([`FilesSkipped`]), and every read is bounded in bytes and refuses
+//! what is not a regular file, so a device or a FIFO can neither fill memory nor hang
+//! the run.
 
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use eksguard_model::{InputError, Inventory, Node, Object, Source, Value};
+use eksguard_model::{FilesSkipped, InputError, Inventory, Node, Object, Source, Value};
 use rayon::prelude::*;
 
 use eksguard_model::yaml::{parse_documents, ParseLimits};
 
 use crate::aws_json::{classify, Classified};
+
+const MIB: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -16,7 +25,7 @@ pub struct LoadOptions {
     pub default_namespace: String,
     /// Glob patterns (relative to the scanned directory) to skip.
     pub excludes: Vec<String>,
-    /// Files larger than this are reported and skipped.
+    /// Files (and standard input) larger than this are reported as errors and not read.
     pub max_file_size: u64,
     pub limits: ParseLimits,
 }
@@ -26,17 +35,173 @@ impl Default for LoadOptions {
         LoadOptions {
             default_namespace: "default".into(),
             excludes: Vec::new(),
-            max_file_size: 256 * 1024 * 1024,
+            max_file_size: 256 * MIB,
             limits: ParseLimits::default(),
         }
     }
 }
 
+impl LoadOptions {
+    /// Bytes of file text read and being parsed at once across the loading threads. A
+    /// text lives beside the tree it grows into until parsed; bounding the sum keeps N big
+    /// files from being resident at once on N cores. Never below the file limit, so any
+    /// file that may be read fits.
+    fn bytes_in_flight(&self) -> u64 {
+        self.max_file_size.max(64 * MIB)
+    }
+}
+
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("not a regular file ({0}); not read")]
+    NotRegular(&'static str),
+    #[error("larger than the {} limit (max_file_size_mb); not read", size_text(*.0))]
+    TooLarge(u64),
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn size_text(bytes: u64) -> String {
+    if bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes}-byte")
+    }
+}
+
+/// Reads a whole regular file of at most `limit` bytes. Devices, FIFOs and sockets are
+/// refused before they are opened (a symbolic link is judged by its target), the file is
+/// opened without blocking in case it was swapped for a FIFO meanwhile, and the read
+/// stops one byte past the limit whatever the file's metadata claimed.
+pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let meta = std::fs::metadata(path)?;
+    regular(&meta)?;
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge(limit));
+    }
+    let file = open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    regular(&meta)?;
+    read_limited(file, limit, meta.len())
+}
+
+/// Reads standard input, which may be a pipe, up to `limit` bytes; more is an error,
+/// never a silent truncation.
+pub fn read_stdin(limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_limited(std::io::stdin().lock(), limit, 0)
+}
+
+fn read_limited(input: impl Read, limit: u64, size_hint: u64) -> Result<Vec<u8>, ReadError> {
+    // Sized from the metadata so a big file is not copied through doubling buffers.
+    let mut buf = Vec::with_capacity(usize::try_from(size_hint.min(limit) + 1).unwrap_or(0));
+    input.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(ReadError::TooLarge(limit));
+    }
+    Ok(buf)
+}
+
+fn regular(meta: &std::fs::Metadata) -> Result<(), ReadError> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    Err(ReadError::NotRegular(file_kind(&t)))
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// A counting semaphore over bytes: see [`LoadOptions::bytes_in_flight`].
+struct InFlight {
+    budget: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+struct Permit<'a> {
+    owner: &'a InFlight,
+    bytes: u64,
+}
+
+impl InFlight {
+    fn new(budget: u64) -> Self {
+        InFlight {
+            budget,
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits until `bytes` more fit the budget. A holder only parses and then drops its
+    /// permit, so a waiter always wakes.
+    fn acquire(&self, bytes: u64) -> Permit<'_> {
+        let bytes = bytes.min(self.budget);
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        while *used + bytes > self.budget {
+            used = self
+                .freed
+                .wait(used)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *used += bytes;
+        Permit { owner: self, bytes }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut used = self
+            .owner
+            .used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *used -= self.bytes;
+        self.owner.freed.notify_all();
+    }
+}
 
 /// Loads every path: files are read whatever their extension, directories are walked
 /// recursively for `.yaml`, `.yml` and `.json` files. Standard input goes through
-/// [`load_text`], since only the caller knows whether it wants to keep the text.
+/// [`load_stdin`], since only the caller knows whether it wants to keep the text.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
     let mut inv = Inventory::default();
     let excludes = match build_excludes(&opts.excludes) {
@@ -46,12 +211,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
             globset::GlobSet::empty()
         }
     };
-    // (path, named explicitly): unrecognised JSON is an error only where the user named the file.
+    // (path, named explicitly): a document of unknown shape is an error only where the
+    // user named the file, a warning where a walk found it.
     let mut inputs: Vec<(PathBuf, bool)> = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk_dir(p, &excludes, &mut inputs, &mut inv.errors);
-        } else if p.exists() {
+            walk_dir(p, &excludes, &mut inputs, &mut inv);
+        } else if std::fs::symlink_metadata(p).is_ok() {
             inputs.push((p.clone(), true));
         } else {
             inv.errors.push(InputError::new(
@@ -61,15 +227,21 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
             ));
         }
     }
+    let in_flight = InFlight::new(opts.bytes_in_flight());
     let loaded: Vec<FileResult> = inputs
         .par_iter()
-        .map(|(p, explicit)| load_input(p, *explicit, opts))
+        .map(|(p, explicit)| load_input(p, *explicit, opts, Some(&in_flight)))
         .collect();
     let mut objects = Vec::new();
     for r in loaded {
-        inv.files_scanned += 1;
+        match r.skipped {
+            None => inv.files_scanned += 1,
+            Some(Skip::TooLarge) => inv.files_skipped.too_large += 1,
+            Some(Skip::NotRegular) => inv.files_skipped.not_regular_file += 1,
+        }
         objects.extend(r.objects);
         inv.errors.extend(r.errors);
+        inv.warnings.extend(r.warnings);
     }
     // Kubelet drop-ins count only merged into their base, as the kubelet reads them.
     inv.files_scanned += crate::kubelet::merge_scanned(&mut objects, &mut inv.errors, opts);
@@ -79,12 +251,14 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
     inv
 }
 
-/// Parses one in-memory text as if read from `name` (used for stdin and tests).
+/// Parses one in-memory text as if read from `name`, a file the user named (used for
+/// standard input and tests).
 pub fn load_text(name: &str, bytes: &[u8], opts: &LoadOptions) -> Inventory {
     let r = load_bytes(name, bytes, true, opts);
     let mut inv = Inventory {
         files_scanned: 1,
         errors: r.errors,
+        warnings: r.warnings,
         ..Inventory::default()
     };
     for obj in r.objects {
@@ -93,10 +267,35 @@ pub fn load_text(name: &str, bytes: &[u8], opts: &LoadOptions) -> Inventory {
     inv
 }
 
+/// Reads and parses standard input under the size limit. Returns the inventory and the
+/// bytes read (empty when refused), which the caller may keep for code frames.
+pub fn load_stdin(opts: &LoadOptions) -> (Inventory, Vec<u8>) {
+    match read_stdin(opts.max_file_size) {
+        Ok(bytes) => (load_text("-", &bytes, opts), bytes),
+        Err(e) => {
+            let mut inv = Inventory::default();
+            if matches!(e, ReadError::TooLarge(_)) {
+                inv.files_skipped.too_large += 1;
+            }
+            inv.errors.push(InputError::new("-", None, e.to_string()));
+            (inv, Vec::new())
+        }
+    }
+}
+
+/// Why a file handed to the loader was not parsed.
+#[derive(Debug, Clone, Copy)]
+enum Skip {
+    TooLarge,
+    NotRegular,
+}
+
 #[derive(Default)]
 struct FileResult {
     objects: Vec<Object>,
     errors: Vec<InputError>,
+    warnings: Vec<InputError>,
+    skipped: Option<Skip>,
 }
 
 pub(crate) fn display(p: &Path) -> String {
@@ -113,71 +312,260 @@ fn build_excludes(globs: &[String]) -> Result<globset::GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| EXTENSIONS.iter().any(|k| x.eq_ignore_ascii_case(k)))
+}
+
+/// Largest ignore file (`.gitignore`, a `.git` link file, `info/exclude`) the walk lets
+/// the ignore rules read; these are read whole and are a few KiB in practice.
+const MAX_IGNORE_FILE: u64 = MIB;
+
+/// A directory walk as `kubectl apply -f DIR -R` sees the tree: hidden files included,
+/// symbolic links followed (a link back to an ancestor is detected and counted), only
+/// the `.git` directory left out. With `gitignore`, the `.gitignore` rules of a git work
+/// tree apply (never outside one, and never `.ignore` files).
+fn walker(root: &Path, gitignore: bool, git_entries: Arc<Mutex<Vec<PathBuf>>>) -> ignore::Walk {
+    ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .git_ignore(gitignore)
+        .git_exclude(gitignore)
+        .git_global(gitignore)
+        .parents(gitignore)
+        .require_git(true)
+        .follow_links(true)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(move |e| {
+            if e.depth() > 0 && e.file_name() == ".git" {
+                git_entries
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(e.path().to_path_buf());
+                return false;
+            }
+            true
+        })
+        .build()
+}
+
+/// The file a walk error is about, and whether it is a symbolic-link loop.
+fn walk_error_path(e: &ignore::Error) -> (Option<&Path>, bool) {
+    match e {
+        ignore::Error::Loop { child, .. } => (Some(child), true),
+        ignore::Error::WithPath { path, err } => {
+            let (inner, is_loop) = walk_error_path(err);
+            (inner.or(Some(path)), is_loop)
+        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        _ => (None, false),
+    }
+}
+
 fn walk_dir(
     root: &Path,
     excludes: &globset::GlobSet,
     out: &mut Vec<(PathBuf, bool)>,
-    errors: &mut Vec<InputError>,
+    inv: &mut Inventory,
 ) {
-    let walker = ignore::WalkBuilder::new(root)
-        .require_git(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .build();
-    for entry in walker {
+    let git_entries = Arc::new(Mutex::new(Vec::new()));
+    // Every file, with its type after following links; ignore rules come afterwards.
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    let mut skipped = FilesSkipped::default();
+    for entry in walker(root, false, git_entries.clone()) {
         match entry {
-            Ok(e) => {
-                if !e.file_type().is_some_and(|t| t.is_file()) {
-                    continue;
+            Ok(e) => match e.file_type() {
+                Some(t) if t.is_dir() => {}
+                Some(t) => files.push((e.into_path(), t.is_file())),
+                None => {}
+            },
+            Err(e) => match walk_error_path(&e) {
+                (_, true) => skipped.symlink_loop += 1,
+                (Some(p), false) if !has_manifest_extension(p) => {
+                    skipped.unrecognised_extension += 1
                 }
-                let path = e.path();
-                let ext_ok = path
-                    .extension()
-                    .and_then(|x| x.to_str())
-                    .is_some_and(|x| EXTENSIONS.iter().any(|k| x.eq_ignore_ascii_case(k)));
-                let rel = path.strip_prefix(root).unwrap_or(path);
-                if ext_ok && !excludes.is_match(rel) && !excludes.is_match(path) {
-                    out.push((path.to_path_buf(), false));
-                }
-            }
-            Err(e) => errors.push(InputError::new(display(root), None, e.to_string())),
+                (p, false) => inv.errors.push(InputError::new(
+                    display(p.unwrap_or(root)),
+                    None,
+                    format!("cannot read: {}", innermost(&e)),
+                )),
+            },
         }
     }
+    let git_entries = std::mem::take(&mut *git_entries.lock().unwrap_or_else(PoisonError::into_inner));
+    let kept = gitignore_kept(root, &files, &git_entries, inv);
+    let before = out.len();
+    for (path, is_regular) in files {
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        if !has_manifest_extension(&path) {
+            skipped.unrecognised_extension += 1;
+        } else if !is_regular {
+            skipped.not_regular_file += 1;
+            let kind = std::fs::metadata(&path)
+                .map(|m| file_kind(&m.file_type()))
+                .unwrap_or("a special file");
+            inv.warnings.push(InputError::new(
+                display(&path),
+                None,
+                format!("not a regular file ({kind}); not read"),
+            ));
+        } else if kept.as_ref().is_some_and(|k| !k.contains(&path)) {
+            skipped.gitignored += 1;
+        } else if excludes.is_match(rel) || excludes.is_match(&path) {
+            skipped.excluded += 1;
+        } else {
+            out.push((path, false));
+        }
+    }
+    if out.len() == before {
+        let why = match skipped.total() {
+            0 => "an empty directory".to_string(),
+            n => format!(
+                "{n} {} skipped: {}",
+                if n == 1 { "file" } else { "files" },
+                reasons(&skipped)
+            ),
+        };
+        inv.warnings.push(InputError::new(
+            display(root),
+            None,
+            format!("no .yaml, .yml or .json file to scan ({why})"),
+        ));
+    }
+    inv.files_skipped.add(&skipped);
+}
+
+/// `2 gitignored, 1 excluded`: the reasons with a count.
+fn reasons(s: &FilesSkipped) -> String {
+    let parts: Vec<String> = s
+        .by_reason()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{n} {}", name.replace('_', " ")))
+        .collect();
+    parts.join(", ")
+}
+
+fn innermost(e: &ignore::Error) -> String {
+    match e {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => innermost(err),
+        other => other.to_string(),
+    }
+}
+
+/// The files a `.gitignore`-honouring walk keeps, or `None` when no ignore rule can apply
+/// (no git work tree at or above `root`, or none below it). The ignore rules are read
+/// whole, so they are first checked to be small regular files; if one is not, none
+/// applies and a warning says so.
+fn gitignore_kept(
+    root: &Path,
+    files: &[(PathBuf, bool)],
+    git_entries: &[PathBuf],
+    inv: &mut Inventory,
+) -> Option<HashSet<PathBuf>> {
+    let ancestors: Vec<PathBuf> = std::fs::canonicalize(root)
+        .map(|r| r.ancestors().map(Path::to_path_buf).collect())
+        .unwrap_or_default();
+    let ancestor_git: Vec<PathBuf> = ancestors
+        .iter()
+        .map(|a| a.join(".git"))
+        .filter(|g| std::fs::symlink_metadata(g).is_ok())
+        .collect();
+    if git_entries.is_empty() && ancestor_git.is_empty() {
+        return None;
+    }
+    let mut rule_files: Vec<PathBuf> = files
+        .iter()
+        .filter(|(p, _)| p.file_name().is_some_and(|n| n == ".gitignore"))
+        .map(|(p, _)| p.clone())
+        .collect();
+    rule_files.extend(
+        ancestors
+            .iter()
+            .map(|a| a.join(".gitignore"))
+            .filter(|g| std::fs::symlink_metadata(g).is_ok()),
+    );
+    for git in git_entries.iter().chain(&ancestor_git) {
+        if git.is_dir() {
+            let exclude = git.join("info/exclude");
+            if std::fs::symlink_metadata(&exclude).is_ok() {
+                rule_files.push(exclude);
+            }
+        } else {
+            // A work tree's `.git` file names the real git directory.
+            rule_files.push(git.clone());
+        }
+    }
+    for f in &rule_files {
+        let ok = std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.len() <= MAX_IGNORE_FILE);
+        if !ok {
+            inv.warnings.push(InputError::new(
+                display(f),
+                None,
+                format!(
+                    "not a regular file of at most {}; no .gitignore rule applies under {}",
+                    size_text(MAX_IGNORE_FILE),
+                    display(root)
+                ),
+            ));
+            return None;
+        }
+    }
+    let mut kept = HashSet::new();
+    for e in walker(root, true, Arc::new(Mutex::new(Vec::new()))).flatten() {
+        if !e.file_type().is_some_and(|t| t.is_dir()) {
+            kept.insert(e.into_path());
+        }
+    }
+    Some(kept)
 }
 
 /// One file's objects and errors (a file found by eksguard itself, not named by the user).
 pub(crate) fn load_file(path: &Path, opts: &LoadOptions) -> (Vec<Object>, Vec<InputError>) {
-    let r = load_input(path, false, opts);
+    let r = load_input(path, false, opts, None);
     (r.objects, r.errors)
 }
 
-fn load_input(path: &Path, explicit: bool, opts: &LoadOptions) -> FileResult {
+fn load_input(
+    path: &Path,
+    explicit: bool,
+    opts: &LoadOptions,
+    in_flight: Option<&InFlight>,
+) -> FileResult {
     let name = display(path);
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > opts.max_file_size => return too_large(&name, opts.max_file_size),
-        Ok(_) => {}
-        Err(e) => return single_error(&name, format!("cannot read: {e}")),
-    }
-    match std::fs::read(path) {
+    let limit = opts.max_file_size;
+    let permit = match std::fs::metadata(path) {
+        Ok(m) => in_flight.map(|f| f.acquire(m.len().min(limit))),
+        Err(_) => None,
+    };
+    let result = match read_file(path, limit) {
         Ok(bytes) => load_bytes(&name, &bytes, explicit, opts),
-        Err(e) => single_error(&name, format!("cannot read: {e}")),
-    }
+        Err(e) => {
+            let skipped = match e {
+                ReadError::TooLarge(_) => Some(Skip::TooLarge),
+                ReadError::NotRegular(_) => Some(Skip::NotRegular),
+                ReadError::Io(_) => None,
+            };
+            FileResult {
+                errors: vec![InputError::new(&name, None, e.to_string())],
+                skipped,
+                ..FileResult::default()
+            }
+        }
+    };
+    drop(permit);
+    result
 }
 
 fn single_error(name: &str, message: String) -> FileResult {
     FileResult {
-        objects: Vec::new(),
         errors: vec![InputError::new(name, None, message)],
+        ..FileResult::default()
     }
-}
-
-fn too_large(name: &str, limit: u64) -> FileResult {
-    single_error(
-        name,
-        format!(
-            "file is larger than the {} MiB limit (max_file_size); skipped",
-            limit / (1024 * 1024)
-        ),
-    )
 }
 
 fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> FileResult {
@@ -191,12 +579,12 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
             let at = e.valid_up_to();
             let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
             return FileResult {
-                objects: Vec::new(),
                 errors: vec![InputError::new(
                     name,
                     Some(line),
                     "invalid UTF-8; file skipped",
                 )],
+                ..FileResult::default()
             };
         }
     };
@@ -208,23 +596,38 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
     for doc in parse_documents(text, !is_json, opts.limits) {
         match doc {
             Ok(doc) => {
-                let line = doc.root.pos.line;
-                let unknown = collect_objects(
+                let mut unknown = Vec::new();
+                collect_objects(
                     doc.root,
                     &path,
                     doc.index,
                     opts,
                     &mut result.objects,
                     &mut result.errors,
+                    &mut unknown,
                 );
-                if unknown && is_json && explicit {
-                    result.errors.push(InputError::new(
+                // Named by the user, a document of no known shape is an error; found by a
+                // walk (a chart's values, a CI workflow), a warning.
+                let sink = if explicit {
+                    &mut result.errors
+                } else {
+                    &mut result.warnings
+                };
+                for u in unknown {
+                    let at = match u.item {
+                        Some(i) => format!("document {}, item {}", doc.index + 1, i + 1),
+                        None => format!("document {}", doc.index + 1),
+                    };
+                    let what = if is_json && u.item.is_none() && u.why == Missing::Both {
+                        "unrecognised JSON (neither a Kubernetes object nor a known AWS CLI output)"
+                            .to_string()
+                    } else {
+                        format!("not a Kubernetes object ({})", u.why.text())
+                    };
+                    sink.push(InputError::new(
                         name,
-                        Some(line),
-                        format!(
-                            "document {}: unrecognised JSON (neither a Kubernetes object nor a known AWS CLI output); skipped",
-                            doc.index + 1
-                        ),
+                        Some(u.line),
+                        format!("{at}: {what}; skipped"),
                     ));
                 }
             }
@@ -243,8 +646,49 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
     result
 }
 
+/// What a document that is no object lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    NotAMapping,
+    ApiVersion,
+    Kind,
+    Both,
+}
+
+impl Missing {
+    fn of(node: &Node) -> Missing {
+        if !matches!(node.value, Value::Map(_)) {
+            return Missing::NotAMapping;
+        }
+        let has = |k: &str| node.get(k).and_then(Node::as_str).is_some();
+        match (has("apiVersion"), has("kind")) {
+            (false, false) => Missing::Both,
+            (false, true) => Missing::ApiVersion,
+            (true, false) => Missing::Kind,
+            // Both present but not strings of an object: reported as lacking both.
+            (true, true) => Missing::Both,
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Missing::NotAMapping => "not a mapping",
+            Missing::ApiVersion => "no apiVersion",
+            Missing::Kind => "no kind",
+            Missing::Both => "no apiVersion or kind",
+        }
+    }
+}
+
+/// A document, or an item of a list, that is no object of a known shape.
+struct Unknown {
+    line: u32,
+    item: Option<u32>,
+    why: Missing,
+}
+
 /// Turns a document into objects: a `kind: List` (or `FooList`) yields its items, AWS CLI
-/// outputs their resources. Returns true when the document is of no known shape.
+/// outputs their resources. Documents and items of no known shape go to `unknown`.
 fn collect_objects(
     root: Node,
     path: &Arc<str>,
@@ -252,10 +696,11 @@ fn collect_objects(
     opts: &LoadOptions,
     out: &mut Vec<Object>,
     errors: &mut Vec<InputError>,
-) -> bool {
+    unknown: &mut Vec<Unknown>,
+) {
     if crate::snapshot::is_snapshot(&root) {
         crate::snapshot::load(&root, path, doc, &opts.default_namespace, out, errors);
-        return false;
+        return;
     }
     let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
     let is_list = kind.ends_with("List") && root.get("items").is_some_and(|i| i.as_seq().is_some());
@@ -278,11 +723,16 @@ fn collect_objects(
                 doc,
                 item: Some(i as u32),
             };
-            if let Ok(obj) = Object::from_node(item, source, &opts.default_namespace) {
-                out.push(obj);
+            match Object::from_node(item, source, &opts.default_namespace) {
+                Ok(obj) => out.push(obj),
+                Err(item) => unknown.push(Unknown {
+                    line: item.pos.line,
+                    item: Some(i as u32),
+                    why: Missing::of(&item),
+                }),
             }
         }
-        return false;
+        return;
     }
     let source = Source::File {
         path: path.clone(),
@@ -294,10 +744,13 @@ fn collect_objects(
         Err(root) => match classify(root, path, doc) {
             Classified::Objects(objects) => out.extend(objects),
             Classified::Known => {}
-            Classified::Unknown(_) => return true,
+            Classified::Unknown(root) => unknown.push(Unknown {
+                line: root.pos.line,
+                item: None,
+                why: Missing::of(&root),
+            }),
         },
     }
-    false
 }
 
 fn take_items(root: &mut Node) -> Vec<Node> {
@@ -339,6 +792,64 @@ mod tests {
         assert_eq!(&*inv.objects[0].kind, "Pod");
         assert_eq!(inv.objects[0].ns(), Some("default"));
         assert_eq!(inv.objects[1].ns(), Some("x"));
+    }
+
+    #[test]
+    fn reads_stop_past_the_limit_whatever_the_size_hint() {
+        let r = read_limited(std::io::repeat(b'a'), 1000, 0);
+        assert!(matches!(r, Err(ReadError::TooLarge(1000))), "{r:?}");
+        let r = read_limited(&b"abc"[..], 3, 3).unwrap();
+        assert_eq!(r, b"abc");
+        let r = read_limited(&b"abcd"[..], 3, 1);
+        assert!(matches!(r, Err(ReadError::TooLarge(3))));
+    }
+
+    #[test]
+    fn bytes_in_flight_never_exceed_the_budget() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let in_flight = InFlight::new(100);
+        let now = AtomicU64::new(0);
+        let peak = AtomicU64::new(0);
+        (0..16u64).into_par_iter().for_each(|i| {
+            let bytes = 30 + i % 3 * 20;
+            let _permit = in_flight.acquire(bytes);
+            let held = now.fetch_add(bytes, Ordering::SeqCst) + bytes;
+            peak.fetch_max(held, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            now.fetch_sub(bytes, Ordering::SeqCst);
+        });
+        assert!(peak.load(Ordering::SeqCst) <= 100);
+        // A request over the whole budget is served alone rather than never.
+        drop(in_flight.acquire(1_000));
+    }
+
+    #[test]
+    fn documents_of_no_known_shape_are_reported_where_they_start() {
+        let text = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: Pod\nmetadata: {name: b}\n---\n- just\n- a list\n";
+        let inv = load_text("m.yaml", text, &LoadOptions::default());
+        assert_eq!(inv.objects.len(), 1);
+        let got: Vec<(Option<u32>, &str)> = inv
+            .errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Some(5),
+                    "document 2: not a Kubernetes object (no apiVersion); skipped"
+                ),
+                (
+                    Some(8),
+                    "document 3: not a Kubernetes object (not a mapping); skipped"
+                ),
+            ]
+        );
+        // Found by a walk, the same documents are warnings.
+        let r = load_bytes("m.yaml", text, false, &LoadOptions::default());
+        assert!(r.errors.is_empty());
+        assert_eq!(r.warnings.len(), 2);
     }
 
     #[test]

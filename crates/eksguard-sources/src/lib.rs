@@ -1,5 +1,6 @@
-//! All input of eksguard. Files and directories are walked (honouring `.gitignore`), each
-//! document is parsed into a position-carrying [`eksguard_model::Node`] tree, and
+//! All input of eksguard. Files and directories are walked (honouring `.gitignore` inside a
+//! git work tree, counting every file left out), each read is bounded ([`read_file`]),
+//! each document is parsed into a position-carrying [`eksguard_model::Node`] tree, and
 //! Kubernetes objects are collected into an [`eksguard_model::Inventory`]. Anything that
 //! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
 
@@ -18,4 +19,4 @@ pub mod kubelet;
 pub mod snapshot;
 
 pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};
-pub use files::{load, LoadOptions};
+pub use files::{load, read_file, LoadOptions, ReadError};

@@ -230,8 +230,10 @@ pub fn report() -> Report<'static> {
                 "expected the output of `aws eks describe-cluster`, found an array",
             ),
         ],
+        warnings: Vec::new(),
         resources_scanned: 5,
         files_scanned: 5,
+        files_skipped: None,
         suppressed: 1,
         audit: None,
     }

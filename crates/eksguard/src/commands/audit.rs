@@ -310,8 +310,10 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         rules: engine.rules().iter().map(|r| r.meta()).collect(),
         findings,
         errors,
+        warnings: Vec::new(),
         resources_scanned: checked,
         files_scanned: reader.inputs(),
+        files_skipped: None,
         suppressed,
         audit: Some(reader.stats()),
     };

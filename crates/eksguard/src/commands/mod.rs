@@ -43,22 +43,16 @@ pub fn load_paths(
     opts: &eksguard_sources::LoadOptions,
     sources: Option<&eksguard_report::SourceCache>,
 ) -> anyhow::Result<eksguard_model::Inventory> {
-    use anyhow::Context;
-    use std::io::Read;
     let (stdin, files): (Vec<_>, Vec<_>) =
         paths.iter().cloned().partition(|p| p.as_os_str() == "-");
     let mut inv = eksguard_sources::load(&files, opts);
     if !stdin.is_empty() {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(opts.max_file_size + 1)
-            .read_to_end(&mut buf)
-            .context("cannot read standard input")?;
+        // Over the size limit it is an input error, never a silent truncation.
+        let (stdin_inv, buf) = eksguard_sources::files::load_stdin(opts);
         if let (Some(sources), Ok(text)) = (sources, std::str::from_utf8(&buf)) {
             sources.insert("-", text);
         }
-        inv.extend(eksguard_sources::files::load_text("-", &buf, opts));
+        inv.extend(stdin_inv);
     }
     Ok(inv)
 }

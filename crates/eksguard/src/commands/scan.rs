@@ -164,8 +164,10 @@ pub fn build_report<'a>(
         rules,
         findings,
         errors,
+        warnings: inv.warnings.clone(),
         resources_scanned: inv.objects.len(),
         files_scanned: inv.files_scanned,
+        files_skipped: Some(inv.files_skipped),
         suppressed: result.suppressed,
         audit: None,
     }

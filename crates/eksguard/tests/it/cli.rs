@@ -436,8 +436,15 @@ fn oversized_files_alias_bombs_and_deep_nesting_are_reported_and_skipped() {
 }
 
 #[test]
-fn gitignore_and_excludes_are_honoured() {
+fn gitignore_in_a_git_work_tree_and_excludes_are_honoured() {
     let d = common::temp_dir("walk");
+    // `.gitignore` applies only inside a git work tree.
+    assert!(Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&d)
+        .status()
+        .unwrap()
+        .success());
     for sub in ["app", "ignored", "vendor/chart"] {
         std::fs::create_dir_all(d.join(sub)).unwrap();
         std::fs::write(

@@ -131,7 +131,10 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
                 .split_once(':')
                 .filter(|(n, m)| !n.is_empty() && !m.is_empty())
             else {
-                eprintln!("error: --serviceaccount takes NS:NAME, got {sa:?}");
+                eprintln!(
+                    "error: --serviceaccount takes NS:NAME, got {}",
+                    super::shown(format!("{sa:?}"))
+                );
                 return Ok(Outcome::Error);
             };
             Target::ServiceAccount {
@@ -174,7 +177,7 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     });
     let errors = reader.errors();
     for e in &errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", super::shown(e));
     }
     let mut opts = rbac_gen::Options::new(target);
     opts.resource_names = args.resource_names;
@@ -183,9 +186,11 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     eprintln!(
         "eksguard: {} requests of {} observed; {} left out as allowed to every authenticated user",
         generated.used + generated.skipped_default,
-        user.as_deref()
-            .or(args.group.as_deref())
-            .unwrap_or_default(),
+        super::shown(
+            user.as_deref()
+                .or(args.group.as_deref())
+                .unwrap_or_default()
+        ),
         generated.skipped_default
     );
     let mut out = super::open_output(args.output.as_deref())?;

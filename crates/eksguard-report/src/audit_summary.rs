@@ -9,6 +9,8 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::{AuditStats, InputError};
 use serde::Serialize;
 
+use crate::escape::{markdown, terminal};
+
 /// Distinct keys counted per table; the rest is counted under `(other)`.
 const MAX_KEYS: usize = 50_000;
 
@@ -252,9 +254,10 @@ pub struct SummaryData {
     pub errors: Vec<InputError>,
 }
 
-fn span(d: &SummaryData) -> String {
+/// The first and last event times, as the log wrote them: escaped by `esc` for the output.
+fn span(d: &SummaryData, esc: fn(&str) -> String) -> String {
     match (&d.first, &d.last) {
-        (Some(a), Some(b)) => format!(", {a} to {b}"),
+        (Some(a), Some(b)) => format!(", {} to {}", esc(a), esc(b)),
         _ => String::new(),
     }
 }
@@ -268,12 +271,12 @@ fn bucket_label(secs: i64) -> String {
 }
 
 /// Where the requests came from and what reading them met.
-fn reading(d: &SummaryData) -> String {
+fn reading(d: &SummaryData, esc: fn(&str) -> String) -> String {
     format!(
         "from {} file{}{}; {} events read, {} duplicate, {} truncated, {} malformed",
         d.files,
         if d.files == 1 { "" } else { "s" },
-        span(d),
+        span(d, esc),
         d.stats.events_read,
         d.stats.duplicates,
         d.stats.truncated,
@@ -293,14 +296,19 @@ fn tops(d: &SummaryData) -> [(&'static str, &Vec<Entry>); 5] {
 }
 
 pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{} requests {}", d.events, reading(d))?;
+    writeln!(
+        out,
+        "{} requests {}",
+        d.events,
+        reading(d, |s| terminal(s).into_owned())
+    )?;
     for (title, entries) in tops(d) {
         writeln!(out, "\n{title}")?;
         if entries.is_empty() {
             writeln!(out, "  (none)")?;
         }
         for e in entries {
-            writeln!(out, "  {:>8}  {}", e.count, crate::text::printable(&e.name))?;
+            writeln!(out, "  {:>8}  {}", e.count, terminal(&e.name))?;
         }
     }
     writeln!(out, "\nDenied requests")?;
@@ -312,8 +320,8 @@ pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> 
             out,
             "  {:>8}  {}  {}",
             e.count,
-            crate::text::printable(&e.user),
-            crate::text::printable(&e.reason)
+            terminal(&e.user),
+            terminal(&e.reason)
         )?;
     }
     writeln!(
@@ -337,19 +345,18 @@ pub fn render_text(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> 
         writeln!(out, "  {}  {:>8}  {bar}", b.start, b.count)?;
     }
     for e in &d.errors {
-        writeln!(out, "error: {}", crate::text::printable(&e.to_string()))?;
+        writeln!(out, "error: {}", terminal(&e.to_string()))?;
     }
     Ok(())
 }
 
 pub fn render_markdown(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
-    let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
     writeln!(out, "# Audit log summary\n")?;
-    writeln!(out, "**{} requests** {}.", d.events, reading(d))?;
+    writeln!(out, "**{} requests** {}.", d.events, reading(d, markdown))?;
     for (title, entries) in tops(d) {
         writeln!(out, "\n## {title}\n\n| Requests | Name |\n|---:|---|")?;
         for e in entries {
-            writeln!(out, "| {} | {} |", e.count, cell(&e.name))?;
+            writeln!(out, "| {} | {} |", e.count, markdown(&e.name))?;
         }
     }
     writeln!(
@@ -361,8 +368,8 @@ pub fn render_markdown(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<
             out,
             "| {} | {} | {} |",
             e.count,
-            cell(&e.user),
-            cell(&e.reason)
+            markdown(&e.user),
+            markdown(&e.reason)
         )?;
     }
     writeln!(
@@ -376,7 +383,7 @@ pub fn render_markdown(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<
     if !d.errors.is_empty() {
         writeln!(out, "\n## Errors\n")?;
         for e in &d.errors {
-            writeln!(out, "- {}", cell(&e.to_string()))?;
+            writeln!(out, "- {}", markdown(&e.to_string()))?;
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use std::io::Write;
 use eksguard_model::RuleMeta;
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
+use crate::escape::terminal;
 use crate::{Report, ReportFinding};
 
 pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
@@ -39,13 +40,15 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         let mut suite = TestSuite::new("input-errors");
         for e in &report.errors {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_message(e.message.as_str()).set_type("input");
+            status
+                .set_message(terminal(&e.message).into_owned())
+                .set_type("input");
             let name = match e.line {
                 Some(l) => format!("{}:{l}", e.file),
                 None => e.file.clone(),
             };
-            let mut case = TestCase::new(name, status);
-            case.set_classname(e.file.as_str());
+            let mut case = TestCase::new(terminal(&name).into_owned(), status);
+            case.set_classname(terminal(&e.file).into_owned());
             suite.add_test_case(case);
         }
         junit.add_test_suite(suite);
@@ -60,14 +63,19 @@ fn failure(f: &ReportFinding) -> TestCase {
         Some(l) => format!("{}:{}:{}", l.file, l.line, l.column),
         None => f.qualified_name(),
     };
+    // CI pages show these as text: input reaches them escaped as on a terminal.
     status
-        .set_message(f.message.as_str())
+        .set_message(terminal(&f.message).into_owned())
         .set_type(f.severity.as_str())
         .set_description(format!(
-            "{at} .{}\n{}\nhelp: {}",
-            f.field_path, f.message, f.rule.remediation
+            "{} .{}\n{}\nhelp: {}",
+            terminal(&at),
+            terminal(&f.field_path),
+            terminal(&f.message),
+            f.rule.remediation
         ));
-    let mut case = TestCase::new(format!("{} .{}", f.qualified_name(), f.field_path), status);
-    case.set_classname(f.location.as_ref().map_or("cluster", |l| l.file.as_str()));
+    let name = format!("{} .{}", f.qualified_name(), f.field_path);
+    let mut case = TestCase::new(terminal(&name).into_owned(), status);
+    case.set_classname(terminal(f.location.as_ref().map_or("cluster", |l| l.file.as_str())).into_owned());
     case
 }

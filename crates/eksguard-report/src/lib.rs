@@ -10,25 +10,16 @@ use eksguard_model::{
 };
 
 pub mod audit_summary;
+pub mod escape;
 pub mod json;
 mod junit;
 mod markdown;
+pub mod mask;
 mod sarif;
 pub mod source;
 mod text;
 
 pub use source::SourceCache;
-
-/// Rules whose findings sit on lines holding secret values: their code frames show keys
-/// but mask values.
-pub const MASK_FRAME_RULES: &[&str] = &[
-    "DATA004", // credentials in a ConfigMap
-    "AUD009",  // audit event writing a ConfigMap with credentials
-];
-
-/// Kinds whose every value is secret: frames of any finding on them are masked too, since
-/// context lines around e.g. `type:` can be `data` entries.
-pub const MASK_FRAME_KINDS: &[&str] = &["Secret"];
 
 /// SARIF `informationUri`: the security pillar of the EKS Best Practices Guide, which the
 /// rules implement.
@@ -116,12 +107,6 @@ pub struct RenderOptions {
 }
 
 impl ReportFinding {
-    /// Whether code frames for this finding must hide values.
-    pub fn masks_frame(&self) -> bool {
-        MASK_FRAME_RULES.contains(&self.rule.id)
-            || MASK_FRAME_KINDS.contains(&self.resource.kind.as_str())
-    }
-
     /// `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects.
     pub fn qualified_name(&self) -> String {
         qualified_name(&self.resource)

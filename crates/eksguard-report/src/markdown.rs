@@ -4,6 +4,7 @@ use std::io::Write;
 
 use eksguard_model::RuleMeta;
 
+use crate::escape::{markdown as cell, markdown_code as code};
 use crate::Report;
 
 pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
@@ -46,8 +47,8 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         writeln!(out, "|---|---|---|---|---|")?;
         for f in &report.findings {
             let location = match &f.location {
-                Some(l) => format!("`{}:{}`", code(&l.file), l.line),
-                None => format!("`.{}`", code(&f.field_path)),
+                Some(l) => code(&format!("{}:{}", l.file, l.line)),
+                None => code(&format!(".{}", f.field_path)),
             };
             let mut message = f.message.clone();
             if let Some(ev) = &f.event {
@@ -80,7 +81,7 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
                 Some(l) => format!("{}:{l}", e.file),
                 None => e.file.clone(),
             };
-            writeln!(out, "- `{}`: {}", code(&at), one_line(&e.message))?;
+            writeln!(out, "- {}: {}", code(&at), cell(&e.message))?;
         }
     }
 
@@ -116,25 +117,7 @@ fn s(n: usize) -> &'static str {
     }
 }
 
-/// Text safe inside a table cell: `|` would end the cell and a newline the row.
-fn cell(text: &str) -> String {
-    one_line(text).replace('|', "\\|")
-}
-
+/// Rule metadata (not input) on one line.
 fn one_line(text: &str) -> String {
     text.replace("\r\n", " ").replace(['\n', '\r'], " ")
-}
-
-/// Text inside a code span in a table cell: a backtick would end the span early.
-fn code(text: &str) -> String {
-    cell(text).replace('`', "'")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cells() {
-        assert_eq!(super::cell("a|b\nc"), "a\\|b c");
-        assert_eq!(super::code("a`b|c"), "a'b\\|c");
-    }
 }

@@ -1,12 +1,45 @@
-//! Source text for code frames, read late and only for files that have findings.
+//! Source text for code frames, read late and only for files that have findings. Lines
+//! come out already masked where they hold secrets (see [`crate::mask`]): no reporter can
+//! get at a raw line.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::mask;
+
+/// A file's text with where each line starts and which lines are masked.
+#[derive(Debug)]
+struct FileText {
+    text: Box<str>,
+    /// Byte ranges of the lines, as [`str::lines`] splits them.
+    lines: Vec<(usize, usize)>,
+    masked: Vec<bool>,
+}
+
+impl FileText {
+    fn new(text: &str) -> Self {
+        let mut lines = Vec::new();
+        let mut at = 0;
+        for piece in text.split_inclusive('\n') {
+            // The same lines as `str::lines`: without `\n` or `\r\n`.
+            let line = piece
+                .strip_suffix('\n')
+                .map_or(piece, |l| l.strip_suffix('\r').unwrap_or(l));
+            lines.push((at, at + line.len()));
+            at += piece.len();
+        }
+        FileText {
+            masked: mask::secret_lines(text),
+            text: text.into(),
+            lines,
+        }
+    }
+}
+
 /// Reads scanned files on demand; standard input (`-`) and tests register text up front.
 #[derive(Debug, Default)]
 pub struct SourceCache {
-    texts: Mutex<HashMap<String, Option<Arc<str>>>>,
+    texts: Mutex<HashMap<String, Option<Arc<FileText>>>>,
 }
 
 impl SourceCache {
@@ -17,22 +50,50 @@ impl SourceCache {
     /// Registers text for a name that cannot be read again (stdin) or for tests.
     pub fn insert(&self, name: &str, text: &str) {
         if let Ok(mut m) = self.texts.lock() {
-            m.insert(name.to_string(), Some(text.into()));
+            m.insert(name.to_string(), Some(Arc::new(FileText::new(text))));
         }
     }
 
-    /// Line `line` (1-based) of `file`, without its newline.
-    pub fn line(&self, file: &str, line: u32) -> Option<String> {
-        let text = self.text(file)?;
-        text.lines()
-            .nth(line.checked_sub(1)? as usize)
-            .map(str::to_string)
+    /// Line `line` (1-based) of `file` as a frame may show it, without its newline: with
+    /// its value replaced by [`mask::MASK`] when the line holds or sits under a secret.
+    pub fn shown_line(&self, file: &str, line: u32) -> Option<String> {
+        let f = self.file(file)?;
+        let i = line.checked_sub(1)? as usize;
+        let &(a, b) = f.lines.get(i)?;
+        let raw = &f.text[a..b];
+        Some(if f.masked[i] {
+            mask::mask_line(raw)
+        } else {
+            raw.to_string()
+        })
     }
 
-    fn text(&self, file: &str) -> Option<Arc<str>> {
+    fn file(&self, file: &str) -> Option<Arc<FileText>> {
         let mut m = self.texts.lock().ok()?;
         m.entry(file.to_string())
-            .or_insert_with(|| std::fs::read_to_string(file).ok().map(Into::into))
+            .or_insert_with(|| {
+                std::fs::read_to_string(file)
+                    .ok()
+                    .map(|t| Arc::new(FileText::new(&t)))
+            })
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceCache;
+
+    #[test]
+    fn lines_come_out_masked() {
+        let s = SourceCache::new();
+        s.insert("a.yaml", "kind: Secret\r\ndata:\r\n  k: aGk=\r\n\r\nend: 1");
+        assert_eq!(s.shown_line("a.yaml", 1).as_deref(), Some("kind: Secret"));
+        assert_eq!(s.shown_line("a.yaml", 3).as_deref(), Some("  k: ********"));
+        assert_eq!(s.shown_line("a.yaml", 4).as_deref(), Some(""));
+        assert_eq!(s.shown_line("a.yaml", 5).as_deref(), Some("end: 1"));
+        assert_eq!(s.shown_line("a.yaml", 6), None);
+        assert_eq!(s.shown_line("a.yaml", 0), None);
+        assert_eq!(s.shown_line("missing.yaml", 1), None);
     }
 }

@@ -7,9 +7,6 @@ use owo_colors::{OwoColorize, Style};
 
 use crate::{RenderOptions, Report, ReportFinding, SourceCache};
 
-/// Shown instead of a masked value.
-const MASK: &str = "********";
-
 struct Styles {
     header: Style,
     gutter: Style,
@@ -152,7 +149,7 @@ fn render_finding(
                 // the event says instead of a frame.
                 render_event(ev, st, out)?;
             } else if !opts.no_frames {
-                render_frame(f, loc, sources, sev, st, out)?;
+                render_frame(loc, sources, sev, st, out)?;
             }
         }
         None => {
@@ -235,17 +232,15 @@ fn render_event(
 
 /// The offending line with one line of context either side and a caret under the column.
 fn render_frame(
-    f: &ReportFinding,
     loc: &crate::Location,
     sources: &SourceCache,
     sev: Style,
     st: &Styles,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mask = f.masks_frame();
     let first = loc.line.saturating_sub(1).max(1);
     let lines: Vec<(u32, String)> = (first..=loc.line.saturating_add(1))
-        .filter_map(|n| sources.line(&loc.file, n).map(|l| (n, l)))
+        .filter_map(|n| sources.shown_line(&loc.file, n).map(|l| (n, l)))
         .collect();
     // Without the offending line itself (file gone or changed) a frame would mislead.
     if !lines.iter().any(|(n, _)| *n == loc.line) {
@@ -259,7 +254,7 @@ fn render_frame(
     let bar = format!("{:width$} |", "");
     writeln!(out, "    {}", bar.style(st.gutter))?;
     for (n, text) in &lines {
-        let text = printable(&if mask { mask_value(text) } else { text.clone() });
+        let text = printable(text);
         let gutter = format!("{n:>width$} |");
         writeln!(out, "    {} {}", gutter.style(st.gutter), text.trim_end())?;
         if *n == loc.line {
@@ -280,67 +275,9 @@ fn render_frame(
     writeln!(out, "    {}", bar.style(st.gutter))
 }
 
-/// Keeps indentation, list dashes and the key of a `key: value` line and hides the rest;
-/// a line with no key (a block scalar's body) is hidden past its indentation.
-pub(crate) fn mask_value(line: &str) -> String {
-    let (lead, body) = line.split_at(line.len() - strip_lead(line).len());
-    match key_end(body) {
-        Some(end) if body[end..].trim().is_empty() => line.to_string(),
-        Some(end) => format!("{lead}{} {MASK}", &body[..end]),
-        None if body.trim().is_empty() => line.to_string(),
-        None => format!("{lead}{MASK}"),
-    }
-}
-
-/// `line` without its indentation and sequence dashes (`- - key: v` → `key: v`).
-fn strip_lead(mut line: &str) -> &str {
-    loop {
-        line = line.trim_start_matches([' ', '\t']);
-        match line.strip_prefix('-') {
-            Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => line = rest,
-            _ => return line,
-        }
-    }
-}
-
-/// Byte index just past the colon ending a mapping key at the start of `s`, if any.
-/// Handles quoted keys (YAML and JSON); a colon must be followed by a blank or the end.
-fn key_end(s: &str) -> Option<usize> {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    if let Some(&q @ (b'"' | b'\'')) = bytes.first() {
-        i = 1;
-        while i < bytes.len() && bytes[i] != q {
-            i += if bytes[i] == b'\\' && q == b'"' { 2 } else { 1 };
-        }
-        i += 1;
-        while i < bytes.len() && bytes[i] == b' ' {
-            i += 1;
-        }
-        return (bytes.get(i) == Some(&b':')).then_some(i + 1);
-    }
-    while i < bytes.len() {
-        if bytes[i] == b':' && matches!(bytes.get(i + 1), None | Some(b' ' | b'\t')) {
-            return Some(i + 1);
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Control characters from input (an ANSI escape in a name, say) shown escaped, so a file
-/// cannot drive the terminal; tabs stay for alignment.
+/// Input text (names, messages, file names, source lines) as the terminal may show it.
 pub(crate) fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() && c != '\t' {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    crate::escape::terminal(s).into_owned()
 }
 
 /// Findings grouped by resource and file, in order of first appearance.
@@ -413,32 +350,4 @@ fn summary_line(report: &Report<'_>) -> String {
         ));
     }
     line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_value;
-
-    #[test]
-    fn masks_values_but_keeps_keys() {
-        assert_eq!(mask_value("  password: hunter2"), "  password: ********");
-        assert_eq!(mask_value("  - token: abc: def"), "  - token: ********");
-        assert_eq!(
-            mask_value(r#"  "pass:word": "x","#),
-            r#"  "pass:word": ********"#
-        );
-        assert_eq!(mask_value("  'k' : v"), "  'k' : ********");
-        assert_eq!(mask_value("  url: http://a:b@c"), "  url: ********");
-        assert_eq!(mask_value("data:"), "data:");
-        assert_eq!(mask_value("    -----BEGIN KEY-----"), "    ********");
-        assert_eq!(mask_value("   "), "   ");
-        assert_eq!(mask_value("a:b"), "********");
-        assert_eq!(mask_value("- - k: v"), "- - k: ********");
-        assert_eq!(mask_value("  - plain"), "  - ********");
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(super::printable("a\u{1b}[31mb\tc"), "a\\u{1b}[31mb\tc");
-    }
 }

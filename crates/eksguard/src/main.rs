@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", eksguard::commands::shown(format!("{e:#}")));
             ExitCode::from(eksguard::Outcome::Error.code())
         }
     }

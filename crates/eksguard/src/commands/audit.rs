@@ -6,7 +6,6 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
 use eksguard_model::Severity;
 use eksguard_policy::rbac_gen::{self, Decision, Power, Target};
-use eksguard_policy::yaml::clean;
 use eksguard_report::audit_summary::{self, AuditSummary};
 use eksguard_report::json::{self, Totals};
 use eksguard_report::{Location, Report, ReportFinding, SourceCache};
@@ -132,7 +131,10 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
                 .split_once(':')
                 .filter(|(n, m)| !n.is_empty() && !m.is_empty())
             else {
-                eprintln!("error: --serviceaccount takes NS:NAME, got {sa:?}");
+                eprintln!(
+                    "error: --serviceaccount takes NS:NAME, got {}",
+                    super::shown(format!("{sa:?}"))
+                );
                 return Ok(Outcome::Error);
             };
             Target::ServiceAccount {
@@ -176,7 +178,7 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     });
     let errors = reader.errors();
     for e in &errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", super::shown(e));
     }
     let mut opts = rbac_gen::Options::new(target);
     opts.resource_names = args.resource_names;
@@ -191,7 +193,7 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     eprintln!(
         "eksguard: {} requests of {} observed; {} left out as allowed to every authenticated user",
         requests.len(),
-        clean(
+        super::shown(
             user.as_deref()
                 .or(args.group.as_deref())
                 .unwrap_or_default()
@@ -199,7 +201,7 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
         generated.skipped_default
     );
     for note in rbac_gen::notes(&generated) {
-        eprintln!("eksguard: {}", clean(&note));
+        eprintln!("eksguard: {}", super::shown(&note));
     }
     let mut out = super::open_output(args.output.as_deref())?;
     out.write_all(rbac_gen::render(&generated, &opts).as_bytes())?;

@@ -49,7 +49,10 @@ pub fn read_live(kube: &KubeArgs, aws: &AwsArgs) -> anyhow::Result<Option<(Inven
             }
             // No kubeconfig and not in a pod: an AWS-only scan, when AWS was asked for.
             Err(e) if aws_wanted && is_missing_config(&e) => {
-                eprintln!("eksguard: {e:#}; reading the AWS side only");
+                eprintln!(
+                    "eksguard: {}; reading the AWS side only",
+                    super::shown(format!("{e:#}"))
+                );
             }
             Err(e) if aws_wanted => {
                 inv.errors
@@ -57,7 +60,8 @@ pub fn read_live(kube: &KubeArgs, aws: &AwsArgs) -> anyhow::Result<Option<(Inven
             }
             Err(e) => {
                 eprintln!(
-                    "error: {e:#}\n(for the AWS side alone: --aws-only --cluster-name NAME [--region REGION])"
+                    "error: {}\n(for the AWS side alone: --aws-only --cluster-name NAME [--region REGION])",
+                    super::shown(format!("{e:#}"))
                 );
                 return Ok(None);
             }

@@ -46,7 +46,7 @@ fn seccomp_cmd(args: SeccompArgs) -> anyhow::Result<Outcome> {
         observed.add_trace(&path.display().to_string(), &text, &arches);
     }
     for w in &observed.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", super::shown(w));
     }
     if observed.syscalls.is_empty() {
         bail!("no known syscalls in the given traces");
@@ -60,9 +60,12 @@ fn seccomp_cmd(args: SeccompArgs) -> anyhow::Result<Outcome> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "NAME".into());
     eprintln!(
-        "Copy the profile to /var/lib/kubelet/seccomp/profiles/{name}.json on each node and set in the pod spec:\n{}",
-        seccomp::localhost_snippet(&name)
+        "Copy the profile to /var/lib/kubelet/seccomp/profiles/{}.json on each node and set in the pod spec:",
+        super::shown(&name)
     );
+    for line in seccomp::localhost_snippet(&name).lines() {
+        eprintln!("{}", super::shown(line));
+    }
     Ok(Outcome::Clean)
 }
 
@@ -101,7 +104,7 @@ fn tenant_cmd(args: TenantArgs) -> anyhow::Result<Outcome> {
         if t.groups.is_empty() && t.users.is_empty() {
             eprintln!(
                 "warning: tenant `{}` has no --group or --user; no RoleBinding generated",
-                yaml::clean(&t.name)
+                super::shown(&t.name)
             );
         }
     }
@@ -124,7 +127,7 @@ fn load_inputs(input: &GenerateInput) -> anyhow::Result<Option<Inventory>> {
         super::load_paths(&input.paths, &opts, None)?
     };
     for e in &inv.errors {
-        eprintln!("eksguard: {e}");
+        eprintln!("eksguard: {}", super::shown(e));
     }
     Ok((inv.errors.is_empty() || !inv.objects.is_empty()).then_some(inv))
 }
@@ -149,7 +152,9 @@ fn pod_security(args: PodSecurityArgs) -> anyhow::Result<Outcome> {
         let levels = pss::namespace_levels(owners_only(&inv));
         // The blockers go to standard error too, so they are seen when the YAML is piped.
         for ns in &levels {
-            eprint!("{}", pss::namespace_comment(ns));
+            for line in pss::namespace_comment(ns).lines() {
+                eprintln!("{}", super::shown(line));
+            }
         }
         pss::render_namespaces(&levels)
     };

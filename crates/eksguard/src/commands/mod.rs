@@ -14,6 +14,12 @@ use std::path::Path;
 
 use crate::cli::ColorArg;
 
+/// Text from input (a file name, an error quoting a value) as standard error may show it:
+/// control and bidi characters escaped, so input cannot drive the terminal.
+pub fn shown(text: impl std::fmt::Display) -> String {
+    eksguard_report::escape::terminal(&text.to_string()).into_owned()
+}
+
 /// Standard output, or the file given with `--output`.
 pub fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
     use anyhow::Context;

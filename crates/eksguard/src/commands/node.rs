@@ -61,7 +61,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
         Ok(obj) => obj,
         Err(errors) => {
             for e in &errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", super::shown(e));
             }
             return Ok(Outcome::Error);
         }

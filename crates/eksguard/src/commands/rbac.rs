@@ -9,6 +9,7 @@ use eksguard_model::rbac::{
 };
 use eksguard_model::{InputError, Inventory};
 use eksguard_sources::LoadOptions;
+use eksguard_report::escape;
 use serde::Serialize;
 
 use crate::cli::{
@@ -42,7 +43,7 @@ pub fn load_inventory(input: &RbacInput) -> anyhow::Result<Inventory> {
 fn load(input: &RbacInput) -> anyhow::Result<(Inventory, RbacModel)> {
     let inv = load_inventory(input)?;
     for e in &inv.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", escape::terminal(&e.to_string()));
     }
     let model = RbacModel::from_inventory(&inv);
     Ok((inv, model))
@@ -276,21 +277,32 @@ fn grant_rows(inv: &Inventory, m: &RbacModel, grants: &[Grant]) -> Vec<GrantRow>
     rows
 }
 
-/// An aligned text table, or a Markdown one.
+/// Input text (names, the query) escaped for the output: Markdown, or a terminal.
+fn esc(s: &str, markdown: bool) -> String {
+    if markdown {
+        escape::markdown(s)
+    } else {
+        escape::terminal(s).into_owned()
+    }
+}
+
+/// An aligned text table, or a Markdown one; cells are escaped for the output here.
 fn table(headers: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
     let mut out = String::new();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| esc(c, markdown)).collect())
+        .collect();
     if markdown {
-        let esc = |s: &str| s.replace('|', "\\|");
         out.push_str(&format!("| {} |\n", headers.join(" | ")));
         out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
-        for r in rows {
-            let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();
-            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        for r in &rows {
+            out.push_str(&format!("| {} |\n", r.join(" | ")));
         }
         return out;
     }
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
@@ -307,7 +319,7 @@ fn table(headers: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
         l.trim_end().to_string() + "\n"
     };
     out.push_str(&line(headers.to_vec()));
-    for r in rows {
+    for r in &rows {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     out
@@ -383,7 +395,10 @@ fn parse_request(
     let mut req = RequestAttributes::resource(verb, &group, &combined);
     if let Some(ns) = ns {
         if m.is_cluster_scoped(&group, &res) {
-            eprintln!("note: {res} are cluster-scoped; --namespace is ignored");
+            eprintln!(
+                "note: {} are cluster-scoped; --namespace is ignored",
+                escape::terminal(&res)
+            );
         } else {
             req = req.in_namespace(ns);
         }
@@ -450,6 +465,7 @@ fn who_can(args: WhoCanArgs) -> anyhow::Result<Outcome> {
                     ]
                 })
                 .collect();
+            let what = esc(&what, md);
             let title = if rows.is_empty() {
                 format!("No subject may {what}.\n")
             } else {
@@ -612,30 +628,29 @@ fn lookup(args: LookupArgs) -> anyhow::Result<Outcome> {
         })?,
         f => {
             let md = f == DataFormat::Markdown;
+            let subject = esc(&args.subject, md);
             let mut s = String::new();
             if md {
-                s.push_str(&format!("## Roles bound to {}\n\n", args.subject));
+                s.push_str(&format!("## Roles bound to {subject}\n\n"));
             }
             if args.subject.starts_with("arn:") && args.kind.is_none() {
                 if ids_out.is_empty() {
                     s.push_str(&format!(
-                        "{} is mapped by no aws-auth entry or access entry.\n",
-                        args.subject
+                        "{subject} is mapped by no aws-auth entry or access entry.\n"
                     ));
                 }
                 for i in &ids_out {
                     s.push_str(&format!(
-                        "{} authenticates as user {} in groups {} ({})\n",
-                        args.subject,
-                        i.user,
-                        i.groups.join(", "),
-                        i.mapping.as_deref().unwrap_or("-")
+                        "{subject} authenticates as user {} in groups {} ({})\n",
+                        esc(&i.user, md),
+                        esc(&i.groups.join(", "), md),
+                        esc(i.mapping.as_deref().unwrap_or("-"), md)
                     ));
                 }
                 s.push('\n');
             }
             if rows.is_empty() {
-                s.push_str(&format!("No role is bound to {}.\n", args.subject));
+                s.push_str(&format!("No role is bound to {subject}.\n"));
             } else {
                 let cells: Vec<Vec<String>> = rows
                     .iter()

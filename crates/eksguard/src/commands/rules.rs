@@ -14,7 +14,10 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
         RulesCommand::Explain { rule } => match registry::find(&rule) {
             Some(r) => out.write_all(crate::docs::rule_page(r.meta()).as_bytes())?,
             None => {
-                eprintln!("error: no rule `{rule}`; `eksguard rules list` shows them all");
+                eprintln!(
+                    "error: no rule `{}`; `eksguard rules list` shows them all",
+                    super::shown(&rule)
+                );
                 return Ok(Outcome::Error);
             }
         },

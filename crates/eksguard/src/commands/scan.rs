@@ -95,7 +95,7 @@ pub fn load_config(check: &CheckArgs) -> Option<Config> {
         Ok(c) => Some(c),
         Err(errors) => {
             for e in errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", super::shown(e));
             }
             None
         }

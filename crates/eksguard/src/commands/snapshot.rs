@@ -26,13 +26,13 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<Outcome> {
     out.flush()
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     for e in &inv.errors {
-        eprintln!("eksguard: {e}");
+        eprintln!("eksguard: {}", super::shown(e));
     }
     eprintln!(
         "eksguard: wrote {} objects and {} read errors to {}",
         inv.objects.len(),
         inv.errors.len(),
-        args.output.display()
+        super::shown(args.output.display())
     );
     Ok(if inv.errors.is_empty() {
         Outcome::Clean

@@ -18,6 +18,7 @@ mod generate;
 mod generate_netpol;
 mod generate_psa;
 mod hostile_files;
+mod hostile_output;
 mod node;
 mod rbac;
 mod rbac_gen;

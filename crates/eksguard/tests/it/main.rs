@@ -17,6 +17,7 @@ mod ec2_corpus;
 mod generate;
 mod generate_netpol;
 mod generate_psa;
+mod hostile_audit;
 mod node;
 mod rbac;
 mod rbac_gen;

@@ -403,10 +403,26 @@ impl<'a> AuditEvent<'a> {
         self.source_ips.last().map(|s| &**s)
     }
 
-    /// The request body as JSON, parsed on demand.
+    /// The request body as JSON, parsed on demand. What is nested deeper than
+    /// [`BODY_DEPTH`] levels is left out (read past, not parsed), so a deep but irrelevant
+    /// subtree such as `metadata.managedFields` cannot make the whole body unreadable.
     pub fn request_json(&self) -> Option<serde_json::Value> {
         self.request_object
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .and_then(|raw| json_within_depth(raw.get()))
+    }
+
+    /// The command of an exec or attach (the URI's `command` parameters), with
+    /// credentials given on the command line replaced by [`REDACTED`].
+    pub fn command(&self) -> Vec<String> {
+        redact_args(&self.query_values("command"))
+    }
+
+    /// The request URI as reports may show it: credentials in its query (tokens,
+    /// passwords, and those in an exec's command) replaced by [`REDACTED`].
+    pub fn uri(&self) -> Cow<'_, str> {
+        self.request_uri
+            .as_deref()
+            .map_or(Cow::Borrowed(""), redact_uri)
     }
 
     /// The values of a query parameter of the request URI, percent-decoded.
@@ -465,7 +481,7 @@ impl<'a> AuditEvent<'a> {
     pub fn summary(&self) -> EventSummary {
         let own = |s: &Option<Str<'_>>| s.as_deref().map(str::to_string);
         let imp = self.impersonated_user.as_ref();
-        let command = self.query_values("command");
+        let command = self.command();
         EventSummary {
             audit_id: own(&self.audit_id),
             stage: own(&self.stage),
@@ -479,7 +495,7 @@ impl<'a> AuditEvent<'a> {
             source_ips: self.source_ips.iter().map(|s| s.to_string()).collect(),
             user_agent: own(&self.user_agent),
             verb: self.verb().to_string(),
-            request_uri: own(&self.request_uri),
+            request_uri: self.request_uri.as_ref().map(|_| self.uri().into_owned()),
             api_group: self
                 .object_ref
                 .as_ref()
@@ -511,6 +527,301 @@ impl<'a> AuditEvent<'a> {
                 }),
         }
     }
+}
+
+/// How deep request bodies are read. Rules look a dozen levels down at most (a pod
+/// template's container security context); the JSON parser gives up at 128.
+pub const BODY_DEPTH: usize = 64;
+
+/// Parses JSON, leaving out (as `null`) every value nested deeper than [`BODY_DEPTH`].
+/// The parts left out are skipped by the parser's iterative skipper, so no depth of
+/// nesting makes the document unreadable or exhausts the stack.
+pub fn json_within_depth(text: &str) -> Option<serde_json::Value> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = Within(BODY_DEPTH).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(v)
+}
+
+/// Builds a JSON value `self.0` levels deep at most.
+struct Within(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Within {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        if self.0 == 0 {
+            serde::de::IgnoredAny::deserialize(d)?;
+            return Ok(serde_json::Value::Null);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Within {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Within(self.0 - 1))? {
+            out.push(v);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let v = map.next_value_seed(Within(self.0 - 1))?;
+            out.insert(k, v);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
+/// What reports show in place of a credential.
+pub const REDACTED: &str = "REDACTED";
+
+/// Whether a query parameter, option or variable name (`access_token`, `--password`,
+/// `MYSQL_PWD`) names a credential.
+fn is_secret_name(name: &str) -> bool {
+    let n: String = name
+        .trim_start_matches('-')
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    const PARTS: &[&str] = &[
+        "token",
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "apikey",
+        "accesskey",
+        "privatekey",
+        "credential",
+        "authorization",
+        "signature",
+        "sessionkey",
+    ];
+    PARTS.iter().any(|p| n.contains(p))
+        || matches!(n.as_str(), "pwd" | "pass" | "key" | "sig" | "auth")
+}
+
+/// Programs whose short option carries a password: the program name's prefix, the
+/// option, and whether its value may also be the next word (`mysql -p` alone prompts).
+const SHORT_PASSWORD_OPTIONS: &[(&str, &str, bool)] = &[
+    ("mysql", "-p", false),
+    ("mariadb", "-p", false),
+    ("redis-cli", "-a", true),
+    ("sshpass", "-p", true),
+];
+
+/// Hides the credentials in a command line given as arguments (an exec's `command`
+/// parameters, where a shell's `-c` script is one argument of many words): values of
+/// options and variables named like credentials (`--password=…`, `--token …`,
+/// `PGPASSWORD=…`), `mysql -p…`, `Bearer …`, and passwords in URLs. Each argument keeps
+/// its place; only the values change.
+pub fn redact_args(args: &[String]) -> Vec<String> {
+    let mut r = Redactor::default();
+    args.iter().map(|a| r.arg(a)).collect()
+}
+
+#[derive(Default)]
+struct Redactor {
+    /// The next word is a value to hide.
+    next_secret: bool,
+    /// Inside a hidden value that opened this quote.
+    in_quote: Option<char>,
+    /// The short password option of the program seen last, if any.
+    short: Option<(&'static str, bool)>,
+}
+
+impl Redactor {
+    fn arg(&mut self, arg: &str) -> String {
+        let mut out = String::with_capacity(arg.len());
+        let mut rest = arg;
+        while !rest.is_empty() {
+            let ws = rest.len() - rest.trim_start().len();
+            out.push_str(&rest[..ws]);
+            rest = &rest[ws..];
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            out.push_str(&self.word(&rest[..end]));
+            rest = &rest[end..];
+        }
+        out
+    }
+
+    /// One whitespace-separated word, redacted as needed.
+    fn word(&mut self, w: &str) -> String {
+        if let Some(q) = self.in_quote {
+            if w.ends_with(q) {
+                self.in_quote = None;
+            }
+            return REDACTED.to_string();
+        }
+        if std::mem::take(&mut self.next_secret) && !w.starts_with('-') {
+            return self.hide(w, "");
+        }
+        if w.contains("://") {
+            return redact_url(w);
+        }
+        let program = w.rsplit('/').next().unwrap_or(w);
+        if let Some((_, opt, sep)) = SHORT_PASSWORD_OPTIONS
+            .iter()
+            .find(|(p, _, _)| program.starts_with(p) && !w.starts_with('-') && !w.contains('='))
+        {
+            self.short = Some((opt, *sep));
+            return w.to_string();
+        }
+        if let Some((opt, sep)) = self.short {
+            if w == opt && sep {
+                self.next_secret = true;
+                return w.to_string();
+            }
+            if let Some(v) = w.strip_prefix(opt).filter(|v| !v.is_empty()) {
+                return self.hide(v, opt);
+            }
+        }
+        if w.eq_ignore_ascii_case("bearer") || w.eq_ignore_ascii_case("basic") {
+            self.next_secret = true;
+            return w.to_string();
+        }
+        if let Some((name, value)) = w.split_once('=') {
+            // `--password=x`, `PGPASSWORD=x`; a URL's query is looked at below.
+            let bare = name.trim_start_matches('-');
+            let plain = bare
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if plain && !bare.is_empty() && is_secret_name(bare) {
+                return self.hide(value, &w[..=name.len()]);
+            }
+        } else if w.starts_with('-') && w.len() > 2 && is_secret_name(w) {
+            self.next_secret = true;
+            return w.to_string();
+        }
+        if w.contains('?') {
+            return redact_url(w);
+        }
+        w.to_string()
+    }
+
+    /// `prefix` followed by the hidden value; a value opening a quote it does not close
+    /// hides the following words up to the closing one.
+    fn hide(&mut self, value: &str, prefix: &str) -> String {
+        if let Some(q) = value.chars().next().filter(|c| matches!(c, '\'' | '"')) {
+            if value.len() == 1 || !value.ends_with(q) {
+                self.in_quote = Some(q);
+            }
+        }
+        format!("{prefix}{REDACTED}")
+    }
+}
+
+/// A URL (or URI) with its password (`user:password@`) and credential-named query
+/// values hidden.
+fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let auth_start = scheme_end + 3;
+        let auth_end = out[auth_start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| auth_start + i);
+        if let Some(at) = out[auth_start..auth_end].rfind('@') {
+            if let Some(colon) = out[auth_start..auth_start + at].find(':') {
+                out.replace_range(auth_start + colon + 1..auth_start + at, REDACTED);
+            }
+        }
+    }
+    match redact_uri(&out) {
+        Cow::Owned(o) => o,
+        Cow::Borrowed(_) => out,
+    }
+}
+
+/// A request URI with the values of credential-named query parameters (`access_token`,
+/// `password`, ...) and the credentials in an exec's `command` parameters hidden.
+pub fn redact_uri(uri: &str) -> Cow<'_, str> {
+    let Some((path, query)) = uri.split_once('?') else {
+        return Cow::Borrowed(uri);
+    };
+    let pairs: Vec<(&str, Option<&str>)> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (kv, None),
+        })
+        .collect();
+    let is_command = |k: &str| percent_decode(k) == "command";
+    let command: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| is_command(k))
+        .map(|(_, v)| percent_decode(v.unwrap_or("")))
+        .collect();
+    let mut redacted = redact_args(&command).into_iter();
+    let mut changed = false;
+    let mut out = String::with_capacity(uri.len());
+    out.push_str(path);
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(k);
+        let Some(v) = v else { continue };
+        out.push('=');
+        if is_command(k) {
+            let arg = redacted.next().unwrap_or_default();
+            if arg != percent_decode(v) {
+                changed = true;
+                out.push_str(&percent_encode(&arg));
+                continue;
+            }
+        } else if !v.is_empty() && is_secret_name(&percent_decode(k)) {
+            changed = true;
+            out.push_str(REDACTED);
+            continue;
+        }
+        out.push_str(v);
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(uri)
+    }
+}
+
+/// Percent-encodes all but the unreserved characters of RFC 3986.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn trim_ascii_end(b: &[u8]) -> &[u8] {
@@ -852,6 +1163,118 @@ mod tests {
         assert_eq!(parse_rfc3339_micros("2024-05-01T12:00:00+é:00"), None);
         assert_eq!(parse_rfc3339_micros("2024-05-01T12é00:00Z"), None);
         assert_eq!(parse_rfc3339_micros("2024-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn credentials_in_uris_are_redacted() {
+        assert_eq!(
+            redact_uri("/api/v1/namespaces?access_token=SECRETX&limit=500"),
+            "/api/v1/namespaces?access_token=REDACTED&limit=500"
+        );
+        assert_eq!(
+            redact_uri("/healthz?token=a&password=b&Api-Key=c&continue=d&watch"),
+            "/healthz?token=REDACTED&password=REDACTED&Api-Key=REDACTED&continue=d&watch"
+        );
+        // Nothing to hide: the same text, not a copy.
+        let plain = "/api/v1/pods?limit=500&labelSelector=app%3Dweb";
+        assert!(matches!(redact_uri(plain), Cow::Borrowed(p) if p == plain));
+        // An exec's command is redacted argument by argument, in place.
+        assert_eq!(
+            redact_uri("/api/v1/namespaces/db/pods/m/exec?command=mysql&command=-uroot&command=-pSECRETY&container=db&stdin=true"),
+            "/api/v1/namespaces/db/pods/m/exec?command=mysql&command=-uroot&command=-pREDACTED&container=db&stdin=true"
+        );
+        assert_eq!(
+            redact_uri("/api/v1/namespaces/db/pods/m/exec?command=sh&command=-c&command=mysql%20-pSECRETY%20-e%20select"),
+            "/api/v1/namespaces/db/pods/m/exec?command=sh&command=-c&command=mysql%20-pREDACTED%20-e%20select"
+        );
+    }
+
+    #[test]
+    fn credentials_in_commands_are_redacted() {
+        let r = |args: &[&str]| {
+            redact_args(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>()).join(" ")
+        };
+        assert_eq!(
+            r(&["mysql", "-u", "root", "-pS3cret"]),
+            "mysql -u root -pREDACTED"
+        );
+        // `mysql -p` alone prompts: nothing follows it to hide.
+        assert_eq!(r(&["mysql", "-p", "shop"]), "mysql -p shop");
+        assert_eq!(
+            r(&["/usr/bin/mysqldump", "--password=S3cret", "shop"]),
+            "/usr/bin/mysqldump --password=REDACTED shop"
+        );
+        assert_eq!(
+            r(&["app", "--token", "abc", "--verbose"]),
+            "app --token REDACTED --verbose"
+        );
+        assert_eq!(
+            r(&["app", "--password", "--user", "x"]),
+            "app --password --user x"
+        );
+        assert_eq!(
+            r(&["sh", "-c", "PGPASSWORD=S3cret psql -h db"]),
+            "sh -c PGPASSWORD=REDACTED psql -h db"
+        );
+        assert_eq!(
+            r(&[
+                "curl",
+                "-H",
+                "Authorization: Bearer eyJabc",
+                "https://u:S3cret@h/x?api_key=k&q=1"
+            ]),
+            "curl -H Authorization: Bearer REDACTED https://u:REDACTED@h/x?api_key=REDACTED&q=1"
+        );
+        assert_eq!(
+            r(&["redis-cli", "-a", "S3cret", "ping"]),
+            "redis-cli -a REDACTED ping"
+        );
+        assert_eq!(
+            r(&["sh", "-c", "app --secret='two words' --x"]),
+            "sh -c app --secret=REDACTED REDACTED --x"
+        );
+        assert_eq!(
+            r(&["mysql://root:S3cret@db/shop"]),
+            "mysql://root:REDACTED@db/shop"
+        );
+        assert_eq!(r(&["ls", "-la", "/etc"]), "ls -la /etc");
+        // The summary and the accessors only hand out redacted text.
+        let line = br#"{"verb":"create","objectRef":{"resource":"pods","subresource":"exec"},"requestURI":"/api/v1/namespaces/a/pods/b/exec?command=mysql&command=-pSECRETY&access_token=SECRETX"}"#;
+        let ev = AuditEvent::parse(line).unwrap();
+        let s = ev.summary();
+        assert_eq!(s.command.as_deref(), Some("mysql -pREDACTED"));
+        let uri = s.request_uri.unwrap();
+        assert!(!uri.contains("SECRET"), "{uri}");
+        assert_eq!(ev.command(), ["mysql", "-pREDACTED"]);
+        assert!(!ev.uri().contains("SECRET"));
+    }
+
+    #[test]
+    fn deep_request_bodies_are_read_to_a_depth() {
+        // `managedFields` nested far past what the JSON parser accepts.
+        let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+        let body = format!(
+            r#"{{"metadata":{{"name":"p","managedFields":{deep}}},"spec":{{"hostPID":true}}}}"#
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+        let v = json_within_depth(&body).unwrap();
+        assert_eq!(v["spec"]["hostPID"], true);
+        assert_eq!(v["metadata"]["name"], "p");
+        // Values down to the limit are kept; below it they read as null.
+        let nested = |n: usize| format!("{}7{}", "[".repeat(n), "]".repeat(n));
+        let v = json_within_depth(&nested(BODY_DEPTH - 1)).unwrap();
+        let mut at = &v;
+        for _ in 0..BODY_DEPTH - 1 {
+            at = &at[0];
+        }
+        assert_eq!(*at, 7);
+        let v = json_within_depth(&nested(BODY_DEPTH)).unwrap();
+        let mut at = &v;
+        for _ in 0..BODY_DEPTH {
+            at = &at[0];
+        }
+        assert!(at.is_null());
+        assert!(json_within_depth("{\"a\":1} x").is_none());
     }
 
     #[test]

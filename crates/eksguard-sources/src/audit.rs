@@ -144,6 +144,52 @@ impl Dedup {
     }
 }
 
+/// What a path is when it is not a regular file, for the error that refuses it.
+fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() || ft.is_block_device() {
+            "a device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = "not a file";
+    Some(format!(
+        "{what}, not a regular file: skipped (give a pipe's output as `-`, standard input)"
+    ))
+}
+
+/// Opens a regular file without blocking, and checks what was opened: the path may have
+/// been replaced by a FIFO since it was looked at.
+fn open_regular(path: &Path) -> Result<std::fs::File, String> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading waits for a writer, unless non-blocking; reads
+        // from a regular file ignore the flag.
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = opts.open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    match not_regular(&meta) {
+        Some(what) => Err(what),
+        None => Ok(f),
+    }
+}
+
 /// Reads audit logs and hands their events to a callback, batch by batch.
 pub struct AuditReader {
     opts: ReadOptions,
@@ -224,7 +270,16 @@ impl AuditReader {
             self.read_stream("-", std::io::stdin(), on_batch);
             return;
         }
-        if path.is_dir() {
+        let name = path.display().to_string();
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.inputs += 1;
+                self.error(InputError::new(name, None, format!("cannot read: {e}")));
+                return;
+            }
+        };
+        if meta.is_dir() {
             match std::fs::read_dir(path) {
                 Ok(entries) => {
                     let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
@@ -233,25 +288,44 @@ impl AuditReader {
                         let hidden = p
                             .file_name()
                             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-                        if !hidden {
-                            self.read_path(&p, on_batch);
+                        if hidden {
+                            continue;
                         }
+                        // Links to directories are not followed inside a tree: a link
+                        // back up would make the walk endless.
+                        let linked_dir = std::fs::symlink_metadata(&p)
+                            .is_ok_and(|m| m.file_type().is_symlink())
+                            && p.is_dir();
+                        if linked_dir {
+                            self.inputs += 1;
+                            self.error(InputError::new(
+                                p.display().to_string(),
+                                None,
+                                "a symbolic link to a directory inside a directory read: not followed",
+                            ));
+                            continue;
+                        }
+                        self.read_path(&p, on_batch);
                     }
                 }
                 Err(e) => {
                     self.inputs += 1;
-                    let name = path.display().to_string();
                     self.error(InputError::new(name, None, format!("cannot read: {e}")));
                 }
             }
             return;
         }
-        let name = path.display().to_string();
-        match std::fs::File::open(path) {
+        // A FIFO would block the run until something writes to it, a device may never
+        // end: only regular files are read (pipes go through `-`).
+        let opened = match not_regular(&meta) {
+            Some(what) => Err(what),
+            None => open_regular(path),
+        };
+        match opened {
             Ok(f) => self.read_stream(&name, f, on_batch),
             Err(e) => {
                 self.inputs += 1;
-                self.error(InputError::new(name, None, format!("cannot read: {e}")));
+                self.error(InputError::new(name, None, e));
             }
         }
     }
@@ -329,7 +403,12 @@ impl AuditReader {
             return;
         };
         let lead = head[first];
-        let one_line = lead == b'{' && first_line_is_one_value(&head[first..]);
+        // A first line longer than the head is one long event, or one envelope (an
+        // `EventList` written on one line) whose events are then cut out one by one
+        // instead of the whole line being held, and refused past the event size limit.
+        let long_envelope =
+            memchr::memchr(b'\n', &head[first..]).is_none() && opens_envelope(&head[first..]);
+        let one_line = lead == b'{' && !long_envelope && first_line_is_one_value(&head[first..]);
         let base64 = nesting == 0 && looks_base64(&head[first..]);
         let rest = std::io::Cursor::new(head).chain(input);
         match lead {
@@ -349,7 +428,10 @@ impl AuditReader {
                         error: InputError::new(
                             &**file,
                             Some(1),
-                            format!("base64 payload longer than {} MiB skipped", limit >> 20),
+                            format!(
+                                "base64 payload longer than {} skipped",
+                                size_text(limit as usize)
+                            ),
                         ),
                         truncated: false,
                     });
@@ -406,7 +488,7 @@ impl AuditReader {
                         error: InputError::new(
                             &**file,
                             Some(line),
-                            format!("line longer than {} MiB skipped", max >> 20),
+                            format!("line longer than {} skipped", size_text(max)),
                         ),
                         truncated: false,
                     }),
@@ -724,6 +806,23 @@ fn first_line_is_one_value(head: &[u8]) -> bool {
     line_end == head.len() && depth > 0 && head.len() >= 64 << 10
 }
 
+/// Whether a document's first bytes open the event array of an envelope (`items`,
+/// `events` or `logEvents` at the top level of an object), the way [`Splitter`] sees it.
+fn opens_envelope(head: &[u8]) -> bool {
+    let mut s = Splitter::new(head.len());
+    s.feed(head);
+    s.envelopes > 0
+}
+
+/// `64 MiB`, or a byte count when it is no whole number of MiB.
+fn size_text(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 fn looks_base64(head: &[u8]) -> bool {
     head.len() >= 8
         && head.iter().all(|b| {
@@ -896,6 +995,8 @@ struct Splitter {
     /// The skipped elements of a CONTROL_MESSAGE.
     skip_elements: bool,
     overflow: bool,
+    /// Envelope arrays entered so far.
+    envelopes: u32,
 }
 
 impl Splitter {
@@ -918,6 +1019,7 @@ impl Splitter {
             last_key: Vec::new(),
             skip_elements: false,
             overflow: false,
+            envelopes: 0,
         }
     }
 
@@ -931,7 +1033,7 @@ impl Splitter {
             if self.overflow {
                 self.errors.push((
                     line,
-                    format!("event longer than {} MiB skipped", self.max >> 20),
+                    format!("event longer than {} skipped", size_text(self.max)),
                 ));
                 self.batch.truncate(s);
             } else if self.skip_elements {
@@ -1011,6 +1113,7 @@ impl Splitter {
                             self.batch.truncate(s);
                         }
                         self.elem_depth = Some(2);
+                        self.envelopes += 1;
                         self.depth += 1;
                         continue;
                     } else if in_elem_level && self.cur.is_none() {
@@ -1377,6 +1480,94 @@ mod tests {
             assert_eq!(got, want, "batch {batch}");
             assert!(r.errors().is_empty());
         }
+    }
+
+    #[test]
+    fn a_one_line_event_list_is_read_event_by_event() {
+        // An EventList on one line, longer than the first bytes looked at (64 KiB) and
+        // than the event size limit: its events are cut out one by one, and the one
+        // event over the limit is refused with the file and line.
+        let pad = "p".repeat(1000);
+        let mut items: Vec<String> = (0..100)
+            .map(|i| ev(&format!("e{i}")).replace(r#""verb""#, &format!(r#""x":"{pad}","verb""#)))
+            .collect();
+        items[50] = ev("big").replace(
+            r#""verb""#,
+            &format!(r#""x":"{}","verb""#, "q".repeat(9000)),
+        );
+        let text = format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{}]}}"#,
+            items.join(",")
+        );
+        assert!(text.len() > 100_000);
+        let mut r = AuditReader::new(ReadOptions {
+            batch_bytes: 4096,
+            max_event_bytes: 5000,
+            ..ReadOptions::default()
+        });
+        let mut got = Vec::new();
+        r.read_stream("list.json", text.as_bytes(), &mut |b| {
+            got.extend(
+                b.events
+                    .iter()
+                    .map(|p| (p.line, p.event.audit_id.as_deref().unwrap().to_string())),
+            )
+        });
+        assert_eq!(got.len(), 99);
+        assert!(got.iter().all(|(line, id)| *line == 1 && id != "big"));
+        assert_eq!(r.stats().events_read, 99);
+        let errors = r.errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((&*errors[0].file, errors[0].line), ("list.json", Some(1)));
+        assert_eq!(errors[0].message, "event longer than 5000 bytes skipped");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_links_to_directories_are_refused() {
+        let dir = std::env::temp_dir().join(format!("eksguard-audit-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.log"), format!("{}\n", ev("a"))).unwrap();
+        let fifo = dir.join("b.pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("SKIPPED: mkfifo not available");
+            return;
+        }
+        // A link back up: followed, the walk would not end.
+        std::os::unix::fs::symlink(&dir, dir.join("c-loop")).unwrap();
+        let mut r = AuditReader::new(ReadOptions::default());
+        let mut got = Vec::new();
+        // Nothing writes to the FIFO: opening it for a read would wait forever.
+        r.read_path(&dir, &mut |b| got.extend(b.events.iter().map(|p| p.line)));
+        r.read_path(&fifo, &mut |b| got.extend(b.events.iter().map(|p| p.line)));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(got, [1]);
+        let errors: Vec<(String, String)> = r
+            .errors()
+            .iter()
+            .map(|e| {
+                (
+                    e.file.rsplit('/').next().unwrap().to_string(),
+                    e.message.clone(),
+                )
+            })
+            .collect();
+        let fifo_msg =
+            "a FIFO, not a regular file: skipped (give a pipe's output as `-`, standard input)";
+        assert_eq!(
+            errors,
+            [
+                ("b.pipe".to_string(), fifo_msg.to_string()),
+                (
+                    "c-loop".to_string(),
+                    "a symbolic link to a directory inside a directory read: not followed"
+                        .to_string()
+                ),
+                ("b.pipe".to_string(), fifo_msg.to_string()),
+            ]
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Rule for AnonymousRequestAllowed {
         }
         out.report(
             FieldPath::parse("user.username"),
-            format!("anonymous request allowed: {} {uri}", ev.verb()),
+            format!("anonymous request allowed: {} {}", ev.verb(), ev.uri()),
         );
     }
 }

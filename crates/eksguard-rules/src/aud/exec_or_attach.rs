@@ -105,7 +105,7 @@ impl EventWindow for OncePerRequest {
 }
 
 fn report(ev: &AuditEvent<'_>, sub: &str, out: &mut EventSink) {
-    let command = ev.query_values("command").join(" ");
+    let command = ev.command().join(" ");
     let container = ev.query_values("container").into_iter().next();
     let mut msg = format!("{} {sub}", who(ev));
     if !command.is_empty() {

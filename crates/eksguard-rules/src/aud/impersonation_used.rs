@@ -47,8 +47,7 @@ impl Rule for ImpersonationUsed {
             let groups: Vec<&str> = imp.groups.iter().map(|g| &**g).collect();
             msg.push_str(&format!(" (groups {})", groups.join(", ")));
         }
-        let uri = ev.request_uri.as_deref().unwrap_or("");
-        msg.push_str(&format!(": {} {uri}", ev.verb()));
+        msg.push_str(&format!(": {} {}", ev.verb(), ev.uri()));
         out.report(FieldPath::parse("impersonatedUser.username"), msg);
     }
 }

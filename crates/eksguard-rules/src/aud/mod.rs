@@ -57,7 +57,7 @@ pub use unauthorized_burst::UnauthorizedBurst;
 pub use unexpected_user::UnexpectedUser;
 pub use wildcard_role_created::WildcardRoleCreated;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use eksguard_model::audit::AuditEvent;
@@ -224,10 +224,14 @@ pub(crate) fn is_role(resource: &str) -> bool {
     matches!(resource, "roles" | "clusterroles")
 }
 
-/// Remembers when a key was last reported, to report it once per period; the oldest keys
-/// are dropped beyond a fixed number, so memory stays bounded.
+/// Remembers when a key was last reported, to report it once per period. Keys are
+/// forgotten in the order they were reported once their period is over, each at
+/// constant cost; beyond a fixed number the oldest go first (a key forgotten early is
+/// only reported again sooner), so memory stays bounded.
 pub(crate) struct ReportedRecently {
     last: HashMap<u64, i64>,
+    /// (time reported, key), in the order reported.
+    order: VecDeque<(i64, u64)>,
     period_micros: i64,
     cap: usize,
 }
@@ -236,8 +240,9 @@ impl ReportedRecently {
     pub(crate) fn new(period_secs: i64, cap: usize) -> Self {
         ReportedRecently {
             last: HashMap::new(),
+            order: VecDeque::new(),
             period_micros: period_secs.saturating_mul(1_000_000),
-            cap,
+            cap: cap.max(1),
         }
     }
 
@@ -248,17 +253,30 @@ impl ReportedRecently {
         key.hash(&mut h);
         let k = h.finish();
         let now_v = now.unwrap_or(i64::MIN);
+        while let Some(&(t, old)) = self.order.front() {
+            if t == i64::MIN || now_v.saturating_sub(t) < self.period_micros {
+                break;
+            }
+            self.order.pop_front();
+            // A key reported again since is queued again further back.
+            if self.last.get(&old) == Some(&t) {
+                self.last.remove(&old);
+            }
+        }
         match self.last.get(&k) {
             Some(&t) if now.is_none() || now_v.saturating_sub(t) < self.period_micros => false,
             _ => {
-                if self.last.len() >= self.cap {
-                    let horizon = now_v.saturating_sub(self.period_micros);
-                    self.last.retain(|_, t| *t >= horizon);
-                    if self.last.len() >= self.cap {
-                        self.last.clear();
+                // Each live key has its entry in the queue: bounding the queue bounds both.
+                while self.order.len() >= self.cap {
+                    let Some((t, old)) = self.order.pop_front() else {
+                        break;
+                    };
+                    if self.last.get(&old) == Some(&t) {
+                        self.last.remove(&old);
                     }
                 }
                 self.last.insert(k, now_v);
+                self.order.push_back((now_v, k));
                 true
             }
         }

@@ -137,7 +137,7 @@ impl EventWindow for External {
                 "service account `{}` {token} used from {ip_text}, outside the cluster CIDRs: {} {}",
                 sa.replacen(':', "/", 1),
                 ev.verb(),
-                ev.request_uri.as_deref().unwrap_or("")
+                ev.uri()
             ),
         );
     }

@@ -1,7 +1,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, ParamKind, ParamMeta};
+use eksguard_model::{FieldPath, ParamKind, ParamMeta, Severity};
 
 use crate::{declare_rule, EventCtx, EventSink, EventWindow, Rule};
 
@@ -15,10 +15,19 @@ declare_rule! {
     /// metric filter and alarm on 401/403 responses that the EKS Best Practices Guide
     /// recommends, run offline.
     ///
-    /// The window follows the events' own timestamps and expects them roughly in time
-    /// order, as CloudWatch delivers each log stream; events without a timestamp are not
-    /// counted. State is bounded: at most `threshold` timestamps per user or IP, and
-    /// users and IPs not seen for a window are forgotten once many are tracked.
+    /// The window follows the events' own timestamps; events without a timestamp are not
+    /// counted. Events out of time order (log streams merged by CloudWatch) are counted
+    /// at their own time: a burst is `threshold` refusals whose times lie within one
+    /// window, in whatever order they arrived. A user or IP is forgotten once an event
+    /// comes a window after its last refusal (and its quiet period); expiry follows each
+    /// event's own time, so one wrong timestamp far in the future costs the counts of the
+    /// moment, not those of the rest of the log.
+    ///
+    /// State is bounded: at most `threshold` timestamps per user or IP, and at most
+    /// `max_keys` users and IPs (default 200,000). When more are refused within one window
+    /// (a flood of made-up user names or addresses), the least recently refused are
+    /// forgotten first and the rule reports this once, as an info finding naming the
+    /// bound and the time, so that a burst hidden in the flood is not missed silently.
     ///
     /// ## Why it matters
     /// A burst of refusals is someone enumerating what a stolen credential can do, or
@@ -55,50 +64,116 @@ declare_rule! {
                 default: "300",
                 doc: "Length of the sliding window, in seconds.",
             },
+            ParamMeta {
+                name: "max_keys",
+                kind: ParamKind::Integer,
+                default: "200000",
+                doc: "Users and source IPs tracked at most (memory: about 200 bytes each); past it the least recently refused are forgotten, and the rule says so once with an info finding.",
+            },
         ],
     }
 }
 
-/// Users and IPs tracked before stale ones are swept out.
-const MAX_KEYS: usize = 100_000;
-
 #[derive(Default)]
 struct Track {
-    /// Times of the most recent refusals, at most `threshold` of them.
+    /// Times of the most recent refusals, oldest first, at most `threshold` of them.
     times: VecDeque<i64>,
     /// Until when a reported burst stays quiet.
     quiet_until: i64,
+    /// Refused again since queued: spared once when the bound forces keys out.
+    touched: bool,
 }
+
+impl Track {
+    /// After this time the key has nothing left to count or to keep quiet.
+    fn stale_after(&self, window: i64) -> i64 {
+        self.times
+            .back()
+            .map_or(i64::MIN, |t| t.saturating_add(window))
+            .max(self.quiet_until)
+    }
+}
+
+/// User names (`false`) and source IPs (`true`).
+type Key = (bool, String);
 
 struct Burst {
     threshold: usize,
     window: i64,
-    keys: HashMap<(bool, String), Track>,
+    max_keys: usize,
+    keys: HashMap<Key, Track>,
+    /// Every tracked key once, roughly in the order they were last refused: keys expire
+    /// from the front, so each event costs amortised constant time.
+    queue: VecDeque<(i64, Key)>,
+    /// The bound on tracked keys has been reported.
+    bound_reported: bool,
 }
 
 impl Burst {
-    fn sweep(&mut self, now: i64) {
-        let horizon = now - self.window;
-        self.keys
-            .retain(|_, t| t.times.back().is_some_and(|l| *l >= horizon) || t.quiet_until > now);
+    /// Forgets the keys with nothing left in the window. A front entry whose key was
+    /// refused again since it was queued goes to the back with its newer time; each such
+    /// move follows a refusal, so the work stays proportional to the events.
+    fn expire(&mut self, now: i64) {
+        while let Some((queued, _)) = self.queue.front() {
+            if queued.saturating_add(self.window) >= now {
+                break;
+            }
+            let Some((_, key)) = self.queue.pop_front() else {
+                break;
+            };
+            let window = self.window;
+            match self.keys.get_mut(&key) {
+                Some(t) if t.stale_after(window) >= now => {
+                    t.touched = false;
+                    let last = t.stale_after(window).saturating_sub(window);
+                    self.queue.push_back((last, key));
+                }
+                _ => {
+                    self.keys.remove(&key);
+                }
+            }
+        }
     }
 
-    /// Counts a refusal at `now`; true when it completes a burst.
-    fn count(&mut self, ip: bool, key: &str, now: i64) -> bool {
-        if self.keys.len() >= MAX_KEYS && !self.keys.contains_key(&(ip, key.to_string())) {
-            self.sweep(now);
-        }
+    /// Counts a refusal at `now`; true when it completes a burst. `evicted` is set when a
+    /// key still in its window had to be forgotten to stay within the bound.
+    fn count(&mut self, key: Key, now: i64, evicted: &mut bool) -> bool {
         let (threshold, window) = (self.threshold, self.window);
-        let t = self.keys.entry((ip, key.to_string())).or_default();
-        while t.times.front().is_some_and(|f| *f < now - window) {
-            t.times.pop_front();
+        if let Some(t) = self.keys.get_mut(&key) {
+            t.touched = true;
+        } else {
+            // At the bound, the keys refused only once since queued go first; the others
+            // are spared once and queued again (each spared key was refused since: the
+            // work stays proportional to the events).
+            while self.keys.len() >= self.max_keys {
+                let Some((queued, old)) = self.queue.pop_front() else {
+                    break;
+                };
+                match self.keys.get_mut(&old) {
+                    Some(t) if t.touched => {
+                        t.touched = false;
+                        let last = t.times.back().copied().unwrap_or(queued).max(queued);
+                        self.queue.push_back((last, old));
+                    }
+                    _ => {
+                        self.keys.remove(&old);
+                        *evicted = true;
+                    }
+                }
+            }
+            self.queue.push_back((now, key.clone()));
         }
-        t.times.push_back(now);
+        let t = self.keys.entry(key).or_default();
+        // Kept in time order even when events arrive out of order; only the latest
+        // `threshold` refusals matter.
+        let at = t.times.partition_point(|x| *x <= now);
+        t.times.insert(at, now);
         if t.times.len() > threshold {
             t.times.pop_front();
         }
-        if t.times.len() >= threshold && now >= t.quiet_until {
-            t.quiet_until = now + window;
+        let span = t.times.back().unwrap_or(&now) - t.times.front().unwrap_or(&now);
+        if t.times.len() >= threshold && span <= window && now >= t.quiet_until {
+            t.quiet_until = now.saturating_add(window);
             t.times.clear();
             return true;
         }
@@ -114,14 +189,16 @@ impl EventWindow for Burst {
         let Some(now) = ev.time_micros() else {
             return;
         };
+        self.expire(now);
         let minutes = self.window / 60_000_000;
         let span = if minutes > 0 && self.window % 60_000_000 == 0 {
             format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
         } else {
             format!("{} seconds", self.window / 1_000_000)
         };
+        let mut evicted = false;
         let user = ev.username();
-        if !user.is_empty() && self.count(false, user, now) {
+        if !user.is_empty() && self.count((false, user.to_string()), now, &mut evicted) {
             out.report(
                 FieldPath::parse("user.username"),
                 format!(
@@ -131,7 +208,7 @@ impl EventWindow for Burst {
             );
         }
         if let Some(ip) = ev.source_ip() {
-            if self.count(true, ip, now) {
+            if self.count((true, ip.to_string()), now, &mut evicted) {
                 out.report(
                     FieldPath::parse("sourceIPs"),
                     format!(
@@ -140,6 +217,21 @@ impl EventWindow for Burst {
                     ),
                 );
             }
+        }
+        if evicted && !self.bound_reported {
+            self.bound_reported = true;
+            out.report_with(
+                FieldPath::parse("sourceIPs"),
+                Severity::Info,
+                format!(
+                    "more than {} users and source IPs were refused within {span} by {}: \
+                     from here on the least recently refused are forgotten first, and a \
+                     burst spread over more keys than that can go unreported (parameter \
+                     `max_keys`)",
+                    self.max_keys,
+                    ev.time().unwrap_or_default()
+                ),
+            );
         }
     }
 }
@@ -151,10 +243,17 @@ impl Rule for UnauthorizedBurst {
             .param_i64(&Self::META, "window_seconds")
             .unwrap_or(300)
             .max(1);
+        let max_keys = cx
+            .param_i64(&Self::META, "max_keys")
+            .unwrap_or(200_000)
+            .max(1) as usize;
         Some(Box::new(Burst {
             threshold,
             window: secs.saturating_mul(1_000_000),
+            max_keys,
             keys: HashMap::new(),
+            queue: VecDeque::new(),
+            bound_reported: false,
         }))
     }
 }
@@ -212,6 +311,142 @@ mod tests {
             .map(|i| denied("alice", "192.0.2.1", i * 60))
             .collect();
         assert!(run("AUD020", Default::default(), &lines).is_empty());
+    }
+
+    /// A refusal by `user` from `ip`, `micros` after 12:00, compact: floods are long.
+    fn refused(user: &str, ip: &str, micros: u64) -> String {
+        let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
+        format!(
+            r#"{{"kind":"Event","stage":"ResponseComplete","verb":"get","user":{{"username":"{user}"}},"sourceIPs":["{ip}"],"responseStatus":{{"code":401}},"stageTimestamp":"2024-05-01T12:{:02}:{:02}.{frac:06}Z"}}"#,
+            secs / 60,
+            secs % 60
+        )
+    }
+
+    fn flood_ip(i: u32) -> String {
+        format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255)
+    }
+
+    #[test]
+    fn a_flood_of_distinct_users_and_ips_stays_linear() {
+        // 200,000 refusals within 200 s, each from a new user and IP: 400,000 keys in one
+        // window. Sweeping every key on every new one took minutes here; expiring in time
+        // order and bounding the keys takes a moment. Past the default bound of 200,000
+        // keys (at the 100,001st event) the rule says so, once. The events are built
+        // rather than parsed, so that the window's own cost is what this measures.
+        use eksguard_model::audit::{ResponseStatus, Str, UserInfo};
+        use std::borrow::Cow;
+
+        use crate::{Described, EventCtx, EventSink, Rule};
+
+        let params = crate::Params::default();
+        let cx = EventCtx { params: &params };
+        let rule = super::UnauthorizedBurst;
+        let mut window = rule.event_window(&cx).unwrap();
+        let mut got = Vec::new();
+        for i in 0..200_000u32 {
+            let ms = u64::from(i);
+            let ev = eksguard_model::audit::AuditEvent {
+                stage: Some(Str(Cow::Borrowed("ResponseComplete"))),
+                user: UserInfo {
+                    username: Some(Str(Cow::Owned(format!("u{i}")))),
+                    ..UserInfo::default()
+                },
+                source_ips: vec![Str(Cow::Owned(flood_ip(i)))],
+                response_status: Some(ResponseStatus {
+                    code: Some(401),
+                    ..ResponseStatus::default()
+                }),
+                stage_timestamp: Some(Str(Cow::Owned(format!(
+                    "2024-05-01T12:{:02}:{:02}.{:06}Z",
+                    ms / 60_000,
+                    ms / 1000 % 60,
+                    ms % 1000 * 1000
+                )))),
+                ..Default::default()
+            };
+            let mut sink = EventSink::new(rule.meta());
+            window.observe(&cx, &ev, &mut sink);
+            got.extend(sink.into_hits().into_iter().map(|h| (i + 1, h)));
+        }
+        assert_eq!(got.len(), 1, "{:?}", &got[..got.len().min(3)]);
+        let (line, hit) = &got[0];
+        assert_eq!(
+            (*line, hit.path.to_string().as_str()),
+            (100_001, "sourceIPs")
+        );
+        assert_eq!(hit.severity, eksguard_model::Severity::Info);
+        assert!(
+            hit.message.starts_with(
+                "more than 200000 users and source IPs were refused within 5 minutes by 2024-05-01T12:01:40.000000Z"
+            ),
+            "{}",
+            hit.message
+        );
+    }
+
+    #[test]
+    fn a_burst_inside_a_flood_is_still_found_and_the_bound_reported_once() {
+        // A bound of 50 keys, a flood of 1,000 one-off users and IPs, and mallory refused
+        // on every tenth event: the flood pushes the one-off keys out, not mallory's.
+        let p = crate::aud::testing::params("AUD020", "max_keys", serde_json::json!(50));
+        let lines: Vec<String> = (0..1000u32)
+            .map(|i| {
+                let t = u64::from(i) * 100_000;
+                if i % 10 == 9 {
+                    refused("mallory", "198.51.100.7", t)
+                } else {
+                    refused(&format!("u{i}"), &flood_ip(i), t)
+                }
+            })
+            .collect();
+        let got = run("AUD020", p, &lines);
+        let info: Vec<_> = got
+            .iter()
+            .filter(|g| g.2.starts_with("more than 50 "))
+            .collect();
+        assert_eq!(info.len(), 1, "{got:?}");
+        // The bound fills on the 26th event (mallory's two keys among them); the 27th
+        // brings a key too many.
+        assert_eq!(info[0].0, 27);
+        let bursts: Vec<_> = got
+            .iter()
+            .filter(|g| !g.2.starts_with("more than"))
+            .map(|g| (g.0, g.1.as_str(), g.2.as_str()))
+            .collect();
+        assert_eq!(
+            bursts,
+            [
+                (
+                    200,
+                    "user.username",
+                    "`mallory` received 20 responses 401/403 within 5 minutes"
+                ),
+                (
+                    200,
+                    "sourceIPs",
+                    "source IP 198.51.100.7 received 20 responses 401/403 within 5 minutes"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn out_of_order_events_count_at_their_own_time() {
+        // Twenty refusals 30 s apart span 9.5 minutes whatever order they come in: no burst.
+        let spread: Vec<String> = (0..20u64)
+            .rev()
+            .map(|i| refused("eve", "192.0.2.5", i * 30_000_000))
+            .collect();
+        assert!(run("AUD020", Default::default(), &spread).is_empty());
+        // Ten seconds apart, backwards: twenty within 5 minutes, reported at the last.
+        let close: Vec<String> = (0..20u64)
+            .rev()
+            .map(|i| refused("eve", "192.0.2.5", i * 10_000_000))
+            .collect();
+        let got = run("AUD020", Default::default(), &close);
+        let at: Vec<_> = got.iter().map(|g| (g.0, g.1.as_str())).collect();
+        assert_eq!(at, [(20, "user.username"), (20, "sourceIPs")]);
     }
 
     #[test]

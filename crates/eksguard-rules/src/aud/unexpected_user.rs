@@ -68,11 +68,7 @@ impl EventWindow for Unexpected {
         }
         out.report(
             FieldPath::parse("user.username"),
-            format!(
-                "unexpected user `{user}`: {} {}",
-                ev.verb(),
-                ev.request_uri.as_deref().unwrap_or("")
-            ),
+            format!("unexpected user `{user}`: {} {}", ev.verb(), ev.uri()),
         );
     }
 }

@@ -19,6 +19,7 @@ mod generate_netpol;
 mod generate_psa;
 mod hostile_files;
 mod hostile_output;
+mod hostile_audit;
 mod node;
 mod rbac;
 mod rbac_gen;

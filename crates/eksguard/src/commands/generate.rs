@@ -8,7 +8,7 @@ use eksguard_model::workload::controlled_workloads;
 use eksguard_model::{Inventory, Object};
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
-use eksguard_policy::{netpol, pss, yaml};
+use eksguard_policy::{netpol, pss};
 use eksguard_sources::LoadOptions;
 
 use crate::cli::{

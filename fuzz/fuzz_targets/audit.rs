@@ -1,6 +1,6 @@
 //! Any bytes as an audit log (plain, gzip, JSON lines, documents, CloudWatch envelopes)
-//! through the reader, every AUD rule, and the report views of each event: nothing may
-//! panic.
+//! through the reader, every AUD rule, and the report views of each event (request body,
+//! redacted URI and command included): nothing may panic.
 #![no_main]
 
 use eksguard_model::audit::AuditEvent;
@@ -24,6 +24,11 @@ fuzz_target!(|data: &[u8]| {
         for f in engine.check(&events) {
             let ev = events[f.index];
             let _ = (ev.target(), ev.summary(), f.hit.path.to_string());
+        }
+        // The depth-bounded body reader and the redaction of URIs and commands, on
+        // every event, not only those a rule reported.
+        for ev in &events {
+            let _ = (ev.request_json(), ev.uri(), ev.command());
         }
     });
     let _ = (reader.errors(), reader.stats());

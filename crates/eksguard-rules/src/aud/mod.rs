@@ -253,6 +253,7 @@ impl ReportedRecently {
         key.hash(&mut h);
         let k = h.finish();
         let now_v = now.unwrap_or(i64::MIN);
+        // A key reported without a time never expires by time: it leaves at the bound.
         while let Some(&(t, old)) = self.order.front() {
             if t == i64::MIN || now_v.saturating_sub(t) < self.period_micros {
                 break;

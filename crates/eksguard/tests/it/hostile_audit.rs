@@ -6,7 +6,7 @@ use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_eksguard"));
@@ -14,25 +14,27 @@ fn bin() -> Command {
     c
 }
 
-/// Runs the binary, killing it (and failing) if it has not finished in a minute: a
+/// Runs the binary, failing (and killing it) if it has not finished in a minute: a
 /// blocked read must fail the test, not hang it.
 fn run(args: &[&str]) -> Output {
-    let mut child = bin()
+    let child = bin()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
+    let pid = child.id();
+    // Output is collected on a thread, so that a large report never fills the pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             panic!("eksguard {args:?} did not finish within a minute");
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().unwrap()
 }
 
 fn json(out: &Output) -> serde_json::Value {

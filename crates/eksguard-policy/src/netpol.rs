@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use eksguard_model::selector::{map_selector_matches, selector_matches};
 use eksguard_model::{Node, Object};
 
-use crate::yaml::Yaml;
+use crate::yaml::{Stream, Yaml};
 
 /// Namespaces the platform owns: policies there are the cluster operator's business.
 pub const SKIPPED_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -227,38 +227,32 @@ pub fn generate<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Vec<Namesp
 /// All namespaces' policies as YAML documents, each namespace led by a comment block on
 /// the policies it already has.
 pub fn render(namespaces: &[NamespacePolicies]) -> String {
-    let mut out = String::new();
+    let mut out = Stream::new();
     for ns in namespaces {
-        let mut head = format!("# namespace {}\n", ns.namespace);
+        out.comment(&format!("namespace {}", ns.namespace));
         if ns.existing.is_empty() {
-            head.push_str("#   no existing NetworkPolicy\n");
+            out.comment("  no existing NetworkPolicy");
         }
         for (name, covered) in &ns.existing {
             if covered.is_empty() {
-                head.push_str(&format!(
-                    "#   existing NetworkPolicy {name} selects no workload of the input\n"
+                out.comment(&format!(
+                    "  existing NetworkPolicy {name} selects no workload of the input"
                 ));
             } else {
-                head.push_str(&format!(
-                    "#   existing NetworkPolicy {name} selects: {}\n",
+                out.comment(&format!(
+                    "  existing NetworkPolicy {name} selects: {}",
                     covered.join(", ")
                 ));
             }
         }
         for u in &ns.unresolved {
-            head.push_str(&format!("#   unresolved named port, kept by name: {u}\n"));
+            out.comment(&format!("  unresolved named port, kept by name: {u}"));
         }
-        for (i, p) in ns.policies.iter().enumerate() {
-            if !out.is_empty() {
-                out.push_str("---\n");
-            }
-            if i == 0 {
-                out.push_str(&head);
-            }
-            out.push_str(&p.to_text());
+        for p in &ns.policies {
+            out.document(p);
         }
     }
-    out
+    out.finish()
 }
 
 #[cfg(test)]

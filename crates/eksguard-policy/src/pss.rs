@@ -13,7 +13,7 @@ use eksguard_model::{ContainerView, FieldPath, Node, Object, PodSpecView};
 
 use eksguard_model::selector::PSS_SAFE_SYSCTLS;
 
-use crate::yaml::Yaml;
+use crate::yaml::{Stream, Yaml};
 
 /// The Pod Security Standards version these checks implement.
 pub const PSS_VERSION: &str = "v1.33";
@@ -589,22 +589,22 @@ pub fn namespace_object(ns: &NamespaceLevel) -> Yaml {
     ])
 }
 
-/// The report of one namespace as `#` comment lines.
-pub fn namespace_comment(ns: &NamespaceLevel) -> String {
-    let mut out = format!(
-        "# namespace {}: {} (Pod Security Standards {PSS_VERSION})\n",
+/// The report of one namespace, one line of text per entry (unescaped: for a comment).
+fn namespace_notes(ns: &NamespaceLevel) -> Vec<String> {
+    let mut out = vec![format!(
+        "namespace {}: {} (Pod Security Standards {PSS_VERSION})",
         ns.namespace,
         ns.level.name()
-    );
+    )];
     for w in &ns.workloads {
-        out.push_str(&format!("#   {}: {}\n", w.workload, w.level.name()));
+        out.push(format!("  {}: {}", w.workload, w.level.name()));
         for (v, line) in &w.blockers {
             let at = match (&w.file, line) {
                 (Some(f), Some(l)) => format!(" ({f}:{l})"),
                 _ => String::new(),
             };
-            out.push_str(&format!(
-                "#     blocks {}: {} [{}] {}{at}\n",
+            out.push(format!(
+                "    blocks {}: {} [{}] {}{at}",
                 v.level.name(),
                 v.path,
                 v.check,
@@ -615,17 +615,21 @@ pub fn namespace_comment(ns: &NamespaceLevel) -> String {
     out
 }
 
+/// The report of one namespace as `#` comment lines, escaped like every generated comment.
+pub fn namespace_comment(ns: &NamespaceLevel) -> String {
+    crate::yaml::comments(namespace_notes(ns))
+}
+
 /// The labels document: a commented Namespace per namespace.
 pub fn render_namespaces(levels: &[NamespaceLevel]) -> String {
-    let mut out = String::new();
-    for (i, ns) in levels.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
+    let mut out = Stream::new();
+    for ns in levels {
+        for line in namespace_notes(ns) {
+            out.comment(&line);
         }
-        out.push_str(&namespace_comment(ns));
-        out.push_str(&namespace_object(ns).to_text());
+        out.document(&namespace_object(ns));
     }
-    out
+    out.finish()
 }
 
 /// Mount paths whose presence as a writable emptyDir suggests the container keeps its
@@ -741,25 +745,22 @@ pub fn patch_for(obj: &Object) -> Option<Yaml> {
 
 /// Every workload's patch, as YAML documents with a comment naming the target.
 pub fn render_patches<'a>(objects: impl IntoIterator<Item = &'a Object>) -> String {
-    let mut out = String::new();
+    let mut out = Stream::new();
     for obj in objects {
         let Some(doc) = patch_for(obj) else { continue };
-        if !out.is_empty() {
-            out.push_str("---\n");
-        }
         // A running Pod's securityContext is immutable: a bare Pod's patch is for its manifest.
         let how = if &*obj.kind == "Pod" {
             "merge into the manifest"
         } else {
             "kubectl patch --type strategic"
         };
-        out.push_str(&format!(
-            "# strategic-merge patch for {} ({how})\n",
+        out.comment(&format!(
+            "strategic-merge patch for {} ({how})",
             obj.display_name()
         ));
-        out.push_str(&doc.to_text());
+        out.document(&doc);
     }
-    out
+    out.finish()
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::syscalls;
+use crate::yaml::{clean, Yaml};
 
 /// Architectures a profile can target; each brings the compat ABIs the kernel accepts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -118,7 +119,8 @@ pub const RUNTIME_BASELINE: &[&str] = &[
 #[derive(Debug, Default, Clone)]
 pub struct Observed {
     pub syscalls: BTreeSet<String>,
-    /// `source:line: message`, one per unknown name or unreadable line.
+    /// `source:line: message`, one per unknown name or unreadable line; text from the
+    /// input is escaped (see [`clean`]), so a warning is safe to print.
     pub warnings: Vec<String>,
 }
 
@@ -131,8 +133,9 @@ impl Observed {
             match parse_line(raw) {
                 Line::Skip => {}
                 Line::Junk => self.warnings.push(format!(
-                    "{source}:{line_no}: not a strace line or syscall name, skipped: `{}`",
-                    truncate(raw.trim(), 60)
+                    "{}:{line_no}: not a strace line or syscall name, skipped: `{}`",
+                    clean(source),
+                    clean(truncate(raw.trim(), 60))
                 )),
                 Line::Call(name) => {
                     if arches.iter().any(|a| a.knows(name)) {
@@ -144,7 +147,8 @@ impl Observed {
                             .collect::<Vec<_>>()
                             .join(" or ");
                         self.warnings.push(format!(
-                            "{source}:{line_no}: unknown syscall `{name}` on {on}, left out"
+                            "{}:{line_no}: unknown syscall `{name}` on {on}, left out",
+                            clean(source)
                         ));
                     }
                 }
@@ -279,7 +283,18 @@ impl Profile {
 /// The pod `securityContext` that loads the profile from the kubelet's seccomp directory
 /// (`/var/lib/kubelet/seccomp/profiles/NAME.json` on the node).
 pub fn localhost_snippet(name: &str) -> String {
-    format!(
-        "securityContext:\n  seccompProfile:\n    type: Localhost\n    localhostProfile: profiles/{name}.json\n"
-    )
+    Yaml::map([(
+        "securityContext",
+        Yaml::map([(
+            "seccompProfile",
+            Yaml::map([
+                ("type", Yaml::str("Localhost")),
+                (
+                    "localhostProfile",
+                    Yaml::str(format!("profiles/{name}.json")),
+                ),
+            ]),
+        )]),
+    )])
+    .to_text()
 }

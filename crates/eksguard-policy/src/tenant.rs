@@ -40,7 +40,7 @@ use std::fmt;
 use eksguard_model::yaml::{parse_documents, ParseLimits};
 use eksguard_model::{Node, Value};
 
-use crate::yaml::{documents, Yaml};
+use crate::yaml::{clean, documents, Yaml};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pss {
@@ -61,7 +61,8 @@ impl Pss {
             "restricted" => Ok(Pss::Restricted),
             "baseline" => Ok(Pss::Baseline),
             _ => Err(format!(
-                "pod security level `{s}`: expected restricted or baseline"
+                "pod security level `{}`: expected restricted or baseline",
+                clean(s)
             )),
         }
     }
@@ -78,11 +79,12 @@ pub struct Toleration {
 impl Toleration {
     /// `key=value:Effect` or `key:Effect`.
     pub fn parse(s: &str) -> Result<Toleration, String> {
-        let bad = || format!("toleration `{s}`: expected key=value:Effect or key:Effect");
+        let shown = clean(s);
+        let bad = || format!("toleration `{shown}`: expected key=value:Effect or key:Effect");
         let (kv, effect) = s.rsplit_once(':').ok_or_else(bad)?;
         if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
             return Err(format!(
-                "toleration `{s}`: effect must be NoSchedule, PreferNoSchedule or NoExecute"
+                "toleration `{shown}`: effect must be NoSchedule, PreferNoSchedule or NoExecute"
             ));
         }
         let (key, value) = match kv.split_once('=') {
@@ -132,6 +134,7 @@ impl Tenant {
     /// Checks what the API server would reject, and names it can't have.
     pub fn validate(&self) -> Result<(), String> {
         let n = &self.name;
+        let shown = clean(n);
         let label_ok = !n.is_empty()
             && n.len() <= 63
             && n.chars()
@@ -140,12 +143,12 @@ impl Tenant {
             && !n.ends_with('-');
         if !label_ok {
             return Err(format!(
-                "tenant name `{n}` is not a DNS label (lowercase letters, digits and `-`, at most 63)"
+                "tenant name `{shown}` is not a DNS label (lowercase letters, digits and `-`, at most 63)"
             ));
         }
         if n == "default" || n.starts_with("kube-") {
             return Err(format!(
-                "tenant name `{n}` is a system namespace; tenants need their own"
+                "tenant name `{shown}` is a system namespace; tenants need their own"
             ));
         }
         Ok(())
@@ -156,7 +159,7 @@ impl Tenant {
 pub fn parse_selector(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("node selector `{s}`: expected key=value")),
+        _ => Err(format!("node selector `{}`: expected key=value", clean(s))),
     }
 }
 
@@ -254,7 +257,7 @@ pub fn parse_file(text: &str) -> Result<Vec<Tenant>, FileError> {
                 other => {
                     return Err(FileError {
                         line: e.key_pos.line,
-                        message: format!("unknown tenant key `{other}`"),
+                        message: format!("unknown tenant key `{}`", clean(other)),
                     })
                 }
             }

@@ -8,7 +8,7 @@ use eksguard_model::workload::controlled_workloads;
 use eksguard_model::{Inventory, Object};
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
-use eksguard_policy::{netpol, pss};
+use eksguard_policy::{netpol, pss, yaml};
 use eksguard_sources::LoadOptions;
 
 use crate::cli::{
@@ -101,7 +101,7 @@ fn tenant_cmd(args: TenantArgs) -> anyhow::Result<Outcome> {
         if t.groups.is_empty() && t.users.is_empty() {
             eprintln!(
                 "warning: tenant `{}` has no --group or --user; no RoleBinding generated",
-                t.name
+                yaml::clean(&t.name)
             );
         }
     }

@@ -192,3 +192,46 @@ fn generated_tenant_passes_eksguard() {
         "{fired:?}"
     );
 }
+
+#[test]
+fn seccomp_warnings_and_tenant_errors_carry_no_control_characters() {
+    let dir = common::temp_dir("seccomp-esc");
+    let trace = dir.join("trace.txt");
+    std::fs::write(
+        &trace,
+        "read(3, \"\", 0) = 0\n\u{1b}]0;owned\u{7}\u{1b}[2J \u{9b}31m\u{202e}txt.exe\r\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "generate",
+        "seccomp",
+        trace.to_str().unwrap(),
+        "--output",
+        dir.join("p.json").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "trace.txt:2: not a strace line or syscall name, skipped: `\\u001b]0;owned\\u0007\\u001b[2J \\u009b31m\\u202etxt.exe`"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr
+            .chars()
+            .any(|c| c != '\n' && eksguard_policy::yaml::must_escape(c)),
+        "{stderr:?}"
+    );
+
+    let file = dir.join("tenants.yaml");
+    std::fs::write(&file, "- name: a\n  \"bad\\u001b[2J\\nkey\": 1\n").unwrap();
+    let out = run(&["generate", "tenant", "--file", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 2: unknown tenant key `bad\\u001b[2J\\nkey`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}

@@ -383,3 +383,140 @@ fn cli_fails_on_unreadable_input_only() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
 }
+
+/// What a crafted name tries to append: a binding of cluster-admin to every user.
+const PAYLOAD: &str = "\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: pwned\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - apiGroup: rbac.authorization.k8s.io\n    kind: Group\n    name: system:authenticated\n";
+
+/// `s` as a double-quoted YAML scalar, so the input itself is well-formed.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// No document but the expected ones, and no stray line of the payload on standard error.
+fn assert_no_injection(out: &std::process::Output) -> Inventory {
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let inv = text(&stdout);
+    assert_eq!(inv.of_kind("ClusterRoleBinding").count(), 0, "{stdout}");
+    for o in [&stdout[..], &stderr[..]] {
+        assert!(!o.lines().any(|l| l == "kind: ClusterRoleBinding"), "{o}");
+        assert!(!o.contains('\u{1b}'), "{o}");
+    }
+    inv
+}
+
+#[test]
+fn crafted_container_name_cannot_add_documents() {
+    let name = format!("app{PAYLOAD}\u{1b}[2J");
+    let input = format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: {}
+          image: app
+          securityContext:
+            privileged: true
+            procMount: {}
+            capabilities:
+              add: [{}]
+",
+        quoted(&name),
+        quoted(&name),
+        quoted(&name)
+    );
+    let out = cli(&["generate", "pod-security", "-"], &input);
+    let inv = assert_no_injection(&out);
+    assert_eq!(inv.objects.len(), 1);
+    assert_eq!(&*inv.objects[0].kind, "Namespace");
+    assert_eq!(&*inv.objects[0].name, "shop");
+    // The report names the container, escaped.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("container `app\\n---\\napiVersion: rbac.authorization.k8s.io/v1\\nkind: ClusterRoleBinding"),
+        "{stderr}"
+    );
+    assert!(stderr.lines().all(|l| l.starts_with('#')), "{stderr}");
+}
+
+#[test]
+fn crafted_workload_and_container_names_cannot_add_patch_documents() {
+    let name = format!("web{PAYLOAD}");
+    let input = format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {}
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: {}
+          image: app
+          securityContext:
+            capabilities:
+              add: [{}]
+",
+        quoted(&name),
+        quoted(&name),
+        quoted(&name)
+    );
+    let out = cli(&["generate", "pod-security", "--patch", "-"], &input);
+    let inv = assert_no_injection(&out);
+    assert_eq!(inv.objects.len(), 1);
+    let patch = &inv.objects[0];
+    assert_eq!((&*patch.kind, &*patch.name), ("Deployment", name.as_str()));
+    // The names come back exactly, as values.
+    let c = patch.root.at("spec.template.spec.containers").unwrap();
+    assert_eq!(
+        c.index(0).unwrap().get("name").unwrap().as_str(),
+        Some(name.as_str())
+    );
+}
+
+#[test]
+fn crafted_namespace_and_policy_names_cannot_add_network_policy_documents() {
+    let ns = format!("shop{PAYLOAD}");
+    let policy = format!("old{PAYLOAD}\u{1b}]0;x\u{7}");
+    let input = format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: {ns}
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: web
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {policy}
+  namespace: {ns}
+spec:
+  podSelector: {{}}
+",
+        ns = quoted(&ns),
+        policy = quoted(&policy)
+    );
+    let out = cli(&["generate", "network-policy", "-"], &input);
+    let inv = assert_no_injection(&out);
+    let kinds: Vec<&str> = inv.objects.iter().map(|o| &*o.kind).collect();
+    assert_eq!(kinds, ["NetworkPolicy", "NetworkPolicy"]);
+    assert!(inv.objects.iter().all(|o| o.ns() == Some(ns.as_str())));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("# namespace shop\\n---\\napiVersion: rbac.authorization.k8s.io/v1\\n"),
+        "{stdout}"
+    );
+}

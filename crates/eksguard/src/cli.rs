@@ -439,10 +439,22 @@ pub struct AuditRbacArgs {
     /// Keep the names of the objects requested as resourceNames.
     #[arg(long)]
     pub resource_names: bool,
-    /// Only requests that were allowed (by default denied ones count too: they are what
-    /// the identity still lacks).
+    /// Also grant what denied requests asked for, each such rule marked with a comment
+    /// (by default only allowed requests count: anyone can make a request that is refused).
     #[arg(long)]
+    pub include_denied: bool,
+    /// Only requests that were allowed: the default now, accepted for older scripts.
+    #[arg(long, hide = true, conflicts_with = "include_denied")]
     pub allowed_only: bool,
+    /// Grant these powers when observed requests need them; without this they are left
+    /// out, and the output and standard error say so.
+    #[arg(
+        long,
+        value_name = "POWER,...",
+        value_delimiter = ',',
+        value_parser = ["escalate", "bind", "impersonate", "nodes/proxy"]
+    )]
+    pub allow_dangerous: Vec<String>,
     /// Prefix of the generated objects' names.
     #[arg(long, value_name = "PREFIX", default_value = "eksguard")]
     pub name_prefix: String,

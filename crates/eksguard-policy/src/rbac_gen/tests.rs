@@ -331,3 +331,135 @@ fn generated_roles_allow_exactly_the_observed_scope() {
         }
     }
 }
+
+fn decided(reqs: &[(RequestAttributes, Decision)], o: &Options) -> Generated {
+    generate_from(reqs.iter().map(|(r, d)| (r, *d)), o)
+}
+
+#[test]
+fn denied_requests_grant_nothing_unless_included_and_then_are_marked() {
+    use Decision::{Allowed, Denied};
+    let reqs = vec![
+        (r("get", "", "pods", Some("a")), Allowed),
+        // Anyone can ask for these and be refused.
+        (r("list", "", "secrets", Some("kube-system")), Denied),
+        (r("get", "", "pods", Some("a")), Denied),
+        (r("delete", "", "pods", Some("a")), Denied),
+        (
+            RequestAttributes::non_resource("get", "/logs/").by("dev", &[]),
+            Denied,
+        ),
+    ];
+    let mut o = opts();
+    let g = decided(&reqs, &o);
+    assert_eq!(g.skipped_denied, 4);
+    assert_eq!(g.used, 1);
+    assert_eq!(g.namespaces["a"], [rule(&["get"], "", &["pods"], &[])]);
+    assert!(g.cluster.is_empty() && g.denied_cluster.is_empty());
+    assert!(g.denied_namespaces.is_empty());
+    let text = render(&g, &o);
+    assert!(
+        text.starts_with("# left out 4 denied request(s): anyone can be refused anything; include them with --include-denied\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"),
+        "{text}"
+    );
+    assert!(!text.contains("secrets") && !text.contains("kube-system"));
+    assert!(!text.contains("delete") && !text.contains("/logs/"));
+
+    o.include_denied = true;
+    let g = decided(&reqs, &o);
+    assert_eq!(g.skipped_denied, 0);
+    assert_eq!(g.namespaces["a"], [rule(&["get"], "", &["pods"], &[])]);
+    // What an allowed request already grants is not repeated as denied.
+    assert_eq!(
+        g.denied_namespaces["a"],
+        [rule(&["delete"], "", &["pods"], &[])]
+    );
+    assert_eq!(
+        g.denied_namespaces["kube-system"],
+        [rule(&["get", "list", "watch"], "", &["secrets"], &[])]
+    );
+    assert_eq!(g.denied_cluster[0].non_resource_urls, ["/logs/"]);
+    let text = render(&g, &o);
+    let marked = "  # denied: the subject was refused this when observed\n  - ";
+    assert_eq!(text.matches(marked).count(), 3, "{text}");
+    assert!(text.contains(
+        "rules:\n  - apiGroups:\n      - \"\"\n    resources:\n      - pods\n    verbs:\n      - get\n  # denied: the subject was refused this when observed\n  - apiGroups:\n      - \"\"\n    resources:\n      - pods\n    verbs:\n      - delete\n"
+    ), "{text}");
+    assert!(text.starts_with("# rules marked `denied` come from requests that were refused"));
+    // Marked or not, the rules are real: the kube-system Role and its binding exist.
+    let m = model_of(&text);
+    let ask = r("list", "", "secrets", Some("kube-system"));
+    assert!(!m.authorize(&ask).is_empty());
+}
+
+#[test]
+fn dangerous_powers_are_granted_only_when_named() {
+    let cluster = |verb: &str, group: &str, res: &str, name: &str| {
+        RequestAttributes::resource(verb, group, res)
+            .named(name)
+            .by("dev", &[])
+    };
+    let reqs = vec![
+        r("get", "", "pods", Some("a")),
+        cluster("impersonate", "", "users", "admin"),
+        cluster("impersonate", "", "groups", "system:masters"),
+        cluster("get", "", "nodes/proxy", "ip-10-0-0-1"),
+        cluster(
+            "bind",
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "cluster-admin",
+        ),
+        r("escalate", "rbac.authorization.k8s.io", "roles", Some("a")),
+    ];
+    let mut o = opts();
+    let g = generate(&reqs, &o);
+    assert_eq!(g.namespaces["a"], [rule(&["get"], "", &["pods"], &[])]);
+    assert!(g.cluster.is_empty());
+    let withheld: Vec<(Power, usize)> = g.withheld.iter().map(|(p, r)| (*p, r.len())).collect();
+    assert_eq!(
+        withheld,
+        [
+            (Power::Escalate, 1),
+            (Power::Bind, 1),
+            (Power::Impersonate, 2),
+            (Power::NodesProxy, 1)
+        ]
+    );
+    let text = render(&g, &o);
+    let head: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        head,
+        [
+            "# not granted: escalate (1 request(s)), a power beyond the observed work; grant it only by naming it: --allow-dangerous escalate",
+            "#   escalate roles.rbac.authorization.k8s.io in a",
+            "# not granted: bind (1 request(s)), a power beyond the observed work; grant it only by naming it: --allow-dangerous bind",
+            "#   bind clusterroles.rbac.authorization.k8s.io named cluster-admin cluster-wide",
+            "# not granted: impersonate (2 request(s)), a power beyond the observed work; grant it only by naming it: --allow-dangerous impersonate",
+            "#   impersonate groups named system:masters cluster-wide",
+            "#   impersonate users named admin cluster-wide",
+            "# not granted: nodes/proxy (1 request(s)), a power beyond the observed work; grant it only by naming it: --allow-dangerous nodes/proxy",
+            "#   get nodes/proxy named ip-10-0-0-1 cluster-wide",
+        ]
+    );
+    let m = model_of(&text);
+    for q in &reqs[1..] {
+        assert!(m.authorize(q).is_empty(), "{} granted", q.describe());
+    }
+
+    o.allow = [Power::Impersonate, Power::NodesProxy].into();
+    let g = generate(&reqs, &o);
+    assert_eq!(
+        g.withheld.keys().copied().collect::<Vec<_>>(),
+        [Power::Escalate, Power::Bind]
+    );
+    assert_eq!(
+        g.cluster,
+        [
+            rule(&["impersonate"], "", &["groups", "users"], &[]),
+            rule(&["get"], "", &["nodes/proxy"], &[]),
+        ]
+    );
+    assert_eq!(Power::parse("nodes/proxy"), Some(Power::NodesProxy));
+    assert_eq!(Power::parse("nodes"), None);
+}

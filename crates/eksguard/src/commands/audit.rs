@@ -5,7 +5,8 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
 use eksguard_model::Severity;
-use eksguard_policy::rbac_gen::{self, Target};
+use eksguard_policy::rbac_gen::{self, Decision, Power, Target};
+use eksguard_policy::yaml::clean;
 use eksguard_report::audit_summary::{self, AuditSummary};
 use eksguard_report::json::{self, Totals};
 use eksguard_report::{Location, Report, ReportFinding, SourceCache};
@@ -158,9 +159,6 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
             if e.code() == Some(401) || matches!(e.stage.as_deref(), Some("RequestReceived")) {
                 continue;
             }
-            if args.allowed_only && e.denied() {
-                continue;
-            }
             let who = e.effective_user();
             let ours = match (&user, &target) {
                 (Some(u), _) => who.name() == u,
@@ -168,7 +166,11 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
                 _ => false,
             };
             if ours {
-                requests.extend(e.request_attributes());
+                let decision = match e.denied() {
+                    true => Decision::Denied,
+                    false => Decision::Allowed,
+                };
+                requests.extend(e.request_attributes().map(|r| (r, decision)));
             }
         }
     });
@@ -179,15 +181,26 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     let mut opts = rbac_gen::Options::new(target);
     opts.resource_names = args.resource_names;
     opts.name_prefix = args.name_prefix.clone();
-    let generated = rbac_gen::generate(&requests, &opts);
+    opts.include_denied = args.include_denied;
+    opts.allow = args
+        .allow_dangerous
+        .iter()
+        .filter_map(|p| Power::parse(p))
+        .collect();
+    let generated = rbac_gen::generate_from(requests.iter().map(|(r, d)| (r, *d)), &opts);
     eprintln!(
         "eksguard: {} requests of {} observed; {} left out as allowed to every authenticated user",
-        generated.used + generated.skipped_default,
-        user.as_deref()
-            .or(args.group.as_deref())
-            .unwrap_or_default(),
+        requests.len(),
+        clean(
+            user.as_deref()
+                .or(args.group.as_deref())
+                .unwrap_or_default()
+        ),
         generated.skipped_default
     );
+    for note in rbac_gen::notes(&generated) {
+        eprintln!("eksguard: {}", clean(&note));
+    }
     let mut out = super::open_output(args.output.as_deref())?;
     out.write_all(rbac_gen::render(&generated, &opts).as_bytes())?;
     out.flush()?;

@@ -46,7 +46,11 @@ fuzz_target!(|data: &[u8]| {
     let inv = load_text("f.yaml", data, &LoadOptions::default());
 
     let levels = pss::namespace_levels(&inv.objects);
-    check("pod-security", &pss::render_namespaces(&levels), levels.len());
+    check(
+        "pod-security",
+        &pss::render_namespaces(&levels),
+        levels.len(),
+    );
     for ns in &levels {
         assert!(clean(&pss::namespace_comment(ns)));
     }
@@ -55,7 +59,11 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .filter(|o| pss::patch_for(o).is_some())
         .count();
-    check("pod-security --patch", &pss::render_patches(&inv.objects), patches);
+    check(
+        "pod-security --patch",
+        &pss::render_patches(&inv.objects),
+        patches,
+    );
 
     let generated = netpol::generate(&inv.objects);
     let policies = generated.iter().map(|n| n.policies.len()).sum();
@@ -68,6 +76,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut observed = Observed::default();
     observed.add_trace("f", &text, &[Arch::X86_64, Arch::Aarch64]);
-    assert!(observed.warnings.iter().all(|w| clean(w) && !w.contains('\n')));
+    assert!(observed
+        .warnings
+        .iter()
+        .all(|w| clean(w) && !w.contains('\n')));
     check("seccomp snippet", &seccomp::localhost_snippet(&text), 1);
 });

@@ -22,6 +22,7 @@
 //!   rules and lists come out sorted, so the same input gives the same YAML.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use eksguard_model::rbac::{service_account_of, PolicyRule, RbacModel, RequestAttributes};
 use eksguard_model::Inventory;
@@ -346,7 +347,9 @@ pub fn generate_from<'a>(
     requests: impl IntoIterator<Item = (&'a RequestAttributes, Decision)>,
     opts: &Options,
 ) -> Generated {
-    let defaults = RbacModel::from_inventory(&Inventory::default());
+    // Kubernetes' default policy, built once: it is the same for every call.
+    static DEFAULTS: OnceLock<RbacModel> = OnceLock::new();
+    let defaults = DEFAULTS.get_or_init(|| RbacModel::from_inventory(&Inventory::default()));
     // [allowed, denied]
     let mut cluster = [Bucket::default(), Bucket::default()];
     let mut namespaces: BTreeMap<String, [Bucket; 2]> = BTreeMap::new();
@@ -379,8 +382,9 @@ pub fn generate_from<'a>(
         out.used += 1;
         let slot = usize::from(denied);
         match (&req.namespace, req.is_resource_request()) {
-            (Some(ns), true) => namespaces.entry(ns.clone()).or_default()[slot]
-                .add(req, opts.resource_names),
+            (Some(ns), true) => {
+                namespaces.entry(ns.clone()).or_default()[slot].add(req, opts.resource_names)
+            }
             _ => cluster[slot].add(req, opts.resource_names),
         }
     }

@@ -375,7 +375,8 @@ mod tests {
 
     #[test]
     fn comments_and_scalars_escape_every_line_break_and_control() {
-        let hostile = "a\nb\rc\u{85}d\u{2028}e\u{2029}f\u{1b}[31mg\u{9b}h\u{7f}i\u{202e}j\u{2066}k\0l\tm";
+        let hostile =
+            "a\nb\rc\u{85}d\u{2028}e\u{2029}f\u{1b}[31mg\u{9b}h\u{7f}i\u{202e}j\u{2066}k\0l\tm";
         let cleaned = clean(hostile);
         assert_eq!(
             cleaned,
@@ -423,6 +424,9 @@ mod tests {
         let docs = parse_documents(&text, true, ParseLimits::default());
         let root = &docs[0].as_ref().unwrap().root;
         assert_eq!(root.get(&long).unwrap().as_str(), Some("v"));
-        assert_eq!(root.at("after").unwrap().get(&long).unwrap().as_i64(), Some(1));
+        assert_eq!(
+            root.at("after").unwrap().get(&long).unwrap().as_i64(),
+            Some(1)
+        );
     }
 }

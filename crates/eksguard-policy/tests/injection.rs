@@ -2,8 +2,10 @@
 //! parse back to exactly the documents expected, with the string intact where it is a
 //! field value, and no line break or control character anywhere but at line ends.
 //!
-//! The strings come from a small deterministic generator: every piece alone, every pair,
-//! then thousands of longer pseudo-random concatenations.
+//! The strings come from a small deterministic generator of pieces that end lines,
+//! comments, scalars or documents: every pair of pieces and thousands of pseudo-random
+//! concatenations through the writer itself, every piece and hundreds of concatenations
+//! through each generator (whose outputs are larger and slower to read back).
 
 use std::collections::BTreeSet;
 
@@ -13,7 +15,7 @@ use eksguard_model::{Node, Object, Source};
 use eksguard_policy::rbac_gen::{self, Decision, Options, Power, Target};
 use eksguard_policy::seccomp::{localhost_snippet, Arch, Observed};
 use eksguard_policy::tenant::{self, Tenant, Toleration};
-use eksguard_policy::yaml::must_escape;
+use eksguard_policy::yaml::{must_escape, Stream, Yaml};
 use eksguard_policy::{netpol, pss};
 use serde_json::json;
 
@@ -91,24 +93,23 @@ impl Rng {
     }
 }
 
-/// Every piece, every ordered pair, then `random` concatenations of 1 to 8 pieces, and a
-/// few very long strings.
+/// `n` concatenations of 1 to 8 pieces drawn from a fixed seed.
+fn random_strings(seed: u64, n: usize) -> Vec<String> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|_| {
+            let k = 1 + (rng.next() % 8) as usize;
+            (0..k)
+                .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
+                .collect()
+        })
+        .collect()
+}
+
+/// Every piece alone, `random` concatenations, and a few very long strings.
 fn hostile_strings(random: usize) -> Vec<String> {
     let mut out: Vec<String> = PIECES.iter().map(|p| p.to_string()).collect();
-    for a in PIECES {
-        for b in PIECES {
-            out.push(format!("{a}{b}"));
-        }
-    }
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    for _ in 0..random {
-        let n = 1 + (rng.next() % 8) as usize;
-        out.push(
-            (0..n)
-                .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
-                .collect(),
-        );
-    }
+    out.extend(random_strings(0x2545_f491_4f6c_dd1d, random));
     out.push("a".repeat(5000));
     out.push("\n".repeat(2000));
     out.push(PIECES.concat().repeat(40));
@@ -224,7 +225,9 @@ fn check_pod_security(h: &str) {
     for ns in &levels {
         let c = pss::namespace_comment(ns);
         assert!(c.lines().all(|l| l.starts_with('#')), "{c}");
-        assert!(parse(&c, "pod-security comment", h).iter().all(Node::is_null));
+        assert!(parse(&c, "pod-security comment", h)
+            .iter()
+            .all(Node::is_null));
     }
 
     let text = pss::render_patches(&objects);
@@ -375,7 +378,9 @@ fn check_rbac(h: &str) {
         assert_eq!(s(d, "metadata.name"), opts.object_name());
         let annotations = d.at("metadata.annotations").unwrap();
         assert_eq!(
-            annotations.get("eksguard.io/subject").and_then(Node::as_str),
+            annotations
+                .get("eksguard.io/subject")
+                .and_then(Node::as_str),
             Some(user.as_str())
         );
     }
@@ -384,7 +389,10 @@ fn check_rbac(h: &str) {
     let rules = docs[0].get("rules").unwrap().items();
     assert_eq!(rules.len(), 2, "{text}");
     for r in rules {
-        assert_eq!(r.get("resourceNames").unwrap().index(0).unwrap().as_str(), Some(h));
+        assert_eq!(
+            r.get("resourceNames").unwrap().index(0).unwrap().as_str(),
+            Some(h)
+        );
     }
     assert!(
         text.lines()
@@ -410,10 +418,63 @@ fn check_seccomp(h: &str) {
     );
 }
 
+/// The writer every generator uses, with each string as a key, a value, a sequence item,
+/// a top-level scalar and a comment at every level: every ordered pair of pieces and
+/// thousands of longer strings.
 #[test]
-fn hostile_strings_never_add_remove_or_alter_documents() {
-    let strings = hostile_strings(3000);
-    assert!(strings.len() > 6000);
+fn the_writer_keeps_every_hostile_string_in_its_place() {
+    let mut strings: Vec<String> = Vec::new();
+    for a in PIECES {
+        for b in PIECES {
+            strings.push(format!("{a}{b}"));
+        }
+    }
+    strings.extend(random_strings(0x9e37_79b9_7f4a_7c15, 4000));
+    strings.extend(hostile_strings(0));
+    assert!(strings.len() > 7000);
+    for h in &strings {
+        let h = h.as_str();
+        let mut out = Stream::new();
+        out.comment(h);
+        out.document(
+            &Yaml::map([
+                (h, Yaml::str(h)),
+                (
+                    "list",
+                    Yaml::seq([
+                        Yaml::str(h).noted(h),
+                        Yaml::map([(h, Yaml::str(h).noted(h))]).noted(h),
+                    ]),
+                ),
+                (
+                    "nested",
+                    Yaml::map([(h, Yaml::seq([Yaml::str(h)]))]).noted(h),
+                ),
+            ])
+            .noted(h),
+        );
+        out.comment(h);
+        out.document(&Yaml::str(h));
+        let text = out.finish();
+        let docs = parse(&text, "writer", h);
+        assert_eq!(docs.len(), 2, "{h:?}:\n{text}");
+        let d = &docs[0];
+        assert_eq!(d.entries().len(), 3, "{h:?}:\n{text}");
+        assert_eq!(d.get(h).and_then(Node::as_str), Some(h));
+        let list = d.get("list").unwrap().items();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].as_str(), Some(h));
+        assert_eq!(list[1].get(h).and_then(Node::as_str), Some(h));
+        let nested = d.get("nested").and_then(|n| n.get(h)).unwrap();
+        assert_eq!(nested.index(0).and_then(Node::as_str), Some(h));
+        assert_eq!(docs[1].as_str(), Some(h));
+    }
+}
+
+/// Every generator, with each string in every position an input reaches.
+#[test]
+fn hostile_strings_never_add_remove_or_alter_generated_documents() {
+    let strings = hostile_strings(300);
     for h in &strings {
         check_pod_security(h);
         check_network_policy(h);

@@ -404,7 +404,12 @@ fn dangerous_powers_are_granted_only_when_named() {
         cluster("impersonate", "", "users", "admin"),
         cluster("impersonate", "", "groups", "system:masters"),
         cluster("get", "", "nodes/proxy", "ip-10-0-0-1"),
-        cluster("bind", "rbac.authorization.k8s.io", "clusterroles", "cluster-admin"),
+        cluster(
+            "bind",
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "cluster-admin",
+        ),
         r("escalate", "rbac.authorization.k8s.io", "roles", Some("a")),
     ];
     let mut o = opts();

@@ -197,7 +197,13 @@ fn refused_and_dangerous_requests_grant_nothing_by_default() {
     let text = yaml(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let objects = body(&text);
-    for absent in ["secrets", "kube-system", "impersonate", "users", "nodes/proxy"] {
+    for absent in [
+        "secrets",
+        "kube-system",
+        "impersonate",
+        "users",
+        "nodes/proxy",
+    ] {
         assert!(!objects.contains(absent), "{absent} granted:\n{text}");
     }
     let file = temp_file("mallory.yaml", &text);
@@ -234,7 +240,10 @@ fn refused_and_dangerous_requests_grant_nothing_by_default() {
     assert!(!who_can(&file, "impersonate", "users", None).contains("mallory"));
     assert!(!who_can(&file, "get", "nodes/proxy", None).contains("mallory"));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not granted: impersonate (1 request(s))"), "{stderr}");
+    assert!(
+        stderr.contains("not granted: impersonate (1 request(s))"),
+        "{stderr}"
+    );
 
     // Named powers are granted.
     let text = yaml(&run(&[

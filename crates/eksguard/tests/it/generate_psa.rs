@@ -400,10 +400,7 @@ fn assert_no_injection(out: &std::process::Output) -> Inventory {
     let inv = text(&stdout);
     assert_eq!(inv.of_kind("ClusterRoleBinding").count(), 0, "{stdout}");
     for o in [&stdout[..], &stderr[..]] {
-        assert!(
-            !o.lines().any(|l| l == "kind: ClusterRoleBinding"),
-            "{o}"
-        );
+        assert!(!o.lines().any(|l| l == "kind: ClusterRoleBinding"), "{o}");
         assert!(!o.contains('\u{1b}'), "{o}");
     }
     inv
@@ -478,7 +475,10 @@ spec:
     assert_eq!((&*patch.kind, &*patch.name), ("Deployment", name.as_str()));
     // The names come back exactly, as values.
     let c = patch.root.at("spec.template.spec.containers").unwrap();
-    assert_eq!(c.index(0).unwrap().get("name").unwrap().as_str(), Some(name.as_str()));
+    assert_eq!(
+        c.index(0).unwrap().get("name").unwrap().as_str(),
+        Some(name.as_str())
+    );
 }
 
 #[test]

@@ -728,7 +728,7 @@ items:
       securityContext:
         privileged: true
 ";
-        assert_eq!(masked(&text), vec![6, 7, 8]);
+        assert_eq!(masked(text), vec![6, 7, 8]);
     }
 
     #[test]
@@ -746,13 +746,13 @@ data:
     stuff
   logLevel: debug
 ";
-        assert_eq!(masked(&text), vec![6, 7, 8, 10]);
+        assert_eq!(masked(text), vec![6, 7, 8, 10]);
     }
 
     #[test]
     fn one_line_json_secret() {
         let text = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"},"data":{"k":"aHVudGVyMg=="}}"#;
-        assert_eq!(masked(&text), vec![1]);
+        assert_eq!(masked(text), vec![1]);
         assert_eq!(mask_line(text), MASK);
     }
 
@@ -767,7 +767,7 @@ data:
     "name": "x"
   }
 }"#;
-        assert_eq!(masked(&text), vec![3]);
+        assert_eq!(masked(text), vec![3]);
     }
 
     #[test]
@@ -830,7 +830,7 @@ data:
     }
   }
 }"#;
-        assert_eq!(masked(&text), vec![3]);
+        assert_eq!(masked(text), vec![3]);
         let cfn = lines(&[
             "      UserData:",
             "        Fn::Base64: !Sub |",
@@ -874,7 +874,7 @@ env:
       name: db
       key: password
 ";
-        assert_eq!(masked(&text), Vec::<usize>::new());
+        assert_eq!(masked(text), Vec::<usize>::new());
     }
 
     #[test]
@@ -887,7 +887,7 @@ credentials:
     - one
 spec: {}
 ";
-        assert_eq!(masked(&text), vec![1, 3, 4, 5]);
+        assert_eq!(masked(text), vec![1, 3, 4, 5]);
     }
 
     #[test]

@@ -74,8 +74,8 @@ pub fn html(s: &str) -> Cow<'_, str> {
 /// so no renderer reads them as a scheme.
 const ACTIVE_SCHEMES: &[&str] = &["javascript", "vbscript", "data"];
 
-/// Inline Markdown text (a table cell, a list item, a heading) that renders as exactly the
-/// input: markup characters are escaped, so no HTML comment or tag, image, link, emphasis,
+/// Inline Markdown text (a table cell, or after a list dash or heading marks: never alone
+/// at the start of a line) that renders as exactly the input: markup characters are escaped, so no HTML comment or tag, image, link, emphasis,
 /// heading, table cell break or code span can start; `@` gets a zero-width space after it,
 /// so no mention notifies anyone; line breaks become spaces, so the text stays on its line;
 /// control and format characters are shown as visible escapes as on a terminal.
@@ -87,22 +87,13 @@ pub fn markdown(s: &str) -> String {
             '\n' | '\r' => out.push(' '),
             '\t' => out.push(' '),
             c if is_hidden_control(c) => push_visible_md(&mut out, c),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            // Raw HTML is allowed in Markdown: these start tags, comments and entities.
+            '&' | '<' | '>' => out.push_str(&html(c.encode_utf8(&mut [0; 4]))),
             '@' => out.push_str("@&#8203;"),
             ':' if ends_with_active_scheme(&out) => out.push_str("&#58;"),
             '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '#' | '~' => {
                 out.push('\\');
                 out.push(c);
-            }
-            // At the start of a line these would begin a list or underline a heading.
-            '-' | '+' | '=' if out.is_empty() => {
-                out.push('\\');
-                out.push(c);
-            }
-            '.' if !out.is_empty() && out.bytes().all(|b| b.is_ascii_digit()) => {
-                out.push_str("\\.");
             }
             c => out.push(c),
         }
@@ -141,11 +132,7 @@ pub fn markdown_code(s: &str) -> String {
             c => body.push(c),
         }
     }
-    let longest = body
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     // A space inside the fence keeps a leading or trailing backtick off it; renderers
     // strip one space from each end when both are there.
@@ -191,8 +178,7 @@ mod tests {
             markdown("<img src=x onerror=alert(1)>"),
             "&lt;img src=x onerror=alert\\(1\\)&gt;"
         );
-        assert_eq!(markdown("- item"), "\\- item");
-        assert_eq!(markdown("12. x"), "12\\. x");
+        assert_eq!(markdown("10.0.12.7"), "10.0.12.7");
         assert_eq!(markdown("kube-system/web.v2"), "kube-system/web.v2");
         assert_eq!(markdown("![x](http://e/)"), "\\!\\[x\\]\\(http://e/\\)");
         assert_eq!(
@@ -203,7 +189,10 @@ mod tests {
         assert_eq!(markdown("@org/team"), "@&#8203;org/team");
         assert_eq!(markdown("# head"), "\\# head");
         assert_eq!(markdown("a|b\nc\rd"), "a\\|b c d");
-        assert_eq!(markdown("*b* _i_ `c` ~s~"), "\\*b\\* \\_i\\_ \\`c\\` \\~s\\~");
+        assert_eq!(
+            markdown("*b* _i_ `c` ~s~"),
+            "\\*b\\* \\_i\\_ \\`c\\` \\~s\\~"
+        );
         assert_eq!(markdown("a\\b"), "a\\\\b");
         assert_eq!(markdown("esc\u{1b}x\u{202e}"), "esc\\\\u{1b}x\\\\u{202e}");
         assert_eq!(markdown("a & b"), "a &amp; b");

@@ -76,6 +76,8 @@ fn failure(f: &ReportFinding) -> TestCase {
         ));
     let name = format!("{} .{}", f.qualified_name(), f.field_path);
     let mut case = TestCase::new(terminal(&name).into_owned(), status);
-    case.set_classname(terminal(f.location.as_ref().map_or("cluster", |l| l.file.as_str())).into_owned());
+    case.set_classname(
+        terminal(f.location.as_ref().map_or("cluster", |l| l.file.as_str())).into_owned(),
+    );
     case
 }

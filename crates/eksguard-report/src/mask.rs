@@ -67,8 +67,7 @@ pub fn secret_lines(text: &str) -> Vec<bool> {
         hide |= inherited;
 
         if let Some(key) = line.key {
-            let bears = bears_secrets(key, structure.kind_of(i))
-                || (in_data && account_key(key));
+            let bears = bears_secrets(key, structure.kind_of(i)) || (in_data && account_key(key));
             secret_below[i] = inherited || bears;
             if bears && has_value(line.value) {
                 hide = true;
@@ -479,16 +478,24 @@ fn flow_secret(content: &str) -> bool {
     if !content.contains(['{', '[']) {
         return false;
     }
+    let opens_block = content
+        .trim_end()
+        .trim_end_matches(',')
+        .ends_with(['{', '[']);
     content
         .split(['{', '}', '[', ']', ','])
         .filter_map(|seg| {
             let seg = seg.trim();
             let colon = seg.find(':')?;
-            Some((unquote(seg[..colon].trim()), unquote(seg[colon + 1..].trim())))
+            Some((
+                unquote(seg[..colon].trim()),
+                unquote(seg[colon + 1..].trim()),
+            ))
         })
         .any(|(k, v)| match k {
             "kind" => v == "Secret",
-            "data" | "stringData" | "binaryData" => true,
+            // A block opened at the end of the line is judged line by line below.
+            "data" | "stringData" | "binaryData" => !opens_block,
             "name" => credential_key(v),
             k => credential_key(k) && has_value(v),
         })
@@ -681,6 +688,11 @@ mod tests {
         assert_eq!(mask_line("  - {name: A, value: b}"), "  - ********");
     }
 
+    /// Lines joined with newlines (a string continuation would drop the first indent).
+    fn lines(l: &[&str]) -> String {
+        l.join("\n") + "\n"
+    }
+
     /// The lines of `text` the frame masks, 1-based.
     fn masked(text: &str) -> Vec<usize> {
         secret_lines(text)
@@ -760,51 +772,51 @@ data:
 
     #[test]
     fn credential_arguments() {
-        let text = "\
-    args:
-    - --password=hunter2
-    - --token
-    - abc123
-    - --verbose
-    - --client-secret sEcReT
-    command: [\"sh\", \"-c\", \"mysql -uroot -phunter2\"]
-    - --token-auth-file=/etc/tokens.csv
-    - --anonymous-auth=false
-";
-        assert_eq!(masked(text), vec![2, 3, 4, 6, 7]);
+        let text = lines(&[
+            "    args:",
+            "    - --password=hunter2",
+            "    - --token",
+            "    - abc123",
+            "    - --verbose",
+            "    - --client-secret sEcReT",
+            "    command: [\"sh\", \"-c\", \"mysql -uroot -phunter2\"]",
+            "    - --token-auth-file=/etc/tokens.csv",
+            "    - --anonymous-auth=false",
+        ]);
+        assert_eq!(masked(&text), vec![2, 3, 4, 6, 7]);
     }
 
     #[test]
     fn env_value_under_a_credential_name() {
-        let text = "\
-      env:
-      - name: DB_PASSWORD
-        value: hunter2
-      - value: also-hidden
-        name: API_TOKEN
-      - name: LOG_LEVEL
-        value: debug
-      - {name: AWS_SECRET_ACCESS_KEY, value: wJalr}
-";
-        assert_eq!(masked(text), vec![3, 4, 8]);
+        let text = lines(&[
+            "      env:",
+            "      - name: DB_PASSWORD",
+            "        value: hunter2",
+            "      - value: also-hidden",
+            "        name: API_TOKEN",
+            "      - name: LOG_LEVEL",
+            "        value: debug",
+            "      - {name: AWS_SECRET_ACCESS_KEY, value: wJalr}",
+        ]);
+        assert_eq!(masked(&text), vec![3, 4, 8]);
     }
 
     #[test]
     fn pem_blocks_blobs_key_ids_and_urls() {
-        let text = "\
-  ca: |
-    -----BEGIN CERTIFICATE-----
-    MIIBszCCAVmgAwIBAgIU
-    -----END CERTIFICATE-----
-  note: fine
-  blob: QmFzZTY0IGVuY29kZWQgdGV4dCB0aGF0IGlzIGxvbmcgZW5vdWdoIHRvIG1hdHRlcg==
-  image: nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
-  id: AKIAIOSFODNN7EXAMPLE
-  url: https://user:pw@git.example.com/repo.git
-  plain: https://git.example.com/repo.git
-  jwt: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig
-";
-        assert_eq!(masked(text), vec![2, 3, 4, 6, 8, 9, 11]);
+        let text = lines(&[
+            "  ca: |",
+            "    -----BEGIN CERTIFICATE-----",
+            "    MIIBszCCAVmgAwIBAgIU",
+            "    -----END CERTIFICATE-----",
+            "  note: fine",
+            "  blob: QmFzZTY0IGVuY29kZWQgdGV4dCB0aGF0IGlzIGxvbmcgZW5vdWdoIHRvIG1hdHRlcg==",
+            "  image: nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "  id: AKIAIOSFODNN7EXAMPLE",
+            "  url: https://user:pw@git.example.com/repo.git",
+            "  plain: https://git.example.com/repo.git",
+            "  jwt: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+        ]);
+        assert_eq!(masked(&text), vec![2, 3, 4, 6, 8, 9, 11]);
     }
 
     #[test]
@@ -819,25 +831,25 @@ data:
   }
 }"#;
         assert_eq!(masked(text), vec![3]);
-        let cfn = "\
-      UserData:
-        Fn::Base64: !Sub |
-          #!/bin/bash
-          /etc/eks/bootstrap.sh ${Cluster}
-      MetadataOptions:
-        HttpTokens: optional
-";
-        assert_eq!(masked(cfn), vec![2, 3, 4]);
-        let tf = "\
-  user_data = <<-EOT
-    #!/bin/bash
-    echo hi
-  EOT
-  metadata_options {
-    http_tokens = \"optional\"
-  }
-";
-        assert_eq!(masked(tf), vec![1, 2, 3, 4]);
+        let cfn = lines(&[
+            "      UserData:",
+            "        Fn::Base64: !Sub |",
+            "          #!/bin/bash",
+            "          /etc/eks/bootstrap.sh ${Cluster}",
+            "      MetadataOptions:",
+            "        HttpTokens: optional",
+        ]);
+        assert_eq!(masked(&cfn), vec![2, 3, 4]);
+        let tf = lines(&[
+            "  user_data = <<-EOT",
+            "    #!/bin/bash",
+            "    echo hi",
+            "  EOT",
+            "  metadata_options {",
+            "    http_tokens = \"optional\"",
+            "  }",
+        ]);
+        assert_eq!(masked(&tf), vec![1, 2, 3, 4]);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use eksguard_model::rbac::{
     RequestAttributes, Role, RoleKind, Subject, SubjectKind,
 };
 use eksguard_model::{InputError, Inventory};
-use eksguard_sources::LoadOptions;
 use eksguard_report::escape;
+use eksguard_sources::LoadOptions;
 use serde::Serialize;
 
 use crate::cli::{

@@ -43,7 +43,10 @@ fn scan_hiding(name: &str, text: &str, rule: &str, secret: &str) -> String {
             "{format}: no {rule} finding\n{s}\n{}",
             stderr(&out)
         );
-        assert!(!s.contains(secret), "{format} output shows `{secret}`:\n{s}");
+        assert!(
+            !s.contains(secret),
+            "{format} output shows `{secret}`:\n{s}"
+        );
         assert!(!stderr(&out).contains(secret), "stderr shows `{secret}`");
         if format == "text" {
             shown = s;
@@ -82,7 +85,7 @@ items:
   apiVersion: v1
   kind: Namespace
 ";
-    let shown = scan_hiding("list.yaml", text, "POD010", "hunter2-in-list");
+    let shown = scan_hiding("list.yaml", text, "POD014", "hunter2-in-list");
     let frames = frame_lines(&shown);
     assert!(
         frames.contains(&"10 |     password: ********".to_string()),
@@ -134,7 +137,8 @@ spec:
 
 #[test]
 fn password_argument_next_to_an_image_finding() {
-    let text = format!("{POD_HEAD}    args:\n    - --password=hunter2-arg\n    image: nginx:latest\n");
+    let text =
+        format!("{POD_HEAD}    args:\n    - --password=hunter2-arg\n    image: nginx:latest\n");
     let shown = scan_hiding("args.yaml", &text, "IMG001", "hunter2-arg");
     assert!(
         frame_lines(&shown).contains(&"10 |     - ********".to_string()),
@@ -152,7 +156,9 @@ fn glued_short_password_flag_next_to_an_image_finding() {
 
 #[test]
 fn credential_flag_and_value_as_two_items() {
-    let text = format!("{POD_HEAD}    args:\n    - --token\n    - tok-hunter2-split\n    image: nginx:latest\n");
+    let text = format!(
+        "{POD_HEAD}    args:\n    - --token\n    - tok-hunter2-split\n    image: nginx:latest\n"
+    );
     scan_hiding("split.yaml", &text, "IMG001", "tok-hunter2-split");
 }
 
@@ -183,7 +189,12 @@ fn pem_block_and_base64_blob_next_to_a_finding() {
     let text = format!(
         "{POD_HEAD}    args:\n    - |\n      -----BEGIN PRIVATE KEY-----\n      MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n      -----END PRIVATE KEY-----\n    image: nginx:latest\n"
     );
-    scan_hiding("pem.yaml", &text, "IMG001", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC");
+    scan_hiding(
+        "pem.yaml",
+        &text,
+        "IMG001",
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+    );
 }
 
 #[test]
@@ -227,14 +238,7 @@ const HOSTILE_YAML: &str = r#""evil\e]0;title\a\r<!-- x --><img src=x onerror=al
 
 /// What no output may contain raw.
 const CONTROLS: &[&str] = &["\u{1b}", "\u{7}", "\r", "\u{9b}", "\u{202e}"];
-const MARKDOWN: &[&str] = &[
-    "<!--",
-    "<img",
-    "![x](",
-    "[a](",
-    "javascript:",
-    "@org/team",
-];
+const MARKDOWN: &[&str] = &["<!--", "<img", "![x](", "[a](", "javascript:", "@org/team"];
 
 fn assert_clean(what: &str, s: &str, markdown: bool) {
     for c in CONTROLS {

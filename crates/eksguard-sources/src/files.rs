@@ -394,7 +394,8 @@ fn walk_dir(
             },
         }
     }
-    let git_entries = std::mem::take(&mut *git_entries.lock().unwrap_or_else(PoisonError::into_inner));
+    let git_entries =
+        std::mem::take(&mut *git_entries.lock().unwrap_or_else(PoisonError::into_inner));
     let kept = gitignore_kept(root, &files, &git_entries, inv);
     let before = out.len();
     for (path, is_regular) in files {

@@ -657,7 +657,11 @@ mod tests {
         for i in 0..20 {
             s.push_str(&format!("{}k{i}: &a{i}\n", "  ".repeat(i)));
         }
-        s.push_str(&format!("{}leaf: [{}]\n", "  ".repeat(20), "x, ".repeat(100)));
+        s.push_str(&format!(
+            "{}leaf: [{}]\n",
+            "  ".repeat(20),
+            "x, ".repeat(100)
+        ));
         let d = parse_documents(&s, true, limits);
         let e = d[0].as_ref().unwrap_err();
         assert!(e.message.contains("alias bomb"), "{e:?}");

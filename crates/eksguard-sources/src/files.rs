@@ -352,10 +352,10 @@ fn walker(root: &Path, gitignore: bool, git_entries: Arc<Mutex<Vec<PathBuf>>>) -
 /// The file a walk error is about, and whether it is a symbolic-link loop.
 fn walk_error_path(e: &ignore::Error) -> (Option<&Path>, bool) {
     match e {
-        ignore::Error::Loop { child, .. } => (Some(child), true),
+        ignore::Error::Loop { child, .. } => (Some(child.as_path()), true),
         ignore::Error::WithPath { path, err } => {
             let (inner, is_loop) = walk_error_path(err);
-            (inner.or(Some(path)), is_loop)
+            (inner.or(Some(path.as_path())), is_loop)
         }
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
             walk_error_path(err)
@@ -394,7 +394,8 @@ fn walk_dir(
             },
         }
     }
-    let git_entries = std::mem::take(&mut *git_entries.lock().unwrap_or_else(PoisonError::into_inner));
+    let git_entries =
+        std::mem::take(&mut *git_entries.lock().unwrap_or_else(PoisonError::into_inner));
     let kept = gitignore_kept(root, &files, &git_entries, inv);
     let before = out.len();
     for (path, is_regular) in files {

@@ -33,7 +33,15 @@ fn pod(name: &str) -> String {
 /// `scan DIR -f json --select POD001`, run inside `dir`.
 fn scan_dir(dir: &Path, extra: &[&str]) -> Output {
     bin()
-        .args(["scan", ".", "-f", "json", "--select", "POD001", "--no-config"])
+        .args([
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--select",
+            "POD001",
+            "--no-config",
+        ])
         .args(extra)
         .current_dir(dir)
         .output()
@@ -146,7 +154,12 @@ fn stdin_over_the_size_limit_is_an_error_not_a_truncation() {
         ]),
         &input,
     );
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["errors"][0]["file"], "-");
@@ -237,7 +250,15 @@ fn gitignored_and_excluded_files_in_a_git_work_tree_are_counted() {
     );
 
     let out = bin()
-        .args(["scan", ".", "--select", "POD001", "--no-config", "--exclude", "vendor/**"])
+        .args([
+            "scan",
+            ".",
+            "--select",
+            "POD001",
+            "--no-config",
+            "--exclude",
+            "vendor/**",
+        ])
         .current_dir(&d)
         .output()
         .unwrap();
@@ -279,10 +300,23 @@ fn symlinked_directories_are_followed_and_loops_counted() {
     std::os::unix::fs::symlink("..", d.join("sub/up")).unwrap();
     std::os::unix::fs::symlink(&outside, d.join("charts")).unwrap();
     let (out, _) = run_bounded(
-        &["scan", ".", "-f", "json", "--select", "POD001", "--no-config"],
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--select",
+            "POD001",
+            "--no-config",
+        ],
         &d,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(names(&v), ["inside", "linked"]);
     assert_eq!(skipped(&v)["symlink_loop"], 1);
@@ -302,7 +336,16 @@ fn fifos_and_devices_named_on_the_command_line_are_refused_at_once() {
         ("zero.yaml", "a character device"),
     ] {
         let (out, took) = run_bounded(
-            &["scan", arg, "good.yaml", "-f", "json", "--select", "POD001", "--no-config"],
+            &[
+                "scan",
+                arg,
+                "good.yaml",
+                "-f",
+                "json",
+                "--select",
+                "POD001",
+                "--no-config",
+            ],
             &d,
         );
         assert!(took < Duration::from_secs(15), "{arg}: {took:?}");
@@ -326,7 +369,15 @@ fn fifos_and_devices_met_in_a_walk_are_counted_and_warned() {
     std::os::unix::fs::symlink("/dev/zero", d.join("zero.json")).unwrap();
     std::fs::write(d.join("good.yaml"), pod("good")).unwrap();
     let (out, took) = run_bounded(
-        &["scan", ".", "-f", "json", "--select", "POD001", "--no-config"],
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--select",
+            "POD001",
+            "--no-config",
+        ],
         &d,
     );
     assert!(took < Duration::from_secs(15), "{took:?}");
@@ -348,7 +399,10 @@ fn fifos_and_devices_met_in_a_walk_are_counted_and_warned() {
     assert_eq!(
         warnings,
         [
-            ("pipe.yaml".to_string(), "not a regular file (a FIFO); not read".to_string()),
+            (
+                "pipe.yaml".to_string(),
+                "not a regular file (a FIFO); not read".to_string()
+            ),
             (
                 "zero.json".to_string(),
                 "not a regular file (a character device); not read".to_string()
@@ -365,7 +419,15 @@ fn a_directory_without_a_manifest_is_a_warning() {
     std::fs::write(d.join("docs/README.md"), "# nothing to apply\n").unwrap();
     std::fs::write(d.join("pod.yaml"), pod("p")).unwrap();
     let out = bin()
-        .args(["scan", "empty", "docs", "pod.yaml", "-f", "json", "--no-config"])
+        .args([
+            "scan",
+            "empty",
+            "docs",
+            "pod.yaml",
+            "-f",
+            "json",
+            "--no-config",
+        ])
         .args(["--select", "POD001"])
         .current_dir(&d)
         .output()
@@ -444,14 +506,24 @@ fn documents_that_are_no_object_are_reported_with_their_line() {
 #[test]
 fn a_large_flat_configmap_is_scanned_not_called_an_alias_bomb() {
     let d = common::temp_dir("flat");
-    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: a\ndata:\n");
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: a\ndata:\n",
+    );
     for i in 0..500_000 {
         text.push_str(&format!("  k{i}: v{i}\n"));
     }
     let file: PathBuf = d.join("big.yaml");
     std::fs::write(&file, text).unwrap();
     let out = bin()
-        .args(["scan", "big.yaml", "-f", "json", "--no-config", "--select", "DATA004"])
+        .args([
+            "scan",
+            "big.yaml",
+            "-f",
+            "json",
+            "--no-config",
+            "--select",
+            "DATA004",
+        ])
         .current_dir(&d)
         .output()
         .unwrap();

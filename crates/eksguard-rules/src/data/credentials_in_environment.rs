@@ -1,6 +1,6 @@
 use eksguard_model::{Node, Object};
 
-use super::credentials_in_configmap::classify;
+use super::credentials_in_configmap::{classify, normalize_key};
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
@@ -17,7 +17,9 @@ declare_rule! {
     /// Variables set through `valueFrom` (a Secret, ConfigMap or field reference) never
     /// count, nor do values that are not the secret itself: empty values, `$(VAR)`
     /// references to other variables, templates (`${…}`, `{{…}}`), file paths, ARNs and
-    /// other references, and well-known placeholders (`changeme`, `redacted`, `xxxx`, …).
+    /// other references, well-known placeholders (`changeme`, `redacted`, `xxxx`, …) and
+    /// markers made from the variable's own name (`API_KEY_VAL` or `INSERT_API_KEY` for
+    /// `API_KEY`, `SECRET` for `COOKIE_SECRET`) that a deployment script replaces.
     /// The message names the container and the variable, never the value.
     ///
     /// ## Why it matters
@@ -49,6 +51,16 @@ declare_rule! {
     }
 }
 
+/// A value made from the variable's own name (`GOOGLE_API_KEY_VAL`,
+/// `INSERT_DISCOVERY_TOKEN` for `DISCOVERY_TOKEN`, `SECRET` for `COOKIE_SECRET`): a marker
+/// that a deployment script substitutes, not the credential.
+fn names_itself(name: &str, value: &str) -> bool {
+    let n = normalize_key(name);
+    let v = normalize_key(value);
+    let (n, v) = (n.trim_matches('_'), v.trim_matches('_'));
+    !n.is_empty() && !v.is_empty() && (v.contains(n) || n.ends_with(&format!("_{v}")))
+}
+
 impl Rule for CredentialsInEnvironment {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
@@ -63,6 +75,9 @@ impl Rule for CredentialsInEnvironment {
                 let Some(value) = e.get("value").and_then(Node::scalar_text) else {
                     continue;
                 };
+                if names_itself(name, &value) {
+                    continue;
+                }
                 if let Some(kind) = classify(name, &value) {
                     out.report(
                         obj,

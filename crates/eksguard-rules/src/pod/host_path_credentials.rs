@@ -136,7 +136,10 @@ mod tests {
             ("/root", "/root/.aws"),
             ("/", "/root/.aws"),
             ("/var/lib/kubelet", "/var/lib/kubelet/pki"),
-            ("/var/lib/kubelet/pki/kubelet-client-current.pem", "/var/lib/kubelet/pki"),
+            (
+                "/var/lib/kubelet/pki/kubelet-client-current.pem",
+                "/var/lib/kubelet/pki",
+            ),
             ("/var/lib/kubelet/kubeconfig", "/var/lib/kubelet/kubeconfig"),
             ("/etc/kubernetes/", "/etc/kubernetes"),
             ("/etc", "/etc/kubernetes"),

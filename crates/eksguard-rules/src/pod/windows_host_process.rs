@@ -61,7 +61,10 @@ impl Rule for WindowsHostProcess {
                 out.report(
                     obj,
                     c.path_to("securityContext.windowsOptions.hostProcess"),
-                    format!("{} runs as a HostProcess container on the Windows node", c.describe()),
+                    format!(
+                        "{} runs as a HostProcess container on the Windows node",
+                        c.describe()
+                    ),
                 );
             }
         }

@@ -21,8 +21,17 @@ const CREDENTIAL_PATHS: &[&str] = &[
     "/var/lib/kubelet/kubeconfig",
     // Every pod's service account and IRSA tokens and Secret volumes.
     "/var/lib/kubelet/pods",
-    // Control-plane and kubelet certificates, keys and kubeconfigs.
-    "/etc/kubernetes",
+    // Certificates, keys and kubeconfigs under /etc/kubernetes; its other subdirectories
+    // (node-feature-discovery feature files, CSI provider sockets, static pod manifests)
+    // hold none, but mounting /etc/kubernetes itself exposes these.
+    "/etc/kubernetes/pki",
+    "/etc/kubernetes/admin.conf",
+    "/etc/kubernetes/super-admin.conf",
+    "/etc/kubernetes/kubelet.conf",
+    "/etc/kubernetes/bootstrap-kubelet.conf",
+    "/etc/kubernetes/controller-manager.conf",
+    "/etc/kubernetes/scheduler.conf",
+    "/etc/kubernetes/aws-iam-authenticator",
     // Hybrid nodes' temporary IAM credentials (Bottlerocket keeps them under /var) and the
     // IAM Roles Anywhere certificate and private key they are issued against.
     "/eks-hybrid/.aws",
@@ -53,13 +62,15 @@ declare_rule! {
     /// - the kubelet's client certificate and kubeconfig (`/var/lib/kubelet/pki`,
     ///   `/var/lib/kubelet/kubeconfig`) and the pods' tokens and Secret volumes
     ///   (`/var/lib/kubelet/pods`);
-    /// - `/etc/kubernetes`;
+    /// - in `/etc/kubernetes`, the `pki` directory, the kubeconfigs (`admin.conf`,
+    ///   `super-admin.conf`, `kubelet.conf`, `bootstrap-kubelet.conf`,
+    ///   `controller-manager.conf`, `scheduler.conf`) and `aws-iam-authenticator`;
     /// - the IAM credentials of EKS hybrid nodes (`/eks-hybrid/.aws`,
     ///   `/var/eks-hybrid/.aws`) and their IAM Roles Anywhere key (`/etc/iam/pki`).
     ///
     /// A path inside one of these locations counts, and so does a parent directory that
-    /// contains one: mounting `/root`, `/home`, `/var/lib/kubelet`, `/etc` or `/` exposes
-    /// them too. Paths are compared after removing repeated and trailing slashes and
+    /// contains one: mounting `/root`, `/home`, `/var/lib/kubelet`, `/etc/kubernetes`, `/etc`
+    /// or `/` exposes them too. Paths are compared after removing repeated and trailing slashes and
     /// resolving `.` and `..`, so `//root/.aws/` and `/tmp/../root/.aws` match. The finding
     /// stands beside POD004, which reports every hostPath volume at lower severity, whether
     /// or not a container mounts it and read-only or not: reading is all it takes.
@@ -141,8 +152,13 @@ mod tests {
                 "/var/lib/kubelet/pki",
             ),
             ("/var/lib/kubelet/kubeconfig", "/var/lib/kubelet/kubeconfig"),
-            ("/etc/kubernetes/", "/etc/kubernetes"),
-            ("/etc", "/etc/kubernetes"),
+            ("/etc/kubernetes/", "/etc/kubernetes/pki"),
+            ("/etc/kubernetes/admin.conf", "/etc/kubernetes/admin.conf"),
+            (
+                "/etc/kubernetes/aws-iam-authenticator/",
+                "/etc/kubernetes/aws-iam-authenticator",
+            ),
+            ("/etc", "/etc/kubernetes/pki"),
             ("/var", "/var/lib/kubelet/pki"),
             ("/eks-hybrid/.aws/credentials", "/eks-hybrid/.aws"),
             ("/etc/iam/pki/server.key", "/etc/iam/pki"),
@@ -160,6 +176,9 @@ mod tests {
             "/root/.awsome",
             "/var/run/docker.sock",
             "/etc/kubernetes-extra",
+            "/etc/kubernetes/node-feature-discovery/features.d",
+            "/etc/kubernetes/secrets-store-csi-providers",
+            "/etc/kubernetes/manifests",
         ] {
             assert_eq!(exposed_location(p), None, "{p}");
         }

@@ -1,12 +1,14 @@
 //! DATA — secrets and storage encryption.
 
 pub(crate) mod credentials_in_configmap;
+mod credentials_in_environment;
 mod efs_without_transit_encryption;
 mod secret_in_environment;
 mod secrets_envelope_encryption_disabled;
 mod unencrypted_storage_class;
 
 pub use credentials_in_configmap::CredentialsInConfigmap;
+pub use credentials_in_environment::CredentialsInEnvironment;
 pub use efs_without_transit_encryption::EfsWithoutTransitEncryption;
 pub use secret_in_environment::SecretInEnvironment;
 pub use secrets_envelope_encryption_disabled::SecretsEnvelopeEncryptionDisabled;
@@ -20,4 +22,5 @@ pub const RULES: &[&dyn Rule] = &[
     &UnencryptedStorageClass,
     &CredentialsInConfigmap,
     &EfsWithoutTransitEncryption,
+    &CredentialsInEnvironment,
 ];

@@ -5,6 +5,7 @@ mod aws_auth_configmap_authentication;
 mod aws_auth_maps_iam_users;
 mod aws_auth_username_without_session;
 mod cluster_admin_binding;
+mod cluster_admin_equivalent_binding;
 mod cluster_creator_admin;
 mod legacy_service_account_token;
 mod private_endpoint_disabled;
@@ -25,6 +26,7 @@ pub use aws_auth_configmap_authentication::AwsAuthConfigmapAuthentication;
 pub use aws_auth_maps_iam_users::AwsAuthMapsIamUsers;
 pub use aws_auth_username_without_session::AwsAuthUsernameWithoutSession;
 pub use cluster_admin_binding::ClusterAdminBinding;
+pub use cluster_admin_equivalent_binding::ClusterAdminEquivalentBinding;
 pub use cluster_creator_admin::ClusterCreatorAdmin;
 pub use legacy_service_account_token::LegacyServiceAccountToken;
 pub use private_endpoint_disabled::PrivateEndpointDisabled;
@@ -64,6 +66,7 @@ pub const RULES: &[&dyn Rule] = &[
     &RbacTokenCreate,
     &RbacPersistentVolumeCreate,
     &LegacyServiceAccountToken,
+    &ClusterAdminEquivalentBinding,
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ mod docker_in_docker;
 mod host_ipc;
 mod host_namespace_escape;
 mod host_network;
+mod host_path_credentials;
 mod host_path_volume;
 mod host_path_writable;
 mod host_pid;
@@ -17,6 +18,7 @@ mod privilege_escalation_allowed;
 mod privileged_container;
 mod run_as_root;
 mod unsafe_sysctls;
+mod windows_host_process;
 mod writable_root_filesystem;
 
 pub use capabilities_not_dropped::CapabilitiesNotDropped;
@@ -26,6 +28,7 @@ pub use docker_in_docker::DockerInDocker;
 pub use host_ipc::HostIpc;
 pub use host_namespace_escape::HostNamespaceEscape;
 pub use host_network::HostNetwork;
+pub use host_path_credentials::HostPathCredentials;
 pub use host_path_volume::HostPathVolume;
 pub use host_path_writable::HostPathWritable;
 pub use host_pid::HostPid;
@@ -36,6 +39,7 @@ pub use privilege_escalation_allowed::PrivilegeEscalationAllowed;
 pub use privileged_container::PrivilegedContainer;
 pub use run_as_root::RunAsRoot;
 pub use unsafe_sysctls::UnsafeSysctlsOrProcMount;
+pub use windows_host_process::WindowsHostProcess;
 pub use writable_root_filesystem::WritableRootFilesystem;
 
 use eksguard_model::workload::{ContainerView, PodSpecView};
@@ -62,6 +66,8 @@ pub const RULES: &[&dyn Rule] = &[
     &UnsafeSysctlsOrProcMount,
     &DockerInDocker,
     &HostNamespaceEscape,
+    &WindowsHostProcess,
+    &HostPathCredentials,
 ];
 
 /// Windows pods (`spec.os.name: windows`): the API rejects Linux-only security settings

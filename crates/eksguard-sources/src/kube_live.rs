@@ -8,10 +8,14 @@
 //! type that is forbidden, not served, too slow or fails on some page becomes an
 //! [`InputError`] naming the type, the failure and the rules left without its data; the
 //! other types are still read.
+//!
+//! Every response body is read frame by frame into one buffer that may not grow past
+//! [`KubeOptions::max_response_bytes`], and the request timeout covers the whole body, so
+//! neither a huge nor an endless (chunked) answer can exhaust memory or stall the read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use eksguard_model::{InputError, Inventory, Node, Object, Source};
@@ -35,13 +39,22 @@ pub struct KubeOptions {
     pub concurrency: usize,
     /// Items per list page.
     pub page_size: u32,
-    /// Longest wait for one response.
+    /// Longest wait for one response, its whole body included.
     pub timeout: Duration,
+    /// Largest response body read; a longer one fails its request.
+    pub max_response_bytes: u64,
     /// A progress bar on standard error (only drawn when it is a terminal).
     pub progress: bool,
     /// Rule IDs that read each kind: named in the error when the kind cannot be read.
     pub rules_by_kind: BTreeMap<String, Vec<String>>,
 }
+
+/// Far above any real list page (500 objects of a few kB each), far below what would
+/// strain memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Error bodies carry a short `Status`; more than this is not read.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
 
 impl Default for KubeOptions {
     fn default() -> Self {
@@ -52,6 +65,7 @@ impl Default for KubeOptions {
             concurrency: 16,
             page_size: 500,
             timeout: Duration::from_secs(30),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             progress: false,
             rules_by_kind: BTreeMap::new(),
         }
@@ -295,29 +309,47 @@ impl std::fmt::Display for Failure {
 }
 
 impl Reader<'_> {
-    /// One GET under the concurrency limit and the timeout, parsed as JSON.
+    /// One GET under the concurrency limit, the timeout (headers and whole body) and the
+    /// size cap, parsed as JSON.
     async fn get(&self, uri: &str) -> Result<Json, Failure> {
         let _permit = self.permits.acquire().await;
         let req = http::Request::get(uri)
             .header(http::header::ACCEPT, "application/json")
-            .body(Vec::new())
+            .body(kube::client::Body::empty())
             .map_err(|e| Failure::Other(format!("bad request {uri}: {e}")))?;
-        let text =
-            match tokio::time::timeout(self.opts.timeout, self.client.request_text(req)).await {
-                Err(_) => {
-                    return Err(Failure::Other(format!(
-                        "no answer within {} s",
-                        self.opts.timeout.as_secs_f64()
-                    )))
-                }
-                Ok(Err(kube::Error::Api(status))) => {
-                    return Err(Failure::Status(status.code, status.message.clone()))
-                }
-                Ok(Err(e)) => return Err(Failure::Other(e.to_string())),
-                Ok(Ok(text)) => text,
-            };
-        serde_json::from_str(&text)
-            .map_err(|e| Failure::Other(format!("response is not JSON: {e}")))
+        // Bytes of the body read so far, for the message when the time runs out.
+        let received = AtomicU64::new(u64::MAX);
+        let exchange = async {
+            let res = self
+                .client
+                .send(req)
+                .await
+                .map_err(|e| Failure::Other(e.to_string()))?;
+            received.store(0, Ordering::Relaxed);
+            let status = res.status();
+            if status.is_client_error() || status.is_server_error() {
+                let body = read_capped(res.into_body(), MAX_ERROR_BODY, &received).await;
+                return Err(Failure::Status(
+                    status.as_u16(),
+                    status_message(body.as_deref().ok(), status),
+                ));
+            }
+            let body = read_capped(res.into_body(), self.opts.max_response_bytes, &received)
+                .await
+                .map_err(Failure::Other)?;
+            serde_json::from_slice::<Json>(&body)
+                .map_err(|e| Failure::Other(format!("response is not JSON: {e}")))
+        };
+        match tokio::time::timeout(self.opts.timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => {
+                let secs = self.opts.timeout.as_secs_f64();
+                Err(Failure::Other(match received.load(Ordering::Relaxed) {
+                    u64::MAX => format!("no answer within {secs} s"),
+                    n => format!("response not complete within {secs} s ({n} bytes received)"),
+                }))
+            }
+        }
     }
 
     /// The kinds of [`WANTED`] the server serves, each with the group version to read it
@@ -430,6 +462,7 @@ impl Reader<'_> {
         }
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         let mut page = 0usize;
         loop {
             page += 1;
@@ -473,8 +506,18 @@ impl Reader<'_> {
                 .and_then(Json::as_str)
                 .filter(|t| !t.is_empty())
                 .map(str::to_string);
-            if token.is_none() {
-                break;
+            let Some(t) = &token else { break };
+            // A token handed out twice would page forever, each page under the cap.
+            if !seen.insert(t.clone()) {
+                self.progress.done_one();
+                return Err(self.error(
+                    w.kind,
+                    w.plural,
+                    &format!(
+                        "page {page}: the server repeated an earlier continue token; stopped after {} items",
+                        objects.len()
+                    ),
+                ));
             }
         }
         self.progress.done_one();
@@ -512,6 +555,73 @@ impl Reader<'_> {
     }
 }
 
+/// Reads a response body into one buffer of at most `cap` bytes: a declared length over
+/// the cap fails before anything is read, and a body that grows past it (chunked, or
+/// longer than declared) fails as soon as it does. The buffer never holds more than the
+/// cap, so the peak is the cap however large the answer.
+async fn read_capped(
+    mut body: kube::client::Body,
+    cap: u64,
+    received: &AtomicU64,
+) -> Result<Vec<u8>, String> {
+    use http_body::Body as _;
+    let declared = body.size_hint().exact();
+    if let Some(len) = declared.filter(|&l| l > cap) {
+        return Err(format!(
+            "response of {len} bytes is over the limit of {cap} bytes (--max-response-bytes); not read"
+        ));
+    }
+    let cap_usize = usize::try_from(cap).unwrap_or(usize::MAX);
+    let mut buf: Vec<u8> = Vec::new();
+    if let Some(len) = declared {
+        buf.reserve_exact(usize::try_from(len).unwrap_or(cap_usize));
+    }
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| format!("response body cut off: {e}"))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let len = buf.len() + data.len();
+        if len > cap_usize {
+            return Err(format!(
+                "response grew past the limit of {cap} bytes (--max-response-bytes); read stopped"
+            ));
+        }
+        if len > buf.capacity() {
+            // Grow by doubling, but never past the cap.
+            let target = len.max(buf.capacity().saturating_mul(2)).min(cap_usize);
+            buf.reserve_exact(target - buf.len());
+        }
+        buf.extend_from_slice(&data);
+        received.store(buf.len() as u64, Ordering::Relaxed);
+    }
+    Ok(buf)
+}
+
+/// The `message` of an error response's `Status`, else its text (short), else the
+/// status line's reason.
+fn status_message(body: Option<&[u8]>, status: http::StatusCode) -> String {
+    let reason = || status.canonical_reason().unwrap_or("error").to_string();
+    let Some(body) = body else { return reason() };
+    if let Ok(doc) = serde_json::from_slice::<Json>(body) {
+        if let Some(m) = doc.get("message").and_then(Json::as_str) {
+            return m.to_string();
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return reason();
+    }
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
 /// Everything but the unreserved characters of RFC 3986.
 const ENCODED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
@@ -534,7 +644,8 @@ pub fn live_object(item: Json, kind: &str, api_version: &str) -> Option<Object> 
         .or_insert_with(|| Json::String(kind.to_string()));
     item.entry("apiVersion")
         .or_insert_with(|| Json::String(api_version.to_string()));
-    crate::snapshot::sanitize(&mut item);
+    // Items of the Secret list are Secrets whatever their own `kind` says.
+    crate::snapshot::sanitize_as(&mut item, crate::snapshot::is_secret_kind(kind));
     let root = Node::from_json(&Json::Object(item));
     Object::from_node(root, Source::Live, "default").ok()
 }

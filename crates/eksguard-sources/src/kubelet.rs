@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use eksguard_model::node::Entry;
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
 
-use crate::files::{display, load_file, LoadOptions};
+use crate::files::{display, load_file, load_text, LoadOptions};
+use crate::rootfs::{Resolved, RootFs};
 
 /// Kubelet config files of the EKS AMIs and kubeadm, in the order kube-bench tries them.
 pub const CONFIG_PATHS: &[&str] = &[
@@ -184,8 +185,33 @@ fn walk_conf(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
 
 /// The first kubelet configuration document of a file.
 pub fn read_config(path: &Path, opts: &LoadOptions) -> Result<Object, Vec<InputError>> {
-    let name = display(path);
-    let (objects, mut errors) = load_file(path, opts);
+    let (objects, errors) = load_file(path, opts);
+    first_config(&display(path), objects, errors)
+}
+
+/// The first kubelet configuration document of a file of a node's file system; objects
+/// and errors name the file the path resolved to there, so that locations point into it.
+pub fn read_config_in(
+    fs: &RootFs,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<(Object, Resolved), Vec<InputError>> {
+    let (resolved, bytes) = fs.read(path).map_err(|e| {
+        vec![InputError::new(
+            display(&fs.host_path(path)),
+            None,
+            format!("cannot read: {e}{}", fs.note()),
+        )]
+    })?;
+    let inv = load_text(&display(&resolved.host), &bytes, opts);
+    first_config(&display(&resolved.host), inv.objects, inv.errors).map(|o| (o, resolved))
+}
+
+fn first_config(
+    name: &str,
+    objects: Vec<Object>,
+    mut errors: Vec<InputError>,
+) -> Result<Object, Vec<InputError>> {
     if let Some(obj) = objects.into_iter().find(is_kubelet_config) {
         return Ok(obj);
     }
@@ -208,6 +234,55 @@ pub struct Merged {
     pub drop_ins: Vec<PathBuf>,
     /// Drop-ins that could not be read; the kubelet would refuse to start on them.
     pub errors: Vec<InputError>,
+}
+
+/// The drop-in files of `dir` on a node's file system, as [`drop_in_files`] finds them,
+/// every entry resolved under the root.
+pub fn drop_in_files_in(fs: &RootFs, dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk_conf_in(fs, dir, &mut out, 0);
+    out
+}
+
+fn walk_conf_in(fs: &RootFs, dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    let Ok((_, names)) = fs.read_dir(dir) else {
+        return;
+    };
+    for name in names {
+        let p = dir.join(&name);
+        match fs.resolve(&p) {
+            Ok(r) if r.meta.is_dir() => {
+                if depth < 16 {
+                    walk_conf_in(fs, &p, out, depth + 1);
+                }
+            }
+            // A `.conf` that cannot be resolved is still the kubelet's: reported on read.
+            _ if p.extension().is_some_and(|x| x == "conf") => out.push(p),
+            _ => {}
+        }
+    }
+}
+
+/// Merges the drop-ins of `dir` on a node's file system into `base`; `drop_ins` are the
+/// paths on that file system they resolved to, origins name the files on this machine.
+pub fn merge_dir_in(fs: &RootFs, base: Object, dir: &Path, opts: &LoadOptions) -> Merged {
+    let mut merged = Merged {
+        object: base,
+        origins: Vec::new(),
+        drop_ins: Vec::new(),
+        errors: Vec::new(),
+    };
+    for file in drop_in_files_in(fs, dir) {
+        match read_config_in(fs, &file, opts) {
+            Ok((d, resolved)) => {
+                let name = display(&resolved.host);
+                merge_patch(&mut merged.object.root, &d.root, &name, &mut merged.origins);
+                merged.drop_ins.push(resolved.node);
+            }
+            Err(errs) => merged.errors.extend(errs),
+        }
+    }
+    merged
 }
 
 /// Merges the drop-ins of `dir` into `base`.
@@ -448,22 +523,18 @@ fn set_path(root: &mut Node, path: &FieldPath, value: Node) {
     *node = value;
 }
 
-/// `path` (absolute on the node) under `root`.
-pub fn under(root: &Path, path: &str) -> PathBuf {
-    root.join(path.trim_start_matches('/'))
-}
-
-/// The command line of the running kubelet: the first process (by PID) under
-/// `<root>/proc` whose program name ends in `kubelet`.
-pub fn running_kubelet(root: &Path) -> Option<CommandLine> {
-    let rd = std::fs::read_dir(under(root, "/proc")).ok()?;
-    let mut pids: Vec<u64> = rd
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+/// The command line of the running kubelet: the first process (by PID) under `/proc` of
+/// the node whose program name ends in `kubelet`.
+pub fn running_kubelet(fs: &RootFs) -> Option<CommandLine> {
+    let (_, names) = fs.read_dir(Path::new("/proc")).ok()?;
+    let mut pids: Vec<u64> = names
+        .iter()
+        .filter_map(|n| n.to_str()?.parse().ok())
         .collect();
     pids.sort_unstable();
     for pid in pids {
-        let path = under(root, &format!("/proc/{pid}/cmdline"));
-        let Ok(bytes) = std::fs::read(&path) else {
+        let file = format!("/proc/{pid}/cmdline");
+        let Ok((_, bytes)) = fs.read(Path::new(&file)) else {
             continue;
         };
         let mut words = bytes
@@ -474,7 +545,6 @@ pub fn running_kubelet(root: &Path) -> Option<CommandLine> {
         if !prog.ends_with("kubelet") {
             continue;
         }
-        let file = format!("/proc/{pid}/cmdline");
         let args = words
             .filter(|w| !w.is_empty())
             .map(|text| Arg {
@@ -501,20 +571,20 @@ const UNIT_DIRS: &[&str] = &[
 
 /// The kubelet command line from `kubelet.service` and its drop-ins, with `Environment=`
 /// and `EnvironmentFile=` variables expanded as systemd expands them in `ExecStart=`.
-pub fn systemd_kubelet(root: &Path) -> Option<CommandLine> {
+pub fn systemd_kubelet(fs: &RootFs) -> Option<CommandLine> {
     let unit = UNIT_DIRS
         .iter()
         .map(|d| format!("{d}/kubelet.service"))
-        .find(|p| under(root, p).is_file())?;
+        .find(|p| fs.is_file(Path::new(p)))?;
     // Drop-ins by file name; a name in a higher-precedence directory hides the others.
     let mut drop_ins: BTreeMap<String, String> = BTreeMap::new();
     for d in UNIT_DIRS.iter().rev() {
         let dir = format!("{d}/kubelet.service.d");
-        let Ok(rd) = std::fs::read_dir(under(root, &dir)) else {
+        let Ok((_, names)) = fs.read_dir(Path::new(&dir)) else {
             continue;
         };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
+        for name in names {
+            let name = name.to_string_lossy().into_owned();
             if name.ends_with(".conf") {
                 drop_ins.insert(name.clone(), format!("{dir}/{name}"));
             }
@@ -524,7 +594,7 @@ pub fn systemd_kubelet(root: &Path) -> Option<CommandLine> {
     let mut env: BTreeMap<String, (String, String, u32)> = BTreeMap::new();
     let mut env_files: Vec<(String, bool)> = Vec::new();
     for file in std::iter::once(unit.clone()).chain(drop_ins.into_values()) {
-        let Ok(text) = std::fs::read_to_string(under(root, &file)) else {
+        let Ok(text) = fs.read_to_string(Path::new(&file)) else {
             continue;
         };
         for (line, key, value) in unit_entries(&text) {
@@ -554,7 +624,7 @@ pub fn systemd_kubelet(root: &Path) -> Option<CommandLine> {
     }
     // Variables from environment files override `Environment=`, as in systemd.
     for (path, _optional) in &env_files {
-        let Ok(text) = std::fs::read_to_string(under(root, path)) else {
+        let Ok(text) = fs.read_to_string(Path::new(path)) else {
             continue;
         };
         for (i, raw) in text.lines().enumerate() {

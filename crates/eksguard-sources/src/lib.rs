@@ -16,6 +16,7 @@ pub mod files;
 #[cfg(feature = "cluster")]
 pub mod kube_live;
 pub mod kubelet;
+pub mod rootfs;
 pub mod snapshot;
 
 pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};

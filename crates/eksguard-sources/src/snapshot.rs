@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use eksguard_model::{InputError, Inventory, Node, Object, Source};
+use eksguard_model::{InputError, Inventory, Node, Object, Source, Value};
 use serde_json::{json, Map, Value as Json};
 
 pub const API_VERSION: &str = "eksguard.io/v1";
@@ -28,10 +28,32 @@ pub struct SnapshotMeta {
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+/// Whether a `kind` names a Secret, however it is cased or padded: the API server
+/// matches kinds exactly, but a hand-edited or hostile document need not, and a value
+/// kept by mistake is worse than one dropped too many.
+pub fn is_secret_kind(kind: &str) -> bool {
+    kind.trim().eq_ignore_ascii_case("Secret")
+}
+
+/// Whether a `kind` names a list whose `items` are Secrets.
+fn is_secret_list_kind(kind: &str) -> bool {
+    let k = kind.trim();
+    k.len() == "SecretList".len() && k.eq_ignore_ascii_case("SecretList")
+}
+
 /// Drops what no rule reads and what must never be kept: managed-field bookkeeping, and
-/// for Secrets every value (the last-applied annotation repeats them).
+/// for Secrets every value (the last-applied annotation repeats them). The items of a
+/// list are sanitized each.
 pub fn sanitize(item: &mut Map<String, Json>) {
-    let is_secret = item.get("kind").and_then(Json::as_str) == Some("Secret");
+    sanitize_as(item, false);
+}
+
+/// [`sanitize`], with `secret` set when the item is known to be a Secret whatever its own
+/// `kind` says (an item of a Secret list).
+pub(crate) fn sanitize_as(item: &mut Map<String, Json>, secret: bool) {
+    let kind = item.get("kind").and_then(Json::as_str).unwrap_or("");
+    let is_secret = secret || is_secret_kind(kind);
+    let items_are_secrets = is_secret_list_kind(kind);
     if let Some(Json::Object(meta)) = item.get_mut("metadata") {
         meta.remove("managedFields");
         if is_secret {
@@ -43,6 +65,52 @@ pub fn sanitize(item: &mut Map<String, Json>) {
     if is_secret {
         item.remove("data");
         item.remove("stringData");
+    }
+    if let Some(Json::Array(items)) = item.get_mut("items") {
+        for i in items {
+            if let Json::Object(m) = i {
+                sanitize_as(m, items_are_secrets);
+            }
+        }
+    }
+}
+
+/// [`sanitize`] for a parsed document: a snapshot file may have been written by another
+/// version or edited by hand, so its Secrets lose their values when it is read, too.
+pub fn sanitize_node(item: &mut Node) {
+    sanitize_node_as(item, false);
+}
+
+fn sanitize_node_as(item: &mut Node, secret: bool) {
+    let kind = item.get("kind").and_then(Node::as_str).unwrap_or("");
+    let is_secret = secret || is_secret_kind(kind);
+    let items_are_secrets = is_secret_list_kind(kind);
+    let Value::Map(entries) = &mut item.value else {
+        return;
+    };
+    if is_secret {
+        entries.retain(|e| !matches!(&*e.key, "data" | "stringData"));
+    }
+    for e in entries.iter_mut() {
+        match &*e.key {
+            "metadata" if is_secret => {
+                if let Value::Map(meta) = &mut e.value.value {
+                    for m in meta.iter_mut().filter(|m| &*m.key == "annotations") {
+                        if let Value::Map(ann) = &mut m.value.value {
+                            ann.retain(|a| &*a.key != LAST_APPLIED);
+                        }
+                    }
+                }
+            }
+            "items" => {
+                if let Value::Seq(items) = &mut e.value.value {
+                    for i in items {
+                        sanitize_node_as(i, items_are_secrets);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -128,14 +196,15 @@ pub fn load(
     };
     let mut n = 0usize;
     for item in root.get("items").map(Node::items).unwrap_or(&[]) {
-        if let Ok(o) = Object::from_node(item.clone(), source(n), default_ns) {
-            objects.push(o);
-        } else {
-            errors.push(InputError::new(
+        let mut item = item.clone();
+        sanitize_node(&mut item);
+        match Object::from_node(item, source(n), default_ns) {
+            Ok(o) => objects.push(o),
+            Err(item) => errors.push(InputError::new(
                 &**path,
                 Some(item.pos.line).filter(|l| *l > 0),
                 "snapshot item without apiVersion or kind; skipped",
-            ));
+            )),
         }
         n += 1;
     }
@@ -198,5 +267,70 @@ mod tests {
         sanitize(cm.as_object_mut().unwrap());
         assert_eq!(cm["data"]["a"], "b");
         assert_eq!(cm["metadata"]["annotations"][LAST_APPLIED], "{}");
+    }
+
+    #[test]
+    fn a_secret_is_known_however_its_kind_is_spelled() {
+        for kind in ["secret", " Secret ", "SECRET", "Secret\n", "sEcReT"] {
+            let mut item = json!({"kind": kind, "apiVersion": "v1", "metadata": {"name": "s",
+                "annotations": {LAST_APPLIED: "x"}}, "data": {"k": "djE="}, "stringData": {"k": "v1"}});
+            sanitize(item.as_object_mut().unwrap());
+            assert_eq!(
+                item,
+                json!({"kind": kind, "apiVersion": "v1", "metadata": {"name": "s", "annotations": {}}}),
+                "{kind:?}"
+            );
+        }
+        // The items of a Secret list, whatever they say of themselves.
+        let mut list = json!({"kind": "secretlist", "items": [
+            {"metadata": {"name": "a"}, "data": {"k": "djE="}},
+            {"kind": "Opaque", "metadata": {"name": "b"}, "stringData": {"k": "v1"}}]});
+        sanitize(list.as_object_mut().unwrap());
+        assert!(!list.to_string().contains("djE=") && !list.to_string().contains("v1"));
+        // Known to be a Secret by where it came from.
+        let mut item = json!({"kind": "NotASecret", "data": {"k": "djE="}});
+        sanitize_as(item.as_object_mut().unwrap(), true);
+        assert!(item.get("data").is_none());
+        let mut other = json!({"kind": "Secrets", "data": {"k": "kept"}});
+        sanitize(other.as_object_mut().unwrap());
+        assert_eq!(other["data"]["k"], "kept");
+    }
+
+    #[test]
+    fn secrets_in_a_snapshot_file_lose_their_values_when_loaded() {
+        let text = format!(
+            "{{\"apiVersion\": \"{API_VERSION}\", \"kind\": \"{KIND}\", \"items\": [\n\
+             {{\"apiVersion\": \"v1\", \"kind\": \"secret \", \"metadata\": {{\"name\": \"s\", \"namespace\": \"a\",\n\
+               \"annotations\": {{\"{LAST_APPLIED}\": \"djE=\", \"keep\": \"me\"}}}},\n\
+               \"data\": {{\"k\": \"djE=\"}}, \"stringData\": {{\"k\": \"djE=\"}}, \"type\": \"Opaque\"}},\n\
+             {{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {{\"name\": \"c\"}}, \"data\": {{\"k\": \"djE=\"}}}}\n\
+             ]}}"
+        );
+        let root = eksguard_model::yaml::parse_documents(
+            &text,
+            false,
+            eksguard_model::yaml::ParseLimits::default(),
+        )
+        .remove(0)
+        .unwrap()
+        .root;
+        assert!(is_snapshot(&root));
+        let (mut objects, mut errors) = (Vec::new(), Vec::new());
+        load(
+            &root,
+            &"snap.json".into(),
+            0,
+            "default",
+            &mut objects,
+            &mut errors,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let secret = objects[0].root.to_json();
+        assert!(!secret.to_string().contains("djE="), "{secret}");
+        assert_eq!(objects[0].annotation("keep"), Some("me"));
+        assert_eq!(secret["type"], "Opaque");
+        // Positions survive; other kinds keep their data.
+        assert_eq!(objects[0].root.get("type").unwrap().pos.line, 4);
+        assert_eq!(objects[1].root.to_json()["data"]["k"], "djE=");
     }
 }

@@ -154,6 +154,10 @@ pub struct KubeArgs {
     /// Items per Kubernetes list page.
     #[arg(long, value_name = "N", default_value_t = KubeArgs::PAGE_SIZE, hide = true)]
     pub page_size: u32,
+    /// Largest Kubernetes API response read, in bytes (suffixes KiB, MiB, GiB); a larger
+    /// one is an error naming its resource type.
+    #[arg(long, value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub max_response_bytes: u64,
     /// No progress bar on standard error.
     #[arg(long)]
     pub no_progress: bool,
@@ -163,6 +167,7 @@ impl KubeArgs {
     pub const CONCURRENCY: usize = 16;
     pub const REQUEST_TIMEOUT: u64 = 30;
     pub const PAGE_SIZE: u32 = 500;
+    pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 
     /// The defaults of every flag, for a kubeconfig file and context chosen elsewhere.
     pub fn connect(context: Option<String>, kubeconfig: Option<PathBuf>) -> Self {
@@ -173,8 +178,31 @@ impl KubeArgs {
             concurrency: Self::CONCURRENCY,
             request_timeout: Self::REQUEST_TIMEOUT,
             page_size: Self::PAGE_SIZE,
+            max_response_bytes: Self::MAX_RESPONSE_BYTES,
             no_progress: false,
         }
+    }
+}
+
+/// A byte count: digits, optionally followed by `KiB`, `MiB` or `GiB` (or `K`, `M`, `G`).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a byte count (e.g. 1048576 or 256MiB)"))?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        other => return Err(format!("unknown unit `{other}` (B, KiB, MiB or GiB)")),
+    };
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("must be more than 0 bytes".into()),
+        Some(v) => Ok(v),
+        None => Err(format!("`{s}` is too large")),
     }
 }
 

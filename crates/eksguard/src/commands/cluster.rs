@@ -113,6 +113,7 @@ fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Op
         concurrency: args.concurrency,
         page_size: args.page_size.max(1),
         timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        max_response_bytes: args.max_response_bytes,
         progress: !args.no_progress,
         rules_by_kind,
     };

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, Context};
 use eksguard_model::node::Entry;
 use eksguard_model::{InputError, Inventory, Node, Object, Pos, Source, Value};
 use eksguard_report::{Location, SourceCache};
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::{registry, Rule};
-use eksguard_sources::kubelet::{self, under, CommandLine, Origin};
+use eksguard_sources::kubelet::{self, CommandLine, Origin};
+use eksguard_sources::rootfs::RootFs;
 use eksguard_sources::LoadOptions;
 
 use super::scan::{build_report, emit, fail_threshold, outcome};
@@ -24,20 +25,21 @@ const NODE_RULES: &[&str] = &[
 
 pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
     let root = args.root.as_path();
-    if !root.is_dir() {
-        bail!("--root {}: not a directory", root.display());
-    }
-    let cmdline = kubelet::running_kubelet(root).or_else(|| kubelet::systemd_kubelet(root));
+    let node_fs = RootFs::new(root).map_err(|e| anyhow!("--root {}: {e}", root.display()))?;
+    // Files named on the command line are paths on this machine.
+    let host_fs = RootFs::host();
+    let on_node = |p: &str| NodeFile::on_node(&node_fs, p);
+    let cmdline = kubelet::running_kubelet(&node_fs).or_else(|| kubelet::systemd_kubelet(&node_fs));
     let flags = cmdline
         .as_ref()
         .map(|c| kubelet::parse_flags(&c.args))
         .unwrap_or_default();
     let flag = |name| kubelet::flag_value(&flags, name);
 
-    let config_path = match (&args.kubelet_config, flag("config")) {
-        (Some(p), _) => p.clone(),
-        (None, Some(p)) => under(root, p),
-        (None, None) => first_existing(root, kubelet::CONFIG_PATHS).with_context(|| {
+    let config = match (&args.kubelet_config, flag("config")) {
+        (Some(p), _) => NodeFile::on_host(&host_fs, p),
+        (None, Some(p)) => on_node(p),
+        (None, None) => first_existing(&node_fs, kubelet::CONFIG_PATHS).with_context(|| {
             format!(
                 "no kubelet configuration found under {} (looked for {}{}); pass --kubelet-config FILE",
                 root.display(),
@@ -49,16 +51,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
             )
         })?,
     };
-    if !config_path.is_file() {
-        bail!(
-            "kubelet configuration {} does not exist or is not a file",
-            config_path.display()
-        );
-    }
     let opts = LoadOptions::default();
     let mut inv = Inventory::default();
-    let mut base = match kubelet::read_config(&config_path, &opts) {
-        Ok(obj) => obj,
+    let mut base = match kubelet::read_config_in(config.fs, &config.path, &opts) {
+        Ok((obj, _)) => obj,
         Err(errors) => {
             for e in &errors {
                 eprintln!("error: {}", super::shown(e));
@@ -66,20 +62,24 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Error);
         }
     };
-    base.name = node_path(root, &config_path).into();
+    base.name = config.shown().into();
     inv.files_scanned += 1;
 
     // The kubelet reads drop-ins only with --config-dir; the AL2023 layout always passes
     // it, so `<config>.d` stands in when no command line was found.
     let drop_in_dir = match flag("config-dir") {
-        Some(d) => Some(under(root, d)),
+        Some(d) => Some(on_node(d)),
         None if cmdline.is_none() => {
-            Some(PathBuf::from(format!("{}.d", config_path.display()))).filter(|d| d.is_dir())
+            let d = NodeFile {
+                path: PathBuf::from(format!("{}.d", config.path.display())),
+                ..config
+            };
+            Some(d).filter(|d| d.fs.is_dir(&d.path))
         }
         None => None,
     };
     let merged = match &drop_in_dir {
-        Some(dir) => kubelet::merge_dir(base, dir, &opts),
+        Some(dir) => kubelet::merge_dir_in(dir.fs, base, &dir.path, &opts),
         None => kubelet::Merged {
             object: base,
             origins: Vec::new(),
@@ -88,7 +88,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
         },
     };
     let kubelet::Merged {
-        object: mut config,
+        object: mut config_obj,
         mut origins,
         drop_ins,
         errors,
@@ -96,42 +96,38 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
     inv.errors.extend(errors);
     inv.files_scanned += drop_ins.len();
     if let Some(c) = &cmdline {
-        for problem in kubelet::apply_flags(&mut config.root, &flags, &mut origins) {
+        for problem in kubelet::apply_flags(&mut config_obj.root, &flags, &mut origins) {
             inv.errors
                 .push(InputError::new(c.source.clone(), None, problem));
         }
     }
-    let config_id = inv.push(config);
+    let config_id = inv.push(config_obj);
 
     let kubeconfig = match (&args.kubeconfig, flag("kubeconfig")) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Some(p)) => Some(under(root, p)),
-        (None, None) => first_existing(root, kubelet::KUBECONFIG_PATHS),
+        (Some(p), _) => Some(NodeFile::on_host(&host_fs, p)),
+        (None, Some(p)) => Some(on_node(p)),
+        (None, None) => first_existing(&node_fs, kubelet::KUBECONFIG_PATHS),
     };
-    let names = IdNames::read(root);
-    let mut files = vec![(config_path.clone(), "kubelet-config")];
-    files.extend(
-        drop_ins
-            .iter()
-            .map(|d| (d.clone(), "kubelet-config-drop-in")),
-    );
-    match kubeconfig {
-        Some(k) if k.exists() => files.push((k, "kubelet-kubeconfig")),
-        Some(k) => inv.errors.push(InputError::new(
-            k.display().to_string(),
-            None,
-            "kubelet kubeconfig does not exist",
-        )),
-        None => {}
+    let names = IdNames::read(&node_fs);
+    let mut files = vec![(config, "kubelet-config")];
+    if let Some(dir) = &drop_in_dir {
+        files.extend(drop_ins.iter().map(|d| {
+            (
+                NodeFile {
+                    path: d.clone(),
+                    ..*dir
+                },
+                "kubelet-config-drop-in",
+            )
+        }));
     }
-    for (path, role) in files {
-        match node_file(root, &path, role, &names) {
+    files.extend(kubeconfig.map(|k| (k, "kubelet-kubeconfig")));
+    for (file, role) in files {
+        match node_file(&file, role, &names) {
             Ok(obj) => {
                 inv.push(obj);
             }
-            Err(e) => inv
-                .errors
-                .push(InputError::new(path.display().to_string(), None, e)),
+            Err(e) => inv.errors.push(InputError::new(file.host(), None, e)),
         }
     }
 
@@ -182,16 +178,52 @@ fn relocate(
     });
 }
 
-fn first_existing(root: &Path, paths: &[&str]) -> Option<PathBuf> {
-    paths.iter().map(|p| under(root, p)).find(|p| p.is_file())
+/// A file `eksguard node` reads: on the node's file system (paths from the node,
+/// resolved inside `--root`) or on this machine (paths given on the command line).
+struct NodeFile<'a> {
+    fs: &'a RootFs,
+    path: PathBuf,
+    on_node: bool,
 }
 
-/// `path` as seen on the node: without the `--root` prefix.
-fn node_path(root: &Path, path: &Path) -> String {
-    match path.strip_prefix(root) {
-        Ok(rel) => format!("/{}", rel.display()),
-        Err(_) => path.display().to_string(),
+impl<'a> NodeFile<'a> {
+    fn on_node(fs: &'a RootFs, path: &str) -> Self {
+        NodeFile {
+            fs,
+            path: PathBuf::from(path),
+            on_node: true,
+        }
     }
+
+    fn on_host(fs: &'a RootFs, path: &Path) -> Self {
+        NodeFile {
+            fs,
+            path: path.to_path_buf(),
+            on_node: false,
+        }
+    }
+
+    /// The path as the node names it, or as given on the command line.
+    fn shown(&self) -> String {
+        if self.on_node {
+            Path::new("/").join(&self.path).display().to_string()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+
+    /// The path on this machine, for messages.
+    fn host(&self) -> String {
+        self.fs.host_path(&self.path).display().to_string()
+    }
+}
+
+/// The first of `paths` present on the node (a dangling link counts: reading it reports it).
+fn first_existing<'a>(fs: &'a RootFs, paths: &[&str]) -> Option<NodeFile<'a>> {
+    paths
+        .iter()
+        .find(|p| fs.entry_exists(Path::new(p)))
+        .map(|p| NodeFile::on_node(fs, p))
 }
 
 /// User and group names from the node's `/etc/passwd` and `/etc/group`.
@@ -202,9 +234,9 @@ struct IdNames {
 }
 
 impl IdNames {
-    fn read(root: &Path) -> Self {
+    fn read(fs: &RootFs) -> Self {
         let table = |file: &str| -> HashMap<u32, String> {
-            std::fs::read_to_string(under(root, file))
+            fs.read_to_string(Path::new(file))
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|l| {
@@ -223,11 +255,16 @@ impl IdNames {
 }
 
 /// A synthetic `NodeFile` object with the facts NODE012 judges.
-fn node_file(root: &Path, path: &Path, role: &str, names: &IdNames) -> Result<Object, String> {
+fn node_file(file: &NodeFile<'_>, role: &str, names: &IdNames) -> Result<Object, String> {
     use std::os::unix::fs::MetadataExt;
-    // Follow links: the kubelet reads the target, and a link's own mode is always 0777.
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot stat: {e}"))?;
-    let shown = node_path(root, path);
+    // Follow links (inside the root): the kubelet reads the target, and a link's own mode
+    // is always 0777.
+    let meta = file
+        .fs
+        .metadata(&file.path)
+        .map_err(|e| format!("{role}: cannot stat: {e}{}", file.fs.note()))?
+        .meta;
+    let shown = file.shown();
     let s = |v: &str| Node::new(Value::Str(v.into()), Pos::NONE);
     let i = |v: u32| Node::new(Value::Int(v.into()), Pos::NONE);
     let mut spec = vec![

@@ -9,7 +9,7 @@ use crate::fake_kube;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fake_kube::{Behaviour, FakeKube, Resource};
 use serde_json::{json, Value};
@@ -292,6 +292,7 @@ fn behaviour() -> Behaviour {
         forbidden: vec!["networkpolicies"],
         slow: vec![("ingresses", Duration::from_secs(4))],
         extra_versions: vec![("policy", "v1", "v1beta1")],
+        ..Behaviour::default()
     }
 }
 
@@ -823,4 +824,183 @@ fn generators_still_write_but_fail_when_a_type_was_refused() {
     assert!(stderr.contains("networkpolicies"), "{stderr}");
     let yaml = String::from_utf8_lossy(&out.stdout);
     assert!(yaml.contains("kind: NetworkPolicy"), "{yaml}");
+}
+
+/// Pods answer with a page larger than the cap (its length declared), Secrets with an
+/// endless chunked body as fast as it can be read, service accounts with an endless body
+/// trickling in, and Roles with a continue token that never changes.
+fn hostile() -> Behaviour {
+    Behaviour {
+        token: Some(TOKEN.into()),
+        oversized: vec![("pods", 200_000)],
+        endless: vec![
+            ("secrets", Duration::ZERO),
+            ("serviceaccounts", Duration::from_millis(20)),
+        ],
+        repeat_continue: vec!["roles"],
+        ..Behaviour::default()
+    }
+}
+
+#[test]
+fn oversized_and_endless_responses_are_errors_naming_their_type() {
+    let fx = fixture("hostile", hostile());
+    let started = Instant::now();
+    let (code, report) = cluster_json(&fx, &["--max-response-bytes", "100KiB"]);
+    // The endless bodies end at the cap or at the one-second timeout, not never.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 2, "{report:#}");
+    let errs = errors(&report);
+    assert_eq!(errs.len(), 4, "{errs:#?}");
+    let error = |plural: &str| -> &String {
+        errs.iter()
+            .find(|e| e.starts_with(&format!("kubernetes/{plural}: cannot list {plural}: ")))
+            .unwrap_or_else(|| panic!("no error for {plural}: {errs:#?}"))
+    };
+    let pods = error("pods");
+    assert!(
+        pods.contains("over the limit of 102400 bytes (--max-response-bytes); not read"),
+        "{pods}"
+    );
+    assert!(
+        pods.contains("not checked: ") && pods.contains("POD007"),
+        "{pods}"
+    );
+    let secrets = error("secrets");
+    assert!(
+        secrets.contains("grew past the limit of 102400 bytes (--max-response-bytes)"),
+        "{secrets}"
+    );
+    let sas = error("serviceaccounts");
+    assert!(sas.contains("response not complete within 1 s ("), "{sas}");
+    let roles = error("roles");
+    assert!(
+        roles.contains("repeated an earlier continue token"),
+        "{roles}"
+    );
+    assert_eq!(
+        fx.server
+            .requests("/apis/rbac.authorization.k8s.io/v1/roles")
+            .len(),
+        2
+    );
+    // The other types were read and checked.
+    let found = found(&report);
+    assert!(
+        found.contains(&("POD001".to_string(), "Deployment/shop/web".to_string())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("IAM008".to_string(), "ClusterRole/everything".to_string())),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|(_, w)| w.starts_with("Pod/")),
+        "{found:?}"
+    );
+
+    // `snapshot` shares the flag and records the same errors.
+    let snap = fx.dir.join("hostile.json");
+    let out = run(
+        &fx,
+        &[
+            "snapshot",
+            "-o",
+            snap.to_str().unwrap(),
+            "--request-timeout",
+            "1",
+            "--max-response-bytes",
+            "100KiB",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&snap).expect("snapshot")).unwrap();
+    let files: BTreeSet<&str> = doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["file"].as_str())
+        .collect();
+    assert!(
+        ["pods", "secrets", "serviceaccounts", "roles"]
+            .iter()
+            .all(|p| files.contains(format!("kubernetes/{p}").as_str())),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn the_default_cap_reads_ordinary_pages_and_bad_sizes_are_refused() {
+    let fx = fixture(
+        "cap-default",
+        Behaviour {
+            token: Some(TOKEN.into()),
+            oversized: vec![("pods", 200_000)],
+            ..Behaviour::default()
+        },
+    );
+    // 200 kB pages are far below the default.
+    let (code, report) = cluster_json(&fx, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(errors(&report).is_empty(), "{report:#}");
+    // A page over a cap given in plain bytes.
+    let (code, report) = cluster_json(&fx, &["--max-response-bytes", "150000"]);
+    assert_eq!(code, 2);
+    assert!(
+        errors(&report)
+            .iter()
+            .any(|e| e.starts_with("kubernetes/pods:") && e.contains("limit of 150000 bytes")),
+        "{report:#}"
+    );
+    for bad in ["12XB", "0", "MiB"] {
+        let out = run(
+            &fx,
+            &["cluster", "--no-config", "--max-response-bytes", bad],
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--max-response-bytes"), "{stderr}");
+    }
+}
+
+#[test]
+fn secrets_lose_their_values_whatever_their_kind_is_spelled() {
+    let mut resources = cluster_resources();
+    let secrets = resources
+        .iter_mut()
+        .find(|r| r.plural == "secrets")
+        .expect("secrets");
+    for (i, kind) in ["secret", " Secret ", "SECRET"].iter().enumerate() {
+        secrets.items.push(json!({"kind": kind, "apiVersion": "v1",
+            "metadata": {"name": format!("odd-{i}"), "namespace": "shop"},
+            "data": {"password": SECRET_B64}, "stringData": {"password": SECRET_PLAIN}}));
+    }
+    let server = FakeKube::start(
+        resources,
+        Behaviour {
+            token: Some(TOKEN.into()),
+            ..Behaviour::default()
+        },
+    );
+    let fx = fixture("odd-kind", Behaviour::default());
+    // The fixture's kubeconfig, pointed at this server instead.
+    let text = std::fs::read_to_string(&fx.kubeconfig).unwrap();
+    std::fs::write(&fx.kubeconfig, text.replace(&fx.server.url, &server.url)).unwrap();
+    let snap = fx.dir.join("odd.json");
+    let out = run(&fx, &["snapshot", "-o", snap.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&snap).expect("snapshot");
+    assert!(text.contains("odd-2"), "{text}");
+    for secret in [SECRET_B64, SECRET_PLAIN] {
+        assert!(!text.contains(secret), "`{secret}` kept:\n{text}");
+    }
 }

@@ -446,3 +446,181 @@ fn corpus_eks_ami_samples() {
     assert_eq!(v["summary"]["files_scanned"], 2);
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A marker that must never show: the outside file holding it is read only by a resolver
+/// that leaves the root.
+const OUTSIDE_MARKER: &str = "OUTSIDE-ROOT-7c1e9a";
+
+/// A kubelet configuration outside any root, that would fire NODE006 on the line holding
+/// the marker if it were read.
+fn outside_file(tag: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("eksguard-node-{}-{tag}.json", std::process::id()));
+    std::fs::write(
+        &p,
+        format!("{{\"kind\": \"KubeletConfiguration\", \"apiVersion\": \"kubelet.config.k8s.io/v1beta1\",\n\"authorization\": {{\"mode\": \"AlwaysAllow\", \"note\": \"{OUTSIDE_MARKER}\"}}}}\n"),
+    )
+    .unwrap();
+    p
+}
+
+/// Both output streams of `node` in text and JSON, none showing the marker.
+fn assert_marker_never_shown(t: &Tree, extra: &[&str]) -> Output {
+    let text = bin()
+        .args(["node", "--root"])
+        .arg(&t.0)
+        .args(["--format", "text"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let json_out = t.node(extra);
+    for o in [&text, &json_out] {
+        for stream in [&o.stdout, &o.stderr] {
+            let s = String::from_utf8_lossy(stream);
+            assert!(!s.contains(OUTSIDE_MARKER), "outside file read:\n{s}");
+            assert!(!s.contains("AlwaysAllow"), "outside file read:\n{s}");
+        }
+    }
+    json_out
+}
+
+#[test]
+fn an_absolute_link_out_of_the_root_is_resolved_inside_it() {
+    let outside = outside_file("abs-link");
+    let t = Tree::new("abs-link");
+    t.file("/var/lib/kubelet/kubeconfig", KUBECONFIG, 0o600);
+    std::fs::create_dir_all(t.path("/etc/kubernetes/kubelet")).unwrap();
+    let link = t.path("/etc/kubernetes/kubelet/config.json");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let out = assert_marker_never_shown(&t, &[]);
+    let _ = std::fs::remove_file(&outside);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The link's target, taken on the node: under the root, where it does not exist.
+    assert!(
+        err.contains(&format!("{} does not exist", outside.display()))
+            && err.contains("config.json: cannot read")
+            && err.contains("inside --root"),
+        "{err}"
+    );
+
+    // An absolute link to a file of the node works as on the node.
+    t.file("/etc/kubernetes/kubelet/real.json", HARDENED, 0o644);
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("/etc/kubernetes/kubelet/real.json", &link).unwrap();
+    let out = t.node(&[]);
+    let v = json(&out);
+    assert_eq!(findings(&v, &t.0), Vec::<String>::new());
+    assert_eq!(out.status.code(), Some(0), "{v}");
+}
+
+#[test]
+fn a_config_flag_with_dotdot_cannot_climb_out_of_the_root() {
+    let outside = outside_file("dotdot");
+    let name = outside.file_name().unwrap().to_str().unwrap().to_string();
+    let t = Tree::new("dotdot");
+    // `<root>/../<name>` is the outside file; on the node, `/..` is `/`.
+    assert!(t.0.join("..").join(&name).is_file());
+    t.file("/var/lib/kubelet/kubeconfig", KUBECONFIG, 0o600)
+        .file(
+            "/proc/77/cmdline",
+            &format!("/usr/bin/kubelet\0--config=/../../{name}\0"),
+            0o444,
+        );
+    let out = assert_marker_never_shown(&t, &[]);
+    let _ = std::fs::remove_file(&outside);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("/{name} does not exist")), "{err}");
+}
+
+#[test]
+fn kubeconfig_paths_reaching_etc_shadow_name_the_nodes_own_file() {
+    // Through an absolute link, named by the unit's `--kubeconfig`.
+    let t = al2("shadow");
+    let kc = t.path("/var/lib/kubelet/kubeconfig");
+    std::fs::remove_file(&kc).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", &kc).unwrap();
+    let out = t.node(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    let errs = v["errors"].as_array().unwrap();
+    assert_eq!(errs.len(), 1, "{v}");
+    assert_eq!(errs[0]["file"], kc.display().to_string());
+    let msg = errs[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("/etc/shadow does not exist") && msg.contains("inside --root"),
+        "{msg}"
+    );
+    // With the node's own /etc/shadow, that file is judged (never the host's).
+    t.file("/etc/shadow", "root:*:19000:0:99999:7:::\n", 0o666);
+    let out = t.node(&[]);
+    let v = json(&out);
+    assert_eq!(v["errors"], serde_json::json!([]), "{v}");
+    let msgs = messages(&v);
+    assert!(msgs.iter().any(|m| m.contains("has mode 0666")), "{msgs:?}");
+
+    // Through `..` in the running kubelet's flag.
+    t.file(
+        "/proc/88/cmdline",
+        "/usr/bin/kubelet\0--config\0/etc/kubernetes/kubelet/kubelet-config.json\0--kubeconfig=/var/lib/../../../../../../etc/shadow\0",
+        0o444,
+    );
+    std::fs::remove_file(&kc).unwrap();
+    let v = json(&t.node(&[]));
+    assert_eq!(v["errors"], serde_json::json!([]), "{v}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "NODE012")
+        .expect("NODE012 on the node's /etc/shadow");
+    // Named as the flag gives it; judged on the node's own file.
+    assert!(
+        f["resource"]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("/../etc/shadow"),
+        "{f}"
+    );
+    assert!(f["message"].as_str().unwrap().contains("0666"), "{f}");
+}
+
+#[test]
+fn symbolic_link_loops_are_errors_not_hangs() {
+    let t = Tree::new("loop");
+    std::fs::create_dir_all(t.path("/etc/kubernetes/kubelet")).unwrap();
+    std::fs::create_dir_all(t.path("/var/lib/kubelet")).unwrap();
+    std::os::unix::fs::symlink("config.json", t.path("/etc/kubernetes/kubelet/config.json"))
+        .unwrap();
+    let out = t.node(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.json: cannot read") && err.contains("symbolic links"),
+        "{err}"
+    );
+
+    // A loop of two links as the kubeconfig: reported, the config still checked.
+    std::fs::remove_file(t.path("/etc/kubernetes/kubelet/config.json")).unwrap();
+    t.file("/etc/kubernetes/kubelet/config.json", HARDENED, 0o644);
+    std::os::unix::fs::symlink("/var/lib/kubelet/b", t.path("/var/lib/kubelet/kubeconfig"))
+        .unwrap();
+    std::os::unix::fs::symlink("kubeconfig", t.path("/var/lib/kubelet/b")).unwrap();
+    let out = t.node(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    let msg = v["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("symbolic links"), "{v}");
+    assert_eq!(v["summary"]["resources_scanned"], 2, "{v}");
+}
+
+#[test]
+fn node_files_over_the_size_limit_are_not_read() {
+    let t = Tree::new("big");
+    let big = format!("{HARDENED}{}", " ".repeat(16 * 1024 * 1024));
+    t.file("/etc/kubernetes/kubelet/config.json", &big, 0o644);
+    let out = t.node(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("larger than the 16777216-byte limit"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! A small Kubernetes API server for tests, on the standard library: discovery documents,
 //! list endpoints paginated with `limit` and `continue`, single-object GETs, a bearer
-//! token check, forbidden and slow resource paths, and a log of every request.
+//! token check, forbidden and slow resource paths, hostile answers (oversized pages,
+//! endless chunked bodies, a continue token that never ends), and a log of every request.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -34,6 +35,13 @@ pub struct Behaviour {
     /// Groups listed in `/apis` with a preferred version that lacks some kinds, and an
     /// older version that has them: (group, preferred, older).
     pub extra_versions: Vec<(&'static str, &'static str, &'static str)>,
+    /// Plurals whose list pages carry this many bytes of padding (with a Content-Length).
+    pub oversized: Vec<(&'static str, usize)>,
+    /// Plurals whose list answer is a chunked body that never ends: items written with
+    /// this pause between chunks (zero: as fast as the connection takes them).
+    pub endless: Vec<(&'static str, Duration)>,
+    /// Plurals whose every list page hands out the same continue token.
+    pub repeat_continue: Vec<&'static str>,
 }
 
 pub struct FakeKube {
@@ -112,6 +120,10 @@ fn serve(stream: TcpStream, state: &State) {
             return;
         }
         state.log.lock().expect("log").push(target.clone());
+        if let Some(pause) = endless(state, &target, auth.as_deref()) {
+            stream_endless(&mut stream, pause);
+            return;
+        }
         let (code, body) = respond(state, &target, auth.as_deref());
         let text = body.to_string();
         let reason = match code {
@@ -128,6 +140,39 @@ fn serve(stream: TcpStream, state: &State) {
         {
             return;
         }
+    }
+}
+
+/// The pause between chunks when `target` lists an endless plural (with the right token).
+fn endless(state: &State, target: &str, auth: Option<&str>) -> Option<Duration> {
+    if let Some(token) = &state.behaviour.token {
+        if auth != Some(&format!("Bearer {token}")) {
+            return None;
+        }
+    }
+    let path = target.split('?').next().unwrap_or("");
+    let last = path.rsplit('/').next().unwrap_or("");
+    state
+        .behaviour
+        .endless
+        .iter()
+        .find(|(p, _)| *p == last)
+        .map(|(_, d)| *d)
+}
+
+/// A list whose items never end, until the client hangs up.
+fn stream_endless(stream: &mut TcpStream, pause: Duration) {
+    let chunk = |s: &str| format!("{:x}\r\n{s}\r\n", s.len());
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let start = chunk(r#"{"kind": "List", "apiVersion": "v1", "metadata": {}, "items": ["#);
+    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(start.as_bytes()).is_err() {
+        return;
+    }
+    let item = r#"{"metadata": {"name": "filler", "namespace": "shop"}},"#;
+    let body = chunk(&item.repeat(if pause.is_zero() { 256 } else { 1 }));
+    while stream.write_all(body.as_bytes()).is_ok() {
+        std::thread::sleep(pause);
     }
 }
 
@@ -232,6 +277,12 @@ fn respond(state: &State, target: &str, auth: Option<&str>) -> (u16, Value) {
             let mut meta = json!({"resourceVersion": "1000"});
             if end < items.len() {
                 meta["continue"] = json!(format!("offset-{end}"));
+            }
+            if b.repeat_continue.contains(&plural) {
+                meta["continue"] = json!("same-again");
+            }
+            if let Some((_, n)) = b.oversized.iter().find(|(p, _)| *p == plural) {
+                meta["padding"] = json!("x".repeat(*n));
             }
             (
                 200,

@@ -251,11 +251,8 @@ fn walk_conf_in(fs: &RootFs, dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     for name in names {
         let p = dir.join(&name);
         match fs.resolve(&p) {
-            Ok(r) if r.meta.is_dir() => {
-                if depth < 16 {
-                    walk_conf_in(fs, &p, out, depth + 1);
-                }
-            }
+            Ok(r) if r.meta.is_dir() && depth < 16 => walk_conf_in(fs, &p, out, depth + 1),
+            Ok(r) if r.meta.is_dir() => {}
             // A `.conf` that cannot be resolved is still the kubelet's: reported on read.
             _ if p.extension().is_some_and(|x| x == "conf") => out.push(p),
             _ => {}

@@ -3,10 +3,12 @@
 
 use std::io::Write;
 
-use eksguard_model::{AuditStats, EventSummary, InputError, ResourceRef, Severity};
+use eksguard_model::{
+    AuditStats, EventSummary, InputError, ResourceRef, Severity, SuppressionSource,
+};
 use serde::Serialize;
 
-use crate::{write_json, Location, Report, ReportFinding};
+use crate::{write_json, ConfigSummary, Location, Report, ReportFinding, SuppressedReportFinding};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
@@ -14,9 +16,38 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 struct JsonReport<'a> {
     schema_version: u32,
     tool: Tool<'a>,
+    /// The configuration in effect: the file read (or none) and what it changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a ConfigSummary>,
     findings: Vec<Finding<'a>>,
+    /// Findings hidden by a suppression, each with its source and reason.
+    suppressed: Vec<Suppressed<'a>>,
     errors: &'a [InputError],
+    /// Problems that lose nothing (a suppression annotation that suppresses nothing).
+    warnings: &'a [InputError],
     summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Suppressed<'a> {
+    #[serde(flatten)]
+    finding: Finding<'a>,
+    /// `inline`, `config` or `baseline`.
+    source: SuppressionSource,
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<&'a str>,
+}
+
+impl<'a> Suppressed<'a> {
+    fn of(s: &'a SuppressedReportFinding) -> Self {
+        Suppressed {
+            finding: Finding::of(&s.finding),
+            source: s.note.source,
+            reason: &s.note.reason,
+            until: s.note.until.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -142,8 +173,11 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
         tool: tool(report.tool_version),
+        config: report.config.as_ref(),
         findings: report.findings.iter().map(Finding::of).collect(),
+        suppressed: report.suppressed_findings.iter().map(Suppressed::of).collect(),
         errors: &report.errors,
+        warnings: &report.warnings,
         summary: Totals::of(report).summary(),
     };
     write_json(&doc, out)
@@ -154,7 +188,11 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
 struct LinesEnd<'a> {
     schema_version: u32,
     tool: Tool<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a ConfigSummary>,
     errors: &'a [InputError],
+    #[serde(skip_serializing_if = "<[InputError]>::is_empty")]
+    warnings: &'a [InputError],
     summary: Summary,
 }
 
@@ -167,7 +205,9 @@ pub(crate) fn render_lines(report: &Report<'_>, out: &mut dyn Write) -> std::io:
     }
     write_end_line(
         report.tool_version,
+        report.config.as_ref(),
         &report.errors,
+        &report.warnings,
         &Totals::of(report),
         out,
     )
@@ -182,14 +222,18 @@ pub fn write_finding_line(f: &ReportFinding, out: &mut dyn Write) -> std::io::Re
 /// The closing line of a JSON-lines report.
 pub fn write_end_line(
     tool_version: &str,
+    config: Option<&ConfigSummary>,
     errors: &[InputError],
+    warnings: &[InputError],
     totals: &Totals,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let end = LinesEnd {
         schema_version: SCHEMA_VERSION,
         tool: tool(tool_version),
+        config,
         errors,
+        warnings,
         summary: totals.summary(),
     };
     serde_json::to_writer(&mut *out, &end)?;

@@ -142,11 +142,11 @@ fn masked_secrets_never_appear() {
         RenderOptions::default(),
         RenderOptions {
             color: true,
-            no_frames: false,
+            ..Default::default()
         },
         RenderOptions {
-            color: false,
             no_frames: true,
+            ..Default::default()
         },
     ];
     for name in Format::NAMES {

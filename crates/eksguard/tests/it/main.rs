@@ -20,3 +20,4 @@ mod generate_psa;
 mod node;
 mod rbac;
 mod rbac_gen;
+mod suppression;

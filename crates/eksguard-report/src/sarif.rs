@@ -246,9 +246,9 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         .enumerate()
         .map(|(i, r)| (r.id, i))
         .collect();
-    let notifications = (report.errors.iter().map(|e| notification("error", e)))
-        .chain(report.warnings.iter().map(|e| notification("warning", e)))
-        .collect();
+    let errors = report.errors.iter().map(|e| notification("error", e));
+    let warnings = report.warnings.iter().map(|e| notification("warning", e));
+    let notifications = errors.chain(warnings).collect();
     let log = Log {
         schema: SCHEMA_URI,
         version: "2.1.0",

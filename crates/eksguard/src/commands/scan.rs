@@ -83,11 +83,11 @@ pub fn apply_baseline(check: &CheckArgs, report: &mut Report<'_>) -> anyhow::Res
     }
     if let Some(path) = &check.baseline {
         let known: BTreeSet<String> = baseline::read(path)?;
-        let (old, new) = std::mem::take(&mut report.findings)
-            .into_iter()
-            .partition(|f| known.contains(&f.fingerprint()));
+        let (old, new): (Vec<ReportFinding>, Vec<ReportFinding>) =
+            std::mem::take(&mut report.findings)
+                .into_iter()
+                .partition(|f| known.contains(&f.fingerprint()));
         report.findings = new;
-        let old: Vec<ReportFinding> = old;
         report.suppressed += old.len();
         let reason = format!("in baseline {}", path.display());
         report

@@ -80,10 +80,10 @@ fn wildcard_annotations_suppress_nothing_and_say_where() {
         assert_eq!(v["summary"]["suppressed"], 0);
         assert_eq!(v["errors"], serde_json::json!([]));
         let w = &v["warnings"][0];
-        assert_eq!(w["file"], "./pod.yaml", "{annotation}");
+        assert_eq!(w["file"], "pod.yaml", "{annotation}");
         assert_eq!(w["line"], 7, "{annotation}");
         let message = w["message"].as_str().unwrap();
-        assert!(message.starts_with("Pod a/p: "), "{message}");
+        assert!(message.starts_with("Pod/a/p: "), "{message}");
         assert!(message.contains("suppresses nothing"), "{message}");
     }
 
@@ -94,7 +94,7 @@ fn wildcard_annotations_suppress_nothing_and_say_where() {
     let text = stdout(&out);
     assert!(text.contains("critical POD001 privileged-container"), "{text}");
     assert!(
-        text.contains("warning: ./pod.yaml:7: Pod a/p: `eksguard.io/ignore`: `*` would suppress rules by wildcard"),
+        text.contains("warning: pod.yaml:7: Pod/a/p: `eksguard.io/ignore`: `*` would suppress rules by wildcard"),
         "{text}"
     );
     assert!(text.contains("; 1 warning"), "{text}");
@@ -146,7 +146,7 @@ fn explicit_suppressions_are_listed_with_rule_resource_and_reason() {
     assert_eq!(s["resource"]["kind"], "Pod");
     assert_eq!(s["resource"]["namespace"], "a");
     assert_eq!(s["resource"]["name"], "p");
-    assert_eq!(s["location"]["file"], "./pod.yaml");
+    assert_eq!(s["location"]["file"], "pod.yaml");
     assert_eq!(s["location"]["line"], 14);
     assert_eq!(
         s["field_path"],
@@ -182,14 +182,14 @@ fn explicit_suppressions_are_listed_with_rule_resource_and_reason() {
     let text = stdout(&scan(&["--show-suppressed"]));
     assert!(
         text.contains(
-            "Suppressed findings:\n  critical POD001 privileged-container Pod/a/p  (./pod.yaml:14:19)\n    inline annotation: debug pod, deleted after use (until 2099-01-31)\n"
+            "Suppressed findings:\n  critical POD001 privileged-container Pod/a/p  (pod.yaml:14:7)\n    inline annotation: debug pod, deleted after use (until 2099-01-31)\n"
         ),
         "{text}"
     );
 
     let md = stdout(&scan(&["-f", "markdown", "--show-suppressed"]));
     assert!(
-        md.contains("| critical | POD001 privileged-container | Pod/a/p | `./pod.yaml:14` | inline annotation | debug pod, deleted after use (until 2099-01-31) |"),
+        md.contains("| critical | POD001 privileged-container | Pod/a/p | `pod.yaml:14` | inline annotation | debug pod, deleted after use (until 2099-01-31) |"),
         "{md}"
     );
 }

@@ -85,7 +85,15 @@ fn json_has_the_contract_keys() {
     };
     assert_eq!(
         keys(&v),
-        ["errors", "findings", "schema_version", "summary", "tool"]
+        [
+            "errors",
+            "findings",
+            "schema_version",
+            "summary",
+            "suppressed",
+            "tool",
+            "warnings"
+        ]
     );
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["tool"]["name"], "eksguard");

@@ -175,7 +175,11 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         tool: tool(report.tool_version),
         config: report.config.as_ref(),
         findings: report.findings.iter().map(Finding::of).collect(),
-        suppressed: report.suppressed_findings.iter().map(Suppressed::of).collect(),
+        suppressed: report
+            .suppressed_findings
+            .iter()
+            .map(Suppressed::of)
+            .collect(),
         errors: &report.errors,
         warnings: &report.warnings,
         summary: Totals::of(report).summary(),

@@ -82,7 +82,10 @@ pub(crate) fn render(
 
     if opts.show_suppressed && !report.suppressed_findings.is_empty() {
         writeln!(out, "\n## Suppressed\n")?;
-        writeln!(out, "| Severity | Rule | Resource | Location | Source | Reason |")?;
+        writeln!(
+            out,
+            "| Severity | Rule | Resource | Location | Source | Reason |"
+        )?;
         writeln!(out, "|---|---|---|---|---|---|")?;
         for s in &report.suppressed_findings {
             let f = &s.finding;
@@ -161,7 +164,12 @@ fn render_config(c: &ConfigSummary, out: &mut dyn Write) -> std::io::Result<()> 
         Some(f) => writeln!(out, "- file: `{}` ({})", code(f), c.origin)?,
         None => writeln!(out, "- file: none ({})", c.origin)?,
     }
-    let list = |v: &[String]| v.iter().map(|x| format!("`{}`", code(x))).collect::<Vec<_>>().join(", ");
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|x| format!("`{}`", code(x)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if !c.select.is_empty() {
         writeln!(out, "- runs only: {}", list(&c.select))?;
     }
@@ -173,7 +181,13 @@ fn render_config(c: &ConfigSummary, out: &mut dyn Write) -> std::io::Result<()> 
     }
     for o in &c.severity_overrides {
         let note = if o.lowers() { " (lowered)" } else { "" };
-        writeln!(out, "- severity: {} {} → {}{note}", code(&o.rule_id), o.default, o.severity)?;
+        writeln!(
+            out,
+            "- severity: {} {} → {}{note}",
+            code(&o.rule_id),
+            o.default,
+            o.severity
+        )?;
     }
     for e in &c.suppress {
         let until = match (&e.until, e.expired) {
@@ -190,7 +204,12 @@ fn render_config(c: &ConfigSummary, out: &mut dyn Write) -> std::io::Result<()> 
         )?;
     }
     for (rule, values) in &c.params {
-        writeln!(out, "- parameters: {} `{}`", code(rule), code(&values.to_string()))?;
+        writeln!(
+            out,
+            "- parameters: {} `{}`",
+            code(rule),
+            code(&values.to_string())
+        )?;
     }
     if let Some(f) = &c.fail_on {
         writeln!(out, "- fail_on: {}", code(f))?;
@@ -202,7 +221,10 @@ fn render_config(c: &ConfigSummary, out: &mut dyn Write) -> std::io::Result<()> 
         writeln!(out, "- max_file_size_mb: {mb}")?;
     }
     if c.inline_suppressions == Some(false) {
-        writeln!(out, "- inline suppressions: ignored (`--no-inline-suppressions`)")?;
+        writeln!(
+            out,
+            "- inline suppressions: ignored (`--no-inline-suppressions`)"
+        )?;
     }
     writeln!(out)
 }

@@ -275,7 +275,11 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
                 .iter()
                 .map(|f| result(f, index.get(f.rule.id).copied(), None))
                 .chain(report.suppressed_findings.iter().map(|s| {
-                    result(&s.finding, index.get(s.finding.rule.id).copied(), Some(&s.note))
+                    result(
+                        &s.finding,
+                        index.get(s.finding.rule.id).copied(),
+                        Some(&s.note),
+                    )
                 }))
                 .collect(),
         }],

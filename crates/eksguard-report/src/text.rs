@@ -185,7 +185,12 @@ fn render_config(c: &crate::ConfigSummary, out: &mut dyn Write) -> std::io::Resu
         )?;
     }
     for (rule, values) in &c.params {
-        writeln!(out, "  parameters: {} {}", printable(rule), printable(&values.to_string()))?;
+        writeln!(
+            out,
+            "  parameters: {} {}",
+            printable(rule),
+            printable(&values.to_string())
+        )?;
     }
     if let Some(f) = &c.fail_on {
         writeln!(out, "  fail_on: {}", printable(f))?;

@@ -27,7 +27,10 @@ fn json_lists_suppressed_findings_and_the_config() {
     assert_eq!(s[0]["until"], "2030-01-31");
     assert_eq!(s[0]["resource"]["name"], "web");
     assert_eq!(s[0]["location"]["line"], 13);
-    assert_eq!(s[0]["field_path"], "spec.template.spec.containers[0].securityContext.privileged");
+    assert_eq!(
+        s[0]["field_path"],
+        "spec.template.spec.containers[0].securityContext.privileged"
+    );
     assert_eq!(s[1]["rule_id"], "DATA004");
     assert_eq!(s[1]["source"], "config");
     assert_eq!(s[1]["reason"], "values are placeholders");
@@ -91,7 +94,10 @@ fn text_counts_by_default_and_lists_on_request() {
         out.contains("; 2 suppressed (--show-suppressed lists them); 2 input errors; 1 warning"),
         "{out}"
     );
-    assert!(out.contains("warning: k8s/web.yaml:6: Deployment shop/web:"), "{out}");
+    assert!(
+        out.contains("warning: k8s/web.yaml:6: Deployment shop/web:"),
+        "{out}"
+    );
     insta::assert_snapshot!(render(Format::Text, true));
 }
 

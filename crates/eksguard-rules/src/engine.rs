@@ -196,7 +196,9 @@ impl<'r> Engine<'r> {
                 }
             }
             match applied {
-                Some(note) => result.suppressed.push(SuppressedFinding { finding: f, note }),
+                Some(note) => result
+                    .suppressed
+                    .push(SuppressedFinding { finding: f, note }),
                 None => {
                     if let Some(d) = expired {
                         f.message = format!("{} (suppression expired {d})", f.message);

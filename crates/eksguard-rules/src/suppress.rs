@@ -90,7 +90,11 @@ pub fn classify(pattern: &str) -> RulePattern {
         RulePattern::Wildcard
     } else if rules.iter().any(|r| r.meta().id.eq_ignore_ascii_case(p)) {
         RulePattern::Rule
-    } else if !p.is_empty() && rules.iter().any(|r| r.meta().family().eq_ignore_ascii_case(p)) {
+    } else if !p.is_empty()
+        && rules
+            .iter()
+            .any(|r| r.meta().family().eq_ignore_ascii_case(p))
+    {
         RulePattern::Family
     } else {
         RulePattern::Unknown
@@ -207,7 +211,14 @@ mod tests {
 
     #[test]
     fn wildcards_and_unknown_rules_are_not_suppressions() {
-        for v in ["* -- x", "ALL -- x", "all -- x", "POD* -- x", "POD00? -- x", " -- x"] {
+        for v in [
+            "* -- x",
+            "ALL -- x",
+            "all -- x",
+            "POD* -- x",
+            "POD00? -- x",
+            " -- x",
+        ] {
             assert!(parse_annotation(v).is_err(), "{v}");
         }
         assert!(parse_annotation("POD001,* -- x").is_err());

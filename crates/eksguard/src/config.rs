@@ -395,7 +395,10 @@ until = "2030-01-01"
     fn fail_on_never_is_a_value() {
         let cfg = parse("c.toml", "fail_on = \"never\"\n").unwrap();
         assert_eq!(cfg.fail_on, Some(FailOn::Never));
-        assert_eq!(cfg.summary(None, Date(2026, 1, 1)).fail_on.as_deref(), Some("never"));
+        assert_eq!(
+            cfg.summary(None, Date(2026, 1, 1)).fail_on.as_deref(),
+            Some("never")
+        );
         let errs = parse("c.toml", "\nfail_on = \"sometimes\"\n").unwrap_err();
         assert_eq!(errs[0].line, 2);
         assert!(errs[0].message.contains("never"), "{errs:?}");
@@ -404,9 +407,8 @@ until = "2030-01-01"
     #[test]
     fn suppress_entries_name_rules_explicitly() {
         for rules in ["\"*\"", "\"ALL\"", "\"POD*\"", "\"NOPE001\""] {
-            let text = format!(
-                "fail_on = \"high\"\n\n[[suppress]]\nrules = [{rules}]\nreason = \"x\"\n"
-            );
+            let text =
+                format!("fail_on = \"high\"\n\n[[suppress]]\nrules = [{rules}]\nreason = \"x\"\n");
             let errs = parse("c.toml", &text).unwrap_err();
             assert_eq!(errs[0].line, 3, "{rules}: {errs:?}");
         }

@@ -154,10 +154,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
     let result = engine.run(&inv);
     let metas = engine.rules().iter().map(|r| r.meta()).collect();
     let mut report = build_report(&inv, result, metas);
-    report.config = Some(cfg.summary(
-        Some(!args.inline.no_inline_suppressions),
-        Date::today(),
-    ));
+    report.config = Some(cfg.summary(Some(!args.inline.no_inline_suppressions), Date::today()));
     let config_ref = inv.get(config_id).resource();
     relocate(&mut report, &config_ref, &origins, cmdline.as_ref());
     apply_baseline(&args.check, &mut report)?;
@@ -177,7 +174,10 @@ fn relocate(
     origins: &[Origin],
     cmdline: Option<&CommandLine>,
 ) {
-    let suppressed = report.suppressed_findings.iter_mut().map(|s| &mut s.finding);
+    let suppressed = report
+        .suppressed_findings
+        .iter_mut()
+        .map(|s| &mut s.finding);
     for f in report
         .findings
         .iter_mut()

@@ -69,7 +69,15 @@ fn wildcard_annotations_suppress_nothing_and_say_where() {
         let d = pod_dir("wildcard", annotation);
         let out = run(
             &d,
-            &["scan", ".", "-f", "json", "--select", "POD001", "--no-config"],
+            &[
+                "scan",
+                ".",
+                "-f",
+                "json",
+                "--select",
+                "POD001",
+                "--no-config",
+            ],
         );
         // The finding is reported as if the annotation were not there: exit 1, not 2.
         assert_eq!(out.status.code(), Some(1), "{annotation}: {}", stdout(&out));
@@ -92,7 +100,10 @@ fn wildcard_annotations_suppress_nothing_and_say_where() {
     let out = run(&d, &["scan", ".", "--select", "POD001", "--no-config"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("critical POD001 privileged-container"), "{text}");
+    assert!(
+        text.contains("critical POD001 privileged-container"),
+        "{text}"
+    );
     assert!(
         text.contains("warning: pod.yaml:7: Pod/a/p: `eksguard.io/ignore`: `*` would suppress rules by wildcard"),
         "{text}"
@@ -105,7 +116,15 @@ fn unknown_rules_in_an_annotation_are_warned_about() {
     let d = pod_dir("unknown", "POD001,NOPE123 -- vendor chart");
     let out = run(
         &d,
-        &["scan", ".", "-f", "json", "--select", "POD001", "--no-config"],
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--select",
+            "POD001",
+            "--no-config",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let v = json(&out);
@@ -120,7 +139,15 @@ fn unknown_rules_in_an_annotation_are_warned_about() {
     let d = pod_dir("unknown-all", "NOPE123 -- vendor chart");
     let out = run(
         &d,
-        &["scan", ".", "-f", "json", "--select", "POD001", "--no-config"],
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--select",
+            "POD001",
+            "--no-config",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(ids(&json(&out), "findings"), vec!["POD001"]);
@@ -128,7 +155,10 @@ fn unknown_rules_in_an_annotation_are_warned_about() {
 
 #[test]
 fn explicit_suppressions_are_listed_with_rule_resource_and_reason() {
-    let d = pod_dir("explicit", "POD001 -- debug pod, deleted after use until=2099-01-31");
+    let d = pod_dir(
+        "explicit",
+        "POD001 -- debug pod, deleted after use until=2099-01-31",
+    );
     let scan = |extra: &[&str]| {
         let mut args = vec!["scan", ".", "--select", "POD001", "--no-config"];
         args.extend_from_slice(extra);
@@ -162,7 +192,10 @@ fn explicit_suppressions_are_listed_with_rule_resource_and_reason() {
     let results = v["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["ruleId"], "POD001");
-    assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 14);
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        14
+    );
     assert_eq!(
         results[0]["suppressions"],
         serde_json::json!([{
@@ -175,7 +208,9 @@ fn explicit_suppressions_are_listed_with_rule_resource_and_reason() {
     // Text: a count by default, the list on request.
     let text = stdout(&scan(&[]));
     assert!(
-        text.contains("No findings in 1 resource from 1 file; 1 suppressed (--show-suppressed lists them)"),
+        text.contains(
+            "No findings in 1 resource from 1 file; 1 suppressed (--show-suppressed lists them)"
+        ),
         "{text}"
     );
     assert!(!text.contains("debug pod"), "{text}");
@@ -272,7 +307,9 @@ fn repository_config_is_named_with_what_it_turns_off() {
     let text = stdout(&out);
     let file = d.join(".eksguard.toml").display().to_string();
     assert!(
-        text.contains(&format!("config: {file} (discovered)\n  excludes paths: **\n")),
+        text.contains(&format!(
+            "config: {file} (discovered)\n  excludes paths: **\n"
+        )),
         "{text}"
     );
     let v = json(&run(&sub, &["scan", ".", "-f", "json"]));
@@ -322,7 +359,10 @@ fn repository_config_is_named_with_what_it_turns_off() {
     }
     let md = stdout(&run(&sub, &["scan", ".", "-f", "markdown"]));
     assert!(md.contains("## Configuration\n"), "{md}");
-    assert!(md.contains("- severity: POD001 critical → low (lowered)"), "{md}");
+    assert!(
+        md.contains("- severity: POD001 critical → low (lowered)"),
+        "{md}"
+    );
     let sarif = json(&run(&sub, &["scan", ".", "-f", "sarif"]));
     assert_eq!(
         sarif["runs"][0]["invocations"][0]["properties"]["config"]["fail_on"],
@@ -335,12 +375,21 @@ fn repository_config_is_named_with_what_it_turns_off() {
     let v = json(&out);
     assert_eq!(v["config"]["file"], Value::Null);
     assert_eq!(v["config"]["origin"], "--no-config");
-    assert!(stdout(&run(&sub, &["scan", ".", "--no-config"])).contains("config: none (--no-config)\n"));
+    assert!(
+        stdout(&run(&sub, &["scan", ".", "--no-config"])).contains("config: none (--no-config)\n")
+    );
     let other = d.join("other.toml");
     std::fs::write(&other, "ignore = [\"POD001\"]\n").unwrap();
     let v = json(&run(
         &sub,
-        &["scan", ".", "-f", "json", "--config", other.to_str().unwrap()],
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "--config",
+            other.to_str().unwrap(),
+        ],
     ));
     assert_eq!(v["config"]["origin"], "--config");
     assert_eq!(v["config"]["ignore"], serde_json::json!(["POD001"]));
@@ -457,7 +506,10 @@ fn node_reads_the_config_and_has_no_config() {
     let out = node(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let v = json(&out);
-    assert!(v["config"]["file"].as_str().unwrap().ends_with(".eksguard.toml"));
+    assert!(v["config"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with(".eksguard.toml"));
     let node005: Vec<&Value> = v["findings"]
         .as_array()
         .unwrap()

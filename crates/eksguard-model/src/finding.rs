@@ -55,3 +55,44 @@ pub struct Finding {
     pub object: ObjectId,
     pub path: FieldPath,
 }
+
+/// Where the suppression of a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressionSource {
+    /// The `eksguard.io/ignore` annotation of the object or its pod template.
+    Inline,
+    /// A `[[suppress]]` entry of the configuration file.
+    Config,
+    /// The `--baseline` file.
+    Baseline,
+}
+
+impl SuppressionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionSource::Inline => "inline",
+            SuppressionSource::Config => "config",
+            SuppressionSource::Baseline => "baseline",
+        }
+    }
+
+    /// How a person reads it: `inline annotation`, `config suppress`, `baseline`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SuppressionSource::Inline => "inline annotation",
+            SuppressionSource::Config => "config [[suppress]]",
+            SuppressionSource::Baseline => "baseline",
+        }
+    }
+}
+
+/// Why a finding is not reported: kept with it, so suppressions stay reviewable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SuppressionNote {
+    pub source: SuppressionSource,
+    pub reason: String,
+    /// The expiry date (`YYYY-MM-DD`), when the suppression has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}

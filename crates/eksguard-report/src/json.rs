@@ -3,10 +3,12 @@
 
 use std::io::Write;
 
-use eksguard_model::{AuditStats, EventSummary, FilesSkipped, InputError, ResourceRef, Severity};
+use eksguard_model::{
+    AuditStats, EventSummary, FilesSkipped, InputError, ResourceRef, Severity, SuppressionSource,
+};
 use serde::Serialize;
 
-use crate::{write_json, Location, Report, ReportFinding};
+use crate::{write_json, ConfigSummary, Location, Report, ReportFinding, SuppressedReportFinding};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
@@ -14,12 +16,39 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 struct JsonReport<'a> {
     schema_version: u32,
     tool: Tool<'a>,
+    /// The configuration in effect: the file read (or none) and what it changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a ConfigSummary>,
     findings: Vec<Finding<'a>>,
+    /// Findings hidden by a suppression, each with its source and reason.
+    suppressed: Vec<Suppressed<'a>>,
     errors: &'a [InputError],
-    /// Inputs only partly understood (added within schema 1; absent when there are none).
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    /// Problems that lose nothing: inputs only partly understood, a suppression annotation
+    /// that suppresses nothing (added within schema 1).
     warnings: &'a [InputError],
     summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Suppressed<'a> {
+    #[serde(flatten)]
+    finding: Finding<'a>,
+    /// `inline`, `config` or `baseline`.
+    source: SuppressionSource,
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<&'a str>,
+}
+
+impl<'a> Suppressed<'a> {
+    fn of(s: &'a SuppressedReportFinding) -> Self {
+        Suppressed {
+            finding: Finding::of(&s.finding),
+            source: s.note.source,
+            reason: &s.note.reason,
+            until: s.note.until.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -151,7 +180,13 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
         tool: tool(report.tool_version),
+        config: report.config.as_ref(),
         findings: report.findings.iter().map(Finding::of).collect(),
+        suppressed: report
+            .suppressed_findings
+            .iter()
+            .map(Suppressed::of)
+            .collect(),
         errors: &report.errors,
         warnings: &report.warnings,
         summary: Totals::of(report).summary(),
@@ -164,6 +199,8 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
 struct LinesEnd<'a> {
     schema_version: u32,
     tool: Tool<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a ConfigSummary>,
     errors: &'a [InputError],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     warnings: &'a [InputError],
@@ -177,15 +214,14 @@ pub(crate) fn render_lines(report: &Report<'_>, out: &mut dyn Write) -> std::io:
     for f in &report.findings {
         write_finding_line(f, out)?;
     }
-    let end = LinesEnd {
-        schema_version: SCHEMA_VERSION,
-        tool: tool(report.tool_version),
-        errors: &report.errors,
-        warnings: &report.warnings,
-        summary: Totals::of(report).summary(),
-    };
-    serde_json::to_writer(&mut *out, &end)?;
-    out.write_all(b"\n")
+    write_end_line(
+        report.tool_version,
+        report.config.as_ref(),
+        &report.errors,
+        &report.warnings,
+        &Totals::of(report),
+        out,
+    )
 }
 
 /// One finding as a line of a JSON-lines report.
@@ -197,15 +233,18 @@ pub fn write_finding_line(f: &ReportFinding, out: &mut dyn Write) -> std::io::Re
 /// The closing line of a JSON-lines report.
 pub fn write_end_line(
     tool_version: &str,
+    config: Option<&ConfigSummary>,
     errors: &[InputError],
+    warnings: &[InputError],
     totals: &Totals,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let end = LinesEnd {
         schema_version: SCHEMA_VERSION,
         tool: tool(tool_version),
+        config,
         errors,
-        warnings: &[],
+        warnings,
         summary: totals.summary(),
     };
     serde_json::to_writer(&mut *out, &end)?;

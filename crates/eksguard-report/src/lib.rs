@@ -7,6 +7,7 @@ use std::io::Write;
 
 use eksguard_model::{
     AuditStats, EventSummary, FilesSkipped, InputError, ResourceRef, RuleMeta, Severity,
+    SuppressionNote,
 };
 
 pub mod audit_summary;
@@ -86,7 +87,8 @@ pub struct Report<'a> {
     /// Findings sorted by file, line, column, rule.
     pub findings: Vec<ReportFinding>,
     pub errors: Vec<InputError>,
-    /// Inputs only partly understood; reported, but they do not fail the run.
+    /// Problems that lose nothing: inputs only partly understood, a suppression annotation
+    /// that suppresses nothing. Reported, but they do not fail the run.
     pub warnings: Vec<InputError>,
     pub resources_scanned: usize,
     pub files_scanned: usize,
@@ -95,6 +97,106 @@ pub struct Report<'a> {
     pub suppressed: usize,
     /// Counts of the audit events read, for `audit scan`.
     pub audit: Option<AuditStats>,
+    /// Findings a suppression hides, with what hid them (part of `suppressed`, which also
+    /// counts those not kept).
+    pub suppressed_findings: Vec<SuppressedReportFinding>,
+    /// The configuration in effect, shown so nothing it turns off goes unnoticed; `None`
+    /// when the caller has none to show.
+    pub config: Option<ConfigSummary>,
+}
+
+/// A suppressed finding and the suppression that hides it.
+#[derive(Debug, Clone)]
+pub struct SuppressedReportFinding {
+    pub finding: ReportFinding,
+    pub note: SuppressionNote,
+}
+
+/// What a run's configuration turns off or changes, for every report format.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ConfigSummary {
+    /// The configuration file read, if any.
+    pub file: Option<String>,
+    /// How it was chosen: `discovered`, `--config`, or why there is none: `not-found`,
+    /// `--no-config`.
+    pub origin: String,
+    /// Rules run (IDs or prefixes; empty: all).
+    pub select: Vec<String>,
+    /// Rules not run.
+    pub ignore: Vec<String>,
+    /// Path globs not scanned.
+    pub exclude: Vec<String>,
+    pub severity_overrides: Vec<SeverityOverride>,
+    pub suppress: Vec<ConfigSuppressEntry>,
+    /// Per-rule parameters (rule ID → name → value).
+    pub params: std::collections::BTreeMap<String, serde_json::Value>,
+    /// `critical` … `info`, or `never`.
+    pub fail_on: Option<String>,
+    pub default_namespace: Option<String>,
+    pub max_file_size_mb: Option<u64>,
+    /// Whether `eksguard.io/ignore` annotations were applied (`None` where there are
+    /// none to apply, as for audit events).
+    pub inline_suppressions: Option<bool>,
+}
+
+impl ConfigSummary {
+    /// Whether the configuration changes anything (a file can be present and empty).
+    pub fn changes_anything(&self) -> bool {
+        !(self.select.is_empty()
+            && self.ignore.is_empty()
+            && self.exclude.is_empty()
+            && self.severity_overrides.is_empty()
+            && self.suppress.is_empty()
+            && self.params.is_empty()
+            && self.fail_on.is_none()
+            && self.default_namespace.is_none()
+            && self.max_file_size_mb.is_none())
+    }
+}
+
+/// A severity the configuration sets for a rule, beside the rule's own.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SeverityOverride {
+    pub rule_id: String,
+    pub default: Severity,
+    pub severity: Severity,
+}
+
+impl SeverityOverride {
+    pub fn lowers(&self) -> bool {
+        self.severity < self.default
+    }
+}
+
+/// A `[[suppress]]` entry of the configuration.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ConfigSuppressEntry {
+    pub rules: Vec<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub reason: String,
+    pub until: Option<String>,
+    /// Past its `until` date: it no longer hides anything.
+    pub expired: bool,
+}
+
+impl ConfigSuppressEntry {
+    /// `DaemonSet kube-system/aws-node`, `every resource`, `name web-*`...
+    pub fn resources(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(k) = &self.kind {
+            parts.push(k.clone());
+        }
+        match (&self.namespace, &self.name) {
+            (Some(ns), Some(n)) => parts.push(format!("{ns}/{n}")),
+            (Some(ns), None) => parts.push(format!("in namespace {ns}")),
+            (None, Some(n)) => parts.push(format!("named {n}")),
+            (None, None) if self.kind.is_none() => parts.push("every resource".into()),
+            (None, None) => {}
+        }
+        parts.join(" ")
+    }
 }
 
 /// Options that change how a report looks but not what it says.
@@ -104,6 +206,8 @@ pub struct RenderOptions {
     pub color: bool,
     /// Leave out the code frame under each finding (text only).
     pub no_frames: bool,
+    /// List suppressed findings (text and markdown; JSON and SARIF always carry them).
+    pub show_suppressed: bool,
 }
 
 impl ReportFinding {
@@ -160,7 +264,7 @@ pub fn render(
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, out),
         Format::Junit => junit::render(report, out),
-        Format::Markdown => markdown::render(report, out),
+        Format::Markdown => markdown::render(report, opts, out),
         Format::Jsonl => json::render_lines(report, out),
     }
 }

@@ -5,9 +5,13 @@ use std::io::Write;
 use eksguard_model::RuleMeta;
 
 use crate::escape::{markdown as cell, markdown_code as code};
-use crate::Report;
+use crate::{ConfigSummary, RenderOptions, Report};
 
-pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn render(
+    report: &Report<'_>,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     writeln!(out, "# eksguard report\n")?;
     let total = report.findings.len();
     let unit = if report.audit.is_some() {
@@ -28,6 +32,9 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         write!(out, " ({} suppressed)", report.suppressed)?;
     }
     writeln!(out, ".\n")?;
+    if let Some(c) = &report.config {
+        render_config(c, out)?;
+    }
     if let Some(a) = &report.audit {
         writeln!(
             out,
@@ -74,6 +81,48 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         }
     }
 
+    if opts.show_suppressed && !report.suppressed_findings.is_empty() {
+        writeln!(out, "\n## Suppressed\n")?;
+        writeln!(
+            out,
+            "| Severity | Rule | Resource | Location | Source | Reason |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+        for s in &report.suppressed_findings {
+            let f = &s.finding;
+            let location = match &f.location {
+                Some(l) => code(&format!("{}:{}", l.file, l.line)),
+                None => code(&format!(".{}", f.field_path)),
+            };
+            let mut reason = s.note.reason.clone();
+            if let Some(u) = &s.note.until {
+                reason.push_str(&format!(" (until {u})"));
+            }
+            writeln!(
+                out,
+                "| {} | {} {} | {} | {} | {} | {} |",
+                f.severity,
+                f.rule.id,
+                cell(f.rule.name),
+                cell(&f.qualified_name()),
+                location,
+                s.note.source.describe(),
+                cell(&reason),
+            )?;
+        }
+    }
+
+    if !report.warnings.is_empty() {
+        writeln!(out, "\n## Warnings\n")?;
+        for e in &report.warnings {
+            let at = match e.line {
+                Some(l) => format!("{}:{l}", e.file),
+                None => e.file.clone(),
+            };
+            writeln!(out, "- {}: {}", code(&at), cell(&e.message))?;
+        }
+    }
+
     if !report.errors.is_empty() {
         writeln!(out, "\n## Errors\n")?;
         for e in &report.errors {
@@ -107,6 +156,73 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         }
     }
     Ok(())
+}
+
+/// A short section: the file used (or none) and what it turns off or changes.
+fn render_config(c: &ConfigSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "## Configuration\n")?;
+    match &c.file {
+        Some(f) => writeln!(out, "- file: {} ({})", code(f), c.origin)?,
+        None => writeln!(out, "- file: none ({})", c.origin)?,
+    }
+    let list = |v: &[String]| v.iter().map(|x| code(x)).collect::<Vec<_>>().join(", ");
+    if !c.select.is_empty() {
+        writeln!(out, "- runs only: {}", list(&c.select))?;
+    }
+    if !c.ignore.is_empty() {
+        writeln!(out, "- ignores rules: {}", list(&c.ignore))?;
+    }
+    if !c.exclude.is_empty() {
+        writeln!(out, "- excludes paths: {}", list(&c.exclude))?;
+    }
+    for o in &c.severity_overrides {
+        let note = if o.lowers() { " (lowered)" } else { "" };
+        writeln!(
+            out,
+            "- severity: {} {} → {}{note}",
+            code(&o.rule_id),
+            o.default,
+            o.severity
+        )?;
+    }
+    for e in &c.suppress {
+        let until = match (&e.until, e.expired) {
+            (Some(u), true) => format!(" (expired {u})"),
+            (Some(u), false) => format!(" until {u}"),
+            (None, _) => String::new(),
+        };
+        writeln!(
+            out,
+            "- suppresses: {} on {}{until}: {}",
+            list(&e.rules),
+            cell(&e.resources()),
+            cell(&e.reason)
+        )?;
+    }
+    for (rule, values) in &c.params {
+        writeln!(
+            out,
+            "- parameters: {} `{}`",
+            code(rule),
+            code(&values.to_string())
+        )?;
+    }
+    if let Some(f) = &c.fail_on {
+        writeln!(out, "- fail_on: {}", code(f))?;
+    }
+    if let Some(ns) = &c.default_namespace {
+        writeln!(out, "- default_namespace: {}", code(ns))?;
+    }
+    if let Some(mb) = c.max_file_size_mb {
+        writeln!(out, "- max_file_size_mb: {mb}")?;
+    }
+    if c.inline_suppressions == Some(false) {
+        writeln!(
+            out,
+            "- inline suppressions: ignored (`--no-inline-suppressions`)"
+        )?;
+    }
+    writeln!(out)
 }
 
 fn s(n: usize) -> &'static str {

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-use eksguard_model::{RuleMeta, Severity};
+use eksguard_model::{InputError, RuleMeta, Severity, SuppressionNote, SuppressionSource};
 use serde::Serialize;
 
-use crate::{write_json, Report, ReportFinding, INFORMATION_URI};
+use crate::{write_json, ConfigSummary, Report, ReportFinding, INFORMATION_URI};
 
 const SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -27,7 +27,7 @@ struct Log<'a> {
 #[serde(rename_all = "camelCase")]
 struct Run<'a> {
     tool: Tool<'a>,
-    invocations: [Invocation; 1],
+    invocations: [Invocation<'a>; 1],
     /// Our columns count characters, not SARIF's default UTF-16 code units.
     column_kind: &'static str,
     results: Vec<SarifResult<'a>>,
@@ -101,8 +101,43 @@ struct SarifResult<'a> {
     message: Text,
     locations: [ResultLocation<'a>; 1],
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// Present on suppressed findings: code-scanning UIs show them as dismissed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<SarifSuppression<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     properties: Option<ResultProperties<'a>>,
+}
+
+#[derive(Serialize)]
+struct SarifSuppression<'a> {
+    /// `inSource` for an annotation in the scanned file, `external` for the configuration
+    /// file or a baseline.
+    kind: &'static str,
+    justification: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<SuppressionProperties<'a>>,
+}
+
+#[derive(Serialize)]
+struct SuppressionProperties<'a> {
+    source: SuppressionSource,
+    until: &'a str,
+}
+
+impl<'a> SarifSuppression<'a> {
+    fn of(note: &'a SuppressionNote) -> Self {
+        SarifSuppression {
+            kind: match note.source {
+                SuppressionSource::Inline => "inSource",
+                SuppressionSource::Config | SuppressionSource::Baseline => "external",
+            },
+            justification: format!("{}: {}", note.source.describe(), note.reason),
+            properties: note.until.as_deref().map(|until| SuppressionProperties {
+                source: note.source,
+                until,
+            }),
+        }
+    }
 }
 
 /// Audit findings carry their event in the result's property bag.
@@ -150,10 +185,18 @@ struct LogicalLocation<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Invocation {
+struct Invocation<'a> {
     execution_successful: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_execution_notifications: Vec<Notification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<InvocationProperties<'a>>,
+}
+
+/// The configuration the run used: the file (or none) and what it changes.
+#[derive(Serialize)]
+struct InvocationProperties<'a> {
+    config: &'a ConfigSummary,
 }
 
 #[derive(Serialize)]
@@ -203,30 +246,9 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
         .enumerate()
         .map(|(i, r)| (r.id, i))
         .collect();
-    let notifications = report
-        .errors
-        .iter()
-        .map(|e| ("error", e))
-        .chain(report.warnings.iter().map(|w| ("warning", w)))
-        .map(|(level, e)| Notification {
-            level,
-            message: Text::new(e.message.clone()),
-            locations: (!e.file.is_empty())
-                .then(|| NotificationLocation {
-                    physical_location: NotificationPhysical {
-                        artifact_location: ArtifactLocation {
-                            uri: to_uri(&e.file),
-                        },
-                        region: e.line.filter(|l| *l > 0).map(|l| Region {
-                            start_line: l,
-                            start_column: None,
-                        }),
-                    },
-                })
-                .into_iter()
-                .collect(),
-        })
-        .collect();
+    let errors = report.errors.iter().map(|e| notification("error", e));
+    let warnings = report.warnings.iter().map(|e| notification("warning", e));
+    let notifications = errors.chain(warnings).collect();
     let log = Log {
         schema: SCHEMA_URI,
         version: "2.1.0",
@@ -242,16 +264,48 @@ pub(crate) fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Resul
             invocations: [Invocation {
                 execution_successful: report.errors.is_empty(),
                 tool_execution_notifications: notifications,
+                properties: report
+                    .config
+                    .as_ref()
+                    .map(|config| InvocationProperties { config }),
             }],
             column_kind: "unicodeCodePoints",
             results: report
                 .findings
                 .iter()
-                .map(|f| result(f, index.get(f.rule.id).copied()))
+                .map(|f| result(f, index.get(f.rule.id).copied(), None))
+                .chain(report.suppressed_findings.iter().map(|s| {
+                    result(
+                        &s.finding,
+                        index.get(s.finding.rule.id).copied(),
+                        Some(&s.note),
+                    )
+                }))
                 .collect(),
         }],
     };
     write_json(&log, out)
+}
+
+fn notification(level: &'static str, e: &InputError) -> Notification {
+    Notification {
+        level,
+        message: Text::new(e.message.clone()),
+        locations: (!e.file.is_empty())
+            .then(|| NotificationLocation {
+                physical_location: NotificationPhysical {
+                    artifact_location: ArtifactLocation {
+                        uri: to_uri(&e.file),
+                    },
+                    region: e.line.filter(|l| *l > 0).map(|l| Region {
+                        start_line: l,
+                        start_column: None,
+                    }),
+                },
+            })
+            .into_iter()
+            .collect(),
+    }
 }
 
 fn rule(r: &RuleMeta) -> Rule {
@@ -279,7 +333,11 @@ fn rule(r: &RuleMeta) -> Rule {
     }
 }
 
-fn result(f: &ReportFinding, rule_index: Option<usize>) -> SarifResult<'_> {
+fn result<'a>(
+    f: &'a ReportFinding,
+    rule_index: Option<usize>,
+    suppression: Option<&'a SuppressionNote>,
+) -> SarifResult<'a> {
     let r = &f.resource;
     let logical = LogicalLocation {
         name: &r.name,
@@ -304,6 +362,7 @@ fn result(f: &ReportFinding, rule_index: Option<usize>) -> SarifResult<'_> {
             logical_locations: vec![logical],
         }],
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint())]),
+        suppressions: suppression.map(SarifSuppression::of).into_iter().collect(),
         properties: f.event.as_deref().map(|event| ResultProperties { event }),
     }
 }

@@ -97,11 +97,118 @@ pub(crate) fn render(
     if !report.errors.is_empty() || !report.warnings.is_empty() {
         writeln!(out)?;
     }
-    writeln!(out, "{}", summary_line(report))?;
+    if opts.show_suppressed && !report.suppressed_findings.is_empty() {
+        render_suppressed(report, &st, out)?;
+    }
+    if let Some(c) = &report.config {
+        render_config(c, out)?;
+    }
+    writeln!(out, "{}", summary_line(report, opts))?;
     if let Some(line) = skipped_line(report) {
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// Each suppressed finding on one line, with the suppression's source and reason.
+fn render_suppressed(report: &Report<'_>, st: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{}", "Suppressed findings:".style(st.header))?;
+    for s in &report.suppressed_findings {
+        let f = &s.finding;
+        let at = match &f.location {
+            Some(l) => format!("{}:{}:{}", l.file, l.line, l.column),
+            None => format!(".{}", f.field_path),
+        };
+        writeln!(
+            out,
+            "  {} {} {} {}  ({})",
+            f.severity,
+            f.rule.id.style(st.rule),
+            f.rule.name,
+            printable(&f.qualified_name()),
+            printable(&at)
+        )?;
+        let until = s
+            .note
+            .until
+            .as_deref()
+            .map(|u| format!(" (until {u})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "    {}: {}{until}",
+            s.note.source.describe(),
+            printable(&s.note.reason)
+        )?;
+    }
+    writeln!(out)
+}
+
+/// The configuration file used (or none) and everything in it that turns checks off or
+/// changes the verdict.
+fn render_config(c: &crate::ConfigSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    match &c.file {
+        Some(f) => writeln!(out, "config: {} ({})", printable(f), c.origin)?,
+        None => writeln!(out, "config: none ({})", c.origin)?,
+    }
+    let list = |v: &[String]| printable(&v.join(", "));
+    if !c.select.is_empty() {
+        writeln!(out, "  runs only: {}", list(&c.select))?;
+    }
+    if !c.ignore.is_empty() {
+        writeln!(out, "  ignores rules: {}", list(&c.ignore))?;
+    }
+    if !c.exclude.is_empty() {
+        writeln!(out, "  excludes paths: {}", list(&c.exclude))?;
+    }
+    for o in &c.severity_overrides {
+        let note = if o.lowers() { " (lowered)" } else { "" };
+        writeln!(
+            out,
+            "  severity: {} {} -> {}{note}",
+            printable(&o.rule_id),
+            o.default,
+            o.severity
+        )?;
+    }
+    for e in &c.suppress {
+        let until = match (&e.until, e.expired) {
+            (Some(u), true) => format!(" (expired {u})"),
+            (Some(u), false) => format!(" until {u}"),
+            (None, _) => String::new(),
+        };
+        writeln!(
+            out,
+            "  suppresses: {} on {}{until}: {}",
+            list(&e.rules),
+            printable(&e.resources()),
+            printable(&e.reason)
+        )?;
+    }
+    for (rule, values) in &c.params {
+        writeln!(
+            out,
+            "  parameters: {} {}",
+            printable(rule),
+            printable(&values.to_string())
+        )?;
+    }
+    if let Some(f) = &c.fail_on {
+        writeln!(out, "  fail_on: {}", printable(f))?;
+    }
+    if let Some(ns) = &c.default_namespace {
+        writeln!(out, "  default_namespace: {}", printable(ns))?;
+    }
+    if let Some(mb) = c.max_file_size_mb {
+        writeln!(out, "  max_file_size_mb: {mb}")?;
+    }
+    if c.inline_suppressions == Some(false) {
+        writeln!(
+            out,
+            "inline suppressions: ignored (--no-inline-suppressions)"
+        )?;
+    }
+    writeln!(out)
 }
 
 /// `3 files skipped: 2 gitignored, 1 unrecognised extension`, when any was.
@@ -299,7 +406,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn summary_line(report: &Report<'_>) -> String {
+fn summary_line(report: &Report<'_>, opts: &RenderOptions) -> String {
     let resources = if report.audit.is_some() {
         plural(report.resources_scanned, "event", "events")
     } else {
@@ -330,6 +437,9 @@ fn summary_line(report: &Report<'_>) -> String {
     };
     if report.suppressed > 0 {
         line.push_str(&format!("; {} suppressed", report.suppressed));
+        if !opts.show_suppressed && !report.suppressed_findings.is_empty() {
+            line.push_str(" (--show-suppressed lists them)");
+        }
     }
     if let Some(a) = &report.audit {
         line.push_str(&format!(

@@ -85,7 +85,15 @@ fn json_has_the_contract_keys() {
     };
     assert_eq!(
         keys(&v),
-        ["errors", "findings", "schema_version", "summary", "tool"]
+        [
+            "errors",
+            "findings",
+            "schema_version",
+            "summary",
+            "suppressed",
+            "tool",
+            "warnings"
+        ]
     );
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["tool"]["name"], "eksguard");
@@ -142,11 +150,11 @@ fn masked_secrets_never_appear() {
         RenderOptions::default(),
         RenderOptions {
             color: true,
-            no_frames: false,
+            ..Default::default()
         },
         RenderOptions {
-            color: false,
             no_frames: true,
+            ..Default::default()
         },
     ];
     for name in Format::NAMES {

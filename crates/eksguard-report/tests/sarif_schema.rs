@@ -46,6 +46,8 @@ fn sarif_matches_the_official_schema() {
         ..Default::default()
     }));
     reports.push(audit);
+    // And suppressed results, warnings and the configuration in the invocation.
+    reports.push(common::suppressed_report());
 
     for report in &reports {
         let out = render_to_string(

@@ -1,9 +1,11 @@
 //! The engine: selects rules, dispatches them by scope (in parallel), then applies
 //! suppressions and severity overrides.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use eksguard_model::{Finding, InputError, Inventory, Object, ObjectId, Severity};
+use eksguard_model::{
+    Finding, InputError, Inventory, Object, ObjectId, Severity, SuppressionNote, SuppressionSource,
+};
 use rayon::prelude::*;
 
 use crate::suppress::{annotations_of, parse_annotation, Date, Suppression};
@@ -53,14 +55,25 @@ pub struct EngineConfig {
     pub suppressions: Vec<ConfigSuppression>,
     /// The day suppressions expire against (today unless a test says otherwise).
     pub today: Option<Date>,
+    /// Leave `eksguard.io/ignore` annotations out (reviewing changes one does not trust).
+    pub ignore_inline: bool,
+}
+
+/// A finding a suppression hides, and which one: kept so the report can show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuppressedFinding {
+    pub finding: Finding,
+    pub note: SuppressionNote,
 }
 
 #[derive(Debug, Default)]
 pub struct RunResult {
     pub findings: Vec<Finding>,
-    pub suppressed: usize,
-    /// Problems found while applying suppressions (malformed annotations).
-    pub errors: Vec<InputError>,
+    pub suppressed: Vec<SuppressedFinding>,
+    /// Suppression annotations that suppress nothing (malformed, wildcard, unknown rules),
+    /// at the file and line of the annotation. They hide nothing, so they do not make the
+    /// run fail as unreadable input does.
+    pub warnings: Vec<InputError>,
 }
 
 pub struct Engine<'r> {
@@ -133,59 +146,102 @@ impl<'r> Engine<'r> {
         });
         findings.dedup();
         let mut result = RunResult::default();
-        self.filter(inv, findings, &mut result);
+        let inline = if self.config.ignore_inline {
+            HashMap::new()
+        } else {
+            inline_suppressions(&cx, inv, &mut result.warnings)
+        };
+        self.filter(inv, &inline, findings, &mut result);
         result
     }
 
-    /// Drops suppressed findings, marks expired suppressions, applies severity overrides.
-    fn filter(&self, inv: &Inventory, findings: Vec<Finding>, result: &mut RunResult) {
+    /// Applies severity overrides, sets suppressed findings apart (with what suppressed
+    /// them) and marks lapsed suppressions on the findings they no longer hide.
+    fn filter(
+        &self,
+        inv: &Inventory,
+        inline: &HashMap<ObjectId, Vec<Suppression>>,
+        findings: Vec<Finding>,
+        result: &mut RunResult,
+    ) {
         let today = self.config.today.unwrap_or_else(Date::today);
-        let mut parsed: HashMap<ObjectId, Vec<Suppression>> = HashMap::new();
-        let mut reported: HashSet<ObjectId> = HashSet::new();
         for mut f in findings {
+            if let Some(sev) = self.config.severity_overrides.get(f.rule_id) {
+                f.severity = *sev;
+            }
             let obj = inv.get(f.object);
-            let own = parsed.entry(f.object).or_insert_with(|| {
-                let mut list = Vec::new();
-                for (path, value) in annotations_of(obj) {
-                    match parse_annotation(value) {
-                        Ok(s) => list.push(s),
-                        Err(message) if reported.insert(obj.id) => {
-                            result.errors.push(InputError::new(
-                                obj.file().unwrap_or("<cluster>"),
-                                obj.locate(&path).map(|p| p.line),
-                                format!("{}: {message}; suppression ignored", obj.display_name()),
-                            ));
-                        }
-                        Err(_) => {}
-                    }
-                }
-                list
-            });
+            let own = inline
+                .get(&f.object)
+                .into_iter()
+                .flatten()
+                .map(|s| (SuppressionSource::Inline, s));
             let configured = self
                 .config
                 .suppressions
                 .iter()
                 .filter(|c| c.matches(obj))
-                .map(|c| &c.suppression);
+                .map(|c| (SuppressionSource::Config, &c.suppression));
             let mut expired = None;
-            let mut suppressed = false;
-            for s in own.iter().chain(configured).filter(|s| s.covers(f.rule_id)) {
+            let mut applied = None;
+            for (source, s) in own.chain(configured).filter(|(_, s)| s.covers(f.rule_id)) {
                 match s.until {
                     Some(d) if d < today => expired = Some(d),
-                    _ => suppressed = true,
+                    _ => {
+                        applied.get_or_insert(SuppressionNote {
+                            source,
+                            reason: s.reason.clone(),
+                            until: s.until.map(|d| d.to_string()),
+                        });
+                    }
                 }
             }
-            if suppressed {
-                result.suppressed += 1;
-                continue;
+            match applied {
+                Some(note) => result
+                    .suppressed
+                    .push(SuppressedFinding { finding: f, note }),
+                None => {
+                    if let Some(d) = expired {
+                        f.message = format!("{} (suppression expired {d})", f.message);
+                    }
+                    result.findings.push(f);
+                }
             }
-            if let Some(d) = expired {
-                f.message = format!("{} (suppression expired {d})", f.message);
-            }
-            if let Some(sev) = self.config.severity_overrides.get(f.rule_id) {
-                f.severity = *sev;
-            }
-            result.findings.push(f);
         }
     }
+}
+
+/// The valid `eksguard.io/ignore` annotations of every object that is reported on (a
+/// controller's pods share its template and are not); the others become warnings at the
+/// annotation's line, wherever they are, since they suppress nothing.
+fn inline_suppressions(
+    cx: &Ctx<'_>,
+    inv: &Inventory,
+    warnings: &mut Vec<InputError>,
+) -> HashMap<ObjectId, Vec<Suppression>> {
+    let mut out: HashMap<ObjectId, Vec<Suppression>> = HashMap::new();
+    for obj in inv.objects.iter().filter(|o| !cx.is_controlled(o.id)) {
+        for (path, value) in annotations_of(obj) {
+            let mut warn = |message: String| {
+                warnings.push(InputError::new(
+                    obj.file().unwrap_or("<cluster>"),
+                    obj.locate(&path).map(|p| p.line),
+                    format!("{}: {message}", obj.display_name()),
+                ))
+            };
+            match parse_annotation(value) {
+                Ok(a) => {
+                    if !a.unknown.is_empty() {
+                        warn(format!(
+                            "`{}` names unknown rules `{}`, left out",
+                            crate::suppress::ANNOTATION,
+                            a.unknown.join("`, `")
+                        ));
+                    }
+                    out.entry(obj.id).or_default().push(a.suppression);
+                }
+                Err(message) => warn(format!("{message}; it suppresses nothing")),
+            }
+        }
+    }
+    out
 }

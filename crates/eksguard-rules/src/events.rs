@@ -5,7 +5,7 @@
 //! object) work as in the object engine.
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, RuleMeta, Severity};
+use eksguard_model::{FieldPath, RuleMeta, Severity, SuppressionNote, SuppressionSource};
 use rayon::prelude::*;
 
 use crate::engine::{matches_any, EngineConfig};
@@ -134,6 +134,15 @@ impl<'r> AuditEngine<'r> {
     /// Checks a batch of events (in input order); findings come back ordered by event,
     /// then by rule.
     pub fn check(&mut self, events: &[&AuditEvent<'_>]) -> Vec<EventFinding> {
+        self.check_keeping_suppressed(events).0
+    }
+
+    /// As [`check`](Self::check), and the findings configured suppressions hide, each with
+    /// the suppression's reason.
+    pub fn check_keeping_suppressed(
+        &mut self,
+        events: &[&AuditEvent<'_>],
+    ) -> (Vec<EventFinding>, Vec<(EventFinding, SuppressionNote)>) {
         let cx = EventCtx {
             params: &self.config.params,
         };
@@ -172,13 +181,17 @@ impl<'r> AuditEngine<'r> {
         &mut self,
         events: &[&AuditEvent<'_>],
         found: Vec<EventFinding>,
-    ) -> Vec<EventFinding> {
+    ) -> (Vec<EventFinding>, Vec<(EventFinding, SuppressionNote)>) {
         let mut out = Vec::with_capacity(found.len());
+        let mut hidden = Vec::new();
         for mut f in found {
+            if let Some(sev) = self.config.severity_overrides.get(f.hit.rule_id) {
+                f.hit.severity = *sev;
+            }
             if !self.config.suppressions.is_empty() {
                 let target = events[f.index].target();
                 let mut expired = None;
-                let mut suppressed = false;
+                let mut applied = None;
                 for c in self.config.suppressions.iter().filter(|c| {
                     c.suppression.covers(f.hit.rule_id)
                         && c.matches_resource(
@@ -189,22 +202,26 @@ impl<'r> AuditEngine<'r> {
                 }) {
                     match c.suppression.until {
                         Some(d) if d < self.today => expired = Some(d),
-                        _ => suppressed = true,
+                        _ => {
+                            applied.get_or_insert_with(|| SuppressionNote {
+                                source: SuppressionSource::Config,
+                                reason: c.suppression.reason.clone(),
+                                until: c.suppression.until.map(|d| d.to_string()),
+                            });
+                        }
                     }
                 }
-                if suppressed {
+                if let Some(note) = applied {
                     self.suppressed += 1;
+                    hidden.push((f, note));
                     continue;
                 }
                 if let Some(d) = expired {
                     f.hit.message = format!("{} (suppression expired {d})", f.hit.message);
                 }
             }
-            if let Some(sev) = self.config.severity_overrides.get(f.hit.rule_id) {
-                f.hit.severity = *sev;
-            }
             out.push(f);
         }
-        out
+        (out, hidden)
     }
 }

@@ -88,6 +88,10 @@ pub struct ReportArgs {
     /// Print nothing on standard output; the exit status tells the result.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// List suppressed findings with their rule, resource, source and reason (text and
+    /// markdown; JSON and SARIF always list them).
+    #[arg(long)]
+    pub show_suppressed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +109,18 @@ pub struct ScanArgs {
     /// Glob of paths to skip (repeatable), on top of the config's `exclude`.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub inline: InlineArgs,
+}
+
+/// Whether `eksguard.io/ignore` annotations count: for every command that reads objects
+/// which can carry them.
+#[derive(Debug, Args)]
+pub struct InlineArgs {
+    /// Ignore `eksguard.io/ignore` annotations in the scanned objects (when reviewing
+    /// changes you do not trust); configured suppressions still apply.
+    #[arg(long)]
+    pub no_inline_suppressions: bool,
 }
 
 /// Rule selection, configuration and baseline: shared by every command that reports findings.
@@ -243,6 +259,8 @@ pub struct ClusterArgs {
     pub report: ReportArgs,
     #[command(flatten)]
     pub check: CheckArgs,
+    #[command(flatten)]
+    pub inline: InlineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +288,10 @@ pub struct NodeArgs {
     pub kubeconfig: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
+    pub inline: InlineArgs,
 }
 
 #[derive(Debug, Subcommand)]

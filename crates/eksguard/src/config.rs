@@ -6,13 +6,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use eksguard_model::Severity;
+use clap::ValueEnum;
+use eksguard_report::{ConfigSummary, ConfigSuppressEntry, SeverityOverride};
 use eksguard_rules::context::param_type_ok;
 use eksguard_rules::engine::ConfigSuppression;
-use eksguard_rules::suppress::{Date, Suppression};
+use eksguard_rules::suppress::{classify, Date, RulePattern, Suppression};
 use eksguard_rules::{registry, Params};
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::cli::FailOn;
 
 pub const FILE_NAME: &str = ".eksguard.toml";
 
@@ -33,6 +36,31 @@ struct Raw {
     suppress: Vec<Spanned<RawSuppression>>,
 }
 
+/// How the configuration of a run was chosen.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Found in the working directory or a parent.
+    Discovered,
+    /// Named with `--config`.
+    Flag,
+    /// None found.
+    #[default]
+    NotFound,
+    /// `--no-config`.
+    Disabled,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Discovered => "discovered",
+            Origin::Flag => "--config",
+            Origin::NotFound => "not-found",
+            Origin::Disabled => "--no-config",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSuppression {
@@ -49,13 +77,14 @@ struct RawSuppression {
 pub struct Config {
     /// Where it was read from, if anywhere.
     pub path: Option<PathBuf>,
+    pub origin: Origin,
     pub select: Vec<String>,
     pub ignore: Vec<String>,
-    pub fail_on: Option<Severity>,
+    pub fail_on: Option<FailOn>,
     pub exclude: Vec<String>,
     pub default_namespace: Option<String>,
     pub max_file_size_mb: Option<u64>,
-    pub severity_overrides: HashMap<String, Severity>,
+    pub severity_overrides: HashMap<String, eksguard_model::Severity>,
     pub params: Params,
     pub suppressions: Vec<ConfigSuppression>,
 }
@@ -135,12 +164,13 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         }
     }
     if let Some(f) = raw.fail_on {
-        match Severity::parse(f.get_ref()) {
-            Some(s) => cfg.fail_on = Some(s),
-            None => errors.push(err(
+        // The same values as `--fail-on`, `never` included.
+        match FailOn::from_str(f.get_ref(), true) {
+            Ok(v) => cfg.fail_on = Some(v),
+            Err(_) => errors.push(err(
                 f.span(),
                 format!(
-                    "`fail_on`: `{}` is not a severity (critical, high, medium, low, info)",
+                    "`fail_on`: `{}` is not a severity (critical, high, medium, low, info) or `never`",
                     f.get_ref()
                 ),
             )),
@@ -148,7 +178,7 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
     }
     for (id, sev) in raw.severity {
         let rule = registry::find(id.get_ref());
-        match (rule, Severity::parse(sev.get_ref())) {
+        match (rule, eksguard_model::Severity::parse(sev.get_ref())) {
             (None, _) => errors.push(err(
                 id.span(),
                 format!("`severity`: unknown rule `{}`", id.get_ref()),
@@ -216,11 +246,28 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                 "`[[suppress]]` needs a non-empty `reason`".into(),
             ));
         }
-        if let Some(bad) = s.rules.iter().find(|r| !known(r)) {
+        // As in annotations: rule IDs or families, never a wildcard, so an entry cannot
+        // hide rules (critical ones included) its author did not name.
+        if s.rules.is_empty() {
             errors.push(err(
                 span.clone(),
-                format!("`[[suppress]]`: no rule matches `{bad}`"),
+                "`[[suppress]]` needs `rules`: rule IDs or families (`POD001`, `POD`)".into(),
             ));
+        }
+        for r in &s.rules {
+            match classify(r) {
+                RulePattern::Rule | RulePattern::Family => {}
+                RulePattern::Wildcard => errors.push(err(
+                    span.clone(),
+                    format!(
+                        "`[[suppress]]`: `{r}` would suppress rules by wildcard; name rule IDs or families (`POD001`, `POD`)"
+                    ),
+                )),
+                RulePattern::Unknown => errors.push(err(
+                    span.clone(),
+                    format!("`[[suppress]]`: no rule or rule family `{r}`"),
+                )),
+            }
         }
         let until = match &s.until {
             Some(u) => match Date::parse(u.get_ref()) {
@@ -253,9 +300,63 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
     }
 }
 
+impl Config {
+    /// What this configuration turns off or changes, for the report. `inline` says whether
+    /// annotations were applied (`None` where a command has none to apply).
+    pub fn summary(&self, inline: Option<bool>, today: Date) -> ConfigSummary {
+        let mut severity_overrides: Vec<SeverityOverride> = self
+            .severity_overrides
+            .iter()
+            .filter_map(|(id, sev)| {
+                Some(SeverityOverride {
+                    rule_id: id.clone(),
+                    default: registry::find(id)?.meta().severity,
+                    severity: *sev,
+                })
+            })
+            .collect();
+        severity_overrides.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+        ConfigSummary {
+            file: self.path.as_ref().map(|p| p.display().to_string()),
+            origin: self.origin.as_str().to_string(),
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            exclude: self.exclude.clone(),
+            severity_overrides,
+            suppress: self
+                .suppressions
+                .iter()
+                .map(|c| ConfigSuppressEntry {
+                    rules: c.suppression.rules.clone(),
+                    kind: c.kind.clone(),
+                    namespace: c.namespace.clone(),
+                    name: c.name.clone(),
+                    reason: c.suppression.reason.clone(),
+                    until: c.suppression.until.map(|d| d.to_string()),
+                    expired: c.suppression.until.is_some_and(|d| d < today),
+                })
+                .collect(),
+            params: self
+                .params
+                .0
+                .iter()
+                .map(|(id, values)| (id.clone(), serde_json::json!(values)))
+                .collect(),
+            fail_on: self
+                .fail_on
+                .and_then(|f| f.to_possible_value())
+                .map(|v| v.get_name().to_string()),
+            default_namespace: self.default_namespace.clone(),
+            max_file_size_mb: self.max_file_size_mb,
+            inline_suppressions: inline,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eksguard_model::Severity;
 
     #[test]
     fn full_config_parses() {
@@ -284,10 +385,46 @@ until = "2030-01-01"
         )
         .unwrap();
         assert_eq!(cfg.select, vec!["POD", "IAM008"]);
-        assert_eq!(cfg.fail_on, Some(Severity::High));
+        assert_eq!(cfg.fail_on, Some(FailOn::High));
         assert_eq!(cfg.severity_overrides["POD001"], Severity::High);
         assert_eq!(cfg.suppressions.len(), 1);
         assert_eq!(cfg.params.0["NET001"]["skip_namespaces"][1], "monitoring");
+    }
+
+    #[test]
+    fn fail_on_never_is_a_value() {
+        let cfg = parse("c.toml", "fail_on = \"never\"\n").unwrap();
+        assert_eq!(cfg.fail_on, Some(FailOn::Never));
+        assert_eq!(
+            cfg.summary(None, Date(2026, 1, 1)).fail_on.as_deref(),
+            Some("never")
+        );
+        let errs = parse("c.toml", "\nfail_on = \"sometimes\"\n").unwrap_err();
+        assert_eq!(errs[0].line, 2);
+        assert!(errs[0].message.contains("never"), "{errs:?}");
+    }
+
+    #[test]
+    fn suppress_entries_name_rules_explicitly() {
+        for rules in ["\"*\"", "\"ALL\"", "\"POD*\"", "\"NOPE001\""] {
+            let text =
+                format!("fail_on = \"high\"\n\n[[suppress]]\nrules = [{rules}]\nreason = \"x\"\n");
+            let errs = parse("c.toml", &text).unwrap_err();
+            assert_eq!(errs[0].line, 3, "{rules}: {errs:?}");
+        }
+        let errs = parse("c.toml", "[[suppress]]\nrules = []\nreason = \"x\"\n").unwrap_err();
+        assert!(errs[0].message.contains("needs `rules`"), "{errs:?}");
+        // A family and a resource pattern are fine, and the summary shows them.
+        let cfg = parse(
+            "c.toml",
+            "[[suppress]]\nrules = [\"POD\"]\nname = \"web-*\"\nreason = \"x\"\nuntil = \"2020-01-01\"\n\n[severity]\nPOD001 = \"low\"\n",
+        )
+        .unwrap();
+        let s = cfg.summary(Some(true), Date(2026, 1, 1));
+        assert_eq!(s.suppress[0].resources(), "named web-*");
+        assert!(s.suppress[0].expired);
+        assert!(s.severity_overrides[0].lowers());
+        assert_eq!(s.severity_overrides[0].default, Severity::Critical);
     }
 
     #[test]

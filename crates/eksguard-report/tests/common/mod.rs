@@ -236,6 +236,8 @@ pub fn report() -> Report<'static> {
         files_skipped: None,
         suppressed: 1,
         audit: None,
+        suppressed_findings: Vec::new(),
+        config: None,
     }
 }
 
@@ -245,4 +247,70 @@ pub fn sources() -> SourceCache {
     s.insert("k8s/config.yaml", CONFIG_YAML);
     s.insert("k8s/rbac.yaml", RBAC_YAML);
     s
+}
+
+/// The fixed report with its privileged-container finding suppressed inline, its
+/// credentials finding suppressed by the configuration, a warning, and the configuration
+/// summary of a repository file that lowers a severity and excludes everything.
+#[allow(dead_code)] // not every test binary uses it
+pub fn suppressed_report() -> Report<'static> {
+    use eksguard_model::{SuppressionNote, SuppressionSource};
+    use eksguard_report::{
+        ConfigSummary, ConfigSuppressEntry, SeverityOverride, SuppressedReportFinding,
+    };
+    let mut r = report();
+    let mut take = |rule: &str, source, reason: &str, until: Option<&str>| {
+        let i = r.findings.iter().position(|f| f.rule.id == rule).unwrap();
+        let finding = r.findings.remove(i);
+        r.suppressed_findings.push(SuppressedReportFinding {
+            finding,
+            note: SuppressionNote {
+                source,
+                reason: reason.into(),
+                until: until.map(String::from),
+            },
+        });
+    };
+    take(
+        "POD001",
+        SuppressionSource::Inline,
+        "debug pod | removed \u{1b}[31m after use",
+        Some("2030-01-31"),
+    );
+    take(
+        "DATA004",
+        SuppressionSource::Config,
+        "values are placeholders",
+        None,
+    );
+    r.suppressed = 2;
+    r.warnings.push(InputError::new(
+        "k8s/web.yaml",
+        Some(6),
+        "Deployment shop/web: `eksguard.io/ignore`: `*` would suppress rules by wildcard; it suppresses nothing",
+    ));
+    r.config = Some(ConfigSummary {
+        file: Some("repo/.eksguard.toml".into()),
+        origin: "discovered".into(),
+        ignore: vec!["IMG".into()],
+        exclude: vec!["**".into()],
+        severity_overrides: vec![SeverityOverride {
+            rule_id: "POD001".into(),
+            default: Severity::Critical,
+            severity: Severity::Low,
+        }],
+        suppress: vec![ConfigSuppressEntry {
+            rules: vec!["DATA004".into()],
+            kind: Some("ConfigMap".into()),
+            namespace: Some("shop".into()),
+            name: None,
+            reason: "values are placeholders".into(),
+            until: None,
+            expired: false,
+        }],
+        fail_on: Some("never".into()),
+        inline_suppressions: Some(true),
+        ..Default::default()
+    });
+    r
 }

@@ -4,12 +4,12 @@
 
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
-use eksguard_model::Severity;
+use eksguard_model::{Severity, SuppressionNote, SuppressionSource};
 use eksguard_policy::rbac_gen::{self, Decision, Power, Target};
 use eksguard_report::audit_summary::{self, AuditSummary};
 use eksguard_report::json::{self, Totals};
-use eksguard_report::{Location, Report, ReportFinding, SourceCache};
-use eksguard_rules::events::AuditEngine;
+use eksguard_report::{Location, Report, ReportFinding, SourceCache, SuppressedReportFinding};
+use eksguard_rules::events::{AuditEngine, EventFinding};
 use eksguard_rules::registry;
 use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
 
@@ -237,17 +237,27 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let mut worst: Option<Severity> = None;
     let mut findings = Vec::new();
     let mut baseline_entries = Vec::new();
+    let mut suppressed_findings = Vec::new();
+    let baseline_note = SuppressionNote {
+        source: SuppressionSource::Baseline,
+        reason: args
+            .check
+            .baseline
+            .as_deref()
+            .map(|p| format!("in baseline {}", p.display()))
+            .unwrap_or_default(),
+        until: None,
+    };
     let mut in_baseline = 0usize;
     let mut checked = 0usize;
     read_logs(&args.input, &mut reader, &mut |batch| {
         let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
         checked += events.len();
-        for f in engine.check(&events) {
-            let Some(rule) = registry::find(f.hit.rule_id) else {
-                continue;
-            };
+        let (found, hidden) = engine.check_keeping_suppressed(&events);
+        let resolve = |f: EventFinding| {
+            let rule = registry::find(f.hit.rule_id)?;
             let parsed = &batch.events[f.index];
-            let finding = ReportFinding {
+            Some(ReportFinding {
                 rule: rule.meta(),
                 severity: f.hit.severity,
                 message: f.hit.message,
@@ -259,7 +269,18 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
                 }),
                 field_path: f.hit.path.to_string(),
                 event: Some(Box::new(parsed.event.summary())),
-            };
+            })
+        };
+        // A streamed report keeps nothing in memory: it counts suppressed findings only.
+        if !streaming {
+            suppressed_findings.extend(hidden.into_iter().filter_map(|(f, note)| {
+                Some(SuppressedReportFinding {
+                    finding: resolve(f)?,
+                    note,
+                })
+            }));
+        }
+        for finding in found.into_iter().filter_map(resolve) {
             if args.check.write_baseline.is_some() {
                 baseline_entries.push(BaselineEntry::of(&finding));
             }
@@ -268,6 +289,12 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
                 .is_some_and(|k| k.contains(&finding.fingerprint()))
             {
                 in_baseline += 1;
+                if !streaming {
+                    suppressed_findings.push(SuppressedReportFinding {
+                        finding,
+                        note: baseline_note.clone(),
+                    });
+                }
                 continue;
             }
             if !streaming {
@@ -288,6 +315,8 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         baseline::write(path, baseline_entries)?;
     }
     let threshold = scan::fail_threshold(args.report.fail_on, cfg.fail_on);
+    // Audit events carry no annotations: only configured suppressions apply.
+    let config = cfg.summary(None, eksguard_rules::suppress::Date::today());
     let errors = reader.errors();
     let suppressed = engine.suppressed() + in_baseline;
     if streaming {
@@ -296,7 +325,14 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         totals.suppressed = suppressed;
         totals.audit = Some(reader.stats());
         if let Some(out) = stream_out.as_mut() {
-            json::write_end_line(env!("CARGO_PKG_VERSION"), &errors, &totals, out)?;
+            json::write_end_line(
+                env!("CARGO_PKG_VERSION"),
+                Some(&config),
+                &errors,
+                &[],
+                &totals,
+                out,
+            )?;
             out.flush()?;
         }
         return Ok(if !errors.is_empty() {
@@ -318,6 +354,8 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         files_skipped: None,
         suppressed,
         audit: Some(reader.stats()),
+        suppressed_findings,
+        config: Some(config),
     };
     // Findings show the event instead of a code frame: no source text is needed.
     scan::emit(&args.report, &report, &SourceCache::new())?;

@@ -21,7 +21,14 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Error);
     };
     let sources = SourceCache::new();
-    super::scan::check_and_report(&args.check, &args.report, &cfg, &inv, &sources)
+    super::scan::check_and_report(
+        &args.check,
+        &args.inline,
+        &args.report,
+        &cfg,
+        &inv,
+        &sources,
+    )
 }
 
 /// Where a live read went, for snapshots.

@@ -8,13 +8,16 @@ use anyhow::{anyhow, Context};
 use eksguard_model::node::Entry;
 use eksguard_model::{InputError, Inventory, Node, Object, Pos, Source, Value};
 use eksguard_report::{Location, SourceCache};
-use eksguard_rules::engine::{Engine, EngineConfig};
+use eksguard_rules::engine::Engine;
+use eksguard_rules::suppress::Date;
 use eksguard_rules::{registry, Rule};
 use eksguard_sources::kubelet::{self, CommandLine, Origin};
 use eksguard_sources::rootfs::RootFs;
 use eksguard_sources::LoadOptions;
 
-use super::scan::{build_report, emit, fail_threshold, outcome};
+use super::scan::{
+    apply_baseline, build_report, emit, engine_config, fail_threshold, load_config, outcome,
+};
 use crate::cli::NodeArgs;
 use crate::Outcome;
 
@@ -24,6 +27,9 @@ const NODE_RULES: &[&str] = &[
 ];
 
 pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
+    let Some(cfg) = load_config(&args.check) else {
+        return Ok(Outcome::Error);
+    };
     let root = args.root.as_path();
     let node_fs = RootFs::new(root).map_err(|e| anyhow!("--root {}: {e}", root.display()))?;
     // Files named on the command line are paths on this machine.
@@ -136,20 +142,25 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
         .copied()
         .filter(|r| NODE_RULES.contains(&r.meta().id))
         .collect();
-    let engine = Engine::new(&rules, EngineConfig::default());
+    // Selection, severities, parameters and suppressions as in `scan`, within the NODE
+    // rules this command can feed.
+    let mut config = engine_config(&args.check, &cfg);
+    config.ignore_inline = args.inline.no_inline_suppressions;
+    let engine = Engine::new(&rules, config);
     let result = engine.run(&inv);
     let metas = engine.rules().iter().map(|r| r.meta()).collect();
     let mut report = build_report(&inv, result, metas);
-    relocate(
-        &mut report,
-        &inv.get(config_id).resource(),
-        &origins,
-        cmdline.as_ref(),
-    );
+    report.config = Some(cfg.summary(Some(!args.inline.no_inline_suppressions), Date::today()));
+    let config_ref = inv.get(config_id).resource();
+    relocate(&mut report, &config_ref, &origins, cmdline.as_ref());
+    apply_baseline(&args.check, &mut report)?;
 
     let sources = SourceCache::new();
     emit(&args.report, &report, &sources)?;
-    Ok(outcome(&report, fail_threshold(args.report.fail_on, None)))
+    Ok(outcome(
+        &report,
+        fail_threshold(args.report.fail_on, cfg.fail_on),
+    ))
 }
 
 /// Points findings on fields that a drop-in or a flag set at that drop-in or flag.
@@ -159,7 +170,16 @@ fn relocate(
     origins: &[Origin],
     cmdline: Option<&CommandLine>,
 ) {
-    for f in report.findings.iter_mut().filter(|f| &f.resource == config) {
+    let suppressed = report
+        .suppressed_findings
+        .iter_mut()
+        .map(|s| &mut s.finding);
+    for f in report
+        .findings
+        .iter_mut()
+        .chain(suppressed)
+        .filter(|f| &f.resource == config)
+    {
         let path = eksguard_model::FieldPath::parse(&f.field_path);
         let Some(o) = kubelet::origin_of(origins, &path) else {
             continue;

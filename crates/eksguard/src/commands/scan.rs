@@ -2,15 +2,18 @@
 
 use std::collections::BTreeSet;
 
-use eksguard_model::{Inventory, Severity};
-use eksguard_report::{Format, Location, RenderOptions, Report, ReportFinding, SourceCache};
+use eksguard_model::{Inventory, Severity, SuppressionNote, SuppressionSource};
+use eksguard_report::{
+    Format, Location, RenderOptions, Report, ReportFinding, SourceCache, SuppressedReportFinding,
+};
 use eksguard_rules::engine::{Engine, EngineConfig, RunResult};
 use eksguard_rules::registry;
+use eksguard_rules::suppress::Date;
 use eksguard_sources::LoadOptions;
 
 use crate::baseline::{self, BaselineEntry};
-use crate::cli::{CheckArgs, FailOn, FormatArg, ReportArgs, ScanArgs};
-use crate::config::{self, Config};
+use crate::cli::{CheckArgs, FailOn, FormatArg, InlineArgs, ReportArgs, ScanArgs};
+use crate::config::{self, Config, Origin};
 use crate::Outcome;
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
@@ -19,22 +22,33 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     };
     let sources = SourceCache::new();
     let inv = load_inputs(&args, &cfg, &sources)?;
-    check_and_report(&args.check, &args.report, &cfg, &inv, &sources)
+    check_and_report(
+        &args.check,
+        &args.inline,
+        &args.report,
+        &cfg,
+        &inv,
+        &sources,
+    )
 }
 
 /// Runs the engine over `inv`, applies the baseline and writes the report: the part every
 /// command that reports findings shares.
 pub fn check_and_report(
     check: &CheckArgs,
+    inline: &InlineArgs,
     report_args: &ReportArgs,
     cfg: &Config,
     inv: &Inventory,
     sources: &SourceCache,
 ) -> anyhow::Result<Outcome> {
-    let engine = Engine::new(registry::all(), engine_config(check, cfg));
+    let mut config = engine_config(check, cfg);
+    config.ignore_inline = inline.no_inline_suppressions;
+    let engine = Engine::new(registry::all(), config);
     let result = engine.run(inv);
     let rules = engine.rules().iter().map(|r| r.meta()).collect();
     let mut report = build_report(inv, result, rules);
+    report.config = Some(cfg.summary(Some(!inline.no_inline_suppressions), Date::today()));
     apply_baseline(check, &mut report)?;
 
     let threshold = fail_threshold(report_args.fail_on, cfg.fail_on);
@@ -57,6 +71,7 @@ pub fn engine_config(check: &CheckArgs, cfg: &Config) -> EngineConfig {
         params: cfg.params.clone(),
         suppressions: cfg.suppressions.clone(),
         today: None,
+        ignore_inline: false,
     }
 }
 
@@ -68,11 +83,23 @@ pub fn apply_baseline(check: &CheckArgs, report: &mut Report<'_>) -> anyhow::Res
     }
     if let Some(path) = &check.baseline {
         let known: BTreeSet<String> = baseline::read(path)?;
-        let before = report.findings.len();
+        let (old, new): (Vec<ReportFinding>, Vec<ReportFinding>) =
+            std::mem::take(&mut report.findings)
+                .into_iter()
+                .partition(|f| known.contains(&f.fingerprint()));
+        report.findings = new;
+        report.suppressed += old.len();
+        let reason = format!("in baseline {}", path.display());
         report
-            .findings
-            .retain(|f| !known.contains(&f.fingerprint()));
-        report.suppressed += before - report.findings.len();
+            .suppressed_findings
+            .extend(old.into_iter().map(|finding| SuppressedReportFinding {
+                finding,
+                note: SuppressionNote {
+                    source: SuppressionSource::Baseline,
+                    reason: reason.clone(),
+                    until: None,
+                },
+            }));
     }
     Ok(())
 }
@@ -80,19 +107,23 @@ pub fn apply_baseline(check: &CheckArgs, report: &mut Report<'_>) -> anyhow::Res
 /// The configuration `--config`/`--no-config` name or discovery finds; `None` after
 /// printing its errors.
 pub fn load_config(check: &CheckArgs) -> Option<Config> {
-    let path = match (&check.config, check.no_config) {
-        (Some(p), _) => Some(p.clone()),
-        (None, true) => None,
-        (None, false) => std::env::current_dir()
+    let (path, origin) = match (&check.config, check.no_config) {
+        (Some(p), _) => (Some(p.clone()), Origin::Flag),
+        (None, true) => (None, Origin::Disabled),
+        (None, false) => match std::env::current_dir()
             .ok()
-            .and_then(|d| config::discover(&d)),
+            .and_then(|d| config::discover(&d))
+        {
+            Some(p) => (Some(p), Origin::Discovered),
+            None => (None, Origin::NotFound),
+        },
     };
     let loaded = match path {
         Some(p) => config::load(&p),
         None => Ok(Config::default()),
     };
     match loaded {
-        Ok(c) => Some(c),
+        Ok(c) => Some(Config { origin, ..c }),
         Err(errors) => {
             for e in errors {
                 eprintln!("error: {}", super::shown(e));
@@ -124,64 +155,79 @@ pub fn build_report<'a>(
     result: RunResult,
     rules: Vec<&'static eksguard_model::RuleMeta>,
 ) -> Report<'a> {
-    let mut errors = inv.errors.clone();
-    errors.extend(result.errors);
-    let mut findings: Vec<ReportFinding> = result
-        .findings
-        .into_iter()
-        .filter_map(|f| {
-            let rule = registry::find(f.rule_id)?.meta();
-            let obj = inv.get(f.object);
-            let location = obj
-                .file()
-                .zip(obj.locate(&f.path))
-                .map(|(file, pos)| Location {
-                    file: file.to_string(),
-                    line: pos.line,
-                    column: pos.col,
-                });
-            Some(ReportFinding {
-                rule,
-                severity: f.severity,
-                message: f.message,
-                resource: obj.resource(),
-                location,
-                field_path: f.path.to_string(),
-                event: None,
-            })
+    let resolve = |f: eksguard_model::Finding| {
+        let rule = registry::find(f.rule_id)?.meta();
+        let obj = inv.get(f.object);
+        let location = obj
+            .file()
+            .zip(obj.locate(&f.path))
+            .map(|(file, pos)| Location {
+                file: file.to_string(),
+                line: pos.line,
+                column: pos.col,
+            });
+        Some(ReportFinding {
+            rule,
+            severity: f.severity,
+            message: f.message,
+            resource: obj.resource(),
+            location,
+            field_path: f.path.to_string(),
+            event: None,
         })
-        .collect();
-    findings.sort_by(|a, b| {
+    };
+    let order = |a: &ReportFinding, b: &ReportFinding| {
         (&a.location, a.rule.id, &a.resource, &a.field_path).cmp(&(
             &b.location,
             b.rule.id,
             &b.resource,
             &b.field_path,
         ))
-    });
+    };
+    let mut findings: Vec<ReportFinding> =
+        result.findings.into_iter().filter_map(resolve).collect();
+    findings.sort_by(order);
+    let mut suppressed_findings: Vec<SuppressedReportFinding> = result
+        .suppressed
+        .into_iter()
+        .filter_map(|s| {
+            Some(SuppressedReportFinding {
+                finding: resolve(s.finding)?,
+                note: s.note,
+            })
+        })
+        .collect();
+    suppressed_findings.sort_by(|a, b| order(&a.finding, &b.finding));
     Report {
         tool_version: env!("CARGO_PKG_VERSION"),
         rules,
         findings,
-        errors,
-        warnings: inv.warnings.clone(),
+        errors: inv.errors.clone(),
+        warnings: inv
+            .warnings
+            .iter()
+            .cloned()
+            .chain(result.warnings)
+            .collect(),
         resources_scanned: inv.objects.len(),
         files_scanned: inv.files_scanned,
         files_skipped: Some(inv.files_skipped),
-        suppressed: result.suppressed,
+        suppressed: suppressed_findings.len(),
         audit: None,
+        suppressed_findings,
+        config: None,
     }
 }
 
-pub fn fail_threshold(cli: Option<FailOn>, cfg: Option<Severity>) -> Option<Severity> {
-    match cli {
-        Some(FailOn::Never) => None,
-        Some(FailOn::Critical) => Some(Severity::Critical),
-        Some(FailOn::High) => Some(Severity::High),
-        Some(FailOn::Medium) => Some(Severity::Medium),
-        Some(FailOn::Low) => Some(Severity::Low),
-        Some(FailOn::Info) => Some(Severity::Info),
-        None => Some(cfg.unwrap_or(Severity::Low)),
+/// The flag, else the configuration, else `low`; `None` for `never`.
+pub fn fail_threshold(cli: Option<FailOn>, cfg: Option<FailOn>) -> Option<Severity> {
+    match cli.or(cfg).unwrap_or(FailOn::Low) {
+        FailOn::Never => None,
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::High => Some(Severity::High),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Info => Some(Severity::Info),
     }
 }
 
@@ -214,6 +260,7 @@ pub fn emit(args: &ReportArgs, report: &Report<'_>, sources: &SourceCache) -> an
     let opts = RenderOptions {
         color: super::use_color(args.color, args.output.is_some()),
         no_frames: false,
+        show_suppressed: args.show_suppressed,
     };
     let mut out = super::open_output(args.output.as_deref())?;
     eksguard_report::render(format_of(args.format), report, sources, &opts, &mut out)?;

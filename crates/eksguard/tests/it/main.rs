@@ -23,3 +23,4 @@ mod hostile_output;
 mod node;
 mod rbac;
 mod rbac_gen;
+mod suppression;

@@ -150,21 +150,7 @@ fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
     if ft.is_file() {
         return None;
     }
-    #[cfg(unix)]
-    let what = {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() || ft.is_block_device() {
-            "a device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a file"
-        }
-    };
-    #[cfg(not(unix))]
-    let what = "not a file";
+    let what = crate::files::file_kind(&ft);
     Some(format!(
         "{what}, not a regular file: skipped (give a pipe's output as `-`, standard input)"
     ))
@@ -173,16 +159,7 @@ fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
 /// Opens a regular file without blocking, and checks what was opened: the path may have
 /// been replaced by a FIFO since it was looked at.
 fn open_regular(path: &Path) -> Result<std::fs::File, String> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Opening a FIFO for reading waits for a writer, unless non-blocking; reads
-        // from a regular file ignore the flag.
-        opts.custom_flags(libc::O_NONBLOCK);
-    }
-    let f = opts.open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let f = crate::files::open_nonblocking(path).map_err(|e| format!("cannot read: {e}"))?;
     let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
     match not_regular(&meta) {
         Some(what) => Err(what),

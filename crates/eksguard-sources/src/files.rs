@@ -112,7 +112,8 @@ fn regular(meta: &std::fs::Metadata) -> Result<(), ReadError> {
     Err(ReadError::NotRegular(file_kind(&t)))
 }
 
-fn file_kind(t: &std::fs::FileType) -> &'static str {
+/// What a file that is not a regular file is, for messages.
+pub(crate) fn file_kind(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
@@ -136,8 +137,9 @@ fn file_kind(t: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Opens for reading without blocking: opening a FIFO otherwise waits for a writer.
 #[cfg(unix)]
-fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
@@ -146,7 +148,7 @@ fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 #[cfg(not(unix))]
-fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::File::open(path)
 }
 

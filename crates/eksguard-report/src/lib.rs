@@ -112,6 +112,69 @@ pub struct SuppressedReportFinding {
     pub note: SuppressionNote,
 }
 
+impl ConfigSummary {
+    /// What the configuration turns off or changes, one entry a line, for the text and
+    /// Markdown reports: `value` escapes a value for the output, `text` escapes prose, and
+    /// `arrow` joins a default severity to its override.
+    pub(crate) fn changes(
+        &self,
+        value: &dyn Fn(&str) -> String,
+        text: &dyn Fn(&str) -> String,
+        arrow: &str,
+    ) -> Vec<String> {
+        let list = |v: &[String]| v.iter().map(|x| value(x)).collect::<Vec<_>>().join(", ");
+        let mut lines = Vec::new();
+        if !self.select.is_empty() {
+            lines.push(format!("runs only: {}", list(&self.select)));
+        }
+        if !self.ignore.is_empty() {
+            lines.push(format!("ignores rules: {}", list(&self.ignore)));
+        }
+        if !self.exclude.is_empty() {
+            lines.push(format!("excludes paths: {}", list(&self.exclude)));
+        }
+        for o in &self.severity_overrides {
+            let note = if o.lowers() { " (lowered)" } else { "" };
+            lines.push(format!(
+                "severity: {} {} {arrow} {}{note}",
+                value(&o.rule_id),
+                o.default,
+                o.severity
+            ));
+        }
+        for e in &self.suppress {
+            let until = match (&e.until, e.expired) {
+                (Some(u), true) => format!(" (expired {u})"),
+                (Some(u), false) => format!(" until {u}"),
+                (None, _) => String::new(),
+            };
+            lines.push(format!(
+                "suppresses: {} on {}{until}: {}",
+                list(&e.rules),
+                text(&e.resources()),
+                text(&e.reason)
+            ));
+        }
+        for (rule, values) in &self.params {
+            lines.push(format!(
+                "parameters: {} {}",
+                value(rule),
+                value(&values.to_string())
+            ));
+        }
+        if let Some(f) = &self.fail_on {
+            lines.push(format!("fail_on: {}", value(f)));
+        }
+        if let Some(ns) = &self.default_namespace {
+            lines.push(format!("default_namespace: {}", value(ns)));
+        }
+        if let Some(mb) = self.max_file_size_mb {
+            lines.push(format!("max_file_size_mb: {mb}"));
+        }
+        lines
+    }
+}
+
 /// What a run's configuration turns off or changes, for every report format.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConfigSummary {

@@ -165,56 +165,8 @@ fn render_config(c: &ConfigSummary, out: &mut dyn Write) -> std::io::Result<()> 
         Some(f) => writeln!(out, "- file: {} ({})", code(f), c.origin)?,
         None => writeln!(out, "- file: none ({})", c.origin)?,
     }
-    let list = |v: &[String]| v.iter().map(|x| code(x)).collect::<Vec<_>>().join(", ");
-    if !c.select.is_empty() {
-        writeln!(out, "- runs only: {}", list(&c.select))?;
-    }
-    if !c.ignore.is_empty() {
-        writeln!(out, "- ignores rules: {}", list(&c.ignore))?;
-    }
-    if !c.exclude.is_empty() {
-        writeln!(out, "- excludes paths: {}", list(&c.exclude))?;
-    }
-    for o in &c.severity_overrides {
-        let note = if o.lowers() { " (lowered)" } else { "" };
-        writeln!(
-            out,
-            "- severity: {} {} → {}{note}",
-            code(&o.rule_id),
-            o.default,
-            o.severity
-        )?;
-    }
-    for e in &c.suppress {
-        let until = match (&e.until, e.expired) {
-            (Some(u), true) => format!(" (expired {u})"),
-            (Some(u), false) => format!(" until {u}"),
-            (None, _) => String::new(),
-        };
-        writeln!(
-            out,
-            "- suppresses: {} on {}{until}: {}",
-            list(&e.rules),
-            cell(&e.resources()),
-            cell(&e.reason)
-        )?;
-    }
-    for (rule, values) in &c.params {
-        writeln!(
-            out,
-            "- parameters: {} `{}`",
-            code(rule),
-            code(&values.to_string())
-        )?;
-    }
-    if let Some(f) = &c.fail_on {
-        writeln!(out, "- fail_on: {}", code(f))?;
-    }
-    if let Some(ns) = &c.default_namespace {
-        writeln!(out, "- default_namespace: {}", code(ns))?;
-    }
-    if let Some(mb) = c.max_file_size_mb {
-        writeln!(out, "- max_file_size_mb: {mb}")?;
+    for line in c.changes(&|v| code(v), &|t| cell(t), "→") {
+        writeln!(out, "- {line}")?;
     }
     if c.inline_suppressions == Some(false) {
         writeln!(

@@ -151,56 +151,9 @@ fn render_config(c: &crate::ConfigSummary, out: &mut dyn Write) -> std::io::Resu
         Some(f) => writeln!(out, "config: {} ({})", printable(f), c.origin)?,
         None => writeln!(out, "config: none ({})", c.origin)?,
     }
-    let list = |v: &[String]| printable(&v.join(", "));
-    if !c.select.is_empty() {
-        writeln!(out, "  runs only: {}", list(&c.select))?;
-    }
-    if !c.ignore.is_empty() {
-        writeln!(out, "  ignores rules: {}", list(&c.ignore))?;
-    }
-    if !c.exclude.is_empty() {
-        writeln!(out, "  excludes paths: {}", list(&c.exclude))?;
-    }
-    for o in &c.severity_overrides {
-        let note = if o.lowers() { " (lowered)" } else { "" };
-        writeln!(
-            out,
-            "  severity: {} {} -> {}{note}",
-            printable(&o.rule_id),
-            o.default,
-            o.severity
-        )?;
-    }
-    for e in &c.suppress {
-        let until = match (&e.until, e.expired) {
-            (Some(u), true) => format!(" (expired {u})"),
-            (Some(u), false) => format!(" until {u}"),
-            (None, _) => String::new(),
-        };
-        writeln!(
-            out,
-            "  suppresses: {} on {}{until}: {}",
-            list(&e.rules),
-            printable(&e.resources()),
-            printable(&e.reason)
-        )?;
-    }
-    for (rule, values) in &c.params {
-        writeln!(
-            out,
-            "  parameters: {} {}",
-            printable(rule),
-            printable(&values.to_string())
-        )?;
-    }
-    if let Some(f) = &c.fail_on {
-        writeln!(out, "  fail_on: {}", printable(f))?;
-    }
-    if let Some(ns) = &c.default_namespace {
-        writeln!(out, "  default_namespace: {}", printable(ns))?;
-    }
-    if let Some(mb) = c.max_file_size_mb {
-        writeln!(out, "  max_file_size_mb: {mb}")?;
+    let shown = |v: &str| printable(v);
+    for line in c.changes(&shown, &shown, "->") {
+        writeln!(out, "  {line}")?;
     }
     if c.inline_suppressions == Some(false) {
         writeln!(

@@ -1,6 +1,6 @@
 //! `eksguard audit scan` and `audit summary` through the built binary.
 
-use crate::common;
+use crate::common::{self, json};
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -22,16 +22,6 @@ fn run(args: &[&str]) -> Output {
 
 fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            stdout(out),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn ids_and_lines(v: &serde_json::Value) -> Vec<(String, u64)> {

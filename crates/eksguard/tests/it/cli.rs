@@ -1,6 +1,6 @@
 //! End-to-end tests of the built binary.
 
-use crate::common;
+use crate::common::{self, json};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,16 +24,6 @@ fn run(args: &[&str]) -> Output {
 
 fn run_stdin(args: &[&str], input: &str) -> Output {
     common::run_with_stdin(bin().args(args), input)
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn rule_ids(v: &serde_json::Value) -> Vec<String> {

@@ -2,7 +2,7 @@
 //! a JSON parser accepts, credentials in request URIs and exec commands, floods of
 //! made-up users and addresses, and FIFOs among the inputs.
 
-use crate::common;
+use crate::common::{self, json};
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -35,16 +35,6 @@ fn run(args: &[&str]) -> Output {
             panic!("eksguard {args:?} did not finish within a minute");
         }
     }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// (rule, field path, line) of each finding.

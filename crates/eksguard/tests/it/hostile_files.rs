@@ -1,7 +1,7 @@
 //! File input a scanned repository or a caller controls: nothing may be hidden from the
 //! scan without a word, and no read may be unbounded or block forever.
 
-use crate::common;
+use crate::common::{self, json};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -11,16 +11,6 @@ fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_eksguard"));
     c.env("NO_COLOR", "1");
     c
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// A privileged pod (POD001) named `name`.

@@ -1,6 +1,7 @@
 //! `eksguard node` against fake node root trees, the kubelet samples of the corpus, and
 //! `eksguard scan` over the deploy/ manifests that run it.
 
+use crate::common::json;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -57,16 +58,6 @@ impl Drop for Tree {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// Each finding as `RULE field_path @file-suffix:line`, sorted.

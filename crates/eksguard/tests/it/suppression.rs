@@ -2,7 +2,7 @@
 //! rules explicitly, suppressed findings stay visible, `--no-inline-suppressions` brings
 //! them back, and the configuration file in use is shown with what it turns off.
 
-use crate::common;
+use crate::common::{self, json};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,16 +17,6 @@ fn bin(dir: &Path) -> Command {
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     bin(dir).args(args).output().unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn stdout(out: &Output) -> String {

@@ -151,3 +151,42 @@ families! {
     sg => "SG",
     node => "NODE",
 }
+
+/// The table of dangerous powers and the rules that judge roles cannot drift apart: a
+/// ClusterRole granting any one request of a power is flagged by an IAM rule, never at a
+/// higher severity than holding the power cluster-wide.
+#[test]
+fn every_power_request_is_flagged_by_an_iam_rule() {
+    use eksguard_model::rbac::powers::POWERS;
+    for power in POWERS.iter().filter(|p| p.id != "full-control") {
+        for r in power.requests {
+            let text = format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: probe\nrules:\n- apiGroups: [\"{}\"]\n  resources: [\"{}\"]\n  verbs: [\"{}\"]\n",
+                r.group, r.resource, r.verb
+            );
+            let inv = load_text("probe.yaml", text.as_bytes(), &LoadOptions::default());
+            let config = EngineConfig {
+                select: vec!["IAM".to_string()],
+                today: Some(Date(2026, 1, 1)),
+                ..EngineConfig::default()
+            };
+            let result = Engine::new(registry::all(), config).run(&inv);
+            let flagged: Vec<_> = result
+                .findings
+                .iter()
+                .filter(|f| f.rule_id != "IAM008")
+                .collect();
+            assert!(!flagged.is_empty(), "{} {r:?}: no rule fires", power.id);
+            for f in flagged {
+                assert!(
+                    f.severity <= power.severity,
+                    "{} {r:?}: {} is {} above the power's {}",
+                    power.id,
+                    f.rule_id,
+                    f.severity,
+                    power.severity
+                );
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@
 
 mod iam;
 mod matching;
+pub mod powers;
 mod risks;
 
 use std::collections::{BTreeMap, BTreeSet};

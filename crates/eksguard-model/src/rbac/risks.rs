@@ -1,140 +1,37 @@
 //! Dangerous powers: requests that let a subject take over the cluster, read its
 //! credentials or run code in others' workloads, and who holds them.
 
+use super::powers::{Power, POWERS};
 use super::{BindingKind, Grant, Origin, RbacModel, RequestAttributes, SubjectKind};
 use crate::finding::Severity;
 
-/// One dangerous power, probed by the requests that exercise it.
+/// One dangerous power with the requests `rbac risks` asks the model about.
 #[derive(Debug, Clone)]
 pub struct Probe {
-    pub id: &'static str,
-    pub title: &'static str,
-    /// Severity when held cluster-wide (or in kube-system); one step lower when held
-    /// only in other namespaces.
-    pub severity: Severity,
+    pub power: &'static Power,
     pub requests: Vec<RequestAttributes>,
 }
 
-fn reqs(verbs: &[&str], group: &str, resources: &[&str]) -> Vec<RequestAttributes> {
-    verbs
+/// The powers `rbac risks` looks for, most dangerous first, from the one table the IAM
+/// rules read too.
+pub fn probes() -> Vec<Probe> {
+    POWERS
         .iter()
-        .flat_map(|v| {
-            resources
+        .map(|&power| Probe {
+            power,
+            requests: power
+                .requests
                 .iter()
-                .map(move |r| RequestAttributes::resource(v, group, r))
+                .map(|r| {
+                    let req = RequestAttributes::resource(r.verb, r.group, r.resource);
+                    match power.namespace {
+                        Some(ns) => req.in_namespace(ns),
+                        None => req,
+                    }
+                })
+                .collect(),
         })
         .collect()
-}
-
-/// The powers `rbac risks` looks for, most dangerous first.
-pub fn probes() -> Vec<Probe> {
-    let workloads = [
-        "pods",
-        "deployments",
-        "daemonsets",
-        "statefulsets",
-        "replicasets",
-        "jobs",
-        "cronjobs",
-    ];
-    let in_kube_system: Vec<RequestAttributes> = workloads
-        .iter()
-        .map(|w| {
-            let group = match *w {
-                "pods" => "",
-                "jobs" | "cronjobs" => "batch",
-                _ => "apps",
-            };
-            RequestAttributes::resource("create", group, w).in_namespace("kube-system")
-        })
-        .collect();
-    vec![
-        Probe {
-            id: "full-control",
-            title: "every verb on every resource (cluster-admin or `*`)",
-            severity: Severity::Critical,
-            requests: vec![RequestAttributes::resource("*", "*", "*")],
-        },
-        Probe {
-            id: "escalate",
-            title: "escalate roles: grant permissions it does not hold",
-            severity: Severity::Critical,
-            requests: reqs(
-                &["escalate"],
-                "rbac.authorization.k8s.io",
-                &["clusterroles", "roles"],
-            ),
-        },
-        Probe {
-            id: "bind",
-            title: "bind roles it does not hold",
-            severity: Severity::Critical,
-            requests: reqs(
-                &["bind"],
-                "rbac.authorization.k8s.io",
-                &["clusterroles", "roles"],
-            ),
-        },
-        Probe {
-            id: "impersonate",
-            title: "impersonate users, groups or service accounts",
-            severity: Severity::Critical,
-            requests: reqs(
-                &["impersonate"],
-                "",
-                &["users", "groups", "serviceaccounts"],
-            ),
-        },
-        Probe {
-            id: "webhook-write",
-            title: "write admission webhook configurations",
-            severity: Severity::High,
-            requests: reqs(
-                &["create", "update", "patch"],
-                "admissionregistration.k8s.io",
-                &[
-                    "mutatingwebhookconfigurations",
-                    "validatingwebhookconfigurations",
-                ],
-            ),
-        },
-        Probe {
-            id: "node-proxy",
-            title: "reach the kubelet API through nodes/proxy",
-            severity: Severity::High,
-            requests: reqs(&["get", "create"], "", &["nodes/proxy"]),
-        },
-        Probe {
-            id: "workloads-kube-system",
-            title: "create pods or workloads in kube-system",
-            severity: Severity::High,
-            requests: in_kube_system,
-        },
-        Probe {
-            id: "token-create",
-            title: "create service account tokens",
-            severity: Severity::High,
-            requests: reqs(&["create"], "", &["serviceaccounts/token"]),
-        },
-        Probe {
-            id: "secrets-read",
-            title: "read Secrets",
-            severity: Severity::High,
-            requests: reqs(&["get", "list", "watch"], "", &["secrets"]),
-        },
-        Probe {
-            id: "pod-exec",
-            title: "exec or attach into pods",
-            severity: Severity::High,
-            requests: reqs(&["create", "get"], "", &["pods/exec", "pods/attach"]),
-        },
-        Probe {
-            id: "persistent-volume-create",
-            title: "create PersistentVolumes (host paths)",
-            severity: Severity::Medium,
-            requests: reqs(&["create"], "", &["persistentvolumes"]),
-        },
-    ]
 }
 
 /// A subject that holds a probe's power, by one grant.
@@ -194,9 +91,9 @@ impl RbacModel {
                     let narrow = b.namespace.as_deref().is_some_and(|ns| ns != "kube-system")
                         && b.kind != BindingKind::ClusterRoleBinding;
                     let severity = if narrow {
-                        lower(probe.severity)
+                        lower(probe.power.severity)
                     } else {
-                        probe.severity
+                        probe.power.severity
                     };
                     out.push(Risk {
                         probe: pi,

@@ -353,3 +353,53 @@ aggregationRule: {clusterRoleSelectors: [{matchLabels: {x: a}}]}
     assert_eq!(a.aggregated_from, ["b"]);
     assert!(a.rules.is_empty());
 }
+
+/// Powers that the IAM rules flag in a role are also found on the subjects holding them:
+/// impersonating UIDs, any verb on nodes/proxy, deleting webhook configurations, and
+/// creating ReplicationControllers in kube-system.
+#[test]
+fn risks_cover_every_request_the_rules_flag() {
+    let m = model(
+        "
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: odd}
+rules:
+- apiGroups: [authentication.k8s.io]
+  resources: [uids]
+  verbs: [impersonate]
+- apiGroups: ['']
+  resources: [nodes/proxy]
+  verbs: [patch]
+- apiGroups: [admissionregistration.k8s.io]
+  resources: [validatingwebhookconfigurations]
+  verbs: [delete]
+- apiGroups: ['']
+  resources: [replicationcontrollers]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: odd}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: odd}
+subjects:
+- {kind: User, name: mallory}
+",
+    );
+    let probes = probes();
+    let mut found: Vec<&str> = m
+        .risks(false)
+        .iter()
+        .map(|r| probes[r.probe].power.id)
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "impersonate",
+            "node-proxy",
+            "webhook-write",
+            "workloads-kube-system"
+        ]
+    );
+}

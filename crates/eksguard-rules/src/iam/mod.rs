@@ -42,6 +42,7 @@ pub use rbac_webhook_config_write::RbacWebhookConfigWrite;
 pub use rbac_wildcard::RbacWildcard;
 pub use system_masters_mapping::SystemMastersMapping;
 
+use eksguard_model::rbac::powers::Power;
 use eksguard_model::{rbac, yaml, FieldPath, Node, Object};
 
 use crate::Rule;
@@ -72,22 +73,8 @@ pub const RULES: &[&dyn Rule] = &[
 // ---------------------------------------------------------------------------------------
 // RBAC rule matching
 
-/// One request an RBAC rule may authorize: `verb` on `resource` (optionally
-/// `resource/subresource`) in API group `group` (`""` is the core group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Req {
-    pub verb: &'static str,
-    pub group: &'static str,
-    pub resource: &'static str,
-}
-
-pub(crate) const fn req(verb: &'static str, group: &'static str, resource: &'static str) -> Req {
-    Req {
-        verb,
-        group,
-        resource,
-    }
-}
+/// One request an RBAC rule may authorize, as the model's table of powers lists them.
+pub(crate) use eksguard_model::rbac::powers::Request as Req;
 
 /// A request a rule authorizes, with the index of the `verbs` and `resources` entries
 /// that let it through.
@@ -228,16 +215,19 @@ pub(crate) fn describe_grant(rule_idx: usize, rule: &Node, hits: &[Hit]) -> Stri
 /// `reqs`, at its verbs entry (or resources entry when `at_resource`).
 pub(crate) fn report_grants(
     obj: &Object,
-    reqs: &[Req],
+    powers: &[&Power],
     at_resource: bool,
     out: &mut crate::Sink,
-    what: &str,
 ) {
     if is_builtin_role(obj) {
         return;
     }
+    let reqs: Vec<Req> = powers
+        .iter()
+        .flat_map(|p| p.requests.iter().copied())
+        .collect();
     for (i, rule) in role_rules(obj) {
-        let hits = grants_any(rule, reqs);
+        let hits = grants_any(rule, &reqs);
         let Some(first) = hits.first() else { continue };
         let path = if at_resource {
             resource_path(i, first)
@@ -247,9 +237,17 @@ pub(crate) fn report_grants(
         out.report(
             obj,
             path,
-            format!("{}: {what}", describe_grant(i, rule, &hits)),
+            format!("{}: {}", describe_grant(i, rule, &hits), why(powers, first)),
         );
     }
+}
+
+/// What the power behind a hit lets its holder do.
+fn why(powers: &[&Power], hit: &Hit) -> &'static str {
+    powers
+        .iter()
+        .find(|p| p.requests.contains(&hit.req))
+        .map_or("", |p| p.why)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -344,14 +342,14 @@ mod tests {
     #[test]
     fn matches_like_the_api_server() {
         let r = rule("apiGroups: ['']\nresources: ['*/exec']\nverbs: [create]\n");
-        assert!(grants(&r, req("create", "", "pods/exec")).is_some());
-        assert!(grants(&r, req("create", "", "pods")).is_none());
-        assert!(grants(&r, req("get", "", "pods/exec")).is_none());
+        assert!(grants(&r, Req::new("create", "", "pods/exec")).is_some());
+        assert!(grants(&r, Req::new("create", "", "pods")).is_none());
+        assert!(grants(&r, Req::new("get", "", "pods/exec")).is_none());
         let r = rule("apiGroups: ['*']\nresources: [pods]\nverbs: ['*']\n");
-        assert!(grants(&r, req("create", "apps", "pods")).is_some());
-        assert!(grants(&r, req("create", "", "pods/exec")).is_none());
+        assert!(grants(&r, Req::new("create", "apps", "pods")).is_some());
+        assert!(grants(&r, Req::new("create", "", "pods/exec")).is_none());
         let r = rule("apiGroups: [apps]\nresources: [Deployments]\nverbs: [create]\n");
-        assert!(grants(&r, req("create", "apps", "deployments")).is_none());
+        assert!(grants(&r, Req::new("create", "apps", "deployments")).is_none());
     }
 
     #[test]
@@ -359,7 +357,7 @@ mod tests {
         let r = rule(
             "apiGroups: ['']\nresources: [pods, pods/exec]\nresourceNames: [a]\nverbs: [create]\n",
         );
-        assert!(grants(&r, req("create", "", "pods")).is_none());
-        assert!(grants(&r, req("create", "", "pods/exec")).is_some());
+        assert!(grants(&r, Req::new("create", "", "pods")).is_none());
+        assert!(grants(&r, Req::new("create", "", "pods/exec")).is_some());
     }
 }

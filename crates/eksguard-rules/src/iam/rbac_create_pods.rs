@@ -1,18 +1,9 @@
 use eksguard_model::Object;
 
-use super::{report_grants, req, Req};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use eksguard_model::rbac::powers::WORKLOAD_CREATE;
 
-const REQS: &[Req] = &[
-    req("create", "", "pods"),
-    req("create", "", "replicationcontrollers"),
-    req("create", "apps", "deployments"),
-    req("create", "apps", "replicasets"),
-    req("create", "apps", "statefulsets"),
-    req("create", "apps", "daemonsets"),
-    req("create", "batch", "jobs"),
-    req("create", "batch", "cronjobs"),
-];
+use super::report_grants;
+use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -52,12 +43,6 @@ declare_rule! {
 
 impl Rule for RbacCreatePods {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        report_grants(
-            obj,
-            REQS,
-            false,
-            out,
-            "the holder can run pods as any service account of the namespace",
-        );
+        report_grants(obj, &[&WORKLOAD_CREATE], false, out);
     }
 }

@@ -1,18 +1,9 @@
 use eksguard_model::Object;
 
-use super::{report_grants, req, Req};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use eksguard_model::rbac::powers::{BIND, ESCALATE, IMPERSONATE};
 
-const REQS: &[Req] = &[
-    req("escalate", "rbac.authorization.k8s.io", "roles"),
-    req("escalate", "rbac.authorization.k8s.io", "clusterroles"),
-    req("bind", "rbac.authorization.k8s.io", "roles"),
-    req("bind", "rbac.authorization.k8s.io", "clusterroles"),
-    req("impersonate", "", "users"),
-    req("impersonate", "", "groups"),
-    req("impersonate", "", "serviceaccounts"),
-    req("impersonate", "authentication.k8s.io", "uids"),
-];
+use super::report_grants;
+use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -53,12 +44,6 @@ declare_rule! {
 
 impl Rule for RbacEscalationVerbs {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        report_grants(
-            obj,
-            REQS,
-            false,
-            out,
-            "the holder can gain permissions it was not given",
-        );
+        report_grants(obj, &[&ESCALATE, &BIND, &IMPERSONATE], false, out);
     }
 }

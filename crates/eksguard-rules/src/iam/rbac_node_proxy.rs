@@ -1,18 +1,9 @@
 use eksguard_model::Object;
 
-use super::{report_grants, req, Req};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use eksguard_model::rbac::powers::NODE_PROXY;
 
-const REQS: &[Req] = &[
-    req("get", "", "nodes/proxy"),
-    req("list", "", "nodes/proxy"),
-    req("watch", "", "nodes/proxy"),
-    req("create", "", "nodes/proxy"),
-    req("update", "", "nodes/proxy"),
-    req("patch", "", "nodes/proxy"),
-    req("delete", "", "nodes/proxy"),
-    req("deletecollection", "", "nodes/proxy"),
-];
+use super::report_grants;
+use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -51,12 +42,6 @@ declare_rule! {
 
 impl Rule for RbacNodeProxy {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        report_grants(
-            obj,
-            REQS,
-            true,
-            out,
-            "the holder can call the kubelet API directly",
-        );
+        report_grants(obj, &[&NODE_PROXY], true, out);
     }
 }

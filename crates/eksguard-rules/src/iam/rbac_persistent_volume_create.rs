@@ -1,9 +1,9 @@
 use eksguard_model::Object;
 
-use super::{report_grants, req, Req};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use eksguard_model::rbac::powers::PERSISTENT_VOLUME_CREATE;
 
-const REQS: &[Req] = &[req("create", "", "persistentvolumes")];
+use super::report_grants;
+use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -42,12 +42,6 @@ declare_rule! {
 
 impl Rule for RbacPersistentVolumeCreate {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        report_grants(
-            obj,
-            REQS,
-            false,
-            out,
-            "the holder can define volumes that expose host paths",
-        );
+        report_grants(obj, &[&PERSISTENT_VOLUME_CREATE], false, out);
     }
 }

@@ -1,14 +1,9 @@
 use eksguard_model::Object;
 
-use super::{report_grants, req, Req};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use eksguard_model::rbac::powers::POD_EXEC;
 
-const REQS: &[Req] = &[
-    req("create", "", "pods/exec"),
-    req("get", "", "pods/exec"),
-    req("create", "", "pods/attach"),
-    req("get", "", "pods/attach"),
-];
+use super::report_grants;
+use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -46,12 +41,6 @@ declare_rule! {
 
 impl Rule for RbacPodExec {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        report_grants(
-            obj,
-            REQS,
-            false,
-            out,
-            "the holder can run commands inside pods",
-        );
+        report_grants(obj, &[&POD_EXEC], false, out);
     }
 }

@@ -1,15 +1,8 @@
+use eksguard_model::rbac::powers::SECRETS_READ;
 use eksguard_model::{Object, Severity};
 
-use super::{
-    describe_grant, grants_any, is_builtin_role, req, resource_names, role_rules, verb_path, Req,
-};
+use super::{describe_grant, grants_any, is_builtin_role, resource_names, role_rules, verb_path};
 use crate::{declare_rule, Ctx, Rule, Sink};
-
-const REQS: &[Req] = &[
-    req("get", "", "secrets"),
-    req("list", "", "secrets"),
-    req("watch", "", "secrets"),
-];
 
 declare_rule! {
     /// ## What it checks
@@ -54,7 +47,7 @@ impl Rule for RbacSecretsRead {
             return;
         }
         for (i, rule) in role_rules(obj) {
-            let hits = grants_any(rule, REQS);
+            let hits = grants_any(rule, SECRETS_READ.requests);
             let Some(first) = hits.first() else { continue };
             let lists = hits.iter().any(|h| h.req.verb != "get");
             let wide = &*obj.kind == "ClusterRole" && lists && resource_names(rule).is_empty();
@@ -69,7 +62,7 @@ impl Rule for RbacSecretsRead {
                     "the holder can read every Secret in the cluster when bound cluster-wide",
                 )
             } else {
-                (Severity::Medium, "the holder can read Secret values")
+                (Severity::Medium, SECRETS_READ.why)
             };
             out.report_with(
                 obj,

@@ -1,9 +1,9 @@
 use eksguard_model::Object;
 
-use super::{report_grants, req, Req};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use eksguard_model::rbac::powers::TOKEN_CREATE;
 
-const REQS: &[Req] = &[req("create", "", "serviceaccounts/token")];
+use super::report_grants;
+use crate::{declare_rule, Ctx, Rule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -40,12 +40,6 @@ declare_rule! {
 
 impl Rule for RbacTokenCreate {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        report_grants(
-            obj,
-            REQS,
-            false,
-            out,
-            "the holder can mint tokens for service accounts and act as them",
-        );
+        report_grants(obj, &[&TOKEN_CREATE], false, out);
     }
 }

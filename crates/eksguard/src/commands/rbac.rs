@@ -706,8 +706,8 @@ fn risks(args: RisksArgs) -> anyhow::Result<Outcome> {
         for grant in grant_rows(&inv, &m, &[r.grant]) {
             rows.push(RiskRow {
                 severity: r.severity.as_str(),
-                risk: p.id,
-                title: p.title,
+                risk: p.power.id,
+                title: p.power.title,
                 request: r.request.describe(),
                 grant,
             });

@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod node;
 pub mod object;
 pub mod path;
+pub mod podsec;
 pub mod rbac;
 pub mod rule;
 pub mod selector;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use eksguard_model::{ContainerView, FieldPath, Node, Object, PodSpecView};
 
-use eksguard_model::selector::PSS_SAFE_SYSCTLS;
+use eksguard_model::podsec::{self, Confinement, Reading};
 
 use crate::yaml::{Stream, Yaml};
 
@@ -71,14 +71,6 @@ const BASELINE_CAPS: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-const SELINUX_TYPES: &[&str] = &[
-    "",
-    "container_t",
-    "container_init_t",
-    "container_kvm_t",
-    "container_engine_t",
-];
-
 /// Volume types the restricted level allows.
 const RESTRICTED_VOLUMES: &[&str] = &[
     "configMap",
@@ -91,15 +83,9 @@ const RESTRICTED_VOLUMES: &[&str] = &[
     "secret",
 ];
 
-fn text(n: Option<&Node>) -> Option<String> {
-    n.and_then(Node::scalar_text)
-}
-
-fn is_true(n: Option<&Node>) -> bool {
-    n.and_then(Node::as_bool_lenient) == Some(true)
-}
-
-/// Every violation of the baseline and restricted levels in a pod spec.
+/// Every violation of the baseline and restricted levels in a pod spec. The fields are
+/// read by the model's pod security facts, as the POD and RUN rules read them, with names
+/// compared as Pod Security Admission compares them.
 pub fn check_pod(pod: &PodSpecView<'_>) -> Vec<Violation> {
     let mut v = Vec::new();
     let mut add = |level, check, path: FieldPath, message: String| {
@@ -113,144 +99,85 @@ pub fn check_pod(pod: &PodSpecView<'_>) -> Vec<Violation> {
     use Level::{Baseline as B, Restricted as R};
     let psc = pod.security_context();
     let psc_path = pod.field_path("securityContext");
-    let windows = pod
-        .spec
-        .at("os.name")
-        .and_then(Node::as_str)
-        .is_some_and(|s| s == "windows");
+    let windows = podsec::is_windows(pod);
     let containers: Vec<ContainerView<'_>> = pod.containers().collect();
 
-    // Baseline: HostProcess.
-    if is_true(psc.and_then(|s| s.at("windowsOptions.hostProcess"))) {
+    for site in podsec::host_process(pod) {
         add(
             B,
             "HostProcess",
-            psc_path.join("windowsOptions.hostProcess"),
-            "pod sets windowsOptions.hostProcess: true".into(),
+            site.path.clone(),
+            format!("{} sets windowsOptions.hostProcess: true", site.who()),
         );
     }
-    for c in &containers {
-        let (n, p) = c.sc_field("windowsOptions");
-        if is_true(n.and_then(|n| n.get("hostProcess"))) {
-            add(
-                B,
-                "HostProcess",
-                p.key("hostProcess"),
-                format!("{} sets windowsOptions.hostProcess: true", c.describe()),
-            );
+    for f in podsec::HOST_NAMESPACES {
+        if let Some(path) = podsec::host_namespace(pod, f) {
+            add(B, "Host Namespaces", path, format!("pod sets {f}: true"));
         }
     }
-    // Baseline: host namespaces.
-    for f in ["hostNetwork", "hostPID", "hostIPC"] {
-        if is_true(pod.field(f)) {
-            add(
-                B,
-                "Host Namespaces",
-                pod.field_path(f),
-                format!("pod sets {f}: true"),
-            );
-        }
+    for site in podsec::privileged(pod) {
+        add(
+            B,
+            "Privileged Containers",
+            site.path.clone(),
+            format!("{} is privileged", site.who()),
+        );
     }
-    for c in &containers {
-        let sc = c.security_context();
-        let scp = c.path.key("securityContext");
-        let get = |k: &str| sc.and_then(|s| s.get(k));
-        // Baseline: privileged.
-        if is_true(get("privileged")) {
+    for (site, cap) in podsec::added_capabilities(pod, Reading::Admission) {
+        if !BASELINE_CAPS.contains(&cap.as_str()) {
             add(
                 B,
-                "Privileged Containers",
-                scp.key("privileged"),
-                format!("{} is privileged", c.describe()),
+                "Capabilities",
+                site.path.clone(),
+                format!("{} adds capability {cap}", site.who()),
             );
         }
-        // Baseline: capabilities beyond the default set. PSA compares the strings as
-        // written, so `CAP_CHOWN` is not `CHOWN`.
-        let adds = sc
-            .and_then(|s| s.at("capabilities.add"))
-            .map(Node::items)
-            .unwrap_or(&[]);
-        for (i, cap) in adds.iter().enumerate() {
-            let name = cap.scalar_text().unwrap_or_default();
-            let path = scp.join("capabilities.add").index(i);
-            if !BASELINE_CAPS.contains(&name.as_str()) {
-                add(
-                    B,
-                    "Capabilities",
-                    path.clone(),
-                    format!("{} adds capability {name}", c.describe()),
-                );
-            }
-            if !windows && name != "NET_BIND_SERVICE" {
-                add(
-                    R,
-                    "Capabilities",
-                    path,
-                    format!(
-                        "{} adds capability {name} (restricted allows only NET_BIND_SERVICE)",
-                        c.describe()
-                    ),
-                );
-            }
-        }
-        // Baseline: host ports.
-        for (i, port) in c
-            .node
-            .get("ports")
-            .map(Node::items)
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-        {
-            if port.get("hostPort").and_then(Node::as_i64).unwrap_or(0) != 0 {
-                add(
-                    B,
-                    "Host Ports",
-                    c.path.key("ports").index(i).key("hostPort"),
-                    format!("{} uses a hostPort", c.describe()),
-                );
-            }
-        }
-        // Baseline: /proc mount.
-        if let Some(pm) = text(get("procMount")) {
-            if pm != "Default" {
-                add(
-                    B,
-                    "/proc Mount Type",
-                    scp.key("procMount"),
-                    format!("{} sets procMount: {pm}", c.describe()),
-                );
-            }
-        }
-        // Restricted: privilege escalation (not checked for Windows pods).
-        if !windows && get("allowPrivilegeEscalation").and_then(Node::as_bool) != Some(false) {
+        if !windows && cap != "NET_BIND_SERVICE" {
             add(
                 R,
-                "Privilege Escalation",
-                scp.key("allowPrivilegeEscalation"),
+                "Capabilities",
+                site.path.clone(),
                 format!(
-                    "{} does not set allowPrivilegeEscalation: false",
-                    c.describe()
+                    "{} adds capability {cap} (restricted allows only NET_BIND_SERVICE)",
+                    site.who()
                 ),
             );
         }
-        // Restricted: drop ALL.
-        if !windows {
-            let drops_all = sc
-                .and_then(|s| s.at("capabilities.drop"))
-                .map(Node::items)
-                .unwrap_or(&[])
-                .iter()
-                .any(|d| d.as_str() == Some("ALL"));
-            if !drops_all {
-                add(
-                    R,
-                    "Capabilities",
-                    scp.join("capabilities.drop"),
-                    format!("{} does not drop ALL capabilities", c.describe()),
-                );
-            }
-        }
+    }
+    for (site, _) in podsec::host_ports(pod) {
+        add(
+            B,
+            "Host Ports",
+            site.path.clone(),
+            format!("{} uses a hostPort", site.who()),
+        );
+    }
+    for (site, value) in podsec::proc_mount(pod) {
+        add(
+            B,
+            "/proc Mount Type",
+            site.path.clone(),
+            format!("{} sets procMount: {value}", site.who()),
+        );
+    }
+    for (site, _) in podsec::privilege_escalation(pod) {
+        add(
+            R,
+            "Privilege Escalation",
+            site.path.clone(),
+            format!(
+                "{} does not set allowPrivilegeEscalation: false",
+                site.who()
+            ),
+        );
+    }
+    for site in podsec::not_dropping_all(pod, Reading::Admission) {
+        add(
+            R,
+            "Capabilities",
+            site.path.clone(),
+            format!("{} does not drop ALL capabilities", site.who()),
+        );
     }
     // Baseline: hostPath; restricted: volume types.
     for (path, vol) in pod.volumes() {
@@ -277,92 +204,39 @@ pub fn check_pod(pod: &PodSpecView<'_>) -> Vec<Violation> {
             }
         }
     }
-    // Baseline: AppArmor annotations and fields.
-    if let Some(ann) = pod.meta.get("annotations") {
-        for e in ann.entries() {
-            if let Some(container) = e
-                .key
-                .strip_prefix("container.apparmor.security.beta.kubernetes.io/")
-            {
-                let val = e.value.scalar_text().unwrap_or_default();
-                if val != "runtime/default" && !val.starts_with("localhost/") {
-                    add(
-                        B,
-                        "AppArmor",
-                        pod.meta_path.key("annotations").key(&e.key),
-                        format!("AppArmor profile {val} for container `{container}`"),
-                    );
-                }
-            }
+    for set in podsec::apparmor_settings(pod) {
+        if set.confinement == Confinement::Confined {
+            continue;
         }
+        let message = if set.annotation {
+            format!("AppArmor profile {} for {}", set.value, set.site.who())
+        } else {
+            format!("{} sets AppArmor profile {}", set.site.who(), set.value)
+        };
+        add(B, "AppArmor", set.site.path.clone(), message);
     }
-    let apparmor = |n: Option<&Node>| {
-        text(n.and_then(|n| n.get("type"))).filter(|t| t != "RuntimeDefault" && t != "Localhost")
-    };
-    if let Some(t) = apparmor(psc.and_then(|s| s.get("appArmorProfile"))) {
-        add(
-            B,
-            "AppArmor",
-            psc_path.join("appArmorProfile.type"),
-            format!("pod sets AppArmor profile {t}"),
-        );
+    for (site, field, value) in podsec::selinux_custom(pod) {
+        let message = if field == "type" {
+            format!("{} sets SELinux type {value}", site.who())
+        } else {
+            format!("{} sets a custom SELinux {field}", site.who())
+        };
+        add(B, "SELinux", site.path.clone(), message);
     }
-    for c in &containers {
-        let (n, p) = c.sc_field("appArmorProfile");
-        if let Some(t) = apparmor(n) {
+    // Seccomp: baseline forbids Unconfined in the fields; restricted requires
+    // RuntimeDefault or Localhost on the pod, or on every container.
+    for set in podsec::seccomp_settings(pod) {
+        if !set.annotation && set.confinement == Confinement::Unconfined {
             add(
                 B,
-                "AppArmor",
-                p.key("type"),
-                format!("{} sets AppArmor profile {t}", c.describe()),
+                "Seccomp",
+                set.site.path.clone(),
+                format!("{} sets seccomp profile Unconfined", set.site.who()),
             );
         }
     }
-    // Baseline: SELinux.
-    let mut selinux = |n: Option<&Node>, p: FieldPath, who: &str| {
-        let Some(n) = n else { return };
-        if let Some(t) = text(n.get("type")) {
-            if !SELINUX_TYPES.contains(&t.as_str()) {
-                add(
-                    B,
-                    "SELinux",
-                    p.key("type"),
-                    format!("{who} sets SELinux type {t}"),
-                );
-            }
-        }
-        for f in ["user", "role"] {
-            if text(n.get(f)).is_some_and(|s| !s.is_empty()) {
-                add(
-                    B,
-                    "SELinux",
-                    p.key(f),
-                    format!("{who} sets a custom SELinux {f}"),
-                );
-            }
-        }
-    };
-    selinux(
-        psc.and_then(|s| s.get("seLinuxOptions")),
-        psc_path.key("seLinuxOptions"),
-        "pod",
-    );
-    for c in &containers {
-        let (n, p) = c.sc_field("seLinuxOptions");
-        selinux(n, p, &c.describe());
-    }
-    // Seccomp: baseline forbids Unconfined anywhere; restricted requires RuntimeDefault or
-    // Localhost on the pod, or on every container.
-    let profile = |n: Option<&Node>| text(n.and_then(|n| n.get("type")));
+    let profile = |n: Option<&Node>| podsec::profile_type(n).map(str::to_string);
     let pod_profile = profile(psc.and_then(|s| s.get("seccompProfile")));
-    if pod_profile.as_deref() == Some("Unconfined") {
-        add(
-            B,
-            "Seccomp",
-            psc_path.join("seccompProfile.type"),
-            "pod sets seccomp profile Unconfined".into(),
-        );
-    }
     let confined =
         |t: &Option<String>| matches!(t.as_deref(), Some("RuntimeDefault" | "Localhost"));
     // An explicit pod-level profile other than the two confined ones fails restricted too.
@@ -380,14 +254,6 @@ pub fn check_pod(pod: &PodSpecView<'_>) -> Vec<Violation> {
     for c in &containers {
         let (n, p) = c.sc_field("seccompProfile");
         let own = profile(n);
-        if own.as_deref() == Some("Unconfined") {
-            add(
-                B,
-                "Seccomp",
-                p.key("type"),
-                format!("{} sets seccomp profile Unconfined", c.describe()),
-            );
-        }
         let ok = match &own {
             Some(_) => confined(&own),
             None => confined(&pod_profile),
@@ -404,23 +270,8 @@ pub fn check_pod(pod: &PodSpecView<'_>) -> Vec<Violation> {
             );
         }
     }
-    // Baseline: sysctls.
-    for (i, s) in psc
-        .and_then(|s| s.get("sysctls"))
-        .map(Node::items)
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
-    {
-        let name = text(s.get("name")).unwrap_or_default();
-        if !PSS_SAFE_SYSCTLS.contains(&name.as_str()) {
-            add(
-                B,
-                "Sysctls",
-                psc_path.key("sysctls").index(i).key("name"),
-                format!("pod sets unsafe sysctl {name}"),
-            );
-        }
+    for (path, name) in podsec::unsafe_sysctls(pod, Reading::Admission) {
+        add(B, "Sysctls", path, format!("pod sets unsafe sysctl {name}"));
     }
     // Restricted: runAsNonRoot, true on the pod or on every container, false nowhere.
     let pod_nonroot = psc
@@ -652,9 +503,7 @@ const SCRATCH_PATHS: &[&str] = &["/tmp", "/var/tmp"];
 ///   volume is the sign that writes were moved off the root file system.
 pub fn patch_for(obj: &Object) -> Option<Yaml> {
     let pod = obj.pod_spec()?;
-    let windows = pod.spec.at("os.name").and_then(Node::as_str) == Some("windows")
-        || is_true(pod.spec.at("securityContext.windowsOptions.hostProcess"));
-    if windows {
+    if podsec::is_windows(&pod) || !podsec::host_process(&pod).is_empty() {
         return None;
     }
     let mut spec = Yaml::empty_map();

@@ -190,3 +190,92 @@ fn every_power_request_is_flagged_by_an_iam_rule() {
         }
     }
 }
+
+/// The POD and RUN rules and the Pod Security Standards levels of `generate
+/// pod-security` read the same fields the same way: over every pod and workload of the
+/// pod and runtime fixtures, each rule below reports exactly the fields the matching
+/// standard's check reports, or (where the rule reads names as the node applies them, or
+/// judges only the worst values) a subset of them.
+#[test]
+fn pod_rules_agree_with_pod_security_standards() {
+    use eksguard_policy::pss;
+    // (rule, the standard's check, whether the two must report the same fields)
+    const PAIRS: &[(&str, &str, bool)] = &[
+        ("POD001", "Privileged Containers", true),
+        ("POD003", "Privilege Escalation", true),
+        ("POD007", "Host Namespaces", false),
+        ("POD008", "Host Namespaces", false),
+        ("POD009", "Host Namespaces", false),
+        ("POD010", "Host Ports", true),
+        ("POD012", "Capabilities", false),
+        ("POD016", "Sysctls", false),
+        ("POD019", "HostProcess", true),
+        ("RUN003", "AppArmor", false),
+        ("RUN004", "SELinux", true),
+    ];
+    let mut compared = 0;
+    for family in ["pod", "run"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(fixture_dir().join(family))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        files.sort();
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let text = std::fs::read_to_string(&file).unwrap();
+            let inv = load_text(&name, text.as_bytes(), &LoadOptions::default());
+            let config = EngineConfig {
+                select: PAIRS.iter().map(|(id, _, _)| id.to_string()).collect(),
+                today: Some(Date(2026, 1, 1)),
+                ..EngineConfig::default()
+            };
+            let result = Engine::new(registry::all(), config).run(&inv);
+            for obj in &inv.objects {
+                let Some(pod) = obj.pod_spec() else { continue };
+                let violations = pss::check_pod(&pod);
+                for (rule, check, equal) in PAIRS {
+                    let by_rule: BTreeSet<String> = result
+                        .findings
+                        .iter()
+                        .filter(|f| f.object == obj.id && f.rule_id == *rule)
+                        .map(|f| f.path.to_string())
+                        // The procMount half of POD016 is the standard's "/proc Mount Type".
+                        .filter(|p| !p.ends_with("procMount"))
+                        .collect();
+                    let by_standard: BTreeSet<String> = violations
+                        .iter()
+                        .filter(|v| v.check == *check)
+                        .map(|v| v.path.to_string())
+                        .filter(|p| {
+                            *check != "Capabilities" || *rule != "POD012" || p.ends_with(".drop")
+                        })
+                        .filter(|p| *check != "Host Namespaces" || by_rule_field(rule, p))
+                        .collect();
+                    let ok = if *equal {
+                        by_rule == by_standard
+                    } else {
+                        by_rule.is_subset(&by_standard)
+                    };
+                    assert!(
+                        ok,
+                        "{name}: {} — {rule} reports {by_rule:?}, the standard's {check} {by_standard:?}",
+                        obj.display_name()
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 100, "only {compared} comparisons");
+}
+
+/// Which host namespace field each of POD007–POD009 judges.
+fn by_rule_field(rule: &str, path: &str) -> bool {
+    let field = match rule {
+        "POD007" => "hostNetwork",
+        "POD008" => "hostPID",
+        _ => "hostIPC",
+    };
+    path.ends_with(field)
+}

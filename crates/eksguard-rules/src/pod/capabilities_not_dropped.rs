@@ -1,7 +1,6 @@
-use eksguard_model::Object;
-
-use super::is_windows;
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use eksguard_model::podsec::{self, Reading};
+use eksguard_model::Object;
 
 declare_rule! {
     /// ## What it checks
@@ -39,19 +38,9 @@ declare_rule! {
 impl Rule for CapabilitiesNotDropped {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        if is_windows(&pod) {
-            return;
-        }
-        for c in pod.containers() {
-            let dropped = c.capabilities("drop");
-            if dropped.iter().any(|(cap, _)| cap == "ALL") {
-                continue;
-            }
-            out.report(
-                obj,
-                c.path_to("securityContext.capabilities.drop"),
-                format!("{} does not drop ALL capabilities", c.describe()),
-            );
+        for site in podsec::not_dropping_all(&pod, Reading::Runtime) {
+            let message = format!("{} does not drop ALL capabilities", site.who());
+            out.report(obj, site.path, message);
         }
     }
 }

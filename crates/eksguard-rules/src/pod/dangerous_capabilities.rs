@@ -1,3 +1,4 @@
+use eksguard_model::podsec::{self, Reading};
 use eksguard_model::Object;
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
@@ -52,11 +53,10 @@ declare_rule! {
 impl Rule for DangerousCapabilities {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        for c in pod.containers() {
-            for (cap, path) in c.capabilities("add") {
-                if DANGEROUS.contains(&cap.as_str()) {
-                    out.report(obj, path, format!("{} adds capability {cap}", c.describe()));
-                }
+        for (site, cap) in podsec::added_capabilities(&pod, Reading::Runtime) {
+            if DANGEROUS.contains(&cap.as_str()) {
+                let message = format!("{} adds capability {cap}", site.who());
+                out.report(obj, site.path, message);
             }
         }
     }

@@ -1,4 +1,4 @@
-use eksguard_model::Object;
+use eksguard_model::{podsec, Object};
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
@@ -33,10 +33,10 @@ declare_rule! {
 impl Rule for HostIpc {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        if pod.bool_field("hostIPC") {
+        if let Some(path) = podsec::host_namespace(&pod, "hostIPC") {
             out.report(
                 obj,
-                pod.field_path("hostIPC"),
+                path,
                 "pod uses the node's IPC namespace (`hostIPC: true`)",
             );
         }

@@ -1,4 +1,4 @@
-use eksguard_model::Object;
+use eksguard_model::{podsec, Object};
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
@@ -34,10 +34,10 @@ declare_rule! {
 impl Rule for HostNetwork {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        if pod.bool_field("hostNetwork") {
+        if let Some(path) = podsec::host_namespace(&pod, "hostNetwork") {
             out.report(
                 obj,
-                pod.field_path("hostNetwork"),
+                path,
                 "pod uses the node's network namespace (`hostNetwork: true`)",
             );
         }

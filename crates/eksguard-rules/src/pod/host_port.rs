@@ -1,4 +1,4 @@
-use eksguard_model::{Node, Object};
+use eksguard_model::{podsec, Object};
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
@@ -34,20 +34,9 @@ declare_rule! {
 impl Rule for HostPort {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        for c in pod.containers() {
-            let ports = c.node.get("ports").map(Node::items).unwrap_or(&[]);
-            for (k, port) in ports.iter().enumerate() {
-                let Some(hp) = port.get("hostPort").and_then(Node::as_i64) else {
-                    continue;
-                };
-                if hp != 0 {
-                    out.report(
-                        obj,
-                        c.path.key("ports").index(k).key("hostPort"),
-                        format!("{} binds host port {hp}", c.describe()),
-                    );
-                }
-            }
+        for (site, port) in podsec::host_ports(&pod) {
+            let message = format!("{} binds host port {port}", site.who());
+            out.report(obj, site.path, message);
         }
     }
 }

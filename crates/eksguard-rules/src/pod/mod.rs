@@ -70,16 +70,8 @@ pub const RULES: &[&dyn Rule] = &[
     &HostPathCredentials,
 ];
 
-/// Windows pods (`spec.os.name: windows`): the API rejects Linux-only security settings
-/// (capabilities, seccomp, readOnlyRootFilesystem, ...) on them, so rules asking for those
-/// settings leave them alone.
-pub(crate) fn is_windows(pod: &PodSpecView<'_>) -> bool {
-    pod.spec
-        .get("os")
-        .and_then(|os| os.get("name"))
-        .and_then(Node::as_str)
-        .is_some_and(|n| n.eq_ignore_ascii_case("windows"))
-}
+/// Windows pods: rules asking for Linux-only settings leave them alone.
+pub(crate) use eksguard_model::podsec::is_windows;
 
 /// A `hostPath` volume of a pod.
 pub(crate) struct HostPathVol<'a> {

@@ -1,7 +1,5 @@
-use eksguard_model::Object;
-
-use super::is_windows;
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use eksguard_model::{podsec, Object};
 
 declare_rule! {
     /// ## What it checks
@@ -38,20 +36,14 @@ declare_rule! {
 impl Rule for PrivilegeEscalationAllowed {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        if is_windows(&pod) {
-            return;
-        }
-        for c in pod.containers() {
-            let (v, path) = c.sc_bool("allowPrivilegeEscalation");
-            if v == Some(false) {
-                continue;
-            }
-            let why = if v == Some(true) {
+        for (site, value) in podsec::privilege_escalation(&pod) {
+            let why = if value == Some(true) {
                 "sets `allowPrivilegeEscalation: true`"
             } else {
                 "does not set `allowPrivilegeEscalation: false`"
             };
-            out.report(obj, path, format!("{} {why}", c.describe()));
+            let message = format!("{} {why}", site.who());
+            out.report(obj, site.path, message);
         }
     }
 }

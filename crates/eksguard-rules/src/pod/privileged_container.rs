@@ -1,4 +1,4 @@
-use eksguard_model::Object;
+use eksguard_model::{podsec, Object};
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
@@ -35,10 +35,9 @@ declare_rule! {
 impl Rule for PrivilegedContainer {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        for c in pod.containers() {
-            if let (Some(true), path) = c.sc_bool("privileged") {
-                out.report(obj, path, format!("{} runs privileged", c.describe()));
-            }
+        for site in podsec::privileged(&pod) {
+            let message = format!("{} runs privileged", site.who());
+            out.report(obj, site.path, message);
         }
     }
 }

@@ -1,5 +1,5 @@
-use eksguard_model::selector::PSS_SAFE_SYSCTLS;
-use eksguard_model::{Node, Object};
+use eksguard_model::podsec::{self, Reading};
+use eksguard_model::Object;
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
@@ -13,7 +13,8 @@ declare_rule! {
     /// `net.ipv4.tcp_fin_timeout`, `net.ipv4.tcp_keepalive_intvl`,
     /// `net.ipv4.tcp_keepalive_probes`, and since v1.32 `net.ipv4.tcp_rmem` and
     /// `net.ipv4.tcp_wmem`); names written with `/` separators are read as
-    /// dots. Also containers with `securityContext.procMount: Unmasked`.
+    /// dots. Also containers whose `securityContext.procMount` is anything but `Default`
+    /// (`Unmasked` is the only other value the API knows).
     ///
     /// ## Why it matters
     /// Other sysctls are not namespaced, or affect the whole node: a pod can change kernel
@@ -45,28 +46,20 @@ declare_rule! {
 impl Rule for UnsafeSysctlsOrProcMount {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        let sysctls = pod
-            .security_context()
-            .and_then(|sc| sc.get("sysctls"))
-            .map(Node::items)
-            .unwrap_or(&[]);
-        for (i, s) in sysctls.iter().enumerate() {
-            let name = s.get("name").and_then(Node::as_str).unwrap_or("").trim();
-            if !PSS_SAFE_SYSCTLS.contains(&name.replace('/', ".").as_str()) {
-                out.report(
-                    obj,
-                    pod.field_path("securityContext.sysctls")
-                        .index(i)
-                        .key("name"),
-                    format!("pod sets sysctl `{name}`, which is outside the safe set"),
-                );
-            }
+        for (path, name) in podsec::unsafe_sysctls(&pod, Reading::Runtime) {
+            out.report(
+                obj,
+                path,
+                format!("pod sets sysctl `{name}`, which is outside the safe set"),
+            );
         }
-        for c in pod.containers() {
-            let (v, path) = c.sc_field("procMount");
-            if v.and_then(Node::as_str) == Some("Unmasked") {
-                out.report(obj, path, format!("{} mounts /proc unmasked", c.describe()));
-            }
+        for (site, value) in podsec::proc_mount(&pod) {
+            let message = if value == "Unmasked" {
+                format!("{} mounts /proc unmasked", site.who())
+            } else {
+                format!("{} sets procMount `{value}`", site.who())
+            };
+            out.report(obj, site.path, message);
         }
     }
 }

@@ -1,4 +1,4 @@
-use eksguard_model::{Node, Object};
+use eksguard_model::{podsec, Object};
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
@@ -40,33 +40,19 @@ declare_rule! {
     }
 }
 
-fn host_process(sc: Option<&Node>) -> bool {
-    sc.and_then(|sc| sc.at("windowsOptions.hostProcess"))
-        .and_then(Node::as_bool)
-        .unwrap_or(false)
-}
-
 impl Rule for WindowsHostProcess {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        if host_process(pod.security_context()) {
-            out.report(
-                obj,
-                pod.field_path("securityContext.windowsOptions.hostProcess"),
-                "the pod's containers run as HostProcess containers on the Windows node",
-            );
-        }
-        for c in pod.containers() {
-            if host_process(c.security_context()) {
-                out.report(
-                    obj,
-                    c.path_to("securityContext.windowsOptions.hostProcess"),
-                    format!(
-                        "{} runs as a HostProcess container on the Windows node",
-                        c.describe()
-                    ),
-                );
-            }
+        for site in podsec::host_process(&pod) {
+            let message = match &site.container {
+                None => "the pod's containers run as HostProcess containers on the Windows node"
+                    .to_string(),
+                Some(c) => format!(
+                    "{} runs as a HostProcess container on the Windows node",
+                    c.describe()
+                ),
+            };
+            out.report(obj, site.path, message);
         }
     }
 }

@@ -1,10 +1,7 @@
 use eksguard_model::Object;
 
-use super::{
-    annotation_confinement, annotation_path, apparmor_container_annotation, profile_type,
-    Confinement,
-};
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use eksguard_model::podsec::{self, Confinement};
 
 declare_rule! {
     /// ## What it checks
@@ -43,34 +40,17 @@ declare_rule! {
 impl Rule for ApparmorUnconfined {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        let pod_profile = pod
-            .security_context()
-            .and_then(|sc| sc.get("appArmorProfile"));
-        if profile_type(pod_profile) == Some("Unconfined") {
-            out.report(
-                obj,
-                pod.field_path("securityContext.appArmorProfile.type"),
-                "pod sets AppArmor profile Unconfined",
-            );
-        }
-        for c in pod.containers() {
-            if profile_type(c.sc_field("appArmorProfile").0) == Some("Unconfined") {
-                out.report(
-                    obj,
-                    c.path_to("securityContext.appArmorProfile.type"),
-                    format!("{} sets AppArmor profile Unconfined", c.describe()),
-                );
+        for set in podsec::apparmor_settings(&pod) {
+            if set.confinement != Confinement::Unconfined {
+                continue;
             }
-            let key = apparmor_container_annotation(c.name());
-            if let Some(v) = pod.annotation(&key) {
-                if annotation_confinement(v) == Confinement::Unconfined {
-                    out.report(
-                        obj,
-                        annotation_path(&pod, &key),
-                        format!("annotation sets {} AppArmor unconfined", c.describe()),
-                    );
-                }
-            }
+            let message = match (&set.site.container, set.annotation) {
+                (None, false) => "pod sets AppArmor profile Unconfined".to_string(),
+                (None, true) => "pod annotation sets AppArmor profile unconfined".to_string(),
+                (Some(c), false) => format!("{} sets AppArmor profile Unconfined", c.describe()),
+                (Some(c), true) => format!("annotation sets {} AppArmor unconfined", c.describe()),
+            };
+            out.report(obj, set.site.path, message);
         }
     }
 }

@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
-use super::{container_seccomp, Confinement};
-use crate::pod::is_windows;
+use eksguard_model::podsec::{container_seccomp, is_windows, Confinement};
+
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {

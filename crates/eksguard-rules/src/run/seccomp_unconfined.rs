@@ -1,10 +1,7 @@
 use eksguard_model::Object;
 
-use super::{
-    annotation_confinement, annotation_path, profile_type, seccomp_container_annotation,
-    Confinement, SECCOMP_POD_ANNOTATION,
-};
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use eksguard_model::podsec::{self, Confinement};
 
 declare_rule! {
     /// ## What it checks
@@ -44,43 +41,17 @@ declare_rule! {
 impl Rule for SeccompUnconfined {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        let pod_profile = pod
-            .security_context()
-            .and_then(|sc| sc.get("seccompProfile"));
-        if profile_type(pod_profile) == Some("Unconfined") {
-            out.report(
-                obj,
-                pod.field_path("securityContext.seccompProfile.type"),
-                "pod sets seccomp profile Unconfined",
-            );
-        }
-        if let Some(v) = pod.annotation(SECCOMP_POD_ANNOTATION) {
-            if annotation_confinement(v) == Confinement::Unconfined {
-                out.report(
-                    obj,
-                    annotation_path(&pod, SECCOMP_POD_ANNOTATION),
-                    "pod annotation sets seccomp profile unconfined",
-                );
+        for set in podsec::seccomp_settings(&pod) {
+            if set.confinement != Confinement::Unconfined {
+                continue;
             }
-        }
-        for c in pod.containers() {
-            if profile_type(c.sc_field("seccompProfile").0) == Some("Unconfined") {
-                out.report(
-                    obj,
-                    c.path_to("securityContext.seccompProfile.type"),
-                    format!("{} sets seccomp profile Unconfined", c.describe()),
-                );
-            }
-            let key = seccomp_container_annotation(c.name());
-            if let Some(v) = pod.annotation(&key) {
-                if annotation_confinement(v) == Confinement::Unconfined {
-                    out.report(
-                        obj,
-                        annotation_path(&pod, &key),
-                        format!("annotation sets {} seccomp unconfined", c.describe()),
-                    );
-                }
-            }
+            let message = match (&set.site.container, set.annotation) {
+                (None, false) => "pod sets seccomp profile Unconfined".to_string(),
+                (None, true) => "pod annotation sets seccomp profile unconfined".to_string(),
+                (Some(c), false) => format!("{} sets seccomp profile Unconfined", c.describe()),
+                (Some(c), true) => format!("annotation sets {} seccomp unconfined", c.describe()),
+            };
+            out.report(obj, set.site.path, message);
         }
     }
 }

@@ -1,14 +1,6 @@
-use eksguard_model::{FieldPath, Node, Object};
+use eksguard_model::{podsec, Object};
 
 use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
-
-/// SELinux types the Pod Security Standards baseline profile allows.
-const ALLOWED_TYPES: &[&str] = &[
-    "container_t",
-    "container_init_t",
-    "container_kvm_t",
-    "container_engine_t",
-];
 
 declare_rule! {
     /// ## What it checks
@@ -46,44 +38,16 @@ declare_rule! {
 }
 
 /// Reports the offending fields of one `seLinuxOptions`; `who` names its owner.
-fn check(obj: &Object, opts: Option<&Node>, base: FieldPath, who: &str, out: &mut Sink) {
-    let Some(opts) = opts else { return };
-    let text = |k: &str| {
-        opts.get(k)
-            .and_then(Node::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    if let Some(ty) = text("type") {
-        if !ALLOWED_TYPES.contains(&ty) {
-            out.report(
-                obj,
-                base.key("type"),
-                format!("{who} sets SELinux type `{ty}`"),
-            );
-        }
-    }
-    for k in ["user", "role"] {
-        if let Some(v) = text(k) {
-            out.report(obj, base.key(k), format!("{who} sets SELinux {k} `{v}`"));
-        }
-    }
-}
-
 impl Rule for SelinuxCustomOptions {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        check(
-            obj,
-            pod.security_context()
-                .and_then(|sc| sc.get("seLinuxOptions")),
-            pod.field_path("securityContext.seLinuxOptions"),
-            "pod",
-            out,
-        );
-        for c in pod.containers() {
-            let (opts, path) = c.sc_field("seLinuxOptions");
-            check(obj, opts, path, &c.describe(), out);
+        for (site, field, value) in podsec::selinux_custom(&pod) {
+            let message = if field == "type" {
+                format!("{} sets SELinux type `{value}`", site.who())
+            } else {
+                format!("{} sets SELinux {field} `{value}`", site.who())
+            };
+            out.report(obj, site.path, message);
         }
     }
 }

@@ -225,6 +225,44 @@ pub fn unsafe_sysctls(pod: &PodSpecView<'_>, reading: Reading) -> Vec<(FieldPath
         .collect()
 }
 
+/// A `hostPath` volume of a pod.
+pub struct HostPathVol<'a> {
+    pub name: &'a str,
+    /// The host path as written.
+    pub host_path: &'a str,
+    /// The path of the volume's `hostPath` field.
+    pub field: FieldPath,
+}
+
+pub fn host_path_volumes<'a>(pod: &PodSpecView<'a>) -> Vec<HostPathVol<'a>> {
+    pod.volumes()
+        .filter_map(|(path, v)| {
+            let hp = v.get("hostPath")?;
+            Some(HostPathVol {
+                name: v.get("name").and_then(Node::as_str).unwrap_or(""),
+                host_path: hp.get("path").and_then(Node::as_str).unwrap_or(""),
+                field: path.key("hostPath"),
+            })
+        })
+        .collect()
+}
+
+/// An absolute path with repeated and trailing slashes, `.` and `..` resolved, so
+/// `/var/run/`, `//var/run` and `/var/log/../run` compare equal to their plain form.
+pub fn normalize_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// SELinux types container runtimes run containers with.
 pub const SELINUX_TYPES: &[&str] = &[
     "container_t",

@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
-use serde_json::Value as Json;
+use eksguard_model::{podsec, FieldPath};
 
-use crate::aud::{created_pod, target_name, who};
+use crate::aud::{created_pod, in_request, target_name, who};
 use crate::{declare_rule, EventCtx, EventSink, Rule};
 
 declare_rule! {
@@ -38,24 +37,25 @@ declare_rule! {
 
 impl Rule for HostNamespacePodCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        let Some(body) = created_pod(ev) else {
+        let Some(obj) = created_pod(ev) else {
             return;
         };
-        let Some(spec) = body.get("spec") else {
+        let Some(pod) = obj.pod_spec() else {
             return;
         };
-        let set: Vec<&str> = ["hostNetwork", "hostPID", "hostIPC"]
+        let set: Vec<(&str, FieldPath)> = podsec::HOST_NAMESPACES
             .into_iter()
-            .filter(|k| spec.get(k).and_then(Json::as_bool) == Some(true))
+            .filter_map(|f| podsec::host_namespace(&pod, f).map(|p| (f, p)))
             .collect();
-        if let Some(first) = set.first() {
+        if let Some((_, first)) = set.first() {
+            let names: Vec<&str> = set.iter().map(|(f, _)| *f).collect();
             out.report(
-                FieldPath::parse("requestObject.spec").key(first),
+                in_request(first),
                 format!(
                     "{} created pod {} with {}",
                     who(ev),
                     target_name(ev),
-                    set.join(", ")
+                    names.join(", ")
                 ),
             );
         }

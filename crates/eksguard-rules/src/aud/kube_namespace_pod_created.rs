@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::{ParamKind, ParamMeta};
-use serde_json::Value as Json;
 
-use crate::aud::{containers, created_pod, matches_any, target_name, who, KUBE_NAMESPACES};
+use crate::aud::{created_pod, in_request, matches_any, target_name, who, KUBE_NAMESPACES};
 use crate::{declare_rule, EventCtx, EventSink, Rule};
 
 declare_rule! {
@@ -51,18 +50,18 @@ impl Rule for KubeNamespacePodCreated {
         {
             return;
         }
-        let Some(body) = created_pod(ev) else {
+        let Some(obj) = created_pod(ev) else {
             return;
         };
-        let Some(spec) = body.get("spec") else {
+        let Some(pod) = obj.pod_spec() else {
             return;
         };
         let allowed = cx.param_list(&Self::META, "allowed_images");
-        for (path, c) in containers(spec) {
-            let image = c.get("image").and_then(Json::as_str).unwrap_or("");
+        for c in pod.containers() {
+            let image = c.image().unwrap_or("");
             if !matches_any(&allowed, image) {
                 out.report(
-                    path.key("image"),
+                    in_request(&c.path.key("image")),
                     format!(
                         "{} created pod {} with image `{image}`",
                         who(ev),

@@ -61,7 +61,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, ParamKind, ParamMeta};
+use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta, Seg, Source};
 use serde_json::Value as Json;
 
 use crate::Rule;
@@ -172,25 +172,24 @@ pub(crate) fn succeeded_on(ev: &AuditEvent<'_>, verbs: &[&str], resource: &str) 
 pub(crate) const CHANGE_VERBS: &[&str] =
     &["create", "update", "patch", "delete", "deletecollection"];
 
-/// A pod created successfully, with its request body.
-pub(crate) fn created_pod(ev: &AuditEvent<'_>) -> Option<Json> {
+/// A pod created successfully: its request body as an object, so audit rules read the
+/// pod spec through the same view, and the same pod security facts, as the pod rules.
+pub(crate) fn created_pod(ev: &AuditEvent<'_>) -> Option<Object> {
     if !succeeded_on(ev, &["create"], "pods") {
         return None;
     }
-    ev.request_json()
+    let body = ev.request_json()?;
+    let root = Node::from_json(&body);
+    Some(Object::synthetic("v1", "Pod", "", root, Source::Live))
 }
 
-/// The pod spec's containers of every kind, with their field paths.
-pub(crate) fn containers(spec: &Json) -> Vec<(FieldPath, &Json)> {
-    let mut out = Vec::new();
-    for field in ["initContainers", "containers", "ephemeralContainers"] {
-        if let Some(list) = spec.get(field).and_then(Json::as_array) {
-            for (i, c) in list.iter().enumerate() {
-                out.push((
-                    FieldPath::parse("requestObject.spec").key(field).index(i),
-                    c,
-                ));
-            }
+/// A field path of the pod view as a path in the audit event (under `requestObject`).
+pub(crate) fn in_request(path: &FieldPath) -> FieldPath {
+    let mut out = FieldPath::parse("requestObject");
+    for seg in path.segs() {
+        match seg {
+            Seg::Key(k) => out.push_key(k),
+            Seg::Index(i) => out.push_index(*i),
         }
     }
     out

@@ -1,7 +1,8 @@
 use eksguard_model::audit::AuditEvent;
-use serde_json::Value as Json;
 
-use crate::aud::{containers, created_pod, target_name, who};
+use eksguard_model::podsec;
+
+use crate::aud::{created_pod, in_request, target_name, who};
 use crate::{declare_rule, EventCtx, EventSink, Rule};
 
 declare_rule! {
@@ -39,30 +40,24 @@ declare_rule! {
 
 impl Rule for PrivilegedPodCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        let Some(body) = created_pod(ev) else {
+        let Some(obj) = created_pod(ev) else {
             return;
         };
-        let Some(spec) = body.get("spec") else {
+        let Some(pod) = obj.pod_spec() else {
             return;
         };
-        for (path, c) in containers(spec) {
-            let privileged = c
-                .get("securityContext")
-                .and_then(|s| s.get("privileged"))
-                .and_then(Json::as_bool)
-                .unwrap_or(false);
-            if privileged {
-                let name = c.get("name").and_then(Json::as_str).unwrap_or("?");
-                let image = c.get("image").and_then(Json::as_str).unwrap_or("?");
-                out.report(
-                    path.key("securityContext").key("privileged"),
-                    format!(
-                        "{} created pod {} with privileged container `{name}` ({image})",
-                        who(ev),
-                        target_name(ev)
-                    ),
-                );
-            }
+        for site in podsec::privileged(&pod) {
+            let c = site.container.as_ref();
+            let name = c.map_or("?", |c| c.name());
+            let image = c.and_then(|c| c.image()).unwrap_or("?");
+            out.report(
+                in_request(&site.path),
+                format!(
+                    "{} created pod {} with privileged container `{name}` ({image})",
+                    who(ev),
+                    target_name(ev)
+                ),
+            );
         }
     }
 }

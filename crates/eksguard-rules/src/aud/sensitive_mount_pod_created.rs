@@ -1,7 +1,8 @@
 use eksguard_model::audit::AuditEvent;
-use serde_json::Value as Json;
 
-use crate::aud::{created_pod, target_name, who};
+use eksguard_model::podsec;
+
+use crate::aud::{created_pod, in_request, target_name, who};
 use crate::{declare_rule, EventCtx, EventSink, Rule};
 
 declare_rule! {
@@ -12,7 +13,8 @@ declare_rule! {
     /// containerd, CRI-O, `/var/lib/docker`, `/var/lib/containerd`), `/var/run`, `/run`,
     /// `/boot`, `/dev` and `/sys`, or anything under them. Corresponds to the Falco
     /// k8saudit rule `Create Sensitive Mount Pod`, which compares whole paths only; this
-    /// rule also catches `/etc/shadow` or `/root/.ssh`.
+    /// rule also catches `/etc/shadow` or `/root/.ssh`, and reads paths as the pod rules do,
+    /// with repeated slashes, `.` and `..` resolved (`//etc`, `/var/log/../../etc`).
     ///
     /// ## Why it matters
     /// These paths hold the node's credentials, the kubelet's certificates and the
@@ -66,30 +68,21 @@ pub(crate) fn is_sensitive(path: &str) -> bool {
 
 impl Rule for SensitiveMountPodCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        let Some(body) = created_pod(ev) else {
+        let Some(obj) = created_pod(ev) else {
             return;
         };
-        let volumes = body
-            .get("spec")
-            .and_then(|s| s.get("volumes"))
-            .and_then(Json::as_array);
-        for (i, v) in volumes.into_iter().flatten().enumerate() {
-            let Some(path) = v
-                .get("hostPath")
-                .and_then(|h| h.get("path"))
-                .and_then(Json::as_str)
-            else {
-                continue;
-            };
-            if is_sensitive(path) {
+        let Some(pod) = obj.pod_spec() else {
+            return;
+        };
+        for vol in podsec::host_path_volumes(&pod) {
+            if is_sensitive(&podsec::normalize_path(vol.host_path)) {
                 out.report(
-                    eksguard_model::FieldPath::parse("requestObject.spec.volumes")
-                        .index(i)
-                        .join("hostPath.path"),
+                    in_request(&vol.field.key("path")),
                     format!(
-                        "{} created pod {} mounting host path `{path}`",
+                        "{} created pod {} mounting host path `{}`",
                         who(ev),
-                        target_name(ev)
+                        target_name(ev),
+                        vol.host_path
                     ),
                 );
             }
@@ -142,12 +135,16 @@ mod tests {
         let got = run(
             "AUD006",
             Default::default(),
-            &[pod("/var/log"), pod("/etc")],
+            &[
+                pod("/var/log"),
+                pod("/etc"),
+                pod("//etc"),
+                pod("/var/log/../../etc/"),
+            ],
         );
-        assert_eq!(got.len(), 1);
-        assert_eq!(
-            (got[0].0, got[0].1.as_str()),
-            (2, "requestObject.spec.volumes[1].hostPath.path")
-        );
+        let got: Vec<(usize, &str)> = got.iter().map(|g| (g.0, g.1.as_str())).collect();
+        let at = "requestObject.spec.volumes[1].hostPath.path";
+        // Spellings the pod rules see through are seen through here too.
+        assert_eq!(got, [(2, at), (3, at), (4, at)]);
     }
 }

@@ -42,7 +42,7 @@ pub use unsafe_sysctls::UnsafeSysctlsOrProcMount;
 pub use windows_host_process::WindowsHostProcess;
 pub use writable_root_filesystem::WritableRootFilesystem;
 
-use eksguard_model::workload::{ContainerView, PodSpecView};
+use eksguard_model::workload::ContainerView;
 use eksguard_model::{FieldPath, Node};
 
 use crate::Rule;
@@ -73,43 +73,7 @@ pub const RULES: &[&dyn Rule] = &[
 /// Windows pods: rules asking for Linux-only settings leave them alone.
 pub(crate) use eksguard_model::podsec::is_windows;
 
-/// A `hostPath` volume of a pod.
-pub(crate) struct HostPathVol<'a> {
-    pub name: &'a str,
-    /// The host path as written.
-    pub host_path: &'a str,
-    /// The path of the volume's `hostPath` field.
-    pub field: FieldPath,
-}
-
-pub(crate) fn host_path_volumes<'a>(pod: &PodSpecView<'a>) -> Vec<HostPathVol<'a>> {
-    pod.volumes()
-        .filter_map(|(path, v)| {
-            let hp = v.get("hostPath")?;
-            Some(HostPathVol {
-                name: v.get("name").and_then(Node::as_str).unwrap_or(""),
-                host_path: hp.get("path").and_then(Node::as_str).unwrap_or(""),
-                field: path.key("hostPath"),
-            })
-        })
-        .collect()
-}
-
-/// An absolute path with repeated and trailing slashes, `.` and `..` resolved, so
-/// `/var/run/`, `//var/run` and `/var/log/../run` compare equal to their plain form.
-pub(crate) fn normalize_path(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
+pub(crate) use eksguard_model::podsec::{host_path_volumes, normalize_path};
 
 /// One word of a container's command line, or a shell separator (`;`, `&&`, `|`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use rayon::prelude::*;
+
 use crate::mask;
 
 /// A file's text with where each line starts and which lines are masked.
@@ -68,16 +70,41 @@ impl SourceCache {
         })
     }
 
+    /// Reads and masks the named files in parallel, ahead of a reporter that will ask for
+    /// their lines one at a time; names already known are left as they are.
+    pub fn preload<'n>(&self, names: impl IntoIterator<Item = &'n str>) {
+        let mut wanted: Vec<&str> = {
+            let Ok(m) = self.texts.lock() else { return };
+            names.into_iter().filter(|n| !m.contains_key(*n)).collect()
+        };
+        wanted.sort_unstable();
+        wanted.dedup();
+        let loaded: Vec<(String, Option<Arc<FileText>>)> = wanted
+            .par_iter()
+            .map(|name| (name.to_string(), read(name)))
+            .collect();
+        if let Ok(mut m) = self.texts.lock() {
+            for (name, text) in loaded {
+                m.entry(name).or_insert(text);
+            }
+        }
+    }
+
     fn file(&self, file: &str) -> Option<Arc<FileText>> {
         let mut m = self.texts.lock().ok()?;
-        m.entry(file.to_string())
-            .or_insert_with(|| {
-                std::fs::read_to_string(file)
-                    .ok()
-                    .map(|t| Arc::new(FileText::new(&t)))
-            })
-            .clone()
+        if let Some(known) = m.get(file) {
+            return known.clone();
+        }
+        let text = read(file);
+        m.insert(file.to_string(), text.clone());
+        text
     }
+}
+
+fn read(file: &str) -> Option<Arc<FileText>> {
+    std::fs::read_to_string(file)
+        .ok()
+        .map(|t| Arc::new(FileText::new(&t)))
 }
 
 #[cfg(test)]

@@ -61,6 +61,16 @@ pub(crate) fn render(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let st = Styles::new(opts.color);
+    if !opts.no_frames {
+        // Frames read and mask whole files: do that for all of them at once, in parallel.
+        sources.preload(
+            report
+                .findings
+                .iter()
+                .filter(|f| f.event.is_none())
+                .filter_map(|f| f.location.as_ref().map(|l| &*l.file)),
+        );
+    }
     for group in group_by_resource(&report.findings) {
         let first = group[0];
         let r = &first.resource;

@@ -99,25 +99,101 @@ impl RuleMeta {
 
     /// The section of the EKS Best Practices Guide behind the rule's family.
     pub fn help_uri(&self) -> &'static str {
-        macro_rules! guide {
-            ($page:literal) => {
-                concat!(
-                    "https://docs.aws.amazon.com/eks/latest/best-practices/",
-                    $page
-                )
-            };
-        }
-        match self.family() {
-            "IAM" | "IRSA" => guide!("identity-and-access-management.html"),
-            "POD" => guide!("pod-security.html"),
-            "QOS" | "TEN" => guide!("tenant-isolation.html"),
-            "DET" | "AUD" => guide!("auditing-and-logging.html"),
-            "NET" | "SG" => guide!("network-security.html"),
-            "RUN" => guide!("runtime-security.html"),
-            "NODE" => guide!("protecting-the-infrastructure.html"),
-            "DATA" => guide!("data-encryption-and-secrets-management.html"),
-            "IMG" => guide!("image-security.html"),
-            _ => guide!("security.html"),
-        }
+        family(self.family()).map_or(GUIDE_SECURITY, |f| f.guide_url)
     }
+}
+
+/// One family of rules: the letters of its IDs, what it covers, and the section of the
+/// EKS Best Practices Guide it holds clusters to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Family {
+    pub prefix: &'static str,
+    pub title: &'static str,
+    pub guide_url: &'static str,
+}
+
+macro_rules! guide {
+    ($page:literal) => {
+        concat!(
+            "https://docs.aws.amazon.com/eks/latest/best-practices/",
+            $page
+        )
+    };
+}
+
+const GUIDE_SECURITY: &str = guide!("security.html");
+
+/// Every family, in the order of the guide's sections: the registry lists rules in this
+/// order, and reports, docs and the fixture harness read titles and links from here.
+pub const FAMILIES: &[Family] = &[
+    Family {
+        prefix: "IAM",
+        title: "Cluster access and RBAC",
+        guide_url: guide!("identity-and-access-management.html"),
+    },
+    Family {
+        prefix: "IRSA",
+        title: "Workload identity",
+        guide_url: guide!("identity-and-access-management.html"),
+    },
+    Family {
+        prefix: "POD",
+        title: "Pod security",
+        guide_url: guide!("pod-security.html"),
+    },
+    Family {
+        prefix: "QOS",
+        title: "Resources, quotas and limits",
+        guide_url: guide!("tenant-isolation.html"),
+    },
+    Family {
+        prefix: "TEN",
+        title: "Multi-tenancy",
+        guide_url: guide!("tenant-isolation.html"),
+    },
+    Family {
+        prefix: "DET",
+        title: "Control-plane logging",
+        guide_url: guide!("auditing-and-logging.html"),
+    },
+    Family {
+        prefix: "NET",
+        title: "Network policies, services and ingresses",
+        guide_url: guide!("network-security.html"),
+    },
+    Family {
+        prefix: "SG",
+        title: "Security groups",
+        guide_url: guide!("network-security.html"),
+    },
+    Family {
+        prefix: "RUN",
+        title: "Runtime confinement",
+        guide_url: guide!("runtime-security.html"),
+    },
+    Family {
+        prefix: "NODE",
+        title: "Worker-node infrastructure",
+        guide_url: guide!("protecting-the-infrastructure.html"),
+    },
+    Family {
+        prefix: "DATA",
+        title: "Secrets and encryption",
+        guide_url: guide!("data-encryption-and-secrets-management.html"),
+    },
+    Family {
+        prefix: "IMG",
+        title: "Container images",
+        guide_url: guide!("image-security.html"),
+    },
+    Family {
+        prefix: "AUD",
+        title: "Audit-log detections",
+        guide_url: guide!("auditing-and-logging.html"),
+    },
+];
+
+/// The family of an ID prefix.
+pub fn family(prefix: &str) -> Option<&'static Family> {
+    FAMILIES.iter().find(|f| f.prefix == prefix)
 }

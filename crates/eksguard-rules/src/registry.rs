@@ -41,9 +41,7 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    const FAMILIES: &[&str] = &[
-        "IAM", "IRSA", "POD", "QOS", "TEN", "DET", "NET", "SG", "RUN", "NODE", "DATA", "IMG", "AUD",
-    ];
+    use eksguard_model::rule::FAMILIES;
 
     #[test]
     fn ids_are_unique_well_formed_and_ordered() {
@@ -54,7 +52,7 @@ mod tests {
             let m = r.meta();
             assert!(ids.insert(m.id), "duplicate id {}", m.id);
             assert!(names.insert(m.name), "duplicate name {}", m.name);
-            let fam = FAMILIES.iter().position(|f| *f == m.family());
+            let fam = FAMILIES.iter().position(|f| f.prefix == m.family());
             let fam = fam.unwrap_or_else(|| panic!("{}: unknown family", m.id));
             let digits = &m.id[m.family().len()..];
             assert!(
@@ -71,6 +69,17 @@ mod tests {
                 );
             }
             last = Some((fam, m.id));
+        }
+    }
+
+    #[test]
+    fn every_family_has_rules() {
+        for f in FAMILIES {
+            assert!(
+                all().iter().any(|r| r.meta().family() == f.prefix),
+                "{}: no rules",
+                f.prefix
+            );
         }
     }
 

@@ -10,6 +10,9 @@ use eksguard_rules::registry;
 pub fn rule_page(m: &RuleMeta) -> String {
     let mut s = format!("# {} {}\n\n{}.\n\n", m.id, m.name, m.summary);
     s.push_str("| | |\n|---|---|\n");
+    if let Some(f) = eksguard_model::rule::family(m.family()) {
+        s.push_str(&format!("| Family | {} — {} |\n", f.prefix, f.title));
+    }
     s.push_str(&format!("| Severity | {} |\n", m.severity));
     s.push_str(&format!("| Data | {} |\n", m.data_description()));
     if !m.kinds.is_empty() {
@@ -51,10 +54,17 @@ pub fn rule_table(link_prefix: &str) -> String {
     s
 }
 
-/// The index page: every rule in a table.
+/// The index page: the families with their guide sections, then every rule in a table.
 pub fn index_page() -> String {
+    let mut families = String::from("| family | covers | guide section |\n|---|---|---|\n");
+    for f in eksguard_model::rule::FAMILIES {
+        families.push_str(&format!(
+            "| {} | {} | <{}> |\n",
+            f.prefix, f.title, f.guide_url
+        ));
+    }
     format!(
-        "# Rules\n\nGenerated from the rule metadata; `eksguard rules explain ID` prints the same pages.\n\n{}",
+        "# Rules\n\nGenerated from the rule metadata; `eksguard rules explain ID` prints the same pages.\n\n{families}\n{}",
         rule_table("")
     )
 }

@@ -1,6 +1,7 @@
 //! What rules see of a run: the inventory, indexes over it, and their parameters.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
 
 use eksguard_model::{Inventory, Object, ObjectId, ParamKind, RuleMeta};
 use serde_json::Value as Json;
@@ -21,6 +22,8 @@ pub struct Ctx<'a> {
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<ObjectId>>>,
     /// Workloads whose controller is in the inventory: reported through their owner.
     controlled: HashSet<ObjectId>,
+    /// Kinds looked up through this context, when recording (see [`Ctx::recording`]).
+    lookups: Option<Mutex<BTreeSet<String>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -44,11 +47,38 @@ impl<'a> Ctx<'a> {
             by_kind,
             by_kind_ns,
             controlled: eksguard_model::workload::controlled_workloads(inv),
+            lookups: None,
+        }
+    }
+
+    /// A context that records every kind looked up through it, so a test can hold each
+    /// rule to the kinds its metadata declares (`kinds` and `reads`).
+    pub fn recording(inv: &'a Inventory, params: &'a Params) -> Self {
+        Ctx {
+            lookups: Some(Mutex::new(BTreeSet::new())),
+            ..Ctx::new(inv, params)
+        }
+    }
+
+    /// The kinds looked up since the last call, when recording.
+    pub fn take_lookups(&self) -> BTreeSet<String> {
+        self.lookups
+            .as_ref()
+            .and_then(|l| l.lock().ok().map(|mut l| std::mem::take(&mut *l)))
+            .unwrap_or_default()
+    }
+
+    fn record(&self, kind: &str) {
+        if let Some(l) = &self.lookups {
+            if let Ok(mut l) = l.lock() {
+                l.insert(kind.to_string());
+            }
         }
     }
 
     /// Every object of one kind, in input order.
     pub fn objects_of(&self, kind: &str) -> impl Iterator<Item = &'a Object> + '_ {
+        self.record(kind);
         let inv = self.inv;
         self.by_kind
             .get(kind)
@@ -61,6 +91,7 @@ impl<'a> Ctx<'a> {
     /// Objects of one kind in one namespace, from an index: rules call this once per
     /// workload, so a scan over all objects of the kind would make them quadratic.
     pub fn objects_in(&self, kind: &str, ns: &str) -> impl Iterator<Item = &'a Object> + '_ {
+        self.record(kind);
         let inv = self.inv;
         let ids = self
             .by_kind_ns

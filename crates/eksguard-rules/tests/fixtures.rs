@@ -269,3 +269,51 @@ fn by_rule_field(rule: &str, path: &str) -> bool {
     };
     path.ends_with(field)
 }
+
+/// What a rule reads is declared: over every fixture, each kind a rule looks up through
+/// its context is among its metadata's `kinds` or `reads`, so the live readers' failures
+/// can name the rules that lose data, and the admission paths know which rules need the
+/// cluster's other objects.
+#[test]
+fn rules_read_only_declared_kinds() {
+    use eksguard_rules::{Ctx, Sink};
+    let mut files: Vec<PathBuf> = Vec::new();
+    for family in eksguard_model::rule::FAMILIES {
+        if let Ok(rd) = std::fs::read_dir(fixture_dir().join(family.prefix.to_ascii_lowercase())) {
+            files.extend(rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| {
+                p.extension().is_some_and(|e| e == "yaml" || e == "json")
+                    && !p.to_string_lossy().ends_with(".params.json")
+            }));
+        }
+    }
+    files.sort();
+    let params = Params::default();
+    let mut undeclared: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(file).unwrap();
+        let inv = load_text(&name, text.as_bytes(), &LoadOptions::default());
+        let cx = Ctx::recording(&inv, &params);
+        for rule in registry::all() {
+            let meta = rule.meta();
+            let mut sink = Sink::new(meta);
+            for obj in inv
+                .objects
+                .iter()
+                .filter(|o| meta.kinds.contains(&&*o.kind))
+            {
+                rule.check_object(&cx, obj, &mut sink);
+            }
+            rule.check_inventory(&cx, &mut sink);
+            for kind in cx.take_lookups() {
+                if !meta.uses_kind(&kind) {
+                    undeclared.entry(meta.id).or_default().insert(kind);
+                }
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "rules look up kinds their metadata does not declare: {undeclared:?}"
+    );
+}

@@ -52,6 +52,7 @@ declare_rule! {
         severity: Medium,
         sources: "K,E",
         kinds: &["ServiceAccount", "EKSAddon", "ClusterConfig"],
+        reads: &["EKSPodIdentityAssociation"],
         summary: "VPC CNI (aws-node) uses the node IAM role",
         remediation: "Give the `aws-node` service account its own IAM role with `AmazonEKS_CNI_Policy` (IRSA or Pod Identity) and remove the policy from the node role.",
     }

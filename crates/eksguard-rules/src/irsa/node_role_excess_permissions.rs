@@ -80,6 +80,7 @@ declare_rule! {
         severity: Medium,
         sources: "I,E",
         kinds: &[],
+        reads: &["ClusterConfig", "EKSNodegroup", "IAMAttachedPolicies", "IAMRolePolicy"],
         summary: "Node IAM role carries permissions beyond the worker policies",
         remediation: "Remove extra policies from the node role and give the workloads that need them their own IAM roles (IRSA or Pod Identity).",
         params: [ALLOWED],

@@ -58,7 +58,7 @@ declare_rule! {
         severity: Medium,
         sources: "K,E",
         kinds: &[],
-        reads: &["ServiceAccount"],
+        reads: &["ServiceAccount", "EKSPodIdentityAssociation"],
         summary: "IAM role shared by several service accounts",
         remediation: "Give each workload's service account its own IAM role scoped to what it needs.",
     }

@@ -47,7 +47,7 @@ declare_rule! {
         severity: Medium,
         sources: "K,E",
         kinds: &[],
-        reads: &["NetworkPolicy", "ConfigMap", "DaemonSet", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob"],
+        reads: &["NetworkPolicy", "ConfigMap", "DaemonSet", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob", "ClusterConfig", "EKSAddon"],
         summary: "NetworkPolicies exist but the VPC CNI does not enforce them",
         remediation: "Enable the VPC CNI network policy agent and controller, or run a CNI that enforces NetworkPolicies.",
     }

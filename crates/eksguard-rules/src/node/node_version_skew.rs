@@ -54,6 +54,7 @@ declare_rule! {
         severity: Low,
         sources: "E",
         kinds: &["EKSNodegroup", "ClusterConfig"],
+        reads: &["EKSCluster"],
         summary: "Node group runs an older Kubernetes version than its cluster, or an old AMI release",
         remediation: "Update the node group to the cluster's Kubernetes version and the latest AMI release.",
         params: [MAX_AMI_AGE_DAYS, AS_OF],

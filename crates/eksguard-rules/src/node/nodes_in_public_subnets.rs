@@ -40,6 +40,7 @@ declare_rule! {
         severity: Medium,
         sources: "E,C",
         kinds: &["EKSNodegroup", "EC2NodeClass", "ClusterConfig"],
+        reads: &["EC2Subnet"],
         summary: "Nodes launched in subnets that give them public IP addresses",
         remediation: "Run nodes in private subnets (eksctl `privateNetworking: true`) and expose workloads through load balancers.",
     }

@@ -134,6 +134,12 @@ pub fn variables() -> Vec<(&'static str, String)> {
             ),
         ),
         ("volumes", list("volumes")),
+        // Computed once, not per volume mount of every container.
+        (
+            "hostPathVolumes",
+            "variables.volumes.filter(v, has(v.hostPath)).map(v, has(v.name) ? v.name : '')"
+                .into(),
+        ),
         (
             "podSecurityContext",
             "has(variables.spec.securityContext) ? variables.spec.securityContext : {}".into(),
@@ -244,7 +250,7 @@ pub fn check(id: &str) -> Option<String> {
         "POD004" => "variables.volumes.all(v, !has(v.hostPath))".into(),
         "POD005" => all(
             "!has(c.volumeMounts) || c.volumeMounts.all(m, \
-             !((has(m.name) ? m.name : '') in variables.volumes.filter(v, has(v.hostPath)).map(v, has(v.name) ? v.name : '')) \
+             !((has(m.name) ? m.name : '') in variables.hostPathVolumes) \
              || (has(m.readOnly) && m.readOnly == true))"
                 .into(),
         ),

@@ -26,7 +26,9 @@ spec:
   {{- end }}
   {{- end }}
   securityContext:
+    # The image's user is 65532; the kubelet's files are root's.
     runAsNonRoot: false
+    runAsUser: 0
     seccompProfile:
       type: RuntimeDefault
   {{- if .daemonset }}

@@ -341,7 +341,11 @@ pub struct AdmissionPolicyArgs {
     #[arg(long, value_enum, default_value = "low", value_name = "SEV")]
     pub warn_on: FailOn,
     /// Namespace the bindings leave out (repeatable; replaces the default).
-    #[arg(long = "exempt-namespace", value_name = "NS", default_value = "kube-system")]
+    #[arg(
+        long = "exempt-namespace",
+        value_name = "NS",
+        default_value = "kube-system"
+    )]
     pub exempt_namespaces: Vec<String>,
     /// Prefix of the generated objects' names (`PREFIX-deny`, `PREFIX-warn`).
     #[arg(long, value_name = "PREFIX", default_value = "eksguard")]

@@ -184,6 +184,20 @@ fn network_policy(args: NetworkPolicyArgs) -> anyhow::Result<Outcome> {
 
 fn admission_policy(args: AdmissionPolicyArgs) -> anyhow::Result<Outcome> {
     use eksguard_policy::admission::{self, Options, Selected};
+    // The objects are named `NAME-deny` and `NAME-warn`: a DNS subdomain name.
+    let valid_name = !args.name.is_empty()
+        && args.name.len() <= 200
+        && args
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && args.name.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid_name {
+        bail!(
+            "--name `{}`: use lower-case letters, digits, `-` and `.`, starting with a letter or digit",
+            super::shown(&args.name)
+        );
+    }
     let check = CheckArgs {
         select: args.select,
         ignore: args.ignore,
@@ -196,10 +210,8 @@ fn admission_policy(args: AdmissionPolicyArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Error);
     };
     let engine_cfg = super::scan::engine_config(&check, &cfg);
-    let engine = eksguard_rules::engine::Engine::new(
-        eksguard_rules::registry::all(),
-        engine_cfg.clone(),
-    );
+    let engine =
+        eksguard_rules::engine::Engine::new(eksguard_rules::registry::all(), engine_cfg.clone());
     let rules: Vec<Selected> = engine
         .rules()
         .iter()
@@ -230,9 +242,7 @@ fn admission_policy(args: AdmissionPolicyArgs) -> anyhow::Result<Outcome> {
     if count == 0 {
         bail!("no selected rule with a CEL form is at or above --deny-on or --warn-on");
     }
-    eprintln!(
-        "{count} rules in CEL; rules without a CEL form are listed in the output's comments"
-    );
+    eprintln!("{count} rules in CEL; rules without a CEL form are listed in the output's comments");
     write_out(args.output.as_deref(), &admission::render(&rules, &opts))?;
     Ok(Outcome::Clean)
 }

@@ -85,7 +85,9 @@ fn default_thresholds_deny_high_and_warn_below_with_kube_system_exempt() {
     );
     // Messages name the rule, its name and severity.
     assert!(
-        text.contains("message: \"POD001 privileged-container (critical): Container runs privileged\""),
+        text.contains(
+            "message: \"POD001 privileged-container (critical): Container runs privileged\""
+        ),
         "{text}"
     );
     // Both policies match pods and the workload controllers, on create and update.
@@ -144,7 +146,10 @@ fn config_overrides_severities_and_disables_rules() {
     let deny = rule_ids(object(&inv, "ValidatingAdmissionPolicy", "eksguard-deny"));
     assert!(deny.contains(&"POD013".to_string()), "{deny:?}");
     assert!(!deny.contains(&"POD001".to_string()), "{deny:?}");
-    assert!(text.contains("POD013 writable-root-filesystem (critical)"), "{text}");
+    assert!(
+        text.contains("POD013 writable-root-filesystem (critical)"),
+        "{text}"
+    );
     assert!(
         !inv.objects.iter().any(|o| o.name.ends_with("-warn")),
         "{text}"
@@ -175,7 +180,12 @@ fn exempt_namespaces_names_and_output_file() {
             out_file.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     let text = std::fs::read_to_string(&out_file).unwrap();
     let inv = load_text("vap.yaml", text.as_bytes(), &LoadOptions::default());
@@ -200,6 +210,12 @@ fn nothing_to_enforce_is_an_error() {
     assert!(err.contains("no selected rule with a CEL form"), "{err}");
     let out = run(&dir, &["--select", "QOS"]);
     assert_eq!(out.status.code(), Some(2));
+    // Names become object names: nothing else gets through.
+    let out = run(&dir, &["--name", "Bad\nname"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--name `Bad\\nname`"), "{err}");
 }
 
 #[test]

@@ -255,8 +255,14 @@ fn default_values_lint_scan_clean_and_make_a_safe_webhook() {
     // The PDB and the Service select the webhook's pods.
     let labels = pod_labels(dep);
     let pdb = r.one("PodDisruptionBudget", "eksguard-webhook");
-    assert_eq!(pdb.root.at("spec.minAvailable").and_then(Node::as_i64), Some(1));
-    assert!(selects(&json_of(pdb.root.at("spec.selector.matchLabels")), &labels));
+    assert_eq!(
+        pdb.root.at("spec.minAvailable").and_then(Node::as_i64),
+        Some(1)
+    );
+    assert!(selects(
+        &json_of(pdb.root.at("spec.selector.matchLabels")),
+        &labels
+    ));
     let svc = r.one("Service", "eksguard-webhook");
     assert!(selects(&json_of(svc.root.at("spec.selector")), &labels));
 
@@ -359,15 +365,24 @@ fn every_option_on_lints_scans_clean_and_wires_the_parts() {
     // the CA bundle; the chart makes no Secret itself.
     let vwc = r.one("ValidatingWebhookConfiguration", "eksguard");
     assert_eq!(
-        str_at(vwc, &["metadata", "annotations", "cert-manager.io/inject-ca-from"]),
+        str_at(
+            vwc,
+            &["metadata", "annotations", "cert-manager.io/inject-ca-from"]
+        ),
         "eksguard/eksguard-webhook"
     );
     let hook = json_of(vwc.root.at("webhooks")).as_array().unwrap()[0].clone();
     assert!(hook["clientConfig"].get("caBundle").is_none());
     assert!(!r.has("Secret"));
     let cert = r.one("Certificate", "eksguard-webhook");
-    assert_eq!(str_at(cert, &["spec", "secretName"]), "eksguard-webhook-tls");
-    assert_eq!(str_at(cert, &["spec", "issuerRef", "name"]), "eksguard-selfsigned");
+    assert_eq!(
+        str_at(cert, &["spec", "secretName"]),
+        "eksguard-webhook-tls"
+    );
+    assert_eq!(
+        str_at(cert, &["spec", "issuerRef", "name"]),
+        "eksguard-selfsigned"
+    );
     r.one("Issuer", "eksguard-selfsigned");
     assert_eq!(hook["failurePolicy"], json!("Fail"));
     assert_eq!(hook["timeoutSeconds"], json!(3));
@@ -396,11 +411,10 @@ fn every_option_on_lints_scans_clean_and_wires_the_parts() {
     }
     let cm = r.one("ConfigMap", "eksguard-config");
     assert!(str_at(cm, &["data", "config.toml"]).contains("POD013 = \"medium\""));
-    assert!(dep
-        .pod_spec()
+    assert!(dep.pod_spec().unwrap().containers().all(|c| c
+        .image()
         .unwrap()
-        .containers()
-        .all(|c| c.image().unwrap().starts_with("ghcr.io/eksguard/eksguard@sha256:")));
+        .starts_with("ghcr.io/eksguard/eksguard@sha256:")));
 
     // The follower: one replica, the shared flags, a volume for the checkpoint, the IRSA
     // annotation on its own service account, metrics behind a Service.
@@ -430,12 +444,18 @@ fn every_option_on_lints_scans_clean_and_wires_the_parts() {
     r.one("PersistentVolumeClaim", "eksguard-follower-checkpoint");
     let sa = r.one("ServiceAccount", "eksguard-follower");
     assert_eq!(
-        str_at(sa, &["metadata", "annotations", "eks.amazonaws.com/role-arn"]),
+        str_at(
+            sa,
+            &["metadata", "annotations", "eks.amazonaws.com/role-arn"]
+        ),
         "arn:aws:iam::111122223333:role/eksguard-follower"
     );
     assert_eq!(fspec.service_account(), "eksguard-follower");
     let fsvc = r.one("Service", "eksguard-follower");
-    assert!(selects(&json_of(fsvc.root.at("spec.selector")), &pod_labels(f)));
+    assert!(selects(
+        &json_of(fsvc.root.at("spec.selector")),
+        &pod_labels(f)
+    ));
     assert!(!selects(
         &json_of(fsvc.root.at("spec.selector")),
         &pod_labels(dep)
@@ -455,14 +475,20 @@ fn every_option_on_lints_scans_clean_and_wires_the_parts() {
     // Node checks in their own privileged namespace.
     let ns = r.one("Namespace", "eksguard-node");
     assert_eq!(
-        str_at(ns, &["metadata", "labels", "pod-security.kubernetes.io/enforce"]),
+        str_at(
+            ns,
+            &["metadata", "labels", "pod-security.kubernetes.io/enforce"]
+        ),
         "privileged"
     );
     let ds = r.one("DaemonSet", "eksguard-node");
     assert_eq!(ds.ns(), Some("eksguard-node"));
     assert!(ds.pod_spec().unwrap().bool_field("hostPID"));
     let job = r.one("Job", "eksguard-node");
-    assert_eq!(str_at(job, &["spec", "template", "spec", "nodeName"]), "ip-10-0-1-1");
+    assert_eq!(
+        str_at(job, &["spec", "template", "spec", "nodeName"]),
+        "ip-10-0-1-1"
+    );
     assert_eq!(args(job, "check"), ["node", "--root", "/host"]);
 }
 
@@ -476,7 +502,10 @@ fn other_values_one_replica_no_pdb_secrets_on_request_emptydir_checkpoint() {
     assert_lints(values.clone());
     let Some(r) = render(values) else { return };
     assert_scan_clean(&r);
-    assert!(!r.has("PodDisruptionBudget"), "a PDB of one replica blocks drains");
+    assert!(
+        !r.has("PodDisruptionBudget"),
+        "a PDB of one replica blocks drains"
+    );
     let dep = r.one("Deployment", "eksguard-webhook");
     let aff = json_of(dep.pod_spec().unwrap().field("affinity"));
     assert!(aff.get("podAntiAffinity").is_none() && aff.get("nodeAffinity").is_some());
@@ -490,7 +519,10 @@ fn other_values_one_replica_no_pdb_secrets_on_request_emptydir_checkpoint() {
         .map(Node::to_json)
         .filter(|r| r["resources"] == json!(["secrets"]))
         .collect();
-    assert_eq!(secrets, [json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]})]);
+    assert_eq!(
+        secrets,
+        [json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]})]
+    );
     assert!(!r.has("PersistentVolumeClaim"));
     let f = r.one("Deployment", "eksguard-follower");
     assert!(json_of(f.pod_spec().unwrap().field("volumes"))[0]["emptyDir"].is_object());
@@ -541,7 +573,12 @@ fn plain_manifests_match_the_charts_node_checks() {
     };
     let dir = repo().join("deploy/manifests");
     let mut plain = Inventory::default();
-    for f in ["namespace.yaml", "policies.yaml", "daemonset.yaml", "job.yaml"] {
+    for f in [
+        "namespace.yaml",
+        "policies.yaml",
+        "daemonset.yaml",
+        "job.yaml",
+    ] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap();
         plain.extend(load_text(f, text.as_bytes(), &LoadOptions::default()));
     }

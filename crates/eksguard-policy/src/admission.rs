@@ -9,7 +9,7 @@
 //! The expressions read the object through the policy's `variables` (the pod spec of
 //! whichever kind matched, its containers of all three lists, ...), written for the CEL
 //! environment of Kubernetes 1.30 (its string extension: `trim`, `upperAscii`,
-//! `lowerAscii`, `replace`). Null fields never reach them: the API server decodes into
+//! `lowerAscii`, `replace`, `split`, `indexOf`, `lastIndexOf`, `substring`). Null fields never reach them: the API server decodes into
 //! typed objects first. Inline `eksguard.io/ignore` annotations are not honoured: whoever
 //! writes the object would write the annotation too, so exemptions belong to the binding
 //! (its excluded namespaces), which the cluster's administrator controls.
@@ -64,20 +64,8 @@ pub const NOT_EXPRESSED: &[(&str, &str)] = &[
         "needs resource quantities parsed and compared with zero",
     ),
     ("QOS003", "needs resource quantities parsed and compared"),
-    (
-        "IMG001",
-        "parses image references (registry, port, tag, digest)",
-    ),
-    (
-        "IMG002",
-        "parses image references (registry, port, tag, digest)",
-    ),
-    (
-        "IMG003",
-        "parses image references against configured registries",
-    ),
+    ("IMG003", "compares registries with the rule's parameters"),
     ("IRSA002", "skips namespaces set in the rule's parameters"),
-    ("IRSA012", "parses image references for the repository name"),
     (
         "DATA006",
         "matches credential patterns in environment values",
@@ -209,6 +197,24 @@ fn unconfined_type(base: &str, guard: &str) -> String {
 /// An annotation of the pod template, keyed by an expression, trimmed, equals `value`.
 fn annotation_is(key: &str, value: &str) -> String {
     format!("({key} in variables.annotations && variables.annotations[{key}].trim() == '{value}')")
+}
+
+/// Pieces of an image reference `image` (a CEL string expression), as the image rules
+/// read it: whether a digest follows the first `@`, and the last path segment of the name
+/// before it (a colon there starts the tag; one before it belongs to a port).
+struct ImageRef {
+    has_digest: String,
+    last_segment: String,
+}
+
+fn image_ref(image: &str) -> ImageRef {
+    let name = format!("{image}.split('@')[0]");
+    ImageRef {
+        has_digest: format!(
+            "({image}.indexOf('@') >= 0 && {image}.substring({image}.indexOf('@') + 1) != '')"
+        ),
+        last_segment: format!("{name}.substring({name}.lastIndexOf('/') + 1)"),
+    }
 }
 
 fn container_name() -> &'static str {
@@ -368,6 +374,28 @@ pub fn check(id: &str) -> Option<String> {
                 "!{}",
                 selinux_custom("c.securityContext.seLinuxOptions", &c_has("seLinuxOptions"))
             )),
+        ),
+        "IMG001" | "IMG002" => {
+            let image = "c.image.trim()";
+            let r = image_ref(image);
+            let seg = &r.last_segment;
+            let tag = format!("{seg}.substring({seg}.lastIndexOf(':') + 1)");
+            let mutable = if id == "IMG001" {
+                format!(" && (!{seg}.contains(':') || {tag} == '' || {tag}.lowerAscii() == 'latest')")
+            } else {
+                String::new()
+            };
+            all(format!(
+                "!(has(c.image) && {image} != '' && !{digest}{mutable})",
+                digest = r.has_digest
+            ))
+        }
+        "IRSA012" => format!(
+            "!('iam.amazonaws.com/role' in variables.annotations) && {}",
+            all(format!(
+                "!(has(c.image) && {}.split(':')[0] in ['kube2iam', 'kiam'])",
+                image_ref("c.image").last_segment
+            ))
         ),
         "DATA002" => all(
             "(!has(c.env) || c.env.all(e, !(has(e.valueFrom) && has(e.valueFrom.secretKeyRef)))) \

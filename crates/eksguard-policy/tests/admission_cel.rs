@@ -32,6 +32,27 @@ fn kubernetes_context<'a>() -> Context<'a> {
     cx.add_function("lowerAscii", |This(s): This<Arc<String>>| {
         s.to_ascii_lowercase()
     });
+    // Indexes count characters, as cel-go's do; -1 when absent.
+    fn char_index(s: &str, byte: Option<usize>) -> i64 {
+        byte.map_or(-1, |b| s[..b].chars().count() as i64)
+    }
+    cx.add_function("indexOf", |This(s): This<Arc<String>>, sub: Arc<String>| {
+        char_index(&s, s.find(sub.as_str()))
+    });
+    cx.add_function(
+        "lastIndexOf",
+        |This(s): This<Arc<String>>, sub: Arc<String>| char_index(&s, s.rfind(sub.as_str())),
+    );
+    cx.add_function("substring", |This(s): This<Arc<String>>, start: i64| {
+        s.chars().skip(start.max(0) as usize).collect::<String>()
+    });
+    cx.add_function("split", |This(s): This<Arc<String>>, sep: Arc<String>| {
+        Arc::new(
+            s.split(sep.as_str())
+                .map(|p| Value::String(Arc::new(p.to_string())))
+                .collect::<Vec<Value>>(),
+        )
+    });
     cx.add_function(
         "replace",
         |This(s): This<Arc<String>>, from: Arc<String>, to: Arc<String>| {
@@ -219,7 +240,8 @@ fn cel_verdicts_equal_the_rules_on_every_fixture() {
 }
 
 /// Each entry of the lists the CEL repeats, tried one by one, and some that are not in
-/// them: a capability or sysctl added to a rule but not to its CEL fails here.
+/// them: a capability or sysctl added to a rule but not to its CEL fails here; and image
+/// references of every shape the image rules parse.
 #[test]
 fn cel_lists_agree_with_the_rules_entry_by_entry() {
     const CAPABILITIES: &[&str] = &[
@@ -287,7 +309,35 @@ fn cel_lists_agree_with_the_rules_entry_by_entry() {
         "vm.swappiness",
         "kernel.shm_rmid_forced.x",
     ];
+    const IMAGES: &[&str] = &[
+        "nginx",
+        "nginx:latest",
+        "nginx:LATEST",
+        "nginx:1.27",
+        "nginx:",
+        " nginx:1.27 ",
+        "localhost:5000/app",
+        "localhost:5000/app:v1",
+        "localhost:5000",
+        "registry:5000/team/app@sha256:abc",
+        "app@",
+        "app:@sha256:abc",
+        "app:latest@sha256:abc",
+        "docker.io/library/busybox:",
+        "a/b:c/d",
+        "jtblin/kube2iam:0.11.2",
+        "quay.io/uswitch/kiam:v4.2",
+        "localhost:5000/kiam@sha256:abc",
+        "kiam",
+        "registry:5000/team/kiam-exporter",
+        "",
+    ];
     let mut text = String::new();
+    for (i, image) in IMAGES.iter().enumerate() {
+        text.push_str(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: image{i}}}\nspec:\n  containers:\n  - name: c\n    image: \"{image}\"\n---\n"
+        ));
+    }
     for (i, cap) in CAPABILITIES.iter().enumerate() {
         text.push_str(&format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: cap{i}}}\nspec:\n  containers:\n  - name: c\n    image: x\n    securityContext:\n      capabilities:\n        add: [\"{cap}\"]\n        drop: [\"{cap}\"]\n---\n"
@@ -302,7 +352,7 @@ fn cel_lists_agree_with_the_rules_entry_by_entry() {
     assert!(inv.errors.is_empty(), "{:?}", inv.errors);
     let mut errors = Vec::new();
     let compared = compare(&compile(), "lists.yaml", &inv, &mut errors);
-    assert_eq!(compared, CAPABILITIES.len() + SYSCTLS.len());
+    assert_eq!(compared, IMAGES.len() + CAPABILITIES.len() + SYSCTLS.len());
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 

@@ -20,6 +20,15 @@ except ImportError:
 
 
 def main() -> int:
+    try:
+        return run()
+    except helm_python.HelmError as e:
+        # Helm's own message: the value or template at fault.
+        print(e, file=sys.stderr)
+        return 1
+
+
+def run() -> int:
     mode, chart_dir, values_json = sys.argv[1], sys.argv[2], sys.argv[3]
     values = json.loads(values_json)
     namespace = sys.argv[4] if len(sys.argv) > 4 else "eksguard"

@@ -541,9 +541,19 @@ fn bad_values_are_refused_with_a_message() {
             json!({"follower": {"enabled": true}}),
             "follower.logGroup is required",
         ),
+        // values.schema.json: refused before any template runs.
         (
             json!({"follower": {"enabled": true, "logGroup": "g", "checkpoint": {"type": "configMap"}}}),
-            "follower.checkpoint.type must be",
+            "/follower/checkpoint/type",
+        ),
+        (json!({"webhook": {"denyOn": "hgh"}}), "/webhook/denyOn"),
+        (
+            json!({"webhook": {"timeoutSeconds": 60}}),
+            "/webhook/timeoutSeconds",
+        ),
+        (
+            json!({"webhook": {"failurePolicy": "ignore"}}),
+            "/webhook/failurePolicy",
         ),
         (
             json!({"nodeCheck": {"namespace": "eksguard", "job": {"enabled": true}}}),

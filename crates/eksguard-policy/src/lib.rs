@@ -1,6 +1,7 @@
 //! Generators: each turns what eksguard knows (objects, traces, a tenant description) into
 //! ready-to-apply YAML or JSON. Pure functions; the binary does the I/O.
 
+pub mod admission;
 pub mod netpol;
 pub mod pss;
 pub mod rbac_gen;

@@ -30,7 +30,8 @@ pub enum Command {
     /// The rule catalog.
     #[command(subcommand)]
     Rules(RulesCommand),
-    /// Generate policies: Pod Security labels and patches, seccomp profiles, tenants, network policies.
+    /// Generate policies: Pod Security labels and patches, seccomp profiles, tenants, network
+    /// policies, admission policies.
     #[command(subcommand)]
     Generate(GenerateCommand),
     /// RBAC queries: who may do something, what a subject is bound to, dangerous grants.
@@ -326,6 +327,45 @@ pub enum GenerateCommand {
     Tenant(TenantArgs),
     /// Default-deny, DNS and per-Service NetworkPolicies for each namespace.
     NetworkPolicy(NetworkPolicyArgs),
+    /// ValidatingAdmissionPolicies (CEL) enforcing the pod and container rules CEL can
+    /// express, so the API server denies or warns without a webhook.
+    AdmissionPolicy(AdmissionPolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionPolicyArgs {
+    /// Deny objects breaking a rule at or above this severity.
+    #[arg(long, value_enum, default_value = "high", value_name = "SEV")]
+    pub deny_on: FailOn,
+    /// Warn about rules at or above this severity (and below --deny-on).
+    #[arg(long, value_enum, default_value = "low", value_name = "SEV")]
+    pub warn_on: FailOn,
+    /// Namespace the bindings leave out (repeatable; replaces the default).
+    #[arg(
+        long = "exempt-namespace",
+        value_name = "NS",
+        default_value = "kube-system"
+    )]
+    pub exempt_namespaces: Vec<String>,
+    /// Prefix of the generated objects' names (`PREFIX-deny`, `PREFIX-warn`).
+    #[arg(long, value_name = "PREFIX", default_value = "eksguard")]
+    pub name: String,
+    /// Only these rules (IDs or prefixes, comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Vec<String>,
+    /// Leave out these rules (IDs or prefixes).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+    /// Configuration file for rule selection and severity overrides [default: .eksguard.toml
+    /// in this or a parent directory].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .eksguard.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Write the YAML to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

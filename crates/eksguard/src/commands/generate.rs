@@ -12,7 +12,8 @@ use eksguard_policy::{netpol, pss};
 use eksguard_sources::LoadOptions;
 
 use crate::cli::{
-    GenerateCommand, GenerateInput, NetworkPolicyArgs, PodSecurityArgs, SeccompArgs, TenantArgs,
+    AdmissionPolicyArgs, CheckArgs, GenerateCommand, GenerateInput, NetworkPolicyArgs,
+    PodSecurityArgs, SeccompArgs, TenantArgs,
 };
 use crate::Outcome;
 
@@ -22,6 +23,7 @@ pub fn run(cmd: GenerateCommand) -> anyhow::Result<Outcome> {
         GenerateCommand::Seccomp(args) => seccomp_cmd(args),
         GenerateCommand::Tenant(args) => tenant_cmd(args),
         GenerateCommand::NetworkPolicy(args) => network_policy(args),
+        GenerateCommand::AdmissionPolicy(args) => admission_policy(args),
     }
 }
 
@@ -178,4 +180,69 @@ fn network_policy(args: NetworkPolicyArgs) -> anyhow::Result<Outcome> {
     let generated = netpol::generate(owners_only(&inv));
     write_out(args.input.output.as_deref(), &netpol::render(&generated))?;
     Ok(finished(&inv))
+}
+
+fn admission_policy(args: AdmissionPolicyArgs) -> anyhow::Result<Outcome> {
+    use eksguard_policy::admission::{self, Options, Selected};
+    // The objects are named `NAME-deny` and `NAME-warn`: a DNS subdomain name.
+    let valid_name = !args.name.is_empty()
+        && args.name.len() <= 200
+        && args
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && args.name.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid_name {
+        bail!(
+            "--name `{}`: use lower-case letters, digits, `-` and `.`, starting with a letter or digit",
+            super::shown(&args.name)
+        );
+    }
+    let check = CheckArgs {
+        select: args.select,
+        ignore: args.ignore,
+        config: args.config,
+        no_config: args.no_config,
+        baseline: None,
+        write_baseline: None,
+    };
+    let Some(cfg) = super::scan::load_config(&check) else {
+        return Ok(Outcome::Error);
+    };
+    let engine_cfg = super::scan::engine_config(&check, &cfg);
+    let engine =
+        eksguard_rules::engine::Engine::new(eksguard_rules::registry::all(), engine_cfg.clone());
+    let rules: Vec<Selected> = engine
+        .rules()
+        .iter()
+        .map(|r| {
+            let meta = r.meta();
+            let severity = engine_cfg
+                .severity_overrides
+                .get(meta.id)
+                .copied()
+                .unwrap_or(meta.severity);
+            Selected { meta, severity }
+        })
+        .collect();
+    let opts = Options {
+        deny_on: super::scan::fail_threshold(Some(args.deny_on), None),
+        warn_on: super::scan::fail_threshold(Some(args.warn_on), None),
+        exempt_namespaces: args.exempt_namespaces,
+        name: args.name,
+    };
+    let enforced = |r: &&Selected| {
+        admission::check(r.meta.id).is_some()
+            && [opts.deny_on, opts.warn_on]
+                .iter()
+                .flatten()
+                .any(|t| r.severity >= *t)
+    };
+    let count = rules.iter().filter(enforced).count();
+    if count == 0 {
+        bail!("no selected rule with a CEL form is at or above --deny-on or --warn-on");
+    }
+    eprintln!("{count} rules in CEL; rules without a CEL form are listed in the output's comments");
+    write_out(args.output.as_deref(), &admission::render(&rules, &opts))?;
+    Ok(Outcome::Clean)
 }

@@ -380,7 +380,7 @@ fn scan_merges_drop_ins_into_their_base() {
 fn deploy_manifests_have_no_unsuppressed_high_findings() {
     let out = bin()
         .current_dir(repo())
-        .args(["scan", "deploy", "--no-config", "-f", "json"])
+        .args(["scan", "deploy/manifests", "--no-config", "-f", "json"])
         .output()
         .unwrap();
     let v = json(&out);

@@ -134,7 +134,7 @@ pub fn variables() -> Vec<(&'static str, String)> {
         ),
         (
             "windows",
-            "has(variables.spec.os) && has(variables.spec.os.name) && variables.spec.os.name.lowerAscii() == 'windows'"
+            "has(variables.spec.os) && has(variables.spec.os.name) && variables.spec.os.name == 'windows'"
                 .into(),
         ),
     ]

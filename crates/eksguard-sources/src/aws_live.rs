@@ -37,6 +37,8 @@ pub struct LiveOptions {
     pub endpoint_url: Option<String>,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// The rules that read each kind, named when a call that provides the kind fails.
+    pub rules_by_kind: BTreeMap<String, Vec<String>>,
 }
 
 impl LiveOptions {
@@ -47,6 +49,7 @@ impl LiveOptions {
             profile: None,
             endpoint_url: None,
             concurrency: 16,
+            rules_by_kind: BTreeMap::new(),
         }
     }
 }
@@ -59,24 +62,46 @@ pub enum LiveError {
     NoRegion,
 }
 
-// Rules whose data each call provides, named in the error when the call fails.
-const CLUSTER_RULES: &[&str] = &[
-    "IAM001", "IAM002", "IAM003", "IAM004", "DET001", "DET002", "DATA001", "NODE013", "SG003",
-    "SG004", "NODE004",
+// The kinds of objects each call provides, with those read only through its answer (a
+// node group's launch template, subnets and role policies; an access entry's policies).
+// A failed call names the rules that read them, from the rules' own declarations passed
+// in as `rules_by_kind`.
+const CLUSTER_KINDS: &[&str] = &["EKSCluster"];
+const NODEGROUP_KINDS: &[&str] = &[
+    "EKSNodegroup",
+    "EC2LaunchTemplateVersion",
+    "EC2Subnet",
+    "IAMAttachedPolicies",
+    "IAMRolePolicy",
 ];
-const NODEGROUP_RULES: &[&str] = &[
-    "NODE001", "NODE002", "NODE003", "NODE004", "IRSA009", "IRSA010", "SG003", "SG004",
-];
-const ACCESS_ENTRY_RULES: &[&str] = &["IAM005", "IAM006"];
-const ACCESS_POLICY_RULES: &[&str] = &["IAM006"];
-const POD_IDENTITY_RULES: &[&str] = &["IRSA007", "IRSA008", "IRSA011"];
-const ADDON_RULES: &[&str] = &["IRSA011", "NET010"];
-const OIDC_ROLE_RULES: &[&str] = &["IRSA004", "IRSA005", "IRSA006"];
-const ROLE_RULES: &[&str] = &["IRSA004", "IRSA005", "IRSA006", "IRSA007", "IRSA010"];
-const ROLE_POLICY_RULES: &[&str] = &["IRSA010"];
-const SG_RULES: &[&str] = &["SG001", "SG002", "SG003", "SG004"];
-const LAUNCH_TEMPLATE_RULES: &[&str] = &["IRSA009", "NODE002"];
-const SUBNET_RULES: &[&str] = &["NODE002"];
+const ACCESS_ENTRY_KINDS: &[&str] = &["EKSAccessEntry", "EKSAccessPolicies"];
+const ACCESS_POLICY_KINDS: &[&str] = &["EKSAccessPolicies"];
+const POD_IDENTITY_KINDS: &[&str] = &["EKSPodIdentityAssociation"];
+const ADDON_KINDS: &[&str] = &["EKSAddon"];
+const ROLE_KINDS: &[&str] = &["IAMRole"];
+const ATTACHED_POLICY_KINDS: &[&str] = &["IAMAttachedPolicies"];
+const ROLE_POLICY_KINDS: &[&str] = &["IAMRolePolicy"];
+const SG_KINDS: &[&str] = &["EC2SecurityGroup"];
+const LAUNCH_TEMPLATE_KINDS: &[&str] = &["EC2LaunchTemplateVersion"];
+const SUBNET_KINDS: &[&str] = &["EC2Subnet"];
+
+/// Every kind a live AWS read produces.
+pub fn kinds_read() -> &'static [&'static str] {
+    &[
+        "EKSCluster",
+        "EKSNodegroup",
+        "EKSAccessEntry",
+        "EKSAccessPolicies",
+        "EKSPodIdentityAssociation",
+        "EKSAddon",
+        "IAMRole",
+        "IAMAttachedPolicies",
+        "IAMRolePolicy",
+        "EC2SecurityGroup",
+        "EC2LaunchTemplateVersion",
+        "EC2Subnet",
+    ]
+}
 
 /// Reads the cluster and everything the E, I and C rules look at. Failed calls are in
 /// `errors` of the inventory; only a runtime that cannot start or a missing region is an
@@ -103,6 +128,7 @@ async fn read(opts: &LiveOptions) -> Result<Inventory, LiveError> {
         cluster: opts.cluster_name.clone(),
         objects: RefCell::new(Vec::new()),
         errors: RefCell::new(Vec::new()),
+        rules_by_kind: opts.rules_by_kind.clone(),
     };
     ctx.run().await;
     let mut objects = ctx.objects.into_inner();
@@ -167,6 +193,7 @@ struct Ctx {
     // One thread drives every future and no borrow is held across an await.
     objects: RefCell<Vec<Object>>,
     errors: RefCell<Vec<InputError>>,
+    rules_by_kind: BTreeMap<String, Vec<String>>,
 }
 
 /// What the first round of EKS calls points at in IAM and EC2.
@@ -191,7 +218,7 @@ impl Ctx {
             .call(
                 "eks:DescribeCluster",
                 &cluster_arn,
-                CLUSTER_RULES,
+                CLUSTER_KINDS,
                 self.eks.describe_cluster().name(&self.cluster).send(),
             )
             .await;
@@ -241,14 +268,14 @@ impl Ctx {
         &self,
         api: &str,
         resource: &str,
-        rules: &[&str],
+        kinds: &[&str],
         fut: impl Future<Output = Result<T, SdkError<E>>>,
     ) -> Result<T, Option<String>>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         self.try_call(fut).await.map_err(|e| {
-            self.fail(api, resource, rules, &describe_error(&e));
+            self.fail(api, resource, kinds, &describe_error(&e));
             e.code().map(str::to_string)
         })
     }
@@ -270,9 +297,16 @@ impl Ctx {
         }
     }
 
-    fn fail(&self, api: &str, resource: &str, rules: &[&str], detail: &str) {
+    fn fail(&self, api: &str, resource: &str, kinds: &[&str], detail: &str) {
         let mut message = format!("{api} failed: {detail}");
+        let rules: BTreeSet<&str> = kinds
+            .iter()
+            .filter_map(|k| self.rules_by_kind.get(*k))
+            .flatten()
+            .map(String::as_str)
+            .collect();
         if !rules.is_empty() {
+            let rules: Vec<&str> = rules.into_iter().collect();
             message.push_str(&format!("; not checked: {}", rules.join(", ")));
         }
         self.errors
@@ -300,7 +334,7 @@ impl Ctx {
             .call(
                 "eks:ListNodegroups",
                 &resource,
-                NODEGROUP_RULES,
+                NODEGROUP_KINDS,
                 self.eks
                     .list_nodegroups()
                     .cluster_name(&self.cluster)
@@ -317,7 +351,7 @@ impl Ctx {
             self.call(
                 "eks:DescribeNodegroup",
                 &format!("nodegroup/{}/{name}", self.cluster),
-                NODEGROUP_RULES,
+                NODEGROUP_KINDS,
                 self.eks
                     .describe_nodegroup()
                     .cluster_name(&self.cluster)
@@ -342,7 +376,7 @@ impl Ctx {
             .call(
                 "eks:ListAccessEntries",
                 &resource,
-                ACCESS_ENTRY_RULES,
+                ACCESS_ENTRY_KINDS,
                 self.eks
                     .list_access_entries()
                     .cluster_name(&self.cluster)
@@ -359,7 +393,7 @@ impl Ctx {
             let describe = self.call(
                 "eks:DescribeAccessEntry",
                 p,
-                ACCESS_ENTRY_RULES,
+                ACCESS_ENTRY_KINDS,
                 self.eks
                     .describe_access_entry()
                     .cluster_name(&self.cluster)
@@ -369,7 +403,7 @@ impl Ctx {
             let policies = self.call(
                 "eks:ListAssociatedAccessPolicies",
                 p,
-                ACCESS_POLICY_RULES,
+                ACCESS_POLICY_KINDS,
                 self.eks
                     .list_associated_access_policies()
                     .cluster_name(&self.cluster)
@@ -401,7 +435,7 @@ impl Ctx {
             .call(
                 "eks:ListPodIdentityAssociations",
                 &resource,
-                POD_IDENTITY_RULES,
+                POD_IDENTITY_KINDS,
                 self.eks
                     .list_pod_identity_associations()
                     .cluster_name(&self.cluster)
@@ -419,7 +453,7 @@ impl Ctx {
                 self.call(
                     "eks:DescribePodIdentityAssociation",
                     &format!("podidentityassociation/{}/{id}", self.cluster),
-                    POD_IDENTITY_RULES,
+                    POD_IDENTITY_KINDS,
                     self.eks
                         .describe_pod_identity_association()
                         .cluster_name(&self.cluster)
@@ -445,7 +479,7 @@ impl Ctx {
             .call(
                 "eks:ListAddons",
                 &resource,
-                ADDON_RULES,
+                ADDON_KINDS,
                 self.eks
                     .list_addons()
                     .cluster_name(&self.cluster)
@@ -462,7 +496,7 @@ impl Ctx {
             self.call(
                 "eks:DescribeAddon",
                 &format!("addon/{}/{name}", self.cluster),
-                ADDON_RULES,
+                ADDON_KINDS,
                 self.eks
                     .describe_addon()
                     .cluster_name(&self.cluster)
@@ -491,7 +525,7 @@ impl Ctx {
                 .call(
                     "iam:ListRoles",
                     &format!("oidc-provider/{provider}"),
-                    OIDC_ROLE_RULES,
+                    ROLE_KINDS,
                     self.iam
                         .list_roles()
                         .into_paginator()
@@ -523,7 +557,7 @@ impl Ctx {
             self.fail(
                 "iam:GetRole",
                 arn,
-                ROLE_RULES,
+                ROLE_KINDS,
                 "the role belongs to another account and was not read",
             );
         }
@@ -537,13 +571,13 @@ impl Ctx {
         let get = self.call(
             "iam:GetRole",
             resource,
-            ROLE_RULES,
+            ROLE_KINDS,
             self.iam.get_role().role_name(name).send(),
         );
         let attached = self.call(
             "iam:ListAttachedRolePolicies",
             resource,
-            ROLE_POLICY_RULES,
+            ATTACHED_POLICY_KINDS,
             self.iam
                 .list_attached_role_policies()
                 .role_name(name)
@@ -557,7 +591,7 @@ impl Ctx {
                 .call(
                     "iam:ListRolePolicies",
                     resource,
-                    ROLE_POLICY_RULES,
+                    ROLE_POLICY_KINDS,
                     self.iam
                         .list_role_policies()
                         .role_name(name)
@@ -575,7 +609,7 @@ impl Ctx {
                     .call(
                         "iam:GetRolePolicy",
                         &format!("{arn}/{policy}"),
-                        ROLE_POLICY_RULES,
+                        ROLE_POLICY_KINDS,
                         self.iam
                             .get_role_policy()
                             .role_name(name)
@@ -619,7 +653,7 @@ impl Ctx {
                 self.ec2_call(
                     "ec2:DescribeLaunchTemplateVersions",
                     &format!("launch-template/{key}"),
-                    LAUNCH_TEMPLATE_RULES,
+                    LAUNCH_TEMPLATE_KINDS,
                     self.ec2
                         .describe_launch_template_versions(key, *is_id, &versions),
                 )
@@ -667,7 +701,7 @@ impl Ctx {
         let describe =
             |ids: Vec<String>| async move { self.ec2.describe_security_groups(&ids).await };
         let groups = self
-            .by_ids("ec2:DescribeSecurityGroups", SG_RULES, ids, describe)
+            .by_ids("ec2:DescribeSecurityGroups", SG_KINDS, ids, describe)
             .await;
         if !groups.is_empty() {
             self.add(json!({ "SecurityGroups": groups }));
@@ -677,7 +711,7 @@ impl Ctx {
     async fn subnets(&self, ids: BTreeSet<String>) {
         let describe = |ids: Vec<String>| async move { self.ec2.describe_subnets(&ids).await };
         let subnets = self
-            .by_ids("ec2:DescribeSubnets", SUBNET_RULES, ids, describe)
+            .by_ids("ec2:DescribeSubnets", SUBNET_KINDS, ids, describe)
             .await;
         if !subnets.is_empty() {
             self.add(json!({ "Subnets": subnets }));
@@ -690,7 +724,7 @@ impl Ctx {
     async fn by_ids<F>(
         &self,
         api: &str,
-        rules: &[&str],
+        kinds: &[&str],
         ids: BTreeSet<String>,
         describe: impl Fn(Vec<String>) -> F,
     ) -> Vec<Json>
@@ -707,7 +741,7 @@ impl Ctx {
                 let one = join_all(list.into_iter().map(|id| {
                     let fut = describe(vec![id.clone()]);
                     async move {
-                        self.ec2_call(api, &id, rules, fut)
+                        self.ec2_call(api, &id, kinds, fut)
                             .await
                             .unwrap_or_default()
                     }
@@ -716,7 +750,7 @@ impl Ctx {
                 one.into_iter().flatten().collect()
             }
             Err(e) => {
-                self.fail(api, &list.join(","), rules, &e.to_string());
+                self.fail(api, &list.join(","), kinds, &e.to_string());
                 Vec::new()
             }
         }
@@ -727,13 +761,13 @@ impl Ctx {
         &self,
         api: &str,
         resource: &str,
-        rules: &[&str],
+        kinds: &[&str],
         fut: impl Future<Output = Result<T, Ec2Error>>,
     ) -> Option<T> {
         match self.permitted(fut).await {
             Ok(v) => Some(v),
             Err(e) => {
-                self.fail(api, resource, rules, &e.to_string());
+                self.fail(api, resource, kinds, &e.to_string());
                 None
             }
         }

@@ -103,16 +103,7 @@ pub fn read_kube(args: &KubeArgs) -> anyhow::Result<Inventory> {
 #[cfg(feature = "cluster")]
 fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Option<String>)> {
     use eksguard_sources::kube_live::{read_cluster, KubeOptions};
-    let mut rules_by_kind: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for kind in eksguard_sources::kube_live::kinds_read() {
-        let ids: Vec<String> = eksguard_rules::registry::all()
-            .iter()
-            .map(|r| r.meta())
-            .filter(|m| m.uses_kind(kind))
-            .map(|m| m.id.to_string())
-            .collect();
-        rules_by_kind.insert(kind.to_string(), ids);
-    }
+    let rules_by_kind = rules_by_kind(eksguard_sources::kube_live::kinds_read());
     let opts = KubeOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -126,6 +117,26 @@ fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Op
     };
     let (inv, info) = read_cluster(&opts)?;
     Ok((inv, info.server, info.context))
+}
+
+/// For each kind a live reader produces, the rules that read it by their own
+/// declarations: a failed read names them as not checked.
+#[cfg(any(feature = "cluster", feature = "aws"))]
+fn rules_by_kind<'k>(
+    kinds: impl IntoIterator<Item = &'k str>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let ids = eksguard_rules::registry::all()
+                .iter()
+                .map(|r| r.meta())
+                .filter(|m| m.uses_kind(kind))
+                .map(|m| m.id.to_string())
+                .collect();
+            (kind.to_string(), ids)
+        })
+        .collect()
 }
 
 #[cfg(not(feature = "cluster"))]
@@ -159,6 +170,7 @@ fn read_aws(
     opts.profile = args.profile.clone();
     opts.endpoint_url = args.endpoint_url.clone();
     opts.concurrency = concurrency;
+    opts.rules_by_kind = rules_by_kind(eksguard_sources::aws_live::kinds_read().iter().copied());
     Ok(read_cluster(&opts)?)
 }
 

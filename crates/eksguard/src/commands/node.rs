@@ -21,11 +21,6 @@ use super::scan::{
 use crate::cli::NodeArgs;
 use crate::Outcome;
 
-/// The rules that judge what this command gathers.
-const NODE_RULES: &[&str] = &[
-    "NODE005", "NODE006", "NODE007", "NODE008", "NODE009", "NODE010", "NODE011", "NODE012",
-];
-
 pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
     let Some(cfg) = load_config(&args.check) else {
         return Ok(Outcome::Error);
@@ -140,7 +135,8 @@ pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
     let rules: Vec<&dyn Rule> = registry::all()
         .iter()
         .copied()
-        .filter(|r| NODE_RULES.contains(&r.meta().id))
+        // The rules that judge what this command gathers: those fed by node data.
+        .filter(|r| r.meta().sources == "N")
         .collect();
     // Selection, severities, parameters and suppressions as in `scan`, within the NODE
     // rules this command can feed.

@@ -251,6 +251,20 @@ fn live_cluster_is_read_and_gaps_are_reported() {
                 "{which}: no error for {api}: {errs:#?}"
             );
         }
+        // The rules named are those that declare reading the kinds the call provides.
+        for (api, rules) in [
+            ("eks:ListAddons", &["IRSA011", "NET010"][..]),
+            ("eks:ListAccessEntries", &["IAM005", "IAM006"][..]),
+            (
+                "eks:ListPodIdentityAssociations",
+                &["IRSA008", "IRSA011"][..],
+            ),
+        ] {
+            let e = errs.iter().find(|e| e.contains(api)).expect("reported");
+            for rule in rules {
+                assert!(e.contains(rule), "{which}: {api} does not name {rule}: {e}");
+            }
+        }
         // moto also names node groups' remote-access security groups that it never
         // creates; those are reported one by one and the real ones are still read.
         let sg = seeded["security_group"].as_str().expect("sg");

@@ -23,4 +23,5 @@ mod hostile_output;
 mod node;
 mod rbac;
 mod rbac_gen;
+mod serve;
 mod suppression;

@@ -995,7 +995,9 @@ mod tests {
         let (e, rv) = watch_event(added, "NetworkPolicy", "networking.k8s.io/v1")
             .unwrap()
             .unwrap();
-        assert!(matches!(e, WatchEvent::Added(o) if &*o.kind == "NetworkPolicy" && &*o.name == "a"));
+        assert!(
+            matches!(e, WatchEvent::Added(o) if &*o.kind == "NetworkPolicy" && &*o.name == "a")
+        );
         assert_eq!(rv.as_deref(), Some("7"));
         let gone = br#"{"type":"ERROR","object":{"kind":"Status","code":410,"message":"too old"}}"#;
         assert!(matches!(
@@ -1008,7 +1010,8 @@ mod tests {
             Err(WatchError::Failed(_))
         ));
         // A watched Secret loses its values as a listed one does.
-        let secret = br#"{"type":"MODIFIED","object":{"metadata":{"name":"s"},"data":{"k":"c2VjcmV0"}}}"#;
+        let secret =
+            br#"{"type":"MODIFIED","object":{"metadata":{"name":"s"},"data":{"k":"c2VjcmV0"}}}"#;
         let (e, _) = watch_event(secret, "Secret", "v1").unwrap().unwrap();
         let WatchEvent::Modified(o) = e else { panic!() };
         assert!(!o.root.to_json().to_string().contains("c2VjcmV0"));

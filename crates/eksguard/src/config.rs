@@ -512,8 +512,7 @@ until = "2030-01-01"
         assert_eq!((errs[0].line, errs.len()), (3, 1), "{errs:?}");
         assert!(errs[0].message.contains("reason"), "{errs:?}");
 
-        let errs =
-            parse("c.toml", "\n[[admission.exempt]]\nreason = \"x\"\n").unwrap_err();
+        let errs = parse("c.toml", "\n[[admission.exempt]]\nreason = \"x\"\n").unwrap_err();
         assert_eq!(errs[0].line, 2, "{errs:?}");
         assert!(errs[0].message.contains("namespace"), "{errs:?}");
 

@@ -69,6 +69,51 @@ pub fn scope(meta: &RuleMeta) -> Scope {
     }
 }
 
+/// Where the README's list of rules by admission scope goes.
+pub const README_MARKERS: (&str, &str) = (
+    "<!-- admission-rules:start -->",
+    "<!-- admission-rules:end -->",
+);
+
+/// The rules by where they run, from the registry: a Markdown table for the README.
+pub fn scope_table() -> String {
+    let mut s = String::from("| where | rules |\n|---|---|\n");
+    for (label, want) in [
+        ("at admission, on the object alone", Scope::Object),
+        (
+            "at admission, with the watch cache (after it has synced)",
+            Scope::Cache,
+        ),
+        ("in scans only (AWS, node or audit data)", Scope::ScanOnly),
+    ] {
+        let ids: Vec<&str> = registry::all()
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| scope(m) == want)
+            .map(|m| m.id)
+            .collect();
+        s.push_str(&format!(
+            "| {label} ({}) | {} |\n",
+            ids.len(),
+            ids.join(", ")
+        ));
+    }
+    s
+}
+
+/// The README with its scope table regenerated; `None` without the markers.
+pub fn refresh_readme(readme: &str) -> Option<String> {
+    let (start, end) = README_MARKERS;
+    let a = readme.find(start)? + start.len();
+    let b = readme[a..].find(end)? + a;
+    Some(format!(
+        "{}\n{}{}",
+        &readme[..a],
+        scope_table(),
+        &readme[b..]
+    ))
+}
+
 /// The request part of an AdmissionReview that the decision needs.
 #[derive(Debug, Clone)]
 pub struct Review {
@@ -350,18 +395,19 @@ impl Judge {
         };
         // UPDATE: what the old object already had is a warning, never a deny, so legacy
         // workloads can still be scaled and patched.
-        let old: HashSet<(&'static str, String)> = match (&review.old_object, review.operation.as_str()) {
-            (Some(old), "UPDATE") => self
-                .judge(old, namespace.as_deref(), context)
-                .map(|j| {
-                    j.hits
-                        .into_iter()
-                        .flat_map(|h| [(h.rule_id, h.path), (h.rule_id, h.message)])
-                        .collect()
-                })
-                .unwrap_or_default(),
-            _ => HashSet::new(),
-        };
+        let old: HashSet<(&'static str, String)> =
+            match (&review.old_object, review.operation.as_str()) {
+                (Some(old), "UPDATE") => self
+                    .judge(old, namespace.as_deref(), context)
+                    .map(|j| {
+                        j.hits
+                            .into_iter()
+                            .flat_map(|h| [(h.rule_id, h.path), (h.rule_id, h.message)])
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                _ => HashSet::new(),
+            };
         self.verdict(uid, &review.kind, name, namespace.as_deref(), judged, &old)
     }
 
@@ -415,8 +461,10 @@ impl Judge {
             *value = shorten(value, 1024);
         }
         if !judged.suppressed.is_empty() {
-            v.audit
-                .insert("suppressed".into(), shorten(&judged.suppressed.join("; "), 1024));
+            v.audit.insert(
+                "suppressed".into(),
+                shorten(&judged.suppressed.join("; "), 1024),
+            );
         }
         warnings.extend(judged.notes.iter().map(|n| shorten(n, MAX_WARNING)));
         if warnings.len() > MAX_WARNINGS {
@@ -455,7 +503,8 @@ impl Judge {
         } else if !v.warnings.is_empty() {
             v.decision = Decision::Warned;
         }
-        v.audit.insert("decision".into(), v.decision.as_str().into());
+        v.audit
+            .insert("decision".into(), v.decision.as_str().into());
         v
     }
 
@@ -595,15 +644,24 @@ mod tests {
 
     #[test]
     fn privileged_deployment_is_denied_with_rule_and_path() {
-        let v = judge(policy()).decide(&review("CREATE", Some(deployment(true, json!({}))), None), None);
+        let v = judge(policy()).decide(
+            &review("CREATE", Some(deployment(true, json!({}))), None),
+            None,
+        );
         assert!(!v.allowed);
         assert_eq!(v.decision, Decision::Denied);
         let m = v.message.unwrap();
         assert!(
-            m.contains("POD001 (critical) spec.template.spec.containers[0].securityContext.privileged"),
+            m.contains(
+                "POD001 (critical) spec.template.spec.containers[0].securityContext.privileged"
+            ),
             "{m}"
         );
-        assert!(v.warnings.iter().any(|w| w.starts_with("POD001 ")), "{:?}", v.warnings);
+        assert!(
+            v.warnings.iter().any(|w| w.starts_with("POD001 ")),
+            "{:?}",
+            v.warnings
+        );
         assert!(v.audit["pod001"].starts_with("critical "), "{:?}", v.audit);
         assert_eq!(v.audit["decision"], "denied");
     }
@@ -614,10 +672,16 @@ mod tests {
         let old = deployment(true, json!({}));
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(5);
-        let v = j.decide(&review("UPDATE", Some(new.clone()), Some(old.clone())), None);
+        let v = j.decide(
+            &review("UPDATE", Some(new.clone()), Some(old.clone())),
+            None,
+        );
         assert!(v.allowed, "{:?}", v.message);
         assert_eq!(v.decision, Decision::Warned);
-        assert!(v.warnings.iter().any(|w| w.contains("POD001") && w.contains("already present")));
+        assert!(v
+            .warnings
+            .iter()
+            .any(|w| w.contains("POD001") && w.contains("already present")));
         // A new problem in the same update is still denied.
         new["spec"]["template"]["spec"]["hostPID"] = json!(true);
         let v = j.decide(&review("UPDATE", Some(new), Some(old)), None);
@@ -628,11 +692,20 @@ mod tests {
 
     #[test]
     fn dry_run_never_denies() {
-        let v = judge(Policy { dry_run: true, ..policy() })
-            .decide(&review("CREATE", Some(deployment(true, json!({}))), None), None);
+        let v = judge(Policy {
+            dry_run: true,
+            ..policy()
+        })
+        .decide(
+            &review("CREATE", Some(deployment(true, json!({}))), None),
+            None,
+        );
         assert!(v.allowed);
         assert_eq!(v.decision, Decision::DryRunDenied);
-        assert!(v.warnings.iter().any(|w| w.starts_with("would be denied: POD001")));
+        assert!(v
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("would be denied: POD001")));
     }
 
     #[test]
@@ -650,7 +723,10 @@ mod tests {
             let v = j.decide(&review(op, None, Some(deployment(true, json!({})))), None);
             assert_eq!((v.allowed, v.decision), (true, Decision::Skipped));
         }
-        let v = j.decide(&review("CREATE", Some(deployment(true, json!({}))), None), None);
+        let v = j.decide(
+            &review("CREATE", Some(deployment(true, json!({}))), None),
+            None,
+        );
         assert_eq!((v.allowed, v.decision), (true, Decision::Exempt));
         assert_eq!(v.audit["exempt"], "legacy shop, until the rewrite");
     }
@@ -658,8 +734,11 @@ mod tests {
     #[test]
     fn inline_annotation_suppresses_through_the_engine() {
         let ann = json!({"eksguard.io/ignore": "POD001 -- node agent needs it"});
-        let v = judge(Policy { warn_on: None, ..policy() })
-            .decide(&review("CREATE", Some(deployment(true, ann)), None), None);
+        let v = judge(Policy {
+            warn_on: None,
+            ..policy()
+        })
+        .decide(&review("CREATE", Some(deployment(true, ann)), None), None);
         assert!(v.allowed, "{:?}", v.message);
         assert!(v.audit["suppressed"].contains("POD001 (inline annotation): node agent needs it"));
     }

@@ -200,7 +200,11 @@ fn report(state: &State, query: &str) -> Reply {
     };
     match format {
         "json" => reply(StatusCode::OK, "application/json", latest.json.clone()),
-        "sarif" => reply(StatusCode::OK, "application/sarif+json", latest.sarif.clone()),
+        "sarif" => reply(
+            StatusCode::OK,
+            "application/sarif+json",
+            latest.sarif.clone(),
+        ),
         "markdown" => reply(
             StatusCode::OK,
             "text/markdown; charset=utf-8",

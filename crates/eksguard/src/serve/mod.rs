@@ -172,7 +172,8 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
         let state = state.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
             else {
                 return;
             };

@@ -132,10 +132,17 @@ impl Scanner {
             anyhow::bail!("nothing could be read from the cluster");
         };
         if inv.objects.is_empty() && !inv.errors.is_empty() {
-            let first = inv.errors.first().map(|e| e.to_string()).unwrap_or_default();
+            let first = inv
+                .errors
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             anyhow::bail!("nothing read from the cluster: {first}");
         }
-        let engine = Engine::new(registry::all(), scan::engine_config(&self.check, &self.config));
+        let engine = Engine::new(
+            registry::all(),
+            scan::engine_config(&self.check, &self.config),
+        );
         let result = engine.run(&inv);
         let rules = engine.rules().iter().map(|r| r.meta()).collect();
         let mut report = scan::build_report(&inv, result, rules);

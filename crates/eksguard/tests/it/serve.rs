@@ -463,7 +463,11 @@ reason = "not judged here"
 #[test]
 fn config_errors_name_file_and_line() {
     let dir = common::temp_dir("serve-config");
-    std::fs::write(dir.join("c.toml"), "\n[[admission.exempt]]\nnamespace = \"ops\"\n").unwrap();
+    std::fs::write(
+        dir.join("c.toml"),
+        "\n[[admission.exempt]]\nnamespace = \"ops\"\n",
+    )
+    .unwrap();
     let (cert, key) = certificate();
     std::fs::write(dir.join("c.crt"), cert).unwrap();
     std::fs::write(dir.join("c.key"), key).unwrap();
@@ -496,7 +500,10 @@ fn config_errors_name_file_and_line() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("{}: no PEM private key", dir.join("c.key").display())),
+        err.contains(&format!(
+            "{}: no PEM private key",
+            dir.join("c.key").display()
+        )),
         "{err}"
     );
 }
@@ -553,8 +560,14 @@ fn malformed_and_oversized_bodies_are_refused() {
     ));
     assert_eq!(r["allowed"], true);
     let m = s.metrics();
-    assert!(m.contains(r#"eksguard_rejected_requests_total{code="400"} 2"#), "{m}");
-    assert!(m.contains(r#"eksguard_rejected_requests_total{code="413"} 2"#), "{m}");
+    assert!(
+        m.contains(r#"eksguard_rejected_requests_total{code="400"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"eksguard_rejected_requests_total{code="413"} 2"#),
+        "{m}"
+    );
 }
 
 #[test]
@@ -577,14 +590,22 @@ fn a_rotated_certificate_is_served_to_new_connections() {
             assert_eq!(a.status, 200);
             break;
         }
-        assert!(Instant::now() < deadline, "new certificate never served: {}", s.log());
+        assert!(
+            Instant::now() < deadline,
+            "new certificate never served: {}",
+            s.log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
         exchange(&s.addr, &old_ca, "GET", "/healthz", "", b"").is_err(),
         "the old certificate is still served"
     );
-    assert!(s.log().contains("certificate and key reloaded"), "{}", s.log());
+    assert!(
+        s.log().contains("certificate and key reloaded"),
+        "{}",
+        s.log()
+    );
     // A broken rotation keeps the working pair.
     std::fs::write(s.dir.join("tls.crt"), "garbage").unwrap();
     assert_eq!(
@@ -593,11 +614,7 @@ fn a_rotated_certificate_is_served_to_new_connections() {
             .status,
         200
     );
-    assert!(
-        s.log().contains("the previous pair stays"),
-        "{}",
-        s.log()
-    );
+    assert!(s.log().contains("the previous pair stays"), "{}", s.log());
 }
 
 /// Replaces a file by renaming a new one over it (as kubelet swaps a mounted Secret).
@@ -631,21 +648,43 @@ const TOKEN: &str = "watch-test-token";
 fn fake_cluster(extra: Vec<Resource>) -> (FakeKube, PathBuf) {
     let rbac = "rbac.authorization.k8s.io";
     let mut resources = vec![
-        res("", "namespaces", "Namespace", false, vec![
-            json!({"metadata": {"name": "shop"}}),
-            json!({"metadata": {"name": "kube-system"}}),
-        ]),
-        res("", "serviceaccounts", "ServiceAccount", true, vec![
-            json!({"metadata": {"name": "default", "namespace": "shop"}}),
-        ]),
+        res(
+            "",
+            "namespaces",
+            "Namespace",
+            false,
+            vec![
+                json!({"metadata": {"name": "shop"}}),
+                json!({"metadata": {"name": "kube-system"}}),
+            ],
+        ),
+        res(
+            "",
+            "serviceaccounts",
+            "ServiceAccount",
+            true,
+            vec![json!({"metadata": {"name": "default", "namespace": "shop"}})],
+        ),
         res("", "resourcequotas", "ResourceQuota", true, vec![]),
         res("", "limitranges", "LimitRange", true, vec![]),
         res("", "configmaps", "ConfigMap", true, vec![]),
-        res("networking.k8s.io", "networkpolicies", "NetworkPolicy", true, vec![]),
+        res(
+            "networking.k8s.io",
+            "networkpolicies",
+            "NetworkPolicy",
+            true,
+            vec![],
+        ),
         res(rbac, "roles", "Role", true, vec![]),
         res(rbac, "clusterroles", "ClusterRole", false, vec![]),
         res(rbac, "rolebindings", "RoleBinding", true, vec![]),
-        res(rbac, "clusterrolebindings", "ClusterRoleBinding", false, vec![]),
+        res(
+            rbac,
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            false,
+            vec![],
+        ),
     ];
     resources.extend(extra);
     let kube = FakeKube::start(
@@ -688,8 +727,14 @@ fn the_watch_cache_follows_the_cluster() {
     let s = start(&["--kubeconfig", kubeconfig.to_str().unwrap()], None);
     wait_for("ready", &s, || s.get("/readyz").status == 200);
     let m = s.metrics();
-    assert!(m.contains(r#"eksguard_cache_synced{kind="NetworkPolicy"} 1"#), "{m}");
-    assert!(m.contains(r#"eksguard_cache_objects{kind="Namespace"} 2"#), "{m}");
+    assert!(
+        m.contains(r#"eksguard_cache_synced{kind="NetworkPolicy"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"eksguard_cache_objects{kind="Namespace"} 2"#),
+        "{m}"
+    );
     let review = admission_review("CREATE", "alice", Some(deployment("shop", false)), None);
 
     // No policy in `shop`: the namespace-coverage rule, which needs the cache, warns.
@@ -757,7 +802,9 @@ fn continuous_scan_serves_the_latest_report_and_gauges() {
         ],
         None,
     );
-    wait_for("first scan", &s, || s.get("/report?format=json").status == 200);
+    wait_for("first scan", &s, || {
+        s.get("/report?format=json").status == 200
+    });
     let report: Value = s.get("/report?format=json").json();
     assert!(
         report["findings"]
@@ -818,4 +865,20 @@ fn a_failed_scan_is_reported_in_metrics_and_log() {
     let a = s.get("/readyz");
     assert_eq!(a.status, 503);
     assert!(a.body.contains("watch cache not synced"), "{}", a.body);
+}
+
+#[test]
+fn readme_lists_where_each_rule_runs() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let fresh = eksguard::serve::admission::refresh_readme(&text)
+        .expect("README lacks the admission-rules markers");
+    if std::env::var_os("EKSGUARD_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    assert!(
+        fresh == text,
+        "README.md's admission rule list is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it serve::readme`"
+    );
 }

@@ -281,7 +281,10 @@ fn current_items(state: &State, r: &Resource) -> (Vec<Value>, usize) {
     let mut items = r.items.clone();
     let id = |v: &Value| {
         (
-            v["metadata"]["namespace"].as_str().unwrap_or("").to_string(),
+            v["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
             v["metadata"]["name"].as_str().unwrap_or("").to_string(),
         )
     };

@@ -29,10 +29,13 @@ const MAX_WARNINGS: usize = 20;
 const MAX_DENY_LINES: usize = 20;
 
 /// Who creates the pods (and ReplicaSets, Jobs) of a workload controller: the controller
-/// manager, under its own identity or one service account per controller.
+/// manager, under its own identity or one service account per controller
+/// (`replicaset-controller`, `job-controller`, `daemon-set-controller`, ...).
 fn is_controller_user(username: &str) -> bool {
     username == "system:kube-controller-manager"
-        || username.starts_with("system:serviceaccount:kube-system:")
+        || username
+            .strip_prefix("system:serviceaccount:kube-system:")
+            .is_some_and(|sa| sa.ends_with("-controller"))
 }
 
 /// Kinds whose controllers create workloads from a template they carry.
@@ -278,6 +281,7 @@ pub struct Policy {
 /// The rules and configuration that judge objects, with one engine per kind and scope
 /// built on first use.
 pub struct Judge {
+    rules: Vec<&'static dyn Rule>,
     config: EngineConfig,
     policy: Policy,
     engines: RwLock<HashMap<(String, bool), Arc<Engine<'static>>>>,
@@ -295,7 +299,17 @@ struct Judged {
 
 impl Judge {
     pub fn new(config: EngineConfig, policy: Policy) -> Judge {
+        Judge::with_rules(registry::all().to_vec(), config, policy)
+    }
+
+    /// A judge over other rules than the registry's (tests).
+    pub fn with_rules(
+        rules: Vec<&'static dyn Rule>,
+        config: EngineConfig,
+        policy: Policy,
+    ) -> Judge {
         Judge {
+            rules,
             config,
             policy,
             engines: RwLock::new(HashMap::new()),
@@ -313,7 +327,8 @@ impl Judge {
         if let Some(e) = self.engines.read().ok()?.get(&key) {
             return Some(e.clone());
         }
-        let rules: Vec<&'static dyn Rule> = registry::all()
+        let rules: Vec<&'static dyn Rule> = self
+            .rules
             .iter()
             .copied()
             .filter(|r| {
@@ -411,6 +426,22 @@ impl Judge {
         self.verdict(uid, &review.kind, name, namespace.as_deref(), judged, &old)
     }
 
+    /// [`Judge::decide`], with a failure inside the rules (a panic) turned into an
+    /// allowed answer with a warning: one bad rule must not take the webhook down, and
+    /// the webhook's `failurePolicy` is for when it cannot answer at all.
+    pub fn decide_guarded(&self, review: &Review, context: Option<&[Object]>) -> Verdict {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.decide(review, context)
+        }))
+        .unwrap_or_else(|_| {
+            let mut v = Verdict::plain(&review.uid, Decision::Error);
+            v.warnings
+                .push("eksguard could not judge this object (internal error); allowed".into());
+            v.audit.insert("decision".into(), "error".into());
+            v
+        })
+    }
+
     fn verdict(
         &self,
         uid: &str,
@@ -437,6 +468,8 @@ impl Judge {
             if existing {
                 line.push_str(" [already present before this update]");
             }
+            // Names from the object reach the user's terminal through kubectl.
+            let line = crate::commands::shown(line);
             if denies {
                 deny_lines.push(line.clone());
             }
@@ -466,7 +499,12 @@ impl Judge {
                 shorten(&judged.suppressed.join("; "), 1024),
             );
         }
-        warnings.extend(judged.notes.iter().map(|n| shorten(n, MAX_WARNING)));
+        warnings.extend(
+            judged
+                .notes
+                .iter()
+                .map(|n| shorten(&crate::commands::shown(n), MAX_WARNING)),
+        );
         if warnings.len() > MAX_WARNINGS {
             let more = warnings.len() - (MAX_WARNINGS - 1);
             warnings.truncate(MAX_WARNINGS - 1);
@@ -755,8 +793,10 @@ mod tests {
         let v = j.decide(&r, None);
         assert_eq!((v.allowed, v.decision), (true, Decision::Controlled));
         assert_eq!(v.audit["judged-as"], "ReplicaSet/web-6d4");
-        r.username = "mallory".into();
-        assert!(!j.decide(&r, None).allowed);
+        for other in ["mallory", "system:serviceaccount:kube-system:aws-node"] {
+            r.username = other.into();
+            assert!(!j.decide(&r, None).allowed, "{other}");
+        }
     }
 
     #[test]
@@ -777,6 +817,48 @@ mod tests {
         assert_eq!(of("POD001"), Scope::Object);
         assert_eq!(of("NET005"), Scope::Cache);
         assert_eq!(of("IRSA008"), Scope::ScanOnly);
+    }
+
+    eksguard_rules::declare_rule! {
+        /// Fails on every Deployment, as a rule with a bug would.
+        pub Explodes {
+            id: "TST001", name: "explodes", severity: High, sources: "K",
+            kinds: &["Deployment"],
+            summary: "Always fails",
+            remediation: "Nothing.",
+        }
+    }
+
+    impl Rule for Explodes {
+        fn check_object(
+            &self,
+            _cx: &eksguard_rules::Ctx<'_>,
+            _obj: &Object,
+            _out: &mut eksguard_rules::Sink,
+        ) {
+            panic!("a rule with a bug");
+        }
+    }
+
+    #[test]
+    fn a_failing_rule_allows_with_a_warning() {
+        static RULE: Explodes = Explodes;
+        let j = Judge::with_rules(vec![&RULE], EngineConfig::default(), policy());
+        let v = j.decide_guarded(&review("CREATE", Some(deployment(true, json!({}))), None), None);
+        assert_eq!((v.allowed, v.decision), (true, Decision::Error));
+        assert!(v.warnings[0].contains("internal error"), "{:?}", v.warnings);
+        // And the judge still answers the next request.
+        let v = j.decide_guarded(&review("DELETE", None, Some(deployment(true, json!({})))), None);
+        assert_eq!(v.decision, Decision::Skipped);
+    }
+
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        let mut d = deployment(true, json!({}));
+        d["spec"]["template"]["spec"]["containers"][0]["name"] = json!("web\u{1b}[2J");
+        let v = judge(policy()).decide(&review("CREATE", Some(d), None), None);
+        let text = format!("{:?} {:?}", v.message, v.warnings);
+        assert!(!text.contains('\u{1b}'), "{text}");
     }
 
     #[test]

@@ -844,11 +844,17 @@ mod tests {
     fn a_failing_rule_allows_with_a_warning() {
         static RULE: Explodes = Explodes;
         let j = Judge::with_rules(vec![&RULE], EngineConfig::default(), policy());
-        let v = j.decide_guarded(&review("CREATE", Some(deployment(true, json!({}))), None), None);
+        let v = j.decide_guarded(
+            &review("CREATE", Some(deployment(true, json!({}))), None),
+            None,
+        );
         assert_eq!((v.allowed, v.decision), (true, Decision::Error));
         assert!(v.warnings[0].contains("internal error"), "{:?}", v.warnings);
         // And the judge still answers the next request.
-        let v = j.decide_guarded(&review("DELETE", None, Some(deployment(true, json!({})))), None);
+        let v = j.decide_guarded(
+            &review("DELETE", None, Some(deployment(true, json!({})))),
+            None,
+        );
         assert_eq!(v.decision, Decision::Skipped);
     }
 

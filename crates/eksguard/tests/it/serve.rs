@@ -571,6 +571,27 @@ fn malformed_and_oversized_bodies_are_refused() {
 }
 
 #[test]
+fn a_client_that_stops_sending_its_body_is_cut_off() {
+    let s = start(&[], None);
+    let started = Instant::now();
+    // Ten bytes of a declared hundred, then nothing: the body timeout answers.
+    let a = exchange(
+        &s.addr,
+        &s.ca,
+        "POST",
+        "/validate",
+        "Content-Length: 100\r\n",
+        b"{\"apiVersi",
+    )
+    .unwrap();
+    assert_eq!(a.status, 408, "{}", a.body);
+    assert!(started.elapsed() < Duration::from_secs(25));
+    assert!(s
+        .metrics()
+        .contains(r#"eksguard_rejected_requests_total{code="408"} 1"#));
+}
+
+#[test]
 fn a_rotated_certificate_is_served_to_new_connections() {
     let s = start(&[], None);
     let old_ca = s.ca.clone();

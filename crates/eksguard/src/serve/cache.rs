@@ -193,7 +193,8 @@ impl Cache {
     async fn keep(&self, w: Watched, watcher: &Watcher, metrics: &Metrics) {
         const FIRST: Duration = Duration::from_millis(500);
         const MAX: Duration = Duration::from_secs(60);
-        const WATCH_FOR: Duration = Duration::from_secs(300);
+        // Under the client's idle-read limit, so the server ends each watch first.
+        const WATCH_FOR: Duration = Duration::from_secs(240);
         let label = || [("kind", w.kind.to_string())];
         let mut backoff = FIRST;
         loop {

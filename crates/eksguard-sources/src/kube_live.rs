@@ -650,6 +650,240 @@ pub fn live_object(item: Json, kind: &str, api_version: &str) -> Option<Object> 
     Object::from_node(root, Source::Live, "default").ok()
 }
 
+/// A change seen by a watch.
+#[derive(Debug)]
+pub enum WatchEvent {
+    Added(Object),
+    Modified(Object),
+    Deleted(Object),
+    /// Nothing changed; the watch has reached this resourceVersion.
+    Bookmark,
+}
+
+/// How a watch ended other than by the server closing it.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// 410 Gone: the resourceVersion is too old; list again.
+    #[error("resourceVersion expired (410 Gone)")]
+    Gone,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Lists and watches of single resource types, for callers that keep a cache current:
+/// the same client, timeout and response cap as [`read_cluster`].
+pub struct Watcher {
+    client: Client,
+    opts: KubeOptions,
+    pub info: ClusterInfo,
+}
+
+impl Watcher {
+    pub async fn connect(opts: &KubeOptions) -> Result<Watcher, KubeError> {
+        let (config, context) = client_config(opts).await?;
+        let info = ClusterInfo {
+            server: config.cluster_url.to_string(),
+            context,
+        };
+        let client = Client::try_from(config).map_err(KubeError::Client)?;
+        Ok(Watcher {
+            client,
+            opts: opts.clone(),
+            info,
+        })
+    }
+
+    fn reader(&self) -> Reader<'_> {
+        Reader {
+            client: self.client.clone(),
+            opts: &self.opts,
+            permits: Semaphore::new(self.opts.concurrency.max(1)),
+            progress: Progress::new(false),
+        }
+    }
+
+    /// Every page of the list at `path` (a collection URL, optionally with a query), and
+    /// the list's resourceVersion to watch from.
+    pub async fn list(
+        &self,
+        path: &str,
+        kind: &str,
+        api_version: &str,
+    ) -> Result<(Vec<Object>, String), String> {
+        let reader = self.reader();
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{path}{sep}limit={}", self.opts.page_size.max(1));
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        loop {
+            let uri = match &token {
+                Some(t) => format!("{url}&continue={}", enc(t)),
+                None => url.clone(),
+            };
+            let Json::Object(mut doc) = reader.get(&uri).await.map_err(|e| e.to_string())? else {
+                return Err("list response is not a JSON object".into());
+            };
+            if let Some(Json::Array(items)) = doc.remove("items") {
+                objects.extend(
+                    items
+                        .into_iter()
+                        .filter_map(|i| live_object(i, kind, api_version)),
+                );
+            }
+            let meta = doc.get("metadata");
+            let text = |k: &str| {
+                meta.and_then(|m| m.get(k))
+                    .and_then(Json::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+            };
+            token = text("continue");
+            match &token {
+                Some(t) if !seen.insert(t.clone()) => {
+                    return Err("the server repeated an earlier continue token".into())
+                }
+                Some(_) => {}
+                None => return Ok((objects, text("resourceVersion").unwrap_or_default())),
+            }
+        }
+    }
+
+    /// Watches `path` from `resource_version` until the server ends the watch (after
+    /// about `timeout` at the latest); each event goes to `on_event`. Returns the last
+    /// resourceVersion seen. Every event line is held to the response cap, and the whole
+    /// watch to `timeout` plus the request timeout.
+    pub async fn watch(
+        &self,
+        path: &str,
+        kind: &str,
+        api_version: &str,
+        resource_version: &str,
+        timeout: Duration,
+        on_event: &mut (dyn FnMut(WatchEvent) + Send),
+    ) -> Result<String, WatchError> {
+        use http_body::Body as _;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let uri = format!(
+            "{path}{sep}watch=1&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}",
+            enc(resource_version),
+            timeout.as_secs().max(1)
+        );
+        let req = http::Request::get(&uri)
+            .header(http::header::ACCEPT, "application/json")
+            .body(kube::client::Body::empty())
+            .map_err(|e| WatchError::Failed(format!("bad request {uri}: {e}")))?;
+        let cap = usize::try_from(self.opts.max_response_bytes).unwrap_or(usize::MAX);
+        let mut rv = resource_version.to_string();
+        let exchange = async {
+            let res = self
+                .client
+                .send(req)
+                .await
+                .map_err(|e| WatchError::Failed(e.to_string()))?;
+            let status = res.status();
+            if status == http::StatusCode::GONE {
+                return Err(WatchError::Gone);
+            }
+            if !status.is_success() {
+                let body = read_capped(res.into_body(), MAX_ERROR_BODY, &AtomicU64::new(0)).await;
+                return Err(WatchError::Failed(format!(
+                    "HTTP {}: {}",
+                    status.as_u16(),
+                    status_message(body.as_deref().ok(), status)
+                )));
+            }
+            let mut body = res.into_body();
+            let mut line: Vec<u8> = Vec::new();
+            loop {
+                let frame =
+                    std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+                let Some(frame) = frame else {
+                    return Ok(());
+                };
+                let frame = frame.map_err(|e| WatchError::Failed(format!("watch cut off: {e}")))?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                let mut rest: &[u8] = &data;
+                while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+                    line.extend_from_slice(&rest[..end]);
+                    rest = &rest[end + 1..];
+                    let event = std::mem::take(&mut line);
+                    if let Some(v) = watch_event(&event, kind, api_version)? {
+                        if let Some(r) = v.1 {
+                            rv = r;
+                        }
+                        on_event(v.0);
+                    }
+                }
+                if line.len() + rest.len() > cap {
+                    return Err(WatchError::Failed(format!(
+                        "a watch event grew past the limit of {cap} bytes (--max-response-bytes)"
+                    )));
+                }
+                line.extend_from_slice(rest);
+            }
+        };
+        match tokio::time::timeout(timeout + self.opts.timeout, exchange).await {
+            Ok(Ok(())) => Ok(rv),
+            Ok(Err(e)) => Err(e),
+            // The server should have ended it; start again from where it got.
+            Err(_) => Ok(rv),
+        }
+    }
+}
+
+/// One line of a watch stream: the event and the resourceVersion it carries. An `ERROR`
+/// event is the watch's end: 410 means the version expired.
+#[allow(clippy::type_complexity)]
+fn watch_event(
+    line: &[u8],
+    kind: &str,
+    api_version: &str,
+) -> Result<Option<(WatchEvent, Option<String>)>, WatchError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let doc: Json = serde_json::from_slice(line)
+        .map_err(|e| WatchError::Failed(format!("watch event is not JSON: {e}")))?;
+    let object = doc.get("object").cloned().unwrap_or(Json::Null);
+    let rv = object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    let ty = doc.get("type").and_then(Json::as_str).unwrap_or("");
+    let obj = || {
+        live_object(object.clone(), kind, api_version)
+            .ok_or_else(|| WatchError::Failed(format!("{ty} event without an object")))
+    };
+    let event = match ty {
+        "ADDED" => WatchEvent::Added(obj()?),
+        "MODIFIED" => WatchEvent::Modified(obj()?),
+        "DELETED" => WatchEvent::Deleted(obj()?),
+        "BOOKMARK" => WatchEvent::Bookmark,
+        "ERROR" => {
+            let code = object.get("code").and_then(Json::as_u64);
+            return Err(match code {
+                Some(410) => WatchError::Gone,
+                _ => WatchError::Failed(format!(
+                    "watch error: {}",
+                    object
+                        .get("message")
+                        .and_then(Json::as_str)
+                        .unwrap_or("no message")
+                )),
+            });
+        }
+        other => {
+            return Err(WatchError::Failed(format!(
+                "unknown watch event type `{other}`"
+            )))
+        }
+    };
+    Ok(Some((event, rv)))
+}
+
 /// Resource types done and objects read, on standard error when it is a terminal.
 struct Progress(Option<indicatif::ProgressBar>, AtomicUsize);
 
@@ -753,6 +987,34 @@ mod tests {
         .unwrap();
         assert_eq!(&*kept.kind, "ConfigMap");
         assert!(live_object(json!([1]), "Pod", "v1").is_none());
+    }
+
+    #[test]
+    fn watch_lines_become_events() {
+        let added = br#"{"type":"ADDED","object":{"metadata":{"name":"a","namespace":"x","resourceVersion":"7"}}}"#;
+        let (e, rv) = watch_event(added, "NetworkPolicy", "networking.k8s.io/v1")
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(e, WatchEvent::Added(o) if &*o.kind == "NetworkPolicy" && &*o.name == "a")
+        );
+        assert_eq!(rv.as_deref(), Some("7"));
+        let gone = br#"{"type":"ERROR","object":{"kind":"Status","code":410,"message":"too old"}}"#;
+        assert!(matches!(
+            watch_event(gone, "Pod", "v1"),
+            Err(WatchError::Gone)
+        ));
+        assert!(watch_event(b"  ", "Pod", "v1").unwrap().is_none());
+        assert!(matches!(
+            watch_event(b"{", "Pod", "v1"),
+            Err(WatchError::Failed(_))
+        ));
+        // A watched Secret loses its values as a listed one does.
+        let secret =
+            br#"{"type":"MODIFIED","object":{"metadata":{"name":"s"},"data":{"k":"c2VjcmV0"}}}"#;
+        let (e, _) = watch_event(secret, "Secret", "v1").unwrap().unwrap();
+        let WatchEvent::Modified(o) = e else { panic!() };
+        assert!(!o.root.to_json().to_string().contains("c2VjcmV0"));
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum Command {
     /// Kubernetes audit logs (files or CloudWatch Logs): detections, summaries, least-privilege RBAC.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run in the cluster: a validating admission webhook over HTTPS with health, metrics
+    /// and, with --scan-interval, a full cluster scan on a timer.
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,7 +128,7 @@ pub struct InlineArgs {
 }
 
 /// Rule selection, configuration and baseline: shared by every command that reports findings.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// Run only these rules (IDs or prefixes, comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
@@ -662,4 +665,46 @@ pub struct AuditSummaryArgs {
     /// Rows in each top-N table.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+}
+
+/// `eksguard serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (HTTPS only).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain; re-read when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// PEM private key; re-read when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// Configuration file (.eksguard.toml format); none is looked for otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Deny a request with a finding at or above this severity.
+    #[arg(long, value_name = "SEV", value_enum, default_value_t = FailOn::High)]
+    pub deny_on: FailOn,
+    /// Return findings at or above this severity as warnings to the client.
+    #[arg(long, value_name = "SEV", value_enum, default_value_t = FailOn::Low)]
+    pub warn_on: FailOn,
+    /// Never deny: what would be denied is allowed with warnings.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also run a full `cluster` scan this often (e.g. `10m`) and serve it at /report.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub scan_interval: Option<std::time::Duration>,
+    /// No watch cache: only the rules that need nothing but the object run at admission.
+    #[arg(long)]
+    pub no_watch: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
 }

@@ -34,6 +34,46 @@ struct Raw {
     rules: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
     #[serde(default)]
     suppress: Vec<Spanned<RawSuppression>>,
+    admission: Option<RawAdmission>,
+}
+
+/// `[admission]`: what `eksguard serve` does not judge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmission {
+    #[serde(default)]
+    exempt: Vec<Spanned<RawExempt>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExempt {
+    namespace: String,
+    kind: Option<String>,
+    name: Option<String>,
+    reason: String,
+}
+
+/// An `[[admission.exempt]]` entry: requests for matching objects are allowed unjudged.
+/// `namespace` and `name` are exact, or prefixes when they end with `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionExempt {
+    pub namespace: String,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub reason: String,
+}
+
+impl AdmissionExempt {
+    pub fn matches(&self, namespace: &str, kind: &str, name: &str) -> bool {
+        let like = |pattern: &str, value: &str| match pattern.strip_suffix('*') {
+            Some(prefix) => value.starts_with(prefix),
+            None => value == pattern,
+        };
+        like(&self.namespace, namespace)
+            && self.kind.as_deref().is_none_or(|k| k == kind)
+            && self.name.as_deref().is_none_or(|n| like(n, name))
+    }
 }
 
 /// How the configuration of a run was chosen.
@@ -87,6 +127,7 @@ pub struct Config {
     pub severity_overrides: HashMap<String, eksguard_model::Severity>,
     pub params: Params,
     pub suppressions: Vec<ConfigSuppression>,
+    pub admission_exempt: Vec<AdmissionExempt>,
 }
 
 /// A configuration mistake, with the file and line it is on.
@@ -293,6 +334,30 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
             name: s.name,
         });
     }
+    for e in raw.admission.map(|a| a.exempt).unwrap_or_default() {
+        let span = e.span();
+        let e = e.into_inner();
+        if e.reason.trim().is_empty() {
+            errors.push(err(
+                span.clone(),
+                "`[[admission.exempt]]` needs a non-empty `reason`".into(),
+            ));
+        }
+        // An empty namespace would exempt nothing by accident, and `*` everything.
+        if e.namespace.trim().is_empty() || e.namespace.trim() == "*" {
+            errors.push(err(
+                span.clone(),
+                "`[[admission.exempt]]` needs a `namespace` (exact, or a prefix ending in `*`)"
+                    .into(),
+            ));
+        }
+        cfg.admission_exempt.push(AdmissionExempt {
+            namespace: e.namespace,
+            kind: e.kind,
+            name: e.name,
+            reason: e.reason,
+        });
+    }
     if errors.is_empty() {
         Ok(cfg)
     } else {
@@ -425,6 +490,45 @@ until = "2030-01-01"
         assert!(s.suppress[0].expired);
         assert!(s.severity_overrides[0].lowers());
         assert_eq!(s.severity_overrides[0].default, Severity::Critical);
+    }
+
+    #[test]
+    fn admission_exemptions_need_a_namespace_and_a_reason() {
+        let cfg = parse(
+            "c.toml",
+            "[[admission.exempt]]\nnamespace = \"team-*\"\nkind = \"Pod\"\nreason = \"batch jobs\"\n",
+        )
+        .unwrap();
+        let e = &cfg.admission_exempt[0];
+        assert!(e.matches("team-a", "Pod", "x"));
+        assert!(!e.matches("team-a", "Deployment", "x"));
+        assert!(!e.matches("other", "Pod", "x"));
+
+        let errs = parse(
+            "c.toml",
+            "fail_on = \"high\"\n\n[[admission.exempt]]\nnamespace = \"ops\"\nreason = \" \"\n",
+        )
+        .unwrap_err();
+        assert_eq!((errs[0].line, errs.len()), (3, 1), "{errs:?}");
+        assert!(errs[0].message.contains("reason"), "{errs:?}");
+
+        let errs = parse("c.toml", "\n[[admission.exempt]]\nreason = \"x\"\n").unwrap_err();
+        assert_eq!(errs[0].line, 2, "{errs:?}");
+        assert!(errs[0].message.contains("namespace"), "{errs:?}");
+
+        let errs = parse(
+            "c.toml",
+            "[[admission.exempt]]\nnamespace = \"*\"\nreason = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(errs[0].message.contains("needs a `namespace`"), "{errs:?}");
+
+        let errs = parse(
+            "c.toml",
+            "[[admission.exempt]]\nnamespace = \"a\"\nreason = \"x\"\nlabels = 1\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs[0].line, 4, "{errs:?}");
     }
 
     #[test]

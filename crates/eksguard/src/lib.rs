@@ -6,6 +6,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod docs;
+#[cfg(feature = "serve")]
+pub mod serve;
 
 /// How a run ended, as the exit status reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,5 +40,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Generate(cmd) => commands::generate::run(cmd),
         cli::Command::Rbac(cmd) => commands::rbac::run(cmd),
         cli::Command::Audit(cmd) => commands::audit::run(cmd),
+        cli::Command::Serve(args) => commands::serve::run(*args),
     }
 }

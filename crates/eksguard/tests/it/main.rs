@@ -25,4 +25,5 @@ mod hostile_output;
 mod node;
 mod rbac;
 mod rbac_gen;
+mod serve;
 mod suppression;

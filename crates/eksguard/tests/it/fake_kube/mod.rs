@@ -2,6 +2,12 @@
 //! list endpoints paginated with `limit` and `continue`, single-object GETs, a bearer
 //! token check, forbidden and slow resource paths, hostile answers (oversized pages,
 //! endless chunked bodies, a continue token that never ends), and a log of every request.
+//!
+//! Watches (`?watch=1`): changes pushed with [`FakeKube::push`] are applied to later lists
+//! and streamed as chunked JSON lines to open watches from the resourceVersion asked for
+//! (each change is one version past the list's `1000`); [`FakeKube::expire`] ends open
+//! watches of a type with a 410 `ERROR` event, as an API server does when the version is
+//! too old.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -47,12 +53,25 @@ pub struct Behaviour {
 pub struct FakeKube {
     pub url: String,
     pub log: Arc<Mutex<Vec<String>>>,
+    watch: Arc<Watch>,
 }
+
+/// Changes since the lists were recorded, in order: (plural, event type, object).
+#[derive(Default)]
+struct Watch {
+    changes: Mutex<Vec<(String, String, Value)>>,
+    /// Plurals whose open watches end with 410 Gone.
+    expired: Mutex<Vec<String>>,
+}
+
+/// The resourceVersion of the recorded lists.
+const BASE_VERSION: usize = 1000;
 
 struct State {
     resources: Vec<Resource>,
     behaviour: Behaviour,
     log: Arc<Mutex<Vec<String>>>,
+    watch: Arc<Watch>,
 }
 
 impl FakeKube {
@@ -60,10 +79,12 @@ impl FakeKube {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let watch = Arc::new(Watch::default());
         let state = Arc::new(State {
             resources,
             behaviour,
             log: log.clone(),
+            watch: watch.clone(),
         });
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -71,7 +92,26 @@ impl FakeKube {
                 std::thread::spawn(move || serve(stream, &state));
             }
         });
-        FakeKube { url, log }
+        FakeKube { url, log, watch }
+    }
+
+    /// Applies an `ADDED`, `MODIFIED` or `DELETED` change of an object of `plural`: later
+    /// lists show it, and open watches of the type stream it.
+    pub fn push(&self, plural: &str, event: &str, object: Value) {
+        self.watch.changes.lock().expect("changes").push((
+            plural.to_string(),
+            event.to_string(),
+            object,
+        ));
+    }
+
+    /// Ends the open watches of `plural` with a 410 Gone error event.
+    pub fn expire(&self, plural: &str) {
+        self.watch
+            .expired
+            .lock()
+            .expect("expired")
+            .push(plural.to_string());
     }
 
     /// Requests whose path starts with `prefix`.
@@ -120,6 +160,10 @@ fn serve(stream: TcpStream, state: &State) {
             return;
         }
         state.log.lock().expect("log").push(target.clone());
+        if is_watch(&target) && authorized(state, auth.as_deref()) {
+            stream_watch(&mut stream, state, &target);
+            return;
+        }
         if let Some(pause) = endless(state, &target, auth.as_deref()) {
             stream_endless(&mut stream, pause);
             return;
@@ -141,6 +185,119 @@ fn serve(stream: TcpStream, state: &State) {
             return;
         }
     }
+}
+
+fn authorized(state: &State, auth: Option<&str>) -> bool {
+    state
+        .behaviour
+        .token
+        .as_ref()
+        .is_none_or(|t| auth == Some(&format!("Bearer {t}")))
+}
+
+fn is_watch(target: &str) -> bool {
+    target
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "watch=1" || kv == "watch=true"))
+}
+
+/// The last path segment: the plural of a collection URL.
+fn plural_of(target: &str) -> String {
+    let path = target.split('?').next().unwrap_or("");
+    path.rsplit('/').next().unwrap_or("").to_string()
+}
+
+/// Streams the changes of the plural from the asked resourceVersion on, then waits for
+/// more (a bookmark each second finds a client that left), until expired.
+fn stream_watch(stream: &mut TcpStream, state: &State, target: &str) {
+    let plural = plural_of(target);
+    let from: usize = target
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("resourceVersion="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(BASE_VERSION)
+        .saturating_sub(BASE_VERSION);
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let chunk = |s: &str| format!("{:x}\r\n{s}\r\n", s.len());
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let mut next = from;
+    let mut quiet = 0;
+    loop {
+        {
+            let mut expired = state.watch.expired.lock().expect("expired");
+            if let Some(i) = expired.iter().position(|p| *p == plural) {
+                expired.remove(i);
+                let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
+                    "status": "Failure", "reason": "Expired", "code": 410,
+                    "message": "too old resource version"}});
+                let _ = stream.write_all(chunk(&format!("{gone}\n")).as_bytes());
+                let _ = stream.write_all(b"0\r\n\r\n");
+                return;
+            }
+        }
+        let pending: Vec<(usize, String, Value)> = {
+            let changes = state.watch.changes.lock().expect("changes");
+            let out = changes
+                .iter()
+                .enumerate()
+                .skip(next)
+                .filter(|(_, (p, _, _))| *p == plural)
+                .map(|(i, (_, t, o))| (i, t.clone(), o.clone()))
+                .collect();
+            next = changes.len();
+            out
+        };
+        for (i, ty, mut object) in pending {
+            object["metadata"]["resourceVersion"] = json!((BASE_VERSION + i + 1).to_string());
+            let line = format!("{}\n", json!({"type": ty, "object": object}));
+            if stream.write_all(chunk(&line).as_bytes()).is_err() {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        quiet += 1;
+        if quiet % 50 == 0 {
+            let bookmark = json!({"type": "BOOKMARK", "object": {"metadata": {
+                "resourceVersion": (BASE_VERSION + next).to_string()}}});
+            if stream
+                .write_all(chunk(&format!("{bookmark}\n")).as_bytes())
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// The recorded items of a type with the pushed changes applied.
+fn current_items(state: &State, r: &Resource) -> (Vec<Value>, usize) {
+    let changes = state.watch.changes.lock().expect("changes");
+    let mut items = r.items.clone();
+    let id = |v: &Value| {
+        (
+            v["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            v["metadata"]["name"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    for (plural, ty, object) in changes.iter() {
+        if plural != r.plural {
+            continue;
+        }
+        items.retain(|i| id(i) != id(object));
+        if ty != "DELETED" {
+            items.push(object.clone());
+        }
+    }
+    (items, BASE_VERSION + changes.len())
 }
 
 /// The pause between chunks when `target` lists an endless plural (with the right token).
@@ -241,9 +398,9 @@ fn respond(state: &State, target: &str, auth: Option<&str>) -> (u16, Value) {
             }
             let in_ns =
                 |i: &&Value| ns.is_none_or(|ns| i["metadata"]["namespace"].as_str() == Some(ns));
+            let (all, version) = current_items(state, r);
             if let Some(name) = name {
-                return match r
-                    .items
+                return match all
                     .iter()
                     .filter(in_ns)
                     .find(|i| i["metadata"]["name"].as_str() == Some(name))
@@ -257,7 +414,7 @@ fn respond(state: &State, target: &str, auth: Option<&str>) -> (u16, Value) {
                     None => status(404, "NotFound", &format!("{plural} \"{name}\" not found")),
                 };
             }
-            let mut items: Vec<&Value> = r.items.iter().filter(in_ns).collect();
+            let mut items: Vec<&Value> = all.iter().filter(in_ns).collect();
             if let Some(sel) = query.get("fieldSelector") {
                 if let Some(n) = sel.strip_prefix("metadata.name=") {
                     items.retain(|i| i["metadata"]["name"].as_str() == Some(n));
@@ -274,7 +431,7 @@ fn respond(state: &State, target: &str, auth: Option<&str>) -> (u16, Value) {
                 .unwrap_or(usize::MAX);
             let end = start.saturating_add(limit).min(items.len());
             let page: Vec<&Value> = items[start.min(end)..end].to_vec();
-            let mut meta = json!({"resourceVersion": "1000"});
+            let mut meta = json!({"resourceVersion": version.to_string()});
             if end < items.len() {
                 meta["continue"] = json!(format!("offset-{end}"));
             }

@@ -1,0 +1,905 @@
+//! `eksguard serve` end to end: the built binary on a loopback port with a certificate
+//! made here, AdmissionReviews of the shape the API server sends over HTTPS, and the
+//! watch cache against the fake API server.
+#![cfg(feature = "serve")]
+
+use crate::common;
+use crate::fake_kube::{Behaviour, FakeKube, Resource};
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A certificate for `localhost` and its key, as PEM.
+fn certificate() -> (String, String) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    (ck.cert.pem(), ck.signing_key.serialize_pem())
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<String>>,
+    dir: PathBuf,
+    ca: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `eksguard serve` on a free loopback port with a fresh certificate; `config` is
+/// written to a file and passed with `--config` when given.
+fn start(args: &[&str], config: Option<&str>) -> Server {
+    let dir = common::temp_dir("serve");
+    let (cert, key) = certificate();
+    std::fs::write(dir.join("tls.crt"), &cert).unwrap();
+    std::fs::write(dir.join("tls.key"), &key).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksguard"));
+    cmd.arg("serve")
+        .arg("--listen=127.0.0.1:0")
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .args(args)
+        // Never the developer's cluster.
+        .env("KUBECONFIG", "/nonexistent/eksguard-test")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(text) = config {
+        std::fs::write(dir.join("eksguard.toml"), text).unwrap();
+        cmd.arg("--config").arg(dir.join("eksguard.toml"));
+    }
+    let mut child = cmd.spawn().expect("start eksguard serve");
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(a) = line.split("listening on https://").nth(1) {
+                    let _ = tx.send(a.to_string());
+                }
+                let mut l = log.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+    }
+    let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(a) => a,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("serve did not start: {}", log.lock().unwrap());
+        }
+    };
+    Server {
+        child,
+        addr,
+        log,
+        dir,
+        ca: cert,
+    }
+}
+
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+fn tls_client(ca_pem: &str) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+/// One HTTPS exchange on a new connection, trusting only `ca_pem`. `head` is extra
+/// header lines; `body` is sent as it is (a failed write is not an error: the server may
+/// answer and close before it has read everything).
+fn exchange(
+    addr: &str,
+    ca_pem: &str,
+    method: &str,
+    path: &str,
+    head: &str,
+    body: &[u8],
+) -> std::io::Result<Answer> {
+    let conn = rustls::ClientConnection::new(tls_client(ca_pem), "localhost".try_into().unwrap())
+        .map_err(std::io::Error::other)?;
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    s.write_all(
+        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{head}\r\n")
+            .as_bytes(),
+    )?;
+    for part in body.chunks(64 * 1024) {
+        if s.write_all(part).is_err() {
+            break;
+        }
+    }
+    let _ = s.flush();
+    let mut raw = Vec::new();
+    // The server may close without a TLS close_notify after an early answer.
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {text:?}")))?;
+    Ok(Answer {
+        status,
+        body: body.to_string(),
+    })
+}
+
+impl Server {
+    fn get(&self, path: &str) -> Answer {
+        exchange(&self.addr, &self.ca, "GET", path, "", b"").unwrap()
+    }
+
+    fn post(&self, body: &[u8]) -> Answer {
+        let head = format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        exchange(&self.addr, &self.ca, "POST", "/validate", &head, body).unwrap()
+    }
+
+    /// The `response` of the AdmissionReview answer to `review`.
+    fn review(&self, review: &Value) -> Value {
+        let a = self.post(review.to_string().as_bytes());
+        assert_eq!(a.status, 200, "{}", a.body);
+        let doc = a.json();
+        assert_eq!(doc["kind"], "AdmissionReview");
+        assert_eq!(doc["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(doc["response"]["uid"], review["request"]["uid"]);
+        doc["response"].clone()
+    }
+
+    fn metrics(&self) -> String {
+        let a = self.get("/metrics");
+        assert_eq!(a.status, 200);
+        a.body
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn admission_review(op: &str, user: &str, object: Option<Value>, old: Option<Value>) -> Value {
+    let obj = object.as_ref().or(old.as_ref()).unwrap();
+    let kind = obj["kind"].as_str().unwrap();
+    let group = obj["apiVersion"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or("");
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": format!("uid-{op}-{kind}"),
+            "kind": {"group": group, "version": "v1", "kind": kind},
+            "resource": {"group": group, "version": "v1", "resource": format!("{}s", kind.to_lowercase())},
+            "name": obj["metadata"]["name"],
+            "namespace": obj["metadata"]["namespace"],
+            "operation": op,
+            "userInfo": {"username": user, "groups": ["system:authenticated"]},
+            "object": object,
+            "oldObject": old,
+            "dryRun": false,
+            "options": null
+        }
+    })
+}
+
+fn pod_spec(privileged: bool) -> Value {
+    json!({"containers": [{"name": "web", "image": "nginx:1.27",
+        "securityContext": {"privileged": privileged}}]})
+}
+
+fn deployment(ns: &str, privileged: bool) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec(privileged)}}})
+}
+
+const PRIVILEGED_PATH: &str = "spec.template.spec.containers[0].securityContext.privileged";
+
+#[test]
+fn privileged_deployment_is_denied_naming_rule_and_field() {
+    let s = start(&[], None);
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(deployment("shop", true)),
+        None,
+    ));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert_eq!(r["status"]["code"], 403);
+    let message = r["status"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("eksguard: Deployment shop/web has ")
+            && message.contains(&format!("\n- POD001 (critical) {PRIVILEGED_PATH}: ")),
+        "{message}"
+    );
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with(&format!("POD001 (critical) {PRIVILEGED_PATH}"))),
+        "{warnings:?}"
+    );
+    assert!(warnings.iter().all(|w| w.len() <= 200), "{warnings:?}");
+    assert!(r["auditAnnotations"]["pod001"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("critical {PRIVILEGED_PATH}: ")));
+    assert_eq!(r["auditAnnotations"]["decision"], "denied");
+
+    // A clean Deployment passes; what is below --deny-on only warns.
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(deployment("shop", false)),
+        None,
+    ));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(r.get("status").is_none());
+
+    let m = s.metrics();
+    assert!(
+        m.contains(r#"eksguard_admission_requests_total{operation="CREATE",kind="Deployment",decision="denied"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"eksguard_admission_findings_total{rule="POD001",severity="critical"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"eksguard_request_duration_seconds_count{endpoint="/validate"} 2"#),
+        "{m}"
+    );
+    assert_eq!(s.get("/healthz").status, 200);
+    // No watch cache: ready as soon as it listens.
+    assert_eq!(s.get("/readyz").status, 200);
+    assert_eq!(s.get("/report").status, 404);
+}
+
+#[test]
+fn update_is_judged_against_the_old_object() {
+    let s = start(&[], None);
+    let old = deployment("shop", true);
+    let mut scaled = old.clone();
+    scaled["spec"]["replicas"] = json!(5);
+    let r = s.review(&admission_review(
+        "UPDATE",
+        "alice",
+        Some(scaled.clone()),
+        Some(old.clone()),
+    ));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(
+        r["warnings"].as_array().unwrap().iter().any(|w| {
+            let w = w.as_str().unwrap();
+            w.starts_with("POD001") && w.contains("[already present before this update]")
+        }),
+        "{r}"
+    );
+    // A problem the update brings is denied; the old one is not listed as the reason.
+    scaled["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
+    let r = s.review(&admission_review(
+        "UPDATE",
+        "alice",
+        Some(scaled),
+        Some(old.clone()),
+    ));
+    assert_eq!(r["allowed"], false, "{r}");
+    let message = r["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("spec.template.spec.hostNetwork") && !message.contains("POD001"),
+        "{message}"
+    );
+    // DELETE (and CONNECT) are allowed whatever the object.
+    let r = s.review(&admission_review("DELETE", "alice", None, Some(old)));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(s
+        .metrics()
+        .contains(r#"eksguard_admission_requests_total{operation="DELETE",kind="Deployment",decision="skipped"} 1"#));
+}
+
+#[test]
+fn pods_of_a_controller_get_its_answer_bare_pods_are_judged() {
+    let s = start(&[], None);
+    let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-6d4-x1", "namespace": "shop", "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6d4",
+             "uid": "rs-uid", "controller": true}]},
+        "spec": pod_spec(true)});
+    let r = s.review(&admission_review(
+        "CREATE",
+        "system:serviceaccount:kube-system:replicaset-controller",
+        Some(pod.clone()),
+        None,
+    ));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(r["auditAnnotations"]["judged-as"], "ReplicaSet/web-6d4");
+    assert!(r.get("warnings").is_none(), "{r}");
+    // The same owner reference from anyone else is no way around the rules.
+    let r = s.review(&admission_review(
+        "CREATE",
+        "mallory",
+        Some(pod.clone()),
+        None,
+    ));
+    assert_eq!(r["allowed"], false, "{r}");
+    pod["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ownerReferences");
+    let r = s.review(&admission_review("CREATE", "alice", Some(pod), None));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(r["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("POD001 (critical) spec.containers[0].securityContext.privileged"));
+    // Controller pods are not counted again.
+    assert!(s
+        .metrics()
+        .contains(r#"eksguard_admission_findings_total{rule="POD001",severity="critical"} 2"#));
+}
+
+#[test]
+fn cronjob_template_is_judged_at_its_own_path() {
+    let s = start(&[], None);
+    let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "backup", "namespace": "ops"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {
+            "spec": {"restartPolicy": "OnFailure", "containers": [{"name": "b", "image": "busybox:1.36",
+                "securityContext": {"privileged": true}}]}}}}}});
+    let r = s.review(&admission_review("CREATE", "alice", Some(cron), None));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        r["status"]["message"].as_str().unwrap().contains(
+            "POD001 (critical) spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged"
+        ),
+        "{r}"
+    );
+}
+
+#[test]
+fn exemptions_suppressions_and_dry_run() {
+    let config = r#"
+[[admission.exempt]]
+namespace = "legacy"
+reason = "the old shop, until it is rebuilt"
+
+[[suppress]]
+rules = ["POD002"]
+reason = "not judged here"
+"#;
+    let s = start(&[], Some(config));
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(deployment("legacy", true)),
+        None,
+    ));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(
+        r["auditAnnotations"]["exempt"],
+        "the old shop, until it is rebuilt"
+    );
+
+    let mut annotated = deployment("shop", true);
+    annotated["spec"]["template"]["metadata"]["annotations"] =
+        json!({"eksguard.io/ignore": "POD001 -- the node agent needs the host"});
+    let r = s.review(&admission_review("CREATE", "alice", Some(annotated), None));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(
+        r["auditAnnotations"]["suppressed"]
+            .as_str()
+            .unwrap()
+            .contains("POD001 (inline annotation): the node agent needs the host"),
+        "{r}"
+    );
+    drop(s);
+
+    let s = start(&["--dry-run"], None);
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(deployment("shop", true)),
+        None,
+    ));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(r["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().starts_with("would be denied: POD001")));
+    assert_eq!(r["auditAnnotations"]["decision"], "dry-run-denied");
+}
+
+#[test]
+fn config_errors_name_file_and_line() {
+    let dir = common::temp_dir("serve-config");
+    std::fs::write(
+        dir.join("c.toml"),
+        "\n[[admission.exempt]]\nnamespace = \"ops\"\n",
+    )
+    .unwrap();
+    let (cert, key) = certificate();
+    std::fs::write(dir.join("c.crt"), cert).unwrap();
+    std::fs::write(dir.join("c.key"), key).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eksguard"))
+        .arg("serve")
+        .arg("--listen=127.0.0.1:0")
+        .arg("--tls-cert")
+        .arg(dir.join("c.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("c.key"))
+        .arg("--config")
+        .arg(dir.join("c.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:2: ", dir.join("c.toml").display())) && err.contains("reason"),
+        "{err}"
+    );
+    // A key file that holds no key is named.
+    std::fs::write(dir.join("c.key"), "not a key\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eksguard"))
+        .args(["serve", "--listen=127.0.0.1:0", "--no-watch", "--tls-cert"])
+        .arg(dir.join("c.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("c.key"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}: no PEM private key",
+            dir.join("c.key").display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_and_oversized_bodies_are_refused() {
+    let s = start(&[], None);
+    let a = s.post(b"{\"apiVersion\": ");
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("not JSON"), "{}", a.body);
+    let a = s.post(br#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}"#);
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("expected an AdmissionReview"), "{}", a.body);
+
+    // Declared too large: answered at once, before any of the body is sent.
+    let a = exchange(
+        &s.addr,
+        &s.ca,
+        "POST",
+        "/validate",
+        &format!("Content-Length: {}\r\n", 4 * 1024 * 1024),
+        b"",
+    )
+    .unwrap();
+    assert_eq!(a.status, 413, "{}", a.body);
+    // Chunked, with no length: refused once it grows past the limit. The server closes
+    // the connection on what it did not read, so the client may see the answer or a
+    // reset; the count says it was refused.
+    let mut chunked = Vec::new();
+    for _ in 0..64 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 64 * 1024).as_bytes());
+        chunked.extend(std::iter::repeat_n(b' ', 64 * 1024));
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    if let Ok(a) = exchange(
+        &s.addr,
+        &s.ca,
+        "POST",
+        "/validate",
+        "Transfer-Encoding: chunked\r\n",
+        &chunked,
+    ) {
+        assert_eq!(a.status, 413, "{}", a.body);
+    }
+    assert_eq!(s.get("/nothing").status, 404);
+    assert_eq!(s.get("/validate").status, 405);
+    // Still serving after all of that.
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(deployment("shop", false)),
+        None,
+    ));
+    assert_eq!(r["allowed"], true);
+    let m = s.metrics();
+    assert!(
+        m.contains(r#"eksguard_rejected_requests_total{code="400"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"eksguard_rejected_requests_total{code="413"} 2"#),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_client_that_stops_sending_its_body_is_cut_off() {
+    let s = start(&[], None);
+    let started = Instant::now();
+    // Ten bytes of a declared hundred, then nothing: the body timeout answers.
+    let a = exchange(
+        &s.addr,
+        &s.ca,
+        "POST",
+        "/validate",
+        "Content-Length: 100\r\n",
+        b"{\"apiVersi",
+    )
+    .unwrap();
+    assert_eq!(a.status, 408, "{}", a.body);
+    assert!(started.elapsed() < Duration::from_secs(25));
+    assert!(s
+        .metrics()
+        .contains(r#"eksguard_rejected_requests_total{code="408"} 1"#));
+}
+
+#[test]
+fn a_rotated_certificate_is_served_to_new_connections() {
+    let s = start(&[], None);
+    let old_ca = s.ca.clone();
+    assert_eq!(
+        exchange(&s.addr, &old_ca, "GET", "/healthz", "", b"")
+            .unwrap()
+            .status,
+        200
+    );
+    let (cert, key) = certificate();
+    // Written as a rotation writes them: the key may land first.
+    write_replacing(&s.dir.join("tls.key"), &key);
+    write_replacing(&s.dir.join("tls.crt"), &cert);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(a) = exchange(&s.addr, &cert, "GET", "/healthz", "", b"") {
+            assert_eq!(a.status, 200);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "new certificate never served: {}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        exchange(&s.addr, &old_ca, "GET", "/healthz", "", b"").is_err(),
+        "the old certificate is still served"
+    );
+    assert!(
+        s.log().contains("certificate and key reloaded"),
+        "{}",
+        s.log()
+    );
+    // A broken rotation keeps the working pair.
+    std::fs::write(s.dir.join("tls.crt"), "garbage").unwrap();
+    assert_eq!(
+        exchange(&s.addr, &cert, "GET", "/healthz", "", b"")
+            .unwrap()
+            .status,
+        200
+    );
+    assert!(s.log().contains("the previous pair stays"), "{}", s.log());
+}
+
+/// Replaces a file by renaming a new one over it (as kubelet swaps a mounted Secret).
+fn write_replacing(path: &Path, text: &str) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn res(
+    group: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    items: Vec<Value>,
+) -> Resource {
+    Resource {
+        group,
+        version: "v1",
+        plural,
+        kind,
+        namespaced,
+        items,
+    }
+}
+
+const TOKEN: &str = "watch-test-token";
+
+/// A fake API server with the kinds the watch cache reads: namespace `shop` with no
+/// network policy, and a kubeconfig for it.
+fn fake_cluster(extra: Vec<Resource>) -> (FakeKube, PathBuf) {
+    let rbac = "rbac.authorization.k8s.io";
+    let mut resources = vec![
+        res(
+            "",
+            "namespaces",
+            "Namespace",
+            false,
+            vec![
+                json!({"metadata": {"name": "shop"}}),
+                json!({"metadata": {"name": "kube-system"}}),
+            ],
+        ),
+        res(
+            "",
+            "serviceaccounts",
+            "ServiceAccount",
+            true,
+            vec![json!({"metadata": {"name": "default", "namespace": "shop"}})],
+        ),
+        res("", "resourcequotas", "ResourceQuota", true, vec![]),
+        res("", "limitranges", "LimitRange", true, vec![]),
+        res("", "configmaps", "ConfigMap", true, vec![]),
+        res(
+            "networking.k8s.io",
+            "networkpolicies",
+            "NetworkPolicy",
+            true,
+            vec![],
+        ),
+        res(rbac, "roles", "Role", true, vec![]),
+        res(rbac, "clusterroles", "ClusterRole", false, vec![]),
+        res(rbac, "rolebindings", "RoleBinding", true, vec![]),
+        res(
+            rbac,
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            false,
+            vec![],
+        ),
+    ];
+    resources.extend(extra);
+    let kube = FakeKube::start(
+        resources,
+        Behaviour {
+            token: Some(TOKEN.into()),
+            ..Behaviour::default()
+        },
+    );
+    let dir = common::temp_dir("serve-kube");
+    let kubeconfig = dir.join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\nusers:\n- name: u\n  user:\n    token: {TOKEN}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: u\ncurrent-context: fake\n",
+            kube.url
+        ),
+    )
+    .unwrap();
+    (kube, kubeconfig)
+}
+
+fn wait_for(what: &str, s: &Server, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what}: {}", s.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn warned(r: &Value, rule: &str) -> bool {
+    r["warnings"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|w| w.as_str().unwrap().starts_with(rule)))
+}
+
+#[test]
+fn the_watch_cache_follows_the_cluster() {
+    let (kube, kubeconfig) = fake_cluster(Vec::new());
+    let s = start(&["--kubeconfig", kubeconfig.to_str().unwrap()], None);
+    wait_for("ready", &s, || s.get("/readyz").status == 200);
+    let m = s.metrics();
+    assert!(
+        m.contains(r#"eksguard_cache_synced{kind="NetworkPolicy"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"eksguard_cache_objects{kind="Namespace"} 2"#),
+        "{m}"
+    );
+    let review = admission_review("CREATE", "alice", Some(deployment("shop", false)), None);
+
+    // No policy in `shop`: the namespace-coverage rule, which needs the cache, warns.
+    let r = s.review(&review);
+    assert!(warned(&r, "NET001 namespace: "), "{r} {}", s.log());
+    assert!(!warned(&r, "NET005"), "{r}");
+
+    // A policy for other pods arrives through the watch: the namespace is covered, this
+    // Deployment's pods are not.
+    let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "other-only", "namespace": "shop"},
+        "spec": {"podSelector": {"matchLabels": {"app": "other"}}, "policyTypes": ["Ingress"]}});
+    kube.push("networkpolicies", "ADDED", policy.clone());
+    wait_for("policy seen", &s, || {
+        let r = s.review(&review);
+        warned(&r, "NET005") && !warned(&r, "NET001")
+    });
+
+    // The watch expires (410): the cache lists again and keeps following.
+    let lists_before = kube
+        .requests("/apis/networking.k8s.io/v1/networkpolicies?limit=")
+        .len();
+    kube.expire("networkpolicies");
+    wait_for("re-listed", &s, || {
+        s.metrics()
+            .contains(r#"eksguard_cache_relists_total{kind="NetworkPolicy"} 1"#)
+    });
+    wait_for("list after 410", &s, || {
+        kube.requests("/apis/networking.k8s.io/v1/networkpolicies?limit=")
+            .len()
+            > lists_before
+    });
+    kube.push("networkpolicies", "DELETED", policy);
+    wait_for("deletion seen", &s, || {
+        let r = s.review(&review);
+        warned(&r, "NET001") && !warned(&r, "NET005")
+    });
+    // Watches carried the resourceVersion of the list they followed.
+    assert!(kube
+        .requests("/apis/networking.k8s.io/v1/networkpolicies?watch=1")
+        .iter()
+        .all(|r| r.contains("resourceVersion=100")));
+}
+
+#[test]
+fn continuous_scan_serves_the_latest_report_and_gauges() {
+    let privileged = json!({"metadata": {"name": "web", "namespace": "shop", "uid": "d1"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec(true)}}});
+    let deployments = Resource {
+        group: "apps",
+        version: "v1",
+        plural: "deployments",
+        kind: "Deployment",
+        namespaced: true,
+        items: vec![privileged],
+    };
+    let (_kube, kubeconfig) = fake_cluster(vec![deployments]);
+    let s = start(
+        &[
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--scan-interval",
+            "1h",
+        ],
+        None,
+    );
+    wait_for("first scan", &s, || {
+        s.get("/report?format=json").status == 200
+    });
+    let report: Value = s.get("/report?format=json").json();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "POD001" && f["resource"]["name"] == "web"),
+        "{report}"
+    );
+    let sarif: Value = s.get("/report?format=sarif").json();
+    assert_eq!(sarif["version"], "2.1.0");
+    let md = s.get("/report?format=markdown");
+    assert!(md.body.contains("POD001"), "{}", md.body);
+    assert_eq!(s.get("/report?format=xml").status, 400);
+    let m = s.metrics();
+    assert!(
+        m.contains(r#"eksguard_findings{rule="POD001",severity="critical",namespace="shop",kind="Deployment"} 1"#),
+        "{m}"
+    );
+    assert!(m.contains("eksguard_last_scan_success 1"), "{m}");
+    assert!(m.contains("eksguard_last_scan_timestamp_seconds "), "{m}");
+}
+
+#[test]
+fn a_failed_scan_is_reported_in_metrics_and_log() {
+    // A kubeconfig whose server refuses connections.
+    let dir = common::temp_dir("serve-down");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = dir.join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"),
+    )
+    .unwrap();
+    let s = start(
+        &[
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--scan-interval",
+            "1h",
+            "--request-timeout",
+            "2",
+        ],
+        None,
+    );
+    wait_for("failed scan", &s, || {
+        s.metrics()
+            .contains(r#"eksguard_scans_total{result="failure"} 1"#)
+    });
+    assert!(s.metrics().contains("eksguard_last_scan_success 0"));
+    assert_eq!(s.get("/report?format=json").status, 503);
+    assert!(s.log().contains("scan failed"), "{}", s.log());
+    // The cache cannot sync either: not ready, and saying why.
+    let a = s.get("/readyz");
+    assert_eq!(a.status, 503);
+    assert!(a.body.contains("watch cache not synced"), "{}", a.body);
+}
+
+#[test]
+fn readme_lists_where_each_rule_runs() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let fresh = eksguard::serve::admission::refresh_readme(&text)
+        .expect("README lacks the admission-rules markers");
+    if std::env::var_os("EKSGUARD_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    assert!(
+        fresh == text,
+        "README.md's admission rule list is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it serve::readme`"
+    );
+}

@@ -1,4 +1,4 @@
-//! Reporters: text, json, sarif, junit and markdown.
+//! Reporters: text, json, sarif, junit, markdown and html.
 //!
 //! Reporters receive findings already resolved to resources and positions (see
 //! [`Report`]); they never see the rules themselves, only their metadata.
@@ -12,6 +12,7 @@ use eksguard_model::{
 
 pub mod audit_summary;
 pub mod escape;
+pub mod html;
 pub mod json;
 mod junit;
 mod markdown;
@@ -37,11 +38,13 @@ pub enum Format {
     Markdown,
     /// JSON lines: a finding per line, then a line with the errors and the summary.
     Jsonl,
+    /// One self-contained page: charts, and a findings table with filters.
+    Html,
 }
 
 impl Format {
     pub const NAMES: &'static [&'static str] =
-        &["text", "json", "sarif", "junit", "markdown", "jsonl"];
+        &["text", "json", "sarif", "junit", "markdown", "jsonl", "html"];
 
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s {
@@ -51,6 +54,7 @@ impl Format {
             "junit" => Format::Junit,
             "markdown" | "md" => Format::Markdown,
             "jsonl" => Format::Jsonl,
+            "html" => Format::Html,
             _ => return None,
         })
     }
@@ -329,6 +333,7 @@ pub fn render(
         Format::Junit => junit::render(report, out),
         Format::Markdown => markdown::render(report, opts, out),
         Format::Jsonl => json::render_lines(report, out),
+        Format::Html => html::render(report, sources, out),
     }
 }
 

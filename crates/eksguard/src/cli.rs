@@ -51,6 +51,8 @@ pub enum FormatArg {
     /// JSON lines: a finding per line, then a line with the errors and the summary
     /// (`audit scan` writes each finding as it is found).
     Jsonl,
+    /// One self-contained HTML page: totals, charts, a findings table with filters.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -609,13 +611,23 @@ pub struct RisksArgs {
     pub input: RbacInput,
 }
 
+/// Output of `audit summary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+    Markdown,
+    /// One self-contained page, with the findings of the audit rules marked on the rate.
+    Html,
+}
+
 #[derive(Debug, Args)]
 pub struct AuditSummaryArgs {
     #[command(flatten)]
     pub input: AuditLogs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
-    pub format: DataFormat,
+    pub format: SummaryFormat,
     /// Write the summary to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

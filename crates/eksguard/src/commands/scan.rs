@@ -249,6 +249,7 @@ pub fn format_of(f: FormatArg) -> Format {
         FormatArg::Junit => Format::Junit,
         FormatArg::Markdown => Format::Markdown,
         FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Html => Format::Html,
     }
 }
 

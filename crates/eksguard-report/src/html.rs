@@ -309,13 +309,13 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
         .max()
         .unwrap_or(1)
         .max(1);
-    let (label_w, bar_w, row_h) = (150.0, 260.0, 20.0);
+    let (label_w, bar_w, row_h) = (120.0, 230.0, 18.0);
     let rows = entries.len() + usize::from(rest > 0);
     let height = rows as f64 * row_h + 8.0;
     w!(
         doc,
         "<figure class=\"chart\" id=\"chart-{filter}\">\n<figcaption>{}</figcaption>\n\
-         <svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 460 {height}\" width=\"460\" height=\"{height}\">\n",
+         <svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 400 {height}\" width=\"400\" height=\"{height}\">\n",
         esc(title)
     );
     for (i, (label, counts)) in entries.iter().enumerate() {
@@ -328,8 +328,8 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
             esc(label),
             esc(label),
             label_w - 6.0,
-            y + 13.0,
-            esc(&short(label, 22))
+            y + 12.0,
+            esc(&short(label, 18))
         );
         let mut x = label_w;
         for (slot, n) in counts.iter().enumerate() {
@@ -349,7 +349,7 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
             doc,
             "<text x=\"{:.1}\" y=\"{}\">{total}</text></g>\n",
             x + 4.0,
-            y + 13.0
+            y + 12.0
         );
     }
     if rest > 0 {
@@ -358,8 +358,8 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
             doc,
             "<g><text x=\"{}\" y=\"{}\" text-anchor=\"end\">(other)</text><text x=\"{label_w}\" y=\"{}\">{rest}</text></g>\n",
             label_w - 6.0,
-            y + 13.0,
-            y + 13.0
+            y + 12.0,
+            y + 12.0
         );
     }
     doc.push_str("</svg>\n</figure>\n");

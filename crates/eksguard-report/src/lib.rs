@@ -10,6 +10,7 @@ use eksguard_model::{
     SuppressionNote,
 };
 
+pub mod asff;
 pub mod audit_summary;
 pub mod escape;
 pub mod html;
@@ -40,11 +41,13 @@ pub enum Format {
     Jsonl,
     /// One self-contained page: charts, and a findings table with filters.
     Html,
+    /// The AWS Security Finding Format, for Security Hub (needs [`RenderOptions::asff`]).
+    Asff,
 }
 
 impl Format {
     pub const NAMES: &'static [&'static str] =
-        &["text", "json", "sarif", "junit", "markdown", "jsonl", "html"];
+        &["text", "json", "sarif", "junit", "markdown", "jsonl", "html", "asff"];
 
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s {
@@ -55,6 +58,7 @@ impl Format {
             "markdown" | "md" => Format::Markdown,
             "jsonl" => Format::Jsonl,
             "html" => Format::Html,
+            "asff" => Format::Asff,
             _ => return None,
         })
     }
@@ -275,6 +279,8 @@ pub struct RenderOptions {
     pub no_frames: bool,
     /// List suppressed findings (text and markdown; JSON and SARIF always carry them).
     pub show_suppressed: bool,
+    /// Account, region and scope of ASFF findings.
+    pub asff: Option<asff::AsffTarget>,
 }
 
 impl ReportFinding {
@@ -334,6 +340,13 @@ pub fn render(
         Format::Markdown => markdown::render(report, opts, out),
         Format::Jsonl => json::render_lines(report, out),
         Format::Html => html::render(report, sources, out),
+        Format::Asff => match &opts.asff {
+            Some(t) => asff::render(report, t, out),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "ASFF needs the AWS account and region of the findings",
+            )),
+        },
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod docs;
+pub mod security_hub;
 
 /// How a run ended, as the exit status reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

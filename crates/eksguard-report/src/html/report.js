@@ -69,4 +69,5 @@
   form.hidden = false;
   apply();
   document.documentElement.setAttribute('data-ready', '1');
+  if (window.performance && performance.mark) performance.mark('eksguard-ready');
 })();

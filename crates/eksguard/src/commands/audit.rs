@@ -15,7 +15,7 @@ use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
 
 use crate::baseline::{self, BaselineEntry};
 use crate::cli::{
-    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, DataFormat, FormatArg,
+    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, FormatArg,
     SummaryFormat,
 };
 use crate::commands::scan;
@@ -214,9 +214,22 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
+fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let Some(cfg) = scan::load_config(&args.check) else {
         return Ok(Outcome::Error);
+    };
+    let scope = match &args.input.cloudwatch {
+        Some(group) => format!("audit:cloudwatch:{group}"),
+        None => format!(
+            "audit:{}",
+            crate::security_hub::path_scope(&args.input.logs).trim_start_matches("path:")
+        ),
+    };
+    args.report.aws = crate::cli::AwsReportContext {
+        region: args.input.region.clone(),
+        profile: args.input.profile.clone(),
+        endpoint_url: args.input.endpoint_url.clone(),
+        scope,
     };
     let mut engine = AuditEngine::new(registry::all(), scan::engine_config(&args.check, &cfg));
     let mut reader = AuditReader::new(ReadOptions::default());
@@ -228,7 +241,7 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         .transpose()?;
     // JSON lines are written as findings come: memory stays flat on endless logs. The
     // other formats are documents sorted or grouped over all findings.
-    let streaming = args.report.format == FormatArg::Jsonl;
+    let streaming = args.report.format == FormatArg::Jsonl && !args.report.security_hub;
     let mut stream_out = match streaming && !(args.report.quiet && args.report.output.is_none()) {
         true => Some(super::open_output(args.report.output.as_deref())?),
         false => None,

@@ -39,6 +39,17 @@ pub enum Command {
     /// Kubernetes audit logs (files or CloudWatch Logs): detections, summaries, least-privilege RBAC.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages: the command's on standard output, or one per subcommand in DIR.
+    Man {
+        /// Write `eksguard.1` and a page per subcommand (`eksguard-scan.1`, ...) here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

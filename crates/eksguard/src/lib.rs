@@ -39,5 +39,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Generate(cmd) => commands::generate::run(cmd),
         cli::Command::Rbac(cmd) => commands::rbac::run(cmd),
         cli::Command::Audit(cmd) => commands::audit::run(cmd),
+        cli::Command::Completions { shell } => commands::shell::completions(shell),
+        cli::Command::Man { out } => commands::shell::man(out.as_deref()),
     }
 }

@@ -7,6 +7,7 @@ pub mod node;
 pub mod rbac;
 pub mod rules;
 pub mod scan;
+pub mod shell;
 pub mod snapshot;
 
 use std::io::{IsTerminal, Write};

@@ -57,13 +57,15 @@ fn document_with_suppressed_findings_and_config() {
 fn findings_are_readable_without_script() {
     let page = html(&common::report());
     // Every finding is a server-rendered row that opens on its details.
-    assert_eq!(page.matches("<tr class=\"f\"").count(), 6);
-    assert_eq!(page.matches("<details><summary>").count(), 6);
+    assert_eq!(page.matches("<details class=\"f\"").count(), 6);
+    assert_eq!(page.matches("<summary class=\"cols\">").count(), 6);
     // The filters need the script, so they start hidden.
     assert!(page.contains("<form id=\"filters\" class=\"filters\" hidden>"));
     // Critical first, then the reporters' file order.
-    let first = page.find("<tr class=\"f\"").unwrap();
-    assert!(page[first..].starts_with("<tr class=\"f\" data-i=\"0\"><td><span class=\"badge sev-critical\">"));
+    let first = page.find("<details class=\"f\"").unwrap();
+    assert!(page[first..].starts_with(
+        "<details class=\"f\" data-i=\"0\"><summary class=\"cols\"><span class=\"badge sev-critical\">"
+    ));
     // The code frame marks the offending line, with a caret under the column.
     assert!(page.contains(
         "<span class=\"hit\"><span class=\"ln\">13</span>           privileged: true</span>\n\
@@ -78,7 +80,8 @@ fn findings_are_readable_without_script() {
     let data = page_data(&page);
     assert_eq!(data["total"], 6);
     assert_eq!(data["findings"][0]["r"], "POD001");
-    assert_eq!(data["findings"][0]["sv"], "critical");
+    assert_eq!(data["findings"][0]["s"], 4);
+    assert_eq!(data["rules"]["POD001"], serde_json::json!(["privileged-container", "POD"]));
     assert_eq!(data["findings"][0]["ns"], "shop");
     assert_eq!(data["findings"][0]["k"], "Deployment");
 }

@@ -51,7 +51,7 @@ fn scan_page_counts_match_the_json_report() {
         );
     }
     let findings = v["findings"].as_array().unwrap();
-    assert_eq!(page.matches("<tr class=\"f\"").count(), findings.len());
+    assert_eq!(page.matches("<details class=\"f\"").count(), findings.len());
     // Each finding's field path is on the page, in its row's details.
     for f in findings {
         let path = f["field_path"].as_str().unwrap();
@@ -60,6 +60,11 @@ fn scan_page_counts_match_the_json_report() {
     }
     // The privileged storefront container, with its frame at the offending line.
     assert!(page.contains("<span class=\"hit\"><span class=\"ln\">32</span>           privileged: true</span>"));
+    // The ConfigMap's access keys are found, and shown masked.
+    assert!(page.contains("aws_secret_access_key: ********"));
+    for secret in ["wJalrXUtnFEMI/K7MDENG", "AKIAIOSFODNN7EXAMPLE"] {
+        assert!(!page.contains(secret), "{secret}");
+    }
     // Nothing is fetched from anywhere.
     for external in ["src=\"http", "href=\"//", "<link ", "@import", "url("] {
         assert!(!page.contains(external), "{external}");
@@ -98,8 +103,8 @@ fn page_goes_to_the_output_file_and_shows_suppressed_findings_on_request() {
     assert_eq!(card(&page, "critical"), 0);
     let toggle = page.find("<details id=\"suppressed-toggle\">").unwrap();
     assert!(page[toggle..].contains("Show <span id=\"suppressed-shown\">123</span> suppressed"));
-    assert_eq!(page[toggle..].matches("<tr class=\"f\"").count(), 123);
-    assert_eq!(page[..toggle].matches("<tr class=\"f\"").count(), 0);
+    assert_eq!(page[toggle..].matches("<details class=\"f\"").count(), 123);
+    assert_eq!(page[..toggle].matches("<details class=\"f\"").count(), 0);
     assert!(page[toggle..].contains("<dt>Suppressed by</dt><dd>baseline: in baseline "));
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -111,7 +116,7 @@ fn audit_scan_page_shows_the_events() {
     let (page, v) = (page(&html), json(&js));
     let n = v["findings"].as_array().unwrap().len();
     assert!(n > 0);
-    assert_eq!(page.matches("<tr class=\"f\"").count(), n);
+    assert_eq!(page.matches("<details class=\"f\"").count(), n);
     // An audit finding opens on its event, never a frame of the log line.
     assert_eq!(page.matches("<dl class=\"event\">").count(), n);
     assert!(!page.contains("<pre class=\"frame\">"));

@@ -223,7 +223,10 @@ fn resource(f: &ReportFinding, t: &AsffTarget) -> Value {
         None => {
             let mut other = Map::new();
             other.insert("kind".into(), json!(cut(&r.kind, OTHER_VALUE_MAX)));
-            other.insert("apiVersion".into(), json!(cut(&r.api_version, OTHER_VALUE_MAX)));
+            other.insert(
+                "apiVersion".into(),
+                json!(cut(&r.api_version, OTHER_VALUE_MAX)),
+            );
             if let Some(ns) = &r.namespace {
                 other.insert("namespace".into(), json!(cut(ns, OTHER_VALUE_MAX)));
             }
@@ -240,6 +243,98 @@ fn resource(f: &ReportFinding, t: &AsffTarget) -> Value {
     }
 }
 
-pub(crate) fn render(report: &Report<'_>, t: &AsffTarget, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn render(
+    report: &Report<'_>,
+    t: &AsffTarget,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     crate::write_json(&findings(report, t), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksguard_model::{ResourceRef, RuleMeta};
+
+    static RULE: RuleMeta = RuleMeta {
+        id: "IAM003",
+        name: "node-role-admin",
+        severity: Severity::Info,
+        sources: "I",
+        kinds: &[],
+        reads: &[],
+        summary: "summary",
+        remediation: "Fix it.",
+        docs: "",
+        params: &[],
+    };
+
+    fn on(api_version: &str, kind: &str, name: &str) -> ReportFinding {
+        ReportFinding {
+            rule: &RULE,
+            severity: Severity::Info,
+            message: "m".into(),
+            resource: ResourceRef {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                namespace: None,
+                name: name.into(),
+            },
+            location: None,
+            field_path: "a.b".into(),
+            event: None,
+        }
+    }
+
+    fn target(region: &str, partition: &str) -> AsffTarget {
+        AsffTarget {
+            account: "111122223333".into(),
+            region: region.into(),
+            partition: partition.into(),
+            scope: "cluster:shop".into(),
+            now: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn aws_resources_get_arns_of_their_partition() {
+        let t = target("cn-north-1", "aws-cn");
+        let role = resource(&on("aws:iam", "IAMAttachedPolicies", "shop-nodes"), &t);
+        assert_eq!(role["Type"], "AwsIamRole");
+        assert_eq!(role["Id"], "arn:aws-cn:iam::111122223333:role/shop-nodes");
+        // IAM ARNs name no region: the target's stands.
+        assert_eq!(role["Region"], "cn-north-1");
+        let cluster = resource(
+            &on(
+                "aws:eks",
+                "EKSCluster",
+                "arn:aws:eks:eu-west-1:111122223333:cluster/x",
+            ),
+            &t,
+        );
+        assert_eq!(cluster["Region"], "eu-west-1");
+        // A Kubernetes kind named like an AWS one is still a Kubernetes object.
+        let other = resource(&on("v1", "EKSCluster", "x"), &t);
+        assert_eq!(other["Type"], "Other");
+        assert_eq!(
+            t.product_arn(),
+            "arn:aws-cn:securityhub:cn-north-1:111122223333:product/111122223333/default"
+        );
+    }
+
+    #[test]
+    fn labels_and_lengths() {
+        assert_eq!(label(Severity::Info), "INFORMATIONAL");
+        assert_eq!(label(Severity::Critical), "CRITICAL");
+        let long = "x".repeat(2000);
+        assert_eq!(cut(&long, DESCRIPTION_MAX).chars().count(), DESCRIPTION_MAX);
+        let t = target("eu-west-1", "aws");
+        let f = on("v1", "Pod", "p");
+        let id = t.finding_id(&f);
+        assert_eq!(
+            id,
+            format!("eksguard/{}/{}", t.scope_digest(), f.fingerprint())
+        );
+        assert_eq!(t.scope_digest().len(), 16);
+    }
 }

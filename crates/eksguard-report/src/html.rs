@@ -145,7 +145,11 @@ pub(crate) fn render(
     let mut doc = String::with_capacity(4096 + report.findings.len() * 1200);
     head(&mut doc, "eksguard report");
     doc.push_str("<body>\n<header>\n<h1>eksguard report</h1>\n");
-    w!(doc, "<p class=\"meta\">{}</p>\n", esc(&summary_line(report)));
+    w!(
+        doc,
+        "<p class=\"meta\">{}</p>\n",
+        esc(&summary_line(report))
+    );
     doc.push_str("</header>\n<main>\n");
 
     totals(&mut doc, report);
@@ -310,13 +314,13 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
         .max()
         .unwrap_or(1)
         .max(1);
-    let (label_w, bar_w, row_h) = (120.0, 230.0, 18.0);
+    let (label_w, bar_w, row_h) = (110.0, 210.0, 18.0);
     let rows = entries.len() + usize::from(rest > 0);
     let height = rows as f64 * row_h + 8.0;
     w!(
         doc,
         "<figure class=\"chart\" id=\"chart-{filter}\">\n<figcaption>{}</figcaption>\n\
-         <svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 400 {height}\" width=\"400\" height=\"{height}\">\n",
+         <svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 360 {height}\" width=\"360\" height=\"{height}\">\n",
         esc(title)
     );
     for (i, (label, counts)) in entries.iter().enumerate() {
@@ -433,8 +437,7 @@ fn filters(doc: &mut String, report: &Report<'_>) {
     let namespaces: std::collections::BTreeSet<&str> = all()
         .map(|f| f.resource.namespace.as_deref().unwrap_or(NO_NAMESPACE))
         .collect();
-    let kinds: std::collections::BTreeSet<&str> =
-        all().map(|f| f.resource.kind.as_str()).collect();
+    let kinds: std::collections::BTreeSet<&str> = all().map(|f| f.resource.kind.as_str()).collect();
     doc.push_str("<form id=\"filters\" class=\"filters\" hidden>\n");
     select(
         doc,
@@ -497,7 +500,7 @@ fn row(
     w!(
         doc,
         "<details class=\"f\" data-i=\"{index}\"><summary class=\"cols\"><span class=\"badge sev-{sev}\">{sev}</span>\
-         <span><code>{}</code> {}</span><span>{}</span><span>{}</span><span>{}</span></summary>\n<noscript><div class=\"body\"><dl>",
+         <span><b>{}</b> {}</span><span>{}</span><span>{}</span><span>{}</span></summary><noscript><div class=\"body\"><dl>",
         f.rule.id,
         f.rule.name,
         esc(&f.qualified_name()),
@@ -543,7 +546,7 @@ fn row(
         doc,
         "<p class=\"fix\"><strong>Remediation:</strong> {}</p>\
          <p class=\"doc\"><a href=\"{}\" rel=\"noopener noreferrer\">{} in the EKS Best Practices Guide</a></p>\
-         </div></noscript></details>\n",
+         </div></noscript></details>",
         esc(f.rule.remediation),
         esc(f.rule.help_uri()),
         esc(f.rule.summary)
@@ -578,11 +581,7 @@ fn frame(doc: &mut String, sources: &SourceCache, file: &str, line: u32, column:
                 .take(col)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            w!(
-                doc,
-                "<span class=\"caret\">{:width$} {pad}^</span>\n",
-                ""
-            );
+            w!(doc, "<span class=\"caret\">{:width$} {pad}^</span>\n", "");
         }
     }
     doc.push_str("</pre>\n");
@@ -640,12 +639,7 @@ fn event(doc: &mut String, ev: &EventSummary) {
 fn config(doc: &mut String, c: &crate::ConfigSummary) {
     doc.push_str("<section id=\"config\">\n<h2>Configuration</h2>\n");
     match &c.file {
-        Some(f) => w!(
-            doc,
-            "<p><code>{}</code> ({})</p>\n",
-            esc(f),
-            esc(&c.origin)
-        ),
+        Some(f) => w!(doc, "<p><code>{}</code> ({})</p>\n", esc(f), esc(&c.origin)),
         None => w!(doc, "<p>none ({})</p>\n", esc(&c.origin)),
     }
     let text = |s: &str| esc(s);
@@ -659,7 +653,9 @@ fn config(doc: &mut String, c: &crate::ConfigSummary) {
         doc.push_str("</ul>\n");
     }
     if c.inline_suppressions == Some(false) {
-        doc.push_str("<p>Inline suppressions ignored (<code>--no-inline-suppressions</code>).</p>\n");
+        doc.push_str(
+            "<p>Inline suppressions ignored (<code>--no-inline-suppressions</code>).</p>\n",
+        );
     }
     doc.push_str("</section>\n");
 }

@@ -46,8 +46,9 @@ pub enum Format {
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] =
-        &["text", "json", "sarif", "junit", "markdown", "jsonl", "html", "asff"];
+    pub const NAMES: &'static [&'static str] = &[
+        "text", "json", "sarif", "junit", "markdown", "jsonl", "html", "asff",
+    ];
 
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s {

@@ -81,7 +81,10 @@ fn findings_are_readable_without_script() {
     assert_eq!(data["total"], 6);
     assert_eq!(data["findings"][0]["r"], "POD001");
     assert_eq!(data["findings"][0]["s"], 4);
-    assert_eq!(data["rules"]["POD001"], serde_json::json!(["privileged-container", "POD"]));
+    assert_eq!(
+        data["rules"]["POD001"],
+        serde_json::json!(["privileged-container", "POD"])
+    );
     assert_eq!(data["findings"][0]["ns"], "shop");
     assert_eq!(data["findings"][0]["k"], "Deployment");
 }
@@ -89,7 +92,9 @@ fn findings_are_readable_without_script() {
 #[test]
 fn suppressed_findings_sit_behind_a_toggle() {
     let page = html(&common::suppressed_report());
-    let toggle = page.find("<details id=\"suppressed-toggle\">").expect("toggle");
+    let toggle = page
+        .find("<details id=\"suppressed-toggle\">")
+        .expect("toggle");
     let main_table = page.find("id=\"findings-table\"").unwrap();
     let suppressed_row = page.find("<dt>Suppressed by</dt>").expect("note shown");
     assert!(suppressed_row > toggle && toggle > main_table);
@@ -154,7 +159,14 @@ fn audit_summary_page() {
         ("alice", 200, "2024-05-01T12:00:10Z", "get", "pods", ""),
         ("bob", 403, "2024-05-01T12:01:00Z", "list", "secrets", ""),
         ("bob", 403, "2024-05-01T12:01:30Z", "list", "secrets", ""),
-        ("<b>mallory</b>", 201, "2024-05-01T12:03:00Z", "create", "pods", "exec"),
+        (
+            "<b>mallory</b>",
+            201,
+            "2024-05-01T12:03:00Z",
+            "create",
+            "pods",
+            "exec",
+        ),
     ];
     for (user, code, time, verb, resource, sub) in lines {
         let line = format!(

@@ -127,7 +127,11 @@ impl SignedClient {
 
     /// One call, retried with backoff and jitter on throttling, server errors and
     /// broken connections, as the SDK's standard retry mode does.
-    pub(crate) async fn send(&self, call: &Call<'_>, errors: ErrorReader) -> Result<Bytes, AwsError> {
+    pub(crate) async fn send(
+        &self,
+        call: &Call<'_>,
+        errors: ErrorReader,
+    ) -> Result<Bytes, AwsError> {
         let mut attempt = 0;
         loop {
             attempt += 1;

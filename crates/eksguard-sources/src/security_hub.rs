@@ -127,10 +127,8 @@ async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, HubError
         .send(&call, sts_error)
         .await
         .map_err(|source| HubError::Call { call: CALL, source })?;
-    let root = crate::ec2_query::parse_xml(&body).map_err(|detail| HubError::Answer {
-        call: CALL,
-        detail,
-    })?;
+    let root = crate::ec2_query::parse_xml(&body)
+        .map_err(|detail| HubError::Answer { call: CALL, detail })?;
     root.child("GetCallerIdentityResult")
         .and_then(|r| r.child("Account"))
         .map(|a| a.text.trim().to_string())
@@ -302,8 +300,11 @@ async fn active_findings(
             .flatten()
         {
             let ours = f.get("ProductArn").and_then(Json::as_str) == Some(&import.product_arn)
-                && f.pointer(&format!("/ProductFields/{}", pointer_key(&import.scope_key)))
-                    .and_then(Json::as_str)
+                && f.pointer(&format!(
+                    "/ProductFields/{}",
+                    pointer_key(&import.scope_key)
+                ))
+                .and_then(Json::as_str)
                     == Some(&import.scope)
                 && f.get("RecordState").and_then(Json::as_str) != Some("ARCHIVED");
             if let (true, Some(id)) = (ours, id_of(f)) {
@@ -336,8 +337,8 @@ mod tests {
             .unwrap();
         assert_eq!(e.code.as_deref(), Some("ThrottlingException"));
         assert!(aws_request::is_retryable_code(e.code.as_deref().unwrap()));
-        let e = json_error(br#"{"Code":"InvalidAccessException","Message":"not subscribed"}"#)
-            .unwrap();
+        let e =
+            json_error(br#"{"Code":"InvalidAccessException","Message":"not subscribed"}"#).unwrap();
         assert_eq!(e.to_string(), "InvalidAccessException: not subscribed");
         assert!(json_error(b"<html>").is_none());
         let e = sts_error(

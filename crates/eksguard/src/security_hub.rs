@@ -39,8 +39,9 @@ pub fn target(args: &ReportArgs) -> anyhow::Result<AsffTarget> {
         .unwrap_or_else(|| args.aws.scope.clone());
     #[cfg(feature = "aws")]
     {
-        let t = eksguard_sources::security_hub::target(&hub_options(args), args.aws_account.as_deref())
-            .context("the AWS account and region of the findings")?;
+        let t =
+            eksguard_sources::security_hub::target(&hub_options(args), args.aws_account.as_deref())
+                .context("the AWS account and region of the findings")?;
         Ok(AsffTarget {
             account: t.account,
             region: t.region,

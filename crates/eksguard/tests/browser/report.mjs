@@ -70,7 +70,7 @@ async function check(file, screenshot) {
 
     // Sorting by rule puts the smallest rule ID first.
     await page.click('#findings-table .head button[data-sort="r"]');
-    out.firstRuleSorted = await page.$eval('#findings-table .rows details.f code', (c) => c.textContent);
+    out.firstRuleSorted = await page.$eval('#findings-table .rows details.f summary b', (c) => c.textContent);
 
     // A row opens on its details: the field path and, for file input, the code frame.
     await page.click('#findings-table .head button[data-sort="s"]');

@@ -21,7 +21,10 @@ fn browser_tools() -> Result<PathBuf, String> {
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     if !dir.join("node_modules/playwright-core").exists() {
-        return Err(format!("no playwright-core (run `npm ci` in {})", dir.display()));
+        return Err(format!(
+            "no playwright-core (run `npm ci` in {})",
+            dir.display()
+        ));
     }
     match Command::new("node").arg("--version").output() {
         Ok(o) if o.status.success() => Ok(dir),
@@ -73,7 +76,11 @@ fn report_in_chromium() {
     );
     let seen = json(&out);
     assert_eq!(seen["errors"], serde_json::json!([]), "script errors");
-    assert_eq!(seen["outside"], serde_json::json!([]), "requests left the page");
+    assert_eq!(
+        seen["outside"],
+        serde_json::json!([]),
+        "requests left the page"
+    );
     assert_eq!(seen["filtersShown"], true);
 
     // The counts shown are the JSON report's.
@@ -125,6 +132,9 @@ fn report_in_chromium() {
         .as_str()
         .unwrap()
         .starts_with(".spec"));
-    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "screenshot");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "screenshot"
+    );
     eprintln!("screenshot: {}", shot.display());
 }

@@ -15,7 +15,15 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-const SUBCOMMANDS: &[&str] = &["scan", "cluster", "node", "rules", "audit", "completions", "man"];
+const SUBCOMMANDS: &[&str] = &[
+    "scan",
+    "cluster",
+    "node",
+    "rules",
+    "audit",
+    "completions",
+    "man",
+];
 
 #[test]
 fn completion_scripts_for_every_shell() {
@@ -43,15 +51,27 @@ fn man_pages_for_the_command_and_each_subcommand() {
     let out = run(&["man"]);
     assert_eq!(out.status.code(), Some(0));
     let page = String::from_utf8(out.stdout).unwrap();
-    assert!(page.starts_with(".ie") || page.contains(".TH eksguard 1"), "{}", &page[..200]);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH eksguard 1"),
+        "{}",
+        &page[..200]
+    );
     assert!(page.contains(".TH eksguard 1"));
     for sub in SUBCOMMANDS {
-        assert!(page.contains(&format!("eksguard\\-{sub}")) || page.contains(sub), "{sub}");
+        assert!(
+            page.contains(&format!("eksguard\\-{sub}")) || page.contains(sub),
+            "{sub}"
+        );
     }
     let dir = temp_dir("man");
     let out = run(&["man", "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    for page in ["eksguard.1", "eksguard-scan.1", "eksguard-cluster.1", "eksguard-audit-summary.1"] {
+    for page in [
+        "eksguard.1",
+        "eksguard-scan.1",
+        "eksguard-cluster.1",
+        "eksguard-audit-summary.1",
+    ] {
         let text = std::fs::read_to_string(dir.join(page)).unwrap_or_else(|_| panic!("{page}"));
         assert!(text.contains(".TH"), "{page}");
     }
@@ -120,7 +140,14 @@ fn works_as_a_kubectl_plugin() {
     .unwrap();
     let cluster = |extra: &[&str]| {
         Command::new(&bin)
-            .args(["cluster", "--no-config", "--no-aws", "--no-progress", "-f", "json"])
+            .args([
+                "cluster",
+                "--no-config",
+                "--no-aws",
+                "--no-progress",
+                "-f",
+                "json",
+            ])
             .args(extra)
             // kubectl hands its plugins the environment, KUBECONFIG included.
             .env("KUBECONFIG", &kubeconfig)
@@ -128,7 +155,13 @@ fn works_as_a_kubectl_plugin() {
             .output()
             .unwrap()
     };
-    let pods = |server: &FakeKube| server.requests("/api/v1").iter().filter(|r| r.contains("pods")).count();
+    let pods = |server: &FakeKube| {
+        server
+            .requests("/api/v1")
+            .iter()
+            .filter(|r| r.contains("pods"))
+            .count()
+    };
 
     // `kubectl eksguard cluster`: kubectl's current context.
     // The fake API serves namespaces and pods only: the other kinds are input errors.
@@ -149,15 +182,28 @@ fn works_as_a_kubectl_plugin() {
     let out = cluster(&["--context", "b", "--namespace", "shop"]);
     assert!(privileged(&crate::common::json(&out)));
     let reads = other.requests("/api/v1");
-    assert!(reads.iter().any(|r| r.contains("/namespaces/shop/pods")), "{reads:?}");
-    assert!(!reads.iter().any(|r| r.starts_with("/api/v1/pods")), "{reads:?}");
+    assert!(
+        reads.iter().any(|r| r.contains("/namespaces/shop/pods")),
+        "{reads:?}"
+    );
+    assert!(
+        !reads.iter().any(|r| r.starts_with("/api/v1/pods")),
+        "{reads:?}"
+    );
 
     // --kubeconfig names another file than kubectl's.
     let moved = dir.join("elsewhere");
     std::fs::copy(&kubeconfig, &moved).unwrap();
     let before = pods(&current);
     let out = Command::new(&bin)
-        .args(["cluster", "--no-config", "--no-aws", "--no-progress", "-f", "json"])
+        .args([
+            "cluster",
+            "--no-config",
+            "--no-aws",
+            "--no-progress",
+            "-f",
+            "json",
+        ])
         .arg("--kubeconfig")
         .arg(&moved)
         .env("KUBECONFIG", "/nonexistent/eksguard-test")

@@ -33,7 +33,9 @@ fn page(out: &Output) -> String {
 fn card(page: &str, severity: &str) -> u64 {
     let key = format!("data-severity=\"{severity}\">");
     let at = page.find(&key).expect("card") + key.len();
-    page[at..at + page[at..].find('<').unwrap()].parse().unwrap()
+    page[at..at + page[at..].find('<').unwrap()]
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -59,7 +61,9 @@ fn scan_page_counts_match_the_json_report() {
         assert!(page.contains(&format!("<code>.{shown}</code>")), "{path}");
     }
     // The privileged storefront container, with its frame at the offending line.
-    assert!(page.contains("<span class=\"hit\"><span class=\"ln\">32</span>           privileged: true</span>"));
+    assert!(page.contains(
+        "<span class=\"hit\"><span class=\"ln\">32</span>           privileged: true</span>"
+    ));
     // The ConfigMap's access keys are found, and shown masked.
     assert!(page.contains("aws_secret_access_key: ********"));
     for secret in ["wJalrXUtnFEMI/K7MDENG", "AKIAIOSFODNN7EXAMPLE"] {
@@ -145,7 +149,15 @@ fn audit_summary_page_marks_denied_requests_and_findings() {
         summary["events"]
     )));
     // The findings marked are those `audit scan` reports without configuration.
-    let scan = json(&run(&["audit", "scan", "--no-config", LOG, BURST, "-f", "json"]));
+    let scan = json(&run(&[
+        "audit",
+        "scan",
+        "--no-config",
+        LOG,
+        BURST,
+        "-f",
+        "json",
+    ]));
     let found = scan["findings"].as_array().unwrap().len();
     assert!(found > 0);
     assert!(page.contains(&format!(
@@ -153,7 +165,11 @@ fn audit_summary_page_marks_denied_requests_and_findings() {
     )));
     let listed = page.find("<section id=\"audit-findings\">").unwrap();
     let table = &page[listed..listed + page[listed..].find("</table>").unwrap()];
-    assert_eq!(table.matches("<tr><td>").count(), found, "each finding listed");
+    assert_eq!(
+        table.matches("<tr><td>").count(),
+        found,
+        "each finding listed"
+    );
     assert!(page.contains("<circle class=\"mark sev-"));
     assert!(page.contains("<rect class=\"denied\""));
     // The JSON summary does not carry the marks: only the page runs the rules.

@@ -46,8 +46,18 @@ fn example_copy() -> PathBuf {
 /// runs stay on other pages.
 fn region() -> &'static str {
     const REGIONS: &[&str] = &[
-        "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-central-1", "eu-north-1",
-        "eu-west-2", "eu-west-3", "ap-northeast-1", "ap-southeast-2", "ap-south-1", "sa-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-west-2",
+        "eu-west-3",
+        "ap-northeast-1",
+        "ap-southeast-2",
+        "ap-south-1",
+        "sa-east-1",
     ];
     REGIONS[std::process::id() as usize % REGIONS.len()]
 }
@@ -90,7 +100,10 @@ fn asff_fields_ids_and_resources() {
         assert_eq!(f["Compliance"]["Status"], "FAILED");
         let id = f["Id"].as_str().unwrap();
         let fp = id.rsplit('/').next().unwrap();
-        assert!(fingerprints.contains(fp), "{id} is not from a baseline fingerprint");
+        assert!(
+            fingerprints.contains(fp),
+            "{id} is not from a baseline fingerprint"
+        );
         assert_eq!(f["ProductFields"]["eksguard/fingerprint"], fp);
         assert!(f["GeneratorId"].as_str().unwrap().starts_with("eksguard/"));
         assert!(f["Remediation"]["Recommendation"]["Url"]
@@ -101,7 +114,11 @@ fn asff_fields_ids_and_resources() {
         assert!(f["Description"].as_str().unwrap().chars().count() <= 1024);
     }
     // The same scan gives the same Ids; another scope gives others.
-    let ids = |v: &[Value]| -> Vec<String> { v.iter().map(|f| f["Id"].as_str().unwrap().to_string()).collect() };
+    let ids = |v: &[Value]| -> Vec<String> {
+        v.iter()
+            .map(|f| f["Id"].as_str().unwrap().to_string())
+            .collect()
+    };
     assert_eq!(ids(&findings), ids(&asff(&[])));
     let other = asff(&["--security-hub-scope", "cluster:other"]);
     assert!(ids(&other).iter().all(|i| !ids(&findings).contains(i)));
@@ -114,7 +131,10 @@ fn asff_fields_ids_and_resources() {
             .unwrap_or_else(|| panic!("{kind}"))["Resources"][0]
             .clone()
     };
-    assert_eq!(res_of("AwsEksCluster")["Id"], "arn:aws:eks:eu-west-1:111122223333:cluster/shop");
+    assert_eq!(
+        res_of("AwsEksCluster")["Id"],
+        "arn:aws:eks:eu-west-1:111122223333:cluster/shop"
+    );
     assert_eq!(
         res_of("AwsEc2SecurityGroup")["Id"],
         "arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0aa11bb22cc33dd44"
@@ -156,7 +176,9 @@ fn moto() -> Option<String> {
         _ => crate::aws_live::start_moto().map(|(e, c)| (e, Some(c))),
     });
     if s.is_none() {
-        eprintln!("SKIPPED: no moto server (set EKSGUARD_TEST_AWS_ENDPOINT or install moto[server])");
+        eprintln!(
+            "SKIPPED: no moto server (set EKSGUARD_TEST_AWS_ENDPOINT or install moto[server])"
+        );
     }
     s.as_ref().map(|(e, _)| e.clone())
 }
@@ -190,7 +212,11 @@ print(json.dumps(out))
         .args(["-c", script, endpoint, scope, region()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     json(&out).as_array().unwrap().clone()
 }
 
@@ -218,18 +244,31 @@ fn import_then_fix_archives_the_gone_finding() {
     let manifest = dir.join("storefront.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     assert_eq!(text.matches("privileged: true").count(), 1);
-    std::fs::write(&manifest, text.replace("privileged: true", "privileged: false")).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("privileged: true", "privileged: false"),
+    )
+    .unwrap();
     let second = hub_scan(&endpoint, &dir);
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.contains("security hub: 30 findings imported, 1 archived, 0 refused"), "{stderr}");
+    assert!(
+        stderr.contains("security hub: 30 findings imported, 1 archived, 0 refused"),
+        "{stderr}"
+    );
 
     let held = hub_findings(&endpoint, &scope);
     assert_eq!(held.len(), 31);
-    let archived: Vec<&Value> = held.iter().filter(|f| f["RecordState"] == "ARCHIVED").collect();
+    let archived: Vec<&Value> = held
+        .iter()
+        .filter(|f| f["RecordState"] == "ARCHIVED")
+        .collect();
     assert_eq!(archived.len(), 1);
     assert_eq!(archived[0]["GeneratorId"], "eksguard/POD001");
     assert_eq!(archived[0]["Compliance"]["Status"], "PASSED");
-    assert_eq!(archived[0]["Resources"][0]["Id"], "Deployment/shop/storefront");
+    assert_eq!(
+        archived[0]["Resources"][0]["Id"],
+        "Deployment/shop/storefront"
+    );
     // A finding still there keeps the time it was first imported.
     let still = held.iter().find(|f| f["RecordState"] == "ACTIVE").unwrap();
     assert!(still["CreatedAt"].as_str().unwrap() <= still["UpdatedAt"].as_str().unwrap());
@@ -237,7 +276,10 @@ fn import_then_fix_archives_the_gone_finding() {
     // A third run has nothing more to archive.
     let third = hub_scan(&endpoint, &dir);
     let stderr = String::from_utf8_lossy(&third.stderr);
-    assert!(stderr.contains("30 findings imported, 0 archived"), "{stderr}");
+    assert!(
+        stderr.contains("30 findings imported, 0 archived"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -290,7 +332,10 @@ fn fake_hub(refuse: String) -> (String, Seen) {
                         n - 1
                     ),
                 ),
-                _ => ("200 OK", format!(r#"{{"FailedCount":0,"SuccessCount":{n},"FailedFindings":[]}}"#)),
+                _ => (
+                    "200 OK",
+                    format!(r#"{{"FailedCount":0,"SuccessCount":{n},"FailedFindings":[]}}"#),
+                ),
             };
             let _ = write!(
                 stream,
@@ -311,15 +356,28 @@ fn throttled_batches_are_retried_and_refused_findings_reported() {
     let (endpoint, seen) = fake_hub(first_id.clone());
     let out = eksguard()
         .args(["scan", "--no-config", EXAMPLE, "-q", "--security-hub"])
-        .args(["--security-hub-scope", "fake", "--aws-account", "111122223333"])
+        .args([
+            "--security-hub-scope",
+            "fake",
+            "--aws-account",
+            "111122223333",
+        ])
         .args(["--region", "eu-west-1", "--endpoint-url", &endpoint])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     // A refused finding fails the run, after every batch was sent.
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("security hub: refused {first_id}: InvalidInput: Finding does not adhere to ASFF")), "{stderr}");
-    assert!(stderr.contains("122 findings imported, 0 archived, 1 refused"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "security hub: refused {first_id}: InvalidInput: Finding does not adhere to ASFF"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("122 findings imported, 0 archived, 1 refused"),
+        "{stderr}"
+    );
     let seen = seen.lock().unwrap().clone();
     let imports: Vec<usize> = seen
         .iter()

@@ -23,6 +23,8 @@ const JS: &str = include_str!("html/report.js");
 const CHART_BARS: usize = 15;
 /// Rows of the riskiest-resources table.
 const TOP_RESOURCES: usize = 10;
+/// Rows the page shows at once when it opens; the rest follow in chunks of this many.
+const CHUNK: usize = 500;
 
 /// Input text as HTML: markup characters as entities, and control and format characters
 /// (bidi overrides, zero-width characters, line separators) as visible escapes, as on a
@@ -177,11 +179,13 @@ pub(crate) fn render(
         suppressed: report.suppressed_findings.len(),
     };
     table_start(&mut doc, "findings-table");
-    for &i in &order {
+    for (n, &i) in order.iter().enumerate() {
         let f = &report.findings[i];
-        row(&mut doc, data.findings.len(), f, None, sources);
+        let lazy = chunk_mark(&mut doc, n);
+        row(&mut doc, data.findings.len(), f, None, sources, lazy);
         data.findings.push(row_data(f, false));
     }
+    chunk_end(&mut doc, order.len());
     doc.push_str("</div>\n</div>\n");
     if report.findings.is_empty() {
         doc.push_str("<p class=\"empty\">No findings.</p>\n");
@@ -196,10 +200,19 @@ pub(crate) fn render(
             n = report.suppressed_findings.len()
         );
         table_start(&mut doc, "suppressed-table");
-        for s in &report.suppressed_findings {
-            row(&mut doc, data.findings.len(), &s.finding, Some(s), sources);
+        for (n, s) in report.suppressed_findings.iter().enumerate() {
+            let lazy = chunk_mark(&mut doc, n);
+            row(
+                &mut doc,
+                data.findings.len(),
+                &s.finding,
+                Some(s),
+                sources,
+                lazy,
+            );
             data.findings.push(row_data(&s.finding, true));
         }
+        chunk_end(&mut doc, report.suppressed_findings.len());
         doc.push_str("</div>\n</div>\n</details>\n</section>\n");
     }
     if let Some(c) = &report.config {
@@ -465,6 +478,27 @@ fn select<'a>(doc: &mut String, id: &str, label: &str, values: impl Iterator<Ite
     doc.push_str("</select></label>\n");
 }
 
+/// Rows after the first [`CHUNK`] come in `<noscript class="chunk">` elements of
+/// [`CHUNK`] rows: shown as they are without a script, one inert text node each with
+/// one, which the script turns into rows after the page is ready. Returns whether row
+/// `n` is in the first chunk, whose rows keep their own details inert (a chunk's rows
+/// cannot: a `<noscript>` ends at the first `</noscript>`).
+fn chunk_mark(doc: &mut String, n: usize) -> bool {
+    if n > 0 && n % CHUNK == 0 {
+        if n > CHUNK {
+            doc.push_str("</noscript>\n");
+        }
+        doc.push_str("<noscript class=\"chunk\">");
+    }
+    n < CHUNK
+}
+
+fn chunk_end(doc: &mut String, rows: usize) {
+    if rows > CHUNK {
+        doc.push_str("</noscript>\n");
+    }
+}
+
 /// The findings table: a header row and one `<details>` row per finding, laid out as
 /// columns by CSS. Rows are blocks rather than table rows so the browser can skip laying
 /// out those off screen (`content-visibility`), which keeps a large report fast.
@@ -484,23 +518,28 @@ fn table_start(doc: &mut String, id: &str) {
 /// and message, and which opens on the rest (field path, code frame or audit event,
 /// remediation, documentation).
 ///
-/// The rest sits in a `<noscript>`: without a script it is ordinary markup and shows;
-/// with one, the parser keeps it as one inert text node, which the script turns back into
-/// the same markup when the row is opened. A report of tens of thousands of findings
-/// opens in a fraction of the time, since the bodies are not built until needed. All
-/// input in it is escaped, so it cannot hold a `</noscript>` of its own.
+/// In the first chunk (`lazy`) the rest sits in a `<noscript>`: without a script it is
+/// ordinary markup and shows; with one, the parser keeps it as one inert text node, which
+/// the script turns back into the same markup when the row is opened. All input in it is
+/// escaped, so it cannot hold a `</noscript>` of its own.
 fn row(
     doc: &mut String,
     index: usize,
     f: &ReportFinding,
     suppressed: Option<&SuppressedReportFinding>,
     sources: &SourceCache,
+    lazy: bool,
 ) {
+    let (open, close) = if lazy {
+        ("<noscript>", "</noscript>")
+    } else {
+        ("", "")
+    };
     let sev = f.severity.as_str();
     w!(
         doc,
         "<details class=\"f\" data-i=\"{index}\"><summary class=\"cols\"><span class=\"badge sev-{sev}\">{sev}</span>\
-         <span><b>{}</b> {}</span><span>{}</span><span>{}</span><span>{}</span></summary><noscript><div class=\"body\"><dl>",
+         <span><b>{}</b> {}</span><span>{}</span><span>{}</span><span>{}</span></summary>{open}<div class=\"body\"><dl>",
         f.rule.id,
         f.rule.name,
         esc(&f.qualified_name()),
@@ -546,7 +585,7 @@ fn row(
         doc,
         "<p class=\"fix\"><strong>Remediation:</strong> {}</p>\
          <p class=\"doc\"><a href=\"{}\" rel=\"noopener noreferrer\">{} in the EKS Best Practices Guide</a></p>\
-         </div></noscript></details>",
+         </div>{close}</details>",
         esc(f.rule.remediation),
         esc(f.rule.help_uri()),
         esc(f.rule.summary)

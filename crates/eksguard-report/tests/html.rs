@@ -203,3 +203,29 @@ fn structure_without_script(page: &str) -> String {
     let b = a + page[a..].find("</style>").unwrap();
     format!("{}/* report.css */\n{}", &page[..a], &page[b..])
 }
+
+#[test]
+fn rows_after_the_first_chunk_are_inert_until_the_script_runs() {
+    let mut report = common::report();
+    let one = report.findings.clone();
+    for _ in 0..200 {
+        report.findings.extend(one.iter().cloned());
+    }
+    assert_eq!(report.findings.len(), 1206);
+    let page = html(&report);
+    assert_eq!(page.matches("<details class=\"f\"").count(), 1206);
+    // Rows 500.. in two chunks, each closed before the next opens.
+    let chunks: Vec<&str> = page
+        .split("<noscript class=\"chunk\">")
+        .skip(1)
+        .map(|c| &c[..c.find("</noscript>").expect("closed")])
+        .collect();
+    assert_eq!(chunks.len(), 2);
+    assert_eq!(chunks[0].matches("<details class=\"f\"").count(), 500);
+    assert_eq!(chunks[1].matches("<details class=\"f\"").count(), 206);
+    assert!(chunks[0].starts_with("<details class=\"f\" data-i=\"500\">"));
+    // Their details are plain markup; the first chunk's rows keep theirs inert.
+    assert!(!chunks[0].contains("<noscript>"));
+    let first = &page[..page.find("<noscript class=\"chunk\">").unwrap()];
+    assert_eq!(first.matches("<noscript><div class=\"body\">").count(), 500);
+}

@@ -1,20 +1,23 @@
 // Filters and sorting over the server-rendered rows. Row data comes from the JSON element,
-// parsed, never evaluated; no row content is made from it, rows are only shown, hidden
-// and reordered.
+// parsed, never evaluated; no row content is made from it. Markup kept inert in
+// <noscript> elements (rows after the first chunk, the details of the first chunk's rows)
+// is the server's own escaped markup, turned into elements by the parser again.
 (function () {
   'use strict';
+  var root = document.documentElement;
   var data = JSON.parse(document.getElementById('eksguard-data').textContent);
-  var rows = Array.prototype.slice.call(document.querySelectorAll('details.f'));
+  var found = data.findings;
+  var SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
   var form = document.getElementById('filters');
   var field = function (id) { return document.getElementById(id); };
   var sev = field('f-sev'), fam = field('f-family'), ns = field('f-namespace'),
     kind = field('f-kind'), text = field('f-text');
   var shown = field('shown'), suppressedShown = field('suppressed-shown');
+  var rows = Array.prototype.slice.call(document.querySelectorAll('details.f'));
+  var pending = Array.prototype.slice.call(document.querySelectorAll('noscript.chunk'));
+  var complete = false;
 
-  var SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
-  var found = data.findings;
-  var index = rows.map(function (row) { return +row.getAttribute('data-i'); });
-  // The text each row is searched by, made on the first search.
+  // The text each finding is searched by, made on the first search.
   var haystack = null;
   function searchable() {
     return found.map(function (d) {
@@ -23,21 +26,62 @@
     });
   }
 
-  function apply() {
+  // The filter in force, as a test of a finding's index; null when none is set.
+  var current = null;
+  function matcher() {
     var q = text.value.trim().toLowerCase();
+    var s = sev.value, f = fam.value, n = ns.value, k = kind.value;
+    if (!q && !s && !f && !n && !k) return null;
     if (q && !haystack) haystack = searchable();
-    var main = 0, sup = 0;
-    for (var i = 0; i < rows.length; i++) {
-      var row = rows[i], j = index[i], d = found[j];
-      var ok = (!sev.value || SEVERITIES[d.s] === sev.value) &&
-        (!fam.value || data.rules[d.r][1] === fam.value) &&
-        (!ns.value || d.ns === ns.value) && (!kind.value || d.k === kind.value) &&
-        (!q || haystack[j].indexOf(q) >= 0);
+    return function (j) {
+      var d = found[j];
+      return (!s || SEVERITIES[d.s] === s) && (!f || data.rules[d.r][1] === f) &&
+        (!n || d.ns === n) && (!k || d.k === k) && (!q || haystack[j].indexOf(q) >= 0);
+    };
+  }
+
+  function show(list) {
+    for (var i = 0; i < list.length; i++) {
+      var row = list[i], ok = !current || current(+row.getAttribute('data-i'));
       if (row.hidden === ok) row.hidden = !ok;
-      if (ok) { if (d.sup) sup++; else main++; }
+    }
+  }
+
+  // Counts come from the data, so they are right before every row is in place.
+  function apply() {
+    current = matcher();
+    var main = 0, sup = 0;
+    for (var j = 0; j < found.length; j++) {
+      if (!current || current(j)) { if (found[j].sup) sup++; else main++; }
     }
     shown.textContent = main;
     if (suppressedShown) suppressedShown.textContent = sup;
+    show(rows);
+  }
+
+  function materialize(chunk) {
+    var t = document.createElement('template');
+    t.innerHTML = chunk.textContent;
+    var fresh = Array.prototype.slice.call(t.content.querySelectorAll('details.f'));
+    show(fresh);
+    rows = rows.concat(fresh);
+    chunk.replaceWith(t.content);
+  }
+  function done() {
+    if (complete) return;
+    complete = true;
+    root.setAttribute('data-complete', '1');
+    if (window.performance && performance.mark) performance.mark('eksguard-complete');
+  }
+  function finish() {
+    while (pending.length) materialize(pending.shift());
+    done();
+  }
+  // The other chunks arrive while the page is idle, one at a time.
+  var idle = window.requestIdleCallback || function (f) { return setTimeout(function () { f({ timeRemaining: function () { return 0; }, didTimeout: true }); }, 16); };
+  function pump(deadline) {
+    do { if (pending.length) materialize(pending.shift()); } while (pending.length && deadline.timeRemaining() > 10);
+    if (pending.length) idle(pump, { timeout: 100 }); else done();
   }
 
   var timer = 0;
@@ -60,15 +104,16 @@
 
   function compare(key) {
     return function (a, b) {
-      var x = data.findings[+a.getAttribute('data-i')], y = data.findings[+b.getAttribute('data-i')];
-      var p = x[key], q = y[key];
+      var i = +a.getAttribute('data-i'), j = +b.getAttribute('data-i');
+      var p = found[i][key], q = found[j][key];
       if (p < q) return -1;
       if (p > q) return 1;
-      return (+a.getAttribute('data-i')) - (+b.getAttribute('data-i'));
+      return i - j;
     };
   }
   Array.prototype.forEach.call(document.querySelectorAll('.head button[data-sort]'), function (button) {
     button.addEventListener('click', function () {
+      finish();
       var table = button.closest('.findings'), body = table.querySelector('.rows');
       var dir = button.getAttribute('data-dir') === 'asc' ? 'desc' : 'asc';
       Array.prototype.forEach.call(table.querySelectorAll('.head button'), function (b) { b.removeAttribute('data-dir'); });
@@ -81,8 +126,8 @@
     });
   });
 
-  // A row's details arrive as the text of its <noscript> (the server's escaped markup):
-  // built when the row is first opened.
+  // The details of a first-chunk row arrive as the text of its <noscript>: built when the
+  // row is first opened.
   document.addEventListener('toggle', function (e) {
     var row = e.target;
     if (!row.open || !row.classList || !row.classList.contains('f')) return;
@@ -95,7 +140,8 @@
 
   form.hidden = false;
   // A reload may bring back filter values the browser kept.
-  if (sev.value || fam.value || ns.value || kind.value || text.value) apply();
-  document.documentElement.setAttribute('data-ready', '1');
+  if (matcher()) apply();
+  root.setAttribute('data-ready', '1');
   if (window.performance && performance.mark) performance.mark('eksguard-ready');
+  if (pending.length) idle(pump, { timeout: 100 }); else done();
 })();

@@ -2,6 +2,7 @@
 // JSON on standard output, for the Rust test to compare with the JSON report.
 //
 //   node report.mjs check REPORT.html SCREENSHOT.png
+//   node report.mjs chunks REPORT.html
 //   node report.mjs bench REPORT.html [RUNS]   (times: wall clock, and the renderer's
 //                                             main-thread busy time until interactive)
 //
@@ -45,6 +46,7 @@ async function check(file, screenshot) {
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(pathToFileURL(resolve(file)).href);
     await page.waitForSelector('html[data-ready="1"]', { timeout: 10000 });
+    await page.waitForSelector('html[data-complete="1"]', { timeout: 30000 });
     const out = { outside, errors };
     out.cards = await page.$$eval('.card .n[data-severity]', (ns) =>
       Object.fromEntries(ns.map((n) => [n.dataset.severity, Number(n.textContent)])));
@@ -88,6 +90,31 @@ async function check(file, screenshot) {
   });
 }
 
+// A report longer than one chunk: every row arrives, filters see the late ones, and a
+// row of the last chunk opens on its details.
+async function chunks(file) {
+  return open(async (context) => {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(resolve(file)).href);
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 30000 });
+    await page.waitForSelector('html[data-complete="1"]', { timeout: 60000 });
+    const out = { errors };
+    out.total = Number(await page.textContent('#total'));
+    out.rows = await page.$$eval('#findings-table details.f', (r) => r.length);
+    out.inertLeft = await page.$$eval('noscript.chunk', (n) => n.length);
+    out.order = await page.$$eval('#findings-table details.f', (r) => r.map((x) => Number(x.dataset.i)));
+    await page.selectOption('#f-sev', 'high');
+    out.high = { shown: await shown(page), visible: await visible(page) };
+    await page.selectOption('#f-sev', '');
+    const last = page.locator('#findings-table .rows details.f').last();
+    await last.locator('summary').click();
+    out.lastFieldPath = await last.locator('.body dd code').first().textContent();
+    return out;
+  });
+}
+
 async function bench(file, runs) {
   const times = [];
   for (let i = 0; i < runs; i++) {
@@ -106,6 +133,8 @@ async function bench(file, runs) {
       await page.waitForSelector('html[data-ready="1"]', { timeout: 60000 });
       const ready = await page.evaluate(() => performance.getEntriesByName('eksguard-ready')[0].startTime);
       const readyBusy = (await busy()) - before;
+      await page.waitForSelector('html[data-complete="1"]', { timeout: 120000 });
+      const complete = await page.evaluate(() => performance.getEntriesByName('eksguard-complete')[0].startTime);
       // Interactive: a search over every row answers.
       const t0 = Date.now();
       await page.fill('#f-text', 'zzz-no-such-text');
@@ -114,6 +143,7 @@ async function bench(file, runs) {
       return {
         ready_ms: Math.round(ready),
         ready_main_thread_ms: Math.round(readyBusy),
+        all_rows_ms: Math.round(complete),
         filter_ms: filter,
       };
     }));
@@ -122,5 +152,6 @@ async function bench(file, runs) {
 }
 
 const [mode, file, arg] = process.argv.slice(2);
-const result = mode === 'bench' ? await bench(file, Number(arg || 3)) : await check(file, arg);
+const result = mode === 'bench' ? await bench(file, Number(arg || 3))
+  : mode === 'chunks' ? await chunks(file) : await check(file, arg);
 process.stdout.write(JSON.stringify(result) + '\n');

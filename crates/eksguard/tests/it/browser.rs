@@ -32,18 +32,90 @@ fn browser_tools() -> Result<PathBuf, String> {
     }
 }
 
-#[test]
-fn report_in_chromium() {
-    let dir = match browser_tools() {
-        Ok(d) => d,
+/// The browser script's directory, or `None` after SKIPPED.
+fn tools_or_skip() -> Option<PathBuf> {
+    match browser_tools() {
+        Ok(d) => Some(d),
         Err(why) if std::env::var("EKSGUARD_TEST_BROWSER").as_deref() == Ok("1") => {
             panic!("EKSGUARD_TEST_BROWSER=1 but {why}")
         }
         Err(why) => {
             eprintln!("SKIPPED: browser test: {why}");
-            return;
+            None
         }
+    }
+}
+
+fn node(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(dir.join("report.mjs"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
+#[test]
+fn large_report_arrives_in_chunks() {
+    let Some(dir) = tools_or_skip() else { return };
+    let work = crate::common::temp_dir("browser-chunks");
+    let objects = work.join("objects");
+    let gen = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/gen.py");
+    let made = Command::new("python3")
+        .arg(&gen)
+        .args(["600", objects.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let scan = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_eksguard"))
+            .args(["scan", "--no-config", "--fail-on", "never"])
+            .arg(&objects)
+            .args(extra)
+            .output()
+            .unwrap()
     };
+    let report = work.join("report.html");
+    scan(&["-f", "html", "-o", report.to_str().unwrap()]);
+    let expected = json(&scan(&["-f", "json"]));
+    let total = expected["findings"].as_array().unwrap().len() as u64;
+    // More than two chunks of 500 rows.
+    assert!(total > 1000, "{total}");
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(
+        page.matches("<noscript class=\"chunk\">").count() as u64,
+        (total - 1) / 500
+    );
+
+    let seen = node(&dir, &["chunks", report.to_str().unwrap()]);
+    assert_eq!(seen["errors"], serde_json::json!([]));
+    assert_eq!(seen["total"], total);
+    assert_eq!(seen["rows"], total, "every row arrives");
+    assert_eq!(seen["inertLeft"], 0);
+    // In the server's order: row i is the i-th.
+    let order: Vec<u64> = seen["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(order, (0..total).collect::<Vec<_>>());
+    let high = expected["summary"]["findings_by_severity"]["high"].clone();
+    assert_eq!(seen["high"]["shown"], high);
+    assert_eq!(seen["high"]["visible"], high);
+    assert!(seen["lastFieldPath"].as_str().unwrap().starts_with('.'));
+    let _ = std::fs::remove_dir_all(work);
+}
+
+#[test]
+fn report_in_chromium() {
+    let Some(dir) = tools_or_skip() else { return };
     // Artifacts stay under target/ for CI to keep.
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&artifacts).unwrap();
@@ -63,18 +135,10 @@ fn report_in_chromium() {
     scan(&["-f", "html", "-o", report.to_str().unwrap()]);
     let expected = json(&scan(&["-f", "json"]));
 
-    let out = Command::new("node")
-        .arg(dir.join("report.mjs"))
-        .args(["check", report.to_str().unwrap(), shot.to_str().unwrap()])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "browser script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let seen = node(
+        &dir,
+        &["check", report.to_str().unwrap(), shot.to_str().unwrap()],
     );
-    let seen = json(&out);
     assert_eq!(seen["errors"], serde_json::json!([]), "script errors");
     assert_eq!(
         seen["outside"],

@@ -1,8 +1,10 @@
 //! `--format asff` and `--security-hub`: the account, region and scope of the findings,
 //! and their import into AWS Security Hub.
 
-use anyhow::{bail, Context};
-use eksguard_report::asff::{self, AsffTarget};
+use anyhow::bail;
+#[cfg(feature = "aws")]
+use anyhow::Context;
+use eksguard_report::asff::AsffTarget;
 use eksguard_report::Report;
 
 use crate::cli::ReportArgs;
@@ -93,9 +95,9 @@ fn hub_options(args: &ReportArgs) -> eksguard_sources::security_hub::HubOptions 
 pub fn send(args: &ReportArgs, report: &Report<'_>, target: &AsffTarget) -> anyhow::Result<()> {
     use eksguard_sources::security_hub::{sync, Import};
     let import = Import {
-        findings: asff::findings(report, target),
+        findings: eksguard_report::asff::findings(report, target),
         product_arn: target.product_arn(),
-        scope_key: asff::SCOPE_KEY.to_string(),
+        scope_key: eksguard_report::asff::SCOPE_KEY.to_string(),
         scope: target.scope.clone(),
         now: target.now.clone(),
     };

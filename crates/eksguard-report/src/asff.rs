@@ -56,6 +56,16 @@ impl AsffTarget {
             .collect()
     }
 
+    /// The scope as `ProductFields` holds it: whole when it fits Security Hub's 2,048
+    /// characters, else cut and followed by its digest, the same on every run.
+    pub fn scope_value(&self) -> String {
+        if self.scope.chars().count() <= 2048 {
+            return self.scope.clone();
+        }
+        let head: String = self.scope.chars().take(2000).collect();
+        format!("{head}… #{}", self.scope_digest())
+    }
+
     pub fn finding_id(&self, f: &ReportFinding) -> String {
         format!("eksguard/{}/{}", self.scope_digest(), f.fingerprint())
     }
@@ -120,7 +130,7 @@ fn finding(
         "Software and Configuration Checks/Industry and Regulatory Standards/EKS Best Practices"
     };
     let mut fields = Map::new();
-    fields.insert(SCOPE_KEY.into(), json!(t.scope));
+    fields.insert(SCOPE_KEY.into(), json!(t.scope_value()));
     fields.insert("eksguard/rule".into(), json!(f.rule.id));
     fields.insert("eksguard/rule_name".into(), json!(f.rule.name));
     fields.insert("eksguard/fingerprint".into(), json!(f.fingerprint()));
@@ -336,5 +346,13 @@ mod tests {
             format!("eksguard/{}/{}", t.scope_digest(), f.fingerprint())
         );
         assert_eq!(t.scope_digest().len(), 16);
+        assert_eq!(t.scope_value(), "cluster:shop");
+        let long = AsffTarget {
+            scope: format!("path:{}", "/very/long/path".repeat(300)),
+            ..t
+        };
+        let v = long.scope_value();
+        assert!(v.chars().count() <= 2048);
+        assert!(v.ends_with(&long.scope_digest()));
     }
 }

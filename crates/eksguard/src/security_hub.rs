@@ -98,7 +98,7 @@ pub fn send(args: &ReportArgs, report: &Report<'_>, target: &AsffTarget) -> anyh
         findings: eksguard_report::asff::findings(report, target),
         product_arn: target.product_arn(),
         scope_key: eksguard_report::asff::SCOPE_KEY.to_string(),
-        scope: target.scope.clone(),
+        scope: target.scope_value(),
         now: target.now.clone(),
     };
     let result = sync(&hub_options(args), import).context("Security Hub")?;

@@ -6,13 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{AuditStats, InputError};
+use eksguard_model::{AuditStats, InputError, Severity};
 use serde::Serialize;
 
 use crate::escape::{markdown, terminal};
 
 /// Distinct keys counted per table; the rest is counted under `(other)`.
 const MAX_KEYS: usize = 50_000;
+/// Findings kept to mark on the request rate; the rest are counted only.
+const MAX_MARKS: usize = 10_000;
 
 #[derive(Default)]
 struct Counter {
@@ -65,6 +67,11 @@ pub struct AuditSummary {
     denied: Counter,
     /// Events per minute since the epoch.
     per_minute: BTreeMap<i64, u64>,
+    /// Refused requests per minute.
+    denied_per_minute: BTreeMap<i64, u64>,
+    /// Findings to mark on the rate, by the time of their event (micros).
+    marks: Vec<(i64, Mark)>,
+    marks_dropped: u64,
     first: Option<(i64, String)>,
     last: Option<(i64, String)>,
 }
@@ -119,12 +126,27 @@ impl AuditSummary {
         }
         if let (Some(t), Some(text)) = (ev.time_micros(), ev.time()) {
             *self.per_minute.entry(t.div_euclid(60_000_000)).or_default() += 1;
+            if ev.denied() {
+                *self
+                    .denied_per_minute
+                    .entry(t.div_euclid(60_000_000))
+                    .or_default() += 1;
+            }
             if self.first.as_ref().is_none_or(|(f, _)| t < *f) {
                 self.first = Some((t, text.to_string()));
             }
             if self.last.as_ref().is_none_or(|(l, _)| t > *l) {
                 self.last = Some((t, text.to_string()));
             }
+        }
+    }
+
+    /// A finding on the event at `time_micros`, to be marked on the request rate.
+    pub fn mark(&mut self, time_micros: i64, mark: Mark) {
+        if self.marks.len() < MAX_MARKS {
+            self.marks.push((time_micros, mark));
+        } else {
+            self.marks_dropped += 1;
         }
     }
 
@@ -145,10 +167,24 @@ impl AuditSummary {
             .into_iter()
             .find(|b| (minutes + b - 1) / b <= 48)
             .unwrap_or(10_080);
-        let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+        let bucket_of = |m: i64| m - m.rem_euclid(bucket_minutes);
+        let mut buckets: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
         for (m, n) in &self.per_minute {
-            *buckets.entry(m - m.rem_euclid(bucket_minutes)).or_default() += n;
+            buckets.entry(bucket_of(*m)).or_default().0 += n;
         }
+        for (m, n) in &self.denied_per_minute {
+            buckets.entry(bucket_of(*m)).or_default().1 += n;
+        }
+        let mut marks: Vec<(i64, Mark)> = self
+            .marks
+            .iter()
+            .map(|(t, m)| {
+                let mut m = m.clone();
+                m.bucket = minute_text(bucket_of(t.div_euclid(60_000_000)));
+                (*t, m)
+            })
+            .collect();
+        marks.sort_by_key(|(t, _)| *t);
         SummaryData {
             schema_version: 1,
             events: self.events,
@@ -178,12 +214,15 @@ impl AuditSummary {
                 bucket_seconds: bucket_minutes * 60,
                 buckets: buckets
                     .into_iter()
-                    .map(|(m, count)| Bucket {
+                    .map(|(m, (count, denied))| Bucket {
                         start: minute_text(m),
                         count,
+                        denied,
                     })
                     .collect(),
             },
+            findings: marks.into_iter().map(|(_, m)| m).collect(),
+            findings_not_marked: self.marks_dropped,
             errors: errors.to_vec(),
         }
     }
@@ -227,6 +266,32 @@ pub struct Bucket {
     /// Start of the bucket, UTC.
     pub start: String,
     pub count: u64,
+    /// Refused requests among them.
+    pub denied: u64,
+}
+
+/// A finding marked on the request rate (`audit summary --format html`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Mark {
+    /// Start of the rate bucket of its event.
+    pub bucket: String,
+    /// The event's time as the log wrote it.
+    pub time: String,
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Mark {
+    pub fn new(time: String, rule: &'static str, severity: Severity, message: String) -> Self {
+        Mark {
+            bucket: String::new(),
+            time,
+            rule,
+            severity,
+            message,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -251,7 +316,16 @@ pub struct SummaryData {
     pub source_ips: Vec<Entry>,
     pub denied: Vec<Denied>,
     pub rate: Rate,
+    /// Findings of the audit rules, when they were run, in time order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Mark>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub findings_not_marked: u64,
     pub errors: Vec<InputError>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The first and last event times, as the log wrote them: escaped by `esc` for the output.
@@ -262,7 +336,7 @@ fn span(d: &SummaryData, esc: fn(&str) -> String) -> String {
     }
 }
 
-fn bucket_label(secs: i64) -> String {
+pub(crate) fn bucket_label(secs: i64) -> String {
     match secs {
         s if s % 86_400 == 0 => format!("{} day", s / 86_400),
         s if s % 3600 == 0 => format!("{} hour", s / 3600),
@@ -285,7 +359,7 @@ fn reading(d: &SummaryData, esc: fn(&str) -> String) -> String {
 }
 
 /// The top-N tables, titled, in the order every rendering shows them.
-fn tops(d: &SummaryData) -> [(&'static str, &Vec<Entry>); 5] {
+pub(crate) fn tops(d: &SummaryData) -> [(&'static str, &Vec<Entry>); 5] {
     [
         ("Users", &d.users),
         ("Service accounts", &d.service_accounts),
@@ -387,6 +461,11 @@ pub fn render_markdown(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<
         }
     }
     Ok(())
+}
+
+/// The summary as one self-contained page (see [`crate::html`]).
+pub fn render_html(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {
+    crate::html::render_audit_summary(d, &reading(d, |s| s.to_string()), out)
 }
 
 pub fn render_json(d: &SummaryData, out: &mut dyn Write) -> std::io::Result<()> {

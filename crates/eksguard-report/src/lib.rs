@@ -1,4 +1,4 @@
-//! Reporters: text, json, sarif, junit and markdown.
+//! Reporters: text, json, sarif, junit, markdown and html.
 //!
 //! Reporters receive findings already resolved to resources and positions (see
 //! [`Report`]); they never see the rules themselves, only their metadata.
@@ -10,8 +10,10 @@ use eksguard_model::{
     SuppressionNote,
 };
 
+pub mod asff;
 pub mod audit_summary;
 pub mod escape;
+pub mod html;
 pub mod json;
 mod junit;
 mod markdown;
@@ -37,11 +39,16 @@ pub enum Format {
     Markdown,
     /// JSON lines: a finding per line, then a line with the errors and the summary.
     Jsonl,
+    /// One self-contained page: charts, and a findings table with filters.
+    Html,
+    /// The AWS Security Finding Format, for Security Hub (needs [`RenderOptions::asff`]).
+    Asff,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] =
-        &["text", "json", "sarif", "junit", "markdown", "jsonl"];
+    pub const NAMES: &'static [&'static str] = &[
+        "text", "json", "sarif", "junit", "markdown", "jsonl", "html", "asff",
+    ];
 
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s {
@@ -51,6 +58,8 @@ impl Format {
             "junit" => Format::Junit,
             "markdown" | "md" => Format::Markdown,
             "jsonl" => Format::Jsonl,
+            "html" => Format::Html,
+            "asff" => Format::Asff,
             _ => return None,
         })
     }
@@ -271,6 +280,8 @@ pub struct RenderOptions {
     pub no_frames: bool,
     /// List suppressed findings (text and markdown; JSON and SARIF always carry them).
     pub show_suppressed: bool,
+    /// Account, region and scope of ASFF findings.
+    pub asff: Option<asff::AsffTarget>,
 }
 
 impl ReportFinding {
@@ -329,6 +340,14 @@ pub fn render(
         Format::Junit => junit::render(report, out),
         Format::Markdown => markdown::render(report, opts, out),
         Format::Jsonl => json::render_lines(report, out),
+        Format::Html => html::render(report, sources, out),
+        Format::Asff => match &opts.asff {
+            Some(t) => asff::render(report, t, out),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "ASFF needs the AWS account and region of the findings",
+            )),
+        },
     }
 }
 

@@ -90,6 +90,17 @@ impl SourceCache {
         }
     }
 
+    /// The lines of a code frame at `line`: one line of context either side, masked as
+    /// [`Self::shown_line`] masks them; `None` without the line itself (file gone or
+    /// changed), where a frame would mislead.
+    pub fn frame(&self, file: &str, line: u32) -> Option<Vec<(u32, String)>> {
+        let first = line.saturating_sub(1).max(1);
+        let lines: Vec<(u32, String)> = (first..=line.saturating_add(1))
+            .filter_map(|n| self.shown_line(file, n).map(|l| (n, l)))
+            .collect();
+        lines.iter().any(|(n, _)| *n == line).then_some(lines)
+    }
+
     fn file(&self, file: &str) -> Option<Arc<FileText>> {
         let mut m = self.texts.lock().ok()?;
         if let Some(known) = m.get(file) {

@@ -308,14 +308,9 @@ fn render_frame(
     st: &Styles,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let first = loc.line.saturating_sub(1).max(1);
-    let lines: Vec<(u32, String)> = (first..=loc.line.saturating_add(1))
-        .filter_map(|n| sources.shown_line(&loc.file, n).map(|l| (n, l)))
-        .collect();
-    // Without the offending line itself (file gone or changed) a frame would mislead.
-    if !lines.iter().any(|(n, _)| *n == loc.line) {
+    let Some(lines) = sources.frame(&loc.file, loc.line) else {
         return Ok(());
-    }
+    };
     let width = lines
         .iter()
         .map(|(n, _)| n.to_string().len())

@@ -7,96 +7,33 @@
 //! script that may hold secrets) are never copied.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime};
 
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_smithy_runtime_api::client::identity::Identity;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::{Map, Value as Json};
 
+use crate::aws_request::{AwsError, Call, SignedClient};
+
 const API_VERSION: &str = "2016-11-15";
-/// Per answer: a describe page is a few hundred kilobytes at most.
-const MAX_BODY: usize = 32 << 20;
 const MAX_DEPTH: usize = 64;
 /// A server that hands out tokens forever must not hold the scan forever.
 const MAX_PAGES: usize = 1_000;
-const ATTEMPTS: u32 = 4;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
 /// What failed, with the code EC2 sent when it sent one (`InvalidGroup.NotFound`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Ec2Error {
-    pub code: Option<String>,
-    pub message: String,
-}
-
-impl Ec2Error {
-    fn local(message: impl Into<String>) -> Self {
-        Ec2Error {
-            code: None,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for Ec2Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.code {
-            Some(code) if self.message.is_empty() => f.write_str(code),
-            Some(code) => write!(f, "{code}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
+pub(crate) type Ec2Error = AwsError;
 
 pub(crate) struct Ec2Client {
-    http: Option<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>,
-    credentials: Option<SharedCredentialsProvider>,
-    region: String,
-    endpoint: String,
-    setup_error: Option<String>,
+    client: SignedClient,
 }
 
 impl Ec2Client {
     /// A client from the shared SDK configuration: its credential chain, region and
     /// endpoint override. A client that cannot be built fails each call with the reason.
     pub(crate) fn new(conf: &aws_config::SdkConfig) -> Self {
-        let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_EC2")
-            .ok()
-            .or_else(|| conf.endpoint_url().map(str::to_string))
-            .unwrap_or_else(|| default_endpoint(&region));
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.enforce_http(false);
-        let (http, setup_error) = match hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-        {
-            Ok(b) => {
-                let https = b.https_or_http().enable_http1().wrap_connector(connector);
-                (
-                    Some(Client::builder(TokioExecutor::new()).build(https)),
-                    None,
-                )
-            }
-            Err(e) => (None, Some(format!("no TLS root certificates: {e}"))),
-        };
         Ec2Client {
-            http,
-            credentials: conf.credentials_provider(),
-            region,
-            endpoint,
-            setup_error,
+            client: SignedClient::new(conf, "ec2", "AWS_ENDPOINT_URL_EC2"),
         }
     }
 
@@ -160,7 +97,13 @@ impl Ec2Client {
             if let Some(t) = &token {
                 page_params.push(("NextToken".into(), t.clone()));
             }
-            let body = self.send(action, &page_params).await?;
+            let call = Call {
+                method: "POST",
+                path: "/",
+                content_type: FORM,
+                body: form_body(action, &page_params).into_bytes(),
+            };
+            let body = self.client.send(&call, parse_error).await?;
             let page = parse_page(&body, list, item)?;
             items.extend(page.items);
             match page.next_token {
@@ -172,152 +115,6 @@ impl Ec2Client {
             "more than {MAX_PAGES} pages of results"
         )))
     }
-
-    /// One call, retried with backoff and jitter on throttling, server errors and
-    /// broken connections, as the SDK's standard retry mode does.
-    async fn send(&self, action: &str, params: &[(String, String)]) -> Result<Bytes, Ec2Error> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome =
-                match tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt(action, params)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(Failure::Transient(Ec2Error::local(format!(
-                        "no answer within {} s",
-                        ATTEMPT_TIMEOUT.as_secs()
-                    )))),
-                };
-            match outcome {
-                Ok(body) => return Ok(body),
-                Err(Failure::Transient(_)) if attempt < ATTEMPTS => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                Err(Failure::Transient(e) | Failure::Final(e)) => return Err(e),
-            }
-        }
-    }
-
-    async fn attempt(&self, action: &str, params: &[(String, String)]) -> Result<Bytes, Failure> {
-        let (Some(http), Some(provider)) = (&self.http, &self.credentials) else {
-            let reason = self
-                .setup_error
-                .clone()
-                .unwrap_or_else(|| "no AWS credentials in the default chain".into());
-            return Err(Failure::Final(Ec2Error::local(reason)));
-        };
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| Failure::Final(Ec2Error::local(format!("no AWS credentials: {e}"))))?;
-        let body = form_body(action, params);
-        let request = self
-            .signed_request(credentials.into(), body)
-            .map_err(|e| Failure::Final(Ec2Error::local(e)))?;
-        let response = http.request(request).await.map_err(|e| {
-            Failure::Transient(Ec2Error::local(format!(
-                "cannot reach {}: {e}",
-                self.endpoint
-            )))
-        })?;
-        let status = response.status();
-        let bytes = Limited::new(response.into_body(), MAX_BODY)
-            .collect()
-            .await
-            .map_err(|e| {
-                Failure::Transient(Ec2Error::local(format!(
-                    "reading the answer failed (limit {} MiB): {e}",
-                    MAX_BODY >> 20
-                )))
-            })?
-            .to_bytes();
-        if status.is_success() {
-            return Ok(bytes);
-        }
-        let error = parse_error(&bytes).unwrap_or_else(|| {
-            Ec2Error::local(match status.as_u16() {
-                404 => "HTTP 404: the endpoint does not implement this operation".into(),
-                s => format!("HTTP {s}: unrecognised error response"),
-            })
-        });
-        let throttled = error.code.as_deref().is_some_and(|c| {
-            matches!(
-                c,
-                "RequestLimitExceeded"
-                    | "Throttling"
-                    | "ThrottlingException"
-                    | "RequestThrottled"
-                    | "InternalError"
-                    | "ServiceUnavailable"
-                    | "Unavailable"
-            )
-        });
-        Err(
-            if throttled || status.is_server_error() || status.as_u16() == 429 {
-                Failure::Transient(error)
-            } else {
-                Failure::Final(error)
-            },
-        )
-    }
-
-    fn signed_request(
-        &self,
-        identity: Identity,
-        body: String,
-    ) -> Result<http::Request<Full<Bytes>>, String> {
-        const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("ec2")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| format!("cannot sign the request: {e}"))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            self.endpoint.as_str(),
-            [("content-type", CONTENT_TYPE)].into_iter(),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| format!("bad endpoint {}: {e}", self.endpoint))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| format!("cannot sign the request: {e}"))?
-            .into_parts();
-        let mut request = http::Request::builder()
-            .method("POST")
-            .uri(self.endpoint.as_str())
-            .header("content-type", CONTENT_TYPE)
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| format!("bad endpoint {}: {e}", self.endpoint))?;
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request)
-    }
-}
-
-enum Failure {
-    Transient(Ec2Error),
-    Final(Ec2Error),
-}
-
-/// Exponential backoff from 100 ms, capped at 5 s, with full jitter.
-fn backoff(attempt: u32) -> Duration {
-    let cap = (100u64 << attempt.min(6)).min(5_000);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    Duration::from_millis(u64::from(nanos) % cap.max(1))
-}
-
-fn default_endpoint(region: &str) -> String {
-    let suffix = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!("https://ec2.{region}.{suffix}/")
 }
 
 /// `GroupId.1=a&GroupId.2=b`: how the EC2 protocol writes a list.
@@ -550,19 +347,19 @@ static LAUNCH_TEMPLATE_VERSION: Shape = Shape::Struct(&[
 
 /// An XML element: its local name, its text, its child elements.
 #[derive(Debug, Default)]
-struct Element {
-    name: String,
-    text: String,
-    children: Vec<Element>,
+pub(crate) struct Element {
+    pub(crate) name: String,
+    pub(crate) text: String,
+    pub(crate) children: Vec<Element>,
 }
 
 impl Element {
-    fn child(&self, name: &str) -> Option<&Element> {
+    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
 }
 
-fn parse_xml(body: &[u8]) -> Result<Element, String> {
+pub(crate) fn parse_xml(body: &[u8]) -> Result<Element, String> {
     let mut reader = Reader::from_reader(body);
     let mut stack = vec![Element::default()];
     let mut buf = Vec::new();
@@ -862,8 +659,8 @@ mod tests {
             "Action=DescribeSubnets&Version=2016-11-15&SubnetId.1=subnet-1&SubnetId.2=a%20b%26c%3Dd"
         );
         assert_eq!(
-            default_endpoint("cn-north-1"),
-            "https://ec2.cn-north-1.amazonaws.com.cn/"
+            crate::aws_request::default_endpoint("ec2", "cn-north-1"),
+            "https://ec2.cn-north-1.amazonaws.com.cn"
         );
     }
 

@@ -9,6 +9,8 @@ pub mod aws_json;
 #[cfg(feature = "aws")]
 pub mod aws_live;
 #[cfg(feature = "aws")]
+pub mod aws_request;
+#[cfg(feature = "aws")]
 pub mod cloudwatch_live;
 #[cfg(feature = "aws")]
 mod ec2_query;
@@ -17,6 +19,8 @@ pub mod files;
 pub mod kube_live;
 pub mod kubelet;
 pub mod rootfs;
+#[cfg(feature = "aws")]
+pub mod security_hub;
 pub mod snapshot;
 
 pub use eksguard_model::yaml::{parse_documents, Document, ParseLimits, YamlError};

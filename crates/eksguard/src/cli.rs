@@ -43,6 +43,17 @@ pub enum Command {
     /// Run in the cluster: a validating admission webhook over HTTPS with health, metrics
     /// and, with --scan-interval, a full cluster scan on a timer.
     Serve(Box<ServeArgs>),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages: the command's on standard output, or one per subcommand in DIR.
+    Man {
+        /// Write `eksguard.1` and a page per subcommand (`eksguard-scan.1`, ...) here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +66,10 @@ pub enum FormatArg {
     /// JSON lines: a finding per line, then a line with the errors and the summary
     /// (`audit scan` writes each finding as it is found).
     Jsonl,
+    /// One self-contained HTML page: totals, charts, a findings table with filters.
+    Html,
+    /// AWS Security Finding Format for Security Hub: a JSON array of findings.
+    Asff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,6 +111,47 @@ pub struct ReportArgs {
     /// markdown; JSON and SARIF always list them).
     #[arg(long)]
     pub show_suppressed: bool,
+    /// Also send the findings to AWS Security Hub (BatchImportFindings), and archive the
+    /// findings of an earlier import of the same scope that are gone.
+    #[arg(long)]
+    pub security_hub: bool,
+    /// AWS account of ASFF findings [default: the account of the credentials, from STS].
+    #[arg(long, value_name = "ID")]
+    pub aws_account: Option<String>,
+    /// What ASFF findings belong to: an import archives the gone findings of this scope only
+    /// [default: `cluster:` the cluster, `node:` the node, `path:` the paths scanned,
+    /// `audit:` the logs].
+    #[arg(long, value_name = "NAME")]
+    pub security_hub_scope: Option<String>,
+    /// Region, profile, endpoint and default scope for ASFF and Security Hub, filled in by
+    /// the command from its own flags.
+    #[arg(skip)]
+    pub aws: AwsReportContext,
+}
+
+/// What ASFF output and `--security-hub` need from the command that reports.
+#[derive(Debug, Clone, Default)]
+pub struct AwsReportContext {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// The scope when `--security-hub-scope` is not given.
+    pub scope: String,
+}
+
+/// AWS settings of commands that have no others: for `--format asff` and
+/// `--security-hub`.
+#[derive(Debug, Clone, Args)]
+pub struct HubArgs {
+    /// AWS region of ASFF findings and Security Hub [default: the AWS configuration].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS profile of the shared configuration files.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Send Security Hub and STS requests to this AWS-compatible endpoint.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +171,8 @@ pub struct ScanArgs {
     pub exclude: Vec<String>,
     #[command(flatten)]
     pub inline: InlineArgs,
+    #[command(flatten)]
+    pub hub: HubArgs,
 }
 
 /// Whether `eksguard.io/ignore` annotations count: for every command that reads objects
@@ -296,6 +354,8 @@ pub struct NodeArgs {
     pub check: CheckArgs,
     #[command(flatten)]
     pub inline: InlineArgs,
+    #[command(flatten)]
+    pub hub: HubArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -652,13 +712,23 @@ pub struct RisksArgs {
     pub input: RbacInput,
 }
 
+/// Output of `audit summary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+    Markdown,
+    /// One self-contained page, with the findings of the audit rules marked on the rate.
+    Html,
+}
+
 #[derive(Debug, Args)]
 pub struct AuditSummaryArgs {
     #[command(flatten)]
     pub input: AuditLogs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "text")]
-    pub format: DataFormat,
+    pub format: SummaryFormat,
     /// Write the summary to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod docs;
+pub mod security_hub;
 #[cfg(feature = "serve")]
 pub mod serve;
 
@@ -41,5 +42,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Rbac(cmd) => commands::rbac::run(cmd),
         cli::Command::Audit(cmd) => commands::audit::run(cmd),
         cli::Command::Serve(args) => commands::serve::run(*args),
+        cli::Command::Completions { shell } => commands::shell::completions(shell),
+        cli::Command::Man { out } => commands::shell::man(out.as_deref()),
     }
 }

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
     // Parser-library panics are caught and reported as input errors with file and line;
@@ -11,7 +11,14 @@ fn main() -> ExitCode {
             default_hook(info);
         }
     }));
-    let cli = eksguard::cli::Cli::parse();
+    // Installed as `kubectl-eksguard`, kubectl runs it as `kubectl eksguard ...`: the same
+    // commands, and help and errors that name it so.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let name = eksguard::commands::shell::bin_name(args.first().map(|a| a.as_os_str()));
+    let matches = eksguard::cli::Cli::command()
+        .bin_name(name)
+        .get_matches_from(args);
+    let cli = eksguard::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match eksguard::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) => {

@@ -15,7 +15,8 @@ use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
 
 use crate::baseline::{self, BaselineEntry};
 use crate::cli::{
-    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, DataFormat, FormatArg,
+    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, FormatArg,
+    SummaryFormat,
 };
 use crate::commands::scan;
 use crate::Outcome;
@@ -213,9 +214,22 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
+fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let Some(cfg) = scan::load_config(&args.check) else {
         return Ok(Outcome::Error);
+    };
+    let scope = match &args.input.cloudwatch {
+        Some(group) => format!("audit:cloudwatch:{group}"),
+        None => format!(
+            "audit:{}",
+            crate::security_hub::path_scope(&args.input.logs).trim_start_matches("path:")
+        ),
+    };
+    args.report.aws = crate::cli::AwsReportContext {
+        region: args.input.region.clone(),
+        profile: args.input.profile.clone(),
+        endpoint_url: args.input.endpoint_url.clone(),
+        scope,
     };
     let mut engine = AuditEngine::new(registry::all(), scan::engine_config(&args.check, &cfg));
     let mut reader = AuditReader::new(ReadOptions::default());
@@ -227,7 +241,7 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         .transpose()?;
     // JSON lines are written as findings come: memory stays flat on endless logs. The
     // other formats are documents sorted or grouped over all findings.
-    let streaming = args.report.format == FormatArg::Jsonl;
+    let streaming = args.report.format == FormatArg::Jsonl && !args.report.security_hub;
     let mut stream_out = match streaming && !(args.report.quiet && args.report.output.is_none()) {
         true => Some(super::open_output(args.report.output.as_deref())?),
         false => None,
@@ -365,18 +379,38 @@ fn run_scan(args: AuditScanArgs) -> anyhow::Result<Outcome> {
 fn run_summary(args: AuditSummaryArgs) -> anyhow::Result<Outcome> {
     let mut reader = AuditReader::new(ReadOptions::default());
     let mut summary = AuditSummary::default();
+    // The page marks the audit rules' findings on the request rate: only it runs them.
+    let mut engine = (args.format == SummaryFormat::Html)
+        .then(|| AuditEngine::new(registry::all(), Default::default()));
     read_logs(&args.input, &mut reader, &mut |batch| {
         for p in &batch.events {
             summary.observe(&p.event);
+        }
+        if let Some(engine) = engine.as_mut() {
+            let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
+            for f in engine.check(&events) {
+                let ev = &batch.events[f.index].event;
+                if let (Some(t), Some(rule)) = (ev.time_micros(), registry::find(f.hit.rule_id)) {
+                    let time = ev.time().unwrap_or_default().to_string();
+                    let mark = audit_summary::Mark::new(
+                        time,
+                        rule.meta().id,
+                        f.hit.severity,
+                        f.hit.message,
+                    );
+                    summary.mark(t, mark);
+                }
+            }
         }
     });
     let errors = reader.errors();
     let data = summary.data(args.top, reader.inputs(), reader.stats(), &errors);
     let mut out = super::open_output(args.output.as_deref())?;
     match args.format {
-        DataFormat::Text => audit_summary::render_text(&data, &mut out)?,
-        DataFormat::Json => audit_summary::render_json(&data, &mut out)?,
-        DataFormat::Markdown => audit_summary::render_markdown(&data, &mut out)?,
+        SummaryFormat::Text => audit_summary::render_text(&data, &mut out)?,
+        SummaryFormat::Json => audit_summary::render_json(&data, &mut out)?,
+        SummaryFormat::Markdown => audit_summary::render_markdown(&data, &mut out)?,
+        SummaryFormat::Html => audit_summary::render_html(&data, &mut out)?,
     }
     out.flush()?;
     Ok(if errors.is_empty() {

@@ -13,12 +13,24 @@ use eksguard_report::SourceCache;
 use crate::cli::{AwsArgs, ClusterArgs, KubeArgs};
 use crate::Outcome;
 
-pub fn run(args: ClusterArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: ClusterArgs) -> anyhow::Result<Outcome> {
     let Some(cfg) = super::scan::load_config(&args.check) else {
         return Ok(Outcome::Error);
     };
-    let Some((inv, _)) = read_live(&args.kube, &args.aws)? else {
+    let Some((inv, info)) = read_live(&args.kube, &args.aws)? else {
         return Ok(Outcome::Error);
+    };
+    // Findings of one cluster in Security Hub: named by the EKS cluster when known.
+    let name = info
+        .cluster
+        .or(info.context)
+        .or(info.server)
+        .unwrap_or_else(|| "in-cluster".into());
+    args.report.aws = crate::cli::AwsReportContext {
+        region: args.aws.region.clone(),
+        profile: args.aws.profile.clone(),
+        endpoint_url: args.aws.endpoint_url.clone(),
+        scope: format!("cluster:{name}"),
     };
     let sources = SourceCache::new();
     super::scan::check_and_report(

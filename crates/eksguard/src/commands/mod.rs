@@ -8,6 +8,7 @@ pub mod rbac;
 pub mod rules;
 pub mod scan;
 pub mod serve;
+pub mod shell;
 pub mod snapshot;
 
 use std::io::{IsTerminal, Write};

@@ -21,9 +21,21 @@ use super::scan::{
 use crate::cli::NodeArgs;
 use crate::Outcome;
 
-pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: NodeArgs) -> anyhow::Result<Outcome> {
     let Some(cfg) = load_config(&args.check) else {
         return Ok(Outcome::Error);
+    };
+    // A node is known by its host name, read from the root given.
+    let host = std::fs::read_to_string(args.root.join("etc/hostname"))
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && h.len() <= 253)
+        .unwrap_or_else(|| args.root.display().to_string());
+    args.report.aws = crate::cli::AwsReportContext {
+        region: args.hub.region.clone(),
+        profile: args.hub.profile.clone(),
+        endpoint_url: args.hub.endpoint_url.clone(),
+        scope: format!("node:{host}"),
     };
     let root = args.root.as_path();
     let node_fs = RootFs::new(root).map_err(|e| anyhow!("--root {}: {e}", root.display()))?;

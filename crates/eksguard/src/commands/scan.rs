@@ -12,13 +12,21 @@ use eksguard_rules::suppress::Date;
 use eksguard_sources::LoadOptions;
 
 use crate::baseline::{self, BaselineEntry};
-use crate::cli::{CheckArgs, FailOn, FormatArg, InlineArgs, ReportArgs, ScanArgs};
+use crate::cli::{
+    AwsReportContext, CheckArgs, FailOn, FormatArg, InlineArgs, ReportArgs, ScanArgs,
+};
 use crate::config::{self, Config, Origin};
 use crate::Outcome;
 
-pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: ScanArgs) -> anyhow::Result<Outcome> {
     let Some(cfg) = load_config(&args.check) else {
         return Ok(Outcome::Error);
+    };
+    args.report.aws = AwsReportContext {
+        region: args.hub.region.clone(),
+        profile: args.hub.profile.clone(),
+        endpoint_url: args.hub.endpoint_url.clone(),
+        scope: crate::security_hub::path_scope(&args.paths),
     };
     let sources = SourceCache::new();
     let inv = load_inputs(&args, &cfg, &sources)?;
@@ -249,11 +257,21 @@ pub fn format_of(f: FormatArg) -> Format {
         FormatArg::Junit => Format::Junit,
         FormatArg::Markdown => Format::Markdown,
         FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Html => Format::Html,
+        FormatArg::Asff => Format::Asff,
     }
 }
 
-/// Writes the report where `--output`/`--quiet` say.
+/// Writes the report where `--output`/`--quiet` say, and sends it to Security Hub with
+/// `--security-hub`.
 pub fn emit(args: &ReportArgs, report: &Report<'_>, sources: &SourceCache) -> anyhow::Result<()> {
+    let asff = match args.format == FormatArg::Asff || args.security_hub {
+        true => Some(crate::security_hub::target(args)?),
+        false => None,
+    };
+    if let (true, Some(t)) = (args.security_hub, &asff) {
+        crate::security_hub::send(args, report, t)?;
+    }
     if args.quiet && args.output.is_none() {
         return Ok(());
     }
@@ -261,6 +279,7 @@ pub fn emit(args: &ReportArgs, report: &Report<'_>, sources: &SourceCache) -> an
         color: super::use_color(args.color, args.output.is_some()),
         no_frames: false,
         show_suppressed: args.show_suppressed,
+        asff,
     };
     let mut out = super::open_output(args.output.as_deref())?;
     eksguard_report::render(format_of(args.format), report, sources, &opts, &mut out)?;

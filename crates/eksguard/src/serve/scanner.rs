@@ -163,6 +163,7 @@ impl Scanner {
             color: false,
             no_frames: true,
             show_suppressed: false,
+            asff: None,
         };
         let render = |f| eksguard_report::render_to_string(f, &report, &sources, &opts);
         let latest = Latest {

@@ -92,7 +92,7 @@ fn fixture() -> Option<&'static Fixture> {
 
 /// Starts moto on a free port under a shell that kills it when our end of its stdin
 /// closes, so the server never outlives the test process.
-fn start_moto() -> Option<(String, Child)> {
+pub(crate) fn start_moto() -> Option<(String, Child)> {
     let has = |cmd: &str| {
         Command::new("sh")
             .args(["-c", cmd])

@@ -1,0 +1,362 @@
+//! AWS Security Hub through its REST-JSON API: findings in the AWS Security Finding Format
+//! are imported in batches (`BatchImportFindings`), and the findings an earlier import of
+//! the same scope made that are gone now are archived, so Security Hub shows the current
+//! state. Requests are signed and sent by [`crate::aws_request`]; the account comes from
+//! STS `GetCallerIdentity` when not given.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value as Json};
+
+use crate::aws_live::{sdk_config, LiveError};
+use crate::aws_request::{self, AwsError, Call, SignedClient};
+
+/// `BatchImportFindings` takes at most 100 findings a call.
+pub const BATCH: usize = 100;
+/// `GetFindings` pages; more than this many pages is a server that never ends its list.
+const MAX_PAGES: usize = 1_000;
+const JSON_TYPE: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Setup(#[from] LiveError),
+    #[error("{call}: {source}")]
+    Call {
+        call: &'static str,
+        source: AwsError,
+    },
+    #[error("{call}: unexpected answer: {detail}")]
+    Answer { call: &'static str, detail: String },
+}
+
+/// Where to send: the overrides of the command line; the rest comes from the AWS
+/// configuration and credential chain.
+#[derive(Debug, Clone, Default)]
+pub struct HubOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// The account and region findings belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubTarget {
+    pub account: String,
+    pub region: String,
+    pub partition: &'static str,
+}
+
+/// Findings to import for one scope (a cluster, a set of paths), and how to recognise the
+/// findings an earlier import of that scope made.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub findings: Vec<Json>,
+    pub product_arn: String,
+    /// The `ProductFields` key holding the scope, and the scope.
+    pub scope_key: String,
+    pub scope: String,
+    /// RFC 3339, for `UpdatedAt` of the findings archived.
+    pub now: String,
+}
+
+/// A finding Security Hub refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedFinding {
+    pub id: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Current findings accepted.
+    pub imported: usize,
+    /// Findings of an earlier import, gone now, archived.
+    pub archived: usize,
+    pub failed: Vec<FailedFinding>,
+    pub batches: usize,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, HubError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HubError::Setup(LiveError::Runtime(e)))
+}
+
+/// The region of the configuration and the account of the credentials (`account` when
+/// given, else STS `GetCallerIdentity`).
+pub fn target(opts: &HubOptions, account: Option<&str>) -> Result<HubTarget, HubError> {
+    runtime()?.block_on(async {
+        let conf = config(opts).await?;
+        let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
+        let account = match account {
+            Some(a) => a.to_string(),
+            None => caller_account(&conf).await?,
+        };
+        Ok(HubTarget {
+            partition: aws_request::partition(&region),
+            account,
+            region,
+        })
+    })
+}
+
+async fn config(opts: &HubOptions) -> Result<aws_config::SdkConfig, HubError> {
+    Ok(sdk_config(
+        opts.region.as_deref(),
+        opts.profile.as_deref(),
+        opts.endpoint_url.as_deref(),
+    )
+    .await?)
+}
+
+/// STS `GetCallerIdentity`: the account of the credentials in use.
+async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, HubError> {
+    const CALL: &str = "sts:GetCallerIdentity";
+    let sts = SignedClient::new(conf, "sts", "AWS_ENDPOINT_URL_STS");
+    let call = Call {
+        method: "POST",
+        path: "/",
+        content_type: FORM,
+        body: b"Action=GetCallerIdentity&Version=2011-06-15".to_vec(),
+    };
+    let body = sts
+        .send(&call, sts_error)
+        .await
+        .map_err(|source| HubError::Call { call: CALL, source })?;
+    let root = crate::ec2_query::parse_xml(&body)
+        .map_err(|detail| HubError::Answer { call: CALL, detail })?;
+    root.child("GetCallerIdentityResult")
+        .and_then(|r| r.child("Account"))
+        .map(|a| a.text.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .ok_or(HubError::Answer {
+            call: CALL,
+            detail: "no Account in the answer".into(),
+        })
+}
+
+/// `<ErrorResponse><Error><Code>…</Code><Message>…</Message></Error></ErrorResponse>`
+fn sts_error(body: &[u8]) -> Option<AwsError> {
+    let root = crate::ec2_query::parse_xml(body).ok()?;
+    let error = root.child("Error")?;
+    Some(AwsError {
+        code: error.child("Code").map(|c| c.text.trim().to_string()),
+        message: error
+            .child("Message")
+            .map(|m| m.text.trim().to_string())
+            .unwrap_or_default(),
+    })
+}
+
+/// `{"__type": "…", "Message": "…"}` or `{"Code": "…", "Message": "…"}`.
+fn json_error(body: &[u8]) -> Option<AwsError> {
+    let v: Json = serde_json::from_slice(body).ok()?;
+    let text = |k: &str| v.get(k).and_then(Json::as_str).map(str::to_string);
+    let code = text("__type")
+        .or_else(|| text("Code"))
+        .or_else(|| text("code"))
+        .map(|c| c.rsplit('#').next().unwrap_or(&c).to_string());
+    let message = text("Message").or_else(|| text("message"))?;
+    Some(AwsError { code, message })
+}
+
+/// Imports `import.findings` and archives the findings of an earlier import of the same
+/// scope that are not among them.
+pub fn sync(opts: &HubOptions, import: Import) -> Result<SyncReport, HubError> {
+    runtime()?.block_on(async {
+        let conf = config(opts).await?;
+        let hub = SignedClient::new(&conf, "securityhub", "AWS_ENDPOINT_URL_SECURITYHUB");
+        let earlier = active_findings(&hub, &import).await?;
+        let mut findings = import.findings;
+        let current: BTreeSet<String> = findings.iter().filter_map(id_of).collect();
+        // A finding seen before keeps the time it was first reported.
+        for f in &mut findings {
+            let created = id_of(f)
+                .and_then(|id| earlier.get(&id))
+                .and_then(|e| e.get("CreatedAt").cloned());
+            if let (Some(created), Some(obj)) = (created, f.as_object_mut()) {
+                obj.insert("CreatedAt".into(), created);
+            }
+        }
+        let imported_count = findings.len();
+        let mut gone: Vec<Json> = earlier
+            .into_iter()
+            .filter(|(id, _)| !current.contains(id))
+            .map(|(_, f)| archived(f, &import.now))
+            .collect();
+        let archived_count = gone.len();
+        findings.append(&mut gone);
+
+        let mut report = SyncReport::default();
+        let mut failed_ids = BTreeSet::new();
+        for batch in findings.chunks(BATCH) {
+            let failed = import_batch(&hub, batch).await?;
+            report.batches += 1;
+            for f in failed {
+                failed_ids.insert(f.id.clone());
+                report.failed.push(f);
+            }
+        }
+        let accepted = |f: &&Json| id_of(f).is_none_or(|id| !failed_ids.contains(&id));
+        report.imported = findings[..imported_count].iter().filter(accepted).count();
+        report.archived = findings[imported_count..].iter().filter(accepted).count();
+        debug_assert_eq!(findings.len(), imported_count + archived_count);
+        Ok(report)
+    })
+}
+
+fn id_of(f: &Json) -> Option<String> {
+    f.get("Id").and_then(Json::as_str).map(str::to_string)
+}
+
+/// A finding of an earlier import marked as gone: archived, and passed, since what it
+/// reported is no longer there.
+fn archived(mut f: Json, now: &str) -> Json {
+    if let Some(obj) = f.as_object_mut() {
+        obj.insert("RecordState".into(), json!("ARCHIVED"));
+        obj.insert("UpdatedAt".into(), json!(now));
+        obj.insert("Compliance".into(), json!({"Status": "PASSED"}));
+    }
+    f
+}
+
+/// `BatchImportFindings` of one batch: the findings refused, with why.
+async fn import_batch(hub: &SignedClient, batch: &[Json]) -> Result<Vec<FailedFinding>, HubError> {
+    const CALL: &str = "securityhub:BatchImportFindings";
+    let body = serde_json::to_vec(&json!({ "Findings": batch })).map_err(|e| HubError::Answer {
+        call: CALL,
+        detail: e.to_string(),
+    })?;
+    let call = Call {
+        method: "POST",
+        path: "/findings/import",
+        content_type: JSON_TYPE,
+        body,
+    };
+    let answer = hub
+        .send(&call, json_error)
+        .await
+        .map_err(|source| HubError::Call { call: CALL, source })?;
+    let v: Json = serde_json::from_slice(&answer).map_err(|e| HubError::Answer {
+        call: CALL,
+        detail: e.to_string(),
+    })?;
+    let text = |f: &Json, k: &str| f.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+    Ok(v.get("FailedFindings")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|f| FailedFinding {
+                    id: text(f, "Id"),
+                    code: text(f, "ErrorCode"),
+                    message: text(f, "ErrorMessage"),
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// The active findings an earlier import of this scope made, by Id. The filter is also
+/// applied here, so an endpoint that ignores filters cannot make other findings look gone.
+async fn active_findings(
+    hub: &SignedClient,
+    import: &Import,
+) -> Result<BTreeMap<String, Json>, HubError> {
+    const CALL: &str = "securityhub:GetFindings";
+    let filters = json!({
+        "ProductArn": [{"Value": import.product_arn, "Comparison": "EQUALS"}],
+        "ProductFields": [{"Key": import.scope_key, "Value": import.scope, "Comparison": "EQUALS"}],
+        "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+    });
+    let mut found = BTreeMap::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut request = json!({ "Filters": filters, "MaxResults": 100 });
+        if let Some(t) = &token {
+            request["NextToken"] = json!(t);
+        }
+        let call = Call {
+            method: "POST",
+            path: "/findings",
+            content_type: JSON_TYPE,
+            body: request.to_string().into_bytes(),
+        };
+        let answer = hub
+            .send(&call, json_error)
+            .await
+            .map_err(|source| HubError::Call { call: CALL, source })?;
+        let v: Json = serde_json::from_slice(&answer).map_err(|e| HubError::Answer {
+            call: CALL,
+            detail: e.to_string(),
+        })?;
+        for f in v
+            .get("Findings")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ours = f.get("ProductArn").and_then(Json::as_str) == Some(&import.product_arn)
+                && f.pointer(&format!(
+                    "/ProductFields/{}",
+                    pointer_key(&import.scope_key)
+                ))
+                .and_then(Json::as_str)
+                    == Some(&import.scope)
+                && f.get("RecordState").and_then(Json::as_str) != Some("ARCHIVED");
+            if let (true, Some(id)) = (ours, id_of(f)) {
+                found.insert(id, f.clone());
+            }
+        }
+        match v.get("NextToken").and_then(Json::as_str) {
+            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.into()),
+            _ => return Ok(found),
+        }
+    }
+    Err(HubError::Answer {
+        call: CALL,
+        detail: format!("more than {MAX_PAGES} pages of findings"),
+    })
+}
+
+/// A key as one JSON pointer step (`/` and `~` escaped).
+fn pointer_key(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_answers() {
+        let e = json_error(br#"{"__type":"com.amazon#ThrottlingException","Message":"slow down"}"#)
+            .unwrap();
+        assert_eq!(e.code.as_deref(), Some("ThrottlingException"));
+        assert!(aws_request::is_retryable_code(e.code.as_deref().unwrap()));
+        let e =
+            json_error(br#"{"Code":"InvalidAccessException","Message":"not subscribed"}"#).unwrap();
+        assert_eq!(e.to_string(), "InvalidAccessException: not subscribed");
+        assert!(json_error(b"<html>").is_none());
+        let e = sts_error(
+            b"<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>bad</Message></Error></ErrorResponse>",
+        )
+        .unwrap();
+        assert_eq!(e.code.as_deref(), Some("InvalidClientTokenId"));
+    }
+
+    #[test]
+    fn gone_findings_are_archived_and_passed() {
+        let f = archived(
+            json!({"Id": "x", "RecordState": "ACTIVE", "Compliance": {"Status": "FAILED"}}),
+            "2026-01-01T00:00:00Z",
+        );
+        assert_eq!(f["RecordState"], "ARCHIVED");
+        assert_eq!(f["Compliance"]["Status"], "PASSED");
+        assert_eq!(f["UpdatedAt"], "2026-01-01T00:00:00Z");
+        assert_eq!(pointer_key("eksguard/scope"), "eksguard~1scope");
+    }
+}

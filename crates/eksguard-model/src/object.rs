@@ -66,6 +66,9 @@ pub struct IacOrigin {
     /// by an expression the reader cannot evaluate), with the input's expression. A rule
     /// sees them as absent; a finding that touches one is set aside as undecided.
     pub unknown: Vec<(FieldPath, String)>,
+    /// Fields decided together with an unknown one (the public endpoint and its CIDR
+    /// list): a finding on the first is undecided by the unknown second.
+    pub tied: Vec<(FieldPath, FieldPath)>,
     /// Inline suppressions (`# eksguard:ignore ...`, CloudFormation `Metadata`): the text
     /// in the annotation's syntax, and where it is written.
     pub suppressions: Vec<(Pos, String)>,
@@ -110,16 +113,19 @@ impl IacOrigin {
     }
 
     /// The unknown field a finding at `path` depends on, if any: the field itself, one
-    /// inside it or around it, or a sibling below the top level (a rule reading one setting
-    /// of a block often decides with its neighbours, as the public endpoint with its CIDR
-    /// list). An unknown whole object (an undecidable `count`) has the empty path.
+    /// inside it or around it, or a sibling in a nested item (a rule reading one field of a
+    /// permission or of metadata options decides with its neighbours). Readers tie other
+    /// fields that decide together explicitly. An unknown whole object (an undecidable
+    /// `count`) has the empty path.
     pub fn undecided_by(&self, path: &FieldPath) -> Option<&(FieldPath, String)> {
         let p = path.segs();
-        self.unknown.iter().find(|(u, _)| {
+        let related = |u: &FieldPath| {
             let u = u.segs();
-            p.starts_with(u)
-                || u.starts_with(p)
-                || (u.len() >= 2 && p.starts_with(&u[..u.len() - 1]))
+            p.starts_with(u) || u.starts_with(p) || (u.len() >= 3 && p.starts_with(&u[..u.len() - 1]))
+        };
+        self.unknown.iter().find(|(u, _)| related(u)).or_else(|| {
+            let (_, original) = self.tied.iter().find(|(t, _)| related(t))?;
+            self.unknown.iter().find(|(u, _)| u == original)
         })
     }
 }

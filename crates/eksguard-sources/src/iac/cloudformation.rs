@@ -434,6 +434,8 @@ impl Res<'_> {
                     ("clusterName", "ClusterName"),
                     ("addonVersion", "AddonVersion"),
                     ("configurationValues", "ConfigurationValues"),
+                    ("serviceAccountRoleArn", "ServiceAccountRoleArn"),
+                    ("podIdentityAssociations", "PodIdentityAssociations"),
                 ],
                 &self.text("AddonName").unwrap_or_else(|| self.id.to_string()),
             )],
@@ -504,6 +506,10 @@ impl Res<'_> {
             str_node(&format!("{}.ClusterSecurityGroupId", self.id), vpc_pos),
             None,
         );
+    s.tie(&[
+        "resourcesVpcConfig.endpointPublicAccess",
+        "resourcesVpcConfig.publicAccessCidrs",
+    ]);
         let types_path = p("Logging.ClusterLogging.EnabledTypes");
         s.map_path("logging.clusterLogging", &types_path);
         s.map_path("logging.clusterLogging[0].types", &types_path);

@@ -254,6 +254,10 @@ fn cluster(cx: &Ctx) -> Object {
         Some(strs(&["0.0.0.0/0"], b.pos, b.file)),
         "[\"0.0.0.0/0\"]",
     );
+    s.tie(&[
+        "resourcesVpcConfig.endpointPublicAccess",
+        "resourcesVpcConfig.publicAccessCidrs",
+    ]);
     let subnets = cx.get("control_plane_subnet_ids").or_else(|| cx.get("subnet_ids"));
     s.set_link("resourcesVpcConfig.subnetIds", subnets, &p("subnet_ids"));
     let csg = cx
@@ -352,7 +356,11 @@ fn cluster(cx: &Ctx) -> Object {
             s.unknown(&p("accessConfig.authenticationMode"), "the module's version");
         }
     } else {
-        s.map_path("accessConfig", &FieldPath::root());
+        s.map_path("accessConfig.authenticationMode", &FieldPath::root());
+        s.default_note(
+            "accessConfig.authenticationMode",
+            "v19 of the module has no `authentication_mode` input: the API's `CONFIG_MAP` applies".into(),
+        );
     }
     s.build(EKS, "EKSCluster", &cx.cluster_name, cx.path)
 }
@@ -526,6 +534,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                     ("HttpEndpoint", "http_endpoint", Val::Str("enabled".into()), "\"enabled\"".to_string()),
                 ] {
                     let cli_path = format!("{base_md}.{cli}");
+                    s.map_path(&cli_path, &base.key("metadata_options").key(tf));
                     // A map given replaces the default map in v19/v20; v21 merges per field.
                     let given = md.and_then(|(m, from)| m.get(tf).map(|v| (v, from)));
                     match (given, md) {
@@ -702,6 +711,8 @@ fn addons(cx: &Ctx) -> Vec<Object> {
         s.map_path("", &base);
         s.set_node("addonName", str_node(&name, a.pos), None);
         s.set_node("clusterName", str_node(&cx.cluster_name, a.pos), None);
+        s.set("serviceAccountRoleArn", a.get("service_account_role_arn"), &base.key("service_account_role_arn"));
+        s.set("podIdentityAssociations", a.get("pod_identity_association"), &base.key("pod_identity_association"));
         if let Some(cv) = a.get("configuration_values") {
             let text = match &cv.val {
                 Val::Map(_) | Val::List(_) => super::hcl::to_json(cv)

@@ -148,7 +148,13 @@ struct Inst {
     value: Option<V>,
 }
 
+/// Most expression evaluations for one directory: references can fan out (a local
+/// listing itself twice doubles at each level), so a budget bounds the work whatever the
+/// code; past it every value is unknown.
+const MAX_STEPS: u64 = 300_000;
+
 struct Scope<'a> {
+    steps: std::cell::Cell<u64>,
     files: &'a [TfFile],
     vars: HashMap<String, V>,
     locals: HashMap<String, (u32, &'a Expression)>,
@@ -162,6 +168,7 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
     let mut blocks = Vec::new();
     {
         let mut scope = Scope {
+            steps: std::cell::Cell::new(0),
             files: &tf,
             vars: HashMap::new(),
             locals: HashMap::new(),
@@ -207,6 +214,7 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
         // Variable files: literal values, later files overriding earlier ones.
         let none: &[TfFile] = &[];
         let vscope = Scope {
+            steps: std::cell::Cell::new(0),
             files: none,
             vars: HashMap::new(),
             locals: HashMap::new(),
@@ -404,7 +412,8 @@ impl<'a> Scope<'a> {
     fn eval_in(&self, f: &TfFile, e: &Expression, fi: u32, inst: &Inst, depth: usize) -> V {
         let pos = f.pos(e.span());
         let unknown = || V::unknown(f.src(e.span()), pos, fi);
-        if depth > MAX_DEPTH {
+        self.steps.set(self.steps.get() + 1);
+        if depth > MAX_DEPTH || self.steps.get() > MAX_STEPS {
             return unknown();
         }
         let d = depth + 1;
@@ -595,7 +604,34 @@ impl<'a> Scope<'a> {
                 let body = self.eval_body(&block.body, dfi, &Inst::default(), depth + 1);
                 Some(policy_document(&body, pos, fi))
             }
-            "module" | "path" | "terraform" | "self" => None,
+            "module" => {
+                // The EKS module's outputs that name what it creates: the joins need them.
+                let name = attr(0)?;
+                let (mfi, block) = *self.blocks.get(&("module", "module".to_string(), name.clone()))?;
+                let source = block.body.get_attribute("source")?;
+                let source = self.eval_top(&source.value, mfi, &Inst::default(), depth + 1);
+                if !super::eks_module::is_eks_module(source.as_str()?) {
+                    return None;
+                }
+                let input = |keys: &[&str]| {
+                    keys.iter().find_map(|k| {
+                        let a = block.body.get_attribute(k)?;
+                        let v = self.eval_top(&a.value, mfi, &Inst::default(), depth + 1);
+                        v.text().map(|t| V::new(Val::Str(t), pos, fi))
+                    })
+                };
+                match attr(1)?.as_str() {
+                    "cluster_name" | "cluster_id" => input(&["cluster_name", "name"]),
+                    "cluster_version" => input(&["cluster_version", "kubernetes_version"]),
+                    out @ ("node_security_group_id" | "cluster_security_group_id") => Some(V::new(
+                        Val::Str(format!("module.{name}.{out}")),
+                        pos,
+                        fi,
+                    )),
+                    _ => None,
+                }
+            }
+            "path" | "terraform" | "self" => None,
             ty => {
                 let name = attr(0)?;
                 let (rfi, block) = *self.blocks.get(&("resource", ty.to_string(), name.clone()))?;
@@ -724,6 +760,9 @@ fn computed(
         }
         ("aws_eks_cluster", "name" | "id") => literal("name")?,
         (_, "id") => address.to_string(),
+        // Any other resource of the directory has an ARN once applied: a stand-in that
+        // names it, for fields that only need one to be there (a KMS key).
+        (_, "arn") => format!("arn:aws:terraform:::{address}"),
         _ => return None,
     };
     Some(Val::Str(s))

@@ -280,6 +280,23 @@ impl Shape {
         }
     }
 
+    /// Fields a rule decides together (the public endpoint and its CIDR list): when one is
+    /// unknown, all are.
+    pub fn tie(&mut self, fields: &[&str]) {
+        let paths: Vec<FieldPath> = fields.iter().map(|f| FieldPath::parse(f)).collect();
+        let found = self
+            .origin
+            .unknown
+            .iter()
+            .find(|(u, _)| paths.iter().any(|p| u.segs().starts_with(p.segs())))
+            .map(|(u, _)| u.clone());
+        if let Some(original) = found {
+            for p in paths {
+                self.origin.tied.push((p, original.clone()));
+            }
+        }
+    }
+
     /// Records that `cli` holds a module's default, and which.
     pub fn default_note(&mut self, cli: &str, note: String) {
         self.origin.defaults.push((FieldPath::parse(cli), note));
@@ -531,6 +548,10 @@ pub fn load_terraform(
 /// Infrastructure-as-code documents among parsed YAML and JSON: a Terraform plan or
 /// state, a CloudFormation template. `None` when the document is neither.
 pub fn detect(root: &Node, path: &Arc<str>, default_ns: &str) -> Option<(Vec<Object>, Vec<InputError>)> {
+    // CDK's other outputs (assets, manifest, tree) describe the build, not resources.
+    if path.contains("cdk.out/") && !path.ends_with(".template.json") && root.get("kind").is_none() {
+        return Some((Vec::new(), Vec::new()));
+    }
     if plan::is_plan(root) {
         return Some(plan::load(root, path, default_ns));
     }

@@ -161,6 +161,10 @@ fn cluster(r: &Res) -> Object {
             None,
         );
     }
+    s.tie(&[
+        "resourcesVpcConfig.endpointPublicAccess",
+        "resourcesVpcConfig.publicAccessCidrs",
+    ]);
     // Control-plane logs: the list of enabled types, none when absent.
     s.map_path("logging.clusterLogging", &p("enabled_cluster_log_types"));
     s.map_path("logging.clusterLogging[0].types", &p("enabled_cluster_log_types"));
@@ -349,6 +353,14 @@ fn addon(r: &Res) -> Object {
     s.set("addonName", r.get("addon_name"), &p("addon_name"));
     s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
     s.set("addonVersion", r.get("addon_version"), &p("addon_version"));
+    // A role the add-on's service account uses: absent is a finding, unknown is undecided.
+    s.set("serviceAccountRoleArn", r.get("service_account_role_arn"), &p("service_account_role_arn"));
+    s.map_path("serviceAccountRoleArn", &p("service_account_role_arn"));
+    s.set(
+        "podIdentityAssociations",
+        r.get("pod_identity_association"),
+        &p("pod_identity_association"),
+    );
     let cv = r.get("configuration_values").map(as_text);
     s.set("configurationValues", cv.as_ref(), &p("configuration_values"));
     s.build(EKS, "EKSAddon", &name, r.path)
@@ -368,6 +380,16 @@ fn launch_template(r: &Res) -> Object {
         Node::new(Value::Map(Vec::new()), r.pos),
         Some(&FieldPath::root()),
     );
+    for (cli, own) in [
+        ("HttpTokens", "http_tokens"),
+        ("HttpPutResponseHopLimit", "http_put_response_hop_limit"),
+        ("HttpEndpoint", "http_endpoint"),
+    ] {
+        s.map_path(
+            &format!("LaunchTemplateData.MetadataOptions.{cli}"),
+            &p(&format!("metadata_options[0].{own}")),
+        );
+    }
     if let Some(list) = r.get("metadata_options") {
         if list.is_unknown() {
             s.unknown(&p("LaunchTemplateData.MetadataOptions"), "dynamic \"metadata_options\"");

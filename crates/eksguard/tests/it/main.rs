@@ -20,6 +20,7 @@ mod generate_psa;
 mod hostile_audit;
 mod hostile_files;
 mod hostile_output;
+mod iac;
 mod node;
 mod rbac;
 mod rbac_gen;

@@ -175,6 +175,13 @@ impl Template<'_> {
                 if name == "AWS::NoValue" {
                     return mk(Val::Null);
                 }
+                // Pseudo parameters that only shape ARNs and host names the rules match
+                // by their last part; the account, region and stack stay unknown.
+                match name {
+                    "AWS::Partition" => return mk(Val::Str("aws".into())),
+                    "AWS::URLSuffix" => return mk(Val::Str("amazonaws.com".into())),
+                    _ => {}
+                }
                 if let Some(p) = self.params.get(name) {
                     return match p.get("Default") {
                         Some(d) => {
@@ -585,6 +592,11 @@ impl Res<'_> {
             );
         }
         s.map_path("accessConfig", &p("AccessConfig"));
+        s.map_path("accessConfig.authenticationMode", &p("AccessConfig.AuthenticationMode"));
+        s.map_path(
+            "accessConfig.bootstrapClusterCreatorAdminPermissions",
+            &p("AccessConfig.BootstrapClusterCreatorAdminPermissions"),
+        );
         s.build(EKS, "EKSCluster", &name, self.path)
     }
 

@@ -238,6 +238,14 @@ fn cluster(r: &Res) -> Object {
         );
     }
     s.map_path("accessConfig", &p("access_config"));
+    s.map_path(
+        "accessConfig.authenticationMode",
+        &p("access_config[0].authentication_mode"),
+    );
+    s.map_path(
+        "accessConfig.bootstrapClusterCreatorAdminPermissions",
+        &p("access_config[0].bootstrap_cluster_creator_admin_permissions"),
+    );
     s.build(EKS, "EKSCluster", &name, r.path)
 }
 

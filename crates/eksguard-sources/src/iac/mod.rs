@@ -545,6 +545,17 @@ pub fn load_terraform(
     out
 }
 
+/// One HCL text as a directory of its own (fuzzing, tests): its objects and the errors.
+pub fn load_terraform_text(name: &str, text: &str) -> (Vec<Object>, Vec<InputError>) {
+    match hcl::TfFile::parse(name, text.to_string()) {
+        Ok(f) => {
+            let module = hcl::evaluate(vec![f], &[]);
+            hcl::objects(&module, "default")
+        }
+        Err(e) => (Vec::new(), vec![e]),
+    }
+}
+
 /// Infrastructure-as-code documents among parsed YAML and JSON: a Terraform plan or
 /// state, a CloudFormation template. `None` when the document is neither.
 pub fn detect(root: &Node, path: &Arc<str>, default_ns: &str) -> Option<(Vec<Object>, Vec<InputError>)> {

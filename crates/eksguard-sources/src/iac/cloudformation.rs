@@ -37,6 +37,8 @@ pub fn looks_like_yaml_template(text: &str) -> bool {
 }
 
 struct Template<'a> {
+    /// Scope of stand-in identifiers: the template's path.
+    scope: &'a str,
     params: HashMap<&'a str, &'a Node>,
     conditions: HashMap<&'a str, &'a Node>,
     resources: HashMap<&'a str, &'a Node>,
@@ -52,6 +54,7 @@ pub fn load(root: &Node, path: &Arc<str>) -> (Vec<Object>, Vec<InputError>) {
             .collect()
     };
     let t = Template {
+        scope: path,
         params: map("Parameters"),
         conditions: map("Conditions"),
         resources: map("Resources"),
@@ -220,15 +223,17 @@ impl Template<'_> {
                     ("AWS::IAM::Role", "Arn") => role_arn(&name),
                     ("AWS::IAM::Role", "RoleId") => name,
                     ("AWS::EKS::Cluster", "ClusterSecurityGroupId") => {
-                        format!("{res}.ClusterSecurityGroupId")
+                        format!("{}.ClusterSecurityGroupId", super::stand_in(self.scope, &res))
                     }
                     ("AWS::EKS::Cluster", "Arn") => format!("arn:aws:eks:::cluster/{name}"),
                     ("AWS::EC2::LaunchTemplate", "LatestVersionNumber" | "DefaultVersionNumber") => {
                         "1".into()
                     }
-                    ("AWS::EC2::LaunchTemplate", "LaunchTemplateId") => res.clone(),
-                    ("AWS::EC2::SecurityGroup", "GroupId") => res.clone(),
-                    ("AWS::KMS::Key", "Arn") => format!("arn:aws:kms:::key/{res}"),
+                    ("AWS::EC2::LaunchTemplate", "LaunchTemplateId")
+                    | ("AWS::EC2::SecurityGroup", "GroupId") => super::stand_in(self.scope, &res),
+                    ("AWS::KMS::Key", "Arn") => {
+                        format!("arn:aws:kms:::key/{}", super::stand_in(self.scope, &res))
+                    }
                     _ => return unknown(),
                 };
                 mk(Val::Str(s))
@@ -328,7 +333,7 @@ impl Template<'_> {
         r.at("Properties")
             .and_then(|p| p.get(key))
             .and_then(Node::as_str)
-            .map_or_else(|| id.to_string(), str::to_string)
+            .map_or_else(|| super::stand_in(self.scope, id), str::to_string)
     }
 
     /// A named condition's value, when the template decides it.
@@ -417,6 +422,11 @@ impl Res<'_> {
         self.get(k).and_then(V::text)
     }
 
+    /// The stand-in for the resource's ID, as `Ref` gives it (see [`Template::ref_value`]).
+    fn sid(&self) -> String {
+        super::stand_in(self.path, self.id)
+    }
+
     fn map(&self) -> Vec<Object> {
         match self.ty {
             "AWS::EKS::Cluster" => vec![self.cluster()],
@@ -473,7 +483,7 @@ impl Res<'_> {
 
     fn cluster(&self) -> Object {
         let mut s = self.shape();
-        let name = self.text("Name").unwrap_or_else(|| self.id.to_string());
+        let name = self.text("Name").unwrap_or_else(|| self.sid());
         s.set_node("name", str_node(&name, self.pos), Some(&p("Name")));
         s.set("version", self.get("Version"), &p("Version"));
         s.set_link("roleArn", self.get("RoleArn"), &p("RoleArn"));
@@ -510,7 +520,7 @@ impl Res<'_> {
         }
         s.set_node(
             "resourcesVpcConfig.clusterSecurityGroupId",
-            str_node(&format!("{}.ClusterSecurityGroupId", self.id), vpc_pos),
+            str_node(&format!("{}.ClusterSecurityGroupId", self.sid()), vpc_pos),
             None,
         );
     s.tie(&[
@@ -683,7 +693,7 @@ impl Res<'_> {
     fn launch_template(&self) -> Object {
         let mut s = self.shape();
         let name = self.text("LaunchTemplateName").unwrap_or_else(|| self.id.to_string());
-        s.set_node("LaunchTemplateId", str_node(self.id, self.pos), None);
+        s.set_node("LaunchTemplateId", str_node(&self.sid(), self.pos), None);
         s.set_node("LaunchTemplateName", str_node(&name, self.pos), Some(&p("LaunchTemplateName")));
         s.set_node("VersionNumber", Node::new(Value::Int(1), self.pos), None);
         s.set_node("DefaultVersion", Node::new(Value::Bool(true), self.pos), None);
@@ -696,12 +706,13 @@ impl Res<'_> {
                 None,
             ),
         }
-        s.build(EC2, "EC2LaunchTemplateVersion", &format!("{}:1", self.id), self.path)
+        s.build(EC2, "EC2LaunchTemplateVersion", &format!("{}:1", self.sid()), self.path)
     }
 
     fn security_group(&self) -> Object {
         let mut s = self.shape();
-        s.set_node("GroupId", str_node(self.id, self.pos), None);
+        let gid = self.sid();
+        s.set_node("GroupId", str_node(&gid, self.pos), None);
         s.set("GroupName", self.get("GroupName"), &p("GroupName"));
         s.set("Description", self.get("GroupDescription"), &p("GroupDescription"));
         s.set_link("VpcId", self.get("VpcId"), &p("VpcId"));
@@ -718,17 +729,17 @@ impl Res<'_> {
                 let perms: Vec<(V, Vec<(FieldPath, FieldPath)>)> = items
                     .iter()
                     .enumerate()
-                    .map(|(i, r)| permission(i, r, &base.index(i), self.id))
+                    .map(|(i, r)| permission(i, r, &base.index(i), &gid))
                     .collect();
                 set_permissions(&mut s, perms, rules.map_or(self.pos, |r| r.pos), &base);
             }
         }
-        s.build(EC2, "EC2SecurityGroup", self.id, self.path)
+        s.build(EC2, "EC2SecurityGroup", &gid, self.path)
     }
 
     fn ingress(&self) -> Object {
         let mut s = self.shape();
-        let group = self.text("GroupId").unwrap_or_else(|| self.id.to_string());
+        let group = self.text("GroupId").unwrap_or_else(|| self.sid());
         s.set_node("GroupId", str_node(&group, self.pos), Some(&p("GroupId")));
         let perm = permission(0, self.props, &FieldPath::parse("Properties"), &group);
         set_permissions(&mut s, vec![perm], self.pos, &FieldPath::parse("Properties"));
@@ -737,7 +748,7 @@ impl Res<'_> {
 
     fn subnet(&self) -> Object {
         let mut s = self.shape();
-        s.set_node("SubnetId", str_node(self.id, self.pos), None);
+        s.set_node("SubnetId", str_node(&self.sid(), self.pos), None);
         s.set("MapPublicIpOnLaunch", self.get("MapPublicIpOnLaunch"), &p("MapPublicIpOnLaunch"));
         if self.get("MapPublicIpOnLaunch").is_none() {
             s.set_node("MapPublicIpOnLaunch", Node::new(Value::Bool(false), self.pos), None);
@@ -745,11 +756,11 @@ impl Res<'_> {
         s.set_link("VpcId", self.get("VpcId"), &p("VpcId"));
         s.set("CidrBlock", self.get("CidrBlock"), &p("CidrBlock"));
         s.set("Tags", self.get("Tags"), &p("Tags"));
-        s.build(EC2, "EC2Subnet", self.id, self.path)
+        s.build(EC2, "EC2Subnet", &self.sid(), self.path)
     }
 
     fn role(&self) -> Vec<Object> {
-        let name = self.text("RoleName").unwrap_or_else(|| self.id.to_string());
+        let name = self.text("RoleName").unwrap_or_else(|| self.sid());
         let arn = role_arn(&name);
         let mut s = self.shape();
         s.set_node("RoleName", str_node(&name, self.pos), Some(&p("RoleName")));

@@ -129,6 +129,7 @@ struct Ctx<'a> {
     /// Version known: defaults that differ between versions can be applied.
     known: bool,
     cluster_name: String,
+    /// The stand-in prefix of what the module creates (the address, scoped).
     addr: String,
 }
 
@@ -187,7 +188,7 @@ fn strs(items: &[&str], pos: Pos, file: u32) -> V {
 }
 
 /// The objects of a module block (none unless it is the EKS module), and warnings.
-pub fn map_module(b: &Evaluated, path: &Arc<str>) -> (Vec<Object>, Vec<InputError>) {
+pub fn map_module(b: &Evaluated, path: &Arc<str>, scope: &str) -> (Vec<Object>, Vec<InputError>) {
     let source = b.attrs.get("source").and_then(V::as_str).unwrap_or("");
     if !is_eks_module(source) {
         return (Vec::new(), Vec::new());
@@ -215,14 +216,14 @@ pub fn map_module(b: &Evaluated, path: &Arc<str>) -> (Vec<Object>, Vec<InputErro
         .attrs
         .get(n.name)
         .and_then(V::text)
-        .unwrap_or_else(|| b.address.clone());
+        .unwrap_or_else(|| super::stand_in(scope, &b.address));
     let cx = Ctx {
         b,
         path,
         n,
         known,
         cluster_name,
-        addr: b.address.clone(),
+        addr: super::stand_in(scope, &b.address),
     };
     let mut out = vec![cluster(&cx)];
     let node_sg = format!("{}.node_security_group_id", cx.addr);

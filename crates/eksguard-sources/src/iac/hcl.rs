@@ -155,6 +155,8 @@ const MAX_STEPS: u64 = 300_000;
 
 struct Scope<'a> {
     steps: std::cell::Cell<u64>,
+    /// Prefix of the stand-in identifiers of this directory (see [`super::stand_in`]).
+    dir: String,
     files: &'a [TfFile],
     vars: HashMap<String, V>,
     locals: HashMap<String, (u32, &'a Expression)>,
@@ -169,6 +171,7 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
     {
         let mut scope = Scope {
             steps: std::cell::Cell::new(0),
+            dir: tf.first().map(|f| super::dir_of(&f.name)).unwrap_or_default(),
             files: &tf,
             vars: HashMap::new(),
             locals: HashMap::new(),
@@ -215,6 +218,7 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
         let none: &[TfFile] = &[];
         let vscope = Scope {
             steps: std::cell::Cell::new(0),
+            dir: String::new(),
             files: none,
             vars: HashMap::new(),
             locals: HashMap::new(),
@@ -624,7 +628,7 @@ impl<'a> Scope<'a> {
                     "cluster_name" | "cluster_id" => input(&["cluster_name", "name"]),
                     "cluster_version" => input(&["cluster_version", "kubernetes_version"]),
                     out @ ("node_security_group_id" | "cluster_security_group_id") => Some(V::new(
-                        Val::Str(format!("module.{name}.{out}")),
+                        Val::Str(super::stand_in(&self.dir, &format!("module.{name}.{out}"))),
                         pos,
                         fi,
                     )),
@@ -647,6 +651,19 @@ impl<'a> Scope<'a> {
                     _ => (None, &ops[1..]),
                 };
                 let insts = self.instance_keys(block, rfi).ok()?;
+                // `aws_subnet.private[*].id`: the attribute of every instance.
+                if let Some(TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_)) =
+                    ops.get(1).map(|o| o.value())
+                {
+                    let items: Option<Vec<V>> = insts
+                        .into_iter()
+                        .map(|(rinst, suffix)| {
+                            let at = (ty, name.as_str(), suffix.as_str(), block, rfi);
+                            self.instance_attr(f, at, &rinst, &ops[2..], fi, inst, depth, pos)
+                        })
+                        .collect();
+                    return Some(V::new(Val::List(items?), pos, fi));
+                }
                 let (rinst, suffix) = match key {
                     Some(k) => {
                         let want = index_suffix(&k);
@@ -655,40 +672,58 @@ impl<'a> Scope<'a> {
                     None if insts.len() == 1 && insts[0].1.is_empty() => insts.into_iter().next()?,
                     None => return None,
                 };
-                let address = format!("{ty}.{name}{suffix}");
-                let attr_name = match rest.first().map(|o| o.value()) {
-                    Some(TraversalOperator::GetAttr(a)) => a.as_str().to_string(),
-                    _ => return None,
-                };
-                let rf = &self.files[rfi as usize];
-                let given = block.body.get_attribute(&attr_name).map(|a| {
-                    let mut v = self.eval_in(rf, &a.value, rfi, &rinst, depth + 1);
-                    if v.file != fi {
-                        v.pos = pos;
-                        v.file = fi;
-                    }
-                    v
-                });
-                let v = match given {
-                    Some(v) => v,
-                    None => {
-                        let rest_path: Vec<String> = rest[1..]
-                            .iter()
-                            .filter_map(|o| match o.value() {
-                                TraversalOperator::GetAttr(a) => Some(a.as_str().to_string()),
-                                _ => None,
-                            })
-                            .collect();
-                        let s = computed(ty, &address, &attr_name, &rest_path, block, |e| {
-                            self.eval_in(rf, e, rfi, &rinst, depth + 1)
-                        })?;
-                        // The computed value stands for the whole rest of the traversal.
-                        return Some(V::new(s, pos, fi));
-                    }
-                };
-                self.apply_ops(f, v, &rest[1..], fi, inst, depth)
+                let at = (ty, name.as_str(), suffix.as_str(), block, rfi);
+                self.instance_attr(f, at, &rinst, rest, fi, inst, depth, pos)
             }
         }
+    }
+
+    /// An attribute of one resource instance (`rest` starts with its name) and what
+    /// follows it.
+    #[allow(clippy::too_many_arguments)]
+    fn instance_attr(
+        &self,
+        f: &TfFile,
+        (ty, name, suffix, block, rfi): (&str, &str, &str, &Block, u32),
+        rinst: &Inst,
+        rest: &[hcl_edit::Decorated<TraversalOperator>],
+        fi: u32,
+        inst: &Inst,
+        depth: usize,
+        pos: Pos,
+    ) -> Option<V> {
+        let address = format!("{ty}.{name}{suffix}");
+        let attr_name = match rest.first().map(|o| o.value()) {
+            Some(TraversalOperator::GetAttr(a)) => a.as_str().to_string(),
+            _ => return None,
+        };
+        let rf = &self.files[rfi as usize];
+        let given = block.body.get_attribute(&attr_name).map(|a| {
+            let mut v = self.eval_in(rf, &a.value, rfi, rinst, depth + 1);
+            if v.file != fi {
+                v.pos = pos;
+                v.file = fi;
+            }
+            v
+        });
+        let v = match given {
+            Some(v) => v,
+            None => {
+                let rest_path: Vec<String> = rest[1..]
+                    .iter()
+                    .filter_map(|o| match o.value() {
+                        TraversalOperator::GetAttr(a) => Some(a.as_str().to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                let s = computed(ty, &super::stand_in(&self.dir, &address), &attr_name, &rest_path, block, |e| {
+                    self.eval_in(rf, e, rfi, rinst, depth + 1)
+                })?;
+                // The computed value stands for the whole rest of the traversal.
+                return Some(V::new(s, pos, fi));
+            }
+        };
+        self.apply_ops(f, v, &rest[1..], fi, inst, depth)
     }
 
     fn apply_ops(
@@ -1032,11 +1067,13 @@ fn policy_document(body: &V, pos: Pos, fi: u32) -> V {
 pub fn objects(module: &Module, default_ns: &str) -> (Vec<Object>, Vec<InputError>) {
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
+    let scope = module.files.first().map(|f| super::dir_of(&f.name)).unwrap_or_default();
     for b in &module.blocks {
         let path = module.file_name(b.file);
         match b.block {
             "resource" => objects.extend(super::terraform::map_resource(
                 "terraform",
+                &scope,
                 &b.ty,
                 &b.address,
                 &b.attrs,
@@ -1048,7 +1085,7 @@ pub fn objects(module: &Module, default_ns: &str) -> (Vec<Object>, Vec<InputErro
                 default_ns,
             )),
             "module" => {
-                let (o, w) = super::eks_module::map_module(b, &path);
+                let (o, w) = super::eks_module::map_module(b, &path, &scope);
                 objects.extend(o);
                 warnings.extend(w);
             }

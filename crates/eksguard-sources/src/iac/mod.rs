@@ -418,6 +418,25 @@ impl Shape {
     }
 }
 
+/// The identifier standing for what apply computes (an ID, an unnamed role's name) for
+/// the resource at `address` of the directory or template `scope`: unique across the
+/// scan, since two directories may both hold `aws_subnet.private`.
+pub fn stand_in(scope: &str, address: &str) -> String {
+    if scope.is_empty() {
+        address.to_string()
+    } else {
+        format!("{scope}/{address}")
+    }
+}
+
+/// The directory part of a file's display path.
+pub fn dir_of(path: &str) -> String {
+    match path.rfind('/') {
+        Some(i) => path[..i].to_string(),
+        None => ".".to_string(),
+    }
+}
+
 /// Whether a path is Terraform HCL (`.tf`, `.tfvars`).
 pub fn is_terraform_path(path: &std::path::Path) -> bool {
     path.extension()

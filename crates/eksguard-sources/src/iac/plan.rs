@@ -80,6 +80,7 @@ fn walk(
         }
         out.extend(super::terraform::map_resource(
             format,
+            path,
             ty,
             address,
             &v,

@@ -26,6 +26,8 @@ fn p(s: &str) -> FieldPath {
 /// Where one resource comes from, for the objects made of it.
 pub struct Res<'a> {
     pub format: &'a str,
+    /// Scope of stand-in identifiers (the directory, or the plan file).
+    pub scope: &'a str,
     pub ty: &'a str,
     pub address: &'a str,
     pub attrs: &'a V,
@@ -60,12 +62,18 @@ impl Res<'_> {
     fn text(&self, k: &str) -> Option<String> {
         self.get(k).and_then(V::text)
     }
+
+    /// The stand-in for an identifier only apply knows.
+    fn stand_in(&self) -> String {
+        super::stand_in(self.scope, self.address)
+    }
 }
 
 /// The objects one Terraform resource describes (none for types no rule reads).
 #[allow(clippy::too_many_arguments)]
 pub fn map_resource(
     format: &str,
+    scope: &str,
     ty: &str,
     address: &str,
     attrs: &V,
@@ -78,6 +86,7 @@ pub fn map_resource(
 ) -> Vec<Object> {
     let r = Res {
         format,
+        scope,
         ty,
         address,
         attrs,
@@ -154,7 +163,7 @@ fn cluster(r: &Res) -> Object {
             .get("cluster_security_group_id")
             .and_then(V::as_str)
             .map(str::to_string)
-            .unwrap_or_else(|| format!("{}.cluster_security_group_id", r.address));
+            .unwrap_or_else(|| format!("{}.cluster_security_group_id", r.stand_in()));
         s.set_node(
             "resourcesVpcConfig.clusterSecurityGroupId",
             str_node(&csg, vpc_pos),
@@ -376,8 +385,8 @@ fn addon(r: &Res) -> Object {
 
 fn launch_template(r: &Res) -> Object {
     let mut s = r.shape();
-    let id = r.text("id").unwrap_or_else(|| r.address.to_string());
-    let name = r.text("name").unwrap_or_else(|| r.address.to_string());
+    let id = r.text("id").unwrap_or_else(|| r.stand_in());
+    let name = r.text("name").unwrap_or_else(|| r.stand_in());
     s.set_node("LaunchTemplateId", str_node(&id, r.pos), None);
     s.set_node("LaunchTemplateName", str_node(&name, r.pos), Some(&p("name")));
     let version = r.get("latest_version").and_then(V::as_i64).unwrap_or(1);
@@ -584,7 +593,7 @@ fn set_permissions(s: &mut Shape, perms: Vec<(V, Vec<(FieldPath, FieldPath)>)>, 
 
 fn security_group(r: &Res) -> Object {
     let mut s = r.shape();
-    let id = r.text("id").unwrap_or_else(|| r.address.to_string());
+    let id = r.text("id").unwrap_or_else(|| r.stand_in());
     s.set_node("GroupId", str_node(&id, r.pos), None);
     s.set("GroupName", r.get("name"), &p("name"));
     s.set("Description", r.get("description"), &p("description"));
@@ -631,7 +640,7 @@ fn standalone_rule(r: &Res) -> Object {
     let group = r
         .get("security_group_id")
         .and_then(V::text)
-        .unwrap_or_else(|| r.address.to_string());
+        .unwrap_or_else(|| r.stand_in());
     s.set_link("GroupId", r.get("security_group_id"), &p("security_group_id"));
     if !s.has("GroupId") {
         s.set_node("GroupId", str_node(&group, r.pos), None);
@@ -647,7 +656,7 @@ fn standalone_rule(r: &Res) -> Object {
 
 fn iam_role(r: &Res) -> Vec<Object> {
     let mut out = Vec::new();
-    let name = r.text("name").unwrap_or_else(|| r.address.to_string());
+    let name = r.text("name").unwrap_or_else(|| r.stand_in());
     let arn = role_arn(&name);
     let mut s = r.shape();
     s.set_node("RoleName", str_node(&name, r.pos), Some(&p("name")));
@@ -754,7 +763,7 @@ fn role_policy(r: &Res) -> Object {
 
 fn subnet(r: &Res) -> Object {
     let mut s = r.shape();
-    let id = r.text("id").unwrap_or_else(|| r.address.to_string());
+    let id = r.text("id").unwrap_or_else(|| r.stand_in());
     s.set_node("SubnetId", str_node(&id, r.pos), None);
     s.set(
         "MapPublicIpOnLaunch",

@@ -121,7 +121,9 @@ impl IacOrigin {
         let p = path.segs();
         let related = |u: &FieldPath| {
             let u = u.segs();
-            p.starts_with(u) || u.starts_with(p) || (u.len() >= 3 && p.starts_with(&u[..u.len() - 1]))
+            p.starts_with(u)
+                || u.starts_with(p)
+                || (u.len() >= 3 && p.starts_with(&u[..u.len() - 1]))
         };
         self.unknown.iter().find(|(u, _)| related(u)).or_else(|| {
             let (_, original) = self.tied.iter().find(|(t, _)| related(t))?;

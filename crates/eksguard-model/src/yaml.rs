@@ -102,8 +102,7 @@ pub fn parse_documents_keeping_tags(
 /// The tag to keep as a mapping key: a local tag, and only when asked for.
 fn kept_tag(tag: Option<&str>) -> Option<String> {
     let t = tag?;
-    (KEEP_TAGS.with(Cell::get) && t.starts_with('!') && !t.starts_with("!!"))
-        .then(|| t.to_string())
+    (KEEP_TAGS.with(Cell::get) && t.starts_with('!') && !t.starts_with("!!")).then(|| t.to_string())
 }
 
 fn wrap_tag(node: Node, tag: Option<String>) -> Node {

@@ -232,8 +232,7 @@ fn set_aside_undecided(
         .into_iter()
         .filter(|f| {
             let obj = inv.get(f.object);
-            let Some((path, expr)) = obj.iac.as_ref().and_then(|i| i.undecided_by(&f.path))
-            else {
+            let Some((path, expr)) = obj.iac.as_ref().and_then(|i| i.undecided_by(&f.path)) else {
                 return true;
             };
             let entry = undecided.entry(f.object).or_insert_with(|| {

@@ -92,15 +92,26 @@ pub fn load(root: &Node, path: &Arc<str>) -> (Vec<Object>, Vec<InputError>) {
             pos: e.key_pos,
             path,
             suppressions: Vec::new(),
-            undecided: exists.is_none().then(|| format!("Condition {}", e.value.get("Condition").and_then(Node::as_str).unwrap_or(""))),
+            undecided: exists.is_none().then(|| {
+                format!(
+                    "Condition {}",
+                    e.value
+                        .get("Condition")
+                        .and_then(Node::as_str)
+                        .unwrap_or("")
+                )
+            }),
         };
         if let Some(meta) = e.value.get("Metadata") {
-            let v = meta.get("eksguard.io/ignore").or_else(|| meta.at("eksguard.ignore"));
-            for n in v.map(|v| match v.as_seq() {
-                Some(items) => items.iter().collect::<Vec<_>>(),
-                None => vec![v],
-            })
-            .unwrap_or_default()
+            let v = meta
+                .get("eksguard.io/ignore")
+                .or_else(|| meta.at("eksguard.ignore"));
+            for n in v
+                .map(|v| match v.as_seq() {
+                    Some(items) => items.iter().collect::<Vec<_>>(),
+                    None => vec![v],
+                })
+                .unwrap_or_default()
             {
                 if let Some(s) = n.as_str() {
                     r.suppressions.push((n.pos, s.to_string()));
@@ -174,7 +185,9 @@ impl Template<'_> {
         let mk = |val: Val| V::new(val, pos, 0);
         match f {
             "Ref" => {
-                let Some(name) = arg.as_str() else { return unknown() };
+                let Some(name) = arg.as_str() else {
+                    return unknown();
+                };
                 if name == "AWS::NoValue" {
                     return mk(Val::Null);
                 }
@@ -223,12 +236,16 @@ impl Template<'_> {
                     ("AWS::IAM::Role", "Arn") => role_arn(&name),
                     ("AWS::IAM::Role", "RoleId") => name,
                     ("AWS::EKS::Cluster", "ClusterSecurityGroupId") => {
-                        format!("{}.ClusterSecurityGroupId", super::stand_in(self.scope, &res))
+                        format!(
+                            "{}.ClusterSecurityGroupId",
+                            super::stand_in(self.scope, &res)
+                        )
                     }
                     ("AWS::EKS::Cluster", "Arn") => format!("arn:aws:eks:::cluster/{name}"),
-                    ("AWS::EC2::LaunchTemplate", "LatestVersionNumber" | "DefaultVersionNumber") => {
-                        "1".into()
-                    }
+                    (
+                        "AWS::EC2::LaunchTemplate",
+                        "LatestVersionNumber" | "DefaultVersionNumber",
+                    ) => "1".into(),
                     ("AWS::EC2::LaunchTemplate", "LaunchTemplateId")
                     | ("AWS::EC2::SecurityGroup", "GroupId") => super::stand_in(self.scope, &res),
                     ("AWS::KMS::Key", "Arn") => {
@@ -252,7 +269,9 @@ impl Template<'_> {
                 while let Some(at) = rest.find("${") {
                     out.push_str(&rest[..at]);
                     let after = &rest[at + 2..];
-                    let Some(end) = after.find('}') else { return unknown() };
+                    let Some(end) = after.find('}') else {
+                        return unknown();
+                    };
                     let name = &after[..end];
                     if let Some(lit) = name.strip_prefix('!') {
                         out.push_str("${");
@@ -268,7 +287,11 @@ impl Template<'_> {
                                 ),
                                 None => str_node(name, pos),
                             };
-                            let f = if name.contains('.') { "Fn::GetAtt" } else { "Ref" };
+                            let f = if name.contains('.') {
+                                "Fn::GetAtt"
+                            } else {
+                                "Ref"
+                            };
                             self.intrinsic(f, &node, pos, depth + 1)
                         });
                         match v.text() {
@@ -286,7 +309,9 @@ impl Template<'_> {
                 if items.len() != 2 {
                     return unknown();
                 }
-                let Some(sep) = items[0].as_str() else { return unknown() };
+                let Some(sep) = items[0].as_str() else {
+                    return unknown();
+                };
                 let list = self.eval(&items[1], depth);
                 let parts: Option<Vec<String>> = list.items().iter().map(V::text).collect();
                 match parts {
@@ -301,7 +326,10 @@ impl Template<'_> {
                 }
                 let i = self.eval(&items[0], depth).as_i64();
                 let list = self.eval(&items[1], depth);
-                match i.and_then(|i| usize::try_from(i).ok()).and_then(|i| list.items().get(i)) {
+                match i
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| list.items().get(i))
+                {
                     Some(v) => v.clone(),
                     None => unknown(),
                 }
@@ -454,7 +482,9 @@ impl Res<'_> {
                     ("serviceAccountRoleArn", "ServiceAccountRoleArn"),
                     ("podIdentityAssociations", "PodIdentityAssociations"),
                 ],
-                &self.text("AddonName").unwrap_or_else(|| self.id.to_string()),
+                &self
+                    .text("AddonName")
+                    .unwrap_or_else(|| self.id.to_string()),
             )],
             "AWS::EC2::LaunchTemplate" => vec![self.launch_template()],
             "AWS::EC2::SecurityGroup" => vec![self.security_group()],
@@ -496,7 +526,10 @@ impl Res<'_> {
         );
         if let Some(vpc) = vpc {
             if vpc.is_unknown() {
-                s.unknown(&FieldPath::parse("resourcesVpcConfig"), "ResourcesVpcConfig");
+                s.unknown(
+                    &FieldPath::parse("resourcesVpcConfig"),
+                    "ResourcesVpcConfig",
+                );
             }
             for (cli, own) in [
                 ("endpointPublicAccess", "EndpointPublicAccess"),
@@ -505,7 +538,11 @@ impl Res<'_> {
             ] {
                 let own = p(&format!("ResourcesVpcConfig.{own}"));
                 s.map_path(&format!("resourcesVpcConfig.{cli}"), &own);
-                s.set(&format!("resourcesVpcConfig.{cli}"), vpc.get(own_key(&own)), &own);
+                s.set(
+                    &format!("resourcesVpcConfig.{cli}"),
+                    vpc.get(own_key(&own)),
+                    &own,
+                );
             }
             s.set_link(
                 "resourcesVpcConfig.subnetIds",
@@ -523,10 +560,10 @@ impl Res<'_> {
             str_node(&format!("{}.ClusterSecurityGroupId", self.sid()), vpc_pos),
             None,
         );
-    s.tie(&[
-        "resourcesVpcConfig.endpointPublicAccess",
-        "resourcesVpcConfig.publicAccessCidrs",
-    ]);
+        s.tie(&[
+            "resourcesVpcConfig.endpointPublicAccess",
+            "resourcesVpcConfig.publicAccessCidrs",
+        ]);
         let types_path = p("Logging.ClusterLogging.EnabledTypes");
         s.map_path("logging.clusterLogging", &types_path);
         s.map_path("logging.clusterLogging[0].types", &types_path);
@@ -535,7 +572,9 @@ impl Res<'_> {
             .and_then(|l| l.get("ClusterLogging"))
             .and_then(|c| c.get("EnabledTypes"));
         match types {
-            Some(t) if t.is_unknown() => s.unknown(&FieldPath::parse("logging.clusterLogging"), "EnabledTypes"),
+            Some(t) if t.is_unknown() => {
+                s.unknown(&FieldPath::parse("logging.clusterLogging"), "EnabledTypes")
+            }
             Some(t) => {
                 // `[{Type: api}, ...]` as the CLI's `types` list, one index per item.
                 let names: Vec<V> = t
@@ -586,7 +625,11 @@ impl Res<'_> {
                         V::new(Val::Map(m), c.pos, 0)
                     })
                     .collect();
-                s.set("encryptionConfig", Some(&V::new(Val::List(items), ec.pos, 0)), &p("EncryptionConfig"));
+                s.set(
+                    "encryptionConfig",
+                    Some(&V::new(Val::List(items), ec.pos, 0)),
+                    &p("EncryptionConfig"),
+                );
             }
         }
         if let Some(ac) = self.get("AccessConfig") {
@@ -602,7 +645,10 @@ impl Res<'_> {
             );
         }
         s.map_path("accessConfig", &p("AccessConfig"));
-        s.map_path("accessConfig.authenticationMode", &p("AccessConfig.AuthenticationMode"));
+        s.map_path(
+            "accessConfig.authenticationMode",
+            &p("AccessConfig.AuthenticationMode"),
+        );
         s.map_path(
             "accessConfig.bootstrapClusterCreatorAdminPermissions",
             &p("AccessConfig.BootstrapClusterCreatorAdminPermissions"),
@@ -612,16 +658,30 @@ impl Res<'_> {
 
     fn nodegroup(&self) -> Object {
         let mut s = self.shape();
-        let name = self.text("NodegroupName").unwrap_or_else(|| self.id.to_string());
+        let name = self
+            .text("NodegroupName")
+            .unwrap_or_else(|| self.id.to_string());
         s.set("clusterName", self.get("ClusterName"), &p("ClusterName"));
-        s.set_node("nodegroupName", str_node(&name, self.pos), Some(&p("NodegroupName")));
+        s.set_node(
+            "nodegroupName",
+            str_node(&name, self.pos),
+            Some(&p("NodegroupName")),
+        );
         s.set_link("nodeRole", self.get("NodeRole"), &p("NodeRole"));
         s.set_link("subnets", self.get("Subnets"), &p("Subnets"));
         s.set("amiType", self.get("AmiType"), &p("AmiType"));
         s.set("version", self.get("Version"), &p("Version"));
-        s.set("releaseVersion", self.get("ReleaseVersion"), &p("ReleaseVersion"));
+        s.set(
+            "releaseVersion",
+            self.get("ReleaseVersion"),
+            &p("ReleaseVersion"),
+        );
         if let Some(ra) = self.get("RemoteAccess") {
-            s.set("remoteAccess.ec2SshKey", ra.get("Ec2SshKey"), &p("RemoteAccess.Ec2SshKey"));
+            s.set(
+                "remoteAccess.ec2SshKey",
+                ra.get("Ec2SshKey"),
+                &p("RemoteAccess.Ec2SshKey"),
+            );
             s.set_link(
                 "remoteAccess.sourceSecurityGroups",
                 ra.get("SourceSecurityGroups"),
@@ -642,7 +702,9 @@ impl Res<'_> {
     }
 
     fn access_entry(&self) -> Vec<Object> {
-        let principal = self.text("PrincipalArn").unwrap_or_else(|| self.id.to_string());
+        let principal = self
+            .text("PrincipalArn")
+            .unwrap_or_else(|| self.id.to_string());
         let mut out = vec![self.simple(
             EKS,
             "EKSAccessEntry",
@@ -692,11 +754,21 @@ impl Res<'_> {
 
     fn launch_template(&self) -> Object {
         let mut s = self.shape();
-        let name = self.text("LaunchTemplateName").unwrap_or_else(|| self.id.to_string());
+        let name = self
+            .text("LaunchTemplateName")
+            .unwrap_or_else(|| self.id.to_string());
         s.set_node("LaunchTemplateId", str_node(&self.sid(), self.pos), None);
-        s.set_node("LaunchTemplateName", str_node(&name, self.pos), Some(&p("LaunchTemplateName")));
+        s.set_node(
+            "LaunchTemplateName",
+            str_node(&name, self.pos),
+            Some(&p("LaunchTemplateName")),
+        );
         s.set_node("VersionNumber", Node::new(Value::Int(1), self.pos), None);
-        s.set_node("DefaultVersion", Node::new(Value::Bool(true), self.pos), None);
+        s.set_node(
+            "DefaultVersion",
+            Node::new(Value::Bool(true), self.pos),
+            None,
+        );
         // The template data has the CLI's shape already.
         match self.get("LaunchTemplateData") {
             Some(d) => s.set("LaunchTemplateData", Some(d), &p("LaunchTemplateData")),
@@ -706,7 +778,12 @@ impl Res<'_> {
                 None,
             ),
         }
-        s.build(EC2, "EC2LaunchTemplateVersion", &format!("{}:1", self.sid()), self.path)
+        s.build(
+            EC2,
+            "EC2LaunchTemplateVersion",
+            &format!("{}:1", self.sid()),
+            self.path,
+        )
     }
 
     fn security_group(&self) -> Object {
@@ -714,7 +791,11 @@ impl Res<'_> {
         let gid = self.sid();
         s.set_node("GroupId", str_node(&gid, self.pos), None);
         s.set("GroupName", self.get("GroupName"), &p("GroupName"));
-        s.set("Description", self.get("GroupDescription"), &p("GroupDescription"));
+        s.set(
+            "Description",
+            self.get("GroupDescription"),
+            &p("GroupDescription"),
+        );
         s.set_link("VpcId", self.get("VpcId"), &p("VpcId"));
         s.set("Tags", self.get("Tags"), &p("Tags"));
         let rules = self.get("SecurityGroupIngress");
@@ -742,16 +823,29 @@ impl Res<'_> {
         let group = self.text("GroupId").unwrap_or_else(|| self.sid());
         s.set_node("GroupId", str_node(&group, self.pos), Some(&p("GroupId")));
         let perm = permission(0, self.props, &FieldPath::parse("Properties"), &group);
-        set_permissions(&mut s, vec![perm], self.pos, &FieldPath::parse("Properties"));
+        set_permissions(
+            &mut s,
+            vec![perm],
+            self.pos,
+            &FieldPath::parse("Properties"),
+        );
         s.build(EC2, "EC2SecurityGroup", &group, self.path)
     }
 
     fn subnet(&self) -> Object {
         let mut s = self.shape();
         s.set_node("SubnetId", str_node(&self.sid(), self.pos), None);
-        s.set("MapPublicIpOnLaunch", self.get("MapPublicIpOnLaunch"), &p("MapPublicIpOnLaunch"));
+        s.set(
+            "MapPublicIpOnLaunch",
+            self.get("MapPublicIpOnLaunch"),
+            &p("MapPublicIpOnLaunch"),
+        );
         if self.get("MapPublicIpOnLaunch").is_none() {
-            s.set_node("MapPublicIpOnLaunch", Node::new(Value::Bool(false), self.pos), None);
+            s.set_node(
+                "MapPublicIpOnLaunch",
+                Node::new(Value::Bool(false), self.pos),
+                None,
+            );
         }
         s.set_link("VpcId", self.get("VpcId"), &p("VpcId"));
         s.set("CidrBlock", self.get("CidrBlock"), &p("CidrBlock"));
@@ -766,23 +860,48 @@ impl Res<'_> {
         s.set_node("RoleName", str_node(&name, self.pos), Some(&p("RoleName")));
         s.set_node("Arn", str_node(&arn, self.pos), None);
         if let Some(d) = self.get("AssumeRolePolicyDocument") {
-            s.set("AssumeRolePolicyDocument", Some(&document(d)), &p("AssumeRolePolicyDocument"));
+            s.set(
+                "AssumeRolePolicyDocument",
+                Some(&document(d)),
+                &p("AssumeRolePolicyDocument"),
+            );
         }
         let mut out = vec![s.build(IAM, "IAMRole", &arn, self.path)];
-        for (i, pol) in self.get("Policies").map(V::items).unwrap_or(&[]).iter().enumerate() {
+        for (i, pol) in self
+            .get("Policies")
+            .map(V::items)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             let mut s = self.shape();
-            let pname = pol.get("PolicyName").and_then(V::text).unwrap_or_else(|| format!("Policies[{i}]"));
+            let pname = pol
+                .get("PolicyName")
+                .and_then(V::text)
+                .unwrap_or_else(|| format!("Policies[{i}]"));
             s.set_node("RoleName", str_node(&name, self.pos), None);
-            s.set_node("PolicyName", str_node(&pname, pol.pos), Some(&p(&format!("Policies[{i}].PolicyName"))));
+            s.set_node(
+                "PolicyName",
+                str_node(&pname, pol.pos),
+                Some(&p(&format!("Policies[{i}].PolicyName"))),
+            );
             if let Some(d) = pol.get("PolicyDocument") {
-                s.set("PolicyDocument", Some(&document(d)), &p(&format!("Policies[{i}].PolicyDocument")));
+                s.set(
+                    "PolicyDocument",
+                    Some(&document(d)),
+                    &p(&format!("Policies[{i}].PolicyDocument")),
+                );
             }
             out.push(s.build(IAM, "IAMRolePolicy", &format!("{name}/{pname}"), self.path));
         }
         if let Some(arns) = self.get("ManagedPolicyArns") {
             let mut s = self.shape();
             s.set_node("RoleName", str_node(&name, self.pos), None);
-            s.set("AttachedPolicies", Some(&attached(arns)), &p("ManagedPolicyArns"));
+            s.set(
+                "AttachedPolicies",
+                Some(&attached(arns)),
+                &p("ManagedPolicyArns"),
+            );
             out.push(s.build(IAM, "IAMAttachedPolicies", &name, self.path));
         }
         out
@@ -793,10 +912,20 @@ impl Res<'_> {
     fn policy(&self) -> Vec<Object> {
         let managed = self.ty == "AWS::IAM::ManagedPolicy";
         let pname = self
-            .text(if managed { "ManagedPolicyName" } else { "PolicyName" })
+            .text(if managed {
+                "ManagedPolicyName"
+            } else {
+                "PolicyName"
+            })
             .unwrap_or_else(|| self.id.to_string());
         let mut out = Vec::new();
-        for (i, role) in self.get("Roles").map(V::items).unwrap_or(&[]).iter().enumerate() {
+        for (i, role) in self
+            .get("Roles")
+            .map(V::items)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             let Some(rname) = role.text() else { continue };
             let mut s = self.shape();
             s.set("RoleName", Some(role), &p(&format!("Roles[{i}]")));
@@ -813,7 +942,11 @@ impl Res<'_> {
                     self.pos,
                     0,
                 );
-                s.set("AttachedPolicies", Some(&attached(&arn)), &FieldPath::parse("Properties"));
+                s.set(
+                    "AttachedPolicies",
+                    Some(&attached(&arn)),
+                    &FieldPath::parse("Properties"),
+                );
                 out.push(s.build(IAM, "IAMAttachedPolicies", &rname, self.path));
             }
         }
@@ -843,12 +976,19 @@ fn attached(arns: &V) -> V {
     let one = |a: &V| {
         let mut m = vec![("PolicyArn".to_string(), a.clone())];
         if let Some(name) = a.as_str().and_then(|s| s.rsplit('/').next()) {
-            m.push(("PolicyName".into(), V::new(Val::Str(name.into()), a.pos, a.file)));
+            m.push((
+                "PolicyName".into(),
+                V::new(Val::Str(name.into()), a.pos, a.file),
+            ));
         }
         V::new(Val::Map(m), a.pos, a.file)
     };
     match &arns.val {
-        Val::List(items) => V::new(Val::List(items.iter().map(one).collect()), arns.pos, arns.file),
+        Val::List(items) => V::new(
+            Val::List(items.iter().map(one).collect()),
+            arns.pos,
+            arns.file,
+        ),
         Val::Unknown(_) => arns.clone(),
         _ => V::new(Val::List(vec![one(arns)]), arns.pos, arns.file),
     }
@@ -866,8 +1006,17 @@ fn permission(
     let mut m: Vec<(String, V)> = Vec::new();
     let mut paths = vec![(base.clone(), own.clone())];
     if let Some(pv) = rule.get("IpProtocol") {
-        let t = pv.text().map(|t| if t == "all" { "-1".to_string() } else { t.to_ascii_lowercase() });
-        m.push(("IpProtocol".into(), t.map_or(pv.clone(), |t| mk(Val::Str(t), pv.pos))));
+        let t = pv.text().map(|t| {
+            if t == "all" {
+                "-1".to_string()
+            } else {
+                t.to_ascii_lowercase()
+            }
+        });
+        m.push((
+            "IpProtocol".into(),
+            t.map_or(pv.clone(), |t| mk(Val::Str(t), pv.pos)),
+        ));
     }
     for k in ["FromPort", "ToPort"] {
         if let Some(v) = rule.get(k) {
@@ -892,7 +1041,10 @@ fn permission(
             paths.push((base.key(list).index(0).key(key), own.key(src)));
             m.push((
                 list.into(),
-                mk(Val::List(vec![mk(Val::Map(vec![(key.into(), v.clone())]), v.pos)]), v.pos),
+                mk(
+                    Val::List(vec![mk(Val::Map(vec![(key.into(), v.clone())]), v.pos)]),
+                    v.pos,
+                ),
             ));
         }
     }
@@ -911,7 +1063,11 @@ fn set_permissions(
         items.push(v);
         all.extend(paths);
     }
-    s.set("IpPermissions", Some(&V::new(Val::List(items), pos, 0)), own);
+    s.set(
+        "IpPermissions",
+        Some(&V::new(Val::List(items), pos, 0)),
+        own,
+    );
     for (cli, own) in all {
         s.map_path(&cli.to_string(), &own);
     }

@@ -31,7 +31,9 @@ use crate::aws_json::{EC2, EKS, IAM};
 pub fn is_eks_module(source: &str) -> bool {
     let s = source.trim().to_ascii_lowercase();
     s.starts_with("terraform-aws-modules/eks/aws")
-        && !s.trim_start_matches("terraform-aws-modules/eks/aws").starts_with("//modules")
+        && !s
+            .trim_start_matches("terraform-aws-modules/eks/aws")
+            .starts_with("//modules")
         || (s.contains("terraform-aws-modules/terraform-aws-eks") && !s.contains("//modules"))
 }
 
@@ -99,14 +101,23 @@ fn names(v: u32) -> Names {
 /// The version when `version` does not say: v21's input names, or v20's access inputs.
 fn guess(attrs: &V) -> Option<u32> {
     let has = |k: &str| attrs.get(k).is_some();
-    if ["kubernetes_version", "endpoint_public_access", "enabled_log_types", "encryption_config"]
-        .iter()
-        .any(|k| has(k))
+    if [
+        "kubernetes_version",
+        "endpoint_public_access",
+        "enabled_log_types",
+        "encryption_config",
+    ]
+    .iter()
+    .any(|k| has(k))
     {
         Some(21)
-    } else if ["authentication_mode", "access_entries", "enable_cluster_creator_admin_permissions"]
-        .iter()
-        .any(|k| has(k))
+    } else if [
+        "authentication_mode",
+        "access_entries",
+        "enable_cluster_creator_admin_permissions",
+    ]
+    .iter()
+    .any(|k| has(k))
     {
         Some(20)
     } else {
@@ -162,7 +173,14 @@ impl Ctx<'_> {
     }
 
     /// Sets `cli` from the input `input`, or from `default` with a note.
-    fn input_or_default(&self, s: &mut Shape, cli: &str, input: &str, default: Option<V>, shown: &str) {
+    fn input_or_default(
+        &self,
+        s: &mut Shape,
+        cli: &str,
+        input: &str,
+        default: Option<V>,
+        shown: &str,
+    ) {
         match self.get(input) {
             Some(v) => s.set(cli, Some(v), &p(input)),
             None => {
@@ -171,7 +189,10 @@ impl Ctx<'_> {
                     s.set(cli, Some(&d), &p(input));
                     s.default_note(
                         cli,
-                        format!("module default `{input} = {shown}`, {}", self.version_note()),
+                        format!(
+                            "module default `{input} = {shown}`, {}",
+                            self.version_note()
+                        ),
                     );
                 }
             }
@@ -181,7 +202,12 @@ impl Ctx<'_> {
 
 fn strs(items: &[&str], pos: Pos, file: u32) -> V {
     V::new(
-        Val::List(items.iter().map(|s| V::new(Val::Str(s.to_string()), pos, file)).collect()),
+        Val::List(
+            items
+                .iter()
+                .map(|s| V::new(Val::Str(s.to_string()), pos, file))
+                .collect(),
+        ),
         pos,
         file,
     )
@@ -197,19 +223,21 @@ pub fn map_module(b: &Evaluated, path: &Arc<str>, scope: &str) -> (Vec<Object>, 
     let (v, known) = match major(&b.attrs) {
         Some(v @ 19..=21) => (v, true),
         Some(v) if v > 21 => (21, false),
-        found => match guess(&b.attrs) {
-            Some(v) => (v, false),
-            None => {
-                if found.is_some() {
-                    warnings.push(InputError::new(
+        found => {
+            match guess(&b.attrs) {
+                Some(v) => (v, false),
+                None => {
+                    if found.is_some() {
+                        warnings.push(InputError::new(
                         &**path,
                         Some(b.pos.line),
                         format!("{}: EKS module versions before 19 are not read; only its inputs are", b.address),
                     ));
+                    }
+                    (20, false)
                 }
-                (20, false)
             }
-        },
+        }
     };
     let n = names(v);
     let cluster_name = b
@@ -233,7 +261,10 @@ pub fn map_module(b: &Evaluated, path: &Arc<str>, scope: &str) -> (Vec<Object>, 
         out.push(node_security_group(&cx, &node_sg, &cluster_sg));
     }
     out.push(cluster_security_group(&cx, &cluster_sg, &node_sg));
-    out.extend(node_groups(&cx, creates_node_sg.then_some(node_sg.as_str())));
+    out.extend(node_groups(
+        &cx,
+        creates_node_sg.then_some(node_sg.as_str()),
+    ));
     out.extend(access_entries(&cx));
     out.extend(addons(&cx));
     (out, warnings)
@@ -245,9 +276,25 @@ fn cluster(cx: &Ctx) -> Object {
     let mut s = cx.shape(b.pos);
     s.set_node("name", str_node(&cx.cluster_name, b.pos), Some(&p(n.name)));
     s.set("version", cx.get(n.version), &p(n.version));
-    s.set_node("resourcesVpcConfig", Node::new(Value::Map(Vec::new()), b.pos), None);
-    cx.input_or_default(&mut s, "resourcesVpcConfig.endpointPublicAccess", n.public, Some(cx.mk(Val::Bool(false))), "false");
-    cx.input_or_default(&mut s, "resourcesVpcConfig.endpointPrivateAccess", n.private, Some(cx.mk(Val::Bool(true))), "true");
+    s.set_node(
+        "resourcesVpcConfig",
+        Node::new(Value::Map(Vec::new()), b.pos),
+        None,
+    );
+    cx.input_or_default(
+        &mut s,
+        "resourcesVpcConfig.endpointPublicAccess",
+        n.public,
+        Some(cx.mk(Val::Bool(false))),
+        "false",
+    );
+    cx.input_or_default(
+        &mut s,
+        "resourcesVpcConfig.endpointPrivateAccess",
+        n.private,
+        Some(cx.mk(Val::Bool(true))),
+        "true",
+    );
     cx.input_or_default(
         &mut s,
         "resourcesVpcConfig.publicAccessCidrs",
@@ -259,7 +306,9 @@ fn cluster(cx: &Ctx) -> Object {
         "resourcesVpcConfig.endpointPublicAccess",
         "resourcesVpcConfig.publicAccessCidrs",
     ]);
-    let subnets = cx.get("control_plane_subnet_ids").or_else(|| cx.get("subnet_ids"));
+    let subnets = cx
+        .get("control_plane_subnet_ids")
+        .or_else(|| cx.get("subnet_ids"));
     s.set_link("resourcesVpcConfig.subnetIds", subnets, &p("subnet_ids"));
     let csg = cx
         .get("cluster_security_group_id")
@@ -285,17 +334,28 @@ fn cluster(cx: &Ctx) -> Object {
     let item = V::new(
         Val::Map(vec![
             ("types".into(), logs.clone()),
-            ("enabled".into(), V::new(Val::Bool(true), logs.pos, logs.file)),
+            (
+                "enabled".into(),
+                V::new(Val::Bool(true), logs.pos, logs.file),
+            ),
         ]),
         logs.pos,
         logs.file,
     );
-    s.set("logging.clusterLogging", Some(&V::new(Val::List(vec![item]), logs.pos, logs.file)), &p(n.logs));
+    s.set(
+        "logging.clusterLogging",
+        Some(&V::new(Val::List(vec![item]), logs.pos, logs.file)),
+        &p(n.logs),
+    );
     s.map_path("logging.clusterLogging[0].types", &p(n.logs));
     if cx.get(n.logs).is_none() {
         s.default_note(
             "logging.clusterLogging",
-            format!("module default `{} = [\"audit\", \"api\", \"authenticator\"]`, {}", n.logs, cx.version_note()),
+            format!(
+                "module default `{} = [\"audit\", \"api\", \"authenticator\"]`, {}",
+                n.logs,
+                cx.version_note()
+            ),
         );
     }
     // Envelope encryption: on by default with a key the module creates; `{}` (v19, v20)
@@ -306,18 +366,27 @@ fn cluster(cx: &Ctx) -> Object {
     let off = match enc {
         None => false,
         Some(v) if matches!(v.val, Val::Null) => true,
-        Some(V { val: Val::Map(m), .. }) => n.v < 21 && m.is_empty(),
+        Some(V {
+            val: Val::Map(m), ..
+        }) => n.v < 21 && m.is_empty(),
         Some(v) if v.is_unknown() => {
-            s.unknown(&p("encryptionConfig"), match &v.val {
-                Val::Unknown(e) => e,
-                _ => "",
-            });
+            s.unknown(
+                &p("encryptionConfig"),
+                match &v.val {
+                    Val::Unknown(e) => e,
+                    _ => "",
+                },
+            );
             false
         }
         _ => false,
     };
     if off {
-        s.set_node("encryptionConfig", Node::new(Value::Seq(Vec::new()), enc.map_or(b.pos, |v| v.pos)), None);
+        s.set_node(
+            "encryptionConfig",
+            Node::new(Value::Seq(Vec::new()), enc.map_or(b.pos, |v| v.pos)),
+            None,
+        );
     } else {
         let given = enc.filter(|v| matches!(v.val, Val::Map(_)));
         let resources = given
@@ -331,10 +400,17 @@ fn cluster(cx: &Ctx) -> Object {
         };
         let mut m = vec![("resources".to_string(), resources)];
         if let Some(k) = key {
-            m.push(("provider".into(), V::new(Val::Map(vec![("keyArn".into(), k.clone())]), k.pos, k.file)));
+            m.push((
+                "provider".into(),
+                V::new(Val::Map(vec![("keyArn".into(), k.clone())]), k.pos, k.file),
+            ));
         }
         let item = V::new(Val::Map(m), given.map_or(b.pos, |g| g.pos), b.file);
-        s.set("encryptionConfig", Some(&V::new(Val::List(vec![item]), b.pos, b.file)), &p(n.encryption));
+        s.set(
+            "encryptionConfig",
+            Some(&V::new(Val::List(vec![item]), b.pos, b.file)),
+            &p(n.encryption),
+        );
     }
     // Authentication (v20 on) and the creator's admin access.
     if n.v >= 20 {
@@ -354,13 +430,17 @@ fn cluster(cx: &Ctx) -> Object {
         );
         if !cx.known && cx.get("authentication_mode").is_none() {
             // v19 leaves the API's CONFIG_MAP, v20 and v21 set API_AND_CONFIG_MAP.
-            s.unknown(&p("accessConfig.authenticationMode"), "the module's version");
+            s.unknown(
+                &p("accessConfig.authenticationMode"),
+                "the module's version",
+            );
         }
     } else {
         s.map_path("accessConfig.authenticationMode", &FieldPath::root());
         s.default_note(
             "accessConfig.authenticationMode",
-            "v19 of the module has no `authentication_mode` input: the API's `CONFIG_MAP` applies".into(),
+            "v19 of the module has no `authentication_mode` input: the API's `CONFIG_MAP` applies"
+                .into(),
         );
     }
     s.build(EKS, "EKSCluster", &cx.cluster_name, cx.path)
@@ -385,10 +465,13 @@ fn rules_to_permissions(
         s.unknown(&p("IpPermissions"), input);
         return;
     }
-    for (k, r) in given.map(|g| match &g.val {
-        Val::Map(m) => m.clone(),
-        _ => Vec::new(),
-    }).unwrap_or_default() {
+    for (k, r) in given
+        .map(|g| match &g.val {
+            Val::Map(m) => m.clone(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default()
+    {
         if r.get("type").and_then(V::as_str) != Some("ingress") {
             continue;
         }
@@ -397,15 +480,29 @@ fn rules_to_permissions(
         let base = FieldPath::parse("IpPermissions").index(i);
         let mut m: Vec<(String, V)> = Vec::new();
         if let Some(proto) = r.get("protocol") {
-            let t = proto.text().map(|t| if t == "all" { "-1".into() } else { t.to_ascii_lowercase() });
-            m.push(("IpProtocol".into(), t.map_or(proto.clone(), |t| V::new(Val::Str(t), proto.pos, proto.file))));
+            let t = proto.text().map(|t| {
+                if t == "all" {
+                    "-1".into()
+                } else {
+                    t.to_ascii_lowercase()
+                }
+            });
+            m.push((
+                "IpProtocol".into(),
+                t.map_or(proto.clone(), |t| {
+                    V::new(Val::Str(t), proto.pos, proto.file)
+                }),
+            ));
         }
         for (cli, tf) in [("FromPort", "from_port"), ("ToPort", "to_port")] {
             if let Some(v) = r.get(tf) {
                 m.push((cli.into(), v.clone()));
             }
         }
-        for (list, field, tf) in [("IpRanges", "CidrIp", "cidr_blocks"), ("Ipv6Ranges", "CidrIpv6", "ipv6_cidr_blocks")] {
+        for (list, field, tf) in [
+            ("IpRanges", "CidrIp", "cidr_blocks"),
+            ("Ipv6Ranges", "CidrIpv6", "ipv6_cidr_blocks"),
+        ] {
             if let Some(v) = r.get(tf) {
                 let ranges: Vec<V> = v
                     .items()
@@ -421,24 +518,46 @@ fn rules_to_permissions(
         }
         let mut pairs = Vec::new();
         if r.get("self").and_then(V::as_bool) == Some(true) {
-            pairs.push(V::new(Val::Map(vec![("GroupId".into(), cx.mk(Val::Str(self_id.into())))]), r.pos, r.file));
+            pairs.push(V::new(
+                Val::Map(vec![("GroupId".into(), cx.mk(Val::Str(self_id.into())))]),
+                r.pos,
+                r.file,
+            ));
         }
         if r.get("source_cluster_security_group").and_then(V::as_bool) == Some(true)
             || r.get("source_node_security_group").and_then(V::as_bool) == Some(true)
         {
-            pairs.push(V::new(Val::Map(vec![("GroupId".into(), cx.mk(Val::Str(peer_id.into())))]), r.pos, r.file));
+            pairs.push(V::new(
+                Val::Map(vec![("GroupId".into(), cx.mk(Val::Str(peer_id.into())))]),
+                r.pos,
+                r.file,
+            ));
         }
-        if let Some(sg) = r.get("source_security_group_id").filter(|v| !v.is_unknown()) {
-            pairs.push(V::new(Val::Map(vec![("GroupId".into(), sg.clone())]), sg.pos, sg.file));
+        if let Some(sg) = r
+            .get("source_security_group_id")
+            .filter(|v| !v.is_unknown())
+        {
+            pairs.push(V::new(
+                Val::Map(vec![("GroupId".into(), sg.clone())]),
+                sg.pos,
+                sg.file,
+            ));
         }
         if !pairs.is_empty() {
-            m.push(("UserIdGroupPairs".into(), V::new(Val::List(pairs), r.pos, r.file)));
+            m.push((
+                "UserIdGroupPairs".into(),
+                V::new(Val::List(pairs), r.pos, r.file),
+            ));
         }
         paths.push((base, own));
         items.push(V::new(Val::Map(m), r.pos, r.file));
     }
     for (from, to, proto, from_peer) in recommended {
-        let group = if *from_peer == "peer" { peer_id } else { self_id };
+        let group = if *from_peer == "peer" {
+            peer_id
+        } else {
+            self_id
+        };
         items.push(V::new(
             Val::Map(vec![
                 ("IpProtocol".into(), cx.mk(Val::Str(proto.to_string()))),
@@ -446,14 +565,21 @@ fn rules_to_permissions(
                 ("ToPort".into(), cx.mk(Val::Int(*to))),
                 (
                     "UserIdGroupPairs".into(),
-                    cx.mk(Val::List(vec![cx.mk(Val::Map(vec![("GroupId".into(), cx.mk(Val::Str(group.into())))]))])),
+                    cx.mk(Val::List(vec![cx.mk(Val::Map(vec![(
+                        "GroupId".into(),
+                        cx.mk(Val::Str(group.into())),
+                    )]))])),
                 ),
             ]),
             b.pos,
             b.file,
         ));
     }
-    s.set("IpPermissions", Some(&V::new(Val::List(items), b.pos, b.file)), &p(input));
+    s.set(
+        "IpPermissions",
+        Some(&V::new(Val::List(items), b.pos, b.file)),
+        &p(input),
+    );
     for (cli, own) in paths {
         s.map_path(&cli.to_string(), &own);
     }
@@ -462,22 +588,52 @@ fn rules_to_permissions(
 fn node_security_group(cx: &Ctx, id: &str, cluster_sg: &str) -> Object {
     let mut s = cx.shape(cx.b.pos);
     s.set_node("GroupId", str_node(id, cx.b.pos), None);
-    s.set_node("GroupName", str_node(&format!("{}-node", cx.cluster_name), cx.b.pos), None);
-    let recommended: &[(i64, i64, &str, &str)] =
-        if cx.get("node_security_group_enable_recommended_rules").and_then(V::as_bool) == Some(false) {
-            &[(443, 443, "tcp", "peer"), (10250, 10250, "tcp", "peer")]
-        } else {
-            &[(443, 443, "tcp", "peer"), (10250, 10250, "tcp", "peer"), (53, 53, "tcp", "self"), (1025, 65535, "tcp", "self")]
-        };
-    rules_to_permissions(cx, &mut s, "node_security_group_additional_rules", id, cluster_sg, recommended);
+    s.set_node(
+        "GroupName",
+        str_node(&format!("{}-node", cx.cluster_name), cx.b.pos),
+        None,
+    );
+    let recommended: &[(i64, i64, &str, &str)] = if cx
+        .get("node_security_group_enable_recommended_rules")
+        .and_then(V::as_bool)
+        == Some(false)
+    {
+        &[(443, 443, "tcp", "peer"), (10250, 10250, "tcp", "peer")]
+    } else {
+        &[
+            (443, 443, "tcp", "peer"),
+            (10250, 10250, "tcp", "peer"),
+            (53, 53, "tcp", "self"),
+            (1025, 65535, "tcp", "self"),
+        ]
+    };
+    rules_to_permissions(
+        cx,
+        &mut s,
+        "node_security_group_additional_rules",
+        id,
+        cluster_sg,
+        recommended,
+    );
     s.build(EC2, "EC2SecurityGroup", id, cx.path)
 }
 
 fn cluster_security_group(cx: &Ctx, id: &str, node_sg: &str) -> Object {
     let mut s = cx.shape(cx.b.pos);
     s.set_node("GroupId", str_node(id, cx.b.pos), None);
-    s.set_node("GroupName", str_node(&format!("{}-cluster", cx.cluster_name), cx.b.pos), None);
-    rules_to_permissions(cx, &mut s, cx.n.cluster_sg_rules, id, node_sg, &[(443, 443, "tcp", "peer")]);
+    s.set_node(
+        "GroupName",
+        str_node(&format!("{}-cluster", cx.cluster_name), cx.b.pos),
+        None,
+    );
+    rules_to_permissions(
+        cx,
+        &mut s,
+        cx.n.cluster_sg_rules,
+        id,
+        node_sg,
+        &[(443, 443, "tcp", "peer")],
+    );
     s.build(EC2, "EC2SecurityGroup", id, cx.path)
 }
 
@@ -494,11 +650,20 @@ fn setting<'a>(group: &'a V, defaults: Option<&'a V>, k: &str) -> Option<(&'a V,
 
 fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
     let mut out = Vec::new();
-    for (input, managed) in [("eks_managed_node_groups", true), ("self_managed_node_groups", false)] {
+    for (input, managed) in [
+        ("eks_managed_node_groups", true),
+        ("self_managed_node_groups", false),
+    ] {
         let defaults_input = format!("{}_defaults", input.trim_end_matches('s'));
         let defaults_input = defaults_input.replace("groups_defaults", "group_defaults");
-        let defaults = if cx.n.v < 21 { cx.get(&defaults_input) } else { None };
-        let Some(groups) = cx.get(input) else { continue };
+        let defaults = if cx.n.v < 21 {
+            cx.get(&defaults_input)
+        } else {
+            None
+        };
+        let Some(groups) = cx.get(input) else {
+            continue;
+        };
         let Val::Map(entries) = &groups.val else {
             continue;
         };
@@ -514,32 +679,62 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                     base.key(f)
                 }
             };
-            let ng_name = setting(g, defaults, "name").and_then(|(v, _)| v.text()).unwrap_or_else(|| k.clone());
+            let ng_name = setting(g, defaults, "name")
+                .and_then(|(v, _)| v.text())
+                .unwrap_or_else(|| k.clone());
             // The launch template the module creates for the group (on by default).
-            let custom_lt = setting(g, defaults, "use_custom_launch_template").and_then(|(v, _)| v.as_bool()) != Some(false)
-                && setting(g, defaults, "create_launch_template").and_then(|(v, _)| v.as_bool()) != Some(false);
+            let custom_lt = setting(g, defaults, "use_custom_launch_template")
+                .and_then(|(v, _)| v.as_bool())
+                != Some(false)
+                && setting(g, defaults, "create_launch_template").and_then(|(v, _)| v.as_bool())
+                    != Some(false);
             let lt_id = format!("{}.{input}[\"{k}\"].launch_template", cx.addr);
             if custom_lt || !managed {
                 let mut s = cx.shape(g.pos);
                 s.set_node("LaunchTemplateId", str_node(&lt_id, g.pos), None);
-                s.set_node("LaunchTemplateName", str_node(&format!("{ng_name}"), g.pos), None);
+                s.set_node(
+                    "LaunchTemplateName",
+                    str_node(&format!("{ng_name}"), g.pos),
+                    None,
+                );
                 s.set_node("VersionNumber", Node::new(Value::Int(1), g.pos), None);
                 s.set_node("DefaultVersion", Node::new(Value::Bool(true), g.pos), None);
                 let hop = if cx.n.v >= 21 { 1 } else { 2 };
                 let md = setting(g, defaults, "metadata_options");
                 let base_md = "LaunchTemplateData.MetadataOptions";
-                s.set_node(base_md, Node::new(Value::Map(Vec::new()), md.map_or(g.pos, |(v, _)| v.pos)), None);
+                s.set_node(
+                    base_md,
+                    Node::new(Value::Map(Vec::new()), md.map_or(g.pos, |(v, _)| v.pos)),
+                    None,
+                );
                 for (cli, tf, default, shown) in [
-                    ("HttpTokens", "http_tokens", Val::Str("required".into()), "\"required\"".to_string()),
-                    ("HttpPutResponseHopLimit", "http_put_response_hop_limit", Val::Int(hop), hop.to_string()),
-                    ("HttpEndpoint", "http_endpoint", Val::Str("enabled".into()), "\"enabled\"".to_string()),
+                    (
+                        "HttpTokens",
+                        "http_tokens",
+                        Val::Str("required".into()),
+                        "\"required\"".to_string(),
+                    ),
+                    (
+                        "HttpPutResponseHopLimit",
+                        "http_put_response_hop_limit",
+                        Val::Int(hop),
+                        hop.to_string(),
+                    ),
+                    (
+                        "HttpEndpoint",
+                        "http_endpoint",
+                        Val::Str("enabled".into()),
+                        "\"enabled\"".to_string(),
+                    ),
                 ] {
                     let cli_path = format!("{base_md}.{cli}");
                     s.map_path(&cli_path, &base.key("metadata_options").key(tf));
                     // A map given replaces the default map in v19/v20; v21 merges per field.
                     let given = md.and_then(|(m, from)| m.get(tf).map(|v| (v, from)));
                     match (given, md) {
-                        (Some((v, from)), _) => s.set(&cli_path, Some(v), &own("metadata_options", from).key(tf)),
+                        (Some((v, from)), _) => {
+                            s.set(&cli_path, Some(v), &own("metadata_options", from).key(tf))
+                        }
                         (None, Some((m, from))) if cx.n.v < 21 => {
                             if m.is_unknown() {
                                 s.map_path(&cli_path, &own("metadata_options", from));
@@ -551,22 +746,41 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                             s.set(&cli_path, Some(&V::new(default, g.pos, g.file)), &at);
                             s.default_note(
                                 &cli_path,
-                                format!("module default `metadata_options.{tf} = {shown}`, {}", cx.version_note()),
+                                format!(
+                                    "module default `metadata_options.{tf} = {shown}`, {}",
+                                    cx.version_note()
+                                ),
                             );
                         }
                     }
                 }
-                let mut sgs: Vec<V> = node_sg.map(|id| cx.mk(Val::Str(id.into()))).into_iter().collect();
+                let mut sgs: Vec<V> = node_sg
+                    .map(|id| cx.mk(Val::Str(id.into())))
+                    .into_iter()
+                    .collect();
                 if let Some((v, _)) = setting(g, defaults, "vpc_security_group_ids") {
                     sgs.extend(v.items().iter().filter(|i| !i.is_unknown()).cloned());
                 }
                 s.set_node(
                     "LaunchTemplateData.SecurityGroupIds",
-                    Node::new(Value::Seq(sgs.iter().filter_map(|v| v.text()).map(|t| str_node(&t, g.pos)).collect()), g.pos),
+                    Node::new(
+                        Value::Seq(
+                            sgs.iter()
+                                .filter_map(|v| v.text())
+                                .map(|t| str_node(&t, g.pos))
+                                .collect(),
+                        ),
+                        g.pos,
+                    ),
                     None,
                 );
                 s.map_path("", &base);
-                out.push(s.build(EC2, "EC2LaunchTemplateVersion", &format!("{lt_id}:1"), cx.path));
+                out.push(s.build(
+                    EC2,
+                    "EC2LaunchTemplateVersion",
+                    &format!("{lt_id}:1"),
+                    cx.path,
+                ));
             }
             if !managed {
                 continue;
@@ -574,17 +788,28 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
             let mut s = cx.shape(g.pos);
             s.map_path("", &base);
             s.set_node("clusterName", str_node(&cx.cluster_name, g.pos), None);
-            s.set_node("nodegroupName", str_node(&ng_name, g.pos), Some(&base.key("name")));
+            s.set_node(
+                "nodegroupName",
+                str_node(&ng_name, g.pos),
+                Some(&base.key("name")),
+            );
             let role = setting(g, defaults, "iam_role_arn")
                 .and_then(|(v, _)| v.text())
                 .unwrap_or_else(|| role_arn(&format!("{}.{input}[\"{k}\"].iam_role", cx.addr)));
             s.set_node("nodeRole", str_node(&role, g.pos), None);
-            for (cli, tf) in [("amiType", "ami_type"), ("releaseVersion", "ami_release_version")] {
+            for (cli, tf) in [
+                ("amiType", "ami_type"),
+                ("releaseVersion", "ami_release_version"),
+            ] {
                 if let Some((v, from)) = setting(g, defaults, tf) {
                     s.set(cli, Some(v), &own(tf, from));
                 }
             }
-            let version_key = if cx.n.v >= 21 { "kubernetes_version" } else { "cluster_version" };
+            let version_key = if cx.n.v >= 21 {
+                "kubernetes_version"
+            } else {
+                "cluster_version"
+            };
             match setting(g, defaults, version_key) {
                 Some((v, from)) => s.set("version", Some(v), &own(version_key, from)),
                 None => s.set("version", cx.get(cx.n.version), &p(cx.n.version)),
@@ -597,7 +822,11 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
             if let Some((ra, from)) = setting(g, defaults, "remote_access") {
                 let at = own("remote_access", from);
                 s.map_path("remoteAccess", &at);
-                s.set("remoteAccess.ec2SshKey", ra.get("ec2_ssh_key"), &at.key("ec2_ssh_key"));
+                s.set(
+                    "remoteAccess.ec2SshKey",
+                    ra.get("ec2_ssh_key"),
+                    &at.key("ec2_ssh_key"),
+                );
                 s.set_link(
                     "remoteAccess.sourceSecurityGroups",
                     ra.get("source_security_group_ids"),
@@ -615,25 +844,44 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                 let mut s = cx.shape(g.pos);
                 let rname = role.rsplit('/').next().unwrap_or("").to_string();
                 s.set_node("RoleName", str_node(&rname, g.pos), None);
-                let mut items: Vec<V> = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy"]
-                    .iter()
-                    .map(|n| {
-                        cx.mk(Val::Map(vec![
-                            ("PolicyArn".into(), cx.mk(Val::Str(format!("arn:aws:iam::aws:policy/{n}")))),
-                            ("PolicyName".into(), cx.mk(Val::Str(n.to_string()))),
-                        ]))
-                    })
-                    .collect();
+                let mut items: Vec<V> = [
+                    "AmazonEKSWorkerNodePolicy",
+                    "AmazonEC2ContainerRegistryReadOnly",
+                    "AmazonEKS_CNI_Policy",
+                ]
+                .iter()
+                .map(|n| {
+                    cx.mk(Val::Map(vec![
+                        (
+                            "PolicyArn".into(),
+                            cx.mk(Val::Str(format!("arn:aws:iam::aws:policy/{n}"))),
+                        ),
+                        ("PolicyName".into(), cx.mk(Val::Str(n.to_string()))),
+                    ]))
+                })
+                .collect();
                 let mut paths = Vec::new();
                 if let Some((extra, from)) = setting(g, defaults, "iam_role_additional_policies") {
                     if let Val::Map(m) = &extra.val {
                         for (ek, ev) in m {
                             if let Some(arn) = ev.as_str() {
-                                paths.push((FieldPath::parse("AttachedPolicies").index(items.len()), own("iam_role_additional_policies", from).key(ek)));
+                                paths.push((
+                                    FieldPath::parse("AttachedPolicies").index(items.len()),
+                                    own("iam_role_additional_policies", from).key(ek),
+                                ));
                                 items.push(V::new(
                                     Val::Map(vec![
                                         ("PolicyArn".into(), ev.clone()),
-                                        ("PolicyName".into(), V::new(Val::Str(arn.rsplit('/').next().unwrap_or(arn).into()), ev.pos, ev.file)),
+                                        (
+                                            "PolicyName".into(),
+                                            V::new(
+                                                Val::Str(
+                                                    arn.rsplit('/').next().unwrap_or(arn).into(),
+                                                ),
+                                                ev.pos,
+                                                ev.file,
+                                            ),
+                                        ),
                                     ]),
                                     ev.pos,
                                     ev.file,
@@ -642,7 +890,11 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                         }
                     }
                 }
-                s.set("AttachedPolicies", Some(&V::new(Val::List(items), g.pos, g.file)), &base);
+                s.set(
+                    "AttachedPolicies",
+                    Some(&V::new(Val::List(items), g.pos, g.file)),
+                    &base,
+                );
                 for (cli, own) in paths {
                     s.map_path(&cli.to_string(), &own);
                 }
@@ -655,23 +907,46 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
 
 fn access_entries(cx: &Ctx) -> Vec<Object> {
     let mut out = Vec::new();
-    let Some(V { val: Val::Map(entries), .. }) = cx.get("access_entries") else {
+    let Some(V {
+        val: Val::Map(entries),
+        ..
+    }) = cx.get("access_entries")
+    else {
         return out;
     };
     for (k, e) in entries {
         let base = key("access_entries", k);
-        let principal = e.get("principal_arn").and_then(V::text).unwrap_or_else(|| k.clone());
+        let principal = e
+            .get("principal_arn")
+            .and_then(V::text)
+            .unwrap_or_else(|| k.clone());
         let mut s = cx.shape(e.pos);
         s.map_path("", &base);
         s.set_node("clusterName", str_node(&cx.cluster_name, e.pos), None);
-        s.set("principalArn", e.get("principal_arn"), &base.key("principal_arn"));
-        s.set("kubernetesGroups", e.get("kubernetes_groups"), &base.key("kubernetes_groups"));
+        s.set(
+            "principalArn",
+            e.get("principal_arn"),
+            &base.key("principal_arn"),
+        );
+        s.set(
+            "kubernetesGroups",
+            e.get("kubernetes_groups"),
+            &base.key("kubernetes_groups"),
+        );
         s.set("type", e.get("type"), &base.key("type"));
         out.push(s.build(EKS, "EKSAccessEntry", &principal, cx.path));
-        if let Some(V { val: Val::Map(assocs), .. }) = e.get("policy_associations") {
+        if let Some(V {
+            val: Val::Map(assocs),
+            ..
+        }) = e.get("policy_associations")
+        {
             let mut s = cx.shape(e.pos);
             s.set_node("clusterName", str_node(&cx.cluster_name, e.pos), None);
-            s.set("principalArn", e.get("principal_arn"), &base.key("principal_arn"));
+            s.set(
+                "principalArn",
+                e.get("principal_arn"),
+                &base.key("principal_arn"),
+            );
             let mut items = Vec::new();
             for (i, (ak, a)) in assocs.iter().enumerate() {
                 let at = base.key("policy_associations").key(ak);
@@ -692,7 +967,11 @@ fn access_entries(cx: &Ctx) -> Vec<Object> {
                 }
                 items.push(V::new(Val::Map(m), a.pos, a.file));
             }
-            s.set("associatedAccessPolicies", Some(&V::new(Val::List(items), e.pos, e.file)), &base.key("policy_associations"));
+            s.set(
+                "associatedAccessPolicies",
+                Some(&V::new(Val::List(items), e.pos, e.file)),
+                &base.key("policy_associations"),
+            );
             out.push(s.build(EKS, "EKSAccessPolicies", &principal, cx.path));
         }
     }
@@ -702,7 +981,11 @@ fn access_entries(cx: &Ctx) -> Vec<Object> {
 fn addons(cx: &Ctx) -> Vec<Object> {
     let mut out = Vec::new();
     let input = cx.n.addons;
-    let Some(V { val: Val::Map(entries), .. }) = cx.get(input) else {
+    let Some(V {
+        val: Val::Map(entries),
+        ..
+    }) = cx.get(input)
+    else {
         return out;
     };
     for (k, a) in entries {
@@ -712,8 +995,16 @@ fn addons(cx: &Ctx) -> Vec<Object> {
         s.map_path("", &base);
         s.set_node("addonName", str_node(&name, a.pos), None);
         s.set_node("clusterName", str_node(&cx.cluster_name, a.pos), None);
-        s.set("serviceAccountRoleArn", a.get("service_account_role_arn"), &base.key("service_account_role_arn"));
-        s.set("podIdentityAssociations", a.get("pod_identity_association"), &base.key("pod_identity_association"));
+        s.set(
+            "serviceAccountRoleArn",
+            a.get("service_account_role_arn"),
+            &base.key("service_account_role_arn"),
+        );
+        s.set(
+            "podIdentityAssociations",
+            a.get("pod_identity_association"),
+            &base.key("pod_identity_association"),
+        );
         if let Some(cv) = a.get("configuration_values") {
             let text = match &cv.val {
                 Val::Map(_) | Val::List(_) => super::hcl::to_json(cv)
@@ -721,7 +1012,11 @@ fn addons(cx: &Ctx) -> Vec<Object> {
                     .unwrap_or_else(|| V::unknown("configuration_values", cv.pos, cv.file)),
                 _ => cv.clone(),
             };
-            s.set("configurationValues", Some(&text), &base.key("configuration_values"));
+            s.set(
+                "configurationValues",
+                Some(&text),
+                &base.key("configuration_values"),
+            );
         }
         out.push(s.build(EKS, "EKSAddon", &name, cx.path));
     }
@@ -735,10 +1030,23 @@ mod tests {
     #[test]
     fn sources_and_versions() {
         assert!(is_eks_module("terraform-aws-modules/eks/aws"));
-        assert!(is_eks_module("git::https://example.com/terraform-aws-modules/terraform-aws-eks.git?ref=v20.8.4"));
-        assert!(!is_eks_module("terraform-aws-modules/eks/aws//modules/karpenter"));
+        assert!(is_eks_module(
+            "git::https://example.com/terraform-aws-modules/terraform-aws-eks.git?ref=v20.8.4"
+        ));
+        assert!(!is_eks_module(
+            "terraform-aws-modules/eks/aws//modules/karpenter"
+        ));
         assert!(!is_eks_module("terraform-aws-modules/vpc/aws"));
-        let v = |s: &str| V::new(Val::Map(vec![("version".into(), V::new(Val::Str(s.into()), Pos::NONE, 0))]), Pos::NONE, 0);
+        let v = |s: &str| {
+            V::new(
+                Val::Map(vec![(
+                    "version".into(),
+                    V::new(Val::Str(s.into()), Pos::NONE, 0),
+                )]),
+                Pos::NONE,
+                0,
+            )
+        };
         assert_eq!(major(&v("~> 20.0")), Some(20));
         assert_eq!(major(&v("21.1.0")), Some(21));
         assert_eq!(major(&v(">= 19.15, < 20")), Some(19));

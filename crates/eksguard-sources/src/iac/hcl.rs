@@ -71,7 +71,10 @@ impl TfFile {
         }
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line.saturating_sub(1)];
-        let col = self.text[start..offset.min(self.text.len())].chars().count() + 1;
+        let col = self.text[start..offset.min(self.text.len())]
+            .chars()
+            .count()
+            + 1;
         Pos::new(line as u32, col as u32)
     }
 
@@ -171,7 +174,10 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
     {
         let mut scope = Scope {
             steps: std::cell::Cell::new(0),
-            dir: tf.first().map(|f| super::dir_of(&f.name)).unwrap_or_default(),
+            dir: tf
+                .first()
+                .map(|f| super::dir_of(&f.name))
+                .unwrap_or_default(),
             files: &tf,
             vars: HashMap::new(),
             locals: HashMap::new(),
@@ -192,7 +198,9 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
                         continue;
                     }
                     "variable" => {
-                        let Some(name) = b.labels.first() else { continue };
+                        let Some(name) = b.labels.first() else {
+                            continue;
+                        };
                         if let Some(d) = b.body.get_attribute("default") {
                             let v = scope.eval_top(&d.value, fi as u32, &Inst::default(), 0);
                             scope.vars.insert(name.as_str().to_string(), v);
@@ -397,7 +405,13 @@ impl<'a> Scope<'a> {
             let mut v = self.eval_body(&b.body, fi, inst, depth + 1);
             v.pos = f.pos(b.span());
             match entries.iter_mut().find(|(k, _)| k == ident) {
-                Some((_, V { val: Val::List(items), .. })) => items.push(v),
+                Some((
+                    _,
+                    V {
+                        val: Val::List(items),
+                        ..
+                    },
+                )) => items.push(v),
                 _ => {
                     let pos = v.pos;
                     entries.push((ident.to_string(), V::new(Val::List(vec![v]), pos, fi)));
@@ -432,11 +446,9 @@ impl<'a> Scope<'a> {
                 }
             }
             Expression::String(s) => Val::Str(s.value().to_string()),
-            Expression::Array(a) => Val::List(
-                a.iter()
-                    .map(|x| self.eval_in(f, x, fi, inst, d))
-                    .collect(),
-            ),
+            Expression::Array(a) => {
+                Val::List(a.iter().map(|x| self.eval_in(f, x, fi, inst, d)).collect())
+            }
             Expression::Object(o) => {
                 let mut m = Vec::new();
                 for (k, v) in o.iter() {
@@ -461,7 +473,9 @@ impl<'a> Scope<'a> {
                 Val::Map(m)
             }
             Expression::StringTemplate(t) => {
-                return self.template(f, t, fi, inst, d, pos).unwrap_or_else(unknown);
+                return self
+                    .template(f, t, fi, inst, d, pos)
+                    .unwrap_or_else(unknown);
             }
             Expression::HeredocTemplate(h) => {
                 // The text starts on the line after the `<<EOF` marker.
@@ -517,7 +531,9 @@ impl<'a> Scope<'a> {
                 }
             }
             Expression::Traversal(t) => {
-                return self.traversal(f, &t.expr, &t.operators, fi, inst, d).unwrap_or_else(unknown);
+                return self
+                    .traversal(f, &t.expr, &t.operators, fi, inst, d)
+                    .unwrap_or_else(unknown);
             }
             Expression::ForExpr(_) => return unknown(),
         };
@@ -611,7 +627,10 @@ impl<'a> Scope<'a> {
             "module" => {
                 // The EKS module's outputs that name what it creates: the joins need them.
                 let name = attr(0)?;
-                let (mfi, block) = *self.blocks.get(&("module", "module".to_string(), name.clone()))?;
+                let (mfi, block) =
+                    *self
+                        .blocks
+                        .get(&("module", "module".to_string(), name.clone()))?;
                 let source = block.body.get_attribute("source")?;
                 let source = self.eval_top(&source.value, mfi, &Inst::default(), depth + 1);
                 if !super::eks_module::is_eks_module(source.as_str()?) {
@@ -638,7 +657,9 @@ impl<'a> Scope<'a> {
             "path" | "terraform" | "self" => None,
             ty => {
                 let name = attr(0)?;
-                let (rfi, block) = *self.blocks.get(&("resource", ty.to_string(), name.clone()))?;
+                let (rfi, block) = *self
+                    .blocks
+                    .get(&("resource", ty.to_string(), name.clone()))?;
                 // An instance key right after the name: `aws_iam_role.r[0]`, `["a"]`.
                 let (key, rest) = match ops.get(1).map(|o| o.value()) {
                     Some(TraversalOperator::Index(k)) => {
@@ -669,7 +690,9 @@ impl<'a> Scope<'a> {
                         let want = index_suffix(&k);
                         insts.into_iter().find(|(_, s)| *s == want)?
                     }
-                    None if insts.len() == 1 && insts[0].1.is_empty() => insts.into_iter().next()?,
+                    None if insts.len() == 1 && insts[0].1.is_empty() => {
+                        insts.into_iter().next()?
+                    }
                     None => return None,
                 };
                 let at = (ty, name.as_str(), suffix.as_str(), block, rfi);
@@ -716,9 +739,14 @@ impl<'a> Scope<'a> {
                         _ => None,
                     })
                     .collect();
-                let s = computed(ty, &super::stand_in(&self.dir, &address), &attr_name, &rest_path, block, |e| {
-                    self.eval_in(rf, e, rfi, rinst, depth + 1)
-                })?;
+                let s = computed(
+                    ty,
+                    &super::stand_in(&self.dir, &address),
+                    &attr_name,
+                    &rest_path,
+                    block,
+                    |e| self.eval_in(rf, e, rfi, rinst, depth + 1),
+                )?;
                 // The computed value stands for the whole rest of the traversal.
                 return Some(V::new(s, pos, fi));
             }
@@ -867,7 +895,9 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
         ("trimspace", [x]) => mk(Val::Str(x.as_str()?.trim().to_string())),
         ("trimprefix", [x, p]) => {
             let s = x.as_str()?;
-            mk(Val::Str(s.strip_prefix(p.as_str()?).unwrap_or(s).to_string()))
+            mk(Val::Str(
+                s.strip_prefix(p.as_str()?).unwrap_or(s).to_string(),
+            ))
         }
         ("replace", [x, a, b]) => {
             let (a, b) = (a.as_str()?, b.as_str()?);
@@ -877,7 +907,9 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
             mk(Val::Str(x.as_str()?.replace(a, b)))
         }
         ("concat", _) if args.iter().all(|a| matches!(a.val, Val::List(_))) => mk(Val::List(
-            args.iter().flat_map(|a| a.items().iter().cloned()).collect(),
+            args.iter()
+                .flat_map(|a| a.items().iter().cloned())
+                .collect(),
         )),
         ("merge", _) if args.iter().all(|a| matches!(a.val, Val::Map(_))) => {
             let mut out: Vec<(String, V)> = Vec::new();
@@ -1013,16 +1045,27 @@ fn policy_document(body: &V, pos: Pos, fi: u32) -> V {
         copy(&mut s, "not_actions", "NotAction");
         copy(&mut s, "resources", "Resource");
         copy(&mut s, "not_resources", "NotResource");
-        for (block, key) in [("principals", "Principal"), ("not_principals", "NotPrincipal")] {
+        for (block, key) in [
+            ("principals", "Principal"),
+            ("not_principals", "NotPrincipal"),
+        ] {
             let Some(list) = st.get(block) else { continue };
             let mut by_type: Vec<(String, V)> = Vec::new();
             for p in list.items() {
                 let Some(t) = p.get("type").and_then(V::as_str) else {
                     continue;
                 };
-                let ids = p.get("identifiers").cloned().unwrap_or(mk(Val::Null, p.pos));
+                let ids = p
+                    .get("identifiers")
+                    .cloned()
+                    .unwrap_or(mk(Val::Null, p.pos));
                 match by_type.iter_mut().find(|(k, _)| k == t) {
-                    Some((_, V { val: Val::List(l), .. })) => l.extend(ids.items().iter().cloned()),
+                    Some((
+                        _,
+                        V {
+                            val: Val::List(l), ..
+                        },
+                    )) => l.extend(ids.items().iter().cloned()),
                     _ => by_type.push((t.to_string(), ids)),
                 }
             }
@@ -1042,7 +1085,12 @@ fn policy_document(body: &V, pos: Pos, fi: u32) -> V {
                 };
                 let entry = (var, values);
                 match by_test.iter_mut().find(|(k, _)| *k == test) {
-                    Some((_, V { val: Val::Map(m), .. })) => m.push(entry),
+                    Some((
+                        _,
+                        V {
+                            val: Val::Map(m), ..
+                        },
+                    )) => m.push(entry),
                     _ => by_test.push((test, mk(Val::Map(vec![entry]), c.pos))),
                 }
             }
@@ -1067,7 +1115,11 @@ fn policy_document(body: &V, pos: Pos, fi: u32) -> V {
 pub fn objects(module: &Module, default_ns: &str) -> (Vec<Object>, Vec<InputError>) {
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
-    let scope = module.files.first().map(|f| super::dir_of(&f.name)).unwrap_or_default();
+    let scope = module
+        .files
+        .first()
+        .map(|f| super::dir_of(&f.name))
+        .unwrap_or_default();
     for b in &module.blocks {
         let path = module.file_name(b.file);
         match b.block {

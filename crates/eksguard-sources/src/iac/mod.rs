@@ -172,8 +172,7 @@ impl V {
                     .map(|e| {
                         let mut v = V::from_node_depth(&e.value, file, depth + 1);
                         // A finding on the field points at its key, as for YAML.
-                        if e.key_pos.is_known() && !matches!(v.val, Val::Map(_) | Val::List(_))
-                        {
+                        if e.key_pos.is_known() && !matches!(v.val, Val::Map(_) | Val::List(_)) {
                             v.pos = e.key_pos;
                         }
                         (e.key.to_string(), v)
@@ -214,9 +213,7 @@ impl Shape {
     /// Maps the CLI path `cli` (dotted) to the code's path `own` without setting a value:
     /// for findings on fields the code leaves out.
     pub fn map_path(&mut self, cli: &str, own: &FieldPath) {
-        self.origin
-            .paths
-            .push((FieldPath::parse(cli), own.clone()));
+        self.origin.paths.push((FieldPath::parse(cli), own.clone()));
     }
 
     /// Sets `cli` (dotted, creating mappings on the way) from `v` found at `own`; nothing
@@ -500,7 +497,11 @@ pub fn load_terraform(
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
                 let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-                out.errors.push(InputError::new(name, Some(line), "invalid UTF-8; file skipped"));
+                out.errors.push(InputError::new(
+                    name,
+                    Some(line),
+                    "invalid UTF-8; file skipped",
+                ));
                 return None;
             }
         };
@@ -513,13 +514,19 @@ pub fn load_terraform(
         }
     };
     let mut flags = Loaded::default();
-    let extra: Vec<hcl::TfFile> = var_files.iter().filter_map(|p| parse(p, &mut flags)).collect();
+    let extra: Vec<hcl::TfFile> = var_files
+        .iter()
+        .filter_map(|p| parse(p, &mut flags))
+        .collect();
     // `--var-file` files are inputs of every directory, counted once.
     out.files_scanned += flags.files_scanned;
     out.errors.extend(flags.errors);
     let mut dirs: BTreeMap<std::path::PathBuf, Vec<std::path::PathBuf>> = BTreeMap::new();
     for f in files {
-        let dir = f.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let dir = f
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
         dirs.entry(dir).or_default().push(f.clone());
     }
     let results: Vec<Loaded> = dirs
@@ -577,9 +584,14 @@ pub fn load_terraform_text(name: &str, text: &str) -> (Vec<Object>, Vec<InputErr
 
 /// Infrastructure-as-code documents among parsed YAML and JSON: a Terraform plan or
 /// state, a CloudFormation template. `None` when the document is neither.
-pub fn detect(root: &Node, path: &Arc<str>, default_ns: &str) -> Option<(Vec<Object>, Vec<InputError>)> {
+pub fn detect(
+    root: &Node,
+    path: &Arc<str>,
+    default_ns: &str,
+) -> Option<(Vec<Object>, Vec<InputError>)> {
     // CDK's other outputs (assets, manifest, tree) describe the build, not resources.
-    if path.contains("cdk.out/") && !path.ends_with(".template.json") && root.get("kind").is_none() {
+    if path.contains("cdk.out/") && !path.ends_with(".template.json") && root.get("kind").is_none()
+    {
         return Some((Vec::new(), Vec::new()));
     }
     if plan::is_plan(root) {
@@ -632,7 +644,11 @@ fn shift(v: &mut V, at: Pos, depth: usize) {
         return;
     }
     if at.is_known() && v.pos.is_known() {
-        let col = if v.pos.line == 1 { at.col + v.pos.col - 1 } else { v.pos.col };
+        let col = if v.pos.line == 1 {
+            at.col + v.pos.col - 1
+        } else {
+            v.pos.col
+        };
         v.pos = Pos::new(at.line + v.pos.line - 1, col);
     } else {
         v.pos = at;
@@ -706,7 +722,13 @@ mod tests {
 
     #[test]
     fn shape_records_paths_and_unknowns() {
-        let mut s = Shape::new("terraform", "aws_eks_cluster", "aws_eks_cluster.a", Pos::new(1, 1), 0);
+        let mut s = Shape::new(
+            "terraform",
+            "aws_eks_cluster",
+            "aws_eks_cluster.a",
+            Pos::new(1, 1),
+            0,
+        );
         let cidrs = V::new(
             Val::List(vec![
                 V::new(Val::Str("0.0.0.0/0".into()), Pos::new(3, 5), 0),
@@ -729,12 +751,24 @@ mod tests {
                 .to_string(),
             "vpc_config[0].public_access_cidrs[0]"
         );
-        assert_eq!(o.root.at("resourcesVpcConfig.publicAccessCidrs").unwrap().items().len(), 2);
-        assert!(o.root.at("resourcesVpcConfig.endpointPublicAccess").is_none());
+        assert_eq!(
+            o.root
+                .at("resourcesVpcConfig.publicAccessCidrs")
+                .unwrap()
+                .items()
+                .len(),
+            2
+        );
+        assert!(o
+            .root
+            .at("resourcesVpcConfig.endpointPublicAccess")
+            .is_none());
         assert!(iac
             .undecided_by(&FieldPath::parse("resourcesVpcConfig.publicAccessCidrs[0]"))
             .is_some());
-        assert!(iac.undecided_by(&FieldPath::parse("logging.clusterLogging")).is_none());
+        assert!(iac
+            .undecided_by(&FieldPath::parse("logging.clusterLogging"))
+            .is_none());
         assert_eq!(o.resource().kind, "aws_eks_cluster");
     }
 
@@ -746,7 +780,10 @@ mod tests {
             s,
             [
                 (Pos::new(2, 3), "IAM001 -- VPN only".to_string()),
-                (Pos::new(4, 6), "IAM002 -- later until=2030-01-01".to_string()),
+                (
+                    Pos::new(4, 6),
+                    "IAM002 -- later until=2030-01-01".to_string()
+                ),
             ]
         );
     }

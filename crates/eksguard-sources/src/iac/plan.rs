@@ -11,9 +11,10 @@ use super::{Val, MAX_DEPTH, V};
 /// A plan or state: `format_version` and `planned_values` or `values` with a root module.
 pub fn is_plan(root: &Node) -> bool {
     root.get("format_version").is_some()
-        && ["planned_values", "values"]
-            .iter()
-            .any(|k| root.at(&format!("{k}.root_module")).is_some_and(Node::is_map))
+        && ["planned_values", "values"].iter().any(|k| {
+            root.at(&format!("{k}.root_module"))
+                .is_some_and(Node::is_map)
+        })
 }
 
 pub fn load(root: &Node, path: &Arc<str>, default_ns: &str) -> (Vec<Object>, Vec<InputError>) {
@@ -37,7 +38,16 @@ pub fn load(root: &Node, path: &Arc<str>, default_ns: &str) -> (Vec<Object>, Vec
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     if let Some(m) = values {
-        walk(m, path, format, default_ns, &changes, &mut objects, &mut errors, 0);
+        walk(
+            m,
+            path,
+            format,
+            default_ns,
+            &changes,
+            &mut objects,
+            &mut errors,
+            0,
+        );
     }
     (objects, errors)
 }
@@ -93,7 +103,16 @@ fn walk(
         ));
     }
     for child in module.get("child_modules").map(Node::items).unwrap_or(&[]) {
-        walk(child, path, format, default_ns, changes, out, errors, depth + 1);
+        walk(
+            child,
+            path,
+            format,
+            default_ns,
+            changes,
+            out,
+            errors,
+            depth + 1,
+        );
     }
 }
 

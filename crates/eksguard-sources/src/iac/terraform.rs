@@ -142,7 +142,10 @@ fn cluster(r: &Res) -> Object {
             ("endpointPrivateAccess", "endpoint_private_access"),
             ("publicAccessCidrs", "public_access_cidrs"),
         ] {
-            s.map_path(&format!("resourcesVpcConfig.{cli}"), &p(&format!("{base}.{own}")));
+            s.map_path(
+                &format!("resourcesVpcConfig.{cli}"),
+                &p(&format!("{base}.{own}")),
+            );
             s.set(
                 &format!("resourcesVpcConfig.{cli}"),
                 vpc.get(own),
@@ -176,19 +179,29 @@ fn cluster(r: &Res) -> Object {
     ]);
     // Control-plane logs: the list of enabled types, none when absent.
     s.map_path("logging.clusterLogging", &p("enabled_cluster_log_types"));
-    s.map_path("logging.clusterLogging[0].types", &p("enabled_cluster_log_types"));
+    s.map_path(
+        "logging.clusterLogging[0].types",
+        &p("enabled_cluster_log_types"),
+    );
     match r.get("enabled_cluster_log_types") {
         Some(types) if !matches!(types.val, Val::Null) => {
             let item = V::new(
                 Val::Map(vec![
                     ("types".into(), types.clone()),
-                    ("enabled".into(), V::new(Val::Bool(true), types.pos, types.file)),
+                    (
+                        "enabled".into(),
+                        V::new(Val::Bool(true), types.pos, types.file),
+                    ),
                 ]),
                 types.pos,
                 types.file,
             );
             let list = V::new(Val::List(vec![item]), types.pos, types.file);
-            s.set("logging.clusterLogging", Some(&list), &p("enabled_cluster_log_types"));
+            s.set(
+                "logging.clusterLogging",
+                Some(&list),
+                &p("enabled_cluster_log_types"),
+            );
         }
         _ => s.set_node(
             "logging.clusterLogging",
@@ -203,7 +216,10 @@ fn cluster(r: &Res) -> Object {
             s.unknown(&p("encryptionConfig"), "dynamic \"encryption_config\"");
         }
         for i in 0..list.items().len() {
-            s.map_path(&format!("encryptionConfig[{i}]"), &p(&format!("encryption_config[{i}]")));
+            s.map_path(
+                &format!("encryptionConfig[{i}]"),
+                &p(&format!("encryption_config[{i}]")),
+            );
         }
         let items: Vec<V> = list
             .items()
@@ -265,12 +281,20 @@ fn node_group(r: &Res) -> Object {
         .or_else(|| r.text("node_group_name_prefix"))
         .unwrap_or_else(|| r.address.to_string());
     s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
-    s.set_node("nodegroupName", str_node(&name, r.pos), Some(&p("node_group_name")));
+    s.set_node(
+        "nodegroupName",
+        str_node(&name, r.pos),
+        Some(&p("node_group_name")),
+    );
     s.set_link("nodeRole", r.get("node_role_arn"), &p("node_role_arn"));
     s.set_link("subnets", r.get("subnet_ids"), &p("subnet_ids"));
     s.set("amiType", r.get("ami_type"), &p("ami_type"));
     s.set("version", r.get("version"), &p("version"));
-    s.set("releaseVersion", r.get("release_version"), &p("release_version"));
+    s.set(
+        "releaseVersion",
+        r.get("release_version"),
+        &p("release_version"),
+    );
     if let Some(ra) = r.block("remote_access") {
         s.set(
             "remoteAccess.ec2SshKey",
@@ -305,10 +329,16 @@ fn access_entry(r: &Res) -> Object {
     let mut s = r.shape();
     s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
     s.set("principalArn", r.get("principal_arn"), &p("principal_arn"));
-    s.set("kubernetesGroups", r.get("kubernetes_groups"), &p("kubernetes_groups"));
+    s.set(
+        "kubernetesGroups",
+        r.get("kubernetes_groups"),
+        &p("kubernetes_groups"),
+    );
     s.set("type", r.get("type"), &p("type"));
     s.set("username", r.get("user_name"), &p("user_name"));
-    let name = r.text("principal_arn").unwrap_or_else(|| r.address.to_string());
+    let name = r
+        .text("principal_arn")
+        .unwrap_or_else(|| r.address.to_string());
     s.build(EKS, "EKSAccessEntry", &name, r.path)
 }
 
@@ -329,7 +359,10 @@ fn access_policy(r: &Res) -> Object {
         if let Some(n) = sc.get("namespaces") {
             m.push(("namespaces".to_string(), n.clone()));
         }
-        item.push(("accessScope".to_string(), V::new(Val::Map(m), sc.pos, sc.file)));
+        item.push((
+            "accessScope".to_string(),
+            V::new(Val::Map(m), sc.pos, sc.file),
+        ));
     }
     let list = V::new(
         Val::List(vec![V::new(Val::Map(item), r.pos, r.file)]),
@@ -337,9 +370,14 @@ fn access_policy(r: &Res) -> Object {
         r.file,
     );
     s.map_path("associatedAccessPolicies[0].policyArn", &p("policy_arn"));
-    s.map_path("associatedAccessPolicies[0].accessScope", &p("access_scope[0]"));
+    s.map_path(
+        "associatedAccessPolicies[0].accessScope",
+        &p("access_scope[0]"),
+    );
     s.set("associatedAccessPolicies", Some(&list), &FieldPath::root());
-    let name = r.text("principal_arn").unwrap_or_else(|| r.address.to_string());
+    let name = r
+        .text("principal_arn")
+        .unwrap_or_else(|| r.address.to_string());
     s.build(EKS, "EKSAccessPolicies", &name, r.path)
 }
 
@@ -347,7 +385,11 @@ fn pod_identity(r: &Res) -> Object {
     let mut s = r.shape();
     s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
     s.set("namespace", r.get("namespace"), &p("namespace"));
-    s.set("serviceAccount", r.get("service_account"), &p("service_account"));
+    s.set(
+        "serviceAccount",
+        r.get("service_account"),
+        &p("service_account"),
+    );
     s.set_link("roleArn", r.get("role_arn"), &p("role_arn"));
     s.build(EKS, "EKSPodIdentityAssociation", r.address, r.path)
 }
@@ -366,12 +408,18 @@ fn as_text(v: &V) -> V {
 
 fn addon(r: &Res) -> Object {
     let mut s = r.shape();
-    let name = r.text("addon_name").unwrap_or_else(|| r.address.to_string());
+    let name = r
+        .text("addon_name")
+        .unwrap_or_else(|| r.address.to_string());
     s.set("addonName", r.get("addon_name"), &p("addon_name"));
     s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
     s.set("addonVersion", r.get("addon_version"), &p("addon_version"));
     // A role the add-on's service account uses: absent is a finding, unknown is undecided.
-    s.set("serviceAccountRoleArn", r.get("service_account_role_arn"), &p("service_account_role_arn"));
+    s.set(
+        "serviceAccountRoleArn",
+        r.get("service_account_role_arn"),
+        &p("service_account_role_arn"),
+    );
     s.map_path("serviceAccountRoleArn", &p("service_account_role_arn"));
     s.set(
         "podIdentityAssociations",
@@ -379,7 +427,11 @@ fn addon(r: &Res) -> Object {
         &p("pod_identity_association"),
     );
     let cv = r.get("configuration_values").map(as_text);
-    s.set("configurationValues", cv.as_ref(), &p("configuration_values"));
+    s.set(
+        "configurationValues",
+        cv.as_ref(),
+        &p("configuration_values"),
+    );
     s.build(EKS, "EKSAddon", &name, r.path)
 }
 
@@ -388,7 +440,11 @@ fn launch_template(r: &Res) -> Object {
     let id = r.text("id").unwrap_or_else(|| r.stand_in());
     let name = r.text("name").unwrap_or_else(|| r.stand_in());
     s.set_node("LaunchTemplateId", str_node(&id, r.pos), None);
-    s.set_node("LaunchTemplateName", str_node(&name, r.pos), Some(&p("name")));
+    s.set_node(
+        "LaunchTemplateName",
+        str_node(&name, r.pos),
+        Some(&p("name")),
+    );
     let version = r.get("latest_version").and_then(V::as_i64).unwrap_or(1);
     s.set_node("VersionNumber", Node::new(Value::Int(version), r.pos), None);
     s.set_node("DefaultVersion", Node::new(Value::Bool(true), r.pos), None);
@@ -409,7 +465,10 @@ fn launch_template(r: &Res) -> Object {
     }
     if let Some(list) = r.get("metadata_options") {
         if list.is_unknown() {
-            s.unknown(&p("LaunchTemplateData.MetadataOptions"), "dynamic \"metadata_options\"");
+            s.unknown(
+                &p("LaunchTemplateData.MetadataOptions"),
+                "dynamic \"metadata_options\"",
+            );
         }
     }
     if let Some(mo) = r.block("metadata_options") {
@@ -449,7 +508,10 @@ fn launch_template(r: &Res) -> Object {
                     .cloned()
                     .collect();
                 V::new(
-                    Val::Map(vec![("Groups".into(), V::new(Val::List(groups), ni.pos, ni.file))]),
+                    Val::Map(vec![(
+                        "Groups".into(),
+                        V::new(Val::List(groups), ni.pos, ni.file),
+                    )]),
                     ni.pos,
                     ni.file,
                 )
@@ -461,13 +523,24 @@ fn launch_template(r: &Res) -> Object {
             &p("network_interfaces"),
         );
     }
-    s.set("LaunchTemplateData.ImageId", r.get("image_id"), &p("image_id"));
-    s.build(EC2, "EC2LaunchTemplateVersion", &format!("{id}:{version}"), r.path)
+    s.set(
+        "LaunchTemplateData.ImageId",
+        r.get("image_id"),
+        &p("image_id"),
+    );
+    s.build(
+        EC2,
+        "EC2LaunchTemplateVersion",
+        &format!("{id}:{version}"),
+        r.path,
+    )
 }
 
 /// `tags = { k = v }` as the EC2 list of `Key`/`Value`.
 fn ec2_tags(v: &V) -> V {
-    let Val::Map(m) = &v.val else { return v.clone() };
+    let Val::Map(m) = &v.val else {
+        return v.clone();
+    };
     let items = m
         .iter()
         .map(|(k, val)| {
@@ -516,7 +589,11 @@ fn permission(
     let mut paths: Vec<(FieldPath, FieldPath)> = vec![(base.clone(), own.clone())];
     for (list, key, tfs) in [
         ("IpRanges", "CidrIp", &["cidr_blocks", "cidr_ipv4"][..]),
-        ("Ipv6Ranges", "CidrIpv6", &["ipv6_cidr_blocks", "cidr_ipv6"][..]),
+        (
+            "Ipv6Ranges",
+            "CidrIpv6",
+            &["ipv6_cidr_blocks", "cidr_ipv6"][..],
+        ),
     ] {
         let mut ranges = Vec::new();
         for tf in tfs {
@@ -529,7 +606,11 @@ fn permission(
             let single = !matches!(v.val, Val::List(_));
             for (j, item) in items.into_iter().enumerate() {
                 let at = ranges.len();
-                let own_item = if single { own.key(tf) } else { own.key(tf).index(j) };
+                let own_item = if single {
+                    own.key(tf)
+                } else {
+                    own.key(tf).index(j)
+                };
                 paths.push((base.key(list).index(at).key(key), own_item));
                 ranges.push(V::new(
                     Val::Map(vec![(key.into(), item.clone())]),
@@ -546,7 +627,11 @@ fn permission(
         }
     }
     let mut pairs = Vec::new();
-    for tf in ["security_groups", "source_security_group_id", "referenced_security_group_id"] {
+    for tf in [
+        "security_groups",
+        "source_security_group_id",
+        "referenced_security_group_id",
+    ] {
         let Some(v) = rule.get(tf) else { continue };
         let items: Vec<&V> = match &v.val {
             Val::List(items) => items.iter().collect(),
@@ -563,13 +648,19 @@ fn permission(
     }
     if rule.get("self").and_then(V::as_bool) == Some(true) {
         if let Some(id) = self_id {
-            pairs.push(mk(Val::Map(vec![("GroupId".into(), mk(Val::Str(id.into())))])));
+            pairs.push(mk(Val::Map(vec![(
+                "GroupId".into(),
+                mk(Val::Str(id.into())),
+            )])));
         }
     }
     if !pairs.is_empty() {
         entries.push(("UserIdGroupPairs".into(), mk(Val::List(pairs))));
     }
-    if let Some(pl) = rule.get("prefix_list_ids").or_else(|| rule.get("prefix_list_id")) {
+    if let Some(pl) = rule
+        .get("prefix_list_ids")
+        .or_else(|| rule.get("prefix_list_id"))
+    {
         if !matches!(pl.val, Val::Null) {
             entries.push(("PrefixListIds".into(), pl.clone()));
         }
@@ -578,14 +669,23 @@ fn permission(
 }
 
 /// Sets `IpPermissions` from permissions and their paths.
-fn set_permissions(s: &mut Shape, perms: Vec<(V, Vec<(FieldPath, FieldPath)>)>, pos: Pos, file: u32) {
+fn set_permissions(
+    s: &mut Shape,
+    perms: Vec<(V, Vec<(FieldPath, FieldPath)>)>,
+    pos: Pos,
+    file: u32,
+) {
     let mut items = Vec::new();
     let mut all = Vec::new();
     for (v, paths) in perms {
         items.push(v);
         all.extend(paths);
     }
-    s.set("IpPermissions", Some(&V::new(Val::List(items), pos, file)), &p("ingress"));
+    s.set(
+        "IpPermissions",
+        Some(&V::new(Val::List(items), pos, file)),
+        &p("ingress"),
+    );
     for (cli, own) in all {
         s.map_path(&cli.to_string(), &own);
     }
@@ -641,7 +741,11 @@ fn standalone_rule(r: &Res) -> Object {
         .get("security_group_id")
         .and_then(V::text)
         .unwrap_or_else(|| r.stand_in());
-    s.set_link("GroupId", r.get("security_group_id"), &p("security_group_id"));
+    s.set_link(
+        "GroupId",
+        r.get("security_group_id"),
+        &p("security_group_id"),
+    );
     if !s.has("GroupId") {
         s.set_node("GroupId", str_node(&group, r.pos), None);
     }
@@ -662,18 +766,32 @@ fn iam_role(r: &Res) -> Vec<Object> {
     s.set_node("RoleName", str_node(&name, r.pos), Some(&p("name")));
     s.set_node("Arn", str_node(&arn, r.pos), None);
     if let Some(doc) = r.get("assume_role_policy") {
-        s.set("AssumeRolePolicyDocument", Some(&document(doc)), &p("assume_role_policy"));
+        s.set(
+            "AssumeRolePolicyDocument",
+            Some(&document(doc)),
+            &p("assume_role_policy"),
+        );
     }
     out.push(s.build(IAM, "IAMRole", &arn, r.path));
     // Inline policies and exclusive managed policy lists written on the role.
     if let Some(list) = r.get("inline_policy") {
         for (i, ip) in list.items().iter().enumerate() {
             let mut s = r.shape();
-            let pname = ip.str_at("name").unwrap_or_else(|| format!("inline_policy[{i}]"));
+            let pname = ip
+                .str_at("name")
+                .unwrap_or_else(|| format!("inline_policy[{i}]"));
             s.set_node("RoleName", str_node(&name, r.pos), None);
-            s.set_node("PolicyName", str_node(&pname, ip.pos), Some(&p(&format!("inline_policy[{i}].name"))));
+            s.set_node(
+                "PolicyName",
+                str_node(&pname, ip.pos),
+                Some(&p(&format!("inline_policy[{i}].name"))),
+            );
             if let Some(doc) = ip.get("policy") {
-                s.set("PolicyDocument", Some(&document(doc)), &p(&format!("inline_policy[{i}].policy")));
+                s.set(
+                    "PolicyDocument",
+                    Some(&document(doc)),
+                    &p(&format!("inline_policy[{i}].policy")),
+                );
             }
             out.push(s.build(IAM, "IAMRolePolicy", &format!("{name}/{pname}"), r.path));
         }
@@ -681,7 +799,11 @@ fn iam_role(r: &Res) -> Vec<Object> {
     if let Some(arns) = r.get("managed_policy_arns") {
         let mut s = r.shape();
         s.set_node("RoleName", str_node(&name, r.pos), None);
-        s.set("AttachedPolicies", Some(&attached(arns)), &p("managed_policy_arns"));
+        s.set(
+            "AttachedPolicies",
+            Some(&attached(arns)),
+            &p("managed_policy_arns"),
+        );
         s.map_path("AttachedPolicies", &p("managed_policy_arns"));
         out.push(s.build(IAM, "IAMAttachedPolicies", &name, r.path));
     }
@@ -702,12 +824,19 @@ fn attached(arns: &V) -> V {
     let one = |a: &V| {
         let mut m = vec![("PolicyArn".to_string(), a.clone())];
         if let Some(name) = a.as_str().and_then(|s| s.rsplit('/').next()) {
-            m.push(("PolicyName".into(), V::new(Val::Str(name.into()), a.pos, a.file)));
+            m.push((
+                "PolicyName".into(),
+                V::new(Val::Str(name.into()), a.pos, a.file),
+            ));
         }
         V::new(Val::Map(m), a.pos, a.file)
     };
     match &arns.val {
-        Val::List(items) => V::new(Val::List(items.iter().map(one).collect()), arns.pos, arns.file),
+        Val::List(items) => V::new(
+            Val::List(items.iter().map(one).collect()),
+            arns.pos,
+            arns.file,
+        ),
         Val::Unknown(_) => arns.clone(),
         _ => V::new(Val::List(vec![one(arns)]), arns.pos, arns.file),
     }
@@ -772,7 +901,11 @@ fn subnet(r: &Res) -> Object {
     );
     if !s.has("MapPublicIpOnLaunch") && r.get("map_public_ip_on_launch").is_none() {
         // The API's default.
-        s.set_node("MapPublicIpOnLaunch", Node::new(Value::Bool(false), r.pos), None);
+        s.set_node(
+            "MapPublicIpOnLaunch",
+            Node::new(Value::Bool(false), r.pos),
+            None,
+        );
     }
     s.set_link("VpcId", r.get("vpc_id"), &p("vpc_id"));
     s.set("CidrBlock", r.get("cidr_block"), &p("cidr_block"));
@@ -801,14 +934,25 @@ fn kubernetes(r: &Res, root: V, prefix: &FieldPath, default_ns: &str) -> Option<
 fn config_map(r: &Res, default_ns: &str) -> Option<Object> {
     let meta = r.block("metadata")?;
     let mut m: Vec<(String, V)> = vec![
-        ("apiVersion".into(), V::new(Val::Str("v1".into()), r.pos, r.file)),
-        ("kind".into(), V::new(Val::Str("ConfigMap".into()), r.pos, r.file)),
+        (
+            "apiVersion".into(),
+            V::new(Val::Str("v1".into()), r.pos, r.file),
+        ),
+        (
+            "kind".into(),
+            V::new(Val::Str("ConfigMap".into()), r.pos, r.file),
+        ),
         ("metadata".into(), meta.clone()),
     ];
     if let Some(data) = r.get("data") {
         let data = match &data.val {
             Val::Map(entries) => V::new(
-                Val::Map(entries.iter().map(|(k, v)| (k.clone(), as_text(v))).collect()),
+                Val::Map(
+                    entries
+                        .iter()
+                        .map(|(k, v)| (k.clone(), as_text(v)))
+                        .collect(),
+                ),
                 data.pos,
                 data.file,
             ),
@@ -819,8 +963,10 @@ fn config_map(r: &Res, default_ns: &str) -> Option<Object> {
     let root = V::new(Val::Map(m), r.pos, r.file);
     let mut obj = kubernetes(r, root, &FieldPath::root(), default_ns)?;
     if let Some(iac) = obj.iac.as_mut().map(Arc::make_mut) {
-        iac.paths
-            .push((FieldPath::parse("metadata"), FieldPath::parse("metadata[0]")));
+        iac.paths.push((
+            FieldPath::parse("metadata"),
+            FieldPath::parse("metadata[0]"),
+        ));
     }
     Some(obj)
 }

@@ -166,7 +166,8 @@ fn ami_age_is_judged_from_the_as_of_date() {
     // Five AWS CLI node-group outputs, the workshop config and an eksctl CloudFormation
     // node group (release 1.31-20201212).
     assert!(aged.contains(&(
-        "aws/eksctl-io__eksctl/pkg/actions/nodegroup/testdata/al2-updated-template.json".to_string(),
+        "aws/eksctl-io__eksctl/pkg/actions/nodegroup/testdata/al2-updated-template.json"
+            .to_string(),
         157
     )));
     assert_eq!(aged.len(), 7, "{aged:#?}");

@@ -655,7 +655,6 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
         ("self_managed_node_groups", false),
     ] {
         let defaults_input = format!("{}_defaults", input.trim_end_matches('s'));
-        let defaults_input = defaults_input.replace("groups_defaults", "group_defaults");
         let defaults = if cx.n.v < 21 {
             cx.get(&defaults_input)
         } else {
@@ -694,7 +693,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                 s.set_node("LaunchTemplateId", str_node(&lt_id, g.pos), None);
                 s.set_node(
                     "LaunchTemplateName",
-                    str_node(&format!("{ng_name}"), g.pos),
+                    str_node(&ng_name, g.pos),
                     None,
                 );
                 s.set_node("VersionNumber", Node::new(Value::Int(1), g.pos), None);

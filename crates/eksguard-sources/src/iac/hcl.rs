@@ -860,13 +860,8 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
     match (name, args.as_slice()) {
         // Kept as a structure: the mapper reads documents from it and renders text
         // where a string is wanted.
-        ("jsonencode" | "yamlencode", [x]) => {
-            if contains_unknown(x, 0) {
-                // Still a structure: a policy's known statements stay readable.
-                return Some(x.clone());
-            }
-            Some(x.clone())
-        }
+        // An unknown part leaves the rest readable: a policy's known statements stay so.
+        ("jsonencode" | "yamlencode", [x]) => Some(x.clone()),
         ("jsondecode", [s]) => {
             let text = s.as_str()?;
             let mut docs = eksguard_model::yaml::parse_documents(
@@ -968,16 +963,6 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
         }
         _ => None,
     }
-}
-
-fn contains_unknown(v: &V, depth: usize) -> bool {
-    depth > MAX_DEPTH * 4
-        || match &v.val {
-            Val::Unknown(_) => true,
-            Val::List(items) => items.iter().any(|i| contains_unknown(i, depth + 1)),
-            Val::Map(m) => m.iter().any(|(_, i)| contains_unknown(i, depth + 1)),
-            _ => false,
-        }
 }
 
 /// JSON text of a known value (`jsonencode` in a string).

@@ -773,6 +773,44 @@ mod tests {
     }
 
     #[test]
+    fn readers_survive_hostile_snippets() {
+        for text in [
+            "",
+            "resource",
+            "resource \"aws_eks_cluster\" {",
+            "resource \"aws_eks_cluster\" \"a\" { vpc_config = 3 }",
+            "resource \"aws_eks_cluster\" \"a\" { count = -5 }",
+            "resource \"aws_iam_role\" \"a\" { assume_role_policy = \"{not json\" }",
+            "resource \"aws_iam_role\" \"a\" { for_each = { a = 1 } name = each.value.x }",
+            "locals { a = local.b\n b = local.a }\nresource \"aws_subnet\" \"s\" { map_public_ip_on_launch = local.a }",
+            "module \"eks\" {\n source = \"terraform-aws-modules/eks/aws\"\n eks_managed_node_groups = [1, 2]\n access_entries = \"x\"\n }",
+            "resource \"aws_security_group\" \"s\" { ingress { cidr_blocks = 5 } ingress {} }",
+        ] {
+            let (_, errors) = load_terraform_text("t.tf", text);
+            for e in errors {
+                assert_eq!(e.file, "t.tf");
+            }
+        }
+        let path: Arc<str> = "t.yaml".into();
+        for text in [
+            "Resources: {A: {Type: AWS::EKS::Cluster, Properties: !Ref A}}",
+            "Resources: {A: {Type: AWS::EKS::Cluster, Properties: {ResourcesVpcConfig: !GetAtt [A]}}}",
+            "Resources: {A: {Type: AWS::EC2::SecurityGroup, Properties: {SecurityGroupIngress: !Sub '${A.B'}}}",
+            "Conditions: {C: !Equals [!Condition C, x]}\nResources: {A: {Type: AWS::IAM::Role, Condition: C}}",
+            "Resources: {A: {Type: AWS::IAM::Policy, Properties: {Roles: [!Ref A], PolicyDocument: 7}}}",
+        ] {
+            let docs = eksguard_model::yaml::parse_documents_keeping_tags(
+                text,
+                true,
+                eksguard_model::yaml::ParseLimits::default(),
+            );
+            for doc in docs.into_iter().flatten() {
+                let _ = cloudformation::load(&doc.root, &path);
+            }
+        }
+    }
+
+    #[test]
     fn comment_suppressions_above_and_inside() {
         let text = "# keep\n# eksguard:ignore IAM001 -- VPN only\nresource \"x\" \"y\" {\n  // eksguard:ignore IAM002 -- later until=2030-01-01\n  a = \"# eksguard:ignore NO\"\n}\n";
         let s = comment_suppressions(text, 3, 6);

@@ -691,11 +691,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
             if custom_lt || !managed {
                 let mut s = cx.shape(g.pos);
                 s.set_node("LaunchTemplateId", str_node(&lt_id, g.pos), None);
-                s.set_node(
-                    "LaunchTemplateName",
-                    str_node(&ng_name, g.pos),
-                    None,
-                );
+                s.set_node("LaunchTemplateName", str_node(&ng_name, g.pos), None);
                 s.set_node("VersionNumber", Node::new(Value::Int(1), g.pos), None);
                 s.set_node("DefaultVersion", Node::new(Value::Bool(true), g.pos), None);
                 let hop = if cx.n.v >= 21 { 1 } else { 2 };

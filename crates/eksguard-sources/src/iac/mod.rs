@@ -230,7 +230,7 @@ impl Shape {
         } else {
             self.pos
         };
-        let node = self.to_node(v, &path, fallback, 0);
+        let node = self.node_of(v, &path, fallback, 0);
         match node {
             Some(mut node) if path.is_root() && node.is_map() => {
                 if let Value::Map(entries) = std::mem::replace(&mut node.value, Value::Null) {
@@ -310,7 +310,7 @@ impl Shape {
         node.locate(&path).1
     }
 
-    fn to_node(&mut self, v: &V, path: &FieldPath, fallback: Pos, depth: usize) -> Option<Node> {
+    fn node_of(&mut self, v: &V, path: &FieldPath, fallback: Pos, depth: usize) -> Option<Node> {
         let pos = if v.file == self.file && v.pos.is_known() {
             v.pos
         } else {
@@ -336,7 +336,7 @@ impl Shape {
                     .enumerate()
                     .map(|(i, item)| {
                         // An unknown item stays as a null so later indexes keep their place.
-                        self.to_node(item, &path.index(i), pos, depth + 1)
+                        self.node_of(item, &path.index(i), pos, depth + 1)
                             .unwrap_or_else(|| Node::new(Value::Null, pos))
                     })
                     .collect(),
@@ -345,7 +345,7 @@ impl Shape {
                 entries
                     .iter()
                     .filter_map(|(k, item)| {
-                        let node = self.to_node(item, &path.key(k), pos, depth + 1)?;
+                        let node = self.node_of(item, &path.key(k), pos, depth + 1)?;
                         Some(Entry {
                             key: k.as_str().into(),
                             key_pos: node.pos,
@@ -707,9 +707,9 @@ pub fn comment_suppressions(text: &str, first: u32, last: u32) -> Vec<(Pos, Stri
         take(n, body);
     }
     let end = (last as usize).min(lines.len());
-    for n in start..end {
+    for (n, line) in lines.iter().enumerate().take(end).skip(start) {
         // Within the block only whole-line comments count: a `#` in a string is no comment.
-        if let Some(body) = comment(lines[n]) {
+        if let Some(body) = comment(line) {
             take(n, body);
         }
     }

@@ -204,6 +204,27 @@ fn terraform_resources_reach_every_cluster_rule_with_lines_and_paths() {
             "data.mapUsers[0].userarn",
         ),
         row(
+            "IRSA007",
+            "aws_iam_role",
+            "aws_iam_role.pod_identity",
+            189,
+            "assume_role_policy.Statement[0]",
+        ),
+        row(
+            "IRSA008",
+            "aws_eks_pod_identity_association",
+            "aws_eks_pod_identity_association.other",
+            201,
+            "role_arn",
+        ),
+        row(
+            "NODE004",
+            "aws_eks_node_group",
+            "aws_eks_node_group.old",
+            210,
+            "version",
+        ),
+        row(
             "POD008",
             "kubernetes_manifest",
             "kubernetes_manifest.pod",

@@ -545,6 +545,15 @@ pub fn load_terraform(
                     tf.push(f);
                 } else if let Some((rank, name)) = auto_var_file_rank(p) {
                     vars.push((rank, name, f));
+                } else if !var_files.iter().any(|v| v == p) {
+                    // Terraform itself reads only these two kinds; say so rather than
+                    // apply or drop it silently.
+                    r.warnings.push(InputError::new(
+                        crate::files::display(p),
+                        None,
+                        "variable file not applied: only terraform.tfvars and *.auto.tfvars are \
+                         read with their directory; pass others with --var-file",
+                    ));
                 }
             }
             if tf.is_empty() {
@@ -556,7 +565,7 @@ pub fn load_terraform(
             let module = hcl::evaluate(tf, &var_files);
             let (objects, warnings) = hcl::objects(&module, default_ns);
             r.objects = objects;
-            r.warnings = warnings;
+            r.warnings.extend(warnings);
             r
         })
         .collect();
@@ -662,7 +671,8 @@ fn shift(v: &mut V, at: Pos, depth: usize) {
 
 /// Expressions in messages are cut short.
 fn clip(s: &str) -> String {
-    let s = s.trim();
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = s.as_str();
     if s.chars().count() <= 80 {
         return s.to_string();
     }

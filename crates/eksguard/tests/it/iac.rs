@@ -282,13 +282,20 @@ fn terraform_variables_follow_tfvars_precedence_and_var_file() {
             ),
         ]
     );
-    assert_eq!(v["warnings"], serde_json::json!([]));
+    // Another variable file beside them is not applied, and the report says so.
+    let w = messages(&v, "warnings");
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert!(
+        w[0].contains("all-logs.tfvars:null: variable file not applied"),
+        "{w:#?}"
+    );
     // `--var-file` comes last and enables every log type.
     let v = scan(&[
         "--var-file",
         &path("tf-vars/all-logs.tfvars"),
         &path("tf-vars"),
     ]);
+    assert_eq!(v["warnings"], serde_json::json!([]));
     assert_eq!(
         rows(&v, "findings"),
         [row(

@@ -69,6 +69,11 @@ impl TfFile {
         while offset < bytes.len() && matches!(bytes[offset], b' ' | b'\t' | b'\r' | b'\n') {
             offset += 1;
         }
+        // A span's end may fall inside a character: back off to where one starts.
+        offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line.saturating_sub(1)];
         let col = self.text[start..offset.min(self.text.len())]

@@ -795,6 +795,8 @@ mod tests {
             "locals { a = local.b\n b = local.a }\nresource \"aws_subnet\" \"s\" { map_public_ip_on_launch = local.a }",
             "module \"eks\" {\n source = \"terraform-aws-modules/eks/aws\"\n eks_managed_node_groups = [1, 2]\n access_entries = \"x\"\n }",
             "resource \"aws_security_group\" \"s\" { ingress { cidr_blocks = 5 } ingress {} }",
+            "resource \"aws_subnet\" \"é\" {\n  tags = { ü = \"é\" }\n}é",
+            "resource \"aws_subnet\" \"s\" {\n  tags = { a = \"é\" } }",
         ] {
             let (_, errors) = load_terraform_text("t.tf", text);
             for e in errors {

@@ -215,9 +215,6 @@ impl<'r> Engine<'r> {
     }
 }
 
-/// The valid `eksguard.io/ignore` annotations of every object that is reported on (a
-/// controller's pods share its template and are not); the others become warnings at the
-/// annotation's line, wherever they are, since they suppress nothing.
 /// Findings on infrastructure as code that depend on a value unknown before apply are not
 /// findings: each resource with such checks gets one warning naming the rules and the
 /// value, so the count of undecided resources is the count of these warnings.
@@ -266,6 +263,9 @@ fn set_aside_undecided(
     kept
 }
 
+/// The valid `eksguard.io/ignore` annotations of every object that is reported on (a
+/// controller's pods share its template and are not); the others become warnings at the
+/// annotation's line, wherever they are, since they suppress nothing.
 fn inline_suppressions(
     cx: &Ctx<'_>,
     inv: &Inventory,

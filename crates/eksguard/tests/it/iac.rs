@@ -225,6 +225,20 @@ fn terraform_resources_reach_every_cluster_rule_with_lines_and_paths() {
             "version",
         ),
         row(
+            "NET010",
+            "aws_eks_addon",
+            "aws_eks_addon.vpc_cni",
+            143,
+            "configuration_values.enableNetworkPolicy",
+        ),
+        row(
+            "IRSA006",
+            "aws_iam_role",
+            "aws_iam_role.irsa_no_aud",
+            230,
+            "assume_role_policy.Statement[0].Condition",
+        ),
+        row(
             "POD008",
             "kubernetes_manifest",
             "kubernetes_manifest.pod",

@@ -656,6 +656,17 @@ impl<'a> Scope<'a> {
                         pos,
                         fi,
                     )),
+                    // The cluster's OIDC issuer is known only after apply; one stand-in for
+                    // the issuer, its URL and its provider ARN keeps IRSA trusts joinable.
+                    out @ ("oidc_provider" | "oidc_provider_arn" | "cluster_oidc_issuer_url") => {
+                        let issuer = super::stand_in(&self.dir, &format!("module.{name}.oidc"));
+                        let v = match out {
+                            "oidc_provider" => issuer,
+                            "oidc_provider_arn" => super::oidc_provider_arn(&issuer),
+                            _ => format!("https://{issuer}"),
+                        };
+                        Some(V::new(Val::Str(v), pos, fi))
+                    }
                     _ => None,
                 }
             }
@@ -827,6 +838,13 @@ fn computed(
             format!("{address}.cluster_security_group_id")
         }
         ("aws_eks_cluster", "name" | "id") => literal("name")?,
+        ("aws_eks_cluster", "identity") if rest.last().map(String::as_str) == Some("issuer") => {
+            format!("https://{address}.oidc")
+        }
+        ("aws_iam_openid_connect_provider", "arn") => {
+            let url = literal("url")?;
+            super::oidc_provider_arn(url.trim_start_matches("https://"))
+        }
         (_, "id") => address.to_string(),
         // Any other resource of the directory has an ARN once applied: a stand-in that
         // names it, for fields that only need one to be there (a KMS key).

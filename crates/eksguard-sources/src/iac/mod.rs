@@ -426,6 +426,11 @@ pub fn stand_in(scope: &str, address: &str) -> String {
     }
 }
 
+/// The IAM OIDC provider ARN of an issuer (`oidc.eks.REGION.amazonaws.com/id/ID`).
+pub fn oidc_provider_arn(issuer: &str) -> String {
+    format!("arn:aws:iam::{}:oidc-provider/{issuer}", terraform::ACCOUNT)
+}
+
 /// The directory part of a file's display path.
 pub fn dir_of(path: &str) -> String {
     match path.rfind('/') {

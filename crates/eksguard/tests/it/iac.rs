@@ -474,9 +474,33 @@ fn eks_module_inputs_and_defaults_per_major_version() {
     // Restricted CIDRs, all logs, the module's own KMS key, API mode: none of these fire,
     // and the `quiet` group (defaults: hop limit 1, tokens required) is clean.
     for rule in ["IAM001", "DET002", "DATA001", "IAM003", "IAM002"] {
-        assert!(!got.iter().any(|r| r.0 == rule), "{rule} in {got:#?}");
+        assert!(
+            !got.iter().any(|r| r.0 == rule && r.1 == m),
+            "{rule} in {got:#?}"
+        );
     }
     assert!(!got.iter().any(|r| r.4.contains(".quiet.")), "{got:#?}");
+    // IRSA trusts written against the module's OIDC outputs, and against a provider made
+    // from a cluster's issuer, join although the issuer is known only after apply.
+    assert!(
+        got.iter().any(|r| r.0 == "IRSA005"
+            && r.2 == "aws_iam_role.irsa"
+            && r.3 == 70
+            && r.4
+                .starts_with("assume_role_policy.Statement[0].Condition.StringLike[")
+            && r.4.ends_with("module.eks.oidc:sub\"]")),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&row(
+            "IRSA004",
+            "aws_iam_role",
+            "aws_iam_role.own_irsa",
+            100,
+            "assume_role_policy.Statement[0].Condition"
+        )),
+        "{got:#?}"
+    );
 
     // v21: names without `cluster_`; a node group's metadata map is merged field by
     // field over hop limit 1; `encryption_config = null` turns encryption off.

@@ -38,7 +38,8 @@ pub struct FilesSkipped {
     pub gitignored: usize,
     /// Matched by an `--exclude` or `exclude` pattern.
     pub excluded: usize,
-    /// Found by walking a directory, with an extension other than `.yaml`, `.yml`, `.json`.
+    /// Found by walking a directory, with an extension other than `.yaml`, `.yml`, `.json`,
+    /// `.tf`, `.tfvars`.
     pub unrecognised_extension: usize,
     /// Over the size limit (also reported as an error).
     pub too_large: usize,

@@ -25,7 +25,7 @@ pub use audit::{AuditEvent, AuditParseError, AuditStats, EventSummary};
 pub use finding::{Finding, Severity, SuppressionNote, SuppressionSource};
 pub use inventory::{FilesSkipped, InputError, Inventory};
 pub use node::{Node, Pos, Value};
-pub use object::{Object, ObjectId, ResourceRef, Source};
+pub use object::{IacOrigin, Object, ObjectId, ResourceRef, Source};
 pub use path::{FieldPath, Seg};
 pub use rule::{ParamKind, ParamMeta, RuleMeta};
 pub use workload::{ContainerKind, ContainerView, PodSpecView};

@@ -43,6 +43,93 @@ pub struct Object {
     pub namespace: Option<Box<str>>,
     pub root: Node,
     pub source: Source,
+    /// Set for objects read from infrastructure as code: how the input names the resource
+    /// and its fields (see [`IacOrigin`]).
+    pub iac: Option<Arc<IacOrigin>>,
+}
+
+/// An object that infrastructure as code (Terraform, CloudFormation) describes. The reader
+/// builds the object in the AWS CLI shape the rules read, with the positions of the
+/// code; this says how reports name it in the code's own terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IacOrigin {
+    /// `terraform`, `terraform-plan` or `cloudformation`: the report's `api_version`.
+    pub format: Box<str>,
+    /// The Terraform type (`aws_eks_cluster`), `module`, or the CloudFormation type.
+    pub kind: Box<str>,
+    /// The Terraform address (`module.eks`) or the CloudFormation logical ID.
+    pub name: Box<str>,
+    /// CLI-shape path → the input's own path, for every field the reader set; a finding's
+    /// path is translated through its longest prefix here.
+    pub paths: Vec<(FieldPath, FieldPath)>,
+    /// CLI-shape fields whose value the input leaves to be known at apply time (or gives
+    /// by an expression the reader cannot evaluate), with the input's expression. A rule
+    /// sees them as absent; a finding that touches one is set aside as undecided.
+    pub unknown: Vec<(FieldPath, String)>,
+    /// Fields decided together with an unknown one (the public endpoint and its CIDR
+    /// list): a finding on the first is undecided by the unknown second.
+    pub tied: Vec<(FieldPath, FieldPath)>,
+    /// Inline suppressions (`# eksguard:ignore ...`, CloudFormation `Metadata`): the text
+    /// in the annotation's syntax, and where it is written.
+    pub suppressions: Vec<(Pos, String)>,
+    /// CLI-shape fields set from a module's default rather than the code, with a note
+    /// naming the default (`module default: endpoint_public_access = false (v21)`).
+    pub defaults: Vec<(FieldPath, String)>,
+}
+
+impl IacOrigin {
+    /// The note of the default a finding at `path` rests on, if any.
+    pub fn default_note(&self, path: &FieldPath) -> Option<&str> {
+        let p = path.segs();
+        self.defaults
+            .iter()
+            .filter(|(d, _)| p.starts_with(d.segs()) || (!p.is_empty() && d.segs().starts_with(p)))
+            .max_by_key(|(d, _)| d.segs().len())
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// The input's path for a CLI-shape path: the longest mapped prefix, with the rest
+    /// appended as it is.
+    pub fn input_path(&self, path: &FieldPath) -> FieldPath {
+        let segs = path.segs();
+        let best = self
+            .paths
+            .iter()
+            .filter(|(cli, _)| segs.starts_with(cli.segs()))
+            .max_by_key(|(cli, _)| cli.segs().len());
+        match best {
+            Some((cli, own)) => {
+                let mut out = own.clone();
+                for s in &segs[cli.segs().len()..] {
+                    match s {
+                        crate::path::Seg::Key(k) => out.push_key(k),
+                        crate::path::Seg::Index(i) => out.push_index(*i),
+                    }
+                }
+                out
+            }
+            None => path.clone(),
+        }
+    }
+
+    /// The unknown field a finding at `path` depends on, if any: the field itself, one
+    /// inside it or around it, or a sibling in a nested item (a rule reading one field of a
+    /// permission or of metadata options decides with its neighbours). Readers tie other
+    /// fields that decide together explicitly. An unknown whole object (an undecidable
+    /// `count`) has the empty path.
+    pub fn undecided_by(&self, path: &FieldPath) -> Option<&(FieldPath, String)> {
+        let p = path.segs();
+        let related = |u: &FieldPath| {
+            let u = u.segs();
+            p.starts_with(u)
+                || u.starts_with(p)
+                || (u.len() >= 3 && p.starts_with(&u[..u.len() - 1]))
+        };
+        self.unknown.iter().find(|(u, _)| related(u)).or_else(|| {
+            let (_, original) = self.tied.iter().find(|(t, _)| related(t))?;
+            self.unknown.iter().find(|(u, _)| u == original)
+        })
+    }
 }
 
 /// Built-in kinds that live outside namespaces.
@@ -142,6 +229,7 @@ impl Object {
             namespace,
             root,
             source,
+            iac: None,
         })
     }
 
@@ -162,6 +250,7 @@ impl Object {
             namespace: None,
             root,
             source,
+            iac: None,
         }
     }
 
@@ -170,6 +259,14 @@ impl Object {
     }
 
     pub fn resource(&self) -> ResourceRef {
+        if let Some(iac) = &self.iac {
+            return ResourceRef {
+                api_version: iac.format.to_string(),
+                kind: iac.kind.to_string(),
+                namespace: None,
+                name: iac.name.to_string(),
+            };
+        }
         ResourceRef {
             api_version: self.api_version.to_string(),
             kind: self.kind.to_string(),
@@ -180,6 +277,9 @@ impl Object {
 
     /// `Kind/namespace/name` or `Kind/name`, as text reports print it.
     pub fn display_name(&self) -> String {
+        if let Some(iac) = &self.iac {
+            return format!("{}/{}", iac.kind, iac.name);
+        }
         match &self.namespace {
             Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
             None => format!("{}/{}", self.kind, self.name),
@@ -210,6 +310,15 @@ impl Object {
         match &self.source {
             Source::File { path, .. } => Some(path),
             Source::Live => None,
+        }
+    }
+
+    /// A finding's path as reports show it: in the input's own terms for infrastructure
+    /// as code, as it is otherwise.
+    pub fn report_path(&self, path: &FieldPath) -> FieldPath {
+        match &self.iac {
+            Some(iac) => iac.input_path(path),
+            None => path.clone(),
         }
     }
 

@@ -81,6 +81,47 @@ pub fn parse_documents(
     out
 }
 
+thread_local! {
+    static KEEP_TAGS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Like [`parse_documents`], but a node with a local tag (`!Ref x`, `!GetAtt [a, b]`) becomes
+/// a one-entry mapping from the tag to the node (`{"!Ref": "x"}`), where plain parsing drops
+/// the tag: CloudFormation's short-form functions are such tags.
+pub fn parse_documents_keeping_tags(
+    text: &str,
+    split: bool,
+    limits: ParseLimits,
+) -> Vec<Result<Document, YamlError>> {
+    KEEP_TAGS.with(|k| k.set(true));
+    let out = parse_documents(text, split, limits);
+    KEEP_TAGS.with(|k| k.set(false));
+    out
+}
+
+/// The tag to keep as a mapping key: a local tag, and only when asked for.
+fn kept_tag(tag: Option<&str>) -> Option<String> {
+    let t = tag?;
+    (KEEP_TAGS.with(Cell::get) && t.starts_with('!') && !t.starts_with("!!")).then(|| t.to_string())
+}
+
+fn wrap_tag(node: Node, tag: Option<String>) -> Node {
+    match tag {
+        Some(t) => {
+            let pos = node.pos;
+            Node::new(
+                Value::Map(vec![Entry {
+                    key: t.into(),
+                    key_pos: pos,
+                    value: node,
+                }]),
+                pos,
+            )
+        }
+        None => node,
+    }
+}
+
 /// Parses YAML held in a string field (the aws-auth ConfigMap's `mapRoles`, say), with
 /// positions moved to where the text sits in the outer file. Exact for block scalars
 /// (`key: |`), the common case; for quoted strings the lines are right and columns close.
@@ -165,12 +206,14 @@ enum Frame {
         items: Vec<Node>,
         pos: Pos,
         anchor: Option<String>,
+        tag: Option<String>,
         size: usize,
     },
     Map {
         entries: Vec<Entry>,
         pos: Pos,
         anchor: Option<String>,
+        tag: Option<String>,
         key: Option<(Box<str>, Pos)>,
         merges: Vec<Node>,
         size: usize,
@@ -390,8 +433,9 @@ fn parse_chunk(
                 } else {
                     b.pos(&mark)
                 };
+                let kept = kept_tag(tag.as_deref());
                 let value = resolve_scalar(value, style, tag.as_deref());
-                b.place(Node::new(value, pos), anchor, 1, &mark)
+                b.place(wrap_tag(Node::new(value, pos), kept), anchor, 1, &mark)
             }
             EventData::Alias { anchor } => {
                 match b.anchors.get(&anchor).map(|(n, s)| (n.clone(), *s)) {
@@ -401,22 +445,24 @@ fn parse_chunk(
                     None => Err(b.err(&mark, format!("alias `*{anchor}` to an unknown anchor"))),
                 }
             }
-            EventData::SequenceStart { anchor, .. } => {
+            EventData::SequenceStart { anchor, tag, .. } => {
                 let pos = b.pos(&mark);
                 b.stack.push(Frame::Seq {
                     items: Vec::new(),
                     pos,
                     anchor,
+                    tag: kept_tag(tag.as_deref()),
                     size: 1,
                 });
                 depth_check(&b, &mark)
             }
-            EventData::MappingStart { anchor, .. } => {
+            EventData::MappingStart { anchor, tag, .. } => {
                 let pos = b.pos(&mark);
                 b.stack.push(Frame::Map {
                     entries: Vec::new(),
                     pos,
                     anchor,
+                    tag: kept_tag(tag.as_deref()),
                     key: None,
                     merges: Vec::new(),
                     size: 1,
@@ -428,23 +474,27 @@ fn parse_chunk(
                     mut items,
                     pos,
                     anchor,
+                    tag,
                     size,
                 }) => {
                     // Growth leaves up to half of a vector unused; trees stay for the run.
                     items.shrink_to_fit();
-                    b.place(Node::new(Value::Seq(items), pos), anchor, size, &mark)
+                    let node = wrap_tag(Node::new(Value::Seq(items), pos), tag);
+                    b.place(node, anchor, size, &mark)
                 }
                 Some(Frame::Map {
                     mut entries,
                     pos,
                     anchor,
+                    tag,
                     merges,
                     size,
                     ..
                 }) => {
                     apply_merges(&mut entries, merges);
                     entries.shrink_to_fit();
-                    b.place(Node::new(Value::Map(entries), pos), anchor, size, &mark)
+                    let node = wrap_tag(Node::new(Value::Map(entries), pos), tag);
+                    b.place(node, anchor, size, &mark)
                 }
                 None => Ok(()),
             },

@@ -23,7 +23,11 @@ pub struct ConfigSuppression {
 
 impl ConfigSuppression {
     fn matches(&self, obj: &Object) -> bool {
-        self.matches_resource(&obj.kind, obj.ns(), &obj.name)
+        match &obj.iac {
+            // Infrastructure as code is named as the code names it.
+            Some(iac) => self.matches_resource(&iac.kind, None, &iac.name),
+            None => self.matches_resource(&obj.kind, obj.ns(), &obj.name),
+        }
     }
 
     /// Whether the suppression covers a resource named by kind, namespace and name.
@@ -146,6 +150,7 @@ impl<'r> Engine<'r> {
         });
         findings.dedup();
         let mut result = RunResult::default();
+        let findings = set_aside_undecided(inv, findings, &mut result.warnings);
         let inline = if self.config.ignore_inline {
             HashMap::new()
         } else {
@@ -210,6 +215,54 @@ impl<'r> Engine<'r> {
     }
 }
 
+/// Findings on infrastructure as code that depend on a value unknown before apply are not
+/// findings: each resource with such checks gets one warning naming the rules and the
+/// value, so the count of undecided resources is the count of these warnings.
+fn set_aside_undecided(
+    inv: &Inventory,
+    findings: Vec<Finding>,
+    warnings: &mut Vec<InputError>,
+) -> Vec<Finding> {
+    let mut undecided: std::collections::BTreeMap<ObjectId, (Vec<&'static str>, String)> =
+        Default::default();
+    let kept = findings
+        .into_iter()
+        .filter(|f| {
+            let obj = inv.get(f.object);
+            let Some((path, expr)) = obj.iac.as_ref().and_then(|i| i.undecided_by(&f.path)) else {
+                return true;
+            };
+            let entry = undecided.entry(f.object).or_insert_with(|| {
+                let shown = obj.report_path(path);
+                let what = if shown.is_root() {
+                    format!("the resource's existence (`{expr}`)")
+                } else {
+                    format!("`{shown}` (`{expr}`)")
+                };
+                (Vec::new(), what)
+            });
+            if !entry.0.contains(&f.rule_id) {
+                entry.0.push(f.rule_id);
+            }
+            false
+        })
+        .collect();
+    for (id, (rules, what)) in undecided {
+        let obj = inv.get(id);
+        warnings.push(InputError::new(
+            obj.file().unwrap_or("<cluster>"),
+            obj.locate(&eksguard_model::FieldPath::root())
+                .map(|p| p.line),
+            format!(
+                "{}: {} left undecided: {what} is not known before apply",
+                obj.display_name(),
+                rules.join(", ")
+            ),
+        ));
+    }
+    kept
+}
+
 /// The valid `eksguard.io/ignore` annotations of every object that is reported on (a
 /// controller's pods share its template and are not); the others become warnings at the
 /// annotation's line, wherever they are, since they suppress nothing.
@@ -234,6 +287,29 @@ fn inline_suppressions(
                         warn(format!(
                             "`{}` names unknown rules `{}`, left out",
                             crate::suppress::ANNOTATION,
+                            a.unknown.join("`, `")
+                        ));
+                    }
+                    out.entry(obj.id).or_default().push(a.suppression);
+                }
+                Err(message) => warn(format!("{message}; it suppresses nothing")),
+            }
+        }
+        // Comments and `Metadata` of infrastructure as code, in the annotation's syntax.
+        for (pos, value) in obj.iac.iter().flat_map(|i| &i.suppressions) {
+            let mut warn = |message: String| {
+                let message = message.replace(crate::suppress::ANNOTATION, "eksguard:ignore");
+                warnings.push(InputError::new(
+                    obj.file().unwrap_or("<cluster>"),
+                    pos.is_known().then_some(pos.line),
+                    format!("{}: {message}", obj.display_name()),
+                ))
+            };
+            match parse_annotation(value) {
+                Ok(a) => {
+                    if !a.unknown.is_empty() {
+                        warn(format!(
+                            "`eksguard:ignore` names unknown rules `{}`, left out",
                             a.unknown.join("`, `")
                         ));
                     }

@@ -28,6 +28,8 @@ pub struct LoadOptions {
     /// Files (and standard input) larger than this are reported as errors and not read.
     pub max_file_size: u64,
     pub limits: ParseLimits,
+    /// Terraform variable files (`--var-file`) applied to every Terraform directory.
+    pub var_files: Vec<PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -37,6 +39,7 @@ impl Default for LoadOptions {
             excludes: Vec::new(),
             max_file_size: 256 * MIB,
             limits: ParseLimits::default(),
+            var_files: Vec::new(),
         }
     }
 }
@@ -51,7 +54,7 @@ impl LoadOptions {
     }
 }
 
-const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+const EXTENSIONS: &[&str] = &["yaml", "yml", "json", "tf", "tfvars"];
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +230,25 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
                 None,
                 "no such file or directory",
             ));
+        }
+    }
+    // Terraform files are read by directory, each one module scope.
+    let (tf, inputs): (Vec<_>, Vec<_>) = inputs
+        .into_iter()
+        .partition(|(p, _)| crate::iac::is_terraform_path(p));
+    if !tf.is_empty() {
+        let tf: Vec<PathBuf> = tf.into_iter().map(|(p, _)| p).collect();
+        let limit = opts.max_file_size;
+        let r = crate::iac::load_terraform(&tf, &opts.var_files, &opts.default_namespace, &|p| {
+            read_file(p, limit)
+        });
+        inv.files_scanned += r.files_scanned;
+        inv.files_skipped.too_large += r.too_large;
+        inv.files_skipped.not_regular_file += r.not_regular;
+        inv.errors.extend(r.errors);
+        inv.warnings.extend(r.warnings);
+        for obj in r.objects {
+            inv.push(obj);
         }
     }
     let in_flight = InFlight::new(opts.bytes_in_flight());
@@ -434,7 +456,7 @@ fn walk_dir(
         inv.warnings.push(InputError::new(
             display(root),
             None,
-            format!("no .yaml, .yml or .json file to scan ({why})"),
+            format!("no .yaml, .yml, .json or .tf file to scan ({why})"),
         ));
     }
     inv.files_skipped.add(&skipped);
@@ -596,7 +618,13 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
         name.to_ascii_lowercase().ends_with(".json") || text.trim_start().starts_with(['{', '[']);
     let path: Arc<str> = name.into();
     let mut result = FileResult::default();
-    for doc in parse_documents(text, !is_json, opts.limits) {
+    // CloudFormation's short-form functions are YAML tags, which plain parsing drops.
+    let docs = if !is_json && crate::iac::cloudformation::looks_like_yaml_template(text) {
+        eksguard_model::yaml::parse_documents_keeping_tags(text, true, opts.limits)
+    } else {
+        parse_documents(text, !is_json, opts.limits)
+    };
+    for doc in docs {
         match doc {
             Ok(doc) => {
                 let mut unknown = Vec::new();
@@ -703,6 +731,11 @@ fn collect_objects(
 ) {
     if crate::snapshot::is_snapshot(&root) {
         crate::snapshot::load(&root, path, doc, &opts.default_namespace, out, errors);
+        return;
+    }
+    if let Some((objects, errs)) = crate::iac::detect(&root, path, &opts.default_namespace) {
+        out.extend(objects);
+        errors.extend(errs);
         return;
     }
     let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");

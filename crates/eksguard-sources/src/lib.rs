@@ -15,6 +15,7 @@ pub mod cloudwatch_live;
 #[cfg(feature = "aws")]
 mod ec2_query;
 pub mod files;
+pub mod iac;
 #[cfg(feature = "cluster")]
 pub mod kube_live;
 pub mod kubelet;

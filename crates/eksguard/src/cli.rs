@@ -169,6 +169,10 @@ pub struct ScanArgs {
     /// Glob of paths to skip (repeatable), on top of the config's `exclude`.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Terraform variable file for every Terraform directory scanned (repeatable; later
+    /// files win), read after the directory's terraform.tfvars and *.auto.tfvars.
+    #[arg(long, value_name = "FILE")]
+    pub var_file: Vec<PathBuf>,
     #[command(flatten)]
     pub inline: InlineArgs,
     #[command(flatten)]

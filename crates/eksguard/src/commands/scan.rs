@@ -154,6 +154,7 @@ fn load_inputs(args: &ScanArgs, cfg: &Config, sources: &SourceCache) -> anyhow::
         opts.max_file_size = mb * 1024 * 1024;
     }
     opts.excludes = cfg.exclude.iter().chain(&args.exclude).cloned().collect();
+    opts.var_files = args.var_file.clone();
     super::load_paths(&args.paths, &opts, Some(sources))
 }
 
@@ -174,13 +175,18 @@ pub fn build_report<'a>(
                 line: pos.line,
                 column: pos.col,
             });
+        // A finding that rests on a module's default says which one.
+        let message = match obj.iac.as_ref().and_then(|i| i.default_note(&f.path)) {
+            Some(note) => format!("{} ({note})", f.message),
+            None => f.message,
+        };
         Some(ReportFinding {
             rule,
             severity: f.severity,
-            message: f.message,
+            message,
             resource: obj.resource(),
             location,
-            field_path: f.path.to_string(),
+            field_path: obj.report_path(&f.path).to_string(),
             event: None,
         })
     };

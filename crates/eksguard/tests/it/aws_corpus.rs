@@ -43,13 +43,16 @@ fn aws_and_eksctl_corpus_findings_are_pinned() {
         let file = obj.file().unwrap_or("").replace('\\', "/");
         triples.push((file, line, f.rule_id));
     }
+    // The corpus also holds CloudFormation templates (eksctl's own, two with a cluster),
+    // read as the same resources; with their node roles in the scan, the lone
+    // `list-attached-role-policies` output no longer passes for the one node role's.
     let want: BTreeMap<&str, usize> = [
-        ("DATA001", 84),
-        ("DET001", 80),
-        ("DET002", 83),
-        ("IAM001", 80),
-        ("IAM002", 74),
-        ("IAM003", 83),
+        ("DATA001", 86),
+        ("DET001", 82),
+        ("DET002", 85),
+        ("IAM001", 82),
+        ("IAM002", 76),
+        ("IAM003", 85),
         ("IAM004", 80),
         ("IAM005", 4),
         ("IAM006", 1),
@@ -58,9 +61,9 @@ fn aws_and_eksctl_corpus_findings_are_pinned() {
         ("IRSA006", 1),
         ("IRSA007", 3),
         ("IRSA008", 4),
-        ("IRSA010", 30),
+        ("IRSA010", 29),
         ("IRSA011", 67),
-        ("NODE013", 17),
+        ("NODE013", 19),
     ]
     .into_iter()
     .collect();

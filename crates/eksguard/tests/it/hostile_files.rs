@@ -429,9 +429,9 @@ fn a_directory_without_a_manifest_is_a_warning() {
         v["warnings"],
         serde_json::json!([
             {"file": "empty",
-             "message": "no .yaml, .yml or .json file to scan (an empty directory)"},
+             "message": "no .yaml, .yml, .json or .tf file to scan (an empty directory)"},
             {"file": "docs",
-             "message": "no .yaml, .yml or .json file to scan (1 file skipped: 1 unrecognised extension)"},
+             "message": "no .yaml, .yml, .json or .tf file to scan (1 file skipped: 1 unrecognised extension)"},
         ])
     );
     let out = bin()
@@ -443,7 +443,7 @@ fn a_directory_without_a_manifest_is_a_warning() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.starts_with(
-            "warning: empty: no .yaml, .yml or .json file to scan (an empty directory)\n"
+            "warning: empty: no .yaml, .yml, .json or .tf file to scan (an empty directory)\n"
         ),
         "{text}"
     );

@@ -25,6 +25,7 @@ mod hostile_audit;
 mod hostile_files;
 mod hostile_output;
 mod html;
+mod iac;
 mod node;
 mod rbac;
 mod rbac_gen;

@@ -1,0 +1,845 @@
+//! Infrastructure as code: Terraform (HCL, the `terraform-aws-modules/eks/aws` module,
+//! `terraform show -json` plans and state) and CloudFormation (YAML, JSON, CDK output).
+//!
+//! # Design
+//!
+//! The cluster-level rules read AWS resources in the shape the AWS CLI prints them
+//! (`EKSCluster`, `EKSNodegroup`, `IAMRole`, `EC2SecurityGroup`, ... see
+//! [`crate::aws_json`]). The readers here build objects of those same kinds and shapes, so
+//! every rule and every join between resources (node group ↔ launch template, node role
+//! ↔ attached policies, cluster ↔ security groups, trust policy ↔ service account) works
+//! on code unchanged:
+//!
+//! * Each value of the code becomes a [`V`]: a JSON-like value with the position of the
+//!   code that gives it, or [`Val::Unknown`] with the expression when it cannot be
+//!   decided before apply (a module output, a computed attribute, a function the reader
+//!   does not evaluate, a `count` that is not literal).
+//! * A per-type mapper ([`terraform`], [`cloudformation`]) sets each CLI field from the
+//!   code's field through a [`Shape`], which records the pair of paths (CLI shape →
+//!   the code's own path) and, for an unknown value, leaves the field out and records
+//!   it as unknown. The object carries this as its [`IacOrigin`] together with its name in
+//!   the code (Terraform type and address, `module` and `module.NAME`, CloudFormation
+//!   type and logical ID) and its inline suppressions.
+//! * Late, where findings are resolved, reports show the code's identity and path
+//!   ([`eksguard_model::Object::resource`], [`eksguard_model::Object::report_path`]);
+//!   positions come from the tree itself (a missing field falls back to the nearest
+//!   enclosing block). The engine sets aside a finding that touches an unknown field
+//!   (the field, inside or around it, or a sibling) and warns once per such resource:
+//!   an unknown value never makes a rule fire, and the warnings count the undecided
+//!   resources.
+//! * Links between resources (`aws_launch_template.lt.id`, `!Ref NodeRole`) resolve to
+//!   stable identifiers derived from the address or logical ID, so the joins the rules
+//!   make by ID, name or ARN find the linked object.
+//! * Defaults the AWS API applies when a field is absent are left to the rules, which
+//!   already apply them for CLI output; defaults of the EKS module, which the API does
+//!   not know, are set by [`eks_module`], with the module block's position and a note of
+//!   which default applied.
+
+use std::sync::Arc;
+
+use eksguard_model::node::Entry;
+use eksguard_model::{FieldPath, IacOrigin, InputError, Node, Object, Pos, Source, Value};
+
+pub mod cloudformation;
+pub mod eks_module;
+pub mod hcl;
+pub mod plan;
+pub mod terraform;
+
+/// Deepest nesting the readers follow (expressions, references, values): hostile input
+/// ends as unknown or as an error, never as a stack overflow.
+pub const MAX_DEPTH: usize = 64;
+
+/// A value of the code with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct V {
+    pub val: Val,
+    pub pos: Pos,
+    /// Index of the file that gives the value, within one Terraform directory (0 for
+    /// single-file inputs): positions from another file than the object's are not used.
+    pub file: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<V>),
+    Map(Vec<(String, V)>),
+    /// Not known before apply; the text is the expression, for messages.
+    Unknown(String),
+}
+
+impl V {
+    pub fn new(val: Val, pos: Pos, file: u32) -> V {
+        V { val, pos, file }
+    }
+
+    pub fn unknown(expr: impl Into<String>, pos: Pos, file: u32) -> V {
+        V::new(Val::Unknown(expr.into()), pos, file)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        match &self.val {
+            Val::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The first item of a list (a Terraform nested block is a list of one), or the value.
+    pub fn first(&self) -> Option<&V> {
+        match &self.val {
+            Val::List(items) => items.first(),
+            Val::Null => None,
+            _ => Some(self),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.val {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.val {
+            Val::Bool(b) => Some(*b),
+            Val::Str(s) if s.eq_ignore_ascii_case("true") => Some(true),
+            Val::Str(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.val {
+            Val::Int(i) => Some(*i),
+            Val::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+            Val::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.val, Val::Unknown(_))
+    }
+
+    pub fn items(&self) -> &[V] {
+        match &self.val {
+            Val::List(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// Scalar text as Terraform converts numbers and booleans to strings.
+    pub fn text(&self) -> Option<String> {
+        match &self.val {
+            Val::Str(s) => Some(s.clone()),
+            Val::Bool(b) => Some(b.to_string()),
+            Val::Int(i) => Some(i.to_string()),
+            Val::Float(f) => Some(f.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Turns a parsed JSON or YAML tree into a value (every node known).
+    pub fn from_node(n: &Node, file: u32) -> V {
+        V::from_node_depth(n, file, 0)
+    }
+
+    fn from_node_depth(n: &Node, file: u32, depth: usize) -> V {
+        if depth > MAX_DEPTH * 4 {
+            return V::unknown("(nested too deeply)", n.pos, file);
+        }
+        let val = match &n.value {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Int(i) => Val::Int(*i),
+            Value::Float(f) => Val::Float(*f),
+            Value::Str(s) => Val::Str(s.to_string()),
+            Value::Seq(items) => Val::List(
+                items
+                    .iter()
+                    .map(|i| V::from_node_depth(i, file, depth + 1))
+                    .collect(),
+            ),
+            Value::Map(entries) => Val::Map(
+                entries
+                    .iter()
+                    .map(|e| {
+                        let mut v = V::from_node_depth(&e.value, file, depth + 1);
+                        // A finding on the field points at its key, as for YAML.
+                        if e.key_pos.is_known() && !matches!(v.val, Val::Map(_) | Val::List(_)) {
+                            v.pos = e.key_pos;
+                        }
+                        (e.key.to_string(), v)
+                    })
+                    .collect(),
+            ),
+        };
+        V::new(val, n.pos, file)
+    }
+}
+
+/// Builds one object in the AWS CLI shape from a value of the code, recording for every
+/// field set the code's own path, and the fields left unknown.
+pub struct Shape {
+    root: Vec<Entry>,
+    pos: Pos,
+    /// The file the object is reported in; values from other files take the position of
+    /// the field they are set on.
+    file: u32,
+    origin: IacOrigin,
+}
+
+impl Shape {
+    pub fn new(format: &str, kind: &str, name: &str, pos: Pos, file: u32) -> Shape {
+        Shape {
+            root: Vec::new(),
+            pos,
+            file,
+            origin: IacOrigin {
+                format: format.into(),
+                kind: kind.into(),
+                name: name.into(),
+                ..IacOrigin::default()
+            },
+        }
+    }
+
+    /// Maps the CLI path `cli` (dotted) to the code's path `own` without setting a value:
+    /// for findings on fields the code leaves out.
+    pub fn map_path(&mut self, cli: &str, own: &FieldPath) {
+        self.origin.paths.push((FieldPath::parse(cli), own.clone()));
+    }
+
+    /// Sets `cli` (dotted, creating mappings on the way) from `v` found at `own`; nothing
+    /// when `v` is absent or null, an unknown field when it is unknown.
+    pub fn set(&mut self, cli: &str, v: Option<&V>, own: &FieldPath) {
+        let Some(v) = v else { return };
+        if matches!(v.val, Val::Null) {
+            return;
+        }
+        let path = FieldPath::parse(cli);
+        self.origin.paths.push((path.clone(), own.clone()));
+        let fallback = if v.file == self.file && v.pos.is_known() {
+            v.pos
+        } else {
+            self.pos
+        };
+        let node = self.node_of(v, &path, fallback, 0);
+        match node {
+            Some(mut node) if path.is_root() && node.is_map() => {
+                if let Value::Map(entries) = std::mem::replace(&mut node.value, Value::Null) {
+                    self.root = entries;
+                }
+                self.pos = node.pos;
+            }
+            Some(node) => self.put(&path, node, fallback),
+            None => {}
+        }
+    }
+
+    /// Sets a field that links to other resources (subnet, security group IDs): an unknown
+    /// one is left out without making findings undecided, since a link that is not there
+    /// only leaves a join without a partner.
+    pub fn set_link(&mut self, cli: &str, v: Option<&V>, own: &FieldPath) {
+        let Some(v) = v else { return };
+        let known = match &v.val {
+            Val::Unknown(_) => return,
+            Val::List(items) => V::new(
+                Val::List(items.iter().filter(|i| !i.is_unknown()).cloned().collect()),
+                v.pos,
+                v.file,
+            ),
+            _ => v.clone(),
+        };
+        self.set(cli, Some(&known), own);
+    }
+
+    /// Sets `cli` to a value the reader derives (a link, a default), at `pos`.
+    pub fn set_node(&mut self, cli: &str, node: Node, own: Option<&FieldPath>) {
+        let path = FieldPath::parse(cli);
+        if let Some(own) = own {
+            self.origin.paths.push((path.clone(), own.clone()));
+        }
+        let pos = node.pos;
+        self.put(&path, node, pos);
+    }
+
+    /// Records `cli` as unknown because of `expr`.
+    pub fn unknown(&mut self, cli: &FieldPath, expr: &str) {
+        if !self.origin.unknown.iter().any(|(p, _)| p == cli) {
+            self.origin.unknown.push((cli.clone(), clip(expr)));
+        }
+    }
+
+    /// Fields a rule decides together (the public endpoint and its CIDR list): when one is
+    /// unknown, all are.
+    pub fn tie(&mut self, fields: &[&str]) {
+        let paths: Vec<FieldPath> = fields.iter().map(|f| FieldPath::parse(f)).collect();
+        let found = self
+            .origin
+            .unknown
+            .iter()
+            .find(|(u, _)| paths.iter().any(|p| u.segs().starts_with(p.segs())))
+            .map(|(u, _)| u.clone());
+        if let Some(original) = found {
+            for p in paths {
+                self.origin.tied.push((p, original.clone()));
+            }
+        }
+    }
+
+    /// Records that `cli` holds a module's default, and which.
+    pub fn default_note(&mut self, cli: &str, note: String) {
+        self.origin.defaults.push((FieldPath::parse(cli), note));
+    }
+
+    pub fn suppress(&mut self, pos: Pos, text: String) {
+        self.origin.suppressions.push((pos, text));
+    }
+
+    /// Whether a field is set (for defaults applied only when the code gives none).
+    pub fn has(&self, cli: &str) -> bool {
+        let path = FieldPath::parse(cli);
+        let node = Node::new(Value::Map(self.root.clone()), self.pos);
+        node.locate(&path).1
+    }
+
+    fn node_of(&mut self, v: &V, path: &FieldPath, fallback: Pos, depth: usize) -> Option<Node> {
+        let pos = if v.file == self.file && v.pos.is_known() {
+            v.pos
+        } else {
+            fallback
+        };
+        if depth > MAX_DEPTH * 4 {
+            self.unknown(path, "(nested too deeply)");
+            return None;
+        }
+        let value = match &v.val {
+            Val::Unknown(expr) => {
+                self.unknown(path, expr);
+                return None;
+            }
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Int(i) => Value::Int(*i),
+            Val::Float(f) => Value::Float(*f),
+            Val::Str(s) => Value::Str(s.as_str().into()),
+            Val::List(items) => Value::Seq(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        // An unknown item stays as a null so later indexes keep their place.
+                        self.node_of(item, &path.index(i), pos, depth + 1)
+                            .unwrap_or_else(|| Node::new(Value::Null, pos))
+                    })
+                    .collect(),
+            ),
+            Val::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .filter_map(|(k, item)| {
+                        let node = self.node_of(item, &path.key(k), pos, depth + 1)?;
+                        Some(Entry {
+                            key: k.as_str().into(),
+                            key_pos: node.pos,
+                            value: node,
+                        })
+                    })
+                    .collect(),
+            ),
+        };
+        Some(Node::new(value, pos))
+    }
+
+    fn put(&mut self, path: &FieldPath, node: Node, pos: Pos) {
+        use eksguard_model::Seg;
+        let mut entries = &mut self.root;
+        let segs = path.segs();
+        for (i, seg) in segs.iter().enumerate() {
+            let Seg::Key(k) = seg else { return };
+            let last = i + 1 == segs.len();
+            let at = match entries.iter().position(|e| e.key == *k) {
+                Some(at) => at,
+                None => {
+                    entries.push(Entry {
+                        key: k.clone(),
+                        key_pos: pos,
+                        value: Node::new(Value::Map(Vec::new()), pos),
+                    });
+                    entries.len() - 1
+                }
+            };
+            if last {
+                entries[at].key_pos = node.pos;
+                entries[at].value = node;
+                return;
+            }
+            let e = &mut entries[at];
+            if !e.value.is_map() {
+                e.value = Node::new(Value::Map(Vec::new()), pos);
+            }
+            let Value::Map(inner) = &mut e.value.value else {
+                return;
+            };
+            entries = inner;
+        }
+    }
+
+    /// The tree and the origin, for objects built otherwise (Kubernetes objects).
+    pub fn into_parts(self) -> (Node, IacOrigin) {
+        (Node::new(Value::Map(self.root), self.pos), self.origin)
+    }
+
+    /// The object, named `name` as the rules join it (an ID or ARN).
+    pub fn build(self, api: &str, kind: &str, name: &str, path: &Arc<str>) -> Object {
+        let mut obj = Object::synthetic(
+            api,
+            kind,
+            name,
+            Node::new(Value::Map(self.root), self.pos),
+            Source::File {
+                path: path.clone(),
+                doc: 0,
+                item: None,
+            },
+        );
+        obj.iac = Some(Arc::new(self.origin));
+        obj
+    }
+}
+
+/// The identifier standing for what apply computes (an ID, an unnamed role's name) for
+/// the resource at `address` of the directory or template `scope`: unique across the
+/// scan, since two directories may both hold `aws_subnet.private`.
+pub fn stand_in(scope: &str, address: &str) -> String {
+    if scope.is_empty() {
+        address.to_string()
+    } else {
+        format!("{scope}/{address}")
+    }
+}
+
+/// The IAM OIDC provider ARN of an issuer (`oidc.eks.REGION.amazonaws.com/id/ID`).
+pub fn oidc_provider_arn(issuer: &str) -> String {
+    format!("arn:aws:iam::{}:oidc-provider/{issuer}", terraform::ACCOUNT)
+}
+
+/// The directory part of a file's display path.
+pub fn dir_of(path: &str) -> String {
+    match path.rfind('/') {
+        Some(i) => path[..i].to_string(),
+        None => ".".to_string(),
+    }
+}
+
+/// Whether a path is Terraform HCL (`.tf`, `.tfvars`).
+pub fn is_terraform_path(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| x.eq_ignore_ascii_case("tf") || x.eq_ignore_ascii_case("tfvars"))
+}
+
+/// Variable files Terraform reads by itself in a directory: `terraform.tfvars`, then
+/// `*.auto.tfvars` in name order.
+fn auto_var_file_rank(path: &std::path::Path) -> Option<(u8, String)> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    if name == "terraform.tfvars" {
+        Some((0, name))
+    } else if name.ends_with(".auto.tfvars") {
+        Some((1, name))
+    } else {
+        None
+    }
+}
+
+/// What loading Terraform directories gives.
+#[derive(Default)]
+pub struct Loaded {
+    pub objects: Vec<Object>,
+    pub errors: Vec<InputError>,
+    pub warnings: Vec<InputError>,
+    pub files_scanned: usize,
+    pub too_large: usize,
+    pub not_regular: usize,
+}
+
+/// Reads Terraform files, grouped by directory (each directory is one module scope),
+/// with `var_files` (`--var-file`) applied to every directory after its own variable
+/// files. `read` reads one file under the loader's limits.
+pub fn load_terraform(
+    files: &[std::path::PathBuf],
+    var_files: &[std::path::PathBuf],
+    default_ns: &str,
+    read: &(dyn Fn(&std::path::Path) -> Result<Vec<u8>, crate::ReadError> + Sync),
+) -> Loaded {
+    use rayon::prelude::*;
+    use std::collections::BTreeMap;
+    let mut out = Loaded::default();
+    let parse = |p: &std::path::Path, out: &mut Loaded| -> Option<hcl::TfFile> {
+        let name = crate::files::display(p);
+        let bytes = match read(p) {
+            Ok(b) => b,
+            Err(e) => {
+                match e {
+                    crate::ReadError::TooLarge(_) => out.too_large += 1,
+                    crate::ReadError::NotRegular(_) => out.not_regular += 1,
+                    crate::ReadError::Io(_) => {}
+                }
+                out.errors.push(InputError::new(name, None, e.to_string()));
+                return None;
+            }
+        };
+        out.files_scanned += 1;
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+                out.errors.push(InputError::new(
+                    name,
+                    Some(line),
+                    "invalid UTF-8; file skipped",
+                ));
+                return None;
+            }
+        };
+        match hcl::TfFile::parse(&name, text) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                out.errors.push(e);
+                None
+            }
+        }
+    };
+    let mut flags = Loaded::default();
+    let extra: Vec<hcl::TfFile> = var_files
+        .iter()
+        .filter_map(|p| parse(p, &mut flags))
+        .collect();
+    // `--var-file` files are inputs of every directory, counted once.
+    out.files_scanned += flags.files_scanned;
+    out.errors.extend(flags.errors);
+    let mut dirs: BTreeMap<std::path::PathBuf, Vec<std::path::PathBuf>> = BTreeMap::new();
+    for f in files {
+        let dir = f
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        dirs.entry(dir).or_default().push(f.clone());
+    }
+    let results: Vec<Loaded> = dirs
+        .into_par_iter()
+        .map(|(_, mut paths)| {
+            let mut r = Loaded::default();
+            paths.sort();
+            let mut tf = Vec::new();
+            let mut vars: Vec<(u8, String, hcl::TfFile)> = Vec::new();
+            for p in &paths {
+                let is_vars = p
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("tfvars"));
+                let Some(f) = parse(p, &mut r) else { continue };
+                if !is_vars {
+                    tf.push(f);
+                } else if let Some((rank, name)) = auto_var_file_rank(p) {
+                    vars.push((rank, name, f));
+                } else if !var_files.iter().any(|v| v == p) {
+                    // Terraform itself reads only these two kinds; say so rather than
+                    // apply or drop it silently.
+                    r.warnings.push(InputError::new(
+                        crate::files::display(p),
+                        None,
+                        "variable file not applied: only terraform.tfvars and *.auto.tfvars are \
+                         read with their directory; pass others with --var-file",
+                    ));
+                }
+            }
+            if tf.is_empty() {
+                return r;
+            }
+            vars.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            let mut var_files: Vec<&hcl::TfFile> = vars.iter().map(|(_, _, f)| f).collect();
+            var_files.extend(extra.iter());
+            let module = hcl::evaluate(tf, &var_files);
+            let (objects, warnings) = hcl::objects(&module, default_ns);
+            r.objects = objects;
+            r.warnings.extend(warnings);
+            r
+        })
+        .collect();
+    for r in results {
+        out.objects.extend(r.objects);
+        out.errors.extend(r.errors);
+        out.warnings.extend(r.warnings);
+        out.files_scanned += r.files_scanned;
+        out.too_large += r.too_large;
+        out.not_regular += r.not_regular;
+    }
+    out
+}
+
+/// One HCL text as a directory of its own (fuzzing, tests): its objects and the errors.
+pub fn load_terraform_text(name: &str, text: &str) -> (Vec<Object>, Vec<InputError>) {
+    match hcl::TfFile::parse(name, text.to_string()) {
+        Ok(f) => {
+            let module = hcl::evaluate(vec![f], &[]);
+            hcl::objects(&module, "default")
+        }
+        Err(e) => (Vec::new(), vec![e]),
+    }
+}
+
+/// Infrastructure-as-code documents among parsed YAML and JSON: a Terraform plan or
+/// state, a CloudFormation template. `None` when the document is neither.
+pub fn detect(
+    root: &Node,
+    path: &Arc<str>,
+    default_ns: &str,
+) -> Option<(Vec<Object>, Vec<InputError>)> {
+    // CDK's other outputs (assets, manifest, tree) describe the build, not resources.
+    if path.contains("cdk.out/") && !path.ends_with(".template.json") && root.get("kind").is_none()
+    {
+        return Some((Vec::new(), Vec::new()));
+    }
+    if plan::is_plan(root) {
+        return Some(plan::load(root, path, default_ns));
+    }
+    if cloudformation::is_template(root) {
+        return Some(cloudformation::load(root, path));
+    }
+    None
+}
+
+/// Every position of `v` set to `pos` (text decoded from a string sits at the string).
+pub fn place(v: &mut V, pos: Pos, file: u32) {
+    v.pos = pos;
+    v.file = file;
+    match &mut v.val {
+        Val::List(items) => items.iter_mut().for_each(|i| place(i, pos, file)),
+        Val::Map(m) => m.iter_mut().for_each(|(_, i)| place(i, pos, file)),
+        _ => {}
+    }
+}
+
+/// A policy document given as a structure (`jsonencode`, a policy data source, YAML) or
+/// as JSON text (a heredoc, a string): as a structure, with the positions of the text
+/// counted from where the string starts in the file.
+pub fn document(v: &V) -> V {
+    let Some(text) = v.as_str() else {
+        return v.clone();
+    };
+    if !text.trim_start().starts_with('{') {
+        return v.clone();
+    }
+    let mut docs = eksguard_model::yaml::parse_documents(
+        text,
+        false,
+        eksguard_model::yaml::ParseLimits::default(),
+    );
+    match docs.pop() {
+        Some(Ok(doc)) => {
+            let mut out = V::from_node(&doc.root, v.file);
+            shift(&mut out, v.pos, 0);
+            out
+        }
+        _ => V::unknown("(policy text that is not JSON)", v.pos, v.file),
+    }
+}
+
+fn shift(v: &mut V, at: Pos, depth: usize) {
+    if depth > MAX_DEPTH * 4 {
+        return;
+    }
+    if at.is_known() && v.pos.is_known() {
+        let col = if v.pos.line == 1 {
+            at.col + v.pos.col - 1
+        } else {
+            v.pos.col
+        };
+        v.pos = Pos::new(at.line + v.pos.line - 1, col);
+    } else {
+        v.pos = at;
+    }
+    match &mut v.val {
+        Val::List(items) => items.iter_mut().for_each(|i| shift(i, at, depth + 1)),
+        Val::Map(m) => m.iter_mut().for_each(|(_, i)| shift(i, at, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Expressions in messages are cut short.
+fn clip(s: &str) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = s.as_str();
+    if s.chars().count() <= 80 {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(77).collect();
+    out.push_str("...");
+    out
+}
+
+/// A node for a value the reader derives, at `pos`.
+pub fn str_node(s: &str, pos: Pos) -> Node {
+    Node::new(Value::Str(s.into()), pos)
+}
+
+/// Suppressions written as comments: `# eksguard:ignore IDS -- reason [until=DATE]` (or
+/// `//`), in the comment lines right above the line `first` (1-based) or on lines of
+/// `first..=last`. Returns the text after the marker, in the annotation's syntax.
+pub fn comment_suppressions(text: &str, first: u32, last: u32) -> Vec<(Pos, String)> {
+    const MARK: &str = "eksguard:ignore";
+    let lines: Vec<&str> = text.lines().collect();
+    fn comment(l: &str) -> Option<&str> {
+        let t = l.trim_start();
+        t.strip_prefix('#')
+            .or_else(|| t.strip_prefix("//"))
+            .map(str::trim)
+    }
+    let mut out = Vec::new();
+    let mut take = |n: usize, body: &str| {
+        if let Some(rest) = body.strip_prefix(MARK) {
+            let col = lines[n].find(MARK).unwrap_or(0) as u32 + 1;
+            out.push((Pos::new(n as u32 + 1, col), rest.trim().to_string()));
+        }
+    };
+    let start = (first as usize).saturating_sub(1).min(lines.len());
+    let mut above = Vec::new();
+    for n in (0..start).rev() {
+        match comment(lines[n]) {
+            Some(body) => above.push((n, body)),
+            None => break,
+        }
+    }
+    for (n, body) in above.into_iter().rev() {
+        take(n, body);
+    }
+    let end = (last as usize).min(lines.len());
+    for (n, line) in lines.iter().enumerate().take(end).skip(start) {
+        // Within the block only whole-line comments count: a `#` in a string is no comment.
+        if let Some(body) = comment(line) {
+            take(n, body);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_records_paths_and_unknowns() {
+        let mut s = Shape::new(
+            "terraform",
+            "aws_eks_cluster",
+            "aws_eks_cluster.a",
+            Pos::new(1, 1),
+            0,
+        );
+        let cidrs = V::new(
+            Val::List(vec![
+                V::new(Val::Str("0.0.0.0/0".into()), Pos::new(3, 5), 0),
+                V::unknown("var.extra", Pos::new(3, 20), 0),
+            ]),
+            Pos::new(3, 3),
+            0,
+        );
+        let own = FieldPath::parse("vpc_config[0].public_access_cidrs");
+        s.set("resourcesVpcConfig.publicAccessCidrs", Some(&cidrs), &own);
+        s.set(
+            "resourcesVpcConfig.endpointPublicAccess",
+            Some(&V::unknown("module.x.public", Pos::new(2, 3), 0)),
+            &FieldPath::parse("vpc_config[0].endpoint_public_access"),
+        );
+        let o = s.build("aws:eks", "EKSCluster", "a", &Arc::from("main.tf"));
+        let iac = o.iac.as_ref().unwrap();
+        assert_eq!(
+            o.report_path(&FieldPath::parse("resourcesVpcConfig.publicAccessCidrs[0]"))
+                .to_string(),
+            "vpc_config[0].public_access_cidrs[0]"
+        );
+        assert_eq!(
+            o.root
+                .at("resourcesVpcConfig.publicAccessCidrs")
+                .unwrap()
+                .items()
+                .len(),
+            2
+        );
+        assert!(o
+            .root
+            .at("resourcesVpcConfig.endpointPublicAccess")
+            .is_none());
+        assert!(iac
+            .undecided_by(&FieldPath::parse("resourcesVpcConfig.publicAccessCidrs[0]"))
+            .is_some());
+        assert!(iac
+            .undecided_by(&FieldPath::parse("logging.clusterLogging"))
+            .is_none());
+        assert_eq!(o.resource().kind, "aws_eks_cluster");
+    }
+
+    #[test]
+    fn readers_survive_hostile_snippets() {
+        for text in [
+            "",
+            "resource",
+            "resource \"aws_eks_cluster\" {",
+            "resource \"aws_eks_cluster\" \"a\" { vpc_config = 3 }",
+            "resource \"aws_eks_cluster\" \"a\" { count = -5 }",
+            "resource \"aws_iam_role\" \"a\" { assume_role_policy = \"{not json\" }",
+            "resource \"aws_iam_role\" \"a\" { for_each = { a = 1 } name = each.value.x }",
+            "locals { a = local.b\n b = local.a }\nresource \"aws_subnet\" \"s\" { map_public_ip_on_launch = local.a }",
+            "module \"eks\" {\n source = \"terraform-aws-modules/eks/aws\"\n eks_managed_node_groups = [1, 2]\n access_entries = \"x\"\n }",
+            "resource \"aws_security_group\" \"s\" { ingress { cidr_blocks = 5 } ingress {} }",
+            "resource \"aws_subnet\" \"é\" {\n  tags = { ü = \"é\" }\n}é",
+            "resource \"aws_subnet\" \"s\" {\n  tags = { a = \"é\" } }",
+        ] {
+            let (_, errors) = load_terraform_text("t.tf", text);
+            for e in errors {
+                assert_eq!(e.file, "t.tf");
+            }
+        }
+        let path: Arc<str> = "t.yaml".into();
+        for text in [
+            "Resources: {A: {Type: AWS::EKS::Cluster, Properties: !Ref A}}",
+            "Resources: {A: {Type: AWS::EKS::Cluster, Properties: {ResourcesVpcConfig: !GetAtt [A]}}}",
+            "Resources: {A: {Type: AWS::EC2::SecurityGroup, Properties: {SecurityGroupIngress: !Sub '${A.B'}}}",
+            "Conditions: {C: !Equals [!Condition C, x]}\nResources: {A: {Type: AWS::IAM::Role, Condition: C}}",
+            "Resources: {A: {Type: AWS::IAM::Policy, Properties: {Roles: [!Ref A], PolicyDocument: 7}}}",
+        ] {
+            let docs = eksguard_model::yaml::parse_documents_keeping_tags(
+                text,
+                true,
+                eksguard_model::yaml::ParseLimits::default(),
+            );
+            for doc in docs.into_iter().flatten() {
+                let _ = cloudformation::load(&doc.root, &path);
+            }
+        }
+    }
+
+    #[test]
+    fn comment_suppressions_above_and_inside() {
+        let text = "# keep\n# eksguard:ignore IAM001 -- VPN only\nresource \"x\" \"y\" {\n  // eksguard:ignore IAM002 -- later until=2030-01-01\n  a = \"# eksguard:ignore NO\"\n}\n";
+        let s = comment_suppressions(text, 3, 6);
+        assert_eq!(
+            s,
+            [
+                (Pos::new(2, 3), "IAM001 -- VPN only".to_string()),
+                (
+                    Pos::new(4, 6),
+                    "IAM002 -- later until=2030-01-01".to_string()
+                ),
+            ]
+        );
+    }
+}

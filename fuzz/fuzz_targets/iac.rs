@@ -1,0 +1,53 @@
+//! Any bytes as Terraform HCL and as a CloudFormation template, through the readers and
+//! every rule, then every finding resolved to a position and a path in the code's terms:
+//! nothing may panic, and every error names the file and a line of it.
+#![no_main]
+
+use eksguard_model::yaml::{parse_documents_keeping_tags, ParseLimits};
+use eksguard_model::Inventory;
+use eksguard_rules::engine::{Engine, EngineConfig};
+use eksguard_rules::registry;
+use libfuzzer_sys::fuzz_target;
+
+fn check(inv: &Inventory) {
+    let result = Engine::new(registry::all(), EngineConfig::default()).run(inv);
+    for f in &result.findings {
+        let obj = inv.get(f.object);
+        let _ = obj.locate(&f.path);
+        let _ = obj.report_path(&f.path).to_string();
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let lines = text.lines().count() as u32 + 2;
+
+    let (objects, errors) = eksguard_sources::iac::load_terraform_text("main.tf", text);
+    for e in &errors {
+        assert_eq!(e.file, "main.tf", "{e}");
+        assert!(e.line.is_none_or(|l| l <= lines), "{e}");
+    }
+    let mut inv = Inventory::default();
+    for o in objects {
+        inv.push(o);
+    }
+    check(&inv);
+
+    let path: std::sync::Arc<str> = "template.yaml".into();
+    let mut inv = Inventory::default();
+    for doc in parse_documents_keeping_tags(text, true, ParseLimits::default())
+        .into_iter()
+        .flatten()
+    {
+        let (objects, errors) = eksguard_sources::iac::cloudformation::load(&doc.root, &path);
+        for e in &errors {
+            assert!(e.line.is_none_or(|l| l <= lines), "{e}");
+        }
+        for o in objects {
+            inv.push(o);
+        }
+    }
+    check(&inv);
+});

@@ -9,6 +9,8 @@ pub mod aws_json;
 #[cfg(feature = "aws")]
 pub mod aws_live;
 #[cfg(feature = "aws")]
+pub mod cloudwatch_follow;
+#[cfg(feature = "aws")]
 pub mod cloudwatch_live;
 #[cfg(feature = "aws")]
 mod ec2_query;

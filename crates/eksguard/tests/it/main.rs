@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod corpus;
 mod docs;
+mod follow;
 mod ec2_corpus;
 mod generate;
 mod generate_netpol;

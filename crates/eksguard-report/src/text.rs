@@ -112,7 +112,11 @@ pub(crate) fn render(
 
 /// One finding as it is found (a follower's output): its resource and file, then the
 /// finding as in the report.
-pub(crate) fn render_one(f: &ReportFinding, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn render_one(
+    f: &ReportFinding,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let st = Styles::new(color);
     let r = &f.resource;
     let name = printable(&match &r.namespace {

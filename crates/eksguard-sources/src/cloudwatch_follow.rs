@@ -198,7 +198,11 @@ impl Follower {
         &self.positions
     }
 
-    fn call_error<E>(&self, call: &'static str, e: &aws_sdk_cloudwatchlogs::error::SdkError<E>) -> CallError
+    fn call_error<E>(
+        &self,
+        call: &'static str,
+        e: &aws_sdk_cloudwatchlogs::error::SdkError<E>,
+    ) -> CallError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
@@ -219,7 +223,9 @@ impl Follower {
                 .client
                 .describe_log_streams()
                 .log_group_name(&self.opts.log_group)
-                .set_log_stream_name_prefix(self.opts.stream_prefix.clone().filter(|p| !p.is_empty()))
+                .set_log_stream_name_prefix(
+                    self.opts.stream_prefix.clone().filter(|p| !p.is_empty()),
+                )
                 .set_next_token(token.take())
                 .send()
                 .await
@@ -273,11 +279,15 @@ impl Follower {
             .map_or(0, |d| d.as_millis() as i64);
         let active: Vec<&Listed> = listed
             .iter()
-            .filter(|l| match (self.positions.streams.get(&l.name), l.ingestion_ms) {
-                (None, i) => i.is_some(),
-                (Some(_), None) => true,
-                (Some(p), Some(i)) => p.listed_ingestion_ms != Some(i) || i >= now_ms - RECENT_MS,
-            })
+            .filter(
+                |l| match (self.positions.streams.get(&l.name), l.ingestion_ms) {
+                    (None, i) => i.is_some(),
+                    (Some(_), None) => true,
+                    (Some(p), Some(i)) => {
+                        p.listed_ingestion_ms != Some(i) || i >= now_ms - RECENT_MS
+                    }
+                },
+            )
             .collect();
         for l in &active {
             if !self.positions.streams.contains_key(&l.name) {
@@ -446,13 +456,18 @@ mod tests {
         let mut positions = Positions::default();
         let a = StreamPosition {
             last_timestamp_ms: Some(10_000_000),
-            seen: (0..MAX_REMEMBERED as i64).map(|i| (9_990_000 + (i % 5000), i as u64)).collect(),
+            seen: (0..MAX_REMEMBERED as i64)
+                .map(|i| (9_990_000 + (i % 5000), i as u64))
+                .collect(),
             ..StreamPosition::default()
         };
         let b = StreamPosition {
             last_timestamp_ms: Some(10_000_000),
             // Two events out of the look-back, ten within it, the oldest at 9 999 000.
-            seen: [(1, 1), (2, 2)].into_iter().chain((0..10).map(|i| (9_999_000 + i, 100 + i as u64))).collect(),
+            seen: [(1, 1), (2, 2)]
+                .into_iter()
+                .chain((0..10).map(|i| (9_999_000 + i, 100 + i as u64)))
+                .collect(),
             ..StreamPosition::default()
         };
         positions.streams.insert("a".into(), a);

@@ -101,10 +101,9 @@ fn write_checkpoint(path: &Path, cp: &Checkpoint) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map_or_else(
-        || "checkpoint".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let name = path
+        .file_name()
+        .map_or_else(|| "checkpoint".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.tmp"));
     {
         let mut f = std::fs::File::create(&tmp)?;
@@ -179,7 +178,11 @@ impl Metrics {
             "Findings written, by rule",
             findings.clone(),
         );
-        registry.register("eksguard_audit_polls", "Polls of the log group", polls.clone());
+        registry.register(
+            "eksguard_audit_polls",
+            "Polls of the log group",
+            polls.clone(),
+        );
         registry.register(
             "eksguard_audit_errors",
             "Errors: failed API calls (after retries), unreadable events, checkpoint writes",
@@ -651,8 +654,10 @@ impl Run<'_, '_> {
         let judged = &mut self.judged;
         // One call per run of events of the same stream, so each keeps its stream's name.
         for run in events.chunk_by(|a, b| a.stream == b.stream) {
-            let numbered: Vec<(u32, &[u8])> =
-                run.iter().map(|m| (m.number, m.message.as_bytes())).collect();
+            let numbered: Vec<(u32, &[u8])> = run
+                .iter()
+                .map(|m| (m.number, m.message.as_bytes()))
+                .collect();
             let file = format!("{}/{}", self.group, run[0].stream);
             self.reader.read_messages(&file, &numbered, &mut |batch| {
                 let evs: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
@@ -703,7 +708,11 @@ impl Run<'_, '_> {
             output: sink.mark(),
         };
         if let Err(e) = write_checkpoint(&path, &cp) {
-            let e = InputError::new(path.display().to_string(), None, format!("cannot write the checkpoint: {e}"));
+            let e = InputError::new(
+                path.display().to_string(),
+                None,
+                format!("cannot write the checkpoint: {e}"),
+            );
             self.error("checkpoint", e);
         }
     }

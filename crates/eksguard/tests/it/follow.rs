@@ -86,7 +86,10 @@ fn new_group(endpoint: &str, tag: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let group = format!("/aws/eks/follow-{tag}-{}-{nanos}/cluster", std::process::id());
+    let group = format!(
+        "/aws/eks/follow-{tag}-{}-{nanos}/cluster",
+        std::process::id()
+    );
     logs_call(endpoint, "CreateLogGroup", json!({"logGroupName": group}));
     group
 }
@@ -135,7 +138,10 @@ fn finding_lines(text: &str) -> Vec<(String, String, u64, String)> {
         .map(|v| {
             (
                 v["rule_id"].as_str().unwrap_or_default().to_string(),
-                v["location"]["file"].as_str().unwrap_or_default().to_string(),
+                v["location"]["file"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 v["location"]["line"].as_u64().unwrap_or_default(),
                 v["message"].as_str().unwrap_or_default().to_string(),
             )
@@ -148,8 +154,23 @@ fn finding_lines(text: &str) -> Vec<(String, String, u64, String)> {
 /// The findings of a batch `audit scan --cloudwatch` over the group as it is now.
 fn batch(endpoint: &str, group: &str) -> Vec<(String, String, u64, String)> {
     let out = eksguard()
-        .args(["audit", "scan", "--cloudwatch", group, "--endpoint-url", endpoint])
-        .args(["--region", "us-east-1", "--no-config", "-f", "jsonl", "--fail-on", "never"])
+        .args([
+            "audit",
+            "scan",
+            "--cloudwatch",
+            group,
+            "--endpoint-url",
+            endpoint,
+        ])
+        .args([
+            "--region",
+            "us-east-1",
+            "--no-config",
+            "-f",
+            "jsonl",
+            "--fail-on",
+            "never",
+        ])
         .output()
         .expect("eksguard runs");
     assert_eq!(
@@ -176,7 +197,12 @@ impl Follower {
         let child = eksguard()
             .args(["audit", "scan", "--cloudwatch", group, "--follow"])
             .args(["--poll-interval", "300ms", "--endpoint-url", endpoint])
-            .args(["--region", "us-east-1", "--no-config", "-f", "jsonl"])
+            .args(["--region", "us-east-1", "--no-config"])
+            .args(if extra.contains(&"-f") {
+                &[][..]
+            } else {
+                &["-f", "jsonl"][..]
+            })
             .arg("--checkpoint")
             .arg(dir.join("checkpoint.json"))
             .arg("--output")
@@ -253,7 +279,12 @@ fn events_written_while_following_are_found_and_sigterm_ends_cleanly() {
     let events = incident();
     let group = new_group(endpoint, "live");
     // Not an audit stream: never read.
-    put(endpoint, &group, "authenticator-0a1b2c", &[(events[0].0, "time=x msg=y".into())]);
+    put(
+        endpoint,
+        &group,
+        "authenticator-0a1b2c",
+        &[(events[0].0, "time=x msg=y".into())],
+    );
     put(endpoint, &group, A, &events[..10]);
     let dir = temp_dir("follow-live");
     let port = free_port();
@@ -275,17 +306,29 @@ fn events_written_while_following_are_found_and_sigterm_ends_cleanly() {
     }
     f.wait("every finding", |f| f.findings().len() >= expected.len());
     assert_eq!(f.findings(), expected);
-    assert!(f.stderr().contains(&format!("following {group}/{B}")), "{}", f.stderr());
+    assert!(
+        f.stderr().contains(&format!("following {group}/{B}")),
+        "{}",
+        f.stderr()
+    );
 
     let (status, metrics) = get(port, "/metrics");
     assert_eq!(status, 200);
-    assert!(metrics.contains("eksguard_audit_events_read_total 31\n"), "{metrics}");
-    let execs = expected.iter().filter(|f| f.0 == "AUD002").count();
     assert!(
-        metrics.contains(&format!("eksguard_audit_findings_total{{rule=\"AUD002\"}} {execs}\n")),
+        metrics.contains("eksguard_audit_events_read_total 31\n"),
         "{metrics}"
     );
-    assert!(metrics.contains("eksguard_audit_lag_seconds 0.0\n"), "{metrics}");
+    let execs = expected.iter().filter(|f| f.0 == "AUD002").count();
+    assert!(
+        metrics.contains(&format!(
+            "eksguard_audit_findings_total{{rule=\"AUD002\"}} {execs}\n"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("eksguard_audit_lag_seconds 0.0\n"),
+        "{metrics}"
+    );
     assert!(metrics.contains("eksguard_audit_streams 2\n"), "{metrics}");
     assert_eq!(get(port, "/healthz"), (200, "ok\n".into()));
     assert_eq!(get(port, "/nothing").0, 404);
@@ -300,7 +343,8 @@ fn events_written_while_following_are_found_and_sigterm_ends_cleanly() {
         f.checkpoint()["positions"]["streams"].get(B).is_none()
     });
     assert!(
-        f.stderr().contains(&format!("{group}/{B}: the stream was deleted")),
+        f.stderr()
+            .contains(&format!("{group}/{B}: the stream was deleted")),
         "{}",
         f.stderr()
     );
@@ -344,6 +388,15 @@ fn killed_and_restarted_from_the_checkpoint_each_finding_appears_once() {
     f.child.wait().unwrap();
     drop(f);
 
+    // As if killed after writing a poll's findings but before saving its checkpoint:
+    // the restart cuts the output back to what the checkpoint knew.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("findings.jsonl"))
+        .unwrap()
+        .write_all(b"{\"rule_id\":\"AUD002\",\"message\":\"written after the checkpoint\"}\n")
+        .unwrap();
+
     put(endpoint, &group, A, &events[cut..]);
     let expected = batch(endpoint, &group);
     assert!(expected.iter().any(|x| x.0 == "AUD020"), "{expected:#?}");
@@ -355,6 +408,59 @@ fn killed_and_restarted_from_the_checkpoint_each_finding_appears_once() {
     let (code, f) = f.terminate();
     assert_eq!(code, Some(0), "{}", f.stderr());
     assert_eq!(f.findings(), expected);
+}
+
+#[test]
+fn late_events_within_the_look_back_are_judged_once() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let events = incident();
+    // The exec session (logged when it started and when it ended) arrives late.
+    let (late, on_time): (Vec<(i64, String)>, Vec<(i64, String)>) = events
+        .iter()
+        .cloned()
+        .partition(|(_, m)| m.contains("/exec?"));
+    assert_eq!(late.len(), 2);
+    let group = new_group(endpoint, "late");
+    put(endpoint, &group, A, &on_time);
+    let dir = temp_dir("follow-late");
+    let f = Follower::start(
+        endpoint,
+        &group,
+        &dir,
+        &["-f", "text", "--look-back", "10m"],
+    );
+    f.wait("the events on time", |f| {
+        f.judged(A) == on_time.len() as u64
+    });
+    // Then the session, after later events were read, with its own, older times.
+    put(endpoint, &group, A, &late);
+    f.wait("the late event", |f| f.judged(A) == events.len() as u64);
+    std::thread::sleep(Duration::from_millis(700));
+    let (code, f) = f.terminate();
+    assert_eq!(code, Some(0), "{}", f.stderr());
+    assert_eq!(f.judged(A), events.len() as u64, "read again, judged once");
+    // Text as found: one block per finding, the event in place of a code frame. The late
+    // event is numbered after those read before it.
+    let text = std::fs::read_to_string(dir.join("findings.jsonl")).unwrap();
+    let blocks = |rule: &str| text.matches(&format!(" {rule} ")).count();
+    let expected = batch(endpoint, &group);
+    for rule in ["AUD002", "AUD017", "AUD020"] {
+        let n = expected.iter().filter(|x| x.0 == rule).count();
+        assert_eq!(blocks(rule), n, "{rule}:\n{text}");
+    }
+    assert!(
+        text.contains(&format!(
+            "--> {group}/{A}:{}:1  .requestURI",
+            events.len() - 1
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("| when: 2026-11-27T10:04:40.000000Z (ResponseStarted)"),
+        "{text}"
+    );
 }
 
 /// A proxy in front of moto that answers some requests itself: a 400
@@ -510,15 +616,29 @@ fn a_damaged_or_foreign_checkpoint_is_refused_naming_file_and_line() {
     let cp = dir.join("checkpoint.json");
     let run = |cp: &Path, extra: &[&str]| {
         let out = eksguard()
-            .args(["audit", "scan", "--cloudwatch", "/aws/eks/x/cluster", "--follow"])
-            .args(["--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"])
+            .args([
+                "audit",
+                "scan",
+                "--cloudwatch",
+                "/aws/eks/x/cluster",
+                "--follow",
+            ])
+            .args([
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+                "--region",
+                "us-east-1",
+            ])
             .args(["--no-config"])
             .arg("--checkpoint")
             .arg(cp)
             .args(extra)
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     std::fs::write(&cp, "{\n  \"version\": 1,\n  \"log_group\": oops\n}\n").unwrap();
     let (code, stderr) = run(&cp, &[]);

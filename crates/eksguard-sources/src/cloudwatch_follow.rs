@@ -295,7 +295,20 @@ impl Follower {
             }
         }
         let look_back_ms = i64::try_from(self.opts.look_back.as_millis()).unwrap_or(i64::MAX);
-        for chunk in active.chunks(STREAMS_PER_CALL) {
+        // Streams read from their first event go in calls of their own: one call starts
+        // at the earliest point of its streams, and the others' history is not wanted.
+        let (fresh, known): (Vec<&Listed>, Vec<&Listed>) = active.into_iter().partition(|l| {
+            self.positions
+                .streams
+                .get(&l.name)
+                .and_then(|p| p.read_from(look_back_ms, self.opts.start_ms))
+                .or(self.opts.start_ms)
+                .is_none()
+        });
+        let chunks = known
+            .chunks(STREAMS_PER_CALL)
+            .chain(fresh.chunks(STREAMS_PER_CALL));
+        for chunk in chunks {
             if outcome.more {
                 break;
             }
@@ -312,6 +325,9 @@ impl Follower {
                 Err(e) => outcome.errors.push(e),
             }
         }
+        // Judged in time order across the streams, as one read of the whole group would
+        // hand them over (each call's events are in time order already).
+        outcome.events.sort_by_key(|e| e.timestamp_ms);
         self.forget(look_back_ms);
         outcome.streams = self.positions.streams.len();
         outcome.lag_ms = listed

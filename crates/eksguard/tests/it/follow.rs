@@ -22,8 +22,11 @@ use crate::common::temp_dir;
 /// exec session.
 const INCIDENT: &str = include_str!("../../../../examples/audit/incident.log");
 
-/// (timestamp in ms, message) of each event, timed by its `stageTimestamp`.
-fn incident() -> Vec<(i64, String)> {
+/// (timestamp in ms, message) of events.
+type Events = Vec<(i64, String)>;
+
+/// The incident's events, timed by their `stageTimestamp`.
+fn incident() -> Events {
     INCIDENT
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -417,7 +420,7 @@ fn late_events_within_the_look_back_are_judged_once() {
     };
     let events = incident();
     // The exec session (logged when it started and when it ended) arrives late.
-    let (late, on_time): (Vec<(i64, String)>, Vec<(i64, String)>) = events
+    let (late, on_time): (Events, Events) = events
         .iter()
         .cloned()
         .partition(|(_, m)| m.contains("/exec?"));
@@ -660,4 +663,34 @@ fn a_damaged_or_foreign_checkpoint_is_refused_naming_file_and_line() {
     let (code, stderr) = run(&dir.join("none.json"), &["-f", "sarif"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--format text or jsonl"), "{stderr}");
+}
+
+#[test]
+fn a_missing_log_group_is_an_error_naming_it() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let out = eksguard()
+        .args([
+            "audit",
+            "scan",
+            "--cloudwatch",
+            "/aws/eks/no-such-cluster/cluster",
+        ])
+        .args([
+            "--follow",
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            "us-east-1",
+        ])
+        .arg("--no-config")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("logs:DescribeLogStreams on /aws/eks/no-such-cluster/cluster: ResourceNotFoundException"),
+        "{stderr}"
+    );
 }

@@ -351,6 +351,16 @@ pub fn render(
     }
 }
 
+/// One finding in the text format, written as it is found (no summary; audit findings
+/// show their event, never a code frame).
+pub fn render_text_finding(
+    f: &ReportFinding,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    text::render_one(f, color, out)
+}
+
 /// Renders to a string (tests, and callers that post-process the output).
 pub fn render_to_string(
     format: Format,

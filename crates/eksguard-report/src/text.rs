@@ -120,6 +120,30 @@ pub(crate) fn render(
     Ok(())
 }
 
+/// One finding as it is found (a follower's output): its resource and file, then the
+/// finding as in the report.
+pub(crate) fn render_one(
+    f: &ReportFinding,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let st = Styles::new(color);
+    let r = &f.resource;
+    let name = printable(&match &r.namespace {
+        Some(ns) => format!("{} {}/{}", r.kind, ns, r.name),
+        None => format!("{} {}", r.kind, r.name),
+    });
+    writeln!(out, "{}", name.style(st.header))?;
+    let opts = RenderOptions {
+        color,
+        no_frames: true,
+        show_suppressed: false,
+        asff: None,
+    };
+    render_finding(f, &SourceCache::new(), &opts, &st, out)?;
+    writeln!(out)
+}
+
 /// Each suppressed finding on one line, with the suppression's source and reason.
 fn render_suppressed(report: &Report<'_>, st: &Styles, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{}", "Suppressed findings:".style(st.header))?;

@@ -7,6 +7,7 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::{FieldPath, RuleMeta, Severity, SuppressionNote, SuppressionSource};
 use rayon::prelude::*;
+use serde_json::{Map, Value as Json};
 
 use crate::engine::{matches_any, EngineConfig};
 use crate::suppress::Date;
@@ -31,8 +32,17 @@ impl EventCtx<'_> {
 }
 
 /// State a rule keeps across events; it must stay bounded however long the log is.
+///
+/// A follower that restarts from a checkpoint saves the state with [`save`](Self::save)
+/// and gives it back to a fresh window with [`restore`](Self::restore): the events after
+/// the restart must be judged as if the run had never stopped.
 pub trait EventWindow: Send {
     fn observe(&mut self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink);
+    /// Everything `observe` remembers, as JSON.
+    fn save(&self) -> Json;
+    /// Takes back what [`save`](Self::save) wrote (possibly under other parameters: the
+    /// window's own bounds apply).
+    fn restore(&mut self, state: &Json) -> Result<(), String>;
 }
 
 /// One detection on one event.
@@ -124,6 +134,33 @@ impl<'r> AuditEngine<'r> {
 
     pub fn rules(&self) -> &[&'r dyn Rule] {
         &self.rules
+    }
+
+    /// The state of the rules that look across events, by rule ID, for a checkpoint.
+    pub fn save_state(&self) -> Json {
+        let mut out = Map::new();
+        for (rule, window) in &self.windows {
+            out.insert(rule.meta().id.to_string(), window.save());
+        }
+        Json::Object(out)
+    }
+
+    /// Restores what [`save_state`](Self::save_state) wrote. State of rules that are not
+    /// running now (deselected, or inactive under the current parameters) is left out;
+    /// rules without saved state start empty.
+    pub fn restore_state(&mut self, state: &Json) -> Result<(), String> {
+        let Some(map) = state.as_object() else {
+            return Err("rule state: not a JSON object".into());
+        };
+        for (rule, window) in &mut self.windows {
+            let id = rule.meta().id;
+            if let Some(s) = map.get(id) {
+                window
+                    .restore(s)
+                    .map_err(|e| format!("rule state of {id}: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Findings dropped by configured suppressions so far.
@@ -223,5 +260,177 @@ impl<'r> AuditEngine<'r> {
             out.push(f);
         }
         (out, hidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eksguard_model::audit::AuditEvent;
+
+    use super::AuditEngine;
+    use crate::aud::testing::event;
+    use crate::engine::EngineConfig;
+    use crate::{Params, Rule};
+
+    /// Events for every rule that keeps state: exec and port-forward sessions logged at
+    /// two stages, a burst of refusals, a service-account token used from outside, an
+    /// unexpected user seen twice.
+    fn lines() -> Vec<String> {
+        let at = |s: u32| format!("2024-05-01T12:{:02}:{:02}.000000Z", s / 60, s % 60);
+        let id = |n: u32| format!(r#""auditID":"id-{n}""#);
+        let mut out = Vec::new();
+        for (n, sub) in [(1, "exec"), (2, "portforward")] {
+            let obj =
+                format!(r#""resource":"pods","subresource":"{sub}","namespace":"a","name":"p""#);
+            let started = event("alice", "create", &obj, 101, "")
+                .replace("ResponseComplete", "ResponseStarted")
+                .replace(
+                    r#""auditID":"00000000-0000-0000-0000-000000000001""#,
+                    &id(n),
+                );
+            out.push(started.clone());
+            out.push(started.replace("ResponseStarted", "ResponseComplete"));
+        }
+        for s in 0..5 {
+            out.push(
+                event("mallory", "list", r#""resource":"secrets""#, 403, "")
+                    .replace("2024-05-01T12:00:00.000000Z", &at(s * 10))
+                    .replace(
+                        r#""auditID":"00000000-0000-0000-0000-000000000001""#,
+                        &id(10 + s),
+                    ),
+            );
+        }
+        for _ in 0..2 {
+            out.push(
+                event(
+                    "system:serviceaccount:ci:deployer",
+                    "list",
+                    r#""resource":"secrets""#,
+                    200,
+                    "",
+                )
+                .replace("192.0.2.10", "203.0.113.50"),
+            );
+            out.push(event("intruder", "get", r#""resource":"pods""#, 200, ""));
+        }
+        out
+    }
+
+    fn params() -> Params {
+        let mut p = Params::default();
+        let mut set = |id: &str, name: &str, v: serde_json::Value| {
+            p.0.entry(id.to_string())
+                .or_default()
+                .insert(name.to_string(), v);
+        };
+        set("AUD020", "threshold", serde_json::json!(3));
+        set(
+            "AUD024",
+            "cluster_cidrs",
+            serde_json::json!(["10.0.0.0/16"]),
+        );
+        set(
+            "AUD025",
+            "allowed_users",
+            serde_json::json!(["alice", "mallory"]),
+        );
+        p
+    }
+
+    fn engine(rules: &[&'static dyn Rule]) -> AuditEngine<'static> {
+        AuditEngine::new(
+            rules,
+            EngineConfig {
+                params: params(),
+                ..EngineConfig::default()
+            },
+        )
+    }
+
+    /// (event index, rule, field path, message) of each finding.
+    type Seen = Vec<(usize, &'static str, String, String)>;
+
+    #[test]
+    fn saved_and_restored_state_judges_as_one_run() {
+        let lines = lines();
+        let events: Vec<AuditEvent<'_>> = lines
+            .iter()
+            .map(|l| AuditEvent::parse(l.as_bytes()).unwrap())
+            .collect();
+        let refs: Vec<&AuditEvent<'_>> = events.iter().collect();
+        let rules: Vec<&'static dyn Rule> = crate::registry::all().to_vec();
+        let whole: Seen = engine(&rules)
+            .check(&refs)
+            .into_iter()
+            .map(|f| {
+                (
+                    f.index,
+                    f.hit.rule_id,
+                    f.hit.path.to_string(),
+                    f.hit.message,
+                )
+            })
+            .collect();
+        let ids: Vec<&str> = whole.iter().map(|f| f.1).collect();
+        // Each session, burst (user and IP), token and user is reported once.
+        for (id, n) in [
+            ("AUD002", 1),
+            ("AUD003", 1),
+            ("AUD020", 2),
+            ("AUD024", 1),
+            ("AUD025", 1),
+        ] {
+            assert_eq!(
+                ids.iter().filter(|x| **x == id).count(),
+                n,
+                "{id}: {whole:?}"
+            );
+        }
+        // Stopped after any event and restarted from the saved state (through its JSON
+        // text, as a checkpoint file holds it): the same findings, once each.
+        for cut in 0..=refs.len() {
+            let mut first = engine(&rules);
+            let mut got: Seen = first
+                .check(&refs[..cut])
+                .into_iter()
+                .map(|f| {
+                    (
+                        f.index,
+                        f.hit.rule_id,
+                        f.hit.path.to_string(),
+                        f.hit.message,
+                    )
+                })
+                .collect();
+            let saved = serde_json::to_string(&first.save_state()).unwrap();
+            let mut second = engine(&rules);
+            second
+                .restore_state(&serde_json::from_str(&saved).unwrap())
+                .unwrap();
+            got.extend(second.check(&refs[cut..]).into_iter().map(|f| {
+                (
+                    f.index + cut,
+                    f.hit.rule_id,
+                    f.hit.path.to_string(),
+                    f.hit.message,
+                )
+            }));
+            assert_eq!(got, whole, "stopped after event {cut}");
+        }
+    }
+
+    #[test]
+    fn malformed_state_is_refused_with_the_rule_named() {
+        let rules: Vec<&'static dyn Rule> = crate::registry::all().to_vec();
+        let mut e = engine(&rules);
+        let err = e
+            .restore_state(&serde_json::json!({"AUD020": {"keys": [["x"]], "queue": []}}))
+            .unwrap_err();
+        assert!(
+            err.starts_with("rule state of AUD020: not a tracked key"),
+            "{err}"
+        );
+        assert!(e.restore_state(&serde_json::json!([1])).is_err());
     }
 }

@@ -86,11 +86,11 @@ impl Default for ReadOptions {
     }
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// FNV-1a: quick on short keys such as auditIDs; the set needs no protection against
 /// crafted collisions (a collision only keeps one extra event, or drops one).
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
@@ -216,6 +216,33 @@ impl AuditReader {
             ));
         }
         out
+    }
+
+    /// The errors met since the last call, handed over and forgotten (a reader that runs
+    /// for days reports them as they come), with a last entry counting those left out.
+    pub fn take_errors(&mut self) -> Vec<InputError> {
+        let out = self.errors();
+        self.errors.clear();
+        self.errors_dropped = 0;
+        out
+    }
+
+    /// The (auditID, stage) keys of the recent events, oldest first: the duplicate filter,
+    /// for a checkpoint.
+    pub fn dedup_keys(&self) -> Vec<u64> {
+        self.dedup.order.iter().copied().collect()
+    }
+
+    /// Takes back what [`dedup_keys`](Self::dedup_keys) gave (the newest, at most the
+    /// window).
+    pub fn restore_dedup_keys(&mut self, keys: &[u64]) {
+        self.dedup.seen.clear();
+        self.dedup.order.clear();
+        for k in &keys[keys.len().saturating_sub(self.dedup.cap)..] {
+            if self.dedup.seen.insert(*k) {
+                self.dedup.order.push_back(*k);
+            }
+        }
     }
 
     /// Records an error met outside the reader (an input that could not be fetched).

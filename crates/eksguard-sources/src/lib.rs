@@ -11,6 +11,8 @@ pub mod aws_live;
 #[cfg(feature = "aws")]
 pub mod aws_request;
 #[cfg(feature = "aws")]
+pub mod cloudwatch_follow;
+#[cfg(feature = "aws")]
 pub mod cloudwatch_live;
 #[cfg(feature = "aws")]
 mod ec2_query;

@@ -625,9 +625,37 @@ pub struct AuditScanArgs {
     #[command(flatten)]
     pub input: AuditLogs,
     #[command(flatten)]
+    pub follow: FollowArgs,
+    #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
     pub check: CheckArgs,
+}
+
+/// Following a CloudWatch Logs group as events arrive.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// With --cloudwatch: after reading the group, keep polling it for new events (streams
+    /// EKS adds included) and write each finding as it is found (text or jsonl), until
+    /// SIGTERM or SIGINT, which finish the current poll and exit 0.
+    #[arg(long, requires = "cloudwatch", conflicts_with_all = ["until", "logs"])]
+    pub follow: bool,
+    /// With --follow: save the position in each stream and the rules' state to FILE after
+    /// each poll's findings are written; a restart with the same FILE goes on where the
+    /// last run stopped, judging no event twice.
+    #[arg(long, value_name = "FILE", requires = "follow")]
+    pub checkpoint: Option<PathBuf>,
+    /// With --follow: time between polls.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub poll_interval: std::time::Duration,
+    /// With --follow: how far before the newest event read each poll looks again, for
+    /// events CloudWatch ingests late with an older time.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub look_back: std::time::Duration,
+    /// With --follow: serve `GET /metrics` (Prometheus) and `GET /healthz` over plain
+    /// HTTP on this address (e.g. `0.0.0.0:9090`).
+    #[arg(long, value_name = "ADDR", requires = "follow")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Output of the answers that are data rather than findings (RBAC queries, audit

@@ -102,6 +102,24 @@ impl EventWindow for OncePerRequest {
         }
         (self.report)(ev, sub, out);
     }
+
+    /// The request IDs remembered, oldest first.
+    fn save(&self) -> serde_json::Value {
+        self.order.iter().map(|id| id.as_str()).collect()
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        let ids = state.as_array().ok_or("not a list of request IDs")?;
+        self.seen.clear();
+        self.order.clear();
+        for id in &ids[ids.len().saturating_sub(RECENT)..] {
+            let id = id.as_str().ok_or("not a list of request IDs")?;
+            if self.seen.insert(id.to_string()) {
+                self.order.push_back(id.to_string());
+            }
+        }
+        Ok(())
+    }
 }
 
 fn report(ev: &AuditEvent<'_>, sub: &str, out: &mut EventSink) {

@@ -248,7 +248,7 @@ impl ReportedRecently {
     /// Whether `key` is due for a report at `now` (microseconds; `None` when the event has
     /// no time, which always reports the first time only); records it when it is.
     pub(crate) fn due(&mut self, key: impl Hash, now: Option<i64>) -> bool {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = Fnv(FNV_OFFSET);
         key.hash(&mut h);
         let k = h.finish();
         let now_v = now.unwrap_or(i64::MIN);
@@ -279,6 +279,53 @@ impl ReportedRecently {
                 self.order.push_back((now_v, k));
                 true
             }
+        }
+    }
+    /// The reports remembered, oldest first: `[[time, key], ...]`.
+    pub(crate) fn save(&self) -> Json {
+        Json::Array(
+            self.order
+                .iter()
+                .map(|(t, k)| Json::Array(vec![(*t).into(), (*k).into()]))
+                .collect(),
+        )
+    }
+
+    pub(crate) fn restore(&mut self, state: &Json) -> Result<(), String> {
+        let list = state.as_array().ok_or("not a list")?;
+        self.last.clear();
+        self.order.clear();
+        // The newest reports matter most: under a smaller bound the oldest are left out.
+        for pair in &list[list.len().saturating_sub(self.cap)..] {
+            let (t, k) = match pair.as_array().map(Vec::as_slice) {
+                Some([t, k]) => (t.as_i64(), k.as_u64()),
+                _ => (None, None),
+            };
+            let (Some(t), Some(k)) = (t, k) else {
+                return Err(format!("not a [time, key] pair: {pair}"));
+            };
+            // A key reported again is queued again further back: the later time wins.
+            self.last.insert(k, t);
+            self.order.push_back((t, k));
+        }
+        Ok(())
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, whose output does not change between builds: keys saved in a checkpoint by one
+/// version of the program are found again by the next.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
 }

@@ -141,6 +141,14 @@ impl EventWindow for External {
             ),
         );
     }
+
+    fn save(&self) -> serde_json::Value {
+        self.reported.save()
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        self.reported.restore(state)
+    }
 }
 
 impl Rule for ServiceAccountTokenUsedExternally {

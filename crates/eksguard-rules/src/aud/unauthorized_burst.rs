@@ -2,6 +2,7 @@ use std::collections::{HashMap, VecDeque};
 
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::{FieldPath, ParamKind, ParamMeta, Severity};
+use serde_json::{json, Value as Json};
 
 use crate::{declare_rule, EventCtx, EventSink, EventWindow, Rule};
 
@@ -233,6 +234,75 @@ impl EventWindow for Burst {
                 ),
             );
         }
+    }
+
+    /// `keys`: `[is_ip, name, [times], quiet_until, touched]` each; `queue`: `[time,
+    /// is_ip, name]` in queue order.
+    fn save(&self) -> Json {
+        let mut keys: Vec<Json> = self
+            .keys
+            .iter()
+            .map(|((ip, name), t)| {
+                json!([
+                    ip,
+                    name,
+                    t.times.iter().collect::<Vec<_>>(),
+                    t.quiet_until,
+                    t.touched
+                ])
+            })
+            .collect();
+        // Map order varies from run to run; a checkpoint should not.
+        keys.sort_by(|a, b| (a[0].as_bool(), a[1].as_str()).cmp(&(b[0].as_bool(), b[1].as_str())));
+        let queue: Vec<Json> = self
+            .queue
+            .iter()
+            .map(|(at, (ip, name))| json!([at, ip, name]))
+            .collect();
+        json!({"keys": keys, "queue": queue, "bound_reported": self.bound_reported})
+    }
+
+    fn restore(&mut self, state: &Json) -> Result<(), String> {
+        fn key(ip: &Json, name: &Json) -> Option<Key> {
+            Some((ip.as_bool()?, name.as_str()?.to_string()))
+        }
+        self.keys.clear();
+        self.queue.clear();
+        for k in state["keys"].as_array().ok_or("no `keys` list")? {
+            let bad = || format!("not a tracked key: {k}");
+            let parts = k.as_array().ok_or_else(bad)?;
+            let [ip, name, times, quiet, touched] = parts.as_slice() else {
+                return Err(bad());
+            };
+            let mut times: VecDeque<i64> = times
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|t| t.as_i64().ok_or_else(bad))
+                .collect::<Result<_, _>>()?;
+            // Under a lower threshold only the latest count.
+            while times.len() > self.threshold {
+                times.pop_front();
+            }
+            let track = Track {
+                times,
+                quiet_until: quiet.as_i64().ok_or_else(bad)?,
+                touched: touched.as_bool().ok_or_else(bad)?,
+            };
+            self.keys.insert(key(ip, name).ok_or_else(bad)?, track);
+        }
+        for q in state["queue"].as_array().ok_or("no `queue` list")? {
+            let bad = || format!("not a queue entry: {q}");
+            let [at, ip, name] = q.as_array().ok_or_else(bad)?.as_slice() else {
+                return Err(bad());
+            };
+            let k = key(ip, name).ok_or_else(bad)?;
+            if self.keys.contains_key(&k) {
+                self.queue.push_back((at.as_i64().ok_or_else(bad)?, k));
+            }
+        }
+        self.bound_reported = state["bound_reported"].as_bool().unwrap_or(false);
+        Ok(())
     }
 }
 

@@ -71,6 +71,14 @@ impl EventWindow for Unexpected {
             format!("unexpected user `{user}`: {} {}", ev.verb(), ev.uri()),
         );
     }
+
+    fn save(&self) -> serde_json::Value {
+        self.reported.save()
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        self.reported.restore(state)
+    }
 }
 
 impl Rule for UnexpectedUser {

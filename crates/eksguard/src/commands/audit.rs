@@ -11,7 +11,7 @@ use eksguard_report::json::{self, Totals};
 use eksguard_report::{Location, Report, ReportFinding, SourceCache, SuppressedReportFinding};
 use eksguard_rules::events::{AuditEngine, EventFinding};
 use eksguard_rules::registry;
-use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
+use eksguard_sources::audit::{AuditReader, Batch, OnBatch, ReadOptions};
 
 use crate::baseline::{self, BaselineEntry};
 use crate::cli::{
@@ -112,9 +112,20 @@ fn read_cloudwatch(_: &AuditLogs, group: &str, reader: &mut AuditReader, _: &mut
     ));
 }
 
+#[cfg(feature = "aws")]
+fn follow(args: AuditScanArgs) -> anyhow::Result<Outcome> {
+    super::audit_follow::run(args)
+}
+
+#[cfg(not(feature = "aws"))]
+fn follow(_: AuditScanArgs) -> anyhow::Result<Outcome> {
+    eprintln!("error: this eksguard was built without AWS support (cargo feature `aws`)");
+    Ok(Outcome::Error)
+}
+
 /// `2h`, `90m`, `7d` ago, or an RFC 3339 time, in milliseconds since the epoch.
 #[cfg(feature = "aws")]
-fn parse_when(text: &str, now_ms: i64) -> Option<i64> {
+pub(super) fn parse_when(text: &str, now_ms: i64) -> Option<i64> {
     if let Some(micros) = eksguard_model::audit::parse_rfc3339_micros(text) {
         return Some(micros / 1000);
     }
@@ -214,7 +225,30 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// A finding on an event of `batch` as the reports show it: its event, the file (or
+/// `LOG_GROUP/STREAM`) and line.
+pub(super) fn resolve(batch: &Batch<'_>, f: EventFinding) -> Option<ReportFinding> {
+    let rule = registry::find(f.hit.rule_id)?;
+    let parsed = &batch.events[f.index];
+    Some(ReportFinding {
+        rule: rule.meta(),
+        severity: f.hit.severity,
+        message: f.hit.message,
+        resource: parsed.event.target(),
+        location: Some(Location {
+            file: batch.file.to_string(),
+            line: parsed.line,
+            column: 1,
+        }),
+        field_path: f.hit.path.to_string(),
+        event: Some(Box::new(parsed.event.summary())),
+    })
+}
+
 fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
+    if args.follow.follow {
+        return follow(args);
+    }
     let Some(cfg) = scan::load_config(&args.check) else {
         return Ok(Outcome::Error);
     };
@@ -268,23 +302,7 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
         let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
         checked += events.len();
         let (found, hidden) = engine.check_keeping_suppressed(&events);
-        let resolve = |f: EventFinding| {
-            let rule = registry::find(f.hit.rule_id)?;
-            let parsed = &batch.events[f.index];
-            Some(ReportFinding {
-                rule: rule.meta(),
-                severity: f.hit.severity,
-                message: f.hit.message,
-                resource: parsed.event.target(),
-                location: Some(Location {
-                    file: batch.file.to_string(),
-                    line: parsed.line,
-                    column: 1,
-                }),
-                field_path: f.hit.path.to_string(),
-                event: Some(Box::new(parsed.event.summary())),
-            })
-        };
+        let resolve = |f: EventFinding| resolve(batch, f);
         // A streamed report keeps nothing in memory: it counts suppressed findings only.
         if !streaming {
             suppressed_findings.extend(hidden.into_iter().filter_map(|(f, note)| {

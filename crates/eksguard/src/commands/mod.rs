@@ -1,6 +1,8 @@
 //! One module per command.
 
 pub mod audit;
+#[cfg(feature = "aws")]
+mod audit_follow;
 pub mod cluster;
 pub mod generate;
 pub mod node;

@@ -90,6 +90,11 @@ fn fixture() -> Option<&'static Fixture> {
     f.as_ref()
 }
 
+/// The moto endpoint the live tests share (`None`, after a SKIPPED line, without one).
+pub(crate) fn moto_endpoint() -> Option<&'static str> {
+    fixture().map(|f| f.endpoint.as_str())
+}
+
 /// Starts moto on a free port under a shell that kills it when our end of its stdin
 /// closes, so the server never outlives the test process.
 pub(crate) fn start_moto() -> Option<(String, Child)> {
@@ -148,7 +153,7 @@ fn http_get_ok(port: u16) -> bool {
 
 /// `eksguard` with dummy credentials and nothing from the user's AWS or Kubernetes
 /// configuration.
-fn eksguard() -> Command {
+pub(crate) fn eksguard() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksguard"));
     cmd.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

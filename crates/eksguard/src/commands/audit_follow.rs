@@ -1,0 +1,741 @@
+//! `eksguard audit scan --cloudwatch GROUP --follow`: the long-running detector. Each poll
+//! reads the new events of the group's audit streams, runs the AUD rules on them with
+//! their state kept from poll to poll, writes the findings, then saves the checkpoint.
+//!
+//! Order within a poll: findings are written and flushed first, the checkpoint after. A
+//! run killed between the two finds the same findings again on restart; when the output is
+//! a file, the checkpoint records its length and the restart cuts off what was written
+//! after it, so that each finding is in the file once.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use eksguard_model::audit::AuditEvent;
+use eksguard_model::InputError;
+use eksguard_report::json::{self, Totals};
+use eksguard_report::ReportFinding;
+use eksguard_rules::events::AuditEngine;
+use eksguard_rules::registry;
+use eksguard_sources::audit::{AuditReader, ReadOptions};
+use eksguard_sources::cloudwatch_follow::{FollowOptions, Follower, Positions};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::baseline;
+use crate::cli::{AuditScanArgs, FormatArg};
+use crate::commands::{audit, scan, shown};
+use crate::Outcome;
+
+const CHECKPOINT_VERSION: u32 = 1;
+
+/// Errors kept for the closing JSON line; all are printed to standard error as they come.
+const MAX_ERRORS_KEPT: usize = 1000;
+
+/// What a restart needs: the position in each stream, the state of the rules that look
+/// across events, the recent audit IDs of the duplicate filter, and how much of the
+/// output file was written when it was saved.
+#[derive(Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    version: u32,
+    log_group: String,
+    positions: Positions,
+    rules: serde_json::Value,
+    /// (auditID, stage) hashes of the recent events, as little-endian u64s in base64.
+    audit_ids: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    output: Option<OutputMark>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OutputMark {
+    path: PathBuf,
+    bytes: u64,
+}
+
+/// Reads a checkpoint; `None` when the file does not exist yet.
+fn read_checkpoint(path: &Path, group: &str) -> Result<Option<Checkpoint>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+    };
+    let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}:{}: not an eksguard checkpoint: {e}",
+            path.display(),
+            e.line()
+        )
+    })?;
+    if cp.version != CHECKPOINT_VERSION {
+        return Err(format!(
+            "{}: checkpoint version {} (this eksguard writes {CHECKPOINT_VERSION})",
+            path.display(),
+            cp.version
+        ));
+    }
+    if cp.log_group != group {
+        return Err(format!(
+            "{}: checkpoint of log group {}, not {group}",
+            path.display(),
+            cp.log_group
+        ));
+    }
+    Ok(Some(cp))
+}
+
+/// Writes `cp` to a temporary file beside `path`, syncs it and renames it over `path`:
+/// a crash leaves the old checkpoint or the new one, never a mix.
+fn write_checkpoint(path: &Path, cp: &Checkpoint) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "checkpoint".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        serde_json::to_writer(&mut f, cp)?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    // The rename itself is on disk once the directory is synced.
+    #[cfg(unix)]
+    std::fs::File::open(&dir)?.sync_all()?;
+    Ok(())
+}
+
+fn encode_keys(keys: &[u64]) -> String {
+    let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn decode_keys(text: &str) -> Option<Vec<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    (bytes.len() % 8 == 0).then(|| {
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect()
+    })
+}
+
+/// The follower's metrics, served on `--metrics-listen`.
+struct Metrics {
+    registry: Registry,
+    events_read: Counter,
+    events_repeated: Counter,
+    findings: Family<Vec<(String, String)>, Counter>,
+    polls: Counter,
+    errors: Family<Vec<(String, String)>, Counter>,
+    lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    streams: Gauge,
+    delay: Histogram,
+    /// Seconds since the epoch at the end of the last poll, failed or not.
+    last_poll: AtomicI64,
+    /// A poll counts as late after this long.
+    stale_after: Duration,
+}
+
+impl Metrics {
+    fn new(poll_interval: Duration) -> Self {
+        let mut registry = Registry::default();
+        let events_read = Counter::default();
+        let events_repeated = Counter::default();
+        let findings = Family::<Vec<(String, String)>, Counter>::default();
+        let polls = Counter::default();
+        let errors = Family::<Vec<(String, String)>, Counter>::default();
+        let lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let streams = Gauge::default();
+        let delay = Histogram::new(exponential_buckets(0.25, 2.0, 12));
+        registry.register(
+            "eksguard_audit_events_read",
+            "Audit events read from CloudWatch Logs and judged",
+            events_read.clone(),
+        );
+        registry.register(
+            "eksguard_audit_events_repeated",
+            "Events read again within the look-back and skipped as judged already",
+            events_repeated.clone(),
+        );
+        registry.register(
+            "eksguard_audit_findings",
+            "Findings written, by rule",
+            findings.clone(),
+        );
+        registry.register(
+            "eksguard_audit_polls",
+            "Polls of the log group",
+            polls.clone(),
+        );
+        registry.register(
+            "eksguard_audit_errors",
+            "Errors: failed API calls (after retries), unreadable events, checkpoint writes",
+            errors.clone(),
+        );
+        registry.register(
+            "eksguard_audit_lag_seconds",
+            "How far the newest event judged is behind the newest event ingested, over the streams",
+            lag.clone(),
+        );
+        registry.register(
+            "eksguard_audit_streams",
+            "Audit streams followed",
+            streams.clone(),
+        );
+        registry.register(
+            "eksguard_audit_ingestion_delay_seconds",
+            "Time from an event's ingestion by CloudWatch Logs to its judgement",
+            delay.clone(),
+        );
+        Metrics {
+            registry,
+            events_read,
+            events_repeated,
+            findings,
+            polls,
+            errors,
+            lag,
+            streams,
+            delay,
+            last_poll: AtomicI64::new(now_ms() / 1000),
+            stale_after: poll_interval * 3 + Duration::from_secs(60),
+        }
+    }
+
+    fn error(&self, kind: &str) {
+        self.errors
+            .get_or_create(&vec![("kind".into(), kind.into())])
+            .inc();
+    }
+
+    /// `/metrics`: the text exposition format; `/healthz`: 200 while polls keep coming.
+    fn respond(&self, path: &str) -> (u16, &'static str, String) {
+        match path {
+            "/metrics" => {
+                let mut body = String::new();
+                match encode(&mut body, &self.registry) {
+                    Ok(()) => (
+                        200,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        body,
+                    ),
+                    Err(_) => (500, "text/plain", "cannot encode the metrics\n".into()),
+                }
+            }
+            "/healthz" => {
+                let age = (now_ms() / 1000).saturating_sub(self.last_poll.load(Ordering::Relaxed));
+                if u64::try_from(age).unwrap_or(0) <= self.stale_after.as_secs() {
+                    (200, "text/plain", "ok\n".into())
+                } else {
+                    (503, "text/plain", format!("no poll for {age}s\n"))
+                }
+            }
+            _ => (404, "text/plain", "not found\n".into()),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Serves the metrics over plain HTTP/1 until the process ends.
+async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors, say: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                let (status, ctype, body) = match *req.method() {
+                    hyper::Method::GET => metrics.respond(req.uri().path()),
+                    _ => (405, "text/plain", "method not allowed\n".into()),
+                };
+                let resp = hyper::Response::builder()
+                    .status(status)
+                    .header("content-type", ctype)
+                    .body(Full::new(Bytes::from(body)));
+                async move { resp }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Sets `stop` and wakes the poll loop on SIGTERM or SIGINT; the poll under way finishes.
+fn watch_signals(stop: Arc<AtomicBool>, wake: Arc<Notify>) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            let first = Box::pin(term.recv());
+            let second = Box::pin(int.recv());
+            futures_select(first, second).await;
+            stop.store(true, Ordering::SeqCst);
+            wake.notify_one();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.store(true, Ordering::SeqCst);
+        wake.notify_one();
+    });
+    Ok(())
+}
+
+/// Waits for the first of two futures.
+#[cfg(unix)]
+async fn futures_select<A, B>(a: std::pin::Pin<Box<A>>, b: std::pin::Pin<Box<B>>)
+where
+    A: std::future::Future,
+    B: std::future::Future,
+{
+    let (mut a, mut b) = (a, b);
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Where findings go: a text block or a JSON line each.
+struct Sink {
+    out: Option<Box<dyn Write>>,
+    path: Option<PathBuf>,
+    jsonl: bool,
+    color: bool,
+}
+
+impl Sink {
+    fn write(&mut self, f: &ReportFinding) -> std::io::Result<()> {
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        if self.jsonl {
+            json::write_finding_line(f, out)
+        } else {
+            eksguard_report::render_text_finding(f, self.color, out)
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.out.as_mut() {
+            Some(o) => o.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// The output file's length now, for the checkpoint.
+    fn mark(&self) -> Option<OutputMark> {
+        let path = self.path.clone()?;
+        let bytes = std::fs::metadata(&path).ok()?.len();
+        Some(OutputMark { path, bytes })
+    }
+}
+
+/// Opens `--output` to append (a follower restarted goes on with the same file), first
+/// cutting off what was written after the checkpoint was saved: those findings will be
+/// found again.
+fn open_output(path: &Path, mark: Option<&OutputMark>) -> anyhow::Result<Box<dyn Write>> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(m) = mark.filter(|m| m.path == path) {
+        let len = f.metadata()?.len();
+        if len > m.bytes {
+            f.set_len(m.bytes)
+                .with_context(|| format!("cannot truncate {}", path.display()))?;
+        }
+    }
+    Ok(Box::new(std::io::BufWriter::new(f)))
+}
+
+pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
+    let group = args
+        .input
+        .cloudwatch
+        .clone()
+        .unwrap_or_else(|| unreachable!("clap requires --cloudwatch with --follow"));
+    let jsonl = match args.report.format {
+        FormatArg::Text => false,
+        FormatArg::Jsonl => true,
+        other => {
+            eprintln!(
+                "error: --follow writes findings as they are found: --format text or jsonl, not {}",
+                format!("{other:?}").to_lowercase()
+            );
+            return Ok(Outcome::Error);
+        }
+    };
+    if args.check.write_baseline.is_some() {
+        eprintln!("error: --write-baseline needs a run that ends; it cannot be used with --follow");
+        return Ok(Outcome::Error);
+    }
+    let Some(cfg) = scan::load_config(&args.check) else {
+        return Ok(Outcome::Error);
+    };
+    let known = args
+        .check
+        .baseline
+        .as_deref()
+        .map(baseline::read)
+        .transpose()?;
+    let mut engine = AuditEngine::new(registry::all(), scan::engine_config(&args.check, &cfg));
+    let mut reader = AuditReader::new(ReadOptions::default());
+    let label = format!("cloudwatch:{group}");
+
+    let checkpoint = match args.follow.checkpoint.as_deref() {
+        Some(p) => match read_checkpoint(p, &group) {
+            Ok(cp) => cp,
+            Err(e) => {
+                // Starting over would judge events again or skip them: refuse instead.
+                eprintln!("error: {}", shown(e));
+                return Ok(Outcome::Error);
+            }
+        },
+        None => None,
+    };
+    let mut positions = Positions::default();
+    let mut output_mark = None;
+    if let Some(cp) = checkpoint {
+        let path = args.follow.checkpoint.as_deref().unwrap_or(Path::new(""));
+        let restored = engine.restore_state(&cp.rules).and_then(|()| {
+            decode_keys(&cp.audit_ids).ok_or_else(|| "audit_ids: not base64 of u64s".to_string())
+        });
+        match restored {
+            Ok(keys) => reader.restore_dedup_keys(&keys),
+            Err(e) => {
+                eprintln!("error: {}: {}", path.display(), shown(e));
+                return Ok(Outcome::Error);
+            }
+        }
+        positions = cp.positions;
+        output_mark = cp.output;
+    }
+
+    let mut opts = FollowOptions::new(&group);
+    opts.stream_prefix = Some(args.input.log_stream_prefix.clone()).filter(|p| !p.is_empty());
+    opts.region = args.input.region.clone();
+    opts.profile = args.input.profile.clone();
+    opts.endpoint_url = args.input.endpoint_url.clone();
+    opts.look_back = args.follow.look_back;
+    if let Some(v) = &args.input.since {
+        match audit::parse_when(v, now_ms()) {
+            Some(ms) => opts.start_ms = Some(ms),
+            None => {
+                eprintln!(
+                    "error: {label}: --since {}: not a duration (2h, 30m, 7d) or an RFC 3339 time",
+                    shown(format!("{v:?}"))
+                );
+                return Ok(Outcome::Error);
+            }
+        }
+    }
+
+    let out = match (&args.report.output, args.report.quiet) {
+        (Some(p), _) => Some(open_output(p, output_mark.as_ref())?),
+        (None, true) => None,
+        (None, false) => Some(super::open_output(None)?),
+    };
+    let mut sink = Sink {
+        out,
+        path: args.report.output.clone(),
+        jsonl,
+        color: super::use_color(args.report.color, args.report.output.is_some()),
+    };
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let metrics = Arc::new(Metrics::new(args.follow.poll_interval));
+    let state = Run {
+        group,
+        label,
+        args: &args,
+        known,
+        engine: &mut engine,
+        reader: &mut reader,
+        metrics: metrics.clone(),
+        totals: Totals::default(),
+        errors: Vec::new(),
+        judged: 0,
+    };
+    rt.block_on(state.follow(opts, positions, &mut sink))
+}
+
+struct Run<'a, 'r> {
+    group: String,
+    label: String,
+    args: &'a AuditScanArgs,
+    known: Option<std::collections::BTreeSet<String>>,
+    engine: &'a mut AuditEngine<'r>,
+    reader: &'a mut AuditReader,
+    metrics: Arc<Metrics>,
+    totals: Totals,
+    errors: Vec<InputError>,
+    judged: usize,
+}
+
+impl Run<'_, '_> {
+    fn error(&mut self, kind: &str, e: InputError) {
+        eprintln!("error: {}", shown(&e));
+        self.metrics.error(kind);
+        if self.errors.len() < MAX_ERRORS_KEPT {
+            self.errors.push(e);
+        }
+    }
+
+    async fn follow(
+        mut self,
+        opts: FollowOptions,
+        positions: Positions,
+        sink: &mut Sink,
+    ) -> anyhow::Result<Outcome> {
+        let interval = self.args.follow.poll_interval;
+        if let Some(addr) = self.args.follow.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for --metrics-listen"))?;
+            tokio::spawn(serve_metrics(listener, self.metrics.clone()));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let wake = Arc::new(Notify::new());
+        watch_signals(stop.clone(), wake.clone()).context("cannot watch for SIGTERM")?;
+        let mut follower = match Follower::connect(opts, positions).await {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {}: {}", self.label, shown(e));
+                return Ok(Outcome::Error);
+            }
+        };
+        let mut failed_polls = 0u32;
+        let mut first = true;
+        loop {
+            let started = Instant::now();
+            let outcome = follower.poll().await;
+            self.metrics.polls.inc();
+            for e in &outcome.errors {
+                if first && e.not_found && e.call == "DescribeLogStreams" {
+                    // A group that is not there at the start is a mistake in the command
+                    // line; one that goes away later is waited for.
+                    eprintln!("error: {}: {}", self.label, shown(e));
+                    return Ok(Outcome::Error);
+                }
+                let e = InputError::new(&self.label, None, e.to_string());
+                self.error("api", e);
+            }
+            for s in &outcome.new_streams {
+                eprintln!("eksguard: following {}/{}", shown(&self.group), shown(s));
+            }
+            for s in &outcome.deleted {
+                eprintln!(
+                    "warning: {}/{}: the stream was deleted; no longer followed",
+                    shown(&self.group),
+                    shown(s)
+                );
+            }
+            self.judge(&outcome.events, sink)
+                .context("cannot write the findings")?;
+            self.metrics.events_repeated.inc_by(outcome.repeats);
+            self.metrics.streams.set(outcome.streams as i64);
+            self.metrics.lag.set(outcome.lag_ms as f64 / 1000.0);
+            self.save(&follower, sink);
+            self.metrics
+                .last_poll
+                .store(now_ms() / 1000, Ordering::Relaxed);
+            first = false;
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let wait = if outcome.more {
+                Duration::ZERO
+            } else if !outcome.errors.is_empty() {
+                // The SDK has retried each call already; wait longer after each failed
+                // poll, with jitter, up to five minutes.
+                failed_polls = failed_polls.saturating_add(1);
+                let base = interval.saturating_mul(1 << failed_polls.min(5));
+                let capped = base.min(Duration::from_secs(300)).max(interval);
+                capped.mul_f64(0.5 + jitter() * 0.5)
+            } else {
+                failed_polls = 0;
+                interval.saturating_sub(started.elapsed())
+            };
+            if !wait.is_zero() && tokio::time::timeout(wait, wake.notified()).await.is_ok() {
+                break;
+            }
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        if sink.jsonl {
+            if let Some(out) = sink.out.as_mut() {
+                self.totals.resources_scanned = self.judged;
+                self.totals.files_scanned = follower.positions().streams.len();
+                self.totals.suppressed = self.engine.suppressed();
+                self.totals.audit = Some(self.reader.stats());
+                json::write_end_line(
+                    env!("CARGO_PKG_VERSION"),
+                    None,
+                    &self.errors,
+                    &[],
+                    &self.totals,
+                    out,
+                )?;
+            }
+            sink.flush()?;
+            self.save(&follower, sink);
+        }
+        eprintln!(
+            "eksguard: stopped after {} events; {}",
+            self.judged,
+            match &self.args.follow.checkpoint {
+                Some(p) => format!("checkpoint in {}", shown(p.display())),
+                None => "no checkpoint kept (--checkpoint)".into(),
+            }
+        );
+        Ok(Outcome::Clean)
+    }
+
+    /// Runs the rules on a poll's events and writes their findings.
+    fn judge(
+        &mut self,
+        events: &[eksguard_sources::cloudwatch_follow::FollowedEvent],
+        sink: &mut Sink,
+    ) -> std::io::Result<()> {
+        let now = now_ms();
+        let mut write_error = None;
+        for e in events {
+            if let Some(i) = e.ingestion_ms {
+                self.metrics
+                    .delay
+                    .observe(now.saturating_sub(i).max(0) as f64 / 1000.0);
+            }
+        }
+        self.metrics.events_read.inc_by(events.len() as u64);
+        let engine = &mut *self.engine;
+        let known = &self.known;
+        let metrics = &self.metrics;
+        let totals = &mut self.totals;
+        let judged = &mut self.judged;
+        // One call per run of events of the same stream, so each keeps its stream's name.
+        for run in events.chunk_by(|a, b| a.stream == b.stream) {
+            let numbered: Vec<(u32, &[u8])> = run
+                .iter()
+                .map(|m| (m.number, m.message.as_bytes()))
+                .collect();
+            let file = format!("{}/{}", self.group, run[0].stream);
+            self.reader.read_messages(&file, &numbered, &mut |batch| {
+                let evs: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
+                *judged += evs.len();
+                for f in engine.check(&evs) {
+                    let Some(finding) = audit::resolve(batch, f) else {
+                        continue;
+                    };
+                    if known
+                        .as_ref()
+                        .is_some_and(|k| k.contains(&finding.fingerprint()))
+                    {
+                        totals.suppressed += 1;
+                        continue;
+                    }
+                    totals.count(finding.severity);
+                    metrics
+                        .findings
+                        .get_or_create(&vec![("rule".into(), finding.rule.id.into())])
+                        .inc();
+                    if write_error.is_none() {
+                        write_error = sink.write(&finding).err();
+                    }
+                }
+            });
+        }
+        for e in self.reader.take_errors() {
+            self.error("event", e);
+        }
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        sink.flush()
+    }
+
+    /// Saves the checkpoint after the poll's findings are out; a failure is reported and
+    /// the next poll tries again.
+    fn save(&mut self, follower: &Follower, sink: &Sink) {
+        let Some(path) = self.args.follow.checkpoint.clone() else {
+            return;
+        };
+        let cp = Checkpoint {
+            version: CHECKPOINT_VERSION,
+            log_group: self.group.clone(),
+            positions: follower.positions().clone(),
+            rules: self.engine.save_state(),
+            audit_ids: encode_keys(&self.reader.dedup_keys()),
+            output: sink.mark(),
+        };
+        if let Err(e) = write_checkpoint(&path, &cp) {
+            let e = InputError::new(
+                path.display().to_string(),
+                None,
+                format!("cannot write the checkpoint: {e}"),
+            );
+            self.error("checkpoint", e);
+        }
+    }
+}
+
+/// A number in [0, 1) that differs between processes and calls: enough to spread the
+/// retries of several followers.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(now_ms());
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_id_keys_survive_the_checkpoint_encoding() {
+        let keys = vec![0, 1, u64::MAX, 0x0123_4567_89ab_cdef];
+        assert_eq!(decode_keys(&encode_keys(&keys)), Some(keys));
+        assert_eq!(decode_keys("not base64!"), None);
+        assert_eq!(decode_keys("AAAA"), None, "three bytes are no u64");
+    }
+}

@@ -799,6 +799,10 @@ pub struct ServeArgs {
     /// No watch cache: only the rules that need nothing but the object run at admission.
     #[arg(long)]
     pub no_watch: bool,
+    /// After SIGTERM, go on accepting requests this long (readiness failing) before
+    /// draining open connections and exiting.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub shutdown_delay: std::time::Duration,
     #[command(flatten)]
     pub kube: KubeArgs,
 }

@@ -9,6 +9,8 @@ pub mod docs;
 pub mod security_hub;
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(any(feature = "aws", feature = "serve"))]
+pub mod signals;
 
 /// How a run ended, as the exit status reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -289,48 +289,6 @@ async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>)
     }
 }
 
-/// Sets `stop` and wakes the poll loop on SIGTERM or SIGINT; the poll under way finishes.
-fn watch_signals(stop: Arc<AtomicBool>, wake: Arc<Notify>) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        tokio::spawn(async move {
-            let first = Box::pin(term.recv());
-            let second = Box::pin(int.recv());
-            futures_select(first, second).await;
-            stop.store(true, Ordering::SeqCst);
-            wake.notify_one();
-        });
-    }
-    #[cfg(not(unix))]
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        stop.store(true, Ordering::SeqCst);
-        wake.notify_one();
-    });
-    Ok(())
-}
-
-/// Waits for the first of two futures.
-#[cfg(unix)]
-async fn futures_select<A, B>(a: std::pin::Pin<Box<A>>, b: std::pin::Pin<Box<B>>)
-where
-    A: std::future::Future,
-    B: std::future::Future,
-{
-    let (mut a, mut b) = (a, b);
-    std::future::poll_fn(|cx| {
-        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await
-}
-
 /// Where findings go: a text block or a JSON line each.
 struct Sink {
     out: Option<Box<dyn Write>>,
@@ -535,7 +493,7 @@ impl Run<'_, '_> {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(Notify::new());
-        watch_signals(stop.clone(), wake.clone()).context("cannot watch for SIGTERM")?;
+        crate::signals::on_stop(stop.clone(), wake.clone()).context("cannot watch for SIGTERM")?;
         let mut follower = match Follower::connect(opts, positions).await {
             Ok(f) => f,
             Err(e) => {

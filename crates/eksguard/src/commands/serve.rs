@@ -60,6 +60,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         watch,
         watch_required: k.kubeconfig.is_some() || k.context.is_some(),
         scanner,
+        shutdown_delay: args.shutdown_delay,
     })?;
     Ok(Outcome::Clean)
 }

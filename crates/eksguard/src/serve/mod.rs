@@ -14,6 +14,7 @@ pub mod scanner;
 pub mod tls;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use anyhow::Context as _;
 use eksguard_model::Object;
 use eksguard_sources::kube_live::{KubeOptions, Watcher};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Notify, Semaphore};
 
 use admission::{Judge, Review};
 use cache::Cache;
@@ -34,6 +35,8 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 1024;
+/// Longest wait, once the server stops accepting, for open requests to be answered.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the handlers share.
 pub struct State {
@@ -41,12 +44,17 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub cache: Option<Arc<Cache>>,
     pub scans: Option<Arc<Scans>>,
+    /// Set on SIGTERM: readiness fails so the Service stops sending requests here.
+    pub stopping: AtomicBool,
 }
 
 impl State {
     /// Why the server is not ready, or `None` when it is: the certificate is loaded
     /// before anything listens, so only the watch cache can hold it back.
     pub fn not_ready(&self) -> Option<String> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Some("shutting down".to_string());
+        }
         let cache = self.cache.as_ref()?;
         let missing = cache.unsynced();
         (!missing.is_empty()).then(|| format!("watch cache not synced: {}", missing.join(", ")))
@@ -75,15 +83,24 @@ pub struct Options {
     /// named) rather than a warning.
     pub watch_required: bool,
     pub scanner: Option<Scanner>,
+    /// After SIGTERM, how long to go on accepting connections (failing readiness) before
+    /// draining: endpoints are removed from the Service a moment after the pod is told
+    /// to stop, and requests routed here until then must still be answered.
+    pub shutdown_delay: Duration,
 }
 
-/// Serves until the process is stopped.
+/// Serves until SIGTERM or SIGINT, then drains: readiness fails at once, new connections
+/// are accepted for [`Options::shutdown_delay`], then open connections finish their
+/// request under way (for at most [`DRAIN_TIMEOUT`]) and the server returns.
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(serve(opts))
+    let served = rt.block_on(serve(opts));
+    // The watch and scan loops never end by themselves: do not wait for them.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    served
 }
 
 async fn serve(opts: Options) -> anyhow::Result<()> {
@@ -129,14 +146,31 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
         metrics,
         cache,
         scans,
+        stopping: AtomicBool::new(false),
     });
     let tls = Arc::new(opts.tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(Notify::new());
+    crate::signals::on_stop(stop.clone(), wake.clone()).context("cannot watch for SIGTERM")?;
+    // Tells every open connection to finish its request under way and close.
+    let (drain, draining) = watch::channel(false);
+    let mut accept_until: Option<tokio::time::Instant> = None;
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return Ok(());
+        let accepted = tokio::select! {
+            _ = wake.notified(), if accept_until.is_none() => {
+                state.stopping.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "eksguard serve: stopping: not ready; accepting for {} more, then draining",
+                    humantime::format_duration(opts.shutdown_delay)
+                );
+                accept_until = Some(tokio::time::Instant::now() + opts.shutdown_delay);
+                continue;
+            }
+            _ = sleep_until(accept_until) => break,
+            accepted = accept(&listener, &slots) => accepted,
         };
-        let (tcp, _) = match listener.accept().await {
+        let (tcp, slot) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait, do not spin.
@@ -170,6 +204,7 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
             }
         }
         let state = state.clone();
+        let mut draining = draining.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let Ok(Ok(stream)) =
@@ -178,12 +213,53 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
                 return;
             };
             let service = hyper::service::service_fn(move |req| http::handle(state.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
+            let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = async { drop(draining.wait_for(|d| *d).await) } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
         });
+    }
+    drop(listener);
+    let _ = drain.send(true);
+    let all = MAX_CONNECTIONS as u32;
+    match tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(all)).await {
+        Ok(_) => eprintln!("eksguard serve: stopped"),
+        Err(_) => eprintln!(
+            "eksguard serve: stopped with {} connections still open after {}",
+            MAX_CONNECTIONS - slots.available_permits(),
+            humantime::format_duration(DRAIN_TIMEOUT)
+        ),
+    }
+    Ok(())
+}
+
+/// The next connection, once a connection slot is free.
+async fn accept(
+    listener: &tokio::net::TcpListener,
+    slots: &Arc<Semaphore>,
+) -> std::io::Result<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(std::io::Error::other)?;
+    let (tcp, _) = listener.accept().await?;
+    Ok((tcp, slot))
+}
+
+/// Waits until `at`, or forever when there is no time set.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

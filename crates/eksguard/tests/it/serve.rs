@@ -903,3 +903,61 @@ fn readme_lists_where_each_rule_runs() {
         "README.md's admission rule list is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it serve::readme`"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_fails_readiness_then_drains_and_exits_cleanly() {
+    let mut s = start(&["--no-watch", "--shutdown-delay=2s"], None);
+    assert_eq!(s.get("/readyz").status, 200);
+    // An idle keep-alive connection, as the API server keeps them: draining must close
+    // it rather than wait out the drain timeout.
+    let conn =
+        rustls::ClientConnection::new(tls_client(&s.ca), "localhost".try_into().unwrap()).unwrap();
+    let tcp = TcpStream::connect(&s.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut idle = rustls::StreamOwned::new(conn, tcp);
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(b"\r\n\r\nok\n") {
+        let n = idle.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_for("the stop to be logged", &s, || s.log().contains("stopping"));
+    // Within the delay: not ready, but requests are still answered.
+    let ready = s.get("/readyz");
+    assert_eq!(ready.status, 503);
+    assert!(ready.body.contains("shutting down"), "{}", ready.body);
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(deployment("shop", true)),
+        None,
+    ));
+    assert_eq!(r["allowed"], false);
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still running: {}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}: {}", s.log());
+    assert!(s.log().contains("eksguard serve: stopped\n"), "{}", s.log());
+    // The idle connection was closed by the server, not left to time out.
+    assert_eq!(idle.read(&mut buf).unwrap_or(0), 0);
+}

@@ -189,11 +189,6 @@ pub(crate) fn admits_tcp_from(sg: &Object, port: i64, sources: &BTreeSet<String>
     })
 }
 
-pub(crate) fn security_group<'a>(cx: &Ctx<'a>, id: &str) -> Option<&'a Object> {
-    cx.objects_of("EC2SecurityGroup")
-        .find(|o| text(o.root.get("GroupId")).as_deref() == Some(id) || &*o.name == id)
-}
-
 // ---- clusters, node groups, launch templates ----------------------------------------------
 
 pub(crate) fn cluster_name(cluster: &Object) -> String {

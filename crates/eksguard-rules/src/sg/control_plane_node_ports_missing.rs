@@ -4,7 +4,7 @@ use eksguard_model::{FieldPath, Object};
 
 use crate::aws_ec2::{
     admits_tcp_from, cluster_name, cluster_security_group, control_plane_security_groups,
-    nodegroup_name, nodegroup_security_groups, nodegroups_of, security_group,
+    nodegroup_name, nodegroup_security_groups, nodegroups_of, text,
 };
 use crate::{declare_rule, Ctx, Rule, Sink};
 
@@ -30,6 +30,13 @@ declare_rule! {
     /// A check runs only when the scan holds every security group on its receiving side and
     /// can resolve the node group's launch template; otherwise a group it cannot see might
     /// carry the rule. The finding sits on the receiving group's `IpPermissions`.
+    ///
+    /// In Terraform and CloudFormation, rules written as resources of their own
+    /// (`aws_security_group_rule`, `aws_vpc_security_group_ingress_rule`,
+    /// `AWS::EC2::SecurityGroupIngress`) count for the group they add to, and the group EKS
+    /// creates for the cluster is taken as EKS makes it (all traffic from itself) plus what
+    /// the code adds. A rule whose content is known only at apply time leaves its group's
+    /// side unchecked.
     ///
     /// ## Why it matters
     /// Nodes join the cluster and call the API server on 443; the API server reaches the
@@ -117,10 +124,29 @@ impl Rule for ControlPlaneNodePortsMissing {
     }
 }
 
-/// The security-group objects for `ids`, or `None` unless the scan holds all of them.
+/// Every object the scan holds for the groups `ids`: a group and, from code, the
+/// standalone rules that add to it (objects of their own with the group's ID). `None`
+/// unless each group is in the scan and none leaves its permissions to apply time, since
+/// the missing port might then be allowed where the scan cannot see.
 fn all_in_scan<'a>(cx: &Ctx<'a>, ids: &[String]) -> Option<Vec<&'a Object>> {
     if ids.is_empty() {
         return None;
     }
-    ids.iter().map(|id| security_group(cx, id)).collect()
+    let permissions = FieldPath::parse("IpPermissions");
+    let mut out = Vec::new();
+    for id in ids {
+        let before = out.len();
+        out.extend(cx.objects_of("EC2SecurityGroup").filter(|o| {
+            text(o.root.get("GroupId")).as_deref() == Some(id.as_str()) || &*o.name == id
+        }));
+        if out.len() == before {
+            return None;
+        }
+    }
+    let undecided = |o: &&Object| {
+        o.iac
+            .as_ref()
+            .is_some_and(|i| i.undecided_by(&permissions).is_some())
+    };
+    (!out.iter().any(undecided)).then_some(out)
 }

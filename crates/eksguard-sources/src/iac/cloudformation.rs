@@ -209,7 +209,7 @@ impl Template<'_> {
                     };
                 }
                 match self.resources.get(name) {
-                    Some(r) => mk(Val::Str(self.ref_value(name, r))),
+                    Some(r) => mk(Val::Str(self.ref_value(name, r, depth))),
                     None => unknown(),
                 }
             }
@@ -231,7 +231,7 @@ impl Template<'_> {
                     return unknown();
                 };
                 let ty = r.get("Type").and_then(Node::as_str).unwrap_or("");
-                let name = self.ref_value(&res, r);
+                let name = self.ref_value(&res, r, depth);
                 let s = match (ty, attr.as_str()) {
                     ("AWS::IAM::Role", "Arn") => role_arn(&name),
                     ("AWS::IAM::Role", "RoleId") => name,
@@ -349,9 +349,10 @@ impl Template<'_> {
         }
     }
 
-    /// What `Ref` of a resource stands for: the name a role or template gives itself,
+    /// What `Ref` of a resource stands for: the name a role or cluster gives itself
+    /// (evaluated, as the resource's own reader does, so `!Sub "${Env}-cluster"` joins),
     /// else the logical ID.
-    fn ref_value(&self, id: &str, r: &Node) -> String {
+    fn ref_value(&self, id: &str, r: &Node, depth: usize) -> String {
         let ty = r.get("Type").and_then(Node::as_str).unwrap_or("");
         let key = match ty {
             "AWS::IAM::Role" => "RoleName",
@@ -360,8 +361,8 @@ impl Template<'_> {
         };
         r.at("Properties")
             .and_then(|p| p.get(key))
-            .and_then(Node::as_str)
-            .map_or_else(|| super::stand_in(self.scope, id), str::to_string)
+            .and_then(|n| self.eval(n, depth + 1).text())
+            .unwrap_or_else(|| super::stand_in(self.scope, id))
     }
 
     /// A named condition's value, when the template decides it.
@@ -457,7 +458,7 @@ impl Res<'_> {
 
     fn map(&self) -> Vec<Object> {
         match self.ty {
-            "AWS::EKS::Cluster" => vec![self.cluster()],
+            "AWS::EKS::Cluster" => self.cluster(),
             "AWS::EKS::Nodegroup" => vec![self.nodegroup()],
             "AWS::EKS::AccessEntry" => self.access_entry(),
             "AWS::EKS::PodIdentityAssociation" => vec![self.simple(
@@ -511,7 +512,7 @@ impl Res<'_> {
         s.build(api, kind, name, self.path)
     }
 
-    fn cluster(&self) -> Object {
+    fn cluster(&self) -> Vec<Object> {
         let mut s = self.shape();
         let name = self.text("Name").unwrap_or_else(|| self.sid());
         s.set_node("name", str_node(&name, self.pos), Some(&p("Name")));
@@ -555,9 +556,10 @@ impl Res<'_> {
                 &p("ResourcesVpcConfig.SecurityGroupIds"),
             );
         }
+        let created_sg = format!("{}.ClusterSecurityGroupId", self.sid());
         s.set_node(
             "resourcesVpcConfig.clusterSecurityGroupId",
-            str_node(&format!("{}.ClusterSecurityGroupId", self.sid()), vpc_pos),
+            str_node(&created_sg, vpc_pos),
             None,
         );
         s.tie(&[
@@ -653,7 +655,16 @@ impl Res<'_> {
             "accessConfig.bootstrapClusterCreatorAdminPermissions",
             &p("AccessConfig.BootstrapClusterCreatorAdminPermissions"),
         );
-        s.build(EKS, "EKSCluster", &name, self.path)
+        vec![
+            s.build(EKS, "EKSCluster", &name, self.path),
+            super::eks_cluster_security_group(
+                self.shape(),
+                &created_sg,
+                &p("ResourcesVpcConfig"),
+                vpc_pos,
+                self.path,
+            ),
+        ]
     }
 
     fn nodegroup(&self) -> Object {

@@ -261,6 +261,13 @@ pub fn map_module(b: &Evaluated, path: &Arc<str>, scope: &str) -> (Vec<Object>, 
         out.push(node_security_group(&cx, &node_sg, &cluster_sg));
     }
     out.push(cluster_security_group(&cx, &cluster_sg, &node_sg));
+    out.push(super::eks_cluster_security_group(
+        cx.shape(cx.b.pos),
+        &format!("{}.eks_cluster_security_group_id", cx.addr),
+        &FieldPath::root(),
+        cx.b.pos,
+        cx.path,
+    ));
     out.extend(node_groups(
         &cx,
         creates_node_sg.then_some(node_sg.as_str()),

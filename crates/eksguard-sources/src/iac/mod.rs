@@ -415,6 +415,53 @@ impl Shape {
     }
 }
 
+/// The security group EKS creates for a cluster (its `clusterSecurityGroupId`), which no
+/// code declares: as EKS makes it, admitting all traffic from itself. Rules the code adds
+/// to it are objects of their own with its ID, so the port checks between the control
+/// plane and the nodes see the group whole. `s` is the cluster's shape (findings land on
+/// the cluster, at `at`), `id` the group's ID or stand-in.
+pub fn eks_cluster_security_group(
+    mut s: Shape,
+    id: &str,
+    at: &FieldPath,
+    pos: Pos,
+    path: &Arc<str>,
+) -> Object {
+    let entry = |key: &str, value: Node| Entry {
+        key: key.into(),
+        key_pos: pos,
+        value,
+    };
+    let from_itself = Node::new(
+        Value::Map(vec![
+            entry("IpProtocol", str_node("-1", pos)),
+            entry(
+                "UserIdGroupPairs",
+                Node::new(
+                    Value::Seq(vec![Node::new(
+                        Value::Map(vec![entry("GroupId", str_node(id, pos))]),
+                        pos,
+                    )]),
+                    pos,
+                ),
+            ),
+        ]),
+        pos,
+    );
+    s.set_node("GroupId", str_node(id, pos), Some(at));
+    s.set_node(
+        "Description",
+        str_node("created by EKS for the cluster", pos),
+        Some(at),
+    );
+    s.set_node(
+        "IpPermissions",
+        Node::new(Value::Seq(vec![from_itself]), pos),
+        Some(at),
+    );
+    s.build(crate::aws_json::EC2, "EC2SecurityGroup", id, path)
+}
+
 /// The identifier standing for what apply computes (an ID, an unnamed role's name) for
 /// the resource at `address` of the directory or template `scope`: unique across the
 /// scan, since two directories may both hold `aws_subnet.private`.

@@ -97,7 +97,7 @@ pub fn map_resource(
         unknown_count,
     };
     match ty {
-        "aws_eks_cluster" => vec![cluster(&r)],
+        "aws_eks_cluster" => cluster(&r),
         "aws_eks_node_group" => vec![node_group(&r)],
         "aws_eks_access_entry" => vec![access_entry(&r)],
         "aws_eks_access_policy_association" => vec![access_policy(&r)],
@@ -119,8 +119,9 @@ pub fn map_resource(
     }
 }
 
-fn cluster(r: &Res) -> Object {
+fn cluster(r: &Res) -> Vec<Object> {
     let mut s = r.shape();
+    let mut created_sg = None;
     let name = r.text("name").unwrap_or_else(|| r.address.to_string());
     s.set("name", r.get("name"), &p("name"));
     s.set("version", r.get("version"), &p("version"));
@@ -172,6 +173,13 @@ fn cluster(r: &Res) -> Object {
             str_node(&csg, vpc_pos),
             None,
         );
+        created_sg = Some(super::eks_cluster_security_group(
+            r.shape(),
+            &csg,
+            &p(base),
+            vpc_pos,
+            r.path,
+        ));
     }
     s.tie(&[
         "resourcesVpcConfig.endpointPublicAccess",
@@ -271,7 +279,9 @@ fn cluster(r: &Res) -> Object {
         "accessConfig.bootstrapClusterCreatorAdminPermissions",
         &p("access_config[0].bootstrap_cluster_creator_admin_permissions"),
     );
-    s.build(EKS, "EKSCluster", &name, r.path)
+    let mut out = vec![s.build(EKS, "EKSCluster", &name, r.path)];
+    out.extend(created_sg);
+    out
 }
 
 fn node_group(r: &Res) -> Object {

@@ -748,3 +748,85 @@ fn hostile_terraform_ends_in_errors_or_unknowns_never_a_hang() {
     // Instances are capped; none of them has a decided name, and nothing panicked.
     assert_eq!(v["summary"]["resources_scanned"], 256);
 }
+
+/// SG003 and SG004 in Terraform and CloudFormation: rules added by standalone resources
+/// count for the group they add to, the group EKS creates for the cluster admits itself,
+/// and only the node group whose security group has neither port is reported.
+#[test]
+fn control_plane_and_node_ports_see_standalone_rules_and_the_eks_created_group() {
+    let sg_rows = |v: &Value| -> Vec<_> {
+        rows(v, "findings")
+            .into_iter()
+            .filter(|r| r.0 == "SG003" || r.0 == "SG004")
+            .collect()
+    };
+    let tf = scan(&[&path("tf-sg-ports")]);
+    assert_eq!(
+        sg_rows(&tf),
+        vec![
+            row(
+                "SG003",
+                "aws_eks_cluster",
+                "aws_eks_cluster.ports",
+                7,
+                "vpc_config[0]"
+            ),
+            row(
+                "SG004",
+                "aws_eks_cluster",
+                "aws_eks_cluster.ports",
+                9,
+                "vpc_config[0].security_group_ids[0]"
+            ),
+            row(
+                "SG003",
+                "aws_security_group",
+                "aws_security_group.lonely",
+                42,
+                "ingress"
+            ),
+        ]
+    );
+    let cfn = scan(&[&path("cfn-sg-ports")]);
+    assert_eq!(
+        sg_rows(&cfn),
+        vec![
+            row(
+                "SG003",
+                "AWS::EKS::Cluster",
+                "Cluster",
+                10,
+                "Properties.ResourcesVpcConfig"
+            ),
+            row(
+                "SG004",
+                "AWS::EKS::Cluster",
+                "Cluster",
+                12,
+                "Properties.ResourcesVpcConfig.SecurityGroupIds[0]"
+            ),
+            row(
+                "SG003",
+                "AWS::EC2::SecurityGroup",
+                "Lonely",
+                38,
+                "Properties.SecurityGroupIngress"
+            ),
+        ]
+    );
+    for v in [&tf, &cfn] {
+        let sg003: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == "SG003")
+            .map(|f| f["message"].as_str().unwrap())
+            .collect();
+        assert!(
+            sg003.iter().all(|m| m.contains("node group `bad`")),
+            "{sg003:#?}"
+        );
+        assert!(sg003[0].contains("admit no TCP 443"), "{}", sg003[0]);
+        assert!(sg003[1].contains("admit no TCP 10250"), "{}", sg003[1]);
+    }
+}

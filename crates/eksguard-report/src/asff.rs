@@ -96,19 +96,24 @@ pub fn findings(report: &Report<'_>, t: &AsffTarget) -> Vec<Value> {
     let mut out: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| finding(report, f, t, None))
+        .map(|f| finding(report.tool_version, f, t, None))
         .collect();
     out.extend(
         report
             .suppressed_findings
             .iter()
-            .map(|s| finding(report, &s.finding, t, Some(&s.note.reason))),
+            .map(|s| finding(report.tool_version, &s.finding, t, Some(&s.note.reason))),
     );
     out
 }
 
+/// One finding as it is found (a follower's output), outside any report.
+pub fn finding_as_found(f: &ReportFinding, t: &AsffTarget, tool_version: &str) -> Value {
+    finding(tool_version, f, t, None)
+}
+
 fn finding(
-    report: &Report<'_>,
+    tool_version: &str,
     f: &ReportFinding,
     t: &AsffTarget,
     suppressed: Option<&str>,
@@ -145,7 +150,7 @@ fn finding(
         );
     }
     fields.insert("ProviderName".into(), json!("eksguard"));
-    fields.insert("ProviderVersion".into(), json!(report.tool_version));
+    fields.insert("ProviderVersion".into(), json!(tool_version));
     let mut v = json!({
         "SchemaVersion": SCHEMA_VERSION,
         "Id": t.finding_id(f),

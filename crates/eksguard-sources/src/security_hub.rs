@@ -209,6 +209,34 @@ pub fn sync(opts: &HubOptions, import: Import) -> Result<SyncReport, HubError> {
     })
 }
 
+/// Imports findings as they are found (a follower's): no archiving, since findings on
+/// events never go away, and one client for every call.
+pub struct Importer {
+    hub: SignedClient,
+}
+
+impl Importer {
+    pub async fn connect(opts: &HubOptions) -> Result<Importer, HubError> {
+        let conf = config(opts).await?;
+        Ok(Importer {
+            hub: SignedClient::new(&conf, "securityhub", "AWS_ENDPOINT_URL_SECURITYHUB"),
+        })
+    }
+
+    /// `BatchImportFindings` of `findings`, in batches of at most [`BATCH`]; the
+    /// findings Security Hub refused are in the report.
+    pub async fn import(&self, findings: &[Json]) -> Result<SyncReport, HubError> {
+        let mut report = SyncReport::default();
+        for batch in findings.chunks(BATCH) {
+            let failed = import_batch(&self.hub, batch).await?;
+            report.batches += 1;
+            report.imported += batch.len() - failed.len().min(batch.len());
+            report.failed.extend(failed);
+        }
+        Ok(report)
+    }
+}
+
 fn id_of(f: &Json) -> Option<String> {
     f.get("Id").and_then(Json::as_str).map(str::to_string)
 }

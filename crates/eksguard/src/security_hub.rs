@@ -81,7 +81,7 @@ pub fn target(args: &ReportArgs) -> anyhow::Result<AsffTarget> {
 }
 
 #[cfg(feature = "aws")]
-fn hub_options(args: &ReportArgs) -> eksguard_sources::security_hub::HubOptions {
+pub fn hub_options(args: &ReportArgs) -> eksguard_sources::security_hub::HubOptions {
     eksguard_sources::security_hub::HubOptions {
         region: args.aws.region.clone(),
         profile: args.aws.profile.clone(),

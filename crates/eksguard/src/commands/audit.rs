@@ -246,12 +246,6 @@ pub(super) fn resolve(batch: &Batch<'_>, f: EventFinding) -> Option<ReportFindin
 }
 
 fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
-    if args.follow.follow {
-        return follow(args);
-    }
-    let Some(cfg) = scan::load_config(&args.check) else {
-        return Ok(Outcome::Error);
-    };
     let scope = match &args.input.cloudwatch {
         Some(group) => format!("audit:cloudwatch:{group}"),
         None => format!(
@@ -264,6 +258,12 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
         profile: args.input.profile.clone(),
         endpoint_url: args.input.endpoint_url.clone(),
         scope,
+    };
+    if args.follow.follow {
+        return follow(args);
+    }
+    let Some(cfg) = scan::load_config(&args.check) else {
+        return Ok(Outcome::Error);
     };
     let mut engine = AuditEngine::new(registry::all(), scan::engine_config(&args.check, &cfg));
     let mut reader = AuditReader::new(ReadOptions::default());

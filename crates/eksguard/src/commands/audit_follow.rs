@@ -17,12 +17,14 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
+use eksguard_report::asff::{self, AsffTarget};
 use eksguard_report::json::{self, Totals};
 use eksguard_report::ReportFinding;
 use eksguard_rules::events::AuditEngine;
 use eksguard_rules::registry;
 use eksguard_sources::audit::{AuditReader, ReadOptions};
 use eksguard_sources::cloudwatch_follow::{FollowOptions, Follower, Positions};
+use eksguard_sources::security_hub::Importer;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -293,19 +295,46 @@ async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>)
 struct Sink {
     out: Option<Box<dyn Write>>,
     path: Option<PathBuf>,
-    jsonl: bool,
+    form: Form,
     color: bool,
+    /// Account, region and scope of ASFF findings (`--format asff`, `--security-hub`).
+    asff: Option<AsffTarget>,
+    /// Findings found and not yet imported into Security Hub (with `--security-hub`).
+    to_hub: Option<Vec<serde_json::Value>>,
 }
+
+/// How each finding is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Text,
+    Jsonl,
+    /// One ASFF finding per line.
+    Asff,
+}
+
+/// Findings held for Security Hub while it cannot be reached; past this the oldest are
+/// dropped (and counted as errors), so a long outage cannot exhaust memory.
+const MAX_PENDING_HUB: usize = 10_000;
 
 impl Sink {
     fn write(&mut self, f: &ReportFinding) -> std::io::Result<()> {
+        let asff = self
+            .asff
+            .as_ref()
+            .map(|t| asff::finding_as_found(f, t, env!("CARGO_PKG_VERSION")));
+        if let (Some(pending), Some(v)) = (self.to_hub.as_mut(), &asff) {
+            pending.push(v.clone());
+        }
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
-        if self.jsonl {
-            json::write_finding_line(f, out)
-        } else {
-            eksguard_report::render_text_finding(f, self.color, out)
+        match (self.form, asff) {
+            (Form::Jsonl, _) => json::write_finding_line(f, out),
+            (Form::Asff, Some(v)) => {
+                serde_json::to_writer(&mut *out, &v)?;
+                out.write_all(b"\n")
+            }
+            _ => eksguard_report::render_text_finding(f, self.color, out),
         }
     }
 
@@ -349,16 +378,23 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         .cloudwatch
         .clone()
         .unwrap_or_else(|| unreachable!("clap requires --cloudwatch with --follow"));
-    let jsonl = match args.report.format {
-        FormatArg::Text => false,
-        FormatArg::Jsonl => true,
+    let form = match args.report.format {
+        FormatArg::Text => Form::Text,
+        FormatArg::Jsonl => Form::Jsonl,
+        FormatArg::Asff => Form::Asff,
         other => {
             eprintln!(
-                "error: --follow writes findings as they are found: --format text or jsonl, not {}",
+                "error: --follow writes findings as they are found: --format text, jsonl or asff, not {}",
                 format!("{other:?}").to_lowercase()
             );
             return Ok(Outcome::Error);
         }
+    };
+    // The account and region are looked up before following, so a mistake there stops
+    // the run at once rather than at the first finding.
+    let asff = match form == Form::Asff || args.report.security_hub {
+        true => Some(crate::security_hub::target(&args.report)?),
+        false => None,
     };
     if args.check.write_baseline.is_some() {
         eprintln!("error: --write-baseline needs a run that ends; it cannot be used with --follow");
@@ -433,8 +469,10 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let mut sink = Sink {
         out,
         path: args.report.output.clone(),
-        jsonl,
+        form,
         color: super::use_color(args.report.color, args.report.output.is_some()),
+        asff,
+        to_hub: args.report.security_hub.then(Vec::new),
     };
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -501,6 +539,14 @@ impl Run<'_, '_> {
                 return Ok(Outcome::Error);
             }
         };
+        let hub = match sink.to_hub.is_some() {
+            true => Some(
+                Importer::connect(&crate::security_hub::hub_options(&self.args.report))
+                    .await
+                    .context("Security Hub")?,
+            ),
+            false => None,
+        };
         let mut failed_polls = 0u32;
         let mut first = true;
         loop {
@@ -532,6 +578,9 @@ impl Run<'_, '_> {
             self.metrics.events_repeated.inc_by(outcome.repeats);
             self.metrics.streams.set(outcome.streams as i64);
             self.metrics.lag.set(outcome.lag_ms as f64 / 1000.0);
+            if let Some(hub) = &hub {
+                self.send_to_hub(hub, sink).await;
+            }
             self.save(&follower, sink);
             self.metrics
                 .last_poll
@@ -560,7 +609,7 @@ impl Run<'_, '_> {
                 break;
             }
         }
-        if sink.jsonl {
+        if sink.form == Form::Jsonl {
             if let Some(out) = sink.out.as_mut() {
                 self.totals.resources_scanned = self.judged;
                 self.totals.files_scanned = follower.positions().streams.len();
@@ -649,6 +698,54 @@ impl Run<'_, '_> {
             return Err(e);
         }
         sink.flush()
+    }
+
+    /// Imports the findings found since the last import. Those Security Hub could not
+    /// take (it could not be reached) are tried again after the next poll; those it
+    /// refused are reported and dropped.
+    async fn send_to_hub(&mut self, hub: &Importer, sink: &mut Sink) {
+        let Some(pending) = sink.to_hub.as_mut() else {
+            return;
+        };
+        if pending.len() > MAX_PENDING_HUB {
+            let dropped = pending.len() - MAX_PENDING_HUB;
+            pending.drain(..dropped);
+            let e = InputError::new(
+                "security hub",
+                None,
+                format!("{dropped} findings not imported: more than {MAX_PENDING_HUB} waiting"),
+            );
+            self.error("api", e);
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(pending);
+        match hub.import(&batch).await {
+            Ok(r) => {
+                eprintln!(
+                    "security hub: {} findings imported, {} refused",
+                    r.imported,
+                    r.failed.len()
+                );
+                for f in r.failed {
+                    let e = InputError::new(
+                        "security hub",
+                        None,
+                        format!("refused {}: {}: {}", f.id, f.code, f.message),
+                    );
+                    self.error("api", e);
+                }
+            }
+            Err(e) => {
+                self.error("api", InputError::new("security hub", None, e.to_string()));
+                if let Some(p) = sink.to_hub.as_mut() {
+                    let mut batch = batch;
+                    batch.append(p);
+                    *p = batch;
+                }
+            }
+        }
     }
 
     /// Saves the checkpoint after the poll's findings are out; a failure is reported and

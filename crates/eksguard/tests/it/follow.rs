@@ -662,7 +662,7 @@ fn a_damaged_or_foreign_checkpoint_is_refused_naming_file_and_line() {
     // Documents sorted over all findings cannot be written as findings come.
     let (code, stderr) = run(&dir.join("none.json"), &["-f", "sarif"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("--format text or jsonl"), "{stderr}");
+    assert!(stderr.contains("--format text, jsonl or asff"), "{stderr}");
 }
 
 #[test]
@@ -693,4 +693,53 @@ fn a_missing_log_group_is_an_error_naming_it() {
         stderr.contains("logs:DescribeLogStreams on /aws/eks/no-such-cluster/cluster: ResourceNotFoundException"),
         "{stderr}"
     );
+}
+
+#[test]
+fn findings_go_to_security_hub_as_they_are_found() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let group = new_group(endpoint, "hub");
+    put(endpoint, &group, A, &incident());
+    let expected = batch(endpoint, &group);
+    let dir = temp_dir("follow-hub");
+    let f = Follower::start(endpoint, &group, &dir, &["-f", "asff", "--security-hub"]);
+    let written = |f: &Follower| -> Vec<Value> {
+        std::fs::read_to_string(f.dir.join("findings.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one ASFF finding per line"))
+            .collect()
+    };
+    f.wait("every finding", |f| written(f).len() >= expected.len());
+    let asff = written(&f);
+    let mut rules: Vec<String> = asff
+        .iter()
+        .map(|v| v["GeneratorId"].as_str().unwrap().replace("eksguard/", ""))
+        .collect();
+    rules.sort();
+    let mut want: Vec<String> = expected.iter().map(|e| e.0.clone()).collect();
+    want.sort();
+    assert_eq!(rules, want);
+    assert!(asff
+        .iter()
+        .all(|v| v["Types"][0] == "Unusual Behaviors/User/Kubernetes audit events"));
+
+    let n = expected.len();
+    f.wait("the import", |f| {
+        f.stderr()
+            .contains(&format!("security hub: {n} findings imported, 0 refused"))
+    });
+    let scope = format!("audit:cloudwatch:{group}");
+    let held = crate::security_hub::hub_findings_in(endpoint, &scope, "us-east-1");
+    let ids = |v: &[Value]| -> std::collections::BTreeSet<String> {
+        v.iter()
+            .map(|f| f["Id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&held), ids(&asff));
+    let (code, f) = f.terminate();
+    assert_eq!(code, Some(0), "{}", f.stderr());
+    assert!(!f.stderr().contains("error"), "{}", f.stderr());
 }

@@ -194,6 +194,11 @@ fn hub_scan(endpoint: &str, dir: &Path) -> Output {
 
 /// Every finding moto's Security Hub holds for `scope`, read with boto3.
 fn hub_findings(endpoint: &str, scope: &str) -> Vec<Value> {
+    hub_findings_in(endpoint, scope, region())
+}
+
+/// Every finding moto's Security Hub holds for `scope` in `region`.
+pub(crate) fn hub_findings_in(endpoint: &str, scope: &str, region: &str) -> Vec<Value> {
     let script = r#"
 import json, sys, boto3
 c = boto3.client("securityhub", region_name=sys.argv[3], endpoint_url=sys.argv[1],
@@ -209,7 +214,7 @@ while True:
 print(json.dumps(out))
 "#;
     let out = Command::new("python3")
-        .args(["-c", script, endpoint, scope, region()])
+        .args(["-c", script, endpoint, scope, region])
         .output()
         .unwrap();
     assert!(

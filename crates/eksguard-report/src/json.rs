@@ -226,7 +226,7 @@ pub(crate) fn render_lines(report: &Report<'_>, out: &mut dyn Write) -> std::io:
 
 /// One finding as a line of a JSON-lines report.
 pub fn write_finding_line(f: &ReportFinding, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, &Finding::of(f))?;
+    crate::escape::write_json(&Finding::of(f), &mut *out, false)?;
     out.write_all(b"\n")
 }
 
@@ -247,6 +247,6 @@ pub fn write_end_line(
         warnings,
         summary: totals.summary(),
     };
-    serde_json::to_writer(&mut *out, &end)?;
+    crate::escape::write_json(&end, &mut *out, false)?;
     out.write_all(b"\n")
 }

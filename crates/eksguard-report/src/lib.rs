@@ -379,6 +379,6 @@ pub(crate) fn write_json<T: serde::Serialize>(
     value: &T,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
+    escape::write_json(value, &mut *out, true)?;
     out.write_all(b"\n")
 }

@@ -331,7 +331,7 @@ impl Sink {
         match (self.form, asff) {
             (Form::Jsonl, _) => json::write_finding_line(f, out),
             (Form::Asff, Some(v)) => {
-                serde_json::to_writer(&mut *out, &v)?;
+                eksguard_report::escape::write_json(&v, &mut *out, false)?;
                 out.write_all(b"\n")
             }
             _ => eksguard_report::render_text_finding(f, self.color, out),

@@ -20,8 +20,8 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<Outcome> {
     };
     let doc = snapshot::to_json(&inv, &meta);
     let mut out = super::open_output(Some(&args.output))?;
-    serde_json::to_writer_pretty(&mut out, &doc)
-        .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+    eksguard_report::escape::write_json(&doc, &mut out, true)
+        .and_then(|()| out.write_all(b"\n"))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     out.flush()
         .with_context(|| format!("cannot write {}", args.output.display()))?;

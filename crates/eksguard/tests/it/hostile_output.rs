@@ -340,6 +340,49 @@ fn scan_markdown_and_text_escape_hostile_names() {
 }
 
 #[test]
+fn json_outputs_escape_hidden_controls_and_keep_the_strings() {
+    let dir = common::temp_dir("hostile-json");
+    let file = dir.join("pod.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {HOSTILE_YAML}\nspec:\n  containers:\n  - name: c\n    image: nginx:latest\n    securityContext:\n      privileged: true\n"
+        ),
+    )
+    .unwrap();
+    let name = "evil\u{1b}]0;title\u{7}\r<!-- x --><img src=x onerror=alert(1)>![x](http://e/)[a](javascript:alert(1))@org/team\u{9b}2J\u{202e}abc";
+    for format in ["json", "jsonl", "sarif"] {
+        let out = bin()
+            .args(["scan", "--no-config", "--format", format])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let s = stdout(&out);
+        assert!(s.contains("POD001"), "{format}: {s}");
+        assert_clean(&format!("scan {format}"), &s, false);
+        // The escapes are JSON's own: a reader gets the name back exactly.
+        assert!(s.contains("team\\u009b2J\\u202eabc"), "{format}: {s}");
+        let parsed: serde_json::Value = match format {
+            "jsonl" => serde_json::from_str(s.lines().next().unwrap()).unwrap(),
+            _ => serde_json::from_str(&s).unwrap(),
+        };
+        let mut found = false;
+        walk(&parsed, &mut |v| found |= v.contains(name));
+        assert!(found, "{format}: the name is not in the parsed output");
+    }
+}
+
+/// Calls `f` with every string in `v`.
+fn walk(v: &serde_json::Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        serde_json::Value::String(s) => f(s),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, f)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, f)),
+        _ => {}
+    }
+}
+
+#[test]
 fn audit_summary_markdown_escapes_hostile_users() {
     let dir = common::temp_dir("hostile-audit");
     let log = dir.join("audit.log");

@@ -276,7 +276,7 @@ fn by_rule_field(rule: &str, path: &str) -> bool {
 /// cluster's other objects.
 #[test]
 fn rules_read_only_declared_kinds() {
-    use eksguard_rules::{Ctx, Sink};
+    use eksguard_rules::{Ctx, Dispatch, Sink};
     let mut files: Vec<PathBuf> = Vec::new();
     for family in eksguard_model::rule::FAMILIES {
         if let Ok(rd) = std::fs::read_dir(fixture_dir().join(family.prefix.to_ascii_lowercase())) {
@@ -297,14 +297,19 @@ fn rules_read_only_declared_kinds() {
         for rule in registry::all() {
             let meta = rule.meta();
             let mut sink = Sink::new(meta);
-            for obj in inv
-                .objects
-                .iter()
-                .filter(|o| meta.kinds.contains(&&*o.kind))
-            {
-                rule.check_object(&cx, obj, &mut sink);
+            match rule.dispatch() {
+                Dispatch::Objects(check) => {
+                    for obj in inv
+                        .objects
+                        .iter()
+                        .filter(|o| meta.kinds().contains(&&*o.kind))
+                    {
+                        check.check_object(&cx, obj, &mut sink);
+                    }
+                }
+                Dispatch::Inventory(check) => check.check_inventory(&cx, &mut sink),
+                Dispatch::Events(_) | Dispatch::EventWindow(_) => {}
             }
-            rule.check_inventory(&cx, &mut sink);
             for kind in cx.take_lookups() {
                 if !meta.uses_kind(&kind) {
                     undeclared.entry(meta.id).or_default().insert(kind);

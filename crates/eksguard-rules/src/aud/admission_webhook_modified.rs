@@ -1,8 +1,8 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
-use crate::aud::{matches_any, succeeded_on, target_name, who, CHANGE_VERBS, CONTROL_PLANE_USERS};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::aud::{succeeded_on, target_name, who, IgnoredUsers, CHANGE_VERBS};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,15 +30,15 @@ declare_rule! {
         id: "AUD022",
         name: "admission-webhook-modified",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "An admission webhook configuration was changed",
         remediation: "Confirm the change was expected and restrict write access to webhook configurations.",
-        params: [CONTROL_PLANE_USERS],
+        params: IgnoredUsers,
     }
 }
 
-impl Rule for AdmissionWebhookModified {
+impl EventRule for AdmissionWebhookModified {
     fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let resource = ev.resource();
         let kind = match resource {
@@ -47,7 +47,9 @@ impl Rule for AdmissionWebhookModified {
             _ => return,
         };
         if !succeeded_on(ev, CHANGE_VERBS, resource)
-            || matches_any(&cx.param_list(&Self::META, "ignored_users"), ev.username())
+            || cx
+                .params::<IgnoredUsers>(&Self::META)
+                .ignores(ev.username())
         {
             return;
         }

@@ -2,7 +2,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
 use crate::aud::{is_role, role_rules, succeeded_on, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -27,14 +27,14 @@ declare_rule! {
         id: "AUD012",
         name: "exec-role-created",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A role granting pods/exec was created",
         remediation: "Keep pods/exec in a break-glass role bound only when needed.",
     }
 }
 
-impl Rule for ExecRoleCreated {
+impl EventRule for ExecRoleCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !is_role(ev.resource()) || !succeeded_on(ev, &["create"], ev.resource()) {
             return;

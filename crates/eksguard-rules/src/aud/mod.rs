@@ -61,7 +61,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta, Seg, Source};
+use eksguard_model::{FieldPath, Node, Object, Seg, Source};
 use serde_json::Value as Json;
 
 use crate::Rule;
@@ -97,13 +97,26 @@ pub const RULES: &[&dyn Rule] = &[
 /// Namespaces that hold the cluster's own components.
 pub(crate) const KUBE_NAMESPACES: &[&str] = &["kube-system", "kube-public"];
 
-/// The control plane's own identities, whose changes to system objects are routine.
-pub(crate) const CONTROL_PLANE_USERS: ParamMeta = ParamMeta {
-    name: "ignored_users",
-    kind: ParamKind::StringList,
-    default: r#"["system:apiserver", "system:kube-controller-manager", "system:kube-scheduler", "system:serviceaccount:kube-system:clusterrole-aggregation-controller", "eks:*"]"#,
-    doc: "Users whose requests this rule ignores (a trailing `*` matches a prefix): by default the control plane's own identities.",
-};
+crate::rule_params! {
+    /// The parameter of rules about changes the control plane makes routinely.
+    pub struct IgnoredUsers {
+        /// Users whose requests this rule ignores (a trailing `*` matches a prefix): by
+        /// default the control plane's own identities.
+        ignored_users: Vec<String> = crate::params::strings(&[
+            "system:apiserver",
+            "system:kube-controller-manager",
+            "system:kube-scheduler",
+            "system:serviceaccount:kube-system:clusterrole-aggregation-controller",
+            "eks:*",
+        ]),
+    }
+}
+
+impl IgnoredUsers {
+    pub(crate) fn ignores(&self, user: &str) -> bool {
+        matches_any(&self.ignored_users, user)
+    }
+}
 
 /// Kubernetes and EKS identities: `system:` users (nodes, service accounts, control-plane
 /// components) and `eks:` control-plane users.

@@ -2,7 +2,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
 use crate::aud::{is_role, role_rules, succeeded_on, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -26,14 +26,14 @@ declare_rule! {
         id: "AUD011",
         name: "wildcard-role-created",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A role with wildcard verbs or resources was created",
         remediation: "Replace `*` with the verbs and resources the role needs.",
     }
 }
 
-impl Rule for WildcardRoleCreated {
+impl EventRule for WildcardRoleCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !is_role(ev.resource()) || !succeeded_on(ev, &["create"], ev.resource()) {
             return;

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Object};
 
 use super::{describe_subject, role_ref, subjects};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -32,14 +32,14 @@ declare_rule! {
         id: "IAM009",
         name: "cluster-admin-binding",
         severity: High,
-        sources: "K",
-        kinds: &["ClusterRoleBinding", "RoleBinding"],
+        data: [Kubernetes],
+        scope: Objects(&["ClusterRoleBinding", "RoleBinding"]),
         summary: "Subject bound to cluster-admin",
         remediation: "Bind a least-privilege role scoped to the namespaces the subject needs instead of `cluster-admin`.",
     }
 }
 
-impl Rule for ClusterAdminBinding {
+impl ObjectRule for ClusterAdminBinding {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if role_ref(obj) != ("ClusterRole", "cluster-admin") {
             return;

@@ -2,7 +2,7 @@ use eksguard_model::rbac::{BindingKind, Origin, RbacModel, RequestAttributes, Ro
 use eksguard_model::FieldPath;
 
 use super::{describe_subject, subjects};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// Verbs a role must grant on everything to stand in for `cluster-admin`: the usual
 /// read and write verbs and the three that reach past RBAC.
@@ -76,14 +76,15 @@ declare_rule! {
         id: "IAM020",
         name: "cluster-admin-equivalent-binding",
         severity: High,
-        sources: "K",
-        kinds: &["ClusterRoleBinding", "RoleBinding"],
+        data: [Kubernetes],
+        scope: Inventory,
+        reads: &["ClusterRoleBinding", "RoleBinding", "ClusterRole", "Role"],
         summary: "Subject bound to a role as powerful as cluster-admin",
         remediation: "Bind a least-privilege role instead of one granting every verb on every resource.",
     }
 }
 
-impl Rule for ClusterAdminEquivalentBinding {
+impl InventoryRule for ClusterAdminEquivalentBinding {
     // Looking the role up, aggregation included, needs the whole inventory.
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         if cx.objects_of("RoleBinding").next().is_none()

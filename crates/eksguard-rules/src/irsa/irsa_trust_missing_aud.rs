@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use crate::aws_iam::{
     claim_issuer, has_wildcard, statements, trust_policy, web_identity_statements,
 };
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,14 +30,14 @@ declare_rule! {
         id: "IRSA006",
         name: "irsa-trust-missing-aud",
         severity: Low,
-        sources: "I",
-        kinds: &["IAMRole", "IAMPolicyDocument"],
+        data: [Iam],
+        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy does not check the token audience (no :aud condition)",
         remediation: "Add a `StringEquals` condition `<issuer>:aud` = `sts.amazonaws.com`.",
     }
 }
 
-impl Rule for IrsaTrustMissingAud {
+impl ObjectRule for IrsaTrustMissingAud {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some((doc, base)) = trust_policy(obj) else {
             return;

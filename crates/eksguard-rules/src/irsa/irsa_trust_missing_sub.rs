@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use crate::aws_iam::{claim_issuer, statements, trust_policy, web_identity_statements};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -37,14 +37,14 @@ declare_rule! {
         id: "IRSA004",
         name: "irsa-trust-missing-sub",
         severity: Critical,
-        sources: "I",
-        kinds: &["IAMRole", "IAMPolicyDocument"],
+        data: [Iam],
+        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy does not restrict the service account (no :sub condition)",
         remediation: "Add a `StringEquals` condition on `<issuer>:sub` naming the one service account allowed to assume the role.",
     }
 }
 
-impl Rule for IrsaTrustMissingSub {
+impl ObjectRule for IrsaTrustMissingSub {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some((doc, base)) = trust_policy(obj) else {
             return;

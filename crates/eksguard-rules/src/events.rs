@@ -357,6 +357,21 @@ mod tests {
     /// (event index, rule, field path, message) of each finding.
     type Seen = Vec<(usize, &'static str, String, String)>;
 
+    /// The findings of a batch that starts at event `offset`.
+    fn seen(found: Vec<super::EventFinding>, offset: usize) -> Seen {
+        found
+            .into_iter()
+            .map(|f| {
+                (
+                    f.index + offset,
+                    f.hit.rule_id,
+                    f.hit.path.to_string(),
+                    f.hit.message,
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn saved_and_restored_state_judges_as_one_run() {
         let lines = lines();
@@ -366,18 +381,7 @@ mod tests {
             .collect();
         let refs: Vec<&AuditEvent<'_>> = events.iter().collect();
         let rules: Vec<&'static dyn Rule> = crate::registry::all().to_vec();
-        let whole: Seen = engine(&rules)
-            .check(&refs)
-            .into_iter()
-            .map(|f| {
-                (
-                    f.index,
-                    f.hit.rule_id,
-                    f.hit.path.to_string(),
-                    f.hit.message,
-                )
-            })
-            .collect();
+        let whole = seen(engine(&rules).check(&refs), 0);
         let ids: Vec<&str> = whole.iter().map(|f| f.1).collect();
         // Each session, burst (user and IP), token and user is reported once.
         for (id, n) in [
@@ -397,31 +401,13 @@ mod tests {
         // text, as a checkpoint file holds it): the same findings, once each.
         for cut in 0..=refs.len() {
             let mut first = engine(&rules);
-            let mut got: Seen = first
-                .check(&refs[..cut])
-                .into_iter()
-                .map(|f| {
-                    (
-                        f.index,
-                        f.hit.rule_id,
-                        f.hit.path.to_string(),
-                        f.hit.message,
-                    )
-                })
-                .collect();
+            let mut got = seen(first.check(&refs[..cut]), 0);
             let saved = serde_json::to_string(&first.save_state()).unwrap();
             let mut second = engine(&rules);
             second
                 .restore_state(&serde_json::from_str(&saved).unwrap())
                 .unwrap();
-            got.extend(second.check(&refs[cut..]).into_iter().map(|f| {
-                (
-                    f.index + cut,
-                    f.hit.rule_id,
-                    f.hit.path.to_string(),
-                    f.hit.message,
-                )
-            }));
+            got.extend(seen(second.check(&refs[cut..]), cut));
             assert_eq!(got, whole, "stopped after event {cut}");
         }
     }

@@ -174,7 +174,10 @@ fn event_expectations(name: &str, text: &str) -> (EventExpectations, Vec<(u32, S
             events.push((n, line.to_string()));
         }
     }
-    assert!(pending.is_empty(), "{name}: `# expect:` after the last event");
+    assert!(
+        pending.is_empty(),
+        "{name}: `# expect:` after the last event"
+    );
     (want, events)
 }
 
@@ -187,9 +190,7 @@ fn check_event_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, pa
     let (want, lines) = event_expectations(&name, &text);
     let events: Vec<AuditEvent<'_>> = lines
         .iter()
-        .map(|(n, l)| {
-            AuditEvent::parse(l.as_bytes()).unwrap_or_else(|e| panic!("{name}:{n}: {e}"))
-        })
+        .map(|(n, l)| AuditEvent::parse(l.as_bytes()).unwrap_or_else(|e| panic!("{name}:{n}: {e}")))
         .collect();
     let refs: Vec<&AuditEvent<'_>> = events.iter().collect();
     let config = EngineConfig {
@@ -218,7 +219,11 @@ fn check_event_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, pa
         got, want,
         "{name}: findings (line, rule, path) differ from `# expect:` comments\n{report}"
     );
-    assert!(!found.is_empty(), "{name}: the fixture must make {} fire", meta.id);
+    assert!(
+        !found.is_empty(),
+        "{name}: the fixture must make {} fire",
+        meta.id
+    );
     assert!(
         events.len() > dirty.len(),
         "{name}: the fixture needs at least one event {} leaves alone",

@@ -1,7 +1,6 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{succeeded_on, target_name, who, IgnoredUsers, CHANGE_VERBS};
+use crate::aud::{report_change, IgnoredUsers};
 use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
@@ -46,22 +45,12 @@ impl EventRule for AdmissionWebhookModified {
             "mutatingwebhookconfigurations" => "mutating",
             _ => return,
         };
-        if !succeeded_on(ev, CHANGE_VERBS, resource)
-            || cx
-                .params::<IgnoredUsers>(&Self::META)
-                .ignores(ev.username())
+        if cx
+            .params::<IgnoredUsers>(&Self::META)
+            .counts_change(ev, resource)
         {
-            return;
+            report_change(ev, &format!("{kind} webhook configuration"), out);
         }
-        out.report(
-            FieldPath::parse("verb"),
-            format!(
-                "{} {} {kind} webhook configuration {}",
-                who(ev),
-                ev.verb(),
-                target_name(ev)
-            ),
-        );
     }
 }
 

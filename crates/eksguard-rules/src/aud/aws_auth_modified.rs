@@ -1,7 +1,6 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{succeeded_on, who, CHANGE_VERBS};
+use crate::aud::{report_change, succeeded_on, CHANGE_VERBS};
 use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
@@ -44,10 +43,7 @@ impl EventRule for AwsAuthModified {
         {
             return;
         }
-        out.report(
-            FieldPath::parse("verb"),
-            format!("{} {} kube-system/aws-auth", who(ev), ev.verb()),
-        );
+        report_change(ev, "", out);
     }
 }
 

@@ -116,6 +116,24 @@ impl IgnoredUsers {
     pub(crate) fn ignores(&self, user: &str) -> bool {
         matches_any(&self.ignored_users, user)
     }
+
+    /// Whether `ev` is a successful change to `resource` by a user not ignored.
+    pub(crate) fn counts_change(&self, ev: &AuditEvent<'_>, resource: &str) -> bool {
+        succeeded_on(ev, CHANGE_VERBS, resource) && !self.ignores(ev.username())
+    }
+}
+
+/// Reports a change at its verb: "`alice` patch <what> <namespace>/<name>".
+pub(crate) fn report_change(ev: &AuditEvent<'_>, what: &str, out: &mut crate::EventSink) {
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!("{what} ")
+    };
+    out.report(
+        FieldPath::parse("verb"),
+        format!("{} {} {what}{}", who(ev), ev.verb(), target_name(ev)),
+    );
 }
 
 /// Kubernetes and EKS identities: `system:` users (nodes, service accounts, control-plane
@@ -212,24 +230,31 @@ pub(crate) fn str_at<'j>(v: &'j Json, path: &[&str]) -> Option<&'j str> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
 
-/// RBAC rules of a Role or ClusterRole body: (index, verbs, resources).
-pub(crate) fn role_rules(body: &Json) -> Vec<(usize, Vec<&str>, Vec<&str>)> {
+/// For a request that created a Role or ClusterRole: the first of its rules that `flag`
+/// picks a field of (from the rule's verbs and resources), as the path of that field in
+/// the request and the field's name.
+pub(crate) fn created_role_rule(
+    ev: &AuditEvent<'_>,
+    flag: impl Fn(&[&str], &[&str]) -> Option<&'static str>,
+) -> Option<(FieldPath, &'static str)> {
     fn strs<'j>(r: &'j Json, k: &str) -> Vec<&'j str> {
         r.get(k)
             .and_then(Json::as_array)
             .map(|a| a.iter().filter_map(Json::as_str).collect())
             .unwrap_or_default()
     }
-    body.get("rules")
-        .and_then(Json::as_array)
-        .map(|rules| {
-            rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i, strs(r, "verbs"), strs(r, "resources")))
-                .collect()
-        })
-        .unwrap_or_default()
+    if !is_role(ev.resource()) || !succeeded_on(ev, &["create"], ev.resource()) {
+        return None;
+    }
+    let body = ev.request_json()?;
+    let rules = body.get("rules").and_then(Json::as_array)?;
+    rules.iter().enumerate().find_map(|(i, r)| {
+        let field = flag(&strs(r, "verbs"), &strs(r, "resources"))?;
+        Some((
+            FieldPath::parse("requestObject.rules").index(i).key(field),
+            field,
+        ))
+    })
 }
 
 pub(crate) fn is_role(resource: &str) -> bool {

@@ -1,7 +1,6 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{succeeded_on, target_name, who, IgnoredUsers, CHANGE_VERBS};
+use crate::aud::{report_change, IgnoredUsers};
 use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
@@ -52,17 +51,12 @@ impl EventRule for RbacModified {
         if ev.api_group() != "rbac.authorization.k8s.io" && !ev.api_group().is_empty() {
             return;
         }
-        if !succeeded_on(ev, CHANGE_VERBS, resource)
-            || cx
-                .params::<IgnoredUsers>(&Self::META)
-                .ignores(ev.username())
+        if cx
+            .params::<IgnoredUsers>(&Self::META)
+            .counts_change(ev, resource)
         {
-            return;
+            report_change(ev, kind, out);
         }
-        out.report(
-            FieldPath::parse("verb"),
-            format!("{} {} {kind} {}", who(ev), ev.verb(), target_name(ev)),
-        );
     }
 }
 

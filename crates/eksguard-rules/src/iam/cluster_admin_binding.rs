@@ -1,6 +1,6 @@
-use eksguard_model::{FieldPath, Object};
+use eksguard_model::Object;
 
-use super::{describe_subject, role_ref, subjects};
+use super::{binding_scope, bound_subjects, role_ref};
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
@@ -44,21 +44,12 @@ impl ObjectRule for ClusterAdminBinding {
         if role_ref(obj) != ("ClusterRole", "cluster-admin") {
             return;
         }
-        let scope = match obj.ns() {
-            Some(ns) if &*obj.kind == "RoleBinding" => format!("in namespace `{ns}`"),
-            _ => "cluster-wide".to_string(),
-        };
-        for (i, kind, name, ns) in subjects(obj) {
-            if kind == "Group" && name == "system:masters" {
-                continue;
-            }
+        let scope = binding_scope(obj);
+        for (path, subject) in bound_subjects(obj) {
             out.report(
                 obj,
-                FieldPath::parse("subjects").index(i),
-                format!(
-                    "{} is bound to `cluster-admin` {scope}",
-                    describe_subject(kind, name, ns)
-                ),
+                path,
+                format!("{subject} is bound to `cluster-admin` {scope}"),
             );
         }
     }

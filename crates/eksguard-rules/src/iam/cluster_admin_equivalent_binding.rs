@@ -1,7 +1,6 @@
 use eksguard_model::rbac::{BindingKind, Origin, RbacModel, RequestAttributes, Role, RoleKind};
-use eksguard_model::FieldPath;
 
-use super::{describe_subject, subjects};
+use super::{binding_scope, bound_subjects};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// Verbs a role must grant on everything to stand in for `cluster-admin`: the usual
@@ -110,10 +109,7 @@ impl InventoryRule for ClusterAdminEquivalentBinding {
                 continue;
             }
             let obj = cx.inv.get(id);
-            let scope = match (&b.kind, obj.ns()) {
-                (BindingKind::RoleBinding, Some(ns)) => format!("in namespace `{ns}`"),
-                _ => "cluster-wide".to_string(),
-            };
+            let scope = binding_scope(obj);
             let via = if role.aggregated_from.is_empty() {
                 String::new()
             } else {
@@ -124,16 +120,12 @@ impl InventoryRule for ClusterAdminEquivalentBinding {
                     .collect();
                 format!(" through aggregation of {}", from.join(", "))
             };
-            for (i, kind, name, ns) in subjects(obj) {
-                if kind == "Group" && name == "system:masters" {
-                    continue;
-                }
+            for (path, subject) in bound_subjects(obj) {
                 out.report(
                     obj,
-                    FieldPath::parse("subjects").index(i),
+                    path,
                     format!(
-                        "{} is bound {scope} to `{}`, which grants every verb on every resource like `cluster-admin`{via}",
-                        describe_subject(kind, name, ns),
+                        "{subject} is bound {scope} to `{}`, which grants every verb on every resource like `cluster-admin`{via}",
                         role.display(),
                     ),
                 );

@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use crate::aws_iam::{claim_issuer, statements, trust_policy, web_identity_statements};
+use crate::aws_iam::{claim_issuer, unpinned_issuers, Cond};
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
@@ -46,31 +46,20 @@ declare_rule! {
 
 impl ObjectRule for IrsaTrustMissingSub {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        let Some((doc, base)) = trust_policy(obj) else {
-            return;
+        // A condition on another issuer's `:sub` that the request must carry fails for
+        // tokens of this issuer, so it pins this one too.
+        let pinned = |c: &Cond, issuer: &str| {
+            claim_issuer(&c.key, "sub").is_some_and(|ki| {
+                c.is_positive_match()
+                    && (ki.eq_ignore_ascii_case(issuer) || !c.passes_when_absent())
+            })
         };
-        let sts = statements(doc, &base);
-        for (st, issuers) in web_identity_statements(&sts) {
-            let conds = st.conditions();
-            let unpinned: Vec<&String> = issuers
-                .iter()
-                .filter(|issuer| {
-                    !conds.iter().any(|c| {
-                        let Some(ki) = claim_issuer(&c.key, "sub") else {
-                            return false;
-                        };
-                        c.is_positive_match()
-                            && (ki.eq_ignore_ascii_case(issuer) || !c.passes_when_absent())
-                    })
-                })
-                .collect();
-            for issuer in unpinned {
-                out.report(
-                    obj,
-                    st.condition_path(),
-                    format!("web identity trust for `{issuer}` has no `{issuer}:sub` condition: any service account it issues tokens for can assume the role"),
-                );
-            }
+        for (path, issuer) in unpinned_issuers(obj, pinned) {
+            out.report(
+                obj,
+                path,
+                format!("web identity trust for `{issuer}` has no `{issuer}:sub` condition: any service account it issues tokens for can assume the role"),
+            );
         }
     }
 }

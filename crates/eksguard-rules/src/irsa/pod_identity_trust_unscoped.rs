@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use crate::aws_iam::{document_allows, has_wildcard, statements, trust_policy};
+use crate::aws_iam::{document_allows, statements, trust_policy};
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 const SERVICE: &str = "pods.eks.amazonaws.com";
@@ -66,10 +66,7 @@ impl ObjectRule for PodIdentityTrustUnscoped {
                 );
             }
             let scoped = st.conditions().iter().any(|c| {
-                SOURCE_KEYS.iter().any(|k| c.key.eq_ignore_ascii_case(k))
-                    && c.is_positive_match()
-                    && !c.values.is_empty()
-                    && !(c.is_like() && c.values.iter().any(|(_, v)| has_wildcard(v)))
+                SOURCE_KEYS.iter().any(|k| c.key.eq_ignore_ascii_case(k)) && c.pins_values()
             });
             if !scoped {
                 out.report(

@@ -1,6 +1,5 @@
-use eksguard_model::FieldPath;
-
 use crate::context::SkipNamespaces;
+use crate::net::report_namespaces_without;
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
@@ -33,19 +32,6 @@ declare_rule! {
 
 impl InventoryRule for NamespaceWithoutNetworkPolicy {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for (ns, obj) in cx.workload_namespaces(&cx.params(&Self::META)) {
-            if cx.objects_in("NetworkPolicy", &ns).next().is_none() {
-                let path = if &*obj.kind == "Namespace" {
-                    FieldPath::parse("metadata.name")
-                } else {
-                    FieldPath::parse("metadata.namespace")
-                };
-                out.report(
-                    obj,
-                    path,
-                    format!("namespace `{ns}` has workloads but no NetworkPolicy"),
-                );
-            }
-        }
+        report_namespaces_without(cx, &cx.params(&Self::META), "NetworkPolicy", out);
     }
 }

@@ -89,12 +89,10 @@ fn minor_version(node: &Node) -> Option<u32> {
         }
         _ => node.scalar_text()?,
     };
-    let t = text.trim().trim_start_matches('v');
-    let mut parts = t.split('.');
-    if parts.next()? != "1" {
-        return None;
+    match crate::aws_ec2::minor_version(&text)? {
+        (1, minor) => Some(minor),
+        _ => None,
     }
-    parts.next()?.parse().ok()
 }
 
 impl ObjectRule for ClusterVersionUnsupported {

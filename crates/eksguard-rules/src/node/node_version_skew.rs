@@ -1,9 +1,9 @@
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{
-    days_from_civil, eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name,
-    parse_iso_date, release_date, text,
+    eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name, release_date, text,
 };
+use crate::suppress::Date;
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 crate::rule_params! {
@@ -61,7 +61,7 @@ impl ObjectRule for NodeVersionSkew {
         let params = cx.params::<Params>(&Self::META);
         let today = match params.as_of.trim() {
             "" => None,
-            s => parse_iso_date(s),
+            s => Date::parse(s),
         };
         let max_age = params.max_ami_age_days;
         if &*obj.kind == "EKSNodegroup" {
@@ -140,7 +140,7 @@ fn age(
     obj: &Object,
     ng: &Node,
     path: FieldPath,
-    today: Option<(i64, u32, u32)>,
+    today: Option<Date>,
     max_age: i64,
     name: &str,
 ) {
@@ -150,7 +150,7 @@ fn age(
     let Some(built) = release_date(&release) else {
         return;
     };
-    let days = days_from_civil(today) - days_from_civil(built);
+    let days = today.days() - built.days();
     if days > max_age {
         out.report(
             obj,

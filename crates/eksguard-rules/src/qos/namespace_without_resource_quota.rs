@@ -1,5 +1,5 @@
 use crate::context::SkipNamespaces;
-use crate::net::namespace_path;
+use crate::net::report_namespaces_without;
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
@@ -32,14 +32,6 @@ declare_rule! {
 
 impl InventoryRule for NamespaceWithoutResourceQuota {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for (ns, obj) in cx.workload_namespaces(&cx.params(&Self::META)) {
-            if cx.objects_in("ResourceQuota", &ns).next().is_none() {
-                out.report(
-                    obj,
-                    namespace_path(obj),
-                    format!("namespace `{ns}` has workloads but no ResourceQuota"),
-                );
-            }
-        }
+        report_namespaces_without(cx, &cx.params(&Self::META), "ResourceQuota", out);
     }
 }

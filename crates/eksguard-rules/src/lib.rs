@@ -1,9 +1,10 @@
 //! The rule catalog and the engine.
 //!
 //! Each rule lives in its own file under a family module, declared with [`declare_rule!`]
-//! so its docs, metadata and parameters sit beside its logic. [`registry::all`] lists every rule in ID
-//! order; docs, `rules list`, SARIF and config validation read it. Rules do no I/O: they
-//! see objects through [`Ctx`] and report an object plus a field path to a [`Sink`].
+//! (and [`rule_params!`] for its parameters) so its docs, metadata and parameters sit
+//! beside its logic. [`registry::all`] lists every rule in ID order; docs, `rules list`,
+//! SARIF and config validation read it. Rules do no I/O: they see objects through [`Ctx`]
+//! and report an object plus a field path to a [`Sink`].
 
 pub mod context;
 pub mod engine;

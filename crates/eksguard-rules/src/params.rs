@@ -141,3 +141,50 @@ impl ParamCache {
 pub fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::SkipNamespaces;
+    use crate::qos::NamespaceWithoutLimitRange;
+    use crate::Described;
+
+    #[test]
+    fn configured_values_override_defaults_and_are_read_once() {
+        let meta = NamespaceWithoutLimitRange.meta();
+        let mut params = Params::default();
+        params.0.insert(
+            meta.id.to_string(),
+            [("skip_namespaces".to_string(), serde_json::json!(["batch"]))]
+                .into_iter()
+                .collect(),
+        );
+        let cache = ParamCache::default();
+        let first = cache.get::<SkipNamespaces>(&params, meta);
+        assert!(first.skips("batch") && !first.skips("kube-system"));
+        assert!(Arc::ptr_eq(
+            &first,
+            &cache.get::<SkipNamespaces>(&params, meta)
+        ));
+        // Without configuration the struct's defaults apply, which the docs show.
+        let fresh = ParamCache::default().get::<SkipNamespaces>(&Params::default(), meta);
+        assert_eq!(*fresh, SkipNamespaces::default());
+        assert_eq!(
+            meta.params.unwrap().default_text("skip_namespaces"),
+            r#"["kube-system", "kube-public", "kube-node-lease"]"#
+        );
+    }
+
+    #[test]
+    fn tables_are_checked_field_by_field() {
+        let ok = check::<SkipNamespaces>(serde_json::json!({"skip_namespaces": ["a"]}));
+        assert_eq!(ok, Ok(()));
+        assert!(check::<SkipNamespaces>(serde_json::json!({"skip_namespaces": "a"})).is_err());
+        assert!(check::<SkipNamespaces>(serde_json::json!({"skip": ["a"]})).is_err());
+        let fields: Vec<(&str, ParamKind)> = SkipNamespaces::FIELDS
+            .iter()
+            .map(|f| (f.name, f.kind))
+            .collect();
+        assert_eq!(fields, [("skip_namespaces", ParamKind::StringList)]);
+    }
+}

@@ -816,6 +816,8 @@ mod tests {
         let of = |id: &str| scope(registry::find(id).unwrap().meta());
         assert_eq!(of("POD001"), Scope::Object);
         assert_eq!(of("NET005"), Scope::Cache);
+        // Judging a binding needs the role it names, from the cache.
+        assert_eq!(of("IAM020"), Scope::Cache);
         assert_eq!(of("IRSA008"), Scope::ScanOnly);
     }
 

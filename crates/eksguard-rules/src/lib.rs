@@ -1,7 +1,7 @@
 //! The rule catalog and the engine.
 //!
 //! Each rule lives in its own file under a family module, declared with [`declare_rule!`]
-//! (and [`rule_params!`] for its parameters) so its docs, metadata and parameters sit
+//! (and [`rule_params!`](crate::rule_params!) for its parameters) so its docs, metadata and parameters sit
 //! beside its logic. [`registry::all`] lists every rule in ID order; docs, `rules list`,
 //! SARIF and config validation read it. Rules do no I/O: they see objects through [`Ctx`]
 //! and report an object plus a field path to a [`Sink`].
@@ -124,7 +124,7 @@ impl Sink {
 /// Declares a rule: a unit struct plus its [`RuleMeta`], with the doc comment as its docs.
 /// The scope names the trait the rule implements (`Objects` → [`ObjectRule`],
 /// `Inventory` → [`InventoryRule`], `Events` → [`EventRule`], `EventWindow` →
-/// [`WindowRule`]); `params` names its [`rule_params!`] struct.
+/// [`WindowRule`]); `params` names its [`rule_params!`](crate::rule_params!) struct.
 ///
 /// ```ignore
 /// declare_rule! {

@@ -1,4 +1,4 @@
-//! Rule parameters: one struct per rule, declared with [`rule_params!`], whose `Default`
+//! Rule parameters: one struct per rule, declared with [`rule_params!`](crate::rule_params!), whose `Default`
 //! is the documented default and whose deserialisation is the config check.
 
 use std::any::Any;
@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use crate::Params;
 
-/// A rule's parameter struct; implemented by [`rule_params!`].
+/// A rule's parameter struct; implemented by [`rule_params!`](crate::rule_params!).
 pub trait RuleParams: DeserializeOwned + Serialize + Default + Send + Sync + 'static {
     /// Name, type and doc of each field, for docs and config errors.
     const FIELDS: &'static [ParamMeta];

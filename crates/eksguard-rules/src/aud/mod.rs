@@ -261,6 +261,9 @@ pub(crate) fn is_role(resource: &str) -> bool {
     matches!(resource, "roles" | "clusterroles")
 }
 
+/// Keys a rule that reports once per period remembers at most.
+pub(crate) const REPORTED_KEYS: usize = 100_000;
+
 /// Remembers when a key was last reported, to report it once per period. Keys are
 /// forgotten in the order they were reported once their period is over, each at
 /// constant cost; beyond a fixed number the oldest go first (a key forgotten early is

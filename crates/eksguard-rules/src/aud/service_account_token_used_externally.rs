@@ -3,7 +3,7 @@ use std::net::IpAddr;
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
-use crate::aud::ReportedRecently;
+use crate::aud::{ReportedRecently, REPORTED_KEYS};
 use crate::{declare_rule, EventCtx, EventSink, EventWindow, WindowRule};
 
 declare_rule! {
@@ -162,7 +162,7 @@ impl WindowRule for ServiceAccountTokenUsedExternally {
         }
         Some(Box::new(External {
             cidrs,
-            reported: ReportedRecently::new(params.report_every_seconds, 100_000),
+            reported: ReportedRecently::new(params.report_every_seconds, REPORTED_KEYS),
         }))
     }
 }

@@ -1,7 +1,7 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
-use crate::aud::{is_system_user, matches_any, ReportedRecently};
+use crate::aud::{is_system_user, matches_any, ReportedRecently, REPORTED_KEYS};
 use crate::{declare_rule, EventCtx, EventSink, EventWindow, WindowRule};
 
 declare_rule! {
@@ -86,7 +86,7 @@ impl WindowRule for UnexpectedUser {
         }
         Some(Box::new(Unexpected {
             allowed: params.allowed_users.clone(),
-            reported: ReportedRecently::new(params.report_every_seconds, 100_000),
+            reported: ReportedRecently::new(params.report_every_seconds, REPORTED_KEYS),
         }))
     }
 }

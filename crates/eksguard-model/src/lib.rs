@@ -27,5 +27,5 @@ pub use inventory::{FilesSkipped, InputError, Inventory};
 pub use node::{Node, Pos, Value};
 pub use object::{IacOrigin, Object, ObjectId, ResourceRef, Source};
 pub use path::{FieldPath, Seg};
-pub use rule::{ParamKind, ParamMeta, RuleMeta};
+pub use rule::{Data, DataSet, ParamKind, ParamMeta, ParamSet, RuleMeta, Scope};
 pub use workload::{ContainerKind, ContainerView, PodSpecView};

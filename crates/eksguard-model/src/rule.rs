@@ -26,9 +26,149 @@ impl ParamKind {
 pub struct ParamMeta {
     pub name: &'static str,
     pub kind: ParamKind,
-    /// The default, written as TOML.
-    pub default: &'static str,
+    /// From the field's doc comment: one line per source line.
     pub doc: &'static str,
+}
+
+impl ParamMeta {
+    /// The doc as one line.
+    pub fn doc_text(&self) -> String {
+        let words: Vec<&str> = self.doc.split_whitespace().collect();
+        words.join(" ")
+    }
+}
+
+/// A rule's parameters: their names, types and docs, and what the rule's parameter struct
+/// says about defaults and valid values, so neither is written twice.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSet {
+    pub fields: &'static [ParamMeta],
+    /// Every parameter's default, as a JSON object (the struct's `Default`).
+    pub defaults: fn() -> serde_json::Value,
+    /// Reads a table of configured values into the struct; the error says what is wrong.
+    pub check: fn(serde_json::Value) -> Result<(), String>,
+}
+
+impl ParamSet {
+    /// The default of one parameter, written as in `.eksguard.toml` (JSON and TOML agree
+    /// for the strings, integers, booleans and lists parameters take).
+    pub fn default_text(&self, name: &str) -> String {
+        fn render(v: &serde_json::Value) -> String {
+            match v {
+                serde_json::Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(render).collect();
+                    format!("[{}]", items.join(", "))
+                }
+                other => other.to_string(),
+            }
+        }
+        (self.defaults)().get(name).map(render).unwrap_or_default()
+    }
+}
+
+/// A data source a rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Data {
+    Kubernetes,
+    Iam,
+    Ec2,
+    Eks,
+    Node,
+    Audit,
+}
+
+impl Data {
+    /// Every source, in the order lists and docs show them.
+    pub const ALL: [Data; 6] = [
+        Data::Kubernetes,
+        Data::Iam,
+        Data::Ec2,
+        Data::Eks,
+        Data::Node,
+        Data::Audit,
+    ];
+
+    /// The letter of the `data` column of rule lists.
+    pub fn letter(self) -> char {
+        match self {
+            Data::Kubernetes => 'K',
+            Data::Iam => 'I',
+            Data::Ec2 => 'C',
+            Data::Eks => 'E',
+            Data::Node => 'N',
+            Data::Audit => 'A',
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Data::Kubernetes => "Kubernetes objects",
+            Data::Iam => "IAM roles and policies",
+            Data::Ec2 => "EC2 security groups, launch templates and subnets",
+            Data::Eks => "EKS cluster and node group data",
+            Data::Node => "kubelet configuration and node files",
+            Data::Audit => "Kubernetes audit events",
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The data sources a rule needs, as a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataSet(u8);
+
+impl DataSet {
+    pub const fn of(sources: &[Data]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < sources.len() {
+            bits |= sources[i].bit();
+            i += 1;
+        }
+        DataSet(bits)
+    }
+
+    pub fn contains(self, d: Data) -> bool {
+        self.0 & d.bit() != 0
+    }
+
+    /// Whether the rule needs this source and nothing else.
+    pub fn is_only(self, d: Data) -> bool {
+        self.0 == d.bit()
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Data> {
+        Data::ALL.into_iter().filter(move |d| self.contains(*d))
+    }
+
+    /// The letters, e.g. `K,E`.
+    pub fn letters(self) -> String {
+        let letters: Vec<String> = self.iter().map(|d| d.letter().to_string()).collect();
+        letters.join(",")
+    }
+}
+
+/// What a rule is handed, and so which engine runs it and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Objects of these kinds, one at a time.
+    Objects(&'static [&'static str]),
+    /// The whole inventory, once per run.
+    Inventory,
+    /// Audit events, each on its own (in parallel).
+    Events,
+    /// Audit events in input order, through a window that remembers across them.
+    EventWindow,
+}
+
+impl Scope {
+    /// Whether the audit engine runs the rule (the object engine runs the others).
+    pub fn is_events(self) -> bool {
+        matches!(self, Scope::Events | Scope::EventWindow)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,13 +178,11 @@ pub struct RuleMeta {
     /// Kebab-case name of the risky pattern, e.g. `privileged-container`.
     pub name: &'static str,
     pub severity: Severity,
-    /// Data the rule reads: K (Kubernetes), E (EKS), I (IAM), C (EC2), N (node), A (audit
-    /// events).
-    pub sources: &'static str,
-    /// Kinds whose objects the engine hands to the rule one at a time (empty: none).
-    pub kinds: &'static [&'static str],
+    /// The data sources the rule reads.
+    pub data: DataSet,
+    pub scope: Scope,
     /// Further kinds the rule looks up across the inventory (cross-object checks): with
-    /// `kinds`, what a scan that cannot read a kind leaves unchecked.
+    /// the kinds it is handed, what a scan that cannot read a kind leaves unchecked.
     pub reads: &'static [&'static str],
     /// One line shown in lists and as the SARIF short description.
     pub summary: &'static str,
@@ -52,13 +190,26 @@ pub struct RuleMeta {
     pub remediation: &'static str,
     /// Markdown body: what it checks, why it matters, examples.
     pub docs: &'static str,
-    pub params: &'static [ParamMeta],
+    pub params: Option<&'static ParamSet>,
 }
 
 impl RuleMeta {
+    /// Kinds whose objects the engine hands to the rule one at a time (empty: none).
+    pub fn kinds(&self) -> &'static [&'static str] {
+        match self.scope {
+            Scope::Objects(kinds) => kinds,
+            _ => &[],
+        }
+    }
+
     /// Whether the rule looks at objects of `kind` in any way.
     pub fn uses_kind(&self, kind: &str) -> bool {
-        self.kinds.contains(&kind) || self.reads.contains(&kind)
+        self.kinds().contains(&kind) || self.reads.contains(&kind)
+    }
+
+    /// The rule's parameters (none for most rules).
+    pub fn param_fields(&self) -> &'static [ParamMeta] {
+        self.params.map_or(&[], |p| p.fields)
     }
 
     /// The ID's letters: the family (`POD`, `IAM`, ...).
@@ -80,21 +231,10 @@ impl RuleMeta {
         out.trim_end().to_string() + "\n"
     }
 
-    /// What the `sources` letters mean, for docs.
+    /// What the data sources are, for docs.
     pub fn data_description(&self) -> String {
-        self.sources
-            .split(',')
-            .map(|s| match s.trim() {
-                "K" => "Kubernetes objects",
-                "E" => "EKS cluster and node group data",
-                "I" => "IAM roles and policies",
-                "C" => "EC2 security groups, launch templates and subnets",
-                "N" => "kubelet configuration and node files",
-                "A" => "Kubernetes audit events",
-                other => other,
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+        let parts: Vec<&str> = self.data.iter().map(Data::describe).collect();
+        parts.join(", ")
     }
 
     /// The section of the EKS Best Practices Guide behind the rule's family.

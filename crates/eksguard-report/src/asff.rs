@@ -275,13 +275,13 @@ mod tests {
         id: "IAM003",
         name: "node-role-admin",
         severity: Severity::Info,
-        sources: "I",
-        kinds: &[],
+        data: eksguard_model::DataSet::of(&[eksguard_model::Data::Iam]),
+        scope: eksguard_model::Scope::Inventory,
         reads: &[],
         summary: "summary",
         remediation: "Fix it.",
         docs: "",
-        params: &[],
+        params: None,
     };
 
     fn on(api_version: &str, kind: &str, name: &str) -> ReportFinding {

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use eksguard_model::arn::Arn;
 use eksguard_model::{FieldPath, Node, Object};
 
+use crate::suppress::Date;
 use crate::Ctx;
 
 /// CIDRs that mean "anyone on the internet".
@@ -459,10 +460,9 @@ pub(crate) fn minor_version(v: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-/// The build date of an EKS-optimized AMI release such as `1.31.3-20250103`, as
-/// (year, month, day). Releases without a date suffix (Bottlerocket's `1.19.2-29cc92cc`)
-/// give `None`.
-pub(crate) fn release_date(release: &str) -> Option<(i64, u32, u32)> {
+/// The build date of an EKS-optimized AMI release such as `1.31.3-20250103`. Releases
+/// without a date suffix (Bottlerocket's `1.19.2-29cc92cc`) give `None`.
+pub(crate) fn release_date(release: &str) -> Option<Date> {
     let suffix = release.trim().rsplit('-').next()?;
     if suffix.len() != 8 || !suffix.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -470,31 +470,8 @@ pub(crate) fn release_date(release: &str) -> Option<(i64, u32, u32)> {
     let y = suffix[..4].parse().ok()?;
     let m = suffix[4..6].parse().ok()?;
     let d = suffix[6..].parse().ok()?;
-    valid_date(y, m, d).then_some((y, m, d))
-}
-
-/// A `YYYY-MM-DD` date.
-pub(crate) fn parse_iso_date(s: &str) -> Option<(i64, u32, u32)> {
-    let mut it = s.trim().split('-');
-    let y = it.next()?.parse().ok()?;
-    let m = it.next()?.parse().ok()?;
-    let d = it.next()?.parse().ok()?;
-    (it.next().is_none() && valid_date(y, m, d)).then_some((y, m, d))
-}
-
-fn valid_date(y: i64, m: u32, d: u32) -> bool {
-    (1970..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(crate) fn days_from_civil((y, m, d): (i64, u32, u32)) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    ((1970..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d))
+        .then_some(Date(y, m, d))
 }
 
 #[cfg(test)]
@@ -503,23 +480,11 @@ mod tests {
 
     #[test]
     fn release_dates() {
-        assert_eq!(release_date("1.29.0-20240129"), Some((2024, 1, 29)));
-        assert_eq!(release_date("1.31.3-20250103"), Some((2025, 1, 3)));
+        assert_eq!(release_date("1.29.0-20240129"), Some(Date(2024, 1, 29)));
+        assert_eq!(release_date("1.31.3-20250103"), Some(Date(2025, 1, 3)));
         assert_eq!(release_date("1.19.2-29cc92cc"), None);
         assert_eq!(release_date("1.29.0-20241399"), None);
         assert_eq!(minor_version("1.29.0-20240129"), Some((1, 29)));
         assert_eq!(minor_version("1.30"), Some((1, 30)));
-    }
-
-    #[test]
-    fn day_numbers() {
-        assert_eq!(days_from_civil((1970, 1, 1)), 0);
-        assert_eq!(days_from_civil((2000, 3, 1)), 11_017);
-        assert_eq!(
-            days_from_civil((2025, 1, 3)) - days_from_civil((2024, 12, 31)),
-            3
-        );
-        assert_eq!(parse_iso_date("2026-01-01"), Some((2026, 1, 1)));
-        assert_eq!(parse_iso_date("2026-1"), None);
     }
 }

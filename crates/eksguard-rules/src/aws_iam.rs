@@ -213,6 +213,14 @@ impl Cond {
             .filter(move |(_, v)| like && has_wildcard(v))
     }
 
+    /// Whether the test allows only the values it lists, and lists some: a positive
+    /// operator with no pattern under `StringLike` or `ArnLike`.
+    pub fn pins_values(&self) -> bool {
+        self.is_positive_match()
+            && !self.values.is_empty()
+            && self.wildcard_values().next().is_none()
+    }
+
     pub fn value_path(&self, idx: Option<usize>) -> FieldPath {
         match idx {
             Some(i) => self.path.index(i),
@@ -380,6 +388,29 @@ pub(crate) fn web_identity_statements<'a>(
             .collect();
         (!issuers.is_empty()).then_some((s, issuers))
     })
+}
+
+/// The issuers the web-identity statements of `obj`'s trust policy trust without a
+/// condition that pins them (as `pinned(condition, issuer)` judges), each with the path of
+/// its statement's conditions.
+pub(crate) fn unpinned_issuers(
+    obj: &Object,
+    pinned: impl Fn(&Cond, &str) -> bool,
+) -> Vec<(FieldPath, String)> {
+    let Some((doc, base)) = trust_policy(obj) else {
+        return Vec::new();
+    };
+    let sts = statements(doc, &base);
+    let mut out = Vec::new();
+    for (st, issuers) in web_identity_statements(&sts) {
+        let conds = st.conditions();
+        for issuer in issuers {
+            if !conds.iter().any(|c| pinned(c, &issuer)) {
+                out.push((st.condition_path(), issuer));
+            }
+        }
+    }
+    out
 }
 
 /// The issuer part of a condition key `<issuer>:<claim>` when the claim is `claim`.

@@ -1,13 +1,16 @@
 //! What rules see of a run: the inventory, indexes over it, and their parameters.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use eksguard_model::{Inventory, Object, ObjectId, ParamKind, RuleMeta};
+use eksguard_model::{Inventory, Object, ObjectId, RuleMeta};
 use serde_json::Value as Json;
 
+use crate::params::{ParamCache, RuleParams};
+
 /// Per-rule parameters from the configuration, keyed by rule ID then parameter name.
-/// Values were checked against the rule's [`eksguard_model::ParamMeta`] when loaded.
+/// Configuration loading checked them against the rule's parameter struct; rules read
+/// them as that struct through [`Ctx::params`].
 #[derive(Debug, Clone, Default)]
 pub struct Params(pub HashMap<String, BTreeMap<String, Json>>);
 
@@ -17,6 +20,7 @@ pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-nod
 pub struct Ctx<'a> {
     pub inv: &'a Inventory,
     params: &'a Params,
+    parsed: ParamCache,
     by_kind: HashMap<&'a str, Vec<ObjectId>>,
     /// kind → namespace → objects.
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<ObjectId>>>,
@@ -44,6 +48,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             inv,
             params,
+            parsed: ParamCache::default(),
             by_kind,
             by_kind_ns,
             controlled: eksguard_model::workload::controlled_workloads(inv),
@@ -119,17 +124,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Namespaces that hold workloads, minus those the rule skips (its `skip_namespaces`
-    /// parameter, by default the system namespaces), each with the object to report on:
-    /// the Namespace object when the scan has it, otherwise the first workload there.
-    pub fn workload_namespaces(&self, meta: &RuleMeta) -> Vec<(String, &'a Object)> {
-        let skip: BTreeSet<String> = self
-            .param_list(meta, "skip_namespaces")
-            .into_iter()
-            .collect();
+    /// parameter), each with the object to report on: the Namespace object when the scan
+    /// has it, otherwise the first workload there.
+    pub fn workload_namespaces(&self, skip: &SkipNamespaces) -> Vec<(String, &'a Object)> {
         let mut seen: BTreeMap<String, &'a Object> = BTreeMap::new();
         for w in self.workloads() {
             if let Some(ns) = w.ns() {
-                if !skip.contains(ns) {
+                if !skip.skips(ns) {
                     seen.entry(ns.to_string()).or_insert(w);
                 }
             }
@@ -142,62 +143,22 @@ impl<'a> Ctx<'a> {
         seen.into_iter().collect()
     }
 
-    /// A parameter's value: the configured one or the declared default.
-    pub fn param(&self, meta: &RuleMeta, name: &str) -> Json {
-        self.params.value(meta, name)
-    }
-
-    pub fn param_list(&self, meta: &RuleMeta, name: &str) -> Vec<String> {
-        self.params.list(meta, name)
-    }
-
-    pub fn param_i64(&self, meta: &RuleMeta, name: &str) -> Option<i64> {
-        self.param(meta, name).as_i64()
-    }
-
-    pub fn param_bool(&self, meta: &RuleMeta, name: &str) -> bool {
-        self.param(meta, name).as_bool().unwrap_or(false)
+    /// The rule's parameters, read from the configuration once per run.
+    pub fn params<P: RuleParams>(&self, meta: &'static RuleMeta) -> Arc<P> {
+        self.parsed.get(self.params, meta)
     }
 }
 
-impl Params {
-    /// A parameter's value: the configured one or the declared default.
-    pub fn value(&self, meta: &RuleMeta, name: &str) -> Json {
-        if let Some(v) = self.0.get(meta.id).and_then(|p| p.get(name)) {
-            return v.clone();
-        }
-        meta.params
-            .iter()
-            .find(|p| p.name == name)
-            .and_then(|p| serde_json::from_str(p.default).ok())
-            .unwrap_or(Json::Null)
-    }
-
-    pub fn list(&self, meta: &RuleMeta, name: &str) -> Vec<String> {
-        match self.value(meta, name) {
-            Json::Array(a) => a
-                .into_iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        }
+crate::rule_params! {
+    /// The parameter most namespace-level rules share.
+    pub struct SkipNamespaces {
+        /// Namespaces this rule does not look at.
+        skip_namespaces: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect(),
     }
 }
 
-/// Checks a configured value against the type a parameter declares.
-pub fn param_type_ok(kind: ParamKind, v: &Json) -> bool {
-    match kind {
-        ParamKind::Integer => v.is_i64(),
-        ParamKind::Boolean => v.is_boolean(),
-        ParamKind::String => v.is_string(),
-        ParamKind::StringList => v.as_array().is_some_and(|a| a.iter().all(Json::is_string)),
+impl SkipNamespaces {
+    pub fn skips(&self, ns: &str) -> bool {
+        self.skip_namespaces.iter().any(|s| s == ns)
     }
 }
-
-/// The `skip_namespaces` parameter most namespace-level rules share.
-pub const SKIP_NAMESPACES: eksguard_model::ParamMeta = eksguard_model::ParamMeta {
-    name: "skip_namespaces",
-    kind: ParamKind::StringList,
-    default: r#"["kube-system", "kube-public", "kube-node-lease"]"#,
-    doc: "Namespaces this rule does not look at.",
-};

@@ -9,7 +9,7 @@ use eksguard_model::{
 use rayon::prelude::*;
 
 use crate::suppress::{annotations_of, parse_annotation, Date, Suppression};
-use crate::{Ctx, Params, Rule, Sink};
+use crate::{Ctx, Dispatch, Params, Rule, Sink};
 
 /// A suppression from the configuration: rules plus the resources it matches.
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ impl<'r> Engine<'r> {
             .filter(|r| {
                 let id = r.meta().id;
                 // Audit-event rules belong to the audit engine.
-                r.meta().sources != crate::events::AUDIT_SOURCE
+                matches!(r.dispatch(), Dispatch::Objects(_) | Dispatch::Inventory(_))
                     && (config.select.is_empty() || matches_any(id, &config.select))
                     && !matches_any(id, &config.ignore)
             })
@@ -125,10 +125,12 @@ impl<'r> Engine<'r> {
                 }
                 for rule in &self.rules {
                     let meta = rule.meta();
-                    if meta.kinds.contains(&&*obj.kind) {
-                        let mut sink = Sink::new(meta);
-                        rule.check_object(&cx, obj, &mut sink);
-                        found.extend(sink.into_findings());
+                    if let Dispatch::Objects(check) = rule.dispatch() {
+                        if meta.kinds().contains(&&*obj.kind) {
+                            let mut sink = Sink::new(meta);
+                            check.check_object(&cx, obj, &mut sink);
+                            found.extend(sink.into_findings());
+                        }
                     }
                 }
                 found
@@ -139,7 +141,9 @@ impl<'r> Engine<'r> {
             .par_iter()
             .map(|rule| {
                 let mut sink = Sink::new(rule.meta());
-                rule.check_inventory(&cx, &mut sink);
+                if let Dispatch::Inventory(check) = rule.dispatch() {
+                    check.check_inventory(&cx, &mut sink);
+                }
                 sink.into_findings()
             })
             .collect();

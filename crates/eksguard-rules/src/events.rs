@@ -4,30 +4,32 @@
 //! severity overrides and configured suppressions (matched against the request's target
 //! object) work as in the object engine.
 
+use std::sync::Arc;
+
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::{FieldPath, RuleMeta, Severity, SuppressionNote, SuppressionSource};
 use rayon::prelude::*;
 use serde_json::{Map, Value as Json};
 
 use crate::engine::{matches_any, EngineConfig};
+use crate::params::{ParamCache, RuleParams};
 use crate::suppress::Date;
-use crate::{Params, Rule};
-
-/// The `sources` value of audit-event rules.
-pub const AUDIT_SOURCE: &str = "A";
+use crate::{Dispatch, Params, Rule};
 
 /// What audit-event rules see besides the event: their parameters.
 pub struct EventCtx<'a> {
-    pub params: &'a Params,
+    params: &'a Params,
+    parsed: &'a ParamCache,
 }
 
-impl EventCtx<'_> {
-    pub fn param_list(&self, meta: &RuleMeta, name: &str) -> Vec<String> {
-        self.params.list(meta, name)
+impl<'a> EventCtx<'a> {
+    pub fn new(params: &'a Params, parsed: &'a ParamCache) -> Self {
+        EventCtx { params, parsed }
     }
 
-    pub fn param_i64(&self, meta: &RuleMeta, name: &str) -> Option<i64> {
-        self.params.value(meta, name).as_i64()
+    /// The rule's parameters, read from the configuration once per engine.
+    pub fn params<P: RuleParams>(&self, meta: &'static RuleMeta) -> Arc<P> {
+        self.parsed.get(self.params, meta)
     }
 }
 
@@ -98,6 +100,7 @@ pub struct AuditEngine<'r> {
     rules: Vec<&'r dyn Rule>,
     windows: Vec<(&'r dyn Rule, Box<dyn EventWindow>)>,
     config: EngineConfig,
+    parsed: ParamCache,
     today: Date,
     suppressed: usize,
 }
@@ -110,23 +113,26 @@ impl<'r> AuditEngine<'r> {
             .copied()
             .filter(|r| {
                 let id = r.meta().id;
-                r.meta().sources == AUDIT_SOURCE
+                matches!(r.dispatch(), Dispatch::Events(_) | Dispatch::EventWindow(_))
                     && (config.select.is_empty() || matches_any(id, &config.select))
                     && !matches_any(id, &config.ignore)
             })
             .collect();
-        let cx = EventCtx {
-            params: &config.params,
-        };
+        let parsed = ParamCache::default();
+        let cx = EventCtx::new(&config.params, &parsed);
         let windows = rules
             .iter()
-            .filter_map(|r| r.event_window(&cx).map(|w| (*r, w)))
+            .filter_map(|r| match r.dispatch() {
+                Dispatch::EventWindow(w) => w.event_window(&cx).map(|w| (*r, w)),
+                _ => None,
+            })
             .collect();
         let today = config.today.unwrap_or_else(Date::today);
         AuditEngine {
             rules,
             windows,
             config,
+            parsed,
             today,
             suppressed: 0,
         }
@@ -180,9 +186,7 @@ impl<'r> AuditEngine<'r> {
         &mut self,
         events: &[&AuditEvent<'_>],
     ) -> (Vec<EventFinding>, Vec<(EventFinding, SuppressionNote)>) {
-        let cx = EventCtx {
-            params: &self.config.params,
-        };
+        let cx = EventCtx::new(&self.config.params, &self.parsed);
         let rules = &self.rules;
         let mut found: Vec<EventFinding> = events
             .par_iter()
@@ -191,9 +195,11 @@ impl<'r> AuditEngine<'r> {
             .flat_map_iter(|(index, ev)| {
                 let mut hits = Vec::new();
                 for rule in rules {
-                    let mut sink = EventSink::new(rule.meta());
-                    rule.check_event(&cx, ev, &mut sink);
-                    hits.extend(sink.into_hits());
+                    if let Dispatch::Events(check) = rule.dispatch() {
+                        let mut sink = EventSink::new(rule.meta());
+                        check.check_event(&cx, ev, &mut sink);
+                        hits.extend(sink.into_hits());
+                    }
                 }
                 hits.into_iter().map(move |hit| EventFinding { index, hit })
             })
@@ -351,6 +357,21 @@ mod tests {
     /// (event index, rule, field path, message) of each finding.
     type Seen = Vec<(usize, &'static str, String, String)>;
 
+    /// The findings of a batch that starts at event `offset`.
+    fn seen(found: Vec<super::EventFinding>, offset: usize) -> Seen {
+        found
+            .into_iter()
+            .map(|f| {
+                (
+                    f.index + offset,
+                    f.hit.rule_id,
+                    f.hit.path.to_string(),
+                    f.hit.message,
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn saved_and_restored_state_judges_as_one_run() {
         let lines = lines();
@@ -360,18 +381,7 @@ mod tests {
             .collect();
         let refs: Vec<&AuditEvent<'_>> = events.iter().collect();
         let rules: Vec<&'static dyn Rule> = crate::registry::all().to_vec();
-        let whole: Seen = engine(&rules)
-            .check(&refs)
-            .into_iter()
-            .map(|f| {
-                (
-                    f.index,
-                    f.hit.rule_id,
-                    f.hit.path.to_string(),
-                    f.hit.message,
-                )
-            })
-            .collect();
+        let whole = seen(engine(&rules).check(&refs), 0);
         let ids: Vec<&str> = whole.iter().map(|f| f.1).collect();
         // Each session, burst (user and IP), token and user is reported once.
         for (id, n) in [
@@ -391,31 +401,13 @@ mod tests {
         // text, as a checkpoint file holds it): the same findings, once each.
         for cut in 0..=refs.len() {
             let mut first = engine(&rules);
-            let mut got: Seen = first
-                .check(&refs[..cut])
-                .into_iter()
-                .map(|f| {
-                    (
-                        f.index,
-                        f.hit.rule_id,
-                        f.hit.path.to_string(),
-                        f.hit.message,
-                    )
-                })
-                .collect();
+            let mut got = seen(first.check(&refs[..cut]), 0);
             let saved = serde_json::to_string(&first.save_state()).unwrap();
             let mut second = engine(&rules);
             second
                 .restore_state(&serde_json::from_str(&saved).unwrap())
                 .unwrap();
-            got.extend(second.check(&refs[cut..]).into_iter().map(|f| {
-                (
-                    f.index + cut,
-                    f.hit.rule_id,
-                    f.hit.path.to_string(),
-                    f.hit.message,
-                )
-            }));
+            got.extend(seen(second.check(&refs[cut..]), cut));
             assert_eq!(got, whole, "stopped after event {cut}");
         }
     }

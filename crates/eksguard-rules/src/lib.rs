@@ -1,13 +1,15 @@
 //! The rule catalog and the engine.
 //!
 //! Each rule lives in its own file under a family module, declared with [`declare_rule!`]
-//! so its docs and metadata sit beside its logic. [`registry::all`] lists every rule in ID
-//! order; docs, `rules list`, SARIF and config validation read it. Rules do no I/O: they
-//! see objects through [`Ctx`] and report an object plus a field path to a [`Sink`].
+//! (and [`rule_params!`](crate::rule_params!) for its parameters) so its docs, metadata and parameters sit
+//! beside its logic. [`registry::all`] lists every rule in ID order; docs, `rules list`,
+//! SARIF and config validation read it. Rules do no I/O: they see objects through [`Ctx`]
+//! and report an object plus a field path to a [`Sink`].
 
 pub mod context;
 pub mod engine;
 pub mod events;
+pub mod params;
 pub mod registry;
 pub mod suppress;
 pub mod util;
@@ -41,20 +43,40 @@ pub trait Described {
     fn meta(&self) -> &'static RuleMeta;
 }
 
-/// A rule. The engine calls `check_object` for each object whose kind is in
-/// `meta().kinds`, and `check_inventory` once per run for cross-object rules.
-///
-/// Audit-event rules (data source `A`) are run by the [`AuditEngine`] instead: it calls
-/// `check_event` for every event (in parallel, so the rule keeps no state), and feeds the
-/// events in input order to the [`EventWindow`] a rule returns from `event_window` when
-/// it has to look across events.
+/// A rule, as the registry holds it. [`declare_rule!`] implements it from the rule's
+/// declared scope, so the scope in the metadata and the check the engines call cannot
+/// disagree: a rule declared `Objects` must implement [`ObjectRule`], and so on.
 pub trait Rule: Described + Sync + Send {
-    fn check_object(&self, _cx: &Ctx<'_>, _obj: &Object, _out: &mut Sink) {}
-    fn check_inventory(&self, _cx: &Ctx<'_>, _out: &mut Sink) {}
-    fn check_event(&self, _cx: &EventCtx<'_>, _ev: &AuditEvent<'_>, _out: &mut EventSink) {}
-    fn event_window(&self, _cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
-        None
-    }
+    fn dispatch(&self) -> Dispatch<'_>;
+}
+
+/// The check a rule implements, one variant per [`Scope`](eksguard_model::Scope).
+pub enum Dispatch<'a> {
+    /// Run by the [`Engine`] on each object whose kind the scope lists.
+    Objects(&'a dyn ObjectRule),
+    /// Run by the [`Engine`] once per run.
+    Inventory(&'a dyn InventoryRule),
+    /// Run by the [`AuditEngine`] on every event, in parallel (so it keeps no state).
+    Events(&'a dyn EventRule),
+    /// Run by the [`AuditEngine`]: its window sees the events one by one in input order.
+    EventWindow(&'a dyn WindowRule),
+}
+
+pub trait ObjectRule: Sync + Send {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink);
+}
+
+pub trait InventoryRule: Sync + Send {
+    fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink);
+}
+
+pub trait EventRule: Sync + Send {
+    fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink);
+}
+
+pub trait WindowRule: Sync + Send {
+    /// The window for this run; `None` when the parameters leave the rule inactive.
+    fn event_window(&self, cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>>;
 }
 
 /// Collects a rule's findings.
@@ -100,17 +122,23 @@ impl Sink {
 }
 
 /// Declares a rule: a unit struct plus its [`RuleMeta`], with the doc comment as its docs.
+/// The scope names the trait the rule implements (`Objects` → [`ObjectRule`],
+/// `Inventory` → [`InventoryRule`], `Events` → [`EventRule`], `EventWindow` →
+/// [`WindowRule`]); `params` names its [`rule_params!`](crate::rule_params!) struct.
 ///
 /// ```ignore
 /// declare_rule! {
 ///     /// Markdown docs.
 ///     pub HostNetwork {
-///         id: "POD007", name: "host-network", severity: High, sources: "K",
-///         kinds: WORKLOAD_KINDS,
+///         id: "POD007", name: "host-network", severity: High,
+///         data: [Kubernetes],
+///         scope: Objects(WORKLOAD_KINDS),
 ///         // optional: kinds looked up across the inventory
 ///         reads: &["ServiceAccount"],
 ///         summary: "Pod shares the node's network namespace",
 ///         remediation: "Remove `hostNetwork: true`.",
+///         // optional
+///         params: Params,
 ///     }
 /// }
 /// ```
@@ -122,12 +150,12 @@ macro_rules! declare_rule {
             id: $id:literal,
             name: $rname:literal,
             severity: $sev:ident,
-            sources: $src:literal,
-            kinds: $kinds:expr,
+            data: [$($data:ident),+ $(,)?],
+            scope: $scope:ident $(($kinds:expr))?,
             $(reads: $reads:expr,)?
             summary: $summary:literal,
             remediation: $remediation:literal,
-            $(params: [$($param:expr),* $(,)?],)?
+            $(params: $params:ty,)?
         }
     ) => {
         #[doc = concat!("`", $id, "` ", $rname, ": ", $summary)]
@@ -139,13 +167,13 @@ macro_rules! declare_rule {
                 id: $id,
                 name: $rname,
                 severity: $crate::__private::Severity::$sev,
-                sources: $src,
-                kinds: $kinds,
+                data: $crate::__private::DataSet::of(&[$($crate::__private::Data::$data),+]),
+                scope: $crate::__private::Scope::$scope $(($kinds))?,
                 reads: $crate::__reads!($($reads)?),
                 summary: $summary,
                 remediation: $remediation,
                 docs: concat!($($doc, "\n"),*),
-                params: &[$($($param),*)?],
+                params: $crate::__params!($($params)?),
             };
         }
 
@@ -154,6 +182,27 @@ macro_rules! declare_rule {
                 &Self::META
             }
         }
+
+        impl $crate::Rule for $name {
+            fn dispatch(&self) -> $crate::Dispatch<'_> {
+                $crate::Dispatch::$scope(self)
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __params {
+    () => {
+        None
+    };
+    ($params:ty) => {
+        Some(&$crate::__private::ParamSet {
+            fields: <$params as $crate::params::RuleParams>::FIELDS,
+            defaults: $crate::params::defaults::<$params>,
+            check: $crate::params::check::<$params>,
+        })
     };
 }
 
@@ -170,5 +219,8 @@ macro_rules! __reads {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use eksguard_model::{ParamKind, ParamMeta, RuleMeta, Severity};
+    pub use eksguard_model::{
+        Data, DataSet, ParamKind, ParamMeta, ParamSet, RuleMeta, Scope, Severity,
+    };
+    pub use serde;
 }

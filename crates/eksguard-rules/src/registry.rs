@@ -72,6 +72,44 @@ mod tests {
         }
     }
 
+    /// The scope a rule declares picks the check it implements and the engine that calls
+    /// it: each rule is run by exactly one engine, and none is declared so that it never
+    /// runs.
+    #[test]
+    fn each_rule_is_run_by_exactly_one_engine() {
+        use crate::{AuditEngine, Dispatch, Engine, EngineConfig};
+        use eksguard_model::{Data, Scope};
+        let objects = Engine::new(all(), EngineConfig::default());
+        let events = AuditEngine::new(all(), EngineConfig::default());
+        for r in all() {
+            let m = r.meta();
+            let by_objects = objects.rules().iter().any(|x| x.meta().id == m.id);
+            let by_events = events.rules().iter().any(|x| x.meta().id == m.id);
+            assert!(
+                by_objects ^ by_events,
+                "{}: run by both engines or none",
+                m.id
+            );
+            assert_eq!(by_events, m.scope.is_events(), "{}", m.id);
+            match (r.dispatch(), m.scope) {
+                (Dispatch::Objects(_), Scope::Objects(kinds)) => {
+                    assert!(!kinds.is_empty(), "{}: handed no kinds, never runs", m.id)
+                }
+                (Dispatch::Inventory(_), Scope::Inventory)
+                | (Dispatch::Events(_), Scope::Events)
+                | (Dispatch::EventWindow(_), Scope::EventWindow) => {}
+                _ => panic!("{}: scope and check disagree", m.id),
+            }
+            assert_eq!(
+                m.data.contains(Data::Audit),
+                m.scope.is_events(),
+                "{}: audit data and audit events go together",
+                m.id
+            );
+            assert!(m.data.iter().next().is_some(), "{}: reads no data", m.id);
+        }
+    }
+
     #[test]
     fn every_family_has_rules() {
         for f in FAMILIES {
@@ -113,13 +151,21 @@ mod tests {
             ] {
                 assert!(m.docs.contains(heading), "{}: docs lack `{heading}`", m.id);
             }
-            for p in m.params {
-                assert!(
-                    serde_json::from_str::<serde_json::Value>(p.default).is_ok(),
-                    "{}: default of {} is not JSON",
-                    m.id,
-                    p.name
-                );
+            if let Some(p) = m.params {
+                let defaults = (p.defaults)();
+                let names: Vec<&str> = p.fields.iter().map(|f| f.name).collect();
+                let keys: Vec<&str> = defaults
+                    .as_object()
+                    .map(|o| o.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let mut sorted = names.clone();
+                sorted.sort_unstable();
+                assert_eq!(sorted, keys, "{}: parameters and defaults differ", m.id);
+                // The defaults read back into the struct: the docs show what runs.
+                assert_eq!((p.check)(defaults), Ok(()), "{}", m.id);
+                for f in p.fields {
+                    assert!(!f.doc.trim().is_empty(), "{}: {} has no doc", m.id, f.name);
+                }
             }
         }
     }

@@ -31,6 +31,19 @@ impl Date {
         Date::from_days((secs / 86_400) as i64)
     }
 
+    /// Days since 1970-01-01 of the date (proleptic Gregorian); the inverse of
+    /// [`from_days`](Self::from_days).
+    pub fn days(self) -> i64 {
+        let Date(y, m, d) = self;
+        let y = i64::from(y) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (i64::from(m) + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// Days since 1970-01-01 to a civil date (proleptic Gregorian).
     pub fn from_days(z: i64) -> Date {
         let z = z + 719_468;
@@ -189,6 +202,16 @@ pub fn annotations_of(obj: &Object) -> Vec<(FieldPath, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_numbers() {
+        assert_eq!(Date(1970, 1, 1).days(), 0);
+        assert_eq!(Date(2000, 3, 1).days(), 11_017);
+        assert_eq!(Date(2025, 1, 3).days() - Date(2024, 12, 31).days(), 3);
+        for z in [-1, 0, 59, 60, 11_016, 20_000, 2_932_896] {
+            assert_eq!(Date::from_days(z).days(), z);
+        }
+    }
 
     #[test]
     fn parses_ids_reason_and_expiry() {

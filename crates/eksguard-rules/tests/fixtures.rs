@@ -1,10 +1,17 @@
 //! Runs every rule over its fixtures under `fixtures/<family>/`.
 //!
-//! A fixture is `<ID>.yaml` or `<ID>_<variant>.yaml`. Lines that a finding must point at
-//! carry a `# expect: ID` comment (repeat the ID for several findings on one line); no
-//! other line may get a finding. Each fixture must produce at least one finding and leave
-//! at least one object clean. Optional `<ID>.params.json` sets the rule's parameters as
-//! `{"name": value}`. The findings (line, field path, message) are snapshot-tested too.
+//! A fixture is `<ID>.yaml` or `<ID>_<variant>.yaml` (`.json` too). Lines that a finding
+//! must point at carry a `# expect: ID` comment (repeat the ID for several findings on one
+//! line); no other line may get a finding. Each fixture must produce at least one finding
+//! and leave at least one object clean. Optional `<ID>.params.json` sets the rule's
+//! parameters as `{"name": value}`. The findings (line, field path, message) are
+//! snapshot-tested too.
+//!
+//! Rules that see audit events take `<ID>.jsonl` (or `<ID>_<variant>.jsonl`): one event
+//! a line, in the order the audit engine reads them. A line `# expect: ID field.path`
+//! says the next event gets a finding of ID at that path in the event (one such line per
+//! finding); the harness leaves comment and blank lines out of the events but keeps the
+//! file's line numbers. Each fixture must fire and leave at least one event alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -46,10 +53,16 @@ fn check_family(family: &str) {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
+        let events = meta.scope.is_events();
         files.retain(|p| {
             let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             let ext = p.extension().and_then(|s| s.to_str()).unwrap_or("");
-            (ext == "yaml" || ext == "json")
+            let wanted = if events {
+                ext == "jsonl"
+            } else {
+                ext == "yaml" || ext == "json"
+            };
+            wanted
                 && !stem.ends_with(".params")
                 && (stem == meta.id || stem.starts_with(&format!("{}_", meta.id)))
         });
@@ -67,7 +80,11 @@ fn check_family(family: &str) {
             params.0.insert(meta.id.to_string(), v);
         }
         for file in files {
-            check_fixture(rule, &file, &params);
+            if events {
+                check_event_fixture(rule, &file, &params);
+            } else {
+                check_fixture(rule, &file, &params);
+            }
             checked += 1;
         }
     }
@@ -131,14 +148,99 @@ fn check_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, params: 
     });
 }
 
-/// Every rule of every family has fixtures that make it fire and that it leaves alone.
-/// Audit rules see events, not objects: their cases live beside each rule.
-#[test]
-fn every_object_rule_fires_where_its_fixtures_say() {
-    for family in eksguard_model::rule::FAMILIES {
-        if family.prefix != "AUD" {
-            check_family(family.prefix);
+/// Expectations of an event fixture, (line, rule, path) with their counts, and the
+/// events with their line numbers.
+type EventExpectations = BTreeMap<(u32, String, String), usize>;
+
+fn event_expectations(name: &str, text: &str) -> (EventExpectations, Vec<(u32, String)>) {
+    let mut want = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut pending: Vec<(String, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("# expect:") {
+            let mut words = rest.split_whitespace();
+            let (Some(id), Some(path), None) = (words.next(), words.next(), words.next()) else {
+                panic!("{name}:{}: write `# expect: ID field.path`", i + 1);
+            };
+            pending.push((id.to_string(), path.to_string()));
+        } else if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        } else {
+            let n = i as u32 + 1;
+            for (id, path) in pending.drain(..) {
+                *want.entry((n, id, path)).or_insert(0) += 1;
+            }
+            events.push((n, line.to_string()));
         }
+    }
+    assert!(
+        pending.is_empty(),
+        "{name}: `# expect:` after the last event"
+    );
+    (want, events)
+}
+
+fn check_event_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, params: &Params) {
+    use eksguard_model::audit::AuditEvent;
+    use eksguard_rules::AuditEngine;
+    let meta = rule.meta();
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    let text = std::fs::read_to_string(file).unwrap();
+    let (want, lines) = event_expectations(&name, &text);
+    let events: Vec<AuditEvent<'_>> = lines
+        .iter()
+        .map(|(n, l)| AuditEvent::parse(l.as_bytes()).unwrap_or_else(|e| panic!("{name}:{n}: {e}")))
+        .collect();
+    let refs: Vec<&AuditEvent<'_>> = events.iter().collect();
+    let config = EngineConfig {
+        select: vec![meta.id.to_string()],
+        params: params.clone(),
+        today: Some(Date(2026, 1, 1)),
+        ..EngineConfig::default()
+    };
+    let mut engine = AuditEngine::new(registry::all(), config);
+    let found = engine.check(&refs);
+    let mut got: EventExpectations = BTreeMap::new();
+    let mut report = String::new();
+    let mut dirty = BTreeSet::new();
+    for f in &found {
+        let line = lines[f.index].0;
+        dirty.insert(f.index);
+        let path = f.hit.path.to_string();
+        report.push_str(&format!(
+            "{line} {} {} {path}\n    {}\n",
+            f.hit.rule_id, f.hit.severity, f.hit.message
+        ));
+        *got.entry((line, f.hit.rule_id.to_string(), path))
+            .or_insert(0) += 1;
+    }
+    assert_eq!(
+        got, want,
+        "{name}: findings (line, rule, path) differ from `# expect:` comments\n{report}"
+    );
+    assert!(
+        !found.is_empty(),
+        "{name}: the fixture must make {} fire",
+        meta.id
+    );
+    assert!(
+        events.len() > dirty.len(),
+        "{name}: the fixture needs at least one event {} leaves alone",
+        meta.id
+    );
+    let snap = name.trim_end_matches(".jsonl").to_string();
+    insta::with_settings!({ snapshot_path => "snapshots/fixtures", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(snap, report);
+    });
+}
+
+/// Every rule of every family has fixtures that make it fire and that it leaves alone:
+/// manifests for the rules that see objects, JSON lines of audit events for the others.
+#[test]
+fn every_rule_fires_where_its_fixtures_say() {
+    for family in eksguard_model::rule::FAMILIES {
+        check_family(family.prefix);
     }
 }
 
@@ -276,7 +378,7 @@ fn by_rule_field(rule: &str, path: &str) -> bool {
 /// cluster's other objects.
 #[test]
 fn rules_read_only_declared_kinds() {
-    use eksguard_rules::{Ctx, Sink};
+    use eksguard_rules::{Ctx, Dispatch, Sink};
     let mut files: Vec<PathBuf> = Vec::new();
     for family in eksguard_model::rule::FAMILIES {
         if let Ok(rd) = std::fs::read_dir(fixture_dir().join(family.prefix.to_ascii_lowercase())) {
@@ -297,14 +399,19 @@ fn rules_read_only_declared_kinds() {
         for rule in registry::all() {
             let meta = rule.meta();
             let mut sink = Sink::new(meta);
-            for obj in inv
-                .objects
-                .iter()
-                .filter(|o| meta.kinds.contains(&&*o.kind))
-            {
-                rule.check_object(&cx, obj, &mut sink);
+            match rule.dispatch() {
+                Dispatch::Objects(check) => {
+                    for obj in inv
+                        .objects
+                        .iter()
+                        .filter(|o| meta.kinds().contains(&&*o.kind))
+                    {
+                        check.check_object(&cx, obj, &mut sink);
+                    }
+                }
+                Dispatch::Inventory(check) => check.check_inventory(&cx, &mut sink),
+                Dispatch::Events(_) | Dispatch::EventWindow(_) => {}
             }
-            rule.check_inventory(&cx, &mut sink);
             for kind in cx.take_lookups() {
                 if !meta.uses_kind(&kind) {
                     undeclared.entry(meta.id).or_default().insert(kind);

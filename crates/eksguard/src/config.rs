@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use eksguard_report::{ConfigSummary, ConfigSuppressEntry, SeverityOverride};
-use eksguard_rules::context::param_type_ok;
 use eksguard_rules::engine::ConfigSuppression;
 use eksguard_rules::suppress::{classify, Date, RulePattern, Suppression};
 use eksguard_rules::{registry, Params};
@@ -244,8 +243,9 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         let meta = rule.meta();
         let mut values = BTreeMap::new();
         for (key, value) in table {
-            let Some(pm) = meta.params.iter().find(|p| p.name == key.get_ref()) else {
-                let names: Vec<&str> = meta.params.iter().map(|p| p.name).collect();
+            let fields = meta.param_fields();
+            let Some(pm) = fields.iter().find(|p| p.name == key.get_ref()) else {
+                let names: Vec<&str> = fields.iter().map(|p| p.name).collect();
                 let hint = if names.is_empty() {
                     "it takes no parameters".to_string()
                 } else {
@@ -262,16 +262,19 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                 continue;
             };
             let json = serde_json::to_value(value.get_ref()).unwrap_or_default();
-            if param_type_ok(pm.kind, &json) {
+            // The rule's parameter struct decides: the value must read into its field.
+            let alone = serde_json::json!({ pm.name: json.clone() });
+            if meta.params.is_some_and(|p| (p.check)(alone).is_ok()) {
                 values.insert(pm.name.to_string(), json);
             } else {
+                let kind = pm.kind.describe();
                 errors.push(err(
                     value.span(),
                     format!(
-                        "rule {} parameter `{}` must be a {}",
+                        "rule {} parameter `{}` must be {} {kind}",
                         meta.id,
                         pm.name,
-                        pm.kind.describe()
+                        if kind.starts_with('i') { "an" } else { "a" },
                     ),
                 ));
             }
@@ -454,6 +457,35 @@ until = "2030-01-01"
         assert_eq!(cfg.severity_overrides["POD001"], Severity::High);
         assert_eq!(cfg.suppressions.len(), 1);
         assert_eq!(cfg.params.0["NET001"]["skip_namespaces"][1], "monitoring");
+    }
+
+    /// Parameters are read into the rule's parameter struct: a value of the wrong type,
+    /// or a name the struct lacks, is an error at its line.
+    #[test]
+    fn rule_parameters_are_typed_by_the_rule() {
+        let text = "[rules.AUD020]\nthreshold = 5\nwindow_seconds = \"300\"\n\n[rules.NET001]\nskip_namespaces = [\"a\", 1]\nskip_namespace = []\n";
+        let errs = parse("c.toml", text).unwrap_err();
+        let got: Vec<(u32, &str)> = errs.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    3,
+                    "rule AUD020 parameter `window_seconds` must be an integer"
+                ),
+                (
+                    7,
+                    "rule NET001 has no parameter `skip_namespace` (known: skip_namespaces)"
+                ),
+                (
+                    6,
+                    "rule NET001 parameter `skip_namespaces` must be a list of strings"
+                ),
+            ],
+            "{errs:?}"
+        );
+        let cfg = parse("c.toml", "[rules.AUD020]\nthreshold = 5\n").unwrap();
+        assert_eq!(cfg.params.0["AUD020"]["threshold"], 5);
     }
 
     #[test]

@@ -15,22 +15,22 @@ pub fn rule_page(m: &RuleMeta) -> String {
     }
     s.push_str(&format!("| Severity | {} |\n", m.severity));
     s.push_str(&format!("| Data | {} |\n", m.data_description()));
-    if !m.kinds.is_empty() {
-        s.push_str(&format!("| Kinds | {} |\n", m.kinds.join(", ")));
+    if !m.kinds().is_empty() {
+        s.push_str(&format!("| Kinds | {} |\n", m.kinds().join(", ")));
     }
     s.push_str(&format!("| Guide | <{}> |\n\n", m.help_uri()));
     s.push_str(&m.docs_markdown());
-    if !m.params.is_empty() {
+    if let Some(params) = m.params {
         s.push_str("\n## Parameters\n\nSet in `.eksguard.toml` under `[rules.");
         s.push_str(m.id);
         s.push_str("]`.\n\n| name | type | default | meaning |\n|---|---|---|---|\n");
-        for p in m.params {
+        for p in params.fields {
             s.push_str(&format!(
                 "| `{}` | {} | `{}` | {} |\n",
                 p.name,
                 p.kind.describe(),
-                p.default,
-                p.doc
+                params.default_text(p.name),
+                p.doc_text()
             ));
         }
     }
@@ -46,7 +46,7 @@ pub fn rule_table(link_prefix: &str) -> String {
             "| [{id}]({link_prefix}{id}.md) | {} | {} | {} | {} |\n",
             m.name,
             m.severity,
-            m.sources,
+            m.data.letters(),
             m.summary,
             id = m.id
         ));

@@ -19,13 +19,13 @@ const fn rule(
         id,
         name,
         severity,
-        sources: "K",
-        kinds: &[],
+        data: eksguard_model::DataSet::of(&[eksguard_model::Data::Kubernetes]),
+        scope: eksguard_model::Scope::Inventory,
         reads: &[],
         summary,
         remediation,
         docs,
-        params: &[],
+        params: None,
     }
 }
 

@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{matches_any, succeeded_on, target_name, who, CHANGE_VERBS, CONTROL_PLANE_USERS};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::aud::{report_change, IgnoredUsers};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,15 +29,15 @@ declare_rule! {
         id: "AUD022",
         name: "admission-webhook-modified",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "An admission webhook configuration was changed",
         remediation: "Confirm the change was expected and restrict write access to webhook configurations.",
-        params: [CONTROL_PLANE_USERS],
+        params: IgnoredUsers,
     }
 }
 
-impl Rule for AdmissionWebhookModified {
+impl EventRule for AdmissionWebhookModified {
     fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let resource = ev.resource();
         let kind = match resource {
@@ -46,20 +45,12 @@ impl Rule for AdmissionWebhookModified {
             "mutatingwebhookconfigurations" => "mutating",
             _ => return,
         };
-        if !succeeded_on(ev, CHANGE_VERBS, resource)
-            || matches_any(&cx.param_list(&Self::META, "ignored_users"), ev.username())
+        if cx
+            .params::<IgnoredUsers>(&Self::META)
+            .counts_change(ev, resource)
         {
-            return;
+            report_change(ev, &format!("{kind} webhook configuration"), out);
         }
-        out.report(
-            FieldPath::parse("verb"),
-            format!(
-                "{} {} {kind} webhook configuration {}",
-                who(ev),
-                ev.verb(),
-                target_name(ev)
-            ),
-        );
     }
 }
 

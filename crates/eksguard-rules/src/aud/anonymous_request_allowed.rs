@@ -1,7 +1,7 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -29,8 +29,8 @@ declare_rule! {
         id: "AUD001",
         name: "anonymous-request-allowed",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "An anonymous request was allowed",
         remediation: "Remove bindings that grant rights to system:anonymous or system:unauthenticated.",
     }
@@ -45,7 +45,7 @@ fn is_health(uri: &str) -> bool {
         .any(|h| path == *h || path.strip_prefix(h).is_some_and(|r| r.starts_with('/')))
 }
 
-impl Rule for AnonymousRequestAllowed {
+impl EventRule for AnonymousRequestAllowed {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let anonymous = || {
             ev.username() == "system:anonymous"

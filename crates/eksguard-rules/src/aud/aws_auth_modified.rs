@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{succeeded_on, who, CHANGE_VERBS};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::aud::{report_change, succeeded_on, CHANGE_VERBS};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -29,14 +28,14 @@ declare_rule! {
         id: "AUD019",
         name: "aws-auth-modified",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "The aws-auth ConfigMap was changed",
         remediation: "Review the change and move cluster access to EKS access entries.",
     }
 }
 
-impl Rule for AwsAuthModified {
+impl EventRule for AwsAuthModified {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if ev.namespace() != Some("kube-system")
             || !succeeded_on(ev, CHANGE_VERBS, "configmaps")
@@ -44,10 +43,7 @@ impl Rule for AwsAuthModified {
         {
             return;
         }
-        out.report(
-            FieldPath::parse("verb"),
-            format!("{} {} kube-system/aws-auth", who(ev), ev.verb()),
-        );
+        report_change(ev, "", out);
     }
 }
 

@@ -3,7 +3,7 @@ use eksguard_model::FieldPath;
 use serde_json::Value as Json;
 
 use crate::aud::{str_at, succeeded_on, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "AUD010",
         name: "cluster-admin-binding-created",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A binding to cluster-admin was created",
         remediation: "Delete the binding unless it was approved and bind a narrower role instead.",
     }
 }
 
-impl Rule for ClusterAdminBindingCreated {
+impl EventRule for ClusterAdminBindingCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let binding = ["clusterrolebindings", "rolebindings"]
             .into_iter()

@@ -7,7 +7,7 @@ use crate::aud::{succeeded_on, target_name, who};
 use crate::data::credentials_in_configmap::{
     classify, embedded_setting, is_placeholder, normalize_key,
 };
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -39,8 +39,8 @@ declare_rule! {
         id: "AUD009",
         name: "configmap-with-credentials",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A ConfigMap was written with credentials in it",
         remediation: "Rotate the credential and move it to a Secret or AWS Secrets Manager.",
     }
@@ -66,7 +66,7 @@ fn judge(key: &str, value: &str) -> Option<String> {
         .map(|(k, _)| format!("a credential-like setting `{k}`"))
 }
 
-impl Rule for ConfigmapWithCredentials {
+impl EventRule for ConfigmapWithCredentials {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !succeeded_on(ev, &["create", "update", "patch"], "configmaps") {
             return;

@@ -2,7 +2,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
 use crate::aud::{target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "AUD004",
         name: "ephemeral-container",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "An ephemeral container was added to a pod",
         remediation: "Confirm the debugging session was expected and limit pods/ephemeralcontainers to a break-glass role.",
     }
 }
 
-impl Rule for EphemeralContainer {
+impl EventRule for EphemeralContainer {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if ev.is_complete()
             && ev.resource() == "pods"

@@ -5,7 +5,7 @@ use crate::aud::{target_name, who};
 use std::collections::{HashSet, VecDeque};
 
 use crate::events::EventWindow;
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventSink, WindowRule};
 
 declare_rule! {
     /// ## What it checks
@@ -35,8 +35,8 @@ declare_rule! {
         id: "AUD002",
         name: "exec-or-attach",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: EventWindow,
         summary: "A command was run in or attached to a container",
         remediation: "Confirm the session was expected and limit pods/exec and pods/attach to a break-glass role.",
     }
@@ -139,7 +139,7 @@ fn report(ev: &AuditEvent<'_>, sub: &str, out: &mut EventSink) {
     out.report(FieldPath::parse("requestURI"), msg);
 }
 
-impl Rule for ExecOrAttach {
+impl WindowRule for ExecOrAttach {
     fn event_window(&self, _cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
         Some(Box::new(OncePerRequest::new(&["exec", "attach"], report)))
     }

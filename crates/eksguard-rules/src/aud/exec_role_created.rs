@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{is_role, role_rules, succeeded_on, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::aud::{created_role_rule, target_name, who};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -27,39 +26,31 @@ declare_rule! {
         id: "AUD012",
         name: "exec-role-created",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A role granting pods/exec was created",
         remediation: "Keep pods/exec in a break-glass role bound only when needed.",
     }
 }
 
-impl Rule for ExecRoleCreated {
+impl EventRule for ExecRoleCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        if !is_role(ev.resource()) || !succeeded_on(ev, &["create"], ev.resource()) {
-            return;
-        }
-        let Some(body) = ev.request_json() else {
-            return;
-        };
-        for (i, verbs, resources) in role_rules(&body) {
+        let exec = |verbs: &[&str], resources: &[&str]| {
             let exec = resources
                 .iter()
                 .any(|r| matches!(*r, "pods/exec" | "pods/*"));
             let can = verbs.iter().any(|v| matches!(*v, "create" | "get" | "*"));
-            if exec && can {
-                out.report(
-                    FieldPath::parse("requestObject.rules")
-                        .index(i)
-                        .key("resources"),
-                    format!(
-                        "{} created role {} granting pods/exec",
-                        who(ev),
-                        target_name(ev)
-                    ),
-                );
-                return;
-            }
+            (exec && can).then_some("resources")
+        };
+        if let Some((path, _)) = created_role_rule(ev, exec) {
+            out.report(
+                path,
+                format!(
+                    "{} created role {} granting pods/exec",
+                    who(ev),
+                    target_name(ev)
+                ),
+            );
         }
     }
 }

@@ -2,7 +2,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::{podsec, FieldPath};
 
 use crate::aud::{created_pod, in_request, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "AUD007",
         name: "host-namespace-pod-created",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A pod sharing the node's network, PID or IPC namespace was created",
         remediation: "Remove hostNetwork, hostPID and hostIPC from the workload unless it is a node agent.",
     }
 }
 
-impl Rule for HostNamespacePodCreated {
+impl EventRule for HostNamespacePodCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let Some(obj) = created_pod(ev) else {
             return;

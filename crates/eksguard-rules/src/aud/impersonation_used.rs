@@ -1,7 +1,7 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -27,14 +27,14 @@ declare_rule! {
         id: "AUD021",
         name: "impersonation-used",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A request was made as another user",
         remediation: "Confirm the impersonation was expected and limit the impersonate verb.",
     }
 }
 
-impl Rule for ImpersonationUsed {
+impl EventRule for ImpersonationUsed {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let Some(imp) = ev.impersonated_user.as_ref() else {
             return;

@@ -3,7 +3,7 @@ use eksguard_model::FieldPath;
 use serde_json::Value as Json;
 
 use crate::aud::{succeeded_on, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -29,14 +29,14 @@ declare_rule! {
         id: "AUD018",
         name: "ingress-without-tls-created",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "An Ingress without TLS was created",
         remediation: "Add `spec.tls` or an ALB certificate annotation to the Ingress.",
     }
 }
 
-impl Rule for IngressWithoutTlsCreated {
+impl EventRule for IngressWithoutTlsCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !succeeded_on(ev, &["create"], "ingresses") {
             return;

@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{ParamKind, ParamMeta};
 
 use crate::aud::{created_pod, in_request, matches_any, target_name, who, KUBE_NAMESPACES};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -29,20 +28,28 @@ declare_rule! {
         id: "AUD014",
         name: "kube-namespace-pod-created",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A pod with an unexpected image was created in a system namespace",
         remediation: "Run the workload in its own namespace, or add its image to the rule's allowed_images.",
-        params: [ParamMeta {
-            name: "allowed_images",
-            kind: ParamKind::StringList,
-            default: r#"["*.dkr.ecr.*.amazonaws.com/eks/*", "*.dkr.ecr.*.amazonaws.com/amazon-k8s-cni*", "*.dkr.ecr.*.amazonaws.com/amazon/aws-network-policy-agent*", "public.ecr.aws/eks/*", "public.ecr.aws/eks-distro/*"]"#,
-            doc: "Image patterns (`*` matches anything) that may run in kube-system and kube-public.",
-        }],
+        params: Params,
     }
 }
 
-impl Rule for KubeNamespacePodCreated {
+crate::rule_params! {
+    pub struct Params {
+        /// Image patterns (`*` matches anything) that may run in kube-system and kube-public.
+        allowed_images: Vec<String> = crate::params::strings(&[
+            "*.dkr.ecr.*.amazonaws.com/eks/*",
+            "*.dkr.ecr.*.amazonaws.com/amazon-k8s-cni*",
+            "*.dkr.ecr.*.amazonaws.com/amazon/aws-network-policy-agent*",
+            "public.ecr.aws/eks/*",
+            "public.ecr.aws/eks-distro/*",
+        ]),
+    }
+}
+
+impl EventRule for KubeNamespacePodCreated {
     fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !ev
             .namespace()
@@ -56,10 +63,11 @@ impl Rule for KubeNamespacePodCreated {
         let Some(pod) = obj.pod_spec() else {
             return;
         };
-        let allowed = cx.param_list(&Self::META, "allowed_images");
+        let params = cx.params::<Params>(&Self::META);
+        let allowed = &params.allowed_images;
         for c in pod.containers() {
             let image = c.image().unwrap_or("");
-            if !matches_any(&allowed, image) {
+            if !matches_any(allowed, image) {
                 out.report(
                     in_request(&c.path.key("image")),
                     format!(

@@ -1,8 +1,8 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, ParamKind, ParamMeta};
+use eksguard_model::FieldPath;
 
 use crate::aud::{matches_any, succeeded_on, target_name, who, KUBE_NAMESPACES};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,20 +28,65 @@ declare_rule! {
         id: "AUD015",
         name: "kube-namespace-service-account-created",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A service account was created in a system namespace",
         remediation: "Create the service account in the application's namespace, or add its name to the rule's allowed_names.",
-        params: [ParamMeta {
-            name: "allowed_names",
-            kind: ParamKind::StringList,
-            default: r#"["attachdetach-controller", "bootstrap-signer", "certificate-controller", "clusterrole-aggregation-controller", "cronjob-controller", "daemon-set-controller", "deployment-controller", "disruption-controller", "endpoint-controller", "ephemeral-volume-controller", "expand-controller", "generic-garbage-collector", "horizontal-pod-autoscaler", "job-controller", "legacy-service-account-token-cleaner", "namespace-controller", "node-controller", "persistent-volume-binder", "pod-garbage-collector", "pv-protection-controller", "pvc-protection-controller", "replicaset-controller", "replication-controller", "resourcequota-controller", "root-ca-cert-publisher", "service-account-controller", "service-controller", "statefulset-controller", "token-cleaner", "ttl-after-finished-controller", "ttl-controller", "default", "aws-node", "coredns", "kube-proxy", "aws-cloud-provider", "eks-vpc-resource-controller", "ebs-csi-*", "efs-csi-*", "eks-pod-identity-agent", "vpc-resource-controller"]"#,
-            doc: "Service account names (`*` matches anything) that may be created in kube-system and kube-public.",
-        }],
+        params: Params,
     }
 }
 
-impl Rule for KubeNamespaceServiceAccountCreated {
+crate::rule_params! {
+    pub struct Params {
+        /// Service account names (`*` matches anything) that may be created in kube-system and
+        /// kube-public.
+        allowed_names: Vec<String> = crate::params::strings(&[
+            "attachdetach-controller",
+            "bootstrap-signer",
+            "certificate-controller",
+            "clusterrole-aggregation-controller",
+            "cronjob-controller",
+            "daemon-set-controller",
+            "deployment-controller",
+            "disruption-controller",
+            "endpoint-controller",
+            "ephemeral-volume-controller",
+            "expand-controller",
+            "generic-garbage-collector",
+            "horizontal-pod-autoscaler",
+            "job-controller",
+            "legacy-service-account-token-cleaner",
+            "namespace-controller",
+            "node-controller",
+            "persistent-volume-binder",
+            "pod-garbage-collector",
+            "pv-protection-controller",
+            "pvc-protection-controller",
+            "replicaset-controller",
+            "replication-controller",
+            "resourcequota-controller",
+            "root-ca-cert-publisher",
+            "service-account-controller",
+            "service-controller",
+            "statefulset-controller",
+            "token-cleaner",
+            "ttl-after-finished-controller",
+            "ttl-controller",
+            "default",
+            "aws-node",
+            "coredns",
+            "kube-proxy",
+            "aws-cloud-provider",
+            "eks-vpc-resource-controller",
+            "ebs-csi-*",
+            "efs-csi-*",
+            "eks-pod-identity-agent",
+            "vpc-resource-controller",
+        ]),
+    }
+}
+
+impl EventRule for KubeNamespaceServiceAccountCreated {
     fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !ev
             .namespace()
@@ -51,7 +96,7 @@ impl Rule for KubeNamespaceServiceAccountCreated {
             return;
         }
         let name = ev.name().map(|n| n.into_owned()).unwrap_or_default();
-        if matches_any(&cx.param_list(&Self::META, "allowed_names"), &name) {
+        if matches_any(&cx.params::<Params>(&Self::META).allowed_names, &name) {
             return;
         }
         out.report(

@@ -61,7 +61,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta, Seg, Source};
+use eksguard_model::{FieldPath, Node, Object, Seg, Source};
 use serde_json::Value as Json;
 
 use crate::Rule;
@@ -97,13 +97,44 @@ pub const RULES: &[&dyn Rule] = &[
 /// Namespaces that hold the cluster's own components.
 pub(crate) const KUBE_NAMESPACES: &[&str] = &["kube-system", "kube-public"];
 
-/// The control plane's own identities, whose changes to system objects are routine.
-pub(crate) const CONTROL_PLANE_USERS: ParamMeta = ParamMeta {
-    name: "ignored_users",
-    kind: ParamKind::StringList,
-    default: r#"["system:apiserver", "system:kube-controller-manager", "system:kube-scheduler", "system:serviceaccount:kube-system:clusterrole-aggregation-controller", "eks:*"]"#,
-    doc: "Users whose requests this rule ignores (a trailing `*` matches a prefix): by default the control plane's own identities.",
-};
+crate::rule_params! {
+    /// The parameter of rules about changes the control plane makes routinely.
+    pub struct IgnoredUsers {
+        /// Users whose requests this rule ignores (a trailing `*` matches a prefix): by
+        /// default the control plane's own identities.
+        ignored_users: Vec<String> = crate::params::strings(&[
+            "system:apiserver",
+            "system:kube-controller-manager",
+            "system:kube-scheduler",
+            "system:serviceaccount:kube-system:clusterrole-aggregation-controller",
+            "eks:*",
+        ]),
+    }
+}
+
+impl IgnoredUsers {
+    pub(crate) fn ignores(&self, user: &str) -> bool {
+        matches_any(&self.ignored_users, user)
+    }
+
+    /// Whether `ev` is a successful change to `resource` by a user not ignored.
+    pub(crate) fn counts_change(&self, ev: &AuditEvent<'_>, resource: &str) -> bool {
+        succeeded_on(ev, CHANGE_VERBS, resource) && !self.ignores(ev.username())
+    }
+}
+
+/// Reports a change at its verb: "`alice` patch <what> <namespace>/<name>".
+pub(crate) fn report_change(ev: &AuditEvent<'_>, what: &str, out: &mut crate::EventSink) {
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!("{what} ")
+    };
+    out.report(
+        FieldPath::parse("verb"),
+        format!("{} {} {what}{}", who(ev), ev.verb(), target_name(ev)),
+    );
+}
 
 /// Kubernetes and EKS identities: `system:` users (nodes, service accounts, control-plane
 /// components) and `eks:` control-plane users.
@@ -199,29 +230,39 @@ pub(crate) fn str_at<'j>(v: &'j Json, path: &[&str]) -> Option<&'j str> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
 
-/// RBAC rules of a Role or ClusterRole body: (index, verbs, resources).
-pub(crate) fn role_rules(body: &Json) -> Vec<(usize, Vec<&str>, Vec<&str>)> {
+/// For a request that created a Role or ClusterRole: the first of its rules that `flag`
+/// picks a field of (from the rule's verbs and resources), as the path of that field in
+/// the request and the field's name.
+pub(crate) fn created_role_rule(
+    ev: &AuditEvent<'_>,
+    flag: impl Fn(&[&str], &[&str]) -> Option<&'static str>,
+) -> Option<(FieldPath, &'static str)> {
     fn strs<'j>(r: &'j Json, k: &str) -> Vec<&'j str> {
         r.get(k)
             .and_then(Json::as_array)
             .map(|a| a.iter().filter_map(Json::as_str).collect())
             .unwrap_or_default()
     }
-    body.get("rules")
-        .and_then(Json::as_array)
-        .map(|rules| {
-            rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i, strs(r, "verbs"), strs(r, "resources")))
-                .collect()
-        })
-        .unwrap_or_default()
+    if !is_role(ev.resource()) || !succeeded_on(ev, &["create"], ev.resource()) {
+        return None;
+    }
+    let body = ev.request_json()?;
+    let rules = body.get("rules").and_then(Json::as_array)?;
+    rules.iter().enumerate().find_map(|(i, r)| {
+        let field = flag(&strs(r, "verbs"), &strs(r, "resources"))?;
+        Some((
+            FieldPath::parse("requestObject.rules").index(i).key(field),
+            field,
+        ))
+    })
 }
 
 pub(crate) fn is_role(resource: &str) -> bool {
     matches!(resource, "roles" | "clusterroles")
 }
+
+/// Keys a rule that reports once per period remembers at most.
+pub(crate) const REPORTED_KEYS: usize = 100_000;
 
 /// Remembers when a key was last reported, to report it once per period. Keys are
 /// forgotten in the order they were reported once their period is over, each at

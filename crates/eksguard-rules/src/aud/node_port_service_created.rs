@@ -2,7 +2,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
 use crate::aud::{str_at, succeeded_on, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -25,14 +25,14 @@ declare_rule! {
         id: "AUD008",
         name: "node-port-service-created",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A NodePort Service was created",
         remediation: "Expose the workload through an Ingress or a LoadBalancer Service instead of a NodePort.",
     }
 }
 
-impl Rule for NodePortServiceCreated {
+impl EventRule for NodePortServiceCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !succeeded_on(ev, &["create"], "services") {
             return;

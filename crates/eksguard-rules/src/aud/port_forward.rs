@@ -4,7 +4,7 @@ use eksguard_model::FieldPath;
 use crate::aud::exec_or_attach::OncePerRequest;
 use crate::aud::{target_name, who};
 use crate::events::EventWindow;
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventSink, WindowRule};
 
 declare_rule! {
     /// ## What it checks
@@ -30,8 +30,8 @@ declare_rule! {
         id: "AUD003",
         name: "port-forward",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: EventWindow,
         summary: "A port of a pod was forwarded",
         remediation: "Confirm the tunnel was expected and limit pods/portforward to a break-glass role.",
     }
@@ -49,7 +49,7 @@ fn report(ev: &AuditEvent<'_>, _sub: &str, out: &mut EventSink) {
     out.report(FieldPath::parse("objectRef.subresource"), msg);
 }
 
-impl Rule for PortForward {
+impl WindowRule for PortForward {
     fn event_window(&self, _cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
         Some(Box::new(OncePerRequest::new(&["portforward"], report)))
     }

@@ -3,7 +3,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::podsec;
 
 use crate::aud::{created_pod, in_request, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -31,14 +31,14 @@ declare_rule! {
         id: "AUD005",
         name: "privileged-pod-created",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A pod with a privileged container was created",
         remediation: "Remove `privileged: true` from the workload and enforce the baseline Pod Security Standard.",
     }
 }
 
-impl Rule for PrivilegedPodCreated {
+impl EventRule for PrivilegedPodCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let Some(obj) = created_pod(ev) else {
             return;

@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{matches_any, succeeded_on, target_name, who, CHANGE_VERBS, CONTROL_PLANE_USERS};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::aud::{report_change, IgnoredUsers};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -29,11 +28,11 @@ declare_rule! {
         id: "AUD023",
         name: "rbac-modified",
         severity: Info,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "RBAC roles or bindings were changed",
         remediation: "Manage RBAC through a reviewed pipeline so each change has an author and a reason.",
-        params: [CONTROL_PLANE_USERS],
+        params: IgnoredUsers,
     }
 }
 
@@ -44,7 +43,7 @@ const RBAC: &[(&str, &str)] = &[
     ("clusterrolebindings", "ClusterRoleBinding"),
 ];
 
-impl Rule for RbacModified {
+impl EventRule for RbacModified {
     fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let Some((resource, kind)) = RBAC.iter().find(|(r, _)| *r == ev.resource()) else {
             return;
@@ -52,15 +51,12 @@ impl Rule for RbacModified {
         if ev.api_group() != "rbac.authorization.k8s.io" && !ev.api_group().is_empty() {
             return;
         }
-        if !succeeded_on(ev, CHANGE_VERBS, resource)
-            || matches_any(&cx.param_list(&Self::META, "ignored_users"), ev.username())
+        if cx
+            .params::<IgnoredUsers>(&Self::META)
+            .counts_change(ev, resource)
         {
-            return;
+            report_change(ev, kind, out);
         }
-        out.report(
-            FieldPath::parse("verb"),
-            format!("{} {} {kind} {}", who(ev), ev.verb(), target_name(ev)),
-        );
     }
 }
 

@@ -2,7 +2,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
 use crate::aud::{is_system_user, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,8 +30,8 @@ declare_rule! {
         id: "AUD016",
         name: "secret-read",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A person read secrets",
         remediation: "Confirm the read was expected and remove secret read rights from human roles.",
     }
@@ -44,7 +44,7 @@ pub(crate) fn secret_read(ev: &AuditEvent<'_>) -> bool {
         && matches!(ev.verb(), "get" | "list" | "watch")
 }
 
-impl Rule for SecretRead {
+impl EventRule for SecretRead {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         // An impersonated request is authorized, and acts, as the impersonated user.
         let acting = ev

@@ -3,7 +3,7 @@ use eksguard_model::FieldPath;
 
 use crate::aud::secret_read::secret_read;
 use crate::aud::{target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,14 +30,14 @@ declare_rule! {
         id: "AUD017",
         name: "secret-read-denied",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A read of secrets was denied",
         remediation: "Find out what made the request and inspect it for compromise.",
     }
 }
 
-impl Rule for SecretReadDenied {
+impl EventRule for SecretReadDenied {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !secret_read(ev) || !ev.denied() {
             return;

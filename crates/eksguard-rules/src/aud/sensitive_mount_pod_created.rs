@@ -3,7 +3,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::podsec;
 
 use crate::aud::{created_pod, in_request, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -33,8 +33,8 @@ declare_rule! {
         id: "AUD006",
         name: "sensitive-mount-pod-created",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A pod mounting a sensitive host path was created",
         remediation: "Replace the hostPath volume with a ConfigMap, Secret, emptyDir or CSI volume.",
     }
@@ -66,7 +66,7 @@ pub(crate) fn is_sensitive(path: &str) -> bool {
         .any(|s| p == *s || p.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
 }
 
-impl Rule for SensitiveMountPodCreated {
+impl EventRule for SensitiveMountPodCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         let Some(obj) = created_pod(ev) else {
             return;

@@ -1,10 +1,10 @@
 use std::net::IpAddr;
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, ParamKind, ParamMeta};
+use eksguard_model::FieldPath;
 
-use crate::aud::ReportedRecently;
-use crate::{declare_rule, EventCtx, EventSink, EventWindow, Rule};
+use crate::aud::{ReportedRecently, REPORTED_KEYS};
+use crate::{declare_rule, EventCtx, EventSink, EventWindow, WindowRule};
 
 declare_rule! {
     /// ## What it checks
@@ -36,24 +36,22 @@ declare_rule! {
         id: "AUD024",
         name: "service-account-token-used-externally",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: EventWindow,
         summary: "A service-account token was used from outside the cluster",
         remediation: "Revoke the token, find where it leaked, and use short-lived projected tokens.",
-        params: [
-            ParamMeta {
-                name: "cluster_cidrs",
-                kind: ParamKind::StringList,
-                default: "[]",
-                doc: "CIDRs the cluster's pods and nodes call from (VPC and pod CIDRs); the rule is inactive while empty.",
-            },
-            ParamMeta {
-                name: "report_every_seconds",
-                kind: ParamKind::Integer,
-                default: "3600",
-                doc: "Each service account and source IP pair is reported at most once per this many seconds.",
-            },
-        ],
+        params: Params,
+    }
+}
+
+crate::rule_params! {
+    pub struct Params {
+        /// CIDRs the cluster's pods and nodes call from (VPC and pod CIDRs); the rule is
+        /// inactive while empty.
+        cluster_cidrs: Vec<String> = Vec::new(),
+        /// Each service account and source IP pair is reported at most once per this many
+        /// seconds.
+        report_every_seconds: i64 = 3600,
     }
 }
 
@@ -151,22 +149,20 @@ impl EventWindow for External {
     }
 }
 
-impl Rule for ServiceAccountTokenUsedExternally {
+impl WindowRule for ServiceAccountTokenUsedExternally {
     fn event_window(&self, cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
-        let cidrs: Vec<Cidr> = cx
-            .param_list(&Self::META, "cluster_cidrs")
+        let params = cx.params::<Params>(&Self::META);
+        let cidrs: Vec<Cidr> = params
+            .cluster_cidrs
             .iter()
             .filter_map(|c| Cidr::parse(c))
             .collect();
         if cidrs.is_empty() {
             return None;
         }
-        let every = cx
-            .param_i64(&Self::META, "report_every_seconds")
-            .unwrap_or(3600);
         Some(Box::new(External {
             cidrs,
-            reported: ReportedRecently::new(every, 100_000),
+            reported: ReportedRecently::new(params.report_every_seconds, REPORTED_KEYS),
         }))
     }
 }

@@ -1,8 +1,8 @@
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::FieldPath;
 
-use crate::aud::{is_role, matches_any, succeeded_on, who, CONTROL_PLANE_USERS};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::aud::{is_role, succeeded_on, who, IgnoredUsers};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -33,17 +33,17 @@ declare_rule! {
         id: "AUD013",
         name: "system-role-modified",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A system: role was modified or deleted",
         remediation: "Revert the change to the system role and find out who made it.",
-        params: [CONTROL_PLANE_USERS],
+        params: IgnoredUsers,
     }
 }
 
 const EXEMPT: &[&str] = &["system:coredns", "system:managed-certificate-controller"];
 
-impl Rule for SystemRoleModified {
+impl EventRule for SystemRoleModified {
     fn check_event(&self, cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
         if !is_role(ev.resource())
             || !succeeded_on(ev, &["update", "patch", "delete"], ev.resource())
@@ -56,7 +56,10 @@ impl Rule for SystemRoleModified {
         if !name.starts_with("system:") || EXEMPT.contains(&&*name) {
             return;
         }
-        if matches_any(&cx.param_list(&Self::META, "ignored_users"), ev.username()) {
+        if cx
+            .params::<IgnoredUsers>(&Self::META)
+            .ignores(ev.username())
+        {
             return;
         }
         let action = if ev.verb() == "delete" {

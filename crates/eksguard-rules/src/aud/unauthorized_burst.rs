@@ -1,10 +1,10 @@
 use std::collections::{HashMap, VecDeque};
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, ParamKind, ParamMeta, Severity};
+use eksguard_model::{FieldPath, Severity};
 use serde_json::{json, Value as Json};
 
-use crate::{declare_rule, EventCtx, EventSink, EventWindow, Rule};
+use crate::{declare_rule, EventCtx, EventSink, EventWindow, WindowRule};
 
 declare_rule! {
     /// ## What it checks
@@ -48,30 +48,24 @@ declare_rule! {
         id: "AUD020",
         name: "unauthorized-burst",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: EventWindow,
         summary: "A burst of 401/403 responses from one user or source IP",
         remediation: "Find the client behind the user or source IP and revoke its credential if the requests were not expected.",
-        params: [
-            ParamMeta {
-                name: "threshold",
-                kind: ParamKind::Integer,
-                default: "20",
-                doc: "Responses 401/403 within the window that make a burst.",
-            },
-            ParamMeta {
-                name: "window_seconds",
-                kind: ParamKind::Integer,
-                default: "300",
-                doc: "Length of the sliding window, in seconds.",
-            },
-            ParamMeta {
-                name: "max_keys",
-                kind: ParamKind::Integer,
-                default: "200000",
-                doc: "Users and source IPs tracked at most (memory: about 200 bytes each); past it the least recently refused are forgotten, and the rule says so once with an info finding.",
-            },
-        ],
+        params: Params,
+    }
+}
+
+crate::rule_params! {
+    pub struct Params {
+        /// Responses 401/403 within the window that make a burst.
+        threshold: i64 = 20,
+        /// Length of the sliding window, in seconds.
+        window_seconds: i64 = 300,
+        /// Users and source IPs tracked at most (memory: about 200 bytes each); past it the
+        /// least recently refused are forgotten, and the rule says so once with an info
+        /// finding.
+        max_keys: i64 = 200_000,
     }
 }
 
@@ -306,17 +300,12 @@ impl EventWindow for Burst {
     }
 }
 
-impl Rule for UnauthorizedBurst {
+impl WindowRule for UnauthorizedBurst {
     fn event_window(&self, cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
-        let threshold = cx.param_i64(&Self::META, "threshold").unwrap_or(20).max(1) as usize;
-        let secs = cx
-            .param_i64(&Self::META, "window_seconds")
-            .unwrap_or(300)
-            .max(1);
-        let max_keys = cx
-            .param_i64(&Self::META, "max_keys")
-            .unwrap_or(200_000)
-            .max(1) as usize;
+        let params = cx.params::<Params>(&Self::META);
+        let threshold = params.threshold.max(1) as usize;
+        let secs = params.window_seconds.max(1);
+        let max_keys = params.max_keys.max(1) as usize;
         Some(Box::new(Burst {
             threshold,
             window: secs.saturating_mul(1_000_000),
@@ -407,10 +396,11 @@ mod tests {
         use eksguard_model::audit::{ResponseStatus, Str, UserInfo};
         use std::borrow::Cow;
 
-        use crate::{Described, EventCtx, EventSink, Rule};
+        use crate::{Described, EventCtx, EventSink, WindowRule};
 
         let params = crate::Params::default();
-        let cx = EventCtx { params: &params };
+        let parsed = crate::params::ParamCache::default();
+        let cx = EventCtx::new(&params, &parsed);
         let rule = super::UnauthorizedBurst;
         let mut window = rule.event_window(&cx).unwrap();
         let mut got = Vec::new();

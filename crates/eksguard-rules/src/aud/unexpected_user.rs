@@ -1,8 +1,8 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, ParamKind, ParamMeta};
+use eksguard_model::FieldPath;
 
-use crate::aud::{is_system_user, matches_any, ReportedRecently};
-use crate::{declare_rule, EventCtx, EventSink, EventWindow, Rule};
+use crate::aud::{is_system_user, matches_any, ReportedRecently, REPORTED_KEYS};
+use crate::{declare_rule, EventCtx, EventSink, EventWindow, WindowRule};
 
 declare_rule! {
     /// ## What it checks
@@ -31,24 +31,21 @@ declare_rule! {
         id: "AUD025",
         name: "unexpected-user",
         severity: Medium,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: EventWindow,
         summary: "A request by a user outside the allow-list",
         remediation: "Remove the mapping behind the user, or add the user to the rule's allowed_users.",
-        params: [
-            ParamMeta {
-                name: "allowed_users",
-                kind: ParamKind::StringList,
-                default: "[]",
-                doc: "User name patterns (`*` matches anything) expected in the cluster; the rule is inactive while empty.",
-            },
-            ParamMeta {
-                name: "report_every_seconds",
-                kind: ParamKind::Integer,
-                default: "3600",
-                doc: "Each user is reported at most once per this many seconds.",
-            },
-        ],
+        params: Params,
+    }
+}
+
+crate::rule_params! {
+    pub struct Params {
+        /// User name patterns (`*` matches anything) expected in the cluster; the rule is
+        /// inactive while empty.
+        allowed_users: Vec<String> = Vec::new(),
+        /// Each user is reported at most once per this many seconds.
+        report_every_seconds: i64 = 3600,
     }
 }
 
@@ -81,18 +78,15 @@ impl EventWindow for Unexpected {
     }
 }
 
-impl Rule for UnexpectedUser {
+impl WindowRule for UnexpectedUser {
     fn event_window(&self, cx: &EventCtx<'_>) -> Option<Box<dyn EventWindow>> {
-        let allowed = cx.param_list(&Self::META, "allowed_users");
-        if allowed.is_empty() {
+        let params = cx.params::<Params>(&Self::META);
+        if params.allowed_users.is_empty() {
             return None;
         }
-        let every = cx
-            .param_i64(&Self::META, "report_every_seconds")
-            .unwrap_or(3600);
         Some(Box::new(Unexpected {
-            allowed,
-            reported: ReportedRecently::new(every, 100_000),
+            allowed: params.allowed_users.clone(),
+            reported: ReportedRecently::new(params.report_every_seconds, REPORTED_KEYS),
         }))
     }
 }

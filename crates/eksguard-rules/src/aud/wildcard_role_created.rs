@@ -1,8 +1,7 @@
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::FieldPath;
 
-use crate::aud::{is_role, role_rules, succeeded_on, target_name, who};
-use crate::{declare_rule, EventCtx, EventSink, Rule};
+use crate::aud::{created_role_rule, target_name, who};
+use crate::{declare_rule, EventCtx, EventRule, EventSink};
 
 declare_rule! {
     /// ## What it checks
@@ -26,38 +25,33 @@ declare_rule! {
         id: "AUD011",
         name: "wildcard-role-created",
         severity: High,
-        sources: "A",
-        kinds: &[],
+        data: [Audit],
+        scope: Events,
         summary: "A role with wildcard verbs or resources was created",
         remediation: "Replace `*` with the verbs and resources the role needs.",
     }
 }
 
-impl Rule for WildcardRoleCreated {
+impl EventRule for WildcardRoleCreated {
     fn check_event(&self, _cx: &EventCtx<'_>, ev: &AuditEvent<'_>, out: &mut EventSink) {
-        if !is_role(ev.resource()) || !succeeded_on(ev, &["create"], ev.resource()) {
-            return;
-        }
-        let Some(body) = ev.request_json() else {
-            return;
-        };
-        for (i, verbs, resources) in role_rules(&body) {
-            let field = if resources.contains(&"*") {
-                "resources"
+        let wildcard = |verbs: &[&str], resources: &[&str]| {
+            if resources.contains(&"*") {
+                Some("resources")
             } else if verbs.contains(&"*") {
-                "verbs"
+                Some("verbs")
             } else {
-                continue;
-            };
+                None
+            }
+        };
+        if let Some((path, field)) = created_role_rule(ev, wildcard) {
             out.report(
-                FieldPath::parse("requestObject.rules").index(i).key(field),
+                path,
                 format!(
                     "{} created role {} with `*` {field}",
                     who(ev),
                     target_name(ev)
                 ),
             );
-            return;
         }
     }
 }

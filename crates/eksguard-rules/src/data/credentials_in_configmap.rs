@@ -1,7 +1,7 @@
 use eksguard_model::encoding::decode_base64;
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -45,8 +45,8 @@ declare_rule! {
         id: "DATA004",
         name: "credentials-in-configmap",
         severity: High,
-        sources: "K",
-        kinds: &["ConfigMap"],
+        data: [Kubernetes],
+        scope: Objects(&["ConfigMap"]),
         summary: "ConfigMap holds credentials",
         remediation: "Rotate the credential and move it to a Secret or AWS Secrets Manager.",
     }
@@ -217,7 +217,7 @@ pub(crate) fn classify(key: &str, value: &str) -> Option<String> {
         .map(|(k, _)| format!("a credential-like setting `{k}`"))
 }
 
-impl Rule for CredentialsInConfigmap {
+impl ObjectRule for CredentialsInConfigmap {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if obj.ns() == Some("kube-system") && &*obj.name == "aws-auth" {
             return;

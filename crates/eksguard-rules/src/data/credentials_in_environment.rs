@@ -1,7 +1,7 @@
 use eksguard_model::{Node, Object};
 
 use super::credentials_in_configmap::{classify, normalize_key};
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -44,8 +44,8 @@ declare_rule! {
         id: "DATA006",
         name: "credentials-in-environment",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container environment holds a literal credential",
         remediation: "Rotate the credential and move it to a Secret mounted as a file, or to AWS Secrets Manager.",
     }
@@ -61,7 +61,7 @@ fn names_itself(name: &str, value: &str) -> bool {
     !n.is_empty() && !v.is_empty() && (v.contains(n) || n.ends_with(&format!("_{v}")))
 }
 
-impl Rule for CredentialsInEnvironment {
+impl ObjectRule for CredentialsInEnvironment {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -27,14 +27,14 @@ declare_rule! {
         id: "DATA005",
         name: "efs-without-transit-encryption",
         severity: Low,
-        sources: "K",
-        kinds: &["PersistentVolume"],
+        data: [Kubernetes],
+        scope: Objects(&["PersistentVolume"]),
         summary: "EFS volume mounted without encryption in transit",
         remediation: "Remove `encryptInTransit: \"false\"` so EFS traffic uses TLS.",
     }
 }
 
-impl Rule for EfsWithoutTransitEncryption {
+impl ObjectRule for EfsWithoutTransitEncryption {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(csi) = obj.spec().get("csi") else {
             return;

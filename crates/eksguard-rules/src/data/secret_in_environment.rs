@@ -1,6 +1,6 @@
 use eksguard_model::{Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "DATA002",
         name: "secret-in-environment",
         severity: Low,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Secret exposed through environment variables",
         remediation: "Mount the Secret as a file instead of injecting it into the environment.",
     }
 }
 
-impl Rule for SecretInEnvironment {
+impl ObjectRule for SecretInEnvironment {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

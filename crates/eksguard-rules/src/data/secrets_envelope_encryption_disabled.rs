@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{is_eks_cluster, is_eksctl, text};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,14 +30,14 @@ declare_rule! {
         id: "DATA001",
         name: "secrets-envelope-encryption-disabled",
         severity: Medium,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Kubernetes secrets are not envelope-encrypted with a customer KMS key",
         remediation: "Enable envelope encryption of secrets with a customer managed KMS key.",
     }
 }
 
-impl Rule for SecretsEnvelopeEncryptionDisabled {
+impl ObjectRule for SecretsEnvelopeEncryptionDisabled {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if is_eks_cluster(obj) {
             let configs = obj

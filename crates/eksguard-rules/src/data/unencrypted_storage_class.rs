@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 const EBS_PROVISIONERS: &[&str] = &["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
 
@@ -29,14 +29,14 @@ declare_rule! {
         id: "DATA003",
         name: "unencrypted-storage-class",
         severity: Medium,
-        sources: "K",
-        kinds: &["StorageClass"],
+        data: [Kubernetes],
+        scope: Objects(&["StorageClass"]),
         summary: "EBS StorageClass does not encrypt volumes",
         remediation: "Set `parameters.encrypted: \"true\"` on the StorageClass.",
     }
 }
 
-impl Rule for UnencryptedStorageClass {
+impl ObjectRule for UnencryptedStorageClass {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let provisioner = obj
             .root

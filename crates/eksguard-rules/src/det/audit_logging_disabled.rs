@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::logging::logging;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,14 +30,14 @@ declare_rule! {
         id: "DET001",
         name: "audit-logging-disabled",
         severity: High,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Control-plane audit logging is not enabled",
         remediation: "Enable the `audit` control-plane log type for the cluster.",
     }
 }
 
-impl Rule for AuditLoggingDisabled {
+impl ObjectRule for AuditLoggingDisabled {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(l) = logging(obj) else { return };
         if !l.is_on("audit") {

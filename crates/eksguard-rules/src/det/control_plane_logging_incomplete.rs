@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::logging::logging;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 /// The log types besides `audit` (DET001's).
 const TYPES: &[&str] = &["api", "authenticator", "controllerManager", "scheduler"];
@@ -31,14 +31,14 @@ declare_rule! {
         id: "DET002",
         name: "control-plane-logging-incomplete",
         severity: Low,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Not every control-plane log type is enabled",
         remediation: "Enable the `api`, `authenticator`, `controllerManager` and `scheduler` log types along with `audit`.",
     }
 }
 
-impl Rule for ControlPlaneLoggingIncomplete {
+impl ObjectRule for ControlPlaneLoggingIncomplete {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(l) = logging(obj) else { return };
         let missing: Vec<&str> = TYPES.iter().copied().filter(|t| !l.is_on(t)).collect();

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Object};
 
 use super::{role_ref, subjects};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 /// ClusterRoles that only expose API discovery, version and health endpoints.
 const DISCOVERY_ROLES: &[&str] = &[
@@ -45,14 +45,14 @@ declare_rule! {
         id: "IAM010",
         name: "anonymous-binding",
         severity: Critical,
-        sources: "K",
-        kinds: &["ClusterRoleBinding", "RoleBinding"],
+        data: [Kubernetes],
+        scope: Objects(&["ClusterRoleBinding", "RoleBinding"]),
         summary: "Role bound to anonymous or all authenticated users",
         remediation: "Remove the anonymous, unauthenticated or all-authenticated subject and bind specific identities.",
     }
 }
 
-impl Rule for AnonymousBinding {
+impl ObjectRule for AnonymousBinding {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let (ref_kind, ref_name) = role_ref(obj);
         let cluster_role = |names: &[&str]| ref_kind == "ClusterRole" && names.contains(&ref_name);

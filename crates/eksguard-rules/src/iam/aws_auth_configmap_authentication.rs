@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Object, Severity};
 
 use crate::aws_iam::{is_eks_cluster, is_eksctl, text};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -34,14 +34,14 @@ declare_rule! {
         id: "IAM003",
         name: "aws-auth-configmap-authentication",
         severity: Medium,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster authentication still uses the aws-auth ConfigMap",
         remediation: "Migrate aws-auth mappings to EKS access entries and set the authentication mode to `API`.",
     }
 }
 
-impl Rule for AwsAuthConfigmapAuthentication {
+impl ObjectRule for AwsAuthConfigmapAuthentication {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let default = if is_eks_cluster(obj) {
             "CONFIG_MAP"

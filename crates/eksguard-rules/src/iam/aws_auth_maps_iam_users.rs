@@ -2,7 +2,7 @@ use eksguard_model::{FieldPath, Node, Object};
 
 use super::{aws_auth_entries, entry_arn};
 use crate::aws_iam::{is_eksctl, is_iam_user_arn};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -35,14 +35,14 @@ declare_rule! {
         id: "IAM005",
         name: "aws-auth-maps-iam-users",
         severity: Medium,
-        sources: "K,E",
-        kinds: &["ConfigMap", "EKSAccessEntry", "ClusterConfig"],
+        data: [Kubernetes, Eks],
+        scope: Objects(&["ConfigMap", "EKSAccessEntry", "ClusterConfig"]),
         summary: "aws-auth or an access entry maps IAM users instead of roles",
         remediation: "Map IAM roles that people assume instead of IAM users, and remove the `mapUsers` entries and user access entries.",
     }
 }
 
-impl Rule for AwsAuthMapsIamUsers {
+impl ObjectRule for AwsAuthMapsIamUsers {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.kind == "EKSAccessEntry" {
             if let Some(arn) = obj.root.get("principalArn").and_then(Node::as_str) {

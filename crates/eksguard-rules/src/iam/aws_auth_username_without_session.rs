@@ -1,7 +1,7 @@
 use eksguard_model::{Node, Object};
 
 use super::{aws_auth_entries, entry_arn, entry_groups};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -32,14 +32,14 @@ declare_rule! {
         id: "IAM007",
         name: "aws-auth-username-without-session",
         severity: Low,
-        sources: "K",
-        kinds: &["ConfigMap"],
+        data: [Kubernetes],
+        scope: Objects(&["ConfigMap"]),
         summary: "aws-auth role mapping username lacks the session name",
         remediation: "Add `{{SessionName}}` to the mapped username so audit logs identify who assumed the role.",
     }
 }
 
-impl Rule for AwsAuthUsernameWithoutSession {
+impl ObjectRule for AwsAuthUsernameWithoutSession {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some((roles, base)) = aws_auth_entries(obj, "mapRoles") else {
             return;

@@ -1,7 +1,7 @@
-use eksguard_model::{FieldPath, Object};
+use eksguard_model::Object;
 
-use super::{describe_subject, role_ref, subjects};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use super::{binding_scope, bound_subjects, role_ref};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -32,33 +32,24 @@ declare_rule! {
         id: "IAM009",
         name: "cluster-admin-binding",
         severity: High,
-        sources: "K",
-        kinds: &["ClusterRoleBinding", "RoleBinding"],
+        data: [Kubernetes],
+        scope: Objects(&["ClusterRoleBinding", "RoleBinding"]),
         summary: "Subject bound to cluster-admin",
         remediation: "Bind a least-privilege role scoped to the namespaces the subject needs instead of `cluster-admin`.",
     }
 }
 
-impl Rule for ClusterAdminBinding {
+impl ObjectRule for ClusterAdminBinding {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if role_ref(obj) != ("ClusterRole", "cluster-admin") {
             return;
         }
-        let scope = match obj.ns() {
-            Some(ns) if &*obj.kind == "RoleBinding" => format!("in namespace `{ns}`"),
-            _ => "cluster-wide".to_string(),
-        };
-        for (i, kind, name, ns) in subjects(obj) {
-            if kind == "Group" && name == "system:masters" {
-                continue;
-            }
+        let scope = binding_scope(obj);
+        for (path, subject) in bound_subjects(obj) {
             out.report(
                 obj,
-                FieldPath::parse("subjects").index(i),
-                format!(
-                    "{} is bound to `cluster-admin` {scope}",
-                    describe_subject(kind, name, ns)
-                ),
+                path,
+                format!("{subject} is bound to `cluster-admin` {scope}"),
             );
         }
     }

@@ -1,8 +1,7 @@
 use eksguard_model::rbac::{BindingKind, Origin, RbacModel, RequestAttributes, Role, RoleKind};
-use eksguard_model::FieldPath;
 
-use super::{describe_subject, subjects};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use super::{binding_scope, bound_subjects};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// Verbs a role must grant on everything to stand in for `cluster-admin`: the usual
 /// read and write verbs and the three that reach past RBAC.
@@ -76,14 +75,15 @@ declare_rule! {
         id: "IAM020",
         name: "cluster-admin-equivalent-binding",
         severity: High,
-        sources: "K",
-        kinds: &["ClusterRoleBinding", "RoleBinding"],
+        data: [Kubernetes],
+        scope: Inventory,
+        reads: &["ClusterRoleBinding", "RoleBinding", "ClusterRole", "Role"],
         summary: "Subject bound to a role as powerful as cluster-admin",
         remediation: "Bind a least-privilege role instead of one granting every verb on every resource.",
     }
 }
 
-impl Rule for ClusterAdminEquivalentBinding {
+impl InventoryRule for ClusterAdminEquivalentBinding {
     // Looking the role up, aggregation included, needs the whole inventory.
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         if cx.objects_of("RoleBinding").next().is_none()
@@ -109,10 +109,7 @@ impl Rule for ClusterAdminEquivalentBinding {
                 continue;
             }
             let obj = cx.inv.get(id);
-            let scope = match (&b.kind, obj.ns()) {
-                (BindingKind::RoleBinding, Some(ns)) => format!("in namespace `{ns}`"),
-                _ => "cluster-wide".to_string(),
-            };
+            let scope = binding_scope(obj);
             let via = if role.aggregated_from.is_empty() {
                 String::new()
             } else {
@@ -123,16 +120,12 @@ impl Rule for ClusterAdminEquivalentBinding {
                     .collect();
                 format!(" through aggregation of {}", from.join(", "))
             };
-            for (i, kind, name, ns) in subjects(obj) {
-                if kind == "Group" && name == "system:masters" {
-                    continue;
-                }
+            for (path, subject) in bound_subjects(obj) {
                 out.report(
                     obj,
-                    FieldPath::parse("subjects").index(i),
+                    path,
                     format!(
-                        "{} is bound {scope} to `{}`, which grants every verb on every resource like `cluster-admin`{via}",
-                        describe_subject(kind, name, ns),
+                        "{subject} is bound {scope} to `{}`, which grants every verb on every resource like `cluster-admin`{via}",
                         role.display(),
                     ),
                 );

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Object};
 
 use crate::aws_iam::{flag, is_eks_cluster, is_eksctl};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "IAM004",
         name: "cluster-creator-admin",
         severity: Low,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster creator is granted cluster-admin access",
         remediation: "Set `bootstrapClusterCreatorAdminPermissions: false` and grant administrators access through explicit access entries.",
     }
 }
 
-impl Rule for ClusterCreatorAdmin {
+impl ObjectRule for ClusterCreatorAdmin {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         const FIELD: &str = "accessConfig.bootstrapClusterCreatorAdminPermissions";
         let note = if is_eks_cluster(obj) {

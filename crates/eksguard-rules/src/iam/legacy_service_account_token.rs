@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -29,14 +29,14 @@ declare_rule! {
         id: "IAM019",
         name: "legacy-service-account-token",
         severity: Medium,
-        sources: "K",
-        kinds: &["Secret"],
+        data: [Kubernetes],
+        scope: Objects(&["Secret"]),
         summary: "Long-lived service account token Secret",
         remediation: "Delete the token Secret and use short-lived tokens from the TokenRequest API or projected volumes.",
     }
 }
 
-impl Rule for LegacyServiceAccountToken {
+impl ObjectRule for LegacyServiceAccountToken {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if obj.root.get("type").and_then(Node::as_str)
             != Some("kubernetes.io/service-account-token")

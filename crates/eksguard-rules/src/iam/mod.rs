@@ -321,6 +321,28 @@ pub(crate) fn subjects(obj: &Object) -> impl Iterator<Item = (usize, &str, &str,
         })
 }
 
+/// Where a binding grants its role: "in namespace `ns`" for a RoleBinding,
+/// "cluster-wide" for a ClusterRoleBinding.
+pub(crate) fn binding_scope(obj: &Object) -> String {
+    match obj.ns() {
+        Some(ns) if &*obj.kind == "RoleBinding" => format!("in namespace `{ns}`"),
+        _ => "cluster-wide".to_string(),
+    }
+}
+
+/// The subjects a binding gives its role to, each at its path and described: all but the
+/// group `system:masters`, which holds every permission anyway.
+pub(crate) fn bound_subjects(obj: &Object) -> impl Iterator<Item = (FieldPath, String)> + '_ {
+    subjects(obj)
+        .filter(|(_, kind, name, _)| !(*kind == "Group" && *name == "system:masters"))
+        .map(|(i, kind, name, ns)| {
+            (
+                FieldPath::parse("subjects").index(i),
+                describe_subject(kind, name, ns),
+            )
+        })
+}
+
 /// "User `alice`", "ServiceAccount `ci/deployer`".
 pub(crate) fn describe_subject(kind: &str, name: &str, ns: Option<&str>) -> String {
     match (kind, ns) {

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Object};
 
 use crate::aws_iam::{flag, is_eks_cluster, is_eksctl};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -31,14 +31,14 @@ declare_rule! {
         id: "IAM002",
         name: "private-endpoint-disabled",
         severity: Medium,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster private API endpoint is disabled",
         remediation: "Enable private endpoint access so that nodes and in-VPC clients reach the API server inside the VPC.",
     }
 }
 
-impl Rule for PrivateEndpointDisabled {
+impl ObjectRule for PrivateEndpointDisabled {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if is_eks_cluster(obj) {
             let Some(vpc) = obj.root.get("resourcesVpcConfig") else {

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{flag, is_eks_cluster, is_eksctl};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -37,8 +37,8 @@ declare_rule! {
         id: "IAM001",
         name: "public-endpoint-unrestricted",
         severity: High,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster API endpoint is public and open to any address",
         remediation: "Disable the public endpoint, or restrict `publicAccessCidrs` to known administrative networks.",
     }
@@ -83,7 +83,7 @@ fn check(
     }
 }
 
-impl Rule for PublicEndpointUnrestricted {
+impl ObjectRule for PublicEndpointUnrestricted {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if is_eks_cluster(obj) {
             let Some(vpc) = obj.root.get("resourcesVpcConfig") else {

@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use eksguard_model::rbac::powers::WORKLOAD_CREATE;
 
 use super::report_grants;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -34,14 +34,14 @@ declare_rule! {
         id: "IAM014",
         name: "rbac-create-pods",
         severity: Low,
-        sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants creating pods or workload controllers",
         remediation: "Grant `create` on pods and workload controllers only to deployment pipelines and controllers that need it.",
     }
 }
 
-impl Rule for RbacCreatePods {
+impl ObjectRule for RbacCreatePods {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         report_grants(obj, &[&WORKLOAD_CREATE], false, out);
     }

@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use eksguard_model::rbac::powers::{BIND, ESCALATE, IMPERSONATE};
 
 use super::report_grants;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -35,14 +35,14 @@ declare_rule! {
         id: "IAM011",
         name: "rbac-escalation-verbs",
         severity: High,
-        sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants escalate, bind or impersonate",
         remediation: "Remove `escalate`, `bind` and `impersonate` unless the subject administers RBAC, and limit them with `resourceNames`.",
     }
 }
 
-impl Rule for RbacEscalationVerbs {
+impl ObjectRule for RbacEscalationVerbs {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         report_grants(obj, &[&ESCALATE, &BIND, &IMPERSONATE], false, out);
     }

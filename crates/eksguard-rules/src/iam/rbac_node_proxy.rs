@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use eksguard_model::rbac::powers::NODE_PROXY;
 
 use super::report_grants;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -33,14 +33,14 @@ declare_rule! {
         id: "IAM015",
         name: "rbac-node-proxy",
         severity: High,
-        sources: "K",
-        kinds: &["ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["ClusterRole"]),
         summary: "Role grants access to nodes/proxy",
         remediation: "Remove access to `nodes/proxy`; use metrics endpoints or `nodes/metrics` and `nodes/stats` instead.",
     }
 }
 
-impl Rule for RbacNodeProxy {
+impl ObjectRule for RbacNodeProxy {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         report_grants(obj, &[&NODE_PROXY], true, out);
     }

@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use eksguard_model::rbac::powers::PERSISTENT_VOLUME_CREATE;
 
 use super::report_grants;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -33,14 +33,14 @@ declare_rule! {
         id: "IAM018",
         name: "rbac-persistent-volume-create",
         severity: Medium,
-        sources: "K",
-        kinds: &["ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["ClusterRole"]),
         summary: "Role grants creating PersistentVolumes",
         remediation: "Provision storage through StorageClasses and PersistentVolumeClaims and keep `create` on persistentvolumes for storage administrators.",
     }
 }
 
-impl Rule for RbacPersistentVolumeCreate {
+impl ObjectRule for RbacPersistentVolumeCreate {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         report_grants(obj, &[&PERSISTENT_VOLUME_CREATE], false, out);
     }

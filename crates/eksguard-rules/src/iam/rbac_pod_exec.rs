@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use eksguard_model::rbac::powers::POD_EXEC;
 
 use super::report_grants;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -32,14 +32,14 @@ declare_rule! {
         id: "IAM013",
         name: "rbac-pod-exec",
         severity: Medium,
-        sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants exec or attach into pods",
         remediation: "Remove `create`/`get` on `pods/exec` and `pods/attach`, or grant it only to break-glass roles.",
     }
 }
 
-impl Rule for RbacPodExec {
+impl ObjectRule for RbacPodExec {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         report_grants(obj, &[&POD_EXEC], false, out);
     }

@@ -2,7 +2,7 @@ use eksguard_model::rbac::powers::SECRETS_READ;
 use eksguard_model::{Object, Severity};
 
 use super::{describe_grant, grants_any, is_builtin_role, resource_names, role_rules, verb_path};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -34,14 +34,14 @@ declare_rule! {
         id: "IAM012",
         name: "rbac-secrets-read",
         severity: Medium,
-        sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants reading Secrets",
         remediation: "Limit Secret access to `get` on named Secrets in a namespaced Role.",
     }
 }
 
-impl Rule for RbacSecretsRead {
+impl ObjectRule for RbacSecretsRead {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if is_builtin_role(obj) {
             return;

@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use eksguard_model::rbac::powers::TOKEN_CREATE;
 
 use super::report_grants;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -31,14 +31,14 @@ declare_rule! {
         id: "IAM017",
         name: "rbac-token-create",
         severity: High,
-        sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants creating service account tokens",
         remediation: "Remove `create` on `serviceaccounts/token`, or limit it with `resourceNames` to the service accounts the subject must mint tokens for.",
     }
 }
 
-impl Rule for RbacTokenCreate {
+impl ObjectRule for RbacTokenCreate {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         report_grants(obj, &[&TOKEN_CREATE], false, out);
     }

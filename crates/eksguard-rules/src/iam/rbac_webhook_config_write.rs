@@ -3,7 +3,7 @@ use eksguard_model::Object;
 use eksguard_model::rbac::powers::WEBHOOK_WRITE;
 
 use super::report_grants;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -34,14 +34,14 @@ declare_rule! {
         id: "IAM016",
         name: "rbac-webhook-config-write",
         severity: High,
-        sources: "K",
-        kinds: &["ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["ClusterRole"]),
         summary: "Role grants writing admission webhook configurations",
         remediation: "Grant write access to admission webhook configurations only to the controllers that own them, limited with `resourceNames`.",
     }
 }
 
-impl Rule for RbacWebhookConfigWrite {
+impl ObjectRule for RbacWebhookConfigWrite {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         report_grants(obj, &[&WEBHOOK_WRITE], false, out);
     }

@@ -1,6 +1,6 @@
 use eksguard_model::{Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -25,14 +25,14 @@ declare_rule! {
         id: "IAM008",
         name: "rbac-wildcard",
         severity: High,
-        sources: "K",
-        kinds: &["Role", "ClusterRole"],
+        data: [Kubernetes],
+        scope: Objects(&["Role", "ClusterRole"]),
         summary: "RBAC rule grants a wildcard",
         remediation: "Replace `*` with the explicit API groups, resources and verbs needed.",
     }
 }
 
-impl Rule for RbacWildcard {
+impl ObjectRule for RbacWildcard {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.name == "cluster-admin" || obj.name.starts_with("system:") {
             return;

@@ -2,7 +2,7 @@ use eksguard_model::{FieldPath, Node, Object};
 
 use super::{aws_auth_entries, entry_arn, entry_groups};
 use crate::aws_iam::is_eksctl;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -37,14 +37,14 @@ declare_rule! {
         id: "IAM006",
         name: "system-masters-mapping",
         severity: High,
-        sources: "K,E",
-        kinds: &["ConfigMap", "EKSAccessPolicies", "ClusterConfig"],
+        data: [Kubernetes, Eks],
+        scope: Objects(&["ConfigMap", "EKSAccessPolicies", "ClusterConfig"]),
         summary: "An IAM principal is mapped to system:masters or cluster-wide EKS cluster admin",
         remediation: "Map the principal to a custom group bound to a least-privilege ClusterRole instead of `system:masters` or a cluster-scoped `AmazonEKSClusterAdminPolicy`.",
     }
 }
 
-impl Rule for SystemMastersMapping {
+impl ObjectRule for SystemMastersMapping {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.kind == "EKSAccessPolicies" {
             let who = obj

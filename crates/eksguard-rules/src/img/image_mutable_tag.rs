@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 use super::parse_image;
 
@@ -28,14 +28,14 @@ declare_rule! {
         id: "IMG001",
         name: "image-mutable-tag",
         severity: Low,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Image has no tag or uses `latest`",
         remediation: "Reference the image by a version tag or a digest instead of `latest`.",
     }
 }
 
-impl Rule for ImageMutableTag {
+impl ObjectRule for ImageMutableTag {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

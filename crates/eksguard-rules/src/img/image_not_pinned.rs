@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 use super::parse_image;
 
@@ -25,14 +25,14 @@ declare_rule! {
         id: "IMG002",
         name: "image-not-pinned",
         severity: Info,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Image not pinned by digest",
         remediation: "Reference the image by digest (`@sha256:...`).",
     }
 }
 
-impl Rule for ImageNotPinned {
+impl ObjectRule for ImageNotPinned {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

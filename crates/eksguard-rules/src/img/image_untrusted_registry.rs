@@ -1,17 +1,17 @@
-use eksguard_model::{Object, ParamKind, ParamMeta};
+use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 use super::{normalize_registry, parse_image, ImageRef};
 
-const TRUSTED: ParamMeta = ParamMeta {
-    name: "trusted_registries",
-    kind: ParamKind::StringList,
-    default: "[]",
-    doc: "Registries (`123456789012.dkr.ecr.eu-west-1.amazonaws.com`) or registry/path \
-          prefixes (`docker.io/bitnami`) images may come from; `*.` at the start of a host \
-          matches any subdomain. Empty disables the rule.",
-};
+crate::rule_params! {
+    pub struct Params {
+        /// Registries (`123456789012.dkr.ecr.eu-west-1.amazonaws.com`) or registry/path
+        /// prefixes (`docker.io/bitnami`) images may come from; `*.` at the start of a host
+        /// matches any subdomain. Empty disables the rule.
+        trusted_registries: Vec<String> = Vec::new(),
+    }
+}
 
 declare_rule! {
     /// ## What it checks
@@ -40,11 +40,11 @@ declare_rule! {
         id: "IMG003",
         name: "image-untrusted-registry",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Image from a registry outside the trusted list",
         remediation: "Pull images only from the registries listed in `trusted_registries`.",
-        params: [TRUSTED],
+        params: Params,
     }
 }
 
@@ -78,9 +78,10 @@ fn trusted_by(image: &ImageRef, entry: &str) -> bool {
             || image.repository.starts_with(&format!("{path}/")))
 }
 
-impl Rule for ImageUntrustedRegistry {
+impl ObjectRule for ImageUntrustedRegistry {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        let trusted = cx.param_list(&Self::META, TRUSTED.name);
+        let params = cx.params::<Params>(&Self::META);
+        let trusted = &params.trusted_registries;
         if trusted.is_empty() {
             return;
         }

@@ -2,7 +2,7 @@ use eksguard_model::{FieldPath, Node, Object};
 
 use super::{irsa_role, role_arn_path};
 use crate::aws_iam::{eksctl_addon, flag, is_eksctl, text};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -50,8 +50,8 @@ declare_rule! {
         id: "IRSA011",
         name: "aws-node-uses-node-role",
         severity: Medium,
-        sources: "K,E",
-        kinds: &["ServiceAccount", "EKSAddon", "ClusterConfig"],
+        data: [Kubernetes, Eks],
+        scope: Objects(&["ServiceAccount", "EKSAddon", "ClusterConfig"]),
         reads: &["EKSPodIdentityAssociation"],
         summary: "VPC CNI (aws-node) uses the node IAM role",
         remediation: "Give the `aws-node` service account its own IAM role with `AmazonEKS_CNI_Policy` (IRSA or Pod Identity) and remove the policy from the node role.",
@@ -134,7 +134,7 @@ fn role_elsewhere(cx: &Ctx<'_>) -> bool {
             .any(|c| is_eksctl(c) && eksctl_gives_role(c))
 }
 
-impl Rule for AwsNodeUsesNodeRole {
+impl ObjectRule for AwsNodeUsesNodeRole {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
             "ServiceAccount" => {

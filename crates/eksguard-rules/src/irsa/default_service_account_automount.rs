@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "IRSA001",
         name: "default-service-account-automount",
         severity: Low,
-        sources: "K",
-        kinds: &["ServiceAccount"],
+        data: [Kubernetes],
+        scope: Objects(&["ServiceAccount"]),
         summary: "Default service account automounts its token",
         remediation: "Set `automountServiceAccountToken: false` on the `default` ServiceAccount.",
     }
 }
 
-impl Rule for DefaultServiceAccountAutomount {
+impl ObjectRule for DefaultServiceAccountAutomount {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.name != "default" {
             return;

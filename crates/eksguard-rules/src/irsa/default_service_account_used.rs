@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Object};
 
-use crate::context::SKIP_NAMESPACES;
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::context::SkipNamespaces;
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -34,26 +34,22 @@ declare_rule! {
         id: "IRSA002",
         name: "default-service-account-used",
         severity: Low,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Workload runs as the default service account",
         remediation: "Create a dedicated ServiceAccount for the workload and set `serviceAccountName`.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
-impl Rule for DefaultServiceAccountUsed {
+impl ObjectRule for DefaultServiceAccountUsed {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         if pod.service_account() != "default" {
             return;
         }
         if let Some(ns) = obj.ns() {
-            if cx
-                .param_list(&Self::META, "skip_namespaces")
-                .iter()
-                .any(|s| s == ns)
-            {
+            if cx.params::<SkipNamespaces>(&Self::META).skips(ns) {
                 return;
             }
         }

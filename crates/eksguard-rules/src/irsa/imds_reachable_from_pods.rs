@@ -1,15 +1,15 @@
-use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta, Severity};
+use eksguard_model::{FieldPath, Node, Object, Severity};
 
 use crate::aws_ec2::{eksctl_nodegroups, text};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
-const MAX_HOP_LIMIT: ParamMeta = ParamMeta {
-    name: "max_hop_limit",
-    kind: ParamKind::Integer,
-    default: "1",
-    doc: "Highest acceptable HttpPutResponseHopLimit. 1 keeps IMDSv2 responses on the node; \
-          2 lets pods on the pod network reach instance metadata.",
-};
+crate::rule_params! {
+    pub struct Params {
+        /// Highest acceptable HttpPutResponseHopLimit. 1 keeps IMDSv2 responses on the node;
+        /// 2 lets pods on the pod network reach instance metadata.
+        max_hop_limit: i64 = 1,
+    }
+}
 
 declare_rule! {
     /// ## What it checks
@@ -60,11 +60,11 @@ declare_rule! {
         id: "IRSA009",
         name: "imds-reachable-from-pods",
         severity: High,
-        sources: "C,E",
-        kinds: &["EC2LaunchTemplateVersion", "EC2Instance", "EC2NodeClass", "ClusterConfig"],
+        data: [Ec2, Eks],
+        scope: Objects(&["EC2LaunchTemplateVersion", "EC2Instance", "EC2NodeClass", "ClusterConfig"]),
         summary: "Pods can reach the node's instance metadata and its IAM credentials",
         remediation: "Require IMDSv2 (HttpTokens required) and set the metadata hop limit to 1; give pods IAM roles through IRSA or Pod Identity.",
-        params: [MAX_HOP_LIMIT],
+        params: Params,
     }
 }
 
@@ -87,9 +87,9 @@ const KARPENTER_KEYS: Keys = Keys {
     endpoint: "httpEndpoint",
 };
 
-impl Rule for ImdsReachableFromPods {
+impl ObjectRule for ImdsReachableFromPods {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        let max_hop = cx.param_i64(&Self::META, "max_hop_limit").unwrap_or(1);
+        let max_hop = cx.params::<Params>(&Self::META).max_hop_limit;
         match &*obj.kind {
             "EC2LaunchTemplateVersion" => {
                 let base = FieldPath::parse("LaunchTemplateData.MetadataOptions");

@@ -1,9 +1,7 @@
 use eksguard_model::Object;
 
-use crate::aws_iam::{
-    claim_issuer, has_wildcard, statements, trust_policy, web_identity_statements,
-};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::aws_iam::{claim_issuer, unpinned_issuers, Cond};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,36 +28,25 @@ declare_rule! {
         id: "IRSA006",
         name: "irsa-trust-missing-aud",
         severity: Low,
-        sources: "I",
-        kinds: &["IAMRole", "IAMPolicyDocument"],
+        data: [Iam],
+        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy does not check the token audience (no :aud condition)",
         remediation: "Add a `StringEquals` condition `<issuer>:aud` = `sts.amazonaws.com`.",
     }
 }
 
-impl Rule for IrsaTrustMissingAud {
+impl ObjectRule for IrsaTrustMissingAud {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        let Some((doc, base)) = trust_policy(obj) else {
-            return;
+        let pinned = |c: &Cond, issuer: &str| {
+            claim_issuer(&c.key, "aud").is_some_and(|ki| ki.eq_ignore_ascii_case(issuer))
+                && c.pins_values()
         };
-        let sts = statements(doc, &base);
-        for (st, issuers) in web_identity_statements(&sts) {
-            let conds = st.conditions();
-            for issuer in &issuers {
-                let pinned = conds.iter().any(|c| {
-                    claim_issuer(&c.key, "aud").is_some_and(|ki| ki.eq_ignore_ascii_case(issuer))
-                        && c.is_positive_match()
-                        && !c.values.is_empty()
-                        && !(c.is_like() && c.values.iter().any(|(_, v)| has_wildcard(v)))
-                });
-                if !pinned {
-                    out.report(
-                        obj,
-                        st.condition_path(),
-                        format!("web identity trust for `{issuer}` has no `{issuer}:aud` condition for `sts.amazonaws.com`"),
-                    );
-                }
-            }
+        for (path, issuer) in unpinned_issuers(obj, pinned) {
+            out.report(
+                obj,
+                path,
+                format!("web identity trust for `{issuer}` has no `{issuer}:aud` condition for `sts.amazonaws.com`"),
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
-use crate::aws_iam::{claim_issuer, statements, trust_policy, web_identity_statements};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::aws_iam::{claim_issuer, unpinned_issuers, Cond};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -37,40 +37,29 @@ declare_rule! {
         id: "IRSA004",
         name: "irsa-trust-missing-sub",
         severity: Critical,
-        sources: "I",
-        kinds: &["IAMRole", "IAMPolicyDocument"],
+        data: [Iam],
+        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy does not restrict the service account (no :sub condition)",
         remediation: "Add a `StringEquals` condition on `<issuer>:sub` naming the one service account allowed to assume the role.",
     }
 }
 
-impl Rule for IrsaTrustMissingSub {
+impl ObjectRule for IrsaTrustMissingSub {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        let Some((doc, base)) = trust_policy(obj) else {
-            return;
+        // A condition on another issuer's `:sub` that the request must carry fails for
+        // tokens of this issuer, so it pins this one too.
+        let pinned = |c: &Cond, issuer: &str| {
+            claim_issuer(&c.key, "sub").is_some_and(|ki| {
+                c.is_positive_match()
+                    && (ki.eq_ignore_ascii_case(issuer) || !c.passes_when_absent())
+            })
         };
-        let sts = statements(doc, &base);
-        for (st, issuers) in web_identity_statements(&sts) {
-            let conds = st.conditions();
-            let unpinned: Vec<&String> = issuers
-                .iter()
-                .filter(|issuer| {
-                    !conds.iter().any(|c| {
-                        let Some(ki) = claim_issuer(&c.key, "sub") else {
-                            return false;
-                        };
-                        c.is_positive_match()
-                            && (ki.eq_ignore_ascii_case(issuer) || !c.passes_when_absent())
-                    })
-                })
-                .collect();
-            for issuer in unpinned {
-                out.report(
-                    obj,
-                    st.condition_path(),
-                    format!("web identity trust for `{issuer}` has no `{issuer}:sub` condition: any service account it issues tokens for can assume the role"),
-                );
-            }
+        for (path, issuer) in unpinned_issuers(obj, pinned) {
+            out.report(
+                obj,
+                path,
+                format!("web identity trust for `{issuer}` has no `{issuer}:sub` condition: any service account it issues tokens for can assume the role"),
+            );
         }
     }
 }

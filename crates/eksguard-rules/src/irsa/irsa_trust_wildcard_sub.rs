@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use crate::aws_iam::{claim_issuer, statements, trust_policy, web_identity_statements};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,8 +30,8 @@ declare_rule! {
         id: "IRSA005",
         name: "irsa-trust-wildcard-sub",
         severity: High,
-        sources: "I",
-        kinds: &["IAMRole", "IAMPolicyDocument"],
+        data: [Iam],
+        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy matches service accounts by wildcard",
         remediation: "Replace the `StringLike` pattern on `<issuer>:sub` with `StringEquals` and the exact service account names.",
     }
@@ -52,7 +52,7 @@ fn scope(pattern: &str) -> String {
     "service accounts of any namespace".to_string()
 }
 
-impl Rule for IrsaTrustWildcardSub {
+impl ObjectRule for IrsaTrustWildcardSub {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some((doc, base)) = trust_policy(obj) else {
             return;

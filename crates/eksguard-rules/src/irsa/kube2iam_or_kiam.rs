@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::image_repo_name;
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 /// The pod annotation kube2iam and kiam read the role from.
 const ROLE_ANNOTATION: &str = "iam.amazonaws.com/role";
@@ -36,14 +36,14 @@ declare_rule! {
         id: "IRSA012",
         name: "kube2iam-or-kiam",
         severity: Low,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pods get IAM credentials through kube2iam or kiam",
         remediation: "Migrate to IAM roles for service accounts or EKS Pod Identity and remove kube2iam or kiam.",
     }
 }
 
-impl Rule for Kube2iamOrKiam {
+impl ObjectRule for Kube2iamOrKiam {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         if pod.annotation(ROLE_ANNOTATION).is_some() {

@@ -1,18 +1,26 @@
 use std::collections::BTreeSet;
 
-use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta};
+use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{aws_managed_policy_name, is_eksctl, role_name, statements};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 const WORKER_POLICY: &str = "AmazonEKSWorkerNodePolicy";
 
-const ALLOWED: ParamMeta = ParamMeta {
-    name: "allowed_policies",
-    kind: ParamKind::StringList,
-    default: r#"["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy", "AmazonSSMManagedInstanceCore"]"#,
-    doc: "Policies a node role may carry: names of AWS-managed policies, or full policy ARNs.",
-};
+crate::rule_params! {
+    pub struct Params {
+        /// Policies a node role may carry: names of AWS-managed policies, or full policy ARNs.
+        allowed_policies: Vec<String> = [
+            WORKER_POLICY,
+            "AmazonEC2ContainerRegistryReadOnly",
+            "AmazonEC2ContainerRegistryPullOnly",
+            "AmazonEKS_CNI_Policy",
+            "AmazonSSMManagedInstanceCore",
+        ]
+        .map(String::from)
+        .to_vec(),
+    }
+}
 
 /// eksctl `withAddonPolicies` switches and what they attach to the node role.
 const ADDON_POLICIES: &[(&str, &str)] = &[
@@ -78,12 +86,12 @@ declare_rule! {
         id: "IRSA010",
         name: "node-role-excess-permissions",
         severity: Medium,
-        sources: "I,E",
-        kinds: &[],
+        data: [Iam, Eks],
+        scope: Inventory,
         reads: &["ClusterConfig", "EKSNodegroup", "IAMAttachedPolicies", "IAMRolePolicy"],
         summary: "Node IAM role carries permissions beyond the worker policies",
         remediation: "Remove extra policies from the node role and give the workloads that need them their own IAM roles (IRSA or Pod Identity).",
-        params: [ALLOWED],
+        params: Params,
     }
 }
 
@@ -167,9 +175,10 @@ fn report_star_actions(obj: &Object, doc: &Node, base: &FieldPath, who: &str, ou
     }
 }
 
-impl Rule for NodeRoleExcessPermissions {
+impl InventoryRule for NodeRoleExcessPermissions {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        let allowed = cx.param_list(&Self::META, "allowed_policies");
+        let params = cx.params::<Params>(&Self::META);
+        let allowed = &params.allowed_policies;
         let mut node_roles: BTreeSet<String> = cx
             .objects_of("EKSNodegroup")
             .filter_map(|ng| ng.root.get("nodeRole").and_then(Node::as_str))
@@ -204,7 +213,7 @@ impl Rule for NodeRoleExcessPermissions {
                 node_roles.insert(n.to_string());
             }
             for (i, arn, name) in attached(list) {
-                if policy_allowed(&allowed, arn, name) {
+                if policy_allowed(allowed, arn, name) {
                     continue;
                 }
                 let shown = arn.or(name).unwrap_or("(unnamed policy)");
@@ -252,7 +261,7 @@ impl Rule for NodeRoleExcessPermissions {
                         .enumerate()
                     {
                         let Some(arn) = p.as_str() else { continue };
-                        if !policy_allowed(&allowed, Some(arn), None) {
+                        if !policy_allowed(allowed, Some(arn), None) {
                             out.report(
                                 cfg,
                                 base.key("attachPolicyARNs").index(i),

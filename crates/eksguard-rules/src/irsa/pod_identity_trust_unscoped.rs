@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
-use crate::aws_iam::{document_allows, has_wildcard, statements, trust_policy};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::aws_iam::{document_allows, statements, trust_policy};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 const SERVICE: &str = "pods.eks.amazonaws.com";
 const SOURCE_KEYS: &[&str] = &["aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgId"];
@@ -36,14 +36,14 @@ declare_rule! {
         id: "IRSA007",
         name: "pod-identity-trust-unscoped",
         severity: Medium,
-        sources: "I",
-        kinds: &["IAMRole", "IAMPolicyDocument"],
+        data: [Iam],
+        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "Pod Identity trust policy lacks sts:TagSession or a source account/ARN condition",
         remediation: "Allow `sts:TagSession` alongside `sts:AssumeRole` and add an `aws:SourceAccount` or `aws:SourceArn` condition.",
     }
 }
 
-impl Rule for PodIdentityTrustUnscoped {
+impl ObjectRule for PodIdentityTrustUnscoped {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some((doc, base)) = trust_policy(obj) else {
             return;
@@ -66,10 +66,7 @@ impl Rule for PodIdentityTrustUnscoped {
                 );
             }
             let scoped = st.conditions().iter().any(|c| {
-                SOURCE_KEYS.iter().any(|k| c.key.eq_ignore_ascii_case(k))
-                    && c.is_positive_match()
-                    && !c.values.is_empty()
-                    && !(c.is_like() && c.values.iter().any(|(_, v)| has_wildcard(v)))
+                SOURCE_KEYS.iter().any(|k| c.key.eq_ignore_ascii_case(k)) && c.pins_values()
             });
             if !scoped {
                 out.report(

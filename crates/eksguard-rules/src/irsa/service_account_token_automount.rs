@@ -1,7 +1,7 @@
 use eksguard_model::{Node, Object};
 
-use crate::context::SKIP_NAMESPACES;
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::context::SkipNamespaces;
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -35,24 +35,20 @@ declare_rule! {
         id: "IRSA003",
         name: "service-account-token-automount",
         severity: Info,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         reads: &["ServiceAccount"],
         summary: "Pod automounts a service account token",
         remediation: "Set `automountServiceAccountToken: false` on the pod or its ServiceAccount unless it calls the Kubernetes API.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
-impl Rule for ServiceAccountTokenAutomount {
+impl ObjectRule for ServiceAccountTokenAutomount {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         let ns = obj.ns().unwrap_or("default");
-        if cx
-            .param_list(&Self::META, "skip_namespaces")
-            .iter()
-            .any(|s| s == ns)
-        {
+        if cx.params::<SkipNamespaces>(&Self::META).skips(ns) {
             return;
         }
         let sa_name = pod.service_account();

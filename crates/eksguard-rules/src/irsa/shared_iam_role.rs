@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use eksguard_model::{FieldPath, Node, Object};
 
 use super::{irsa_role, role_arn_path};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// Most other service accounts a message lists by name.
 const MAX_LISTED: usize = 5;
@@ -56,8 +56,8 @@ declare_rule! {
         id: "IRSA008",
         name: "shared-iam-role",
         severity: Medium,
-        sources: "K,E",
-        kinds: &[],
+        data: [Kubernetes, Eks],
+        scope: Inventory,
         reads: &["ServiceAccount", "EKSPodIdentityAssociation"],
         summary: "IAM role shared by several service accounts",
         remediation: "Give each workload's service account its own IAM role scoped to what it needs.",
@@ -90,7 +90,7 @@ fn association_use(a: &Object) -> Option<Use<'_>> {
     })
 }
 
-impl Rule for SharedIamRole {
+impl InventoryRule for SharedIamRole {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         let mut by_role: BTreeMap<String, Vec<Use>> = BTreeMap::new();
         for sa in cx.objects_of("ServiceAccount") {

@@ -1,7 +1,7 @@
 use eksguard_model::Node;
 
-use crate::context::SKIP_NAMESPACES;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::context::SkipNamespaces;
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 use super::{governs, is_default_deny, namespace_path, Direction};
 
@@ -36,12 +36,12 @@ declare_rule! {
         id: "NET003",
         name: "default-deny-blocks-dns",
         severity: Medium,
-        sources: "K",
-        kinds: &[],
+        data: [Kubernetes],
+        scope: Inventory,
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Default-deny egress without a DNS egress rule",
         remediation: "Allow egress to the cluster DNS on port 53 over UDP and TCP.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
@@ -69,9 +69,9 @@ fn dns_protocol(port: &Node) -> Option<String> {
     opens.then_some(proto)
 }
 
-impl Rule for DefaultDenyBlocksDns {
+impl InventoryRule for DefaultDenyBlocksDns {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for (ns, obj) in cx.workload_namespaces(&Self::META) {
+        for (ns, obj) in cx.workload_namespaces(&cx.params(&Self::META)) {
             let Some(deny) = cx
                 .objects_in("NetworkPolicy", &ns)
                 .find(|p| is_default_deny(p, Direction::Egress))

@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 const ALB_CERT: &str = "alb.ingress.kubernetes.io/certificate-arn";
 
@@ -28,14 +28,14 @@ declare_rule! {
         id: "NET006",
         name: "ingress-without-tls",
         severity: Medium,
-        sources: "K",
-        kinds: &["Ingress"],
+        data: [Kubernetes],
+        scope: Objects(&["Ingress"]),
         summary: "Ingress serves traffic without TLS",
         remediation: "Configure `spec.tls` or the `alb.ingress.kubernetes.io/certificate-arn` annotation.",
     }
 }
 
-impl Rule for IngressWithoutTls {
+impl ObjectRule for IngressWithoutTls {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let has_tls = obj.spec().get("tls").is_some_and(|t| !t.is_empty_value());
         let has_cert = obj

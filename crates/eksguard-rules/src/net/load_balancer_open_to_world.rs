@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 use super::network_policy_world_cidr::is_world_cidr;
 
@@ -44,8 +44,8 @@ declare_rule! {
         id: "NET008",
         name: "load-balancer-open-to-world",
         severity: Medium,
-        sources: "K",
-        kinds: &["Service"],
+        data: [Kubernetes],
+        scope: Objects(&["Service"]),
         summary: "Internet-facing load balancer open to any address",
         remediation: "Restrict `spec.loadBalancerSourceRanges` to known client CIDRs or make the load balancer internal.",
     }
@@ -69,7 +69,7 @@ fn internet_facing(obj: &Object) -> bool {
     !internal && !controller
 }
 
-impl Rule for LoadBalancerOpenToWorld {
+impl ObjectRule for LoadBalancerOpenToWorld {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if obj.spec().get("type").and_then(Node::as_str) != Some("LoadBalancer")
             || !internet_facing(obj)

@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 const SSL_CERT: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert";
 const HTTP_PORTS: &[i64] = &[80, 443, 3000, 8000, 8080];
@@ -32,8 +32,8 @@ declare_rule! {
         id: "NET007",
         name: "load-balancer-without-tls",
         severity: Low,
-        sources: "K",
-        kinds: &["Service"],
+        data: [Kubernetes],
+        scope: Objects(&["Service"]),
         summary: "LoadBalancer Service exposes HTTP without TLS",
         remediation: "Attach an ACM certificate with the `service.beta.kubernetes.io/aws-load-balancer-ssl-cert` annotation.",
     }
@@ -58,7 +58,7 @@ fn http_like(port: &Node) -> bool {
         || app == "http"
 }
 
-impl Rule for LoadBalancerWithoutTls {
+impl ObjectRule for LoadBalancerWithoutTls {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if obj.spec().get("type").and_then(Node::as_str) != Some("LoadBalancer") {
             return;

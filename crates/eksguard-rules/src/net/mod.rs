@@ -106,3 +106,22 @@ pub(crate) fn namespace_path(obj: &Object) -> FieldPath {
         FieldPath::parse("metadata.namespace")
     }
 }
+
+/// Reports each namespace with workloads (minus those the rule skips) that holds no
+/// object of `kind`.
+pub(crate) fn report_namespaces_without(
+    cx: &crate::Ctx<'_>,
+    skip: &crate::context::SkipNamespaces,
+    kind: &str,
+    out: &mut crate::Sink,
+) {
+    for (ns, obj) in cx.workload_namespaces(skip) {
+        if cx.objects_in(kind, &ns).next().is_none() {
+            out.report(
+                obj,
+                namespace_path(obj),
+                format!("namespace `{ns}` has workloads but no {kind}"),
+            );
+        }
+    }
+}

@@ -1,5 +1,5 @@
-use crate::context::SKIP_NAMESPACES;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::context::SkipNamespaces;
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 use super::{is_default_deny, namespace_path, Direction};
 
@@ -34,18 +34,18 @@ declare_rule! {
         id: "NET002",
         name: "namespace-without-default-deny",
         severity: Low,
-        sources: "K",
-        kinds: &[],
+        data: [Kubernetes],
+        scope: Inventory,
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Namespace has no default-deny NetworkPolicy for Ingress or Egress",
         remediation: "Add a NetworkPolicy with an empty podSelector and policyTypes Ingress and Egress, then allow the needed flows.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
-impl Rule for NamespaceWithoutDefaultDeny {
+impl InventoryRule for NamespaceWithoutDefaultDeny {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for (ns, obj) in cx.workload_namespaces(&Self::META) {
+        for (ns, obj) in cx.workload_namespaces(&cx.params(&Self::META)) {
             let missing: Vec<&str> = [Direction::Ingress, Direction::Egress]
                 .into_iter()
                 .filter(|d| {

@@ -1,7 +1,6 @@
-use eksguard_model::FieldPath;
-
-use crate::context::SKIP_NAMESPACES;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::context::SkipNamespaces;
+use crate::net::report_namespaces_without;
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -22,30 +21,17 @@ declare_rule! {
         id: "NET001",
         name: "namespace-without-network-policy",
         severity: Medium,
-        sources: "K",
-        kinds: &[],
+        data: [Kubernetes],
+        scope: Inventory,
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Workload namespace has no NetworkPolicy",
         remediation: "Add a default-deny NetworkPolicy to the namespace and allow only the needed flows.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
-impl Rule for NamespaceWithoutNetworkPolicy {
+impl InventoryRule for NamespaceWithoutNetworkPolicy {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for (ns, obj) in cx.workload_namespaces(&Self::META) {
-            if cx.objects_in("NetworkPolicy", &ns).next().is_none() {
-                let path = if &*obj.kind == "Namespace" {
-                    FieldPath::parse("metadata.name")
-                } else {
-                    FieldPath::parse("metadata.namespace")
-                };
-                out.report(
-                    obj,
-                    path,
-                    format!("namespace `{ns}` has workloads but no NetworkPolicy"),
-                );
-            }
-        }
+        report_namespaces_without(cx, &cx.params(&Self::META), "NetworkPolicy", out);
     }
 }

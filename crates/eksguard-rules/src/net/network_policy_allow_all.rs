@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 use super::{governs, Direction};
 
@@ -29,8 +29,8 @@ declare_rule! {
         id: "NET004",
         name: "network-policy-allow-all",
         severity: Medium,
-        sources: "K",
-        kinds: &["NetworkPolicy"],
+        data: [Kubernetes],
+        scope: Objects(&["NetworkPolicy"]),
         summary: "NetworkPolicy rule allows all traffic",
         remediation: "Replace the empty rule with explicit peers and ports.",
     }
@@ -44,7 +44,7 @@ fn allows_everything(rule: &Node, peers: &str) -> bool {
             .all(|e| (&*e.key == peers || &*e.key == "ports") && e.value.is_empty_value())
 }
 
-impl Rule for NetworkPolicyAllowAll {
+impl ObjectRule for NetworkPolicyAllowAll {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         for (dir, peers) in [(Direction::Ingress, "from"), (Direction::Egress, "to")] {
             if !governs(obj, dir) {

@@ -2,7 +2,7 @@ use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{eksctl_addon, is_eksctl};
 use crate::img::parse_image;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 const AGENT: &str = "aws-network-policy-agent";
 const CM_KEY: &str = "enable-network-policy-controller";
@@ -45,8 +45,8 @@ declare_rule! {
         id: "NET010",
         name: "network-policy-not-enforced",
         severity: Medium,
-        sources: "K,E",
-        kinds: &[],
+        data: [Kubernetes, Eks],
+        scope: Inventory,
         reads: &["NetworkPolicy", "ConfigMap", "DaemonSet", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob", "ClusterConfig", "EKSAddon"],
         summary: "NetworkPolicies exist but the VPC CNI does not enforce them",
         remediation: "Enable the VPC CNI network policy agent and controller, or run a CNI that enforces NetworkPolicies.",
@@ -135,7 +135,7 @@ fn addon_state(addon: &Node, base: &FieldPath, name_key: &str) -> Result<(), Fie
 const ADDON_MSG: &str =
     "vpc-cni add-on configuration does not set `enableNetworkPolicy: \"true\"`, so NetworkPolicies are not enforced";
 
-impl Rule for NetworkPolicyNotEnforced {
+impl InventoryRule for NetworkPolicyNotEnforced {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         if cx.objects_of("NetworkPolicy").next().is_none() || other_cni_present(cx) {
             return;

@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 use super::{governs, Direction};
 
@@ -29,8 +29,8 @@ declare_rule! {
         id: "NET009",
         name: "network-policy-world-cidr",
         severity: Low,
-        sources: "K",
-        kinds: &["NetworkPolicy"],
+        data: [Kubernetes],
+        scope: Objects(&["NetworkPolicy"]),
         summary: "NetworkPolicy admits traffic from any address",
         remediation: "Replace the 0.0.0.0/0 or ::/0 ipBlock with the client CIDRs that need access.",
     }
@@ -43,7 +43,7 @@ pub(crate) fn is_world_cidr(cidr: &str) -> bool {
     })
 }
 
-impl Rule for NetworkPolicyWorldCidr {
+impl ObjectRule for NetworkPolicyWorldCidr {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !governs(obj, Direction::Ingress) {
             return;

@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -23,14 +23,14 @@ declare_rule! {
         id: "NET011",
         name: "node-port-service",
         severity: Low,
-        sources: "K",
-        kinds: &["Service"],
+        data: [Kubernetes],
+        scope: Objects(&["Service"]),
         summary: "Service of type NodePort",
         remediation: "Use a ClusterIP Service behind an Ingress or a LoadBalancer instead of NodePort.",
     }
 }
 
-impl Rule for NodePortService {
+impl ObjectRule for NodePortService {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if obj.spec().get("type").and_then(Node::as_str) == Some("NodePort") {
             out.report(

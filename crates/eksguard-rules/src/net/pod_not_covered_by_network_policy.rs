@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use eksguard_model::Node;
 
 use crate::util::selector_matches;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,15 +28,15 @@ declare_rule! {
         id: "NET005",
         name: "pod-not-covered-by-network-policy",
         severity: Low,
-        sources: "K",
-        kinds: &[],
+        data: [Kubernetes],
+        scope: Inventory,
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Workload is selected by no NetworkPolicy",
         remediation: "Select the workload with a NetworkPolicy, ideally a namespace-wide default deny.",
     }
 }
 
-impl Rule for PodNotCoveredByNetworkPolicy {
+impl InventoryRule for PodNotCoveredByNetworkPolicy {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         let namespaces: BTreeSet<&str> = cx
             .objects_of("NetworkPolicy")

@@ -1,12 +1,12 @@
-use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta, Severity, Value};
+use eksguard_model::{FieldPath, Node, Object, Severity, Value};
 
 use crate::aws_iam::{is_eks_cluster, is_eksctl};
 use crate::suppress::Date;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 /// The day the table below was last checked against the EKS release calendar; the
 /// default of `as_of`, so that results do not change with the day a scan runs.
-const TABLE_DATE: &str = "2026-11-28";
+const TABLE_DATE: Date = Date(2026, 11, 28);
 
 /// EKS Kubernetes versions (minor of 1.x) with the end of standard support and the end
 /// of extended support (14 and 26 months after release).
@@ -25,13 +25,13 @@ const CALENDAR: &[(u32, Date, Date)] = &[
     (34, Date(2026, 12, 2), Date(2027, 12, 2)),
 ];
 
-const AS_OF: ParamMeta = ParamMeta {
-    name: "as_of",
-    kind: ParamKind::String,
-    default: "\"2026-11-28\"",
-    doc: "The date (YYYY-MM-DD) support is judged at; defaults to the date of the rule's \
-          release calendar. Set it to today's date in CI to age findings as time passes.",
-};
+crate::rule_params! {
+    pub struct Params {
+        /// The date (YYYY-MM-DD) support is judged at; defaults to the date of the rule's
+        /// release calendar. Set it to today's date in CI to age findings as time passes.
+        as_of: String = TABLE_DATE.to_string(),
+    }
+}
 
 declare_rule! {
     /// ## What it checks
@@ -66,11 +66,11 @@ declare_rule! {
         id: "NODE013",
         name: "cluster-version-unsupported",
         severity: Medium,
-        sources: "E",
-        kinds: &["EKSCluster", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster Kubernetes version is past EKS standard support",
         remediation: "Upgrade the cluster to a Kubernetes version in EKS standard support.",
-        params: [AS_OF],
+        params: Params,
     }
 }
 
@@ -89,15 +89,13 @@ fn minor_version(node: &Node) -> Option<u32> {
         }
         _ => node.scalar_text()?,
     };
-    let t = text.trim().trim_start_matches('v');
-    let mut parts = t.split('.');
-    if parts.next()? != "1" {
-        return None;
+    match crate::aws_ec2::minor_version(&text)? {
+        (1, minor) => Some(minor),
+        _ => None,
     }
-    parts.next()?.parse().ok()
 }
 
-impl Rule for ClusterVersionUnsupported {
+impl ObjectRule for ClusterVersionUnsupported {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let field = if is_eks_cluster(obj) {
             "version"
@@ -109,12 +107,7 @@ impl Rule for ClusterVersionUnsupported {
         let Some(minor) = obj.root.at(field).and_then(minor_version) else {
             return;
         };
-        let as_of = cx
-            .param(&Self::META, "as_of")
-            .as_str()
-            .and_then(Date::parse)
-            .or_else(|| Date::parse(TABLE_DATE))
-            .unwrap_or(Date(2026, 11, 28));
+        let as_of = Date::parse(&cx.params::<Params>(&Self::META).as_of).unwrap_or(TABLE_DATE);
         let path = FieldPath::parse(field);
         let oldest = CALENDAR[0].0;
         if minor < oldest {
@@ -161,7 +154,7 @@ mod tests {
         assert_eq!(minor_version(&n(Value::Float(1.3))), Some(30));
         assert_eq!(minor_version(&n(Value::Float(1.29))), Some(29));
         assert_eq!(minor_version(&n(Value::Str("2.0".into()))), None);
-        assert_eq!(Date::parse(TABLE_DATE), Some(Date(2026, 11, 28)));
+        assert_eq!(Date::parse(&Params::default().as_of), Some(TABLE_DATE));
     }
 
     fn severities(version: &str, as_of: Option<&str>) -> Vec<Severity> {

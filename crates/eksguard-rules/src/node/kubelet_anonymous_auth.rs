@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::{field, is_kubelet_config, KUBELET_KINDS};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -30,14 +30,14 @@ declare_rule! {
         id: "NODE005",
         name: "kubelet-anonymous-auth",
         severity: Critical,
-        sources: "N",
-        kinds: KUBELET_KINDS,
+        data: [Node],
+        scope: Objects(KUBELET_KINDS),
         summary: "Kubelet accepts anonymous requests",
         remediation: "Set `authentication.anonymous.enabled: false` in the kubelet configuration and remove `--anonymous-auth=true`.",
     }
 }
 
-impl Rule for KubeletAnonymousAuth {
+impl ObjectRule for KubeletAnonymousAuth {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !is_kubelet_config(obj) {
             return;

@@ -1,7 +1,7 @@
 use eksguard_model::{Node, Object};
 
 use super::{field, is_kubelet_config, KUBELET_KINDS};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "NODE006",
         name: "kubelet-authorization-always-allow",
         severity: Critical,
-        sources: "N",
-        kinds: KUBELET_KINDS,
+        data: [Node],
+        scope: Objects(KUBELET_KINDS),
         summary: "Kubelet authorizes every request (AlwaysAllow)",
         remediation: "Set `authorization.mode: Webhook` in the kubelet configuration and remove `--authorization-mode=AlwaysAllow`.",
     }
 }
 
-impl Rule for KubeletAuthorizationAlwaysAllow {
+impl ObjectRule for KubeletAuthorizationAlwaysAllow {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !is_kubelet_config(obj) {
             return;

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Object};
 
 use super::{field, is_kubelet_config, is_partial, KUBELET_KINDS};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -45,14 +45,14 @@ declare_rule! {
         id: "NODE011",
         name: "kubelet-certificate-rotation-disabled",
         severity: Medium,
-        sources: "N",
-        kinds: KUBELET_KINDS,
+        data: [Node],
+        scope: Objects(KUBELET_KINDS),
         summary: "Kubelet certificates are not rotated",
         remediation: "Set `serverTLSBootstrap: true`, keep the RotateKubeletServerCertificate feature gate on and do not set `rotateCertificates: false`.",
     }
 }
 
-impl Rule for KubeletCertificateRotationDisabled {
+impl ObjectRule for KubeletCertificateRotationDisabled {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !is_kubelet_config(obj) {
             return;

@@ -1,7 +1,7 @@
 use eksguard_model::{Node, Object};
 
 use super::{field, is_kubelet_config, is_partial, KUBELET_KINDS};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -31,14 +31,14 @@ declare_rule! {
         id: "NODE008",
         name: "kubelet-client-ca-missing",
         severity: High,
-        sources: "N",
-        kinds: KUBELET_KINDS,
+        data: [Node],
+        scope: Objects(KUBELET_KINDS),
         summary: "Kubelet has no client CA file to authenticate callers",
         remediation: "Set `authentication.x509.clientCAFile` to the cluster CA bundle, for example `/etc/kubernetes/pki/ca.crt`.",
     }
 }
 
-impl Rule for KubeletClientCaMissing {
+impl ObjectRule for KubeletClientCaMissing {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !is_kubelet_config(obj) {
             return;

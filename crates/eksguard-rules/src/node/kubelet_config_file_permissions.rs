@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -37,8 +37,8 @@ declare_rule! {
         id: "NODE012",
         name: "kubelet-config-file-permissions",
         severity: Medium,
-        sources: "N",
-        kinds: &["NodeFile"],
+        data: [Node],
+        scope: Objects(&["NodeFile"]),
         summary: "Kubelet config or kubeconfig is writable by others or not owned by root",
         remediation: "Run `chmod 644` (or stricter) and `chown root:root` on the file.",
     }
@@ -63,7 +63,7 @@ fn id_of(spec: &Node, id_key: &str, name_key: &str) -> Option<bool> {
     }
 }
 
-impl Rule for KubeletConfigFilePermissions {
+impl ObjectRule for KubeletConfigFilePermissions {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.api_version != "node.eksguard.io/v1" {
             return;

@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::{field, is_kubelet_config, KUBELET_KINDS};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -27,14 +27,14 @@ declare_rule! {
         id: "NODE010",
         name: "kubelet-iptables-chains-disabled",
         severity: Low,
-        sources: "N",
-        kinds: KUBELET_KINDS,
+        data: [Node],
+        scope: Objects(KUBELET_KINDS),
         summary: "Kubelet does not manage its iptables utility chains",
         remediation: "Set `makeIPTablesUtilChains: true` in the kubelet configuration, or remove the field.",
     }
 }
 
-impl Rule for KubeletIptablesChainsDisabled {
+impl ObjectRule for KubeletIptablesChainsDisabled {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !is_kubelet_config(obj) {
             return;

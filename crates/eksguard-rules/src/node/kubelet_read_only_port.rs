@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::{field, is_kubelet_config, KUBELET_KINDS};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "NODE007",
         name: "kubelet-read-only-port",
         severity: High,
-        sources: "N",
-        kinds: KUBELET_KINDS,
+        data: [Node],
+        scope: Objects(KUBELET_KINDS),
         summary: "Kubelet serves the unauthenticated read-only port",
         remediation: "Set `readOnlyPort: 0` in the kubelet configuration and remove `--read-only-port`.",
     }
 }
 
-impl Rule for KubeletReadOnlyPort {
+impl ObjectRule for KubeletReadOnlyPort {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !is_kubelet_config(obj) {
             return;

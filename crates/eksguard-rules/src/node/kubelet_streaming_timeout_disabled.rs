@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::{duration_is_zero, field, is_kubelet_config, KUBELET_KINDS};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -28,14 +28,14 @@ declare_rule! {
         id: "NODE009",
         name: "kubelet-streaming-timeout-disabled",
         severity: Medium,
-        sources: "N",
-        kinds: KUBELET_KINDS,
+        data: [Node],
+        scope: Objects(KUBELET_KINDS),
         summary: "Kubelet streaming connections never time out",
         remediation: "Set `streamingConnectionIdleTimeout` to a bounded value such as `4h0m0s`, or remove it.",
     }
 }
 
-impl Rule for KubeletStreamingTimeoutDisabled {
+impl ObjectRule for KubeletStreamingTimeoutDisabled {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if !is_kubelet_config(obj) {
             return;

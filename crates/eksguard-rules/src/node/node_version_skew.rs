@@ -1,25 +1,20 @@
-use eksguard_model::{FieldPath, Node, Object, ParamKind, ParamMeta};
+use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{
-    days_from_civil, eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name,
-    parse_iso_date, release_date, text,
+    eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name, release_date, text,
 };
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::suppress::Date;
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
-const MAX_AMI_AGE_DAYS: ParamMeta = ParamMeta {
-    name: "max_ami_age_days",
-    kind: ParamKind::Integer,
-    default: "90",
-    doc: "Oldest acceptable AMI release, in days before `as_of`.",
-};
-
-const AS_OF: ParamMeta = ParamMeta {
-    name: "as_of",
-    kind: ParamKind::String,
-    default: "\"\"",
-    doc: "The date (YYYY-MM-DD) AMI ages are measured from. Empty skips the age check, \
-          which keeps results independent of the day the scan runs.",
-};
+crate::rule_params! {
+    pub struct Params {
+        /// Oldest acceptable AMI release, in days before `as_of`.
+        max_ami_age_days: i64 = 90,
+        /// The date (YYYY-MM-DD) AMI ages are measured from. Empty skips the age check,
+        /// which keeps results independent of the day the scan runs.
+        as_of: String = String::new(),
+    }
+}
 
 declare_rule! {
     /// ## What it checks
@@ -52,22 +47,23 @@ declare_rule! {
         id: "NODE004",
         name: "node-version-skew",
         severity: Low,
-        sources: "E",
-        kinds: &["EKSNodegroup", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSNodegroup", "ClusterConfig"]),
         reads: &["EKSCluster"],
         summary: "Node group runs an older Kubernetes version than its cluster, or an old AMI release",
         remediation: "Update the node group to the cluster's Kubernetes version and the latest AMI release.",
-        params: [MAX_AMI_AGE_DAYS, AS_OF],
+        params: Params,
     }
 }
 
-impl Rule for NodeVersionSkew {
+impl ObjectRule for NodeVersionSkew {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        let today = match cx.param(&Self::META, "as_of").as_str() {
-            Some(s) if !s.trim().is_empty() => parse_iso_date(s),
-            _ => None,
+        let params = cx.params::<Params>(&Self::META);
+        let today = match params.as_of.trim() {
+            "" => None,
+            s => Date::parse(s),
         };
-        let max_age = cx.param_i64(&Self::META, "max_ami_age_days").unwrap_or(90);
+        let max_age = params.max_ami_age_days;
         if &*obj.kind == "EKSNodegroup" {
             let name = nodegroup_name(obj);
             let cluster = nodegroup_cluster(cx, obj);
@@ -144,7 +140,7 @@ fn age(
     obj: &Object,
     ng: &Node,
     path: FieldPath,
-    today: Option<(i64, u32, u32)>,
+    today: Option<Date>,
     max_age: i64,
     name: &str,
 ) {
@@ -154,7 +150,7 @@ fn age(
     let Some(built) = release_date(&release) else {
         return;
     };
-    let days = days_from_civil(today) - days_from_civil(built);
+    let days = today.days() - built.days();
     if days > max_age {
         out.report(
             obj,

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{eksctl_nodegroups, nodegroup_name, text};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -34,8 +34,8 @@ declare_rule! {
         id: "NODE001",
         name: "nodegroup-ssh-access",
         severity: Medium,
-        sources: "E",
-        kinds: &["EKSNodegroup", "ClusterConfig"],
+        data: [Eks],
+        scope: Objects(&["EKSNodegroup", "ClusterConfig"]),
         summary: "Node group allows SSH access with an EC2 key pair",
         remediation: "Remove the node group's SSH key and remote access; use SSM Session Manager instead.",
     }
@@ -43,7 +43,7 @@ declare_rule! {
 
 const KEY_FIELDS: &[&str] = &["publicKeyName", "publicKeyPath", "publicKey"];
 
-impl Rule for NodegroupSshAccess {
+impl ObjectRule for NodegroupSshAccess {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.kind == "EKSNodegroup" {
             if let Some(key) = text(obj.root.at("remoteAccess.ec2SshKey")) {

@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{eksctl_nodegroups, nodegroup_name, text};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -38,15 +38,15 @@ declare_rule! {
         id: "NODE002",
         name: "nodes-in-public-subnets",
         severity: Medium,
-        sources: "E,C",
-        kinds: &["EKSNodegroup", "EC2NodeClass", "ClusterConfig"],
+        data: [Eks, Ec2],
+        scope: Objects(&["EKSNodegroup", "EC2NodeClass", "ClusterConfig"]),
         reads: &["EC2Subnet"],
         summary: "Nodes launched in subnets that give them public IP addresses",
         remediation: "Run nodes in private subnets (eksctl `privateNetworking: true`) and expose workloads through load balancers.",
     }
 }
 
-impl Rule for NodesInPublicSubnets {
+impl ObjectRule for NodesInPublicSubnets {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
             "EKSNodegroup" => {

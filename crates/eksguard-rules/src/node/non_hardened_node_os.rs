@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Node, Object, Severity};
 
 use crate::aws_ec2::{eksctl_nodegroups, nodegroup_name, text};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -31,8 +31,8 @@ declare_rule! {
         id: "NODE003",
         name: "non-hardened-node-os",
         severity: Info,
-        sources: "E",
-        kinds: &["EKSNodegroup", "ClusterConfig", "EC2NodeClass"],
+        data: [Eks],
+        scope: Objects(&["EKSNodegroup", "ClusterConfig", "EC2NodeClass"]),
         summary: "Nodes run an OS other than Bottlerocket or Amazon Linux 2023",
         remediation: "Use Bottlerocket or Amazon Linux 2023 node images.",
     }
@@ -56,7 +56,7 @@ fn classify(name: &str) -> Os {
     }
 }
 
-impl Rule for NonHardenedNodeOs {
+impl ObjectRule for NonHardenedNodeOs {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
             "EKSNodegroup" => {

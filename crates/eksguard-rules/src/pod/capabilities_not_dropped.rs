@@ -1,4 +1,4 @@
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 use eksguard_model::podsec::{self, Reading};
 use eksguard_model::Object;
 
@@ -28,14 +28,14 @@ declare_rule! {
         id: "POD012",
         name: "capabilities-not-dropped",
         severity: Low,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container does not drop all capabilities",
         remediation: "Set `capabilities.drop: [\"ALL\"]` and add back only the capabilities needed.",
     }
 }
 
-impl Rule for CapabilitiesNotDropped {
+impl ObjectRule for CapabilitiesNotDropped {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for site in podsec::not_dropping_all(&pod, Reading::Runtime) {

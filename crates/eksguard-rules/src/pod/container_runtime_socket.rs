@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::{host_path_volumes, normalize_path};
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 /// Directories that hold a container runtime's socket or state, and the host root.
 const RUNTIME_DIRS: &[&str] = &[
@@ -61,14 +61,14 @@ declare_rule! {
         id: "POD006",
         name: "container-runtime-socket",
         severity: Critical,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod mounts the container runtime socket",
         remediation: "Remove the hostPath volume of the runtime socket or its directory.",
     }
 }
 
-impl Rule for ContainerRuntimeSocket {
+impl ObjectRule for ContainerRuntimeSocket {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for v in host_path_volumes(&pod) {

@@ -1,7 +1,7 @@
 use eksguard_model::podsec::{self, Reading};
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 /// Capabilities that amount to, or lead quickly to, control of the node or its network.
 const DANGEROUS: &[&str] = &[
@@ -43,14 +43,14 @@ declare_rule! {
         id: "POD011",
         name: "dangerous-capabilities",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container adds a dangerous capability",
         remediation: "Remove the capability from `capabilities.add`.",
     }
 }
 
-impl Rule for DangerousCapabilities {
+impl ObjectRule for DangerousCapabilities {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for (site, cap) in podsec::added_capabilities(&pod, Reading::Runtime) {

@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::{command_tokens, program, Tok};
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 /// Programs that start a Docker daemon.
 const DAEMONS: &[&str] = &["dockerd", "dockerd-entrypoint.sh", "dockerd-rootless.sh"];
@@ -51,14 +51,14 @@ declare_rule! {
         id: "POD017",
         name: "docker-in-docker",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container runs a Docker daemon",
         remediation: "Replace Docker-in-Docker with a daemonless builder such as BuildKit rootless or Kaniko.",
     }
 }
 
-impl Rule for DockerInDocker {
+impl ObjectRule for DockerInDocker {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

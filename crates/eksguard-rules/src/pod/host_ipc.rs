@@ -1,6 +1,6 @@
 use eksguard_model::{podsec, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -23,14 +23,14 @@ declare_rule! {
         id: "POD009",
         name: "host-ipc",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod shares the node's IPC namespace",
         remediation: "Remove `hostIPC: true`.",
     }
 }
 
-impl Rule for HostIpc {
+impl ObjectRule for HostIpc {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         if let Some(path) = podsec::host_namespace(&pod, "hostIPC") {

@@ -2,7 +2,7 @@ use eksguard_model::workload::ContainerView;
 use eksguard_model::{FieldPath, Node, Object};
 
 use super::{command_tokens, host_path_volumes, normalize_path, program, Tok};
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 /// True when the words after `nsenter` (up to the next shell separator) target PID 1.
 fn targets_pid_one(words: &[&str]) -> bool {
@@ -71,14 +71,14 @@ declare_rule! {
         id: "POD018",
         name: "host-namespace-escape",
         severity: Critical,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Privileged host-PID container enters the host",
         remediation: "Remove the workload and use SSM Session Manager for node access.",
     }
 }
 
-impl Rule for HostNamespaceEscape {
+impl ObjectRule for HostNamespaceEscape {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         if !pod.bool_field("hostPID") {

@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::{host_path_volumes, normalize_path};
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 /// Node locations that hold credentials, as path segments; `*` stands for any one segment
 /// (a user's home directory).
@@ -95,14 +95,14 @@ declare_rule! {
         id: "POD020",
         name: "host-path-credentials",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod mounts a host path holding node or user credentials",
         remediation: "Remove the hostPath volume; give the workload its own identity through IRSA or Pod Identity.",
     }
 }
 
-impl Rule for HostPathCredentials {
+impl ObjectRule for HostPathCredentials {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for v in host_path_volumes(&pod) {

@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::host_path_volumes;
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -27,14 +27,14 @@ declare_rule! {
         id: "POD004",
         name: "host-path-volume",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod mounts a hostPath volume",
         remediation: "Replace the hostPath volume with emptyDir, a PersistentVolumeClaim or a CSI volume.",
     }
 }
 
-impl Rule for HostPathVolume {
+impl ObjectRule for HostPathVolume {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for v in host_path_volumes(&pod) {

@@ -1,7 +1,7 @@
 use eksguard_model::{Node, Object};
 
 use super::host_path_volumes;
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -27,14 +27,14 @@ declare_rule! {
         id: "POD005",
         name: "host-path-writable",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "hostPath volume mounted writable",
         remediation: "Mount the hostPath volume with `readOnly: true`, or remove it.",
     }
 }
 
-impl Rule for HostPathWritable {
+impl ObjectRule for HostPathWritable {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         let vols = host_path_volumes(&pod);

@@ -1,6 +1,6 @@
 use eksguard_model::{podsec, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -24,14 +24,14 @@ declare_rule! {
         id: "POD008",
         name: "host-pid",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod shares the node's PID namespace",
         remediation: "Remove `hostPID: true`.",
     }
 }
 
-impl Rule for HostPid {
+impl ObjectRule for HostPid {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         if let Some(path) = podsec::host_namespace(&pod, "hostPID") {

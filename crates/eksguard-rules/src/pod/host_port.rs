@@ -1,6 +1,6 @@
 use eksguard_model::{podsec, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -24,14 +24,14 @@ declare_rule! {
         id: "POD010",
         name: "host-port",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container binds a host port",
         remediation: "Remove `hostPort` and expose the container through a Service.",
     }
 }
 
-impl Rule for HostPort {
+impl ObjectRule for HostPort {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for (site, port) in podsec::host_ports(&pod) {

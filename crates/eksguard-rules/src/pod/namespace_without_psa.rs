@@ -1,7 +1,7 @@
 use eksguard_model::{FieldPath, Node, Object, Severity};
 
-use crate::context::SKIP_NAMESPACES;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::context::SkipNamespaces;
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 const AUDIT: &str = "pod-security.kubernetes.io/audit";
@@ -35,21 +35,17 @@ declare_rule! {
         id: "POD014",
         name: "namespace-without-pod-security-admission",
         severity: Medium,
-        sources: "K",
-        kinds: &["Namespace"],
+        data: [Kubernetes],
+        scope: Objects(&["Namespace"]),
         summary: "Namespace does not enforce a Pod Security Standard",
         remediation: "Add the `pod-security.kubernetes.io/enforce` label (baseline or restricted) and a `warn` or `audit` label.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
-impl Rule for NamespaceWithoutPodSecurityAdmission {
+impl ObjectRule for NamespaceWithoutPodSecurityAdmission {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        if cx
-            .param_list(&Self::META, "skip_namespaces")
-            .iter()
-            .any(|s| **s == *obj.name)
-        {
+        if cx.params::<SkipNamespaces>(&Self::META).skips(&obj.name) {
             return;
         }
         let labels = obj.labels();

@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -24,14 +24,14 @@ declare_rule! {
         id: "POD015",
         name: "pod-security-policy-removed",
         severity: Low,
-        sources: "K",
-        kinds: &["PodSecurityPolicy"],
+        data: [Kubernetes],
+        scope: Objects(&["PodSecurityPolicy"]),
         summary: "PodSecurityPolicy is no longer enforced",
         remediation: "Replace the PodSecurityPolicy with Pod Security Admission labels or a policy engine.",
     }
 }
 
-impl Rule for PodSecurityPolicyRemoved {
+impl ObjectRule for PodSecurityPolicyRemoved {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         out.report(
             obj,

@@ -1,4 +1,4 @@
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 use eksguard_model::{podsec, Object};
 
 declare_rule! {
@@ -26,14 +26,14 @@ declare_rule! {
         id: "POD003",
         name: "privilege-escalation-allowed",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container allows privilege escalation",
         remediation: "Set `allowPrivilegeEscalation: false` in each container's securityContext.",
     }
 }
 
-impl Rule for PrivilegeEscalationAllowed {
+impl ObjectRule for PrivilegeEscalationAllowed {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for (site, value) in podsec::privilege_escalation(&pod) {

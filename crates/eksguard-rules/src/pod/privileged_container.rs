@@ -1,6 +1,6 @@
 use eksguard_model::{podsec, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -25,14 +25,14 @@ declare_rule! {
         id: "POD001",
         name: "privileged-container",
         severity: Critical,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container runs privileged",
         remediation: "Remove `privileged: true` and grant only the capabilities the process needs.",
     }
 }
 
-impl Rule for PrivilegedContainer {
+impl ObjectRule for PrivilegedContainer {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for site in podsec::privileged(&pod) {

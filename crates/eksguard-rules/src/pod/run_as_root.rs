@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -30,14 +30,14 @@ declare_rule! {
         id: "POD002",
         name: "run-as-root",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container may run as root",
         remediation: "Set `runAsNonRoot: true` with a non-zero `runAsUser` and `runAsGroup`.",
     }
 }
 
-impl Rule for RunAsRoot {
+impl ObjectRule for RunAsRoot {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

@@ -1,7 +1,7 @@
 use eksguard_model::podsec::{self, Reading};
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -36,14 +36,14 @@ declare_rule! {
         id: "POD016",
         name: "unsafe-sysctls-or-proc-mount",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod sets an unsafe sysctl or unmasks /proc",
         remediation: "Remove sysctls outside the safe set and `procMount: Unmasked`.",
     }
 }
 
-impl Rule for UnsafeSysctlsOrProcMount {
+impl ObjectRule for UnsafeSysctlsOrProcMount {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for (path, name) in podsec::unsafe_sysctls(&pod, Reading::Runtime) {

@@ -1,6 +1,6 @@
 use eksguard_model::{podsec, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -33,14 +33,14 @@ declare_rule! {
         id: "POD019",
         name: "windows-host-process",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod runs a Windows HostProcess container",
         remediation: "Remove `windowsOptions.hostProcess` and run the workload as an ordinary container.",
     }
 }
 
-impl Rule for WindowsHostProcess {
+impl ObjectRule for WindowsHostProcess {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for site in podsec::host_process(&pod) {

@@ -1,7 +1,7 @@
 use eksguard_model::Object;
 
 use super::is_windows;
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -26,14 +26,14 @@ declare_rule! {
         id: "POD013",
         name: "writable-root-filesystem",
         severity: Low,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container root filesystem is writable",
         remediation: "Set `readOnlyRootFilesystem: true` and mount emptyDir volumes where writes are needed.",
     }
 }
 
-impl Rule for WritableRootFilesystem {
+impl ObjectRule for WritableRootFilesystem {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         if is_windows(&pod) {

@@ -1,7 +1,7 @@
 use eksguard_model::workload::ContainerKind;
 use eksguard_model::{Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 use super::{has_quantity, parse_quantity};
 
@@ -31,8 +31,8 @@ declare_rule! {
         id: "QOS003",
         name: "best-effort-pod",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Pod has the BestEffort QoS class",
         remediation: "Set cpu and memory requests and limits so the pod is Burstable or Guaranteed.",
     }
@@ -87,7 +87,7 @@ pub(crate) fn qos_class<'a>(
     }
 }
 
-impl Rule for BestEffortPod {
+impl ObjectRule for BestEffortPod {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         let containers: Vec<_> = pod

@@ -1,7 +1,7 @@
 use eksguard_model::workload::ContainerKind;
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 use super::has_quantity;
 
@@ -30,14 +30,14 @@ declare_rule! {
         id: "QOS001",
         name: "missing-memory-limit",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container has no memory limit",
         remediation: "Set `resources.limits.memory` on every container.",
     }
 }
 
-impl Rule for MissingMemoryLimit {
+impl ObjectRule for MissingMemoryLimit {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

@@ -1,7 +1,7 @@
 use eksguard_model::workload::ContainerKind;
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 use super::has_quantity;
 
@@ -30,14 +30,14 @@ declare_rule! {
         id: "QOS002",
         name: "missing-resource-requests",
         severity: Low,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container has no cpu or memory request",
         remediation: "Set cpu and memory requests on every container.",
     }
 }
 
-impl Rule for MissingResourceRequests {
+impl ObjectRule for MissingResourceRequests {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for c in pod.containers() {

@@ -1,6 +1,6 @@
-use crate::context::SKIP_NAMESPACES;
-use crate::net::namespace_path;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::context::SkipNamespaces;
+use crate::net::report_namespaces_without;
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -22,25 +22,17 @@ declare_rule! {
         id: "QOS005",
         name: "namespace-without-limit-range",
         severity: Low,
-        sources: "K",
-        kinds: &[],
+        data: [Kubernetes],
+        scope: Inventory,
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "LimitRange"],
         summary: "Workload namespace has no LimitRange",
         remediation: "Add a LimitRange with default container requests and limits to the namespace.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
-impl Rule for NamespaceWithoutLimitRange {
+impl InventoryRule for NamespaceWithoutLimitRange {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for (ns, obj) in cx.workload_namespaces(&Self::META) {
-            if cx.objects_in("LimitRange", &ns).next().is_none() {
-                out.report(
-                    obj,
-                    namespace_path(obj),
-                    format!("namespace `{ns}` has workloads but no LimitRange"),
-                );
-            }
-        }
+        report_namespaces_without(cx, &cx.params(&Self::META), "LimitRange", out);
     }
 }

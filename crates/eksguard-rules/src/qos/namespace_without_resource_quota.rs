@@ -1,6 +1,6 @@
-use crate::context::SKIP_NAMESPACES;
-use crate::net::namespace_path;
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::context::SkipNamespaces;
+use crate::net::report_namespaces_without;
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -21,25 +21,17 @@ declare_rule! {
         id: "QOS004",
         name: "namespace-without-resource-quota",
         severity: Medium,
-        sources: "K",
-        kinds: &[],
+        data: [Kubernetes],
+        scope: Inventory,
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "ResourceQuota"],
         summary: "Workload namespace has no ResourceQuota",
         remediation: "Add a ResourceQuota to the namespace.",
-        params: [SKIP_NAMESPACES],
+        params: SkipNamespaces,
     }
 }
 
-impl Rule for NamespaceWithoutResourceQuota {
+impl InventoryRule for NamespaceWithoutResourceQuota {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for (ns, obj) in cx.workload_namespaces(&Self::META) {
-            if cx.objects_in("ResourceQuota", &ns).next().is_none() {
-                out.report(
-                    obj,
-                    namespace_path(obj),
-                    format!("namespace `{ns}` has workloads but no ResourceQuota"),
-                );
-            }
-        }
+        report_namespaces_without(cx, &cx.params(&Self::META), "ResourceQuota", out);
     }
 }

@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 use eksguard_model::podsec::{self, Confinement};
 
 declare_rule! {
@@ -30,14 +30,14 @@ declare_rule! {
         id: "RUN003",
         name: "apparmor-unconfined",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "AppArmor is explicitly disabled",
         remediation: "Use the `RuntimeDefault` or a `Localhost` AppArmor profile instead of `Unconfined`.",
     }
 }
 
-impl Rule for ApparmorUnconfined {
+impl ObjectRule for ApparmorUnconfined {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for set in podsec::apparmor_settings(&pod) {

@@ -2,7 +2,7 @@ use eksguard_model::Object;
 
 use eksguard_model::podsec::{container_seccomp, is_windows, Confinement};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -36,14 +36,14 @@ declare_rule! {
         id: "RUN001",
         name: "seccomp-profile-missing",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Container runs without a seccomp profile",
         remediation: "Set `seccompProfile.type: RuntimeDefault` in the pod's securityContext.",
     }
 }
 
-impl Rule for SeccompProfileMissing {
+impl ObjectRule for SeccompProfileMissing {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         if is_windows(&pod) {

@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 use eksguard_model::podsec::{self, Confinement};
 
 declare_rule! {
@@ -31,14 +31,14 @@ declare_rule! {
         id: "RUN002",
         name: "seccomp-unconfined",
         severity: High,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "Seccomp is explicitly disabled",
         remediation: "Replace `Unconfined` with `RuntimeDefault` or a `Localhost` profile.",
     }
 }
 
-impl Rule for SeccompUnconfined {
+impl ObjectRule for SeccompUnconfined {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for set in podsec::seccomp_settings(&pod) {

@@ -1,6 +1,6 @@
 use eksguard_model::{podsec, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink, WORKLOAD_KINDS};
+use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
     /// ## What it checks
@@ -30,15 +30,15 @@ declare_rule! {
         id: "RUN004",
         name: "selinux-custom-options",
         severity: Medium,
-        sources: "K",
-        kinds: WORKLOAD_KINDS,
+        data: [Kubernetes],
+        scope: Objects(WORKLOAD_KINDS),
         summary: "SELinux options weaken container confinement",
         remediation: "Remove the custom SELinux type, user and role; keep only `level` if needed.",
     }
 }
 
 /// Reports the offending fields of one `seLinuxOptions`; `who` names its owner.
-impl Rule for SelinuxCustomOptions {
+impl ObjectRule for SelinuxCustomOptions {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for (site, field, value) in podsec::selinux_custom(&pod) {

@@ -6,7 +6,7 @@ use crate::aws_ec2::{
     admits_tcp_from, cluster_name, cluster_security_group, control_plane_security_groups,
     nodegroup_name, nodegroup_security_groups, nodegroups_of, text,
 };
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -56,15 +56,15 @@ declare_rule! {
         id: "SG003",
         name: "control-plane-node-ports-missing",
         severity: Medium,
-        sources: "C,E",
-        kinds: &[],
+        data: [Ec2, Eks],
+        scope: Inventory,
         reads: &["EC2LaunchTemplateVersion", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
         summary: "Security groups do not let nodes reach the API server on 443 or the control plane reach kubelets on 10250",
         remediation: "Allow TCP 443 from the node security group to the control plane and TCP 10250 from the control-plane security group to the nodes.",
     }
 }
 
-impl Rule for ControlPlaneNodePortsMissing {
+impl InventoryRule for ControlPlaneNodePortsMissing {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         // One finding per receiving group, port and set of sources, even when several
         // node groups share them.

@@ -1,5 +1,5 @@
 use crate::aws_ec2::{covers_tcp_port, linked_security_groups, world_open_ingress};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// Ports that administer a node or the cluster, with what listens there.
 const MANAGEMENT_PORTS: &[(i64, &str)] = &[
@@ -37,15 +37,15 @@ declare_rule! {
         id: "SG002",
         name: "management-port-open-to-world",
         severity: Critical,
-        sources: "C",
-        kinds: &[],
+        data: [Ec2],
+        scope: Inventory,
         reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EC2NodeClass", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
         summary: "Cluster or node security group opens SSH, HTTPS or kubelet ports to anywhere",
         remediation: "Remove the 0.0.0.0/0 or ::/0 range from the management ports; use SSM Session Manager and security-group references instead.",
     }
 }
 
-impl Rule for ManagementPortOpenToWorld {
+impl InventoryRule for ManagementPortOpenToWorld {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         for (sg, id, why) in linked_security_groups(cx) {
             for open in world_open_ingress(sg) {

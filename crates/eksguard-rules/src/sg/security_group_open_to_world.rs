@@ -1,5 +1,5 @@
 use crate::aws_ec2::{describe_ports, linked_security_groups, world_open_ingress};
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -37,15 +37,15 @@ declare_rule! {
         id: "SG001",
         name: "security-group-open-to-world",
         severity: High,
-        sources: "C",
-        kinds: &[],
+        data: [Ec2],
+        scope: Inventory,
         reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EC2NodeClass", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
         summary: "Cluster or node security group allows ingress from anywhere",
         remediation: "Limit the security group's ingress to the CIDRs or security groups that need it.",
     }
 }
 
-impl Rule for SecurityGroupOpenToWorld {
+impl InventoryRule for SecurityGroupOpenToWorld {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         for (sg, id, why) in linked_security_groups(cx) {
             for open in world_open_ingress(sg) {

@@ -4,7 +4,7 @@ use crate::aws_ec2::{
     additional_security_groups, cluster_name, eksctl_nodegroups, launch_template_security_groups,
     nodegroup_launch_template, nodegroup_name, nodegroups_of, text,
 };
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -35,15 +35,15 @@ declare_rule! {
         id: "SG004",
         name: "shared-security-group",
         severity: Low,
-        sources: "C,E",
-        kinds: &[],
+        data: [Ec2, Eks],
+        scope: Inventory,
         reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EKSCluster", "EKSNodegroup"],
         summary: "One security group attached to both the control plane and a node group",
         remediation: "Use separate security groups for the control plane and the node groups.",
     }
 }
 
-impl Rule for SharedSecurityGroup {
+impl InventoryRule for SharedSecurityGroup {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         for cluster in cx.objects_of("EKSCluster") {
             let name = cluster_name(cluster);

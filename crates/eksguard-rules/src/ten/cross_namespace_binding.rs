@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
     /// ## What it checks
@@ -31,14 +31,14 @@ declare_rule! {
         id: "TEN002",
         name: "cross-namespace-binding",
         severity: Medium,
-        sources: "K",
-        kinds: &["RoleBinding"],
+        data: [Kubernetes],
+        scope: Objects(&["RoleBinding"]),
         summary: "RoleBinding grants rights to another namespace's service account",
         remediation: "Bind only service accounts of the binding's own namespace.",
     }
 }
 
-impl Rule for CrossNamespaceBinding {
+impl ObjectRule for CrossNamespaceBinding {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(own) = obj.ns() else { return };
         let subjects = obj.root.get("subjects").map(Node::items).unwrap_or(&[]);

@@ -1,6 +1,6 @@
 use eksguard_model::FieldPath;
 
-use crate::{declare_rule, Ctx, Rule, Sink};
+use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// Objects Kubernetes itself creates in `default`; they are not a user's choice.
 const BUILT_IN: &[(&str, &str)] = &[
@@ -36,15 +36,15 @@ declare_rule! {
         id: "TEN001",
         name: "default-namespace-used",
         severity: Low,
-        sources: "K",
-        kinds: &[],
+        data: [Kubernetes],
+        scope: Inventory,
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout"],
         summary: "Object in the default namespace",
         remediation: "Move the object to a dedicated namespace.",
     }
 }
 
-impl Rule for DefaultNamespaceUsed {
+impl InventoryRule for DefaultNamespaceUsed {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         for obj in &cx.inv.objects {
             if obj.ns() != Some("default") || BUILT_IN.contains(&(&*obj.kind, &*obj.name)) {

@@ -148,7 +148,7 @@ pub fn run(mut args: NodeArgs) -> anyhow::Result<Outcome> {
         .iter()
         .copied()
         // The rules that judge what this command gathers: those fed by node data.
-        .filter(|r| r.meta().sources == "N")
+        .filter(|r| r.meta().data.is_only(eksguard_model::Data::Node))
         .collect();
     // Selection, severities, parameters and suppressions as in `scan`, within the NODE
     // rules this command can feed.

@@ -48,17 +48,20 @@ fn list(format: ListFormat, out: &mut dyn Write) -> anyhow::Result<()> {
                         "id": m.id,
                         "name": m.name,
                         "severity": m.severity,
-                        "data": m.sources,
-                        "kinds": m.kinds,
+                        "data": m.data.letters(),
+                        "kinds": m.kinds(),
                         "summary": m.summary,
                         "remediation": m.remediation,
                         "help_uri": m.help_uri(),
-                        "parameters": m.params.iter().map(|p| serde_json::json!({
-                            "name": p.name,
-                            "type": p.kind.describe(),
-                            "default": serde_json::from_str::<serde_json::Value>(p.default).unwrap_or_default(),
-                            "doc": p.doc,
-                        })).collect::<Vec<_>>(),
+                        "parameters": m.params.map(|set| {
+                            let defaults = (set.defaults)();
+                            set.fields.iter().map(|p| serde_json::json!({
+                                "name": p.name,
+                                "type": p.kind.describe(),
+                                "default": defaults[p.name],
+                                "doc": p.doc_text(),
+                            })).collect::<Vec<_>>()
+                        }).unwrap_or_default(),
                     })
                 })
                 .collect();

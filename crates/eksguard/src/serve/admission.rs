@@ -62,8 +62,8 @@ pub enum Scope {
 
 /// Where a rule runs, from its registry metadata.
 pub fn scope(meta: &RuleMeta) -> Scope {
-    let kubernetes_only = meta.sources.split(',').all(|s| s.trim() == "K");
-    if !kubernetes_only || (meta.kinds.is_empty() && meta.reads.is_empty()) {
+    let kubernetes_only = meta.data.is_only(eksguard_model::Data::Kubernetes);
+    if !kubernetes_only || (meta.kinds().is_empty() && meta.reads.is_empty()) {
         Scope::ScanOnly
     } else if meta.reads.is_empty() {
         Scope::Object
@@ -816,20 +816,22 @@ mod tests {
         let of = |id: &str| scope(registry::find(id).unwrap().meta());
         assert_eq!(of("POD001"), Scope::Object);
         assert_eq!(of("NET005"), Scope::Cache);
+        // Judging a binding needs the role it names, from the cache.
+        assert_eq!(of("IAM020"), Scope::Cache);
         assert_eq!(of("IRSA008"), Scope::ScanOnly);
     }
 
     eksguard_rules::declare_rule! {
         /// Fails on every Deployment, as a rule with a bug would.
         pub Explodes {
-            id: "TST001", name: "explodes", severity: High, sources: "K",
-            kinds: &["Deployment"],
+            id: "TST001", name: "explodes", severity: High, data: [Kubernetes],
+            scope: Objects(&["Deployment"]),
             summary: "Always fails",
             remediation: "Nothing.",
         }
     }
 
-    impl Rule for Explodes {
+    impl eksguard_rules::ObjectRule for Explodes {
         fn check_object(
             &self,
             _cx: &eksguard_rules::Ctx<'_>,

@@ -622,11 +622,10 @@ fn a_rotated_certificate_is_served_to_new_connections() {
         exchange(&s.addr, &old_ca, "GET", "/healthz", "", b"").is_err(),
         "the old certificate is still served"
     );
-    assert!(
-        s.log().contains("certificate and key reloaded"),
-        "{}",
-        s.log()
-    );
+    // The log is read on a thread of its own: wait for the line rather than race it.
+    wait_for("the reload to be logged", &s, || {
+        s.log().contains("certificate and key reloaded")
+    });
     // A broken rotation keeps the working pair.
     std::fs::write(s.dir.join("tls.crt"), "garbage").unwrap();
     assert_eq!(
@@ -635,7 +634,9 @@ fn a_rotated_certificate_is_served_to_new_connections() {
             .status,
         200
     );
-    assert!(s.log().contains("the previous pair stays"), "{}", s.log());
+    wait_for("the failed reload to be logged", &s, || {
+        s.log().contains("the previous pair stays")
+    });
 }
 
 /// Replaces a file by renaming a new one over it (as kubelet swaps a mounted Secret).
@@ -881,7 +882,9 @@ fn a_failed_scan_is_reported_in_metrics_and_log() {
     });
     assert!(s.metrics().contains("eksguard_last_scan_success 0"));
     assert_eq!(s.get("/report?format=json").status, 503);
-    assert!(s.log().contains("scan failed"), "{}", s.log());
+    wait_for("the failure to be logged", &s, || {
+        s.log().contains("scan failed")
+    });
     // The cache cannot sync either: not ready, and saying why.
     let a = s.get("/readyz");
     assert_eq!(a.status, 503);
@@ -957,7 +960,9 @@ fn sigterm_fails_readiness_then_drains_and_exits_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}: {}", s.log());
-    assert!(s.log().contains("eksguard serve: stopped\n"), "{}", s.log());
+    wait_for("the stop to be logged", &s, || {
+        s.log().contains("eksguard serve: stopped\n")
+    });
     // The idle connection was closed by the server, not left to time out.
     assert_eq!(idle.read(&mut buf).unwrap_or(0), 0);
 }

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::arn::Arn;
+use eksguard_model::date::Date;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::Ctx;
@@ -478,28 +479,19 @@ pub(crate) fn release_date(release: &str) -> Option<(i64, u32, u32)> {
     valid_date(y, m, d).then_some((y, m, d))
 }
 
-/// A `YYYY-MM-DD` date.
+/// A `YYYY-MM-DD` date from 1970 on.
 pub(crate) fn parse_iso_date(s: &str) -> Option<(i64, u32, u32)> {
-    let mut it = s.trim().split('-');
-    let y = it.next()?.parse().ok()?;
-    let m = it.next()?.parse().ok()?;
-    let d = it.next()?.parse().ok()?;
-    (it.next().is_none() && valid_date(y, m, d)).then_some((y, m, d))
+    let Date(y, m, d) = Date::parse(s)?;
+    valid_date(y.into(), m, d).then_some((y.into(), m, d))
 }
 
 fn valid_date(y: i64, m: u32, d: u32) -> bool {
     (1970..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
+/// Days since 1970-01-01 of a (year, month, day).
 pub(crate) fn days_from_civil((y, m, d): (i64, u32, u32)) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    eksguard_model::date::days_from_civil(y, m, d)
 }
 
 #[cfg(test)]

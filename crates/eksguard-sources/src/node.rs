@@ -44,8 +44,9 @@ pub struct NodeRead {
 /// A node that cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    #[error("--root {}: {source}", root.display())]
-    Root { root: PathBuf, source: RootError },
+    // The root error is part of the message, not a source: a chain would repeat it.
+    #[error("--root {}: {error}", root.display())]
+    Root { root: PathBuf, error: RootError },
     #[error(
         "no kubelet configuration found under {} (looked for {}{}); pass --kubelet-config FILE",
         root.display(),
@@ -64,9 +65,9 @@ pub enum NodeError {
 
 /// The node's file system under `root`, which must be a directory.
 pub fn open_root(root: &Path) -> Result<RootFs, NodeError> {
-    RootFs::new(root).map_err(|source| NodeError::Root {
+    RootFs::new(root).map_err(|error| NodeError::Root {
         root: root.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -463,5 +464,7 @@ mod tests {
         assert!(text.ends_with("pass --kubelet-config FILE"), "{text}");
         let e = open_root(&n.root.join("absent")).unwrap_err();
         assert!(e.to_string().starts_with("--root "), "{e}");
+        // Said once: no source for an error chain to print again.
+        assert!(std::error::Error::source(&e).is_none());
     }
 }

@@ -84,17 +84,18 @@ pub fn who_can(
     rows: &[GrantRow],
     errors: &[InputError],
 ) -> serde_json::Result<String> {
-    let md = match format {
-        AnswerFormat::Json => {
-            return json(&WhoCanAnswer {
-                schema_version: 1,
-                query,
-                grants: rows,
-                errors,
-            })
-        }
-        f => f == AnswerFormat::Markdown,
-    };
+    match format {
+        AnswerFormat::Json => json(&WhoCanAnswer {
+            schema_version: 1,
+            query,
+            grants: rows,
+            errors,
+        }),
+        f => Ok(who_can_text(what, rows, f == AnswerFormat::Markdown)),
+    }
+}
+
+fn who_can_text(what: &str, rows: &[GrantRow], md: bool) -> String {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -123,7 +124,7 @@ pub fn who_can(
             md,
         ));
     }
-    Ok(s)
+    s
 }
 
 #[derive(Serialize)]
@@ -145,18 +146,31 @@ pub fn lookup(
     rows: &[LookupRow],
     errors: &[InputError],
 ) -> serde_json::Result<String> {
-    let md = match format {
-        AnswerFormat::Json => {
-            return json(&LookupAnswer {
-                schema_version: 1,
-                query: subject,
-                identities,
-                bindings: rows,
-                errors,
-            })
-        }
-        f => f == AnswerFormat::Markdown,
-    };
+    match format {
+        AnswerFormat::Json => json(&LookupAnswer {
+            schema_version: 1,
+            query: subject,
+            identities,
+            bindings: rows,
+            errors,
+        }),
+        f => Ok(lookup_text(
+            subject,
+            show_identities,
+            identities,
+            rows,
+            f == AnswerFormat::Markdown,
+        )),
+    }
+}
+
+fn lookup_text(
+    subject: &str,
+    show_identities: bool,
+    identities: &[IdentityOut],
+    rows: &[LookupRow],
+    md: bool,
+) -> String {
     let shown = esc(subject, md);
     let mut s = String::new();
     if md {
@@ -199,7 +213,7 @@ pub fn lookup(
             md,
         ));
     }
-    Ok(s)
+    s
 }
 
 #[derive(Serialize)]
@@ -215,16 +229,17 @@ pub fn risks(
     rows: &[RiskRow],
     errors: &[InputError],
 ) -> serde_json::Result<String> {
-    let md = match format {
-        AnswerFormat::Json => {
-            return json(&RisksAnswer {
-                schema_version: 1,
-                risks: rows,
-                errors,
-            })
-        }
-        f => f == AnswerFormat::Markdown,
-    };
+    match format {
+        AnswerFormat::Json => json(&RisksAnswer {
+            schema_version: 1,
+            risks: rows,
+            errors,
+        }),
+        f => Ok(risks_text(rows, f == AnswerFormat::Markdown)),
+    }
+}
+
+fn risks_text(rows: &[RiskRow], md: bool) -> String {
     let mut s = if md {
         "## RBAC risks\n\n".to_string()
     } else {
@@ -232,7 +247,7 @@ pub fn risks(
     };
     if rows.is_empty() {
         s.push_str("No subject holds a dangerous power.\n");
-        return Ok(s);
+        return s;
     }
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -257,7 +272,7 @@ pub fn risks(
         md,
     ));
     s.push_str(&format!("\n{} grants of dangerous powers\n", rows.len()));
-    Ok(s)
+    s
 }
 
 #[cfg(test)]

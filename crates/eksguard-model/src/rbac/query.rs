@@ -511,25 +511,8 @@ pub fn risk_rows(inv: &Inventory, m: &RbacModel, all: bool) -> Vec<RiskRow> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::object::{Object, Source};
-    use crate::yaml::{parse_documents, ParseLimits};
-
-    fn inventory(text: &str) -> Inventory {
-        let mut inv = Inventory::default();
-        for d in parse_documents(text, true, ParseLimits::default()) {
-            let d = d.expect("test YAML parses");
-            let src = Source::File {
-                path: Arc::from("rbac.yaml"),
-                doc: d.index,
-                item: None,
-            };
-            inv.push(Object::from_node(d.root, src, "default").expect("an object"));
-        }
-        inv
-    }
+    use crate::rbac::tests::inventory;
 
     const INPUT: &str = "\
 apiVersion: rbac.authorization.k8s.io/v1
@@ -626,7 +609,7 @@ data:
             .expect("the group's grant");
         assert_eq!(group.scope, "prod");
         assert_eq!(group.binding.text(), "RoleBinding/prod/ops-exec");
-        assert_eq!(group.binding.file.as_deref(), Some("rbac.yaml"));
+        assert_eq!(group.binding.file.as_deref(), Some("t.yaml"));
         assert_eq!(group.binding.line, Some(8));
         assert_eq!(group.role.text(), "ClusterRole/exec");
         assert_eq!(group.rules_text(), "exec:rules[0]");

@@ -8,7 +8,7 @@
 //! pod security facts, as the POD and RUN rules read them, with names compared as Pod
 //! Security Admission compares them.
 
-use eksguard_model::podsec::{self, Confinement, Reading};
+use eksguard_model::podsec::{self, Confinement, Reading, Site};
 use eksguard_model::{FieldPath, Node, PodSpecView};
 
 use super::Level::{self, Baseline as B, Restricted as R};
@@ -82,6 +82,12 @@ const RESTRICTED_VOLUMES: &[&str] = &[
     "secret",
 ];
 
+/// A breach at a pod or container site, with a message naming who breaks it.
+fn at(site: Site<'_>, why: impl FnOnce(&str) -> String) -> Breach {
+    let message = why(&site.who());
+    (site.path, message)
+}
+
 // ---------------------------------------------------------------------------------------
 // Baseline
 
@@ -89,8 +95,9 @@ fn host_process(pod: &PodSpecView<'_>) -> Vec<Breach> {
     podsec::host_process(pod)
         .into_iter()
         .map(|site| {
-            let why = format!("{} sets windowsOptions.hostProcess: true", site.who());
-            (site.path, why)
+            at(site, |who| {
+                format!("{who} sets windowsOptions.hostProcess: true")
+            })
         })
         .collect()
 }
@@ -110,10 +117,7 @@ fn host_namespaces(pod: &PodSpecView<'_>) -> Vec<Breach> {
 fn privileged(pod: &PodSpecView<'_>) -> Vec<Breach> {
     podsec::privileged(pod)
         .into_iter()
-        .map(|site| {
-            let why = format!("{} is privileged", site.who());
-            (site.path, why)
-        })
+        .map(|site| at(site, |who| format!("{who} is privileged")))
         .collect()
 }
 
@@ -121,10 +125,7 @@ fn baseline_capabilities(pod: &PodSpecView<'_>) -> Vec<Breach> {
     podsec::added_capabilities(pod, Reading::Admission)
         .into_iter()
         .filter(|(_, cap)| !BASELINE_CAPS.contains(&cap.as_str()))
-        .map(|(site, cap)| {
-            let why = format!("{} adds capability {cap}", site.who());
-            (site.path, why)
-        })
+        .map(|(site, cap)| at(site, |who| format!("{who} adds capability {cap}")))
         .collect()
 }
 
@@ -141,10 +142,7 @@ fn host_path_volumes(pod: &PodSpecView<'_>) -> Vec<Breach> {
 fn host_ports(pod: &PodSpecView<'_>) -> Vec<Breach> {
     podsec::host_ports(pod)
         .into_iter()
-        .map(|(site, _)| {
-            let why = format!("{} uses a hostPort", site.who());
-            (site.path, why)
-        })
+        .map(|(site, _)| at(site, |who| format!("{who} uses a hostPort")))
         .collect()
 }
 
@@ -153,12 +151,16 @@ fn apparmor(pod: &PodSpecView<'_>) -> Vec<Breach> {
         .into_iter()
         .filter(|set| set.confinement != Confinement::Confined)
         .map(|set| {
-            let why = if set.annotation {
-                format!("AppArmor profile {} for {}", set.value, set.site.who())
+            let value = set.value;
+            if set.annotation {
+                at(set.site, |who| {
+                    format!("AppArmor profile {value} for {who}")
+                })
             } else {
-                format!("{} sets AppArmor profile {}", set.site.who(), set.value)
-            };
-            (set.site.path, why)
+                at(set.site, |who| {
+                    format!("{who} sets AppArmor profile {value}")
+                })
+            }
         })
         .collect()
 }
@@ -167,12 +169,11 @@ fn selinux(pod: &PodSpecView<'_>) -> Vec<Breach> {
     podsec::selinux_custom(pod)
         .into_iter()
         .map(|(site, field, value)| {
-            let why = if field == "type" {
-                format!("{} sets SELinux type {value}", site.who())
+            if field == "type" {
+                at(site, |who| format!("{who} sets SELinux type {value}"))
             } else {
-                format!("{} sets a custom SELinux {field}", site.who())
-            };
-            (site.path, why)
+                at(site, |who| format!("{who} sets a custom SELinux {field}"))
+            }
         })
         .collect()
 }
@@ -180,10 +181,7 @@ fn selinux(pod: &PodSpecView<'_>) -> Vec<Breach> {
 fn proc_mount(pod: &PodSpecView<'_>) -> Vec<Breach> {
     podsec::proc_mount(pod)
         .into_iter()
-        .map(|(site, value)| {
-            let why = format!("{} sets procMount: {value}", site.who());
-            (site.path, why)
-        })
+        .map(|(site, value)| at(site, |who| format!("{who} sets procMount: {value}")))
         .collect()
 }
 
@@ -193,8 +191,9 @@ fn baseline_seccomp(pod: &PodSpecView<'_>) -> Vec<Breach> {
         .into_iter()
         .filter(|set| !set.annotation && set.confinement == Confinement::Unconfined)
         .map(|set| {
-            let why = format!("{} sets seccomp profile Unconfined", set.site.who());
-            (set.site.path, why)
+            at(set.site, |who| {
+                format!("{who} sets seccomp profile Unconfined")
+            })
         })
         .collect()
 }
@@ -226,11 +225,9 @@ fn privilege_escalation(pod: &PodSpecView<'_>) -> Vec<Breach> {
     podsec::privilege_escalation(pod)
         .into_iter()
         .map(|(site, _)| {
-            let why = format!(
-                "{} does not set allowPrivilegeEscalation: false",
-                site.who()
-            );
-            (site.path, why)
+            at(site, |who| {
+                format!("{who} does not set allowPrivilegeEscalation: false")
+            })
         })
         .collect()
 }
@@ -330,17 +327,16 @@ fn restricted_capabilities(pod: &PodSpecView<'_>) -> Vec<Breach> {
     if !podsec::is_windows(pod) {
         for (site, cap) in podsec::added_capabilities(pod, Reading::Admission) {
             if cap != "NET_BIND_SERVICE" {
-                let why = format!(
-                    "{} adds capability {cap} (restricted allows only NET_BIND_SERVICE)",
-                    site.who()
-                );
-                out.push((site.path, why));
+                out.push(at(site, |who| {
+                    format!("{who} adds capability {cap} (restricted allows only NET_BIND_SERVICE)")
+                }));
             }
         }
     }
     for site in podsec::not_dropping_all(pod, Reading::Admission) {
-        let why = format!("{} does not drop ALL capabilities", site.who());
-        out.push((site.path, why));
+        out.push(at(site, |who| {
+            format!("{who} does not drop ALL capabilities")
+        }));
     }
     out
 }

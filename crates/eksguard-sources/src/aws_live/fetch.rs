@@ -189,42 +189,62 @@ impl Ctx {
         }
     }
 
-    async fn nodegroups(&self) -> Vec<aws_sdk_eks::types::Nodegroup> {
+    /// Lists the cluster's resources of one kind with `list`, then describes each one
+    /// `describe` names (with the resource for messages): the resources described.
+    async fn list_then_describe<K, T, LE, DE, D>(
+        &self,
+        (list_api, describe_api): (&str, &str),
+        kinds: &[&str],
+        list: impl Future<Output = Result<Vec<K>, SdkError<LE>>>,
+        describe: impl Fn(&K) -> Option<(String, D)>,
+    ) -> Vec<T>
+    where
+        LE: ProvideErrorMetadata + std::error::Error + 'static,
+        DE: ProvideErrorMetadata + std::error::Error + 'static,
+        D: Future<Output = Result<Option<T>, SdkError<DE>>>,
+    {
         let resource = format!("cluster/{}", self.cluster);
-        let Ok(names) = self
-            .call(
-                "eks:ListNodegroups",
-                &resource,
-                NODEGROUP_KINDS,
-                self.eks
-                    .list_nodegroups()
-                    .cluster_name(&self.cluster)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect(),
-            )
-            .await
-        else {
+        let Ok(items) = self.call(list_api, &resource, kinds, list).await else {
             return Vec::new();
         };
-        let described = join_all(names.iter().map(|name| async move {
-            self.call(
-                "eks:DescribeNodegroup",
-                &format!("nodegroup/{}/{name}", self.cluster),
-                NODEGROUP_KINDS,
-                self.eks
-                    .describe_nodegroup()
-                    .cluster_name(&self.cluster)
-                    .nodegroup_name(name)
-                    .send(),
-            )
-            .await
-            .ok()
-            .and_then(|o| o.nodegroup)
-        }))
+        let described = join_all(items.iter().filter_map(describe).map(
+            |(resource, fut)| async move {
+                self.call(describe_api, &resource, kinds, fut)
+                    .await
+                    .ok()
+                    .flatten()
+            },
+        ))
         .await;
-        let nodegroups: Vec<_> = described.into_iter().flatten().collect();
+        described.into_iter().flatten().collect()
+    }
+
+    async fn nodegroups(&self) -> Vec<aws_sdk_eks::types::Nodegroup> {
+        let list = self
+            .eks
+            .list_nodegroups()
+            .cluster_name(&self.cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect();
+        let nodegroups = self
+            .list_then_describe(
+                ("eks:ListNodegroups", "eks:DescribeNodegroup"),
+                NODEGROUP_KINDS,
+                list,
+                |name: &String| {
+                    let fut = self
+                        .eks
+                        .describe_nodegroup()
+                        .cluster_name(&self.cluster)
+                        .nodegroup_name(name)
+                        .send();
+                    let resource = format!("nodegroup/{}/{name}", self.cluster);
+                    Some((resource, async { fut.await.map(|o| o.nodegroup) }))
+                },
+            )
+            .await;
         for n in &nodegroups {
             self.add(json!({ "nodegroup": eks_nodegroup(n) }));
         }
@@ -286,43 +306,35 @@ impl Ctx {
     }
 
     async fn pod_identity_associations(&self) -> Vec<aws_sdk_eks::types::PodIdentityAssociation> {
-        let resource = format!("cluster/{}", self.cluster);
-        let Ok(summaries) = self
-            .call(
-                "eks:ListPodIdentityAssociations",
-                &resource,
-                POD_IDENTITY_KINDS,
-                self.eks
-                    .list_pod_identity_associations()
-                    .cluster_name(&self.cluster)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect(),
-            )
-            .await
-        else {
-            return Vec::new();
-        };
-        let described = join_all(summaries.iter().filter_map(|s| s.association_id()).map(
-            |id| async move {
-                self.call(
+        let list = self
+            .eks
+            .list_pod_identity_associations()
+            .cluster_name(&self.cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect();
+        let associations = self
+            .list_then_describe(
+                (
+                    "eks:ListPodIdentityAssociations",
                     "eks:DescribePodIdentityAssociation",
-                    &format!("podidentityassociation/{}/{id}", self.cluster),
-                    POD_IDENTITY_KINDS,
-                    self.eks
+                ),
+                POD_IDENTITY_KINDS,
+                list,
+                |summary: &aws_sdk_eks::types::PodIdentityAssociationSummary| {
+                    let id = summary.association_id()?;
+                    let fut = self
+                        .eks
                         .describe_pod_identity_association()
                         .cluster_name(&self.cluster)
                         .association_id(id)
-                        .send(),
-                )
-                .await
-                .ok()
-                .and_then(|o| o.association)
-            },
-        ))
-        .await;
-        let associations: Vec<_> = described.into_iter().flatten().collect();
+                        .send();
+                    let resource = format!("podidentityassociation/{}/{id}", self.cluster);
+                    Some((resource, async { fut.await.map(|o| o.association) }))
+                },
+            )
+            .await;
         for a in &associations {
             self.add(json!({ "association": eks_pod_identity(a) }));
         }
@@ -330,41 +342,31 @@ impl Ctx {
     }
 
     async fn addons(&self) -> Vec<aws_sdk_eks::types::Addon> {
-        let resource = format!("cluster/{}", self.cluster);
-        let Ok(names) = self
-            .call(
-                "eks:ListAddons",
-                &resource,
+        let list = self
+            .eks
+            .list_addons()
+            .cluster_name(&self.cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect();
+        let addons = self
+            .list_then_describe(
+                ("eks:ListAddons", "eks:DescribeAddon"),
                 ADDON_KINDS,
-                self.eks
-                    .list_addons()
-                    .cluster_name(&self.cluster)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect(),
+                list,
+                |name: &String| {
+                    let fut = self
+                        .eks
+                        .describe_addon()
+                        .cluster_name(&self.cluster)
+                        .addon_name(name)
+                        .send();
+                    let resource = format!("addon/{}/{name}", self.cluster);
+                    Some((resource, async { fut.await.map(|o| o.addon) }))
+                },
             )
-            .await
-        else {
-            return Vec::new();
-        };
-        let described = join_all(names.iter().map(|name| async move {
-            self.call(
-                "eks:DescribeAddon",
-                &format!("addon/{}/{name}", self.cluster),
-                ADDON_KINDS,
-                self.eks
-                    .describe_addon()
-                    .cluster_name(&self.cluster)
-                    .addon_name(name)
-                    .send(),
-            )
-            .await
-            .ok()
-            .and_then(|o| o.addon)
-        }))
-        .await;
-        let addons: Vec<_> = described.into_iter().flatten().collect();
+            .await;
         for a in &addons {
             self.add(json!({ "addon": eks_addon(a) }));
         }

@@ -84,6 +84,8 @@ pub fn eks_target(
             Err(e) if named.is_some() => {
                 let reason = match e {
                     ReadError::Io(io) => io.to_string(),
+                    // Not a scanned file: the scan's size setting does not apply.
+                    ReadError::TooLarge(limit) => format!("larger than {limit} bytes; not read"),
                     e => e.to_string(),
                 };
                 return Err(KubeconfigError {
@@ -234,6 +236,9 @@ mod tests {
         let e = eks_target(Some(&missing), None).unwrap_err();
         assert!(e.to_string().starts_with("cannot read "), "{e}");
         assert!(e.to_string().contains("absent"), "{e}");
+        // Read with the bounded reader, which refuses what is not a regular file.
+        let e = eks_target(Some(&dir), None).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
         let kc = dir.join("config");
         std::fs::write(
             &kc,

@@ -1,6 +1,6 @@
 //! Pod Security Standards (Kubernetes v1.33), checked field by field as the Pod Security
-//! Admission controller checks them ([`controls`]), and the namespace labels
-//! and securityContext patches ([`patch`]) that follow from the result.
+//! Admission controller checks them (`controls`), and the namespace labels
+//! and securityContext patches (`patch`) that follow from the result.
 
 mod controls;
 mod patch;

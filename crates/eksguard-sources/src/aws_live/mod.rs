@@ -3,14 +3,13 @@
 //!
 //! Each output is rewritten as the JSON the AWS CLI prints for the same call (same
 //! wrapper and field names, policy documents decoded) and handed to
-//! [`aws_json::classify`], so a live object is the object a saved CLI output would give,
-//! with [`Source::Live`]. A call that fails (after the SDK's own retries) becomes an
-//! [`InputError`] naming the call, the resource and the rules left without data; the other
-//! calls go on.
-
+//! [`crate::aws_json::classify`], so a live object is the object a saved CLI output would
+//! give, with [`eksguard_model::Source::Live`]. A call that fails (after the SDK's own
+//! retries) becomes an [`eksguard_model::InputError`] naming the call, the resource and
+//! the rules left without data; the other calls go on.
 //!
-//! [`fetch`] makes the requests (paging, the concurrency limit, EC2's per-ID retry of a
-//! call that names a deleted resource); [`convert`] turns each response into CLI JSON.
+//! `fetch` makes the requests (paging, the concurrency limit, EC2's per-ID retry of a
+//! call that names a deleted resource); `convert` turns each response into CLI JSON.
 
 mod convert;
 mod fetch;

@@ -8,6 +8,7 @@
 
 pub mod arn;
 pub mod audit;
+pub mod date;
 pub mod encoding;
 pub mod finding;
 pub mod inventory;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use eksguard_model::audit::AuditEvent;
+use eksguard_model::date::civil_from_days;
 use eksguard_model::{AuditStats, InputError, Severity};
 use serde::Serialize;
 
@@ -234,18 +235,6 @@ fn minute_text(m: i64) -> String {
     let mins = m.rem_euclid(1440);
     let (y, mo, d) = civil_from_days(days);
     format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}Z", mins / 60, mins % 60)
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -18,6 +18,7 @@ pub mod json;
 mod junit;
 mod markdown;
 pub mod mask;
+pub mod rbac;
 mod sarif;
 pub mod source;
 mod text;

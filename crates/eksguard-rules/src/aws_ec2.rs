@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::arn::Arn;
+use eksguard_model::date::Date;
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::suppress::Date;
 use crate::Ctx;
 
 /// CIDRs that mean "anyone on the internet".

@@ -9,61 +9,7 @@ use eksguard_model::{FieldPath, Object};
 
 pub const ANNOTATION: &str = "eksguard.io/ignore";
 
-/// A civil date, compared as (year, month, day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date(pub i32, pub u32, pub u32);
-
-impl Date {
-    pub fn parse(s: &str) -> Option<Date> {
-        let mut it = s.trim().splitn(3, '-');
-        let y: i32 = it.next()?.parse().ok()?;
-        let m: u32 = it.next()?.parse().ok()?;
-        let d: u32 = it.next()?.parse().ok()?;
-        ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(Date(y, m, d))
-    }
-
-    /// Today in UTC.
-    pub fn today() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        Date::from_days((secs / 86_400) as i64)
-    }
-
-    /// Days since 1970-01-01 of the date (proleptic Gregorian); the inverse of
-    /// [`from_days`](Self::from_days).
-    pub fn days(self) -> i64 {
-        let Date(y, m, d) = self;
-        let y = i64::from(y) - i64::from(m <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (i64::from(m) + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    }
-
-    /// Days since 1970-01-01 to a civil date (proleptic Gregorian).
-    pub fn from_days(z: i64) -> Date {
-        let z = z + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-        Date(y, m, d)
-    }
-}
-
-impl std::fmt::Display for Date {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.0, self.1, self.2)
-    }
-}
+pub use eksguard_model::date::Date;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suppression {
@@ -255,12 +201,5 @@ mod tests {
         assert_eq!(classify("pod"), RulePattern::Family);
         let s = parse_annotation("POD -- x").unwrap().suppression;
         assert!(s.covers("POD019") && !s.covers("RUN001"));
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(Date::from_days(0), Date(1970, 1, 1));
-        assert_eq!(Date::from_days(20_818), Date(2026, 12, 31));
-        assert_eq!(Date::from_days(11_016), Date(2000, 2, 29));
     }
 }

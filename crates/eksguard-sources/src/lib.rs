@@ -20,7 +20,9 @@ pub mod files;
 pub mod iac;
 #[cfg(feature = "cluster")]
 pub mod kube_live;
+pub mod kubeconfig;
 pub mod kubelet;
+pub mod node;
 pub mod rootfs;
 #[cfg(feature = "aws")]
 pub mod security_hub;

@@ -11,6 +11,7 @@
 mod iam;
 mod matching;
 pub mod powers;
+pub mod query;
 mod risks;
 
 use std::collections::{BTreeMap, BTreeSet};

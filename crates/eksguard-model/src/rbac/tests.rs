@@ -3,7 +3,7 @@ use std::sync::Arc;
 use super::*;
 use crate::object::{Object, Source};
 
-fn inventory(text: &str) -> Inventory {
+pub(super) fn inventory(text: &str) -> Inventory {
     let mut inv = Inventory::default();
     for d in parse_documents(text, true, ParseLimits::default()) {
         let d = d.expect("test YAML parses");

@@ -19,6 +19,9 @@
 //! When in doubt the line is masked: a frame with a hidden line is still useful, a leaked
 //! value is not.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 /// Shown instead of a masked value.
 pub const MASK: &str = "********";
 
@@ -386,6 +389,31 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
 
 /// Whether a key (or a flag, or an environment variable's name) names a credential.
 pub fn credential_key(key: &str) -> bool {
+    // Asked for every key of every line of a file with findings, of the same few hundred
+    // key names: remembered per thread, in a table kept small whatever the input.
+    const MAX_KEY: usize = 64;
+    const MAX_KEYS: usize = 4096;
+    thread_local! {
+        static KNOWN: RefCell<HashMap<Box<str>, bool>> = RefCell::new(HashMap::new());
+    }
+    if key.len() > MAX_KEY {
+        return judge_key(key);
+    }
+    KNOWN.with(|known| {
+        if let Some(&v) = known.borrow().get(key) {
+            return v;
+        }
+        let v = judge_key(key);
+        let mut known = known.borrow_mut();
+        if known.len() >= MAX_KEYS {
+            known.clear();
+        }
+        known.insert(key.into(), v);
+        v
+    })
+}
+
+fn judge_key(key: &str) -> bool {
     let key = unquote(key.trim()).trim_start_matches('-');
     let lower = key.to_ascii_lowercase();
     let compact: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();

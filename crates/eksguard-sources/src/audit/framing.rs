@@ -23,6 +23,7 @@ pub(super) fn read_chunks(
     batch: usize,
     max: usize,
     tx: &std::sync::mpsc::SyncSender<Chunk>,
+    done: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(batch);
     let mut line_no: u32 = 1;
@@ -67,8 +68,17 @@ pub(super) fn read_chunks(
             }
             None => continue,
         };
-        let rest = buf.split_off(end);
-        let mut data = std::mem::replace(&mut buf, rest);
+        // The rest goes to the front of a batch buffer handed back, or of a new one.
+        let mut next = done
+            .try_recv()
+            .ok()
+            // One grown by a long line is let go, so memory goes back to the batch size.
+            .filter(|b| b.capacity() <= 2 * batch)
+            .unwrap_or_else(|| Vec::with_capacity(batch));
+        next.clear();
+        next.extend_from_slice(&buf[end..]);
+        buf.truncate(end);
+        let mut data = std::mem::replace(&mut buf, next);
         if std::mem::take(&mut skipping) {
             // The tail of the skipped line.
             match memchr::memchr(b'\n', &data) {

@@ -28,6 +28,7 @@ mod envelope;
 mod framing;
 mod reader;
 
+#[cfg(feature = "aws")]
 pub(crate) use reader::{fnv1a, FNV_OFFSET};
 pub use reader::{AuditReader, OnBatch};
 

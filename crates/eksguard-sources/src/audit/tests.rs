@@ -381,8 +381,7 @@ fn fifos_and_links_to_directories_are_refused() {
             ("b.pipe".to_string(), fifo_msg.to_string()),
             (
                 "c-loop".to_string(),
-                "a symbolic link to a directory inside a directory read: not followed"
-                    .to_string()
+                "a symbolic link to a directory inside a directory read: not followed".to_string()
             ),
             ("b.pipe".to_string(), fifo_msg.to_string()),
         ]

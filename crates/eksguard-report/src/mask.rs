@@ -21,6 +21,22 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+/// Substrings looked for on every line, each searcher built once.
+static PEM_BEGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-----BEGIN"));
+static PEM_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-----END"));
+static JWT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("eyJ"));
+static SCHEME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
+static SHORT_P: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-p"));
+static AWS_KEY_PREFIXES: LazyLock<[Finder<'static>; 4]> =
+    LazyLock::new(|| ["AKIA", "ASIA", "ABIA", "ACCA"].map(Finder::new));
+
+fn has(finder: &Finder<'_>, s: &str) -> bool {
+    finder.find(s.as_bytes()).is_some()
+}
 
 /// Shown instead of a masked value.
 pub const MASK: &str = "********";
@@ -50,12 +66,12 @@ pub fn secret_lines(text: &str) -> Vec<bool> {
                 heredoc_end = None;
             }
         }
-        if raw.contains("-----BEGIN") {
-            in_pem = !raw.contains("-----END");
+        if has(&PEM_BEGIN, raw) {
+            in_pem = !has(&PEM_END, raw);
             hide = true;
         } else if in_pem {
             hide = true;
-            if raw.contains("-----END") {
+            if has(&PEM_END, raw) {
                 in_pem = false;
             }
         }
@@ -483,6 +499,10 @@ fn holds_secret(content: &str) -> (bool, bool) {
         || url_userinfo(content)
         || short_p_flag(content);
     let mut next = false;
+    // Only a token starting with `-` can be a credential flag.
+    if !content.contains('-') {
+        return (hide, next);
+    }
     let tokens: Vec<&str> = content
         .split(|c: char| c.is_whitespace() || "\"',[]{}".contains(c))
         .filter(|t| !t.is_empty())
@@ -562,27 +582,29 @@ fn assignment_secret(content: &str) -> bool {
 
 /// A PEM marker, a long base64 blob or a JWT.
 fn pem_or_blob(content: &str) -> bool {
-    if content.contains("-----BEGIN") || content.contains("-----END") {
+    if has(&PEM_BEGIN, content) || has(&PEM_END, content) {
         return true;
     }
-    if content.contains("eyJ") && jwt(content) {
+    if has(&JWT, content) && jwt(content) {
         return true;
     }
-    content
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
-        .any(|t| {
-            let t = t.trim_end_matches('=');
-            t.len() >= 40
+    // A blob is 40 characters or more.
+    content.len() >= 40
+        && content
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
+            .any(|t| {
+                let t = t.trim_end_matches('=');
+                t.len() >= 40
                 && t.bytes().any(|b| b.is_ascii_uppercase())
                 && t.bytes().any(|b| b.is_ascii_lowercase())
                 && t.bytes().any(|b| b.is_ascii_digit())
                 // A path has a slash every few characters; random base64 rarely does.
                 && t.bytes().filter(|b| *b == b'/').count() * 16 <= t.len()
-        })
+            })
 }
 
 fn jwt(content: &str) -> bool {
-    content.match_indices("eyJ").any(|(at, _)| {
+    JWT.find_iter(content.as_bytes()).any(|at| {
         let t: String = content[at..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
@@ -594,8 +616,12 @@ fn jwt(content: &str) -> bool {
 /// An AWS access key ID: a known prefix and 16 upper-case letters or digits.
 fn aws_key_id(content: &str) -> bool {
     let b = content.as_bytes();
-    ["AKIA", "ASIA", "ABIA", "ACCA"].iter().any(|p| {
-        content.match_indices(p).any(|(at, _)| {
+    // A prefix and 16 characters.
+    if b.len() < 20 {
+        return false;
+    }
+    AWS_KEY_PREFIXES.iter().any(|p| {
+        p.find_iter(b).any(|at| {
             let start_ok = at == 0 || !b[at - 1].is_ascii_alphanumeric();
             let id = &b[at + 4..];
             start_ok
@@ -610,7 +636,7 @@ fn aws_key_id(content: &str) -> bool {
 
 /// A URL with user information (`https://user:pass@host`, `https://token@host`).
 fn url_userinfo(content: &str) -> bool {
-    content.match_indices("://").any(|(at, _)| {
+    SCHEME.find_iter(content.as_bytes()).any(|at| {
         let authority = content[at + 3..]
             .split(|c: char| c.is_whitespace() || "/?#\"'<>".contains(c))
             .next()
@@ -622,7 +648,7 @@ fn url_userinfo(content: &str) -> bool {
 /// `-p<value>`: a password glued to its short flag (`mysql -uroot -phunter2`).
 fn short_p_flag(content: &str) -> bool {
     let b = content.as_bytes();
-    content.match_indices("-p").any(|(at, _)| {
+    SHORT_P.find_iter(content.as_bytes()).any(|at| {
         let start_ok = at == 0 || b[at - 1].is_ascii_whitespace() || b"\"'[,".contains(&b[at - 1]);
         let next = b.get(at + 2);
         start_ok

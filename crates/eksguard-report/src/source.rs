@@ -38,6 +38,19 @@ impl FileText {
     }
 }
 
+impl FileText {
+    fn shown_line(&self, line: u32) -> Option<String> {
+        let i = line.checked_sub(1)? as usize;
+        let &(a, b) = self.lines.get(i)?;
+        let raw = &self.text[a..b];
+        Some(if self.masked[i] {
+            mask::mask_line(raw)
+        } else {
+            raw.to_string()
+        })
+    }
+}
+
 /// Reads scanned files on demand; standard input (`-`) and tests register text up front.
 #[derive(Debug, Default)]
 pub struct SourceCache {
@@ -59,15 +72,7 @@ impl SourceCache {
     /// Line `line` (1-based) of `file` as a frame may show it, without its newline: with
     /// its value replaced by [`mask::MASK`] when the line holds or sits under a secret.
     pub fn shown_line(&self, file: &str, line: u32) -> Option<String> {
-        let f = self.file(file)?;
-        let i = line.checked_sub(1)? as usize;
-        let &(a, b) = f.lines.get(i)?;
-        let raw = &f.text[a..b];
-        Some(if f.masked[i] {
-            mask::mask_line(raw)
-        } else {
-            raw.to_string()
-        })
+        self.file(file)?.shown_line(line)
     }
 
     /// Reads and masks the named files in parallel, ahead of a reporter that will ask for
@@ -94,9 +99,10 @@ impl SourceCache {
     /// [`Self::shown_line`] masks them; `None` without the line itself (file gone or
     /// changed), where a frame would mislead.
     pub fn frame(&self, file: &str, line: u32) -> Option<Vec<(u32, String)>> {
+        let f = self.file(file)?;
         let first = line.saturating_sub(1).max(1);
         let lines: Vec<(u32, String)> = (first..=line.saturating_add(1))
-            .filter_map(|n| self.shown_line(file, n).map(|l| (n, l)))
+            .filter_map(|n| f.shown_line(n).map(|l| (n, l)))
             .collect();
         lines.iter().any(|(n, _)| *n == line).then_some(lines)
     }

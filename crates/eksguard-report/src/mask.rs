@@ -43,6 +43,15 @@ pub const MASK: &str = "********";
 
 /// For each line of `text` (as [`str::lines`] splits it), whether it must be masked.
 pub fn secret_lines(text: &str) -> Vec<bool> {
+    secret_lines_of(text, None)
+}
+
+/// As [`secret_lines`], judged in full only for the lines marked in `shown` (0-based),
+/// those a report will show: every other line comes out masked. What a line holds by
+/// itself decides only that line, so the lines shown are judged exactly as a full pass
+/// judges them; what carries over to the next lines (keys, blocks, PEM, a trailing
+/// credential flag) is followed on every line.
+pub fn secret_lines_of(text: &str, shown: Option<&[bool]>) -> Vec<bool> {
     let lines: Vec<&str> = text.lines().collect();
     let parsed: Vec<Line<'_>> = lines.iter().map(|l| Line::parse(l)).collect();
     let structure = Structure::build(&parsed);
@@ -103,8 +112,12 @@ pub fn secret_lines(text: &str) -> Vec<bool> {
             secret_below[i] = inherited;
         }
 
-        let (local, next) = holds_secret(line.content);
-        hide |= local;
+        let shown_here = shown.is_none_or(|s| s.get(i).copied().unwrap_or(false));
+        let (local, next) = match shown_here {
+            true => holds_secret(line.content),
+            false => flag_secret(line.content),
+        };
+        hide |= local || !shown_here;
         flag_pending = next;
 
         masked[i] = hide;
@@ -498,6 +511,15 @@ fn holds_secret(content: &str) -> (bool, bool) {
         || aws_key_id(content)
         || url_userinfo(content)
         || short_p_flag(content);
+    let (flag, next) = flag_secret(content);
+    hide |= flag;
+    (hide, next)
+}
+
+/// A credential flag on the line: whether its value is on the line too, and whether the
+/// flag ends the line (its value is the next line).
+fn flag_secret(content: &str) -> (bool, bool) {
+    let mut hide = false;
     let mut next = false;
     // Only a token starting with `-` can be a credential flag.
     if !content.contains('-') {
@@ -740,6 +762,45 @@ mod tests {
         assert_eq!(mask_value("  password = \"x\""), "  password = ********");
         assert_eq!(mask_line(r#"{"kind":"Secret","data":{}}"#), "********");
         assert_eq!(mask_line("  - {name: A, value: b}"), "  - ********");
+    }
+
+    #[test]
+    fn lines_shown_are_judged_as_in_a_full_pass() {
+        // State that carries from line to line: a Secret's data, a PEM block, a heredoc
+        // under a credential key, a credential flag whose value is the next line.
+        let text = lines(&[
+            "apiVersion: v1",
+            "kind: Secret",
+            "data:",
+            "  a: aGk=",
+            "---",
+            "kind: ConfigMap",
+            "data:",
+            "  cert: |",
+            "    -----BEGIN CERTIFICATE-----",
+            "    MIIB",
+            "    -----END CERTIFICATE-----",
+            "  script: |",
+            "    mysql --password",
+            "    hunter2",
+            "    curl https://u:p@example.com",
+            "  plain: value",
+            "  token: <<EOF",
+            "    abc",
+            "  EOF",
+            "  after: 1",
+        ]);
+        let full = secret_lines(&text);
+        let n = full.len();
+        for step in 1..=4 {
+            let shown: Vec<bool> = (0..n).map(|i| i % step == 0).collect();
+            let some = secret_lines_of(&text, Some(&shown));
+            for i in 0..n {
+                let want = if shown[i] { full[i] } else { true };
+                assert_eq!(some[i], want, "line {}, every {step}th shown", i + 1);
+            }
+        }
+        assert_eq!(secret_lines_of(&text, None), full);
     }
 
     /// Lines joined with newlines (a string continuation would drop the first indent).

@@ -20,6 +20,12 @@ struct FileText {
 
 impl FileText {
     fn new(text: &str) -> Self {
+        Self::showing(text.into(), None)
+    }
+
+    /// The text with only the lines marked in `shown` (1-based line numbers) judged for
+    /// secrets; the others are masked (see [`mask::secret_lines_of`]).
+    fn showing(text: Box<str>, shown: Option<&[u32]>) -> Self {
         let mut lines = Vec::new();
         let mut at = 0;
         for piece in text.split_inclusive('\n') {
@@ -30,9 +36,18 @@ impl FileText {
             lines.push((at, at + line.len()));
             at += piece.len();
         }
+        let shown = shown.map(|numbers| {
+            let mut marks = vec![false; lines.len()];
+            for n in numbers {
+                if let Some(m) = (*n as usize).checked_sub(1).and_then(|i| marks.get_mut(i)) {
+                    *m = true;
+                }
+            }
+            marks
+        });
         FileText {
-            masked: mask::secret_lines(text),
-            text: text.into(),
+            masked: mask::secret_lines_of(&text, shown.as_deref()),
+            text,
             lines,
         }
     }
@@ -95,6 +110,39 @@ impl SourceCache {
         }
     }
 
+    /// Reads and masks, in parallel, the files of the code frames at `(file, line)` ahead of
+    /// a reporter that will ask for exactly these frames: only their lines are judged
+    /// for secrets, any other line of these files comes out masked. Names already known
+    /// are left as they are.
+    pub fn preload_frames<'n>(&self, frames: impl IntoIterator<Item = (&'n str, u32)>) {
+        let mut wanted: HashMap<&str, Vec<u32>> = HashMap::new();
+        {
+            let Ok(m) = self.texts.lock() else { return };
+            for (name, line) in frames {
+                if !m.contains_key(name) {
+                    let lines = wanted.entry(name).or_default();
+                    let first = line.saturating_sub(1).max(1);
+                    lines.extend(first..=line.saturating_add(1));
+                }
+            }
+        }
+        let mut wanted: Vec<(&str, Vec<u32>)> = wanted.into_iter().collect();
+        wanted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let loaded: Vec<(String, Option<Arc<FileText>>)> = wanted
+            .par_iter()
+            .map(|(name, lines)| {
+                let text = std::fs::read_to_string(name).ok();
+                let text = text.map(|t| Arc::new(FileText::showing(t.into(), Some(lines))));
+                (name.to_string(), text)
+            })
+            .collect();
+        if let Ok(mut m) = self.texts.lock() {
+            for (name, text) in loaded {
+                m.entry(name).or_insert(text);
+            }
+        }
+    }
+
     /// The lines of a code frame at `line`: one line of context either side, masked as
     /// [`Self::shown_line`] masks them; `None` without the line itself (file gone or
     /// changed), where a frame would mislead.
@@ -139,5 +187,32 @@ mod tests {
         assert_eq!(s.shown_line("a.yaml", 6), None);
         assert_eq!(s.shown_line("a.yaml", 0), None);
         assert_eq!(s.shown_line("missing.yaml", 1), None);
+    }
+
+    #[test]
+    fn preloaded_frames_show_their_lines_and_mask_the_rest() {
+        let dir = std::env::temp_dir().join(format!("eksguard-frames-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.yaml");
+        let file = path.to_str().unwrap();
+        std::fs::write(
+            &path,
+            "kind: Secret\ndata:\n  k: aGk=\nmetadata:\n  name: x\n  labels: {a: b}\n",
+        )
+        .unwrap();
+        let s = SourceCache::new();
+        s.preload_frames([(file, 2)]);
+        let frame = s.frame(file, 2).unwrap();
+        assert_eq!(
+            frame,
+            [
+                (1, "kind: Secret".to_string()),
+                (2, "data:".to_string()),
+                (3, "  k: ********".to_string())
+            ]
+        );
+        // A line no frame asked for is never shown as it is.
+        assert_eq!(s.shown_line(file, 5).as_deref(), Some("  name: ********"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

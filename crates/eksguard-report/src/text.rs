@@ -62,13 +62,14 @@ pub(crate) fn render(
 ) -> std::io::Result<()> {
     let st = Styles::new(opts.color);
     if !opts.no_frames {
-        // Frames read and mask whole files: do that for all of them at once, in parallel.
-        sources.preload(
+        // Frames read and mask files: do that for all of them at once, in parallel, judging
+        // only the lines the frames show.
+        sources.preload_frames(
             report
                 .findings
                 .iter()
                 .filter(|f| f.event.is_none())
-                .filter_map(|f| f.location.as_ref().map(|l| &*l.file)),
+                .filter_map(|f| f.location.as_ref().map(|l| (&*l.file, l.line))),
         );
     }
     for group in group_by_resource(&report.findings) {

@@ -225,7 +225,10 @@ pub(crate) fn render_lines(report: &Report<'_>, out: &mut dyn Write) -> std::io:
 }
 
 /// One finding as a line of a JSON-lines report.
-pub fn write_finding_line(f: &ReportFinding, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_finding_line<W: Write + ?Sized>(
+    f: &ReportFinding,
+    out: &mut W,
+) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, &Finding::of(f))?;
     out.write_all(b"\n")
 }

@@ -52,7 +52,18 @@ pub fn secret_lines(text: &str) -> Vec<bool> {
 /// judges them; what carries over to the next lines (keys, blocks, PEM, a trailing
 /// credential flag) is followed on every line.
 pub fn secret_lines_of(text: &str, shown: Option<&[bool]>) -> Vec<bool> {
-    let lines: Vec<&str> = text.lines().collect();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let total = lines.len();
+    if let Some(shown) = shown {
+        // Nothing from the document after the last line shown on bears on the lines
+        // shown: every judgement looks back, or within its own document.
+        let Some(last) = shown.iter().take(total).rposition(|s| *s) else {
+            return vec![true; total];
+        };
+        if let Some(n) = lines[last + 1..].iter().position(|l| starts_document(l)) {
+            lines.truncate(last + 1 + n);
+        }
+    }
     let parsed: Vec<Line<'_>> = lines.iter().map(|l| Line::parse(l)).collect();
     let structure = Structure::build(&parsed);
 
@@ -122,6 +133,7 @@ pub fn secret_lines_of(text: &str, shown: Option<&[bool]>) -> Vec<bool> {
 
         masked[i] = hide;
     }
+    masked.resize(total, true);
     masked
 }
 
@@ -174,7 +186,7 @@ impl<'a> Line<'a> {
         let dash = t == "-" || t.starts_with("- ") || t.starts_with("-\t");
         let blank = body.trim().is_empty() && !dash;
         let trimmed = raw.trim();
-        let doc_start = raw.starts_with("---") || raw.starts_with("...");
+        let doc_start = starts_document(raw);
         let comment = body.starts_with('#');
         let content = if comment {
             body.trim_start_matches('#').trim_start()
@@ -202,6 +214,11 @@ impl<'a> Line<'a> {
             doc_start,
         }
     }
+}
+
+/// A document separator or end marker.
+fn starts_document(raw: &str) -> bool {
+    raw.starts_with("---") || raw.starts_with("...")
 }
 
 /// Parents and mapping scopes by indentation: enough structure to know which key a line
@@ -789,6 +806,12 @@ mod tests {
             "    abc",
             "  EOF",
             "  after: 1",
+            "---",
+            "data:",
+            "  password: x",
+            "kind: Secret",
+            "...",
+            "stringData: {a: b}",
         ]);
         let full = secret_lines(&text);
         let n = full.len();
@@ -799,6 +822,13 @@ mod tests {
                 let want = if shown[i] { full[i] } else { true };
                 assert_eq!(some[i], want, "line {}, every {step}th shown", i + 1);
             }
+        }
+        // One line shown at a time: the lines of later documents are not even looked at.
+        for k in 0..n {
+            let shown: Vec<bool> = (0..n).map(|i| i == k).collect();
+            let some = secret_lines_of(&text, Some(&shown));
+            assert_eq!(some[k], full[k], "line {} alone", k + 1);
+            assert!(some.iter().enumerate().all(|(i, m)| i == k || *m));
         }
         assert_eq!(secret_lines_of(&text, None), full);
     }

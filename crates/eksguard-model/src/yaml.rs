@@ -120,9 +120,6 @@ pub struct PieceDocs {
 pub fn pieces(text: &str, split: bool) -> Vec<Piece<'_>> {
     if split {
         split_documents(text)
-            .into_iter()
-            .map(|(line_offset, text)| Piece { line_offset, text })
-            .collect()
     } else {
         vec![Piece {
             line_offset: 0,
@@ -148,24 +145,47 @@ pub fn parse_piece(piece: &Piece<'_>, opts: ParseOptions) -> PieceDocs {
     PieceDocs { docs, count }
 }
 
-/// The documents of consecutive pieces, numbered through the whole text.
+/// Parses consecutive pieces as one: a thread takes a run of pieces at a time, so what it
+/// keeps per piece does not add up on a text of many tiny documents.
+pub fn parse_pieces(pieces: &[Piece<'_>], opts: ParseOptions) -> PieceDocs {
+    let mut docs = Vec::new();
+    let mut count = 0u32;
+    for p in pieces {
+        let parsed = parse_piece(p, opts);
+        append(&mut docs, parsed.docs, count);
+        count += parsed.count;
+    }
+    PieceDocs { docs, count }
+}
+
+/// The documents of consecutive pieces (or runs of pieces), numbered through the whole
+/// text.
 pub fn join(parsed: impl IntoIterator<Item = PieceDocs>) -> Vec<Result<Document, YamlError>> {
     let mut out = Vec::new();
     let mut first = 0u32;
     for p in parsed {
-        out.extend(p.docs.into_iter().map(|d| match d {
-            Ok(mut d) => {
-                d.index += first;
-                Ok(d)
-            }
-            Err(mut e) => {
-                e.doc += first;
-                Err(e)
-            }
-        }));
+        append(&mut out, p.docs, first);
         first += p.count;
     }
     out
+}
+
+/// Appends documents numbered from 0 as numbered from `first`.
+fn append(
+    out: &mut Vec<Result<Document, YamlError>>,
+    docs: Vec<Result<Document, YamlError>>,
+    first: u32,
+) {
+    out.extend(docs.into_iter().map(|d| match d {
+        Ok(mut d) => {
+            d.index += first;
+            Ok(d)
+        }
+        Err(mut e) => {
+            e.doc += first;
+            Err(e)
+        }
+    }));
 }
 
 /// The tag to keep as a mapping key: a local tag, and only when asked for.
@@ -238,8 +258,11 @@ fn shift(node: &mut Node, dl: u32, dc: u32) {
 
 /// Cuts the text at lines that start a new document (`---` followed by a blank or the end
 /// of the line). Returns each piece with the number of lines before it.
-fn split_documents(text: &str) -> Vec<(u32, &str)> {
-    let mut pieces = Vec::new();
+fn split_documents(text: &str) -> Vec<Piece<'_>> {
+    // Sized by a count of the candidate lines first: a text of many tiny documents would
+    // otherwise hold the vector twice while it grows.
+    let candidates = memchr::memmem::find_iter(text.as_bytes(), b"\n---").count();
+    let mut pieces = Vec::with_capacity(candidates + 1);
     let mut start = 0usize;
     let mut start_line = 0u32;
     let mut line = 0u32;
@@ -250,7 +273,10 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
         let l = &bytes[pos..end];
         let is_sep = l.starts_with(b"---") && l.get(3).is_none_or(|c| c.is_ascii_whitespace());
         if is_sep && pos > start {
-            pieces.push((start_line, &text[start..pos]));
+            pieces.push(Piece {
+                line_offset: start_line,
+                text: &text[start..pos],
+            });
             start = pos;
             start_line = line;
         }
@@ -258,7 +284,10 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
         pos = end + 1;
     }
     if start < text.len() {
-        pieces.push((start_line, &text[start..]));
+        pieces.push(Piece {
+            line_offset: start_line,
+            text: &text[start..],
+        });
     }
     pieces
 }

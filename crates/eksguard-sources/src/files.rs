@@ -714,6 +714,9 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
 /// wait.
 const PARALLEL_TEXT: usize = 512 * 1024;
 
+/// Pieces a helper takes at a time.
+const PIECES_PER_TAKE: usize = 16;
+
 /// Parses the documents of `text`, those of a long text on all cores; the result is the
 /// same either way. The helpers are threads of their own, not the loading pool's: a pool
 /// thread waiting for pieces could take another file meanwhile, and block on the byte
@@ -729,13 +732,17 @@ fn parse_text(text: &str, split: bool, opts: ParseOptions) -> Vec<Result<Documen
     if helpers == 0 {
         return yaml::join(pieces.iter().map(|p| yaml::parse_piece(p, opts)));
     }
+    // Runs of pieces, numbered by their first: a text of a million empty documents keeps
+    // a result per run, not per document.
     let next = AtomicUsize::new(0);
     let work = || {
         let mut mine = Vec::new();
         loop {
-            let k = next.fetch_add(1, Ordering::Relaxed);
-            let Some(p) = pieces.get(k) else { break };
-            mine.push((k, yaml::parse_piece(p, opts)));
+            let k = next.fetch_add(PIECES_PER_TAKE, Ordering::Relaxed);
+            let Some(run) = pieces.get(k..(k + PIECES_PER_TAKE).min(pieces.len())) else {
+                break;
+            };
+            mine.push((k, yaml::parse_pieces(run, opts)));
         }
         mine
     };

@@ -52,7 +52,13 @@ pub fn secret_lines(text: &str) -> Vec<bool> {
 /// judges them; what carries over to the next lines (keys, blocks, PEM, a trailing
 /// credential flag) is followed on every line.
 pub fn secret_lines_of(text: &str, shown: Option<&[bool]>) -> Vec<bool> {
-    let mut lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.lines().collect();
+    secret_lines_in(&lines, shown)
+}
+
+/// As [`secret_lines_of`], for a text already cut into lines (as [`str::lines`] cuts it).
+pub fn secret_lines_in(lines: &[&str], shown: Option<&[bool]>) -> Vec<bool> {
+    let mut lines = lines;
     let total = lines.len();
     if let Some(shown) = shown {
         // Nothing from the document after the last line shown on bears on the lines
@@ -61,7 +67,7 @@ pub fn secret_lines_of(text: &str, shown: Option<&[bool]>) -> Vec<bool> {
             return vec![true; total];
         };
         if let Some(n) = lines[last + 1..].iter().position(|l| starts_document(l)) {
-            lines.truncate(last + 1 + n);
+            lines = &lines[..last + 1 + n];
         }
     }
     let parsed: Vec<Line<'_>> = lines.iter().map(|l| Line::parse(l)).collect();

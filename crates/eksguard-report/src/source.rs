@@ -26,15 +26,20 @@ impl FileText {
     /// The text with only the lines marked in `shown` (1-based line numbers) judged for
     /// secrets; the others are masked (see [`mask::secret_lines_of`]).
     fn showing(text: Box<str>, shown: Option<&[u32]>) -> Self {
+        // The same lines as `str::lines`: without `\n` or `\r\n`, no empty last line.
+        let bytes = text.as_bytes();
         let mut lines = Vec::new();
         let mut at = 0;
-        for piece in text.split_inclusive('\n') {
-            // The same lines as `str::lines`: without `\n` or `\r\n`.
-            let line = piece
-                .strip_suffix('\n')
-                .map_or(piece, |l| l.strip_suffix('\r').unwrap_or(l));
+        let unterminated = !bytes.is_empty() && !bytes.ends_with(b"\n");
+        let ends = memchr::memchr_iter(b'\n', bytes).chain(unterminated.then_some(bytes.len()));
+        for end in ends {
+            let line = &bytes[at..end];
+            let line = line
+                .strip_suffix(b"\r")
+                .filter(|_| end < bytes.len())
+                .unwrap_or(line);
             lines.push((at, at + line.len()));
-            at += piece.len();
+            at = end + 1;
         }
         let shown = shown.map(|numbers| {
             let mut marks = vec![false; lines.len()];
@@ -45,8 +50,11 @@ impl FileText {
             }
             marks
         });
+        let texts: Vec<&str> = lines.iter().map(|&(a, b)| &text[a..b]).collect();
+        let masked = mask::secret_lines_in(&texts, shown.as_deref());
+        drop(texts);
         FileText {
-            masked: mask::secret_lines_of(&text, shown.as_deref()),
+            masked,
             text,
             lines,
         }
@@ -187,6 +195,27 @@ mod tests {
         assert_eq!(s.shown_line("a.yaml", 6), None);
         assert_eq!(s.shown_line("a.yaml", 0), None);
         assert_eq!(s.shown_line("missing.yaml", 1), None);
+    }
+
+    #[test]
+    fn lines_are_cut_as_str_lines_cuts_them() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\nb\r\n",
+            "a\r\nb\r",
+            "\r\n\r\n",
+            "a\n\nb",
+            "x\ry\n",
+        ] {
+            let f = super::FileText::new(text);
+            let got: Vec<&str> = f.lines.iter().map(|&(a, b)| &f.text[a..b]).collect();
+            let want: Vec<&str> = text.lines().collect();
+            assert_eq!(got, want, "{text:?}");
+            assert_eq!(f.masked.len(), want.len());
+        }
     }
 
     #[test]

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Writes realistic EKS audit events as JSON lines, for `bench/audit.sh`.
 
-usage: bench/audit_gen.py SIZE_MB OUT   (OUT `-` writes to standard output, endlessly
-       when SIZE_MB is 0)
+usage: bench/audit_gen.py SIZE_MB OUT [INCIDENT_PERCENT]   (OUT `-` writes to standard
+       output, endlessly when SIZE_MB is 0)
+
+INCIDENT_PERCENT (default 0) turns that share of events into what an intrusion leaves:
+people reading secrets, impersonation, pods/exec, privileged pods. The plain mix has
+findings on about 4% of its events; 7 gives about 10%, 69 about 70% (an incident).
 
 The mix follows what EKS logs: mostly Metadata/Request-level reads by nodes, controllers
 and service accounts, writes by people and CI with request bodies, watches, some 403s,
@@ -48,7 +52,41 @@ def pod_body(name, ns, privileged):
             "spec": {"containers": [c], "serviceAccountName": name, "nodeSelector": {"kubernetes.io/os": "linux"}}}
 
 
-def event(n, t):
+PEOPLE = [("arn:aws:sts::111122223333:assumed-role/dev/alice", ["dev", "system:authenticated"]),
+          ("kubernetes-admin", ["system:masters", "system:authenticated"])]
+
+
+def incident(ev, ns):
+    """Rewrites a plain event into one of the requests an intrusion makes."""
+    user, groups = rng.choice(PEOPLE)
+    ev["user"].update({"username": user, "groups": groups})
+    ev["responseStatus"] = {"metadata": {}, "code": 200}
+    ev["annotations"]["authorization.k8s.io/decision"] = "allow"
+    ev.pop("requestObject", None)
+    shape = rng.randrange(4)
+    name = "web-%d" % rng.randrange(9)
+    if shape == 0:
+        ev["verb"] = "get"
+        ev["objectRef"] = {"resource": "secrets", "namespace": ns, "name": "db-%d" % rng.randrange(50), "apiVersion": "v1"}
+        ev["requestURI"] = "/api/v1/namespaces/%s/secrets/%s" % (ns, ev["objectRef"]["name"])
+    elif shape == 1:
+        ev["impersonatedUser"] = {"username": "system:serviceaccount:%s:default" % ns, "groups": ["system:serviceaccounts"]}
+    elif shape == 2:
+        ev["verb"] = "create"
+        ev["stage"] = "ResponseComplete"
+        ev["objectRef"] = {"resource": "pods", "subresource": "exec", "namespace": ns, "name": name, "apiVersion": "v1"}
+        ev["requestURI"] = "/api/v1/namespaces/%s/pods/%s/exec?command=sh&container=app&stdin=true&tty=true" % (ns, name)
+        ev["responseStatus"]["code"] = 101
+    else:
+        ev["verb"] = "create"
+        ev["level"] = "RequestResponse"
+        ev["objectRef"] = {"resource": "pods", "namespace": ns, "apiVersion": "v1"}
+        ev["requestURI"] = "/api/v1/namespaces/%s/pods" % ns
+        ev["responseStatus"]["code"] = 201
+        ev["requestObject"] = pod_body(name, ns, True)
+
+
+def event(n, t, incidents=0.0):
     user, groups = rng.choice(USERS)
     res, group, ver = rng.choice(RESOURCES)
     ns = rng.choice(NAMESPACES)
@@ -95,18 +133,21 @@ def event(n, t):
         ev["stage"] = "ResponseStarted"
         ev["requestURI"] = "/api/v1/namespaces/%s/pods/web-1/exec?command=sh&container=app&stdin=true&tty=true" % ns
         ev["responseStatus"]["code"] = 101
+    if incidents and rng.random() < incidents:
+        incident(ev, ns)
     return json.dumps(ev, separators=(",", ":"))
 
 
 def main():
     size = int(sys.argv[1]) * 1024 * 1024
     out = sys.stdout if sys.argv[2] == "-" else open(sys.argv[2], "w")
+    incidents = float(sys.argv[3]) / 100 if len(sys.argv) > 3 else 0.0
     written, n = 0, 0
     chunk = []
     while size == 0 or written < size:
         sec = n // 200
         t = "2024-05-%02dT%02d:%02d:%02d.%06dZ" % (1 + sec // 86400 % 28, sec // 3600 % 24, sec // 60 % 60, sec % 60, n % 1000000)
-        line = event(n, t) + "\n"
+        line = event(n, t, incidents) + "\n"
         chunk.append(line)
         written += len(line)
         n += 1

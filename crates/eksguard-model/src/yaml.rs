@@ -59,30 +59,11 @@ pub fn parse_documents(
     split: bool,
     limits: ParseLimits,
 ) -> Vec<Result<Document, YamlError>> {
-    let mut out = Vec::new();
-    let mut doc_index = 0u32;
-    let chunks = if split {
-        split_documents(text)
-    } else {
-        vec![(0, text)]
+    let opts = ParseOptions {
+        limits,
+        keep_tags: false,
     };
-    for (line_offset, chunk) in chunks {
-        // The parser needs a final line break to close a block scalar at the end of input;
-        // only the last chunk can lack one, and only it is copied.
-        let owned;
-        let chunk = if chunk.ends_with('\n') {
-            chunk
-        } else {
-            owned = format!("{chunk}\n");
-            &owned
-        };
-        parse_chunk_guarded(chunk, line_offset, limits, &mut doc_index, &mut out);
-    }
-    out
-}
-
-thread_local! {
-    static KEEP_TAGS: Cell<bool> = const { Cell::new(false) };
+    join(pieces(text, split).iter().map(|p| parse_piece(p, opts)))
 }
 
 /// Like [`parse_documents`], but a node with a local tag (`!Ref x`, `!GetAtt [a, b]`) becomes
@@ -93,16 +74,124 @@ pub fn parse_documents_keeping_tags(
     split: bool,
     limits: ParseLimits,
 ) -> Vec<Result<Document, YamlError>> {
-    KEEP_TAGS.with(|k| k.set(true));
-    let out = parse_documents(text, split, limits);
-    KEEP_TAGS.with(|k| k.set(false));
+    let opts = ParseOptions {
+        limits,
+        keep_tags: true,
+    };
+    join(pieces(text, split).iter().map(|p| parse_piece(p, opts)))
+}
+
+/// How to parse: the bounds, and whether local tags are kept (see
+/// [`parse_documents_keeping_tags`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions {
+    pub limits: ParseLimits,
+    pub keep_tags: bool,
+}
+
+/// A part of a text cut at document separators, parsed on its own: pieces of one text may
+/// be parsed on different threads and their results joined in order with [`join`].
+#[derive(Debug, Clone, Copy)]
+pub struct Piece<'t> {
+    /// Lines of the whole text before this piece.
+    line_offset: u32,
+    text: &'t str,
+}
+
+impl Piece<'_> {
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+/// The documents of one piece, numbered from 0 within it, and how many documents it held
+/// (those that were empty or failed included).
+#[derive(Debug)]
+pub struct PieceDocs {
+    docs: Vec<Result<Document, YamlError>>,
+    count: u32,
+}
+
+/// Cuts `text` into pieces at document separators (when `split`), or one piece.
+pub fn pieces(text: &str, split: bool) -> Vec<Piece<'_>> {
+    if split {
+        split_documents(text)
+    } else {
+        vec![Piece {
+            line_offset: 0,
+            text,
+        }]
+    }
+}
+
+/// Parses one piece.
+pub fn parse_piece(piece: &Piece<'_>, opts: ParseOptions) -> PieceDocs {
+    // The parser needs a final line break to close a block scalar at the end of input;
+    // only the last piece can lack one, and only it is copied.
+    let owned;
+    let chunk = if piece.text.ends_with('\n') {
+        piece.text
+    } else {
+        owned = format!("{}\n", piece.text);
+        &owned
+    };
+    let mut docs = Vec::new();
+    let mut count = 0u32;
+    parse_chunk_guarded(chunk, piece.line_offset, opts, &mut count, &mut docs);
+    PieceDocs { docs, count }
+}
+
+/// Parses consecutive pieces as one: a thread takes a run of pieces at a time, so what it
+/// keeps per piece does not add up on a text of many tiny documents.
+pub fn parse_pieces(pieces: &[Piece<'_>], opts: ParseOptions) -> PieceDocs {
+    let mut docs = Vec::new();
+    let mut count = 0u32;
+    for p in pieces {
+        let parsed = parse_piece(p, opts);
+        append(&mut docs, parsed.docs, count);
+        count += parsed.count;
+    }
+    PieceDocs { docs, count }
+}
+
+/// The documents of consecutive pieces (or runs of pieces), numbered through the whole
+/// text.
+pub fn join(parsed: impl IntoIterator<Item = PieceDocs>) -> Vec<Result<Document, YamlError>> {
+    let mut out = Vec::new();
+    let mut first = 0u32;
+    for p in parsed {
+        append(&mut out, p.docs, first);
+        first += p.count;
+    }
     out
 }
 
+/// Appends documents numbered from 0 as numbered from `first`.
+fn append(
+    out: &mut Vec<Result<Document, YamlError>>,
+    docs: Vec<Result<Document, YamlError>>,
+    first: u32,
+) {
+    out.extend(docs.into_iter().map(|d| match d {
+        Ok(mut d) => {
+            d.index += first;
+            Ok(d)
+        }
+        Err(mut e) => {
+            e.doc += first;
+            Err(e)
+        }
+    }));
+}
+
 /// The tag to keep as a mapping key: a local tag, and only when asked for.
-fn kept_tag(tag: Option<&str>) -> Option<String> {
+fn kept_tag(keep: bool, tag: Option<&str>) -> Option<String> {
     let t = tag?;
-    (KEEP_TAGS.with(Cell::get) && t.starts_with('!') && !t.starts_with("!!")).then(|| t.to_string())
+    (keep && t.starts_with('!') && !t.starts_with("!!")).then(|| t.to_string())
 }
 
 fn wrap_tag(node: Node, tag: Option<String>) -> Node {
@@ -169,8 +258,11 @@ fn shift(node: &mut Node, dl: u32, dc: u32) {
 
 /// Cuts the text at lines that start a new document (`---` followed by a blank or the end
 /// of the line). Returns each piece with the number of lines before it.
-fn split_documents(text: &str) -> Vec<(u32, &str)> {
-    let mut pieces = Vec::new();
+fn split_documents(text: &str) -> Vec<Piece<'_>> {
+    // Sized by a count of the candidate lines first: a text of many tiny documents would
+    // otherwise hold the vector twice while it grows.
+    let candidates = memchr::memmem::find_iter(text.as_bytes(), b"\n---").count();
+    let mut pieces = Vec::with_capacity(candidates + 1);
     let mut start = 0usize;
     let mut start_line = 0u32;
     let mut line = 0u32;
@@ -181,7 +273,10 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
         let l = &bytes[pos..end];
         let is_sep = l.starts_with(b"---") && l.get(3).is_none_or(|c| c.is_ascii_whitespace());
         if is_sep && pos > start {
-            pieces.push((start_line, &text[start..pos]));
+            pieces.push(Piece {
+                line_offset: start_line,
+                text: &text[start..pos],
+            });
             start = pos;
             start_line = line;
         }
@@ -189,28 +284,31 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
         pos = end + 1;
     }
     if start < text.len() {
-        pieces.push((start_line, &text[start..]));
+        pieces.push(Piece {
+            line_offset: start_line,
+            text: &text[start..],
+        });
     }
     pieces
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(bytes.len(), |p| from + p)
+    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |p| from + p)
 }
 
+/// A collection being read. Its children wait on the builder's shared stacks (from
+/// `start` on) rather than in a vector of their own: a vector that grows by doubling and is
+/// then shrunk costs several allocations per collection, the shared stacks none.
 enum Frame {
     Seq {
-        items: Vec<Node>,
+        start: usize,
         pos: Pos,
         anchor: Option<String>,
         tag: Option<String>,
         size: usize,
     },
     Map {
-        entries: Vec<Entry>,
+        start: usize,
         pos: Pos,
         anchor: Option<String>,
         tag: Option<String>,
@@ -222,6 +320,10 @@ enum Frame {
 
 struct Builder<'l> {
     stack: Vec<Frame>,
+    /// Items of the open sequences, innermost last.
+    items: Vec<Node>,
+    /// Entries of the open mappings, innermost last.
+    entries: Vec<Entry>,
     anchors: HashMap<String, (Node, usize)>,
     /// Nodes copied through anchors and aliases so far in this document.
     copied: usize,
@@ -253,23 +355,21 @@ impl Builder<'_> {
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq {
-                items, size: total, ..
-            }) => {
+            Some(Frame::Seq { size: total, .. }) => {
                 *total += size;
-                items.push(node)
+                self.items.push(node)
             }
             Some(Frame::Map {
-                entries,
                 key,
                 merges,
                 size: total,
                 ..
             }) => match key.take() {
                 None => {
-                    let text = key_text(&node)
+                    let pos = node.pos;
+                    let text = key_text(node)
                         .ok_or_else(|| (*m, "a mapping key must be a scalar".to_string()))?;
-                    *key = Some((text.into(), node.pos));
+                    *key = Some((text, pos));
                 }
                 Some((k, _)) if &*k == "<<" => {
                     *total += size;
@@ -277,7 +377,7 @@ impl Builder<'_> {
                 }
                 Some((k, key_pos)) => {
                     *total += size;
-                    entries.push(Entry {
+                    self.entries.push(Entry {
                         key: k,
                         key_pos,
                         value: node,
@@ -305,11 +405,16 @@ impl Builder<'_> {
     }
 }
 
-fn key_text(node: &Node) -> Option<String> {
-    match &node.value {
-        Value::Null => Some(String::new()),
-        Value::Seq(_) | Value::Map(_) => None,
-        _ => node.scalar_text(),
+/// A scalar key's text, taken out of its node (a string key is moved, not copied).
+fn key_text(mut node: Node) -> Option<Box<str>> {
+    match std::mem::replace(&mut node.value, Value::Null) {
+        Value::Null => Some("".into()),
+        Value::Str(s) => Some(s),
+        value @ (Value::Seq(_) | Value::Map(_)) => {
+            node.value = value;
+            None
+        }
+        value => Node::new(value, node.pos).scalar_text().map(Into::into),
     }
 }
 
@@ -329,7 +434,7 @@ pub fn in_parser() -> bool {
 fn parse_chunk_guarded(
     chunk: &str,
     line_offset: u32,
-    limits: ParseLimits,
+    opts: ParseOptions,
     doc_index: &mut u32,
     out: &mut Vec<Result<Document, YamlError>>,
 ) {
@@ -338,7 +443,7 @@ fn parse_chunk_guarded(
     let last_line = Cell::new(0u32);
     IN_PARSER.with(|f| f.set(true));
     let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        parse_chunk(chunk, line_offset, limits, doc_index, out, &last_line)
+        parse_chunk(chunk, line_offset, opts, doc_index, out, &last_line)
     }));
     IN_PARSER.with(|f| f.set(false));
     if caught.is_err() {
@@ -358,16 +463,19 @@ fn parse_chunk_guarded(
 fn parse_chunk(
     chunk: &str,
     line_offset: u32,
-    limits: ParseLimits,
+    opts: ParseOptions,
     doc_index: &mut u32,
     out: &mut Vec<Result<Document, YamlError>>,
     last_line: &Cell<u32>,
 ) {
+    let limits = opts.limits;
     let mut input = chunk.as_bytes();
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
     let mut b = Builder {
         stack: Vec::new(),
+        items: Vec::new(),
+        entries: Vec::new(),
         anchors: HashMap::new(),
         copied: 0,
         limits: &limits,
@@ -403,6 +511,8 @@ fn parse_chunk(
             EventData::StreamEnd => return,
             EventData::DocumentStart { .. } => {
                 b.stack.clear();
+                b.items.clear();
+                b.entries.clear();
                 b.anchors.clear();
                 b.copied = 0;
                 b.root = None;
@@ -433,7 +543,7 @@ fn parse_chunk(
                 } else {
                     b.pos(&mark)
                 };
-                let kept = kept_tag(tag.as_deref());
+                let kept = kept_tag(opts.keep_tags, tag.as_deref());
                 let value = resolve_scalar(value, style, tag.as_deref());
                 b.place(wrap_tag(Node::new(value, pos), kept), anchor, 1, &mark)
             }
@@ -448,10 +558,10 @@ fn parse_chunk(
             EventData::SequenceStart { anchor, tag, .. } => {
                 let pos = b.pos(&mark);
                 b.stack.push(Frame::Seq {
-                    items: Vec::new(),
+                    start: b.items.len(),
                     pos,
                     anchor,
-                    tag: kept_tag(tag.as_deref()),
+                    tag: kept_tag(opts.keep_tags, tag.as_deref()),
                     size: 1,
                 });
                 depth_check(&b, &mark)
@@ -459,10 +569,10 @@ fn parse_chunk(
             EventData::MappingStart { anchor, tag, .. } => {
                 let pos = b.pos(&mark);
                 b.stack.push(Frame::Map {
-                    entries: Vec::new(),
+                    start: b.entries.len(),
                     pos,
                     anchor,
-                    tag: kept_tag(tag.as_deref()),
+                    tag: kept_tag(opts.keep_tags, tag.as_deref()),
                     key: None,
                     merges: Vec::new(),
                     size: 1,
@@ -471,19 +581,19 @@ fn parse_chunk(
             }
             EventData::SequenceEnd | EventData::MappingEnd => match b.stack.pop() {
                 Some(Frame::Seq {
-                    mut items,
+                    start,
                     pos,
                     anchor,
                     tag,
                     size,
                 }) => {
-                    // Growth leaves up to half of a vector unused; trees stay for the run.
-                    items.shrink_to_fit();
+                    // Collected at their exact size: trees stay for the run.
+                    let items: Vec<Node> = b.items.drain(start..).collect();
                     let node = wrap_tag(Node::new(Value::Seq(items), pos), tag);
                     b.place(node, anchor, size, &mark)
                 }
                 Some(Frame::Map {
-                    mut entries,
+                    start,
                     pos,
                     anchor,
                     tag,
@@ -491,8 +601,11 @@ fn parse_chunk(
                     size,
                     ..
                 }) => {
-                    apply_merges(&mut entries, merges);
-                    entries.shrink_to_fit();
+                    let mut entries: Vec<Entry> = b.entries.drain(start..).collect();
+                    if !merges.is_empty() {
+                        apply_merges(&mut entries, merges);
+                        entries.shrink_to_fit();
+                    }
                     let node = wrap_tag(Node::new(Value::Map(entries), pos), tag);
                     b.place(node, anchor, size, &mark)
                 }

@@ -37,6 +37,10 @@ fn push_visible(out: &mut String, c: char) {
 /// visible escape (`\u{1b}`, `\u{202e}`, `\n`), so input cannot move the cursor, change
 /// colours, rewrite earlier lines or reverse the text that follows.
 pub fn terminal(s: &str) -> Cow<'_, str> {
+    // Printable ASCII and tabs, nearly every line: no control among them.
+    if s.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+        return Cow::Borrowed(s);
+    }
     if !s.chars().any(|c| c != '\t' && is_hidden_control(c)) {
         return Cow::Borrowed(s);
     }

@@ -225,7 +225,10 @@ pub(crate) fn render_lines(report: &Report<'_>, out: &mut dyn Write) -> std::io:
 }
 
 /// One finding as a line of a JSON-lines report.
-pub fn write_finding_line(f: &ReportFinding, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_finding_line<W: Write + ?Sized>(
+    f: &ReportFinding,
+    out: &mut W,
+) -> std::io::Result<()> {
     crate::escape::write_json(&Finding::of(f), &mut *out, false)?;
     out.write_all(b"\n")
 }

@@ -380,6 +380,10 @@ pub(crate) fn write_json<T: serde::Serialize>(
     value: &T,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    escape::write_json(value, &mut *out, true)?;
-    out.write_all(b"\n")
+    // The serializer writes token by token: into a buffer of a known type, not through
+    // the output's chain of trait objects for each token.
+    let mut buffered = std::io::BufWriter::with_capacity(64 << 10, out);
+    escape::write_json(value, &mut buffered, true)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }

@@ -19,12 +19,57 @@
 //! When in doubt the line is masked: a frame with a hidden line is still useful, a leaked
 //! value is not.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+/// Substrings looked for on every line, each searcher built once.
+static PEM_BEGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-----BEGIN"));
+static PEM_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-----END"));
+static JWT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("eyJ"));
+static SCHEME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
+static SHORT_P: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-p"));
+static AWS_KEY_PREFIXES: LazyLock<[Finder<'static>; 4]> =
+    LazyLock::new(|| ["AKIA", "ASIA", "ABIA", "ACCA"].map(Finder::new));
+
+fn has(finder: &Finder<'_>, s: &str) -> bool {
+    finder.find(s.as_bytes()).is_some()
+}
+
 /// Shown instead of a masked value.
 pub const MASK: &str = "********";
 
 /// For each line of `text` (as [`str::lines`] splits it), whether it must be masked.
 pub fn secret_lines(text: &str) -> Vec<bool> {
+    secret_lines_of(text, None)
+}
+
+/// As [`secret_lines`], judged in full only for the lines marked in `shown` (0-based),
+/// those a report will show: every other line comes out masked. What a line holds by
+/// itself decides only that line, so the lines shown are judged exactly as a full pass
+/// judges them; what carries over to the next lines (keys, blocks, PEM, a trailing
+/// credential flag) is followed on every line.
+pub fn secret_lines_of(text: &str, shown: Option<&[bool]>) -> Vec<bool> {
     let lines: Vec<&str> = text.lines().collect();
+    secret_lines_in(&lines, shown)
+}
+
+/// As [`secret_lines_of`], for a text already cut into lines (as [`str::lines`] cuts it).
+pub fn secret_lines_in(lines: &[&str], shown: Option<&[bool]>) -> Vec<bool> {
+    let mut lines = lines;
+    let total = lines.len();
+    if let Some(shown) = shown {
+        // Nothing from the document after the last line shown on bears on the lines
+        // shown: every judgement looks back, or within its own document.
+        let Some(last) = shown.iter().take(total).rposition(|s| *s) else {
+            return vec![true; total];
+        };
+        if let Some(n) = lines[last + 1..].iter().position(|l| starts_document(l)) {
+            lines = &lines[..last + 1 + n];
+        }
+    }
     let parsed: Vec<Line<'_>> = lines.iter().map(|l| Line::parse(l)).collect();
     let structure = Structure::build(&parsed);
 
@@ -47,12 +92,12 @@ pub fn secret_lines(text: &str) -> Vec<bool> {
                 heredoc_end = None;
             }
         }
-        if raw.contains("-----BEGIN") {
-            in_pem = !raw.contains("-----END");
+        if has(&PEM_BEGIN, raw) {
+            in_pem = !has(&PEM_END, raw);
             hide = true;
         } else if in_pem {
             hide = true;
-            if raw.contains("-----END") {
+            if has(&PEM_END, raw) {
                 in_pem = false;
             }
         }
@@ -84,12 +129,17 @@ pub fn secret_lines(text: &str) -> Vec<bool> {
             secret_below[i] = inherited;
         }
 
-        let (local, next) = holds_secret(line.content);
-        hide |= local;
+        let shown_here = shown.is_none_or(|s| s.get(i).copied().unwrap_or(false));
+        let (local, next) = match shown_here {
+            true => holds_secret(line.content),
+            false => flag_secret(line.content),
+        };
+        hide |= local || !shown_here;
         flag_pending = next;
 
         masked[i] = hide;
     }
+    masked.resize(total, true);
     masked
 }
 
@@ -142,7 +192,7 @@ impl<'a> Line<'a> {
         let dash = t == "-" || t.starts_with("- ") || t.starts_with("-\t");
         let blank = body.trim().is_empty() && !dash;
         let trimmed = raw.trim();
-        let doc_start = raw.starts_with("---") || raw.starts_with("...");
+        let doc_start = starts_document(raw);
         let comment = body.starts_with('#');
         let content = if comment {
             body.trim_start_matches('#').trim_start()
@@ -170,6 +220,11 @@ impl<'a> Line<'a> {
             doc_start,
         }
     }
+}
+
+/// A document separator or end marker.
+fn starts_document(raw: &str) -> bool {
+    raw.starts_with("---") || raw.starts_with("...")
 }
 
 /// Parents and mapping scopes by indentation: enough structure to know which key a line
@@ -386,6 +441,31 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
 
 /// Whether a key (or a flag, or an environment variable's name) names a credential.
 pub fn credential_key(key: &str) -> bool {
+    // Asked for every key of every line of a file with findings, of the same few hundred
+    // key names: remembered per thread, in a table kept small whatever the input.
+    const MAX_KEY: usize = 64;
+    const MAX_KEYS: usize = 4096;
+    thread_local! {
+        static KNOWN: RefCell<HashMap<Box<str>, bool>> = RefCell::new(HashMap::new());
+    }
+    if key.len() > MAX_KEY {
+        return judge_key(key);
+    }
+    KNOWN.with(|known| {
+        if let Some(&v) = known.borrow().get(key) {
+            return v;
+        }
+        let v = judge_key(key);
+        let mut known = known.borrow_mut();
+        if known.len() >= MAX_KEYS {
+            known.clear();
+        }
+        known.insert(key.into(), v);
+        v
+    })
+}
+
+fn judge_key(key: &str) -> bool {
     let key = unquote(key.trim()).trim_start_matches('-');
     let lower = key.to_ascii_lowercase();
     let compact: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
@@ -454,7 +534,20 @@ fn holds_secret(content: &str) -> (bool, bool) {
         || aws_key_id(content)
         || url_userinfo(content)
         || short_p_flag(content);
+    let (flag, next) = flag_secret(content);
+    hide |= flag;
+    (hide, next)
+}
+
+/// A credential flag on the line: whether its value is on the line too, and whether the
+/// flag ends the line (its value is the next line).
+fn flag_secret(content: &str) -> (bool, bool) {
+    let mut hide = false;
     let mut next = false;
+    // Only a token starting with `-` can be a credential flag.
+    if !content.contains('-') {
+        return (hide, next);
+    }
     let tokens: Vec<&str> = content
         .split(|c: char| c.is_whitespace() || "\"',[]{}".contains(c))
         .filter(|t| !t.is_empty())
@@ -534,27 +627,29 @@ fn assignment_secret(content: &str) -> bool {
 
 /// A PEM marker, a long base64 blob or a JWT.
 fn pem_or_blob(content: &str) -> bool {
-    if content.contains("-----BEGIN") || content.contains("-----END") {
+    if has(&PEM_BEGIN, content) || has(&PEM_END, content) {
         return true;
     }
-    if content.contains("eyJ") && jwt(content) {
+    if has(&JWT, content) && jwt(content) {
         return true;
     }
-    content
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
-        .any(|t| {
-            let t = t.trim_end_matches('=');
-            t.len() >= 40
+    // A blob is 40 characters or more.
+    content.len() >= 40
+        && content
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
+            .any(|t| {
+                let t = t.trim_end_matches('=');
+                t.len() >= 40
                 && t.bytes().any(|b| b.is_ascii_uppercase())
                 && t.bytes().any(|b| b.is_ascii_lowercase())
                 && t.bytes().any(|b| b.is_ascii_digit())
                 // A path has a slash every few characters; random base64 rarely does.
                 && t.bytes().filter(|b| *b == b'/').count() * 16 <= t.len()
-        })
+            })
 }
 
 fn jwt(content: &str) -> bool {
-    content.match_indices("eyJ").any(|(at, _)| {
+    JWT.find_iter(content.as_bytes()).any(|at| {
         let t: String = content[at..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
@@ -566,8 +661,12 @@ fn jwt(content: &str) -> bool {
 /// An AWS access key ID: a known prefix and 16 upper-case letters or digits.
 fn aws_key_id(content: &str) -> bool {
     let b = content.as_bytes();
-    ["AKIA", "ASIA", "ABIA", "ACCA"].iter().any(|p| {
-        content.match_indices(p).any(|(at, _)| {
+    // A prefix and 16 characters.
+    if b.len() < 20 {
+        return false;
+    }
+    AWS_KEY_PREFIXES.iter().any(|p| {
+        p.find_iter(b).any(|at| {
             let start_ok = at == 0 || !b[at - 1].is_ascii_alphanumeric();
             let id = &b[at + 4..];
             start_ok
@@ -582,7 +681,7 @@ fn aws_key_id(content: &str) -> bool {
 
 /// A URL with user information (`https://user:pass@host`, `https://token@host`).
 fn url_userinfo(content: &str) -> bool {
-    content.match_indices("://").any(|(at, _)| {
+    SCHEME.find_iter(content.as_bytes()).any(|at| {
         let authority = content[at + 3..]
             .split(|c: char| c.is_whitespace() || "/?#\"'<>".contains(c))
             .next()
@@ -594,7 +693,7 @@ fn url_userinfo(content: &str) -> bool {
 /// `-p<value>`: a password glued to its short flag (`mysql -uroot -phunter2`).
 fn short_p_flag(content: &str) -> bool {
     let b = content.as_bytes();
-    content.match_indices("-p").any(|(at, _)| {
+    SHORT_P.find_iter(content.as_bytes()).any(|at| {
         let start_ok = at == 0 || b[at - 1].is_ascii_whitespace() || b"\"'[,".contains(&b[at - 1]);
         let next = b.get(at + 2);
         start_ok
@@ -686,6 +785,58 @@ mod tests {
         assert_eq!(mask_value("  password = \"x\""), "  password = ********");
         assert_eq!(mask_line(r#"{"kind":"Secret","data":{}}"#), "********");
         assert_eq!(mask_line("  - {name: A, value: b}"), "  - ********");
+    }
+
+    #[test]
+    fn lines_shown_are_judged_as_in_a_full_pass() {
+        // State that carries from line to line: a Secret's data, a PEM block, a heredoc
+        // under a credential key, a credential flag whose value is the next line.
+        let text = lines(&[
+            "apiVersion: v1",
+            "kind: Secret",
+            "data:",
+            "  a: aGk=",
+            "---",
+            "kind: ConfigMap",
+            "data:",
+            "  cert: |",
+            "    -----BEGIN CERTIFICATE-----",
+            "    MIIB",
+            "    -----END CERTIFICATE-----",
+            "  script: |",
+            "    mysql --password",
+            "    hunter2",
+            "    curl https://u:p@example.com",
+            "  plain: value",
+            "  token: <<EOF",
+            "    abc",
+            "  EOF",
+            "  after: 1",
+            "---",
+            "data:",
+            "  password: x",
+            "kind: Secret",
+            "...",
+            "stringData: {a: b}",
+        ]);
+        let full = secret_lines(&text);
+        let n = full.len();
+        for step in 1..=4 {
+            let shown: Vec<bool> = (0..n).map(|i| i % step == 0).collect();
+            let some = secret_lines_of(&text, Some(&shown));
+            for i in 0..n {
+                let want = if shown[i] { full[i] } else { true };
+                assert_eq!(some[i], want, "line {}, every {step}th shown", i + 1);
+            }
+        }
+        // One line shown at a time: the lines of later documents are not even looked at.
+        for k in 0..n {
+            let shown: Vec<bool> = (0..n).map(|i| i == k).collect();
+            let some = secret_lines_of(&text, Some(&shown));
+            assert_eq!(some[k], full[k], "line {} alone", k + 1);
+            assert!(some.iter().enumerate().all(|(i, m)| i == k || *m));
+        }
+        assert_eq!(secret_lines_of(&text, None), full);
     }
 
     /// Lines joined with newlines (a string continuation would drop the first indent).

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use eksguard_model::Severity;
 use owo_colors::{OwoColorize, Style};
+use rayon::prelude::*;
 
 use crate::{RenderOptions, Report, ReportFinding, SourceCache};
 
@@ -62,31 +63,30 @@ pub(crate) fn render(
 ) -> std::io::Result<()> {
     let st = Styles::new(opts.color);
     if !opts.no_frames {
-        // Frames read and mask whole files: do that for all of them at once, in parallel.
-        sources.preload(
+        // Frames read and mask files: do that for all of them at once, in parallel, judging
+        // only the lines the frames show.
+        sources.preload_frames(
             report
                 .findings
                 .iter()
                 .filter(|f| f.event.is_none())
-                .filter_map(|f| f.location.as_ref().map(|l| &*l.file)),
+                .filter_map(|f| f.location.as_ref().map(|l| (&*l.file, l.line))),
         );
     }
-    for group in group_by_resource(&report.findings) {
-        let first = group[0];
-        let r = &first.resource;
-        let name = printable(&match &r.namespace {
-            Some(ns) => format!("{} {}/{}", r.kind, ns, r.name),
-            None => format!("{} {}", r.kind, r.name),
-        });
-        match &first.location {
-            Some(loc) => writeln!(out, "{}  ({})", name.style(st.header), printable(&loc.file))?,
-            None => writeln!(out, "{}", name.style(st.header))?,
+    // Groups are written into memory on all cores, a bounded number at a time, and then
+    // out in order.
+    for groups in group_by_resource(&report.findings).chunks(GROUPS_PER_WRITE) {
+        let rendered: Vec<std::io::Result<Vec<u8>>> = groups
+            .par_iter()
+            .map(|group| {
+                let mut buf = Vec::new();
+                render_group(group, sources, opts, &st, &mut buf)?;
+                Ok(buf)
+            })
+            .collect();
+        for text in rendered {
+            out.write_all(&text?)?;
         }
-        for f in group {
-            writeln!(out)?;
-            render_finding(f, sources, opts, &st, out)?;
-        }
-        writeln!(out)?;
     }
     for e in &report.errors {
         writeln!(
@@ -118,6 +118,34 @@ pub(crate) fn render(
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// Resource groups rendered in memory before being written.
+const GROUPS_PER_WRITE: usize = 1024;
+
+/// A resource, its file, and its findings with their frames.
+fn render_group(
+    group: &[&ReportFinding],
+    sources: &SourceCache,
+    opts: &RenderOptions,
+    st: &Styles,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let first = group[0];
+    let r = &first.resource;
+    let name = printable(&match &r.namespace {
+        Some(ns) => format!("{} {}/{}", r.kind, ns, r.name),
+        None => format!("{} {}", r.kind, r.name),
+    });
+    match &first.location {
+        Some(loc) => writeln!(out, "{}  ({})", name.style(st.header), printable(&loc.file))?,
+        None => writeln!(out, "{}", name.style(st.header))?,
+    }
+    for f in group {
+        writeln!(out)?;
+        render_finding(f, sources, opts, st, out)?;
+    }
+    writeln!(out)
 }
 
 /// One finding as it is found (a follower's output): its resource and file, then the

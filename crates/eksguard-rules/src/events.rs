@@ -188,35 +188,48 @@ impl<'r> AuditEngine<'r> {
     ) -> (Vec<EventFinding>, Vec<(EventFinding, SuppressionNote)>) {
         let cx = EventCtx::new(&self.config.params, &self.parsed);
         let rules = &self.rules;
-        let mut found: Vec<EventFinding> = events
+        // Each finding with the position of its rule, the second sort key.
+        let mut found: Vec<(usize, EventFinding)> = events
             .par_iter()
             .enumerate()
             .with_min_len(256)
             .flat_map_iter(|(index, ev)| {
                 let mut hits = Vec::new();
-                for rule in rules {
+                for (at, rule) in rules.iter().enumerate() {
                     if let Dispatch::Events(check) = rule.dispatch() {
                         let mut sink = EventSink::new(rule.meta());
                         check.check_event(&cx, ev, &mut sink);
-                        hits.extend(sink.into_hits());
+                        hits.extend(sink.into_hits().into_iter().map(|hit| (at, hit)));
                     }
                 }
-                hits.into_iter().map(move |hit| EventFinding { index, hit })
+                hits.into_iter()
+                    .map(move |(at, hit)| (at, EventFinding { index, hit }))
+            })
+            .collect();
+        let at: Vec<usize> = self
+            .windows
+            .iter()
+            .map(|(w, _)| {
+                let id = w.meta().id;
+                self.rules
+                    .iter()
+                    .position(|r| r.meta().id == id)
+                    .unwrap_or(usize::MAX)
             })
             .collect();
         for (index, ev) in events.iter().enumerate() {
-            for (rule, window) in &mut self.windows {
+            for ((rule, window), &at) in self.windows.iter_mut().zip(&at) {
                 let mut sink = EventSink::new(rule.meta());
                 window.observe(&cx, ev, &mut sink);
                 found.extend(
                     sink.into_hits()
                         .into_iter()
-                        .map(|hit| EventFinding { index, hit }),
+                        .map(|hit| (at, EventFinding { index, hit })),
                 );
             }
         }
-        let order = |id: &str| self.rules.iter().position(|r| r.meta().id == id);
-        found.sort_by_key(|f| (f.index, order(f.hit.rule_id)));
+        found.sort_by_key(|(at, f)| (f.index, *at));
+        let found = found.into_iter().map(|(_, f)| f).collect();
         self.filter(events, found)
     }
 

@@ -1,6 +1,7 @@
 //! Every rule, in ID order within the order of the guide's sections. Docs, `rules list`,
 //! SARIF and config validation all read this list.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::Rule;
@@ -28,8 +29,16 @@ pub fn all() -> &'static [&'static dyn Rule] {
     &ALL
 }
 
+/// Rules by their exact ID: reports look a rule up once per finding, and an audit log
+/// can carry hundreds of thousands.
+static BY_ID: LazyLock<HashMap<&'static str, &'static dyn Rule>> =
+    LazyLock::new(|| all().iter().map(|r| (r.meta().id, *r)).collect());
+
 /// A rule by ID (case-insensitive) or by name.
 pub fn find(key: &str) -> Option<&'static dyn Rule> {
+    if let Some(r) = BY_ID.get(key) {
+        return Some(*r);
+    }
     all()
         .iter()
         .copied()

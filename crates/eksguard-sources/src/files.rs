@@ -8,12 +8,13 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use eksguard_model::{FilesSkipped, InputError, Inventory, Node, Object, Source, Value};
 use rayon::prelude::*;
 
-use eksguard_model::yaml::{parse_documents, ParseLimits};
+use eksguard_model::yaml::{self, Document, ParseLimits, ParseOptions, YamlError};
 
 use crate::aws_json::{classify, Classified};
 
@@ -252,10 +253,9 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
         }
     }
     let in_flight = InFlight::new(opts.bytes_in_flight());
-    let loaded: Vec<FileResult> = inputs
-        .par_iter()
-        .map(|(p, explicit)| load_input(p, *explicit, opts, Some(&in_flight)))
-        .collect();
+    let loaded = load_largest_first(&inputs, |(p, explicit)| {
+        load_input(p, *explicit, opts, Some(&in_flight))
+    });
     let mut objects = Vec::new();
     for r in loaded {
         match r.skipped {
@@ -273,6 +273,38 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
         inv.push(obj);
     }
     inv
+}
+
+/// Runs `load` over every input on all cores, largest file first, and returns the results
+/// in input order. In name order one big file met late (a chart's CRDs, most of which are
+/// one document each) kept one core parsing it alone at the end; started first, it
+/// overlaps the small ones.
+fn load_largest_first<R: Send>(
+    inputs: &[(PathBuf, bool)],
+    load: impl Fn(&(PathBuf, bool)) -> R + Sync,
+) -> Vec<R> {
+    let sizes: Vec<u64> = inputs
+        .par_iter()
+        .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .collect();
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    // Each worker takes the largest file left: splitting the list into ranges instead
+    // would hand one worker all the big files.
+    let next = AtomicUsize::new(0);
+    let workers = rayon::current_num_threads().min(inputs.len()).max(1);
+    let mut done: Vec<(usize, R)> = (0..workers)
+        .into_par_iter()
+        .flat_map_iter(|_| {
+            let mut mine = Vec::new();
+            while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                mine.push((i, load(&inputs[i])));
+            }
+            mine
+        })
+        .collect();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Parses one in-memory text as if read from `name`, a file the user named (used for
@@ -619,11 +651,11 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
     let path: Arc<str> = name.into();
     let mut result = FileResult::default();
     // CloudFormation's short-form functions are YAML tags, which plain parsing drops.
-    let docs = if !is_json && crate::iac::cloudformation::looks_like_yaml_template(text) {
-        eksguard_model::yaml::parse_documents_keeping_tags(text, true, opts.limits)
-    } else {
-        parse_documents(text, !is_json, opts.limits)
+    let parse = ParseOptions {
+        limits: opts.limits,
+        keep_tags: !is_json && crate::iac::cloudformation::looks_like_yaml_template(text),
     };
+    let docs = parse_text(text, !is_json, parse);
     for doc in docs {
         match doc {
             Ok(doc) => {
@@ -675,6 +707,56 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
         }
     }
     result
+}
+
+/// Texts at least this long have their documents parsed on all cores: one big file (a
+/// cluster dump, a chart rendered whole) must not keep one core busy while the others
+/// wait.
+const PARALLEL_TEXT: usize = 512 * 1024;
+
+/// Pieces a helper takes at a time.
+const PIECES_PER_TAKE: usize = 16;
+
+/// Parses the documents of `text`, those of a long text on all cores; the result is the
+/// same either way. The helpers are threads of their own, not the loading pool's: a pool
+/// thread waiting for pieces could take another file meanwhile, and block on the byte
+/// budget held by the file it is already in.
+fn parse_text(text: &str, split: bool, opts: ParseOptions) -> Vec<Result<Document, YamlError>> {
+    let pieces = yaml::pieces(text, split);
+    let helpers = match text.len() >= PARALLEL_TEXT {
+        true => rayon::current_num_threads()
+            .min(pieces.len())
+            .saturating_sub(1),
+        false => 0,
+    };
+    if helpers == 0 {
+        return yaml::join(pieces.iter().map(|p| yaml::parse_piece(p, opts)));
+    }
+    // Runs of pieces, numbered by their first: a text of a million empty documents keeps
+    // a result per run, not per document.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let k = next.fetch_add(PIECES_PER_TAKE, Ordering::Relaxed);
+            let Some(run) = pieces.get(k..(k + PIECES_PER_TAKE).min(pieces.len())) else {
+                break;
+            };
+            mine.push((k, yaml::parse_pieces(run, opts)));
+        }
+        mine
+    };
+    let mut parsed = std::thread::scope(|s| {
+        let spawned: Vec<_> = (0..helpers).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in spawned {
+            // Parser panics are caught inside; anything else is a bug worth its trace.
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
+    });
+    parsed.sort_unstable_by_key(|(i, _)| *i);
+    yaml::join(parsed.into_iter().map(|(_, p)| p))
 }
 
 /// What a document that is no object lacks.
@@ -886,6 +968,91 @@ mod tests {
         let r = load_bytes("m.yaml", text, false, &LoadOptions::default());
         assert!(r.errors.is_empty());
         assert_eq!(r.warnings.len(), 2);
+    }
+
+    #[test]
+    fn a_long_text_parses_in_parallel_to_the_same_documents() {
+        // Documents, an empty one, a broken one and a parser panic, past the length from
+        // which pieces are parsed on several threads.
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() < PARALLEL_TEXT + 4096 {
+            text.push_str(&format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{k: v}}\n---\n"
+            ));
+            match i {
+                7 => text.push_str("---\n"),
+                11 => text.push_str("a: [\n---\n"),
+                13 => text.push_str("b: [!t, x]\n---\n"),
+                _ => {}
+            }
+            i += 1;
+        }
+        let opts = ParseOptions::default();
+        let serial = yaml::join(
+            yaml::pieces(&text, true)
+                .iter()
+                .map(|p| yaml::parse_piece(p, opts)),
+        );
+        let parallel = parse_text(&text, true, opts);
+        assert_eq!(serial.len(), parallel.len());
+        assert!(serial.len() > 1000);
+        let errors: Vec<(u32, u32)> = parallel
+            .iter()
+            .filter_map(|d| d.as_ref().err().map(|e| (e.doc, e.line)))
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        for (a, b) in serial.iter().zip(&parallel) {
+            match (a, b) {
+                (Ok(a), Ok(b)) => assert_eq!((a.index, &a.root), (b.index, &b.root)),
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                _ => panic!("{a:?} / {b:?}"),
+            }
+        }
+        // Numbered through the file: the empty document counts, as parsing it whole did.
+        let whole = eksguard_model::yaml::parse_documents(&text, true, ParseLimits::default());
+        let indexes = |d: &[Result<Document, YamlError>]| -> Vec<u32> {
+            d.iter()
+                .map(|d| match d {
+                    Ok(d) => d.index,
+                    Err(e) => e.doc,
+                })
+                .collect()
+        };
+        assert_eq!(indexes(&whole), indexes(&parallel));
+    }
+
+    #[test]
+    fn largest_files_first_and_results_in_input_order() {
+        let dir = std::env::temp_dir().join(format!("eksguard-lpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let inputs: Vec<(PathBuf, bool)> = [3usize, 900, 1, 40, 7000, 2]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let p = dir.join(format!("{i}.yaml"));
+                std::fs::write(&p, "#".repeat(*n)).unwrap();
+                (p, false)
+            })
+            .collect();
+        let size = |(p, _): &(PathBuf, bool)| std::fs::metadata(p).unwrap().len();
+        let got = load_largest_first(&inputs, size);
+        assert_eq!(got, [3, 900, 1, 40, 7000, 2]);
+        // On one worker, the order files are taken in is plain to see.
+        let started = Mutex::new(Vec::new());
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let got = one.install(|| {
+            load_largest_first(&inputs, |i| {
+                started.lock().unwrap().push(size(i));
+                size(i)
+            })
+        });
+        assert_eq!(got, [3, 900, 1, 40, 7000, 2]);
+        assert_eq!(started.into_inner().unwrap(), [7000, 900, 40, 3, 2, 1]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Parser-library panics are caught and reported as input errors with file and line;
     // keep the default panic message for everything else.

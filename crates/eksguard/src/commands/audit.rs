@@ -12,6 +12,7 @@ use eksguard_report::{Location, Report, ReportFinding, SourceCache, SuppressedRe
 use eksguard_rules::events::{AuditEngine, EventFinding};
 use eksguard_rules::registry;
 use eksguard_sources::audit::{AuditReader, Batch, OnBatch, ReadOptions};
+use rayon::prelude::*;
 
 use crate::baseline::{self, BaselineEntry};
 use crate::cli::{
@@ -225,6 +226,18 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// Findings resolved by one task: enough that a task outweighs handing it out.
+const FINDINGS_PER_TASK: usize = 256;
+
+/// What a run keeps of a finding: the finding itself only for a report written at the
+/// end, whether the baseline holds it, its baseline entry when one is written.
+struct Resolved {
+    finding: Option<ReportFinding>,
+    severity: Severity,
+    known: bool,
+    baseline: Option<BaselineEntry>,
+}
+
 /// A finding on an event of `batch` as the reports show it: its event, the file (or
 /// `LOG_GROUP/STREAM`) and line.
 pub(super) fn resolve(batch: &Batch<'_>, f: EventFinding) -> Option<ReportFinding> {
@@ -274,8 +287,10 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
         .map(baseline::read)
         .transpose()?;
     // JSON lines are written as findings come: memory stays flat on endless logs. The
-    // other formats are documents sorted or grouped over all findings.
-    let streaming = args.report.format == FormatArg::Jsonl && !args.report.security_hub;
+    // other formats are documents sorted or grouped over all findings; with nothing to
+    // show (`--quiet`), findings are only counted, as for JSON lines.
+    let silent = args.report.quiet && args.report.output.is_none();
+    let streaming = (args.report.format == FormatArg::Jsonl || silent) && !args.report.security_hub;
     let mut stream_out = match streaming && !(args.report.quiet && args.report.output.is_none()) {
         true => Some(super::open_output(args.report.output.as_deref())?),
         false => None,
@@ -312,31 +327,67 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
                 })
             }));
         }
-        for finding in found.into_iter().filter_map(resolve) {
-            if args.check.write_baseline.is_some() {
-                baseline_entries.push(BaselineEntry::of(&finding));
+        // Resolving a finding (its event summary), its baseline fingerprint and its JSON
+        // line are the cost of each finding: done on all cores, a run of findings at a
+        // time, in the findings' order. A streamed run keeps only the lines, one buffer
+        // per run of findings.
+        let write_lines = stream_out.is_some() && write_error.is_none();
+        let want_baseline = args.check.write_baseline.is_some();
+        let mut runs: Vec<Vec<EventFinding>> = Vec::new();
+        let mut rest = found.into_iter();
+        loop {
+            let run: Vec<EventFinding> = rest.by_ref().take(FINDINGS_PER_TASK).collect();
+            if run.is_empty() {
+                break;
             }
-            if known
-                .as_ref()
-                .is_some_and(|k| k.contains(&finding.fingerprint()))
-            {
-                in_baseline += 1;
-                if !streaming {
-                    suppressed_findings.push(SuppressedReportFinding {
+            runs.push(run);
+        }
+        let resolved: Vec<(Vec<Resolved>, Vec<u8>)> = runs
+            .into_par_iter()
+            .map(|run| {
+                let mut lines = Vec::new();
+                let kept = run
+                    .into_iter()
+                    .filter_map(resolve)
+                    .map(|finding| {
+                        let known = known
+                            .as_ref()
+                            .is_some_and(|k| k.contains(&finding.fingerprint()));
+                        if write_lines && !known {
+                            // Into memory: cannot fail.
+                            let _ = json::write_finding_line(&finding, &mut lines);
+                        }
+                        Resolved {
+                            severity: finding.severity,
+                            known,
+                            baseline: want_baseline.then(|| BaselineEntry::of(&finding)),
+                            finding: (!streaming).then_some(finding),
+                        }
+                    })
+                    .collect();
+                (kept, lines)
+            })
+            .collect();
+        for (kept, lines) in resolved {
+            for r in kept {
+                baseline_entries.extend(r.baseline);
+                if r.known {
+                    in_baseline += 1;
+                    suppressed_findings.extend(r.finding.map(|finding| SuppressedReportFinding {
                         finding,
                         note: baseline_note.clone(),
-                    });
+                    }));
+                    continue;
                 }
-                continue;
+                if let Some(finding) = r.finding {
+                    findings.push(finding);
+                    continue;
+                }
+                totals.count(r.severity);
+                worst = worst.max(Some(r.severity));
             }
-            if !streaming {
-                findings.push(finding);
-                continue;
-            }
-            totals.count(finding.severity);
-            worst = worst.max(Some(finding.severity));
             if let (Some(out), None) = (stream_out.as_mut(), &write_error) {
-                write_error = json::write_finding_line(&finding, out).err();
+                write_error = out.write_all(&lines).err();
             }
         }
     });

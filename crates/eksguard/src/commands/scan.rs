@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use rayon::prelude::*;
+
 use eksguard_model::{Inventory, Severity, SuppressionNote, SuppressionSource};
 use eksguard_report::{
     Format, Location, RenderOptions, Report, ReportFinding, SourceCache, SuppressedReportFinding,
@@ -30,14 +32,18 @@ pub fn run(mut args: ScanArgs) -> anyhow::Result<Outcome> {
     };
     let sources = SourceCache::new();
     let inv = load_inputs(&args, &cfg, &sources)?;
-    check_and_report(
+    let outcome = check_and_report(
         &args.check,
         &args.inline,
         &args.report,
         &cfg,
         &inv,
         &sources,
-    )
+    );
+    // The run ends here: freeing every node of every tree, one by one on one thread, took
+    // a sixth of a corpus scan; the process's exit returns the memory at once.
+    std::mem::forget(inv);
+    outcome
 }
 
 /// Runs the engine over `inv`, applies the baseline and writes the report: the part every
@@ -198,9 +204,13 @@ pub fn build_report<'a>(
             &b.field_path,
         ))
     };
-    let mut findings: Vec<ReportFinding> =
-        result.findings.into_iter().filter_map(resolve).collect();
-    findings.sort_by(order);
+    // Locating each finding walks its object's tree: on all cores.
+    let mut findings: Vec<ReportFinding> = result
+        .findings
+        .into_par_iter()
+        .filter_map(resolve)
+        .collect();
+    findings.par_sort_by(order);
     let mut suppressed_findings: Vec<SuppressedReportFinding> = result
         .suppressed
         .into_iter()

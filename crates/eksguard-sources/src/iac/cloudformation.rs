@@ -885,35 +885,31 @@ impl Res<'_> {
             .iter()
             .enumerate()
         {
-            let mut s = self.shape();
             let pname = pol
                 .get("PolicyName")
                 .and_then(V::text)
                 .unwrap_or_else(|| format!("Policies[{i}]"));
-            s.set_node("RoleName", str_node(&name, self.pos), None);
-            s.set_node(
-                "PolicyName",
-                str_node(&pname, pol.pos),
-                Some(&p(&format!("Policies[{i}].PolicyName"))),
-            );
-            if let Some(d) = pol.get("PolicyDocument") {
-                s.set(
-                    "PolicyDocument",
-                    Some(&document(d)),
-                    &p(&format!("Policies[{i}].PolicyDocument")),
-                );
-            }
-            out.push(s.build(IAM, "IAMRolePolicy", &format!("{name}/{pname}"), self.path));
+            out.push(super::inline_role_policy(
+                self.shape(),
+                &name,
+                self.pos,
+                &pname,
+                pol.pos,
+                &p(&format!("Policies[{i}].PolicyName")),
+                pol.get("PolicyDocument"),
+                &p(&format!("Policies[{i}].PolicyDocument")),
+                self.path,
+            ));
         }
         if let Some(arns) = self.get("ManagedPolicyArns") {
-            let mut s = self.shape();
-            s.set_node("RoleName", str_node(&name, self.pos), None);
-            s.set(
-                "AttachedPolicies",
-                Some(&attached(arns)),
+            out.push(super::role_attached_policies(
+                self.shape(),
+                &name,
+                self.pos,
+                arns,
                 &p("ManagedPolicyArns"),
-            );
-            out.push(s.build(IAM, "IAMAttachedPolicies", &name, self.path));
+                self.path,
+            ));
         }
         out
     }
@@ -955,7 +951,7 @@ impl Res<'_> {
                 );
                 s.set(
                     "AttachedPolicies",
-                    Some(&attached(&arn)),
+                    Some(&super::attached(&arn)),
                     &FieldPath::parse("Properties"),
                 );
                 out.push(s.build(IAM, "IAMAttachedPolicies", &rname, self.path));
@@ -980,28 +976,6 @@ fn json_text(v: &V) -> V {
             None => V::unknown("(a value known only at deploy)", v.pos, v.file),
         },
         _ => v.clone(),
-    }
-}
-
-fn attached(arns: &V) -> V {
-    let one = |a: &V| {
-        let mut m = vec![("PolicyArn".to_string(), a.clone())];
-        if let Some(name) = a.as_str().and_then(|s| s.rsplit('/').next()) {
-            m.push((
-                "PolicyName".into(),
-                V::new(Val::Str(name.into()), a.pos, a.file),
-            ));
-        }
-        V::new(Val::Map(m), a.pos, a.file)
-    };
-    match &arns.val {
-        Val::List(items) => V::new(
-            Val::List(items.iter().map(one).collect()),
-            arns.pos,
-            arns.file,
-        ),
-        Val::Unknown(_) => arns.clone(),
-        _ => V::new(Val::List(vec![one(arns)]), arns.pos, arns.file),
     }
 }
 

@@ -462,6 +462,73 @@ pub fn eks_cluster_security_group(
     s.build(crate::aws_json::EC2, "EC2SecurityGroup", id, path)
 }
 
+/// A policy ARN list as `list-attached-role-policies` shows it: each ARN with the name
+/// after its last `/`; an unknown list stays unknown.
+pub fn attached(arns: &V) -> V {
+    let one = |a: &V| {
+        let mut m = vec![("PolicyArn".to_string(), a.clone())];
+        if let Some(name) = a.as_str().and_then(|s| s.rsplit('/').next()) {
+            m.push((
+                "PolicyName".into(),
+                V::new(Val::Str(name.into()), a.pos, a.file),
+            ));
+        }
+        V::new(Val::Map(m), a.pos, a.file)
+    };
+    match &arns.val {
+        Val::List(items) => V::new(
+            Val::List(items.iter().map(one).collect()),
+            arns.pos,
+            arns.file,
+        ),
+        Val::Unknown(_) => arns.clone(),
+        _ => V::new(Val::List(vec![one(arns)]), arns.pos, arns.file),
+    }
+}
+
+/// An inline policy of `role`, as `get-role-policy` shows it: its name (at `name_pos`,
+/// from `name_own` in the code) and document (from `doc_own`).
+#[allow(clippy::too_many_arguments)]
+pub fn inline_role_policy(
+    mut s: Shape,
+    role: &str,
+    role_pos: Pos,
+    name: &str,
+    name_pos: Pos,
+    name_own: &FieldPath,
+    doc: Option<&V>,
+    doc_own: &FieldPath,
+    path: &Arc<str>,
+) -> Object {
+    s.set_node("RoleName", str_node(role, role_pos), None);
+    s.set_node("PolicyName", str_node(name, name_pos), Some(name_own));
+    if let Some(d) = doc {
+        s.set("PolicyDocument", Some(&document(d)), doc_own);
+    }
+    s.build(
+        crate::aws_json::IAM,
+        "IAMRolePolicy",
+        &format!("{role}/{name}"),
+        path,
+    )
+}
+
+/// The managed policies written on `role` itself (`ManagedPolicyArns`,
+/// `managed_policy_arns`), as `list-attached-role-policies` shows them.
+pub fn role_attached_policies(
+    mut s: Shape,
+    role: &str,
+    role_pos: Pos,
+    arns: &V,
+    own: &FieldPath,
+    path: &Arc<str>,
+) -> Object {
+    s.set_node("RoleName", str_node(role, role_pos), None);
+    s.set("AttachedPolicies", Some(&attached(arns)), own);
+    s.map_path("AttachedPolicies", own);
+    s.build(crate::aws_json::IAM, "IAMAttachedPolicies", role, path)
+}
+
 /// The identifier standing for what apply computes (an ID, an unnamed role's name) for
 /// the resource at `address` of the directory or template `scope`: unique across the
 /// scan, since two directories may both hold `aws_subnet.private`.

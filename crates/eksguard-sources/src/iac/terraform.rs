@@ -786,36 +786,31 @@ fn iam_role(r: &Res) -> Vec<Object> {
     // Inline policies and exclusive managed policy lists written on the role.
     if let Some(list) = r.get("inline_policy") {
         for (i, ip) in list.items().iter().enumerate() {
-            let mut s = r.shape();
             let pname = ip
                 .str_at("name")
                 .unwrap_or_else(|| format!("inline_policy[{i}]"));
-            s.set_node("RoleName", str_node(&name, r.pos), None);
-            s.set_node(
-                "PolicyName",
-                str_node(&pname, ip.pos),
-                Some(&p(&format!("inline_policy[{i}].name"))),
-            );
-            if let Some(doc) = ip.get("policy") {
-                s.set(
-                    "PolicyDocument",
-                    Some(&document(doc)),
-                    &p(&format!("inline_policy[{i}].policy")),
-                );
-            }
-            out.push(s.build(IAM, "IAMRolePolicy", &format!("{name}/{pname}"), r.path));
+            out.push(super::inline_role_policy(
+                r.shape(),
+                &name,
+                r.pos,
+                &pname,
+                ip.pos,
+                &p(&format!("inline_policy[{i}].name")),
+                ip.get("policy"),
+                &p(&format!("inline_policy[{i}].policy")),
+                r.path,
+            ));
         }
     }
     if let Some(arns) = r.get("managed_policy_arns") {
-        let mut s = r.shape();
-        s.set_node("RoleName", str_node(&name, r.pos), None);
-        s.set(
-            "AttachedPolicies",
-            Some(&attached(arns)),
+        out.push(super::role_attached_policies(
+            r.shape(),
+            &name,
+            r.pos,
+            arns,
             &p("managed_policy_arns"),
-        );
-        s.map_path("AttachedPolicies", &p("managed_policy_arns"));
-        out.push(s.build(IAM, "IAMAttachedPolicies", &name, r.path));
+            r.path,
+        ));
     }
     out
 }
@@ -826,29 +821,6 @@ impl V {
             Val::Str(s) => Some(s.clone()),
             _ => None,
         })
-    }
-}
-
-/// `[arn, ...]` as `AttachedPolicies` items (`PolicyArn`, `PolicyName`).
-fn attached(arns: &V) -> V {
-    let one = |a: &V| {
-        let mut m = vec![("PolicyArn".to_string(), a.clone())];
-        if let Some(name) = a.as_str().and_then(|s| s.rsplit('/').next()) {
-            m.push((
-                "PolicyName".into(),
-                V::new(Val::Str(name.into()), a.pos, a.file),
-            ));
-        }
-        V::new(Val::Map(m), a.pos, a.file)
-    };
-    match &arns.val {
-        Val::List(items) => V::new(
-            Val::List(items.iter().map(one).collect()),
-            arns.pos,
-            arns.file,
-        ),
-        Val::Unknown(_) => arns.clone(),
-        _ => V::new(Val::List(vec![one(arns)]), arns.pos, arns.file),
     }
 }
 
@@ -875,7 +847,11 @@ fn attachment(r: &Res) -> Object {
         }
     }
     if let Some(a) = r.get("policy_arn") {
-        s.set("AttachedPolicies", Some(&attached(a)), &p("policy_arn"));
+        s.set(
+            "AttachedPolicies",
+            Some(&super::attached(a)),
+            &p("policy_arn"),
+        );
         s.map_path("AttachedPolicies[0]", &p("policy_arn"));
         s.map_path("AttachedPolicies[0].PolicyArn", &p("policy_arn"));
     }

@@ -18,7 +18,19 @@ fn check(inv: &Inventory) {
     }
 }
 
+static HOOK: std::sync::Once = std::sync::Once::new();
+
 fuzz_target!(|data: &[u8]| {
+    // Panics inside the YAML parser library are caught and reported as input errors (see
+    // `yaml::in_parser`); every other panic is a crash.
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if !eksguard_model::yaml::in_parser() {
+                eprintln!("{info}");
+                std::process::abort();
+            }
+        }))
+    });
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

@@ -329,12 +329,14 @@ struct Builder<'l> {
     copied: usize,
     limits: &'l ParseLimits,
     line_offset: u32,
+    lines: &'l LineTable<'l>,
     root: Option<Node>,
 }
 
 impl Builder<'_> {
     fn pos(&self, m: &Marker) -> Pos {
-        Pos::new(m.line as u32 + 1 + self.line_offset, m.column as u32 + 1)
+        let (line, column) = self.lines.at(m);
+        Pos::new(line + 1 + self.line_offset, column + 1)
     }
 
     fn err(&self, m: &Marker, msg: impl Into<String>) -> (Marker, String) {
@@ -472,6 +474,7 @@ fn parse_chunk(
     let mut input = chunk.as_bytes();
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
+    let lines = LineTable::new(chunk);
     let mut b = Builder {
         stack: Vec::new(),
         items: Vec::new(),
@@ -480,13 +483,15 @@ fn parse_chunk(
         copied: 0,
         limits: &limits,
         line_offset,
+        lines: &lines,
         root: None,
     };
     let mut line_starts: Vec<usize> = Vec::new();
     let fail = |m: Mark, message: String, doc_index: &mut u32, out: &mut Vec<_>| {
+        let (line, column) = lines.at(&m);
         out.push(Err(YamlError {
-            line: m.line as u32 + 1 + line_offset,
-            column: m.column as u32 + 1,
+            line: line + 1 + line_offset,
+            column: column + 1,
             doc: *doc_index,
             message,
         }));
@@ -506,7 +511,7 @@ fn parse_chunk(
             }
         };
         let mark = event.start_mark;
-        last_line.set(event.end_mark.line as u32);
+        last_line.set(lines.at(&event.end_mark).0);
         let step = match event.data {
             EventData::StreamEnd => return,
             EventData::DocumentStart { .. } => {
@@ -538,7 +543,7 @@ fn parse_chunk(
                 ..
             } => {
                 let pos = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    block_content_pos(chunk, &mut line_starts, mark.line as usize)
+                    block_content_pos(chunk, &mut line_starts, lines.at(&mark).0 as usize)
                         .map_or_else(|| b.pos(&mark), |(l, c)| Pos::new(l + line_offset, c))
                 } else {
                     b.pos(&mark)
@@ -623,6 +628,46 @@ fn parse_chunk(
 /// Where the content of a block scalar whose indicator is on 0-based line `indicator_line`
 /// begins: the first non-blank line after it, at its indentation. Positions of YAML
 /// embedded in the scalar are counted from there.
+/// Lines as the reports and code frames count them: ended by `\n` alone. The parser also
+/// ends a line at a lone `\r`, NEL, LS and PS, so its own line and column are used only
+/// in a chunk that holds none of those; otherwise a mark's byte index is placed in a
+/// table of where each line starts.
+struct LineTable<'t> {
+    chunk: &'t str,
+    starts: Option<Vec<usize>>,
+}
+
+impl<'t> LineTable<'t> {
+    fn new(chunk: &'t str) -> LineTable<'t> {
+        let bytes = chunk.as_bytes();
+        // NEL is C2 85, LS and PS are E2 80 A8 and E2 80 A9.
+        let irregular = memchr::memchr3_iter(b'\r', 0xc2, 0xe2, bytes).any(|i| match bytes[i] {
+            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+            0xc2 => bytes.get(i + 1) == Some(&0x85),
+            _ => bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)),
+        });
+        let starts = irregular.then(|| {
+            let mut v = vec![0];
+            v.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+            v
+        });
+        LineTable { chunk, starts }
+    }
+
+    /// A mark's line and column, both from 0.
+    fn at(&self, m: &Mark) -> (u32, u32) {
+        let Some(starts) = &self.starts else {
+            return (m.line as u32, m.column as u32);
+        };
+        let i = (m.index as usize).min(self.chunk.len());
+        let line = starts.partition_point(|&s| s <= i).saturating_sub(1);
+        let before = &self.chunk.as_bytes()[starts[line]..i];
+        // Characters, not bytes, as the parser counts columns.
+        let column = before.iter().filter(|&&b| (b & 0xc0) != 0x80).count();
+        (line as u32, column as u32)
+    }
+}
+
 fn block_content_pos(
     chunk: &str,
     starts: &mut Vec<usize>,
@@ -780,6 +825,26 @@ mod tests {
         let third = d[2].as_ref().unwrap();
         assert_eq!(third.index, 2);
         assert_eq!(third.root.locate(&FieldPath::parse("c")).0, Pos::new(6, 1));
+    }
+
+    #[test]
+    fn lines_are_counted_by_newlines_alone() {
+        // A lone CR, NEL, LS and PS end a line for the parser, not for the reports, whose
+        // code frames cut lines at `\n`: positions and errors count `\n` only.
+        let text = "a: 1\rz: 0\nb: \"p\u{85}q\"\nc: 3 # \u{2028}\u{2029}\nd: é\r\ne: 5\n";
+        let d = docs(text);
+        let root = &d[0].as_ref().unwrap().root;
+        assert_eq!(root.locate(&FieldPath::parse("z")), (Pos::new(1, 6), true));
+        assert_eq!(root.locate(&FieldPath::parse("b")), (Pos::new(2, 1), true));
+        assert_eq!(root.locate(&FieldPath::parse("c")), (Pos::new(3, 1), true));
+        assert_eq!(root.locate(&FieldPath::parse("e")), (Pos::new(5, 1), true));
+        let d = docs("a: 1\rb: 2\rc: 3\nd: [x\ne: {\n");
+        let e = d[0].as_ref().unwrap_err();
+        assert!(e.line <= 3, "{e:?}");
+        // Plain text keeps the parser's own count, which is the same there.
+        let d = docs("a: 1\r\nb: 2\n");
+        let root = &d[0].as_ref().unwrap().root;
+        assert_eq!(root.locate(&FieldPath::parse("b")), (Pos::new(2, 1), true));
     }
 
     #[test]

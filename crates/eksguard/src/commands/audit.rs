@@ -258,6 +258,31 @@ pub(super) fn resolve(batch: &Batch<'_>, f: EventFinding) -> Option<ReportFindin
     })
 }
 
+/// What `audit scan` judges with, batch or following.
+pub(super) struct ScanSetup {
+    pub config: crate::config::Config,
+    pub engine: AuditEngine<'static>,
+    pub reader: AuditReader,
+    /// Fingerprints of the baseline's findings.
+    pub known: Option<std::collections::BTreeSet<String>>,
+}
+
+/// The configuration, the engine under it and the flags, a reader, and the baseline;
+/// `None` when the configuration has errors (already reported).
+pub(super) fn scan_setup(check: &crate::cli::CheckArgs) -> anyhow::Result<Option<ScanSetup>> {
+    let Some(config) = scan::load_config(check) else {
+        return Ok(None);
+    };
+    let engine = AuditEngine::new(registry::all(), scan::engine_config(check, &config));
+    let known = check.baseline.as_deref().map(baseline::read).transpose()?;
+    Ok(Some(ScanSetup {
+        config,
+        engine,
+        reader: AuditReader::new(ReadOptions::default()),
+        known,
+    }))
+}
+
 fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let scope = match &args.input.cloudwatch {
         Some(group) => format!("audit:cloudwatch:{group}"),
@@ -275,17 +300,15 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
     if args.follow.follow {
         return follow(args);
     }
-    let Some(cfg) = scan::load_config(&args.check) else {
+    let Some(ScanSetup {
+        config: cfg,
+        mut engine,
+        mut reader,
+        known,
+    }) = scan_setup(&args.check)?
+    else {
         return Ok(Outcome::Error);
     };
-    let mut engine = AuditEngine::new(registry::all(), scan::engine_config(&args.check, &cfg));
-    let mut reader = AuditReader::new(ReadOptions::default());
-    let known = args
-        .check
-        .baseline
-        .as_deref()
-        .map(baseline::read)
-        .transpose()?;
     // JSON lines are written as findings come: memory stays flat on endless logs. The
     // other formats are documents sorted or grouped over all findings; with nothing to
     // show (`--quiet`), findings are only counted, as for JSON lines.

@@ -21,8 +21,7 @@ use eksguard_report::asff::{self, AsffTarget};
 use eksguard_report::json::{self, Totals};
 use eksguard_report::ReportFinding;
 use eksguard_rules::events::AuditEngine;
-use eksguard_rules::registry;
-use eksguard_sources::audit::{AuditReader, ReadOptions};
+use eksguard_sources::audit::AuditReader;
 use eksguard_sources::cloudwatch_follow::{FollowOptions, Follower, Positions};
 use eksguard_sources::security_hub::Importer;
 use prometheus_client::encoding::text::encode;
@@ -34,9 +33,8 @@ use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::baseline;
 use crate::cli::{AuditScanArgs, FormatArg};
-use crate::commands::{audit, scan, shown};
+use crate::commands::{audit, shown};
 use crate::Outcome;
 
 const CHECKPOINT_VERSION: u32 = 1;
@@ -400,17 +398,15 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         eprintln!("error: --write-baseline needs a run that ends; it cannot be used with --follow");
         return Ok(Outcome::Error);
     }
-    let Some(cfg) = scan::load_config(&args.check) else {
+    let Some(audit::ScanSetup {
+        mut engine,
+        mut reader,
+        known,
+        ..
+    }) = audit::scan_setup(&args.check)?
+    else {
         return Ok(Outcome::Error);
     };
-    let known = args
-        .check
-        .baseline
-        .as_deref()
-        .map(baseline::read)
-        .transpose()?;
-    let mut engine = AuditEngine::new(registry::all(), scan::engine_config(&args.check, &cfg));
-    let mut reader = AuditReader::new(ReadOptions::default());
     let label = format!("cloudwatch:{group}");
 
     let checkpoint = match args.follow.checkpoint.as_deref() {

@@ -749,6 +749,41 @@ impl Watcher {
         }
     }
 
+    /// Creates `body` at `path` and returns the server's answer: for the reviews that are
+    /// answered rather than stored (TokenReview, SubjectAccessReview). Held to the same
+    /// timeout and response cap as reads.
+    pub async fn create(&self, path: &str, body: &Json) -> Result<Json, String> {
+        let req = http::Request::post(path)
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(kube::client::Body::from(body.to_string().into_bytes()))
+            .map_err(|e| format!("bad request {path}: {e}"))?;
+        let received = AtomicU64::new(0);
+        let exchange = async {
+            let res = self.client.send(req).await.map_err(|e| e.to_string())?;
+            let status = res.status();
+            if status.is_client_error() || status.is_server_error() {
+                let body = read_capped(res.into_body(), MAX_ERROR_BODY, &received).await;
+                return Err(format!(
+                    "{}: {}",
+                    status.as_u16(),
+                    status_message(body.as_deref().ok(), status)
+                ));
+            }
+            let body =
+                read_capped(res.into_body(), self.opts.max_response_bytes, &received).await?;
+            serde_json::from_slice::<Json>(&body).map_err(|e| format!("response is not JSON: {e}"))
+        };
+        tokio::time::timeout(self.opts.timeout, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "no answer within {} s",
+                    self.opts.timeout.as_secs_f64()
+                ))
+            })
+    }
+
     /// Watches `path` from `resource_version` until the server ends the watch (after
     /// about `timeout` at the latest); each event goes to `on_event`. Returns the last
     /// resourceVersion seen. Every event line is held to the response cap, and the whole

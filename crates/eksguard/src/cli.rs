@@ -803,6 +803,27 @@ pub struct ServeArgs {
     /// draining open connections and exiting.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
     pub shutdown_delay: std::time::Duration,
+    /// Address of the plain-HTTP listener for /healthz, /readyz and /metrics.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9090")]
+    pub metrics_listen: std::net::SocketAddr,
+    /// Reviews judged at once; past them a request waits up to 2 s, then gets 429.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_reviews: u16,
+    /// Connections one client address may hold open on the webhook port.
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_connections_per_peer: u16,
+    /// Honour `eksguard.io/ignore` annotations on objects of this namespace (repeatable);
+    /// each use is recorded in the audit annotations and counted. None by default.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub trust_annotations_in: Vec<String>,
+    /// A user whose pods, ReplicaSets and Jobs with a controller owner get the owner's
+    /// answer (repeatable; replaces the built-in controller-manager identities).
+    #[arg(long, value_name = "USER")]
+    pub controller_user: Vec<String>,
+    /// Serve /report (with --scan-interval) to callers whose bearer token the API server
+    /// accepts and who may `get` the `services/proxy` of this Service. Off by default.
+    #[arg(long, value_name = "NAMESPACE/SERVICE")]
+    pub report_access: Option<String>,
     #[command(flatten)]
     pub kube: KubeArgs,
 }

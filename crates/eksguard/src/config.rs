@@ -47,29 +47,42 @@ struct RawAdmission {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExempt {
-    namespace: String,
+    namespace: Option<String>,
     kind: Option<String>,
     name: Option<String>,
+    service_account: Option<String>,
+    until: Option<Spanned<String>>,
     reason: String,
 }
 
 /// An `[[admission.exempt]]` entry: requests for matching objects are allowed unjudged.
-/// `namespace` and `name` are exact, or prefixes when they end with `*`.
+/// `namespace` and `name` are exact, or prefixes when they end with `*`;
+/// `service_account` (`NAMESPACE:NAME`, exact) matches requests made by that service
+/// account. Past `until` the entry exempts nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdmissionExempt {
-    pub namespace: String,
+    pub namespace: Option<String>,
     pub kind: Option<String>,
     pub name: Option<String>,
+    pub service_account: Option<String>,
+    pub until: Option<Date>,
     pub reason: String,
 }
 
 impl AdmissionExempt {
-    pub fn matches(&self, namespace: &str, kind: &str, name: &str) -> bool {
+    pub fn matches(&self, namespace: Option<&str>, kind: &str, name: &str, user: &str) -> bool {
         let like = |pattern: &str, value: &str| match pattern.strip_suffix('*') {
             Some(prefix) => value.starts_with(prefix),
             None => value == pattern,
         };
-        like(&self.namespace, namespace)
+        let by = |sa: &str| {
+            user.strip_prefix("system:serviceaccount:")
+                .is_some_and(|u| u == sa)
+        };
+        self.namespace
+            .as_deref()
+            .is_none_or(|p| namespace.is_some_and(|ns| like(p, ns)))
+            && self.service_account.as_deref().is_none_or(by)
             && self.kind.as_deref().is_none_or(|k| k == kind)
             && self.name.as_deref().is_none_or(|n| like(n, name))
     }
@@ -347,17 +360,45 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
             ));
         }
         // An empty namespace would exempt nothing by accident, and `*` everything.
-        if e.namespace.trim().is_empty() || e.namespace.trim() == "*" {
+        let bad_ns = |n: &str| n.trim().is_empty() || n.trim() == "*";
+        let bad_sa = |s: &str| {
+            s.split_once(':')
+                .is_none_or(|(ns, n)| ns.is_empty() || n.is_empty() || n.contains(':'))
+        };
+        if e.namespace.as_deref().is_some_and(bad_ns)
+            || (e.namespace.is_none() && e.service_account.is_none())
+        {
             errors.push(err(
                 span.clone(),
-                "`[[admission.exempt]]` needs a `namespace` (exact, or a prefix ending in `*`)"
+                "`[[admission.exempt]]` needs a `namespace` (exact, or a prefix ending in `*`) or a `service_account`"
                     .into(),
             ));
         }
+        if e.service_account.as_deref().is_some_and(bad_sa) {
+            errors.push(err(
+                span.clone(),
+                "`[[admission.exempt]]`: `service_account` is `NAMESPACE:NAME`".into(),
+            ));
+        }
+        let until = match &e.until {
+            Some(u) => match Date::parse(u.get_ref()) {
+                Some(d) => Some(d),
+                None => {
+                    errors.push(err(
+                        u.span(),
+                        format!("`until`: `{}` is not a YYYY-MM-DD date", u.get_ref()),
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
         cfg.admission_exempt.push(AdmissionExempt {
             namespace: e.namespace,
             kind: e.kind,
             name: e.name,
+            service_account: e.service_account,
+            until,
             reason: e.reason,
         });
     }
@@ -532,9 +573,45 @@ until = "2030-01-01"
         )
         .unwrap();
         let e = &cfg.admission_exempt[0];
-        assert!(e.matches("team-a", "Pod", "x"));
-        assert!(!e.matches("team-a", "Deployment", "x"));
-        assert!(!e.matches("other", "Pod", "x"));
+        assert!(e.matches(Some("team-a"), "Pod", "x", "alice"));
+        assert!(!e.matches(Some("team-a"), "Deployment", "x", "alice"));
+        assert!(!e.matches(Some("other"), "Pod", "x", "alice"));
+        assert!(!e.matches(None, "Pod", "x", "alice"));
+
+        let cfg = parse(
+            "c.toml",
+            "[[admission.exempt]]\nservice_account = \"gitops:deployer\"\nuntil = \"2027-01-01\"\nreason = \"the pipeline\"\n",
+        )
+        .unwrap();
+        let e = &cfg.admission_exempt[0];
+        assert_eq!(e.until, Date::parse("2027-01-01"));
+        assert!(e.matches(
+            Some("shop"),
+            "Pod",
+            "x",
+            "system:serviceaccount:gitops:deployer"
+        ));
+        assert!(!e.matches(
+            Some("shop"),
+            "Pod",
+            "x",
+            "system:serviceaccount:gitops:deployer2"
+        ));
+        assert!(!e.matches(Some("shop"), "Pod", "x", "gitops:deployer"));
+        let errs = parse(
+            "c.toml",
+            "[[admission.exempt]]\nservice_account = \"deployer\"\nuntil = \"soon\"\nreason = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            errs.iter().any(|e| e.message.contains("NAMESPACE:NAME")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.line == 3 && e.message.contains("`until`")),
+            "{errs:?}"
+        );
 
         let errs = parse(
             "c.toml",

@@ -25,15 +25,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Error);
     };
     let tls = crate::serve::tls::Tls::load(&args.tls_cert, &args.tls_key)?;
-    let policy = Policy {
+    let mut policy = Policy {
         deny_on: scan::fail_threshold(Some(args.deny_on), None),
         warn_on: scan::fail_threshold(Some(args.warn_on), None),
         dry_run: args.dry_run,
         exempt: cfg.admission_exempt.clone(),
+        trust_annotations_in: args.trust_annotations_in.clone(),
+        ..Policy::default()
+    };
+    if !args.controller_user.is_empty() {
+        policy.controllers = args.controller_user.clone();
+    }
+    let report_access = match &args.report_access {
+        Some(a) => Some(
+            a.parse::<crate::serve::auth::ReportAccess>()
+                .map_err(|e| anyhow::anyhow!("--report-access `{a}`: {e}"))?,
+        ),
+        None => None,
     };
     let judge = Judge::new(scan::engine_config(&check, &cfg), policy);
     let k = &args.kube;
-    let watch = (!args.no_watch).then(|| KubeOptions {
+    let kube_options = || KubeOptions {
         kubeconfig: k.kubeconfig.clone(),
         context: k.context.clone(),
         namespace: None,
@@ -43,7 +55,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         max_response_bytes: k.max_response_bytes,
         progress: false,
         rules_by_kind: Default::default(),
-    });
+    };
+    let watch = (!args.no_watch).then(kube_options);
+    let report = report_access.map(|a| (kube_options(), a));
     let scanner = args.scan_interval.map(|interval| Scanner {
         kube: crate::cli::KubeArgs {
             no_progress: true,
@@ -55,6 +69,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     });
     crate::serve::run(crate::serve::Options {
         listen: args.listen,
+        metrics_listen: args.metrics_listen,
+        max_reviews: args.max_concurrent_reviews.into(),
+        max_per_peer: args.max_connections_per_peer.into(),
+        report,
         tls,
         judge,
         watch,

@@ -1,20 +1,31 @@
 //! The admission decision: an `AdmissionReview` (admission.k8s.io/v1) in, its response out.
 //!
 //! Pure: no I/O. The object is judged by the same engine, rule selection, severities,
-//! parameters and suppressions as `scan`. Rules that read only the object always run;
-//! rules that look at other objects (their `reads` in the registry) run only when the
-//! caller hands in the cached objects around it, since judging them against nothing would
-//! report what is not so.
+//! parameters and configured suppressions as `scan`. Rules that read only the object
+//! always run; rules that look at other objects (their `reads` in the registry) run only
+//! when the caller hands in the cached objects around it, since judging them against
+//! nothing would report what is not so.
+//!
+//! Only what a cluster administrator controls exempts an object: the server's
+//! configuration (`[[admission.exempt]]`, `[[suppress]]`). The object's own
+//! `eksguard.io/ignore` annotations are written by whoever may create it, so they count
+//! only in the namespaces the server is told to trust them in.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
 use eksguard_model::workload::WORKLOAD_KINDS;
-use eksguard_model::{Inventory, Node, Object, RuleMeta, Severity, Source};
+use eksguard_model::{
+    Inventory, Node, Object, RuleMeta, Seg, Severity, Source, SuppressionSource, Value,
+};
 use eksguard_rules::engine::{Engine, EngineConfig};
+use eksguard_rules::suppress::Date;
 use eksguard_rules::{registry, Rule};
 use serde_json::{json, Value as Json};
 
+pub use super::review::{parse_review, Review};
 use crate::config::AdmissionExempt;
 
 /// Largest request body read; a larger one is answered 413 unread.
@@ -28,15 +39,20 @@ const MAX_WARNINGS: usize = 20;
 /// Findings listed in a deny message at most.
 const MAX_DENY_LINES: usize = 20;
 
-/// Who creates the pods (and ReplicaSets, Jobs) of a workload controller: the controller
-/// manager, under its own identity or one service account per controller
-/// (`replicaset-controller`, `job-controller`, `daemon-set-controller`, ...).
-fn is_controller_user(username: &str) -> bool {
-    username == "system:kube-controller-manager"
-        || username
-            .strip_prefix("system:serviceaccount:kube-system:")
-            .is_some_and(|sa| sa.ends_with("-controller"))
-}
+/// The identities of the controller manager that create pods, ReplicaSets and Jobs from
+/// a workload's template: the controller manager's own user, and the service accounts of
+/// the built-in controllers when it runs with `--use-service-account-credentials` (as on
+/// EKS). Exact names: a service account that merely ends in `-controller` is not one.
+pub const DEFAULT_CONTROLLERS: &[&str] = &[
+    "system:kube-controller-manager",
+    "system:serviceaccount:kube-system:cronjob-controller",
+    "system:serviceaccount:kube-system:daemon-set-controller",
+    "system:serviceaccount:kube-system:deployment-controller",
+    "system:serviceaccount:kube-system:job-controller",
+    "system:serviceaccount:kube-system:replicaset-controller",
+    "system:serviceaccount:kube-system:replication-controller",
+    "system:serviceaccount:kube-system:statefulset-controller",
+];
 
 /// Kinds whose controllers create workloads from a template they carry.
 const CONTROLLER_KINDS: &[&str] = &[
@@ -49,6 +65,8 @@ const CONTROLLER_KINDS: &[&str] = &[
     "ReplicationController",
 ];
 
+/// The annotation an object may carry to suppress findings on itself.
+const IGNORE_ANNOTATION: &str = "eksguard.io/ignore";
 /// Whether a rule runs at admission, and with what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -117,70 +135,6 @@ pub fn refresh_readme(readme: &str) -> Option<String> {
     ))
 }
 
-/// The request part of an AdmissionReview that the decision needs.
-#[derive(Debug, Clone)]
-pub struct Review {
-    pub uid: String,
-    pub operation: String,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-    pub object: Option<Json>,
-    pub old_object: Option<Json>,
-    pub username: String,
-}
-
-/// Parses a request body; the error is the message of a 400 answer.
-pub fn parse_review(body: &[u8]) -> Result<Review, String> {
-    let doc: Json =
-        serde_json::from_slice(body).map_err(|e| format!("request body is not JSON: {e}"))?;
-    let api_version = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    if kind != "AdmissionReview" || api_version != "admission.k8s.io/v1" {
-        return Err(format!(
-            "expected an AdmissionReview of apiVersion admission.k8s.io/v1, got kind `{}` apiVersion `{}`",
-            shorten(kind, 60),
-            shorten(api_version, 60)
-        ));
-    }
-    let Some(Json::Object(mut req)) = doc.get("request").cloned() else {
-        return Err("AdmissionReview has no `request` object".into());
-    };
-    let text = |v: Option<&Json>| v.and_then(Json::as_str).unwrap_or("").to_string();
-    let uid = text(req.get("uid"));
-    if uid.is_empty() {
-        return Err("AdmissionReview `request.uid` is missing".into());
-    }
-    let operation = text(req.get("operation"));
-    if operation.is_empty() {
-        return Err("AdmissionReview `request.operation` is missing".into());
-    }
-    let object_kind = text(req.get("kind").and_then(|k| k.get("kind")));
-    if object_kind.is_empty() {
-        return Err("AdmissionReview `request.kind.kind` is missing".into());
-    }
-    let namespace = Some(text(req.get("namespace"))).filter(|n| !n.is_empty());
-    let name = text(req.get("name"));
-    let username = text(req.get("userInfo").and_then(|u| u.get("username")));
-    let take = |req: &mut serde_json::Map<String, Json>, key: &str| match req.remove(key) {
-        Some(Json::Null) | None => Ok(None),
-        Some(v @ Json::Object(_)) => Ok(Some(v)),
-        Some(_) => Err(format!("AdmissionReview `request.{key}` is not an object")),
-    };
-    let object = take(&mut req, "object")?;
-    let old_object = take(&mut req, "oldObject")?;
-    Ok(Review {
-        uid,
-        operation,
-        kind: object_kind,
-        namespace,
-        name,
-        object,
-        old_object,
-        username,
-    })
-}
-
 /// The decision as metrics label it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -225,6 +179,10 @@ pub struct Hit {
     pub message: String,
     /// Reported on the object's namespace (coverage rules), not on the object itself.
     pub on_namespace: bool,
+    /// What the finding is about, by content rather than position (see [`identity`]):
+    /// an UPDATE's finding is already present only when the old object had one with the
+    /// same rule, identity and message.
+    pub identity: String,
 }
 
 /// The answer to one review.
@@ -238,6 +196,9 @@ pub struct Verdict {
     pub message: Option<String>,
     /// New findings of this request (for the findings metric).
     pub hits: Vec<Hit>,
+    /// Rules an `eksguard.io/ignore` annotation suppressed, in a namespace trusted for
+    /// it, with that namespace (for the metric that counts each use).
+    pub annotation_uses: Vec<(String, &'static str)>,
 }
 
 impl Verdict {
@@ -250,6 +211,7 @@ impl Verdict {
             audit: BTreeMap::new(),
             message: None,
             hits: Vec::new(),
+            annotation_uses: Vec::new(),
         }
     }
 
@@ -269,14 +231,37 @@ impl Verdict {
     }
 }
 
-/// Thresholds and exemptions: what turns findings into a decision.
-#[derive(Debug, Clone, Default)]
+/// Thresholds, exemptions and trust: what turns findings into a decision.
+#[derive(Debug, Clone)]
 pub struct Policy {
     pub deny_on: Option<Severity>,
     pub warn_on: Option<Severity>,
     pub dry_run: bool,
     pub exempt: Vec<AdmissionExempt>,
+    /// Namespaces whose objects' `eksguard.io/ignore` annotations are honoured (exact
+    /// names); none by default.
+    pub trust_annotations_in: Vec<String>,
+    /// Users whose pods, ReplicaSets and Jobs with a controller owner get the owner's
+    /// answer (exact names).
+    pub controllers: Vec<String>,
 }
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            deny_on: None,
+            warn_on: None,
+            dry_run: false,
+            exempt: Vec::new(),
+            trust_annotations_in: Vec::new(),
+            controllers: DEFAULT_CONTROLLERS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// Engines are built per kind, per whether the cache is there, and per whether
+/// annotations are trusted.
+type EngineKey = (String, bool, bool);
 
 /// The rules and configuration that judge objects, with one engine per kind and scope
 /// built on first use.
@@ -284,15 +269,20 @@ pub struct Judge {
     rules: Vec<&'static dyn Rule>,
     config: EngineConfig,
     policy: Policy,
-    engines: RwLock<HashMap<(String, bool), Arc<Engine<'static>>>>,
+    engines: RwLock<HashMap<EngineKey, Arc<Engine<'static>>>>,
+    /// Keys the content hashes of finding identities, so a client cannot make two
+    /// different list items hash alike.
+    hasher: RandomState,
 }
 
 /// What judging one object found.
 #[derive(Debug, Default)]
 struct Judged {
     hits: Vec<Hit>,
-    /// `RULE: reason` of each suppressed finding.
+    /// `RULE (source): reason` of each suppressed finding.
     suppressed: Vec<String>,
+    /// The rules an annotation suppressed, with its reason.
+    by_annotation: Vec<(&'static str, String)>,
     /// Suppression annotations that suppress nothing.
     notes: Vec<String>,
 }
@@ -313,6 +303,7 @@ impl Judge {
             config,
             policy,
             engines: RwLock::new(HashMap::new()),
+            hasher: RandomState::new(),
         }
     }
 
@@ -322,8 +313,9 @@ impl Judge {
 
     /// The engine for objects of `kind`: the rules handed objects of that kind, or that
     /// look across objects of it; those that need other objects only `with_cache`.
-    fn engine(&self, kind: &str, with_cache: bool) -> Option<Arc<Engine<'static>>> {
-        let key = (kind.to_string(), with_cache);
+    /// Annotations are read only by the engines built `trusting` them.
+    fn engine(&self, kind: &str, with_cache: bool, trusting: bool) -> Option<Arc<Engine<'static>>> {
+        let key = (kind.to_string(), with_cache, trusting);
         if let Some(e) = self.engines.read().ok()?.get(&key) {
             return Some(e.clone());
         }
@@ -346,16 +338,36 @@ impl Judge {
         if rules.is_empty() {
             return None;
         }
-        let engine = Arc::new(Engine::new(&rules, self.config.clone()));
+        let config = EngineConfig {
+            ignore_inline: !trusting,
+            ..self.config.clone()
+        };
+        let engine = Arc::new(Engine::new(&rules, config));
         if let Ok(mut map) = self.engines.write() {
             map.insert(key, engine.clone());
         }
         Some(engine)
     }
 
+    /// The `[[admission.exempt]]` entry that covers a request, if any; expired entries
+    /// cover nothing.
+    fn exemption(
+        &self,
+        review: &Review,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&AdmissionExempt> {
+        let today = self.config.today.unwrap_or_else(Date::today);
+        self.policy
+            .exempt
+            .iter()
+            .filter(|e| e.until.is_none_or(|d| d >= today))
+            .find(|e| e.matches(namespace, &review.kind, name, &review.username))
+    }
+
     /// Decides one review. `context` holds the cached objects around the object (its
     /// namespace, cluster-scoped RBAC, aws-auth), or `None` without a synced cache.
-    pub fn decide(&self, review: &Review, context: Option<&[Object]>) -> Verdict {
+    pub fn decide(&self, review: Review, context: Option<&[Arc<Object>]>) -> Verdict {
         let uid = review.uid.as_str();
         if matches!(review.operation.as_str(), "DELETE" | "CONNECT") {
             return Verdict::plain(uid, Decision::Skipped);
@@ -365,76 +377,105 @@ impl Judge {
         };
         let name = match review.name.as_str() {
             "" => object
-                .pointer("/metadata/name")
-                .or_else(|| object.pointer("/metadata/generateName"))
-                .and_then(Json::as_str)
-                .unwrap_or(""),
-            n => n,
+                .at("metadata.name")
+                .or_else(|| object.at("metadata.generateName"))
+                .and_then(Node::as_str)
+                .unwrap_or("")
+                .to_string(),
+            n => n.to_string(),
         };
         let namespace = review
             .namespace
             .clone()
             .or_else(|| {
                 object
-                    .pointer("/metadata/namespace")
-                    .and_then(Json::as_str)
+                    .at("metadata.namespace")
+                    .and_then(Node::as_str)
                     .map(str::to_string)
             })
             // A Namespace is exempted by its own name.
-            .or_else(|| (review.kind == "Namespace").then(|| name.to_string()));
-        if let Some(ns) = &namespace {
-            if let Some(e) = self
-                .policy
-                .exempt
-                .iter()
-                .find(|e| e.matches(ns, &review.kind, name))
-            {
-                let mut v = Verdict::plain(uid, Decision::Exempt);
-                v.audit
-                    .insert("exempt".into(), shorten(&e.reason, MAX_WARNING));
-                return v;
-            }
-        }
-        if let Some(owner) = controller_of(review, object) {
-            let mut v = Verdict::plain(uid, Decision::Controlled);
-            v.audit.insert("judged-as".into(), owner);
+            .or_else(|| (review.kind == "Namespace").then(|| name.clone()));
+        if let Some(e) = self.exemption(&review, namespace.as_deref(), &name) {
+            let mut v = Verdict::plain(uid, Decision::Exempt);
+            v.audit.insert(
+                "exempt".into(),
+                shorten(&crate::commands::shown(&e.reason), MAX_WARNING),
+            );
             return v;
         }
-        let judged = match self.judge(object, namespace.as_deref(), context) {
+        if let Some(owner) = self.controller_of(&review, object) {
+            let mut v = Verdict::plain(uid, Decision::Controlled);
+            v.audit
+                .insert("judged-as".into(), crate::commands::shown(owner));
+            return v;
+        }
+        let trusting = namespace
+            .as_deref()
+            .is_some_and(|ns| self.policy.trust_annotations_in.iter().any(|t| t == ns));
+        let annotated = !trusting && has_ignore_annotation(object);
+        let Review {
+            uid,
+            operation,
+            kind,
+            object,
+            old_object,
+            ..
+        } = review;
+        let Some(object) = object else {
+            return Verdict::plain(&uid, Decision::Skipped);
+        };
+        let ns = namespace.as_deref();
+        let judged = match self.judge(object, ns, context, trusting) {
             Ok(j) => j,
             Err(message) => {
-                let mut v = Verdict::plain(uid, Decision::Skipped);
+                let mut v = Verdict::plain(&uid, Decision::Skipped);
                 v.warnings.push(shorten(&message, MAX_WARNING));
                 return v;
             }
         };
         // UPDATE: what the old object already had is a warning, never a deny, so legacy
-        // workloads can still be scaled and patched.
-        let old: HashSet<(&'static str, String)> =
-            match (&review.old_object, review.operation.as_str()) {
-                (Some(old), "UPDATE") => self
-                    .judge(old, namespace.as_deref(), context)
-                    .map(|j| {
-                        j.hits
-                            .into_iter()
-                            .flat_map(|h| [(h.rule_id, h.path), (h.rule_id, h.message)])
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                _ => HashSet::new(),
-            };
-        self.verdict(uid, &review.kind, name, namespace.as_deref(), judged, &old)
+        // workloads can still be scaled and patched. Compared by content: the same rule on
+        // the same container, list item and value, with the same message.
+        let old: HashSet<(&'static str, String, String)> = match (old_object, operation.as_str()) {
+            (Some(old), "UPDATE") => self
+                .judge(old, ns, context, trusting)
+                .map(|j| {
+                    j.hits
+                        .into_iter()
+                        .map(|h| (h.rule_id, h.identity, h.message))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => HashSet::new(),
+        };
+        let mut v = self.verdict(&uid, &kind, &name, ns, judged, &old, trusting);
+        if annotated {
+            let shown_ns = crate::commands::shown(ns.unwrap_or(""));
+            v.warnings.push(shorten(
+                &format!(
+                    "{IGNORE_ANNOTATION} annotations are not honoured at admission in namespace {shown_ns}; exemptions belong in the server's configuration"
+                ),
+                MAX_WARNING,
+            ));
+            if v.decision == Decision::Allowed {
+                v.decision = Decision::Warned;
+                v.audit
+                    .insert("decision".into(), v.decision.as_str().into());
+            }
+        }
+        v
     }
 
     /// [`Judge::decide`], with a failure inside the rules (a panic) turned into an
     /// allowed answer with a warning: one bad rule must not take the webhook down, and
     /// the webhook's `failurePolicy` is for when it cannot answer at all.
-    pub fn decide_guarded(&self, review: &Review, context: Option<&[Object]>) -> Verdict {
+    pub fn decide_guarded(&self, review: Review, context: Option<&[Arc<Object>]>) -> Verdict {
+        let uid = review.uid.clone();
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.decide(review, context)
         }))
         .unwrap_or_else(|_| {
-            let mut v = Verdict::plain(&review.uid, Decision::Error);
+            let mut v = Verdict::plain(&uid, Decision::Error);
             v.warnings
                 .push("eksguard could not judge this object (internal error); allowed".into());
             v.audit.insert("decision".into(), "error".into());
@@ -442,6 +483,7 @@ impl Judge {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn verdict(
         &self,
         uid: &str,
@@ -449,16 +491,16 @@ impl Judge {
         name: &str,
         namespace: Option<&str>,
         judged: Judged,
-        old: &HashSet<(&'static str, String)>,
+        old: &HashSet<(&'static str, String, String)>,
+        trusting: bool,
     ) -> Verdict {
         let p = &self.policy;
         let at = |t: Option<Severity>, s: Severity| t.is_some_and(|t| s >= t);
         let mut v = Verdict::plain(uid, Decision::Allowed);
         let mut deny_lines = Vec::new();
         let mut warnings = Vec::new();
-        for h in &judged.hits {
-            let existing = old.contains(&(h.rule_id, h.path.clone()))
-                || old.contains(&(h.rule_id, h.message.clone()));
+        for h in judged.hits {
+            let existing = old.contains(&(h.rule_id, h.identity.clone(), h.message.clone()));
             // Namespace findings describe the namespace, not what this request adds.
             let denies = !existing && !h.on_namespace && at(p.deny_on, h.severity);
             let mut line = format!("{} ({}) {}: {}", h.rule_id, h.severity, h.path, h.message);
@@ -485,9 +527,12 @@ impl Judge {
             if !entry.is_empty() {
                 entry.push_str("; ");
             }
-            entry.push_str(&format!("{} {}: {}", h.severity, h.path, h.message));
+            entry.push_str(&crate::commands::shown(format!(
+                "{} {}: {}",
+                h.severity, h.path, h.message
+            )));
             if !existing {
-                v.hits.push(h.clone());
+                v.hits.push(h);
             }
         }
         for value in v.audit.values_mut() {
@@ -496,8 +541,31 @@ impl Judge {
         if !judged.suppressed.is_empty() {
             v.audit.insert(
                 "suppressed".into(),
-                shorten(&judged.suppressed.join("; "), 1024),
+                shorten(&crate::commands::shown(judged.suppressed.join("; ")), 1024),
             );
+        }
+        if trusting && !judged.by_annotation.is_empty() {
+            let ns = namespace.unwrap_or("").to_string();
+            let text: Vec<String> = judged
+                .by_annotation
+                .iter()
+                .map(|(rule, reason)| format!("{rule}: {reason}"))
+                .collect();
+            v.audit.insert(
+                "suppressed-by-annotation".into(),
+                shorten(
+                    &crate::commands::shown(format!(
+                        "trusted in namespace {ns}: {}",
+                        text.join("; ")
+                    )),
+                    1024,
+                ),
+            );
+            v.annotation_uses = judged
+                .by_annotation
+                .iter()
+                .map(|(rule, _)| (ns.clone(), *rule))
+                .collect();
         }
         warnings.extend(
             judged
@@ -521,11 +589,14 @@ impl Judge {
                     Some(ns) if kind != "Namespace" => format!("{kind} {ns}/{name}"),
                     _ => format!("{kind} {name}"),
                 };
-                let mut message = format!(
-                    "eksguard: {shown} has {} finding(s) at or above {}:",
+                // Every line of the message is escaped: the first carries the object's
+                // name as the client sent it.
+                let mut message = crate::commands::shown(format!(
+                    "eksguard: {} has {} finding(s) at or above {}:",
+                    shorten(&shown, 400),
                     deny_lines.len(),
                     p.deny_on.map(Severity::as_str).unwrap_or("never")
-                );
+                ));
                 for l in deny_lines.iter().take(MAX_DENY_LINES) {
                     message.push_str("\n- ");
                     message.push_str(l);
@@ -550,22 +621,24 @@ impl Judge {
     /// objects beside it; keeps what is reported on it, or on its namespace.
     fn judge(
         &self,
-        object: &Json,
+        mut root: Node,
         namespace: Option<&str>,
-        context: Option<&[Object]>,
+        context: Option<&[Arc<Object>]>,
+        trusting: bool,
     ) -> Result<Judged, String> {
-        let mut root = Node::from_json(object);
         eksguard_sources::snapshot::sanitize_node(&mut root);
         let obj = Object::from_node(root, Source::Live, namespace.unwrap_or("default"))
             .map_err(|_| "the object has no apiVersion or kind; not judged".to_string())?;
-        let Some(engine) = self.engine(&obj.kind, context.is_some()) else {
+        let Some(engine) = self.engine(&obj.kind, context.is_some(), trusting) else {
             return Ok(Judged::default());
         };
         let mut inv = Inventory::default();
+        // The engine's inventory owns its objects: the cached ones are copied in here,
+        // once per judged object, and only those of the object's own namespace.
         for c in context.unwrap_or(&[]) {
             // The request's own version replaces the cached one.
             if !(c.kind == obj.kind && c.name == obj.name && c.namespace == obj.namespace) {
-                inv.push(c.clone());
+                inv.push(Object::clone(c));
             }
         }
         let ns_object = obj.ns().and_then(|ns| {
@@ -575,16 +648,24 @@ impl Judge {
         });
         let id = inv.push(obj);
         let result = engine.run(&inv);
+        let root = &inv.get(id).root;
+        let mut hashes = HashMap::new();
         let mut judged = Judged::default();
         for f in result.findings {
             let on_namespace = Some(f.object) == ns_object;
             if f.object == id || on_namespace {
+                let identity = if on_namespace {
+                    f.path.to_string()
+                } else {
+                    identity(root, f.path.segs(), &self.hasher, &mut hashes)
+                };
                 judged.hits.push(Hit {
                     rule_id: f.rule_id,
                     severity: f.severity,
                     path: f.path.to_string(),
                     message: f.message,
                     on_namespace,
+                    identity,
                 });
             }
         }
@@ -595,32 +676,149 @@ impl Judge {
                 s.note.source.describe(),
                 s.note.reason
             ));
+            if s.note.source == SuppressionSource::Inline {
+                judged
+                    .by_annotation
+                    .push((s.finding.rule_id, s.note.reason.clone()));
+            }
         }
         judged.notes = result.warnings.into_iter().map(|w| w.message).collect();
         Ok(judged)
     }
+
+    /// `Kind/name` of the controller that created this object from its template, when the
+    /// request comes from one of the controller manager's identities: then its template
+    /// was judged already. Anyone else naming an owner is judged in full, so an
+    /// `ownerReferences` entry cannot be used to slip past the rules.
+    fn controller_of(&self, review: &Review, object: &Node) -> Option<String> {
+        if !WORKLOAD_KINDS.contains(&review.kind.as_str())
+            || !self
+                .policy
+                .controllers
+                .iter()
+                .any(|c| *c == review.username)
+        {
+            return None;
+        }
+        object
+            .at("metadata.ownerReferences")?
+            .as_seq()?
+            .iter()
+            .filter(|r| r.get("controller").and_then(Node::as_bool) == Some(true))
+            .find_map(|r| {
+                let kind = r.get("kind").and_then(Node::as_str)?;
+                let name = r.get("name").and_then(Node::as_str)?;
+                CONTROLLER_KINDS
+                    .contains(&kind)
+                    .then(|| format!("{kind}/{name}"))
+            })
+    }
 }
 
-/// `Kind/name` of the controller that created this object from its template, when the
-/// request comes from the controller manager: then its template was judged already.
-/// Anyone else naming an owner is judged in full, so an `ownerReferences` entry cannot
-/// be used to slip past the rules.
-fn controller_of(review: &Review, object: &Json) -> Option<String> {
-    if !WORKLOAD_KINDS.contains(&review.kind.as_str()) || !is_controller_user(&review.username) {
-        return None;
-    }
-    object
-        .pointer("/metadata/ownerReferences")?
-        .as_array()?
-        .iter()
-        .filter(|r| r.get("controller").and_then(Json::as_bool) == Some(true))
-        .find_map(|r| {
-            let kind = r.get("kind").and_then(Json::as_str)?;
-            let name = r.get("name").and_then(Json::as_str)?;
-            CONTROLLER_KINDS
-                .contains(&kind)
-                .then(|| format!("{kind}/{name}"))
+/// Whether the object or a pod template in it carries the ignore annotation.
+fn has_ignore_annotation(object: &Node) -> bool {
+    [
+        "metadata.annotations",
+        "spec.template.metadata.annotations",
+        "spec.jobTemplate.spec.template.metadata.annotations",
+    ]
+    .iter()
+    .any(|p| {
+        object
+            .at(p)
+            .and_then(|a| a.get(IGNORE_ANNOTATION))
+            .is_some()
+    })
+}
+
+/// Lists whose items are identified by their `name`: containers keep their identity
+/// when others are added, removed or reordered around them.
+const NAMED_LISTS: &[&str] = &["containers", "initContainers", "ephemeralContainers"];
+
+/// What a finding at `path` is about, by content: the path with each container index
+/// replaced by the container's name and every other list index by a hash of the item
+/// (a capability, a volume with its host path, a port, a subject, an RBAC rule), and,
+/// when the field holds a value or a list of values, a hash of that value. Two findings
+/// with the same identity are about the same thing whatever their positions; anything
+/// added (a container, a capability, a host path, a subject, a port) gets a new one.
+fn identity(
+    root: &Node,
+    path: &[Seg],
+    hasher: &RandomState,
+    memo: &mut HashMap<*const Node, u64>,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut node = Some(root);
+    let mut parent: Option<&str> = None;
+    let mut hash_of = |n: &Node| {
+        *memo.entry(n as *const Node).or_insert_with(|| {
+            let mut h = hasher.build_hasher();
+            hash_node(n, &mut h);
+            h.finish()
         })
+    };
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                let _ = write!(out, ".{k:?}");
+                node = node.and_then(|n| n.get(k));
+                parent = Some(k);
+            }
+            Seg::Index(i) => {
+                let item = node.and_then(|n| n.index(*i));
+                let named = parent
+                    .filter(|p| NAMED_LISTS.contains(p))
+                    .and(item)
+                    .and_then(|c| c.get("name"))
+                    .and_then(Node::as_str);
+                let _ = match (named, item) {
+                    (Some(n), _) => write!(out, "[name={n:?}]"),
+                    (None, Some(it)) => write!(out, "[#{:016x}]", hash_of(it)),
+                    (None, None) => write!(out, "[{i}]"),
+                };
+                node = item;
+                parent = None;
+            }
+        }
+    }
+    if let Some(n) = node {
+        let values = match &n.value {
+            Value::Map(_) => false,
+            Value::Seq(items) => items.iter().all(|i| !i.is_map() && i.as_seq().is_none()),
+            _ => true,
+        };
+        if values {
+            let _ = write!(out, "=#{:016x}", hash_of(n));
+        }
+    }
+    out
+}
+
+/// Hashes a tree by content; map entries in key order, so reordered keys hash alike.
+fn hash_node(n: &Node, h: &mut impl Hasher) {
+    match &n.value {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => (1u8, b).hash(h),
+        Value::Int(i) => (2u8, i).hash(h),
+        Value::Float(f) => (3u8, f.to_bits()).hash(h),
+        Value::Str(s) => (4u8, s).hash(h),
+        Value::Seq(items) => {
+            (5u8, items.len()).hash(h);
+            for i in items {
+                hash_node(i, h);
+            }
+        }
+        Value::Map(entries) => {
+            (6u8, entries.len()).hash(h);
+            let mut sorted: Vec<_> = entries.iter().collect();
+            sorted.sort_by(|a, b| a.key.cmp(&b.key));
+            for e in sorted {
+                e.key.hash(h);
+                hash_node(&e.value, h);
+            }
+        }
+    }
 }
 
 /// At most `max` bytes, cut at a character boundary with an ellipsis.
@@ -647,8 +845,7 @@ mod tests {
         Policy {
             deny_on: Some(Severity::High),
             warn_on: Some(Severity::Low),
-            dry_run: false,
-            exempt: Vec::new(),
+            ..Policy::default()
         }
     }
 
@@ -669,13 +866,21 @@ mod tests {
             operation: op.into(),
             kind: object
                 .as_ref()
+                .or(old.as_ref())
                 .and_then(|o| o["kind"].as_str())
                 .unwrap_or("Deployment")
                 .into(),
-            namespace: Some("shop".into()),
-            name: "web".into(),
-            object,
-            old_object: old,
+            namespace: object
+                .as_ref()
+                .and_then(|o| o["metadata"]["namespace"].as_str())
+                .map(str::to_string),
+            name: object
+                .as_ref()
+                .and_then(|o| o["metadata"]["name"].as_str())
+                .unwrap_or("web")
+                .into(),
+            object: object.as_ref().map(Node::from_json),
+            old_object: old.as_ref().map(Node::from_json),
             username: "alice".into(),
         }
     }
@@ -683,7 +888,7 @@ mod tests {
     #[test]
     fn privileged_deployment_is_denied_with_rule_and_path() {
         let v = judge(policy()).decide(
-            &review("CREATE", Some(deployment(true, json!({}))), None),
+            review("CREATE", Some(deployment(true, json!({}))), None),
             None,
         );
         assert!(!v.allowed);
@@ -710,10 +915,7 @@ mod tests {
         let old = deployment(true, json!({}));
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(5);
-        let v = j.decide(
-            &review("UPDATE", Some(new.clone()), Some(old.clone())),
-            None,
-        );
+        let v = j.decide(review("UPDATE", Some(new.clone()), Some(old.clone())), None);
         assert!(v.allowed, "{:?}", v.message);
         assert_eq!(v.decision, Decision::Warned);
         assert!(v
@@ -722,10 +924,246 @@ mod tests {
             .any(|w| w.contains("POD001") && w.contains("already present")));
         // A new problem in the same update is still denied.
         new["spec"]["template"]["spec"]["hostPID"] = json!(true);
-        let v = j.decide(&review("UPDATE", Some(new), Some(old)), None);
+        let v = j.decide(review("UPDATE", Some(new), Some(old)), None);
         assert!(!v.allowed);
         let m = v.message.unwrap();
         assert!(m.contains("hostPID") && !m.contains("POD001"), "{m}");
+    }
+
+    fn containers(d: &mut Json) -> &mut Vec<Json> {
+        d["spec"]["template"]["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+    }
+
+    /// The positional comparison let each of these through as "already present".
+    #[test]
+    fn the_ratchet_compares_content_not_positions() {
+        let j = judge(policy());
+        let denied = |new: Json, old: Json| {
+            let v = j.decide(review("UPDATE", Some(new), Some(old)), None);
+            (!v.allowed).then(|| v.message.unwrap_or_default())
+        };
+        let old = deployment(true, json!({}));
+
+        // A new privileged container placed first, where the old privileged one was.
+        let mut new = old.clone();
+        containers(&mut new).insert(
+            0,
+            json!({"name": "sidecar", "image": "busybox:1.36", "securityContext": {"privileged": true}}),
+        );
+        let m = denied(new, old.clone()).expect("a new privileged container is denied");
+        assert!(m.contains("container `sidecar` runs privileged"), "{m}");
+        assert!(!m.contains("container `web` runs privileged"), "{m}");
+
+        // The privileged container renamed, with a new image.
+        let mut new = old.clone();
+        containers(&mut new)[0]["name"] = json!("web2");
+        containers(&mut new)[0]["image"] = json!("evil:1");
+        let m = denied(new, old.clone()).expect("a renamed container is a new container");
+        assert!(m.contains("container `web2` runs privileged"), "{m}");
+
+        // NET_ADMIN, then SYS_ADMIN placed before it.
+        let caps = |list: Json| {
+            let mut d = deployment(false, json!({}));
+            containers(&mut d)[0]["securityContext"]["capabilities"] = json!({"add": list});
+            d
+        };
+        let m = denied(
+            caps(json!(["SYS_ADMIN", "NET_ADMIN"])),
+            caps(json!(["NET_ADMIN"])),
+        )
+        .expect("an added capability is new");
+        assert!(m.contains("adds capability SYS_ADMIN"), "{m}");
+        assert!(!m.contains("adds capability NET_ADMIN"), "{m}");
+        // The same list in another order adds nothing.
+        assert_eq!(
+            denied(
+                caps(json!(["SYS_ADMIN", "NET_ADMIN"])),
+                caps(json!(["NET_ADMIN", "SYS_ADMIN"]))
+            ),
+            None
+        );
+
+        // A new subject placed first in a cluster-admin binding.
+        let binding = |subjects: Json| {
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": "admins"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": subjects})
+        };
+        let ops = json!({"kind": "Group", "name": "ops", "apiGroup": "rbac.authorization.k8s.io"});
+        let mallory =
+            json!({"kind": "User", "name": "mallory", "apiGroup": "rbac.authorization.k8s.io"});
+        let m = denied(
+            binding(json!([mallory, ops.clone()])),
+            binding(json!([ops.clone()])),
+        )
+        .expect("an added subject is new");
+        assert!(m.contains("mallory"), "{m}");
+        assert!(!m.contains("`ops`"), "{m}");
+        // Moving the container to another index keeps it the same container.
+        let mut old2 = deployment(true, json!({}));
+        containers(&mut old2).push(json!({"name": "a", "image": "x:1"}));
+        let mut new2 = old2.clone();
+        containers(&mut new2).reverse();
+        assert_eq!(denied(new2, old2), None);
+    }
+
+    /// A small deterministic generator (splitmix64), so the property runs in the normal
+    /// suite without a dependency and fails the same way every time.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn chance(&mut self) -> bool {
+            self.next() & 1 == 1
+        }
+    }
+
+    const CAPS: &[&str] = &[
+        "SYS_ADMIN",
+        "NET_ADMIN",
+        "SYS_PTRACE",
+        "SYS_MODULE",
+        "BPF",
+        "NET_RAW",
+        "CHOWN",
+    ];
+    const PATHS: &[&str] = &[
+        "/etc",
+        "/var/run/docker.sock",
+        "/var/lib/kubelet",
+        "/root",
+        "/proc",
+        "/data",
+        "/",
+    ];
+
+    fn random_pod(rng: &mut Rng) -> Json {
+        let n = 1 + rng.below(3);
+        let containers: Vec<Json> = (0..n)
+            .map(|i| {
+                let caps: Vec<&str> = CAPS.iter().copied().filter(|_| rng.below(3) == 0).collect();
+                json!({"name": format!("c{i}"), "image": format!("img{}:1", rng.below(3)),
+                    "securityContext": {"privileged": rng.below(4) == 0, "capabilities": {"add": caps}}})
+            })
+            .collect();
+        let volumes: Vec<Json> = PATHS
+            .iter()
+            .enumerate()
+            .filter(|_| rng.below(3) == 0)
+            .map(|(i, p)| json!({"name": format!("v{i}"), "hostPath": {"path": p}}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+            "spec": {"hostPID": rng.chance(), "containers": containers, "volumes": volumes}})
+    }
+
+    /// Every finding of `v` whose message mentions all of `marks` is new.
+    fn all_new(v: &Verdict, judged: &[Hit], marks: &[&str]) -> (usize, bool) {
+        let about: Vec<&Hit> = judged
+            .iter()
+            .filter(|h| marks.iter().all(|m| h.message.contains(m)))
+            .collect();
+        let ok = about.iter().all(|h| v.hits.contains(h));
+        (about.len(), ok)
+    }
+
+    #[test]
+    fn an_update_that_adds_something_never_finds_it_already_present() {
+        let j = judge(Policy {
+            deny_on: Some(Severity::Info),
+            ..policy()
+        });
+        let mut rng = Rng(0x5eed);
+        let mut checked = 0;
+        for round in 0..300 {
+            let old = random_pod(&mut rng);
+            let mut new = old.clone();
+            let marks: Vec<String> = match round % 4 {
+                0 => {
+                    // A container, anywhere in the list, named as none before.
+                    let list = new["spec"]["containers"].as_array_mut().unwrap();
+                    let at = rng.below(list.len() + 1);
+                    let cap = CAPS[rng.below(CAPS.len())];
+                    list.insert(at, json!({"name": "added", "image": "img0:1",
+                        "securityContext": {"privileged": rng.chance(), "capabilities": {"add": [cap]}}}));
+                    vec!["`added`".into()]
+                }
+                1 => {
+                    // A capability the container did not add, anywhere in its list.
+                    let list = new["spec"]["containers"].as_array_mut().unwrap();
+                    let c = rng.below(list.len());
+                    let add = list[c]["securityContext"]["capabilities"]["add"]
+                        .as_array_mut()
+                        .unwrap();
+                    let missing: Vec<&str> = CAPS
+                        .iter()
+                        .copied()
+                        .filter(|k| !add.iter().any(|a| a == k))
+                        .collect();
+                    if missing.is_empty() {
+                        continue;
+                    }
+                    let cap = missing[rng.below(missing.len())];
+                    let at = rng.below(add.len() + 1);
+                    add.insert(at, json!(cap));
+                    vec![format!("`c{c}`"), format!("capability {cap}")]
+                }
+                2 => {
+                    // A host path not mounted before.
+                    let list = new["spec"]["volumes"].as_array_mut().unwrap();
+                    let at = rng.below(list.len() + 1);
+                    list.insert(
+                        at,
+                        json!({"name": "added", "hostPath": {"path": "/added/path"}}),
+                    );
+                    vec!["/added/path".into()]
+                }
+                _ => {
+                    // A subject of a cluster-admin binding.
+                    let subjects: Vec<Json> = (0..rng.below(3))
+                        .map(|i| json!({"kind": "User", "name": format!("u{i}"), "apiGroup": "rbac.authorization.k8s.io"}))
+                        .collect();
+                    let b = |subjects: &[Json]| {
+                        json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
+                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                        "subjects": subjects})
+                    };
+                    let mut more = subjects.clone();
+                    let at = rng.below(more.len() + 1);
+                    more.insert(at, json!({"kind": "User", "name": "added", "apiGroup": "rbac.authorization.k8s.io"}));
+                    let (old, new) = (b(&subjects), b(&more));
+                    let judged = j.judge(Node::from_json(&new), None, None, false).unwrap();
+                    let v = j.decide(review("UPDATE", Some(new), Some(old)), None);
+                    let (n, ok) = all_new(&v, &judged.hits, &["`added`"]);
+                    assert!(n > 0 && ok, "round {round}: {v:?}");
+                    checked += n;
+                    continue;
+                }
+            };
+            let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
+            let judged = j
+                .judge(Node::from_json(&new), Some("shop"), None, false)
+                .unwrap();
+            let v = j.decide(review("UPDATE", Some(new.clone()), Some(old.clone())), None);
+            let (n, ok) = all_new(&v, &judged.hits, &marks);
+            assert!(
+                ok,
+                "round {round}: {marks:?} found already present\nold {old}\nnew {new}\n{v:?}"
+            );
+            checked += n;
+        }
+        assert!(checked > 300, "the additions were found {checked} times");
     }
 
     #[test]
@@ -735,7 +1173,7 @@ mod tests {
             ..policy()
         })
         .decide(
-            &review("CREATE", Some(deployment(true, json!({}))), None),
+            review("CREATE", Some(deployment(true, json!({}))), None),
             None,
         );
         assert!(v.allowed);
@@ -746,23 +1184,29 @@ mod tests {
             .any(|w| w.starts_with("would be denied: POD001")));
     }
 
+    fn exempt(namespace: Option<&str>, sa: Option<&str>, until: Option<&str>) -> AdmissionExempt {
+        AdmissionExempt {
+            namespace: namespace.map(str::to_string),
+            kind: Some("Deployment".into()),
+            name: None,
+            service_account: sa.map(str::to_string),
+            until: until.and_then(Date::parse),
+            reason: "legacy shop, until the rewrite".into(),
+        }
+    }
+
     #[test]
     fn delete_connect_and_exemptions_are_allowed() {
         let j = judge(Policy {
-            exempt: vec![AdmissionExempt {
-                namespace: "shop".into(),
-                kind: Some("Deployment".into()),
-                name: None,
-                reason: "legacy shop, until the rewrite".into(),
-            }],
+            exempt: vec![exempt(Some("shop"), None, None)],
             ..policy()
         });
         for op in ["DELETE", "CONNECT"] {
-            let v = j.decide(&review(op, None, Some(deployment(true, json!({})))), None);
+            let v = j.decide(review(op, None, Some(deployment(true, json!({})))), None);
             assert_eq!((v.allowed, v.decision), (true, Decision::Skipped));
         }
         let v = j.decide(
-            &review("CREATE", Some(deployment(true, json!({}))), None),
+            review("CREATE", Some(deployment(true, json!({}))), None),
             None,
         );
         assert_eq!((v.allowed, v.decision), (true, Decision::Exempt));
@@ -770,15 +1214,65 @@ mod tests {
     }
 
     #[test]
-    fn inline_annotation_suppresses_through_the_engine() {
-        let ann = json!({"eksguard.io/ignore": "POD001 -- node agent needs it"});
-        let v = judge(Policy {
-            warn_on: None,
+    fn exemptions_expire_and_may_name_the_requesting_service_account() {
+        let today = Date::parse("2026-06-01");
+        let j = Judge::new(
+            EngineConfig {
+                today,
+                ..EngineConfig::default()
+            },
+            Policy {
+                exempt: vec![
+                    exempt(Some("shop"), None, Some("2026-05-31")),
+                    exempt(None, Some("gitops:deployer"), Some("2026-06-01")),
+                ],
+                ..policy()
+            },
+        );
+        let mut r = review("CREATE", Some(deployment(true, json!({}))), None);
+        assert_eq!(j.decide(r, None).decision, Decision::Denied);
+        r = review("CREATE", Some(deployment(true, json!({}))), None);
+        r.username = "system:serviceaccount:gitops:deployer".into();
+        assert_eq!(j.decide(r, None).decision, Decision::Exempt);
+        r = review("CREATE", Some(deployment(true, json!({}))), None);
+        r.username = "system:serviceaccount:gitops:deployer-2".into();
+        assert_eq!(j.decide(r, None).decision, Decision::Denied);
+    }
+
+    #[test]
+    fn annotations_do_not_exempt_at_admission_unless_the_namespace_is_trusted() {
+        let ann = json!({"eksguard.io/ignore": "POD -- needs it"});
+        let mut d = deployment(true, ann.clone());
+        d["spec"]["template"]["spec"]["hostPID"] = json!(true);
+        let v = judge(policy()).decide(review("CREATE", Some(d.clone()), None), None);
+        assert_eq!(v.decision, Decision::Denied, "{v:?}");
+        let m = v.message.unwrap();
+        assert!(m.contains("POD001") && m.contains("POD008"), "{m}");
+        assert!(
+            v.warnings.iter().any(|w| w.contains("not honoured")),
+            "{:?}",
+            v.warnings
+        );
+        assert!(!v.audit.contains_key("suppressed"), "{:?}", v.audit);
+
+        let trusted = judge(Policy {
+            trust_annotations_in: vec!["shop".into()],
             ..policy()
-        })
-        .decide(&review("CREATE", Some(deployment(true, ann)), None), None);
+        });
+        let v = trusted.decide(review("CREATE", Some(d.clone()), None), None);
         assert!(v.allowed, "{:?}", v.message);
-        assert!(v.audit["suppressed"].contains("POD001 (inline annotation): node agent needs it"));
+        let used = &v.audit["suppressed-by-annotation"];
+        assert!(
+            used.starts_with("trusted in namespace shop: ") && used.contains("POD001: needs it"),
+            "{:?}",
+            v.audit
+        );
+        assert!(v.annotation_uses.contains(&("shop".to_string(), "POD001")));
+        // Another namespace is not trusted.
+        d["metadata"]["namespace"] = json!("other");
+        let v = trusted.decide(review("CREATE", Some(d), None), None);
+        assert_eq!(v.decision, Decision::Denied);
+        assert!(v.annotation_uses.is_empty());
     }
 
     #[test]
@@ -788,27 +1282,30 @@ mod tests {
                 {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6d4", "uid": "x", "controller": true}]},
             "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "securityContext": {"privileged": true}}]}});
         let j = judge(policy());
-        let mut r = review("CREATE", Some(pod), None);
+        let mut r = review("CREATE", Some(pod.clone()), None);
         r.username = "system:serviceaccount:kube-system:replicaset-controller".into();
-        let v = j.decide(&r, None);
+        let v = j.decide(r, None);
         assert_eq!((v.allowed, v.decision), (true, Decision::Controlled));
         assert_eq!(v.audit["judged-as"], "ReplicaSet/web-6d4");
-        for other in ["mallory", "system:serviceaccount:kube-system:aws-node"] {
+        for other in [
+            "mallory",
+            "system:serviceaccount:kube-system:aws-node",
+            // Named like a controller, but none of the controller manager's.
+            "system:serviceaccount:kube-system:evil-controller",
+            "system:serviceaccount:shop:replicaset-controller",
+        ] {
+            let mut r = review("CREATE", Some(pod.clone()), None);
             r.username = other.into();
-            assert!(!j.decide(&r, None).allowed, "{other}");
+            assert!(!j.decide(r, None).allowed, "{other}");
         }
-    }
-
-    #[test]
-    fn bad_bodies_say_what_is_wrong() {
-        assert!(parse_review(b"{").unwrap_err().contains("not JSON"));
-        let e = parse_review(br#"{"apiVersion":"v1","kind":"Pod"}"#).unwrap_err();
-        assert!(e.contains("AdmissionReview"), "{e}");
-        let e = parse_review(
-            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}}"#,
-        )
-        .unwrap_err();
-        assert!(e.contains("uid"), "{e}");
+        // The list is the server's to set.
+        let j = judge(Policy {
+            controllers: vec!["system:serviceaccount:ops:my-controller".into()],
+            ..policy()
+        });
+        let mut r = review("CREATE", Some(pod), None);
+        r.username = "system:serviceaccount:ops:my-controller".into();
+        assert_eq!(j.decide(r, None).decision, Decision::Controlled);
     }
 
     #[test]
@@ -847,14 +1344,14 @@ mod tests {
         static RULE: Explodes = Explodes;
         let j = Judge::with_rules(vec![&RULE], EngineConfig::default(), policy());
         let v = j.decide_guarded(
-            &review("CREATE", Some(deployment(true, json!({}))), None),
+            review("CREATE", Some(deployment(true, json!({}))), None),
             None,
         );
         assert_eq!((v.allowed, v.decision), (true, Decision::Error));
         assert!(v.warnings[0].contains("internal error"), "{:?}", v.warnings);
         // And the judge still answers the next request.
         let v = j.decide_guarded(
-            &review("DELETE", None, Some(deployment(true, json!({})))),
+            review("DELETE", None, Some(deployment(true, json!({})))),
             None,
         );
         assert_eq!(v.decision, Decision::Skipped);
@@ -864,9 +1361,26 @@ mod tests {
     fn control_characters_in_names_are_escaped() {
         let mut d = deployment(true, json!({}));
         d["spec"]["template"]["spec"]["containers"][0]["name"] = json!("web\u{1b}[2J");
-        let v = judge(policy()).decide(&review("CREATE", Some(d), None), None);
+        let v = judge(policy()).decide(review("CREATE", Some(d), None), None);
         let text = format!("{:?} {:?}", v.message, v.warnings);
         assert!(!text.contains('\u{1b}'), "{text}");
+    }
+
+    #[test]
+    fn every_line_of_the_deny_message_is_escaped() {
+        let mut d = deployment(true, json!({}));
+        d["metadata"]["name"] = json!("web\n- POD000 (info) all clear\u{1b}[2J\u{202e}");
+        let v = judge(policy()).decide(review("CREATE", Some(d), None), None);
+        let m = v.message.unwrap();
+        assert!(!m.contains('\u{1b}') && !m.contains('\u{202e}'), "{m:?}");
+        let first = m.lines().next().unwrap();
+        assert!(first.contains(r"web\n- POD000"), "{first:?}");
+        assert!(m.lines().all(|l| !l.starts_with("- POD000")), "{m:?}");
+        assert!(
+            v.audit.values().all(|a| !a.contains('\u{1b}')),
+            "{:?}",
+            v.audit
+        );
     }
 
     #[test]

@@ -91,8 +91,9 @@ type Key = (String, String);
 
 #[derive(Default)]
 pub struct Cache {
-    /// kind → (namespace, name) → object.
-    objects: RwLock<HashMap<&'static str, BTreeMap<Key, Object>>>,
+    /// kind → (namespace, name) → object. Shared: a request takes references, not copies,
+    /// and holds the lock only while it gathers them.
+    objects: RwLock<HashMap<&'static str, BTreeMap<Key, Arc<Object>>>>,
     synced: HashMap<&'static str, AtomicBool>,
 }
 
@@ -121,7 +122,10 @@ impl Cache {
     }
 
     fn replace(&self, kind: &'static str, objects: Vec<Object>) -> usize {
-        let map: BTreeMap<Key, Object> = objects.into_iter().map(|o| (key(&o), o)).collect();
+        let map: BTreeMap<Key, Arc<Object>> = objects
+            .into_iter()
+            .map(|o| (key(&o), Arc::new(o)))
+            .collect();
         let n = map.len();
         if let Ok(mut all) = self.objects.write() {
             all.insert(kind, map);
@@ -137,7 +141,7 @@ impl Cache {
         let map = all.entry(kind).or_default();
         match event {
             WatchEvent::Added(o) | WatchEvent::Modified(o) => {
-                map.insert(key(&o), o);
+                map.insert(key(&o), Arc::new(o));
             }
             WatchEvent::Deleted(o) => {
                 map.remove(&key(&o));
@@ -150,7 +154,7 @@ impl Cache {
     /// The cached objects around an object of `kind` in `namespace`: the namespace and
     /// what lives in it, aws-auth, and for RBAC objects the cluster-wide roles and
     /// bindings. `None` until every kind has synced.
-    pub fn around(&self, kind: &str, namespace: Option<&str>) -> Option<Vec<Object>> {
+    pub fn around(&self, kind: &str, namespace: Option<&str>) -> Option<Vec<Arc<Object>>> {
         if !self.unsynced().is_empty() {
             return None;
         }

@@ -11,10 +11,13 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
 use super::admission::{self, Decision, MAX_BODY};
+use super::auth::Refusal;
 use super::State;
 
 /// Longest wait for a whole request body: a client that trickles bytes is cut off.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a free review slot before answering 429.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
 
 type Reply = Response<Full<Bytes>>;
 
@@ -33,29 +36,25 @@ fn text(status: StatusCode, body: impl Into<String>) -> Reply {
     reply(status, "text/plain; charset=utf-8", body)
 }
 
+/// The webhook's HTTPS port: reviews, the probes, and the report when it is on.
 pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
     let started = Instant::now();
     let path = req.uri().path().to_string();
     let endpoint = match path.as_str() {
-        "/validate" | "/healthz" | "/readyz" | "/metrics" | "/report" => path.as_str(),
+        "/validate" | "/healthz" | "/readyz" | "/report" => path.as_str(),
         _ => "other",
     };
     let r = match (req.method(), path.as_str()) {
-        (&Method::POST, "/validate") => validate(&state, req).await,
-        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
-        (&Method::GET, "/readyz") => match state.not_ready() {
-            None => text(StatusCode::OK, "ready"),
-            Some(why) => text(StatusCode::SERVICE_UNAVAILABLE, why),
-        },
-        (&Method::GET, "/metrics") => reply(
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            state.metrics.render(),
-        ),
-        (&Method::GET, "/report") => report(&state, req.uri().query().unwrap_or("")),
-        (_, "/validate" | "/healthz" | "/readyz" | "/metrics" | "/report") => {
+        (&Method::POST, "/validate") => validate(state.clone(), req).await,
+        (&Method::GET, "/healthz" | "/readyz") => probe(&state, &path),
+        (&Method::GET, "/report") => report(&state, req).await,
+        (_, "/validate" | "/healthz" | "/readyz" | "/report") => {
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         }
+        (_, "/metrics") => text(
+            StatusCode::NOT_FOUND,
+            "metrics are served on the metrics port (--metrics-listen)",
+        ),
         _ => text(StatusCode::NOT_FOUND, "not found"),
     };
     state
@@ -64,6 +63,34 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, 
         .get_or_create(&[("endpoint", endpoint.to_string())])
         .observe(started.elapsed().as_secs_f64());
     Ok(r)
+}
+
+/// The metrics port (plain HTTP, a listener of its own): the probes and `/metrics`, so
+/// neither waits behind the webhook's connections.
+pub async fn handle_plain(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    let path = req.uri().path();
+    Ok(match (req.method(), path) {
+        (&Method::GET, "/healthz" | "/readyz") => probe(&state, path),
+        (&Method::GET, "/metrics") => reply(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            state.metrics.render(),
+        ),
+        (_, "/healthz" | "/readyz" | "/metrics") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    })
+}
+
+fn probe(state: &State, path: &str) -> Reply {
+    if path == "/healthz" {
+        return text(StatusCode::OK, "ok");
+    }
+    match state.not_ready() {
+        None => text(StatusCode::OK, "ready"),
+        Some(why) => text(StatusCode::SERVICE_UNAVAILABLE, why),
+    }
 }
 
 /// Reads a body of at most [`MAX_BODY`] bytes: a declared length over it is refused
@@ -110,7 +137,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, (StatusCode, String)
     }
 }
 
-async fn validate(state: &State, req: Request<Incoming>) -> Reply {
+async fn validate(state: Arc<State>, req: Request<Incoming>) -> Reply {
     let rejected = |status: StatusCode, message: String| {
         state
             .metrics
@@ -119,16 +146,52 @@ async fn validate(state: &State, req: Request<Incoming>) -> Reply {
             .inc();
         text(status, message)
     };
+    // A slot first, then the body: requests past the limit hold no more than their
+    // headers while they wait, and are told to come back when none frees in time.
+    let slot = match tokio::time::timeout(QUEUE_WAIT, state.reviews.clone().acquire_owned()).await {
+        Ok(Ok(slot)) => slot,
+        _ => {
+            let mut r = rejected(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("{} reviews are being judged; try again", state.max_reviews),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            return r;
+        }
+    };
     let body = match read_body(req).await {
         Ok(b) => b,
         Err((status, message)) => return rejected(status, message),
     };
-    let review = match admission::parse_review(&body) {
-        Ok(r) => r,
-        Err(message) => return rejected(StatusCode::BAD_REQUEST, message),
+    state.metrics.in_flight.inc();
+    let judging = state.clone();
+    // Judged off the async threads, so the probes and other connections are served
+    // while the rules run.
+    let judged = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let review = admission::parse_review(&body)?;
+        // The tree is built: the body's bytes are not needed any more.
+        drop(body);
+        let context = judging.context_for(&review);
+        let labels = (operation_label(&review.operation), kind_label(&review.kind));
+        let verdict = judging.judge.decide_guarded(review, context.as_deref());
+        Ok::<_, String>((labels, verdict))
+    })
+    .await;
+    state.metrics.in_flight.dec();
+    let ((operation, kind), verdict) = match judged {
+        Ok(Ok(j)) => j,
+        Ok(Err(message)) => return rejected(StatusCode::BAD_REQUEST, message),
+        Err(_) => {
+            state
+                .metrics
+                .internal_errors
+                .get_or_create(&[("stage", "rules".to_string())])
+                .inc();
+            return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
     };
-    let context = state.context_for(&review);
-    let verdict = state.judge.decide_guarded(&review, context.as_deref());
     if verdict.decision == Decision::Error {
         state
             .metrics
@@ -140,8 +203,8 @@ async fn validate(state: &State, req: Request<Incoming>) -> Reply {
         .metrics
         .requests
         .get_or_create(&[
-            ("operation", operation_label(&review.operation)),
-            ("kind", kind_label(&review.kind)),
+            ("operation", operation),
+            ("kind", kind),
             ("decision", verdict.decision.as_str().to_string()),
         ])
         .inc();
@@ -155,6 +218,13 @@ async fn validate(state: &State, req: Request<Incoming>) -> Reply {
             ])
             .inc();
     }
+    for (namespace, rule) in &verdict.annotation_uses {
+        state
+            .metrics
+            .annotation_suppressions
+            .get_or_create(&[("namespace", namespace.clone()), ("rule", rule.to_string())])
+            .inc();
+    }
     reply(
         StatusCode::OK,
         "application/json",
@@ -162,7 +232,39 @@ async fn validate(state: &State, req: Request<Incoming>) -> Reply {
     )
 }
 
-fn report(state: &State, query: &str) -> Reply {
+async fn report(state: &State, req: Request<Incoming>) -> Reply {
+    let Some(auth) = &state.auth else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "the report is off (start with --report-access NAMESPACE/SERVICE)",
+        );
+    };
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let refused = |status: StatusCode, why: String| {
+        state
+            .metrics
+            .report_refusals
+            .get_or_create(&[("code", status.as_u16().to_string())])
+            .inc();
+        text(status, why)
+    };
+    match auth.check(super::auth::bearer(header)).await {
+        Ok(_) => {}
+        Err(Refusal::Unauthenticated(why)) => {
+            let mut r = refused(StatusCode::UNAUTHORIZED, why);
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return r;
+        }
+        Err(Refusal::Forbidden(why)) => return refused(StatusCode::FORBIDDEN, why),
+        Err(Refusal::Unavailable(why)) => return refused(StatusCode::SERVICE_UNAVAILABLE, why),
+    }
+    let query = req.uri().query().unwrap_or("");
     let format = query
         .split('&')
         .filter_map(|kv| kv.split_once('='))

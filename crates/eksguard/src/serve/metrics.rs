@@ -37,6 +37,14 @@ pub struct Metrics {
     pub last_scan_timestamp: Gauge<f64, AtomicU64>,
     pub last_scan_success: Gauge,
     pub scans: Family<Labels<1>, Counter>,
+    /// Findings an `eksguard.io/ignore` annotation suppressed in a trusted namespace.
+    pub annotation_suppressions: Family<Labels<2>, Counter>,
+    /// Reviews being judged now.
+    pub in_flight: Gauge,
+    /// Connections closed unserved, by reason (`per-peer`).
+    pub connections_refused: Family<Labels<1>, Counter>,
+    /// `/report` requests refused, by HTTP status (401, 403, 503).
+    pub report_refusals: Family<Labels<1>, Counter>,
 }
 
 impl Metrics {
@@ -61,6 +69,10 @@ impl Metrics {
             last_scan_timestamp: Gauge::default(),
             last_scan_success: Gauge::default(),
             scans: Family::default(),
+            annotation_suppressions: Family::default(),
+            in_flight: Gauge::default(),
+            connections_refused: Family::default(),
+            report_refusals: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -124,6 +136,26 @@ impl Metrics {
             m.last_scan_success.clone(),
         );
         registry.register("scans", "Full scans by result", m.scans.clone());
+        registry.register(
+            "admission_annotation_suppressions",
+            "Findings suppressed at admission by an eksguard.io/ignore annotation, in a namespace trusted for it",
+            m.annotation_suppressions.clone(),
+        );
+        registry.register(
+            "admission_in_flight",
+            "Admission reviews being judged",
+            m.in_flight.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed before serving, by reason",
+            m.connections_refused.clone(),
+        );
+        registry.register(
+            "report_refusals",
+            "Requests for /report refused, by HTTP status",
+            m.report_refusals.clone(),
+        );
         Metrics { registry, ..m }
     }
 

@@ -1,5 +1,6 @@
-//! `eksguard serve`: a validating admission webhook over HTTPS (`POST /validate`), with
-//! `GET /healthz`, `/readyz`, `/metrics` and, with continuous scanning, `/report`.
+//! `eksguard serve`: a validating admission webhook over HTTPS (`POST /validate`, and
+//! `GET /report` for authorised callers when it is on), with `GET /healthz`, `/readyz` and
+//! `/metrics` on a plain-HTTP listener of their own.
 //!
 //! The decision itself is pure ([`admission`]); this module wires it to the network: TLS
 //! that follows certificate rotation ([`tls`]), bounded request handling ([`http`]), the
@@ -7,15 +8,18 @@
 //! ([`scanner`]) and the metrics ([`metrics`]).
 
 pub mod admission;
+pub mod auth;
 pub mod cache;
 pub mod http;
 pub mod metrics;
+pub mod review;
 pub mod scanner;
 pub mod tls;
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -25,16 +29,25 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{watch, Notify, Semaphore};
 
 use admission::{Judge, Review};
+use auth::{Authorizer, ReportAccess};
 use cache::Cache;
 use metrics::Metrics;
 use scanner::{Scanner, Scans};
 use tls::{Reload, Tls};
 
-/// Longest wait for a client's TLS handshake, and for the headers of each request.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a client's TLS handshake (the API server's takes milliseconds; a
+/// socket that never sends a ClientHello gives its slot back after this), and for the
+/// headers of each request.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 1024;
+/// Connections at once on the metrics listener.
+const MAX_PLAIN_CONNECTIONS: usize = 64;
+/// Default of `--max-connections-per-peer`.
+pub const DEFAULT_PER_PEER: usize = 128;
+/// Default of `--max-concurrent-reviews`.
+pub const DEFAULT_REVIEWS: usize = 4;
 /// Longest wait, once the server stops accepting, for open requests to be answered.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -46,6 +59,11 @@ pub struct State {
     pub scans: Option<Arc<Scans>>,
     /// Set on SIGTERM: readiness fails so the Service stops sending requests here.
     pub stopping: AtomicBool,
+    /// Review slots: bodies read and objects judged at once.
+    pub reviews: Arc<Semaphore>,
+    pub max_reviews: usize,
+    /// Checks who may read `/report`; `None`: the report is off.
+    pub auth: Option<Authorizer>,
 }
 
 impl State {
@@ -61,20 +79,25 @@ impl State {
     }
 
     /// The cached objects the cross-object rules need for this request, once synced.
-    pub fn context_for(&self, review: &Review) -> Option<Vec<Object>> {
-        let ns = review.namespace.as_deref().or_else(|| {
-            review
-                .object
-                .as_ref()?
-                .pointer("/metadata/namespace")?
-                .as_str()
-        });
+    pub fn context_for(&self, review: &Review) -> Option<Vec<Arc<Object>>> {
+        let ns = review
+            .namespace
+            .as_deref()
+            .or_else(|| review.object.as_ref()?.at("metadata.namespace")?.as_str());
         self.cache.as_ref()?.around(&review.kind, ns)
     }
 }
 
 pub struct Options {
     pub listen: SocketAddr,
+    /// The plain-HTTP listener of the probes and metrics.
+    pub metrics_listen: SocketAddr,
+    /// Reviews judged at once; past them, 429 after a short wait.
+    pub max_reviews: usize,
+    /// Connections one client address may hold open on the webhook port.
+    pub max_per_peer: usize,
+    /// Who may read `/report`, and how to ask the API server; `None`: off.
+    pub report: Option<(KubeOptions, ReportAccess)>,
     pub tls: Tls,
     pub judge: Judge,
     /// Where to watch; `None` for no cache.
@@ -136,20 +159,46 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let auth = match opts.report {
+        None => None,
+        Some((kube, access)) => {
+            let watcher = Watcher::connect(&kube)
+                .await
+                .context("--report-access: cannot reach the API server to check callers")?;
+            eprintln!(
+                "eksguard serve: /report served to callers allowed get on services/proxy of {}/{}",
+                access.namespace, access.service
+            );
+            Some(Authorizer { watcher, access })
+        }
+    };
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let plain = tokio::net::TcpListener::bind(opts.metrics_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.metrics_listen))?;
     let local = listener.local_addr()?;
+    eprintln!(
+        "eksguard serve: metrics and probes on http://{}",
+        plain.local_addr()?
+    );
     eprintln!("eksguard serve: listening on https://{local}");
+    let max_reviews = opts.max_reviews.max(1);
     let state = Arc::new(State {
         judge: opts.judge,
         metrics,
         cache,
         scans,
         stopping: AtomicBool::new(false),
+        reviews: Arc::new(Semaphore::new(max_reviews)),
+        max_reviews,
+        auth,
     });
+    tokio::spawn(serve_plain(plain, state.clone()));
     let tls = Arc::new(opts.tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let peers = Peers::default();
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     crate::signals::on_stop(stop.clone(), wake.clone()).context("cannot watch for SIGTERM")?;
@@ -170,7 +219,7 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
             _ = sleep_until(accept_until) => break,
             accepted = accept(&listener, &slots) => accepted,
         };
-        let (tcp, slot) = match accepted {
+        let (tcp, peer, slot) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait, do not spin.
@@ -178,6 +227,16 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
+        };
+        // One client address cannot take every slot.
+        let Some(peer_slot) = peers.enter(peer.ip(), opts.max_per_peer.max(1)) else {
+            state
+                .metrics
+                .connections_refused
+                .get_or_create(&[("reason", "per-peer".into())])
+                .inc();
+            drop(tcp);
+            continue;
         };
         let _ = tcp.set_nodelay(true);
         let (acceptor, reload) = tls.current();
@@ -206,7 +265,7 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
         let state = state.clone();
         let mut draining = draining.clone();
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slot = (slot, peer_slot);
             let Ok(Ok(stream)) =
                 tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
             else {
@@ -242,18 +301,82 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The next connection, once a connection slot is free.
+/// The next connection and its address, once a connection slot is free.
 async fn accept(
     listener: &tokio::net::TcpListener,
     slots: &Arc<Semaphore>,
-) -> std::io::Result<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
+) -> std::io::Result<(
+    tokio::net::TcpStream,
+    SocketAddr,
+    tokio::sync::OwnedSemaphorePermit,
+)> {
     let slot = slots
         .clone()
         .acquire_owned()
         .await
         .map_err(std::io::Error::other)?;
-    let (tcp, _) = listener.accept().await?;
-    Ok((tcp, slot))
+    let (tcp, peer) = listener.accept().await?;
+    Ok((tcp, peer, slot))
+}
+
+/// Open connections by client address.
+#[derive(Default, Clone)]
+struct Peers(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One connection of a peer; leaving gives the place back.
+struct PeerSlot(Peers, IpAddr);
+
+impl Peers {
+    fn enter(&self, ip: IpAddr, max: usize) -> Option<PeerSlot> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot(self.clone(), ip))
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut map = (self.0).0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// The probes and metrics, over plain HTTP on a listener of their own: a kubelet probe
+/// or a scrape never waits behind the webhook's connections.
+async fn serve_plain(listener: tokio::net::TcpListener, state: Arc<State>) {
+    let slots = Arc::new(Semaphore::new(MAX_PLAIN_CONNECTIONS));
+    loop {
+        let (tcp, _, slot) = match accept(&listener, &slots).await {
+            Ok(c) => c,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let service =
+                hyper::service::service_fn(move |req| http::handle_plain(state.clone(), req));
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(tcp), service);
+            // A connection idle past the header timeout is closed by hyper; one that
+            // never finishes is cut here.
+            let _ = tokio::time::timeout(Duration::from_secs(60), conn).await;
+        });
+    }
 }
 
 /// Waits until `at`, or forever when there is no time set.

@@ -24,6 +24,8 @@ fn certificate() -> (String, String) {
 struct Server {
     child: Child,
     addr: String,
+    /// The plain-HTTP listener of the probes and metrics.
+    plain: String,
     log: Arc<Mutex<String>>,
     dir: PathBuf,
     ca: String,
@@ -46,6 +48,7 @@ fn start(args: &[&str], config: Option<&str>) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksguard"));
     cmd.arg("serve")
         .arg("--listen=127.0.0.1:0")
+        .arg("--metrics-listen=127.0.0.1:0")
         .arg("--tls-cert")
         .arg(dir.join("tls.crt"))
         .arg("--tls-key")
@@ -71,22 +74,29 @@ fn start(args: &[&str], config: Option<&str>) -> Server {
                 if let Some(a) = line.split("listening on https://").nth(1) {
                     let _ = tx.send(a.to_string());
                 }
+                if let Some(a) = line.split("metrics and probes on http://").nth(1) {
+                    let _ = tx.send(a.to_string());
+                }
                 let mut l = log.lock().unwrap();
                 l.push_str(&line);
                 l.push('\n');
             }
         });
     }
-    let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+    let mut next = || match rx.recv_timeout(Duration::from_secs(30)) {
         Ok(a) => a,
         Err(_) => {
             let _ = child.kill();
             panic!("serve did not start: {}", log.lock().unwrap());
         }
     };
+    // The metrics listener is announced first.
+    let plain = next();
+    let addr = next();
     Server {
         child,
         addr,
+        plain,
         log,
         dir,
         ca: cert,
@@ -95,6 +105,7 @@ fn start(args: &[&str], config: Option<&str>) -> Server {
 
 struct Answer {
     status: u16,
+    head: String,
     body: String,
 }
 
@@ -159,6 +170,30 @@ fn exchange(
         .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {text:?}")))?;
     Ok(Answer {
         status,
+        head: head.to_string(),
+        body: body.to_string(),
+    })
+}
+
+/// One plain-HTTP exchange on a new connection.
+fn plain_exchange(addr: &str, path: &str) -> std::io::Result<Answer> {
+    let mut tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {text:?}")))?;
+    Ok(Answer {
+        status,
+        head: head.to_string(),
         body: body.to_string(),
     })
 }
@@ -166,6 +201,15 @@ fn exchange(
 impl Server {
     fn get(&self, path: &str) -> Answer {
         exchange(&self.addr, &self.ca, "GET", path, "", b"").unwrap()
+    }
+
+    fn get_with(&self, path: &str, head: &str) -> Answer {
+        exchange(&self.addr, &self.ca, "GET", path, head, b"").unwrap()
+    }
+
+    /// A GET on the plain-HTTP listener.
+    fn plain_get(&self, path: &str) -> Answer {
+        plain_exchange(&self.plain, path).unwrap()
     }
 
     fn post(&self, body: &[u8]) -> Answer {
@@ -188,7 +232,7 @@ impl Server {
     }
 
     fn metrics(&self) -> String {
-        let a = self.get("/metrics");
+        let a = self.plain_get("/metrics");
         assert_eq!(a.status, 200);
         a.body
     }
@@ -302,7 +346,11 @@ fn privileged_deployment_is_denied_naming_rule_and_field() {
     assert_eq!(s.get("/healthz").status, 200);
     // No watch cache: ready as soon as it listens.
     assert_eq!(s.get("/readyz").status, 200);
+    assert_eq!(s.plain_get("/healthz").status, 200);
+    assert_eq!(s.plain_get("/readyz").status, 200);
     assert_eq!(s.get("/report").status, 404);
+    // Metrics only on their own port.
+    assert_eq!(s.get("/metrics").status, 404);
 }
 
 #[test]
@@ -430,18 +478,59 @@ reason = "not judged here"
         "the old shop, until it is rebuilt"
     );
 
+    // Whoever may create the object writes its annotations: they exempt nothing at
+    // admission, not even a template that lists every family.
     let mut annotated = deployment("shop", true);
-    annotated["spec"]["template"]["metadata"]["annotations"] =
-        json!({"eksguard.io/ignore": "POD001 -- the node agent needs the host"});
-    let r = s.review(&admission_review("CREATE", "alice", Some(annotated), None));
-    assert_eq!(r["allowed"], true, "{r}");
+    annotated["spec"]["template"]["spec"]["hostPID"] = json!(true);
+    annotated["spec"]["template"]["metadata"]["annotations"] = json!({"eksguard.io/ignore":
+        "POD,RUN,QOS,IMG,IAM,IRSA,NET,TEN,DATA -- the node agent needs the host"});
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(annotated.clone()),
+        None,
+    ));
+    assert_eq!(r["allowed"], false, "{r}");
+    let message = r["status"]["message"].as_str().unwrap();
     assert!(
-        r["auditAnnotations"]["suppressed"]
-            .as_str()
-            .unwrap()
-            .contains("POD001 (inline annotation): the node agent needs the host"),
+        message.contains("POD001") && message.contains("POD008"),
+        "{message}"
+    );
+    // The configuration's own suppressions still apply.
+    assert_eq!(
+        r["auditAnnotations"]["suppressed"], "POD002 (config [[suppress]]): not judged here",
         "{r}"
     );
+    drop(s);
+
+    // Trusted for a namespace the server names, each use recorded and counted.
+    let s = start(&["--trust-annotations-in", "shop"], None);
+    let r = s.review(&admission_review(
+        "CREATE",
+        "alice",
+        Some(annotated.clone()),
+        None,
+    ));
+    assert_eq!(r["allowed"], true, "{r}");
+    let used = r["auditAnnotations"]["suppressed-by-annotation"]
+        .as_str()
+        .unwrap();
+    assert!(
+        used.starts_with("trusted in namespace shop: ")
+            && used.contains("POD001: the node agent needs the host"),
+        "{r}"
+    );
+    let m = s.metrics();
+    assert!(
+        m.contains(
+            r#"eksguard_admission_annotation_suppressions_total{namespace="shop",rule="POD001"} 1"#
+        ),
+        "{m}"
+    );
+    let mut elsewhere = annotated;
+    elsewhere["metadata"]["namespace"] = json!("payments");
+    let r = s.review(&admission_review("CREATE", "alice", Some(elsewhere), None));
+    assert_eq!(r["allowed"], false, "{r}");
     drop(s);
 
     let s = start(&["--dry-run"], None);
@@ -713,6 +802,11 @@ fn fake_cluster(extra: Vec<Resource>) -> (FakeKube, PathBuf) {
         resources,
         Behaviour {
             token: Some(TOKEN.into()),
+            users: vec![
+                ("reader-token", "jane", vec!["team"]),
+                ("other-token", "bob", vec!["system:authenticated"]),
+            ],
+            grants: vec![("jane", "get services/proxy eksguard/eksguard-webhook")],
             ..Behaviour::default()
         },
     );
@@ -814,20 +908,40 @@ fn continuous_scan_serves_the_latest_report_and_gauges() {
         namespaced: true,
         items: vec![privileged],
     };
-    let (_kube, kubeconfig) = fake_cluster(vec![deployments]);
+    let (kube, kubeconfig) = fake_cluster(vec![deployments]);
     let s = start(
         &[
             "--kubeconfig",
             kubeconfig.to_str().unwrap(),
             "--scan-interval",
             "1h",
+            "--report-access",
+            "eksguard/eksguard-webhook",
         ],
         None,
     );
+    const READER: &str = "Authorization: Bearer reader-token\r\n";
     wait_for("first scan", &s, || {
-        s.get("/report?format=json").status == 200
+        s.get_with("/report?format=json", READER).status == 200
     });
-    let report: Value = s.get("/report?format=json").json();
+    // The report names the cluster's weak points: only for callers the API server
+    // authenticates and allows get on services/proxy of the named Service.
+    let a = s.get("/report?format=json");
+    assert_eq!(a.status, 401, "{}", a.body);
+    let a = s.get_with("/report", "Authorization: Bearer forged\r\n");
+    assert_eq!(a.status, 401, "{}", a.body);
+    let a = s.get_with("/report", "Authorization: Bearer other-token\r\n");
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(
+        a.body
+            .contains("bob may not get services/proxy of eksguard/eksguard-webhook"),
+        "{}",
+        a.body
+    );
+    let reviews = kube.requests("/apis/authorization.k8s.io/v1/subjectaccessreviews");
+    assert!(!reviews.is_empty());
+    let s_get = |path: &str| s.get_with(path, READER);
+    let report: Value = s_get("/report?format=json").json();
     assert!(
         report["findings"]
             .as_array()
@@ -836,12 +950,20 @@ fn continuous_scan_serves_the_latest_report_and_gauges() {
             .any(|f| f["rule_id"] == "POD001" && f["resource"]["name"] == "web"),
         "{report}"
     );
-    let sarif: Value = s.get("/report?format=sarif").json();
+    let sarif: Value = s_get("/report?format=sarif").json();
     assert_eq!(sarif["version"], "2.1.0");
-    let md = s.get("/report?format=markdown");
+    let md = s_get("/report?format=markdown");
     assert!(md.body.contains("POD001"), "{}", md.body);
-    assert_eq!(s.get("/report?format=xml").status, 400);
+    assert_eq!(s_get("/report?format=xml").status, 400);
     let m = s.metrics();
+    assert!(
+        m.contains(r#"eksguard_report_refusals_total{code="401"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"eksguard_report_refusals_total{code="403"} 1"#),
+        "{m}"
+    );
     assert!(
         m.contains(r#"eksguard_findings{rule="POD001",severity="critical",namespace="shop",kind="Deployment"} 1"#),
         "{m}"
@@ -881,7 +1003,8 @@ fn a_failed_scan_is_reported_in_metrics_and_log() {
             .contains(r#"eksguard_scans_total{result="failure"} 1"#)
     });
     assert!(s.metrics().contains("eksguard_last_scan_success 0"));
-    assert_eq!(s.get("/report?format=json").status, 503);
+    // Without --report-access the report is off.
+    assert_eq!(s.get("/report?format=json").status, 404);
     wait_for("the failure to be logged", &s, || {
         s.log().contains("scan failed")
     });
@@ -965,4 +1088,173 @@ fn sigterm_fails_readiness_then_drains_and_exits_cleanly() {
     });
     // The idle connection was closed by the server, not left to time out.
     assert_eq!(idle.read(&mut buf).unwrap_or(0), 0);
+}
+
+/// A TLS connection that has sent `text` and then waits, holding whatever it holds.
+fn held(s: &Server, text: &[u8]) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let conn =
+        rustls::ClientConnection::new(tls_client(&s.ca), "localhost".try_into().unwrap()).unwrap();
+    let tcp = TcpStream::connect(&s.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    stream.write_all(text).unwrap();
+    stream.flush().unwrap();
+    stream
+}
+
+#[test]
+fn reviews_past_the_limit_are_told_to_retry() {
+    let s = start(&["--no-watch", "--max-concurrent-reviews", "1"], None);
+    // One review's body is on its way (a tenth of it): it holds the only slot.
+    let holder = held(
+        &s,
+        b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"apiVersi",
+    );
+    wait_for("the slot to be taken", &s, || {
+        s.metrics().contains("eksguard_admission_in_flight 0")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let review = admission_review("CREATE", "alice", Some(deployment("shop", false)), None);
+    let started = Instant::now();
+    let a = s.post(review.to_string().as_bytes());
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert!(
+        a.head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{}",
+        a.head
+    );
+    // It waited a moment for a slot before giving up, and no more.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(8),
+        "{waited:?}"
+    );
+    assert!(s
+        .metrics()
+        .contains(r#"eksguard_rejected_requests_total{code="429"} 1"#));
+    // The slot comes back with the connection.
+    drop(holder);
+    let r = s.review(&review);
+    assert_eq!(r["allowed"], true, "{r}");
+}
+
+#[test]
+fn idle_sockets_do_not_starve_the_probes_or_other_clients() {
+    let s = start(&["--no-watch", "--max-connections-per-peer", "32"], None);
+    // Sockets that never send a ClientHello: more than every connection slot.
+    let idle: Vec<TcpStream> = (0..1100)
+        .filter_map(|_| TcpStream::connect(&s.addr).ok())
+        .collect();
+    assert!(idle.len() > 1024, "{}", idle.len());
+    // The probes and metrics have a listener of their own and answer at once.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let started = Instant::now();
+        let a = s.plain_get(path);
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{path}: {:?}",
+            started.elapsed()
+        );
+    }
+    // This address got its share; the rest of its sockets were closed at once.
+    wait_for("connections past the peer's share to be closed", &s, || {
+        s.metrics()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(r#"eksguard_connections_refused_total{reason="per-peer"} "#)
+            })
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|n| n >= 1000)
+    });
+    // The held ones are closed when the short handshake time runs out, and requests
+    // are served again.
+    let started = Instant::now();
+    let review = admission_review("CREATE", "alice", Some(deployment("shop", true)), None);
+    let answer = loop {
+        match exchange(
+            &s.addr,
+            &s.ca,
+            "POST",
+            "/validate",
+            &format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                review.to_string().len()
+            ),
+            review.to_string().as_bytes(),
+        ) {
+            Ok(a) if a.status == 200 => break a,
+            _ => {
+                assert!(started.elapsed() < Duration::from_secs(10), "{}", s.log());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    };
+    assert_eq!(answer.json()["response"]["allowed"], false);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
+
+/// A review of about `bytes`: a Pod whose containers carry long environments.
+fn large_review(bytes: usize) -> Value {
+    let mut containers = Vec::new();
+    let mut size = 0;
+    let mut i = 0;
+    while size < bytes {
+        let env: Vec<Value> = (0..200)
+            .map(|j| json!({"name": format!("VAR_{j}"), "value": "x".repeat(60)}))
+            .collect();
+        size += 200 * 90;
+        containers.push(json!({"name": format!("c{i}"), "image": "nginx:1.27",
+            "securityContext": {"privileged": i % 2 == 0, "capabilities": {"add": ["NET_ADMIN"]}},
+            "env": env}));
+        i += 1;
+    }
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "big", "namespace": "shop"}, "spec": {"containers": containers}});
+    admission_review("UPDATE", "alice", Some(pod.clone()), Some(pod))
+}
+
+/// Peak resident memory of a process, in bytes (Linux).
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches(" kB")
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+#[test]
+fn a_large_update_is_judged_within_a_bounded_memory() {
+    let s = start(&["--no-watch", "--max-concurrent-reviews", "2"], None);
+    // Two objects of 1.45 MB each: the largest UPDATE under the body limit.
+    let body = large_review(1_450_000).to_string();
+    assert!(body.len() < 3 * 1024 * 1024, "{}", body.len());
+    let before = peak_rss(s.child.id());
+    let a = s.post(body.as_bytes());
+    assert_eq!(a.status, 200, "{}", a.body);
+    let r = a.json();
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+    assert!(r["response"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("already present")));
+    if let (Some(before), Some(after)) = (before, peak_rss(s.child.id())) {
+        let grown = after.saturating_sub(before);
+        eprintln!("peak RSS {} MiB -> {} MiB", before >> 20, after >> 20);
+        assert!(
+            grown < 160 << 20,
+            "one review grew the peak by {} MiB",
+            grown >> 20
+        );
+    }
 }

@@ -48,6 +48,11 @@ pub struct Behaviour {
     pub endless: Vec<(&'static str, Duration)>,
     /// Plurals whose every list page hands out the same continue token.
     pub repeat_continue: Vec<&'static str>,
+    /// TokenReview: the tokens the server accepts, with the user and groups of each.
+    pub users: Vec<(&'static str, &'static str, Vec<&'static str>)>,
+    /// SubjectAccessReview: what is allowed, as (user or group, `verb resource/subresource
+    /// namespace/name`).
+    pub grants: Vec<(&'static str, &'static str)>,
 }
 
 pub struct FakeKube {
@@ -135,6 +140,7 @@ fn serve(stream: TcpStream, state: &State) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let method = line.split_whitespace().next().unwrap_or("GET").to_string();
         let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
         let mut auth = None;
         let mut length = 0usize;
@@ -168,10 +174,15 @@ fn serve(stream: TcpStream, state: &State) {
             stream_endless(&mut stream, pause);
             return;
         }
-        let (code, body) = respond(state, &target, auth.as_deref());
+        let (code, body) = if method == "POST" {
+            create(state, &target, auth.as_deref(), &body)
+        } else {
+            respond(state, &target, auth.as_deref())
+        };
         let text = body.to_string();
         let reason = match code {
             200 => "OK",
+            201 => "Created",
             401 => "Unauthorized",
             403 => "Forbidden",
             _ => "Not Found",
@@ -184,6 +195,59 @@ fn serve(stream: TcpStream, state: &State) {
         {
             return;
         }
+    }
+}
+
+/// The reviews a client creates to be answered: TokenReview against
+/// [`Behaviour::users`], SubjectAccessReview against [`Behaviour::grants`].
+fn create(state: &State, target: &str, auth: Option<&str>, body: &[u8]) -> (u16, Value) {
+    if !authorized(state, auth) {
+        return status(401, "Unauthorized", "Unauthorized");
+    }
+    let Ok(doc) = serde_json::from_slice::<Value>(body) else {
+        return status(400, "BadRequest", "body is not JSON");
+    };
+    match target {
+        "/apis/authentication.k8s.io/v1/tokenreviews" => {
+            let token = doc["spec"]["token"].as_str().unwrap_or("");
+            let known = state.behaviour.users.iter().find(|(t, _, _)| *t == token);
+            let st = match known {
+                Some((_, user, groups)) => json!({"authenticated": true,
+                    "user": {"username": user, "uid": format!("uid-{user}"), "groups": groups}}),
+                None => json!({"authenticated": false, "error": "invalid bearer token"}),
+            };
+            (
+                201,
+                json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": st}),
+            )
+        }
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews" => {
+            let spec = &doc["spec"];
+            let a = &spec["resourceAttributes"];
+            let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+            let want = format!(
+                "{} {}/{} {}/{}",
+                text(&a["verb"]),
+                text(&a["resource"]),
+                text(&a["subresource"]),
+                text(&a["namespace"]),
+                text(&a["name"])
+            );
+            let user = text(&spec["user"]);
+            let groups: Vec<String> = spec["groups"]
+                .as_array()
+                .map(|g| g.iter().map(text).collect())
+                .unwrap_or_default();
+            let allowed = state.behaviour.grants.iter().any(|(who, what)| {
+                *what == want && (*who == user || groups.iter().any(|g| g == who))
+            });
+            (
+                201,
+                json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "status": {"allowed": allowed}}),
+            )
+        }
+        _ => status(404, "NotFound", "not found"),
     }
 }
 

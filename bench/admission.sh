@@ -18,7 +18,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
     -keyout "$OUT/tls.key" -out "$OUT/tls.crt" 2>/dev/null
 "$BIN" serve --listen 127.0.0.1:0 --tls-cert "$OUT/tls.crt" --tls-key "$OUT/tls.key" \
-    --no-watch 2> "$OUT/serve.log" &
+    --metrics-listen 127.0.0.1:0 --no-watch 2> "$OUT/serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$OUT/serve.log" && break; sleep 0.1; done

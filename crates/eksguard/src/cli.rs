@@ -807,7 +807,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9090")]
     pub metrics_listen: std::net::SocketAddr,
     /// Reviews judged at once; past them a request waits up to 2 s, then gets 429.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_reviews: u16,
     /// Connections one client address may hold open on the webhook port.
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u16).range(1..))]

@@ -38,6 +38,8 @@ const MAX_WARNING: usize = 200;
 const MAX_WARNINGS: usize = 20;
 /// Findings listed in a deny message at most.
 const MAX_DENY_LINES: usize = 20;
+/// Longest audit annotation value.
+const AUDIT_MAX: usize = 1024;
 
 /// The identities of the controller manager that create pods, ReplicaSets and Jobs from
 /// a workload's template: the controller manager's own user, and the service accounts of
@@ -170,19 +172,19 @@ impl Decision {
     }
 }
 
-/// A finding of the object under review.
+/// A finding of the object under review: the engine's own path and message, moved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     pub rule_id: &'static str,
     pub severity: Severity,
-    pub path: String,
+    pub path: eksguard_model::FieldPath,
     pub message: String,
     /// Reported on the object's namespace (coverage rules), not on the object itself.
     pub on_namespace: bool,
-    /// What the finding is about, by content rather than position (see [`identity`]):
-    /// an UPDATE's finding is already present only when the old object had one with the
-    /// same rule, identity and message.
-    pub identity: String,
+    /// The keyed hash of the rule, what the finding is about by content rather than
+    /// position (see [`identity`]) and the message: an UPDATE's finding is already
+    /// present only when the old object had one with the same key.
+    pub key: u64,
 }
 
 /// The answer to one review.
@@ -194,8 +196,8 @@ pub struct Verdict {
     pub warnings: Vec<String>,
     pub audit: BTreeMap<String, String>,
     pub message: Option<String>,
-    /// New findings of this request (for the findings metric).
-    pub hits: Vec<Hit>,
+    /// New findings of this request by rule and severity (for the findings metric).
+    pub new_findings: BTreeMap<(&'static str, Severity), u64>,
     /// Rules an `eksguard.io/ignore` annotation suppressed, in a namespace trusted for
     /// it, with that namespace (for the metric that counts each use).
     pub annotation_uses: Vec<(String, &'static str)>,
@@ -210,7 +212,7 @@ impl Verdict {
             warnings: Vec::new(),
             audit: BTreeMap::new(),
             message: None,
-            hits: Vec::new(),
+            new_findings: BTreeMap::new(),
             annotation_uses: Vec::new(),
         }
     }
@@ -425,6 +427,17 @@ impl Judge {
             return Verdict::plain(&uid, Decision::Skipped);
         };
         let ns = namespace.as_deref();
+        // UPDATE: what the old object already had is a warning, never a deny, so legacy
+        // workloads can still be scaled and patched. Compared by content: the same rule on
+        // the same container, list item and value, with the same message. The old object
+        // is judged first and kept only as keys, so the two are never held at once.
+        let old: HashSet<u64> = match (old_object, operation.as_str()) {
+            (Some(old), "UPDATE") => self
+                .judge(old, ns, context, trusting)
+                .map(|j| j.hits.into_iter().map(|h| h.key).collect())
+                .unwrap_or_default(),
+            _ => HashSet::new(),
+        };
         let judged = match self.judge(object, ns, context, trusting) {
             Ok(j) => j,
             Err(message) => {
@@ -432,21 +445,6 @@ impl Judge {
                 v.warnings.push(shorten(&message, MAX_WARNING));
                 return v;
             }
-        };
-        // UPDATE: what the old object already had is a warning, never a deny, so legacy
-        // workloads can still be scaled and patched. Compared by content: the same rule on
-        // the same container, list item and value, with the same message.
-        let old: HashSet<(&'static str, String, String)> = match (old_object, operation.as_str()) {
-            (Some(old), "UPDATE") => self
-                .judge(old, ns, context, trusting)
-                .map(|j| {
-                    j.hits
-                        .into_iter()
-                        .map(|h| (h.rule_id, h.identity, h.message))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            _ => HashSet::new(),
         };
         let mut v = self.verdict(&uid, &kind, &name, ns, judged, &old, trusting);
         if annotated {
@@ -491,52 +489,71 @@ impl Judge {
         name: &str,
         namespace: Option<&str>,
         judged: Judged,
-        old: &HashSet<(&'static str, String, String)>,
+        old: &HashSet<u64>,
         trusting: bool,
     ) -> Verdict {
         let p = &self.policy;
         let at = |t: Option<Severity>, s: Severity| t.is_some_and(|t| s >= t);
         let mut v = Verdict::plain(uid, Decision::Allowed);
+        // Only what is shown is kept: the first lines of the deny message, the first
+        // warnings, and each rule's audit text up to its cut; the rest is counted, so an
+        // object with a hundred thousand findings costs no more than one with twenty.
         let mut deny_lines = Vec::new();
+        let mut denials = 0usize;
         let mut warnings = Vec::new();
+        let mut more_warnings = 0usize;
         for h in judged.hits {
-            let existing = old.contains(&(h.rule_id, h.identity.clone(), h.message.clone()));
+            let existing = old.contains(&h.key);
             // Namespace findings describe the namespace, not what this request adds.
             let denies = !existing && !h.on_namespace && at(p.deny_on, h.severity);
-            let mut line = format!("{} ({}) {}: {}", h.rule_id, h.severity, h.path, h.message);
-            if h.on_namespace {
-                line = format!("{} namespace: {}", h.rule_id, h.message);
+            let warns = denies || at(p.warn_on, h.severity);
+            let audit = v.audit.entry(h.rule_id.to_ascii_lowercase()).or_default();
+            let audit_full = audit.len() > AUDIT_MAX;
+            let show = (denies && deny_lines.len() < MAX_DENY_LINES)
+                || (warns && warnings.len() < MAX_WARNINGS)
+                || !audit_full;
+            if show {
+                let mut line = format!("{} ({}) {}: {}", h.rule_id, h.severity, h.path, h.message);
+                if h.on_namespace {
+                    line = format!("{} namespace: {}", h.rule_id, h.message);
+                }
+                if existing {
+                    line.push_str(" [already present before this update]");
+                }
+                // Names from the object reach the user's terminal through kubectl.
+                let line = crate::commands::shown(line);
+                if !audit_full {
+                    if !audit.is_empty() {
+                        audit.push_str("; ");
+                    }
+                    audit.push_str(&crate::commands::shown(format!(
+                        "{} {}: {}",
+                        h.severity, h.path, h.message
+                    )));
+                }
+                if warns && warnings.len() < MAX_WARNINGS {
+                    let prefix = if denies && p.dry_run {
+                        "would be denied: "
+                    } else {
+                        ""
+                    };
+                    warnings.push(shorten(&format!("{prefix}{line}"), MAX_WARNING));
+                } else if warns {
+                    more_warnings += 1;
+                }
+                if denies && deny_lines.len() < MAX_DENY_LINES {
+                    deny_lines.push(line);
+                }
+            } else if warns {
+                more_warnings += 1;
             }
-            if existing {
-                line.push_str(" [already present before this update]");
-            }
-            // Names from the object reach the user's terminal through kubectl.
-            let line = crate::commands::shown(line);
-            if denies {
-                deny_lines.push(line.clone());
-            }
-            if denies || at(p.warn_on, h.severity) {
-                let prefix = if denies && p.dry_run {
-                    "would be denied: "
-                } else {
-                    ""
-                };
-                warnings.push(shorten(&format!("{prefix}{line}"), MAX_WARNING));
-            }
-            let entry = v.audit.entry(h.rule_id.to_ascii_lowercase()).or_default();
-            if !entry.is_empty() {
-                entry.push_str("; ");
-            }
-            entry.push_str(&crate::commands::shown(format!(
-                "{} {}: {}",
-                h.severity, h.path, h.message
-            )));
+            denials += usize::from(denies);
             if !existing {
-                v.hits.push(h);
+                *v.new_findings.entry((h.rule_id, h.severity)).or_default() += 1;
             }
         }
         for value in v.audit.values_mut() {
-            *value = shorten(value, 1024);
+            *value = shorten(value, AUDIT_MAX);
         }
         if !judged.suppressed.is_empty() {
             v.audit.insert(
@@ -567,19 +584,20 @@ impl Judge {
                 .map(|(rule, _)| (ns.clone(), *rule))
                 .collect();
         }
-        warnings.extend(
-            judged
-                .notes
-                .iter()
-                .map(|n| shorten(&crate::commands::shown(n), MAX_WARNING)),
-        );
-        if warnings.len() > MAX_WARNINGS {
-            let more = warnings.len() - (MAX_WARNINGS - 1);
+        for n in judged.notes {
+            if warnings.len() < MAX_WARNINGS {
+                warnings.push(shorten(&crate::commands::shown(n), MAX_WARNING));
+            } else {
+                more_warnings += 1;
+            }
+        }
+        if more_warnings > 0 {
+            let more = more_warnings + 1;
             warnings.truncate(MAX_WARNINGS - 1);
             warnings.push(format!("and {more} more findings (see the audit log)"));
         }
         v.warnings = warnings;
-        if !deny_lines.is_empty() {
+        if denials > 0 {
             if p.dry_run {
                 v.decision = Decision::DryRunDenied;
             } else {
@@ -594,18 +612,15 @@ impl Judge {
                 let mut message = crate::commands::shown(format!(
                     "eksguard: {} has {} finding(s) at or above {}:",
                     shorten(&shown, 400),
-                    deny_lines.len(),
+                    denials,
                     p.deny_on.map(Severity::as_str).unwrap_or("never")
                 ));
-                for l in deny_lines.iter().take(MAX_DENY_LINES) {
+                for l in &deny_lines {
                     message.push_str("\n- ");
                     message.push_str(l);
                 }
-                if deny_lines.len() > MAX_DENY_LINES {
-                    message.push_str(&format!(
-                        "\n- and {} more",
-                        deny_lines.len() - MAX_DENY_LINES
-                    ));
+                if denials > deny_lines.len() {
+                    message.push_str(&format!("\n- and {} more", denials - deny_lines.len()));
                 }
                 v.message = Some(message);
             }
@@ -659,13 +674,15 @@ impl Judge {
                 } else {
                     identity(root, f.path.segs(), &self.hasher, &mut hashes)
                 };
+                let mut h = self.hasher.build_hasher();
+                (f.rule_id, on_namespace, identity, &f.message).hash(&mut h);
                 judged.hits.push(Hit {
                     rule_id: f.rule_id,
                     severity: f.severity,
-                    path: f.path.to_string(),
+                    key: h.finish(),
+                    path: f.path,
                     message: f.message,
                     on_namespace,
-                    identity,
                 });
             }
         }
@@ -1067,14 +1084,31 @@ mod tests {
             "spec": {"hostPID": rng.chance(), "containers": containers, "volumes": volumes}})
     }
 
-    /// Every finding of `v` whose message mentions all of `marks` is new.
-    fn all_new(v: &Verdict, judged: &[Hit], marks: &[&str]) -> (usize, bool) {
-        let about: Vec<&Hit> = judged
+    /// The findings of `new` whose message mentions all of `marks`, and whether each is
+    /// new against `old`; and the verdict of the UPDATE.
+    fn added(
+        j: &Judge,
+        old: &Json,
+        new: &Json,
+        ns: Option<&str>,
+        marks: &[&str],
+    ) -> (usize, bool, Verdict) {
+        let before: HashSet<u64> = j
+            .judge(Node::from_json(old), ns, None, false)
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| h.key)
+            .collect();
+        let after = j.judge(Node::from_json(new), ns, None, false).unwrap();
+        let about: Vec<&Hit> = after
+            .hits
             .iter()
             .filter(|h| marks.iter().all(|m| h.message.contains(m)))
             .collect();
-        let ok = about.iter().all(|h| v.hits.contains(h));
-        (about.len(), ok)
+        let all_new = about.iter().all(|h| !before.contains(&h.key));
+        let v = j.decide(review("UPDATE", Some(new.clone()), Some(old.clone())), None);
+        (about.len(), all_new, v)
     }
 
     #[test]
@@ -1143,24 +1177,23 @@ mod tests {
                     let at = rng.below(more.len() + 1);
                     more.insert(at, json!({"kind": "User", "name": "added", "apiGroup": "rbac.authorization.k8s.io"}));
                     let (old, new) = (b(&subjects), b(&more));
-                    let judged = j.judge(Node::from_json(&new), None, None, false).unwrap();
-                    let v = j.decide(review("UPDATE", Some(new), Some(old)), None);
-                    let (n, ok) = all_new(&v, &judged.hits, &["`added`"]);
+                    let (n, ok, v) = added(&j, &old, &new, None, &["`added`"]);
                     assert!(n > 0 && ok, "round {round}: {v:?}");
+                    assert_eq!(v.decision, Decision::Denied, "round {round}");
                     checked += n;
                     continue;
                 }
             };
             let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
-            let judged = j
-                .judge(Node::from_json(&new), Some("shop"), None, false)
-                .unwrap();
-            let v = j.decide(review("UPDATE", Some(new.clone()), Some(old.clone())), None);
-            let (n, ok) = all_new(&v, &judged.hits, &marks);
+            let (n, ok, v) = added(&j, &old, &new, Some("shop"), &marks);
             assert!(
                 ok,
                 "round {round}: {marks:?} found already present\nold {old}\nnew {new}\n{v:?}"
             );
+            if n > 0 {
+                // Every finding denies here: something new in it is never let through.
+                assert_eq!(v.decision, Decision::Denied, "round {round}: {v:?}");
+            }
             checked += n;
         }
         assert!(checked > 300, "the additions were found {checked} times");

@@ -208,15 +208,15 @@ async fn validate(state: Arc<State>, req: Request<Incoming>) -> Reply {
             ("decision", verdict.decision.as_str().to_string()),
         ])
         .inc();
-    for h in &verdict.hits {
+    for ((rule, severity), n) in &verdict.new_findings {
         state
             .metrics
             .admission_findings
             .get_or_create(&[
-                ("rule", h.rule_id.to_string()),
-                ("severity", h.severity.as_str().to_string()),
+                ("rule", rule.to_string()),
+                ("severity", severity.as_str().to_string()),
             ])
-            .inc();
+            .inc_by(*n);
     }
     for (namespace, rule) in &verdict.annotation_uses {
         state

@@ -44,10 +44,6 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: usize = 1024;
 /// Connections at once on the metrics listener.
 const MAX_PLAIN_CONNECTIONS: usize = 64;
-/// Default of `--max-connections-per-peer`.
-pub const DEFAULT_PER_PEER: usize = 128;
-/// Default of `--max-concurrent-reviews`.
-pub const DEFAULT_REVIEWS: usize = 4;
 /// Longest wait, once the server stops accepting, for open requests to be answered.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 

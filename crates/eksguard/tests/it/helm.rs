@@ -235,10 +235,13 @@ fn default_values_lint_scan_clean_and_make_a_safe_webhook() {
         Some("ghcr.io/eksguard/eksguard:0.1.0"),
         "the chart's appVersion"
     );
+    // The probes go to the metrics listener, which the webhook's connections cannot
+    // starve.
     for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
         let p = json_of(c.node.get(probe));
         assert_eq!(p["httpGet"]["path"], json!(path));
-        assert_eq!(p["httpGet"]["scheme"], json!("HTTPS"));
+        assert_eq!(p["httpGet"]["port"], json!("metrics"));
+        assert_eq!(p["httpGet"]["scheme"], json!("HTTP"));
     }
     assert_eq!(
         args(dep, "eksguard"),
@@ -248,8 +251,27 @@ fn default_values_lint_scan_clean_and_make_a_safe_webhook() {
             "--tls-cert=/etc/eksguard/tls/tls.crt",
             "--tls-key=/etc/eksguard/tls/tls.key",
             "--deny-on=high",
-            "--warn-on=low"
+            "--warn-on=low",
+            "--metrics-listen=0.0.0.0:9090",
+            "--max-concurrent-reviews=2",
+            "--max-connections-per-peer=128"
         ]
+    );
+    // No annotation is trusted and the report is off unless asked for.
+    assert!(!r.text.contains("--trust-annotations-in"));
+    assert!(!r.text.contains("--report-access"));
+    assert!(!r.text.contains("system:auth-delegator"));
+
+    // The webhook port open to any source without apiServerCIDRs, the metrics port to
+    // the monitoring namespace only.
+    let np = r.one("NetworkPolicy", "eksguard-webhook");
+    let ingress = json_of(np.root.at("spec.ingress"));
+    assert_eq!(ingress[0]["ports"][0]["port"], json!(8443));
+    assert!(ingress[0].get("from").is_none(), "{ingress}");
+    assert_eq!(ingress[1]["ports"][0]["port"], json!(9090));
+    assert_eq!(
+        ingress[1]["from"],
+        json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}])
     );
 
     // The PDB and the Service select the webhook's pods.
@@ -465,12 +487,14 @@ fn every_option_on_lints_scans_clean_and_wires_the_parts() {
     let sm = r.one("ServiceMonitor", "eksguard");
     assert_eq!(str_at(sm, &["metadata", "labels", "release"]), "prom");
     let eps = json_of(sm.root.at("spec.endpoints"));
-    assert_eq!(eps[0]["scheme"], json!("https"));
-    assert_eq!(
-        eps[0]["tlsConfig"]["ca"]["secret"]["name"],
-        json!("eksguard-webhook-tls")
-    );
+    assert_eq!(eps[0]["port"], json!("webhook-metrics"));
+    assert_eq!(eps[0]["scheme"], json!("http"));
     assert_eq!(eps[1]["port"], json!("metrics"));
+    let svc = r.one("Service", "eksguard-webhook");
+    assert_eq!(
+        json_of(svc.root.at("spec.ports"))[1],
+        json!({"name": "webhook-metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"})
+    );
 
     // Node checks in their own privileged namespace.
     let ns = r.one("Namespace", "eksguard-node");
@@ -554,6 +578,14 @@ fn bad_values_are_refused_with_a_message() {
         (
             json!({"webhook": {"failurePolicy": "ignore"}}),
             "/webhook/failurePolicy",
+        ),
+        (
+            json!({"networkPolicy": {"apiServerCIDRs": ["api-server"]}}),
+            "/networkPolicy/apiServerCIDRs/0",
+        ),
+        (
+            json!({"webhook": {"maxConcurrentReviews": 0}}),
+            "/webhook/maxConcurrentReviews",
         ),
         (
             json!({"nodeCheck": {"namespace": "eksguard", "job": {"enabled": true}}}),
@@ -669,4 +701,126 @@ fn dockerfile_ships_the_binary_non_root_on_a_minimal_base() {
     assert!(values.contains("repository: ghcr.io/eksguard/eksguard"));
     let helpers = std::fs::read_to_string(chart().join("templates/_helpers.tpl")).unwrap();
     assert!(helpers.contains("runAsUser: 65532"));
+}
+
+/// The values of `values-fail-closed.yaml`, the chart's preset for `failurePolicy: Fail`.
+fn fail_closed_preset() -> Value {
+    let text = std::fs::read_to_string(chart().join("values-fail-closed.yaml")).unwrap();
+    let docs = eksguard_model::yaml::parse_documents(&text, false, Default::default());
+    let doc = docs.into_iter().next().unwrap().unwrap();
+    doc.root.to_json()
+}
+
+#[test]
+fn the_fail_closed_preset_is_highly_available_and_alerts() {
+    let preset = fail_closed_preset();
+    assert_lints(preset.clone());
+    let Some(r) = render(preset) else { return };
+    assert_scan_clean(&r);
+    let vwc = r.one("ValidatingWebhookConfiguration", "eksguard");
+    let hook = json_of(vwc.root.at("webhooks")).as_array().unwrap()[0].clone();
+    assert_eq!(hook["failurePolicy"], json!("Fail"));
+    // The cluster and eksguard itself can still be repaired while it is down.
+    assert_eq!(
+        hook["namespaceSelector"]["matchExpressions"][0]["values"],
+        json!(["eksguard", "kube-system"])
+    );
+    let dep = r.one("Deployment", "eksguard-webhook");
+    assert_eq!(dep.root.at("spec.replicas").and_then(Node::as_i64), Some(3));
+    let spec = dep.pod_spec().unwrap();
+    assert_eq!(
+        spec.field("priorityClassName").and_then(Node::as_str),
+        Some("system-cluster-critical")
+    );
+    let c = spec.containers().next().unwrap();
+    let res = json_of(c.node.get("resources"));
+    assert_eq!(res["limits"]["memory"], json!("512Mi"));
+    assert_eq!(res["requests"]["memory"], json!("256Mi"));
+    let pdb = r.one("PodDisruptionBudget", "eksguard-webhook");
+    assert_eq!(
+        pdb.root.at("spec.minAvailable").and_then(Node::as_i64),
+        Some(2)
+    );
+    let rule = r.one("PrometheusRule", "eksguard");
+    let rules = json_of(rule.root.at("spec.groups"))[0]["rules"].clone();
+    let alerts: Vec<&str> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["alert"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            "EksguardWebhookUnavailable",
+            "EksguardWebhookFailingOpen",
+            "EksguardWebhookCallsFailing",
+            "EksguardWebhookSlow",
+            "EksguardWebhookThrottling"
+        ]
+    );
+    let slow = rules[3]["expr"].as_str().unwrap();
+    assert!(
+        slow.contains(r#"endpoint="/validate""#) && slow.ends_with("> 2.5"),
+        "{slow}"
+    );
+    assert!(rules[0]["expr"]
+        .as_str()
+        .unwrap()
+        .contains(r#"service="eksguard-webhook""#));
+}
+
+#[test]
+fn network_policy_report_and_trust_values_are_wired() {
+    let values = json!({
+        "networkPolicy": {"apiServerCIDRs": ["10.0.0.0/28", "10.0.0.16/28"], "monitoringNamespace": "prometheus"},
+        "webhook": {
+            "scanInterval": "1h",
+            "trustAnnotationsIn": ["legacy"],
+            "controllerUsers": ["system:kube-controller-manager"],
+            "report": {"enabled": true, "readers": [{"kind": "Group", "name": "security-team", "apiGroup": "rbac.authorization.k8s.io"}]}
+        },
+        "follower": {"enabled": true, "logGroup": "/aws/eks/x/cluster"}
+    });
+    assert_lints(values.clone());
+    let Some(r) = render(values) else { return };
+    assert_scan_clean(&r);
+    let np = r.one("NetworkPolicy", "eksguard-webhook");
+    let ingress = json_of(np.root.at("spec.ingress"));
+    assert_eq!(
+        ingress[0]["from"],
+        json!([{"ipBlock": {"cidr": "10.0.0.0/28"}}, {"ipBlock": {"cidr": "10.0.0.16/28"}}])
+    );
+    assert_eq!(
+        ingress[1]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        json!("prometheus")
+    );
+    let f = r.one("NetworkPolicy", "eksguard-follower");
+    assert_eq!(
+        json_of(f.root.at("spec.ingress"))[0]["from"][0]["namespaceSelector"]["matchLabels"]
+            ["kubernetes.io/metadata.name"],
+        json!("prometheus")
+    );
+    let dep = r.one("Deployment", "eksguard-webhook");
+    let a = args(dep, "eksguard");
+    for want in [
+        "--trust-annotations-in=legacy",
+        "--controller-user=system:kube-controller-manager",
+        "--report-access=eksguard/eksguard-webhook",
+    ] {
+        assert!(a.iter().any(|x| x == want), "{want} in {a:?}");
+    }
+    // The webhook may ask who a caller is and what they may do, nothing more.
+    let crb = r.one("ClusterRoleBinding", "eksguard-auth-delegator");
+    assert_eq!(str_at(crb, &["roleRef", "name"]), "system:auth-delegator");
+    let role = r.one("Role", "eksguard-report-reader");
+    assert_eq!(
+        json_of(role.root.get("rules")),
+        json!([{"apiGroups": [""], "resources": ["services/proxy"], "resourceNames": ["eksguard-webhook"], "verbs": ["get"]}])
+    );
+    let rb = r.one("RoleBinding", "eksguard-report-reader");
+    assert_eq!(
+        json_of(rb.root.get("subjects"))[0]["name"],
+        json!("security-team")
+    );
 }

@@ -42,8 +42,10 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 1024;
-/// Connections at once on the metrics listener.
+/// Connections at once on the metrics listener, and from one client address: a
+/// kubelet probe or a scrape takes one.
 const MAX_PLAIN_CONNECTIONS: usize = 64;
+const MAX_PLAIN_PER_PEER: usize = 8;
 /// Longest wait, once the server stops accepting, for open requests to be answered.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -350,17 +352,26 @@ impl Drop for PeerSlot {
 /// or a scrape never waits behind the webhook's connections.
 async fn serve_plain(listener: tokio::net::TcpListener, state: Arc<State>) {
     let slots = Arc::new(Semaphore::new(MAX_PLAIN_CONNECTIONS));
+    let peers = Peers::default();
     loop {
-        let (tcp, _, slot) = match accept(&listener, &slots).await {
+        let (tcp, peer, slot) = match accept(&listener, &slots).await {
             Ok(c) => c,
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
+        let Some(peer_slot) = peers.enter(peer.ip(), MAX_PLAIN_PER_PEER) else {
+            state
+                .metrics
+                .connections_refused
+                .get_or_create(&[("reason", "metrics-per-peer".into())])
+                .inc();
+            continue;
+        };
         let state = state.clone();
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slot = (slot, peer_slot);
             let service =
                 hyper::service::service_fn(move |req| http::handle_plain(state.clone(), req));
             let conn = hyper::server::conn::http1::Builder::new()

@@ -824,3 +824,34 @@ fn network_policy_report_and_trust_values_are_wired() {
         json!("security-team")
     );
 }
+
+/// The webhook's memory limit is at least twice the peak the README reports for the
+/// largest reviews under load.
+#[test]
+fn the_memory_limit_is_twice_the_measured_peak() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.contains("MiB, sets the chart's memory limit"))
+        .expect("README states the measured peak");
+    let peak: f64 = line
+        .split(" MiB, sets the chart's memory limit")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.trim_start_matches('(').parse().ok())
+        .unwrap_or_else(|| panic!("no figure in {line:?}"));
+    let values = std::fs::read_to_string(chart().join("values.yaml")).unwrap();
+    let docs = eksguard_model::yaml::parse_documents(&values, false, Default::default());
+    let values = docs.into_iter().next().unwrap().unwrap().root.to_json();
+    let limit = values["webhook"]["resources"]["limits"]["memory"]
+        .as_str()
+        .unwrap();
+    let mib: f64 = limit.strip_suffix("Mi").unwrap().parse().unwrap();
+    assert!(mib >= 2.0 * peak, "limit {limit} under twice {peak} MiB");
+    let preset = fail_closed_preset();
+    let preset_limit = preset["webhook"]["resources"]["limits"]["memory"]
+        .as_str()
+        .unwrap();
+    let preset_mib: f64 = preset_limit.strip_suffix("Mi").unwrap().parse().unwrap();
+    assert!(preset_mib >= 2.0 * peak, "preset limit {preset_limit}");
+}

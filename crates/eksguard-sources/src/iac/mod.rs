@@ -50,6 +50,122 @@ pub mod terraform;
 /// ends as unknown or as an error, never as a stack overflow.
 pub const MAX_DEPTH: usize = 64;
 
+/// Longest string an evaluation builds (a `Fn::Join`, a `Fn::Sub`, a template, a
+/// `format`): longer than any AWS field the rules read, short enough that names built
+/// from names cannot grow without end. Past it the value is unknown and a warning says so.
+pub const MAX_STRING: usize = 64 * 1024;
+
+/// Most evaluation steps (an expression, an intrinsic function, a reference followed)
+/// for one Terraform directory or one template.
+pub const MAX_STEPS: u64 = 1_000_000;
+
+/// Most bytes of strings one directory or template may produce in all, copies included.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The work one evaluation may do, and what went past a bound (for the warnings).
+/// References fan out (a name joining the previous name twice doubles at each step), so
+/// the work is bounded whatever the code: past a bound, values are unknown.
+#[derive(Default)]
+pub struct Budget {
+    steps: std::cell::Cell<u64>,
+    bytes: std::cell::Cell<u64>,
+    /// (file index, position, what) of each bound reached, first one per position.
+    notes: std::cell::RefCell<Vec<(u32, Pos, String)>>,
+}
+
+/// Warnings kept per evaluation: past these, one more says how many were left out.
+const MAX_NOTES: usize = 20;
+
+impl Budget {
+    /// Counts one step; `false` once the steps are spent.
+    pub fn step(&self, file: u32, pos: Pos) -> bool {
+        let n = self.steps.get() + 1;
+        self.steps.set(n);
+        if n == MAX_STEPS + 1 {
+            self.note(
+                file,
+                pos,
+                format!(
+                    "evaluation stopped after {MAX_STEPS} steps; this value and every later \
+                     one are unknown"
+                ),
+            );
+        }
+        n <= MAX_STEPS
+    }
+
+    /// Counts a string of `len` bytes made by `what`; `false` (and a note) when it is
+    /// longer than [`MAX_STRING`] or the bytes of the evaluation are spent.
+    pub fn string(&self, len: usize, what: &str, file: u32, pos: Pos) -> bool {
+        if len > MAX_STRING {
+            self.note(
+                file,
+                pos,
+                format!(
+                    "{what} builds a string longer than {MAX_STRING} bytes; its value is unknown"
+                ),
+            );
+            return false;
+        }
+        let total = self.bytes.get() + len as u64;
+        self.bytes.set(total);
+        if total > MAX_BYTES {
+            if total - (len as u64) <= MAX_BYTES {
+                self.note(
+                    file,
+                    pos,
+                    format!(
+                        "evaluation stopped after building {MAX_BYTES} bytes of strings; this \
+                         value and every later one are unknown"
+                    ),
+                );
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Whether a bound was reached.
+    pub fn spent(&self) -> bool {
+        self.steps.get() > MAX_STEPS || self.bytes.get() > MAX_BYTES
+    }
+
+    /// Steps taken so far (tests measure the work with it).
+    pub fn steps(&self) -> u64 {
+        self.steps.get()
+    }
+
+    fn note(&self, file: u32, pos: Pos, what: String) {
+        let mut notes = self.notes.borrow_mut();
+        if notes.len() <= MAX_NOTES && !notes.iter().any(|(f, p, _)| *f == file && *p == pos) {
+            notes.push((file, pos, what));
+        }
+    }
+
+    /// The notes as warnings, `name` giving each file's name.
+    pub fn warnings(&self, name: impl Fn(u32) -> String) -> Vec<InputError> {
+        let notes = self.notes.borrow();
+        let mut out: Vec<InputError> = notes
+            .iter()
+            .take(MAX_NOTES)
+            .map(|(f, p, what)| {
+                let line = p.is_known().then_some(p.line);
+                InputError::new(name(*f), line, what.clone())
+            })
+            .collect();
+        if notes.len() > MAX_NOTES {
+            if let Some((f, _, _)) = notes.first() {
+                out.push(InputError::new(
+                    name(*f),
+                    None,
+                    "more values went past the evaluation bounds; only the first are named",
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// A value of the code with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct V {
@@ -712,18 +828,19 @@ pub fn load_terraform_text(name: &str, text: &str) -> (Vec<Object>, Vec<InputErr
 
 /// Infrastructure-as-code documents among parsed YAML and JSON: a Terraform plan or
 /// state, a CloudFormation template. `None` when the document is neither.
-pub fn detect(
-    root: &Node,
-    path: &Arc<str>,
-    default_ns: &str,
-) -> Option<(Vec<Object>, Vec<InputError>)> {
+pub fn detect(root: &Node, path: &Arc<str>, default_ns: &str) -> Option<Loaded> {
     // CDK's other outputs (assets, manifest, tree) describe the build, not resources.
     if path.contains("cdk.out/") && !path.ends_with(".template.json") && root.get("kind").is_none()
     {
-        return Some((Vec::new(), Vec::new()));
+        return Some(Loaded::default());
     }
     if plan::is_plan(root) {
-        return Some(plan::load(root, path, default_ns));
+        let (objects, errors) = plan::load(root, path, default_ns);
+        return Some(Loaded {
+            objects,
+            errors,
+            ..Loaded::default()
+        });
     }
     if cloudformation::is_template(root) {
         return Some(cloudformation::load(root, path));

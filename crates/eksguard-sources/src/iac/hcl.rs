@@ -28,31 +28,47 @@ pub struct TfFile {
     pub text: String,
     line_starts: Vec<usize>,
     body: Body,
+    /// How the parser's text differs from `text` (large objects split, see
+    /// [`super::hcl_scan`]).
+    scan: super::hcl_scan::Scan,
 }
 
 impl TfFile {
     /// Parses a `.tf` or `.tfvars` file; a syntax error names its line and column.
     pub fn parse(name: &str, text: String) -> Result<TfFile, InputError> {
         // The parser recurses per nesting level: bound the nesting before handing it text.
-        if let Some(line) = too_deep(&text) {
+        let mut scan = super::hcl_scan::scan(&text, MAX_DEPTH);
+        if let Some(line) = scan.too_deep {
             return Err(InputError::new(
                 name,
                 Some(line),
                 format!("nesting deeper than {MAX_DEPTH} levels; file skipped"),
             ));
         }
-        let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
-            let loc = e.location();
-            InputError::new(
+        if let Some((line, key)) = &scan.duplicate {
+            return Err(InputError::new(
                 name,
-                Some(loc.line() as u32),
+                Some(*line),
                 format!(
-                    "invalid HCL: {} (column {}); file skipped",
-                    e.message(),
-                    loc.column()
+                    "invalid HCL: object key {} given twice; file skipped",
+                    super::clip(key)
                 ),
-            )
-        })?;
+            ));
+        }
+        let parsed = scan.text.take();
+        let body =
+            hcl_edit::parser::parse_body(parsed.as_deref().unwrap_or(&text)).map_err(|e| {
+                let loc = e.location();
+                InputError::new(
+                    name,
+                    Some(loc.line() as u32),
+                    format!(
+                        "invalid HCL: {} (column {}); file skipped",
+                        e.message(),
+                        loc.column()
+                    ),
+                )
+            })?;
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Ok(TfFile {
@@ -60,11 +76,18 @@ impl TfFile {
             text,
             line_starts,
             body,
+            scan,
         })
     }
 
-    /// The position of a byte offset, past leading blanks.
-    fn pos_at(&self, mut offset: usize) -> Pos {
+    /// Whether `e` is an object the scan split into a tuple of objects.
+    fn is_split(&self, span: Option<Range<usize>>) -> bool {
+        span.is_some_and(|r| self.scan.split.contains(&self.scan.original(r.start)))
+    }
+
+    /// The position of a byte offset of the parser's text, past leading blanks.
+    fn pos_at(&self, offset: usize) -> Pos {
+        let mut offset = self.scan.original(offset);
         let bytes = self.text.as_bytes();
         while offset < bytes.len() && matches!(bytes[offset], b' ' | b'\t' | b'\r' | b'\n') {
             offset += 1;
@@ -88,35 +111,17 @@ impl TfFile {
     }
 
     fn src(&self, span: Option<Range<usize>>) -> String {
-        span.and_then(|r| self.text.get(r))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|| "(expression)".into())
+        span.and_then(|r| {
+            let (a, b) = (self.scan.original(r.start), self.scan.original(r.end));
+            self.text.get(a..b)
+        })
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "(expression)".into())
     }
 
     fn last_line(&self, span: Option<Range<usize>>) -> u32 {
         span.map_or(0, |r| self.pos_at(r.end.saturating_sub(1)).line)
     }
-}
-
-/// Brackets nested deeper than the limit (a cheap scan ignoring strings): the line of the
-/// first bracket past it.
-fn too_deep(text: &str) -> Option<u32> {
-    let mut depth = 0usize;
-    let mut line = 1u32;
-    for b in text.bytes() {
-        match b {
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(line);
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            b'\n' => line += 1,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// A resource instance, data source instance or module block, evaluated.
@@ -451,29 +456,26 @@ impl<'a> Scope<'a> {
                 }
             }
             Expression::String(s) => Val::Str(s.value().to_string()),
+            // An object the scan split for the parser: its parts are one object.
+            Expression::Array(a) if f.is_split(e.span()) => {
+                let mut m = Vec::new();
+                for part in a.iter() {
+                    let Expression::Object(o) = part else {
+                        return unknown();
+                    };
+                    if !self.object_items(f, o, fi, inst, d, &mut m) {
+                        return unknown();
+                    }
+                }
+                Val::Map(m)
+            }
             Expression::Array(a) => {
                 Val::List(a.iter().map(|x| self.eval_in(f, x, fi, inst, d)).collect())
             }
             Expression::Object(o) => {
                 let mut m = Vec::new();
-                for (k, v) in o.iter() {
-                    let key = match k {
-                        ObjectKey::Ident(i) => Some(i.as_str().to_string()),
-                        ObjectKey::Expression(x) => {
-                            let kv = match x {
-                                // `(var.x)` or a bare word in parentheses is an expression.
-                                Expression::Variable(i) => Some(i.as_str().to_string()),
-                                _ => self.eval_in(f, x, fi, inst, d).text(),
-                            };
-                            kv
-                        }
-                    };
-                    let value = self.eval_in(f, v.expr(), fi, inst, d);
-                    match key {
-                        Some(k) => m.push((k, value)),
-                        // A key that cannot be decided makes the whole object undecided.
-                        None => return unknown(),
-                    }
+                if !self.object_items(f, o, fi, inst, d, &mut m) {
+                    return unknown();
                 }
                 Val::Map(m)
             }
@@ -543,6 +545,33 @@ impl<'a> Scope<'a> {
             Expression::ForExpr(_) => return unknown(),
         };
         V::new(val, pos, fi)
+    }
+
+    /// The items of an object literal, added to `m`; `false` when a key is undecided
+    /// (which makes the whole object undecided).
+    fn object_items(
+        &self,
+        f: &TfFile,
+        o: &hcl_edit::expr::Object,
+        fi: u32,
+        inst: &Inst,
+        depth: usize,
+        m: &mut Vec<(String, V)>,
+    ) -> bool {
+        for (k, v) in o.iter() {
+            let key = match k {
+                ObjectKey::Ident(i) => Some(i.as_str().to_string()),
+                // `(var.x)` or a bare word in parentheses is an expression.
+                ObjectKey::Expression(Expression::Variable(i)) => Some(i.as_str().to_string()),
+                ObjectKey::Expression(x) => self.eval_in(f, x, fi, inst, depth).text(),
+            };
+            let value = self.eval_in(f, v.expr(), fi, inst, depth);
+            match key {
+                Some(k) => m.push((k, value)),
+                None => return false,
+            }
+        }
+        true
     }
 
     fn template(

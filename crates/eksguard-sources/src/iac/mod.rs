@@ -43,6 +43,7 @@ use eksguard_model::{FieldPath, IacOrigin, InputError, Node, Object, Pos, Source
 pub mod cloudformation;
 pub mod eks_module;
 pub mod hcl;
+mod hcl_scan;
 pub mod plan;
 pub mod terraform;
 

@@ -173,7 +173,7 @@ impl Template<'_> {
             Value::Int(i) => Val::Int(*i),
             Value::Float(f) => Val::Float(*f),
             Value::Str(s) => {
-                if !self.budget.string(s.len(), "a string", 0, n.pos) {
+                if !self.budget.charge(s.len(), 0, n.pos) {
                     return unknown("(past the evaluation bounds)");
                 }
                 Val::Str(s.to_string())

@@ -145,6 +145,8 @@ pub struct Evaluated {
 pub struct Module {
     pub files: Vec<TfFile>,
     pub blocks: Vec<Evaluated>,
+    /// Values past the evaluation bounds.
+    pub warnings: Vec<InputError>,
 }
 
 impl Module {
@@ -164,10 +166,10 @@ struct Inst {
 /// Most expression evaluations for one directory: references can fan out (a local
 /// listing itself twice doubles at each level), so a budget bounds the work whatever the
 /// code; past it every value is unknown.
-const MAX_STEPS: u64 = 300_000;
+pub const MAX_STEPS: u64 = 300_000;
 
 struct Scope<'a> {
-    steps: std::cell::Cell<u64>,
+    budget: super::Budget,
     /// Prefix of the stand-in identifiers of this directory (see [`super::stand_in`]).
     dir: String,
     files: &'a [TfFile],
@@ -181,9 +183,10 @@ struct Scope<'a> {
 /// apply, in order of precedence (later wins).
 pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
     let mut blocks = Vec::new();
+    let mut warnings = Vec::new();
     {
         let mut scope = Scope {
-            steps: std::cell::Cell::new(0),
+            budget: super::Budget::with_steps(MAX_STEPS),
             dir: tf
                 .first()
                 .map(|f| super::dir_of(&f.name))
@@ -234,20 +237,21 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
         }
         // Variable files: literal values, later files overriding earlier ones.
         let none: &[TfFile] = &[];
-        let vscope = Scope {
-            steps: std::cell::Cell::new(0),
-            dir: String::new(),
-            files: none,
-            vars: HashMap::new(),
-            locals: HashMap::new(),
-            blocks: HashMap::new(),
-        };
         for f in tfvars {
+            let vscope = Scope {
+                budget: super::Budget::with_steps(MAX_STEPS),
+                dir: String::new(),
+                files: none,
+                vars: HashMap::new(),
+                locals: HashMap::new(),
+                blocks: HashMap::new(),
+            };
             for a in f.body.attributes() {
                 let mut v = vscope.eval_in(f, &a.value, u32::MAX, &Inst::default(), 0);
                 v.pos = f.pos(a.key.span());
                 scope.vars.insert(a.key.as_str().to_string(), v);
             }
+            warnings.extend(vscope.budget.warnings(|_| f.name.to_string()));
         }
         let mut keys: Vec<_> = scope.blocks.keys().cloned().collect();
         keys.sort_by_key(|k| {
@@ -261,8 +265,16 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
             }
             scope.instances(key.0, &key.1, &key.2, fi, block, &mut blocks);
         }
+        warnings.extend(scope.budget.warnings(|fi| {
+            tf.get(fi as usize)
+                .map_or_else(String::new, |f| f.name.to_string())
+        }));
     }
-    Module { files: tf, blocks }
+    Module {
+        files: tf,
+        blocks,
+        warnings,
+    }
 }
 
 fn address(kind: &str, ty: &str, name: &str) -> String {
@@ -440,8 +452,7 @@ impl<'a> Scope<'a> {
     fn eval_in(&self, f: &TfFile, e: &Expression, fi: u32, inst: &Inst, depth: usize) -> V {
         let pos = f.pos(e.span());
         let unknown = || V::unknown(f.src(e.span()), pos, fi);
-        self.steps.set(self.steps.get() + 1);
-        if depth > MAX_DEPTH || self.steps.get() > MAX_STEPS {
+        if depth > MAX_DEPTH || !self.budget.step(fi, pos) {
             return unknown();
         }
         let d = depth + 1;
@@ -455,7 +466,12 @@ impl<'a> Scope<'a> {
                     None => Val::Float(n.as_f64().unwrap_or(0.0)),
                 }
             }
-            Expression::String(s) => Val::Str(s.value().to_string()),
+            Expression::String(s) => {
+                if !self.budget.charge(s.value().len(), fi, pos) {
+                    return unknown();
+                }
+                Val::Str(s.value().to_string())
+            }
             // An object the scan split for the parser: its parts are one object.
             Expression::Array(a) if f.is_split(e.span()) => {
                 let mut m = Vec::new();
@@ -532,15 +548,19 @@ impl<'a> Scope<'a> {
                     .iter()
                     .map(|a| self.eval_in(f, a, fi, inst, d))
                     .collect();
-                match function(name, args, pos, fi) {
+                let what = format!("`{name}`");
+                let fits = |len: usize| self.budget.string(len, &what, fi, pos);
+                match function(name, args, pos, fi, &fits) {
                     Some(v) => return v,
                     None => return unknown(),
                 }
             }
             Expression::Traversal(t) => {
-                return self
-                    .traversal(f, &t.expr, &t.operators, fi, inst, d)
-                    .unwrap_or_else(unknown);
+                // What is referred to is copied: the copy counts.
+                return match self.traversal(f, &t.expr, &t.operators, fi, inst, d) {
+                    Some(v) if self.budget.charge(super::weight(&v), fi, pos) => v,
+                    _ => unknown(),
+                };
             }
             Expression::ForExpr(_) => return unknown(),
         };
@@ -591,6 +611,9 @@ impl<'a> Scope<'a> {
             return (!v.is_unknown()).then_some(v);
         }
         for el in elements {
+            if out.len() > super::MAX_STRING {
+                break;
+            }
             match el {
                 Element::Literal(s) => out.push_str(s.value()),
                 Element::Interpolation(i) => {
@@ -605,6 +628,9 @@ impl<'a> Scope<'a> {
                 }
                 Element::Directive(_) => return None,
             }
+        }
+        if !self.budget.string(out.len(), "a string template", fi, pos) {
+            return None;
         }
         Some(V::new(Val::Str(out), pos, fi))
     }
@@ -905,10 +931,20 @@ fn binary(op: BinaryOperator, l: &V, r: &V) -> Option<Val> {
 }
 
 /// The pure functions configurations use around the values the rules read; `None` when
-/// the function is another or an argument is unknown.
-fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
+/// the function is another or an argument is unknown. A string made is first measured by
+/// `fits` (see [`super::Budget::string`]).
+fn function(
+    name: &str,
+    args: Vec<V>,
+    pos: Pos,
+    fi: u32,
+    fits: &dyn Fn(usize) -> bool,
+) -> Option<V> {
     let known = |a: &V| !a.is_unknown();
-    let mk = |val: Val| Some(V::new(val, pos, fi));
+    let mk = |val: Val| match &val {
+        Val::Str(s) if !fits(s.len()) => None,
+        _ => Some(V::new(val, pos, fi)),
+    };
     match (name, args.as_slice()) {
         // Kept as a structure: the mapper reads documents from it and renders text
         // where a string is wanted.
@@ -947,11 +983,16 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
             ))
         }
         ("replace", [x, a, b]) => {
-            let (a, b) = (a.as_str()?, b.as_str()?);
+            let (x, a, b) = (x.as_str()?, a.as_str()?, b.as_str()?);
             if a.starts_with('/') {
                 return None;
             }
-            mk(Val::Str(x.as_str()?.replace(a, b)))
+            // Measured before it is made.
+            let n = x.matches(a).count();
+            if !fits(x.len() - n * a.len() + n * b.len()) {
+                return None;
+            }
+            Some(V::new(Val::Str(x.replace(a, b)), pos, fi))
         }
         ("concat", _) if args.iter().all(|a| matches!(a.val, Val::List(_))) => mk(Val::List(
             args.iter()
@@ -994,7 +1035,13 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
         }
         ("join", [sep, l]) => {
             let parts: Option<Vec<String>> = l.items().iter().map(V::text).collect();
-            mk(Val::Str(parts?.join(sep.as_str()?)))
+            let (parts, sep) = (parts?, sep.as_str()?);
+            let len = parts.iter().map(String::len).sum::<usize>()
+                + sep.len() * parts.len().saturating_sub(1);
+            if !fits(len) {
+                return None;
+            }
+            Some(V::new(Val::Str(parts.join(sep)), pos, fi))
         }
         ("format", [fmt, rest @ ..]) => {
             let mut out = String::new();
@@ -1009,6 +1056,10 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
                     '%' => out.push('%'),
                     's' | 'd' | 'v' => out.push_str(&it.next()?.text()?),
                     _ => return None,
+                }
+                if out.len() > super::MAX_STRING {
+                    fits(out.len());
+                    return None;
                 }
             }
             mk(Val::Str(out))
@@ -1151,7 +1202,7 @@ fn policy_document(body: &V, pos: Pos, fi: u32) -> V {
 /// Objects of `kubernetes_manifest` and the rest, for one evaluated directory.
 pub fn objects(module: &Module, default_ns: &str) -> (Vec<Object>, Vec<InputError>) {
     let mut objects = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = module.warnings.clone();
     let scope = module
         .files
         .first()

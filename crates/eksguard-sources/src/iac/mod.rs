@@ -57,7 +57,7 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_STRING: usize = 64 * 1024;
 
 /// Most evaluation steps (an expression, an intrinsic function, a reference followed)
-/// for one Terraform directory or one template.
+/// for one template; a Terraform directory has [`hcl::MAX_STEPS`].
 pub const MAX_STEPS: u64 = 1_000_000;
 
 /// Most bytes of strings one directory or template may produce in all, copies included.
@@ -66,8 +66,8 @@ pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The work one evaluation may do, and what went past a bound (for the warnings).
 /// References fan out (a name joining the previous name twice doubles at each step), so
 /// the work is bounded whatever the code: past a bound, values are unknown.
-#[derive(Default)]
 pub struct Budget {
+    max_steps: u64,
     steps: std::cell::Cell<u64>,
     bytes: std::cell::Cell<u64>,
     /// (file index, position, what) of each bound reached, first one per position.
@@ -77,22 +77,38 @@ pub struct Budget {
 /// Warnings kept per evaluation: past these, one more says how many were left out.
 const MAX_NOTES: usize = 20;
 
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::with_steps(MAX_STEPS)
+    }
+}
+
 impl Budget {
+    pub fn with_steps(max_steps: u64) -> Budget {
+        Budget {
+            max_steps,
+            steps: Default::default(),
+            bytes: Default::default(),
+            notes: Default::default(),
+        }
+    }
+
     /// Counts one step; `false` once the steps are spent.
     pub fn step(&self, file: u32, pos: Pos) -> bool {
         let n = self.steps.get() + 1;
         self.steps.set(n);
-        if n == MAX_STEPS + 1 {
+        if n == self.max_steps + 1 {
+            let max = self.max_steps;
             self.note(
                 file,
                 pos,
                 format!(
-                    "evaluation stopped after {MAX_STEPS} steps; this value and every later \
-                     one are unknown"
+                    "evaluation stopped after {max} steps; this value and every later one \
+                     are unknown"
                 ),
             );
         }
-        n <= MAX_STEPS
+        n <= self.max_steps
     }
 
     /// Counts a string of `len` bytes made by `what`; `false` (and a note) when it is
@@ -108,6 +124,12 @@ impl Budget {
             );
             return false;
         }
+        self.charge(len, file, pos)
+    }
+
+    /// Counts `len` bytes copied (a literal, a value referred to); `false` (and a note)
+    /// once the bytes of the evaluation are spent.
+    pub fn charge(&self, len: usize, file: u32, pos: Pos) -> bool {
         let total = self.bytes.get() + len as u64;
         self.bytes.set(total);
         if total > MAX_BYTES {
@@ -128,7 +150,7 @@ impl Budget {
 
     /// Whether a bound was reached.
     pub fn spent(&self) -> bool {
-        self.steps.get() > MAX_STEPS || self.bytes.get() > MAX_BYTES
+        self.steps.get() > self.max_steps || self.bytes.get() > MAX_BYTES
     }
 
     /// Steps taken so far (tests measure the work with it).
@@ -165,6 +187,22 @@ impl Budget {
         }
         out
     }
+}
+
+/// What copying a value costs: its strings' bytes and one per item.
+pub fn weight(v: &V) -> usize {
+    fn go(v: &V, depth: usize) -> usize {
+        if depth > MAX_DEPTH * 4 {
+            return 1;
+        }
+        1 + match &v.val {
+            Val::Str(s) | Val::Unknown(s) => s.len(),
+            Val::List(items) => items.iter().map(|i| go(i, depth + 1)).sum(),
+            Val::Map(m) => m.iter().map(|(k, i)| k.len() + go(i, depth + 1)).sum(),
+            _ => 0,
+        }
+    }
+    go(v, 0)
 }
 
 /// A value of the code with its position.
@@ -1057,6 +1095,53 @@ mod tests {
                 let _ = cloudformation::load(&doc.root, &path);
             }
         }
+    }
+
+    #[test]
+    fn hcl_strings_and_work_are_bounded() {
+        // Each local joins the one before twice: without bounds the last is 2^12 times
+        // the first, and each reference evaluates the chain again.
+        let mut text = format!("locals {{\n  a0 = \"{}\"\n", "x".repeat(15_000));
+        for i in 1..13 {
+            let p = i - 1;
+            text.push_str(&format!("  a{i} = \"${{local.a{p}}}${{local.a{p}}}\"\n"));
+        }
+        text.push_str("}\nresource \"aws_iam_role\" \"r\" {\n  name = local.a12\n}\n");
+        text.push_str("resource \"aws_iam_role\" \"s\" {\n  name = local.a1\n}\n");
+        let (objects, warnings) = load_terraform_text("t.tf", &text);
+        let names: Vec<Option<&str>> = objects
+            .iter()
+            .filter(|o| &*o.kind == "IAMRole")
+            .map(|o| o.root.get("RoleName").and_then(Node::as_str))
+            .collect();
+        // The name past the bound is not known (the address stands in); the one within it is.
+        assert_eq!(names.len(), 2);
+        assert!(names[0].is_some_and(|n| n.len() < 100), "{names:?}");
+        assert_eq!(names[1].map(str::len), Some(30_000));
+        // a2 is 60,000 bytes; a3 (line 5) is the first template past the bound.
+        assert_eq!(warnings[0].file, "t.tf");
+        assert_eq!(warnings[0].line, Some(5));
+        assert_eq!(
+            warnings[0].message,
+            "a string template builds a string longer than 65536 bytes; its value is unknown"
+        );
+    }
+
+    #[test]
+    fn hcl_functions_measure_before_they_build() {
+        let text = format!(
+            "locals {{\n  a = \"{}\"\n  b = replace(local.a, \"x\", local.a)\n  c = join(\",\", [local.a, local.a, local.a, local.a, local.a])\n}}\nresource \"aws_iam_role\" \"r\" {{\n  name = local.b\n  description = local.c\n}}\n",
+            "x".repeat(20_000)
+        );
+        let (_, warnings) = load_terraform_text("t.tf", &text);
+        let lines: Vec<Option<u32>> = warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [Some(3), Some(4)], "{warnings:?}");
+        assert!(warnings[0]
+            .message
+            .starts_with("`replace` builds a string longer"));
+        assert!(warnings[1]
+            .message
+            .starts_with("`join` builds a string longer"));
     }
 
     #[test]

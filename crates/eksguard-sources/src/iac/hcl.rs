@@ -1068,7 +1068,8 @@ fn function(
     }
 }
 
-/// JSON text of a known value (`jsonencode` in a string).
+/// JSON text of a known value (`jsonencode` in a string), at most
+/// [`super::MAX_STRING`] bytes.
 pub fn to_json(v: &V) -> Option<String> {
     fn conv(v: &V, depth: usize) -> Option<serde_json::Value> {
         use serde_json::Value as J;
@@ -1095,7 +1096,10 @@ pub fn to_json(v: &V) -> Option<String> {
             Val::Unknown(_) => return None,
         })
     }
-    serde_json::to_string(&conv(v, 0)?).ok()
+    // JSON text is a string like any other: no longer than the bound.
+    serde_json::to_string(&conv(v, 0)?)
+        .ok()
+        .filter(|t| t.len() <= super::MAX_STRING)
 }
 
 /// `<<-EOF` heredocs lose the smallest indentation of their lines.

@@ -53,11 +53,11 @@ fuzz_target!(|data: &[u8]| {
         .into_iter()
         .flatten()
     {
-        let (objects, errors) = eksguard_sources::iac::cloudformation::load(&doc.root, &path);
-        for e in &errors {
+        let r = eksguard_sources::iac::cloudformation::load(&doc.root, &path);
+        for e in r.errors.iter().chain(&r.warnings) {
             assert!(e.line.is_none_or(|l| l <= lines), "{e}");
         }
-        for o in objects {
+        for o in r.objects {
             inv.push(o);
         }
     }

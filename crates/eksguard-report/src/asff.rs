@@ -18,11 +18,19 @@ pub const SCHEMA_VERSION: &str = "2018-10-08";
 /// compares to find the findings of its earlier runs.
 pub const SCOPE_KEY: &str = "eksguard/scope";
 
-// Security Hub's limits on field lengths.
+// Security Hub's documented limits on field lengths (the length constraints of
+// `AwsSecurityFinding` and the ASFF attributes). They are applied here to bytes of UTF-8,
+// which are never fewer than the characters or UTF-16 units a limit may count.
+const ID_MAX: usize = 512;
+const GENERATOR_ID_MAX: usize = 512;
 const TITLE_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 1024;
 const RECOMMENDATION_MAX: usize = 512;
-const OTHER_VALUE_MAX: usize = 1024;
+const NOTE_MAX: usize = 512;
+const PRODUCT_FIELD_VALUE_MAX: usize = 2048;
+const RESOURCE_ID_MAX: usize = 512;
+/// `Resources[].Details.Other`: values as short as a resource tag's.
+const OTHER_VALUE_MAX: usize = 256;
 
 /// Where the findings go and what they were scanned for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,26 +56,22 @@ impl AsffTarget {
 
     /// A short digest of the scope, part of every Id.
     fn scope_digest(&self) -> String {
-        use sha2::{Digest, Sha256};
-        Sha256::digest(self.scope.as_bytes())
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        digest(&self.scope)
     }
 
     /// The scope as `ProductFields` holds it: whole when it fits Security Hub's 2,048
     /// characters, else cut and followed by its digest, the same on every run.
     pub fn scope_value(&self) -> String {
-        if self.scope.chars().count() <= 2048 {
-            return self.scope.clone();
-        }
-        let head: String = self.scope.chars().take(2000).collect();
-        format!("{head}… #{}", self.scope_digest())
+        cut_id(&self.scope, PRODUCT_FIELD_VALUE_MAX)
     }
 
+    /// The finding's Id: the same for the same finding on every run, and within
+    /// Security Hub's 512 characters however long the names in it.
     pub fn finding_id(&self, f: &ReportFinding) -> String {
-        format!("eksguard/{}/{}", self.scope_digest(), f.fingerprint())
+        cut_id(
+            &format!("eksguard/{}/{}", self.scope_digest(), f.fingerprint()),
+            ID_MAX,
+        )
     }
 }
 
@@ -81,14 +85,42 @@ fn label(s: Severity) -> &'static str {
     }
 }
 
-/// At most `n` characters.
+/// 16 hex digits of the SHA-256 of `s`.
+fn digest(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The longest start of `s` of at most `n` bytes that ends on a character boundary.
+fn head(s: &str, n: usize) -> &str {
+    let mut end = n.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// At most `n` bytes of UTF-8, cut on a character boundary and marked with `…`.
 fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
+    if s.len() <= n {
         return s.to_string();
     }
-    let mut t: String = s.chars().take(n - 1).collect();
-    t.push('…');
-    t
+    format!("{}…", head(s, n - '…'.len_utf8()))
+}
+
+/// An identifier in at most `n` bytes: whole when it fits, else its start and a digest of
+/// the whole, so that two identifiers cut to one start stay apart and each is the same
+/// on every run.
+fn cut_id(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let tail = format!("…#{}", digest(s));
+    format!("{}{tail}", head(s, n - tail.len()))
 }
 
 /// Every finding of the report, the suppressed ones with workflow status `SUPPRESSED`.
@@ -141,12 +173,15 @@ fn finding(
     fields.insert("eksguard/fingerprint".into(), json!(f.fingerprint()));
     fields.insert(
         "eksguard/field_path".into(),
-        json!(cut(&f.field_path, 2048)),
+        json!(cut(&f.field_path, PRODUCT_FIELD_VALUE_MAX)),
     );
     if let Some(l) = &f.location {
         fields.insert(
             "eksguard/location".into(),
-            json!(cut(&format!("{}:{}:{}", l.file, l.line, l.column), 2048)),
+            json!(cut(
+                &format!("{}:{}:{}", l.file, l.line, l.column),
+                PRODUCT_FIELD_VALUE_MAX
+            )),
         );
     }
     fields.insert("ProviderName".into(), json!("eksguard"));
@@ -155,7 +190,7 @@ fn finding(
         "SchemaVersion": SCHEMA_VERSION,
         "Id": t.finding_id(f),
         "ProductArn": t.product_arn(),
-        "GeneratorId": format!("eksguard/{}", f.rule.id),
+        "GeneratorId": cut_id(&format!("eksguard/{}", f.rule.id), GENERATOR_ID_MAX),
         "AwsAccountId": t.account,
         "Region": t.region,
         "Types": [types],
@@ -176,7 +211,7 @@ fn finding(
     if let Some(reason) = suppressed {
         v["Workflow"] = json!({"Status": "SUPPRESSED"});
         v["Note"] = json!({
-            "Text": cut(reason, 512),
+            "Text": cut(reason, NOTE_MAX),
             "UpdatedBy": "eksguard",
             "UpdatedAt": t.now,
         });
@@ -231,9 +266,14 @@ fn resource(f: &ReportFinding, t: &AsffTarget) -> Value {
             let region = id
                 .split(':')
                 .nth(3)
-                .filter(|r| !r.is_empty())
+                .filter(|r| is_region(r))
                 .unwrap_or(&t.region);
-            json!({"Type": kind, "Id": id, "Partition": t.partition, "Region": region})
+            json!({
+                "Type": kind,
+                "Id": cut_id(&id, RESOURCE_ID_MAX),
+                "Partition": t.partition,
+                "Region": region,
+            })
         }
         None => {
             let mut other = Map::new();
@@ -249,13 +289,21 @@ fn resource(f: &ReportFinding, t: &AsffTarget) -> Value {
             other.insert("scope".into(), json!(cut(&t.scope, OTHER_VALUE_MAX)));
             json!({
                 "Type": "Other",
-                "Id": cut(&f.qualified_name(), 512),
+                "Id": cut_id(&f.qualified_name(), RESOURCE_ID_MAX),
                 "Partition": t.partition,
                 "Region": t.region,
                 "Details": {"Other": other},
             })
         }
     }
+}
+
+/// What a region looks like (`eu-west-1`, `us-gov-east-1`): a name taken from an ARN is
+/// used only then.
+fn is_region(r: &str) -> bool {
+    (1..=32).contains(&r.len())
+        && r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 pub(crate) fn render(
@@ -337,12 +385,82 @@ mod tests {
         );
     }
 
+    /// Every string of a finding within its limit, in bytes.
+    fn within_limits(v: &Value) {
+        let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").len();
+        assert!(s("/Id") <= ID_MAX);
+        assert!(s("/GeneratorId") <= GENERATOR_ID_MAX);
+        assert!(s("/Title") <= TITLE_MAX);
+        assert!(s("/Description") <= DESCRIPTION_MAX);
+        assert!(s("/Remediation/Recommendation/Text") <= RECOMMENDATION_MAX);
+        assert!(
+            s("/Resources/0/Id") <= RESOURCE_ID_MAX,
+            "{}",
+            s("/Resources/0/Id")
+        );
+        assert!(s("/Resources/0/Region") <= 32);
+        for (_, x) in v["ProductFields"].as_object().unwrap() {
+            assert!(x.as_str().unwrap().len() <= PRODUCT_FIELD_VALUE_MAX);
+        }
+        if let Some(o) = v
+            .pointer("/Resources/0/Details/Other")
+            .and_then(Value::as_object)
+        {
+            for (_, x) in o {
+                assert!(x.as_str().unwrap().len() <= OTHER_VALUE_MAX);
+            }
+        }
+    }
+
+    #[test]
+    fn long_names_are_cut_to_the_limits_on_char_boundaries_with_stable_ids() {
+        let t = target("eu-west-1", "aws");
+        let long = "é".repeat(1500);
+        for f in [
+            on("aws:iam", "IAMRole", &long),
+            on(
+                "aws:eks",
+                "EKSCluster",
+                &format!("arn:aws:eks:{long}:1:cluster/x"),
+            ),
+            on("v1", "Pod", &long),
+        ] {
+            let v = finding("1.0", &f, &t, Some(&long));
+            within_limits(&v);
+            // Cut on a character boundary, so still valid UTF-8 (a `String`) ending in é.
+            let id = v["Resources"][0]["Id"].as_str().unwrap();
+            assert!(id.contains("é…#"), "{id}");
+            // The same finding has the same Ids on every run; another long name others.
+            let again = finding("1.0", &f, &t, None);
+            assert_eq!(again["Id"], v["Id"]);
+            assert_eq!(again["Resources"][0]["Id"], v["Resources"][0]["Id"]);
+            let mut g = f.clone();
+            g.resource.name.push('x');
+            let other = finding("1.0", &g, &t, None);
+            assert_ne!(other["Resources"][0]["Id"], v["Resources"][0]["Id"]);
+            assert_ne!(other["Id"], v["Id"]);
+        }
+        let cluster = resource(
+            &on(
+                "aws:eks",
+                "EKSCluster",
+                "arn:aws:eks:not a region!:1:cluster/x",
+            ),
+            &t,
+        );
+        assert_eq!(cluster["Region"], "eu-west-1");
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("abcdé", 5), "ab…");
+        assert_eq!(cut("aéé", 4), "a…");
+        assert_eq!(cut_id("abc", 3), "abc");
+    }
+
     #[test]
     fn labels_and_lengths() {
         assert_eq!(label(Severity::Info), "INFORMATIONAL");
         assert_eq!(label(Severity::Critical), "CRITICAL");
         let long = "x".repeat(2000);
-        assert_eq!(cut(&long, DESCRIPTION_MAX).chars().count(), DESCRIPTION_MAX);
+        assert_eq!(cut(&long, DESCRIPTION_MAX).len(), DESCRIPTION_MAX);
         let t = target("eu-west-1", "aws");
         let f = on("v1", "Pod", "p");
         let id = t.finding_id(&f);
@@ -357,7 +475,7 @@ mod tests {
             ..t
         };
         let v = long.scope_value();
-        assert!(v.chars().count() <= 2048);
-        assert!(v.ends_with(&long.scope_digest()));
+        assert!(v.len() <= 2048);
+        assert!(v.ends_with(&digest(&long.scope)));
     }
 }

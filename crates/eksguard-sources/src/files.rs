@@ -667,6 +667,7 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
                     opts,
                     &mut result.objects,
                     &mut result.errors,
+                    &mut result.warnings,
                     &mut unknown,
                 );
                 // Named by the user, a document of no known shape is an error; found by a
@@ -809,15 +810,17 @@ fn collect_objects(
     opts: &LoadOptions,
     out: &mut Vec<Object>,
     errors: &mut Vec<InputError>,
+    warnings: &mut Vec<InputError>,
     unknown: &mut Vec<Unknown>,
 ) {
     if crate::snapshot::is_snapshot(&root) {
         crate::snapshot::load(&root, path, doc, &opts.default_namespace, out, errors);
         return;
     }
-    if let Some((objects, errs)) = crate::iac::detect(&root, path, &opts.default_namespace) {
-        out.extend(objects);
-        errors.extend(errs);
+    if let Some(r) = crate::iac::detect(&root, path, &opts.default_namespace) {
+        out.extend(r.objects);
+        errors.extend(r.errors);
+        warnings.extend(r.warnings);
         return;
     }
     let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");

@@ -1,7 +1,10 @@
 //! AWS Security Hub through its REST-JSON API: findings in the AWS Security Finding Format
 //! are imported in batches (`BatchImportFindings`), and the findings an earlier import of
 //! the same scope made that are gone now are archived, so Security Hub shows the current
-//! state. Requests are signed and sent by [`crate::aws_request`]; the account comes from
+//! state. Batches are cut to Security Hub's bounds (100 findings, 6 MB a request, 240 KB
+//! a finding); a batch it refuses does not stop the next, and every finding not taken is
+//! reported. A run that could not read all its inputs archives nothing.
+//! Requests are signed and sent by [`crate::aws_request`]; the account comes from
 //! STS `GetCallerIdentity` when not given.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,6 +16,12 @@ use crate::aws_request::{self, AwsError, Call, SignedClient};
 
 /// `BatchImportFindings` takes at most 100 findings a call.
 pub const BATCH: usize = 100;
+/// ... of at most 6 MB a request (counted in bytes of 1,000 here, to be safe).
+pub const MAX_REQUEST_BYTES: usize = 6_000_000;
+/// ... and 240 KB a finding.
+pub const MAX_FINDING_BYTES: usize = 240_000;
+/// `{"Findings":[` and `]}` around the findings of a request.
+const ENVELOPE: usize = 16;
 /// `GetFindings` pages; more than this many pages is a server that never ends its list.
 const MAX_PAGES: usize = 1_000;
 const JSON_TYPE: &str = "application/json";
@@ -59,6 +68,10 @@ pub struct Import {
     pub scope: String,
     /// RFC 3339, for `UpdatedAt` of the findings archived.
     pub now: String,
+    /// Whether the run read all its inputs. An earlier finding an incomplete run does
+    /// not find again may be in what it could not read, or depend on it (a rule that
+    /// looks across objects): it is left as it is.
+    pub complete: bool,
 }
 
 /// A finding Security Hub refused.
@@ -75,8 +88,17 @@ pub struct SyncReport {
     pub imported: usize,
     /// Findings of an earlier import, gone now, archived.
     pub archived: usize,
+    /// Findings of an earlier import not found again by a run that could not read all
+    /// its inputs: left as they are.
+    pub kept: usize,
+    /// Findings refused: by Security Hub, too large to send, or in a request that failed
+    /// (for [`Importer::import`], those are in `unsent` instead).
     pub failed: Vec<FailedFinding>,
     pub batches: usize,
+    /// [`Importer::import`]: the findings (by index) of requests that failed, to send
+    /// again, and why they failed.
+    pub unsent: Vec<usize>,
+    pub call_errors: Vec<String>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, HubError> {
@@ -183,30 +205,109 @@ pub fn sync(opts: &HubOptions, import: Import) -> Result<SyncReport, HubError> {
             }
         }
         let imported_count = findings.len();
-        let mut gone: Vec<Json> = earlier
-            .into_iter()
-            .filter(|(id, _)| !current.contains(id))
-            .map(|(_, f)| archived(f, &import.now))
-            .collect();
+        let gone = earlier.into_iter().filter(|(id, _)| !current.contains(id));
+        let (mut gone, kept): (Vec<Json>, usize) = if import.complete {
+            (gone.map(|(_, f)| archived(f, &import.now)).collect(), 0)
+        } else {
+            (Vec::new(), gone.count())
+        };
         let archived_count = gone.len();
         findings.append(&mut gone);
 
-        let mut report = SyncReport::default();
-        let mut failed_ids = BTreeSet::new();
-        for batch in findings.chunks(BATCH) {
-            let failed = import_batch(&hub, batch).await?;
-            report.batches += 1;
-            for f in failed {
-                failed_ids.insert(f.id.clone());
-                report.failed.push(f);
-            }
+        let (mut report, unsent) = import_all(&hub, &findings).await;
+        // A request that failed refuses its findings, with why.
+        for (i, why) in unsent {
+            report.failed.push(FailedFinding {
+                id: id_of(&findings[i]).unwrap_or_default(),
+                code: "RequestFailed".into(),
+                message: why,
+            });
         }
-        let accepted = |f: &&Json| id_of(f).is_none_or(|id| !failed_ids.contains(&id));
-        report.imported = findings[..imported_count].iter().filter(accepted).count();
-        report.archived = findings[imported_count..].iter().filter(accepted).count();
+        let failed_ids: BTreeSet<&str> = report.failed.iter().map(|f| f.id.as_str()).collect();
+        let accepted = |f: &&Json| {
+            f.get("Id")
+                .and_then(Json::as_str)
+                .is_none_or(|id| !failed_ids.contains(id))
+        };
+        let imported = findings[..imported_count].iter().filter(accepted).count();
+        let archived = findings[imported_count..].iter().filter(accepted).count();
         debug_assert_eq!(findings.len(), imported_count + archived_count);
+        report.imported = imported;
+        report.archived = archived;
+        report.kept = kept;
         Ok(report)
     })
+}
+
+/// Each finding serialized once, and the batches that fit Security Hub's bounds (by
+/// index), with the findings too large to send at all.
+fn plan(findings: &[Json]) -> (Vec<Vec<u8>>, Vec<Vec<usize>>, Vec<usize>) {
+    let bytes: Vec<Vec<u8>> = findings
+        .iter()
+        .map(|f| serde_json::to_vec(f).unwrap_or_default())
+        .collect();
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut too_large = Vec::new();
+    let mut size = ENVELOPE;
+    for (i, b) in bytes.iter().enumerate() {
+        if b.len() > MAX_FINDING_BYTES {
+            too_large.push(i);
+            continue;
+        }
+        let fits = batches
+            .last()
+            .is_some_and(|last| last.len() < BATCH && size + 1 + b.len() <= MAX_REQUEST_BYTES);
+        if fits {
+            size += 1 + b.len();
+            if let Some(last) = batches.last_mut() {
+                last.push(i);
+            }
+        } else {
+            size = ENVELOPE + b.len();
+            batches.push(vec![i]);
+        }
+    }
+    (bytes, batches, too_large)
+}
+
+/// Imports `findings` in batches within Security Hub's bounds, going on past a request
+/// that fails: its findings are returned with why.
+async fn import_all(hub: &SignedClient, findings: &[Json]) -> (SyncReport, Vec<(usize, String)>) {
+    let mut report = SyncReport::default();
+    let mut unsent = Vec::new();
+    let (bytes, batches, too_large) = plan(findings);
+    for i in too_large {
+        report.failed.push(FailedFinding {
+            id: id_of(&findings[i]).unwrap_or_default(),
+            code: "FindingTooLarge".into(),
+            message: format!(
+                "{} bytes, more than the {MAX_FINDING_BYTES} Security Hub takes; not sent",
+                bytes[i].len()
+            ),
+        });
+    }
+    for batch in batches {
+        let mut body = br#"{"Findings":["#.to_vec();
+        for (n, &i) in batch.iter().enumerate() {
+            if n > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&bytes[i]);
+        }
+        body.extend_from_slice(b"]}");
+        report.batches += 1;
+        match import_batch(hub, body).await {
+            Ok(failed) => {
+                report.imported += batch.len() - failed.len().min(batch.len());
+                report.failed.extend(failed);
+            }
+            Err(e) => {
+                let why = e.to_string();
+                unsent.extend(batch.iter().map(|&i| (i, why.clone())));
+            }
+        }
+    }
+    (report, unsent)
 }
 
 /// Imports findings as they are found (a follower's): no archiving, since findings on
@@ -223,17 +324,18 @@ impl Importer {
         })
     }
 
-    /// `BatchImportFindings` of `findings`, in batches of at most [`BATCH`]; the
-    /// findings Security Hub refused are in the report.
-    pub async fn import(&self, findings: &[Json]) -> Result<SyncReport, HubError> {
-        let mut report = SyncReport::default();
-        for batch in findings.chunks(BATCH) {
-            let failed = import_batch(&self.hub, batch).await?;
-            report.batches += 1;
-            report.imported += batch.len() - failed.len().min(batch.len());
-            report.failed.extend(failed);
+    /// `BatchImportFindings` of `findings`, in batches within Security Hub's bounds; the
+    /// findings it refused are in the report, and those of requests that failed in
+    /// `unsent`, to be sent again.
+    pub async fn import(&self, findings: &[Json]) -> SyncReport {
+        let (mut report, unsent) = import_all(&self.hub, findings).await;
+        for (i, why) in unsent {
+            if report.call_errors.last() != Some(&why) {
+                report.call_errors.push(why);
+            }
+            report.unsent.push(i);
         }
-        Ok(report)
+        report
     }
 }
 
@@ -252,13 +354,9 @@ fn archived(mut f: Json, now: &str) -> Json {
     f
 }
 
-/// `BatchImportFindings` of one batch: the findings refused, with why.
-async fn import_batch(hub: &SignedClient, batch: &[Json]) -> Result<Vec<FailedFinding>, HubError> {
+/// `BatchImportFindings` of one request body: the findings refused, with why.
+async fn import_batch(hub: &SignedClient, body: Vec<u8>) -> Result<Vec<FailedFinding>, HubError> {
     const CALL: &str = "securityhub:BatchImportFindings";
-    let body = serde_json::to_vec(&json!({ "Findings": batch })).map_err(|e| HubError::Answer {
-        call: CALL,
-        detail: e.to_string(),
-    })?;
     let call = Call {
         method: "POST",
         path: "/findings/import",
@@ -374,6 +472,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.code.as_deref(), Some("InvalidClientTokenId"));
+    }
+
+    fn sized(id: usize, bytes: usize) -> Json {
+        json!({"Id": format!("f{id}"), "Pad": "x".repeat(bytes.saturating_sub(24))})
+    }
+
+    #[test]
+    fn batches_hold_at_most_100_findings_and_6_mb() {
+        // 250 small findings: 100, 100, 50.
+        let small: Vec<Json> = (0..250).map(|i| sized(i, 500)).collect();
+        let (_, batches, too_large) = plan(&small);
+        let lens: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(lens, [100, 100, 50]);
+        assert!(too_large.is_empty());
+        // 60 findings of 210 KB: 28 a request (6 MB), and one of 300 KB not sent.
+        let mut big: Vec<Json> = (0..60).map(|i| sized(i, 210_000)).collect();
+        big.insert(7, sized(999, 300_000));
+        let (bytes, batches, too_large) = plan(&big);
+        assert_eq!(too_large, [7]);
+        for b in &batches {
+            let body: usize = ENVELOPE + b.iter().map(|&i| bytes[i].len() + 1).sum::<usize>();
+            assert!(body <= MAX_REQUEST_BYTES, "{body}");
+        }
+        let lens: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(lens, [28, 28, 4]);
+        // Every finding but the one too large is in exactly one batch, in order.
+        let all: Vec<usize> = batches.concat();
+        let want: Vec<usize> = (0..61).filter(|&i| i != 7).collect();
+        assert_eq!(all, want);
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub fn send(args: &ReportArgs, report: &Report<'_>, target: &AsffTarget) -> anyh
         scope_key: eksguard_report::asff::SCOPE_KEY.to_string(),
         scope: target.scope_value(),
         now: target.now.clone(),
+        // What a run with input errors no longer finds is not known to be fixed.
+        complete: report.errors.is_empty(),
     };
     let result = sync(&hub_options(args), import).context("Security Hub")?;
     eprintln!(
@@ -111,6 +113,12 @@ pub fn send(args: &ReportArgs, report: &Report<'_>, target: &AsffTarget) -> anyh
         target.region,
         crate::commands::shown(&target.scope)
     );
+    if result.kept > 0 {
+        eprintln!(
+            "security hub: {} earlier findings kept: not found again, but this run could not read all its inputs",
+            result.kept
+        );
+    }
     for f in &result.failed {
         eprintln!(
             "security hub: refused {}: {}: {}",

@@ -5,16 +5,20 @@
 //! parameter with a default or to a resource (which stands for its ID or name),
 //! `Fn::GetAtt` of a role's `Arn` and the other attributes the joins need, `Fn::Sub`,
 //! `Fn::Join`, `Fn::Select`, `Fn::If` on conditions of known values. The rest is
-//! unknown. Suppressions are written in a resource's `Metadata`, as
+//! unknown. Evaluation is bounded (see [`super::Budget`]): each resource's `Ref` value is
+//! worked out once, strings are at most [`super::MAX_STRING`] bytes, and the steps and
+//! bytes of one template are counted; past a bound the value is unknown and a warning names
+//! where. Suppressions are written in a resource's `Metadata`, as
 //! `eksguard.io/ignore: "IAM001 -- reason"` (a string or a list of them).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
 
 use super::terraform::{role_arn, ACCOUNT};
-use super::{document, str_node, Shape, Val, MAX_DEPTH, V};
+use super::{document, str_node, Budget, Loaded, Shape, Val, MAX_DEPTH, V};
 use crate::aws_json::{EC2, EKS, IAM};
 
 /// A template: `Resources` holding at least one resource with an `AWS::` type.
@@ -42,9 +46,19 @@ struct Template<'a> {
     params: HashMap<&'a str, &'a Node>,
     conditions: HashMap<&'a str, &'a Node>,
     resources: HashMap<&'a str, &'a Node>,
+    budget: Budget,
+    /// What `Ref` of a resource stands for, worked out once per resource (`None` while it
+    /// is being worked out: a name that refers to itself gets the stand-in).
+    refs: RefCell<HashMap<String, Option<String>>>,
+    /// Named conditions, decided once each (`None` while being decided).
+    decided: RefCell<HashMap<String, Option<Option<bool>>>>,
+    /// The resource whose value is being worked out, for the warnings.
+    current: RefCell<String>,
 }
 
-pub fn load(root: &Node, path: &Arc<str>) -> (Vec<Object>, Vec<InputError>) {
+/// The objects of a template, its errors, and warnings for values past the evaluation
+/// bounds.
+pub fn load(root: &Node, path: &Arc<str>) -> Loaded {
     let map = |k: &str| -> HashMap<&str, &Node> {
         root.get(k)
             .map(Node::entries)
@@ -58,10 +72,15 @@ pub fn load(root: &Node, path: &Arc<str>) -> (Vec<Object>, Vec<InputError>) {
         params: map("Parameters"),
         conditions: map("Conditions"),
         resources: map("Resources"),
+        budget: Budget::default(),
+        refs: RefCell::default(),
+        decided: RefCell::default(),
+        current: RefCell::default(),
     };
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     for e in root.get("Resources").map(Node::entries).unwrap_or(&[]) {
+        *t.current.borrow_mut() = e.key.to_string();
         let Some(ty) = e.value.get("Type").and_then(Node::as_str) else {
             if e.value.is_map() {
                 errors.push(InputError::new(
@@ -120,7 +139,12 @@ pub fn load(root: &Node, path: &Arc<str>) -> (Vec<Object>, Vec<InputError>) {
         }
         objects.extend(r.map());
     }
-    (objects, errors)
+    Loaded {
+        objects,
+        errors,
+        warnings: t.budget.warnings(|_| path.to_string()),
+        ..Loaded::default()
+    }
 }
 
 /// A short-form tag as its long form: `!Ref` → `Ref`, `!GetAtt` → `Fn::GetAtt`.
@@ -139,13 +163,21 @@ impl Template<'_> {
         if depth > MAX_DEPTH * 2 {
             return unknown("(nested too deeply)");
         }
+        if !self.budget.step(0, n.pos) {
+            return unknown("(past the evaluation bounds)");
+        }
         let d = depth + 1;
         let val = match &n.value {
             Value::Null => Val::Null,
             Value::Bool(b) => Val::Bool(*b),
             Value::Int(i) => Val::Int(*i),
             Value::Float(f) => Val::Float(*f),
-            Value::Str(s) => Val::Str(s.to_string()),
+            Value::Str(s) => {
+                if !self.budget.charge(s.len(), 0, n.pos) {
+                    return unknown("(past the evaluation bounds)");
+                }
+                Val::Str(s.to_string())
+            }
             Value::Seq(items) => Val::List(
                 items
                     .iter()
@@ -182,6 +214,21 @@ impl Template<'_> {
 
     fn intrinsic(&self, f: &str, arg: &Node, pos: Pos, depth: usize) -> V {
         let unknown = || V::unknown(format!("{f} {}", short(arg)), pos, 0);
+        if depth > MAX_DEPTH * 2 || !self.budget.step(0, pos) {
+            return unknown();
+        }
+        // A string made here counts against the bounds; past them the value is unknown.
+        let fits = |len: usize| {
+            let what = format!("resource `{}`: `{f}`", self.current.borrow());
+            self.budget.string(len, &what, 0, pos)
+        };
+        let built = |s: String| {
+            if fits(s.len()) {
+                V::new(Val::Str(s), pos, 0)
+            } else {
+                unknown()
+            }
+        };
         let mk = |val: Val| V::new(val, pos, 0);
         match f {
             "Ref" => {
@@ -209,7 +256,7 @@ impl Template<'_> {
                     };
                 }
                 match self.resources.get(name) {
-                    Some(r) => mk(Val::Str(self.ref_value(name, r, depth))),
+                    Some(r) => built(self.ref_value(name, r, depth)),
                     None => unknown(),
                 }
             }
@@ -253,7 +300,7 @@ impl Template<'_> {
                     }
                     _ => return unknown(),
                 };
-                mk(Val::Str(s))
+                built(s)
             }
             "Fn::Sub" => {
                 let (text, vars) = match &arg.value {
@@ -299,10 +346,14 @@ impl Template<'_> {
                             None => return unknown(),
                         }
                     }
+                    if out.len() > super::MAX_STRING {
+                        fits(out.len());
+                        return unknown();
+                    }
                     rest = &after[end + 1..];
                 }
                 out.push_str(rest);
-                mk(Val::Str(out))
+                built(out)
             }
             "Fn::Join" => {
                 let items = arg.items();
@@ -315,7 +366,15 @@ impl Template<'_> {
                 let list = self.eval(&items[1], depth);
                 let parts: Option<Vec<String>> = list.items().iter().map(V::text).collect();
                 match parts {
-                    Some(p) if matches!(list.val, Val::List(_)) => mk(Val::Str(p.join(sep))),
+                    Some(p) if matches!(list.val, Val::List(_)) => {
+                        // Measured before joining: the joined text is never built past the bound.
+                        let len = p.iter().map(String::len).sum::<usize>()
+                            + sep.len() * p.len().saturating_sub(1);
+                        if !fits(len) {
+                            return unknown();
+                        }
+                        mk(Val::Str(p.join(sep)))
+                    }
                     _ => unknown(),
                 }
             }
@@ -352,27 +411,47 @@ impl Template<'_> {
     /// What `Ref` of a resource stands for: the name a role or cluster gives itself
     /// (evaluated, as the resource's own reader does, so `!Sub "${Env}-cluster"` joins),
     /// else the logical ID.
+    /// Worked out once per resource: each `Ref` to it reuses the value.
     fn ref_value(&self, id: &str, r: &Node, depth: usize) -> String {
+        let stand_in = || super::stand_in(self.scope, id);
+        if let Some(done) = self.refs.borrow().get(id) {
+            return done.clone().unwrap_or_else(stand_in);
+        }
         let ty = r.get("Type").and_then(Node::as_str).unwrap_or("");
         let key = match ty {
             "AWS::IAM::Role" => "RoleName",
             "AWS::EKS::Cluster" => "Name",
             _ => "",
         };
-        r.at("Properties")
+        self.refs.borrow_mut().insert(id.to_string(), None);
+        let outer = self.current.replace(id.to_string());
+        let v = r
+            .at("Properties")
             .and_then(|p| p.get(key))
             .and_then(|n| self.eval(n, depth + 1).text())
-            .unwrap_or_else(|| super::stand_in(self.scope, id))
+            .unwrap_or_else(stand_in);
+        *self.current.borrow_mut() = outer;
+        self.refs
+            .borrow_mut()
+            .insert(id.to_string(), Some(v.clone()));
+        v
     }
 
-    /// A named condition's value, when the template decides it.
+    /// A named condition's value, when the template decides it; decided once.
     fn condition(&self, name: &str, depth: usize) -> Option<bool> {
+        if let Some(done) = self.decided.borrow().get(name) {
+            // A condition that depends on itself is undecided.
+            return done.flatten();
+        }
         let n = self.conditions.get(name)?;
-        self.cond_expr(n, depth + 1)
+        self.decided.borrow_mut().insert(name.to_string(), None);
+        let v = self.cond_expr(n, depth + 1);
+        self.decided.borrow_mut().insert(name.to_string(), Some(v));
+        v
     }
 
     fn cond_expr(&self, n: &Node, depth: usize) -> Option<bool> {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || !self.budget.step(0, n.pos) {
             return None;
         }
         let [e] = n.entries() else { return None };
@@ -1055,5 +1134,121 @@ fn set_permissions(
     );
     for (cli, own) in all {
         s.map_path(&cli.to_string(), &own);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksguard_model::yaml::{parse_documents_keeping_tags, ParseLimits};
+
+    fn parse(text: &str) -> Node {
+        let mut docs = parse_documents_keeping_tags(text, true, ParseLimits::default());
+        docs.remove(0).unwrap().root
+    }
+
+    /// Roles whose names join the previous role's name twice: `n` roles, the first named
+    /// `first`.
+    fn doubling(n: usize, first: &str) -> String {
+        let mut t = format!(
+            "Resources:\n  R0:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: {first}\n"
+        );
+        for i in 1..n {
+            let p = i - 1;
+            t.push_str(&format!(
+                "  R{i}:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: !Join [\"\", [!Ref R{p}, !Ref R{p}]]\n"
+            ));
+        }
+        t
+    }
+
+    fn role_names(l: &Loaded) -> Vec<Option<String>> {
+        l.objects
+            .iter()
+            .filter(|o| &*o.kind == "IAMRole")
+            .map(|o| {
+                o.root
+                    .get("RoleName")
+                    .and_then(Node::as_str)
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_resource_is_referred_to_once() {
+        // Without the memo, evaluating role n takes 2^n steps.
+        let root = parse(&doubling(61, "ab"));
+        let t = Template {
+            scope: "t.yaml",
+            params: HashMap::new(),
+            conditions: HashMap::new(),
+            resources: root
+                .get("Resources")
+                .unwrap()
+                .entries()
+                .iter()
+                .map(|e| (&*e.key, &e.value))
+                .collect(),
+            budget: Budget::default(),
+            refs: RefCell::default(),
+            decided: RefCell::default(),
+            current: RefCell::default(),
+        };
+        let r60 = t.resources["R60"];
+        let _ = t.ref_value("R60", r60, 0);
+        assert!(t.budget.steps() < 61 * 20, "{} steps", t.budget.steps());
+    }
+
+    #[test]
+    fn names_past_the_bound_are_unknown_and_named() {
+        let text = doubling(61, &"x".repeat(15_000));
+        let l = load(&parse(&text), &Arc::from("t.yaml"));
+        let names = role_names(&l);
+        assert_eq!(names.len(), 61);
+        assert_eq!(names[0].as_deref().map(str::len), Some(15_000));
+        assert_eq!(names[2].as_deref().map(str::len), Some(60_000));
+        // Past the bound the name is the role's stand-in, and later names that join it
+        // stay within the bound.
+        assert!(names[3].as_deref().unwrap().len() < 100);
+        for n in names.iter().flatten() {
+            assert!(n.len() <= crate::iac::MAX_STRING, "{}", n.len());
+        }
+        // R3's `Fn::Join` (line 17) is the first to go past the bound.
+        assert_eq!(l.warnings[0].file, "t.yaml");
+        assert_eq!(l.warnings[0].line, Some(17));
+        assert_eq!(
+            l.warnings[0].message,
+            "resource `R3`: `Fn::Join` builds a string longer than 65536 bytes; its value is unknown"
+        );
+        assert!(l.warnings.len() <= 21);
+    }
+
+    #[test]
+    fn names_that_fit_are_joined_once_and_right() {
+        let l = load(&parse(&doubling(5, "ab")), &Arc::from("t.yaml"));
+        let names = role_names(&l);
+        let want: Vec<Option<String>> = (0..5).map(|i| Some("ab".repeat(1 << i))).collect();
+        assert_eq!(names, want);
+        assert!(l.warnings.is_empty());
+    }
+
+    #[test]
+    fn sub_and_conditions_are_bounded_too() {
+        let mut t = String::from("Conditions:\n  C0: !Equals [a, a]\n");
+        for i in 1..64 {
+            let p = i - 1;
+            t.push_str(&format!(
+                "  C{i}: !And [!Condition C{p}, !Or [!Condition C{p}, !Condition C{p}]]\n"
+            ));
+        }
+        t.push_str(
+            "Resources:\n  R0:\n    Type: AWS::IAM::Role\n    Condition: C63\n    Properties:\n      RoleName: !Sub '${R0}-x'\n",
+        );
+        let l = load(&parse(&t), &Arc::from("t.yaml"));
+        // The condition holds; the name that refers to itself ends at the stand-in.
+        let names = role_names(&l);
+        assert_eq!(names.len(), 1);
+        assert!(names[0].as_deref().unwrap().ends_with("-x"));
     }
 }

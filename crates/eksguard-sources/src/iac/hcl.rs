@@ -28,31 +28,47 @@ pub struct TfFile {
     pub text: String,
     line_starts: Vec<usize>,
     body: Body,
+    /// How the parser's text differs from `text` (large objects split, see
+    /// [`super::hcl_scan`]).
+    scan: super::hcl_scan::Scan,
 }
 
 impl TfFile {
     /// Parses a `.tf` or `.tfvars` file; a syntax error names its line and column.
     pub fn parse(name: &str, text: String) -> Result<TfFile, InputError> {
         // The parser recurses per nesting level: bound the nesting before handing it text.
-        if let Some(line) = too_deep(&text) {
+        let mut scan = super::hcl_scan::scan(&text, MAX_DEPTH);
+        if let Some(line) = scan.too_deep {
             return Err(InputError::new(
                 name,
                 Some(line),
                 format!("nesting deeper than {MAX_DEPTH} levels; file skipped"),
             ));
         }
-        let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
-            let loc = e.location();
-            InputError::new(
+        if let Some((line, key)) = &scan.duplicate {
+            return Err(InputError::new(
                 name,
-                Some(loc.line() as u32),
+                Some(*line),
                 format!(
-                    "invalid HCL: {} (column {}); file skipped",
-                    e.message(),
-                    loc.column()
+                    "invalid HCL: object key {} given twice; file skipped",
+                    super::clip(key)
                 ),
-            )
-        })?;
+            ));
+        }
+        let parsed = scan.text.take();
+        let body =
+            hcl_edit::parser::parse_body(parsed.as_deref().unwrap_or(&text)).map_err(|e| {
+                let loc = e.location();
+                InputError::new(
+                    name,
+                    Some(loc.line() as u32),
+                    format!(
+                        "invalid HCL: {} (column {}); file skipped",
+                        e.message(),
+                        loc.column()
+                    ),
+                )
+            })?;
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Ok(TfFile {
@@ -60,11 +76,18 @@ impl TfFile {
             text,
             line_starts,
             body,
+            scan,
         })
     }
 
-    /// The position of a byte offset, past leading blanks.
-    fn pos_at(&self, mut offset: usize) -> Pos {
+    /// Whether `e` is an object the scan split into a tuple of objects.
+    fn is_split(&self, span: Option<Range<usize>>) -> bool {
+        span.is_some_and(|r| self.scan.split.contains(&self.scan.original(r.start)))
+    }
+
+    /// The position of a byte offset of the parser's text, past leading blanks.
+    fn pos_at(&self, offset: usize) -> Pos {
+        let mut offset = self.scan.original(offset);
         let bytes = self.text.as_bytes();
         while offset < bytes.len() && matches!(bytes[offset], b' ' | b'\t' | b'\r' | b'\n') {
             offset += 1;
@@ -88,35 +111,17 @@ impl TfFile {
     }
 
     fn src(&self, span: Option<Range<usize>>) -> String {
-        span.and_then(|r| self.text.get(r))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|| "(expression)".into())
+        span.and_then(|r| {
+            let (a, b) = (self.scan.original(r.start), self.scan.original(r.end));
+            self.text.get(a..b)
+        })
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "(expression)".into())
     }
 
     fn last_line(&self, span: Option<Range<usize>>) -> u32 {
         span.map_or(0, |r| self.pos_at(r.end.saturating_sub(1)).line)
     }
-}
-
-/// Brackets nested deeper than the limit (a cheap scan ignoring strings): the line of the
-/// first bracket past it.
-fn too_deep(text: &str) -> Option<u32> {
-    let mut depth = 0usize;
-    let mut line = 1u32;
-    for b in text.bytes() {
-        match b {
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(line);
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            b'\n' => line += 1,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// A resource instance, data source instance or module block, evaluated.
@@ -140,6 +145,8 @@ pub struct Evaluated {
 pub struct Module {
     pub files: Vec<TfFile>,
     pub blocks: Vec<Evaluated>,
+    /// Values past the evaluation bounds.
+    pub warnings: Vec<InputError>,
 }
 
 impl Module {
@@ -159,10 +166,10 @@ struct Inst {
 /// Most expression evaluations for one directory: references can fan out (a local
 /// listing itself twice doubles at each level), so a budget bounds the work whatever the
 /// code; past it every value is unknown.
-const MAX_STEPS: u64 = 300_000;
+pub const MAX_STEPS: u64 = 300_000;
 
 struct Scope<'a> {
-    steps: std::cell::Cell<u64>,
+    budget: super::Budget,
     /// Prefix of the stand-in identifiers of this directory (see [`super::stand_in`]).
     dir: String,
     files: &'a [TfFile],
@@ -176,9 +183,10 @@ struct Scope<'a> {
 /// apply, in order of precedence (later wins).
 pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
     let mut blocks = Vec::new();
+    let mut warnings = Vec::new();
     {
         let mut scope = Scope {
-            steps: std::cell::Cell::new(0),
+            budget: super::Budget::with_steps(MAX_STEPS),
             dir: tf
                 .first()
                 .map(|f| super::dir_of(&f.name))
@@ -229,20 +237,21 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
         }
         // Variable files: literal values, later files overriding earlier ones.
         let none: &[TfFile] = &[];
-        let vscope = Scope {
-            steps: std::cell::Cell::new(0),
-            dir: String::new(),
-            files: none,
-            vars: HashMap::new(),
-            locals: HashMap::new(),
-            blocks: HashMap::new(),
-        };
         for f in tfvars {
+            let vscope = Scope {
+                budget: super::Budget::with_steps(MAX_STEPS),
+                dir: String::new(),
+                files: none,
+                vars: HashMap::new(),
+                locals: HashMap::new(),
+                blocks: HashMap::new(),
+            };
             for a in f.body.attributes() {
                 let mut v = vscope.eval_in(f, &a.value, u32::MAX, &Inst::default(), 0);
                 v.pos = f.pos(a.key.span());
                 scope.vars.insert(a.key.as_str().to_string(), v);
             }
+            warnings.extend(vscope.budget.warnings(|_| f.name.to_string()));
         }
         let mut keys: Vec<_> = scope.blocks.keys().cloned().collect();
         keys.sort_by_key(|k| {
@@ -256,8 +265,16 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
             }
             scope.instances(key.0, &key.1, &key.2, fi, block, &mut blocks);
         }
+        warnings.extend(scope.budget.warnings(|fi| {
+            tf.get(fi as usize)
+                .map_or_else(String::new, |f| f.name.to_string())
+        }));
     }
-    Module { files: tf, blocks }
+    Module {
+        files: tf,
+        blocks,
+        warnings,
+    }
 }
 
 fn address(kind: &str, ty: &str, name: &str) -> String {
@@ -435,8 +452,7 @@ impl<'a> Scope<'a> {
     fn eval_in(&self, f: &TfFile, e: &Expression, fi: u32, inst: &Inst, depth: usize) -> V {
         let pos = f.pos(e.span());
         let unknown = || V::unknown(f.src(e.span()), pos, fi);
-        self.steps.set(self.steps.get() + 1);
-        if depth > MAX_DEPTH || self.steps.get() > MAX_STEPS {
+        if depth > MAX_DEPTH || !self.budget.step(fi, pos) {
             return unknown();
         }
         let d = depth + 1;
@@ -450,30 +466,32 @@ impl<'a> Scope<'a> {
                     None => Val::Float(n.as_f64().unwrap_or(0.0)),
                 }
             }
-            Expression::String(s) => Val::Str(s.value().to_string()),
+            Expression::String(s) => {
+                if !self.budget.charge(s.value().len(), fi, pos) {
+                    return unknown();
+                }
+                Val::Str(s.value().to_string())
+            }
+            // An object the scan split for the parser: its parts are one object.
+            Expression::Array(a) if f.is_split(e.span()) => {
+                let mut m = Vec::new();
+                for part in a.iter() {
+                    let Expression::Object(o) = part else {
+                        return unknown();
+                    };
+                    if !self.object_items(f, o, fi, inst, d, &mut m) {
+                        return unknown();
+                    }
+                }
+                Val::Map(m)
+            }
             Expression::Array(a) => {
                 Val::List(a.iter().map(|x| self.eval_in(f, x, fi, inst, d)).collect())
             }
             Expression::Object(o) => {
                 let mut m = Vec::new();
-                for (k, v) in o.iter() {
-                    let key = match k {
-                        ObjectKey::Ident(i) => Some(i.as_str().to_string()),
-                        ObjectKey::Expression(x) => {
-                            let kv = match x {
-                                // `(var.x)` or a bare word in parentheses is an expression.
-                                Expression::Variable(i) => Some(i.as_str().to_string()),
-                                _ => self.eval_in(f, x, fi, inst, d).text(),
-                            };
-                            kv
-                        }
-                    };
-                    let value = self.eval_in(f, v.expr(), fi, inst, d);
-                    match key {
-                        Some(k) => m.push((k, value)),
-                        // A key that cannot be decided makes the whole object undecided.
-                        None => return unknown(),
-                    }
+                if !self.object_items(f, o, fi, inst, d, &mut m) {
+                    return unknown();
                 }
                 Val::Map(m)
             }
@@ -530,19 +548,50 @@ impl<'a> Scope<'a> {
                     .iter()
                     .map(|a| self.eval_in(f, a, fi, inst, d))
                     .collect();
-                match function(name, args, pos, fi) {
+                let what = format!("`{name}`");
+                let fits = |len: usize| self.budget.string(len, &what, fi, pos);
+                match function(name, args, pos, fi, &fits) {
                     Some(v) => return v,
                     None => return unknown(),
                 }
             }
             Expression::Traversal(t) => {
-                return self
-                    .traversal(f, &t.expr, &t.operators, fi, inst, d)
-                    .unwrap_or_else(unknown);
+                // What is referred to is copied: the copy counts.
+                return match self.traversal(f, &t.expr, &t.operators, fi, inst, d) {
+                    Some(v) if self.budget.charge(super::weight(&v), fi, pos) => v,
+                    _ => unknown(),
+                };
             }
             Expression::ForExpr(_) => return unknown(),
         };
         V::new(val, pos, fi)
+    }
+
+    /// The items of an object literal, added to `m`; `false` when a key is undecided
+    /// (which makes the whole object undecided).
+    fn object_items(
+        &self,
+        f: &TfFile,
+        o: &hcl_edit::expr::Object,
+        fi: u32,
+        inst: &Inst,
+        depth: usize,
+        m: &mut Vec<(String, V)>,
+    ) -> bool {
+        for (k, v) in o.iter() {
+            let key = match k {
+                ObjectKey::Ident(i) => Some(i.as_str().to_string()),
+                // `(var.x)` or a bare word in parentheses is an expression.
+                ObjectKey::Expression(Expression::Variable(i)) => Some(i.as_str().to_string()),
+                ObjectKey::Expression(x) => self.eval_in(f, x, fi, inst, depth).text(),
+            };
+            let value = self.eval_in(f, v.expr(), fi, inst, depth);
+            match key {
+                Some(k) => m.push((k, value)),
+                None => return false,
+            }
+        }
+        true
     }
 
     fn template(
@@ -562,6 +611,9 @@ impl<'a> Scope<'a> {
             return (!v.is_unknown()).then_some(v);
         }
         for el in elements {
+            if out.len() > super::MAX_STRING {
+                break;
+            }
             match el {
                 Element::Literal(s) => out.push_str(s.value()),
                 Element::Interpolation(i) => {
@@ -576,6 +628,9 @@ impl<'a> Scope<'a> {
                 }
                 Element::Directive(_) => return None,
             }
+        }
+        if !self.budget.string(out.len(), "a string template", fi, pos) {
+            return None;
         }
         Some(V::new(Val::Str(out), pos, fi))
     }
@@ -876,10 +931,20 @@ fn binary(op: BinaryOperator, l: &V, r: &V) -> Option<Val> {
 }
 
 /// The pure functions configurations use around the values the rules read; `None` when
-/// the function is another or an argument is unknown.
-fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
+/// the function is another or an argument is unknown. A string made is first measured by
+/// `fits` (see [`super::Budget::string`]).
+fn function(
+    name: &str,
+    args: Vec<V>,
+    pos: Pos,
+    fi: u32,
+    fits: &dyn Fn(usize) -> bool,
+) -> Option<V> {
     let known = |a: &V| !a.is_unknown();
-    let mk = |val: Val| Some(V::new(val, pos, fi));
+    let mk = |val: Val| match &val {
+        Val::Str(s) if !fits(s.len()) => None,
+        _ => Some(V::new(val, pos, fi)),
+    };
     match (name, args.as_slice()) {
         // Kept as a structure: the mapper reads documents from it and renders text
         // where a string is wanted.
@@ -918,11 +983,16 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
             ))
         }
         ("replace", [x, a, b]) => {
-            let (a, b) = (a.as_str()?, b.as_str()?);
+            let (x, a, b) = (x.as_str()?, a.as_str()?, b.as_str()?);
             if a.starts_with('/') {
                 return None;
             }
-            mk(Val::Str(x.as_str()?.replace(a, b)))
+            // Measured before it is made.
+            let n = x.matches(a).count();
+            if !fits(x.len() - n * a.len() + n * b.len()) {
+                return None;
+            }
+            Some(V::new(Val::Str(x.replace(a, b)), pos, fi))
         }
         ("concat", _) if args.iter().all(|a| matches!(a.val, Val::List(_))) => mk(Val::List(
             args.iter()
@@ -965,7 +1035,13 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
         }
         ("join", [sep, l]) => {
             let parts: Option<Vec<String>> = l.items().iter().map(V::text).collect();
-            mk(Val::Str(parts?.join(sep.as_str()?)))
+            let (parts, sep) = (parts?, sep.as_str()?);
+            let len = parts.iter().map(String::len).sum::<usize>()
+                + sep.len() * parts.len().saturating_sub(1);
+            if !fits(len) {
+                return None;
+            }
+            Some(V::new(Val::Str(parts.join(sep)), pos, fi))
         }
         ("format", [fmt, rest @ ..]) => {
             let mut out = String::new();
@@ -981,6 +1057,10 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
                     's' | 'd' | 'v' => out.push_str(&it.next()?.text()?),
                     _ => return None,
                 }
+                if out.len() > super::MAX_STRING {
+                    fits(out.len());
+                    return None;
+                }
             }
             mk(Val::Str(out))
         }
@@ -988,7 +1068,8 @@ fn function(name: &str, args: Vec<V>, pos: Pos, fi: u32) -> Option<V> {
     }
 }
 
-/// JSON text of a known value (`jsonencode` in a string).
+/// JSON text of a known value (`jsonencode` in a string), at most
+/// [`super::MAX_STRING`] bytes.
 pub fn to_json(v: &V) -> Option<String> {
     fn conv(v: &V, depth: usize) -> Option<serde_json::Value> {
         use serde_json::Value as J;
@@ -1015,7 +1096,10 @@ pub fn to_json(v: &V) -> Option<String> {
             Val::Unknown(_) => return None,
         })
     }
-    serde_json::to_string(&conv(v, 0)?).ok()
+    // JSON text is a string like any other: no longer than the bound.
+    serde_json::to_string(&conv(v, 0)?)
+        .ok()
+        .filter(|t| t.len() <= super::MAX_STRING)
 }
 
 /// `<<-EOF` heredocs lose the smallest indentation of their lines.
@@ -1122,7 +1206,7 @@ fn policy_document(body: &V, pos: Pos, fi: u32) -> V {
 /// Objects of `kubernetes_manifest` and the rest, for one evaluated directory.
 pub fn objects(module: &Module, default_ns: &str) -> (Vec<Object>, Vec<InputError>) {
     let mut objects = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = module.warnings.clone();
     let scope = module
         .files
         .first()

@@ -43,12 +43,167 @@ use eksguard_model::{FieldPath, IacOrigin, InputError, Node, Object, Pos, Source
 pub mod cloudformation;
 pub mod eks_module;
 pub mod hcl;
+mod hcl_scan;
 pub mod plan;
 pub mod terraform;
 
 /// Deepest nesting the readers follow (expressions, references, values): hostile input
 /// ends as unknown or as an error, never as a stack overflow.
 pub const MAX_DEPTH: usize = 64;
+
+/// Longest string an evaluation builds (a `Fn::Join`, a `Fn::Sub`, a template, a
+/// `format`): longer than any AWS field the rules read, short enough that names built
+/// from names cannot grow without end. Past it the value is unknown and a warning says so.
+pub const MAX_STRING: usize = 64 * 1024;
+
+/// Most evaluation steps (an expression, an intrinsic function, a reference followed)
+/// for one template; a Terraform directory has [`hcl::MAX_STEPS`].
+pub const MAX_STEPS: u64 = 1_000_000;
+
+/// Most bytes of strings one directory or template may produce in all, copies included.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The work one evaluation may do, and what went past a bound (for the warnings).
+/// References fan out (a name joining the previous name twice doubles at each step), so
+/// the work is bounded whatever the code: past a bound, values are unknown.
+pub struct Budget {
+    max_steps: u64,
+    steps: std::cell::Cell<u64>,
+    bytes: std::cell::Cell<u64>,
+    /// (file index, position, what) of each bound reached, first one per position.
+    notes: std::cell::RefCell<Vec<(u32, Pos, String)>>,
+}
+
+/// Warnings kept per evaluation: past these, one more says how many were left out.
+const MAX_NOTES: usize = 20;
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::with_steps(MAX_STEPS)
+    }
+}
+
+impl Budget {
+    pub fn with_steps(max_steps: u64) -> Budget {
+        Budget {
+            max_steps,
+            steps: Default::default(),
+            bytes: Default::default(),
+            notes: Default::default(),
+        }
+    }
+
+    /// Counts one step; `false` once the steps are spent.
+    pub fn step(&self, file: u32, pos: Pos) -> bool {
+        let n = self.steps.get() + 1;
+        self.steps.set(n);
+        if n == self.max_steps + 1 {
+            let max = self.max_steps;
+            self.note(
+                file,
+                pos,
+                format!(
+                    "evaluation stopped after {max} steps; this value and every later one \
+                     are unknown"
+                ),
+            );
+        }
+        n <= self.max_steps
+    }
+
+    /// Counts a string of `len` bytes made by `what`; `false` (and a note) when it is
+    /// longer than [`MAX_STRING`] or the bytes of the evaluation are spent.
+    pub fn string(&self, len: usize, what: &str, file: u32, pos: Pos) -> bool {
+        if len > MAX_STRING {
+            self.note(
+                file,
+                pos,
+                format!(
+                    "{what} builds a string longer than {MAX_STRING} bytes; its value is unknown"
+                ),
+            );
+            return false;
+        }
+        self.charge(len, file, pos)
+    }
+
+    /// Counts `len` bytes copied (a literal, a value referred to); `false` (and a note)
+    /// once the bytes of the evaluation are spent.
+    pub fn charge(&self, len: usize, file: u32, pos: Pos) -> bool {
+        let total = self.bytes.get() + len as u64;
+        self.bytes.set(total);
+        if total > MAX_BYTES {
+            if total - (len as u64) <= MAX_BYTES {
+                self.note(
+                    file,
+                    pos,
+                    format!(
+                        "evaluation stopped after building {MAX_BYTES} bytes of strings; this \
+                         value and every later one are unknown"
+                    ),
+                );
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Whether a bound was reached.
+    pub fn spent(&self) -> bool {
+        self.steps.get() > self.max_steps || self.bytes.get() > MAX_BYTES
+    }
+
+    /// Steps taken so far (tests measure the work with it).
+    pub fn steps(&self) -> u64 {
+        self.steps.get()
+    }
+
+    fn note(&self, file: u32, pos: Pos, what: String) {
+        let mut notes = self.notes.borrow_mut();
+        if notes.len() <= MAX_NOTES && !notes.iter().any(|(f, p, _)| *f == file && *p == pos) {
+            notes.push((file, pos, what));
+        }
+    }
+
+    /// The notes as warnings, `name` giving each file's name.
+    pub fn warnings(&self, name: impl Fn(u32) -> String) -> Vec<InputError> {
+        let notes = self.notes.borrow();
+        let mut out: Vec<InputError> = notes
+            .iter()
+            .take(MAX_NOTES)
+            .map(|(f, p, what)| {
+                let line = p.is_known().then_some(p.line);
+                InputError::new(name(*f), line, what.clone())
+            })
+            .collect();
+        if notes.len() > MAX_NOTES {
+            if let Some((f, _, _)) = notes.first() {
+                out.push(InputError::new(
+                    name(*f),
+                    None,
+                    "more values went past the evaluation bounds; only the first are named",
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// What copying a value costs: its strings' bytes and one per item.
+pub fn weight(v: &V) -> usize {
+    fn go(v: &V, depth: usize) -> usize {
+        if depth > MAX_DEPTH * 4 {
+            return 1;
+        }
+        1 + match &v.val {
+            Val::Str(s) | Val::Unknown(s) => s.len(),
+            Val::List(items) => items.iter().map(|i| go(i, depth + 1)).sum(),
+            Val::Map(m) => m.iter().map(|(k, i)| k.len() + go(i, depth + 1)).sum(),
+            _ => 0,
+        }
+    }
+    go(v, 0)
+}
 
 /// A value of the code with its position.
 #[derive(Debug, Clone, PartialEq)]
@@ -712,18 +867,19 @@ pub fn load_terraform_text(name: &str, text: &str) -> (Vec<Object>, Vec<InputErr
 
 /// Infrastructure-as-code documents among parsed YAML and JSON: a Terraform plan or
 /// state, a CloudFormation template. `None` when the document is neither.
-pub fn detect(
-    root: &Node,
-    path: &Arc<str>,
-    default_ns: &str,
-) -> Option<(Vec<Object>, Vec<InputError>)> {
+pub fn detect(root: &Node, path: &Arc<str>, default_ns: &str) -> Option<Loaded> {
     // CDK's other outputs (assets, manifest, tree) describe the build, not resources.
     if path.contains("cdk.out/") && !path.ends_with(".template.json") && root.get("kind").is_none()
     {
-        return Some((Vec::new(), Vec::new()));
+        return Some(Loaded::default());
     }
     if plan::is_plan(root) {
-        return Some(plan::load(root, path, default_ns));
+        let (objects, errors) = plan::load(root, path, default_ns);
+        return Some(Loaded {
+            objects,
+            errors,
+            ..Loaded::default()
+        });
     }
     if cloudformation::is_template(root) {
         return Some(cloudformation::load(root, path));
@@ -939,6 +1095,53 @@ mod tests {
                 let _ = cloudformation::load(&doc.root, &path);
             }
         }
+    }
+
+    #[test]
+    fn hcl_strings_and_work_are_bounded() {
+        // Each local joins the one before twice: without bounds the last is 2^12 times
+        // the first, and each reference evaluates the chain again.
+        let mut text = format!("locals {{\n  a0 = \"{}\"\n", "x".repeat(15_000));
+        for i in 1..13 {
+            let p = i - 1;
+            text.push_str(&format!("  a{i} = \"${{local.a{p}}}${{local.a{p}}}\"\n"));
+        }
+        text.push_str("}\nresource \"aws_iam_role\" \"r\" {\n  name = local.a12\n}\n");
+        text.push_str("resource \"aws_iam_role\" \"s\" {\n  name = local.a1\n}\n");
+        let (objects, warnings) = load_terraform_text("t.tf", &text);
+        let names: Vec<Option<&str>> = objects
+            .iter()
+            .filter(|o| &*o.kind == "IAMRole")
+            .map(|o| o.root.get("RoleName").and_then(Node::as_str))
+            .collect();
+        // The name past the bound is not known (the address stands in); the one within it is.
+        assert_eq!(names.len(), 2);
+        assert!(names[0].is_some_and(|n| n.len() < 100), "{names:?}");
+        assert_eq!(names[1].map(str::len), Some(30_000));
+        // a2 is 60,000 bytes; a3 (line 5) is the first template past the bound.
+        assert_eq!(warnings[0].file, "t.tf");
+        assert_eq!(warnings[0].line, Some(5));
+        assert_eq!(
+            warnings[0].message,
+            "a string template builds a string longer than 65536 bytes; its value is unknown"
+        );
+    }
+
+    #[test]
+    fn hcl_functions_measure_before_they_build() {
+        let text = format!(
+            "locals {{\n  a = \"{}\"\n  b = replace(local.a, \"x\", local.a)\n  c = join(\",\", [local.a, local.a, local.a, local.a, local.a])\n}}\nresource \"aws_iam_role\" \"r\" {{\n  name = local.b\n  description = local.c\n}}\n",
+            "x".repeat(20_000)
+        );
+        let (_, warnings) = load_terraform_text("t.tf", &text);
+        let lines: Vec<Option<u32>> = warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [Some(3), Some(4)], "{warnings:?}");
+        assert!(warnings[0]
+            .message
+            .starts_with("`replace` builds a string longer"));
+        assert!(warnings[1]
+            .message
+            .starts_with("`join` builds a string longer"));
     }
 
     #[test]

@@ -39,6 +39,16 @@ use crate::Outcome;
 
 const CHECKPOINT_VERSION: u32 = 1;
 
+/// Largest checkpoint read or written. What the follower writes is bounded: 37 bytes for
+/// each of at most 200,000 events remembered within the look-back (7.4 MB), 11 for each of
+/// at most 200,000 auditIDs (2.1 MB), and the rules' state, whose largest part is at most
+/// 200,000 keys of 401/403 bursts with their user names (about 60 MB for names of 40
+/// bytes). See the README.
+pub const MAX_CHECKPOINT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Bytes of the output before its mark that the checkpoint keeps a digest of.
+const TAIL: u64 = 4096;
+
 /// Errors kept for the closing JSON line; all are printed to standard error as they come.
 const MAX_ERRORS_KEPT: usize = 1000;
 
@@ -61,15 +71,67 @@ struct Checkpoint {
 struct OutputMark {
     path: PathBuf,
     bytes: u64,
+    /// FNV-1a of the (up to) 4 KiB before `bytes`: the file must still hold what the
+    /// checkpoint saw before a restart cuts it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tail: Option<String>,
 }
 
-/// Reads a checkpoint; `None` when the file does not exist yet.
+/// FNV-1a (64 bits) of `bytes`, as 16 hex digits: enough to tell an edited mark.
+fn fnv(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The digest of the (up to) [`TAIL`] bytes of `f` before `at`.
+fn tail_of(f: &mut std::fs::File, at: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let from = at.saturating_sub(TAIL);
+    f.seek(SeekFrom::Start(from))?;
+    let mut buf = Vec::new();
+    f.take(at - from).read_to_end(&mut buf)?;
+    Ok(fnv(&buf))
+}
+
+/// Reads a checkpoint; `None` when the file does not exist yet. Only a regular file of
+/// at most [`MAX_CHECKPOINT_BYTES`] is read.
 fn read_checkpoint(path: &Path, group: &str) -> Result<Option<Checkpoint>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    use std::io::Read;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
     };
+    let meta = f
+        .metadata()
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{}: not a regular file; a checkpoint is one",
+            path.display()
+        ));
+    }
+    if meta.len() > MAX_CHECKPOINT_BYTES {
+        return Err(format!(
+            "{}: {} bytes, more than a checkpoint's {MAX_CHECKPOINT_BYTES}",
+            path.display(),
+            meta.len()
+        ));
+    }
+    let mut text = String::new();
+    f.take(MAX_CHECKPOINT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    if text.len() as u64 > MAX_CHECKPOINT_BYTES {
+        return Err(format!(
+            "{}: more than a checkpoint's {MAX_CHECKPOINT_BYTES} bytes",
+            path.display()
+        ));
+    }
     let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| {
         format!(
             "{}:{}: not an eksguard checkpoint: {e}",
@@ -94,8 +156,114 @@ fn read_checkpoint(path: &Path, group: &str) -> Result<Option<Checkpoint>, Strin
     Ok(Some(cp))
 }
 
-/// Writes `cp` to a temporary file beside `path`, syncs it and renames it over `path`:
-/// a crash leaves the old checkpoint or the new one, never a mix.
+/// CloudWatch takes events stamped up to two hours ahead of its clock.
+const FUTURE_MS: i64 = 2 * 3600 * 1000;
+
+/// What a checkpoint read may hold, given the time now and the look-back: no position
+/// later than now plus the look-back and the two hours CloudWatch allows events ahead (a
+/// checkpoint from the future would stop all judging), and an output mark the output
+/// file still agrees with. The error names the field.
+fn validate(
+    cp: &Checkpoint,
+    now_ms: i64,
+    look_back_ms: i64,
+    output: Option<&Path>,
+) -> Result<(), String> {
+    let limit = now_ms
+        .saturating_add(look_back_ms)
+        .saturating_add(FUTURE_MS);
+    for (name, s) in &cp.positions.streams {
+        let field = |f: &str| format!("positions.streams[{name:?}].{f}");
+        for (f, v) in [
+            ("last_timestamp_ms", s.last_timestamp_ms),
+            ("last_ingestion_ms", s.last_ingestion_ms),
+            ("listed_ingestion_ms", s.listed_ingestion_ms),
+            ("floor_ms", s.floor_ms),
+        ] {
+            if let Some(v) = v.filter(|&v| v > limit) {
+                return Err(format!(
+                    "{}: {v} is later than now plus the look-back and CloudWatch's two hours ({limit})",
+                    field(f)
+                ));
+            }
+        }
+        if let Some((t, _)) = s.seen.iter().find(|(t, _)| *t > limit) {
+            return Err(format!(
+                "{}: {t} is later than now plus the look-back and CloudWatch's two hours ({limit})",
+                field("seen")
+            ));
+        }
+    }
+    let (Some(mark), Some(out)) = (&cp.output, output) else {
+        return Ok(());
+    };
+    if mark.path != out {
+        return Ok(());
+    }
+    let mut f = match std::fs::File::open(out) {
+        Ok(f) => f,
+        // A mark of a file gone: there is nothing to cut.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && mark.bytes == 0 => return Ok(()),
+        Err(e) => return Err(format!("output.path: cannot read {}: {e}", out.display())),
+    };
+    let len = f
+        .metadata()
+        .map_err(|e| format!("output.path: {}: {e}", out.display()))?
+        .len();
+    if mark.bytes > len {
+        return Err(format!(
+            "output.bytes: {} but {} holds {len} bytes",
+            mark.bytes,
+            out.display()
+        ));
+    }
+    let tail = tail_of(&mut f, mark.bytes).map_err(|e| format!("output.path: {e}"))?;
+    match &mark.tail {
+        Some(t) if *t == tail => Ok(()),
+        // Written before the digest was kept: only an exact length is trusted.
+        None if mark.bytes == len => Ok(()),
+        _ => Err(format!(
+            "output.bytes: {} does not match the content of {} (its {len} bytes end otherwise); \
+             the output file or the checkpoint was changed",
+            mark.bytes,
+            out.display()
+        )),
+    }
+}
+
+/// A temporary file of a name no one can guess, created new (`O_EXCL`) in `dir` and
+/// never through a symbolic link (`O_NOFOLLOW`), readable by its owner only.
+fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut last = None;
+    for _ in 0..16 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp", h.finish()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+        }
+        match opts.open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no temporary file name left")))
+}
+
+/// Writes `cp` to a new temporary file in the checkpoint's directory, syncs it and renames
+/// it over `path`: a crash leaves the old checkpoint or the new one, never a mix, and a
+/// file planted where the temporary file goes is never written through.
 fn write_checkpoint(path: &Path, cp: &Checkpoint) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -104,14 +272,24 @@ fn write_checkpoint(path: &Path, cp: &Checkpoint) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map_or_else(|| "checkpoint".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        serde_json::to_writer(&mut f, cp)?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
+    let mut text = serde_json::to_vec(cp)?;
+    text.push(b'\n');
+    // A checkpoint is never larger than one the next start would read.
+    if text.len() as u64 > MAX_CHECKPOINT_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, more than a checkpoint's {MAX_CHECKPOINT_BYTES}",
+            text.len()
+        )));
     }
-    std::fs::rename(&tmp, path)?;
+    let (tmp, mut f) = create_temp(&dir, &name)?;
+    let written = f
+        .write_all(&text)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     // The rename itself is on disk once the directory is synced.
     #[cfg(unix)]
     std::fs::File::open(&dir)?.sync_all()?;
@@ -343,11 +521,13 @@ impl Sink {
         }
     }
 
-    /// The output file's length now, for the checkpoint.
+    /// The output file's length now and a digest of its end, for the checkpoint.
     fn mark(&self) -> Option<OutputMark> {
         let path = self.path.clone()?;
-        let bytes = std::fs::metadata(&path).ok()?.len();
-        Some(OutputMark { path, bytes })
+        let mut f = std::fs::File::open(&path).ok()?;
+        let bytes = f.metadata().ok()?.len();
+        let tail = tail_of(&mut f, bytes).ok();
+        Some(OutputMark { path, bytes, tail })
     }
 }
 
@@ -409,8 +589,15 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
     };
     let label = format!("cloudwatch:{group}");
 
+    let look_back_ms = i64::try_from(args.follow.look_back.as_millis()).unwrap_or(i64::MAX);
     let checkpoint = match args.follow.checkpoint.as_deref() {
-        Some(p) => match read_checkpoint(p, &group) {
+        Some(p) => match read_checkpoint(p, &group).and_then(|cp| {
+            if let Some(cp) = &cp {
+                validate(cp, now_ms(), look_back_ms, args.report.output.as_deref())
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+            }
+            Ok(cp)
+        }) {
             Ok(cp) => cp,
             Err(e) => {
                 // Starting over would judge events again or skip them: refuse instead.
@@ -717,29 +904,30 @@ impl Run<'_, '_> {
             return;
         }
         let batch = std::mem::take(pending);
-        match hub.import(&batch).await {
-            Ok(r) => {
-                eprintln!(
-                    "security hub: {} findings imported, {} refused",
-                    r.imported,
-                    r.failed.len()
-                );
-                for f in r.failed {
-                    let e = InputError::new(
-                        "security hub",
-                        None,
-                        format!("refused {}: {}: {}", f.id, f.code, f.message),
-                    );
-                    self.error("api", e);
-                }
-            }
-            Err(e) => {
-                self.error("api", InputError::new("security hub", None, e.to_string()));
-                if let Some(p) = sink.to_hub.as_mut() {
-                    let mut batch = batch;
-                    batch.append(p);
-                    *p = batch;
-                }
+        let r = hub.import(&batch).await;
+        eprintln!(
+            "security hub: {} findings imported, {} refused, {} to send again",
+            r.imported,
+            r.failed.len(),
+            r.unsent.len()
+        );
+        for f in r.failed {
+            let e = InputError::new(
+                "security hub",
+                None,
+                format!("refused {}: {}: {}", f.id, f.code, f.message),
+            );
+            self.error("api", e);
+        }
+        for e in r.call_errors {
+            self.error("api", InputError::new("security hub", None, e));
+        }
+        // Requests that failed are sent again after the next poll, before what it finds.
+        if !r.unsent.is_empty() {
+            if let Some(p) = sink.to_hub.as_mut() {
+                let mut again: Vec<_> = r.unsent.iter().map(|&i| batch[i].clone()).collect();
+                again.append(p);
+                *p = again;
             }
         }
     }
@@ -788,5 +976,166 @@ mod tests {
         assert_eq!(decode_keys(&encode_keys(&keys)), Some(keys));
         assert_eq!(decode_keys("not base64!"), None);
         assert_eq!(decode_keys("AAAA"), None, "three bytes are no u64");
+    }
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("eksguard-cp-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    const NOW: i64 = 1_765_000_000_000;
+
+    fn checkpoint(streams: usize, seen: usize, keys: usize) -> Checkpoint {
+        use eksguard_sources::cloudwatch_follow::StreamPosition;
+        let now = NOW;
+        let mut positions = Positions::default();
+        for s in 0..streams {
+            positions.streams.insert(
+                format!("kube-apiserver-audit-{s:032x}"),
+                StreamPosition {
+                    last_timestamp_ms: Some(now),
+                    last_event_id: Some("3".repeat(56)),
+                    events: u32::MAX,
+                    last_ingestion_ms: Some(now),
+                    listed_ingestion_ms: Some(now),
+                    floor_ms: Some(now - 120_000),
+                    seen: (0..seen / streams)
+                        .map(|i| (now - i as i64, u64::MAX - i as u64))
+                        .collect(),
+                },
+            );
+        }
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            log_group: "/aws/eks/prod/cluster".into(),
+            positions,
+            rules: serde_json::json!({}),
+            audit_ids: encode_keys(
+                &(0..keys as u64)
+                    .map(|k| k.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                    .collect::<Vec<_>>(),
+            ),
+            output: None,
+        }
+    }
+
+    #[test]
+    fn a_planted_symlink_is_never_written_through() {
+        let d = dir("symlink");
+        let target = d.join("target");
+        std::fs::write(&target, "precious").unwrap();
+        let path = d.join("cp.json");
+        // Where a predictable temporary file would go.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, d.join(".cp.json.tmp")).unwrap();
+        write_checkpoint(&path, &checkpoint(1, 10, 10)).unwrap();
+        write_checkpoint(&path, &checkpoint(1, 10, 10)).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        let cp = read_checkpoint(&path, "/aws/eks/prod/cluster")
+            .unwrap()
+            .unwrap();
+        assert_eq!(cp.positions.streams.len(), 1);
+        // No temporary file is left behind, and each had a name of its own.
+        let left: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp") && n != ".cp.json.tmp")
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[test]
+    fn positions_from_the_future_are_refused_naming_the_field() {
+        let now = 1_765_000_000_000i64;
+        let mut cp = checkpoint(1, 3, 3);
+        assert_eq!(validate(&cp, now, 120_000, None), Ok(()));
+        let s = cp.positions.streams.values_mut().next().unwrap();
+        s.last_timestamp_ms = Some(10_000_000_000_000); // in 2286
+        let e = validate(&cp, now, 120_000, None).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "positions.streams[\"kube-apiserver-audit-{:032x}\"].last_timestamp_ms: 10000000000000 is later",
+                0
+            )),
+            "{e}"
+        );
+        let s = cp.positions.streams.values_mut().next().unwrap();
+        s.last_timestamp_ms = Some(now);
+        s.seen.push((now + FUTURE_MS + 120_001, 1));
+        let e = validate(&cp, now, 120_000, None).unwrap_err();
+        assert!(e.contains("].seen: "), "{e}");
+    }
+
+    #[test]
+    fn an_output_mark_must_agree_with_the_output() {
+        let d = dir("mark");
+        let out = d.join("findings.jsonl");
+        std::fs::write(&out, "one\ntwo\n").unwrap();
+        let mut f = std::fs::File::open(&out).unwrap();
+        let mark = |bytes: u64, tail: Option<String>| OutputMark {
+            path: out.clone(),
+            bytes,
+            tail,
+        };
+        let mut cp = checkpoint(1, 1, 1);
+        // The mark the follower writes; then findings written after it (a crash).
+        cp.output = Some(mark(4, Some(tail_of(&mut f, 4).unwrap())));
+        assert_eq!(validate(&cp, NOW, 0, Some(&out)), Ok(()));
+        // Edited to cut the whole file, or past its end: refused, naming the field.
+        cp.output = Some(mark(0, Some(tail_of(&mut f, 4).unwrap())));
+        let e = validate(&cp, NOW, 0, Some(&out)).unwrap_err();
+        assert!(e.starts_with("output.bytes: 0 does not match"), "{e}");
+        cp.output = Some(mark(100, None));
+        let e = validate(&cp, NOW, 0, Some(&out)).unwrap_err();
+        assert_eq!(
+            e,
+            format!("output.bytes: 100 but {} holds 8 bytes", out.display())
+        );
+        // A mark without a digest is trusted at the exact length only.
+        cp.output = Some(mark(8, None));
+        assert_eq!(validate(&cp, NOW, 0, Some(&out)), Ok(()));
+        cp.output = Some(mark(4, None));
+        assert!(validate(&cp, NOW, 0, Some(&out)).is_err());
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[test]
+    fn only_a_regular_file_of_bounded_size_is_read() {
+        #[cfg(unix)]
+        {
+            let e = read_checkpoint(Path::new("/dev/zero"), "g").unwrap_err();
+            assert_eq!(e, "/dev/zero: not a regular file; a checkpoint is one");
+        }
+        let d = dir("big");
+        let big = d.join("cp.json");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_CHECKPOINT_BYTES + 1).unwrap();
+        let e = read_checkpoint(&big, "g").unwrap_err();
+        assert!(e.contains("more than a checkpoint's 268435456"), "{e}");
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[test]
+    fn the_largest_checkpoint_fits_the_cap() {
+        // 100,000 events within the look-back of one stream, and as many auditIDs.
+        let n = serde_json::to_vec(&checkpoint(1, 100_000, 100_000))
+            .unwrap()
+            .len();
+        assert!((4_000_000..5_000_000).contains(&n), "{n}");
+        // The bounds: 200,000 events remembered and 200,000 auditIDs, over 50 streams.
+        let n = serde_json::to_vec(&checkpoint(50, 200_000, 200_000))
+            .unwrap()
+            .len() as u64;
+        assert!((9_000_000..10_000_000).contains(&n), "{n}");
     }
 }

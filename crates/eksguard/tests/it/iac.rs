@@ -830,3 +830,95 @@ fn control_plane_and_node_ports_see_standalone_rules_and_the_eks_created_group()
         assert!(sg003[1].contains("admit no TCP 10250"), "{}", sg003[1]);
     }
 }
+
+/// Runs `scan` on `file` in a child that is killed if it outlives `secs`: inputs that
+/// once took minutes must end, whatever the machine's speed.
+fn scan_ending(file: &Path, secs: u64) -> Value {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eksguard"))
+        .env("NO_COLOR", "1")
+        .args(["scan", "--no-config", "-f", "json"])
+        .arg(file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            child.kill().unwrap();
+            panic!("scan of {} still running after {secs} s", file.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    json(&child.wait_with_output().unwrap())
+}
+
+#[test]
+fn cloudformation_names_that_double_end_unknown_with_a_warning() {
+    // 61 roles, each named by joining the previous role's `Ref` twice.
+    let dir = common::temp_dir("cfn-doubling");
+    let mut t = String::from(
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  R0:\n    Type: AWS::IAM::Role\n    Properties:\n",
+    );
+    t.push_str(&format!("      RoleName: {}\n", "r".repeat(15_000)));
+    for i in 1..61 {
+        let p = i - 1;
+        t.push_str(&format!(
+            "  R{i}:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: !Join ['', [!Ref R{p}, !Ref R{p}]]\n"
+        ));
+    }
+    let file = dir.join("roles.yaml");
+    std::fs::write(&file, t).unwrap();
+    let v = scan_ending(&file, 120);
+    assert_eq!(v["summary"]["resources_scanned"], 61, "{}", v["summary"]);
+    let w = messages(&v, "warnings");
+    let name = file.to_string_lossy();
+    assert_eq!(
+        w[0],
+        format!(
+            "{name}:18: resource `R3`: `Fn::Join` builds a string longer than 65536 bytes; its value is unknown"
+        )
+    );
+}
+
+#[test]
+fn terraform_object_of_100k_keys_is_read_whole() {
+    let dir = common::temp_dir("tf-100k");
+    let mut t = String::from(CLUSTER);
+    t.push_str("resource \"aws_subnet\" \"s\" {\n  tags = {\n");
+    for i in 0..100_000 {
+        t.push_str(&format!("    key_{i:06} = \"value\"\n"));
+    }
+    t.push_str("  }\n}\n");
+    let file = dir.join("main.tf");
+    std::fs::write(&file, t).unwrap();
+    let v = scan_ending(&file, 120);
+    assert_eq!(v["errors"], serde_json::json!([]));
+    let got = rows(&v, "findings");
+    assert!(
+        got.contains(&row(
+            "IAM001",
+            "aws_eks_cluster",
+            "aws_eks_cluster.c",
+            5,
+            "vpc_config[0].endpoint_public_access"
+        )),
+        "{got:?}"
+    );
+    assert_eq!(v["summary"]["resources_scanned"], 3, "{}", v["summary"]);
+}
+
+/// A cluster whose public endpoint is open (IAM001 at line 5).
+const CLUSTER: &str = "resource \"aws_eks_cluster\" \"c\" {\n  name = \"c\"\n  role_arn = \"x\"\n  vpc_config {\n    endpoint_public_access = true\n  }\n}\n";
+
+#[test]
+fn comments_do_not_count_as_nesting() {
+    let dir = common::temp_dir("tf-comment-parens");
+    let file = dir.join("main.tf");
+    std::fs::write(&file, format!("# {}\n{CLUSTER}", "(".repeat(70))).unwrap();
+    let v = scan(&[&file.to_string_lossy()]);
+    assert_eq!(v["errors"], serde_json::json!([]));
+    assert!(rows(&v, "findings")
+        .iter()
+        .any(|r| r.0 == "IAM001" && r.2 == "aws_eks_cluster.c" && r.3 == 6));
+}

@@ -393,3 +393,146 @@ fn throttled_batches_are_retried_and_refused_findings_reported() {
     assert_eq!(imports, [100, 100, 23]);
     assert_eq!(seen[0].0, "/findings");
 }
+
+#[test]
+fn a_scan_with_input_errors_archives_nothing_it_could_not_read() {
+    let Some(endpoint) = moto() else { return };
+    let dir = example_copy();
+    let scope = format!("path:{}", std::path::absolute(&dir).unwrap().display());
+    let first = hub_scan(&endpoint, &dir);
+    assert_eq!(first.status.code(), Some(1), "{first:?}");
+    let held = hub_findings(&endpoint, &scope);
+    assert_eq!(held.len(), 31);
+    let in_storefront = held
+        .iter()
+        .filter(|f| {
+            f["ProductFields"]["eksguard/location"]
+                .as_str()
+                .is_some_and(|l| l.contains("storefront.yaml:"))
+        })
+        .count();
+    assert!(in_storefront > 0 && in_storefront < 31, "{in_storefront}");
+
+    // The storefront can no longer be read, and a namespace finding is fixed.
+    std::fs::write(dir.join("storefront.yaml"), "kind: [unclosed\n").unwrap();
+    let second = hub_scan(&endpoint, &dir);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    // Findings in the namespaces' file that rest on the storefront are not gone either.
+    let current = 2;
+    assert!(
+        stderr.contains(&format!(
+            "security hub: {current} findings imported, 0 archived, 0 refused"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "security hub: {} earlier findings kept: not found again, but this run could not read all its inputs",
+            31 - current
+        )),
+        "{stderr}"
+    );
+    let held = hub_findings(&endpoint, &scope);
+    assert!(held.iter().all(|f| f["RecordState"] == "ACTIVE"));
+    assert!(held.iter().all(|f| f["Compliance"]["Status"] == "FAILED"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A Security Hub that refuses the first import request as too large (413), answers
+/// the rest, and records the findings of each request.
+fn refusing_hub() -> (String, Arc<Mutex<Vec<usize>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let mut length = 0;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let n = sent["Findings"].as_array().map_or(0, Vec::len);
+            let (status, answer) = if path == "/findings" {
+                ("200 OK", r#"{"Findings":[]}"#.to_string())
+            } else {
+                let first = {
+                    let mut s = log.lock().unwrap();
+                    s.push(n);
+                    s.len() == 1
+                };
+                if first {
+                    (
+                        "413 Request Entity Too Large",
+                        r#"{"Message":"Request must be smaller than 6291456 bytes"}"#.to_string(),
+                    )
+                } else {
+                    (
+                        "200 OK",
+                        format!(r#"{{"FailedCount":0,"SuccessCount":{n},"FailedFindings":[]}}"#),
+                    )
+                }
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (endpoint, seen)
+}
+
+#[test]
+fn a_refused_batch_does_not_stop_the_import() {
+    let ids: Vec<String> = asff(&["--security-hub-scope", "refusing"])
+        .iter()
+        .map(|f| f["Id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 123);
+    let (endpoint, seen) = refusing_hub();
+    let out = eksguard()
+        .args(["scan", "--no-config", EXAMPLE, "-q", "--security-hub"])
+        .args([
+            "--security-hub-scope",
+            "refusing",
+            "--aws-account",
+            "111122223333",
+        ])
+        .args(["--region", "eu-west-1", "--endpoint-url", &endpoint])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // The second batch went out after the first was refused.
+    assert_eq!(*seen.lock().unwrap(), [100, 23]);
+    assert!(
+        stderr.contains("23 findings imported, 0 archived, 100 refused"),
+        "{stderr}"
+    );
+    // Each finding of the refused batch is named.
+    let refused = stderr
+        .lines()
+        .filter(|l| l.starts_with("security hub: refused ") && l.contains(": RequestFailed: "))
+        .count();
+    assert_eq!(refused, 100, "{stderr}");
+    assert!(stderr.contains(&format!(
+        "security hub: refused {}: RequestFailed: ",
+        ids[0]
+    )));
+}

@@ -1,0 +1,428 @@
+//! Everyday mistakes that must never pass silently, and the outputs people read: the
+//! built binary, as a user runs it.
+
+use crate::common::{self, json};
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_eksguard"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).args(args).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers:\n  - name: app\n    image: nginx:1.27\n    securityContext:\n      privileged: true\n";
+
+/// A directory holding `pod.yaml` and a `broken.yaml` that is not valid YAML.
+fn inputs(tag: &str) -> PathBuf {
+    let d = common::temp_dir(tag);
+    std::fs::write(d.join("pod.yaml"), POD).unwrap();
+    std::fs::write(d.join("broken.yaml"), "kind: [\n").unwrap();
+    d
+}
+
+#[test]
+fn mistyped_rules_on_the_command_line_are_errors_with_suggestions() {
+    let d = inputs("typo");
+    for (flag, value, near) in [
+        ("--select", "PDO001", "POD001"),
+        ("--ignore", "POD01X", "POD010"),
+        ("--select", "IMGG", "IMG"),
+    ] {
+        let out = run_in(&d, &["scan", "pod.yaml", "--no-config", flag, value]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(
+            err.contains(&format!("{flag}: no rule matches `{value}`")),
+            "{err}"
+        );
+        assert!(err.contains("did you mean"), "{err}");
+        assert!(err.contains(&format!("`{near}`")), "{err}");
+        assert!(
+            out.stdout.is_empty(),
+            "nothing is scanned: {}",
+            stdout(&out)
+        );
+    }
+    // Lists, lower case, families, prefixes and `ALL` are fine.
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "pod.yaml",
+            "--no-config",
+            "--select",
+            "pod001,IMG,ALL",
+            "--ignore",
+            "POD01",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The same check wherever rules are chosen, and in the configuration file.
+    let out = run_in(
+        &d,
+        &[
+            "generate",
+            "admission-policy",
+            "--no-config",
+            "--select",
+            "POD0001",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    std::fs::write(
+        d.join("c.toml"),
+        "fail_on = \"high\"\nignore = [\"NETT\"]\n",
+    )
+    .unwrap();
+    let out = run_in(&d, &["scan", "pod.yaml", "--config", "c.toml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("c.toml:2: `ignore`: no rule matches `NETT`; did you mean `NET`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn input_errors_reach_standard_error_whatever_the_output() {
+    let d = inputs("stderr");
+    let report = d.join("out.report");
+    let report = report.to_str().unwrap();
+    for extra in [
+        &["-q"][..],
+        &["-f", "json"],
+        &["-f", "sarif", "-o", report],
+        &["-o", report],
+        &["-f", "concise", "-q"],
+    ] {
+        let mut args = vec!["scan", ".", "--no-config"];
+        args.extend_from_slice(extra);
+        let out = run_in(&d, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains("error: ./broken.yaml:2:") || err.contains("error: broken.yaml:2:"),
+            "{extra:?}: {err}"
+        );
+        if extra.contains(&"-q") {
+            assert!(out.stdout.is_empty(), "{extra:?}: -q hides findings");
+        }
+    }
+}
+
+#[test]
+fn audit_scan_errors_reach_standard_error_when_quiet() {
+    let d = common::temp_dir("audit-stderr");
+    std::fs::write(
+        d.join("audit.log"),
+        "{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"verb\":\n",
+    )
+    .unwrap();
+    for extra in [&["-q"][..], &["-f", "jsonl"]] {
+        let mut args = vec!["audit", "scan", "audit.log", "--no-config"];
+        args.extend_from_slice(extra);
+        let out = run_in(&d, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains("error: audit.log"), "{extra:?}: {err}");
+    }
+}
+
+/// The `run` script of a step of `action.yml`, by the step's name.
+fn action_step(name: &str) -> String {
+    let action =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../action.yml"))
+            .unwrap();
+    let start = action
+        .find(&format!("- name: {name}\n"))
+        .unwrap_or_else(|| panic!("step {name}"));
+    let rest = &action[start..];
+    let run = rest.find("run: |\n").expect("run script") + "run: |\n".len();
+    let mut script = String::new();
+    for line in rest[run..].lines() {
+        match line.strip_prefix("        ") {
+            Some(l) => script.push_str(l),
+            None if line.trim().is_empty() => {}
+            None => break,
+        }
+        script.push('\n');
+    }
+    script
+}
+
+#[test]
+fn the_github_action_shows_input_errors_in_its_log() {
+    let d = inputs("action");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_eksguard")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = d.join("github_output");
+    let summary = d.join("summary.md");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(action_step("Scan"))
+        .current_dir(&d)
+        .env("PATH", path)
+        .env("PATHS", ".")
+        .env("FAIL_ON", "high")
+        .env("EXTRA", "--no-config")
+        .env("SARIF", "eksguard.sarif")
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let log = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "exit-code=2\n");
+    // Once in the log, as an annotation naming the file and line.
+    assert_eq!(log.matches("broken.yaml").count(), 1, "{log}");
+    assert!(log.contains("::error file=broken.yaml,line=2::"), "{log}");
+    assert!(d.join("eksguard.sarif").is_file());
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("broken.yaml"),
+        "the job summary lists it too: {md}"
+    );
+}
+
+#[test]
+fn suppression_dates_are_calendar_dates() {
+    let d = common::temp_dir("dates");
+    std::fs::write(d.join("pod.yaml"), POD).unwrap();
+    std::fs::write(
+        d.join("c.toml"),
+        "[[suppress]]\nrules = [\"POD001\"]\nreason = \"x\"\nuntil = \"2027-02-30\"\n",
+    )
+    .unwrap();
+    let out = run_in(&d, &["scan", "pod.yaml", "--config", "c.toml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("c.toml:4: `until`: `2027-02-30` is not a calendar date"),
+        "{err}"
+    );
+
+    // In an annotation: named at its line, and it suppresses nothing.
+    let annotated = POD.replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n    eksguard.io/ignore: \"POD001 -- vendor chart until=2027-02-30\"\n",
+    );
+    std::fs::write(d.join("pod.yaml"), annotated).unwrap();
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "pod.yaml",
+            "--no-config",
+            "--select",
+            "POD001",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["findings"][0]["rule_id"], "POD001");
+    let w = &v["warnings"][0];
+    assert_eq!(w["line"], 7, "{v:#}");
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("2027-02-30` is not a calendar date"),
+        "{w}"
+    );
+    // A real leap day is a date.
+    let leap = POD.replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n    eksguard.io/ignore: \"POD001 -- vendor chart until=2096-02-29\"\n",
+    );
+    std::fs::write(d.join("pod.yaml"), leap).unwrap();
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "pod.yaml",
+            "--no-config",
+            "--select",
+            "POD001",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn writing_a_baseline_exits_0_and_says_what_it_wrote() {
+    let d = inputs("write-baseline");
+    std::fs::remove_file(d.join("broken.yaml")).unwrap();
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "pod.yaml",
+            "--no-config",
+            "--select",
+            "POD001,IMG",
+            "--write-baseline",
+            "base.json",
+            "-q",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("base.json")).unwrap()).unwrap();
+    let n = written["findings"].as_array().unwrap().len();
+    assert_eq!(n, 2, "{written:#}");
+    assert!(
+        err.contains(&format!("wrote a baseline of {n} findings to base.json")),
+        "{err}"
+    );
+    // With it, the next run is clean.
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "pod.yaml",
+            "--no-config",
+            "--select",
+            "POD001,IMG",
+            "--baseline",
+            "base.json",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn the_output_file_extension_names_the_format() {
+    let d = inputs("extension");
+    std::fs::remove_file(d.join("broken.yaml")).unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "pod.yaml", "--no-config", "--select", "POD001"];
+        args.extend_from_slice(extra);
+        run_in(&d, &args)
+    };
+    let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap();
+    for (file, starts) in [
+        (
+            "r.sarif",
+            "\"$schema\": \"https://docs.oasis-open.org/sarif",
+        ),
+        ("r.json", "\"schema_version\": 1"),
+        ("r.html", "<!DOCTYPE html>"),
+        ("r.md", "# eksguard"),
+    ] {
+        let out = scan(&["-o", file]);
+        assert_eq!(out.status.code(), Some(1), "{file}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{file}: {}", stderr(&out));
+        let text = read(file);
+        assert!(
+            text.contains(starts),
+            "{file}: {}",
+            &text[..text.len().min(300)]
+        );
+    }
+    // An explicit format wins, with a warning when the extension says otherwise.
+    let out = scan(&["-o", "x.sarif", "-f", "json"]);
+    assert!(read("x.sarif").contains("\"schema_version\": 1"));
+    assert!(
+        stderr(&out).contains("writing json to x.sarif, whose extension suggests sarif"),
+        "{}",
+        stderr(&out)
+    );
+    // An extension that names no format: text, and a warning.
+    let out = scan(&["-o", "report.out"]);
+    assert!(read("report.out").contains("POD001"));
+    assert!(
+        stderr(&out).contains("report.out: no report format known by this extension"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn concise_is_one_line_per_finding() {
+    let d = inputs("concise");
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "pod.yaml",
+            "--no-config",
+            "--select",
+            "POD001,IMG002",
+            "-f",
+            "concise",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "pod.yaml:9:5: info IMG002 Pod shop/web: container `app` image `nginx:1.27` is not pinned by digest",
+            "pod.yaml:11:7: critical POD001 Pod shop/web: container `app` runs privileged",
+        ],
+        "{text}"
+    );
+    assert!(
+        lines.last().unwrap().starts_with("2 findings (1 critical"),
+        "{text}"
+    );
+}
+
+#[test]
+fn text_shows_a_line_frame_once_most_severe_first() {
+    let d = common::temp_dir("frames");
+    // Both findings point at the container.
+    std::fs::write(
+        d.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  containers:\n  - name: app\n    image: nginx:1.27\n",
+    )
+    .unwrap();
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "pod.yaml",
+            "--no-config",
+            "--select",
+            "POD013,POD002,IMG002",
+        ],
+    );
+    let text = stdout(&out);
+    insta::assert_snapshot!("text_frames_shared", text);
+    // The line of the container once, with its two findings, the medium one first.
+    assert_eq!(
+        text.matches("    8 |   - name: app\n      |     ^").count(),
+        1,
+        "{text}"
+    );
+    let medium = text.find("medium POD002").unwrap();
+    let low = text.find("low POD013").unwrap();
+    let info = text.find("info IMG002").unwrap();
+    assert!(medium < low && low < info, "{text}");
+}

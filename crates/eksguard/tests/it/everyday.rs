@@ -426,3 +426,86 @@ fn text_shows_a_line_frame_once_most_severe_first() {
     let info = text.find("info IMG002").unwrap();
     assert!(medium < low && low < info, "{text}");
 }
+
+const RBAC: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: reader\n  namespace: dev\nrules:\n- apiGroups: [\"\"]\n  resources: [\"pods\"]\n  verbs: [\"get\"]\n- apiGroups: [\"apps\"]\n  resources: [\"deployments\"]\n  verbs: [\"get\"]\n- apiGroups: [\"stable.example.com\"]\n  resources: [\"crontabs\"]\n  verbs: [\"get\"]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: read\n  namespace: dev\nsubjects:\n- kind: User\n  name: alice\nroleRef:\n  kind: Role\n  name: reader\n  apiGroup: rbac.authorization.k8s.io\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: crontabs.stable.example.com\nspec:\n  group: stable.example.com\n  scope: Namespaced\n  names:\n    plural: crontabs\n    singular: crontab\n    kind: CronTab\n    shortNames: [ct]\n  versions: []\n";
+
+/// The subjects of a who-can JSON answer.
+fn who_can(dir: &Path, args: &[&str]) -> (Output, Vec<String>) {
+    let mut all = vec!["rbac", "who-can"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["rbac.yaml", "-f", "json"]);
+    let out = run_in(dir, &all);
+    let names = match out.status.code() {
+        Some(0) => json(&out)["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["subject"]["name"].as_str().unwrap().to_string())
+            .filter(|n| n == "alice")
+            .collect(),
+        _ => Vec::new(),
+    };
+    (out, names)
+}
+
+#[test]
+fn rbac_resources_are_named_as_kubectl_names_them() {
+    let d = common::temp_dir("rbac-names");
+    std::fs::write(d.join("rbac.yaml"), RBAC).unwrap();
+    // Plural, singular, short name, kind, group-qualified: one answer.
+    for res in ["pods", "pod", "po", "Pod", "pods."] {
+        let res = res.trim_end_matches('.');
+        let (out, names) = who_can(&d, &["get", res, "-n", "dev"]);
+        assert_eq!(names, ["alice"], "{res}: {}", stderr(&out));
+    }
+    for res in [
+        "deployments",
+        "deployment",
+        "deploy",
+        "deployment.apps",
+        "deploy.apps",
+    ] {
+        let (out, names) = who_can(&d, &["get", res, "-n", "dev"]);
+        assert_eq!(names, ["alice"], "{res}: {}", stderr(&out));
+    }
+    // Custom resources by the names their definition in the input gives them.
+    for res in ["crontabs", "crontab", "ct", "crontab.stable.example.com"] {
+        let (out, names) = who_can(&d, &["get", res, "-n", "dev"]);
+        assert_eq!(names, ["alice"], "{res}: {}", stderr(&out));
+    }
+    let (out, _) = who_can(&d, &["get", "po", "-n", "dev"]);
+    assert!(
+        stderr(&out).contains("`po` is taken as `pods`"),
+        "{}",
+        stderr(&out)
+    );
+    // Another API's resource named with its group is taken as given.
+    let (out, names) = who_can(&d, &["get", "widgets.example.org", "-n", "dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(names.is_empty());
+}
+
+#[test]
+fn rbac_unknown_resources_and_subresource_verbs_are_errors() {
+    let d = common::temp_dir("rbac-errors");
+    std::fs::write(d.join("rbac.yaml"), RBAC).unwrap();
+    let (out, _) = who_can(&d, &["get", "pdos"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown resource `pdos`"), "{err}");
+    assert!(err.contains("did you mean `pods`"), "{err}");
+    let (out, _) = who_can(&d, &["exec", "pods"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`exec` is not a verb"), "{err}");
+    assert!(err.contains("who-can create pods/exec"), "{err}");
+    // A verb Kubernetes does not use: answered, with a note and the nearest verbs.
+    let (out, _) = who_can(&d, &["gett", "pods"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("`gett` is not a verb Kubernetes uses"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `get`"), "{err}");
+}

@@ -798,7 +798,8 @@ data:
     #[test]
     fn requests_from_short_names_groups_and_subresources() {
         let m = RbacModel::from_inventory(&Inventory::default());
-        let q = parse_request(&m, "create", "po/exec", Some("prod"), Some("web")).unwrap();
+        let names = ResourceNames::new(&m, &Inventory::default());
+        let q = parse_request(&m, &names, "create", "po/exec", Some("prod"), Some("web")).unwrap();
         assert_eq!(q.request.resource, "pods");
         assert_eq!(q.request.subresource.as_deref(), Some("exec"));
         assert_eq!(q.request.api_group, "");
@@ -806,12 +807,12 @@ data:
         assert_eq!(q.request.name.as_deref(), Some("web"));
         assert_eq!(q.namespace_ignored_for, None);
 
-        let q = parse_request(&m, "list", "deploy", None, None).unwrap();
+        let q = parse_request(&m, &names, "list", "deploy", None, None).unwrap();
         assert_eq!(
             (q.request.api_group.as_str(), q.request.resource.as_str()),
             ("apps", "deployments")
         );
-        let q = parse_request(&m, "get", "Widgets.example.com", None, None).unwrap();
+        let q = parse_request(&m, &names, "get", "Widgets.example.com", None, None).unwrap();
         assert_eq!(q.request.resource, "widgets");
         assert_eq!(q.request.api_group, "example.com");
     }
@@ -819,29 +820,31 @@ data:
     #[test]
     fn cluster_scoped_resources_drop_the_namespace() {
         let m = RbacModel::from_inventory(&Inventory::default());
-        let q = parse_request(&m, "get", "no", Some("prod"), None).unwrap();
+        let names = ResourceNames::new(&m, &Inventory::default());
+        let q = parse_request(&m, &names, "get", "no", Some("prod"), None).unwrap();
         assert_eq!(q.request.namespace, None);
         assert_eq!(q.namespace_ignored_for.as_deref(), Some("nodes"));
         assert!(describe_query(&q.request, &m).contains("cluster-wide"));
-        let q = parse_request(&m, "get", "secrets", None, None).unwrap();
+        let q = parse_request(&m, &names, "get", "secrets", None, None).unwrap();
         assert!(describe_query(&q.request, &m).contains(" in any namespace"));
     }
 
     #[test]
     fn urls_and_empty_queries() {
         let m = RbacModel::from_inventory(&Inventory::default());
-        let q = parse_request(&m, "get", "/metrics", None, None).unwrap();
+        let names = ResourceNames::new(&m, &Inventory::default());
+        let q = parse_request(&m, &names, "get", "/metrics", None, None).unwrap();
         assert_eq!(q.request.path.as_deref(), Some("/metrics"));
         assert_eq!(
-            parse_request(&m, "get", "/metrics", Some("ns"), None),
+            parse_request(&m, &names, "get", "/metrics", Some("ns"), None),
             Err(QueryError::ScopedUrl)
         );
         assert_eq!(
-            parse_request(&m, "", "pods", None, None),
+            parse_request(&m, &names, "", "pods", None, None),
             Err(QueryError::Empty)
         );
         assert_eq!(
-            parse_request(&m, "get", "", None, None),
+            parse_request(&m, &names, "get", "", None, None),
             Err(QueryError::Empty)
         );
     }
@@ -850,7 +853,8 @@ data:
     fn grants_join_bindings_roles_and_iam_principals() {
         let inv = inventory(INPUT);
         let m = RbacModel::from_inventory(&inv);
-        let q = parse_request(&m, "create", "pods/exec", Some("prod"), None).unwrap();
+        let names = ResourceNames::new(&m, &inv);
+        let q = parse_request(&m, &names, "create", "pods/exec", Some("prod"), None).unwrap();
         let rows = grant_rows(&inv, &m, &m.who_can(&q.request));
         let group = rows
             .iter()
@@ -876,6 +880,7 @@ data:
     fn lookups_by_form_and_kind() {
         let inv = inventory(INPUT);
         let m = RbacModel::from_inventory(&inv);
+        let names = ResourceNames::new(&m, &inv);
         // A bare name is a user and a group: both bindings show.
         let ids = identities(&m, "ops", None);
         assert_eq!(ids.len(), 2);

@@ -880,7 +880,6 @@ data:
     fn lookups_by_form_and_kind() {
         let inv = inventory(INPUT);
         let m = RbacModel::from_inventory(&inv);
-        let names = ResourceNames::new(&m, &inv);
         // A bare name is a user and a group: both bindings show.
         let ids = identities(&m, "ops", None);
         assert_eq!(ids.len(), 2);

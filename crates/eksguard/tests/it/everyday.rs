@@ -509,3 +509,50 @@ fn rbac_unknown_resources_and_subresource_verbs_are_errors() {
     );
     assert!(err.contains("did you mean `get`"), "{err}");
 }
+
+#[test]
+fn markdown_is_by_rule_most_severe_first_and_fits_a_job_summary() {
+    let d = common::temp_dir("markdown-limit");
+    let pods: Vec<String> = (0..3000)
+        .map(|i| {
+            let privileged = match i % 100 {
+                0 => "    securityContext: {privileged: true}\n",
+                _ => "",
+            };
+            format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  namespace: n\nspec:\n  containers:\n  - name: c\n    image: nginx\n{privileged}")
+        })
+        .collect();
+    std::fs::write(d.join("pods.yaml"), pods.join("---\n")).unwrap();
+    let out = run_in(&d, &["scan", "pods.yaml", "--no-config", "-f", "markdown"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(md.len() <= 1024 * 1024, "{} bytes", md.len());
+    let total: usize = md
+        .split("**")
+        .nth(1)
+        .and_then(|t| t.strip_suffix(" findings"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains(" | Pod/n/"))
+        .count();
+    let left: usize = md
+        .split("\n**")
+        .find_map(|t| t.split_once(" findings left out**"))
+        .map(|(n, _)| n.parse().unwrap())
+        .expect("a note on what was left out");
+    assert_eq!(rows + left, total, "every finding shown or counted");
+    assert!(md.contains("The full report is the run's SARIF or JSON output"));
+    // Folded by rule, the most severe rule first and severities never rising.
+    let order = ["critical", "high", "medium", "low", "info"];
+    let ranks: Vec<usize> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("<details><summary><b>"))
+        .map(|l| order.iter().position(|s| l.starts_with(s)).unwrap())
+        .collect();
+    assert_eq!(ranks[0], 0, "{md:.2000}");
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
+    assert!(md.contains("<b>critical</b> POD001 privileged-container: 30 findings</summary>"));
+}

@@ -556,3 +556,159 @@ fn markdown_is_by_rule_most_severe_first_and_fits_a_job_summary() {
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
     assert!(md.contains("<b>critical</b> POD001 privileged-container: 30 findings</summary>"));
 }
+
+/// Files a repository commonly holds beside its manifests.
+fn repository(tag: &str) -> PathBuf {
+    let d = common::temp_dir(tag);
+    let files: &[(&str, &str)] = &[
+        (
+            ".github/workflows/ci.yml",
+            "name: ci\non: [push]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps: []\n",
+        ),
+        (
+            "package.json",
+            "{\"name\": \"site\", \"version\": \"1.0.0\"}\n",
+        ),
+        (
+            "infra/main.tf.json",
+            "{\"resource\": {\"aws_eks_cluster\": {\"c\": {\"name\": \"x\"}}}}\n",
+        ),
+        ("docs/mkdocs.yml", "site_name: docs\n"),
+        ("k8s/pod.yaml", POD),
+        (
+            "k8s/values.yaml",
+            "replicaCount: 2\nimage:\n  tag: latest\n",
+        ),
+    ];
+    for (path, text) in files {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    d
+}
+
+#[test]
+fn named_files_that_are_not_inputs_are_skipped_and_counted() {
+    let d = repository("not-inputs");
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            ".github/workflows/ci.yml",
+            "package.json",
+            "infra/main.tf.json",
+            "k8s/values.yaml",
+            "k8s/pod.yaml",
+            "--no-config",
+            "--select",
+            "POD001",
+            "-f",
+            "json",
+        ],
+    );
+    // The privileged pod decides; nothing else is an error.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["errors"], serde_json::json!([]), "{v:#}");
+    assert_eq!(v["summary"]["files_scanned"], 1);
+    assert_eq!(v["summary"]["files_skipped"]["not_an_input"], 4, "{v:#}");
+    let warned: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            ".github/workflows/ci.yml",
+            "package.json",
+            "infra/main.tf.json",
+            "k8s/values.yaml"
+        ]
+    );
+    assert!(v["warnings"][2]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Terraform in JSON syntax"));
+    // Said in text too.
+    let out = run_in(
+        &d,
+        &[
+            "scan",
+            "package.json",
+            "k8s/pod.yaml",
+            "--no-config",
+            "--select",
+            "POD001",
+        ],
+    );
+    assert!(
+        stdout(&out).contains("1 file skipped: 1 not an input"),
+        "{}",
+        stdout(&out)
+    );
+    // A file with an object and a document of no known shape is still an error.
+    std::fs::write(d.join("mixed.yaml"), format!("{POD}---\nfoo: bar\n")).unwrap();
+    let out = run_in(&d, &["scan", "mixed.yaml", "--no-config", "-q"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn the_pre_commit_hook_passes_only_what_eksguard_reads() {
+    let hooks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let pattern = |key: &str| -> String {
+        let line = hooks
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: '")))
+            .unwrap_or_else(|| panic!("{key}"));
+        line.strip_suffix('\'').unwrap().to_string()
+    };
+    let (files, exclude) = (pattern("files"), pattern("exclude"));
+    let d = repository("pre-commit");
+    let staged = [
+        ".github/workflows/ci.yml",
+        "package.json",
+        "infra/main.tf.json",
+        "docs/mkdocs.yml",
+        "k8s/pod.yaml",
+        "README.md",
+        "infra/main.tf",
+        "infra/prod.tfvars",
+    ];
+    // pre-commit matches with Python's `re.search`: the same engine here.
+    let script = format!(
+        "import re, sys\nfor p in sys.argv[1:]:\n    if re.search(r'''{files}''', p) and not re.search(r'''{exclude}''', p):\n        print(p)\n"
+    );
+    let Ok(out) = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .args(staged)
+        .output()
+    else {
+        eprintln!("SKIPPED: python3 not found");
+        return;
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let passed = stdout(&out);
+    let passed: Vec<&str> = passed.lines().collect();
+    assert_eq!(
+        passed,
+        ["k8s/pod.yaml", "infra/main.tf", "infra/prod.tfvars"]
+    );
+    // And what passes, eksguard reads without an input error.
+    std::fs::write(
+        d.join("infra/main.tf"),
+        "resource \"aws_eks_cluster\" \"c\" {\n  name = \"c\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("infra/prod.tfvars"), "region = \"eu-west-1\"\n").unwrap();
+    let mut args = vec!["scan", "--no-config", "--fail-on", "never", "-q"];
+    args.extend(passed);
+    let out = run_in(&d, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

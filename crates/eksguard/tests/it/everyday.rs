@@ -712,3 +712,94 @@ fn the_pre_commit_hook_passes_only_what_eksguard_reads() {
     let out = run_in(&d, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn html_names_namespaces_whole_ranks_resources_per_file_and_puts_findings_first() {
+    let d = common::temp_dir("html-page");
+    let ns = "payments-processing-eu-west-1-production";
+    let deploy = |ns: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n        securityContext:\n          privileged: true\n")
+    };
+    std::fs::create_dir_all(d.join("base")).unwrap();
+    std::fs::create_dir_all(d.join("prod")).unwrap();
+    std::fs::write(d.join("base/web.yaml"), deploy(ns)).unwrap();
+    std::fs::write(d.join("prod/web.yaml"), deploy(ns)).unwrap();
+    let mut args = vec![
+        "scan",
+        "base/web.yaml",
+        "prod/web.yaml",
+        "--no-config",
+        "--select",
+        "POD001",
+        "-o",
+        "r.html",
+    ];
+    // Twelve named files that are not inputs: twelve warnings.
+    let others: Vec<String> = (0..12).map(|i| format!("other{i}.json")).collect();
+    for o in &others {
+        std::fs::write(d.join(o), "{\"name\": \"x\"}\n").unwrap();
+    }
+    args.extend(others.iter().map(String::as_str));
+    let out = run_in(&d, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let page = std::fs::read_to_string(d.join("r.html")).unwrap();
+    // The namespace chart's label is the whole name.
+    let chart = &page[page.find("id=\"chart-namespace\"").unwrap()..];
+    let chart = &chart[..chart.find("</figure>").unwrap()];
+    assert!(chart.contains(&format!(">{ns}</text>")), "{chart}");
+    assert!(!chart.contains('…'), "{chart}");
+    // The same Deployment in two files is two resources.
+    let top = &page[page.find("id=\"top-resources\"").unwrap()..];
+    let top = &top[..top.find("</table>").unwrap()];
+    let rows: Vec<&str> = top.lines().filter(|l| l.starts_with("<tr><td>")).collect();
+    assert_eq!(rows.len(), 2, "{top}");
+    assert!(
+        rows[0].contains("base/web.yaml") && rows[1].contains("prod/web.yaml"),
+        "{top}"
+    );
+    // Twelve warnings come after the findings table.
+    let (findings, problems) = (
+        page.find("id=\"findings\"").unwrap(),
+        page.find("id=\"problems\"").unwrap(),
+    );
+    assert!(findings < problems);
+    assert_eq!(page.matches("<li class=\"warning\">").count(), 12);
+}
+
+#[test]
+fn audit_summary_keeps_quiet_minutes_on_its_time_axis() {
+    let d = common::temp_dir("audit-axis");
+    let event = |id: u32, time: &str| {
+        format!("{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\",\"auditID\":\"a{id}\",\"stage\":\"ResponseComplete\",\"requestURI\":\"/api/v1/pods\",\"verb\":\"list\",\"user\":{{\"username\":\"alice\"}},\"objectRef\":{{\"resource\":\"pods\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"code\":200}},\"requestReceivedTimestamp\":\"{time}\",\"stageTimestamp\":\"{time}\"}}\n")
+    };
+    let log = [
+        event(1, "2026-11-27T08:00:10.000000Z"),
+        event(2, "2026-11-27T08:00:20.000000Z"),
+        event(3, "2026-11-27T08:05:00.000000Z"),
+    ]
+    .concat();
+    std::fs::write(d.join("audit.log"), log).unwrap();
+    let out = run_in(&d, &["audit", "summary", "audit.log", "-f", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let buckets = json(&out)["rate"]["buckets"].clone();
+    let counts: Vec<u64> = buckets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [2, 0, 0, 0, 0, 1], "{buckets:#}");
+    let out = run_in(&d, &["audit", "summary", "audit.log", "-f", "html"]);
+    let page = stdout(&out);
+    let chart = &page[page.find("id=\"rate-chart\"").unwrap()..];
+    // Short times on the axis, the date once.
+    assert!(
+        chart.contains(">08:00</text>") && chart.contains(">08:05</text>"),
+        "{chart:.3000}"
+    );
+    assert_eq!(
+        chart.matches(">2026-11-27</text>").count(),
+        1,
+        "{chart:.3000}"
+    );
+}

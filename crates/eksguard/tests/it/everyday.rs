@@ -803,3 +803,93 @@ fn audit_summary_keeps_quiet_minutes_on_its_time_axis() {
         "{chart:.3000}"
     );
 }
+
+/// A local port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn api_errors_are_one_readable_line_each_even_with_quiet() {
+    let d = common::temp_dir("api-errors");
+    let port = closed_port();
+    std::fs::write(
+        d.join("kubeconfig"),
+        format!("apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{port}\ncontexts:\n- name: t\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user:\n    token: abc\n"),
+    )
+    .unwrap();
+    let out = run_in(
+        &d,
+        &[
+            "cluster",
+            "--kubeconfig",
+            "kubeconfig",
+            "--no-aws",
+            "--no-config",
+            "-q",
+            "--request-timeout",
+            "5",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    let line = err
+        .lines()
+        .find(|l| l.contains("API discovery failed"))
+        .expect(&err);
+    assert!(line.contains("Connection refused"), "{line}");
+    assert!(
+        line.contains("check the server address of the kubeconfig context"),
+        "{line}"
+    );
+
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let aws = |creds: bool| {
+        let mut c = bin();
+        c.current_dir(&d)
+            .args([
+                "cluster",
+                "--aws-only",
+                "--cluster-name",
+                "demo",
+                "--region",
+                "eu-west-1",
+            ])
+            .args(["--endpoint-url", &endpoint, "--no-config", "-q"])
+            .env("HOME", &d)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
+        match creds {
+            true => c
+                .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+                .env("AWS_SECRET_ACCESS_KEY", "secret"),
+            false => c
+                .env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY"),
+        };
+        c.output().unwrap()
+    };
+    for (creds, hint) in [
+        (
+            true,
+            "check the region (--region), the endpoint (--endpoint-url) and the network",
+        ),
+        (false, "check the AWS credentials"),
+    ] {
+        let out = aws(creds);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        let line = err
+            .lines()
+            .find(|l| l.contains("eks:DescribeCluster failed"))
+            .unwrap_or_else(|| panic!("{err}"));
+        assert!(line.contains(hint), "{line}");
+        // No SDK debug dump, no multi-line chain.
+        for dump in ["DispatchFailure {", "ConnectorError", "\\n", "Attempted"] {
+            assert!(!err.contains(dump), "{dump}: {err}");
+        }
+    }
+}

@@ -679,7 +679,7 @@ pub(crate) fn describe_error<E: ProvideErrorMetadata + std::error::Error + 'stat
     e: &SdkError<E>,
 ) -> String {
     let status = match e {
-        SdkError::ServiceError(se) => format!("HTTP {} ", se.raw().status().as_u16()),
+        SdkError::ServiceError(se) => format!(" (HTTP {})", se.raw().status().as_u16()),
         _ => String::new(),
     };
     // What to look at for the errors people meet.
@@ -698,14 +698,14 @@ pub(crate) fn describe_error<E: ProvideErrorMetadata + std::error::Error + 'stat
         | "AuthFailure" => {
             "; check the AWS credentials (AWS_PROFILE or --profile, the environment)"
         }
-        "ResourceNotFoundException" => {
-            "; check the cluster name (--cluster-name) and the region (--region)"
+        "ResourceNotFoundException" | "NoSuchEntity" => {
+            "; check the name and the region (--region)"
         }
         _ => "",
     };
     match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{status}{code}: {}{}", first_line(msg), check(code)),
-        (Some(code), None) => format!("{status}{code}{}", check(code)),
+        (Some(code), Some(msg)) => format!("{code}{status}: {}{}", first_line(msg), check(code)),
+        (Some(code), None) => format!("{code}{status}{}", check(code)),
         _ => match e {
             // An answer that is not an AWS error (an endpoint that lacks the operation, a
             // proxy): its status says enough, the body may be a whole HTML page.

@@ -222,9 +222,9 @@ fn by_line<'a>(group: &[&'a ReportFinding], opts: &RenderOptions) -> Vec<Vec<&'a
     }
     for line in &mut lines {
         // Stable: equal severities keep the report's order.
-        line.sort_by(|a, b| b.severity.cmp(&a.severity));
+        line.sort_by_key(|f| std::cmp::Reverse(f.severity));
     }
-    lines.sort_by(|a, b| b[0].severity.cmp(&a[0].severity));
+    lines.sort_by_key(|l| std::cmp::Reverse(l[0].severity));
     lines
 }
 

@@ -40,14 +40,18 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 pub struct Date(pub i32, pub u32, pub u32);
 
 impl Date {
-    /// `YYYY-MM-DD`; the month and day are checked against their ranges, not the month's
-    /// length.
+    /// `YYYY-MM-DD`, a day that is on the calendar: 2027-02-30 and 2026-02-29 are not.
     pub fn parse(s: &str) -> Option<Date> {
         let mut it = s.trim().splitn(3, '-');
         let y: i32 = it.next()?.parse().ok()?;
         let m: u32 = it.next()?.parse().ok()?;
         let d: u32 = it.next()?.parse().ok()?;
-        ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(Date(y, m, d))
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(0..=9999).contains(&y) {
+            return None;
+        }
+        // A day past the month's end would roll over into the next month.
+        let (ry, rm, rd) = civil_from_days(days_from_civil(i64::from(y), m, d));
+        (ry == i64::from(y) && rm == m && rd == d).then_some(Date(y, m, d))
     }
 
     /// Today in UTC.
@@ -161,6 +165,10 @@ mod tests {
         assert_eq!(Date(2023, 3, 1).days() - Date(2023, 2, 28).days(), 1);
         assert_eq!(Date::parse(" 2026-11-28 "), Some(Date(2026, 11, 28)));
         assert_eq!(Date::parse("2026-13-01"), None);
+        assert_eq!(Date::parse("2027-02-30"), None);
+        assert_eq!(Date::parse("2026-02-29"), None);
+        assert_eq!(Date::parse("2028-02-29"), Some(Date(2028, 2, 29)));
+        assert_eq!(Date::parse("2026-04-31"), None);
         assert_eq!(Date::parse("2026-1"), None);
         assert_eq!(Date::parse("2026-01-01-x"), None);
         assert_eq!(Date(2026, 1, 5).to_string(), "2026-01-05");

@@ -47,6 +47,9 @@ pub struct FilesSkipped {
     pub not_regular_file: usize,
     /// A symbolic link back to a directory the walk is already inside.
     pub symlink_loop: usize,
+    /// Named on the command line, but holding no document eksguard reads (a CI workflow,
+    /// `package.json`): skipped with a warning rather than judged an input error.
+    pub not_an_input: usize,
 }
 
 impl FilesSkipped {
@@ -57,10 +60,11 @@ impl FilesSkipped {
             + self.too_large
             + self.not_regular_file
             + self.symlink_loop
+            + self.not_an_input
     }
 
     /// `(name, count)` for every reason, in the order of the JSON object.
-    pub fn by_reason(&self) -> [(&'static str, usize); 6] {
+    pub fn by_reason(&self) -> [(&'static str, usize); 7] {
         [
             ("gitignored", self.gitignored),
             ("excluded", self.excluded),
@@ -68,6 +72,7 @@ impl FilesSkipped {
             ("too_large", self.too_large),
             ("not_regular_file", self.not_regular_file),
             ("symlink_loop", self.symlink_loop),
+            ("not_an_input", self.not_an_input),
         ]
     }
 
@@ -78,6 +83,7 @@ impl FilesSkipped {
         self.too_large += other.too_large;
         self.not_regular_file += other.not_regular_file;
         self.symlink_loop += other.symlink_loop;
+        self.not_an_input += other.not_an_input;
     }
 }
 

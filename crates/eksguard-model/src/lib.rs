@@ -19,6 +19,7 @@ pub mod podsec;
 pub mod rbac;
 pub mod rule;
 pub mod selector;
+pub mod suggest;
 pub mod workload;
 pub mod yaml;
 

@@ -170,6 +170,14 @@ impl AuditSummary {
             .unwrap_or(10_080);
         let bucket_of = |m: i64| m - m.rem_euclid(bucket_minutes);
         let mut buckets: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+        // Every bucket from the first to the last, quiet ones too: the time axis is even.
+        if let (Some(a), Some(b)) = (self.per_minute.keys().next(), self.per_minute.keys().last()) {
+            let mut m = bucket_of(*a);
+            while m <= *b {
+                buckets.insert(m, (0, 0));
+                m += bucket_minutes;
+            }
+        }
         for (m, n) in &self.per_minute {
             buckets.entry(bucket_of(*m)).or_default().0 += n;
         }

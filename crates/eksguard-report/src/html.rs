@@ -157,7 +157,11 @@ pub(crate) fn render(
     totals(&mut doc, report);
     charts(&mut doc, report);
     top_resources(&mut doc, report);
-    problems(&mut doc, report);
+    // A few input problems are read first; a long list would push the findings down.
+    let problems_first = report.errors.len() + report.warnings.len() <= SHORT_PROBLEMS;
+    if problems_first {
+        problems(&mut doc, report);
+    }
 
     // Filters need the script: hidden until it runs.
     doc.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n");
@@ -214,6 +218,9 @@ pub(crate) fn render(
         }
         chunk_end(&mut doc, report.suppressed_findings.len());
         doc.push_str("</div>\n</div>\n</details>\n</section>\n");
+    }
+    if !problems_first {
+        problems(&mut doc, report);
     }
     if let Some(c) = &report.config {
         config(&mut doc, c);
@@ -327,13 +334,22 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
         .max()
         .unwrap_or(1)
         .max(1);
-    let (label_w, bar_w, row_h) = (110.0, 210.0, 18.0);
+    // The label column fits the longest label whole (a namespace name has at most 63
+    // characters): names are what the chart is read by.
+    let longest = entries
+        .iter()
+        .map(|(l, _)| l.chars().count().min(LABEL_CHARS))
+        .max()
+        .unwrap_or(0);
+    let (bar_w, row_h) = (210.0, 18.0);
+    let label_w = (longest as f64 * 7.0 + 12.0).max(110.0);
+    let width = label_w + bar_w + 40.0;
     let rows = entries.len() + usize::from(rest > 0);
     let height = rows as f64 * row_h + 8.0;
     w!(
         doc,
         "<figure class=\"chart\" id=\"chart-{filter}\">\n<figcaption>{}</figcaption>\n\
-         <svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 360 {height}\" width=\"360\" height=\"{height}\">\n",
+         <svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\">\n",
         esc(title)
     );
     for (i, (label, counts)) in entries.iter().enumerate() {
@@ -347,7 +363,7 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
             esc(label),
             label_w - 6.0,
             y + 12.0,
-            esc(&short(label, 18))
+            esc(&short(label, LABEL_CHARS))
         );
         let mut x = label_w;
         for (slot, n) in counts.iter().enumerate() {
@@ -383,6 +399,9 @@ fn bar_chart(doc: &mut String, title: &str, filter: &str, tally: &Tally) {
     doc.push_str("</svg>\n</figure>\n");
 }
 
+/// Characters of a chart label shown before it is cut: a Kubernetes name's limit.
+const LABEL_CHARS: usize = 63;
+
 /// At most `n` characters, with an ellipsis when cut.
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -399,16 +418,30 @@ fn top_resources(doc: &mut String, report: &Report<'_>) {
     if report.findings.is_empty() {
         return;
     }
-    let by_resource = tally(report.findings.iter(), ReportFinding::qualified_name);
+    // Keyed by file as well: objects of one name in two files (an overlay and its base,
+    // two environments) are two resources.
+    let mut by_resource: BTreeMap<(String, String), [usize; 5]> = BTreeMap::new();
+    for f in &report.findings {
+        let file = f
+            .location
+            .as_ref()
+            .map(|l| l.file.clone())
+            .unwrap_or_default();
+        let slot = Severity::ALL
+            .iter()
+            .position(|s| *s == f.severity)
+            .unwrap_or(4);
+        by_resource.entry((file, f.qualified_name())).or_default()[slot] += 1;
+    }
     let score = |c: &[usize; 5]| c[0] * 10 + c[1] * 5 + c[2] * 2 + c[3];
-    let mut ranked: Vec<(&String, &[usize; 5])> = by_resource.iter().collect();
+    let mut ranked: Vec<(&(String, String), &[usize; 5])> = by_resource.iter().collect();
     ranked.sort_by(|a, b| score(b.1).cmp(&score(a.1)).then(a.0.cmp(b.0)));
     doc.push_str(
         "<section id=\"top-resources\">\n<h2>Riskiest resources</h2>\n<table class=\"plain\">\n\
-         <thead><tr><th>Resource</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Info</th><th>Score</th></tr></thead>\n<tbody>\n",
+         <thead><tr><th>Resource</th><th>File</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Info</th><th>Score</th></tr></thead>\n<tbody>\n",
     );
-    for (name, c) in ranked.into_iter().take(TOP_RESOURCES) {
-        w!(doc, "<tr><td>{}</td>", esc(name));
+    for ((file, name), c) in ranked.into_iter().take(TOP_RESOURCES) {
+        w!(doc, "<tr><td>{}</td><td>{}</td>", esc(name), esc(file));
         for n in c {
             w!(doc, "<td class=\"num\">{n}</td>");
         }
@@ -416,6 +449,9 @@ fn top_resources(doc: &mut String, report: &Report<'_>) {
     }
     doc.push_str("</tbody>\n</table>\n</section>\n");
 }
+
+/// Input errors and warnings shown before the findings; more go after them.
+const SHORT_PROBLEMS: usize = 10;
 
 fn problems(doc: &mut String, report: &Report<'_>) {
     if report.errors.is_empty() && report.warnings.is_empty() {
@@ -836,6 +872,7 @@ fn rate_chart(doc: &mut String, d: &crate::audit_summary::SummaryData) {
         marks.entry(m.bucket.as_str()).or_default().push(m);
     }
     let label_every = buckets.len().div_ceil(8).max(1);
+    let mut last_day: Option<&str> = None;
     for (i, b) in buckets.iter().enumerate() {
         let x = left + i as f64 * step;
         w!(
@@ -883,15 +920,27 @@ fn rate_chart(doc: &mut String, d: &crate::audit_summary::SummaryData) {
             );
         }
         if i % label_every == 0 {
+            // `HH:MM`, with the date under it where the day changes (and at the start).
+            let (day, time) = b.start.split_once('T').unwrap_or(("", &b.start));
+            let time = time.trim_end_matches('Z');
             w!(
                 doc,
-                "<text x=\"{x:.1}\" y=\"{:.1}\">{}</text>\n",
+                "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\">{}</text>\n",
                 top + plot_h + 14.0,
-                esc(&b.start)
+                esc(time)
             );
+            if last_day != Some(day) {
+                w!(
+                    doc,
+                    "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\">{}</text>\n",
+                    top + plot_h + 28.0,
+                    esc(day)
+                );
+                last_day = Some(day);
+            }
         }
     }
-    doc.push_str("</svg>\n<p class=\"count\">Grey: requests; red: denied requests; dots: findings of the audit rules (hover for details).</p>\n");
+    doc.push_str("</svg>\n<p class=\"count\">Grey: requests; red: denied requests; dots: findings of the audit rules (hover for details). Times in UTC.</p>\n");
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub const INFORMATION_URI: &str =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
+    /// One line per finding: position, severity, rule, resource and message.
+    Concise,
     Json,
     Sarif,
     Junit,
@@ -48,12 +50,13 @@ pub enum Format {
 
 impl Format {
     pub const NAMES: &'static [&'static str] = &[
-        "text", "json", "sarif", "junit", "markdown", "jsonl", "html", "asff",
+        "text", "json", "sarif", "junit", "markdown", "jsonl", "html", "asff", "concise",
     ];
 
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s {
             "text" => Format::Text,
+            "concise" => Format::Concise,
             "json" => Format::Json,
             "sarif" => Format::Sarif,
             "junit" => Format::Junit,
@@ -336,6 +339,7 @@ pub fn render(
 ) -> std::io::Result<()> {
     match format {
         Format::Text => text::render(report, sources, opts, out),
+        Format::Concise => text::render_concise(report, opts, out),
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, out),
         Format::Junit => junit::render(report, out),

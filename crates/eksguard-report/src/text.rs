@@ -88,6 +88,53 @@ pub(crate) fn render(
             out.write_all(&text?)?;
         }
     }
+    render_tail(report, opts, &st, out)
+}
+
+/// One line per finding (`file:line:col: severity RULE resource: message`), then the
+/// errors, warnings and summary as in the full text report.
+pub(crate) fn render_concise(
+    report: &Report<'_>,
+    opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let st = Styles::new(opts.color);
+    let mut buf = std::io::BufWriter::with_capacity(64 << 10, out);
+    for f in &report.findings {
+        let sev = Styles::severity(opts.color, f.severity);
+        let r = &f.resource;
+        let resource = match &r.namespace {
+            Some(ns) => format!("{} {}/{}", r.kind, ns, r.name),
+            None => format!("{} {}", r.kind, r.name),
+        };
+        let at = match &f.location {
+            Some(l) => format!("{}:{}:{}: ", l.file, l.line, l.column),
+            None => String::new(),
+        };
+        writeln!(
+            buf,
+            "{}{} {} {}: {}",
+            printable(&at),
+            f.severity.as_str().style(sev),
+            f.rule.id.style(st.rule),
+            printable(&resource),
+            printable(&f.message)
+        )?;
+    }
+    if !report.findings.is_empty() {
+        writeln!(buf)?;
+    }
+    render_tail(report, opts, &st, &mut buf)?;
+    buf.flush()
+}
+
+/// Errors, warnings, suppressed findings on request, the configuration and the summary.
+fn render_tail(
+    report: &Report<'_>,
+    opts: &RenderOptions,
+    st: &Styles,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for e in &report.errors {
         writeln!(
             out,
@@ -108,7 +155,7 @@ pub(crate) fn render(
         writeln!(out)?;
     }
     if opts.show_suppressed && !report.suppressed_findings.is_empty() {
-        render_suppressed(report, &st, out)?;
+        render_suppressed(report, st, out)?;
     }
     if let Some(c) = &report.config {
         render_config(c, out)?;
@@ -141,11 +188,92 @@ fn render_group(
         Some(loc) => writeln!(out, "{}  ({})", name.style(st.header), printable(&loc.file))?,
         None => writeln!(out, "{}", name.style(st.header))?,
     }
-    for f in group {
+    for line in by_line(group, opts) {
         writeln!(out)?;
-        render_finding(f, sources, opts, st, out)?;
+        match line.as_slice() {
+            [f] => render_finding(f, sources, opts, st, out)?,
+            _ => render_line(&line, sources, opts, st, out)?,
+        }
     }
     writeln!(out)
+}
+
+/// The findings of a resource in the order the text report shows them: the findings on
+/// one line of a file together (they share a frame), the lines in order of their most
+/// severe finding, then by position; on a line, the most severe first. Findings without
+/// a frame (no file, an audit event) stand alone.
+fn by_line<'a>(group: &[&'a ReportFinding], opts: &RenderOptions) -> Vec<Vec<&'a ReportFinding>> {
+    let mut lines: Vec<Vec<&ReportFinding>> = Vec::new();
+    let mut index: std::collections::HashMap<(&str, u32), usize> = Default::default();
+    for f in group {
+        let key = match &f.location {
+            Some(l) if f.event.is_none() && !opts.no_frames => Some((l.file.as_str(), l.line)),
+            _ => None,
+        };
+        match key.and_then(|k| index.get(&k).copied()) {
+            Some(i) => lines[i].push(f),
+            None => {
+                if let Some(k) = key {
+                    index.insert(k, lines.len());
+                }
+                lines.push(vec![f]);
+            }
+        }
+    }
+    for line in &mut lines {
+        // Stable: equal severities keep the report's order.
+        line.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    }
+    lines.sort_by_key(|l| std::cmp::Reverse(l[0].severity));
+    lines
+}
+
+/// Several findings on one line: each with its position, then the line's frame once
+/// with a caret under every column, then each one's help.
+fn render_line(
+    line: &[&ReportFinding],
+    sources: &SourceCache,
+    opts: &RenderOptions,
+    st: &Styles,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let arrow = "-->".style(st.gutter);
+    let mut columns = Vec::new();
+    for f in line {
+        let sev = Styles::severity(opts.color, f.severity);
+        writeln!(
+            out,
+            "  {} {} {}: {}",
+            f.severity.as_str().style(sev),
+            f.rule.id.style(st.rule),
+            f.rule.name,
+            printable(&f.message)
+        )?;
+        if let Some(loc) = &f.location {
+            let at = format!(
+                "{}:{}:{}  .{}",
+                loc.file, loc.line, loc.column, f.field_path
+            );
+            writeln!(out, "    {arrow} {}", printable(&at))?;
+            columns.push(loc.column);
+        }
+    }
+    if let Some(loc) = &line[0].location {
+        let sev = Styles::severity(opts.color, line[0].severity);
+        render_frame(loc, &columns, sources, sev, st, out)?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for f in line {
+        if seen.insert(f.rule.id) {
+            writeln!(
+                out,
+                "    {} {}",
+                format!("help ({}):", f.rule.id).style(st.help),
+                f.rule.remediation
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// One finding as it is found (a follower's output): its resource and file, then the
@@ -271,7 +399,7 @@ fn render_finding(
                 // the event says instead of a frame.
                 render_event(ev, st, out)?;
             } else if !opts.no_frames {
-                render_frame(loc, sources, sev, st, out)?;
+                render_frame(loc, &[loc.column], sources, sev, st, out)?;
             }
         }
         None => {
@@ -352,9 +480,11 @@ fn render_event(
     writeln!(out, "    {bar} decision: {}", printable(&outcome))
 }
 
-/// The offending line with one line of context either side and a caret under the column.
+/// The offending line with one line of context either side and a caret under each of
+/// `columns`.
 fn render_frame(
     loc: &crate::Location,
+    columns: &[u32],
     sources: &SourceCache,
     sev: Style,
     st: &Styles,
@@ -375,18 +505,29 @@ fn render_frame(
         let gutter = format!("{n:>width$} |");
         writeln!(out, "    {} {}", gutter.style(st.gutter), text.trim_end())?;
         if *n == loc.line {
-            // Tabs stay tabs so the caret lines up however the terminal expands them.
-            let col = loc.column.saturating_sub(1) as usize;
-            let mut pad: String = text
-                .chars()
-                .take(col)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
+            // Tabs stay tabs so the carets line up however the terminal expands them.
+            let mut cols: Vec<usize> = columns
+                .iter()
+                .map(|c| c.saturating_sub(1) as usize)
                 .collect();
-            pad.extend(std::iter::repeat_n(
-                ' ',
-                col.saturating_sub(pad.chars().count()),
-            ));
-            writeln!(out, "    {} {pad}{}", bar.style(st.gutter), "^".style(sev))?;
+            cols.sort_unstable();
+            cols.dedup();
+            let mut marks = String::new();
+            let mut at = 0;
+            let chars: Vec<char> = text.chars().collect();
+            for col in cols {
+                while at < col {
+                    marks.push(if chars.get(at) == Some(&'\t') {
+                        '\t'
+                    } else {
+                        ' '
+                    });
+                    at += 1;
+                }
+                marks.push_str(&"^".style(sev).to_string());
+                at += 1;
+            }
+            writeln!(out, "    {} {marks}", bar.style(st.gutter))?;
         }
     }
     writeln!(out, "    {}", bar.style(st.gutter))

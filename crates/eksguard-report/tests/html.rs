@@ -184,9 +184,14 @@ fn audit_summary_page() {
         ),
     );
     let d = s.data(10, 1, AuditStats::default(), &[]);
+    // 12:02 had no request and still has its place on the axis.
     assert_eq!(
         d.rate.buckets.iter().map(|b| b.denied).collect::<Vec<_>>(),
-        [0, 2, 0]
+        [0, 2, 0, 0]
+    );
+    assert_eq!(
+        d.rate.buckets.iter().map(|b| b.count).collect::<Vec<_>>(),
+        [1, 2, 0, 1]
     );
     let mut out = Vec::new();
     eksguard_report::audit_summary::render_html(&d, &mut out).unwrap();

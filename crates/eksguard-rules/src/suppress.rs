@@ -109,7 +109,7 @@ pub fn parse_annotation(value: &str) -> Result<Annotation, String> {
         Some(i) => {
             let date = rest[i + 6..].trim();
             let d = Date::parse(date).ok_or_else(|| {
-                format!("`{ANNOTATION}`: `until={date}` is not a YYYY-MM-DD date")
+                format!("`{ANNOTATION}`: `until={date}` is not a calendar date (YYYY-MM-DD)")
             })?;
             (rest[..i].trim(), Some(d))
         }

@@ -262,6 +262,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
             None => inv.files_scanned += 1,
             Some(Skip::TooLarge) => inv.files_skipped.too_large += 1,
             Some(Skip::NotRegular) => inv.files_skipped.not_regular_file += 1,
+            Some(Skip::NotInput) => inv.files_skipped.not_an_input += 1,
         }
         objects.extend(r.objects);
         inv.errors.extend(r.errors);
@@ -344,6 +345,8 @@ pub fn load_stdin(opts: &LoadOptions) -> (Inventory, Vec<u8>) {
 enum Skip {
     TooLarge,
     NotRegular,
+    /// Named, but nothing in it is an input eksguard reads.
+    NotInput,
 }
 
 #[derive(Default)]
@@ -646,6 +649,18 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if name.to_ascii_lowercase().ends_with(".tf.json") {
+        return FileResult {
+            warnings: vec![InputError::new(
+                name,
+                None,
+                "Terraform in JSON syntax (.tf.json) is not read; skipped (`terraform show \
+                 -json` of a plan is)",
+            )],
+            skipped: Some(Skip::NotInput),
+            ..FileResult::default()
+        };
+    }
     let is_json =
         name.to_ascii_lowercase().ends_with(".json") || text.trim_start().starts_with(['{', '[']);
     let path: Arc<str> = name.into();
@@ -656,6 +671,7 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
         keep_tags: !is_json && crate::iac::cloudformation::looks_like_yaml_template(text),
     };
     let docs = parse_text(text, !is_json, parse);
+    let mut unknown_docs = 0;
     for doc in docs {
         match doc {
             Ok(doc) => {
@@ -677,6 +693,7 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
                 } else {
                     &mut result.warnings
                 };
+                unknown_docs += unknown.len();
                 for u in unknown {
                     let at = match u.item {
                         Some(i) => format!("document {}, item {}", doc.index + 1, i + 1),
@@ -706,6 +723,24 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
                 ),
             )),
         }
+    }
+    // A named file of which nothing is an input (a workflow or `package.json` passed by
+    // a hook or a glob) is skipped with a note, not judged broken.
+    if explicit
+        && result.objects.is_empty()
+        && result.errors.len() == unknown_docs
+        && unknown_docs > 0
+    {
+        return FileResult {
+            warnings: vec![InputError::new(
+                name,
+                None,
+                "not a file eksguard reads (no Kubernetes object, eksctl, kubelet, AWS CLI or \
+                 infrastructure-as-code document); skipped",
+            )],
+            skipped: Some(Skip::NotInput),
+            ..FileResult::default()
+        };
     }
     result
 }

@@ -225,6 +225,26 @@ async fn client_config(opts: &KubeOptions) -> Result<(Config, Option<String>), K
     }
 }
 
+/// A request that got no answer, on one line: each cause's own words once, and what to
+/// look at.
+fn send_error(e: &kube::Error) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        let text = text.lines().next().unwrap_or("").trim().to_string();
+        if !text.is_empty() && !causes.iter().any(|c| c.contains(&text)) {
+            causes.push(text);
+        }
+        next = err.source();
+    }
+    format!(
+        "{}; check the server address of the kubeconfig context (--context, --kubeconfig) \
+         and the network",
+        causes.join(": ")
+    )
+}
+
 async fn read(opts: &KubeOptions) -> Result<(Inventory, ClusterInfo), KubeError> {
     let (config, context) = client_config(opts).await?;
     let info = ClusterInfo {
@@ -324,7 +344,7 @@ impl Reader<'_> {
                 .client
                 .send(req)
                 .await
-                .map_err(|e| Failure::Other(e.to_string()))?;
+                .map_err(|e| Failure::Other(send_error(&e)))?;
             received.store(0, Ordering::Relaxed);
             let status = res.status();
             if status.is_client_error() || status.is_server_error() {

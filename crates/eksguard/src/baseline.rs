@@ -41,7 +41,17 @@ pub fn read(path: &Path) -> anyhow::Result<BTreeSet<String>> {
     Ok(file.findings.into_iter().map(|e| e.fingerprint).collect())
 }
 
-pub fn write(path: &Path, entries: Vec<BaselineEntry>) -> anyhow::Result<()> {
+/// Says on standard error what a baseline run wrote: it exits 0 whatever it found.
+pub fn written(path: &Path, count: usize) {
+    eprintln!(
+        "eksguard: wrote a baseline of {count} finding{} to {}",
+        if count == 1 { "" } else { "s" },
+        crate::commands::shown(path.display())
+    );
+}
+
+/// Writes the entries (sorted, one per fingerprint) and returns how many there are.
+pub fn write(path: &Path, entries: Vec<BaselineEntry>) -> anyhow::Result<usize> {
     let mut entries = entries;
     entries.sort_by(|a, b| {
         (&a.rule_id, &a.resource, &a.field_path).cmp(&(&b.rule_id, &b.resource, &b.field_path))
@@ -53,5 +63,7 @@ pub fn write(path: &Path, entries: Vec<BaselineEntry>) -> anyhow::Result<()> {
     };
     let mut text = serde_json::to_string_pretty(&file)?;
     text.push('\n');
-    std::fs::write(path, text).with_context(|| format!("cannot write baseline {}", path.display()))
+    std::fs::write(path, text)
+        .with_context(|| format!("cannot write baseline {}", path.display()))?;
+    Ok(file.findings.len())
 }

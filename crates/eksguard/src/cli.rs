@@ -16,6 +16,32 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The parsed command line, with the report format of `--output FILE` taken from the
+    /// file's extension when `--format` is not given.
+    pub fn from_matches(matches: &clap::ArgMatches) -> Result<Cli, clap::Error> {
+        let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(matches)?;
+        // The matches of the innermost subcommand hold the report's flags.
+        let mut m = matches;
+        while let Some((_, sub)) = m.subcommand() {
+            m = sub;
+        }
+        let given = m.try_contains_id("format").unwrap_or(false)
+            && m.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
+        let report = match &mut cli.command {
+            Command::Scan(a) => Some(&mut a.report),
+            Command::Cluster(a) => Some(&mut a.report),
+            Command::Node(a) => Some(&mut a.report),
+            Command::Audit(AuditCommand::Scan(a)) => Some(&mut a.report),
+            _ => None,
+        };
+        if let Some(r) = report {
+            r.settle_format(given);
+        }
+        Ok(cli)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan manifests offline: files, directories (recursive, honours .gitignore) or `-` for stdin.
@@ -70,6 +96,8 @@ pub enum FormatArg {
     Html,
     /// AWS Security Finding Format for Security Hub: a JSON array of findings.
     Asff,
+    /// One line per finding: file:line:column, severity, rule, resource, message.
+    Concise,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,8 +120,14 @@ pub enum FailOn {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    /// Output format [default: text, or the one the extension of --output names].
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        default_value = "text",
+        hide_default_value = true
+    )]
     pub format: FormatArg,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -127,6 +161,49 @@ pub struct ReportArgs {
     /// the command from its own flags.
     #[arg(skip)]
     pub aws: AwsReportContext,
+}
+
+impl ReportArgs {
+    /// With `--output` and no `--format`, the format the file's extension names; a
+    /// format at odds with the extension, or an extension naming none, is said on
+    /// standard error.
+    pub fn settle_format(&mut self, given: bool) {
+        let Some(path) = &self.output else { return };
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let named = match ext.as_deref() {
+            Some("sarif") => Some(FormatArg::Sarif),
+            Some("json") => Some(FormatArg::Json),
+            Some("jsonl" | "ndjson") => Some(FormatArg::Jsonl),
+            Some("html" | "htm") => Some(FormatArg::Html),
+            Some("md" | "markdown") => Some(FormatArg::Markdown),
+            Some("xml") => Some(FormatArg::Junit),
+            Some("txt" | "text" | "log") => Some(FormatArg::Text),
+            _ => None,
+        };
+        let name = |f: FormatArg| {
+            f.to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        };
+        let shown = crate::commands::shown(path.display());
+        match (given, named) {
+            (false, Some(f)) => self.format = f,
+            (false, None) => eprintln!(
+                "warning: {shown}: no report format known by this extension (.sarif, .json, .jsonl, .html, .md, .xml, .txt); writing text (--format sets it)"
+            ),
+            (true, Some(f)) if f != self.format && !(f == FormatArg::Json && self.format == FormatArg::Asff) => {
+                eprintln!(
+                    "warning: writing {} to {shown}, whose extension suggests {}",
+                    name(self.format),
+                    name(f)
+                )
+            }
+            (true, _) => {}
+        }
+    }
 }
 
 /// What ASFF output and `--security-hub` need from the command that reports.

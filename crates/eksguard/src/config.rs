@@ -151,6 +151,23 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// A rule selection pattern (an ID, a prefix of IDs such as a family, `*` or `ALL`) in
+/// upper case, or why it selects nothing, with the nearest rule IDs and families.
+pub fn rule_pattern(pattern: &str) -> Result<String, String> {
+    let p = pattern.trim().to_ascii_uppercase();
+    let rules = registry::all();
+    // Empty selects nothing extra: CI wrappers pass empty values for unset inputs.
+    if p.is_empty() || p == "*" || p == "ALL" || rules.iter().any(|r| r.meta().id.starts_with(&p)) {
+        return Ok(p);
+    }
+    let mut names: Vec<&str> = rules.iter().map(|r| r.meta().id).collect();
+    names.extend(eksguard_model::rule::FAMILIES.iter().map(|f| f.prefix));
+    let hint = eksguard_model::suggest::did_you_mean(&p, names);
+    Err(format!(
+        "no rule matches `{pattern}`{hint} (`eksguard rules list` shows them all)"
+    ))
+}
+
 /// Finds `.eksguard.toml` in `start` or the nearest directory above it.
 pub fn discover(start: &Path) -> Option<PathBuf> {
     start
@@ -197,22 +214,14 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         max_file_size_mb: raw.max_file_size_mb,
         ..Config::default()
     };
-    let known = |pattern: &str| {
-        let p = pattern.to_ascii_uppercase();
-        p == "*" || p == "ALL" || registry::all().iter().any(|r| r.meta().id.starts_with(&p))
-    };
     for (field, list, out) in [
         ("select", raw.select, &mut cfg.select),
         ("ignore", raw.ignore, &mut cfg.ignore),
     ] {
         for item in list.unwrap_or_default() {
-            if known(item.get_ref()) {
-                out.push(item.get_ref().to_ascii_uppercase());
-            } else {
-                errors.push(err(
-                    item.span(),
-                    format!("`{field}`: no rule matches `{}`", item.get_ref()),
-                ));
+            match rule_pattern(item.get_ref()) {
+                Ok(p) => out.push(p),
+                Err(message) => errors.push(err(item.span(), format!("`{field}`: {message}"))),
             }
         }
     }
@@ -332,7 +341,10 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                 None => {
                     errors.push(err(
                         u.span(),
-                        format!("`until`: `{}` is not a YYYY-MM-DD date", u.get_ref()),
+                        format!(
+                            "`until`: `{}` is not a calendar date (YYYY-MM-DD)",
+                            u.get_ref()
+                        ),
                     ));
                     None
                 }

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let matches = eksguard::cli::Cli::command()
         .bin_name(name)
         .get_matches_from(args);
-    let cli = eksguard::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let cli = eksguard::cli::Cli::from_matches(&matches).unwrap_or_else(|e| e.exit());
     match eksguard::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) => {

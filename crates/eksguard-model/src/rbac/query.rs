@@ -10,6 +10,7 @@ use super::{
     PolicyRule, RbacModel, RequestAttributes, Role, RoleKind, Subject, SubjectKind,
 };
 use crate::inventory::Inventory;
+use crate::node::Node;
 
 /// A query that does not name a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,30 +19,245 @@ pub enum QueryError {
     Empty,
     #[error("a non-resource URL takes neither --namespace nor --name")]
     ScopedUrl,
+    /// A subresource or action given as the verb (`exec`).
+    #[error(
+        "`{verb}` is not a verb: it is the subresource {resource}, reached with `{with}` \
+         (eksguard rbac who-can {with} {resource})"
+    )]
+    SubresourceAsVerb {
+        verb: String,
+        resource: String,
+        with: String,
+    },
+    #[error(
+        "unknown resource `{name}`: not a built-in resource, and no CustomResourceDefinition \
+         in the input defines it{hint} (name another API's resource with its group: \
+         RESOURCE.GROUP)"
+    )]
+    UnknownResource { name: String, hint: String },
 }
 
-/// Short names kubectl accepts for common resources.
-const SHORT_NAMES: &[(&str, &str)] = &[
-    ("po", "pods"),
-    ("svc", "services"),
-    ("cm", "configmaps"),
-    ("ns", "namespaces"),
-    ("no", "nodes"),
-    ("sa", "serviceaccounts"),
-    ("deploy", "deployments"),
-    ("ds", "daemonsets"),
-    ("sts", "statefulsets"),
-    ("rs", "replicasets"),
-    ("cj", "cronjobs"),
-    ("pv", "persistentvolumes"),
-    ("pvc", "persistentvolumeclaims"),
-    ("ing", "ingresses"),
-    ("netpol", "networkpolicies"),
-    ("crd", "customresourcedefinitions"),
-    ("ep", "endpoints"),
-    ("hpa", "horizontalpodautoscalers"),
-    ("pdb", "poddisruptionbudgets"),
+/// Built-in resources as kubectl names them: plural, singular and short names. Their API
+/// groups come from the model's table.
+const BUILTIN_RESOURCES: &[(&str, &str, &[&str])] = &[
+    ("bindings", "binding", &[]),
+    ("componentstatuses", "componentstatus", &["cs"]),
+    ("configmaps", "configmap", &["cm"]),
+    ("endpoints", "endpoints", &["ep"]),
+    ("events", "event", &["ev"]),
+    ("limitranges", "limitrange", &["limits"]),
+    ("namespaces", "namespace", &["ns"]),
+    ("nodes", "node", &["no"]),
+    ("persistentvolumeclaims", "persistentvolumeclaim", &["pvc"]),
+    ("persistentvolumes", "persistentvolume", &["pv"]),
+    ("pods", "pod", &["po"]),
+    ("podtemplates", "podtemplate", &[]),
+    ("replicationcontrollers", "replicationcontroller", &["rc"]),
+    ("resourcequotas", "resourcequota", &["quota"]),
+    ("secrets", "secret", &[]),
+    ("serviceaccounts", "serviceaccount", &["sa"]),
+    ("services", "service", &["svc"]),
+    // What `impersonate` is granted on.
+    ("users", "user", &[]),
+    ("groups", "group", &[]),
+    ("uids", "uid", &[]),
+    ("controllerrevisions", "controllerrevision", &[]),
+    ("daemonsets", "daemonset", &["ds"]),
+    ("deployments", "deployment", &["deploy"]),
+    ("replicasets", "replicaset", &["rs"]),
+    ("statefulsets", "statefulset", &["sts"]),
+    ("cronjobs", "cronjob", &["cj"]),
+    ("jobs", "job", &[]),
+    ("ingressclasses", "ingressclass", &[]),
+    ("ingresses", "ingress", &["ing"]),
+    ("ipaddresses", "ipaddress", &[]),
+    ("networkpolicies", "networkpolicy", &["netpol"]),
+    ("servicecidrs", "servicecidr", &[]),
+    ("clusterrolebindings", "clusterrolebinding", &[]),
+    ("clusterroles", "clusterrole", &[]),
+    ("rolebindings", "rolebinding", &[]),
+    ("roles", "role", &[]),
+    (
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        &["hpa"],
+    ),
+    ("poddisruptionbudgets", "poddisruptionbudget", &["pdb"]),
+    ("podsecuritypolicies", "podsecuritypolicy", &["psp"]),
+    ("csidrivers", "csidriver", &[]),
+    ("csinodes", "csinode", &[]),
+    ("csistoragecapacities", "csistoragecapacity", &[]),
+    ("storageclasses", "storageclass", &["sc"]),
+    ("volumeattachments", "volumeattachment", &[]),
+    (
+        "mutatingwebhookconfigurations",
+        "mutatingwebhookconfiguration",
+        &[],
+    ),
+    (
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicy",
+        &[],
+    ),
+    (
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybinding",
+        &[],
+    ),
+    (
+        "validatingwebhookconfigurations",
+        "validatingwebhookconfiguration",
+        &[],
+    ),
+    (
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        &["crd", "crds"],
+    ),
+    ("apiservices", "apiservice", &[]),
+    (
+        "certificatesigningrequests",
+        "certificatesigningrequest",
+        &["csr"],
+    ),
+    ("clustertrustbundles", "clustertrustbundle", &[]),
+    ("leases", "lease", &[]),
+    ("endpointslices", "endpointslice", &[]),
+    ("priorityclasses", "priorityclass", &["pc"]),
+    ("runtimeclasses", "runtimeclass", &[]),
+    ("selfsubjectreviews", "selfsubjectreview", &[]),
+    ("tokenreviews", "tokenreview", &[]),
+    ("localsubjectaccessreviews", "localsubjectaccessreview", &[]),
+    ("selfsubjectaccessreviews", "selfsubjectaccessreview", &[]),
+    ("selfsubjectrulesreviews", "selfsubjectrulesreview", &[]),
+    ("subjectaccessreviews", "subjectaccessreview", &[]),
+    ("flowschemas", "flowschema", &[]),
+    (
+        "prioritylevelconfigurations",
+        "prioritylevelconfiguration",
+        &[],
+    ),
 ];
+
+/// The verbs Kubernetes authorizes: those of requests, and the special ones RBAC knows.
+const VERBS: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "use",
+    "bind",
+    "escalate",
+    "impersonate",
+    "approve",
+    "sign",
+    "attest",
+    "*",
+];
+
+/// Words people give as a verb that name a subresource: (word, verb, subresource).
+const SUBRESOURCE_VERBS: &[(&str, &str, &str)] = &[
+    ("exec", "create", "pods/exec"),
+    ("attach", "create", "pods/attach"),
+    ("port-forward", "create", "pods/portforward"),
+    ("portforward", "create", "pods/portforward"),
+    ("logs", "get", "pods/log"),
+    ("log", "get", "pods/log"),
+    ("evict", "create", "pods/eviction"),
+    ("proxy", "get", "pods/proxy"),
+    ("scale", "update", "deployments/scale"),
+];
+
+/// One resource type the query may name: its plural, API group, and other names.
+#[derive(Debug, Clone)]
+struct ResourceName {
+    plural: String,
+    group: String,
+    /// Singular, short names and the kind, in lower case.
+    aliases: Vec<String>,
+}
+
+/// The resource types a query can name, as kubectl resolves them: the built-in ones and
+/// the custom resources whose definitions are in the input.
+#[derive(Debug, Clone)]
+pub struct ResourceNames {
+    names: Vec<ResourceName>,
+}
+
+impl ResourceNames {
+    pub fn new(m: &RbacModel, inv: &Inventory) -> Self {
+        let mut names: Vec<ResourceName> = BUILTIN_RESOURCES
+            .iter()
+            .map(|(plural, singular, short)| ResourceName {
+                plural: plural.to_string(),
+                group: m.group_of(plural),
+                aliases: std::iter::once(singular)
+                    .chain(short.iter())
+                    .map(|s| s.to_string())
+                    .collect(),
+            })
+            .collect();
+        for obj in inv
+            .objects
+            .iter()
+            .filter(|o| &*o.kind == "CustomResourceDefinition")
+        {
+            let spec = obj.spec();
+            let text = |path: &str| spec.at(path).and_then(Node::scalar_text);
+            let (Some(group), Some(plural)) = (text("group"), text("names.plural")) else {
+                continue;
+            };
+            let mut aliases: Vec<String> = [text("names.singular"), text("names.kind")]
+                .into_iter()
+                .flatten()
+                .map(|s| s.to_lowercase())
+                .collect();
+            if let Some(short) = spec.at("names.shortNames").and_then(Node::as_seq) {
+                aliases.extend(
+                    short
+                        .iter()
+                        .filter_map(Node::scalar_text)
+                        .map(|s| s.to_lowercase()),
+                );
+            }
+            names.push(ResourceName {
+                plural: plural.to_lowercase(),
+                group,
+                aliases,
+            });
+        }
+        ResourceNames { names }
+    }
+
+    /// `(plural, group)` of a name, within `group` when one is given: an exact plural
+    /// first, then singulars, short names and kinds.
+    fn resolve(&self, name: &str, group: Option<&str>) -> Option<(String, String)> {
+        let in_group = |n: &&ResourceName| group.is_none_or(|g| n.group == g);
+        let found = self
+            .names
+            .iter()
+            .filter(in_group)
+            .find(|n| n.plural == name)
+            .or_else(|| {
+                self.names
+                    .iter()
+                    .filter(in_group)
+                    .find(|n| n.aliases.iter().any(|a| a == name))
+            })?;
+        Some((found.plural.clone(), found.group.clone()))
+    }
+
+    fn all_names(&self) -> impl Iterator<Item = &str> {
+        self.names
+            .iter()
+            .flat_map(|n| std::iter::once(&n.plural).chain(&n.aliases))
+            .map(String::as_str)
+    }
+}
 
 /// A who-can query as a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,13 +265,17 @@ pub struct Query {
     pub request: RequestAttributes,
     /// The cluster-scoped resource a namespace was given for (and left out of the request).
     pub namespace_ignored_for: Option<String>,
+    /// What the query's words were taken to mean, or doubts about them, to say on the side.
+    pub notes: Vec<String>,
 }
 
 /// Turns `VERB RESOURCE` into a request: `/path`, `res`, `res.group`, `res/sub`,
-/// `res.group/sub`, or a short name. The API group of a bare resource, and whether it is
-/// namespaced, come from the model.
+/// `res.group/sub`, where `res` is a plural, a singular or a short name as kubectl takes
+/// them. The API group of a bare resource, and whether it is namespaced, come from the
+/// model. A subresource given as the verb, or a resource nothing defines, is an error.
 pub fn parse_request(
     m: &RbacModel,
+    names: &ResourceNames,
     verb: &str,
     resource: &str,
     ns: Option<&str>,
@@ -64,35 +284,63 @@ pub fn parse_request(
     if verb.is_empty() || resource.is_empty() {
         return Err(QueryError::Empty);
     }
+    let mut notes = Vec::new();
+    let verb_lc = verb.to_lowercase();
+    if let Some((_, with, sub)) = SUBRESOURCE_VERBS.iter().find(|(w, _, _)| *w == verb_lc) {
+        return Err(QueryError::SubresourceAsVerb {
+            verb: verb.to_string(),
+            resource: sub.to_string(),
+            with: with.to_string(),
+        });
+    }
+    if !VERBS.contains(&verb_lc.as_str()) {
+        notes.push(format!(
+            "`{verb}` is not a verb Kubernetes uses; only rules naming it (or `*`) match{}",
+            crate::suggest::did_you_mean(&verb_lc, VERBS.iter().copied())
+        ));
+    }
     if resource.starts_with('/') {
         if ns.is_some() || name.is_some() {
             return Err(QueryError::ScopedUrl);
         }
         return Ok(Query {
-            request: RequestAttributes::non_resource(verb, resource),
+            request: RequestAttributes::non_resource(&verb_lc, resource),
             namespace_ignored_for: None,
+            notes,
         });
     }
     let (base, sub) = match resource.split_once('/') {
-        Some((b, s)) => (b, Some(s)),
+        Some((b, s)) => (b, Some(s.to_lowercase())),
         None => (resource, None),
     };
-    let (res, group) = match base.split_once('.') {
+    let base = base.to_lowercase();
+    let (word, group) = match base.split_once('.') {
         Some((r, g)) => (r.to_string(), Some(g.to_string())),
-        None => (base.to_string(), None),
+        None => (base.clone(), None),
     };
-    let res = SHORT_NAMES
-        .iter()
-        .find(|(s, _)| *s == res)
-        .map(|(_, full)| full.to_string())
-        .unwrap_or(res)
-        .to_lowercase();
-    let group = group.unwrap_or_else(|| m.group_of(&res));
+    let (res, group) = if word == "*" {
+        ("*".to_string(), group.unwrap_or_default())
+    } else {
+        match (names.resolve(&word, group.as_deref()), group) {
+            (Some((plural, g)), _) => (plural, g),
+            // Another API's resource, named with its group: taken as given.
+            (None, Some(g)) => (word.clone(), g),
+            (None, None) => {
+                return Err(QueryError::UnknownResource {
+                    name: word.clone(),
+                    hint: crate::suggest::did_you_mean(&word, names.all_names()),
+                })
+            }
+        }
+    };
+    if res != word {
+        notes.push(format!("`{word}` is taken as `{res}`"));
+    }
     let combined = match sub {
         Some(s) => format!("{res}/{s}"),
         None => res.clone(),
     };
-    let mut request = RequestAttributes::resource(verb, &group, &combined);
+    let mut request = RequestAttributes::resource(&verb_lc, &group, &combined);
     let mut namespace_ignored_for = None;
     if let Some(ns) = ns {
         if m.is_cluster_scoped(&group, &res) {
@@ -107,6 +355,7 @@ pub fn parse_request(
     Ok(Query {
         request,
         namespace_ignored_for,
+        notes,
     })
 }
 
@@ -549,7 +798,8 @@ data:
     #[test]
     fn requests_from_short_names_groups_and_subresources() {
         let m = RbacModel::from_inventory(&Inventory::default());
-        let q = parse_request(&m, "create", "po/exec", Some("prod"), Some("web")).unwrap();
+        let names = ResourceNames::new(&m, &Inventory::default());
+        let q = parse_request(&m, &names, "create", "po/exec", Some("prod"), Some("web")).unwrap();
         assert_eq!(q.request.resource, "pods");
         assert_eq!(q.request.subresource.as_deref(), Some("exec"));
         assert_eq!(q.request.api_group, "");
@@ -557,12 +807,12 @@ data:
         assert_eq!(q.request.name.as_deref(), Some("web"));
         assert_eq!(q.namespace_ignored_for, None);
 
-        let q = parse_request(&m, "list", "deploy", None, None).unwrap();
+        let q = parse_request(&m, &names, "list", "deploy", None, None).unwrap();
         assert_eq!(
             (q.request.api_group.as_str(), q.request.resource.as_str()),
             ("apps", "deployments")
         );
-        let q = parse_request(&m, "get", "Widgets.example.com", None, None).unwrap();
+        let q = parse_request(&m, &names, "get", "Widgets.example.com", None, None).unwrap();
         assert_eq!(q.request.resource, "widgets");
         assert_eq!(q.request.api_group, "example.com");
     }
@@ -570,29 +820,31 @@ data:
     #[test]
     fn cluster_scoped_resources_drop_the_namespace() {
         let m = RbacModel::from_inventory(&Inventory::default());
-        let q = parse_request(&m, "get", "no", Some("prod"), None).unwrap();
+        let names = ResourceNames::new(&m, &Inventory::default());
+        let q = parse_request(&m, &names, "get", "no", Some("prod"), None).unwrap();
         assert_eq!(q.request.namespace, None);
         assert_eq!(q.namespace_ignored_for.as_deref(), Some("nodes"));
         assert!(describe_query(&q.request, &m).contains("cluster-wide"));
-        let q = parse_request(&m, "get", "secrets", None, None).unwrap();
+        let q = parse_request(&m, &names, "get", "secrets", None, None).unwrap();
         assert!(describe_query(&q.request, &m).contains(" in any namespace"));
     }
 
     #[test]
     fn urls_and_empty_queries() {
         let m = RbacModel::from_inventory(&Inventory::default());
-        let q = parse_request(&m, "get", "/metrics", None, None).unwrap();
+        let names = ResourceNames::new(&m, &Inventory::default());
+        let q = parse_request(&m, &names, "get", "/metrics", None, None).unwrap();
         assert_eq!(q.request.path.as_deref(), Some("/metrics"));
         assert_eq!(
-            parse_request(&m, "get", "/metrics", Some("ns"), None),
+            parse_request(&m, &names, "get", "/metrics", Some("ns"), None),
             Err(QueryError::ScopedUrl)
         );
         assert_eq!(
-            parse_request(&m, "", "pods", None, None),
+            parse_request(&m, &names, "", "pods", None, None),
             Err(QueryError::Empty)
         );
         assert_eq!(
-            parse_request(&m, "get", "", None, None),
+            parse_request(&m, &names, "get", "", None, None),
             Err(QueryError::Empty)
         );
     }
@@ -601,7 +853,8 @@ data:
     fn grants_join_bindings_roles_and_iam_principals() {
         let inv = inventory(INPUT);
         let m = RbacModel::from_inventory(&inv);
-        let q = parse_request(&m, "create", "pods/exec", Some("prod"), None).unwrap();
+        let names = ResourceNames::new(&m, &inv);
+        let q = parse_request(&m, &names, "create", "pods/exec", Some("prod"), None).unwrap();
         let rows = grant_rows(&inv, &m, &m.who_can(&q.request));
         let group = rows
             .iter()

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use eksguard_model::{InputError, Node, Object, Source};
 use futures_util::future::{join, join3, join4, join_all};
 use serde_json::{json, Value as Json};
@@ -678,9 +678,34 @@ fn role_name(arn: &str) -> String {
 pub(crate) fn describe_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &SdkError<E>,
 ) -> String {
+    let status = match e {
+        SdkError::ServiceError(se) => format!(" (HTTP {})", se.raw().status().as_u16()),
+        _ => String::new(),
+    };
+    // What to look at for the errors people meet.
+    let check = |code: &str| match code {
+        c if c.contains("AccessDenied")
+            || c.contains("Unauthorized")
+            || c.contains("NotAuthorized") =>
+        {
+            "; check the IAM permissions of the credentials in use"
+        }
+        "ExpiredToken"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId"
+        | "UnrecognizedClientException"
+        | "SignatureDoesNotMatch"
+        | "AuthFailure" => {
+            "; check the AWS credentials (AWS_PROFILE or --profile, the environment)"
+        }
+        "ResourceNotFoundException" | "NoSuchEntity" => {
+            "; check the name and the region (--region)"
+        }
+        _ => "",
+    };
     match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{code}: {msg}"),
-        (Some(code), None) => code.to_string(),
+        (Some(code), Some(msg)) => format!("{code}{status}: {}{}", first_line(msg), check(code)),
+        (Some(code), None) => format!("{code}{status}{}", check(code)),
         _ => match e {
             // An answer that is not an AWS error (an endpoint that lacks the operation, a
             // proxy): its status says enough, the body may be a whole HTML page.
@@ -691,14 +716,64 @@ pub(crate) fn describe_error<E: ProvideErrorMetadata + std::error::Error + 'stat
                     _ => format!("HTTP {status}: unrecognised error response"),
                 }
             }
-            _ => DisplayErrorContext(e).to_string(),
+            // Each cause's own words, once, on one line (the SDK's debug dump is no use
+            // to a reader), and what to look at.
+            _ => {
+                let mut causes: Vec<String> = Vec::new();
+                let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+                while let Some(err) = next {
+                    let text = first_line(&err.to_string());
+                    if !text.is_empty() && !causes.iter().any(|c| c.contains(&text)) {
+                        causes.push(text);
+                    }
+                    next = err.source();
+                }
+                let all = causes.join(": ");
+                let hint = match e {
+                    _ if all.contains("credential") => {
+                        "check the AWS credentials (AWS_PROFILE or --profile, the environment, \
+                         the instance or pod role)"
+                    }
+                    SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                        "check the region (--region), the endpoint (--endpoint-url) and the \
+                         network"
+                    }
+                    _ => "",
+                };
+                match hint {
+                    "" => all,
+                    h => format!("{all}; {h}"),
+                }
+            }
         },
     }
+}
+
+/// The first line of an error text, without a dangling `Attempted:` list heading.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    line.strip_suffix("Attempted:")
+        .unwrap_or(line)
+        .trim_end()
+        .trim_end_matches('.')
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_texts_keep_their_first_line() {
+        assert_eq!(
+            first_line("no credentials found in chain. Attempted:\n  Environment: not set"),
+            "no credentials found in chain"
+        );
+        assert_eq!(
+            first_line("User x is not authorized"),
+            "User x is not authorized"
+        );
+    }
 
     #[test]
     fn role_names_from_arns() {

@@ -418,14 +418,16 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
         return Err(e.into());
     }
     if let Some(path) = &args.check.write_baseline {
-        baseline::write(path, baseline_entries)?;
+        let n = baseline::write(path, baseline_entries)?;
+        baseline::written(path, n);
     }
-    let threshold = scan::fail_threshold(args.report.fail_on, cfg.fail_on);
+    let threshold = scan::run_threshold(&args.check, &args.report, &cfg);
     // Audit events carry no annotations: only configured suppressions apply.
     let config = cfg.summary(None, eksguard_rules::suppress::Date::today());
     let errors = reader.errors();
     let suppressed = engine.suppressed() + in_baseline;
     if streaming {
+        scan::errors_to_stderr(&args.report, &errors);
         totals.resources_scanned = checked;
         totals.files_scanned = reader.inputs();
         totals.suppressed = suppressed;

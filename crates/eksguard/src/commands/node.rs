@@ -10,7 +10,7 @@ use eksguard_sources::node::{host_name, open_root, read_node, NodeError, NodeInp
 use eksguard_sources::LoadOptions;
 
 use super::scan::{
-    apply_baseline, build_report, emit, engine_config, fail_threshold, load_config, outcome,
+    apply_baseline, build_report, emit, engine_config, load_config, outcome, run_threshold,
 };
 use crate::cli::NodeArgs;
 use crate::Outcome;
@@ -71,7 +71,7 @@ pub fn run(mut args: NodeArgs) -> anyhow::Result<Outcome> {
     emit(&args.report, &report, &sources)?;
     Ok(outcome(
         &report,
-        fail_threshold(args.report.fail_on, cfg.fail_on),
+        run_threshold(&args.check, &args.report, &cfg),
     ))
 }
 

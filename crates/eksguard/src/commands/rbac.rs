@@ -68,13 +68,18 @@ fn format(f: DataFormat) -> AnswerFormat {
 
 fn who_can(args: WhoCanArgs) -> anyhow::Result<Outcome> {
     let (inv, m) = load(&args.input)?;
+    let names = query::ResourceNames::new(&m, &inv);
     let q = query::parse_request(
         &m,
+        &names,
         &args.verb,
         &args.resource,
         args.namespace.as_deref(),
         args.name.as_deref(),
     )?;
+    for note in &q.notes {
+        eprintln!("note: {}", escape::terminal(note));
+    }
     if let Some(res) = &q.namespace_ignored_for {
         eprintln!(
             "note: {} are cluster-scoped; --namespace is ignored",

@@ -65,7 +65,7 @@ pub fn check_and_report(
     report.config = Some(cfg.summary(Some(!inline.no_inline_suppressions), Date::today()));
     apply_baseline(check, &mut report)?;
 
-    let threshold = fail_threshold(report_args.fail_on, cfg.fail_on);
+    let threshold = run_threshold(check, report_args, cfg);
     emit(report_args, &report, sources)?;
     Ok(outcome(&report, threshold))
 }
@@ -93,7 +93,8 @@ pub fn engine_config(check: &CheckArgs, cfg: &Config) -> EngineConfig {
 pub fn apply_baseline(check: &CheckArgs, report: &mut Report<'_>) -> anyhow::Result<()> {
     if let Some(path) = &check.write_baseline {
         let entries = report.findings.iter().map(BaselineEntry::of).collect();
-        baseline::write(path, entries)?;
+        let n = baseline::write(path, entries)?;
+        baseline::written(path, n);
     }
     if let Some(path) = &check.baseline {
         let known: BTreeSet<String> = baseline::read(path)?;
@@ -136,6 +137,28 @@ pub fn load_config(check: &CheckArgs) -> Option<Config> {
         Some(p) => config::load(&p),
         None => Ok(Config::default()),
     };
+    // A mistyped rule on the command line would otherwise select or skip nothing, silently.
+    let flag_errors: Vec<String> = [("--select", &check.select), ("--ignore", &check.ignore)]
+        .into_iter()
+        .flat_map(|(flag, list)| {
+            list.iter().filter_map(move |p| {
+                config::rule_pattern(p)
+                    .err()
+                    .map(|e| format!("{flag}: {e}"))
+            })
+        })
+        .collect();
+    if !flag_errors.is_empty() {
+        for e in flag_errors {
+            eprintln!("error: {}", super::shown(e));
+        }
+        if let Err(errors) = &loaded {
+            for e in errors {
+                eprintln!("error: {}", super::shown(e));
+            }
+        }
+        return None;
+    }
     match loaded {
         Ok(c) => Some(Config { origin, ..c }),
         Err(errors) => {
@@ -243,6 +266,15 @@ pub fn build_report<'a>(
     }
 }
 
+/// The failure threshold of a run: none when it writes a baseline, whose findings are
+/// what the run is for.
+pub fn run_threshold(check: &CheckArgs, report: &ReportArgs, cfg: &Config) -> Option<Severity> {
+    match check.write_baseline {
+        Some(_) => None,
+        None => fail_threshold(report.fail_on, cfg.fail_on),
+    }
+}
+
 /// The flag, else the configuration, else `low`; `None` for `never`.
 pub fn fail_threshold(cli: Option<FailOn>, cfg: Option<FailOn>) -> Option<Severity> {
     match cli.or(cfg).unwrap_or(FailOn::Low) {
@@ -275,6 +307,7 @@ pub fn format_of(f: FormatArg) -> Format {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Html => Format::Html,
         FormatArg::Asff => Format::Asff,
+        FormatArg::Concise => Format::Concise,
     }
 }
 
@@ -288,6 +321,7 @@ pub fn emit(args: &ReportArgs, report: &Report<'_>, sources: &SourceCache) -> an
     if let (true, Some(t)) = (args.security_hub, &asff) {
         crate::security_hub::send(args, report, t)?;
     }
+    errors_to_stderr(args, &report.errors);
     if args.quiet && args.output.is_none() {
         return Ok(());
     }
@@ -301,6 +335,23 @@ pub fn emit(args: &ReportArgs, report: &Report<'_>, sources: &SourceCache) -> an
     eksguard_report::render(format_of(args.format), report, sources, &opts, &mut out)?;
     out.flush()?;
     Ok(())
+}
+
+/// Input errors reach standard error whatever `--quiet`, `--output` and `--format` say:
+/// `--quiet` hides findings, never errors. Only a text report on a terminal already
+/// shows them there.
+pub fn errors_to_stderr(args: &ReportArgs, errors: &[eksguard_model::InputError]) {
+    use std::io::IsTerminal;
+    let in_report = matches!(args.format, FormatArg::Text | FormatArg::Concise)
+        && !args.quiet
+        && args.output.is_none()
+        && std::io::stdout().is_terminal();
+    if in_report {
+        return;
+    }
+    for e in errors {
+        eprintln!("error: {}", super::shown(e));
+    }
 }
 
 use std::io::Write as _;

@@ -211,7 +211,7 @@ fn ignore_files_outside_git_dot_files_and_symlinked_files_hide_nothing() {
         skipped(&v),
         serde_json::json!({
             "gitignored": 0, "excluded": 0, "unrecognised_extension": 2,
-            "too_large": 0, "not_regular_file": 0, "symlink_loop": 0
+            "too_large": 0, "not_regular_file": 0, "symlink_loop": 0, "not_an_input": 0
         })
     );
 }
@@ -235,7 +235,7 @@ fn gitignored_and_excluded_files_in_a_git_work_tree_are_counted() {
         skipped(&v),
         serde_json::json!({
             "gitignored": 1, "excluded": 1, "unrecognised_extension": 2,
-            "too_large": 0, "not_regular_file": 0, "symlink_loop": 0
+            "too_large": 0, "not_regular_file": 0, "symlink_loop": 0, "not_an_input": 0
         })
     );
 

@@ -21,6 +21,7 @@ pub mod iac;
 #[cfg(feature = "cluster")]
 pub mod kube_live;
 pub mod kubeconfig;
+pub mod kustomize;
 pub mod kubelet;
 pub mod node;
 pub mod rootfs;

@@ -161,6 +161,8 @@ fn load_inputs(args: &ScanArgs, cfg: &Config, sources: &SourceCache) -> anyhow::
     }
     opts.excludes = cfg.exclude.iter().chain(&args.exclude).cloned().collect();
     opts.var_files = args.var_file.clone();
+    opts.helm.values = args.helm_values.clone();
+    opts.helm.set = args.helm_set.clone();
     super::load_paths(&args.paths, &opts, Some(sources))
 }
 
@@ -174,8 +176,7 @@ pub fn build_report<'a>(
         let rule = registry::find(f.rule_id)?.meta();
         let obj = inv.get(f.object);
         let location = obj
-            .file()
-            .zip(obj.locate(&f.path))
+            .locate_in_file(&f.path)
             .map(|(file, pos)| Location {
                 file: file.to_string(),
                 line: pos.line,

@@ -27,6 +27,7 @@ mod hostile_files;
 mod hostile_output;
 mod html;
 mod iac;
+mod kustomize_corpus;
 mod node;
 mod rbac;
 mod rbac_gen;

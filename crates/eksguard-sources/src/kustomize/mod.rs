@@ -1,0 +1,270 @@
+//! Inputs that are built before they are read: kustomize directories and Helm charts.
+//!
+//! A directory walk hands its files to [`take_built`]. A directory holding a
+//! `kustomization.yaml` is built as `kubectl kustomize` builds it (in Rust; nothing is run),
+//! and the files the build read are not scanned again alone. When a tree holds a base and
+//! the overlays using it, each overlay is built and the base is scanned through them, as
+//! it is applied; a note says so. A directory holding a `Chart.yaml` is rendered with
+//! `helm template` when `helm` is on `PATH`, and otherwise named in one message saying how
+//! to render it.
+
+mod build;
+mod generate;
+pub mod helm;
+mod nameref;
+mod patch;
+mod res;
+mod transform;
+mod tree;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use eksguard_model::{InputError, Inventory, Object, Source};
+
+use crate::files::{display, LoadOptions};
+use build::{is_remote, normalize, Builder, KUSTOMIZATION_FILES};
+
+/// What one kustomization names: local directories (bases, components) and whether it
+/// is a Component.
+struct Refs {
+    dirs: Vec<PathBuf>,
+    component: bool,
+}
+
+fn kustomization_file(dir: &Path) -> Option<PathBuf> {
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+/// The local directories a kustomization names, read without building it.
+fn refs(dir: &Path, opts: &LoadOptions) -> Refs {
+    let mut out = Refs {
+        dirs: Vec::new(),
+        component: false,
+    };
+    let Some(file) = kustomization_file(dir) else {
+        return out;
+    };
+    let Ok(bytes) = crate::files::read_file(&file, opts.max_file_size) else {
+        return out;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let Some(Ok(doc)) = eksguard_model::yaml::parse_documents(&text, true, opts.limits)
+        .into_iter()
+        .next()
+    else {
+        return out;
+    };
+    out.component = doc.root.get("kind").and_then(|k| k.as_str()) == Some("Component");
+    for field in ["resources", "bases", "components"] {
+        for item in doc.root.get(field).map(|l| l.items()).unwrap_or_default() {
+            let Some(entry) = item.as_str() else { continue };
+            if is_remote(entry) {
+                continue;
+            }
+            let p = normalize(&dir.join(entry));
+            if p.is_dir() {
+                out.dirs.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Builds the kustomizations and renders the charts among `found` (the files a walk of
+/// `root` kept), and takes out of `found` the files they consumed. `explicit`: the user
+/// named `root` itself.
+pub(crate) fn take_built(
+    root: &Path,
+    found: &mut Vec<(PathBuf, bool)>,
+    explicit: bool,
+    opts: &LoadOptions,
+    inv: &mut Inventory,
+) {
+    let root = normalize(root);
+    let mut parents: BTreeSet<PathBuf> = BTreeSet::new();
+    parents.insert(root.clone());
+    for (p, _) in found.iter() {
+        let mut dir = p.parent().map(normalize);
+        while let Some(d) = dir {
+            if !d.starts_with(&root) || !parents.insert(d.clone()) {
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+    }
+    // Charts first: what lies in a chart is the chart's.
+    let mut charts: Vec<PathBuf> = parents
+        .iter()
+        .filter(|d| d.join("Chart.yaml").is_file())
+        .cloned()
+        .collect();
+    let all = charts.clone();
+    charts.retain(|c| !all.iter().any(|o| o != c && c.starts_with(o)));
+    let in_chart = |p: &Path| charts.iter().any(|c| p.starts_with(c));
+    let kdirs: Vec<PathBuf> = parents
+        .iter()
+        .filter(|d| !in_chart(d) && kustomization_file(d).is_some())
+        .cloned()
+        .collect();
+    let mut claimed: BTreeSet<PathBuf> = BTreeSet::new();
+    for chart in &charts {
+        helm::scan_chart(chart, explicit && *chart == root, opts, inv);
+        for (p, _) in found.iter() {
+            if normalize(p).starts_with(chart) && claimed.insert(p.clone()) {
+                inv.files_scanned += 1;
+            }
+        }
+    }
+    if !kdirs.is_empty() {
+        build_all(&root, &kdirs, opts, inv, &mut claimed, found);
+    }
+    if !claimed.is_empty() {
+        found.retain(|(p, _)| !claimed.contains(p));
+    }
+}
+
+fn build_all(
+    root: &Path,
+    kdirs: &[PathBuf],
+    opts: &LoadOptions,
+    inv: &mut Inventory,
+    claimed: &mut BTreeSet<PathBuf>,
+    found: &[(PathBuf, bool)],
+) {
+    let refs: BTreeMap<&PathBuf, Refs> = kdirs.iter().map(|d| (d, refs(d, opts))).collect();
+    let used: BTreeSet<&PathBuf> = refs.values().flat_map(|r| &r.dirs).collect();
+    let mut order: Vec<&PathBuf> = kdirs.iter().filter(|d| !used.contains(d)).collect();
+    // Anything no top-level build reaches (a cycle) is built on its own, to report it.
+    let mut covered: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut read: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut i = 0;
+    loop {
+        if i == order.len() {
+            match kdirs
+                .iter()
+                .find(|d| !covered.contains(*d) && !order.contains(d))
+            {
+                Some(d) => order.push(d),
+                None => break,
+            }
+        }
+        let dir = order[i];
+        i += 1;
+        if refs[dir].component {
+            inv.warnings.push(InputError::new(
+                display(&kustomization_file(dir).unwrap_or_else(|| dir.clone())),
+                None,
+                "a kustomize Component no kustomization here uses; not built alone (its files are scanned as they are)",
+            ));
+            covered.insert(dir.clone());
+            continue;
+        }
+        let mut b = Builder::new(opts, root);
+        let result = b.build_top(dir);
+        covered.extend(b.dirs.iter().cloned());
+        let kfile = kustomization_file(dir).unwrap_or_else(|| dir.clone());
+        inv.warnings.append(&mut b.notes);
+        if !b.remote.is_empty() {
+            inv.warnings.push(InputError::new(
+                display(&kfile),
+                None,
+                format!(
+                    "{} remote {} not followed (only local files are built): {}",
+                    b.remote.len(),
+                    if b.remote.len() == 1 { "resource" } else { "resources" },
+                    b.remote.join(", ")
+                ),
+            ));
+        }
+        match result {
+            Ok(resources) => {
+                let bases: Vec<String> = b
+                    .dirs
+                    .iter()
+                    .filter(|d| *d != dir && kdirs.contains(d))
+                    .map(|d| display(d))
+                    .collect();
+                if !bases.is_empty() {
+                    inv.warnings.push(InputError::new(
+                        display(&kfile),
+                        None,
+                        format!(
+                            "built as `kubectl kustomize {}` builds it ({} objects); the kustomizations it uses are scanned through it, not alone: {}",
+                            display(dir),
+                            resources.len(),
+                            bases.join(", ")
+                        ),
+                    ));
+                }
+                for r in resources {
+                    let name = b.files_name(r.file());
+                    let source = Source::File {
+                        path: name.clone(),
+                        doc: r.doc,
+                        item: r.item,
+                    };
+                    let own = r.file();
+                    let (node, table) = r.root.into_node(&b.files, own);
+                    match Object::from_node(node, source, &opts.default_namespace) {
+                        Ok(mut obj) => {
+                            obj.files = table;
+                            inv.push(obj);
+                        }
+                        Err(_) => inv.errors.push(InputError::new(
+                            &*name,
+                            None,
+                            "a built object lost its apiVersion or kind",
+                        )),
+                    }
+                }
+                read.extend(b.read.iter().cloned());
+            }
+            Err(e) => {
+                inv.errors.push(InputError::new(
+                    e.file,
+                    e.line,
+                    format!("kustomize build of {}: {}", display(dir), e.message),
+                ));
+                // Its resources are still scanned alone, not lost with the build.
+                read.insert(kfile);
+            }
+        }
+    }
+    inv.files_scanned += read.len();
+    let normalized: BTreeSet<PathBuf> = read.iter().map(|p| normalize(p)).collect();
+    for (p, _) in found {
+        if normalized.contains(&normalize(p)) {
+            claimed.insert(p.clone());
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn files_name(&self, id: tree::FileId) -> std::sync::Arc<str> {
+        self.files.name(id).clone()
+    }
+}
+
+/// The objects `kubectl kustomize DIR` would print, built here, as plain JSON (for
+/// comparing with kustomize itself), or the error that stopped the build.
+pub fn build_json(dir: &Path, opts: &LoadOptions) -> Result<Vec<serde_json::Value>, String> {
+    let mut b = Builder::new(opts, dir);
+    b.build_top(&normalize(dir))
+        .map(|rs| rs.iter().map(|r| r.root.to_json()).collect())
+        .map_err(|e| format!("{}:{}: {}", e.file, e.line.unwrap_or(0), e.message))
+}
+
+/// Notes (fields not carried out, remote resources) a build of `dir` gives.
+pub fn build_notes(dir: &Path, opts: &LoadOptions) -> Vec<String> {
+    let mut b = Builder::new(opts, dir);
+    let _ = b.build_top(&normalize(dir));
+    b.notes
+        .iter()
+        .map(|n| n.message.clone())
+        .chain(b.remote.iter().cloned())
+        .collect()
+}

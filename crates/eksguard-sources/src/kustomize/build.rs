@@ -229,6 +229,10 @@ impl<'o> Builder<'o> {
                 }
             }
         }
+        let lines: Vec<&str> = text.lines().collect();
+        for (_, k) in out.iter_mut() {
+            octal_ints(k, &lines);
+        }
         Ok(out)
     }
 
@@ -303,7 +307,7 @@ impl<'o> Builder<'o> {
         self.dirs.insert(dir.to_path_buf());
         let kind = k.root.get("kind").and_then(K::as_str).unwrap_or("Kustomization");
         match (kind, component) {
-            ("Component", false) => {
+            ("Component", false) if from.is_some() => {
                 return Err(k.err(
                     k.root.get("kind").map_or(Pos::NONE, |n| n.pos),
                     "a Component is listed under `components`, not built alone or as a resource",
@@ -369,6 +373,14 @@ impl<'o> Builder<'o> {
             }
             self.accumulate(&path, ra, Some((k, at)), true)?;
         }
+        // Not carried out (a note says so), but read: a missing one fails the build as
+        // it fails kustomize's, and the files are the build's, not manifests.
+        for field in ["configurations", "crds"] {
+            for (entry, at) in k.strings(field)? {
+                let path = normalize(&k.dir.join(&entry));
+                self.read_text(&path, Some((k, at)))?;
+            }
+        }
         super::generate::run(self, k, ra)?;
         transform::run(self, k, ra)
     }
@@ -412,6 +424,31 @@ impl<'o> Builder<'o> {
             }
         }
         Ok(out)
+    }
+}
+
+/// Reads integers written with a leading zero (`defaultMode: 0755`) as octal, as
+/// Kubernetes and kustomize (YAML 1.1) read them.
+fn octal_ints(k: &mut K, lines: &[&str]) {
+    match &mut k.v {
+        KV::Int(i) if *i > 0 && k.pos.is_known() => {
+            let Some(line) = lines.get(k.pos.line as usize - 1) else {
+                return;
+            };
+            let token: String = line
+                .chars()
+                .skip(k.pos.col.saturating_sub(1) as usize)
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if token.len() > 1 && token.starts_with('0') {
+                if let Ok(v) = i64::from_str_radix(&token, 8) {
+                    *i = v;
+                }
+            }
+        }
+        KV::Seq(items) => items.iter_mut().for_each(|i| octal_ints(i, lines)),
+        KV::Map(entries) => entries.iter_mut().for_each(|e| octal_ints(&mut e.value, lines)),
+        _ => {}
     }
 }
 

@@ -154,15 +154,6 @@ fn build_all(
         }
         let dir = order[i];
         i += 1;
-        if refs[dir].component {
-            inv.warnings.push(InputError::new(
-                display(&kustomization_file(dir).unwrap_or_else(|| dir.clone())),
-                None,
-                "a kustomize Component no kustomization here uses; not built alone (its files are scanned as they are)",
-            ));
-            covered.insert(dir.clone());
-            continue;
-        }
         let mut b = Builder::new(opts, root);
         let result = b.build_top(dir);
         covered.extend(b.dirs.iter().cloned());
@@ -222,6 +213,19 @@ fn build_all(
                     }
                 }
                 read.extend(b.read.iter().cloned());
+            }
+            // A Component is made to be added to a kustomization: one no kustomization
+            // here uses may not build alone, which is no input error.
+            Err(e) if refs[dir].component => {
+                inv.warnings.push(InputError::new(
+                    e.file,
+                    e.line,
+                    format!(
+                        "a kustomize Component no kustomization here uses; built alone it fails ({}), so its files are scanned as they are",
+                        e.message
+                    ),
+                ));
+                read.insert(kfile);
             }
             Err(e) => {
                 inv.errors.push(InputError::new(

@@ -93,9 +93,10 @@ struct Renamed {
 }
 
 pub(crate) fn fix(ra: &mut [Res]) {
+    // Every object may be named: a reference without a namespace takes the namespace
+    // of the object it names even when that object was not renamed.
     let renamed: Vec<Renamed> = ra
         .iter()
-        .filter(|r| !r.prev_names.is_empty() || !r.prev_namespaces.is_empty())
         .map(|r| {
             let mut namespaces = r.prev_namespaces.clone();
             namespaces.push(r.effective_ns());
@@ -109,9 +110,6 @@ pub(crate) fn fix(ra: &mut [Res]) {
             }
         })
         .collect();
-    if renamed.is_empty() {
-        return;
-    }
     for r in ra.iter_mut() {
         let kind = r.kind().to_string();
         let mut own_ns = r.prev_namespaces.clone();
@@ -186,7 +184,11 @@ fn pick(
                 }
         })
         .collect();
-    let c = candidates.first()?;
+    // One still named so wins over one that was.
+    let c = candidates
+        .iter()
+        .find(|c| c.name == value)
+        .or(candidates.first())?;
     Some((c.name.clone(), c.ns.clone()))
 }
 

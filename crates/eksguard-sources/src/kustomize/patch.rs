@@ -138,21 +138,30 @@ fn merge_list(dst: &mut K, patch: &K, field: &str) {
     };
     let KV::Seq(have) = &mut dst.v else { return };
     let key_of = |k: &K| k.get(key).map(K::to_json);
+    // The patch's items come first, in its order (merged into the object's where the key
+    // matches), then the object's others: the order kustomize gives.
+    let mut rest: Vec<Option<K>> = std::mem::take(have).into_iter().map(Some).collect();
+    let mut out = Vec::new();
     for item in items {
         let Some(want) = key_of(item) else {
-            have.push(clean(item));
+            out.push(clean(item));
             continue;
         };
-        let at = have.iter().position(|h| key_of(h).as_ref() == Some(&want));
-        match (at, directive(item)) {
-            (Some(i), Some("delete")) => {
-                have.remove(i);
+        let at = rest
+            .iter()
+            .position(|h| h.as_ref().is_some_and(|h| key_of(h).as_ref() == Some(&want)));
+        let existing = at.and_then(|i| rest[i].take());
+        match (existing, directive(item)) {
+            (_, Some("delete")) => {}
+            (Some(mut e), _) => {
+                merge_map(&mut e, item, true);
+                out.push(e);
             }
-            (None, Some("delete")) => {}
-            (Some(i), _) => merge_map(&mut have[i], item, true),
-            (None, _) => have.push(clean(item)),
+            (None, _) => out.push(clean(item)),
         }
     }
+    out.extend(rest.into_iter().flatten());
+    *have = out;
 }
 
 /// Applies JSON 6902 operations; the error names the operation (1-based) that failed.

@@ -8,7 +8,7 @@ use super::patch;
 use super::res::{is_cluster_scoped, Res};
 use super::tree::{FileId, Files, K, KV};
 
-pub(crate) fn run(b: &mut Builder<'_>, k: &Kust, ra: &mut [Res]) -> R<()> {
+pub(crate) fn run(b: &mut Builder<'_>, k: &Kust, ra: &mut Vec<Res>) -> R<()> {
     strategic_merge_patches(b, k, ra)?;
     patches(b, k, ra)?;
     namespace(k, ra);
@@ -41,7 +41,7 @@ fn describe(p: &K) -> String {
     format!("{kind} {name}")
 }
 
-fn apply_smp(k: &Kust, ra: &mut [Res], docs: &[K], at: Pos) -> R<()> {
+fn apply_smp(k: &Kust, ra: &mut Vec<Res>, docs: &[K], at: Pos) -> R<()> {
     for p in docs {
         let targets = patch_targets(ra, p);
         if targets.is_empty() {
@@ -49,6 +49,15 @@ fn apply_smp(k: &Kust, ra: &mut [Res], docs: &[K], at: Pos) -> R<()> {
                 at,
                 format!("no resource matches the strategic merge patch for {}", describe(p)),
             ));
+        }
+        // `$patch: delete` at the top removes the object itself.
+        if p.get("$patch").and_then(K::as_str) == Some("delete") {
+            let mut i = 0;
+            ra.retain(|_| {
+                i += 1;
+                !targets.contains(&(i - 1))
+            });
+            continue;
         }
         for i in targets {
             let group = ra[i].group().to_string();
@@ -58,7 +67,7 @@ fn apply_smp(k: &Kust, ra: &mut [Res], docs: &[K], at: Pos) -> R<()> {
     Ok(())
 }
 
-fn strategic_merge_patches(b: &mut Builder<'_>, k: &Kust, ra: &mut [Res]) -> R<()> {
+fn strategic_merge_patches(b: &mut Builder<'_>, k: &Kust, ra: &mut Vec<Res>) -> R<()> {
     let Some(list) = k.root.get("patchesStrategicMerge") else {
         return Ok(());
     };
@@ -163,7 +172,7 @@ fn targeted(k: &Kust, ra: &mut [Res], t: &K, docs: &[K], at: Pos) -> R<()> {
     Ok(())
 }
 
-fn patches(b: &mut Builder<'_>, k: &Kust, ra: &mut [Res]) -> R<()> {
+fn patches(b: &mut Builder<'_>, k: &Kust, ra: &mut Vec<Res>) -> R<()> {
     let Some(list) = k.root.get("patches") else {
         return Ok(());
     };
@@ -552,4 +561,17 @@ pub(crate) fn finish(ra: &mut [Res], _files: &Files) {
         r.set_name(&name, pos, file);
     }
     super::nameref::fix(ra);
+    // Kustomize writes no empty label or annotation mapping.
+    for r in ra.iter_mut() {
+        if let Some(meta) = r.root.get_mut("metadata") {
+            for field in ["labels", "annotations"] {
+                let empty = meta.get(field).is_some_and(|m| {
+                    matches!(m.v, KV::Null) || (m.is_map() && m.entries().is_empty())
+                });
+                if empty {
+                    meta.remove(field);
+                }
+            }
+        }
+    }
 }

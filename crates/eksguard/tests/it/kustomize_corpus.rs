@@ -62,6 +62,20 @@ fn kubectl(dir: &Path) -> Option<Result<Vec<Value>, String>> {
         .collect()))
 }
 
+/// A block scalar that ends its file without a final newline keeps none in kustomize;
+/// eksguard's YAML reader (libyaml) adds one. Both sides drop it before comparing, so
+/// that only the builds are compared.
+fn without_final_newlines(v: &mut Value) {
+    match v {
+        Value::String(s) if s.ends_with('\n') => {
+            s.pop();
+        }
+        Value::Array(a) => a.iter_mut().for_each(without_final_newlines),
+        Value::Object(m) => m.values_mut().for_each(without_final_newlines),
+        _ => {}
+    }
+}
+
 fn key(v: &Value) -> String {
     let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
     format!(
@@ -75,7 +89,8 @@ fn key(v: &Value) -> String {
 
 fn by_key(objects: Vec<Value>) -> BTreeMap<String, Vec<Value>> {
     let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for o in objects {
+    for mut o in objects {
+        without_final_newlines(&mut o);
         m.entry(key(&o)).or_default().push(o);
     }
     m
@@ -88,17 +103,51 @@ fn difference(ours: &[Value], theirs: &[Value]) -> Option<String> {
         match (a.get(k), b.get(k)) {
             (Some(x), Some(y)) if x == y => {}
             (Some(x), Some(y)) => {
-                return Some(format!(
-                    "{k} differs:\n  eksguard: {}\n  kubectl:  {}",
-                    serde_json::to_string(x).unwrap(),
-                    serde_json::to_string(y).unwrap()
-                ))
+                let at = first_difference(&Value::from(x.clone()), &Value::from(y.clone()), "");
+                return Some(format!("{k} differs at {at}"));
             }
             (Some(_), None) => return Some(format!("{k} only in eksguard's build")),
             (None, _) => return Some(format!("{k} only in kubectl's build")),
         }
     }
     None
+}
+
+/// Where two values first differ, with both sides there.
+fn first_difference(a: &Value, b: &Value, at: &str) -> String {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                if x.get(k) != y.get(k) {
+                    let (l, r) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                    return first_difference(l, r, &format!("{at}/{k}"));
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (l, r)) in x.iter().zip(y).enumerate() {
+                if l != r {
+                    return first_difference(l, r, &format!("{at}/{i}"));
+                }
+            }
+        }
+        (Value::String(x), Value::String(y)) => {
+            let same = x.chars().zip(y.chars()).take_while(|(a, b)| a == b).count();
+            let from = same.saturating_sub(40);
+            let cut = |s: &str| s.chars().skip(from).take(120).collect::<String>();
+            return format!(
+                "{at} (from character {from}):\n  eksguard: {:?}\n  kubectl:  {:?}",
+                cut(x),
+                cut(y)
+            );
+        }
+        _ => {}
+    }
+    let show = |v: &Value| {
+        let s = serde_json::to_string(v).unwrap();
+        s.chars().take(300).collect::<String>()
+    };
+    format!("{at}:\n  eksguard: {}\n  kubectl:  {}", show(a), show(b))
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! objects must be the same, object for object, or both builds must fail, or eksguard's
 //! build must say which kustomization field it did not carry out. Skipped with a message
 //! when the corpus or kubectl is absent, unless `EKSGUARD_TEST_KUSTOMIZE=1` says kubectl
-//! must be there.
+//! must be there. `EKSGUARD_TEST_KUBECTL` names the kubectl to run (default: the one on
+//! `PATH`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +46,8 @@ fn kustomization_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// kubectl's objects, or its error; `None` when kubectl is absent.
 fn kubectl(dir: &Path) -> Option<Result<Vec<Value>, String>> {
-    let out = Command::new("kubectl").arg("kustomize").arg(dir).output();
+    let kubectl = std::env::var_os("EKSGUARD_TEST_KUBECTL").unwrap_or_else(|| "kubectl".into());
+    let out = Command::new(kubectl).arg("kustomize").arg(dir).output();
     let out = match out {
         Ok(o) => o,
         Err(_) => return None,

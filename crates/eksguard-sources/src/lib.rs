@@ -21,8 +21,8 @@ pub mod iac;
 #[cfg(feature = "cluster")]
 pub mod kube_live;
 pub mod kubeconfig;
-pub mod kustomize;
 pub mod kubelet;
+pub mod kustomize;
 pub mod node;
 pub mod rootfs;
 #[cfg(feature = "aws")]

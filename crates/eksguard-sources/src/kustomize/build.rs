@@ -106,7 +106,8 @@ pub(crate) fn normalize(p: &Path) -> PathBuf {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
-                let last_is_normal = matches!(out.components().next_back(), Some(Component::Normal(_)));
+                let last_is_normal =
+                    matches!(out.components().next_back(), Some(Component::Normal(_)));
                 if last_is_normal {
                     out.pop();
                 } else {
@@ -206,7 +207,11 @@ impl<'o> Builder<'o> {
                 display(root)
             );
             let name = display(path);
-            if !self.notes.iter().any(|n| n.file == name && n.message == message) {
+            if !self
+                .notes
+                .iter()
+                .any(|n| n.file == name && n.message == message)
+            {
                 self.notes.push(InputError::new(name, None, message));
             }
         }
@@ -224,7 +229,12 @@ impl<'o> Builder<'o> {
                     return Err(InputError::new(
                         name,
                         Some(e.line),
-                        format!("document {}: {} (column {})", e.doc + 1, e.message, e.column),
+                        format!(
+                            "document {}: {} (column {})",
+                            e.doc + 1,
+                            e.message,
+                            e.column
+                        ),
                     ))
                 }
             }
@@ -257,7 +267,10 @@ impl<'o> Builder<'o> {
                     None,
                     format!(
                         "more than one kustomization file: {}",
-                        many.iter().map(|p| display(p)).collect::<Vec<_>>().join(", ")
+                        many.iter()
+                            .map(|p| display(p))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ))
             }
@@ -289,7 +302,12 @@ impl<'o> Builder<'o> {
     ) -> R<()> {
         let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         if self.stack.contains(&real) {
-            let chain: Vec<String> = self.stack.iter().chain([&real]).map(|p| display(p)).collect();
+            let chain: Vec<String> = self
+                .stack
+                .iter()
+                .chain([&real])
+                .map(|p| display(p))
+                .collect();
             let message = format!("kustomizations form a cycle: {}", chain.join(" -> "));
             return Err(match from {
                 Some((k, at)) => k.err(at, message),
@@ -305,7 +323,11 @@ impl<'o> Builder<'o> {
         }
         let k = self.read_kustomization(dir, from)?;
         self.dirs.insert(dir.to_path_buf());
-        let kind = k.root.get("kind").and_then(K::as_str).unwrap_or("Kustomization");
+        let kind = k
+            .root
+            .get("kind")
+            .and_then(K::as_str)
+            .unwrap_or("Kustomization");
         match (kind, component) {
             ("Component", false) if from.is_some() => {
                 return Err(k.err(
@@ -331,7 +353,10 @@ impl<'o> Builder<'o> {
                     ),
                 ));
             } else if !APPLIED.contains(&e.key.as_str()) {
-                self.notes.push(k.err(e.key_pos, format!("unknown kustomization field `{}`; ignored", e.key)));
+                self.notes.push(k.err(
+                    e.key_pos,
+                    format!("unknown kustomization field `{}`; ignored", e.key),
+                ));
             }
         }
         self.stack.push(real);
@@ -345,7 +370,8 @@ impl<'o> Builder<'o> {
         resources.extend(k.strings("bases")?);
         for (entry, at) in resources {
             if is_remote(&entry) {
-                self.remote.push(format!("{entry} (in {}:{})", k.name, at.line));
+                self.remote
+                    .push(format!("{entry} (in {}:{})", k.name, at.line));
                 continue;
             }
             let path = normalize(&k.dir.join(&entry));
@@ -364,7 +390,8 @@ impl<'o> Builder<'o> {
         }
         for (entry, at) in k.strings("components")? {
             if is_remote(&entry) {
-                self.remote.push(format!("{entry} (in {}:{})", k.name, at.line));
+                self.remote
+                    .push(format!("{entry} (in {}:{})", k.name, at.line));
                 continue;
             }
             let path = normalize(&k.dir.join(&entry));
@@ -392,7 +419,11 @@ impl<'o> Builder<'o> {
             let full = normalize(&k.dir.join(path));
             let name = display(&full);
             let text = self.read_text(&full, Some((k, at)))?;
-            return Ok(self.parse(&name, &text)?.into_iter().map(|(_, d)| d).collect());
+            return Ok(self
+                .parse(&name, &text)?
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect());
         }
         if let Some(p) = item.get(field) {
             return self.inline(k, p);
@@ -419,7 +450,10 @@ impl<'o> Builder<'o> {
                     out.push(node);
                 }
                 Err(e) => {
-                    return Err(k.err(p.pos, format!("inline patch: {} (line {} of the patch)", e.message, e.line)))
+                    return Err(k.err(
+                        p.pos,
+                        format!("inline patch: {} (line {} of the patch)", e.message, e.line),
+                    ))
                 }
             }
         }
@@ -447,7 +481,9 @@ fn octal_ints(k: &mut K, lines: &[&str]) {
             }
         }
         KV::Seq(items) => items.iter_mut().for_each(|i| octal_ints(i, lines)),
-        KV::Map(entries) => entries.iter_mut().for_each(|e| octal_ints(&mut e.value, lines)),
+        KV::Map(entries) => entries
+            .iter_mut()
+            .for_each(|e| octal_ints(&mut e.value, lines)),
         _ => {}
     }
 }
@@ -485,7 +521,11 @@ fn add_document(ra: &mut Vec<Res>, root: K, doc: u32, name: &str) -> R<()> {
 }
 
 fn check_object(root: &K, doc: u32, name: &str) -> R<()> {
-    let has = |f: &str| root.get(f).and_then(K::as_str).is_some_and(|s| !s.is_empty());
+    let has = |f: &str| {
+        root.get(f)
+            .and_then(K::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
     let named = root.at("metadata/name").and_then(K::text).is_some();
     if !root.is_map() || !has("apiVersion") || !has("kind") || !named {
         return Err(InputError::new(
@@ -502,7 +542,9 @@ fn check_object(root: &K, doc: u32, name: &str) -> R<()> {
 
 impl K {
     fn items_of(&self, key: &str) -> Vec<K> {
-        self.get(key).map(|k| k.items().to_vec()).unwrap_or_default()
+        self.get(key)
+            .map(|k| k.items().to_vec())
+            .unwrap_or_default()
     }
 }
 

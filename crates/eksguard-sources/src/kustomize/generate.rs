@@ -28,7 +28,11 @@ impl Options {
                     .iter()
                     .map(|e| {
                         let text = e.value.text().unwrap_or_default();
-                        (e.key.clone(), K::str(&text, e.value.pos, e.value.file), e.key_pos)
+                        (
+                            e.key.clone(),
+                            K::str(&text, e.value.pos, e.value.file),
+                            e.key_pos,
+                        )
                     })
                     .collect()
             })
@@ -49,8 +53,13 @@ impl Options {
 
 pub(crate) fn run(b: &mut Builder<'_>, k: &Kust, ra: &mut Vec<Res>) -> R<()> {
     let base = Options::read(k.root.get("generatorOptions"), &Options::default());
-    for (field, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
-        let Some(list) = k.root.get(field) else { continue };
+    for (field, kind) in [
+        ("configMapGenerator", "ConfigMap"),
+        ("secretGenerator", "Secret"),
+    ] {
+        let Some(list) = k.root.get(field) else {
+            continue;
+        };
         for item in list.items() {
             generate(b, k, ra, item, kind, &base)?;
         }
@@ -155,7 +164,10 @@ fn generate(
         return Err(k.err(item.pos, "a generator needs `name`"));
     };
     let opts = Options::read(item.get("options"), base);
-    let behavior = item.get("behavior").and_then(K::text).unwrap_or_else(|| "create".into());
+    let behavior = item
+        .get("behavior")
+        .and_then(K::text)
+        .unwrap_or_else(|| "create".into());
     let ns = item.get("namespace").and_then(K::text);
     let data = data(b, k, item)?;
     let (pos, file) = (item.pos, item.file);
@@ -170,13 +182,14 @@ fn generate(
         data_map.set(&d.key, d.pos, K::str(&value, d.pos, d.file));
     }
     let existing = ra.iter().position(|r| {
-        r.kind() == kind
-            && r.was_named(&name)
-            && ns.as_deref().is_none_or(|ns| r.was_in(ns))
+        r.kind() == kind && r.was_named(&name) && ns.as_deref().is_none_or(|ns| r.was_in(ns))
     });
     match (behavior.as_str(), existing) {
         ("create", Some(_)) => {
-            return Err(k.err(pos, format!("{kind} `{name}` already exists; use `behavior: merge` or `replace`")))
+            return Err(k.err(
+                pos,
+                format!("{kind} `{name}` already exists; use `behavior: merge` or `replace`"),
+            ))
         }
         ("merge" | "replace", None) => {
             return Err(k.err(pos, format!("no {kind} `{name}` to {behavior}")))
@@ -215,7 +228,10 @@ fn generate(
     put(&mut root, "labels", &opts.labels, pos, file);
     put(&mut root, "annotations", &opts.annotations, pos, file);
     if secret {
-        let ty = item.get("type").and_then(K::text).unwrap_or_else(|| "Opaque".into());
+        let ty = item
+            .get("type")
+            .and_then(K::text)
+            .unwrap_or_else(|| "Opaque".into());
         root.set("type", pos, K::str(&ty, pos, file));
     }
     if !data.is_empty() {
@@ -245,7 +261,9 @@ fn put(root: &mut K, field: &str, pairs: &[(String, K, Pos)], pos: Pos, file: Fi
 /// SHA-256 of its JSON encoding, with some digits swapped for letters.
 pub(crate) fn hash(r: &Res) -> String {
     let get = |p: &str| r.root.at(p).map(K::to_json);
-    let or_empty = |v: Option<serde_json::Value>| v.unwrap_or_else(|| serde_json::Value::String(String::new()));
+    let or_empty = |v: Option<serde_json::Value>| {
+        v.unwrap_or_else(|| serde_json::Value::String(String::new()))
+    };
     let mut m = serde_json::Map::new();
     m.insert("kind".into(), r.kind().into());
     m.insert("name".into(), or_empty(get("metadata/name")));

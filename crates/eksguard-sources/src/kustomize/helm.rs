@@ -54,7 +54,11 @@ pub(crate) fn scan_chart(dir: &Path, explicit: bool, opts: &LoadOptions, inv: &m
         let message = format!(
             "a Helm chart, not rendered: no `helm` on PATH. Render it and scan the output: `helm template {name} | eksguard scan -`"
         );
-        let sink = if explicit { &mut inv.errors } else { &mut inv.warnings };
+        let sink = if explicit {
+            &mut inv.errors
+        } else {
+            &mut inv.warnings
+        };
         sink.push(InputError::new(name, None, message));
         return;
     };
@@ -131,7 +135,11 @@ fn render(helm: &Path, dir: &Path, opts: &LoadOptions) -> Result<String, String>
     }
     if !status.success() {
         let text = String::from_utf8_lossy(&err);
-        let first: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(5).collect();
+        let first: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(5)
+            .collect();
         return Err(format!("{status}: {}", first.join(" / ")));
     }
     String::from_utf8(out.unwrap_or_default()).map_err(|_| "output is not UTF-8".to_string())
@@ -170,10 +178,12 @@ fn chunks(text: &str) -> Vec<Chunk<'_>> {
         current.text.push('\n');
     }
     out.push(current);
-    out.retain(|c| c.text.lines().any(|l| {
-        let t = l.trim();
-        !t.is_empty() && !t.starts_with('#')
-    }));
+    out.retain(|c| {
+        c.text.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        })
+    });
     out
 }
 

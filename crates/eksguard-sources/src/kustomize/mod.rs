@@ -74,6 +74,12 @@ fn refs(dir: &Path, opts: &LoadOptions) -> Refs {
     out
 }
 
+/// Whether the normalized path `p` lies in the normalized directory `dir` (`.` holds
+/// every relative path).
+fn within(p: &Path, dir: &Path) -> bool {
+    (dir == Path::new(".") && p.is_relative() && !p.starts_with("..")) || p.starts_with(dir)
+}
+
 /// Builds the kustomizations and renders the charts among `found` (the files a walk of
 /// `root` kept), and takes out of `found` the files they consumed. `explicit`: the user
 /// named `root` itself.
@@ -84,18 +90,21 @@ pub(crate) fn take_built(
     opts: &LoadOptions,
     inv: &mut Inventory,
 ) {
-    let root = normalize(root);
     let mut parents: BTreeSet<PathBuf> = BTreeSet::new();
-    parents.insert(root.clone());
     for (p, _) in found.iter() {
-        let mut dir = p.parent().map(normalize);
+        let Ok(rel) = p.strip_prefix(root) else {
+            continue;
+        };
+        let mut dir = rel.parent();
         while let Some(d) = dir {
-            if !d.starts_with(&root) || !parents.insert(d.clone()) {
+            if !parents.insert(normalize(&root.join(d))) {
                 break;
             }
-            dir = d.parent().map(Path::to_path_buf);
+            dir = d.parent();
         }
     }
+    let root = normalize(root);
+    parents.insert(root.clone());
     // Charts first: what lies in a chart is the chart's.
     let mut charts: Vec<PathBuf> = parents
         .iter()
@@ -103,8 +112,8 @@ pub(crate) fn take_built(
         .cloned()
         .collect();
     let all = charts.clone();
-    charts.retain(|c| !all.iter().any(|o| o != c && c.starts_with(o)));
-    let in_chart = |p: &Path| charts.iter().any(|c| p.starts_with(c));
+    charts.retain(|c| !all.iter().any(|o| o != c && within(c, o)));
+    let in_chart = |p: &Path| charts.iter().any(|c| within(p, c));
     let kdirs: Vec<PathBuf> = parents
         .iter()
         .filter(|d| !in_chart(d) && kustomization_file(d).is_some())
@@ -114,7 +123,7 @@ pub(crate) fn take_built(
     for chart in &charts {
         helm::scan_chart(chart, explicit && *chart == root, opts, inv);
         for (p, _) in found.iter() {
-            if normalize(p).starts_with(chart) && claimed.insert(p.clone()) {
+            if within(&normalize(p), chart) && claimed.insert(p.clone()) {
                 inv.files_scanned += 1;
             }
         }
@@ -166,7 +175,11 @@ fn build_all(
                 format!(
                     "{} remote {} not followed (only local files are built): {}",
                     b.remote.len(),
-                    if b.remote.len() == 1 { "resource" } else { "resources" },
+                    if b.remote.len() == 1 {
+                        "resource"
+                    } else {
+                        "resources"
+                    },
                     b.remote.join(", ")
                 ),
             ));

@@ -21,7 +21,10 @@ const POD_REFS: &[(&str, &str)] = &[
     ("ConfigMap", "volumes/configMap/name"),
     ("ConfigMap", "volumes/projected/sources/configMap/name"),
     ("ConfigMap", "containers/env/valueFrom/configMapKeyRef/name"),
-    ("ConfigMap", "initContainers/env/valueFrom/configMapKeyRef/name"),
+    (
+        "ConfigMap",
+        "initContainers/env/valueFrom/configMapKeyRef/name",
+    ),
     ("ConfigMap", "containers/envFrom/configMapRef/name"),
     ("ConfigMap", "initContainers/envFrom/configMapRef/name"),
     ("Secret", "volumes/secret/secretName"),
@@ -33,24 +36,72 @@ const POD_REFS: &[(&str, &str)] = &[
     ("Secret", "imagePullSecrets/name"),
     ("ServiceAccount", "serviceAccountName"),
     ("ServiceAccount", "serviceAccount"),
-    ("PersistentVolumeClaim", "volumes/persistentVolumeClaim/claimName"),
+    (
+        "PersistentVolumeClaim",
+        "volumes/persistentVolumeClaim/claimName",
+    ),
     ("PriorityClass", "priorityClassName"),
 ];
 
 /// Other fields naming objects: (referent kind, referrer kinds, path, the sibling field
 /// that must name the referent's kind, whether a sibling `namespace` follows too).
 const OTHER_REFS: &[(&str, &[&str], &str, Option<&str>, bool)] = &[
-    ("ServiceAccount", &["RoleBinding", "ClusterRoleBinding"], "subjects/name", Some("kind"), true),
-    ("Role", &["RoleBinding"], "roleRef/name", Some("kind"), false),
-    ("ClusterRole", &["RoleBinding", "ClusterRoleBinding"], "roleRef/name", Some("kind"), false),
+    (
+        "ServiceAccount",
+        &["RoleBinding", "ClusterRoleBinding"],
+        "subjects/name",
+        Some("kind"),
+        true,
+    ),
+    (
+        "Role",
+        &["RoleBinding"],
+        "roleRef/name",
+        Some("kind"),
+        false,
+    ),
+    (
+        "ClusterRole",
+        &["RoleBinding", "ClusterRoleBinding"],
+        "roleRef/name",
+        Some("kind"),
+        false,
+    ),
     ("Service", &["StatefulSet"], "spec/serviceName", None, false),
-    ("Service", &["Ingress"], "spec/rules/http/paths/backend/service/name", None, false),
-    ("Service", &["Ingress"], "spec/rules/http/paths/backend/serviceName", None, false),
-    ("Service", &["Ingress"], "spec/defaultBackend/service/name", None, false),
-    ("Service", &["Ingress"], "spec/backend/serviceName", None, false),
     (
         "Service",
-        &["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"],
+        &["Ingress"],
+        "spec/rules/http/paths/backend/service/name",
+        None,
+        false,
+    ),
+    (
+        "Service",
+        &["Ingress"],
+        "spec/rules/http/paths/backend/serviceName",
+        None,
+        false,
+    ),
+    (
+        "Service",
+        &["Ingress"],
+        "spec/defaultBackend/service/name",
+        None,
+        false,
+    ),
+    (
+        "Service",
+        &["Ingress"],
+        "spec/backend/serviceName",
+        None,
+        false,
+    ),
+    (
+        "Service",
+        &[
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+        ],
         "webhooks/clientConfig/service/name",
         None,
         true,
@@ -64,7 +115,13 @@ const OTHER_REFS: &[(&str, &[&str], &str, Option<&str>, bool)] = &[
         true,
     ),
     ("Secret", &["ServiceAccount"], "secrets/name", None, false),
-    ("Secret", &["ServiceAccount"], "imagePullSecrets/name", None, false),
+    (
+        "Secret",
+        &["ServiceAccount"],
+        "imagePullSecrets/name",
+        None,
+        false,
+    ),
     ("Secret", &["Ingress"], "spec/tls/secretName", None, false),
     (
         "Deployment",
@@ -136,15 +193,23 @@ pub(crate) fn fix(ra: &mut [Res]) {
                         return;
                     }
                 }
-                let Some(value) = parent.get(name_key).and_then(K::as_str).map(str::to_string) else {
+                let Some(value) = parent.get(name_key).and_then(K::as_str).map(str::to_string)
+                else {
                     return;
                 };
-                let sibling_ns = parent.get("namespace").and_then(K::as_str).map(str::to_string);
+                let sibling_ns = parent
+                    .get("namespace")
+                    .and_then(K::as_str)
+                    .map(str::to_string);
                 let Some(found) = pick(
                     &renamed,
                     target,
                     &value,
-                    if *with_ns { sibling_ns.as_deref() } else { None },
+                    if *with_ns {
+                        sibling_ns.as_deref()
+                    } else {
+                        None
+                    },
                     &own_ns,
                     cluster_referrer,
                 ) else {
@@ -201,7 +266,9 @@ fn update(
     update_with_parent(k, segs, &mut |parent| {
         let key = segs[segs.len() - 1];
         let Some(v) = parent.get(key) else { return };
-        let Some(text) = v.as_str().map(str::to_string) else { return };
+        let Some(text) = v.as_str().map(str::to_string) else {
+            return;
+        };
         if let Some((name, _)) = f(&text, v) {
             set_keep_pos(parent, key, &name);
         }

@@ -31,8 +31,15 @@ fn is_builtin_group(group: &str) -> bool {
 /// `port`).
 fn merge_key(field: &str, items: &[K]) -> Option<&'static str> {
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env"
-        | "imagePullSecrets" | "webhooks" | "resourceClaims" | "schedulingGates" => "name",
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "webhooks"
+        | "resourceClaims"
+        | "schedulingGates" => "name",
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
         "hostAliases" => "ip",
@@ -147,9 +154,10 @@ fn merge_list(dst: &mut K, patch: &K, field: &str) {
             out.push(clean(item));
             continue;
         };
-        let at = rest
-            .iter()
-            .position(|h| h.as_ref().is_some_and(|h| key_of(h).as_ref() == Some(&want)));
+        let at = rest.iter().position(|h| {
+            h.as_ref()
+                .is_some_and(|h| key_of(h).as_ref() == Some(&want))
+        });
         let existing = at.and_then(|i| rest[i].take());
         match (existing, directive(item)) {
             (_, Some("delete")) => {}
@@ -209,7 +217,9 @@ fn get(k: &mut K, tokens: &[String]) -> Result<K, String> {
 }
 
 fn remove(k: &mut K, tokens: &[String]) -> Result<K, String> {
-    let (last, parent) = tokens.split_last().ok_or("cannot remove the whole object")?;
+    let (last, parent) = tokens
+        .split_last()
+        .ok_or("cannot remove the whole object")?;
     let parent = walk(k, parent)?;
     match &mut parent.v {
         KV::Map(_) => parent

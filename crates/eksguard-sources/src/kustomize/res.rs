@@ -36,7 +36,10 @@ impl Res {
     }
 
     pub(crate) fn api_version(&self) -> &str {
-        self.root.get("apiVersion").and_then(K::as_str).unwrap_or("")
+        self.root
+            .get("apiVersion")
+            .and_then(K::as_str)
+            .unwrap_or("")
     }
 
     /// The API group (`""` for the core group).

@@ -47,7 +47,10 @@ fn apply_smp(k: &Kust, ra: &mut Vec<Res>, docs: &[K], at: Pos) -> R<()> {
         if targets.is_empty() {
             return Err(k.err(
                 at,
-                format!("no resource matches the strategic merge patch for {}", describe(p)),
+                format!(
+                    "no resource matches the strategic merge patch for {}",
+                    describe(p)
+                ),
             ));
         }
         // `$patch: delete` at the top removes the object itself.
@@ -121,7 +124,8 @@ impl Selector {
     }
 
     fn matches(&self, r: &Res) -> bool {
-        let re = |re: &Option<regex_lite::Regex>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
+        let re =
+            |re: &Option<regex_lite::Regex>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
         let version = r.api_version().rsplit('/').next().unwrap_or("");
         self.group.as_ref().is_none_or(|g| g == r.group())
             && self.version.as_ref().is_none_or(|v| v == version)
@@ -141,18 +145,25 @@ impl Selector {
 
 /// A label selector of equalities, inequalities and existence tests (`a=b,c!=d,e,!f`).
 fn selects(selector: &str, have: &[(String, String)]) -> bool {
-    let get = |k: &str| have.iter().find(|(hk, _)| hk == k.trim()).map(|(_, v)| v.as_str());
-    selector.split(',').filter(|s| !s.trim().is_empty()).all(|term| {
-        if let Some((k, v)) = term.split_once("!=") {
-            get(k) != Some(v.trim())
-        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            get(k) == Some(v.trim())
-        } else if let Some(k) = term.trim().strip_prefix('!') {
-            get(k).is_none()
-        } else {
-            get(term).is_some()
-        }
-    })
+    let get = |k: &str| {
+        have.iter()
+            .find(|(hk, _)| hk == k.trim())
+            .map(|(_, v)| v.as_str())
+    };
+    selector
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .all(|term| {
+            if let Some((k, v)) = term.split_once("!=") {
+                get(k) != Some(v.trim())
+            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                get(k) == Some(v.trim())
+            } else if let Some(k) = term.trim().strip_prefix('!') {
+                get(k).is_none()
+            } else {
+                get(term).is_some()
+            }
+        })
 }
 
 fn targeted(k: &Kust, ra: &mut [Res], t: &K, docs: &[K], at: Pos) -> R<()> {
@@ -232,11 +243,17 @@ fn namespace(k: &Kust, ra: &mut [Res]) {
             }
         }
         if kind == "APIService" {
-            let svc = r.root.map_at("spec", pos, file).map_at("service", pos, file);
+            let svc = r
+                .root
+                .map_at("spec", pos, file)
+                .map_at("service", pos, file);
             svc.set("namespace", pos, K::str(&ns, pos, file));
         }
         if kind == "CustomResourceDefinition" {
-            if let Some(svc) = r.root.at_mut("spec/conversion/webhook/clientConfig/service") {
+            if let Some(svc) = r
+                .root
+                .at_mut("spec/conversion/webhook/clientConfig/service")
+            {
                 svc.set("namespace", pos, K::str(&ns, pos, file));
             }
         }
@@ -253,7 +270,10 @@ fn prefix_suffix(k: &Kust, ra: &mut [Res]) {
     let (p, s) = (text(prefix), text(suffix));
     let writer = prefix.or(suffix).expect("one is set");
     for r in ra.iter_mut() {
-        let skip = matches!(r.kind(), "CustomResourceDefinition" | "APIService" | "Namespace");
+        let skip = matches!(
+            r.kind(),
+            "CustomResourceDefinition" | "APIService" | "Namespace"
+        );
         if skip {
             continue;
         }
@@ -319,7 +339,14 @@ const TEMPLATE_FIELDS: &[(&[&str], &str)] = &[
 
 /// Calls `f` on the node at `path` (going into every item of a list on the way),
 /// making missing mappings when `create`.
-fn at_path(k: &mut K, segs: &[&str], create: bool, pos: Pos, file: FileId, f: &mut dyn FnMut(&mut K)) {
+fn at_path(
+    k: &mut K,
+    segs: &[&str],
+    create: bool,
+    pos: Pos,
+    file: FileId,
+    f: &mut dyn FnMut(&mut K),
+) {
     if let KV::Seq(items) = &mut k.v {
         for i in items.iter_mut() {
             at_path(i, segs, create, pos, file, f);
@@ -366,21 +393,40 @@ fn pairs_of(k: &Kust, m: &K, what: &str) -> R<Vec<(String, K, Pos)>> {
         .iter()
         .map(|e| {
             let text = e.value.text().unwrap_or_default();
-            (e.key.clone(), K::str(&text, e.value.pos, e.value.file), e.key_pos)
+            (
+                e.key.clone(),
+                K::str(&text, e.value.pos, e.value.file),
+                e.key_pos,
+            )
         })
         .collect())
 }
 
-fn add_labels(ra: &mut [Res], pairs: &[(String, K, Pos)], selectors: bool, templates: bool, at: (Pos, FileId)) {
+fn add_labels(
+    ra: &mut [Res],
+    pairs: &[(String, K, Pos)],
+    selectors: bool,
+    templates: bool,
+    at: (Pos, FileId),
+) {
     let (pos, file) = at;
     for r in ra.iter_mut() {
         let kind = r.kind().to_string();
-        at_path(&mut r.root, &["metadata", "labels"], true, pos, file, &mut |m| put_all(m, pairs));
+        at_path(
+            &mut r.root,
+            &["metadata", "labels"],
+            true,
+            pos,
+            file,
+            &mut |m| put_all(m, pairs),
+        );
         if selectors {
             for (kinds, path, create) in SELECTOR_FIELDS {
                 if kinds.contains(&kind.as_str()) {
                     let segs: Vec<&str> = path.split('/').collect();
-                    at_path(&mut r.root, &segs, *create, pos, file, &mut |m| put_all(m, pairs));
+                    at_path(&mut r.root, &segs, *create, pos, file, &mut |m| {
+                        put_all(m, pairs)
+                    });
                 }
             }
             if kind == "StatefulSet" {
@@ -399,7 +445,9 @@ fn add_labels(ra: &mut [Res], pairs: &[(String, K, Pos)], selectors: bool, templ
                 if kinds.contains(&kind.as_str()) {
                     let mut segs: Vec<&str> = path.split('/').collect();
                     segs.push("labels");
-                    at_path(&mut r.root, &segs, true, pos, file, &mut |m| put_all(m, pairs));
+                    at_path(&mut r.root, &segs, true, pos, file, &mut |m| {
+                        put_all(m, pairs)
+                    });
                 }
             }
         }
@@ -415,17 +463,25 @@ fn labels(k: &Kust, ra: &mut [Res]) -> R<()> {
         for item in list.items() {
             let Some(m) = item.get("pairs") else { continue };
             let pairs = pairs_of(k, m, "labels.pairs")?;
-            let flag = |f: &str| item.get(f).and_then(|v| match v.v {
-                KV::Bool(b) => Some(b),
-                _ => None,
-            }) == Some(true);
+            let flag = |f: &str| {
+                item.get(f).and_then(|v| match v.v {
+                    KV::Bool(b) => Some(b),
+                    _ => None,
+                }) == Some(true)
+            };
             if item.get("fields").is_some() {
                 return Err(k.err(
                     item.pos,
                     "`labels` with `fields` is not carried out by eksguard's kustomize build",
                 ));
             }
-            add_labels(ra, &pairs, flag("includeSelectors"), flag("includeTemplates"), (m.pos, m.file));
+            add_labels(
+                ra,
+                &pairs,
+                flag("includeSelectors"),
+                flag("includeTemplates"),
+                (m.pos, m.file),
+            );
         }
     }
     Ok(())
@@ -440,14 +496,21 @@ fn annotations(k: &Kust, ra: &mut [Res]) {
     };
     for r in ra.iter_mut() {
         let kind = r.kind().to_string();
-        at_path(&mut r.root, &["metadata", "annotations"], true, m.pos, m.file, &mut |n| {
-            put_all(n, &pairs)
-        });
+        at_path(
+            &mut r.root,
+            &["metadata", "annotations"],
+            true,
+            m.pos,
+            m.file,
+            &mut |n| put_all(n, &pairs),
+        );
         for (kinds, path) in TEMPLATE_FIELDS {
             if kinds.contains(&kind.as_str()) {
                 let mut segs: Vec<&str> = path.split('/').collect();
                 segs.push("annotations");
-                at_path(&mut r.root, &segs, true, m.pos, m.file, &mut |n| put_all(n, &pairs));
+                at_path(&mut r.root, &segs, true, m.pos, m.file, &mut |n| {
+                    put_all(n, &pairs)
+                });
             }
         }
     }
@@ -463,8 +526,10 @@ fn replicas(k: &Kust, ra: &mut [Res]) -> R<()> {
             return Err(k.err(item.pos, "a replicas entry needs `count`"));
         };
         for r in ra.iter_mut().filter(|r| {
-            matches!(r.kind(), "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController")
-                && r.was_named(&name)
+            matches!(
+                r.kind(),
+                "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController"
+            ) && r.was_named(&name)
         }) {
             let spec = r.root.map_at("spec", count.pos, count.file);
             spec.set("replicas", count.pos, count.clone());
@@ -495,8 +560,11 @@ fn images(k: &Kust, ra: &mut [Res]) -> R<()> {
             return Err(k.err(item.pos, "an images entry needs `name`"));
         };
         for r in ra.iter_mut() {
-            each_image(&mut r.root, &mut |image: &mut K| {
-                let Some(current) = image.as_str().map(str::to_string) else { return };
+            each_container(&mut r.root, &mut |container: &mut K| {
+                let Some(current) = container.get("image").and_then(K::as_str) else {
+                    return;
+                };
+                let current = current.to_string();
                 let (have, tag, digest) = split_image(&current);
                 if have != name {
                     return;
@@ -520,33 +588,29 @@ fn images(k: &Kust, ra: &mut [Res]) -> R<()> {
                 if let Some(d) = digest {
                     out = format!("{out}@{d}");
                 }
-                // The value now comes from the kustomization's `images` entry.
-                *image = K::str(&out, item.pos, item.file);
+                // The image now comes from the kustomization's `images` entry.
+                container.set("image", item.pos, K::str(&out, item.pos, item.file));
             });
         }
     }
     Ok(())
 }
 
-/// Every container image of an object (any `containers` or `initContainers` list).
-fn each_image(k: &mut K, f: &mut dyn FnMut(&mut K)) {
+/// Every container of an object (any `containers` or `initContainers` list).
+fn each_container(k: &mut K, f: &mut dyn FnMut(&mut K)) {
     match &mut k.v {
         KV::Map(entries) => {
             for e in entries.iter_mut() {
                 if matches!(e.key.as_str(), "containers" | "initContainers") {
                     if let KV::Seq(items) = &mut e.value.v {
-                        for c in items.iter_mut() {
-                            if let Some(img) = c.get_mut("image") {
-                                f(img);
-                            }
-                        }
+                        items.iter_mut().for_each(&mut *f);
                     }
                 } else {
-                    each_image(&mut e.value, f);
+                    each_container(&mut e.value, f);
                 }
             }
         }
-        KV::Seq(items) => items.iter_mut().for_each(|i| each_image(i, f)),
+        KV::Seq(items) => items.iter_mut().for_each(|i| each_container(i, f)),
         _ => {}
     }
 }
@@ -557,7 +621,10 @@ pub(crate) fn finish(ra: &mut [Res], _files: &Files) {
     for r in ra.iter_mut().filter(|r| r.hashed) {
         let hash = super::generate::hash(r);
         let name = format!("{}-{hash}", r.name());
-        let (pos, file) = r.root.at("metadata/name").map_or((r.root.pos, r.root.file), |n| (n.pos, n.file));
+        let (pos, file) = r
+            .root
+            .at("metadata/name")
+            .map_or((r.root.pos, r.root.file), |n| (n.pos, n.file));
         r.set_name(&name, pos, file);
     }
     super::nameref::fix(ra);

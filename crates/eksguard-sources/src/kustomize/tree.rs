@@ -91,7 +91,11 @@ impl K {
 
     /// The plain tree, and the fields written in a file other than `own`: only the top of
     /// each such subtree, so the list stays short.
-    pub(crate) fn into_node(self, files: &Files, own: FileId) -> (Node, Vec<(FieldPath, Arc<str>)>) {
+    pub(crate) fn into_node(
+        self,
+        files: &Files,
+        own: FileId,
+    ) -> (Node, Vec<(FieldPath, Arc<str>)>) {
         let mut table = Vec::new();
         let node = self.convert(files, own, &mut FieldPath::root(), &mut table);
         (node, table)

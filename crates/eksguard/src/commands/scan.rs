@@ -175,13 +175,11 @@ pub fn build_report<'a>(
     let resolve = |f: eksguard_model::Finding| {
         let rule = registry::find(f.rule_id)?.meta();
         let obj = inv.get(f.object);
-        let location = obj
-            .locate_in_file(&f.path)
-            .map(|(file, pos)| Location {
-                file: file.to_string(),
-                line: pos.line,
-                column: pos.col,
-            });
+        let location = obj.locate_in_file(&f.path).map(|(file, pos)| Location {
+            file: file.to_string(),
+            line: pos.line,
+            column: pos.col,
+        });
         // A finding that rests on a module's default says which one.
         let message = match obj.iac.as_ref().and_then(|i| i.default_note(&f.path)) {
             Some(note) => format!("{} ({note})", f.message),

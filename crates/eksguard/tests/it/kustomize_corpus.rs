@@ -79,7 +79,12 @@ fn without_final_newlines(v: &mut Value) {
 }
 
 fn key(v: &Value) -> String {
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     format!(
         "{} {} {}/{}",
         s("/apiVersion"),
@@ -121,7 +126,10 @@ fn first_difference(a: &Value, b: &Value, at: &str) -> String {
         (Value::Object(x), Value::Object(y)) => {
             for k in x.keys().chain(y.keys()) {
                 if x.get(k) != y.get(k) {
-                    let (l, r) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                    let (l, r) = (
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                    );
                     return first_difference(l, r, &format!("{at}/{k}"));
                 }
             }
@@ -168,8 +176,13 @@ fn every_corpus_kustomization_builds_as_kubectl_kustomize_does() {
     let mut wrong = Vec::new();
     for dir in &dirs {
         let Some(theirs) = kubectl(dir) else {
-            assert!(!required, "EKSGUARD_TEST_KUSTOMIZE=1 but kubectl is missing");
-            eprintln!("SKIPPED: kubectl is not installed (it builds kustomizations to compare with)");
+            assert!(
+                !required,
+                "EKSGUARD_TEST_KUSTOMIZE=1 but kubectl is missing"
+            );
+            eprintln!(
+                "SKIPPED: kubectl is not installed (it builds kustomizations to compare with)"
+            );
             return;
         };
         let ours = eksguard_sources::kustomize::build_json(dir, &opts);
@@ -200,5 +213,8 @@ fn every_corpus_kustomization_builds_as_kubectl_kustomize_does() {
         wrong.len()
     );
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
-    assert!(equal * 10 >= dirs.len() * 7, "fewer than 70% equal: {equal}");
+    assert!(
+        equal * 10 >= dirs.len() * 7,
+        "fewer than 70% equal: {equal}"
+    );
 }

@@ -145,7 +145,8 @@ pub(crate) struct Builder<'o> {
     pub notes: Vec<InputError>,
     /// Remote resources not followed.
     pub remote: Vec<String>,
-    stack: Vec<PathBuf>,
+    /// The kustomizations being built, outermost first: resolved, and as shown.
+    stack: Vec<(PathBuf, String)>,
     bytes: u64,
 }
 
@@ -301,12 +302,12 @@ impl<'o> Builder<'o> {
         component: bool,
     ) -> R<()> {
         let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        if self.stack.contains(&real) {
+        if self.stack.iter().any(|(r, _)| *r == real) {
             let chain: Vec<String> = self
                 .stack
                 .iter()
-                .chain([&real])
-                .map(|p| display(p))
+                .map(|(_, shown)| shown.clone())
+                .chain([display(dir)])
                 .collect();
             let message = format!("kustomizations form a cycle: {}", chain.join(" -> "));
             return Err(match from {
@@ -359,7 +360,7 @@ impl<'o> Builder<'o> {
                 ));
             }
         }
-        self.stack.push(real);
+        self.stack.push((real, display(dir)));
         let result = self.accumulate_in(&k, ra);
         self.stack.pop();
         result

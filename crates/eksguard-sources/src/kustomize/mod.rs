@@ -129,7 +129,7 @@ pub(crate) fn take_built(
         }
     }
     if !kdirs.is_empty() {
-        build_all(&root, &kdirs, opts, inv, &mut claimed, found);
+        build_all(&root, explicit, &kdirs, opts, inv, &mut claimed, found);
     }
     if !claimed.is_empty() {
         found.retain(|(p, _)| !claimed.contains(p));
@@ -138,6 +138,7 @@ pub(crate) fn take_built(
 
 fn build_all(
     root: &Path,
+    explicit: bool,
     kdirs: &[PathBuf],
     opts: &LoadOptions,
     inv: &mut Inventory,
@@ -240,11 +241,23 @@ fn build_all(
                 ));
                 read.insert(kfile);
             }
+            // Named by the user, a kustomization that does not build is an input error;
+            // found by a walk, a warning. Either way its files are scanned alone.
             Err(e) => {
-                inv.errors.push(InputError::new(
+                let named = explicit && dir.as_path() == root;
+                let sink = if named {
+                    &mut inv.errors
+                } else {
+                    &mut inv.warnings
+                };
+                sink.push(InputError::new(
                     e.file,
                     e.line,
-                    format!("kustomize build of {}: {}", display(dir), e.message),
+                    format!(
+                        "kustomize build of {} failed: {}; its files are scanned alone",
+                        display(dir),
+                        e.message
+                    ),
                 ));
                 // Its resources are still scanned alone, not lost with the build.
                 read.insert(kfile);

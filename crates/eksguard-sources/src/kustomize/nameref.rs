@@ -43,9 +43,20 @@ const POD_REFS: &[(&str, &str)] = &[
     ("PriorityClass", "priorityClassName"),
 ];
 
+/// The final name and namespace of the object a reference names.
+type Found = Option<(String, Option<String>)>;
+
+type OtherRef = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    Option<&'static str>,
+    bool,
+);
+
 /// Other fields naming objects: (referent kind, referrer kinds, path, the sibling field
 /// that must name the referent's kind, whether a sibling `namespace` follows too).
-const OTHER_REFS: &[(&str, &[&str], &str, Option<&str>, bool)] = &[
+const OTHER_REFS: &[OtherRef] = &[
     (
         "ServiceAccount",
         &["RoleBinding", "ClusterRoleBinding"],
@@ -235,7 +246,7 @@ fn pick(
     sibling_ns: Option<&str>,
     referrer_ns: &[String],
     cluster_referrer: bool,
-) -> Option<(String, Option<String>)> {
+) -> Found {
     let candidates: Vec<&Renamed> = renamed
         .iter()
         .filter(|c| c.kind == kind && c.old.iter().any(|o| o == value))
@@ -258,11 +269,7 @@ fn pick(
 }
 
 /// Replaces the string at `segs` (through lists) by what `f` gives for it.
-fn update(
-    k: &mut K,
-    segs: &[&str],
-    f: &mut dyn FnMut(&str, &K) -> Option<(String, Option<String>)>,
-) {
+fn update(k: &mut K, segs: &[&str], f: &mut dyn FnMut(&str, &K) -> Found) {
     update_with_parent(k, segs, &mut |parent| {
         let key = segs[segs.len() - 1];
         let Some(v) = parent.get(key) else { return };

@@ -258,20 +258,21 @@ fn cycles_remote_only_and_fields_not_carried_out_are_reported() {
         "c/pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n",
     );
+    // Found by a walk, a kustomization that does not build is a warning.
     let (out, json) = scan(&["."], &root);
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "an unbuildable kustomization is an input error"
-    );
-    let errors = messages(&json, "errors");
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("kustomizations form a cycle")),
-        "{errors:#?}"
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     let warnings = messages(&json, "warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|e| e.contains("kustomizations form a cycle")),
+        "{warnings:#?}"
+    );
     assert!(
         warnings
             .iter()
@@ -281,6 +282,15 @@ fn cycles_remote_only_and_fields_not_carried_out_are_reported() {
     );
     // The build that does work is scanned.
     assert!(findings(&json).iter().any(|f| f.3 == "p"));
+    // Named, it is an input error.
+    let (out, json) = scan(&["a"], &root);
+    assert_eq!(out.status.code(), Some(2));
+    let errors = messages(&json, "errors");
+    assert!(
+        errors.iter().any(|e| e.starts_with("b/kustomization.yaml")
+            && e.contains("kustomizations form a cycle: a -> b -> a")),
+        "{errors:#?}"
+    );
 }
 
 #[test]

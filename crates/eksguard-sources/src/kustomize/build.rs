@@ -23,6 +23,10 @@ const MAX_DEPTH: usize = 32;
 /// Bytes one build may read in all, whatever the per-file limit.
 const MAX_BUILD_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Documents one build may load in all: a base listed twice at each of many levels
+/// multiplies its objects, and small files would stay under the byte budget.
+const MAX_BUILD_DOCUMENTS: usize = 200_000;
+
 /// Fields of a kustomization this build does not carry out: named in a note, since the
 /// objects may then differ from `kubectl kustomize`.
 const NOT_APPLIED: &[&str] = &[
@@ -148,6 +152,7 @@ pub(crate) struct Builder<'o> {
     /// The kustomizations being built, outermost first: resolved, and as shown.
     stack: Vec<(PathBuf, String)>,
     bytes: u64,
+    documents: usize,
 }
 
 impl<'o> Builder<'o> {
@@ -162,6 +167,7 @@ impl<'o> Builder<'o> {
             remote: Vec::new(),
             stack: Vec::new(),
             bytes: 0,
+            documents: 0,
         }
     }
 
@@ -239,6 +245,14 @@ impl<'o> Builder<'o> {
                     ))
                 }
             }
+        }
+        self.documents += out.len();
+        if self.documents > MAX_BUILD_DOCUMENTS {
+            return Err(InputError::new(
+                name,
+                None,
+                format!("the build loads more than {MAX_BUILD_DOCUMENTS} documents; stopped"),
+            ));
         }
         let lines: Vec<&str> = text.lines().collect();
         for (_, k) in out.iter_mut() {

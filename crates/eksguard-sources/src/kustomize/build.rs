@@ -25,7 +25,7 @@ const MAX_BUILD_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Documents one build may load in all: a base listed twice at each of many levels
 /// multiplies its objects, and small files would stay under the byte budget.
-const MAX_BUILD_DOCUMENTS: usize = 200_000;
+const MAX_BUILD_DOCUMENTS: usize = 100_000;
 
 /// Fields of a kustomization this build does not carry out: named in a note, since the
 /// objects may then differ from `kubectl kustomize`.

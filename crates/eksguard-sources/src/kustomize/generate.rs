@@ -258,7 +258,8 @@ fn put(root: &mut K, field: &str, pairs: &[(String, K, Pos)], pos: Pos, file: Fi
 }
 
 /// Kustomize's name suffix for a generated object: the first ten hex digits of the
-/// SHA-256 of its JSON encoding, with some digits swapped for letters.
+/// SHA-256 of the JSON of its kind, data (and type for a Secret), with some digits
+/// swapped for letters.
 pub(crate) fn hash(r: &Res) -> String {
     let get = |p: &str| r.root.at(p).map(K::to_json);
     let or_empty = |v: Option<serde_json::Value>| {
@@ -266,7 +267,9 @@ pub(crate) fn hash(r: &Res) -> String {
     };
     let mut m = serde_json::Map::new();
     m.insert("kind".into(), r.kind().into());
-    m.insert("name".into(), or_empty(get("metadata/name")));
+    // Kustomize looks the name up as one field called `metadata/name`, finds none, and
+    // hashes an empty name: the suffix depends on the content alone.
+    m.insert("name".into(), "".into());
     m.insert("data".into(), or_empty(get("data")));
     if r.kind() == "Secret" {
         m.insert("type".into(), or_empty(get("type")));
@@ -344,7 +347,8 @@ mod tests {
 
     #[test]
     fn hash_matches_kustomize() {
-        // `kubectl kustomize` names this ConfigMap (prefix `p-`, literal a=b) p-cfg-4h2mbtbbt6.
+        // `kubectl kustomize` names this ConfigMap (literal a=b) cfg-4h2mbtbbt6, and
+        // p-cfg-4h2mbtbbt6 under `namePrefix: p-`.
         let mut root = K::map(Pos::NONE, 0);
         root.set("kind", Pos::NONE, K::str("ConfigMap", Pos::NONE, 0));
         let mut meta = K::map(Pos::NONE, 0);

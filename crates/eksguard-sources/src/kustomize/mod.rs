@@ -298,3 +298,115 @@ pub fn build_notes(dir: &Path, opts: &LoadOptions) -> Vec<String> {
         .chain(b.remote.iter().cloned())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("eksguard-kz-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        for (rel, text) in files {
+            let p = d.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        d
+    }
+
+    fn names(objects: &[serde_json::Value]) -> Vec<String> {
+        let mut n: Vec<String> = objects
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    }
+
+    #[test]
+    fn generated_names_carry_kustomizes_hash() {
+        // The names `kubectl kustomize` gives these generators.
+        let d = dir(
+            "gen",
+            &[(
+                "kustomization.yaml",
+                "secretGenerator:\n- name: s\n  literals: [a=b]\n- name: t\n  type: kubernetes.io/tls\n  literals: [tls.crt=x, tls.key=y]\nconfigMapGenerator:\n- name: c\n  literals: [k=\"<v&>\"]\n",
+            )],
+        );
+        let built = build_json(&d, &LoadOptions::default()).unwrap();
+        assert_eq!(
+            names(&built),
+            ["c-b62b7c6cb7", "s-k695gkmbtk", "t-f4c6k54dt5"]
+        );
+        let c = built.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+        assert_eq!(c["data"]["k"], "<v&>");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn patches_merge_lists_by_key_in_kustomizes_order_and_json_patches_apply() {
+        let d = dir(
+            "patch",
+            &[
+                (
+                    "kustomization.yaml",
+                    "resources: [d.yaml]\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: d}\n    spec:\n      template:\n        spec:\n          containers:\n          - name: c\n            env:\n            - {name: C, value: \"3x\"}\n            - {name: D, value: \"4\"}\n          - name: z\n            image: z\n- target: {kind: Deployment, name: \"d.*\"}\n  patch: |-\n    - op: add\n      path: /spec/replicas\n      value: 3\n    - op: remove\n      path: /spec/template/spec/containers/2/image\n",
+                ),
+                (
+                    "d.yaml",
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: a\n      - name: c\n        image: c\n        env:\n        - {name: A, value: \"1\"}\n        - {name: C, value: \"3\"}\n",
+                ),
+            ],
+        );
+        let built = build_json(&d, &LoadOptions::default()).unwrap();
+        // As `kubectl kustomize` orders them: the patch's items first, then the others.
+        let spec = &built[0]["spec"];
+        let containers: Vec<&str> = spec["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(containers, ["c", "z", "a"]);
+        let env = &spec["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(
+            env,
+            &serde_json::json!([
+                {"name": "C", "value": "3x"},
+                {"name": "D", "value": "4"},
+                {"name": "A", "value": "1"}
+            ])
+        );
+        assert_eq!(spec["replicas"], 3);
+        assert!(spec["template"]["spec"]["containers"][2]
+            .get("image")
+            .is_none());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_base_multiplied_at_every_level_stops_at_the_document_bound() {
+        let mut files = vec![(
+            "l20/kustomization.yaml".to_string(),
+            "resources: [p.yaml]\n".to_string(),
+        )];
+        files.push((
+            "l20/p.yaml".into(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p}\n".into(),
+        ));
+        for i in 0..20 {
+            files.push((
+                format!("l{i}/kustomization.yaml"),
+                format!("resources: [../l{n}, ../l{n}]\n", n = i + 1),
+            ));
+        }
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let d = dir("bomb", &refs);
+        let err = build_json(&d.join("l0"), &LoadOptions::default()).unwrap_err();
+        assert!(err.contains("more than 100000 documents"), "{err}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

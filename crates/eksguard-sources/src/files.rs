@@ -231,6 +231,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
             let mut found = inputs.split_off(before);
             crate::kustomize::take_built(p, &mut found, true, opts, &mut inv);
             inputs.append(&mut found);
+        } else if crate::kustomize::is_kustomization_file(p) {
+            // A kustomization named by its file is built, as its directory would be.
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            let dir = dir.unwrap_or(Path::new("."));
+            crate::kustomize::take_built(dir, &mut Vec::new(), true, opts, &mut inv);
         } else if std::fs::symlink_metadata(p).is_ok() {
             inputs.push((p.clone(), true));
         } else {

@@ -175,11 +175,17 @@ fn generate(
     let data_key = "data";
     let mut data_map = K::map(pos, file);
     for d in &data {
-        let value = match secret {
-            true => base64::engine::general_purpose::STANDARD.encode(d.value.as_bytes()),
-            false => d.value.clone(),
+        // A Secret's values point at the generator entry, not at the line holding the
+        // value: a code frame never shows a secret.
+        let (value, at, in_file) = match secret {
+            true => (
+                base64::engine::general_purpose::STANDARD.encode(d.value.as_bytes()),
+                pos,
+                file,
+            ),
+            false => (d.value.clone(), d.pos, d.file),
         };
-        data_map.set(&d.key, d.pos, K::str(&value, d.pos, d.file));
+        data_map.set(&d.key, at, K::str(&value, at, in_file));
     }
     let existing = ra.iter().position(|r| {
         r.kind() == kind && r.was_named(&name) && ns.as_deref().is_none_or(|ns| r.was_in(ns))

@@ -32,6 +32,13 @@ struct Refs {
     component: bool,
 }
 
+/// Whether `p` is a kustomization file (by its name, and it exists as a file).
+pub(crate) fn is_kustomization_file(p: &Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| KUSTOMIZATION_FILES.iter().any(|k| n == *k))
+        && p.is_file()
+}
+
 fn kustomization_file(dir: &Path) -> Option<PathBuf> {
     KUSTOMIZATION_FILES
         .iter()

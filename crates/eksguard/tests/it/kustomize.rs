@@ -199,6 +199,25 @@ fn overlays_are_built_and_findings_point_at_the_patch_that_set_the_value() {
 }
 
 #[test]
+fn a_kustomization_named_by_its_file_is_built() {
+    let root = common::temp_dir("kustomize-file");
+    layout(&root);
+    let (out, json) = scan(&["overlays/dev/kustomization.yaml"], &root);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = findings(&json);
+    assert!(
+        !all.is_empty() && all.iter().all(|f| f.3.starts_with("dev-web")),
+        "{all:#?}"
+    );
+    assert!(messages(&json, "errors").is_empty());
+}
+
+#[test]
 fn built_objects_carry_prefix_namespace_labels_and_hashed_generated_names() {
     let root = common::temp_dir("kustomize-objects");
     layout(&root);

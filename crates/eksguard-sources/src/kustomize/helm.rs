@@ -102,7 +102,10 @@ fn render(helm: &Path, dir: &Path, opts: &LoadOptions) -> Result<String, String>
     });
     let err_reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = stderr.take(MAX_STDERR).read_to_end(&mut buf);
+        let mut stderr = stderr;
+        let _ = (&mut stderr).take(MAX_STDERR).read_to_end(&mut buf);
+        // The rest is drained, so a chatty helm never blocks on a full pipe.
+        let _ = std::io::copy(&mut stderr, &mut std::io::sink());
         buf
     });
     let deadline = Instant::now() + opts.helm.timeout.unwrap_or(DEFAULT_TIMEOUT);
@@ -225,12 +228,12 @@ fn line_map(rendered: &str, template: &str) -> Vec<u32> {
     out
 }
 
+/// Moves positions to the template's lines; without a map (a template not on disk, as
+/// in a packed subchart) everything points at the template's first line.
 fn remap(node: &mut Node, map: &[u32]) {
     let fix = |p: &mut Pos| {
         if p.is_known() {
-            if let Some(l) = map.get(p.line as usize - 1) {
-                p.line = *l;
-            }
+            p.line = map.get(p.line as usize - 1).copied().unwrap_or(1);
         }
     };
     fix(&mut node.pos);
@@ -268,7 +271,7 @@ fn add_rendered(dir: &Path, text: &str, opts: &LoadOptions, inv: &mut Inventory)
         let fix_line = |e: &mut InputError| {
             e.line = e
                 .line
-                .and_then(|l| map.as_ref().and_then(|m| m.get(l as usize - 1).copied()));
+                .and_then(|l| map.as_ref()?.get((l as usize).checked_sub(1)?).copied());
             e.message = format!("rendered by helm: {}", e.message);
         };
         for mut e in got.errors {

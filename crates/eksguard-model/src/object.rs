@@ -46,6 +46,10 @@ pub struct Object {
     /// Set for objects read from infrastructure as code: how the input names the resource
     /// and its fields (see [`IacOrigin`]).
     pub iac: Option<Arc<IacOrigin>>,
+    /// For an object built from several files (a kustomize overlay and its patches): the
+    /// file each field was written in where it is not the object's own, by the field's
+    /// path. The longest prefix of a located field wins.
+    pub files: Vec<(FieldPath, Arc<str>)>,
 }
 
 /// An object that infrastructure as code (Terraform, CloudFormation) describes. The reader
@@ -230,6 +234,7 @@ impl Object {
             root,
             source,
             iac: None,
+            files: Vec::new(),
         })
     }
 
@@ -251,6 +256,7 @@ impl Object {
             root,
             source,
             iac: None,
+            files: Vec::new(),
         }
     }
 
@@ -326,5 +332,18 @@ impl Object {
     pub fn locate(&self, path: &FieldPath) -> Option<Pos> {
         let (pos, _) = self.root.locate(path);
         pos.is_known().then_some(pos)
+    }
+
+    /// The file and position of `path` (or of its nearest existing ancestor): the file
+    /// that wrote that field, for an object built from several.
+    pub fn locate_in_file(&self, path: &FieldPath) -> Option<(&str, Pos)> {
+        let pos = self.locate(path)?;
+        let written = self
+            .files
+            .iter()
+            .filter(|(prefix, _)| path.segs().starts_with(prefix.segs()))
+            .max_by_key(|(prefix, _)| prefix.segs().len())
+            .map(|(_, file)| &**file);
+        Some((written.or(self.file())?, pos))
     }
 }

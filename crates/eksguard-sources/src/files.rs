@@ -31,6 +31,8 @@ pub struct LoadOptions {
     pub limits: ParseLimits,
     /// Terraform variable files (`--var-file`) applied to every Terraform directory.
     pub var_files: Vec<PathBuf>,
+    /// Values for the Helm charts rendered (`--helm-values`, `--helm-set`).
+    pub helm: crate::kustomize::helm::HelmOptions,
 }
 
 impl Default for LoadOptions {
@@ -41,6 +43,7 @@ impl Default for LoadOptions {
             max_file_size: 256 * MIB,
             limits: ParseLimits::default(),
             var_files: Vec::new(),
+            helm: Default::default(),
         }
     }
 }
@@ -222,7 +225,17 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Inventory {
     let mut inputs: Vec<(PathBuf, bool)> = Vec::new();
     for p in paths {
         if p.is_dir() {
+            let before = inputs.len();
             walk_dir(p, &excludes, &mut inputs, &mut inv);
+            // Kustomizations and charts are built first; what they read is not read alone.
+            let mut found = inputs.split_off(before);
+            crate::kustomize::take_built(p, &mut found, true, opts, &mut inv);
+            inputs.append(&mut found);
+        } else if crate::kustomize::is_kustomization_file(p) {
+            // A kustomization named by its file is built, as its directory would be.
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            let dir = dir.unwrap_or(Path::new("."));
+            crate::kustomize::take_built(dir, &mut Vec::new(), true, opts, &mut inv);
         } else if std::fs::symlink_metadata(p).is_ok() {
             inputs.push((p.clone(), true));
         } else {

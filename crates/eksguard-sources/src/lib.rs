@@ -22,6 +22,7 @@ pub mod iac;
 pub mod kube_live;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod kustomize;
 pub mod node;
 pub mod rootfs;
 #[cfg(feature = "aws")]

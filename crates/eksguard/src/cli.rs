@@ -250,6 +250,13 @@ pub struct ScanArgs {
     /// files win), read after the directory's terraform.tfvars and *.auto.tfvars.
     #[arg(long, value_name = "FILE")]
     pub var_file: Vec<PathBuf>,
+    /// Values file passed to `helm template` for every chart directory scanned
+    /// (repeatable; later files win).
+    #[arg(long, value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+    /// Value passed to `helm template --set` for every chart directory scanned (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub helm_set: Vec<String>,
     #[command(flatten)]
     pub inline: InlineArgs,
     #[command(flatten)]

@@ -184,6 +184,8 @@ fn load_inputs(args: &ScanArgs, cfg: &Config, sources: &SourceCache) -> anyhow::
     }
     opts.excludes = cfg.exclude.iter().chain(&args.exclude).cloned().collect();
     opts.var_files = args.var_file.clone();
+    opts.helm.values = args.helm_values.clone();
+    opts.helm.set = args.helm_set.clone();
     super::load_paths(&args.paths, &opts, Some(sources))
 }
 
@@ -196,14 +198,11 @@ pub fn build_report<'a>(
     let resolve = |f: eksguard_model::Finding| {
         let rule = registry::find(f.rule_id)?.meta();
         let obj = inv.get(f.object);
-        let location = obj
-            .file()
-            .zip(obj.locate(&f.path))
-            .map(|(file, pos)| Location {
-                file: file.to_string(),
-                line: pos.line,
-                column: pos.col,
-            });
+        let location = obj.locate_in_file(&f.path).map(|(file, pos)| Location {
+            file: file.to_string(),
+            line: pos.line,
+            column: pos.col,
+        });
         // A finding that rests on a module's default says which one.
         let message = match obj.iac.as_ref().and_then(|i| i.default_note(&f.path)) {
             Some(note) => format!("{} ({note})", f.message),

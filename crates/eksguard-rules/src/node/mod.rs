@@ -36,8 +36,10 @@ pub use nodes_in_public_subnets::NodesInPublicSubnets;
 pub use non_hardened_node_os::NonHardenedNodeOs;
 
 mod cluster_version_unsupported;
+mod karpenter_nodes_never_expire;
 
 pub use cluster_version_unsupported::ClusterVersionUnsupported;
+pub use karpenter_nodes_never_expire::KarpenterNodesNeverExpire;
 
 use crate::Rule;
 
@@ -55,6 +57,7 @@ pub const RULES: &[&dyn Rule] = &[
     &KubeletCertificateRotationDisabled,
     &KubeletConfigFilePermissions,
     &ClusterVersionUnsupported,
+    &KarpenterNodesNeverExpire,
 ];
 
 pub(crate) const KUBELET_KINDS: &[&str] = &["KubeletConfiguration"];

@@ -1,5 +1,6 @@
 //! POD — pod security: privileges, host namespaces and paths, capabilities.
 
+mod admission_policies;
 mod capabilities_not_dropped;
 mod container_runtime_socket;
 mod dangerous_capabilities;

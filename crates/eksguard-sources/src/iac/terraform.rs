@@ -517,14 +517,19 @@ fn launch_template(r: &Res) -> Object {
                     .filter(|g| !g.is_unknown())
                     .cloned()
                     .collect();
-                V::new(
-                    Val::Map(vec![(
-                        "Groups".into(),
-                        V::new(Val::List(groups), ni.pos, ni.file),
-                    )]),
-                    ni.pos,
-                    ni.file,
-                )
+                let mut entries = vec![(
+                    "Groups".to_string(),
+                    V::new(Val::List(groups), ni.pos, ni.file),
+                )];
+                for (cli, own) in [
+                    ("AssociatePublicIpAddress", "associate_public_ip_address"),
+                    ("DeviceIndex", "device_index"),
+                ] {
+                    if let Some(v) = ni.get(own).filter(|v| !v.is_unknown()) {
+                        entries.push((cli.to_string(), v.clone()));
+                    }
+                }
+                V::new(Val::Map(entries), ni.pos, ni.file)
             })
             .collect();
         s.set(
@@ -537,6 +542,11 @@ fn launch_template(r: &Res) -> Object {
         "LaunchTemplateData.ImageId",
         r.get("image_id"),
         &p("image_id"),
+    );
+    s.set(
+        "LaunchTemplateData.KeyName",
+        r.get("key_name"),
+        &p("key_name"),
     );
     s.build(
         EC2,

@@ -537,6 +537,18 @@ fn launch_template(r: &Res) -> Object {
             Some(&V::new(Val::List(items), nis.pos, nis.file)),
             &p("network_interfaces"),
         );
+        for i in 0..nis.items().len() {
+            for (cli, own) in [
+                ("AssociatePublicIpAddress", "associate_public_ip_address"),
+                ("DeviceIndex", "device_index"),
+                ("Groups", "security_groups"),
+            ] {
+                s.map_path(
+                    &format!("LaunchTemplateData.NetworkInterfaces[{i}].{cli}"),
+                    &p(&format!("network_interfaces[{i}].{own}")),
+                );
+            }
+        }
     }
     s.set(
         "LaunchTemplateData.ImageId",

@@ -22,6 +22,7 @@ mod generate_admission;
 mod generate_netpol;
 mod generate_psa;
 mod helm;
+mod holdout;
 mod hostile_audit;
 mod hostile_files;
 mod hostile_output;

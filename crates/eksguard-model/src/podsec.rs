@@ -57,10 +57,62 @@ fn container_site<'a>(c: &ContainerView<'a>, path: FieldPath) -> Site<'a> {
     }
 }
 
-/// A Windows pod: the API rejects Linux-only settings (capabilities, seccomp,
-/// allowPrivilegeEscalation, ...) on it, so checks asking for them leave it alone.
+/// A Windows pod as the API server and Pod Security Admission see it: `spec.os.name:
+/// windows`. The API rejects Linux-only settings (capabilities, seccomp,
+/// allowPrivilegeEscalation, ...) on it, and PSA exempts it from those controls.
 pub fn is_windows(pod: &PodSpecView<'_>) -> bool {
     pod.spec.at("os.name").and_then(Node::as_str) == Some("windows")
+}
+
+/// The node OS labels the scheduler matches; the `beta.` one is still set by kubelets.
+const OS_LABELS: [&str; 2] = ["kubernetes.io/os", "beta.kubernetes.io/os"];
+
+/// A pod that can only be scheduled on Windows nodes: [`is_windows`], or a node selector
+/// on the OS label equal to `windows`, or a required node affinity each of whose terms
+/// admits only `windows` through an OS label `In` expression. Linux-only settings mean
+/// nothing there, so the rules asking for them leave it alone; an affinity or selector
+/// that also admits `linux` is not Windows.
+pub fn runs_on_windows(pod: &PodSpecView<'_>) -> bool {
+    if is_windows(pod) {
+        return true;
+    }
+    let selector = pod.field("nodeSelector");
+    let mut by_selector = OS_LABELS
+        .iter()
+        .filter_map(|l| selector.and_then(|s| s.get(l)).and_then(Node::as_str));
+    if let Some(first) = by_selector.next() {
+        // Two labels that disagree select no node at all; only all-`windows` counts.
+        return first == "windows" && by_selector.all(|v| v == "windows");
+    }
+    let terms = pod
+        .spec
+        .at("affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms")
+        .map(Node::items)
+        .unwrap_or(&[]);
+    !terms.is_empty()
+        && terms.iter().all(|term| {
+            term.get("matchExpressions")
+                .map(Node::items)
+                .unwrap_or(&[])
+                .iter()
+                .any(|e| {
+                    let key = e.get("key").and_then(Node::as_str).unwrap_or("");
+                    let values = e.get("values").map(Node::items).unwrap_or(&[]);
+                    OS_LABELS.contains(&key)
+                        && e.get("operator").and_then(Node::as_str) == Some("In")
+                        && !values.is_empty()
+                        && values.iter().all(|v| v.as_str() == Some("windows"))
+                })
+        })
+}
+
+/// Whether a Linux-only check leaves the pod alone: as the API sees it when predicting
+/// admission, as the scheduler places it when judging what runs.
+fn windows_for(pod: &PodSpecView<'_>, reading: Reading) -> bool {
+    match reading {
+        Reading::Admission => is_windows(pod),
+        Reading::Runtime => runs_on_windows(pod),
+    }
 }
 
 /// `windowsOptions.hostProcess: true` on the pod (which applies to every container) or a
@@ -137,9 +189,12 @@ pub fn proc_mount<'a>(pod: &PodSpecView<'a>) -> Vec<(Site<'a>, String)> {
 }
 
 /// Linux containers that do not set `allowPrivilegeEscalation: false`, with the value they
-/// set, if any.
-pub fn privilege_escalation<'a>(pod: &PodSpecView<'a>) -> Vec<(Site<'a>, Option<bool>)> {
-    if is_windows(pod) {
+/// set, if any; `reading` says how a Windows pod is recognised.
+pub fn privilege_escalation<'a>(
+    pod: &PodSpecView<'a>,
+    reading: Reading,
+) -> Vec<(Site<'a>, Option<bool>)> {
+    if windows_for(pod, reading) {
         return Vec::new();
     }
     pod.containers()
@@ -172,7 +227,7 @@ fn capabilities(c: &ContainerView<'_>, list: &str, reading: Reading) -> Vec<(Str
 
 /// Linux containers that do not drop `ALL` capabilities.
 pub fn not_dropping_all<'a>(pod: &PodSpecView<'a>, reading: Reading) -> Vec<Site<'a>> {
-    if is_windows(pod) {
+    if windows_for(pod, reading) {
         return Vec::new();
     }
     pod.containers()
@@ -471,6 +526,35 @@ mod tests {
         let p = o.pod_spec().unwrap();
         assert!(!is_windows(&p));
         assert_eq!(not_dropping_all(&p, Reading::Runtime).len(), 1);
+    }
+
+    #[test]
+    fn windows_by_selector_or_affinity_for_the_rules_only() {
+        for spec in [
+            "{nodeSelector: {kubernetes.io/os: windows}, containers: [{name: a}]}",
+            "{nodeSelector: {beta.kubernetes.io/os: windows}, containers: [{name: a}]}",
+            "{affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows]}]}, {matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64]}, {key: kubernetes.io/os, operator: In, values: [windows]}]}]}}}, containers: [{name: a}]}",
+        ] {
+            let o = pod(spec);
+            let p = o.pod_spec().unwrap();
+            assert!(runs_on_windows(&p), "{spec}");
+            assert!(!is_windows(&p), "{spec}");
+            assert!(not_dropping_all(&p, Reading::Runtime).is_empty(), "{spec}");
+            assert_eq!(not_dropping_all(&p, Reading::Admission).len(), 1, "{spec}");
+            assert!(privilege_escalation(&p, Reading::Runtime).is_empty());
+            assert_eq!(privilege_escalation(&p, Reading::Admission).len(), 1);
+        }
+        for spec in [
+            "{nodeSelector: {kubernetes.io/os: linux}, containers: [{name: a}]}",
+            "{nodeSelector: {kubernetes.io/os: windows, beta.kubernetes.io/os: linux}, containers: [{name: a}]}",
+            "{affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows, linux]}]}]}}}, containers: [{name: a}]}",
+            "{affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows]}]}, {matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64]}]}]}}}, containers: [{name: a}]}",
+            "{affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: NotIn, values: [windows]}]}]}}}, containers: [{name: a}]}",
+            "{affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 1, preference: {matchExpressions: [{key: kubernetes.io/os, operator: In, values: [windows]}]}}]}}, containers: [{name: a}]}",
+        ] {
+            let o = pod(spec);
+            assert!(!runs_on_windows(&o.pod_spec().unwrap()), "{spec}");
+        }
     }
 
     #[test]

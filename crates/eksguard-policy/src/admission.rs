@@ -66,6 +66,8 @@ pub const NOT_EXPRESSED: &[(&str, &str)] = &[
     ("QOS003", "needs resource quantities parsed and compared"),
     ("IMG003", "compares registries with the rule's parameters"),
     ("IRSA002", "skips namespaces set in the rule's parameters"),
+    ("POD021", "skips namespaces set in the rule's parameters"),
+    ("TEN003", "exempts namespaces set in the rule's parameters"),
     (
         "DATA006",
         "matches credential patterns in environment values",
@@ -132,9 +134,32 @@ pub fn variables() -> Vec<(&'static str, String)> {
             "podSecurityContext",
             "has(variables.spec.securityContext) ? variables.spec.securityContext : {}".into(),
         ),
+        // A Windows pod as the rules see it: `os.name`, else an OS node selector that
+        // says only `windows`, else a required node affinity each of whose terms admits
+        // only `windows`.
+        (
+            "osSelector",
+            "has(variables.spec.nodeSelector) ? ['kubernetes.io/os', 'beta.kubernetes.io/os']\
+             .filter(k, k in variables.spec.nodeSelector)\
+             .map(k, variables.spec.nodeSelector[k]) : []"
+                .into(),
+        ),
+        (
+            "osTerms",
+            "has(variables.spec.affinity) && has(variables.spec.affinity.nodeAffinity) \
+             && has(variables.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution) \
+             && has(variables.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms) \
+             ? variables.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms : []"
+                .into(),
+        ),
         (
             "windows",
-            "has(variables.spec.os) && has(variables.spec.os.name) && variables.spec.os.name == 'windows'"
+            "(has(variables.spec.os) && has(variables.spec.os.name) && variables.spec.os.name == 'windows') \
+             || (size(variables.osSelector) > 0 ? variables.osSelector.all(v, v == 'windows') \
+             : size(variables.osTerms) > 0 && variables.osTerms.all(t, has(t.matchExpressions) \
+             && t.matchExpressions.exists(e, e.key in ['kubernetes.io/os', 'beta.kubernetes.io/os'] \
+             && has(e.operator) && e.operator == 'In' && has(e.values) && size(e.values) > 0 \
+             && e.values.all(v, v == 'windows'))))"
                 .into(),
         ),
     ]

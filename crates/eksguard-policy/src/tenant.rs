@@ -504,7 +504,7 @@ fn role(t: &Tenant) -> Yaml {
                         Yaml::map([(
                             "eksguard.io/ignore",
                             Yaml::str(format!(
-                                "IAM014 -- tenants deploy their own workloads; Pod Security Admission enforces {} in the namespace",
+                                "IAM012,IAM014 -- tenants deploy their own workloads and manage their own Secrets; Pod Security Admission enforces {} in the namespace",
                                 t.pss.as_str()
                             )),
                         )]),

@@ -16,6 +16,8 @@ pub mod util;
 
 mod aws_ec2;
 pub(crate) mod aws_iam;
+#[cfg(test)]
+mod scan_test;
 
 pub mod aud;
 pub mod data;

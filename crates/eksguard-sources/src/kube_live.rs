@@ -169,6 +169,115 @@ const WANTED: &[Wanted] = &[
     // Custom resources of add-ons the rules know.
     maybe("karpenter.k8s.aws", "EC2NodeClass", "ec2nodeclasses"),
     maybe("argoproj.io", "Rollout", "rollouts"),
+    // Nodes and priority classes: core, but listing them is a cluster-wide right a
+    // namespace-scoped reader may lack.
+    maybe("", "Node", "nodes"),
+    maybe("scheduling.k8s.io", "PriorityClass", "priorityclasses"),
+    maybe("eks.amazonaws.com", "NodeClass", "nodeclasses"),
+    maybe("karpenter.sh", "NodePool", "nodepools"),
+    maybe(
+        "vpcresources.k8s.aws",
+        "SecurityGroupPolicy",
+        "securitygrouppolicies",
+    ),
+    maybe(
+        "security.istio.io",
+        "PeerAuthentication",
+        "peerauthentications",
+    ),
+    maybe("kyverno.io", "ClusterPolicy", "clusterpolicies"),
+    maybe("kyverno.io", "Policy", "policies"),
+    maybe(
+        "policies.kyverno.io",
+        "ImageValidatingPolicy",
+        "imagevalidatingpolicies",
+    ),
+    maybe(
+        "policy.sigstore.dev",
+        "ClusterImagePolicy",
+        "clusterimagepolicies",
+    ),
+    maybe("config.ratify.deislabs.io", "Verifier", "verifiers"),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPAllowPrivilegeEscalationContainer",
+        "k8spspallowprivilegeescalationcontainer",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPAllowedUsers",
+        "k8spspallowedusers",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPAppArmor",
+        "k8spspapparmor",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPCapabilities",
+        "k8spspcapabilities",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPFSGroup",
+        "k8spspfsgroup",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPFlexVolumes",
+        "k8spspflexvolumes",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPForbiddenSysctls",
+        "k8spspforbiddensysctls",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPHostFilesystem",
+        "k8spsphostfilesystem",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPHostNamespace",
+        "k8spsphostnamespace",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPHostNetworkingPorts",
+        "k8spsphostnetworkingports",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPPrivilegedContainer",
+        "k8spspprivilegedcontainer",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPProcMount",
+        "k8spspprocmount",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPReadOnlyRootFilesystem",
+        "k8spspreadonlyrootfilesystem",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPSELinuxV2",
+        "k8spspselinuxv2",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPSeccomp",
+        "k8spspseccomp",
+    ),
+    maybe(
+        "constraints.gatekeeper.sh",
+        "K8sPSPVolumeTypes",
+        "k8spspvolumetypes",
+    ),
 ];
 
 /// The only ConfigMaps read: cluster access and VPC CNI settings. Others may hold

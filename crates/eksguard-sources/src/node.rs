@@ -177,6 +177,9 @@ pub fn read_node(
             Err(e) => inv.errors.push(InputError::new(file.host(), None, e)),
         }
     }
+    if let Some(os) = node_os(node_fs) {
+        inv.push(os);
+    }
     Ok(NodeRead {
         inventory: inv,
         config: config_id,
@@ -259,6 +262,74 @@ impl IdNames {
             groups: table("/etc/group"),
         }
     }
+}
+
+/// The value of `KEY=value` in an os-release file, unquoted.
+fn os_release_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.trim().split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_string())
+    })
+}
+
+/// A synthetic `NodeOS` object for the node operating systems that ship SELinux in
+/// enforcing mode (Bottlerocket, Amazon Linux 2023), with what the node's sysfs says of
+/// SELinux: `selinux.enforce` (the `/sys/fs/selinux/enforce` value) when SELinux is
+/// mounted, `selinux.mounted: false` when sysfs is there without it. `None` for other
+/// systems, or without `/etc/os-release`.
+fn node_os(fs: &RootFs) -> Option<Object> {
+    let release = fs
+        .read_to_string(Path::new("/etc/os-release"))
+        .or_else(|_| fs.read_to_string(Path::new("/usr/lib/os-release")))
+        .ok()?;
+    let id = os_release_value(&release, "ID")?;
+    let version = os_release_value(&release, "VERSION_ID").unwrap_or_default();
+    let hardened = id == "bottlerocket" || (id == "amzn" && version.starts_with("2023"));
+    if !hardened {
+        return None;
+    }
+    let s = |v: &str| Node::new(Value::Str(v.into()), Pos::NONE);
+    let map = |entries: Vec<(&str, Node)>| {
+        Node::new(
+            Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, value)| Entry {
+                        key: k.into(),
+                        key_pos: Pos::NONE,
+                        value,
+                    })
+                    .collect(),
+            ),
+            Pos::NONE,
+        )
+    };
+    let mut selinux = Vec::new();
+    if fs.is_dir(Path::new("/sys/fs/selinux")) {
+        selinux.push(("mounted", Node::new(Value::Bool(true), Pos::NONE)));
+        if let Ok(v) = fs.read_to_string(Path::new("/sys/fs/selinux/enforce")) {
+            selinux.push(("enforce", s(v.trim())));
+        }
+    } else if fs.is_dir(Path::new("/sys/kernel")) {
+        // sysfs is mounted under the root and has no SELinux: it is disabled.
+        selinux.push(("mounted", Node::new(Value::Bool(false), Pos::NONE)));
+    }
+    let pretty = os_release_value(&release, "PRETTY_NAME").unwrap_or_else(|| id.clone());
+    let mut spec = vec![
+        ("id", s(&id)),
+        ("versionId", s(&version)),
+        ("prettyName", s(&pretty)),
+    ];
+    if !selinux.is_empty() {
+        spec.push(("selinux", map(selinux)));
+    }
+    let root_node = map(vec![
+        ("apiVersion", s("node.eksguard.io/v1")),
+        ("kind", s("NodeOS")),
+        ("metadata", map(vec![("name", s("/etc/os-release"))])),
+        ("spec", map(spec)),
+    ]);
+    Object::from_node(root_node, Source::Live, "default").ok()
 }
 
 /// A synthetic `NodeFile` object with the facts NODE012 judges.
@@ -400,6 +471,40 @@ mod tests {
             "{:?}",
             read.inventory.errors
         );
+    }
+
+    #[test]
+    fn selinux_state_of_hardened_node_systems() {
+        let selinux = |n: &Tree| {
+            let fs = open_root(&n.root).unwrap();
+            node_os(&fs).map(|o| {
+                o.root.at("spec.selinux").map(|s| {
+                    (
+                        s.get("mounted").and_then(Node::as_bool),
+                        s.get("enforce").and_then(Node::scalar_text),
+                    )
+                })
+            })
+        };
+        let n = Tree::new("os-al2023");
+        n.write(
+            "/etc/os-release",
+            "NAME=\"Amazon Linux\"\nID=\"amzn\"\nVERSION_ID=\"2023\"\n",
+        );
+        n.write("/sys/fs/selinux/enforce", "0");
+        assert_eq!(selinux(&n), Some(Some((Some(true), Some("0".into())))));
+        let n = Tree::new("os-bottlerocket");
+        n.write("/etc/os-release", "ID=bottlerocket\nVERSION_ID=1.32.0\n");
+        n.write("/sys/kernel/version", "x");
+        assert_eq!(selinux(&n), Some(Some((Some(false), None))));
+        // Without sysfs under the root nothing is known of SELinux.
+        let n = Tree::new("os-nosys");
+        n.write("/etc/os-release", "ID=bottlerocket\n");
+        assert_eq!(selinux(&n), Some(None));
+        // Other systems are not judged.
+        let n = Tree::new("os-al2");
+        n.write("/etc/os-release", "ID=\"amzn\"\nVERSION_ID=\"2\"\n");
+        assert_eq!(selinux(&n), None);
     }
 
     #[test]

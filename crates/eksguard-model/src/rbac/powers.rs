@@ -150,6 +150,44 @@ pub const WORKLOAD_CREATE: Power = Power {
     namespace: Some("kube-system"),
 };
 
+/// Rewriting a workload controller: `patch` or `update` replaces its pod template, so it
+/// runs any image as any service account of the namespace, as `create` does. The
+/// `status` and `scale` subresources are other requests and do not match.
+pub const WORKLOAD_REWRITE: Power = Power {
+    id: "workloads-rewrite",
+    title: "patch or update workload controllers",
+    severity: Severity::Medium,
+    why: "the holder can rewrite the pod template and run any image as any service account of the namespace",
+    requests: &[
+        req("patch", "", "replicationcontrollers"),
+        req("update", "", "replicationcontrollers"),
+        req("patch", "apps", "deployments"),
+        req("update", "apps", "deployments"),
+        req("patch", "apps", "replicasets"),
+        req("update", "apps", "replicasets"),
+        req("patch", "apps", "statefulsets"),
+        req("update", "apps", "statefulsets"),
+        req("patch", "apps", "daemonsets"),
+        req("update", "apps", "daemonsets"),
+        req("patch", "batch", "jobs"),
+        req("update", "batch", "jobs"),
+        req("patch", "batch", "cronjobs"),
+        req("update", "batch", "cronjobs"),
+    ],
+    namespace: None,
+};
+
+/// Creating a Secret of type `kubernetes.io/service-account-token` that names a service
+/// account makes the token controller fill in a long-lived token for it.
+pub const SECRETS_CREATE: Power = Power {
+    id: "secrets-create",
+    title: "create Secrets",
+    severity: Severity::Medium,
+    why: "the holder can create a service-account-token Secret naming any service account of the namespace and have the token controller mint a long-lived token for it",
+    requests: &[req("create", "", "secrets")],
+    namespace: None,
+};
+
 pub const TOKEN_CREATE: Power = Power {
     id: "token-create",
     title: "create service account tokens",

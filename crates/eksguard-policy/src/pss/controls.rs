@@ -222,7 +222,7 @@ fn volume_types(pod: &PodSpecView<'_>) -> Vec<Breach> {
 }
 
 fn privilege_escalation(pod: &PodSpecView<'_>) -> Vec<Breach> {
-    podsec::privilege_escalation(pod)
+    podsec::privilege_escalation(pod, Reading::Admission)
         .into_iter()
         .map(|(site, _)| {
             at(site, |who| {

@@ -18,6 +18,7 @@ mod impersonation_used;
 mod ingress_without_tls_created;
 mod kube_namespace_pod_created;
 mod kube_namespace_service_account_created;
+mod network_policy_modified;
 mod node_port_service_created;
 mod port_forward;
 mod privileged_pod_created;
@@ -44,6 +45,7 @@ pub use impersonation_used::ImpersonationUsed;
 pub use ingress_without_tls_created::IngressWithoutTlsCreated;
 pub use kube_namespace_pod_created::KubeNamespacePodCreated;
 pub use kube_namespace_service_account_created::KubeNamespaceServiceAccountCreated;
+pub use network_policy_modified::NetworkPolicyModified;
 pub use node_port_service_created::NodePortServiceCreated;
 pub use port_forward::PortForward;
 pub use privileged_pod_created::PrivilegedPodCreated;
@@ -92,6 +94,7 @@ pub const RULES: &[&dyn Rule] = &[
     &RbacModified,
     &ServiceAccountTokenUsedExternally,
     &UnexpectedUser,
+    &NetworkPolicyModified,
 ];
 
 /// Namespaces that hold the cluster's own components.

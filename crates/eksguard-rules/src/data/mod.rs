@@ -2,6 +2,7 @@
 
 pub(crate) mod credentials_in_configmap;
 mod credentials_in_environment;
+mod efs_volume_without_access_point;
 mod efs_without_transit_encryption;
 mod secret_in_environment;
 mod secrets_envelope_encryption_disabled;
@@ -9,6 +10,7 @@ mod unencrypted_storage_class;
 
 pub use credentials_in_configmap::CredentialsInConfigmap;
 pub use credentials_in_environment::CredentialsInEnvironment;
+pub use efs_volume_without_access_point::EfsVolumeWithoutAccessPoint;
 pub use efs_without_transit_encryption::EfsWithoutTransitEncryption;
 pub use secret_in_environment::SecretInEnvironment;
 pub use secrets_envelope_encryption_disabled::SecretsEnvelopeEncryptionDisabled;
@@ -23,4 +25,5 @@ pub const RULES: &[&dyn Rule] = &[
     &CredentialsInConfigmap,
     &EfsWithoutTransitEncryption,
     &CredentialsInEnvironment,
+    &EfsVolumeWithoutAccessPoint,
 ];

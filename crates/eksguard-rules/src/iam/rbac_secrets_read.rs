@@ -1,7 +1,9 @@
-use eksguard_model::rbac::powers::SECRETS_READ;
+use eksguard_model::rbac::powers::{SECRETS_CREATE, SECRETS_READ};
 use eksguard_model::{Object, Severity};
 
-use super::{describe_grant, grants_any, is_builtin_role, resource_names, role_rules, verb_path};
+use super::{
+    describe_grant, grants, grants_any, is_builtin_role, resource_names, role_rules, verb_path,
+};
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
@@ -13,6 +15,12 @@ declare_rule! {
     /// `get` only, a `resourceNames` limit) is **medium**. The built-in roles
     /// (`system:*`, and the ClusterRoles `cluster-admin`, `admin`, `edit` and `view`)
     /// are exempt; one finding per role rule.
+    ///
+    /// A rule granting `create` on `secrets` is reported too (**medium**), and the message
+    /// says so: creating a Secret of type `kubernetes.io/service-account-token` annotated
+    /// with a service account's name makes the token controller mint a long-lived token for
+    /// that service account, so `create` is as good as reading the token of any service
+    /// account of the namespace. `create` limited by `resourceNames` never matches.
     ///
     /// ## Why it matters
     /// Secrets hold credentials, TLS keys and, in older clusters, service account tokens.
@@ -36,7 +44,7 @@ declare_rule! {
         severity: Medium,
         data: [Kubernetes],
         scope: Objects(&["Role", "ClusterRole"]),
-        summary: "Role grants reading Secrets",
+        summary: "Role grants reading or creating Secrets",
         remediation: "Limit Secret access to `get` on named Secrets in a namespaced Role.",
     }
 }
@@ -48,7 +56,18 @@ impl ObjectRule for RbacSecretsRead {
         }
         for (i, rule) in role_rules(obj) {
             let hits = grants_any(rule, SECRETS_READ.requests);
-            let Some(first) = hits.first() else { continue };
+            let creates = grants(rule, SECRETS_CREATE.requests[0]);
+            let Some(first) = hits.first() else {
+                // Creating alone: the token-minting path.
+                if let Some(c) = creates {
+                    out.report(
+                        obj,
+                        verb_path(i, &c),
+                        format!("{}: {}", describe_grant(i, rule, &[c]), SECRETS_CREATE.why),
+                    );
+                }
+                continue;
+            };
             let lists = hits.iter().any(|h| h.req.verb != "get");
             let wide = &*obj.kind == "ClusterRole" && lists && resource_names(rule).is_empty();
             // Point at the verb that sets the severity.
@@ -64,11 +83,16 @@ impl ObjectRule for RbacSecretsRead {
             } else {
                 (Severity::Medium, SECRETS_READ.why)
             };
+            let also = if creates.is_some() {
+                "; it also grants `create`, with which a service-account-token Secret gets a long-lived token minted for any service account of the namespace"
+            } else {
+                ""
+            };
             out.report_with(
                 obj,
                 verb_path(i, at),
                 sev,
-                format!("{}: {note}", describe_grant(i, rule, &hits)),
+                format!("{}: {note}{also}", describe_grant(i, rule, &hits)),
             );
         }
     }

@@ -2,15 +2,22 @@
 
 mod image_mutable_tag;
 mod image_not_pinned;
+mod image_signature_verification_absent;
 mod image_untrusted_registry;
 
 pub use image_mutable_tag::ImageMutableTag;
 pub use image_not_pinned::ImageNotPinned;
+pub use image_signature_verification_absent::ImageSignatureVerificationAbsent;
 pub use image_untrusted_registry::ImageUntrustedRegistry;
 
 use crate::Rule;
 
-pub const RULES: &[&dyn Rule] = &[&ImageMutableTag, &ImageNotPinned, &ImageUntrustedRegistry];
+pub const RULES: &[&dyn Rule] = &[
+    &ImageMutableTag,
+    &ImageNotPinned,
+    &ImageUntrustedRegistry,
+    &ImageSignatureVerificationAbsent,
+];
 
 /// Docker Hub, where references without a registry host resolve.
 pub const DOCKER_HUB: &str = "docker.io";

@@ -6,12 +6,15 @@ use crate::aws_iam::{aws_managed_policy_name, is_eksctl, role_name, statements};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 const WORKER_POLICY: &str = "AmazonEKSWorkerNodePolicy";
+/// The reduced worker policy EKS Auto Mode and newer node roles use.
+const WORKER_MINIMAL_POLICY: &str = "AmazonEKSWorkerNodeMinimalPolicy";
 
 crate::rule_params! {
     pub struct Params {
         /// Policies a node role may carry: names of AWS-managed policies, or full policy ARNs.
         allowed_policies: Vec<String> = [
             WORKER_POLICY,
+            WORKER_MINIMAL_POLICY,
             "AmazonEC2ContainerRegistryReadOnly",
             "AmazonEC2ContainerRegistryPullOnly",
             "AmazonEKS_CNI_Policy",
@@ -45,19 +48,21 @@ const ADDON_POLICIES: &[(&str, &str)] = &[
 declare_rule! {
     /// ## What it checks
     /// The IAM role of worker nodes, for policies beyond what nodes need (by default
-    /// `AmazonEKSWorkerNodePolicy`, `AmazonEC2ContainerRegistryReadOnly` or `PullOnly`,
+    /// `AmazonEKSWorkerNodePolicy` or `AmazonEKSWorkerNodeMinimalPolicy`,
+    /// `AmazonEC2ContainerRegistryReadOnly` or `PullOnly`,
     /// `AmazonEKS_CNI_Policy` and `AmazonSSMManagedInstanceCore`; parameter
     /// `allowed_policies`) and for statements that allow every action (`*`, `service:*`
     /// or `NotAction`).
     ///
     /// AWS data is joined as follows. Node roles are the `nodeRole` ARNs of `EKSNodegroup`
-    /// objects. An `IAMAttachedPolicies` (`list-attached-role-policies`, which does not
+    /// objects, the cluster's EKS Auto Mode `computeConfig.nodeRoleArn`, and the
+    /// `spec.role` of Auto Mode `NodeClass` and Karpenter `EC2NodeClass` objects. An `IAMAttachedPolicies` (`list-attached-role-policies`, which does not
     /// name its role) belongs to a node role when its `RoleName` key names it, else when
     /// the role name is a component of its file path (`.../NodeRole/attached.json`,
     /// `NodeRole.json`; the longest name wins), else when the scan knows exactly one node
     /// role and holds exactly one such list. A list that includes
-    /// `AmazonEKSWorkerNodePolicy` is a node role's whatever its name: nothing else needs
-    /// that policy. Inline policies (`IAMRolePolicy`, `get-role-policy`) are checked when
+    /// `AmazonEKSWorkerNodePolicy` or `AmazonEKSWorkerNodeMinimalPolicy` is a node role's
+    /// whatever its name: nothing else needs those policies. Inline policies (`IAMRolePolicy`, `get-role-policy`) are checked when
     /// their `RoleName` is a node role, or the role of a list with the worker policy.
     ///
     /// For eksctl `nodeGroups` and `managedNodeGroups`, `iam.attachPolicyARNs` outside
@@ -88,7 +93,7 @@ declare_rule! {
         severity: Medium,
         data: [Iam, Eks],
         scope: Inventory,
-        reads: &["ClusterConfig", "EKSNodegroup", "IAMAttachedPolicies", "IAMRolePolicy"],
+        reads: &["ClusterConfig", "EKSNodegroup", "EKSCluster", "NodeClass", "EC2NodeClass", "IAMAttachedPolicies", "IAMRolePolicy"],
         summary: "Node IAM role carries permissions beyond the worker policies",
         remediation: "Remove extra policies from the node role and give the workloads that need them their own IAM roles (IRSA or Pod Identity).",
         params: Params,
@@ -127,7 +132,7 @@ fn has_worker_policy(obj: &Object) -> bool {
     attached(obj).iter().any(|(_, arn, name)| {
         arn.and_then(aws_managed_policy_name)
             .or(*name)
-            .is_some_and(|n| n == WORKER_POLICY)
+            .is_some_and(|n| n == WORKER_POLICY || n == WORKER_MINIMAL_POLICY)
     })
 }
 
@@ -182,9 +187,32 @@ impl InventoryRule for NodeRoleExcessPermissions {
         let mut node_roles: BTreeSet<String> = cx
             .objects_of("EKSNodegroup")
             .filter_map(|ng| ng.root.get("nodeRole").and_then(Node::as_str))
+            .chain(cx.objects_of("EKSCluster").filter_map(|c| {
+                c.root
+                    .at("computeConfig.nodeRoleArn")
+                    .and_then(Node::as_str)
+            }))
             .filter_map(role_name)
             .map(str::to_string)
             .collect();
+        // Auto Mode NodeClasses and Karpenter EC2NodeClasses name the role, or give its ARN.
+        let node_classes = cx
+            .objects_of("NodeClass")
+            .filter(|o| o.api_version.starts_with("eks.amazonaws.com/"))
+            .chain(
+                cx.objects_of("EC2NodeClass")
+                    .filter(|o| o.api_version.starts_with("karpenter.k8s.aws/")),
+            );
+        for nc in node_classes {
+            if let Some(r) = nc.spec().get("role").and_then(Node::as_str).map(str::trim) {
+                let name = if r.starts_with("arn:") {
+                    role_name(r)
+                } else {
+                    Some(r)
+                };
+                node_roles.extend(name.filter(|n| !n.is_empty()).map(str::to_string));
+            }
+        }
         let lists: Vec<&Object> = cx.objects_of("IAMAttachedPolicies").collect();
         let single = (node_roles.len() == 1 && lists.len() == 1)
             .then(|| node_roles.iter().next().cloned())

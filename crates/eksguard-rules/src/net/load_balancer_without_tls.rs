@@ -4,6 +4,8 @@ use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 const SSL_CERT: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert";
 const HTTP_PORTS: &[i64] = &[80, 443, 3000, 8000, 8080];
+/// `appProtocol` values that say the pod itself terminates TLS.
+const TLS_APP_PROTOCOLS: &[&str] = &["https", "tls", "wss", "kubernetes.io/wss"];
 
 declare_rule! {
     /// ## What it checks
@@ -11,7 +13,10 @@ declare_rule! {
     /// `service.beta.kubernetes.io/aws-load-balancer-ssl-cert` annotation that expose an
     /// HTTP-like port: 80, 8080, 8000, 3000, port 443 (with no certificate on the load
     /// balancer, TLS is not terminated there), a port named `http`/`web` (or
-    /// `http-…`/`web-…`), or `appProtocol: http`. Each such port is reported.
+    /// `http-…`/`web-…`), or `appProtocol: http`. Each such port is reported. A port
+    /// whose `appProtocol` is `https`, `tls`, `wss` or `kubernetes.io/wss` is not: TLS
+    /// passes through the load balancer to the pod, which terminates it, so no plaintext
+    /// HTTP is exposed.
     ///
     /// ## Why it matters
     /// Traffic from clients to the load balancer crosses networks you do not control;
@@ -51,6 +56,10 @@ fn http_like(port: &Node) -> bool {
         .and_then(Node::as_str)
         .unwrap_or("")
         .to_ascii_lowercase();
+    // TLS passes through the load balancer to the pod: no plaintext HTTP is exposed.
+    if TLS_APP_PROTOCOLS.contains(&app.as_str()) {
+        return false;
+    }
     number.is_some_and(|n| HTTP_PORTS.contains(&n))
         || ["http", "web"]
             .iter()

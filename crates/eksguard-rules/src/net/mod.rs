@@ -4,25 +4,34 @@ mod default_deny_blocks_dns;
 mod ingress_without_tls;
 mod load_balancer_open_to_world;
 mod load_balancer_without_tls;
+mod mesh_mtls_not_strict;
 mod namespace_without_default_deny;
 mod namespace_without_network_policy;
 mod network_policy_allow_all;
+mod network_policy_event_logs_disabled;
 mod network_policy_not_enforced;
 mod network_policy_world_cidr;
 mod node_port_service;
 mod pod_not_covered_by_network_policy;
+mod pod_security_group_blocks_dns;
+mod sgp_enforcing_mode_strict;
+mod vpc_cni;
 
 pub use default_deny_blocks_dns::DefaultDenyBlocksDns;
 pub use ingress_without_tls::IngressWithoutTls;
 pub use load_balancer_open_to_world::LoadBalancerOpenToWorld;
 pub use load_balancer_without_tls::LoadBalancerWithoutTls;
+pub use mesh_mtls_not_strict::MeshMtlsNotStrict;
 pub use namespace_without_default_deny::NamespaceWithoutDefaultDeny;
 pub use namespace_without_network_policy::NamespaceWithoutNetworkPolicy;
 pub use network_policy_allow_all::NetworkPolicyAllowAll;
+pub use network_policy_event_logs_disabled::NetworkPolicyEventLogsDisabled;
 pub use network_policy_not_enforced::NetworkPolicyNotEnforced;
 pub use network_policy_world_cidr::NetworkPolicyWorldCidr;
 pub use node_port_service::NodePortService;
 pub use pod_not_covered_by_network_policy::PodNotCoveredByNetworkPolicy;
+pub use pod_security_group_blocks_dns::PodSecurityGroupBlocksDns;
+pub use sgp_enforcing_mode_strict::SgpEnforcingModeStrict;
 
 use eksguard_model::{FieldPath, Node, Object};
 
@@ -40,6 +49,10 @@ pub const RULES: &[&dyn Rule] = &[
     &NetworkPolicyWorldCidr,
     &NetworkPolicyNotEnforced,
     &NodePortService,
+    &PodSecurityGroupBlocksDns,
+    &SgpEnforcingModeStrict,
+    &MeshMtlsNotStrict,
+    &NetworkPolicyEventLogsDisabled,
 ];
 
 /// A direction of traffic a NetworkPolicy governs.

@@ -6,6 +6,8 @@ use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 const AGENT: &str = "aws-network-policy-agent";
 const CM_KEY: &str = "enable-network-policy-controller";
+/// The spelling the guide's Auto Mode page prints, which nothing reads.
+const GUIDE_KEY: &str = "enable-network-policy";
 const FLAG: &str = "--enable-network-policy";
 
 declare_rule! {
@@ -19,6 +21,10 @@ declare_rule! {
     /// the ConfigMap when `data.enable-network-policy-controller` is not `"true"`, and the
     /// DaemonSet when it has no `aws-network-policy-agent` container or that container
     /// is not run with `--enable-network-policy=true` (the agent's default is off).
+    ///
+    /// The ConfigMap key EKS reads is `enable-network-policy-controller`. The Auto Mode
+    /// page of the EKS Best Practices Guide spells it `enable-network-policy`: a ConfigMap
+    /// with that key alone enables nothing and is reported, with a note saying so.
     ///
     /// The `vpc-cni` EKS add-on (`EKSAddon`, and eksctl `addons` entries named `vpc-cni`)
     /// is reported when its `configurationValues` (JSON or YAML text) do not set
@@ -144,13 +150,22 @@ impl InventoryRule for NetworkPolicyNotEnforced {
             .objects_in("ConfigMap", "kube-system")
             .filter(|o| &*o.name == "amazon-vpc-cni")
         {
-            let value = cm.root.at("data.enable-network-policy-controller");
+            let value = cm.root.get("data").and_then(|d| d.get(CM_KEY));
             if value.and_then(Node::as_bool_lenient) != Some(true) {
+                // The Auto Mode page of the guide prints this shorter key; EKS ignores it.
+                let misspelled = cm.root.get("data").and_then(|d| d.get(GUIDE_KEY)).is_some();
+                let note = if misspelled {
+                    format!(
+                        "; the key `{GUIDE_KEY}` it sets is not read by EKS and enables nothing"
+                    )
+                } else {
+                    String::new()
+                };
                 out.report(
                     cm,
                     FieldPath::parse("data").key(CM_KEY),
                     format!(
-                        "VPC CNI `{CM_KEY}` is not \"true\", so NetworkPolicies are not enforced"
+                        "VPC CNI ConfigMap key `{CM_KEY}`, the one EKS reads, is not \"true\", so NetworkPolicies are not enforced{note}"
                     ),
                 );
             }

@@ -36,8 +36,12 @@ pub use nodes_in_public_subnets::NodesInPublicSubnets;
 pub use non_hardened_node_os::NonHardenedNodeOs;
 
 mod cluster_version_unsupported;
+mod karpenter_nodes_never_expire;
+mod node_selinux_not_enforcing;
 
 pub use cluster_version_unsupported::ClusterVersionUnsupported;
+pub use karpenter_nodes_never_expire::KarpenterNodesNeverExpire;
+pub use node_selinux_not_enforcing::NodeSelinuxNotEnforcing;
 
 use crate::Rule;
 
@@ -55,6 +59,8 @@ pub const RULES: &[&dyn Rule] = &[
     &KubeletCertificateRotationDisabled,
     &KubeletConfigFilePermissions,
     &ClusterVersionUnsupported,
+    &KarpenterNodesNeverExpire,
+    &NodeSelinuxNotEnforcing,
 ];
 
 pub(crate) const KUBELET_KINDS: &[&str] = &["KubeletConfiguration"];

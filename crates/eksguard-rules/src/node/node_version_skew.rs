@@ -1,8 +1,10 @@
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{
-    eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name, release_date, text,
+    cluster_name, eksctl_nodegroups, minor_version, nodegroup_cluster, nodegroup_name,
+    release_date, text,
 };
+use crate::aws_iam::is_eksctl;
 use crate::suppress::Date;
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
@@ -24,6 +26,11 @@ declare_rule! {
     ///   scan holds several such descriptions, which may disagree, the check is skipped);
     ///   in an eksctl ClusterConfig, a node group `version` behind `metadata.version`.
     ///   Minor versions are compared.
+    /// - A Kubernetes `Node` whose `status.nodeInfo.kubeletVersion` is behind the cluster's
+    ///   version: the nodes that no managed node group describes (Karpenter, self-managed
+    ///   and Auto Mode nodes), reported on the Node. Node objects do not name their
+    ///   cluster, so this is checked only when the scan holds exactly one cluster
+    ///   (`describe-cluster` or an eksctl ClusterConfig), whose name the message gives.
     /// - An AMI `releaseVersion` (EKS-optimized releases such as `1.31.3-20250103` carry
     ///   their build date) more than `max_ami_age_days` (default 90) days before `as_of`.
     ///   Rules must give the same result whatever day they run, so the age check uses the
@@ -48,7 +55,7 @@ declare_rule! {
         name: "node-version-skew",
         severity: Low,
         data: [Eks],
-        scope: Objects(&["EKSNodegroup", "ClusterConfig"]),
+        scope: Objects(&["EKSNodegroup", "ClusterConfig", "Node"]),
         reads: &["EKSCluster"],
         summary: "Node group runs an older Kubernetes version than its cluster, or an old AMI release",
         remediation: "Update the node group to the cluster's Kubernetes version and the latest AMI release.",
@@ -64,6 +71,34 @@ impl ObjectRule for NodeVersionSkew {
             s => Date::parse(s),
         };
         let max_age = params.max_ami_age_days;
+        if &*obj.kind == "Node" {
+            if obj.api_version.as_ref() != "v1" {
+                return;
+            }
+            let clusters: Vec<&Object> = cx
+                .objects_of("EKSCluster")
+                .chain(cx.objects_of("ClusterConfig").filter(|o| is_eksctl(o)))
+                .collect();
+            // Node objects do not say which cluster they belong to: only with one cluster.
+            let [cluster] = clusters.as_slice() else {
+                return;
+            };
+            let version = text(cluster.root.get("version"))
+                .or_else(|| text(cluster.root.at("metadata.version")));
+            skew(
+                out,
+                obj,
+                obj.root.at("status.nodeInfo.kubeletVersion"),
+                FieldPath::parse("status.nodeInfo.kubeletVersion"),
+                version,
+                &format!(
+                    "the kubelet of node `{}` (cluster `{}`)",
+                    obj.name,
+                    cluster_name(cluster)
+                ),
+            );
+            return;
+        }
         if &*obj.kind == "EKSNodegroup" {
             let name = nodegroup_name(obj);
             let cluster = nodegroup_cluster(cx, obj);

@@ -11,6 +11,11 @@ declare_rule! {
     /// - eksctl `nodeGroups` / `managedNodeGroups`: `ssh.allow: true`, or an SSH key
     ///   (`ssh.publicKeyName`, `publicKeyPath` or `publicKey`) without `ssh.allow: false`,
     ///   since eksctl turns SSH on when a key is given and `allow` is not explicitly false.
+    /// - launch template versions (`ec2 describe-launch-template-versions`, every template
+    ///   of the scan): `LaunchTemplateData.KeyName` is set; reported on
+    ///   `<LaunchTemplateId>:<VersionNumber>`. Terraform `aws_launch_template.key_name` and
+    ///   CloudFormation `AWS::EC2::LaunchTemplate` `LaunchTemplateData.KeyName` are read the
+    ///   same way.
     ///
     /// ## Why it matters
     /// An SSH key on the nodes is a long-lived credential that bypasses Kubernetes RBAC and
@@ -34,8 +39,8 @@ declare_rule! {
         id: "NODE001",
         name: "nodegroup-ssh-access",
         severity: Medium,
-        data: [Eks],
-        scope: Objects(&["EKSNodegroup", "ClusterConfig"]),
+        data: [Eks, Ec2],
+        scope: Objects(&["EKSNodegroup", "ClusterConfig", "EC2LaunchTemplateVersion"]),
         summary: "Node group allows SSH access with an EC2 key pair",
         remediation: "Remove the node group's SSH key and remote access; use SSM Session Manager instead.",
     }
@@ -45,6 +50,19 @@ const KEY_FIELDS: &[&str] = &["publicKeyName", "publicKeyPath", "publicKey"];
 
 impl ObjectRule for NodegroupSshAccess {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if &*obj.kind == "EC2LaunchTemplateVersion" {
+            if let Some(key) = text(obj.root.at("LaunchTemplateData.KeyName")) {
+                out.report(
+                    obj,
+                    FieldPath::parse("LaunchTemplateData.KeyName"),
+                    format!(
+                        "launch template version `{}` gives its instances key pair `{key}` for SSH",
+                        obj.name
+                    ),
+                );
+            }
+            return;
+        }
         if &*obj.kind == "EKSNodegroup" {
             if let Some(key) = text(obj.root.at("remoteAccess.ec2SshKey")) {
                 let sources = obj

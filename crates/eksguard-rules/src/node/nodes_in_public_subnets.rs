@@ -1,6 +1,6 @@
 use eksguard_model::{FieldPath, Node, Object};
 
-use crate::aws_ec2::{eksctl_nodegroups, nodegroup_name, text};
+use crate::aws_ec2::{cluster_name, ec2_tags, eksctl_nodegroups, nodegroup_name, text};
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
 declare_rule! {
@@ -14,6 +14,17 @@ declare_rule! {
     ///   eksctl's default is false, which puts the nodes in the public subnets with public
     ///   addresses. Fully private clusters (`privateCluster.enabled: true`) are skipped,
     ///   since eksctl makes their node groups private.
+    ///
+    /// - launch template versions with a network interface whose
+    ///   `AssociatePublicIpAddress` is true (Terraform
+    ///   `network_interfaces.associate_public_ip_address`, CloudFormation
+    ///   `LaunchTemplateData.NetworkInterfaces[].AssociatePublicIpAddress`);
+    /// - running nodes of the cluster (`ec2 describe-instances` instances tagged
+    ///   `eks:cluster-name`, `aws:eks:cluster-name` or `kubernetes.io/cluster/<name>` with the
+    ///   name of a cluster of the scan, or any such instance when the scan holds no cluster)
+    ///   that have a `PublicIpAddress`;
+    /// - Karpenter `EC2NodeClass` with `spec.associatePublicIPAddress: true`, and EKS Auto
+    ///   Mode `NodeClass` with `spec.advancedNetworking.associatePublicIPAddress: true`.
     ///
     /// Subnets the scan does not hold are not judged.
     ///
@@ -39,8 +50,8 @@ declare_rule! {
         name: "nodes-in-public-subnets",
         severity: Medium,
         data: [Eks, Ec2],
-        scope: Objects(&["EKSNodegroup", "EC2NodeClass", "ClusterConfig"]),
-        reads: &["EC2Subnet"],
+        scope: Objects(&["EKSNodegroup", "EC2NodeClass", "ClusterConfig", "EC2LaunchTemplateVersion", "EC2Instance", "NodeClass"]),
+        reads: &["EC2Subnet", "EKSCluster"],
         summary: "Nodes launched in subnets that give them public IP addresses",
         remediation: "Run nodes in private subnets (eksctl `privateNetworking: true`) and expose workloads through load balancers.",
     }
@@ -65,7 +76,77 @@ impl ObjectRule for NodesInPublicSubnets {
                     }
                 }
             }
+            "EC2LaunchTemplateVersion" => {
+                let nis = obj
+                    .root
+                    .at("LaunchTemplateData.NetworkInterfaces")
+                    .map(Node::items)
+                    .unwrap_or(&[]);
+                for (i, ni) in nis.iter().enumerate() {
+                    if ni
+                        .get("AssociatePublicIpAddress")
+                        .and_then(Node::as_bool_lenient)
+                        == Some(true)
+                    {
+                        out.report(
+                            obj,
+                            FieldPath::parse("LaunchTemplateData.NetworkInterfaces")
+                                .index(i)
+                                .key("AssociatePublicIpAddress"),
+                            format!(
+                                "launch template version `{}` gives network interface {i} a public IP address",
+                                obj.name
+                            ),
+                        );
+                    }
+                }
+            }
+            "EC2Instance" => {
+                let running = text(obj.root.at("State.Name")).is_none_or(|s| s == "running");
+                if let (true, Some(ip), Some(cluster)) = (
+                    running,
+                    text(obj.root.get("PublicIpAddress")),
+                    node_cluster(cx, obj),
+                ) {
+                    out.report(
+                        obj,
+                        FieldPath::parse("PublicIpAddress"),
+                        format!("node of cluster `{cluster}` has the public IP address {ip}"),
+                    );
+                }
+            }
+            "NodeClass" => {
+                if !obj.api_version.starts_with("eks.amazonaws.com/") {
+                    return;
+                }
+                let at = "spec.advancedNetworking.associatePublicIPAddress";
+                if obj.root.at(at).and_then(Node::as_bool_lenient) == Some(true) {
+                    out.report(
+                        obj,
+                        FieldPath::parse(at),
+                        format!(
+                            "Auto Mode NodeClass `{}` gives its nodes public IP addresses",
+                            obj.name
+                        ),
+                    );
+                }
+            }
             "EC2NodeClass" => {
+                if obj
+                    .root
+                    .at("spec.associatePublicIPAddress")
+                    .and_then(Node::as_bool_lenient)
+                    == Some(true)
+                {
+                    out.report(
+                        obj,
+                        FieldPath::parse("spec.associatePublicIPAddress"),
+                        format!(
+                            "EC2NodeClass `{}` gives its nodes public IP addresses",
+                            obj.name
+                        ),
+                    );
+                }
                 let terms = obj
                     .root
                     .at("spec.subnetSelectorTerms")
@@ -116,6 +197,24 @@ impl ObjectRule for NodesInPublicSubnets {
             }
         }
     }
+}
+
+/// The cluster an instance is a node of, by the tags EKS, eksctl and Karpenter set: the
+/// name of a cluster of the scan, or any cluster's when the scan holds none.
+fn node_cluster(cx: &Ctx<'_>, instance: &Object) -> Option<String> {
+    let tags = ec2_tags(&instance.root);
+    let mut named = tags
+        .iter()
+        .filter_map(|(k, v)| match k.as_str() {
+            "eks:cluster-name" | "aws:eks:cluster-name" => Some(v.clone()),
+            _ => k.strip_prefix("kubernetes.io/cluster/").map(str::to_string),
+        })
+        .filter(|n| !n.is_empty());
+    let clusters: Vec<String> = cx.objects_of("EKSCluster").map(cluster_name).collect();
+    if clusters.is_empty() {
+        return named.next();
+    }
+    named.find(|n| clusters.contains(n))
 }
 
 fn is_public(cx: &Ctx<'_>, id: &str) -> bool {

@@ -8,6 +8,9 @@ declare_rule! {
     /// does not contain `ALL` (any case, `CAP_ALL` accepted). The finding points at the
     /// `drop` list, or at where it is missing. Windows pods are skipped: Linux capabilities
     /// do not apply to them.
+    /// A pod is a Windows pod when `spec.os.name` is `windows`, when its `nodeSelector`
+    /// sets `kubernetes.io/os` (or the legacy `beta.kubernetes.io/os`) to `windows`, or when
+    /// every term of its required node affinity admits only `windows` for that label.
     ///
     /// ## Why it matters
     /// Container runtimes grant a default set of capabilities (such as `NET_RAW`, `CHOWN`,

@@ -16,6 +16,8 @@ const RUNTIME_DIRS: &[&str] = &[
     "/var/run/crio",
     "/run/docker",
     "/var/run/docker",
+    "/run/podman",
+    "/var/run/podman",
 ];
 
 /// Runtime API sockets, wherever they live.
@@ -25,9 +27,24 @@ const SOCKETS: &[&str] = &[
     "crio.sock",
     "cri-dockerd.sock",
     "dockershim.sock",
+    "podman.sock",
 ];
 
+/// The runtime API endpoints of Windows nodes: named pipes, not files. Other pipes (CSI
+/// Proxy's `\\.\pipe\csi-proxy-*`) are not runtimes.
+const PIPES: &[&str] = &["containerd-containerd", "docker_engine"];
+
+/// The name of a Windows named pipe (`\\.\pipe\NAME`, either separator, any case).
+fn pipe_name(p: &str) -> Option<String> {
+    let p = p.trim().replace('\\', "/").to_ascii_lowercase();
+    let name = p.strip_prefix("//./pipe/")?;
+    Some(name.trim_matches('/').to_string())
+}
+
 fn is_runtime_path(p: &str) -> bool {
+    if let Some(pipe) = pipe_name(p) {
+        return PIPES.contains(&pipe.as_str());
+    }
     let p = normalize_path(p);
     RUNTIME_DIRS.contains(&p.as_str()) || SOCKETS.iter().any(|s| p.rsplit('/').next() == Some(s))
 }
@@ -35,10 +52,13 @@ fn is_runtime_path(p: &str) -> bool {
 declare_rule! {
     /// ## What it checks
     /// `hostPath` volumes whose path is a container runtime socket (`docker.sock`,
-    /// `containerd.sock`, `crio.sock`, `cri-dockerd.sock`, `dockershim.sock`, in any
-    /// directory) or a directory that contains one: `/run`, `/var/run`, `/run/containerd`,
-    /// `/run/crio`, `/var/run/docker` (and their `/var/run` twins), `/var/lib/docker`,
-    /// `/var/lib/containerd`, and the host root `/`. Paths are compared after removing
+    /// `containerd.sock`, `crio.sock`, `cri-dockerd.sock`, `dockershim.sock`, the Podman
+    /// API's `podman.sock`, in any directory) or a directory that contains one: `/run`,
+    /// `/var/run`, `/run/containerd`, `/run/crio`, `/var/run/docker`, `/run/podman` (and
+    /// their `/var/run` twins), `/var/lib/docker`, `/var/lib/containerd`, and the host root
+    /// `/`. On Windows nodes the runtimes listen on named pipes:
+    /// `\\.\pipe\containerd-containerd` and `\\.\pipe\docker_engine` are reported, other
+    /// pipes (CSI Proxy's `\\.\pipe\csi-proxy-*`) are not. Paths are compared after removing
     /// repeated and trailing slashes and resolving `.` and `..`. Subdirectories that hold no
     /// socket, such as `/var/lib/docker/containers` read by log shippers, are left to POD004.
     ///
@@ -105,6 +125,11 @@ mod tests {
             "/var/log/../run/crio/",
             "/",
             "/custom/cri-dockerd.sock",
+            "/run/user/1000/podman/podman.sock",
+            "/run/podman",
+            r"\\.\pipe\containerd-containerd",
+            r"\\.\PIPE\docker_engine",
+            "//./pipe/docker_engine",
         ] {
             assert!(is_runtime_path(p), "{p}");
         }
@@ -113,6 +138,8 @@ mod tests {
             "/var/lib/docker/containers",
             "/run/xtables.lock",
             "/etc",
+            r"\\.\pipe\csi-proxy-disk-v1",
+            r"\\.\pipe\containerd-containerd-other",
         ] {
             assert!(!is_runtime_path(p), "{p}");
         }

@@ -39,19 +39,60 @@ const CREDENTIAL_PATHS: &[&str] = &[
     "/etc/iam/pki",
 ];
 
-/// The credential location a host path exposes: the location itself, a file or directory
-/// inside it, or a parent directory that contains it (`/root`, `/var/lib/kubelet`, `/`).
-/// The location is returned as written in [`CREDENTIAL_PATHS`].
-fn exposed_location(host_path: &str) -> Option<&'static str> {
-    let p = normalize_path(host_path);
-    let segs: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
-    CREDENTIAL_PATHS.iter().copied().find(|loc| {
+/// The same on Windows nodes, without the drive letter: the kubelet root, the kubelet
+/// configuration the EKS Windows bootstrap writes, and users' profiles.
+const WINDOWS_CREDENTIAL_PATHS: &[&str] = &[
+    "/var/lib/kubelet/pki",
+    "/var/lib/kubelet/pods",
+    "/ProgramData/kubernetes",
+    "/Users/*/.aws",
+    "/Users/*/.kube",
+    "/Users/*/.docker",
+    "/Users/*/.ssh",
+];
+
+/// A path written the Windows way: with a drive letter or a backslash. Named pipes
+/// (`\.\pipe\…`) are endpoints, not directories, and are left to POD006.
+fn windows_path(p: &str) -> Option<String> {
+    let b = p.as_bytes();
+    let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+    if !drive && !p.contains('\\') {
+        return None;
+    }
+    let rest = if drive { &p[2..] } else { p };
+    let slashed = rest.replace('\\', "/");
+    if slashed.starts_with("//./") || slashed.starts_with("//?/") {
+        return None;
+    }
+    Some(normalize_path(&slashed))
+}
+
+/// The entry of `list` that `path` (normalised) is, is inside, or contains; `fold`
+/// compares segments case-insensitively, as Windows does.
+fn find_location(path: &str, list: &'static [&'static str], fold: bool) -> Option<&'static str> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    list.iter().copied().find(|loc| {
         let pat: Vec<&str> = loc.split('/').filter(|s| !s.is_empty()).collect();
         // The shorter of the two must be a prefix of the longer, segment by segment.
         segs.iter()
             .zip(&pat)
-            .all(|(s, want)| *want == "*" || s == want)
+            .all(|(s, want)| *want == "*" || s == want || (fold && s.eq_ignore_ascii_case(want)))
     })
+}
+
+/// The credential location a host path exposes: the location itself, a file or directory
+/// inside it, or a parent directory that contains it (`/root`, `/var/lib/kubelet`, `/`,
+/// `C:\`), with the normalised path that was compared. Linux locations are returned as
+/// written in [`CREDENTIAL_PATHS`], Windows ones with a `C:` drive and backslashes.
+/// Windows paths compare case-insensitively, with either separator and any drive.
+fn exposed_location(host_path: &str) -> Option<(String, String)> {
+    if let Some(p) = windows_path(host_path) {
+        let loc = find_location(&p, WINDOWS_CREDENTIAL_PATHS, true)?;
+        return Some((format!("C:{}", loc.replace('/', "\\")), p));
+    }
+    let p = normalize_path(host_path);
+    let loc = find_location(&p, CREDENTIAL_PATHS, false)?;
+    Some((loc.to_string(), p))
 }
 
 declare_rule! {
@@ -66,7 +107,12 @@ declare_rule! {
     ///   `super-admin.conf`, `kubelet.conf`, `bootstrap-kubelet.conf`,
     ///   `controller-manager.conf`, `scheduler.conf`) and `aws-iam-authenticator`;
     /// - the IAM credentials of EKS hybrid nodes (`/eks-hybrid/.aws`,
-    ///   `/var/eks-hybrid/.aws`) and their IAM Roles Anywhere key (`/etc/iam/pki`).
+    ///   `/var/eks-hybrid/.aws`) and their IAM Roles Anywhere key (`/etc/iam/pki`);
+    /// - on Windows nodes, the kubelet's `C:\var\lib\kubelet\pki` and `pods`,
+    ///   `C:\ProgramData\kubernetes` (where the EKS Windows bootstrap writes the kubelet's
+    ///   kubeconfig) and `C:\Users\<user>\.aws`, `.kube`, `.docker` and `.ssh`. Windows paths
+    ///   compare case-insensitively, with `\` or `/` as separator and any or no drive letter,
+    ///   and their parents (`C:\`, `C:\var`, `C:\ProgramData`, `C:\Users`) count too.
     ///
     /// A path inside one of these locations counts, and so does a parent directory that
     /// contains one: mounting `/root`, `/home`, `/var/lib/kubelet`, `/etc/kubernetes`, `/etc`
@@ -106,11 +152,13 @@ impl ObjectRule for HostPathCredentials {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for v in host_path_volumes(&pod) {
-            let Some(loc) = exposed_location(v.host_path) else {
+            let Some((loc, p)) = exposed_location(v.host_path) else {
                 continue;
             };
-            let p = normalize_path(v.host_path);
-            let pat_len = loc.split('/').filter(|s| !s.is_empty()).count();
+            let pat_len = loc
+                .split(['/', '\\'])
+                .filter(|s| !s.is_empty() && !s.ends_with(':'))
+                .count();
             let depth = p.split('/').filter(|s| !s.is_empty()).count();
             let how = match depth.cmp(&pat_len) {
                 std::cmp::Ordering::Less => "which contains",
@@ -163,7 +211,35 @@ mod tests {
             ("/eks-hybrid/.aws/credentials", "/eks-hybrid/.aws"),
             ("/etc/iam/pki/server.key", "/etc/iam/pki"),
         ] {
-            assert_eq!(exposed_location(p), Some(loc), "{p}");
+            assert_eq!(exposed_location(p).map(|l| l.0), Some(loc.into()), "{p}");
+        }
+        for (p, loc) in [
+            (r"C:\var\lib\kubelet", r"C:\var\lib\kubelet\pki"),
+            (r"c:\VAR\Lib\kubelet\pods\x", r"C:\var\lib\kubelet\pods"),
+            (r"D:/var/lib/kubelet/pki", r"C:\var\lib\kubelet\pki"),
+            (r"\var\lib\kubelet\pods", r"C:\var\lib\kubelet\pods"),
+            (
+                r"C:\ProgramData\kubernetes\kubeconfig",
+                r"C:\ProgramData\kubernetes",
+            ),
+            (r"c:/programdata", r"C:\ProgramData\kubernetes"),
+            (r"C:\", r"C:\var\lib\kubelet\pki"),
+            (r"C:\var", r"C:\var\lib\kubelet\pki"),
+            (r"C:\Users", r"C:\Users\*\.aws"),
+            (r"C:\Users\Administrator\.ssh", r"C:\Users\*\.ssh"),
+        ] {
+            assert_eq!(exposed_location(p).map(|l| l.0), Some(loc.into()), "{p}");
+        }
+        for p in [
+            r"C:\var\lib\kubelet\plugins\ebs.csi.aws.com",
+            r"C:\var\lib\kubelet\plugins_registry",
+            r"C:\csi",
+            r"C:\var\log",
+            r"\\.\pipe\csi-proxy-disk-v1",
+            r"\\.\pipe\containerd-containerd",
+            r"C:\Users\Administrator\Documents",
+        ] {
+            assert_eq!(exposed_location(p), None, "{p}");
         }
         for p in [
             "/var/log",

@@ -1,5 +1,6 @@
 //! POD — pod security: privileges, host namespaces and paths, capabilities.
 
+mod admission_policies;
 mod capabilities_not_dropped;
 mod container_runtime_socket;
 mod dangerous_capabilities;
@@ -17,6 +18,7 @@ mod pod_security_policy_removed;
 mod privilege_escalation_allowed;
 mod privileged_container;
 mod run_as_root;
+mod service_links_enabled;
 mod unsafe_sysctls;
 mod windows_host_process;
 mod writable_root_filesystem;
@@ -38,6 +40,7 @@ pub use pod_security_policy_removed::PodSecurityPolicyRemoved;
 pub use privilege_escalation_allowed::PrivilegeEscalationAllowed;
 pub use privileged_container::PrivilegedContainer;
 pub use run_as_root::RunAsRoot;
+pub use service_links_enabled::ServiceLinksEnabled;
 pub use unsafe_sysctls::UnsafeSysctlsOrProcMount;
 pub use windows_host_process::WindowsHostProcess;
 pub use writable_root_filesystem::WritableRootFilesystem;
@@ -68,10 +71,11 @@ pub const RULES: &[&dyn Rule] = &[
     &HostNamespaceEscape,
     &WindowsHostProcess,
     &HostPathCredentials,
+    &ServiceLinksEnabled,
 ];
 
 /// Windows pods: rules asking for Linux-only settings leave them alone.
-pub(crate) use eksguard_model::podsec::is_windows;
+pub(crate) use eksguard_model::podsec::runs_on_windows;
 
 pub(crate) use eksguard_model::podsec::{host_path_volumes, normalize_path};
 

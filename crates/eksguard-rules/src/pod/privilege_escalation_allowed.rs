@@ -5,8 +5,10 @@ declare_rule! {
     /// ## What it checks
     /// Containers (init, regular and ephemeral) whose `securityContext.allowPrivilegeEscalation`
     /// is not `false`. The field exists only on containers; when it is unset Kubernetes
-    /// allows escalation. Windows pods (`spec.os.name: windows`) are skipped, since the
-    /// field does not apply to them.
+    /// allows escalation. Windows pods are skipped, since the field does not apply to them.
+    /// A pod is a Windows pod when `spec.os.name` is `windows`, when its `nodeSelector`
+    /// sets `kubernetes.io/os` (or the legacy `beta.kubernetes.io/os`) to `windows`, or when
+    /// every term of its required node affinity admits only `windows` for that label.
     ///
     /// ## Why it matters
     /// Without `no_new_privs` a process can gain privileges through setuid binaries or file
@@ -36,7 +38,7 @@ declare_rule! {
 impl ObjectRule for PrivilegeEscalationAllowed {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        for (site, value) in podsec::privilege_escalation(&pod) {
+        for (site, value) in podsec::privilege_escalation(&pod, podsec::Reading::Runtime) {
             let why = if value == Some(true) {
                 "sets `allowPrivilegeEscalation: true`"
             } else {

@@ -1,6 +1,6 @@
 use eksguard_model::Object;
 
-use super::is_windows;
+use super::runs_on_windows;
 use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
 declare_rule! {
@@ -8,6 +8,9 @@ declare_rule! {
     /// Containers (init, regular and ephemeral) whose
     /// `securityContext.readOnlyRootFilesystem` is not `true`. Windows pods are skipped:
     /// the API does not accept the field for them.
+    /// A pod is a Windows pod when `spec.os.name` is `windows`, when its `nodeSelector`
+    /// sets `kubernetes.io/os` (or the legacy `beta.kubernetes.io/os`) to `windows`, or when
+    /// every term of its required node affinity admits only `windows` for that label.
     ///
     /// ## Why it matters
     /// A writable root filesystem lets an attacker drop tools, modify binaries and
@@ -36,7 +39,7 @@ declare_rule! {
 impl ObjectRule for WritableRootFilesystem {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        if is_windows(&pod) {
+        if runs_on_windows(&pod) {
             return;
         }
         for c in pod.containers() {

@@ -1,6 +1,6 @@
-use eksguard_model::Object;
+use eksguard_model::{Node, Object};
 
-use eksguard_model::podsec::{container_seccomp, is_windows, Confinement};
+use eksguard_model::podsec::{container_seccomp, runs_on_windows, Confinement};
 
 use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
@@ -15,6 +15,15 @@ declare_rule! {
     /// otherwise each container left without one is reported. A profile explicitly set to
     /// `Unconfined` is left to RUN002, which reports it at a higher severity. Windows pods
     /// are skipped: seccomp does not apply to them.
+    /// A pod is a Windows pod when `spec.os.name` is `windows`, when its `nodeSelector`
+    /// sets `kubernetes.io/os` (or the legacy `beta.kubernetes.io/os`) to `windows`, or when
+    /// every term of its required node affinity admits only `windows` for that label.
+    ///
+    /// When the scan holds kubelet configurations and every one of them sets
+    /// `seccompDefault: true`, pods without a profile run under the runtime's default
+    /// profile and nothing is reported; a pod that asks for `Unconfined` stays RUN002's
+    /// finding. One kubelet without it (or a scan without kubelet configurations) and the
+    /// pods are judged as written, since they may be scheduled on that node.
     ///
     /// ## Why it matters
     /// Kubernetes runs containers unconfined by default, so every system call the kernel
@@ -38,15 +47,27 @@ declare_rule! {
         severity: Medium,
         data: [Kubernetes],
         scope: Objects(WORKLOAD_KINDS),
+        reads: &["KubeletConfiguration"],
         summary: "Container runs without a seccomp profile",
         remediation: "Set `seccompProfile.type: RuntimeDefault` in the pod's securityContext.",
     }
 }
 
+/// Every kubelet configuration of the scan (there is at least one) sets `seccompDefault:
+/// true`: pods without a profile run under the runtime's default profile.
+fn kubelets_default_to_runtime_default(cx: &Ctx<'_>) -> bool {
+    let mut kubelets = cx
+        .objects_of("KubeletConfiguration")
+        .filter(|o| o.api_version.starts_with("kubelet.config.k8s.io/"))
+        .peekable();
+    kubelets.peek().is_some()
+        && kubelets.all(|k| k.root.get("seccompDefault").and_then(Node::as_bool) == Some(true))
+}
+
 impl ObjectRule for SeccompProfileMissing {
-    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
-        if is_windows(&pod) {
+        if runs_on_windows(&pod) || kubelets_default_to_runtime_default(cx) {
             return;
         }
         let containers: Vec<_> = pod.containers().collect();
@@ -78,5 +99,29 @@ impl ObjectRule for SeccompProfileMissing {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scan_test::findings;
+
+    const POD: &str = "
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: shop}
+spec: {containers: [{name: app, image: example/app:1.0}]}
+";
+
+    #[test]
+    fn kubelets_defaulting_to_runtime_default_cover_every_pod() {
+        let kubelet = |on: bool| {
+            format!("---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nseccompDefault: {on}\n")
+        };
+        assert_eq!(findings("RUN001", POD).len(), 1);
+        let all_on = format!("{POD}{}{}", kubelet(true), kubelet(true));
+        assert!(findings("RUN001", &all_on).is_empty());
+        let one_off = format!("{POD}{}{}", kubelet(true), kubelet(false));
+        assert_eq!(findings("RUN001", &one_off).len(), 1);
     }
 }

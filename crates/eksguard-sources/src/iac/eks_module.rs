@@ -760,6 +760,16 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                     .map(|id| cx.mk(Val::Str(id.into())))
                     .into_iter()
                     .collect();
+                // The module adds the cluster security group EKS created only when asked.
+                let primary = setting(g, defaults, "attach_cluster_primary_security_group")
+                    .and_then(|(v, _)| v.as_bool())
+                    == Some(true);
+                if primary {
+                    sgs.push(cx.mk(Val::Str(format!(
+                        "{}.eks_cluster_security_group_id",
+                        cx.addr
+                    ))));
+                }
                 if let Some((v, _)) = setting(g, defaults, "vpc_security_group_ids") {
                     sgs.extend(v.items().iter().filter(|i| !i.is_unknown()).cloned());
                 }

@@ -517,14 +517,19 @@ fn launch_template(r: &Res) -> Object {
                     .filter(|g| !g.is_unknown())
                     .cloned()
                     .collect();
-                V::new(
-                    Val::Map(vec![(
-                        "Groups".into(),
-                        V::new(Val::List(groups), ni.pos, ni.file),
-                    )]),
-                    ni.pos,
-                    ni.file,
-                )
+                let mut entries = vec![(
+                    "Groups".to_string(),
+                    V::new(Val::List(groups), ni.pos, ni.file),
+                )];
+                for (cli, own) in [
+                    ("AssociatePublicIpAddress", "associate_public_ip_address"),
+                    ("DeviceIndex", "device_index"),
+                ] {
+                    if let Some(v) = ni.get(own).filter(|v| !v.is_unknown()) {
+                        entries.push((cli.to_string(), v.clone()));
+                    }
+                }
+                V::new(Val::Map(entries), ni.pos, ni.file)
             })
             .collect();
         s.set(
@@ -532,11 +537,28 @@ fn launch_template(r: &Res) -> Object {
             Some(&V::new(Val::List(items), nis.pos, nis.file)),
             &p("network_interfaces"),
         );
+        for i in 0..nis.items().len() {
+            for (cli, own) in [
+                ("AssociatePublicIpAddress", "associate_public_ip_address"),
+                ("DeviceIndex", "device_index"),
+                ("Groups", "security_groups"),
+            ] {
+                s.map_path(
+                    &format!("LaunchTemplateData.NetworkInterfaces[{i}].{cli}"),
+                    &p(&format!("network_interfaces[{i}].{own}")),
+                );
+            }
+        }
     }
     s.set(
         "LaunchTemplateData.ImageId",
         r.get("image_id"),
         &p("image_id"),
+    );
+    s.set(
+        "LaunchTemplateData.KeyName",
+        r.get("key_name"),
+        &p("key_name"),
     );
     s.build(
         EC2,

@@ -468,11 +468,21 @@ fn eks_module_inputs_and_defaults_per_major_version() {
             "node_security_group_additional_rules.ssh.cidr_blocks[0]",
         ),
         row("IAM005", m, e, 47, "access_entries.ci.principal_arn"),
+        // The module attaches its own node security group, not the cluster's, unless a
+        // group asks for it (`quiet` does).
+        row(
+            "SG005",
+            m,
+            e,
+            24,
+            "eks_managed_node_groups.legacy.launchTemplate",
+        ),
     ] {
         assert!(got.contains(&w), "missing {w:?} in {got:#?}");
     }
     // Restricted CIDRs, all logs, the module's own KMS key, API mode: none of these fire,
-    // and the `quiet` group (defaults: hop limit 1, tokens required) is clean.
+    // and the `quiet` group (defaults: hop limit 1, tokens required; the cluster security
+    // group attached) is clean.
     for rule in ["IAM001", "DET002", "DATA001", "IAM003", "IAM002"] {
         assert!(
             !got.iter().any(|r| r.0 == rule && r.1 == m),
@@ -921,4 +931,43 @@ fn comments_do_not_count_as_nesting() {
     assert!(rows(&v, "findings")
         .iter()
         .any(|r| r.0 == "IAM001" && r.2 == "aws_eks_cluster.c" && r.3 == 6));
+#[test]
+fn launch_template_key_pairs_and_public_addresses_in_terraform_and_cloudformation() {
+    let v = scan(&[
+        "--select",
+        "NODE001,NODE002",
+        &path("tf-nodes"),
+        &path("cfn-nodes"),
+    ]);
+    let mut got = rows(&v, "findings");
+    got.sort();
+    let lt = "AWS::EC2::LaunchTemplate";
+    let tf = "aws_launch_template";
+    let mut want = vec![
+        row(
+            "NODE001",
+            lt,
+            "SshTemplate",
+            8,
+            "Properties.LaunchTemplateData.KeyName",
+        ),
+        row(
+            "NODE002",
+            lt,
+            "SshTemplate",
+            11,
+            "Properties.LaunchTemplateData.NetworkInterfaces[0].AssociatePublicIpAddress",
+        ),
+        row("NODE001", tf, "aws_launch_template.ssh", 4, "key_name"),
+        row(
+            "NODE002",
+            tf,
+            "aws_launch_template.ssh",
+            8,
+            "network_interfaces[0].associate_public_ip_address",
+        ),
+    ];
+    want.sort();
+    // The hardened twins and the key pair known only at plan time give nothing.
+    assert_eq!(got, want);
 }

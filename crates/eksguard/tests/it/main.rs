@@ -24,6 +24,7 @@ mod generate_netpol;
 mod generate_psa;
 mod helm;
 mod helm_charts;
+mod holdout;
 mod hostile_audit;
 mod hostile_files;
 mod hostile_output;

@@ -90,7 +90,7 @@ fn asff_fields_ids_and_resources() {
         .iter()
         .map(|e| e["fingerprint"].as_str().unwrap())
         .collect();
-    assert_eq!(findings.len(), 123);
+    assert_eq!(findings.len(), 127);
     let product = "arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default";
     for f in &findings {
         assert_eq!(f["SchemaVersion"], "2018-10-08");
@@ -236,13 +236,13 @@ fn import_then_fix_archives_the_gone_finding() {
     assert_eq!(first.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "security hub: 31 findings imported, 0 archived, 0 refused (123456789012 in {}",
+            "security hub: 32 findings imported, 0 archived, 0 refused (123456789012 in {}",
             region()
         )),
         "{stderr}"
     );
     let held = hub_findings(&endpoint, &scope);
-    assert_eq!(held.len(), 31);
+    assert_eq!(held.len(), 32);
     assert!(held.iter().all(|f| f["RecordState"] == "ACTIVE"));
 
     // Fix the privileged storefront container and scan again.
@@ -257,12 +257,12 @@ fn import_then_fix_archives_the_gone_finding() {
     let second = hub_scan(&endpoint, &dir);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
-        stderr.contains("security hub: 30 findings imported, 1 archived, 0 refused"),
+        stderr.contains("security hub: 31 findings imported, 1 archived, 0 refused"),
         "{stderr}"
     );
 
     let held = hub_findings(&endpoint, &scope);
-    assert_eq!(held.len(), 31);
+    assert_eq!(held.len(), 32);
     let archived: Vec<&Value> = held
         .iter()
         .filter(|f| f["RecordState"] == "ARCHIVED")
@@ -282,7 +282,7 @@ fn import_then_fix_archives_the_gone_finding() {
     let third = hub_scan(&endpoint, &dir);
     let stderr = String::from_utf8_lossy(&third.stderr);
     assert!(
-        stderr.contains("30 findings imported, 0 archived"),
+        stderr.contains("31 findings imported, 0 archived"),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(dir);
@@ -380,7 +380,7 @@ fn throttled_batches_are_retried_and_refused_findings_reported() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("122 findings imported, 0 archived, 1 refused"),
+        stderr.contains("126 findings imported, 0 archived, 1 refused"),
         "{stderr}"
     );
     let seen = seen.lock().unwrap().clone();
@@ -389,8 +389,8 @@ fn throttled_batches_are_retried_and_refused_findings_reported() {
         .filter(|(p, _)| p == "/findings/import")
         .map(|(_, n)| *n)
         .collect();
-    // 123 findings: a batch of 100 throttled and sent again, then 23.
-    assert_eq!(imports, [100, 100, 23]);
+    // 127 findings: a batch of 100 throttled and sent again, then 27.
+    assert_eq!(imports, [100, 100, 27]);
     assert_eq!(seen[0].0, "/findings");
 }
 

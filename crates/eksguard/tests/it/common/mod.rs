@@ -39,6 +39,23 @@ pub fn corpus(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// `rel` under `../shared/holdout` (inputs written by other projects, read in place; the
+/// `EKSGUARD_HOLDOUT` variable names another place), or `None` after printing SKIPPED when
+/// it is not there.
+pub fn holdout(rel: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("EKSGUARD_HOLDOUT").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/holdout"),
+        PathBuf::from,
+    );
+    let p = base.join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: holdout path {} not found", p.display());
+        None
+    }
+}
+
 /// The findings of `rules` (IDs or prefixes) over an inventory.
 pub fn findings(inv: &Inventory, rules: &[&str]) -> Vec<Finding> {
     let config = EngineConfig {

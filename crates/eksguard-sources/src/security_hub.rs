@@ -140,7 +140,7 @@ async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, HubError
 }
 
 /// `<ErrorResponse><Error><Code>…</Code><Message>…</Message></Error></ErrorResponse>`
-fn sts_error(body: &[u8]) -> Option<AwsError> {
+pub(crate) fn sts_error(body: &[u8]) -> Option<AwsError> {
     let root = crate::ec2_query::parse_xml(body).ok()?;
     let error = root.child("Error")?;
     Some(AwsError {

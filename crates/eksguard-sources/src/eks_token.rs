@@ -204,10 +204,10 @@ pub struct ApiEndpoint {
 
 /// `DescribeCluster` for the API server's address and CA.
 pub async fn describe_endpoint(
-    eks: &aws_sdk_eks::Client,
+    conf: &aws_config::SdkConfig,
     cluster: &str,
 ) -> Result<ApiEndpoint, String> {
-    let out = eks
+    let out = aws_sdk_eks::Client::new(conf)
         .describe_cluster()
         .name(cluster)
         .send()

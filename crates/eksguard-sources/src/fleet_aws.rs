@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use aws_config::Region;
+pub use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
+pub use aws_credential_types::Credentials;
 use serde_json::{json, Value as Json};
 
 use crate::aws_request::{AwsError, Call, SignedClient};

@@ -130,7 +130,7 @@ fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Op
 /// For each kind a live reader produces, the rules that read it by their own
 /// declarations: a failed read names them as not checked.
 #[cfg(any(feature = "cluster", feature = "aws"))]
-fn rules_by_kind<'k>(
+pub(crate) fn rules_by_kind<'k>(
     kinds: impl IntoIterator<Item = &'k str>,
 ) -> std::collections::BTreeMap<String, Vec<String>> {
     kinds

@@ -237,34 +237,6 @@ pub async fn describe_endpoint(
     })
 }
 
-/// The parts of an EKS cluster ARN (`arn:aws:eks:REGION:ACCOUNT:cluster/NAME`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterArn {
-    pub region: String,
-    pub account: String,
-    pub name: String,
-}
-
-pub fn parse_cluster_arn(s: &str) -> Option<ClusterArn> {
-    let mut parts = s.splitn(6, ':');
-    let (arn, _partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    let name = resource.strip_prefix("cluster/")?;
-    (arn == "arn" && service == "eks" && !region.is_empty() && !name.is_empty()).then(|| {
-        ClusterArn {
-            region: region.to_string(),
-            account: account.to_string(),
-            name: name.to_string(),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,17 +427,8 @@ mod tests {
     }
 
     #[test]
-    fn cluster_arns() {
-        assert_eq!(
-            parse_cluster_arn("arn:aws:eks:eu-west-1:111122223333:cluster/prod"),
-            Some(ClusterArn {
-                region: "eu-west-1".into(),
-                account: "111122223333".into(),
-                name: "prod".into()
-            })
-        );
-        assert_eq!(parse_cluster_arn("prod"), None);
-        assert_eq!(parse_cluster_arn("arn:aws:iam::1:role/x"), None);
+    fn sts_hosts() {
+        assert_eq!(sts_host("eu-west-1"), "sts.eu-west-1.amazonaws.com");
         assert_eq!(sts_host("cn-north-1"), "sts.cn-north-1.amazonaws.com.cn");
     }
 }

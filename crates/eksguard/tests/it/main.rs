@@ -16,6 +16,7 @@ mod completions;
 mod corpus;
 mod docs;
 mod ec2_corpus;
+mod fleet;
 mod follow;
 mod generate;
 mod generate_admission;

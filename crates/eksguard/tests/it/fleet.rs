@@ -741,3 +741,81 @@ fn single_cluster_unknown_is_an_error_naming_the_call() {
     let errors = report["errors"].to_string();
     assert!(errors.contains("eks:DescribeCluster failed"), "{errors}");
 }
+
+/// The IAM actions named in the AWS client code: every call is labelled with its action
+/// (`"eks:DescribeCluster"`), in its error messages and in the constant of the call.
+fn actions_in_code() -> std::collections::BTreeSet<String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../eksguard-sources/src/");
+    let mut found = std::collections::BTreeSet::new();
+    for file in [
+        "aws_live/fetch.rs",
+        "fleet_aws.rs",
+        "eks_token.rs",
+        "security_hub.rs",
+    ] {
+        let text = std::fs::read_to_string(format!("{root}{file}")).expect("client source");
+        for service in ["eks", "iam", "ec2", "sts", "organizations", "securityhub"] {
+            let needle = format!("\"{service}:");
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(&needle) {
+                let tail = &rest[at + needle.len()..];
+                let action: String = tail
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                if action.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    found.insert(format!("{service}:{action}"));
+                }
+                rest = tail;
+            }
+        }
+    }
+    found
+}
+
+/// The actions of the first JSON block after `marker` in docs/fleet.md.
+fn documented_actions(doc: &str, marker: &str) -> std::collections::BTreeSet<String> {
+    let from = doc
+        .find(marker)
+        .unwrap_or_else(|| panic!("no `{marker}` in docs/fleet.md"));
+    let block = &doc[from..];
+    let start = block.find("```json\n").expect("a JSON block") + 8;
+    let end = start + block[start..].find("```").expect("its end");
+    let policy: Value = serde_json::from_str(&block[start..end]).expect("valid JSON policy");
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap().iter())
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn documented_policy_is_what_the_code_calls() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/fleet.md"))
+        .expect("docs/fleet.md");
+    let called = actions_in_code();
+    // Entering accounts is the runner's; who one is needs no permission.
+    let runner_only = ["sts:AssumeRole", "organizations:ListAccounts"];
+    let scanning: std::collections::BTreeSet<String> = called
+        .iter()
+        .filter(|a| !runner_only.contains(&a.as_str()) && *a != "sts:GetCallerIdentity")
+        .cloned()
+        .collect();
+    assert!(scanning.contains("eks:DescribeCluster") && scanning.contains("eks:ListClusters"));
+    assert_eq!(documented_actions(&doc, "Scanning role policy:"), scanning);
+    let runner = documented_actions(&doc, "### The identity that runs eksguard");
+    assert_eq!(
+        runner,
+        runner_only.iter().map(|a| a.to_string()).collect(),
+        "the runner's policy"
+    );
+    for a in called {
+        assert!(a.split(':').nth(1).is_some_and(|x| !x.contains('*')), "{a}");
+        assert!(
+            !a.contains("Create") && !a.contains("Delete") && !a.contains("Update"),
+            "{a} is not read-only"
+        );
+    }
+}

@@ -819,3 +819,47 @@ fn documented_policy_is_what_the_code_calls() {
         );
     }
 }
+
+#[test]
+fn chart_runs_the_fleet_scan_nightly() {
+    use crate::helm;
+    let values = json!({
+        "image": {"digest": "sha256:5b0c3b8d1f4c1e3a2d7f9e8c6b5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e"},
+        "fleet": {
+            "enabled": true,
+            "org": true,
+            "regions": ["eu-west-1", "us-east-1"],
+            "roleName": "EksguardScanner",
+            "externalIdSecret": {"name": "eksguard-fleet", "key": "external-id"},
+            "securityHub": true,
+            "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/eksguard-runner"}}
+        }
+    });
+    helm::assert_lints(values.clone());
+    let Some(r) = helm::render(values) else {
+        return;
+    };
+    helm::assert_scan_clean(&r);
+    let job = r.one("CronJob", "eksguard-fleet");
+    helm::assert_restricted(job);
+    assert_eq!(
+        helm::args(job, "fleet"),
+        [
+            "fleet",
+            "--org",
+            "--regions=eu-west-1,us-east-1",
+            "--role-name=EksguardScanner",
+            "--external-id=$(EKSGUARD_EXTERNAL_ID)",
+            "--concurrency=8",
+            "--security-hub",
+            "--format=text",
+            "--fail-on=never",
+            "--no-progress",
+        ]
+    );
+    // Off by default.
+    let Some(r) = helm::render(json!({})) else {
+        return;
+    };
+    assert!(!r.has("CronJob"));
+}

@@ -22,7 +22,7 @@ mod generate;
 mod generate_admission;
 mod generate_netpol;
 mod generate_psa;
-mod helm;
+pub(crate) mod helm;
 mod hostile_audit;
 mod hostile_files;
 mod hostile_output;

@@ -863,3 +863,77 @@ fn chart_runs_the_fleet_scan_nightly() {
     };
     assert!(!r.has("CronJob"));
 }
+
+/// `(AwsAccountId, eksguard/scope)` of every finding moto's Security Hub holds in
+/// `account` and `region`, read with that account's credentials.
+fn hub_scopes(fx: &Fleet, account: &str, region: &str) -> Vec<(String, String)> {
+    let script = r#"
+import json, sys, boto3
+endpoint, account, region, mgmt = sys.argv[1:5]
+kw = dict(endpoint_url=endpoint, region_name=region,
+          aws_access_key_id="testing", aws_secret_access_key="testing")
+if account != mgmt:
+    c = boto3.client("sts", **kw).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/reader", RoleSessionName="test")["Credentials"]
+    kw.update(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+              aws_session_token=c["SessionToken"])
+hub = boto3.client("securityhub", **kw)
+out, token = [], None
+while True:
+    args = {"MaxResults": 100}
+    if token: args["NextToken"] = token
+    page = hub.get_findings(**args)
+    out += [[f["AwsAccountId"], f.get("ProductFields", {}).get("eksguard/scope", "")]
+            for f in page["Findings"] if f.get("RecordState") == "ACTIVE"]
+    token = page.get("NextToken")
+    if not token: break
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &fx.endpoint,
+            account,
+            region,
+            &fx.account("management"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn security_hub_imports_each_cluster_in_its_own_account_and_region() {
+    let Some(fx) = fleet() else { return };
+    let (code, out) = run(fx, &[ORG_ARGS, &["--security-hub", "-q"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code, 2, "{stderr}");
+    let (mgmt, a, b) = (fx.account("management"), fx.account("a"), fx.account("b"));
+    for (account, region, cluster) in [
+        (&mgmt, "eu-west-1", "mgmt-eu"),
+        (&a, "eu-west-1", "a-eu"),
+        (&a, "us-east-1", "a-us"),
+        (&b, "us-east-1", "b-us"),
+    ] {
+        assert!(
+            stderr.contains(&format!("security hub: {account}/{region}/{cluster}: ")),
+            "{stderr}"
+        );
+        let held = hub_scopes(fx, account, region);
+        let arn = fx.arn(cluster);
+        let mine: Vec<&(String, String)> = held.iter().filter(|(_, s)| s.contains(&arn)).collect();
+        assert!(
+            !mine.is_empty(),
+            "{cluster} in {account}/{region}: {held:?}"
+        );
+        assert!(mine.iter().all(|(acc, _)| acc == account), "{mine:?}");
+        // Whatever this account and region hold is this account's.
+        assert!(held.iter().all(|(acc, _)| acc == account), "{held:?}");
+    }
+}

@@ -307,7 +307,9 @@ pub struct AwsArgs {
     /// AWS region [default: from the EKS context ARN, else the AWS configuration].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// EKS cluster name [default: from the EKS context ARN].
+    /// EKS cluster name or ARN [default: from the EKS context ARN]. Without --context and
+    /// --kubeconfig, the Kubernetes API is reached at the endpoint EKS gives, with a token
+    /// from the AWS credentials.
     #[arg(long, value_name = "NAME")]
     pub cluster_name: Option<String>,
     /// Send every AWS request to this AWS-compatible endpoint.

@@ -138,6 +138,7 @@ fn read_eks_direct(
         request_timeout: std::time::Duration::from_secs(kube.request_timeout.max(1)),
         max_response_bytes: kube.max_response_bytes,
         progress: !kube.no_progress,
+        namespace: kube.namespace.clone(),
     };
     let read = rt.block_on(async {
         let base = fleet_aws::base_config(

@@ -67,6 +67,8 @@ mod live {
         pub max_response_bytes: u64,
         /// A progress bar of the Kubernetes read (one cluster only).
         pub progress: bool,
+        /// Read namespaced kinds only in this namespace (one cluster only).
+        pub namespace: Option<String>,
     }
 
     /// One cluster read: its objects, how far it was read and why not further.
@@ -240,6 +242,7 @@ mod live {
             request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             max_response_bytes: args.max_response_bytes,
             progress: false,
+            namespace: None,
         };
         let mut engine_config = scan::engine_config(&args.check, &cfg);
         engine_config.ignore_inline = args.inline.no_inline_suppressions;
@@ -495,6 +498,7 @@ mod live {
             timeout: settings.request_timeout,
             max_response_bytes: settings.max_response_bytes,
             progress: settings.progress,
+            namespace: settings.namespace.clone(),
             rules_by_kind: super::super::cluster::rules_by_kind(kube_live::kinds_read()),
             ..KubeOptions::default()
         };

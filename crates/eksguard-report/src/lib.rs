@@ -13,6 +13,7 @@ use eksguard_model::{
 pub mod asff;
 pub mod audit_summary;
 pub mod escape;
+pub mod fleet;
 pub mod html;
 pub mod json;
 mod junit;

@@ -60,6 +60,12 @@ impl Ec2Client {
         .await
     }
 
+    /// The regions enabled for the account (`RegionName`, `OptInStatus`).
+    pub(crate) async fn describe_regions(&self) -> Result<Vec<Json>, Ec2Error> {
+        self.pages("DescribeRegions", Vec::new(), "regionInfo", &REGION)
+            .await
+    }
+
     /// The versions of one template, named by ID (`is_id`) or by name.
     pub(crate) async fn describe_launch_template_versions(
         &self,
@@ -176,6 +182,11 @@ static TAGS: Shape = Shape::List(
     "item",
     &Shape::Struct(&[f("key", "Key", &STR), f("value", "Value", &STR)]),
 );
+
+static REGION: Shape = Shape::Struct(&[
+    f("regionName", "RegionName", &STR),
+    f("optInStatus", "OptInStatus", &STR),
+]);
 
 static PERMISSION: Shape = Shape::Struct(&[
     f("ipProtocol", "IpProtocol", &STR),

@@ -89,6 +89,8 @@ pub enum KubeError {
     },
     #[error("cannot build the Kubernetes client: {0}")]
     Client(#[source] kube::Error),
+    #[error("cannot use the API server {server} (its address or CA): {message}")]
+    Direct { server: String, message: String },
 }
 
 /// Where the API server was reached, for snapshots and messages.
@@ -96,6 +98,28 @@ pub enum KubeError {
 pub struct ClusterInfo {
     pub server: String,
     pub context: Option<String>,
+    /// Discovery answered: the lists were tried (each may still have failed on its own).
+    pub reached: bool,
+}
+
+/// Bearer tokens for every request, signed anew when they age (EKS tokens).
+pub trait BearerSource: Send + Sync {
+    fn bearer(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>;
+}
+
+/// An API server reached without a kubeconfig: its address, the CA of its certificate
+/// and a token source.
+pub struct DirectApi<'a> {
+    /// `https://…`.
+    pub server: String,
+    /// Base64 of the PEM bundle (EKS `certificateAuthority.data`); `None` trusts the
+    /// system roots.
+    pub ca_data: Option<String>,
+    pub bearer: &'a dyn BearerSource,
+    /// What a 401 or 403 on discovery means here, for the error.
+    pub unauthorized: String,
 }
 
 /// A kind the rules read, where the API serves it.
@@ -356,9 +380,50 @@ fn send_error(e: &kube::Error) -> String {
 
 async fn read(opts: &KubeOptions) -> Result<(Inventory, ClusterInfo), KubeError> {
     let (config, context) = client_config(opts).await?;
-    let info = ClusterInfo {
+    read_with(config, context, opts, None).await
+}
+
+/// Reads every kind the rules need from an API server given by address, CA and token
+/// source (no kubeconfig), as [`read_cluster`] does; async, for callers that read many
+/// clusters on their own runtime.
+pub async fn read_direct(
+    opts: &KubeOptions,
+    api: &DirectApi<'_>,
+) -> Result<(Inventory, ClusterInfo), KubeError> {
+    // The address and CA as a one-context kubeconfig, so kube decodes and checks the CA
+    // as it would from a file.
+    let kc = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "eks", "cluster": {
+            "server": api.server,
+            "certificate-authority-data": api.ca_data,
+        }}],
+        "users": [{"name": "eks", "user": {}}],
+        "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "eks"}}],
+        "current-context": "eks",
+    });
+    let direct_err = |message: String| KubeError::Direct {
+        server: api.server.clone(),
+        message,
+    };
+    let kc: Kubeconfig = serde_json::from_value(kc).map_err(|e| direct_err(e.to_string()))?;
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| direct_err(e.to_string()))?;
+    read_with(config, None, opts, Some(api)).await
+}
+
+async fn read_with(
+    config: Config,
+    context: Option<String>,
+    opts: &KubeOptions,
+    direct: Option<&DirectApi<'_>>,
+) -> Result<(Inventory, ClusterInfo), KubeError> {
+    let mut info = ClusterInfo {
         server: config.cluster_url.to_string(),
         context,
+        reached: false,
     };
     let client = Client::try_from(config).map_err(KubeError::Client)?;
     let progress = Progress::new(opts.progress);
@@ -367,10 +432,14 @@ async fn read(opts: &KubeOptions) -> Result<(Inventory, ClusterInfo), KubeError>
         opts,
         permits: Semaphore::new(opts.concurrency.max(1)),
         progress,
+        direct,
     };
     let mut inv = Inventory::default();
     let plan = match reader.discover().await {
-        Ok(plan) => plan,
+        Ok(plan) => {
+            info.reached = true;
+            plan
+        }
         Err(message) => {
             inv.errors.push(InputError::new(
                 format!("kubernetes {}", info.server),
@@ -417,6 +486,7 @@ struct Reader<'a> {
     opts: &'a KubeOptions,
     permits: Semaphore,
     progress: Progress,
+    direct: Option<&'a DirectApi<'a>>,
 }
 
 /// How one request failed.
@@ -442,10 +512,17 @@ impl Reader<'_> {
     /// size cap, parsed as JSON.
     async fn get(&self, uri: &str) -> Result<Json, Failure> {
         let _permit = self.permits.acquire().await;
-        let req = http::Request::get(uri)
+        let mut req = http::Request::get(uri)
             .header(http::header::ACCEPT, "application/json")
             .body(kube::client::Body::empty())
             .map_err(|e| Failure::Other(format!("bad request {uri}: {e}")))?;
+        if let Some(api) = self.direct {
+            let token = api.bearer.bearer().await.map_err(Failure::Other)?;
+            let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| Failure::Other("the token is not a valid header value".into()))?;
+            value.set_sensitive(true);
+            req.headers_mut().insert(http::header::AUTHORIZATION, value);
+        }
         // Bytes of the body read so far, for the message when the time runs out.
         let received = AtomicU64::new(u64::MAX);
         let exchange = async {
@@ -484,7 +561,13 @@ impl Reader<'_> {
     /// The kinds of [`WANTED`] the server serves, each with the group version to read it
     /// at: the group's preferred version when it has the kind, else the first that does.
     async fn discover(&self) -> Result<Vec<(Wanted, String)>, String> {
-        let groups = self.get("/apis").await.map_err(|e| format!("/apis: {e}"))?;
+        let groups = self
+            .get("/apis")
+            .await
+            .map_err(|e| match (e, self.direct) {
+                (Failure::Status(401 | 403, _), Some(api)) => api.unauthorized.clone(),
+                (e, _) => format!("/apis: {e}"),
+            })?;
         let mut versions: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         versions.insert("", vec!["v1".to_string()]);
         let needed: BTreeSet<&str> = WANTED.iter().map(|w| w.group).collect();
@@ -813,6 +896,7 @@ impl Watcher {
         let info = ClusterInfo {
             server: config.cluster_url.to_string(),
             context,
+            reached: false,
         };
         let client = Client::try_from(config).map_err(KubeError::Client)?;
         Ok(Watcher {
@@ -828,6 +912,7 @@ impl Watcher {
             opts: &self.opts,
             permits: Semaphore::new(self.opts.concurrency.max(1)),
             progress: Progress::new(false),
+            direct: None,
         }
     }
 

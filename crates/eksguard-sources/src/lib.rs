@@ -16,7 +16,11 @@ pub mod cloudwatch_follow;
 pub mod cloudwatch_live;
 #[cfg(feature = "aws")]
 mod ec2_query;
+#[cfg(feature = "aws")]
+pub mod eks_token;
 pub mod files;
+#[cfg(feature = "aws")]
+pub mod fleet_aws;
 pub mod iac;
 #[cfg(feature = "cluster")]
 pub mod kube_live;

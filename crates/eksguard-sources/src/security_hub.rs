@@ -47,6 +47,9 @@ pub struct HubOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Credentials to use instead of the default chain (a role assumed in the account the
+    /// findings belong to).
+    pub credentials: Option<aws_credential_types::Credentials>,
 }
 
 /// The account and region findings belong to.
@@ -127,12 +130,21 @@ pub fn target(opts: &HubOptions, account: Option<&str>) -> Result<HubTarget, Hub
 }
 
 async fn config(opts: &HubOptions) -> Result<aws_config::SdkConfig, HubError> {
-    Ok(sdk_config(
+    let conf = sdk_config(
         opts.region.as_deref(),
         opts.profile.as_deref(),
         opts.endpoint_url.as_deref(),
     )
-    .await?)
+    .await?;
+    Ok(match &opts.credentials {
+        Some(c) => conf
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(c.clone()),
+            )
+            .build(),
+        None => conf,
+    })
 }
 
 /// STS `GetCallerIdentity`: the account of the credentials in use.
@@ -162,7 +174,7 @@ async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, HubError
 }
 
 /// `<ErrorResponse><Error><Code>…</Code><Message>…</Message></Error></ErrorResponse>`
-fn sts_error(body: &[u8]) -> Option<AwsError> {
+pub(crate) fn sts_error(body: &[u8]) -> Option<AwsError> {
     let root = crate::ec2_query::parse_xml(body).ok()?;
     let error = root.child("Error")?;
     Some(AwsError {

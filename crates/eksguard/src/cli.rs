@@ -51,6 +51,9 @@ pub enum Command {
     Cluster(Box<ClusterArgs>),
     /// Save what `cluster` reads (Secret values removed) to a file for a later `scan`.
     Snapshot(Box<SnapshotArgs>),
+    /// Scan every EKS cluster of the given accounts and regions: AWS side and Kubernetes
+    /// API, with EKS tokens from IAM (no kubeconfig), a role assumed in each account.
+    Fleet(Box<FleetArgs>),
     /// Check the kubelet configuration and files of this node (or of a root tree).
     Node(NodeArgs),
     /// The rule catalog.
@@ -388,7 +391,9 @@ pub struct AwsArgs {
     /// AWS region [default: from the EKS context ARN, else the AWS configuration].
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// EKS cluster name [default: from the EKS context ARN].
+    /// EKS cluster name or ARN [default: from the EKS context ARN]. Without --context and
+    /// --kubeconfig, the Kubernetes API is reached at the endpoint EKS gives, with a token
+    /// from the AWS credentials.
     #[arg(long, value_name = "NAME")]
     pub cluster_name: Option<String>,
     /// Send every AWS request to this AWS-compatible endpoint.
@@ -405,6 +410,72 @@ pub struct ClusterArgs {
     pub kube: KubeArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
+    pub inline: InlineArgs,
+}
+
+/// `eksguard fleet`: which accounts and regions, and how to enter them.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Regions to list clusters in (comma-separated) [default: the configured region].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "REGIONS",
+        conflicts_with = "all_regions"
+    )]
+    pub regions: Vec<String>,
+    /// Every region enabled in each account (EC2 DescribeRegions).
+    #[arg(long)]
+    pub all_regions: bool,
+    /// Accounts to scan (comma-separated) [default: the account of the credentials].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "IDS",
+        conflicts_with = "org"
+    )]
+    pub accounts: Vec<String>,
+    /// Every active account of the organization (Organizations ListAccounts, from the
+    /// management account or a delegated administrator).
+    #[arg(long)]
+    pub org: bool,
+    /// Role assumed in each account other than the caller's (session name `eksguard`).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// External ID the role's trust policy requires.
+    #[arg(long, value_name = "ID", requires = "role_name")]
+    pub external_id: Option<String>,
+    /// Clusters read at once, and requests in flight within each.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Judge only the AWS side (no Kubernetes API calls): for identities not mapped in
+    /// the clusters.
+    #[arg(long)]
+    pub aws_only: bool,
+    /// Region of the STS, Organizations and DescribeRegions calls [default: the AWS
+    /// configuration].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS profile of the shared configuration files.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Send every AWS request to this AWS-compatible endpoint.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Seconds to wait for one Kubernetes API response.
+    #[arg(long, value_name = "SECS", default_value_t = KubeArgs::REQUEST_TIMEOUT)]
+    pub request_timeout: u64,
+    /// Largest Kubernetes API response read, in bytes (suffixes KiB, MiB, GiB).
+    #[arg(long, value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub max_response_bytes: u64,
+    /// No progress bars on standard error.
+    #[arg(long)]
+    pub no_progress: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]

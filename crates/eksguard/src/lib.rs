@@ -39,6 +39,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Node(args) => commands::node::run(args),
         cli::Command::Cluster(args) => commands::cluster::run(*args),
         cli::Command::Snapshot(args) => commands::snapshot::run(*args),
+        cli::Command::Fleet(args) => commands::fleet::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
         cli::Command::Generate(cmd) => commands::generate::run(cmd),
         cli::Command::Rbac(cmd) => commands::rbac::run(cmd),

@@ -86,6 +86,7 @@ pub fn hub_options(args: &ReportArgs) -> eksguard_sources::security_hub::HubOpti
         region: args.aws.region.clone(),
         profile: args.aws.profile.clone(),
         endpoint_url: args.aws.endpoint_url.clone(),
+        credentials: None,
     }
 }
 

@@ -117,7 +117,14 @@ async fn read(opts: &LiveOptions) -> Result<Inventory, LiveError> {
         opts.endpoint_url.as_deref(),
     )
     .await?;
-    let (mut objects, errors) = fetch::fetch(&conf, opts).await;
+    Ok(read_with_config(&conf, opts).await)
+}
+
+/// [`read_cluster`] with a configuration of the caller's (an assumed role's credentials,
+/// a region of a fleet), on the caller's runtime; `opts`' region, profile and endpoint are
+/// not used.
+pub async fn read_with_config(conf: &aws_config::SdkConfig, opts: &LiveOptions) -> Inventory {
+    let (mut objects, errors) = fetch::fetch(conf, opts).await;
     objects.sort_by(|a, b| {
         (&a.api_version, &a.kind, &a.name).cmp(&(&b.api_version, &b.kind, &b.name))
     });
@@ -129,7 +136,7 @@ async fn read(opts: &LiveOptions) -> Result<Inventory, LiveError> {
     // Calls finish in any order; reports should not.
     inv.errors
         .sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
-    Ok(inv)
+    inv
 }
 
 /// The SDK configuration every live reader shares: the default credential chain, rustls

@@ -4,7 +4,7 @@
 
 use eksguard_model::{InputError, Inventory};
 use eksguard_report::SourceCache;
-use eksguard_sources::kubeconfig::eks_target;
+use eksguard_sources::kubeconfig::{eks_target, parse_eks_arn};
 
 use crate::cli::{AwsArgs, ClusterArgs, KubeArgs};
 use crate::Outcome;
@@ -50,6 +50,24 @@ pub struct LiveInfo {
 /// Reads the Kubernetes API and, for an EKS cluster, the AWS side, into one inventory.
 /// `None` (after a message on standard error) when there is nothing to read at all.
 pub fn read_live(kube: &KubeArgs, aws: &AwsArgs) -> anyhow::Result<Option<(Inventory, LiveInfo)>> {
+    // `--cluster-name` may be the cluster's ARN, which names its region too.
+    let mut aws = aws.clone();
+    if let Some(arn) = aws.cluster_name.as_deref().and_then(parse_eks_arn) {
+        aws.cluster_name = Some(arn.name);
+        aws.region = aws.region.or(Some(arn.region));
+    }
+    let aws = &aws;
+    // A cluster named without a kubeconfig to reach it: its API server from EKS, with a
+    // token from the AWS credentials.
+    if let (Some(name), None, None, false, false) = (
+        &aws.cluster_name,
+        &kube.context,
+        &kube.kubeconfig,
+        aws.aws_only,
+        aws.no_aws,
+    ) {
+        return read_eks_direct(kube, aws, name).map(Some);
+    }
     let target = eks_target(kube.kubeconfig.as_deref(), kube.context.as_deref())?;
     let aws_wanted =
         !aws.no_aws && (aws.aws || aws.aws_only || aws.cluster_name.is_some() || target.is_some());
@@ -101,6 +119,61 @@ pub fn read_live(kube: &KubeArgs, aws: &AwsArgs) -> anyhow::Result<Option<(Inven
     Ok(Some((inv, info)))
 }
 
+/// One EKS cluster, AWS side and Kubernetes API, with nothing but AWS credentials.
+#[cfg(all(feature = "aws", feature = "cluster"))]
+fn read_eks_direct(
+    kube: &KubeArgs,
+    aws: &AwsArgs,
+    name: &str,
+) -> anyhow::Result<(Inventory, LiveInfo)> {
+    use anyhow::Context;
+    use eksguard_sources::fleet_aws;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let settings = super::fleet::ReadSettings {
+        aws_only: false,
+        concurrency: kube.concurrency.max(1),
+        request_timeout: std::time::Duration::from_secs(kube.request_timeout.max(1)),
+        max_response_bytes: kube.max_response_bytes,
+        progress: !kube.no_progress,
+        namespace: kube.namespace.clone(),
+    };
+    let read = rt.block_on(async {
+        let base = fleet_aws::base_config(
+            aws.region.as_deref(),
+            aws.profile.as_deref(),
+            aws.endpoint_url.as_deref(),
+        )
+        .await?;
+        let region = base.region().map(|r| r.to_string()).unwrap_or_default();
+        let principal = fleet_aws::caller_identity(&base)
+            .await
+            .ok()
+            .map(|(_, arn)| super::fleet::principal_of(&arn));
+        anyhow::Ok(
+            super::fleet::read_eks(&base, name, &region, principal.as_deref(), &settings).await,
+        )
+    })?;
+    if let Some(reason) = &read.reason {
+        eprintln!("eksguard: {}", super::shown(reason));
+    }
+    let info = LiveInfo {
+        server: None,
+        context: None,
+        cluster: Some(read.arn.clone().unwrap_or_else(|| name.to_string())),
+    };
+    Ok((read.inv, info))
+}
+
+#[cfg(not(all(feature = "aws", feature = "cluster")))]
+fn read_eks_direct(_: &KubeArgs, _: &AwsArgs, _: &str) -> anyhow::Result<(Inventory, LiveInfo)> {
+    anyhow::bail!(
+        "reading an EKS cluster without a kubeconfig needs the `aws` and `cluster` features"
+    )
+}
+
 /// Reads every Kubernetes kind the rules look at, through the kubeconfig (or the pod's
 /// service account). Types that cannot be read are errors in the inventory naming the
 /// rules they leave unchecked; the rest is read.
@@ -130,7 +203,7 @@ fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Op
 /// For each kind a live reader produces, the rules that read it by their own
 /// declarations: a failed read names them as not checked.
 #[cfg(any(feature = "cluster", feature = "aws"))]
-fn rules_by_kind<'k>(
+pub(crate) fn rules_by_kind<'k>(
     kinds: impl IntoIterator<Item = &'k str>,
 ) -> std::collections::BTreeMap<String, Vec<String>> {
     kinds

@@ -173,7 +173,7 @@ fn run_cluster(endpoint: &str, name: &str, extra: &[&str]) -> (i32, Value, Strin
     let out = eksguard()
         .args([
             "cluster",
-            "--aws",
+            "--aws-only",
             "--endpoint-url",
             endpoint,
             "--region",

@@ -60,7 +60,7 @@ fn try_render(values: &Value) -> Option<Result<String, String>> {
     })
 }
 
-struct Rendered {
+pub(crate) struct Rendered {
     text: String,
     inv: Inventory,
 }
@@ -74,7 +74,7 @@ impl Rendered {
             .collect()
     }
 
-    fn one(&self, kind: &str, name: &str) -> &Object {
+    pub(crate) fn one(&self, kind: &str, name: &str) -> &Object {
         self.inv
             .objects
             .iter()
@@ -82,7 +82,7 @@ impl Rendered {
             .unwrap_or_else(|| panic!("no {kind} {name} in\n{}", self.text))
     }
 
-    fn has(&self, kind: &str) -> bool {
+    pub(crate) fn has(&self, kind: &str) -> bool {
         !self.all(kind).is_empty()
     }
 }
@@ -100,7 +100,7 @@ fn render_in(values: Value, namespace: &str) -> Option<Rendered> {
     Some(Rendered { text, inv })
 }
 
-fn render(values: Value) -> Option<Rendered> {
+pub(crate) fn render(values: Value) -> Option<Rendered> {
     render_in(values, "eksguard")
 }
 
@@ -117,7 +117,7 @@ fn str_at<'a>(o: &'a Object, keys: &[&str]) -> &'a str {
 }
 
 /// Lint passes: no warning or error (strict mode), for these values.
-fn assert_lints(values: Value) {
+pub(crate) fn assert_lints(values: Value) {
     let Some(out) = helper("lint", &values, "eksguard") else {
         return;
     };
@@ -139,7 +139,7 @@ fn assert_lints(values: Value) {
 
 /// `eksguard scan` of the rendered output: no unsuppressed finding at or above medium,
 /// and every suppression has a reason.
-fn assert_scan_clean(r: &Rendered) {
+pub(crate) fn assert_scan_clean(r: &Rendered) {
     let out = common::run_with_stdin(
         Command::new(env!("CARGO_BIN_EXE_eksguard")).args([
             "scan",
@@ -181,7 +181,7 @@ fn selects(selector: &Value, labels: &Value) -> bool {
         .is_some_and(|m| !m.is_empty() && m.iter().all(|(k, v)| labels.get(k) == Some(v)))
 }
 
-fn args(o: &Object, container: &str) -> Vec<String> {
+pub(crate) fn args(o: &Object, container: &str) -> Vec<String> {
     let spec = o.pod_spec().unwrap();
     let c = spec
         .containers()
@@ -197,7 +197,7 @@ fn args(o: &Object, container: &str) -> Vec<String> {
 }
 
 /// The restricted Pod Security profile, on the pod and each container.
-fn assert_restricted(o: &Object) {
+pub(crate) fn assert_restricted(o: &Object) {
     let spec = o.pod_spec().unwrap();
     let psc = json_of(spec.security_context());
     assert_eq!(psc["runAsNonRoot"], json!(true), "{}", o.display_name());

@@ -1,6 +1,7 @@
 //! A small Kubernetes API server for tests, on the standard library: discovery documents,
 //! list endpoints paginated with `limit` and `continue`, single-object GETs, a bearer
-//! token check, forbidden and slow resource paths, hostile answers (oversized pages,
+//! token check (a fixed token, or a judge of the header such as an EKS token decoder),
+//! forbidden and slow resource paths, hostile answers (oversized pages,
 //! endless chunked bodies, a continue token that never ends), and a log of every request.
 //!
 //! Watches (`?watch=1`): changes pushed with [`FakeKube::push`] are applied to later lists
@@ -53,7 +54,13 @@ pub struct Behaviour {
     /// SubjectAccessReview: what is allowed, as (user or group, `verb resource/subresource
     /// namespace/name`).
     pub grants: Vec<(&'static str, &'static str)>,
+    /// Judges the `Authorization` header of every request (an EKS token decoded and
+    /// checked); `false` is a 401.
+    pub check_auth: Option<AuthCheck>,
 }
+
+/// A judge of `Authorization` headers.
+pub type AuthCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
 
 pub struct FakeKube {
     pub url: String,
@@ -408,6 +415,11 @@ fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
 fn respond(state: &State, target: &str, auth: Option<&str>) -> (u16, Value) {
     if let Some(token) = &state.behaviour.token {
         if auth != Some(&format!("Bearer {token}")) {
+            return status(401, "Unauthorized", "Unauthorized");
+        }
+    }
+    if let Some(check) = &state.behaviour.check_auth {
+        if !check(auth) {
             return status(401, "Unauthorized", "Unauthorized");
         }
     }

@@ -1,0 +1,666 @@
+//! `eksguard fleet`: every EKS cluster of the given accounts and regions.
+//!
+//! Three phases, each over a pool of `--concurrency` workers: enter each account (the
+//! caller's own credentials in its own account, `--role-name` assumed elsewhere), list the
+//! clusters of each region, then read each cluster — the AWS side through the EKS, IAM and
+//! EC2 APIs, the Kubernetes API at the endpoint `DescribeCluster` gives, with an EKS token
+//! signed from the account's credentials — and judge it. A cluster's objects are dropped
+//! once judged, so memory follows the concurrency, not the size of the fleet.
+//!
+//! Nothing fails the run: an account not entered, a region not listed, a cluster not
+//! described or whose API refused or could not be reached is a line of the report with
+//! the reason, and the exit status is 2.
+//!
+//! For tests only, `EKSGUARD_TEST_EKS_API_ENDPOINTS` (`NAME=URL,…`, keyed by cluster name
+//! or ARN) replaces the API server address of the clusters it names and drops their CA,
+//! so a test can serve the Kubernetes API over plain HTTP on a local port.
+
+use crate::cli::FleetArgs;
+use crate::Outcome;
+
+#[cfg(all(feature = "aws", feature = "cluster"))]
+pub use live::{principal_of, read_eks, EksRead, ReadSettings};
+
+#[cfg(not(all(feature = "aws", feature = "cluster")))]
+pub fn run(_args: FleetArgs) -> anyhow::Result<Outcome> {
+    anyhow::bail!("this eksguard was built without AWS or Kubernetes support (cargo features `aws`, `cluster`)")
+}
+
+#[cfg(all(feature = "aws", feature = "cluster"))]
+pub fn run(args: FleetArgs) -> anyhow::Result<Outcome> {
+    live::run(args)
+}
+
+#[cfg(all(feature = "aws", feature = "cluster"))]
+mod live {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use anyhow::{bail, Context};
+    use eksguard_model::{InputError, Inventory};
+    use eksguard_report::asff::AsffTarget;
+    use eksguard_report::fleet::{
+        ClusterScope, FleetCluster, FleetProblem, FleetReport, ReadStatus,
+    };
+    use eksguard_report::{RenderOptions, SourceCache};
+    use eksguard_rules::engine::Engine;
+    use eksguard_rules::registry;
+    use eksguard_rules::suppress::Date;
+    use eksguard_sources::aws_live::{self, LiveOptions};
+    use eksguard_sources::eks_token::{describe_endpoint, TokenSource};
+    use eksguard_sources::fleet_aws::{self, Credentials};
+    use eksguard_sources::kube_live::{self, DirectApi, KubeOptions};
+
+    use super::super::scan;
+    use crate::cli::{FleetArgs, FormatArg};
+    use crate::Outcome;
+
+    const ENDPOINT_OVERRIDE: &str = "EKSGUARD_TEST_EKS_API_ENDPOINTS";
+
+    /// How each cluster is read.
+    #[derive(Debug, Clone)]
+    pub struct ReadSettings {
+        pub aws_only: bool,
+        /// Requests in flight within one cluster.
+        pub concurrency: usize,
+        pub request_timeout: std::time::Duration,
+        pub max_response_bytes: u64,
+        /// A progress bar of the Kubernetes read (one cluster only).
+        pub progress: bool,
+        /// Read namespaced kinds only in this namespace (one cluster only).
+        pub namespace: Option<String>,
+    }
+
+    /// One cluster read: its objects, how far it was read and why not further.
+    pub struct EksRead {
+        pub inv: Inventory,
+        pub status: ReadStatus,
+        pub reason: Option<String>,
+        pub arn: Option<String>,
+    }
+
+    /// An account entered: `None` credentials are the caller's own.
+    struct Entered {
+        account: String,
+        credentials: Option<Credentials>,
+        principal: Option<String>,
+    }
+
+    struct Found<'a> {
+        entered: &'a Entered,
+        region: String,
+        name: String,
+    }
+
+    pub fn run(args: FleetArgs) -> anyhow::Result<Outcome> {
+        if !matches!(
+            args.report.format,
+            FormatArg::Text
+                | FormatArg::Json
+                | FormatArg::Sarif
+                | FormatArg::Asff
+                | FormatArg::Html
+        ) {
+            bail!("a fleet report is text, json, sarif, asff or html");
+        }
+        if args.check.baseline.is_some() || args.check.write_baseline.is_some() {
+            bail!("baselines are per cluster: use `eksguard cluster` for --baseline and --write-baseline");
+        }
+        let Some(cfg) = scan::load_config(&args.check) else {
+            return Ok(Outcome::Error);
+        };
+        let workers = args.concurrency.max(1);
+        let rt = runtime()?;
+        let base = rt
+            .block_on(fleet_aws::base_config(
+                args.region.as_deref(),
+                args.profile.as_deref(),
+                args.endpoint_url.as_deref(),
+            ))
+            .context("AWS configuration")?;
+        let home = base.region().map(|r| r.to_string()).unwrap_or_default();
+        let (caller_account, caller_arn) = rt
+            .block_on(fleet_aws::caller_identity(&base))
+            .context("who the AWS credentials are")?;
+        let partition = eksguard_sources::aws_request::partition(&home);
+
+        let mut problems: Vec<FleetProblem> = Vec::new();
+        let accounts: Vec<String> = if args.org {
+            let listed = rt
+                .block_on(fleet_aws::list_accounts(&base))
+                .context("the organization's accounts")?;
+            listed
+                .into_iter()
+                .filter(|a| a.status == "ACTIVE")
+                .map(|a| a.id)
+                .collect()
+        } else if args.accounts.is_empty() {
+            vec![caller_account.clone()]
+        } else {
+            let mut v = args.accounts.clone();
+            v.retain(|a| !a.is_empty());
+            v.dedup();
+            v
+        };
+        drop(rt);
+
+        // Phase 1: enter every account.
+        let bar = Bar::new("accounts", accounts.len(), !args.no_progress);
+        let entered = pool(accounts, workers, &bar, |rt, account| {
+            if !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())) {
+                return Err((
+                    account,
+                    None,
+                    "not an AWS account ID (12 digits)".to_string(),
+                ));
+            }
+            if account == caller_account {
+                return Ok(Entered {
+                    account,
+                    credentials: None,
+                    principal: Some(principal_of(&caller_arn)),
+                });
+            }
+            let Some(role) = &args.role_name else {
+                return Err((
+                    account,
+                    None,
+                    "not the caller's account, and no --role-name to assume in it".into(),
+                ));
+            };
+            let role_arn = format!("arn:{partition}:iam::{account}:role/{role}");
+            match rt.block_on(fleet_aws::assume_role(
+                &base,
+                &role_arn,
+                args.external_id.as_deref(),
+            )) {
+                Ok(c) => Ok(Entered {
+                    account,
+                    credentials: Some(c),
+                    principal: Some(role_arn),
+                }),
+                Err(e) => Err((account, None, e.to_string())),
+            }
+        })?;
+        bar.finish();
+        let entered: Vec<Entered> = keep_ok(entered, &mut problems);
+
+        // Phase 2: the regions of each account, and the clusters of each region.
+        let mut per_account: Vec<(&Entered, String)> = Vec::new();
+        if args.all_regions {
+            let bar = Bar::new("regions enabled", entered.len(), !args.no_progress);
+            let listed = pool(
+                entered.iter().collect(),
+                workers,
+                &bar,
+                |rt, e: &Entered| {
+                    let conf = fleet_aws::scoped_config(&base, &home, e.credentials.as_ref());
+                    rt.block_on(fleet_aws::enabled_regions(&conf))
+                        .map(|regions| (e, regions))
+                        .map_err(|err| (e.account.clone(), None, err.to_string()))
+                },
+            )?;
+            bar.finish();
+            for (e, regions) in keep_ok(listed, &mut problems) {
+                per_account.extend(regions.into_iter().map(|r| (e, r)));
+            }
+        } else {
+            let regions = if args.regions.is_empty() {
+                vec![home.clone()]
+            } else {
+                args.regions.clone()
+            };
+            for e in &entered {
+                per_account.extend(regions.iter().map(|r| (e, r.clone())));
+            }
+        }
+        let bar = Bar::new("listing clusters", per_account.len(), !args.no_progress);
+        let listed = pool(per_account, workers, &bar, |rt, (e, region)| {
+            let conf = fleet_aws::scoped_config(&base, &region, e.credentials.as_ref());
+            match rt.block_on(fleet_aws::list_clusters(&conf)) {
+                Ok(names) => Ok(names
+                    .into_iter()
+                    .map(|name| Found {
+                        entered: e,
+                        region: region.clone(),
+                        name,
+                    })
+                    .collect::<Vec<_>>()),
+                Err(err) => Err((e.account.clone(), Some(region), err.to_string())),
+            }
+        })?;
+        bar.finish();
+        let found: Vec<Found<'_>> = keep_ok(listed, &mut problems)
+            .into_iter()
+            .flatten()
+            .collect();
+
+        // Phase 3: read and judge each cluster.
+        let settings = ReadSettings {
+            aws_only: args.aws_only,
+            concurrency: workers,
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+            max_response_bytes: args.max_response_bytes,
+            progress: false,
+            namespace: None,
+        };
+        let mut engine_config = scan::engine_config(&args.check, &cfg);
+        engine_config.ignore_inline = args.inline.no_inline_suppressions;
+        let engine = Engine::new(registry::all(), engine_config);
+        let config_summary = cfg.summary(Some(!args.inline.no_inline_suppressions), Date::today());
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let bar = Bar::new("reading clusters", found.len(), !args.no_progress);
+        let clusters = pool(found, workers, &bar, |rt, f| {
+            let conf = fleet_aws::scoped_config(&base, &f.region, f.entered.credentials.as_ref());
+            let read = rt.block_on(read_eks(
+                &conf,
+                &f.name,
+                &f.region,
+                f.entered.principal.as_deref(),
+                &settings,
+            ));
+            let result = engine.run(&read.inv);
+            let rules = engine.rules().iter().map(|r| r.meta()).collect();
+            let mut report = scan::build_report(&read.inv, result, rules);
+            report.config = Some(config_summary.clone());
+            let scope = ClusterScope {
+                account: f.entered.account.clone(),
+                region: f.region.clone(),
+                cluster: f.name.clone(),
+            };
+            let asff = AsffTarget {
+                account: scope.account.clone(),
+                region: scope.region.clone(),
+                partition: eksguard_sources::aws_request::partition(&scope.region).into(),
+                scope: format!(
+                    "cluster:{}",
+                    read.arn.clone().unwrap_or_else(|| scope.label())
+                ),
+                now: now.clone(),
+            };
+            Ok::<_, (String, Option<String>, String)>((
+                FleetCluster {
+                    scope,
+                    status: read.status,
+                    reason: read.reason,
+                    report,
+                    asff: Some(asff),
+                },
+                f.entered.credentials.clone(),
+            ))
+        })?;
+        bar.finish();
+        let mut credentials = BTreeMap::new();
+        let clusters: Vec<FleetCluster<'_>> = keep_ok(clusters, &mut problems)
+            .into_iter()
+            .map(|(c, creds)| {
+                credentials.insert(c.scope.clone(), creds);
+                c
+            })
+            .collect();
+        let fleet = FleetReport {
+            tool_version: env!("CARGO_PKG_VERSION"),
+            clusters,
+            problems,
+        };
+
+        let mut hub_failed = false;
+        if args.report.security_hub {
+            hub_failed = send_to_hub(&args, &fleet, &credentials);
+        }
+        if !args.report.quiet {
+            let to_file = args.report.output.is_some();
+            let opts = RenderOptions {
+                color: super::super::use_color(args.report.color, to_file),
+                no_frames: true,
+                show_suppressed: args.report.show_suppressed,
+                asff: None,
+            };
+            let mut out = super::super::open_output(args.report.output.as_deref())?;
+            eksguard_report::fleet::render(
+                scan::format_of(args.report.format),
+                &fleet,
+                &SourceCache::new(),
+                &opts,
+                &mut out,
+            )?;
+            out.flush()?;
+        }
+        let threshold = scan::fail_threshold(args.report.fail_on, cfg.fail_on);
+        Ok(if !fleet.not_read_lines().is_empty() || hub_failed {
+            Outcome::Error
+        } else if fleet
+            .clusters
+            .iter()
+            .any(|c| threshold.is_some_and(|t| c.report.findings.iter().any(|f| f.severity >= t)))
+        {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        })
+    }
+
+    use std::io::Write as _;
+
+    /// Each cluster's findings into Security Hub in its own account and region, archiving
+    /// the gone findings of its scope. `true` when an import failed.
+    fn send_to_hub(
+        args: &FleetArgs,
+        fleet: &FleetReport<'_>,
+        credentials: &BTreeMap<ClusterScope, Option<Credentials>>,
+    ) -> bool {
+        use eksguard_sources::security_hub::{sync, HubOptions, Import};
+        let mut failed = false;
+        for c in &fleet.clusters {
+            let (Some(t), ReadStatus::Full | ReadStatus::AwsOnly) = (&c.asff, c.status) else {
+                continue;
+            };
+            let opts = HubOptions {
+                region: Some(c.scope.region.clone()),
+                profile: args.profile.clone(),
+                endpoint_url: args.endpoint_url.clone(),
+                credentials: credentials.get(&c.scope).cloned().flatten(),
+            };
+            let import = Import {
+                findings: eksguard_report::asff::findings(&c.report, t),
+                product_arn: t.product_arn(),
+                scope_key: eksguard_report::asff::SCOPE_KEY.to_string(),
+                scope: t.scope_value(),
+                now: t.now.clone(),
+            };
+            let label = super::super::shown(c.scope.label());
+            match sync(&opts, import) {
+                Ok(r) => {
+                    eprintln!(
+                        "security hub: {label}: {} findings imported, {} archived, {} refused",
+                        r.imported,
+                        r.archived,
+                        r.failed.len()
+                    );
+                    failed |= !r.failed.is_empty();
+                }
+                Err(e) => {
+                    eprintln!("security hub: {label}: {}", super::super::shown(e));
+                    failed = true;
+                }
+            }
+        }
+        failed
+    }
+
+    /// Reads one cluster with the credentials and region of `conf`: the AWS side, and
+    /// (unless `aws_only`) the Kubernetes API through an EKS token. `principal` is the IAM
+    /// principal the token stands for, named when the cluster does not know it.
+    pub async fn read_eks(
+        conf: &fleet_aws::SdkConfig,
+        name: &str,
+        region: &str,
+        principal: Option<&str>,
+        settings: &ReadSettings,
+    ) -> EksRead {
+        let endpoint = match describe_endpoint(conf, name).await {
+            Ok(e) => e,
+            Err(reason) => {
+                let mut inv = Inventory::default();
+                inv.errors.push(InputError::new(
+                    format!("cluster/{name}"),
+                    None,
+                    reason.clone(),
+                ));
+                return EksRead {
+                    inv,
+                    status: ReadStatus::NotRead,
+                    reason: Some(reason),
+                    arn: None,
+                };
+            }
+        };
+        let mut live = LiveOptions::new(name);
+        live.concurrency = settings.concurrency;
+        live.rules_by_kind =
+            super::super::cluster::rules_by_kind(aws_live::kinds_read().iter().copied());
+        let aws_side = aws_live::read_with_config(conf, &live);
+        let kube_side = async {
+            if settings.aws_only {
+                return None;
+            }
+            Some(read_kube(conf, name, region, principal, &endpoint, settings).await)
+        };
+        let (mut inv, kube) = tokio::join!(aws_side, kube_side);
+        let (status, reason) = match kube {
+            None => (ReadStatus::AwsOnly, None),
+            Some(Ok((k, true))) => {
+                inv.extend(k);
+                (ReadStatus::Full, None)
+            }
+            Some(Ok((k, false))) => {
+                let reason = k
+                    .errors
+                    .first()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_else(|| "the Kubernetes API did not answer".into());
+                inv.extend(k);
+                (ReadStatus::AwsOnly, Some(reason))
+            }
+            Some(Err(e)) => {
+                let reason = format!("{e:#}");
+                inv.errors.push(InputError::new(
+                    format!("kubernetes {name}"),
+                    None,
+                    reason.clone(),
+                ));
+                (ReadStatus::AwsOnly, Some(reason))
+            }
+        };
+        EksRead {
+            inv,
+            status,
+            reason,
+            arn: endpoint.arn,
+        }
+    }
+
+    /// The Kubernetes side: objects, and whether discovery answered.
+    async fn read_kube(
+        conf: &fleet_aws::SdkConfig,
+        name: &str,
+        region: &str,
+        principal: Option<&str>,
+        endpoint: &eksguard_sources::eks_token::ApiEndpoint,
+        settings: &ReadSettings,
+    ) -> anyhow::Result<(Inventory, bool)> {
+        let Some(provider) = conf.credentials_provider() else {
+            bail!("no AWS credentials to sign an EKS token with");
+        };
+        let source = TokenSource::new(name, region, provider);
+        let overridden = endpoint_override(endpoint.arn.as_deref(), name);
+        let (server, ca_data) = match overridden {
+            Some(url) => (url, None),
+            None => (endpoint.server.clone(), endpoint.ca_data.clone()),
+        };
+        let who = principal.map(|p| format!(" ({p})")).unwrap_or_default();
+        let principal_arn = principal.unwrap_or("ARN");
+        let unauthorized = format!(
+            "this identity{who} is not mapped in cluster {name}: add an access entry \
+             (aws eks create-access-entry --cluster-name {name} --principal-arn {principal_arn}, \
+             then aws eks associate-access-policy --cluster-name {name} --principal-arn \
+             {principal_arn} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy \
+             --access-scope type=cluster) or an aws-auth mapping, or scan with --aws-only"
+        );
+        let api = DirectApi {
+            server,
+            ca_data,
+            bearer: &source,
+            unauthorized,
+        };
+        let opts = KubeOptions {
+            concurrency: settings.concurrency,
+            timeout: settings.request_timeout,
+            max_response_bytes: settings.max_response_bytes,
+            progress: settings.progress,
+            namespace: settings.namespace.clone(),
+            rules_by_kind: super::super::cluster::rules_by_kind(kube_live::kinds_read()),
+            ..KubeOptions::default()
+        };
+        let (mut inv, info) = kube_live::read_direct(&opts, &api).await?;
+        if !info.reached && !endpoint.public {
+            for e in &mut inv.errors {
+                e.message.push_str(
+                    " (the endpoint is private: scan from a network that reaches the cluster's VPC)",
+                );
+            }
+        }
+        Ok((inv, info.reached))
+    }
+
+    /// The test-only replacement of a cluster's API server address.
+    fn endpoint_override(arn: Option<&str>, name: &str) -> Option<String> {
+        let value = std::env::var(ENDPOINT_OVERRIDE).ok()?;
+        value.split(',').find_map(|pair| {
+            let (key, url) = pair.rsplit_once('=')?;
+            (Some(key) == arn || key == name).then(|| url.to_string())
+        })
+    }
+
+    /// The IAM principal behind an STS identity: an assumed role's session is its role
+    /// (`arn:aws:sts::1:assumed-role/R/s` → `arn:aws:iam::1:role/R`), which is what an
+    /// access entry names.
+    pub fn principal_of(arn: &str) -> String {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if let [_, partition, "sts", _, account, resource] = parts.as_slice() {
+            if let Some(rest) = resource.strip_prefix("assumed-role/") {
+                let role = rest.split('/').next().unwrap_or(rest);
+                return format!("arn:{partition}:iam::{account}:role/{role}");
+            }
+        }
+        arn.to_string()
+    }
+
+    type Failed = (String, Option<String>, String);
+
+    /// The successes; each failure becomes a line of the report.
+    fn keep_ok<T>(results: Vec<Result<T, Failed>>, problems: &mut Vec<FleetProblem>) -> Vec<T> {
+        results
+            .into_iter()
+            .filter_map(|r| match r {
+                Ok(v) => Some(v),
+                Err((account, region, reason)) => {
+                    problems.push(FleetProblem {
+                        account,
+                        region,
+                        reason,
+                    });
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+    }
+
+    /// Runs `f` over `items` on `workers` threads, each with its own runtime; results in
+    /// the order of `items`.
+    fn pool<T: Send, R: Send>(
+        items: Vec<T>,
+        workers: usize,
+        bar: &Bar,
+        f: impl Fn(&tokio::runtime::Runtime, T) -> R + Sync,
+    ) -> anyhow::Result<Vec<R>> {
+        let n = items.len();
+        let queue = Mutex::new(items.into_iter().enumerate());
+        let results: Mutex<Vec<Option<R>>> = Mutex::new((0..n).map(|_| None).collect());
+        let threads = workers.min(n).max(1);
+        std::thread::scope(|s| -> anyhow::Result<()> {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| -> anyhow::Result<()> {
+                        let rt = runtime()?;
+                        loop {
+                            let next = queue.lock().ok().and_then(|mut q| q.next());
+                            let Some((i, item)) = next else {
+                                return Ok(());
+                            };
+                            let r = f(&rt, item);
+                            bar.inc();
+                            if let Ok(mut all) = results.lock() {
+                                all[i] = Some(r);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(r) => r?,
+                    Err(_) => bail!("a worker thread failed"),
+                }
+            }
+            Ok(())
+        })?;
+        let results = results
+            .into_inner()
+            .map_err(|_| anyhow::anyhow!("a worker thread failed"))?;
+        results
+            .into_iter()
+            .map(|r| r.ok_or_else(|| anyhow::anyhow!("a worker left an item undone")))
+            .collect()
+    }
+
+    /// A progress bar for one phase, drawn on standard error when it is a terminal.
+    struct Bar(Option<indicatif::ProgressBar>);
+
+    impl Bar {
+        fn new(phase: &str, len: usize, wanted: bool) -> Bar {
+            use std::io::IsTerminal;
+            if !wanted || !std::io::stderr().is_terminal() || len == 0 {
+                return Bar(None);
+            }
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(len as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{prefix:>17} [{bar:30}] {pos}/{len} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_prefix(phase.to_string());
+            Bar(Some(bar))
+        }
+
+        fn inc(&self) {
+            if let Some(b) = &self.0 {
+                b.inc(1);
+            }
+        }
+
+        fn finish(&self) {
+            if let Some(b) = &self.0 {
+                b.finish();
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn principals_of_sessions() {
+            assert_eq!(
+                principal_of("arn:aws:sts::111122223333:assumed-role/Scanner/eksguard"),
+                "arn:aws:iam::111122223333:role/Scanner"
+            );
+            assert_eq!(
+                principal_of("arn:aws:iam::111122223333:user/alice"),
+                "arn:aws:iam::111122223333:user/alice"
+            );
+        }
+    }
+}

@@ -156,6 +156,7 @@ macro_rules! declare_rule {
             summary: $summary:literal,
             remediation: $remediation:literal,
             $(params: $params:ty,)?
+            $(guide: $guide:expr,)?
         }
     ) => {
         #[doc = concat!("`", $id, "` ", $rname, ": ", $summary)]
@@ -174,6 +175,7 @@ macro_rules! declare_rule {
                 remediation: $remediation,
                 docs: concat!($($doc, "\n"),*),
                 params: $crate::__params!($($params)?),
+                guide: $crate::__reads!($($guide)?),
             };
         }
 

@@ -50,6 +50,12 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
         doc,
         item,
     };
+    if let Some(c) = crate::iam_json::classify(&mut root, path, doc) {
+        return c;
+    }
+    if let Some(c) = crate::cloudtrail_events::classify(&mut root, path, doc) {
+        return c;
+    }
     let keys: Vec<&str> = root.entries().iter().map(|e| &*e.key).collect();
     let has = |k: &str| keys.contains(&k);
 
@@ -234,6 +240,9 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
     }
 
     if has("PolicyVersion") {
+        // Some exports add the `PolicyArn` the CLI output lacks: it names the policy.
+        let arn = first_text(&root, &["PolicyArn"]);
+        let name: &str = if arn.is_empty() { path } else { &arn };
         let mut node = take(&mut root, "PolicyVersion");
         decode_policy_field(&mut node, "Document");
         let doc_node = take(&mut node, "Document");
@@ -241,7 +250,7 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
             return Classified::Objects(vec![Object::synthetic(
                 IAM,
                 "IAMPolicyDocument",
-                path,
+                name,
                 doc_node,
                 src(None),
             )]);

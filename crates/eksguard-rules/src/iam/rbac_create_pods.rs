@@ -38,6 +38,7 @@ declare_rule! {
         scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants creating pods or workload controllers",
         remediation: "Grant `create` on pods and workload controllers only to deployment pipelines and controllers that need it.",
+        guide: &["IAM-08"],
     }
 }
 

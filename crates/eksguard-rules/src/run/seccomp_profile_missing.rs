@@ -40,6 +40,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container runs without a seccomp profile",
         remediation: "Set `seccompProfile.type: RuntimeDefault` in the pod's securityContext.",
+        guide: &["RT-03"],
     }
 }
 

@@ -879,6 +879,7 @@ impl Res<'_> {
                 &p("AssumeRolePolicyDocument"),
             );
         }
+        s.map_path("PermissionsBoundary", &p("PermissionsBoundary"));
         if let Some(b) = self.get("PermissionsBoundary") {
             s.set(
                 "PermissionsBoundary",

@@ -789,6 +789,7 @@ fn iam_role(r: &Res) -> Vec<Object> {
             &p("assume_role_policy"),
         );
     }
+    s.map_path("PermissionsBoundary", &p("permissions_boundary"));
     if let Some(b) = r.get("permissions_boundary") {
         s.set(
             "PermissionsBoundary",

@@ -1,4 +1,7 @@
-use eksguard_model::iam_policy::is_every_action;
+use std::collections::BTreeMap;
+
+use eksguard_model::iam_policy::{is_every_action, Statement};
+use eksguard_model::{FieldPath, ObjectId};
 
 use super::app_roles::{app_roles, AppRole, Doc, KINDS};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
@@ -51,49 +54,55 @@ declare_rule! {
 }
 
 /// Whether IRSA014 reports the statement (the other application-role rules skip it).
-pub(crate) fn statement_is_admin(st: &eksguard_model::iam_policy::Statement<'_>) -> bool {
+pub(crate) fn statement_is_admin(st: &Statement<'_>) -> bool {
     st.is_allow()
         && (st.not_action_path().is_some()
             || st.actions().iter().any(|a| is_every_action(&a.pattern)))
 }
 
+/// One statement finding, with the application roles whose documents hold it.
+struct Hit<'a> {
+    obj: &'a eksguard_model::Object,
+    path: FieldPath,
+    what: String,
+    roles: Vec<String>,
+}
+
 /// Reports each statement of the application roles' documents once, naming every role
-/// it is part of; `judge` gives the path and message of a statement, if any.
+/// it is part of; `judge` gives the paths and messages of a statement, if any.
 pub(crate) fn report_statements<'a>(
     roles: &[&AppRole<'a>],
     out: &mut Sink,
-    mut judge: impl FnMut(
-        &eksguard_model::iam_policy::Statement<'a>,
-        &Doc<'a>,
-    ) -> Vec<(eksguard_model::FieldPath, String)>,
+    mut judge: impl FnMut(&Statement<'a>, &Doc<'a>) -> Vec<(FieldPath, String)>,
 ) {
-    use std::collections::BTreeMap;
-    let mut seen: BTreeMap<
-        (eksguard_model::ObjectId, String),
-        (Doc<'a>, eksguard_model::FieldPath, String, Vec<String>),
-    > = BTreeMap::new();
+    let mut seen: BTreeMap<(ObjectId, String), Hit<'a>> = BTreeMap::new();
     for role in roles {
         for doc in role.documents() {
             for st in doc.statements() {
                 for (path, what) in judge(&st, &doc) {
-                    let e = seen
+                    let hit = seen
                         .entry((doc.obj.id, format!("{path}\u{0}{what}")))
-                        .or_insert_with(|| (doc.clone(), path, what, Vec::new()));
-                    if !e.3.contains(&role.name) {
-                        e.3.push(role.name.clone());
+                        .or_insert_with(|| Hit {
+                            obj: doc.obj,
+                            path,
+                            what,
+                            roles: Vec::new(),
+                        });
+                    if !hit.roles.contains(&role.name) {
+                        hit.roles.push(role.name.clone());
                     }
                 }
             }
         }
     }
-    for (doc, path, what, names) in seen.into_values() {
-        let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    for hit in seen.into_values() {
+        let names: Vec<String> = hit.roles.iter().map(|n| format!("`{n}`")).collect();
         let subject = if names.len() == 1 {
             format!("application role {}", names[0])
         } else {
             format!("application roles {}", names.join(", "))
         };
-        out.report(doc.obj, path, format!("{subject}: {what}"));
+        out.report(hit.obj, hit.path, format!("{subject}: {}", hit.what));
     }
 }
 

@@ -932,3 +932,38 @@ fn application_roles_are_judged_in_terraform_and_cloudformation() {
     ];
     assert_eq!(got, want);
 }
+
+/// In a plan, a role's ARN is known only after apply; the node group and the Pod Identity
+/// association reference it in the plan's `configuration`, and meet the role's policy
+/// attachments through the same stand-in the HCL reader gives, in the root module and in
+/// a child module.
+#[test]
+fn terraform_plans_link_references_known_only_after_apply() {
+    let v = scan(&[&path("plan-links")]);
+    let got = rows(&v, "findings");
+    let att = "aws_iam_role_policy_attachment";
+    let want = [
+        row(
+            "IRSA010",
+            att,
+            "aws_iam_role_policy_attachment.node_admin",
+            28,
+            "policy_arn",
+        ),
+        row(
+            "IRSA021",
+            "aws_iam_role",
+            "module.apps.aws_iam_role.app",
+            63,
+            "permissions_boundary",
+        ),
+        row(
+            "IRSA014",
+            att,
+            "module.apps.aws_iam_role_policy_attachment.app",
+            84,
+            "policy_arn",
+        ),
+    ];
+    assert_eq!(got, want);
+}

@@ -14,11 +14,13 @@
 //! | `iam get-role`, `list-roles` | `IAMRole` |
 //! | `iam list-attached-role-policies` | `IAMAttachedPolicies` |
 //! | `iam get-role-policy` | `IAMRolePolicy` |
-//! | `iam get-policy-version`, a bare policy document | `IAMPolicyDocument` |
+//! | `iam get-policy-version`, a bare policy document | `IAMPolicyDocument` (named by a `PolicyArn` key when present) |
 //! | `ec2 describe-security-groups` | `EC2SecurityGroup` |
 //! | `ec2 describe-launch-template-versions` | `EC2LaunchTemplateVersion` |
 //! | `ec2 describe-subnets` | `EC2Subnet` |
 //! | `ec2 describe-instances` | `EC2Instance` |
+//! | `iam list-access-keys`, `get-account-authorization-details`, `eks describe-identity-provider-config` | see [`crate::iam_json`] |
+//! | `cloudtrail lookup-events` | `CloudTrailEvent` ([`crate::cloudtrail_events`]) |
 //!
 //! Policy documents that IAM returns URL-encoded are decoded into trees in place.
 

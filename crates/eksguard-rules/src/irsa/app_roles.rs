@@ -201,8 +201,11 @@ pub(crate) fn app_roles<'a>(cx: &Ctx<'a>) -> BTreeMap<String, AppRole<'a>> {
         if key.is_empty() || infra.contains(&key) {
             return;
         }
+        // Role names hold no `/`: a path before one is an ARN's or a stand-in's.
+        let shown = role_name(name).unwrap_or(name);
+        let shown = shown.rsplit('/').next().unwrap_or(shown);
         roles.entry(key).or_insert_with(|| AppRole {
-            name: role_name(name).unwrap_or(name).to_string(),
+            name: shown.to_string(),
             why,
             role: None,
             attached: Vec::new(),

@@ -15,7 +15,9 @@ declare_rule! {
     /// once per controller: a ReplicaSet or Pod owned by a Deployment of the scan is that
     /// Deployment, a Job owned by a CronJob that CronJob. Each sharing workload is
     /// reported, naming the others. Namespaces of the `skip_namespaces` parameter (by
-    /// default `kube-system`, `kube-public` and `kube-node-lease`) are left alone.
+    /// default `kube-system`, `kube-public` and `kube-node-lease`) are left alone. In files,
+    /// workloads are compared within one directory (a rendered chart, a kustomization's
+    /// output), and a workload written twice under one name counts once.
     ///
     /// ## Why it matters
     /// Workloads that share a service account share every RBAC permission and IAM role
@@ -48,10 +50,21 @@ declare_rule! {
     }
 }
 
+/// The directory of a workload's file (empty for live objects): manifests of separate
+/// directories are separate deployments (test cases, environments) unless one directory
+/// holds them together, as a rendered chart or a kustomization output does.
+fn directory(w: &Object) -> String {
+    let file = w.file().unwrap_or("");
+    match file.rfind(['/', '\\']) {
+        Some(i) => file[..i].to_string(),
+        None => String::new(),
+    }
+}
+
 impl InventoryRule for SharedServiceAccount {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         let skip = cx.params::<SkipNamespaces>(&Self::META);
-        let mut groups: BTreeMap<(String, String), Vec<&Object>> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String, String), Vec<&Object>> = BTreeMap::new();
         for w in cx.workloads() {
             let Some(pod) = w.pod_spec() else { continue };
             let sa = pod.service_account();
@@ -59,12 +72,15 @@ impl InventoryRule for SharedServiceAccount {
             if sa == "default" || sa.is_empty() || skip.skips(ns) {
                 continue;
             }
-            groups
-                .entry((ns.to_string(), sa.to_string()))
-                .or_default()
-                .push(w);
+            let ws = groups
+                .entry((directory(w), ns.to_string(), sa.to_string()))
+                .or_default();
+            // The same workload written twice (variants of one manifest) is one workload.
+            if !ws.iter().any(|o| o.kind == w.kind && o.name == w.name) {
+                ws.push(w);
+            }
         }
-        for ((_, sa), ws) in groups {
+        for ((_, _, sa), ws) in groups {
             if ws.len() < 2 {
                 continue;
             }

@@ -11,6 +11,8 @@ pub mod audit;
 pub mod date;
 pub mod encoding;
 pub mod finding;
+pub mod guide;
+pub mod iam_policy;
 pub mod inventory;
 pub mod node;
 pub mod object;

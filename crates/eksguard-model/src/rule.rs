@@ -191,6 +191,9 @@ pub struct RuleMeta {
     /// Markdown body: what it checks, why it matters, examples.
     pub docs: &'static str,
     pub params: Option<&'static ParamSet>,
+    /// The recommendations of the EKS Best Practices Guide the rule checks, by their row
+    /// IDs in [`crate::guide::RECOMMENDATIONS`] (`IAM-21`); empty when not yet recorded.
+    pub guide: &'static [&'static str],
 }
 
 impl RuleMeta {

@@ -330,6 +330,7 @@ mod tests {
         remediation: "Fix it.",
         docs: "",
         params: None,
+        guide: &[],
     };
 
     fn on(api_version: &str, kind: &str, name: &str) -> ReportFinding {

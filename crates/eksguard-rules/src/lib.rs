@@ -158,6 +158,7 @@ macro_rules! declare_rule {
             summary: $summary:literal,
             remediation: $remediation:literal,
             $(params: $params:ty,)?
+            $(guide: $guide:expr,)?
         }
     ) => {
         #[doc = concat!("`", $id, "` ", $rname, ": ", $summary)]
@@ -176,6 +177,7 @@ macro_rules! declare_rule {
                 remediation: $remediation,
                 docs: concat!($($doc, "\n"),*),
                 params: $crate::__params!($($params)?),
+                guide: $crate::__reads!($($guide)?),
             };
         }
 

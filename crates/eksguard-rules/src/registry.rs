@@ -178,4 +178,17 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn guide_rows_exist() {
+        for r in all() {
+            for row in r.meta().guide {
+                assert!(
+                    eksguard_model::guide::find(row).is_some(),
+                    "{}: no guide row `{row}`",
+                    r.meta().id
+                );
+            }
+        }
+    }
 }

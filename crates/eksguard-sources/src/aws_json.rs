@@ -14,11 +14,13 @@
 //! | `iam get-role`, `list-roles` | `IAMRole` |
 //! | `iam list-attached-role-policies` | `IAMAttachedPolicies` |
 //! | `iam get-role-policy` | `IAMRolePolicy` |
-//! | `iam get-policy-version`, a bare policy document | `IAMPolicyDocument` |
+//! | `iam get-policy-version`, a bare policy document | `IAMPolicyDocument` (named by a `PolicyArn` key when present) |
 //! | `ec2 describe-security-groups` | `EC2SecurityGroup` |
 //! | `ec2 describe-launch-template-versions` | `EC2LaunchTemplateVersion` |
 //! | `ec2 describe-subnets` | `EC2Subnet` |
 //! | `ec2 describe-instances` | `EC2Instance` |
+//! | `iam list-access-keys`, `get-account-authorization-details`, `eks describe-identity-provider-config` | see [`crate::iam_json`] |
+//! | `cloudtrail lookup-events` | `CloudTrailEvent` ([`crate::cloudtrail_events`]) |
 //!
 //! Policy documents that IAM returns URL-encoded are decoded into trees in place.
 
@@ -50,6 +52,12 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
         doc,
         item,
     };
+    if let Some(c) = crate::iam_json::classify(&mut root, path, doc) {
+        return c;
+    }
+    if let Some(c) = crate::cloudtrail_events::classify(&mut root, path, doc) {
+        return c;
+    }
     let keys: Vec<&str> = root.entries().iter().map(|e| &*e.key).collect();
     let has = |k: &str| keys.contains(&k);
 
@@ -234,6 +242,9 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
     }
 
     if has("PolicyVersion") {
+        // Some exports add the `PolicyArn` the CLI output lacks: it names the policy.
+        let arn = first_text(&root, &["PolicyArn"]);
+        let name: &str = if arn.is_empty() { path } else { &arn };
         let mut node = take(&mut root, "PolicyVersion");
         decode_policy_field(&mut node, "Document");
         let doc_node = take(&mut node, "Document");
@@ -241,7 +252,7 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
             return Classified::Objects(vec![Object::synthetic(
                 IAM,
                 "IAMPolicyDocument",
-                path,
+                name,
                 doc_node,
                 src(None),
             )]);

@@ -10,6 +10,7 @@ pub mod aws_json;
 pub mod aws_live;
 #[cfg(feature = "aws")]
 pub mod aws_request;
+pub mod cloudtrail_events;
 #[cfg(feature = "aws")]
 pub mod cloudwatch_follow;
 #[cfg(feature = "aws")]
@@ -22,6 +23,7 @@ pub mod files;
 #[cfg(feature = "aws")]
 pub mod fleet_aws;
 pub mod iac;
+pub mod iam_json;
 #[cfg(feature = "cluster")]
 pub mod kube_live;
 pub mod kubeconfig;

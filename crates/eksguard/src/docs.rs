@@ -129,3 +129,96 @@ pub fn write_all(dir: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The guide-coverage page: every recommendation of the guide that data can decide, with
+/// the rules that check it (from each rule's `guide` metadata), then those no rule checks
+/// and those no data decides, with the reason.
+pub fn guide_coverage_page() -> String {
+    use eksguard_model::guide::RECOMMENDATIONS;
+    let rules_of = |row: &str| -> Vec<&'static str> {
+        registry::all()
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| m.guide.contains(&row))
+            .map(|m| m.id)
+            .collect()
+    };
+    let checkable: Vec<_> = RECOMMENDATIONS.iter().filter(|r| r.checkable).collect();
+    let covered = checkable
+        .iter()
+        .filter(|r| !rules_of(r.id).is_empty())
+        .count();
+    let mut s = format!(
+        "# Guide coverage\n\nGenerated from the rule metadata (each rule names the recommendations of the EKS Best Practices Guide it checks); a test keeps this page current.\n\n**{covered} of {} checkable recommendations are checked by at least one rule.** {} more are practices no data can decide.\n\n",
+        checkable.len(),
+        RECOMMENDATIONS.len() - checkable.len()
+    );
+    s.push_str("## Checkable recommendations\n\n| row | section | recommendation | rules |\n|---|---|---|---|\n");
+    for r in &checkable {
+        let rules: Vec<String> = rules_of(r.id)
+            .iter()
+            .map(|id| format!("[{id}](rules/{id}.md)"))
+            .collect();
+        let rules = if rules.is_empty() {
+            "—".to_string()
+        } else {
+            rules.join(", ")
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {rules} |\n",
+            r.id,
+            r.section,
+            cell(r.text)
+        ));
+    }
+    let open: Vec<_> = checkable
+        .iter()
+        .filter(|r| rules_of(r.id).is_empty())
+        .collect();
+    if !open.is_empty() {
+        s.push_str(
+            "\n## Checkable, not checked\n\n| row | recommendation | why |\n|---|---|---|\n",
+        );
+        for r in open {
+            let why = if r.note.is_empty() {
+                "no rule yet"
+            } else {
+                r.note
+            };
+            s.push_str(&format!(
+                "| {} | {} | {} |\n",
+                r.id,
+                cell(r.text),
+                cell(why)
+            ));
+        }
+    }
+    s.push_str("\n## Not decidable from data\n\n| row | recommendation | why |\n|---|---|---|\n");
+    for r in RECOMMENDATIONS.iter().filter(|r| !r.checkable) {
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            r.id,
+            cell(r.text),
+            cell(r.note)
+        ));
+    }
+    s
+}
+
+/// The number of checkable recommendations at least one rule checks.
+pub fn guide_rows_covered() -> usize {
+    eksguard_model::guide::RECOMMENDATIONS
+        .iter()
+        .filter(|r| r.checkable)
+        .filter(|r| {
+            registry::all()
+                .iter()
+                .any(|m| m.meta().guide.contains(&r.id))
+        })
+        .count()
+}
+
+/// Text for a Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

@@ -26,6 +26,7 @@ const fn rule(
         remediation,
         docs,
         params: None,
+        guide: &[],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         summary: "An admission webhook configuration was changed",
         remediation: "Confirm the change was expected and restrict write access to webhook configurations.",
         params: IgnoredUsers,
+        guide: &["DC-04", "DC-07"],
     }
 }
 

@@ -33,6 +33,7 @@ declare_rule! {
         scope: Events,
         summary: "An anonymous request was allowed",
         remediation: "Remove bindings that grant rights to system:anonymous or system:unauthenticated.",
+        guide: &["DC-04", "DC-07", "IAM-22"],
     }
 }
 

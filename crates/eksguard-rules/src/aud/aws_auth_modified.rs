@@ -32,6 +32,7 @@ declare_rule! {
         scope: Events,
         summary: "The aws-auth ConfigMap was changed",
         remediation: "Review the change and move cluster access to EKS access entries.",
+        guide: &["DC-04", "DC-07"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Events,
         summary: "A binding to cluster-admin was created",
         remediation: "Delete the binding unless it was approved and bind a narrower role instead.",
+        guide: &["DC-07"],
     }
 }
 

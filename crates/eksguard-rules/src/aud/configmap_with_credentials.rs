@@ -43,6 +43,7 @@ declare_rule! {
         scope: Events,
         summary: "A ConfigMap was written with credentials in it",
         remediation: "Rotate the credential and move it to a Secret or AWS Secrets Manager.",
+        guide: &["DC-07"],
     }
 }
 

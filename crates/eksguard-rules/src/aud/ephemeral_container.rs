@@ -32,6 +32,7 @@ declare_rule! {
         scope: Events,
         summary: "An ephemeral container was added to a pod",
         remediation: "Confirm the debugging session was expected and limit pods/ephemeralcontainers to a break-glass role.",
+        guide: &["DC-07"],
     }
 }
 

@@ -39,6 +39,7 @@ declare_rule! {
         scope: EventWindow,
         summary: "A command was run in or attached to a container",
         remediation: "Confirm the session was expected and limit pods/exec and pods/attach to a break-glass role.",
+        guide: &["DC-07"],
     }
 }
 

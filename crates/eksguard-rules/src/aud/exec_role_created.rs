@@ -30,6 +30,7 @@ declare_rule! {
         scope: Events,
         summary: "A role granting pods/exec was created",
         remediation: "Keep pods/exec in a break-glass role bound only when needed.",
+        guide: &["DC-07"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Events,
         summary: "A pod sharing the node's network, PID or IPC namespace was created",
         remediation: "Remove hostNetwork, hostPID and hostIPC from the workload unless it is a node agent.",
+        guide: &["DC-07"],
     }
 }
 

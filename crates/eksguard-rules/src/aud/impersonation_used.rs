@@ -31,6 +31,7 @@ declare_rule! {
         scope: Events,
         summary: "A request was made as another user",
         remediation: "Confirm the impersonation was expected and limit the impersonate verb.",
+        guide: &["DC-07"],
     }
 }
 

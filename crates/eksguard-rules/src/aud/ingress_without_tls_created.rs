@@ -33,6 +33,7 @@ declare_rule! {
         scope: Events,
         summary: "An Ingress without TLS was created",
         remediation: "Add `spec.tls` or an ALB certificate annotation to the Ingress.",
+        guide: &["DC-07"],
     }
 }
 

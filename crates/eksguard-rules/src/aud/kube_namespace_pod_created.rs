@@ -33,6 +33,7 @@ declare_rule! {
         summary: "A pod with an unexpected image was created in a system namespace",
         remediation: "Run the workload in its own namespace, or add its image to the rule's allowed_images.",
         params: Params,
+        guide: &["DC-07"],
     }
 }
 

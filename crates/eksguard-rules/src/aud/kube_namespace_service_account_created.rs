@@ -33,6 +33,7 @@ declare_rule! {
         summary: "A service account was created in a system namespace",
         remediation: "Create the service account in the application's namespace, or add its name to the rule's allowed_names.",
         params: Params,
+        guide: &["DC-07"],
     }
 }
 

@@ -29,6 +29,7 @@ declare_rule! {
         scope: Events,
         summary: "A NodePort Service was created",
         remediation: "Expose the workload through an Ingress or a LoadBalancer Service instead of a NodePort.",
+        guide: &["DC-07"],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         scope: EventWindow,
         summary: "A port of a pod was forwarded",
         remediation: "Confirm the tunnel was expected and limit pods/portforward to a break-glass role.",
+        guide: &["DC-07"],
     }
 }
 

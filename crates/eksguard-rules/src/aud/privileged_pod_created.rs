@@ -35,6 +35,7 @@ declare_rule! {
         scope: Events,
         summary: "A pod with a privileged container was created",
         remediation: "Remove `privileged: true` from the workload and enforce the baseline Pod Security Standard.",
+        guide: &["DC-07"],
     }
 }
 

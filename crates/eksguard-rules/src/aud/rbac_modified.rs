@@ -33,6 +33,7 @@ declare_rule! {
         summary: "RBAC roles or bindings were changed",
         remediation: "Manage RBAC through a reviewed pipeline so each change has an author and a reason.",
         params: IgnoredUsers,
+        guide: &["DC-04", "DC-07"],
     }
 }
 

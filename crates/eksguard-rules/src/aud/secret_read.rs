@@ -34,6 +34,7 @@ declare_rule! {
         scope: Events,
         summary: "A person read secrets",
         remediation: "Confirm the read was expected and remove secret read rights from human roles.",
+        guide: &["DC-07", "DE-06"],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         scope: Events,
         summary: "A read of secrets was denied",
         remediation: "Find out what made the request and inspect it for compromise.",
+        guide: &["DC-02", "DC-04", "DC-07", "DE-06"],
     }
 }
 

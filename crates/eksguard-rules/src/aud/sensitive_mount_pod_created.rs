@@ -37,6 +37,7 @@ declare_rule! {
         scope: Events,
         summary: "A pod mounting a sensitive host path was created",
         remediation: "Replace the hostPath volume with a ConfigMap, Secret, emptyDir or CSI volume.",
+        guide: &["DC-07"],
     }
 }
 

@@ -41,6 +41,7 @@ declare_rule! {
         summary: "A service-account token was used from outside the cluster",
         remediation: "Revoke the token, find where it leaked, and use short-lived projected tokens.",
         params: Params,
+        guide: &["DC-07", "IAM-03"],
     }
 }
 

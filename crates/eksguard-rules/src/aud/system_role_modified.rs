@@ -38,6 +38,7 @@ declare_rule! {
         summary: "A system: role was modified or deleted",
         remediation: "Revert the change to the system role and find out who made it.",
         params: IgnoredUsers,
+        guide: &["DC-07"],
     }
 }
 

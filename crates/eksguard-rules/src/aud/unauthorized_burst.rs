@@ -53,6 +53,7 @@ declare_rule! {
         summary: "A burst of 401/403 responses from one user or source IP",
         remediation: "Find the client behind the user or source IP and revoke its credential if the requests were not expected.",
         params: Params,
+        guide: &["DC-03", "DC-07"],
     }
 }
 

@@ -36,6 +36,7 @@ declare_rule! {
         summary: "A request by a user outside the allow-list",
         remediation: "Remove the mapping behind the user, or add the user to the rule's allowed_users.",
         params: Params,
+        guide: &["DC-07"],
     }
 }
 

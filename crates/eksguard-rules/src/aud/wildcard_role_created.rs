@@ -29,6 +29,7 @@ declare_rule! {
         scope: Events,
         summary: "A role with wildcard verbs or resources was created",
         remediation: "Replace `*` with the verbs and resources the role needs.",
+        guide: &["DC-07"],
     }
 }
 

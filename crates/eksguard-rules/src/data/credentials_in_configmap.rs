@@ -49,6 +49,7 @@ declare_rule! {
         scope: Objects(&["ConfigMap"]),
         summary: "ConfigMap holds credentials",
         remediation: "Rotate the credential and move it to a Secret or AWS Secrets Manager.",
+        guide: &["DE-09"],
     }
 }
 

@@ -48,6 +48,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container environment holds a literal credential",
         remediation: "Rotate the credential and move it to a Secret mounted as a file, or to AWS Secrets Manager.",
+        guide: &["DE-09"],
     }
 }
 

@@ -31,6 +31,7 @@ declare_rule! {
         scope: Objects(&["PersistentVolume"]),
         summary: "EFS volume mounted without encryption in transit",
         remediation: "Remove `encryptInTransit: \"false\"` so EFS traffic uses TLS.",
+        guide: &["DE-02"],
     }
 }
 

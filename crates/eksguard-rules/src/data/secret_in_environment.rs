@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Secret exposed through environment variables",
         remediation: "Mount the Secret as a file instead of injecting it into the environment.",
+        guide: &["DE-09"],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Kubernetes secrets are not envelope-encrypted with a customer KMS key",
         remediation: "Enable envelope encryption of secrets with a customer managed KMS key.",
+        guide: &["DE-05"],
     }
 }
 

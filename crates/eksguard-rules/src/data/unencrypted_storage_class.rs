@@ -33,6 +33,7 @@ declare_rule! {
         scope: Objects(&["StorageClass"]),
         summary: "EBS StorageClass does not encrypt volumes",
         remediation: "Set `parameters.encrypted: \"true\"` on the StorageClass.",
+        guide: &["DE-01"],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Control-plane audit logging is not enabled",
         remediation: "Enable the `audit` control-plane log type for the cluster.",
+        guide: &["AM-03", "DC-01"],
     }
 }
 

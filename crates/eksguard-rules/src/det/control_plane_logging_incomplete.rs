@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Not every control-plane log type is enabled",
         remediation: "Enable the `api`, `authenticator`, `controllerManager` and `scheduler` log types along with `audit`.",
+        guide: &["AM-03", "DC-01", "NS-06"],
     }
 }
 

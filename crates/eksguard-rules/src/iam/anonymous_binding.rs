@@ -49,6 +49,7 @@ declare_rule! {
         scope: Objects(&["ClusterRoleBinding", "RoleBinding"]),
         summary: "Role bound to anonymous or all authenticated users",
         remediation: "Remove the anonymous, unauthenticated or all-authenticated subject and bind specific identities.",
+        guide: &["IAM-22"],
     }
 }
 

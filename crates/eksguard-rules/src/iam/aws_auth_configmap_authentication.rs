@@ -38,6 +38,7 @@ declare_rule! {
         scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster authentication still uses the aws-auth ConfigMap",
         remediation: "Migrate aws-auth mappings to EKS access entries and set the authentication mode to `API`.",
+        guide: &["AM-01", "IAM-01"],
     }
 }
 

@@ -39,6 +39,7 @@ declare_rule! {
         scope: Objects(&["ConfigMap", "EKSAccessEntry", "ClusterConfig"]),
         summary: "aws-auth or an access entry maps IAM users instead of roles",
         remediation: "Map IAM roles that people assume instead of IAM users, and remove the `mapUsers` entries and user access entries.",
+        guide: &["IAM-04", "IAM-06", "IAM-30"],
     }
 }
 

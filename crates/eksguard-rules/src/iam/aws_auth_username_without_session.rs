@@ -36,6 +36,7 @@ declare_rule! {
         scope: Objects(&["ConfigMap"]),
         summary: "aws-auth role mapping username lacks the session name",
         remediation: "Add `{{SessionName}}` to the mapped username so audit logs identify who assumed the role.",
+        guide: &["IAM-07"],
     }
 }
 

@@ -36,6 +36,7 @@ declare_rule! {
         scope: Objects(&["ClusterRoleBinding", "RoleBinding"]),
         summary: "Subject bound to cluster-admin",
         remediation: "Bind a least-privilege role scoped to the namespaces the subject needs instead of `cluster-admin`.",
+        guide: &["IAM-08"],
     }
 }
 

@@ -80,6 +80,7 @@ declare_rule! {
         reads: &["ClusterRoleBinding", "RoleBinding", "ClusterRole", "Role"],
         summary: "Subject bound to a role as powerful as cluster-admin",
         remediation: "Bind a least-privilege role instead of one granting every verb on every resource.",
+        guide: &["IAM-08"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster creator is granted cluster-admin access",
         remediation: "Set `bootstrapClusterCreatorAdminPermissions: false` and grant administrators access through explicit access entries.",
+        guide: &["IAM-05"],
     }
 }
 

@@ -33,6 +33,7 @@ declare_rule! {
         scope: Objects(&["Secret"]),
         summary: "Long-lived service account token Secret",
         remediation: "Delete the token Secret and use short-lived tokens from the TokenRequest API or projected volumes.",
+        guide: &["IAM-03"],
     }
 }
 

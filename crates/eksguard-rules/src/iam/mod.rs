@@ -6,8 +6,13 @@ mod aws_auth_maps_iam_users;
 mod aws_auth_username_without_session;
 mod cluster_admin_binding;
 mod cluster_admin_equivalent_binding;
+mod cluster_created_by_person;
 mod cluster_creator_admin;
 mod legacy_service_account_token;
+mod mapped_iam_user_stale_access_key;
+mod mapped_iam_user_with_aws_permissions;
+mod mapped_users;
+mod oidc_identity_provider_unprefixed;
 mod private_endpoint_disabled;
 mod public_endpoint_unrestricted;
 mod rbac_create_pods;
@@ -27,8 +32,12 @@ pub use aws_auth_maps_iam_users::AwsAuthMapsIamUsers;
 pub use aws_auth_username_without_session::AwsAuthUsernameWithoutSession;
 pub use cluster_admin_binding::ClusterAdminBinding;
 pub use cluster_admin_equivalent_binding::ClusterAdminEquivalentBinding;
+pub use cluster_created_by_person::ClusterCreatedByPerson;
 pub use cluster_creator_admin::ClusterCreatorAdmin;
 pub use legacy_service_account_token::LegacyServiceAccountToken;
+pub use mapped_iam_user_stale_access_key::MappedIamUserStaleAccessKey;
+pub use mapped_iam_user_with_aws_permissions::MappedIamUserWithAwsPermissions;
+pub use oidc_identity_provider_unprefixed::OidcIdentityProviderUnprefixed;
 pub use private_endpoint_disabled::PrivateEndpointDisabled;
 pub use public_endpoint_unrestricted::PublicEndpointUnrestricted;
 pub use rbac_create_pods::RbacCreatePods;
@@ -68,6 +77,10 @@ pub const RULES: &[&dyn Rule] = &[
     &RbacPersistentVolumeCreate,
     &LegacyServiceAccountToken,
     &ClusterAdminEquivalentBinding,
+    &MappedIamUserStaleAccessKey,
+    &MappedIamUserWithAwsPermissions,
+    &ClusterCreatedByPerson,
+    &OidcIdentityProviderUnprefixed,
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster private API endpoint is disabled",
         remediation: "Enable private endpoint access so that nodes and in-VPC clients reach the API server inside the VPC.",
+        guide: &["IAM-02"],
     }
 }
 

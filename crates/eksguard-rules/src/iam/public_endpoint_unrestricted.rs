@@ -41,6 +41,7 @@ declare_rule! {
         scope: Objects(&["EKSCluster", "ClusterConfig"]),
         summary: "Cluster API endpoint is public and open to any address",
         remediation: "Disable the public endpoint, or restrict `publicAccessCidrs` to known administrative networks.",
+        guide: &["IAM-02"],
     }
 }
 

@@ -42,6 +42,7 @@ declare_rule! {
         scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants creating pods or creating or changing workload controllers",
         remediation: "Grant `create`, `patch` and `update` on pods and workload controllers only to deployment pipelines and controllers that need them.",
+        guide: &["IAM-08"],
     }
 }
 

@@ -39,6 +39,7 @@ declare_rule! {
         scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants escalate, bind or impersonate",
         remediation: "Remove `escalate`, `bind` and `impersonate` unless the subject administers RBAC, and limit them with `resourceNames`.",
+        guide: &["IAM-08"],
     }
 }
 

@@ -37,6 +37,7 @@ declare_rule! {
         scope: Objects(&["ClusterRole"]),
         summary: "Role grants access to nodes/proxy",
         remediation: "Remove access to `nodes/proxy`; use metrics endpoints or `nodes/metrics` and `nodes/stats` instead.",
+        guide: &["IAM-08"],
     }
 }
 

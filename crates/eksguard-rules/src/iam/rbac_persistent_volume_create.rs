@@ -37,6 +37,7 @@ declare_rule! {
         scope: Objects(&["ClusterRole"]),
         summary: "Role grants creating PersistentVolumes",
         remediation: "Provision storage through StorageClasses and PersistentVolumeClaims and keep `create` on persistentvolumes for storage administrators.",
+        guide: &["IAM-08"],
     }
 }
 

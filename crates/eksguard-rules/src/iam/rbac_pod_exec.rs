@@ -36,6 +36,7 @@ declare_rule! {
         scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants exec or attach into pods",
         remediation: "Remove `create`/`get` on `pods/exec` and `pods/attach`, or grant it only to break-glass roles.",
+        guide: &["IAM-08"],
     }
 }
 

@@ -46,6 +46,7 @@ declare_rule! {
         scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants reading or creating Secrets",
         remediation: "Limit Secret access to `get` on named Secrets in a namespaced Role.",
+        guide: &["IAM-08"],
     }
 }
 

@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(&["Role", "ClusterRole"]),
         summary: "Role grants creating service account tokens",
         remediation: "Remove `create` on `serviceaccounts/token`, or limit it with `resourceNames` to the service accounts the subject must mint tokens for.",
+        guide: &["IAM-03", "IAM-08"],
     }
 }
 

@@ -38,6 +38,7 @@ declare_rule! {
         scope: Objects(&["ClusterRole"]),
         summary: "Role grants writing admission webhook configurations",
         remediation: "Grant write access to admission webhook configurations only to the controllers that own them, limited with `resourceNames`.",
+        guide: &["IAM-08"],
     }
 }
 

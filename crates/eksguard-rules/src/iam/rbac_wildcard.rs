@@ -29,6 +29,7 @@ declare_rule! {
         scope: Objects(&["Role", "ClusterRole"]),
         summary: "RBAC rule grants a wildcard",
         remediation: "Replace `*` with the explicit API groups, resources and verbs needed.",
+        guide: &["IAM-08"],
     }
 }
 

@@ -41,6 +41,7 @@ declare_rule! {
         scope: Objects(&["ConfigMap", "EKSAccessPolicies", "ClusterConfig"]),
         summary: "An IAM principal is mapped to system:masters or cluster-wide EKS cluster admin",
         remediation: "Map the principal to a custom group bound to a least-privilege ClusterRole instead of `system:masters` or a cluster-scoped `AmazonEKSClusterAdminPolicy`.",
+        guide: &["IAM-05", "IAM-30"],
     }
 }
 

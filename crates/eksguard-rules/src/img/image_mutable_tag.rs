@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Image has no tag or uses `latest`",
         remediation: "Reference the image by a version tag or a digest instead of `latest`.",
+        guide: &["IM-14"],
     }
 }
 

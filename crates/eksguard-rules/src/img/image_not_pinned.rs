@@ -29,6 +29,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Image not pinned by digest",
         remediation: "Reference the image by digest (`@sha256:...`).",
+        guide: &["IM-14"],
     }
 }
 

@@ -45,6 +45,7 @@ declare_rule! {
         summary: "Image from a registry outside the trusted list",
         remediation: "Pull images only from the registries listed in `trusted_registries`.",
         params: Params,
+        guide: &["IM-10"],
     }
 }
 

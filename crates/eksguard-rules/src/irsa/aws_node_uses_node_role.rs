@@ -55,6 +55,7 @@ declare_rule! {
         reads: &["EKSPodIdentityAssociation"],
         summary: "VPC CNI (aws-node) uses the node IAM role",
         remediation: "Give the `aws-node` service account its own IAM role with `AmazonEKS_CNI_Policy` (IRSA or Pod Identity) and remove the policy from the node role.",
+        guide: &["IAM-13"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(&["ServiceAccount"]),
         summary: "Default service account automounts its token",
         remediation: "Set `automountServiceAccountToken: false` on the `default` ServiceAccount.",
+        guide: &["IAM-18", "PS-09"],
     }
 }
 

@@ -39,6 +39,7 @@ declare_rule! {
         summary: "Workload runs as the default service account",
         remediation: "Create a dedicated ServiceAccount for the workload and set `serviceAccountName`.",
         params: SkipNamespaces,
+        guide: &["IAM-19"],
     }
 }
 

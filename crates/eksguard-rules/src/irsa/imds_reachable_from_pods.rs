@@ -65,6 +65,7 @@ declare_rule! {
         summary: "Pods can reach the node's instance metadata and its IAM credentials",
         remediation: "Require IMDSv2 (HttpTokens required) and set the metadata hop limit to 1; give pods IAM roles through IRSA or Pod Identity.",
         params: Params,
+        guide: &["IAM-14", "IAM-17"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy does not check the token audience (no :aud condition)",
         remediation: "Add a `StringEquals` condition `<issuer>:aud` = `sts.amazonaws.com`.",
+        guide: &["IAM-15"],
     }
 }
 

@@ -41,6 +41,7 @@ declare_rule! {
         scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy does not restrict the service account (no :sub condition)",
         remediation: "Add a `StringEquals` condition on `<issuer>:sub` naming the one service account allowed to assume the role.",
+        guide: &["IAM-15"],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "IRSA trust policy matches service accounts by wildcard",
         remediation: "Replace the `StringLike` pattern on `<issuer>:sub` with `StringEquals` and the exact service account names.",
+        guide: &["IAM-15"],
     }
 }
 

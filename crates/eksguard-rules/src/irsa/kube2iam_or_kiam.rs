@@ -40,6 +40,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pods get IAM credentials through kube2iam or kiam",
         remediation: "Migrate to IAM roles for service accounts or EKS Pod Identity and remove kube2iam or kiam.",
+        guide: &["IAM-24"],
     }
 }
 

@@ -1,30 +1,49 @@
 //! IRSA — workload identity (IRSA, Pod Identity, instance metadata).
 
+mod app_role_admin_permissions;
+mod app_role_privilege_escalation;
+mod app_role_service_wildcard;
+mod app_role_without_permissions_boundary;
+mod app_roles;
 mod aws_node_uses_node_role;
+mod chained_role_source_overprivileged;
 mod default_service_account_automount;
 mod default_service_account_used;
 mod imds_reachable_from_pods;
+mod irsa_instead_of_pod_identity;
 mod irsa_trust_missing_aud;
 mod irsa_trust_missing_sub;
+mod irsa_trust_other_cluster_issuer;
 mod irsa_trust_wildcard_sub;
 mod kube2iam_or_kiam;
 mod node_role_excess_permissions;
+mod pod_identity_abac_incomplete;
 mod pod_identity_trust_unscoped;
 mod service_account_token_automount;
 mod shared_iam_role;
+mod shared_service_account;
 
+pub use app_role_admin_permissions::AppRoleAdminPermissions;
+pub use app_role_privilege_escalation::AppRolePrivilegeEscalation;
+pub use app_role_service_wildcard::AppRoleServiceWildcard;
+pub use app_role_without_permissions_boundary::AppRoleWithoutPermissionsBoundary;
 pub use aws_node_uses_node_role::AwsNodeUsesNodeRole;
+pub use chained_role_source_overprivileged::ChainedRoleSourceOverprivileged;
 pub use default_service_account_automount::DefaultServiceAccountAutomount;
 pub use default_service_account_used::DefaultServiceAccountUsed;
 pub use imds_reachable_from_pods::ImdsReachableFromPods;
+pub use irsa_instead_of_pod_identity::IrsaInsteadOfPodIdentity;
 pub use irsa_trust_missing_aud::IrsaTrustMissingAud;
 pub use irsa_trust_missing_sub::IrsaTrustMissingSub;
+pub use irsa_trust_other_cluster_issuer::IrsaTrustOtherClusterIssuer;
 pub use irsa_trust_wildcard_sub::IrsaTrustWildcardSub;
 pub use kube2iam_or_kiam::Kube2iamOrKiam;
 pub use node_role_excess_permissions::NodeRoleExcessPermissions;
+pub use pod_identity_abac_incomplete::PodIdentityAbacIncomplete;
 pub use pod_identity_trust_unscoped::PodIdentityTrustUnscoped;
 pub use service_account_token_automount::ServiceAccountTokenAutomount;
 pub use shared_iam_role::SharedIamRole;
+pub use shared_service_account::SharedServiceAccount;
 
 use eksguard_model::{FieldPath, Object};
 
@@ -43,6 +62,15 @@ pub const RULES: &[&dyn Rule] = &[
     &NodeRoleExcessPermissions,
     &AwsNodeUsesNodeRole,
     &Kube2iamOrKiam,
+    &SharedServiceAccount,
+    &AppRoleAdminPermissions,
+    &AppRoleServiceWildcard,
+    &AppRolePrivilegeEscalation,
+    &IrsaTrustOtherClusterIssuer,
+    &PodIdentityAbacIncomplete,
+    &ChainedRoleSourceOverprivileged,
+    &IrsaInsteadOfPodIdentity,
+    &AppRoleWithoutPermissionsBoundary,
 ];
 
 /// The annotation that gives a ServiceAccount an IAM role through IRSA.

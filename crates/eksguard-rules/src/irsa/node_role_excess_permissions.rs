@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use eksguard_model::{FieldPath, Node, Object};
+use eksguard_model::{iam_policy, FieldPath, Node, Object};
 
 use crate::aws_iam::{aws_managed_policy_name, is_eksctl, role_name, statements};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
@@ -151,10 +151,7 @@ fn path_names_role(path: &str, name: &str) -> bool {
 
 /// A statement allowing every action of everything or of a service.
 fn full_wildcard(pattern: &str) -> bool {
-    let p = pattern.trim();
-    p == "*"
-        || p.strip_suffix(":*")
-            .is_some_and(|svc| !svc.contains(['*', '?']))
+    iam_policy::is_every_action(pattern) || iam_policy::whole_service(pattern).is_some()
 }
 
 fn report_star_actions(obj: &Object, doc: &Node, base: &FieldPath, who: &str, out: &mut Sink) {

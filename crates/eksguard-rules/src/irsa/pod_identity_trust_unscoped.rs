@@ -40,6 +40,7 @@ declare_rule! {
         scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
         summary: "Pod Identity trust policy lacks sts:TagSession or a source account/ARN condition",
         remediation: "Allow `sts:TagSession` alongside `sts:AssumeRole` and add an `aws:SourceAccount` or `aws:SourceArn` condition.",
+        guide: &["IAM-25"],
     }
 }
 

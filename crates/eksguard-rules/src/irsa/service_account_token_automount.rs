@@ -41,6 +41,7 @@ declare_rule! {
         summary: "Pod automounts a service account token",
         remediation: "Set `automountServiceAccountToken: false` on the pod or its ServiceAccount unless it calls the Kubernetes API.",
         params: SkipNamespaces,
+        guide: &["IAM-18", "PS-09"],
     }
 }
 

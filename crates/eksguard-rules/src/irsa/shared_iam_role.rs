@@ -61,6 +61,7 @@ declare_rule! {
         reads: &["ServiceAccount", "EKSPodIdentityAssociation"],
         summary: "IAM role shared by several service accounts",
         remediation: "Give each workload's service account its own IAM role scoped to what it needs.",
+        guide: &["IAM-16", "IAM-19"],
     }
 }
 

@@ -42,6 +42,7 @@ declare_rule! {
         summary: "Default-deny egress without a DNS egress rule",
         remediation: "Allow egress to the cluster DNS on port 53 over UDP and TCP.",
         params: SkipNamespaces,
+        guide: &["MT-02", "NS-03"],
     }
 }
 

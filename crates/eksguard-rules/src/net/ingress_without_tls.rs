@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(&["Ingress"]),
         summary: "Ingress serves traffic without TLS",
         remediation: "Configure `spec.tls` or the `alb.ingress.kubernetes.io/certificate-arn` annotation.",
+        guide: &["NS-13"],
     }
 }
 

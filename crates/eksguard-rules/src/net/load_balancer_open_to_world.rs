@@ -48,6 +48,7 @@ declare_rule! {
         scope: Objects(&["Service"]),
         summary: "Internet-facing load balancer open to any address",
         remediation: "Restrict `spec.loadBalancerSourceRanges` to known client CIDRs or make the load balancer internal.",
+        guide: &["NS-13"],
     }
 }
 

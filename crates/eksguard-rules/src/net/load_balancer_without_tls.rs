@@ -41,6 +41,7 @@ declare_rule! {
         scope: Objects(&["Service"]),
         summary: "LoadBalancer Service exposes HTTP without TLS",
         remediation: "Attach an ACM certificate with the `service.beta.kubernetes.io/aws-load-balancer-ssl-cert` annotation.",
+        guide: &["NS-13"],
     }
 }
 

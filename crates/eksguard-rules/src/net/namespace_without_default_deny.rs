@@ -40,6 +40,7 @@ declare_rule! {
         summary: "Namespace has no default-deny NetworkPolicy for Ingress or Egress",
         remediation: "Add a NetworkPolicy with an empty podSelector and policyTypes Ingress and Egress, then allow the needed flows.",
         params: SkipNamespaces,
+        guide: &["MT-02", "NS-02"],
     }
 }
 

@@ -27,6 +27,7 @@ declare_rule! {
         summary: "Workload namespace has no NetworkPolicy",
         remediation: "Add a default-deny NetworkPolicy to the namespace and allow only the needed flows.",
         params: SkipNamespaces,
+        guide: &["NS-02"],
     }
 }
 

@@ -33,6 +33,7 @@ declare_rule! {
         scope: Objects(&["NetworkPolicy"]),
         summary: "NetworkPolicy rule allows all traffic",
         remediation: "Replace the empty rule with explicit peers and ports.",
+        guide: &["NS-04"],
     }
 }
 

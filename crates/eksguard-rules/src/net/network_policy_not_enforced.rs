@@ -56,6 +56,7 @@ declare_rule! {
         reads: &["NetworkPolicy", "ConfigMap", "DaemonSet", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob", "ClusterConfig", "EKSAddon"],
         summary: "NetworkPolicies exist but the VPC CNI does not enforce them",
         remediation: "Enable the VPC CNI network policy agent and controller, or run a CNI that enforces NetworkPolicies.",
+        guide: &["AM-02", "MT-03", "NS-01"],
     }
 }
 

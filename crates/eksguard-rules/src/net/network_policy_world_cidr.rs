@@ -33,6 +33,7 @@ declare_rule! {
         scope: Objects(&["NetworkPolicy"]),
         summary: "NetworkPolicy admits traffic from any address",
         remediation: "Replace the 0.0.0.0/0 or ::/0 ipBlock with the client CIDRs that need access.",
+        guide: &["NS-04"],
     }
 }
 

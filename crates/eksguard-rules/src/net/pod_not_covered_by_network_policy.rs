@@ -33,6 +33,7 @@ declare_rule! {
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout", "NetworkPolicy"],
         summary: "Workload is selected by no NetworkPolicy",
         remediation: "Select the workload with a NetworkPolicy, ideally a namespace-wide default deny.",
+        guide: &["NS-05"],
     }
 }
 

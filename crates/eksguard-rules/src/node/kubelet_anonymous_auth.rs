@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(KUBELET_KINDS),
         summary: "Kubelet accepts anonymous requests",
         remediation: "Set `authentication.anonymous.enabled: false` in the kubelet configuration and remove `--anonymous-auth=true`.",
+        guide: &["HS-04"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(KUBELET_KINDS),
         summary: "Kubelet authorizes every request (AlwaysAllow)",
         remediation: "Set `authorization.mode: Webhook` in the kubelet configuration and remove `--authorization-mode=AlwaysAllow`.",
+        guide: &["HS-04"],
     }
 }
 

@@ -49,6 +49,7 @@ declare_rule! {
         scope: Objects(KUBELET_KINDS),
         summary: "Kubelet certificates are not rotated",
         remediation: "Set `serverTLSBootstrap: true`, keep the RotateKubeletServerCertificate feature gate on and do not set `rotateCertificates: false`.",
+        guide: &["HS-04"],
     }
 }
 

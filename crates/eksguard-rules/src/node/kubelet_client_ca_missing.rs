@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(KUBELET_KINDS),
         summary: "Kubelet has no client CA file to authenticate callers",
         remediation: "Set `authentication.x509.clientCAFile` to the cluster CA bundle, for example `/etc/kubernetes/pki/ca.crt`.",
+        guide: &["HS-04"],
     }
 }
 

@@ -41,6 +41,7 @@ declare_rule! {
         scope: Objects(&["NodeFile"]),
         summary: "Kubelet config or kubeconfig is writable by others or not owned by root",
         remediation: "Run `chmod 644` (or stricter) and `chown root:root` on the file.",
+        guide: &["HS-04"],
     }
 }
 

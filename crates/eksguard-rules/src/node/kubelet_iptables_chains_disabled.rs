@@ -31,6 +31,7 @@ declare_rule! {
         scope: Objects(KUBELET_KINDS),
         summary: "Kubelet does not manage its iptables utility chains",
         remediation: "Set `makeIPTablesUtilChains: true` in the kubelet configuration, or remove the field.",
+        guide: &["HS-04"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(KUBELET_KINDS),
         summary: "Kubelet serves the unauthenticated read-only port",
         remediation: "Set `readOnlyPort: 0` in the kubelet configuration and remove `--read-only-port`.",
+        guide: &["HS-04"],
     }
 }
 

@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(KUBELET_KINDS),
         summary: "Kubelet streaming connections never time out",
         remediation: "Set `streamingConnectionIdleTimeout` to a bounded value such as `4h0m0s`, or remove it.",
+        guide: &["HS-04"],
     }
 }
 

@@ -60,6 +60,7 @@ declare_rule! {
         summary: "Node group runs an older Kubernetes version than its cluster, or an old AMI release",
         remediation: "Update the node group to the cluster's Kubernetes version and the latest AMI release.",
         params: Params,
+        guide: &["HS-02", "HS-03"],
     }
 }
 

@@ -43,6 +43,7 @@ declare_rule! {
         scope: Objects(&["EKSNodegroup", "ClusterConfig", "EC2LaunchTemplateVersion"]),
         summary: "Node group allows SSH access with an EC2 key pair",
         remediation: "Remove the node group's SSH key and remote access; use SSM Session Manager instead.",
+        guide: &["HS-05"],
     }
 }
 

@@ -54,6 +54,7 @@ declare_rule! {
         reads: &["EC2Subnet", "EKSCluster"],
         summary: "Nodes launched in subnets that give them public IP addresses",
         remediation: "Run nodes in private subnets (eksctl `privateNetworking: true`) and expose workloads through load balancers.",
+        guide: &["HS-06"],
     }
 }
 

@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(&["EKSNodegroup", "ClusterConfig", "EC2NodeClass"]),
         summary: "Nodes run an OS other than Bottlerocket or Amazon Linux 2023",
         remediation: "Use Bottlerocket or Amazon Linux 2023 node images.",
+        guide: &["HS-01"],
     }
 }
 

@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container does not drop all capabilities",
         remediation: "Set `capabilities.drop: [\"ALL\"]` and add back only the capabilities needed.",
+        guide: &["RT-04"],
     }
 }
 

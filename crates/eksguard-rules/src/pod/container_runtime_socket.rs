@@ -85,6 +85,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod mounts the container runtime socket",
         remediation: "Remove the hostPath volume of the runtime socket or its directory.",
+        guide: &["PS-05"],
     }
 }
 

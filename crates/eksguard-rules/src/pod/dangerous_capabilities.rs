@@ -47,6 +47,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container adds a dangerous capability",
         remediation: "Remove the capability from `capabilities.add`.",
+        guide: &["PS-12", "RT-04"],
     }
 }
 

@@ -55,6 +55,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container runs a Docker daemon",
         remediation: "Replace Docker-in-Docker with a daemonless builder such as BuildKit rootless or Kaniko.",
+        guide: &["PS-05"],
     }
 }
 

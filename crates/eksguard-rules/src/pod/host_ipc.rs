@@ -27,6 +27,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod shares the node's IPC namespace",
         remediation: "Remove `hostIPC: true`.",
+        guide: &["PS-12"],
     }
 }
 

@@ -75,6 +75,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Privileged host-PID container enters the host",
         remediation: "Remove the workload and use SSM Session Manager for node access.",
+        guide: &["PS-05"],
     }
 }
 

@@ -28,6 +28,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod shares the node's network namespace",
         remediation: "Remove `hostNetwork: true` and expose the pod through a Service.",
+        guide: &["IAM-14", "PS-12"],
     }
 }
 

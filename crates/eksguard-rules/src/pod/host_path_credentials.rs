@@ -145,6 +145,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod mounts a host path holding node or user credentials",
         remediation: "Remove the hostPath volume; give the workload its own identity through IRSA or Pod Identity.",
+        guide: &["PS-06"],
     }
 }
 

@@ -31,6 +31,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod mounts a hostPath volume",
         remediation: "Replace the hostPath volume with emptyDir, a PersistentVolumeClaim or a CSI volume.",
+        guide: &["PS-06"],
     }
 }
 

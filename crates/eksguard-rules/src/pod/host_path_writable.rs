@@ -31,6 +31,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "hostPath volume mounted writable",
         remediation: "Mount the hostPath volume with `readOnly: true`, or remove it.",
+        guide: &["PS-06"],
     }
 }
 

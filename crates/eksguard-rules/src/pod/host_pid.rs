@@ -28,6 +28,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod shares the node's PID namespace",
         remediation: "Remove `hostPID: true`.",
+        guide: &["PS-12"],
     }
 }
 

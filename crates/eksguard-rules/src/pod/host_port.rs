@@ -28,6 +28,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container binds a host port",
         remediation: "Remove `hostPort` and expose the container through a Service.",
+        guide: &["PS-12"],
     }
 }
 

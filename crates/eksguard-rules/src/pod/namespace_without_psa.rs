@@ -67,6 +67,7 @@ declare_rule! {
         summary: "Namespace does not enforce a Pod Security Standard",
         remediation: "Add the `pod-security.kubernetes.io/enforce` label (baseline or restricted) and a `warn` or `audit` label.",
         params: SkipNamespaces,
+        guide: &["MT-07", "PS-01", "PS-02", "RT-06"],
     }
 }
 

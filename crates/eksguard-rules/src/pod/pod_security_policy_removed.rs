@@ -28,6 +28,7 @@ declare_rule! {
         scope: Objects(&["PodSecurityPolicy"]),
         summary: "PodSecurityPolicy is no longer enforced",
         remediation: "Replace the PodSecurityPolicy with Pod Security Admission labels or a policy engine.",
+        guide: &["RT-06"],
     }
 }
 

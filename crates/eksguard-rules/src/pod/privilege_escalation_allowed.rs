@@ -32,6 +32,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container allows privilege escalation",
         remediation: "Set `allowPrivilegeEscalation: false` in each container's securityContext.",
+        guide: &["PS-08"],
     }
 }
 

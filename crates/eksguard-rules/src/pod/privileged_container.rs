@@ -29,6 +29,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container runs privileged",
         remediation: "Remove `privileged: true` and grant only the capabilities the process needs.",
+        guide: &["PS-03"],
     }
 }
 

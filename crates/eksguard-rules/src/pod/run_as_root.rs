@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container may run as root",
         remediation: "Set `runAsNonRoot: true` with a non-zero `runAsUser` and `runAsGroup`.",
+        guide: &["IAM-20", "PS-04"],
     }
 }
 

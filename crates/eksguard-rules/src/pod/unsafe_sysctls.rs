@@ -40,6 +40,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod sets an unsafe sysctl or unmasks /proc",
         remediation: "Remove sysctls outside the safe set and `procMount: Unmasked`.",
+        guide: &["PS-12"],
     }
 }
 

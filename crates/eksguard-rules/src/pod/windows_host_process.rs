@@ -37,6 +37,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod runs a Windows HostProcess container",
         remediation: "Remove `windowsOptions.hostProcess` and run the workload as an ordinary container.",
+        guide: &["PS-12"],
     }
 }
 

@@ -33,6 +33,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container root filesystem is writable",
         remediation: "Set `readOnlyRootFilesystem: true` and mount emptyDir volumes where writes are needed.",
+        guide: &["PS-11"],
     }
 }
 

@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Pod has the BestEffort QoS class",
         remediation: "Set cpu and memory requests and limits so the pod is Burstable or Guaranteed.",
+        guide: &["PS-07"],
     }
 }
 

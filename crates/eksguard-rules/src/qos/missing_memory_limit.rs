@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container has no memory limit",
         remediation: "Set `resources.limits.memory` on every container.",
+        guide: &["PS-07"],
     }
 }
 

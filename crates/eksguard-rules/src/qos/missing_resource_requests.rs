@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Container has no cpu or memory request",
         remediation: "Set cpu and memory requests on every container.",
+        guide: &["PS-07"],
     }
 }
 

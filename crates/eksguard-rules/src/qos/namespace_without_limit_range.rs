@@ -28,6 +28,7 @@ declare_rule! {
         summary: "Workload namespace has no LimitRange",
         remediation: "Add a LimitRange with default container requests and limits to the namespace.",
         params: SkipNamespaces,
+        guide: &["MT-04", "PS-07"],
     }
 }
 

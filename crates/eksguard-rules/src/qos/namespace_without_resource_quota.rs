@@ -27,6 +27,7 @@ declare_rule! {
         summary: "Workload namespace has no ResourceQuota",
         remediation: "Add a ResourceQuota to the namespace.",
         params: SkipNamespaces,
+        guide: &["MT-04", "PS-07"],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "AppArmor is explicitly disabled",
         remediation: "Use the `RuntimeDefault` or a `Localhost` AppArmor profile instead of `Unconfined`.",
+        guide: &["RT-05"],
     }
 }
 

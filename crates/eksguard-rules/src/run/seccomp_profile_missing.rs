@@ -50,6 +50,7 @@ declare_rule! {
         reads: &["KubeletConfiguration"],
         summary: "Container runs without a seccomp profile",
         remediation: "Set `seccompProfile.type: RuntimeDefault` in the pod's securityContext.",
+        guide: &["RT-03"],
     }
 }
 

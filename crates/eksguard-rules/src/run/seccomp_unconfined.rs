@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "Seccomp is explicitly disabled",
         remediation: "Replace `Unconfined` with `RuntimeDefault` or a `Localhost` profile.",
+        guide: &["RT-03"],
     }
 }
 

@@ -34,6 +34,7 @@ declare_rule! {
         scope: Objects(WORKLOAD_KINDS),
         summary: "SELinux options weaken container confinement",
         remediation: "Remove the custom SELinux type, user and role; keep only `level` if needed.",
+        guide: &["HS-09", "RT-05"],
     }
 }
 

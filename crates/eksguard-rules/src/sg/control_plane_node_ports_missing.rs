@@ -61,6 +61,7 @@ declare_rule! {
         reads: &["EC2LaunchTemplateVersion", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
         summary: "Security groups do not let nodes reach the API server on 443 or the control plane reach kubelets on 10250",
         remediation: "Allow TCP 443 from the node security group to the control plane and TCP 10250 from the control-plane security group to the nodes.",
+        guide: &["NS-08"],
     }
 }
 

@@ -42,6 +42,7 @@ declare_rule! {
         reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EC2NodeClass", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
         summary: "Cluster or node security group opens SSH, HTTPS or kubelet ports to anywhere",
         remediation: "Remove the 0.0.0.0/0 or ::/0 range from the management ports; use SSM Session Manager and security-group references instead.",
+        guide: &["HS-05", "HS-07", "NS-08"],
     }
 }
 

@@ -42,6 +42,7 @@ declare_rule! {
         reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EC2NodeClass", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
         summary: "Cluster or node security group allows ingress from anywhere",
         remediation: "Limit the security group's ingress to the CIDRs or security groups that need it.",
+        guide: &["HS-07", "NS-08"],
     }
 }
 

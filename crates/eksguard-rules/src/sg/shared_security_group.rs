@@ -40,6 +40,7 @@ declare_rule! {
         reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EKSCluster", "EKSNodegroup"],
         summary: "One security group attached to both the control plane and a node group",
         remediation: "Use separate security groups for the control plane and the node groups.",
+        guide: &["NS-08"],
     }
 }
 

@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(&["RoleBinding"]),
         summary: "RoleBinding grants rights to another namespace's service account",
         remediation: "Bind only service accounts of the binding's own namespace.",
+        guide: &["MT-01"],
     }
 }
 

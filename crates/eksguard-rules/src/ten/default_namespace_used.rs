@@ -41,6 +41,7 @@ declare_rule! {
         reads: &["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate", "Rollout"],
         summary: "Object in the default namespace",
         remediation: "Move the object to a dedicated namespace.",
+        guide: &["MT-01"],
     }
 }
 

@@ -445,6 +445,19 @@ pub(super) fn iam_role_policy(
 
 /// `aws iam list-attached-role-policies`, keyed by the role name: the CLI output does not
 /// name the role, and rules join the two by it.
+/// `iam get-policy-version` with the `PolicyArn` it does not print, so the document joins
+/// the roles the policy is attached to.
+pub(super) fn iam_policy_version(arn: &str, v: &aws_sdk_iam::types::PolicyVersion) -> Json {
+    json!({
+        "PolicyArn": arn,
+        "PolicyVersion": J::new()
+            .v("Document", v.document().map(policy_json))
+            .s("VersionId", v.version_id())
+            .b("IsDefaultVersion", Some(v.is_default_version()))
+            .done(),
+    })
+}
+
 pub(super) fn iam_attached_policies(
     role: &str,
     list: &[aws_sdk_iam::types::AttachedPolicy],

@@ -15,12 +15,13 @@ use tokio::sync::Semaphore;
 
 use super::convert::{
     decode_policy_text, eks_access_entry, eks_addon, eks_associated_policies, eks_cluster,
-    eks_nodegroup, eks_pod_identity, iam_attached_policies, iam_role, iam_role_policy,
+    eks_nodegroup, eks_pod_identity, iam_attached_policies, iam_policy_version, iam_role,
+    iam_role_policy,
 };
 use super::{
     LiveOptions, ACCESS_ENTRY_KINDS, ACCESS_POLICY_KINDS, ADDON_KINDS, ATTACHED_POLICY_KINDS,
-    CLUSTER_KINDS, LAUNCH_TEMPLATE_KINDS, NODEGROUP_KINDS, POD_IDENTITY_KINDS, ROLE_KINDS,
-    ROLE_POLICY_KINDS, SG_KINDS, SUBNET_KINDS,
+    CLUSTER_KINDS, LAUNCH_TEMPLATE_KINDS, NODEGROUP_KINDS, POD_IDENTITY_KINDS, POLICY_KINDS,
+    ROLE_KINDS, ROLE_POLICY_KINDS, SG_KINDS, SUBNET_KINDS,
 };
 use crate::aws_json::{self, Classified};
 use crate::ec2_query::{Ec2Client, Ec2Error};
@@ -40,6 +41,7 @@ pub(super) async fn fetch(
         objects: RefCell::new(Vec::new()),
         errors: RefCell::new(Vec::new()),
         rules_by_kind: opts.rules_by_kind.clone(),
+        policies_seen: RefCell::default(),
     };
     ctx.run().await;
     (ctx.objects.into_inner(), ctx.errors.into_inner())
@@ -55,6 +57,8 @@ struct Ctx {
     objects: RefCell<Vec<Object>>,
     errors: RefCell<Vec<InputError>>,
     rules_by_kind: BTreeMap<String, Vec<String>>,
+    /// Customer-managed policies already read.
+    policies_seen: RefCell<BTreeSet<String>>,
 }
 
 /// What the first round of EKS calls points at in IAM and EC2.
@@ -487,6 +491,50 @@ impl Ctx {
         }
         if let Ok(list) = attached {
             self.add(iam_attached_policies(name, &list));
+            let customer = list
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .filter(|arn| arn.split(':').nth(4) != Some("aws"));
+            join_all(customer.map(|arn| self.policy(arn))).await;
+        }
+    }
+
+    /// The default version of a customer-managed policy, once per run: several roles may
+    /// share it.
+    async fn policy(&self, arn: &str) {
+        if !self.policies_seen.borrow_mut().insert(arn.to_string()) {
+            return;
+        }
+        let Ok(got) = self
+            .call(
+                "iam:GetPolicy",
+                arn,
+                POLICY_KINDS,
+                self.iam.get_policy().policy_arn(arn).send(),
+            )
+            .await
+        else {
+            return;
+        };
+        let Some(version) = got.policy().and_then(|p| p.default_version_id()) else {
+            return;
+        };
+        if let Ok(out) = self
+            .call(
+                "iam:GetPolicyVersion",
+                arn,
+                POLICY_KINDS,
+                self.iam
+                    .get_policy_version()
+                    .policy_arn(arn)
+                    .version_id(version)
+                    .send(),
+            )
+            .await
+        {
+            if let Some(v) = out.policy_version() {
+                self.add(iam_policy_version(arn, v));
+            }
         }
     }
 

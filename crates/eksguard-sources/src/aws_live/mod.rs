@@ -78,6 +78,7 @@ const ADDON_KINDS: &[&str] = &["EKSAddon"];
 const ROLE_KINDS: &[&str] = &["IAMRole"];
 const ATTACHED_POLICY_KINDS: &[&str] = &["IAMAttachedPolicies"];
 const ROLE_POLICY_KINDS: &[&str] = &["IAMRolePolicy"];
+const POLICY_KINDS: &[&str] = &["IAMPolicyDocument"];
 const SG_KINDS: &[&str] = &["EC2SecurityGroup"];
 const LAUNCH_TEMPLATE_KINDS: &[&str] = &["EC2LaunchTemplateVersion"];
 const SUBNET_KINDS: &[&str] = &["EC2Subnet"];
@@ -94,6 +95,7 @@ pub fn kinds_read() -> &'static [&'static str] {
         "IAMRole",
         "IAMAttachedPolicies",
         "IAMRolePolicy",
+        "IAMPolicyDocument",
         "EC2SecurityGroup",
         "EC2LaunchTemplateVersion",
         "EC2Subnet",

@@ -548,9 +548,11 @@ impl Res<'_> {
                     ("namespace", "Namespace"),
                     ("serviceAccount", "ServiceAccount"),
                     ("roleArn", "RoleArn"),
+                    ("targetRoleArn", "TargetRoleArn"),
                 ],
                 self.id,
             )],
+            "AWS::EKS::IdentityProviderConfig" => vec![self.identity_provider()],
             "AWS::EKS::Addon" => vec![self.simple(
                 EKS,
                 "EKSAddon",
@@ -956,6 +958,14 @@ impl Res<'_> {
                 &p("AssumeRolePolicyDocument"),
             );
         }
+        s.map_path("PermissionsBoundary", &p("PermissionsBoundary"));
+        if let Some(b) = self.get("PermissionsBoundary") {
+            s.set(
+                "PermissionsBoundary",
+                Some(&super::permissions_boundary(b)),
+                &p("PermissionsBoundary"),
+            );
+        }
         let mut out = vec![s.build(IAM, "IAMRole", &arn, self.path)];
         for (i, pol) in self
             .get("Policies")
@@ -991,6 +1001,35 @@ impl Res<'_> {
             ));
         }
         out
+    }
+
+    fn identity_provider(&self) -> Object {
+        let mut s = self.shape();
+        s.set("clusterName", self.get("ClusterName"), &p("ClusterName"));
+        s.set(
+            "identityProviderConfigName",
+            self.get("IdentityProviderConfigName"),
+            &p("IdentityProviderConfigName"),
+        );
+        let oidc = self.get("Oidc");
+        for (cli, own) in [
+            ("issuerUrl", "IssuerUrl"),
+            ("clientId", "ClientId"),
+            ("usernameClaim", "UsernameClaim"),
+            ("usernamePrefix", "UsernamePrefix"),
+            ("groupsClaim", "GroupsClaim"),
+            ("groupsPrefix", "GroupsPrefix"),
+        ] {
+            s.set(
+                cli,
+                oidc.and_then(|o| o.get(own)),
+                &p(&format!("Oidc.{own}")),
+            );
+        }
+        let name = self
+            .text("IdentityProviderConfigName")
+            .unwrap_or_else(|| self.id.to_string());
+        s.build(EKS, "EKSIdentityProviderConfig", &name, self.path)
     }
 
     /// `AWS::IAM::Policy` (inline, on `Roles`) and `AWS::IAM::ManagedPolicy` (attached to

@@ -684,6 +684,22 @@ pub fn role_attached_policies(
     s.build(crate::aws_json::IAM, "IAMAttachedPolicies", role, path)
 }
 
+/// A role's permissions boundary as `get-role` shows it, from the policy ARN the code
+/// gives (an unknown ARN stays unknown).
+pub fn permissions_boundary(arn: &V) -> V {
+    if arn.is_unknown() {
+        return arn.clone();
+    }
+    let at = |val| V::new(val, arn.pos, arn.file);
+    at(Val::Map(vec![
+        (
+            "PermissionsBoundaryType".to_string(),
+            at(Val::Str("Policy".into())),
+        ),
+        ("PermissionsBoundaryArn".to_string(), arn.clone()),
+    ]))
+}
+
 /// The identifier standing for what apply computes (an ID, an unnamed role's name) for
 /// the resource at `address` of the directory or template `scope`: unique across the
 /// scan, since two directories may both hold `aws_subnet.private`.

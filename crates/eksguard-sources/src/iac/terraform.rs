@@ -110,6 +110,8 @@ pub fn map_resource(
         "aws_iam_role" => iam_role(&r),
         "aws_iam_role_policy_attachment" => vec![attachment(&r)],
         "aws_iam_role_policy" => vec![role_policy(&r)],
+        "aws_iam_policy" => vec![managed_policy(&r)],
+        "aws_eks_identity_provider_config" => vec![identity_provider(&r)],
         "aws_subnet" => vec![subnet(&r)],
         "kubernetes_config_map" | "kubernetes_config_map_v1" | "kubernetes_config_map_v1_data" => {
             config_map(&r, default_ns).into_iter().collect()
@@ -401,6 +403,11 @@ fn pod_identity(r: &Res) -> Object {
         &p("service_account"),
     );
     s.set_link("roleArn", r.get("role_arn"), &p("role_arn"));
+    s.set_link(
+        "targetRoleArn",
+        r.get("target_role_arn"),
+        &p("target_role_arn"),
+    );
     s.build(EKS, "EKSPodIdentityAssociation", r.address, r.path)
 }
 
@@ -804,6 +811,14 @@ fn iam_role(r: &Res) -> Vec<Object> {
             &p("assume_role_policy"),
         );
     }
+    s.map_path("PermissionsBoundary", &p("permissions_boundary"));
+    if let Some(b) = r.get("permissions_boundary") {
+        s.set(
+            "PermissionsBoundary",
+            Some(&super::permissions_boundary(b)),
+            &p("permissions_boundary"),
+        );
+    }
     out.push(s.build(IAM, "IAMRole", &arn, r.path));
     // Inline policies and exclusive managed policy lists written on the role.
     if let Some(list) = r.get("inline_policy") {
@@ -896,6 +911,61 @@ fn role_policy(r: &Res) -> Object {
     }
     let role = role.and_then(|v| v.text()).unwrap_or_default();
     s.build(IAM, "IAMRolePolicy", &format!("{role}/{pname}"), r.path)
+}
+
+/// A customer-managed policy, as `get-account-authorization-details` lists it: its one
+/// version is the default. The ARN is the stand-in a reference to it gives.
+fn managed_policy(r: &Res) -> Object {
+    let mut s = r.shape();
+    let name = r.text("name").unwrap_or_else(|| r.address.to_string());
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{name}");
+    s.set_node("PolicyName", str_node(&name, r.pos), Some(&p("name")));
+    s.set_node("Arn", str_node(&arn, r.pos), None);
+    s.set_node("DefaultVersionId", str_node("v1", r.pos), None);
+    if let Some(doc) = r.get("policy") {
+        let at = |val| V::new(val, doc.pos, doc.file);
+        let version = at(Val::Map(vec![
+            ("VersionId".to_string(), at(Val::Str("v1".into()))),
+            ("IsDefaultVersion".to_string(), at(Val::Bool(true))),
+            ("Document".to_string(), document(doc)),
+        ]));
+        s.set(
+            "PolicyVersionList",
+            Some(&at(Val::List(vec![version]))),
+            &p("policy"),
+        );
+        s.map_path("PolicyVersionList[0].Document", &p("policy"));
+    }
+    s.build(IAM, "IAMManagedPolicy", &arn, r.path)
+}
+
+fn identity_provider(r: &Res) -> Object {
+    let mut s = r.shape();
+    s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
+    let oidc = r.block("oidc");
+    for (cli, own) in [
+        (
+            "identityProviderConfigName",
+            "identity_provider_config_name",
+        ),
+        ("issuerUrl", "issuer_url"),
+        ("clientId", "client_id"),
+        ("usernameClaim", "username_claim"),
+        ("usernamePrefix", "username_prefix"),
+        ("groupsClaim", "groups_claim"),
+        ("groupsPrefix", "groups_prefix"),
+    ] {
+        s.set(
+            cli,
+            oidc.and_then(|o| o.get(own)),
+            &p(&format!("oidc[0].{own}")),
+        );
+    }
+    let name = oidc
+        .and_then(|o| o.get("identity_provider_config_name"))
+        .and_then(V::text)
+        .unwrap_or_else(|| r.address.to_string());
+    s.build(EKS, "EKSIdentityProviderConfig", &name, r.path)
 }
 
 fn subnet(r: &Res) -> Object {

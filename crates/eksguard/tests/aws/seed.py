@@ -86,6 +86,14 @@ def irsa_role(name, issuer, conditions):
     return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
 
 
+def app_policy(role_arn, name, statement):
+    """A customer-managed policy attached to an application role."""
+    doc = {"Version": "2012-10-17", "Statement": [statement]}
+    arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=role_arn.rsplit("/", 1)[-1], PolicyArn=arn)
+    return arn
+
+
 vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
 
 
@@ -173,7 +181,11 @@ eks.create_nodegroup(
 )
 bad_issuer = eks.describe_cluster(name=bad["name"])["cluster"]["identity"]["oidc"]["issuer"]
 bad_irsa = irsa_role(f"bad-irsa-{suffix}", bad_issuer, {"aud": "sts.amazonaws.com"})
+bad_irsa_policy = app_policy(
+    bad_irsa, f"bad-app-{suffix}", {"Effect": "Allow", "Action": ["ec2:RunInstances", "iam:PassRole"], "Resource": "*"}
+)
 made["bad"] = {
+    "irsa_policy": bad_irsa_policy,
     "cluster": bad["arn"],
     "name": bad["name"],
     "node_role": bad_node_role,
@@ -231,7 +243,11 @@ good_irsa = irsa_role(
     good_issuer,
     {"aud": "sts.amazonaws.com", "sub": "system:serviceaccount:app:api"},
 )
+good_irsa_policy = app_policy(
+    good_irsa, f"good-app-{suffix}", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::app-data/*"}
+)
 made["good"] = {
+    "irsa_policy": good_irsa_policy,
     "cluster": good["arn"],
     "name": good["name"],
     "node_role": good_node_role,

@@ -24,6 +24,7 @@ const EIC_EXPECTED: &[(&str, &[&str])] = &[
     ("NODE001", &["name"]),
     ("IRSA010", &["node_role"]),
     ("IRSA004", &["irsa_role"]),
+    ("IRSA016", &["irsa_policy"]),
     ("SG002", &["security_group"]),
     ("IRSA009", &["launch_template"]),
     ("NODE002", &["subnet", "name"]),

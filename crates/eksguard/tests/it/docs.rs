@@ -29,3 +29,26 @@ fn readme_rule_table_is_current() {
         "README.md's rule table is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it docs::`"
     );
 }
+
+/// Checkable guide recommendations with a rule when this page was last regenerated:
+/// coverage only grows, so raise it when it does.
+const GUIDE_ROWS_COVERED_AT_LEAST: usize = 78;
+
+#[test]
+fn guide_coverage_page_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/guide-coverage.md");
+    let fresh = eksguard::docs::guide_coverage_page();
+    if std::env::var_os("EKSGUARD_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        fresh == text,
+        "docs/guide-coverage.md is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it docs::`"
+    );
+    let covered = eksguard::docs::guide_rows_covered();
+    assert!(
+        covered >= GUIDE_ROWS_COVERED_AT_LEAST,
+        "guide coverage fell from {GUIDE_ROWS_COVERED_AT_LEAST} to {covered} recommendations"
+    );
+}

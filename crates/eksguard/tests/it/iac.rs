@@ -969,5 +969,139 @@ fn launch_template_key_pairs_and_public_addresses_in_terraform_and_cloudformatio
     ];
     want.sort();
     // The hardened twins and the key pair known only at plan time give nothing.
+/// Application roles in code: the role, its attachments, customer-managed and inline
+/// policies, its permissions boundary, a Pod Identity chain and identity providers meet
+/// as the AWS CLI shapes do, and each finding names the code's own resource, line and path.
+#[test]
+fn application_roles_are_judged_in_terraform_and_cloudformation() {
+    let wanted = |v: &Value| -> Vec<_> {
+        rows(v, "findings")
+            .into_iter()
+            .filter(|r| r.0.starts_with("IRSA01") || r.0.starts_with("IRSA02") || r.0 == "IAM024")
+            .collect()
+    };
+    let v = scan(&[&path("tf-app-roles")]);
+    let got = wanted(&v);
+    let want = [
+        row(
+            "IRSA021",
+            "aws_iam_role",
+            "aws_iam_role.orders",
+            1,
+            "permissions_boundary",
+        ),
+        row(
+            "IRSA014",
+            "aws_iam_role_policy_attachment",
+            "aws_iam_role_policy_attachment.orders_admin",
+            21,
+            "policy_arn",
+        ),
+        row(
+            "IRSA016",
+            "aws_iam_policy",
+            "aws_iam_policy.orders_custom",
+            31,
+            "policy.Statement[0].Action[1]",
+        ),
+        row(
+            "IRSA015",
+            "aws_iam_policy",
+            "aws_iam_policy.orders_custom",
+            36,
+            "policy.Statement[1].Action",
+        ),
+        row(
+            "IRSA019",
+            "aws_eks_pod_identity_association",
+            "aws_eks_pod_identity_association.billing",
+            86,
+            "role_arn",
+        ),
+        row(
+            "IAM024",
+            "aws_eks_identity_provider_config",
+            "aws_eks_identity_provider_config.corp",
+            96,
+            "oidc[0].groups_claim",
+        ),
+    ];
+    assert_eq!(got, want);
+
+    let v = scan(&[&path("cfn/app-roles.yaml")]);
+    let got = wanted(&v);
+    let role = "AWS::IAM::Role";
+    let want = [
+        row(
+            "IRSA021",
+            role,
+            "OrdersRole",
+            3,
+            "Properties.PermissionsBoundary",
+        ),
+        row(
+            "IRSA014",
+            role,
+            "OrdersRole",
+            18,
+            "Properties.ManagedPolicyArns[0].PolicyArn",
+        ),
+        row(
+            "IRSA015",
+            role,
+            "OrdersRole",
+            25,
+            "Properties.Policies[0].PolicyDocument.Statement[0].Action",
+        ),
+        row(
+            "IRSA016",
+            "AWS::IAM::ManagedPolicy",
+            "OrdersDeploy",
+            37,
+            "Properties.PolicyDocument.Statement[0].Action[0]",
+        ),
+        row(
+            "IAM024",
+            "AWS::EKS::IdentityProviderConfig",
+            "CorpIdp",
+            70,
+            "Properties.Oidc.UsernamePrefix",
+        ),
+    ];
+    assert_eq!(got, want);
+}
+
+/// In a plan, a role's ARN is known only after apply; the node group and the Pod Identity
+/// association reference it in the plan's `configuration`, and meet the role's policy
+/// attachments through the same stand-in the HCL reader gives, in the root module and in
+/// a child module.
+#[test]
+fn terraform_plans_link_references_known_only_after_apply() {
+    let v = scan(&[&path("plan-links")]);
+    let got = rows(&v, "findings");
+    let att = "aws_iam_role_policy_attachment";
+    let want = [
+        row(
+            "IRSA010",
+            att,
+            "aws_iam_role_policy_attachment.node_admin",
+            28,
+            "policy_arn",
+        ),
+        row(
+            "IRSA021",
+            "aws_iam_role",
+            "module.apps.aws_iam_role.app",
+            63,
+            "permissions_boundary",
+        ),
+        row(
+            "IRSA014",
+            att,
+            "module.apps.aws_iam_role_policy_attachment.app",
+            84,
+            "policy_arn",
+        ),
+    ];
     assert_eq!(got, want);
 }

@@ -16,6 +16,7 @@ pub mod util;
 
 mod aws_ec2;
 pub(crate) mod aws_iam;
+mod aws_svc;
 
 pub mod aud;
 pub mod data;

@@ -20,6 +20,10 @@
 //! | `ec2 describe-subnets` | `EC2Subnet` |
 //! | `ec2 describe-instances` | `EC2Instance` |
 //!
+//! The security services' outputs (GuardDuty, Inspector, ECR, KMS, CloudTrail, EC2 flow
+//! logs, VPC endpoints and instance types, EFS, ACM Private CA) are read by
+//! [`classify_service`], into the kinds of [`eksguard_model::aws_kinds`].
+//!
 //! Policy documents that IAM returns URL-encoded are decoded into trees in place.
 
 use std::sync::Arc;
@@ -44,12 +48,17 @@ pub enum Classified {
 }
 
 /// Recognises an AWS CLI output (or a bare IAM policy document).
-pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
+pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
     let src = |item: Option<u32>| Source::File {
         path: path.clone(),
         doc,
         item,
     };
+    let root = match classify_service(root, path, doc) {
+        Ok(found) => return found,
+        Err(root) => root,
+    };
+    let mut root = root;
     let keys: Vec<&str> = root.entries().iter().map(|e| &*e.key).collect();
     let has = |k: &str| keys.contains(&k);
 
@@ -277,6 +286,286 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
         return Classified::Known;
     }
     Classified::Unknown(root)
+}
+
+/// Whether every item of the list under `key` is a mapping with `member` (and there is at
+/// least one): how outputs that share a top-level key with others are told apart.
+fn items_have(root: &Node, key: &str, member: &str) -> bool {
+    root.get(key)
+        .and_then(Node::as_seq)
+        .is_some_and(|items| !items.is_empty() && items.iter().all(|i| i.get(member).is_some()))
+}
+
+fn is_seq(root: &Node, key: &str) -> bool {
+    root.get(key).is_some_and(|n| n.as_seq().is_some())
+}
+
+/// The first path component that looks like a GuardDuty detector ID (32 lowercase hex
+/// characters): `get-detector` does not print the ID it was asked for.
+fn detector_id_in_path(path: &str) -> Option<&str> {
+    path.split(['/', '\\']).find(|c| {
+        c.len() == 32
+            && c.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// The security services' CLI outputs; the document is handed back when it is none of
+/// them.
+pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Classified, Node> {
+    use eksguard_model::aws_kinds as k;
+    let src = |item: Option<u32>| Source::File {
+        path: path.clone(),
+        doc,
+        item,
+    };
+    let has = |root: &Node, key: &str| root.get(key).is_some();
+    let whole = |root: Node, api: &str, kind: &str, name: &str| {
+        Ok(Classified::Objects(vec![Object::synthetic(
+            api,
+            kind,
+            name,
+            root,
+            src(None),
+        )]))
+    };
+
+    // (key, item member that tells the output apart, api, kind, name keys, a whole-output
+    // object of this kind too, a policy string to parse)
+    type ListShape = (
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    const LISTS: &[ListShape] = &[
+        (
+            "Resources",
+            Some("CoverageStatus"),
+            k::GUARDDUTY,
+            k::GUARDDUTY_COVERAGE,
+            &["ResourceId"],
+            None,
+            None,
+        ),
+        (
+            "accounts",
+            Some("resourceState"),
+            k::INSPECTOR2,
+            k::INSPECTOR_ACCOUNT_STATUS,
+            &["accountId"],
+            None,
+            None,
+        ),
+        (
+            "coveredResources",
+            None,
+            k::INSPECTOR2,
+            k::INSPECTOR_COVERAGE,
+            &["resourceId"],
+            None,
+            None,
+        ),
+        (
+            "findings",
+            Some("findingArn"),
+            k::INSPECTOR2,
+            k::INSPECTOR_FINDING,
+            &["findingArn"],
+            None,
+            None,
+        ),
+        (
+            "repositories",
+            None,
+            k::ECR,
+            k::ECR_REPOSITORY,
+            &["repositoryArn", "repositoryName"],
+            None,
+            None,
+        ),
+        (
+            "Aliases",
+            None,
+            k::KMS,
+            k::KMS_ALIAS,
+            &["AliasArn", "AliasName"],
+            None,
+            None,
+        ),
+        (
+            "trailList",
+            None,
+            k::CLOUDTRAIL,
+            k::CLOUDTRAIL_TRAIL,
+            &["TrailARN", "Name"],
+            Some(k::CLOUDTRAIL_TRAIL_LIST),
+            None,
+        ),
+        (
+            "FlowLogs",
+            None,
+            k::EC2,
+            k::EC2_FLOW_LOG,
+            &["FlowLogId"],
+            Some(k::EC2_FLOW_LOG_LIST),
+            None,
+        ),
+        (
+            "VpcEndpoints",
+            None,
+            k::EC2,
+            k::EC2_VPC_ENDPOINT,
+            &["VpcEndpointId"],
+            Some(k::EC2_VPC_ENDPOINT_LIST),
+            Some("PolicyDocument"),
+        ),
+        (
+            "InstanceTypes",
+            None,
+            k::EC2,
+            k::EC2_INSTANCE_TYPE,
+            &["InstanceType"],
+            None,
+            None,
+        ),
+        (
+            "FileSystems",
+            Some("PerformanceMode"),
+            k::EFS,
+            k::EFS_FILE_SYSTEM,
+            &["FileSystemId"],
+            None,
+            None,
+        ),
+        (
+            "AccessPoints",
+            None,
+            k::EFS,
+            k::EFS_ACCESS_POINT,
+            &["AccessPointId"],
+            None,
+            None,
+        ),
+    ];
+    for &(key, member, api, kind, name_keys, list_kind, policy) in LISTS {
+        if !is_seq(&root, key) {
+            continue;
+        }
+        if let Some(member) = member {
+            if !items_have(&root, key, member) {
+                // An empty list of a shared key says nothing about which service printed
+                // it (`fsx describe-file-systems` also prints `FileSystems`).
+                let empty = root
+                    .get(key)
+                    .and_then(Node::as_seq)
+                    .is_some_and(<[Node]>::is_empty);
+                if empty && root.entries().len() == 1 {
+                    return Ok(Classified::Known);
+                }
+                continue;
+            }
+        }
+        let mut objects = Vec::new();
+        if let Some(list_kind) = list_kind {
+            objects.push(Object::synthetic(
+                api,
+                list_kind,
+                path,
+                root.clone(),
+                src(None),
+            ));
+        }
+        for (i, mut node) in take_seq(&mut root, key).into_iter().enumerate() {
+            if !node.is_map() {
+                continue;
+            }
+            if let Some(field) = policy {
+                decode_policy_field(&mut node, field);
+            }
+            let name = first_text(&node, name_keys);
+            objects.push(Object::synthetic(
+                api,
+                kind,
+                &name,
+                node,
+                src(Some(i as u32)),
+            ));
+        }
+        return Ok(Classified::Objects(objects));
+    }
+
+    if is_seq(&root, "DetectorIds") {
+        return whole(root, k::GUARDDUTY, k::GUARDDUTY_DETECTOR_LIST, path);
+    }
+    if has(&root, "ServiceRole")
+        && has(&root, "Status")
+        && (has(&root, "Features") || has(&root, "DataSources"))
+    {
+        let name = detector_id_in_path(path).unwrap_or(path).to_string();
+        return whole(root, k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &name);
+    }
+    if root.get("scanningConfiguration").is_some_and(Node::is_map) {
+        let name = first_text(&root, &["registryId"]);
+        let name = if name.is_empty() {
+            path.to_string()
+        } else {
+            name
+        };
+        return whole(root, k::ECR, k::ECR_REGISTRY_SCANNING, &name);
+    }
+    if has(&root, "repositoryName") && has(&root, "policyText") {
+        decode_policy_field(&mut root, "policyText");
+        let name = format!(
+            "{}/{}",
+            first_text(&root, &["registryId"]),
+            first_text(&root, &["repositoryName"])
+        );
+        return whole(root, k::ECR, k::ECR_REPOSITORY_POLICY, &name);
+    }
+    if has(&root, "repositoryName") && has(&root, "lifecyclePolicyText") {
+        let name = format!(
+            "{}/{}",
+            first_text(&root, &["registryId"]),
+            first_text(&root, &["repositoryName"])
+        );
+        return whole(root, k::ECR, k::ECR_LIFECYCLE_POLICY, &name);
+    }
+    if root.get("KeyMetadata").is_some_and(Node::is_map) {
+        let node = take(&mut root, "KeyMetadata");
+        let name = first_text(&node, &["Arn", "KeyId"]);
+        return whole(node, k::KMS, k::KMS_KEY, &name);
+    }
+    if has(&root, "KeyRotationEnabled") {
+        let name = first_text(&root, &["KeyId"]);
+        let name = if name.is_empty() {
+            path.to_string()
+        } else {
+            name
+        };
+        return whole(root, k::KMS, k::KMS_KEY_ROTATION, &name);
+    }
+    if has(&root, "IsLogging") && !has(&root, "trailList") {
+        return whole(root, k::CLOUDTRAIL, k::CLOUDTRAIL_TRAIL_STATUS, path);
+    }
+    if has(&root, "TrailARN") {
+        let name = first_text(&root, &["TrailARN"]);
+        if has(&root, "EventSelectors") || has(&root, "AdvancedEventSelectors") {
+            return whole(root, k::CLOUDTRAIL, k::CLOUDTRAIL_EVENT_SELECTORS, &name);
+        }
+        if has(&root, "InsightSelectors") {
+            return whole(root, k::CLOUDTRAIL, k::CLOUDTRAIL_INSIGHT_SELECTORS, &name);
+        }
+    }
+    if root.get("CertificateAuthority").is_some_and(Node::is_map) {
+        let node = take(&mut root, "CertificateAuthority");
+        let name = first_text(&node, &["Arn"]);
+        return whole(node, k::ACM_PCA, k::ACMPCA_CA, &name);
+    }
+    Err(root)
 }
 
 fn entry(key: &str, value: Node) -> Entry {

@@ -39,6 +39,14 @@ mod cluster_version_unsupported;
 
 pub use cluster_version_unsupported::ClusterVersionUnsupported;
 
+mod inspector_ec2_scanning_disabled;
+mod node_not_scanned_by_inspector;
+mod node_with_known_vulnerabilities;
+
+pub use inspector_ec2_scanning_disabled::InspectorEc2ScanningDisabled;
+pub use node_not_scanned_by_inspector::NodeNotScannedByInspector;
+pub use node_with_known_vulnerabilities::NodeWithKnownVulnerabilities;
+
 use crate::Rule;
 
 pub const RULES: &[&dyn Rule] = &[
@@ -55,6 +63,9 @@ pub const RULES: &[&dyn Rule] = &[
     &KubeletCertificateRotationDisabled,
     &KubeletConfigFilePermissions,
     &ClusterVersionUnsupported,
+    &InspectorEc2ScanningDisabled,
+    &NodeNotScannedByInspector,
+    &NodeWithKnownVulnerabilities,
 ];
 
 pub(crate) const KUBELET_KINDS: &[&str] = &["KubeletConfiguration"];

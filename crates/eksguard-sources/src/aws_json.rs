@@ -498,6 +498,10 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         return Ok(Classified::Objects(objects));
     }
 
+    // FSx prints `FileSystems` too; its file systems are always encrypted at rest.
+    if items_have(&root, "FileSystems", "FileSystemType") {
+        return Ok(Classified::Known);
+    }
     if is_seq(&root, "DetectorIds") {
         return whole(root, k::GUARDDUTY, k::GUARDDUTY_DETECTOR_LIST, path);
     }

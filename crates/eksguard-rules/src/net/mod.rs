@@ -12,6 +12,10 @@ mod network_policy_world_cidr;
 mod node_port_service;
 mod pod_not_covered_by_network_policy;
 
+mod node_instance_type_without_transit_encryption;
+mod private_ca_general_purpose;
+mod vpc_flow_logs_disabled;
+
 pub use default_deny_blocks_dns::DefaultDenyBlocksDns;
 pub use ingress_without_tls::IngressWithoutTls;
 pub use load_balancer_open_to_world::LoadBalancerOpenToWorld;
@@ -23,6 +27,10 @@ pub use network_policy_not_enforced::NetworkPolicyNotEnforced;
 pub use network_policy_world_cidr::NetworkPolicyWorldCidr;
 pub use node_port_service::NodePortService;
 pub use pod_not_covered_by_network_policy::PodNotCoveredByNetworkPolicy;
+
+pub use node_instance_type_without_transit_encryption::NodeInstanceTypeWithoutTransitEncryption;
+pub use private_ca_general_purpose::PrivateCaGeneralPurpose;
+pub use vpc_flow_logs_disabled::VpcFlowLogsDisabled;
 
 use eksguard_model::{FieldPath, Node, Object};
 
@@ -40,6 +48,9 @@ pub const RULES: &[&dyn Rule] = &[
     &NetworkPolicyWorldCidr,
     &NetworkPolicyNotEnforced,
     &NodePortService,
+    &VpcFlowLogsDisabled,
+    &NodeInstanceTypeWithoutTransitEncryption,
+    &PrivateCaGeneralPurpose,
 ];
 
 /// A direction of traffic a NetworkPolicy governs.

@@ -28,8 +28,6 @@ pub(crate) fn is(node: &Node, dotted: &str, value: &str) -> bool {
 pub(crate) struct Cluster<'a> {
     pub obj: &'a Object,
     pub name: String,
-    pub region: Option<String>,
-    pub account: Option<String>,
     pub vpc_id: Option<String>,
     pub subnet_ids: Vec<String>,
     /// Path of `resourcesVpcConfig` (or the eksctl `vpc`), where cluster-level network
@@ -45,21 +43,23 @@ pub(crate) fn clusters<'a>(cx: &Ctx<'a>) -> Vec<Cluster<'a>> {
         if c.root.get("connectorConfig").is_some() {
             continue;
         }
-        let arn = text(&c.root, "arn").and_then(Arn::parse);
         let vpc = c.root.get("resourcesVpcConfig").unwrap_or(Node::null());
+        let subnet_ids: Vec<String> = vpc
+            .get("subnetIds")
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect();
+        // Infrastructure code names the VPC on the subnets, not on the cluster.
+        let vpc_id = text(vpc, "vpcId")
+            .map(str::to_string)
+            .or_else(|| subnets_vpc(cx, &subnet_ids));
         out.push(Cluster {
             obj: c,
             name: text(&c.root, "name").unwrap_or(&c.name).to_string(),
-            region: arn.map(|a| a.region.to_string()),
-            account: arn.map(|a| a.account.to_string()),
-            vpc_id: text(vpc, "vpcId").map(str::to_string),
-            subnet_ids: vpc
-                .get("subnetIds")
-                .map(Node::items)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect(),
+            vpc_id,
+            subnet_ids,
             vpc_path: FieldPath::parse("resourcesVpcConfig.vpcId"),
         });
     }
@@ -73,14 +73,26 @@ pub(crate) fn clusters<'a>(cx: &Ctx<'a>) -> Vec<Cluster<'a>> {
         out.push(Cluster {
             obj: c,
             name: name.to_string(),
-            region: text(&c.root, "metadata.region").map(str::to_string),
-            account: None,
             vpc_id: text(&c.root, "vpc.id").map(str::to_string),
             subnet_ids: Vec::new(),
             vpc_path: FieldPath::parse("vpc.id"),
         });
     }
     out
+}
+
+/// The one VPC that the scan's `describe-subnets` (or subnets of code) put all these
+/// subnets in.
+fn subnets_vpc(cx: &Ctx<'_>, subnet_ids: &[String]) -> Option<String> {
+    let vpcs: BTreeSet<&str> = cx
+        .objects_of("EC2Subnet")
+        .filter(|s| text(&s.root, "SubnetId").is_some_and(|id| subnet_ids.iter().any(|x| x == id)))
+        .filter_map(|s| text(&s.root, "VpcId"))
+        .collect();
+    match vpcs.len() {
+        1 => vpcs.into_iter().next().map(str::to_string),
+        _ => None,
+    }
 }
 
 /// Whether EC2 tags (key, value) mark a node of one of the scan's clusters; with no
@@ -158,7 +170,7 @@ pub(crate) fn ecr_image(reference: &str) -> Option<EcrImage> {
     let region = parts.next()?.to_string();
     let rest: Vec<&str> = parts.collect();
     // amazonaws.com, amazonaws.com.cn, and the FIPS host names.
-    if !rest.first().is_some_and(|d| *d == "amazonaws")
+    if rest.first().is_none_or(|d| *d != "amazonaws")
         || registry_id.is_empty()
         || !registry_id.bytes().all(|b| b.is_ascii_digit())
     {
@@ -253,11 +265,6 @@ pub(crate) fn path_components(obj: &Object) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// The objects of one kind, ordered as the input gave them; a shorthand for joins.
-pub(crate) fn all<'a>(cx: &Ctx<'a>, kind: &str) -> Vec<&'a Object> {
-    cx.objects_of(kind).collect()
-}
-
 // ---- Amazon Inspector findings ---------------------------------------------------------
 
 /// Inspector's severities, worst first.
@@ -265,8 +272,7 @@ pub(crate) const SEVERITIES: [&str; 5] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "
 
 /// One open package vulnerability of `inspector2 list-findings`.
 #[derive(Clone)]
-pub(crate) struct Vuln<'a> {
-    pub finding: &'a Object,
+pub(crate) struct Vuln {
     /// Index in [`SEVERITIES`] (`UNTRIAGED` and unknown values sort last).
     pub rank: usize,
     pub id: String,
@@ -274,7 +280,7 @@ pub(crate) struct Vuln<'a> {
     pub packages: Vec<String>,
 }
 
-impl Vuln<'_> {
+impl Vuln {
     pub fn severity(&self) -> &'static str {
         SEVERITIES.get(self.rank).copied().unwrap_or("UNTRIAGED")
     }
@@ -286,7 +292,7 @@ impl Vuln<'_> {
 
 /// The finding as a vulnerability when it is an ACTIVE `PACKAGE_VULNERABILITY`:
 /// suppressed and closed findings do not count.
-pub(crate) fn vuln(finding: &Object) -> Option<Vuln<'_>> {
+pub(crate) fn vuln(finding: &Object) -> Option<Vuln> {
     let r = &finding.root;
     if !is(r, "type", "PACKAGE_VULNERABILITY") || !is(r, "status", "ACTIVE") {
         return None;
@@ -316,12 +322,7 @@ pub(crate) fn vuln(finding: &Object) -> Option<Vuln<'_>> {
             Some(format!("{name} {version}, {fix}"))
         })
         .collect();
-    Some(Vuln {
-        finding,
-        rank,
-        id,
-        packages,
-    })
+    Some(Vuln { rank, id, packages })
 }
 
 /// `resources[]` of a finding with their index.
@@ -337,7 +338,7 @@ pub(crate) fn finding_resources(finding: &Object) -> impl Iterator<Item = (usize
 
 /// How many CVEs by severity, worst first (`2 CRITICAL, 5 HIGH, 1 MEDIUM`), and the
 /// worst `limit` with their packages and fixes.
-pub(crate) fn vuln_summary(vulns: &mut [Vuln<'_>], limit: usize) -> (String, String) {
+pub(crate) fn vuln_summary(vulns: &mut [Vuln], limit: usize) -> (String, String) {
     vulns.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.id.cmp(&b.id)));
     let mut counts: Vec<(usize, usize)> = Vec::new();
     let mut ids = BTreeSet::new();

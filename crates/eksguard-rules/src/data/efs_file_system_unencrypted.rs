@@ -26,6 +26,11 @@ declare_rule! {
     /// - Terraform: `aws_efs_file_system.encrypted` (default false)
     /// - CloudFormation: `AWS::EFS::FileSystem` `Encrypted`
     ///
+    /// ## Example
+    /// ```json
+    /// {"FileSystems": [{"FileSystemId": "fs-0aaa1111", "PerformanceMode": "generalPurpose", "Encrypted": false}]}
+    /// ```
+    ///
     /// ## Fix
     /// Create an encrypted file system, copy the data (AWS DataSync), and point the
     /// volumes at it.
@@ -72,7 +77,11 @@ impl InventoryRule for EfsFileSystemUnencrypted {
             }
             let encrypted = fs.root.get("Encrypted").and_then(Node::as_bool_lenient);
             if encrypted == Some(false) {
-                let note = if used.is_empty() { "" } else { ", and the cluster mounts it" };
+                let note = if used.is_empty() {
+                    ""
+                } else {
+                    ", and the cluster mounts it"
+                };
                 out.report(
                     fs,
                     FieldPath::parse("Encrypted"),

@@ -4,15 +4,14 @@
 
 use eksguard_model::arn::Arn;
 use eksguard_model::aws_kinds as k;
-use eksguard_model::{FieldPath, Node, Object};
+use eksguard_model::{Node, Object};
 
 use crate::aws_svc::{path_components, text};
 use crate::Ctx;
 
-/// One use of a key: the object that names it, where, and how it names it.
+/// One use of a key: the object that names it, and how it names it.
 pub(crate) struct KeyUse<'a> {
     pub by: &'a Object,
-    pub path: FieldPath,
     pub reference: String,
 }
 
@@ -20,21 +19,15 @@ pub(crate) struct KeyUse<'a> {
 pub(crate) fn key_uses<'a>(cx: &Ctx<'a>) -> Vec<KeyUse<'a>> {
     let mut out = Vec::new();
     for c in cx.objects_of("EKSCluster") {
-        for (i, cfg) in c
+        for cfg in c
             .root
             .get("encryptionConfig")
             .map(Node::items)
             .unwrap_or(&[])
-            .iter()
-            .enumerate()
         {
             if let Some(r) = text(cfg, "provider.keyArn") {
                 out.push(KeyUse {
                     by: c,
-                    path: FieldPath::root()
-                        .key("encryptionConfig")
-                        .index(i)
-                        .join("provider.keyArn"),
                     reference: r.to_string(),
                 });
             }
@@ -44,7 +37,6 @@ pub(crate) fn key_uses<'a>(cx: &Ctx<'a>) -> Vec<KeyUse<'a>> {
         if let Some(r) = text(&c.root, "secretsEncryption.keyARN") {
             out.push(KeyUse {
                 by: c,
-                path: FieldPath::parse("secretsEncryption.keyARN"),
                 reference: r.to_string(),
             });
         }
@@ -57,7 +49,6 @@ pub(crate) fn key_uses<'a>(cx: &Ctx<'a>) -> Vec<KeyUse<'a>> {
         if let Some(r) = text(&sc.root, "parameters.kmsKeyId") {
             out.push(KeyUse {
                 by: sc,
-                path: FieldPath::parse("parameters.kmsKeyId"),
                 reference: r.to_string(),
             });
         }
@@ -73,7 +64,8 @@ pub(crate) fn key_id(cx: &Ctx<'_>, reference: &str) -> Option<String> {
             return Some(a.resource["key/".len()..].to_string())
         }
         Some(a) if a.resource.starts_with("alias/") => a.resource.to_string(),
-        Some(_) => return None,
+        // Infrastructure code names a key by the stand-in ARN of its reader.
+        Some(_) => return Some(reference.to_string()),
         None if reference.starts_with("alias/") => reference.to_string(),
         None => return Some(reference.to_string()),
     };
@@ -90,7 +82,7 @@ pub(crate) fn key_id(cx: &Ctx<'_>, reference: &str) -> Option<String> {
 pub(crate) fn key<'a>(cx: &Ctx<'a>, id: &str) -> Option<&'a Object> {
     cx.objects_of(k::KMS_KEY).find(|o| {
         text(&o.root, "KeyId") == Some(id)
-            || text(&o.root, "Arn").is_some_and(|a| a.ends_with(&format!("key/{id}")))
+            || text(&o.root, "Arn").is_some_and(|a| a == id || a.ends_with(&format!("key/{id}")))
     })
 }
 

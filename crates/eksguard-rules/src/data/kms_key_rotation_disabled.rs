@@ -31,6 +31,11 @@ declare_rule! {
     ///   `aws_eks_cluster.encryption_config.provider.key_arn` references
     /// - CloudFormation: `AWS::KMS::Key` `EnableKeyRotation`
     ///
+    /// ## Example
+    /// ```json
+    /// {"KeyRotationEnabled": false, "KeyId": "arn:aws:kms:eu-west-1:111122223333:key/1111aaaa-…"}
+    /// ```
+    ///
     /// ## Fix
     /// `aws kms enable-key-rotation --key-id KEY` (optionally
     /// `--rotation-period-in-days`).
@@ -71,15 +76,25 @@ impl InventoryRule for KmsKeyRotationDisabled {
         }
         for (id, mut users) in by_key {
             users.dedup();
-            let Some(status) = rotation(cx, &id) else { continue };
+            let Some(status) = rotation(cx, &id) else {
+                continue;
+            };
             if !rotatable(key(cx, &id)) {
                 continue;
             }
-            if status.root.get("KeyRotationEnabled").and_then(Node::as_bool_lenient) == Some(false) {
+            if status
+                .root
+                .get("KeyRotationEnabled")
+                .and_then(Node::as_bool_lenient)
+                == Some(false)
+            {
                 out.report(
                     status,
                     FieldPath::parse("KeyRotationEnabled"),
-                    format!("KMS key {id}, used by {}, does not rotate", users.join(", ")),
+                    format!(
+                        "KMS key {id}, used by {}, does not rotate",
+                        users.join(", ")
+                    ),
                 );
             }
         }

@@ -8,7 +8,12 @@ use crate::aws_svc::text;
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// Key states in which nothing can be decrypted, now or soon.
-const UNUSABLE: &[&str] = &["PendingDeletion", "Disabled", "PendingReplicaDeletion", "Unavailable"];
+const UNUSABLE: &[&str] = &[
+    "PendingDeletion",
+    "Disabled",
+    "PendingReplicaDeletion",
+    "Unavailable",
+];
 
 declare_rule! {
     /// ## What it checks
@@ -28,6 +33,12 @@ declare_rule! {
     /// - API: `DescribeKey`, `ListAliases`
     /// - Terraform: `aws_kms_key.is_enabled`
     /// - CloudFormation: `AWS::KMS::Key` `Enabled`
+    ///
+    /// ## Example
+    /// ```json
+    /// {"KeyMetadata": {"KeyId": "1111aaaa-…", "KeyState": "PendingDeletion",
+    ///   "DeletionDate": "2026-12-21T10:00:00+00:00"}}
+    /// ```
     ///
     /// ## Fix
     /// `aws kms cancel-key-deletion` and `aws kms enable-key`, or move the cluster to a
@@ -55,7 +66,9 @@ impl InventoryRule for KmsKeyUnusable {
         for (id, mut users) in by_key {
             users.dedup();
             let Some(key) = key(cx, &id) else { continue };
-            let Some(state) = text(&key.root, "KeyState") else { continue };
+            let Some(state) = text(&key.root, "KeyState") else {
+                continue;
+            };
             if !UNUSABLE.iter().any(|s| s.eq_ignore_ascii_case(state)) {
                 continue;
             }
@@ -65,7 +78,10 @@ impl InventoryRule for KmsKeyUnusable {
             out.report(
                 key,
                 FieldPath::parse("KeyState"),
-                format!("KMS key {id}, used by {}, is {state}{when}", users.join(", ")),
+                format!(
+                    "KMS key {id}, used by {}, is {state}{when}",
+                    users.join(", ")
+                ),
             );
         }
     }

@@ -92,7 +92,10 @@ pub(crate) fn management(cx: &Ctx<'_>, trail: &Object) -> Management {
     };
     let mut best = Management::None;
     for s in sel.get("EventSelectors").map(Node::items).unwrap_or(&[]) {
-        if s.get("IncludeManagementEvents").and_then(Node::as_bool_lenient) == Some(false) {
+        if s.get("IncludeManagementEvents")
+            .and_then(Node::as_bool_lenient)
+            == Some(false)
+        {
             continue;
         }
         let rw = text(s, "ReadWriteType").unwrap_or("All");
@@ -103,7 +106,11 @@ pub(crate) fn management(cx: &Ctx<'_>, trail: &Object) -> Management {
         };
         best = best.max(m);
     }
-    for s in sel.get("AdvancedEventSelectors").map(Node::items).unwrap_or(&[]) {
+    for s in sel
+        .get("AdvancedEventSelectors")
+        .map(Node::items)
+        .unwrap_or(&[])
+    {
         let fields = s.get("FieldSelectors").map(Node::items).unwrap_or(&[]);
         let equals = |field: &str, value: &str| {
             fields.iter().any(|f| {

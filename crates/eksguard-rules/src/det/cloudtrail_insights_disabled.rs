@@ -22,6 +22,11 @@ declare_rule! {
     /// - Terraform: `aws_cloudtrail.insight_selector`
     /// - CloudFormation: `AWS::CloudTrail::Trail` `InsightSelectors`
     ///
+    /// ## Example
+    /// ```json
+    /// {"trailList": [{"Name": "main", "IsMultiRegionTrail": true, "HasInsightSelectors": false}]}
+    /// ```
+    ///
     /// ## Fix
     /// `aws cloudtrail put-insight-selectors --trail-name T --insight-selectors
     /// '[{"InsightType":"ApiCallRateInsight"},{"InsightType":"ApiErrorRateInsight"}]'`.
@@ -44,7 +49,11 @@ impl InventoryRule for CloudtrailInsightsDisabled {
         }
         let all = trails(cx);
         let insights = all.iter().any(|t| {
-            let flag = t.root.get("HasInsightSelectors").and_then(Node::as_bool_lenient) == Some(true);
+            let flag = t
+                .root
+                .get("HasInsightSelectors")
+                .and_then(Node::as_bool_lenient)
+                == Some(true);
             let own = t.root.get("InsightSelectors").and_then(Node::as_seq);
             let listed = by_arn(cx, k::CLOUDTRAIL_INSIGHT_SELECTORS, t)
                 .and_then(|o| o.root.get("InsightSelectors"))
@@ -60,7 +69,10 @@ impl InventoryRule for CloudtrailInsightsDisabled {
             .objects_of(k::CLOUDTRAIL_TRAIL_LIST)
             .next()
             .map(|l| (l, FieldPath::parse("trailList")))
-            .or_else(|| all.first().map(|t| (*t, FieldPath::parse("HasInsightSelectors"))));
+            .or_else(|| {
+                all.first()
+                    .map(|t| (*t, FieldPath::parse("HasInsightSelectors")))
+            });
         if let Some((obj, path)) = on {
             out.report(obj, path, "no CloudTrail trail has CloudTrail Insights");
         }

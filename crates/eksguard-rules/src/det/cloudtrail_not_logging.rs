@@ -36,6 +36,12 @@ declare_rule! {
     /// - CloudFormation: `AWS::CloudTrail::Trail` (`IsMultiRegionTrail`, `IsLogging`,
     ///   `EventSelectors`, `AdvancedEventSelectors`)
     ///
+    /// ## Example
+    /// ```json
+    /// {"trailList": [{"Name": "regional", "IsMultiRegionTrail": false,
+    ///   "HasCustomEventSelectors": false}]}
+    /// ```
+    ///
     /// ## Fix
     /// Create a multi-region trail (an organisation trail where there is an organisation)
     /// that records all management events, and keep it logging.
@@ -89,7 +95,12 @@ impl InventoryRule for CloudtrailNotLogging {
         }
         let multi: Vec<&Object> = trails(cx)
             .into_iter()
-            .filter(|t| t.root.get("IsMultiRegionTrail").and_then(Node::as_bool_lenient) == Some(true))
+            .filter(|t| {
+                t.root
+                    .get("IsMultiRegionTrail")
+                    .and_then(Node::as_bool_lenient)
+                    == Some(true)
+            })
             .collect();
         if multi.is_empty() {
             let on = cx
@@ -119,7 +130,9 @@ impl InventoryRule for CloudtrailNotLogging {
             .any(|(_, f)| f.as_ref().is_some_and(|(_, s, _)| *s == Severity::Low));
         let mut seen = std::collections::BTreeSet::new();
         for (t, f) in failures {
-            let Some((path, severity, why)) = f else { continue };
+            let Some((path, severity, why)) = f else {
+                continue;
+            };
             // Shadow copies repeat a trail; one finding is enough.
             if !seen.insert(arn(t).to_string()) {
                 continue;
@@ -127,7 +140,12 @@ impl InventoryRule for CloudtrailNotLogging {
             if best_partial && severity != Severity::Low {
                 continue;
             }
-            out.report_with(t, path, severity, format!("multi-region trail {} {why}", arn(t)));
+            out.report_with(
+                t,
+                path,
+                severity,
+                format!("multi-region trail {} {why}", arn(t)),
+            );
         }
     }
 }

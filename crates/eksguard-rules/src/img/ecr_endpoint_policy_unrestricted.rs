@@ -37,6 +37,12 @@ declare_rule! {
     /// - Terraform: `aws_vpc_endpoint.policy`
     /// - CloudFormation: `AWS::EC2::VPCEndpoint` `PolicyDocument`
     ///
+    /// ## Example
+    /// ```json
+    /// {"VpcEndpointId": "vpce-0001", "VpcId": "vpc-0a1b", "ServiceName": "com.amazonaws.eu-west-1.ecr.dkr",
+    ///  "PolicyDocument": "{\"Statement\":[{\"Action\":\"*\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Resource\":\"*\"}]}"}
+    /// ```
+    ///
     /// ## Fix
     /// Replace the default policy with one that allows the ECR actions the nodes need on
     /// your accounts' repositories (`aws:ResourceAccount` or `aws:ResourceOrgID`).
@@ -46,7 +52,7 @@ declare_rule! {
         severity: Low,
         data: [Ec2],
         scope: Objects(&[k::EC2_VPC_ENDPOINT]),
-        reads: &["EKSCluster", "ClusterConfig"],
+        reads: &["EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "An ECR VPC endpoint keeps the default full-access policy",
         remediation: "Limit the endpoint policy to your accounts' or organisation's repositories.",
     }

@@ -25,6 +25,11 @@ declare_rule! {
     ///   `aws_ecr_registry_scanning_configuration.scan_type`
     /// - CloudFormation: `AWS::ECR::RegistryScanningConfiguration` `ScanType`
     ///
+    /// ## Example
+    /// ```json
+    /// {"registryId": "111122223333", "scanningConfiguration": {"scanType": "BASIC", "rules": []}}
+    /// ```
+    ///
     /// ## Fix
     /// `aws inspector2 enable --resource-types ECR`, or set the registry's scan type to
     /// `ENHANCED`.
@@ -57,11 +62,13 @@ impl ObjectRule for EcrEnhancedScanningDisabled {
                 );
             }
         } else if is(&obj.root, "scanningConfiguration.scanType", "BASIC") {
-            let registry = text(&obj.root, "registryId").unwrap_or("the registry");
+            let registry = text(&obj.root, "registryId")
+                .map(|r| format!("registry {r}"))
+                .unwrap_or_else(|| "the registry".to_string());
             out.report(
                 obj,
                 FieldPath::parse("scanningConfiguration.scanType"),
-                format!("registry {registry} uses BASIC image scanning, not enhanced (Amazon Inspector) scanning"),
+                format!("{registry} uses BASIC image scanning, not enhanced (Amazon Inspector) scanning"),
             );
         }
     }

@@ -31,6 +31,11 @@ declare_rule! {
     /// - CloudFormation: `AWS::ECR::Repository` `ImageScanningConfiguration.ScanOnPush`,
     ///   `AWS::ECR::RegistryScanningConfiguration`
     ///
+    /// ## Example
+    /// ```json
+    /// {"repositoryName": "team/api", "imageScanningConfiguration": {"scanOnPush": false}}
+    /// ```
+    ///
     /// ## Fix
     /// Turn on enhanced scanning with a `CONTINUOUS_SCAN` rule whose filter is `*`, or at
     /// least scan on push.

@@ -27,6 +27,14 @@ declare_rule! {
     /// - Terraform: `aws_ecr_repository`, `aws_ecr_lifecycle_policy`
     /// - CloudFormation: `AWS::ECR::Repository` `LifecyclePolicy`
     ///
+    /// ## Example
+    /// ```yaml
+    /// Api:
+    ///   Type: AWS::ECR::Repository
+    ///   Properties:
+    ///     RepositoryName: team/api
+    /// ```
+    ///
     /// ## Fix
     /// Add a lifecycle policy that expires untagged images and keeps a bounded number of
     /// tagged ones.
@@ -68,7 +76,10 @@ impl InventoryRule for EcrLifecyclePolicyMissing {
                 out.report(
                     repo,
                     FieldPath::parse("repositoryName"),
-                    format!("ECR repository {name} has no lifecycle policy{}", users(&j.uses)),
+                    format!(
+                        "ECR repository {name} has no lifecycle policy{}",
+                        users(&j.uses)
+                    ),
                 );
             }
         }

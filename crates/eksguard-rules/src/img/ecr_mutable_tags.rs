@@ -28,6 +28,11 @@ declare_rule! {
     ///   `image_tag_mutability_exclusion_filter`
     /// - CloudFormation: `AWS::ECR::Repository` `ImageTagMutability`
     ///
+    /// ## Example
+    /// ```json
+    /// {"repositoryName": "team/api", "imageTagMutability": "MUTABLE"}
+    /// ```
+    ///
     /// ## Fix
     /// Set `imageTagMutability` to `IMMUTABLE` (with exclusions only for tags meant to
     /// move, such as `latest`, that no workload runs), or pin images by digest.
@@ -90,7 +95,10 @@ impl InventoryRule for EcrMutableTags {
                 out.report(
                     j.repo,
                     path,
-                    format!("ECR repository {name} ({mode}) lets these running tags be overwritten: {}", hits.join(", ")),
+                    format!(
+                        "ECR repository {name} ({mode}) lets these running tags be overwritten: {}",
+                        hits.join(", ")
+                    ),
                 );
             }
         }

@@ -25,6 +25,12 @@ declare_rule! {
     /// - Terraform: `aws_vpc_endpoint` (`service_name`, `vpc_endpoint_type`, `vpc_id`)
     /// - CloudFormation: `AWS::EC2::VPCEndpoint` (`ServiceName`, `VpcEndpointType`, `VpcId`)
     ///
+    /// ## Example
+    /// ```json
+    /// {"VpcEndpoints": [{"VpcId": "vpc-0a1b", "ServiceName": "com.amazonaws.eu-west-1.ecr.api",
+    ///   "VpcEndpointType": "Interface", "State": "available"}]}
+    /// ```
+    ///
     /// ## Fix
     /// Create interface endpoints for `ecr.api` and `ecr.dkr` and a gateway endpoint for
     /// S3 in the cluster's VPC.
@@ -34,7 +40,7 @@ declare_rule! {
         severity: Info,
         data: [Ec2, Eks],
         scope: Inventory,
-        reads: &[k::EC2_VPC_ENDPOINT_LIST, k::EC2_VPC_ENDPOINT, "EKSCluster", "ClusterConfig"],
+        reads: &[k::EC2_VPC_ENDPOINT_LIST, k::EC2_VPC_ENDPOINT, "EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "The cluster's VPC has no private endpoints for ECR",
         remediation: "Create `ecr.api` and `ecr.dkr` interface endpoints and an S3 endpoint in the cluster VPC.",
     }
@@ -57,7 +63,9 @@ impl InventoryRule for EcrPrivateEndpointsMissing {
             return;
         }
         for c in clusters(cx) {
-            let Some(vpc) = c.vpc_id.as_deref() else { continue };
+            let Some(vpc) = c.vpc_id.as_deref() else {
+                continue;
+            };
             let mine: Vec<(String, bool)> = endpoints
                 .iter()
                 .filter(|e| text(&e.root, "VpcId") == Some(vpc) && usable(e))

@@ -45,6 +45,12 @@ declare_rule! {
     /// - Terraform: `aws_ecr_repository_policy.policy`
     /// - CloudFormation: `AWS::ECR::Repository` `RepositoryPolicyText`
     ///
+    /// ## Example
+    /// ```json
+    /// {"Statement": [{"Effect": "Allow", "Principal": "*",
+    ///   "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}]}
+    /// ```
+    ///
     /// ## Fix
     /// Name the accounts or roles that may pull, or add an `aws:PrincipalOrgID` condition.
     pub EcrRepositoryPolicyPublic {
@@ -92,7 +98,10 @@ impl ObjectRule for EcrRepositoryPolicyPublic {
                 obj,
                 st.path.key("Principal"),
                 severity,
-                format!("any AWS principal may {what} ECR repository {}", repository_label(cx, obj)),
+                format!(
+                    "any AWS principal may {what} ECR repository {}",
+                    repository_label(cx, obj)
+                ),
             );
         }
     }

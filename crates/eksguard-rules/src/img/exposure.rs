@@ -10,7 +10,15 @@ use crate::Ctx;
 
 /// Verbs an identity must hold on everything to be as powerful as `cluster-admin`.
 const ADMIN_VERBS: &[&str] = &[
-    "get", "list", "watch", "create", "update", "patch", "delete", "escalate", "bind",
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "escalate",
+    "bind",
     "impersonate",
 ];
 
@@ -75,7 +83,11 @@ fn node_role(cx: &Ctx<'_>, ns: &str, sa: &str, host_network: bool) -> Option<Str
 /// the pod.
 fn reachable(cx: &Ctx<'_>, w: &Object, ns: &str, labels: &Node) -> Vec<String> {
     let selects = |svc: &Object| {
-        let sel = svc.root.at("spec.selector").map(Node::entries).unwrap_or(&[]);
+        let sel = svc
+            .root
+            .at("spec.selector")
+            .map(Node::entries)
+            .unwrap_or(&[]);
         !sel.is_empty()
             && sel
                 .iter()
@@ -89,13 +101,22 @@ fn reachable(cx: &Ctx<'_>, w: &Object, ns: &str, labels: &Node) -> Vec<String> {
     for s in &services {
         let ty = text(&s.root, "spec.type").unwrap_or("ClusterIP");
         if ty == "LoadBalancer" || ty == "NodePort" {
-            out.push(format!("reachable from outside through Service/{} ({ty})", s.name));
+            out.push(format!(
+                "reachable from outside through Service/{} ({ty})",
+                s.name
+            ));
         }
     }
     for ing in cx.objects_in("Ingress", ns) {
         let backends = ingress_backends(&ing.root);
-        if services.iter().any(|s| backends.iter().any(|b| b == &*s.name)) {
-            out.push(format!("reachable from outside through Ingress/{}", ing.name));
+        if services
+            .iter()
+            .any(|s| backends.iter().any(|b| b == &*s.name))
+        {
+            out.push(format!(
+                "reachable from outside through Ingress/{}",
+                ing.name
+            ));
         }
     }
     out

@@ -5,7 +5,9 @@ use eksguard_model::rbac::RbacModel;
 use eksguard_model::{Node, ObjectId, Severity};
 
 use super::exposure::exposure;
-use crate::aws_svc::{ecr_image_uses, finding_resources, is, text, vuln, vuln_summary, EcrImage, Vuln};
+use crate::aws_svc::{
+    ecr_image_uses, finding_resources, is, text, vuln, vuln_summary, EcrImage, Vuln,
+};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
 /// How many CVEs a message lists by name.
@@ -32,6 +34,11 @@ declare_rule! {
     /// Critical when a CVE is CRITICAL; a HIGH image rises to critical when the workload
     /// is exposed.
     ///
+    /// ## Why it matters
+    /// A CVE matters where it runs. The same vulnerable library is a routine patch in a
+    /// batch job nobody can reach, and an incident waiting to happen in a privileged pod
+    /// behind a public load balancer whose service account can read every Secret.
+    ///
     /// ## How this differs from scanning images yourself
     /// A scanner such as trivy pulls every image (registry credentials, bandwidth, minutes
     /// per image) and reports per image, not per workload. Here ECR's enhanced scanning
@@ -46,6 +53,13 @@ declare_rule! {
     /// - CLI: `aws inspector2 list-findings` (with the workloads of the scan)
     /// - API: `ListFindings`
     /// - Infrastructure code: none (findings are a runtime state)
+    ///
+    /// ## Example
+    /// ```yaml
+    /// image: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/api:v1.4.2
+    /// # Inspector: CVE-2026-1111 (HIGH, openssl 3.0.8, fixed in 3.0.15) on team/api, tag v1.4.2
+    /// # Service/api-public (LoadBalancer) selects the pod: reported as critical
+    /// ```
     ///
     /// ## Fix
     /// Rebuild the image on patched base layers and packages (the fixed versions are in
@@ -96,7 +110,7 @@ fn same_image(details: &Node, region: Option<&str>, img: &EcrImage) -> bool {
 impl InventoryRule for ImageWithKnownVulnerabilities {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         // Every ECR image resource of an open finding, once.
-        let mut images: Vec<(&Node, Option<&str>, Vuln<'_>)> = Vec::new();
+        let mut images: Vec<(&Node, Option<&str>, Vuln)> = Vec::new();
         for f in cx.objects_of(k::INSPECTOR_FINDING) {
             let Some(v) = vuln(f) else { continue };
             for (_, r) in finding_resources(f) {
@@ -118,7 +132,7 @@ impl InventoryRule for ImageWithKnownVulnerabilities {
             if !done.insert((u.workload.id, u.reference.clone())) {
                 continue;
             }
-            let mut vulns: Vec<Vuln<'_>> = images
+            let mut vulns: Vec<Vuln> = images
                 .iter()
                 .filter(|(d, region, _)| same_image(d, *region, &u.ecr))
                 .map(|(_, _, v)| v.clone())
@@ -154,4 +168,3 @@ impl InventoryRule for ImageWithKnownVulnerabilities {
         }
     }
 }
-

@@ -26,6 +26,12 @@ declare_rule! {
     /// - API: `DescribeInstanceTypes`
     /// - Infrastructure code: none (instance-type facts come from the EC2 API)
     ///
+    /// ## Example
+    /// ```json
+    /// {"InstanceTypes": [{"InstanceType": "t3.large",
+    ///   "NetworkInfo": {"EncryptionInTransitSupported": false}}]}
+    /// ```
+    ///
     /// ## Fix
     /// Move the nodes to instance types that support encryption in transit (most
     /// current-generation Nitro types: `m6i`, `c6i`, `r6i`, `m7g` and later), or
@@ -83,7 +89,13 @@ fn named_types(obj: &Object) -> Vec<(FieldPath, String)> {
                 {
                     continue;
                 }
-                for (j, v) in r.get("values").map(Node::items).unwrap_or(&[]).iter().enumerate() {
+                for (j, v) in r
+                    .get("values")
+                    .map(Node::items)
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                {
                     if let Some(t) = v.as_str() {
                         out.push((base.index(i).key("values").index(j), t.to_string()));
                     }
@@ -110,7 +122,12 @@ impl InventoryRule for NodeInstanceTypeWithoutTransitEncryption {
         if clear.is_empty() {
             return;
         }
-        for kind in ["EKSNodegroup", "EC2LaunchTemplateVersion", k::EC2_INSTANCE, "NodePool"] {
+        for kind in [
+            "EKSNodegroup",
+            "EC2LaunchTemplateVersion",
+            k::EC2_INSTANCE,
+            "NodePool",
+        ] {
             for obj in cx.objects_of(kind) {
                 for (path, ty) in named_types(obj) {
                     if clear.contains(&ty) {

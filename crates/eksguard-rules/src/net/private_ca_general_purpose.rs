@@ -23,6 +23,14 @@ declare_rule! {
     /// - Terraform: `aws_acmpca_certificate_authority.usage_mode`
     /// - CloudFormation: `AWS::ACMPCA::CertificateAuthority` `UsageMode`
     ///
+    /// ## Example
+    /// ```yaml
+    /// kind: AWSPCAClusterIssuer
+    /// spec:
+    ///   arn: arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/1111…
+    /// # describe-certificate-authority: "UsageMode": "GENERAL_PURPOSE"
+    /// ```
+    ///
     /// ## Fix
     /// Issue workload certificates from a private CA created with
     /// `UsageMode: SHORT_LIVED_CERTIFICATE`.
@@ -46,14 +54,16 @@ impl ObjectRule for PrivateCaGeneralPurpose {
         let Some(arn) = text(&obj.root, "spec.arn") else {
             return;
         };
-        let general = cx
-            .objects_of(k::ACMPCA_CA)
-            .any(|ca| text(&ca.root, "Arn") == Some(arn) && is(&ca.root, "UsageMode", "GENERAL_PURPOSE"));
+        let general = cx.objects_of(k::ACMPCA_CA).any(|ca| {
+            text(&ca.root, "Arn") == Some(arn) && is(&ca.root, "UsageMode", "GENERAL_PURPOSE")
+        });
         if general {
             out.report(
                 obj,
                 FieldPath::parse("spec.arn"),
-                format!("private CA {arn} is in GENERAL_PURPOSE mode, not short-lived certificate mode"),
+                format!(
+                    "private CA {arn} is in GENERAL_PURPOSE mode, not short-lived certificate mode"
+                ),
             );
         }
     }

@@ -25,6 +25,12 @@ declare_rule! {
     /// - Terraform: `aws_flow_log` (`vpc_id`, `subnet_id`, `traffic_type`)
     /// - CloudFormation: `AWS::EC2::FlowLog` (`ResourceId`, `ResourceType`, `TrafficType`)
     ///
+    /// ## Example
+    /// ```json
+    /// {"FlowLogs": [{"FlowLogId": "fl-0001", "ResourceId": "vpc-0a1b",
+    ///   "FlowLogStatus": "ACTIVE", "TrafficType": "REJECT"}]}
+    /// ```
+    ///
     /// ## Fix
     /// `aws ec2 create-flow-logs --resource-type VPC --resource-ids VPC
     /// --traffic-type ALL …` to CloudWatch Logs or S3.
@@ -34,7 +40,7 @@ declare_rule! {
         severity: Medium,
         data: [Ec2, Eks],
         scope: Inventory,
-        reads: &[k::EC2_FLOW_LOG_LIST, k::EC2_FLOW_LOG, "EKSCluster", "ClusterConfig"],
+        reads: &[k::EC2_FLOW_LOG_LIST, k::EC2_FLOW_LOG, "EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "The cluster's VPC has no flow log",
         remediation: "Create a VPC flow log of all traffic for the cluster's VPC.",
     }
@@ -48,14 +54,19 @@ fn works(f: &Object) -> bool {
 
 impl InventoryRule for VpcFlowLogsDisabled {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        let logs: Vec<&Object> = cx.objects_of(k::EC2_FLOW_LOG).filter(|f| works(f)).collect();
+        let logs: Vec<&Object> = cx
+            .objects_of(k::EC2_FLOW_LOG)
+            .filter(|f| works(f))
+            .collect();
         if cx.objects_of(k::EC2_FLOW_LOG_LIST).next().is_none()
             && cx.objects_of(k::EC2_FLOW_LOG).next().is_none()
         {
             return;
         }
         for c in clusters(cx) {
-            let Some(vpc) = c.vpc_id.as_deref() else { continue };
+            let Some(vpc) = c.vpc_id.as_deref() else {
+                continue;
+            };
             let on = |id: &str| -> Vec<&Object> {
                 logs.iter()
                     .copied()
@@ -64,8 +75,7 @@ impl InventoryRule for VpcFlowLogsDisabled {
             };
             let mut covering = on(vpc);
             if covering.is_empty() && !c.subnet_ids.is_empty() {
-                let per_subnet: Vec<Vec<&Object>> =
-                    c.subnet_ids.iter().map(|s| on(s)).collect();
+                let per_subnet: Vec<Vec<&Object>> = c.subnet_ids.iter().map(|s| on(s)).collect();
                 if per_subnet.iter().all(|l| !l.is_empty()) {
                     covering = per_subnet.into_iter().flatten().collect();
                 }
@@ -76,10 +86,7 @@ impl InventoryRule for VpcFlowLogsDisabled {
                     c.vpc_path.clone(),
                     format!("no active flow log covers VPC {vpc} of cluster {}", c.name),
                 );
-            } else if !covering
-                .iter()
-                .any(|f| is(&f.root, "TrafficType", "ALL"))
-            {
+            } else if !covering.iter().any(|f| is(&f.root, "TrafficType", "ALL")) {
                 let types: Vec<&str> = covering
                     .iter()
                     .filter_map(|f| text(&f.root, "TrafficType"))

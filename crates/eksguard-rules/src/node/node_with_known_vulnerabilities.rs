@@ -36,6 +36,14 @@ declare_rule! {
     /// - API: `ListFindings`, `ListCoverage`, `DescribeInstances`
     /// - Infrastructure code: none (findings are a runtime state)
     ///
+    /// ## Example
+    /// ```json
+    /// {"findings": [{"type": "PACKAGE_VULNERABILITY", "severity": "CRITICAL", "status": "ACTIVE",
+    ///   "resources": [{"type": "AWS_EC2_INSTANCE", "id": "i-0abc", "tags": {"eks:cluster-name": "prod"}}],
+    ///   "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2026-1001",
+    ///     "vulnerablePackages": [{"name": "kernel", "version": "6.1.100", "fixedInVersion": "6.1.115"}]}}]}
+    /// ```
+    ///
     /// ## Fix
     /// Roll the node group (or let Karpenter drift) onto the latest EKS-optimised AMI;
     /// for packages without a fix, weigh the exposure the CVE needs.
@@ -45,7 +53,7 @@ declare_rule! {
         severity: High,
         data: [Inspector],
         scope: Inventory,
-        reads: &[k::INSPECTOR_FINDING, k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", "EKSCluster", "ClusterConfig"],
+        reads: &[k::INSPECTOR_FINDING, k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", "EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "A node has open critical or high vulnerabilities found by Amazon Inspector",
         remediation: "Replace the node with one built from a patched AMI (update the node group or let Karpenter drift).",
     }
@@ -56,7 +64,7 @@ impl InventoryRule for NodeWithKnownVulnerabilities {
         let names: BTreeSet<String> = clusters(cx).into_iter().map(|c| c.name).collect();
         let nodes = cluster_nodes(cx);
         // instance → (first finding and its resource path, vulnerabilities)
-        let mut by_node: BTreeMap<String, (&Object, FieldPath, Vec<Vuln<'_>>)> = BTreeMap::new();
+        let mut by_node: BTreeMap<String, (&Object, FieldPath, Vec<Vuln>)> = BTreeMap::new();
         for f in cx.objects_of(k::INSPECTOR_FINDING) {
             let Some(v) = vuln(f) else { continue };
             for (i, r) in finding_resources(f) {

@@ -39,7 +39,7 @@ declare_rule! {
         severity: Medium,
         data: [GuardDuty],
         scope: Objects(&[k::GUARDDUTY_COVERAGE]),
-        reads: &["EKSCluster", "ClusterConfig"],
+        reads: &["EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "GuardDuty runtime coverage of the cluster is unhealthy or incomplete",
         remediation: "Fix what GuardDuty's coverage `Issue` names so that every compatible node runs the agent.",
     }

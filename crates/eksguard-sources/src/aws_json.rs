@@ -509,7 +509,13 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         && has(&root, "Status")
         && (has(&root, "Features") || has(&root, "DataSources"))
     {
-        let name = detector_id_in_path(path).unwrap_or(path).to_string();
+        // The CLI does not print the ID; a live read adds it as `DetectorId`.
+        let name = first_text(&root, &["DetectorId"]);
+        let name = if name.is_empty() {
+            detector_id_in_path(path).unwrap_or(path).to_string()
+        } else {
+            name
+        };
         return whole(root, k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &name);
     }
     if root.get("scanningConfiguration").is_some_and(Node::is_map) {
@@ -732,5 +738,108 @@ mod tests {
             one(r#"{"Version": "2012-10-17", "Statement": []}"#),
             Classified::Objects(_)
         ));
+    }
+    fn kinds(text: &str) -> Vec<(String, String)> {
+        objects(text)
+            .iter()
+            .map(|o| (o.kind.to_string(), o.name.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn security_service_outputs_by_content() {
+        let k = |kind: &str, name: &str| (kind.to_string(), name.to_string());
+        assert_eq!(
+            kinds(r#"{"DetectorIds": []}"#),
+            [k("GuardDutyDetectorList", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"ServiceRole": "r", "Status": "ENABLED", "Features": []}"#),
+            [k("GuardDutyDetector", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"Resources": [{"ResourceId": "prod", "CoverageStatus": "HEALTHY"}]}"#),
+            [k("GuardDutyCoverage", "prod")]
+        );
+        assert_eq!(
+            kinds(
+                r#"{"accounts": [{"accountId": "1", "resourceState": {}}], "failedAccounts": []}"#
+            ),
+            [k("InspectorAccountStatus", "1")]
+        );
+        assert_eq!(
+            kinds(r#"{"findings": [{"findingArn": "arn:f"}]}"#),
+            [k("InspectorFinding", "arn:f")]
+        );
+        assert_eq!(
+            kinds(r#"{"KeyMetadata": {"KeyId": "k", "Arn": "arn:aws:kms:r:1:key/k"}}"#),
+            [k("KMSKey", "arn:aws:kms:r:1:key/k")]
+        );
+        assert_eq!(
+            kinds(r#"{"KeyRotationEnabled": false}"#),
+            [k("KMSKeyRotationStatus", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"trailList": [{"TrailARN": "arn:t", "Name": "t"}]}"#),
+            [
+                k("CloudTrailTrailList", "t.json"),
+                k("CloudTrailTrail", "arn:t")
+            ]
+        );
+        assert_eq!(
+            kinds(r#"{"IsLogging": true}"#),
+            [k("CloudTrailTrailStatus", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"TrailARN": "arn:t", "InsightSelectors": []}"#),
+            [k("CloudTrailInsightSelectors", "arn:t")]
+        );
+        assert_eq!(
+            kinds(r#"{"FlowLogs": []}"#),
+            [k("EC2FlowLogList", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"FileSystems": [{"FileSystemId": "fs-1", "PerformanceMode": "maxIO"}]}"#),
+            [k("EFSFileSystem", "fs-1")]
+        );
+        assert_eq!(
+            kinds(r#"{"CertificateAuthority": {"Arn": "arn:ca", "UsageMode": "GENERAL_PURPOSE"}}"#),
+            [k("ACMPCACertificateAuthority", "arn:ca")]
+        );
+        // FSx shares the key; an empty list of a shared key is nothing to read.
+        assert!(matches!(
+            one(r#"{"FileSystems": [{"FileSystemId": "fs-1", "FileSystemType": "LUSTRE"}]}"#),
+            Classified::Known
+        ));
+        assert!(matches!(one(r#"{"findings": []}"#), Classified::Known));
+        // eksguard's own report is not Inspector output.
+        assert!(matches!(
+            one(r#"{"schema_version": "1", "findings": [{"rule_id": "POD001"}]}"#),
+            Classified::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn json_text_policies_are_parsed_in_place() {
+        let o = objects(
+            r#"{"registryId": "1", "repositoryName": "a", "policyText": "{\"Statement\": [{\"Effect\": \"Allow\"}]}"}"#,
+        );
+        assert_eq!(&*o[0].kind, "ECRRepositoryPolicy");
+        assert_eq!(&*o[0].name, "1/a");
+        assert!(o[0].root.at("policyText.Statement").is_some());
+        let o = objects(
+            r#"{"VpcEndpoints": [{"VpcEndpointId": "vpce-1", "PolicyDocument": "{\"Statement\": []}"}]}"#,
+        );
+        assert_eq!(&*o[1].kind, "EC2VpcEndpoint");
+        assert!(o[1].root.get("PolicyDocument").is_some_and(Node::is_map));
+    }
+
+    #[test]
+    fn detector_ids_come_from_the_path() {
+        assert_eq!(
+            detector_id_in_path("out/12abc34d567e8fa901bc2d34e56789f0/get-detector.json"),
+            Some("12abc34d567e8fa901bc2d34e56789f0")
+        );
+        assert_eq!(detector_id_in_path("out/get-detector.json"), None);
     }
 }

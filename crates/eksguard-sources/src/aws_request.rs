@@ -132,11 +132,24 @@ impl SignedClient {
         call: &Call<'_>,
         errors: ErrorReader,
     ) -> Result<Bytes, AwsError> {
+        self.send_with(call, &[], errors).await
+    }
+
+    /// [`SignedClient::send`] with further signed headers (`x-amz-target` of the JSON
+    /// protocol).
+    pub(crate) async fn send_with(
+        &self,
+        call: &Call<'_>,
+        headers: &[(&str, &str)],
+        errors: ErrorReader,
+    ) -> Result<Bytes, AwsError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let outcome =
-                match tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt(call, errors)).await {
+                match tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt(call, headers, errors))
+                    .await
+                {
                     Ok(outcome) => outcome,
                     Err(_) => Err(Failure::Transient(AwsError::local(format!(
                         "no answer within {} s",
@@ -153,7 +166,12 @@ impl SignedClient {
         }
     }
 
-    async fn attempt(&self, call: &Call<'_>, errors: ErrorReader) -> Result<Bytes, Failure> {
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        headers: &[(&str, &str)],
+        errors: ErrorReader,
+    ) -> Result<Bytes, Failure> {
         let (Some(http), Some(provider)) = (&self.http, &self.credentials) else {
             let reason = self
                 .setup_error
@@ -166,7 +184,7 @@ impl SignedClient {
             .await
             .map_err(|e| Failure::Final(AwsError::local(format!("no AWS credentials: {e}"))))?;
         let request = self
-            .signed_request(credentials.into(), call)
+            .signed_request(credentials.into(), call, headers)
             .map_err(|e| Failure::Final(AwsError::local(e)))?;
         let response = http.request(request).await.map_err(|e| {
             Failure::Transient(AwsError::local(format!(
@@ -208,6 +226,7 @@ impl SignedClient {
         &self,
         identity: Identity,
         call: &Call<'_>,
+        headers: &[(&str, &str)],
     ) -> Result<http::Request<Full<Bytes>>, String> {
         let url = format!("{}{}", self.endpoint, call.path);
         let params = aws_sigv4::sign::v4::SigningParams::builder()
@@ -222,17 +241,23 @@ impl SignedClient {
         let signable = SignableRequest::new(
             call.method,
             url.as_str(),
-            [("content-type", call.content_type)].into_iter(),
+            [("content-type", call.content_type)]
+                .into_iter()
+                .chain(headers.iter().copied()),
             SignableBody::Bytes(&call.body),
         )
         .map_err(|e| format!("bad endpoint {url}: {e}"))?;
         let (instructions, _) = sign(signable, &params)
             .map_err(|e| format!("cannot sign the request: {e}"))?
             .into_parts();
-        let mut request = http::Request::builder()
+        let mut builder = http::Request::builder()
             .method(call.method)
             .uri(url.as_str())
-            .header("content-type", call.content_type)
+            .header("content-type", call.content_type);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut request = builder
             .body(Full::new(Bytes::from(call.body.clone())))
             .map_err(|e| format!("bad endpoint {url}: {e}"))?;
         instructions.apply_to_request_http1x(&mut request);

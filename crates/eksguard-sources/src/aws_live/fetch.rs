@@ -35,6 +35,7 @@ pub(super) async fn fetch(
         eks: aws_sdk_eks::Client::new(conf),
         iam: aws_sdk_iam::Client::new(conf),
         ec2: Ec2Client::new(conf),
+        services: super::services::Clients::new(conf),
         permits: Semaphore::new(opts.concurrency.max(1)),
         cluster: opts.cluster_name.clone(),
         objects: RefCell::new(Vec::new()),
@@ -49,6 +50,7 @@ struct Ctx {
     eks: aws_sdk_eks::Client,
     iam: aws_sdk_iam::Client,
     ec2: Ec2Client,
+    services: super::services::Clients,
     permits: Semaphore,
     cluster: String,
     // One thread drives every future and no borrow is held across an await.
@@ -69,6 +71,8 @@ struct Refs {
     /// (id or name, is_id) -> versions
     launch_templates: BTreeMap<(String, bool), BTreeSet<String>>,
     oidc_issuer: Option<String>,
+    /// The KMS keys of the cluster's Secrets encryption.
+    keys: BTreeSet<String>,
 }
 
 impl Ctx {
@@ -120,7 +124,25 @@ impl Ctx {
             join(self.roles(&refs), self.launch_templates(&refs)).await;
         let groups: BTreeSet<String> = refs.security_groups.union(&lt_groups).cloned().collect();
         let subnets: BTreeSet<String> = refs.subnets.union(&lt_subnets).cloned().collect();
-        join(self.security_groups(groups), self.subnets(subnets)).await;
+        join(
+            join(self.security_groups(groups), self.subnets(subnets)),
+            self.services(&refs.keys),
+        )
+        .await;
+    }
+
+    /// The security services around the cluster (ECR, KMS, CloudTrail, GuardDuty,
+    /// Inspector, EFS), as one request slot.
+    async fn services(&self, keys: &BTreeSet<String>) {
+        let read = self
+            .permitted(super::services::read(&self.services, keys))
+            .await;
+        for output in read.outputs {
+            self.add(output);
+        }
+        for (api, resource, kinds, detail) in read.failures {
+            self.fail(api, &resource, kinds, &detail);
+        }
     }
 
     /// Runs one SDK call under the concurrency limit; a failure is recorded and its error
@@ -622,6 +644,10 @@ impl Ctx {
 impl Refs {
     fn add_cluster(&mut self, c: &aws_sdk_eks::types::Cluster) {
         self.roles.extend(c.role_arn().map(str::to_string));
+        for e in c.encryption_config() {
+            self.keys
+                .extend(e.provider().and_then(|p| p.key_arn()).map(str::to_string));
+        }
         self.account = c
             .arn()
             .and_then(|a| a.split(':').nth(4))

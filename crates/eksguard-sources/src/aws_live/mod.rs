@@ -117,6 +117,11 @@ pub fn kinds_read() -> &'static [&'static str] {
         "InspectorCoverage",
         "InspectorFinding",
         "EFSFileSystem",
+        "EC2FlowLogList",
+        "EC2FlowLog",
+        "EC2VpcEndpointList",
+        "EC2VpcEndpoint",
+        "EC2InstanceType",
     ]
 }
 

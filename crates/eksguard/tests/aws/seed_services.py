@@ -26,7 +26,7 @@ def client(service):
     )
 
 
-kms, eks, ecr = client("kms"), client("eks"), client("ecr")
+kms, eks, ecr, ec2 = client("kms"), client("eks"), client("ecr"), client("ec2")
 cloudtrail, s3, guardduty, efs = (
     client("cloudtrail"),
     client("s3"),
@@ -34,12 +34,21 @@ cloudtrail, s3, guardduty, efs = (
     client("efs"),
 )
 
+vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+# The ECR API endpoint with the default full-access policy, no `ecr.dkr` or S3 endpoint.
+endpoint_id = ec2.create_vpc_endpoint(
+    VpcId=vpc,
+    ServiceName=f"com.amazonaws.{region}.ecr.api",
+    VpcEndpointType="Interface",
+)["VpcEndpoint"]["VpcEndpointId"]
+
 key = kms.create_key(Description=f"svc-{suffix} secrets")["KeyMetadata"]["Arn"]
 name = f"svc-{suffix}"
 eks.create_cluster(
     name=name,
     roleArn="arn:aws:iam::123456789012:role/svc-cluster",
-    resourcesVpcConfig={"subnetIds": []},
+    resourcesVpcConfig={"subnetIds": [subnet]},
     encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key}}],
 )
 
@@ -66,6 +75,14 @@ ecr.set_repository_policy(
 
 bucket = f"svc-trail-{suffix}"
 s3.create_bucket(Bucket=bucket)
+# Flow logs of rejected traffic only.
+ec2.create_flow_logs(
+    ResourceIds=[vpc],
+    ResourceType="VPC",
+    TrafficType="REJECT",
+    LogDestinationType="s3",
+    LogDestination=f"arn:aws:s3:::{bucket}",
+)
 trail = cloudtrail.create_trail(
     Name=f"svc-{suffix}", S3BucketName=bucket, IsMultiRegionTrail=False
 )["TrailARN"]
@@ -89,6 +106,7 @@ print(
             "trail": trail,
             "detector": detector,
             "file_system": fs,
+            "vpc_endpoint": endpoint_id,
         }
     )
 )

@@ -173,6 +173,15 @@ fn security_services_are_read_live_and_judged() {
         ("NODE014", "123456789012".to_string()),
         ("NODE015", "i-0aaa1111".to_string()),
         ("NODE016", "i-0bbb2222".to_string()),
+        ("IMG010", s("vpc_endpoint")),
+        (
+            "IMG009",
+            format!("arn:aws:eks:us-east-1:123456789012:cluster/{name}"),
+        ),
+        (
+            "NET012",
+            format!("arn:aws:eks:us-east-1:123456789012:cluster/{name}"),
+        ),
     ] {
         assert!(
             found.contains(&(rule.to_string(), resource.clone())),

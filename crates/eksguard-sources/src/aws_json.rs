@@ -296,10 +296,6 @@ fn items_have(root: &Node, key: &str, member: &str) -> bool {
         .is_some_and(|items| !items.is_empty() && items.iter().all(|i| i.get(member).is_some()))
 }
 
-fn is_seq(root: &Node, key: &str) -> bool {
-    root.get(key).is_some_and(|n| n.as_seq().is_some())
-}
-
 /// The first path component that looks like a GuardDuty detector ID (32 lowercase hex
 /// characters): `get-detector` does not print the ID it was asked for.
 fn detector_id_in_path(path: &str) -> Option<&str> {
@@ -330,11 +326,11 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         )]))
     };
 
-    // (key, item member that tells the output apart, api, kind, name keys, a whole-output
-    // object of this kind too, a policy string to parse)
+    // (key, a member every item has, api, kind, name keys, a whole-output object of this
+    // kind too, a policy string to parse)
     type ListShape = (
         &'static str,
-        Option<&'static str>,
+        &'static str,
         &'static str,
         &'static str,
         &'static [&'static str],
@@ -344,7 +340,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
     const LISTS: &[ListShape] = &[
         (
             "Resources",
-            Some("CoverageStatus"),
+            "CoverageStatus",
             k::GUARDDUTY,
             k::GUARDDUTY_COVERAGE,
             &["ResourceId"],
@@ -353,7 +349,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "accounts",
-            Some("resourceState"),
+            "resourceState",
             k::INSPECTOR2,
             k::INSPECTOR_ACCOUNT_STATUS,
             &["accountId"],
@@ -362,7 +358,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "coveredResources",
-            None,
+            "resourceId",
             k::INSPECTOR2,
             k::INSPECTOR_COVERAGE,
             &["resourceId"],
@@ -371,7 +367,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "findings",
-            Some("findingArn"),
+            "findingArn",
             k::INSPECTOR2,
             k::INSPECTOR_FINDING,
             &["findingArn"],
@@ -380,7 +376,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "repositories",
-            None,
+            "repositoryName",
             k::ECR,
             k::ECR_REPOSITORY,
             &["repositoryArn", "repositoryName"],
@@ -389,7 +385,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "Aliases",
-            None,
+            "AliasName",
             k::KMS,
             k::KMS_ALIAS,
             &["AliasArn", "AliasName"],
@@ -398,7 +394,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "trailList",
-            None,
+            "TrailARN",
             k::CLOUDTRAIL,
             k::CLOUDTRAIL_TRAIL,
             &["TrailARN", "Name"],
@@ -407,7 +403,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "FlowLogs",
-            None,
+            "FlowLogId",
             k::EC2,
             k::EC2_FLOW_LOG,
             &["FlowLogId"],
@@ -416,7 +412,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "VpcEndpoints",
-            None,
+            "VpcEndpointId",
             k::EC2,
             k::EC2_VPC_ENDPOINT,
             &["VpcEndpointId"],
@@ -425,7 +421,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "InstanceTypes",
-            None,
+            "InstanceType",
             k::EC2,
             k::EC2_INSTANCE_TYPE,
             &["InstanceType"],
@@ -434,7 +430,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "FileSystems",
-            Some("PerformanceMode"),
+            "PerformanceMode",
             k::EFS,
             k::EFS_FILE_SYSTEM,
             &["FileSystemId"],
@@ -443,7 +439,7 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
         (
             "AccessPoints",
-            None,
+            "AccessPointId",
             k::EFS,
             k::EFS_ACCESS_POINT,
             &["AccessPointId"],
@@ -452,22 +448,29 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
         ),
     ];
     for &(key, member, api, kind, name_keys, list_kind, policy) in LISTS {
-        if !is_seq(&root, key) {
+        let Some(items) = root.get(key).and_then(Node::as_seq) else {
+            continue;
+        };
+        if items.is_empty() {
+            // An empty list is data where the rules judge the listing itself; otherwise
+            // there is nothing to read, and a key other outputs share says nothing about
+            // which service printed it (`fsx describe-file-systems` prints `FileSystems`).
+            if root.entries().len() == 1 {
+                return Ok(match list_kind {
+                    Some(list_kind) => Classified::Objects(vec![Object::synthetic(
+                        api,
+                        list_kind,
+                        path,
+                        root,
+                        src(None),
+                    )]),
+                    None => Classified::Known,
+                });
+            }
             continue;
         }
-        if let Some(member) = member {
-            if !items_have(&root, key, member) {
-                // An empty list of a shared key says nothing about which service printed
-                // it (`fsx describe-file-systems` also prints `FileSystems`).
-                let empty = root
-                    .get(key)
-                    .and_then(Node::as_seq)
-                    .is_some_and(<[Node]>::is_empty);
-                if empty && root.entries().len() == 1 {
-                    return Ok(Classified::Known);
-                }
-                continue;
-            }
+        if !items_have(&root, key, member) {
+            continue;
         }
         let mut objects = Vec::new();
         if let Some(list_kind) = list_kind {
@@ -502,7 +505,10 @@ pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Cla
     if items_have(&root, "FileSystems", "FileSystemType") {
         return Ok(Classified::Known);
     }
-    if is_seq(&root, "DetectorIds") {
+    if root
+        .get("DetectorIds")
+        .is_some_and(|n| n.as_seq().is_some())
+    {
         return whole(root, k::GUARDDUTY, k::GUARDDUTY_DETECTOR_LIST, path);
     }
     if has(&root, "ServiceRole")

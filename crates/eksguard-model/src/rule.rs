@@ -75,17 +75,31 @@ pub enum Data {
     Eks,
     Node,
     Audit,
+    GuardDuty,
+    Inspector,
+    Ecr,
+    Kms,
+    CloudTrail,
+    Efs,
+    PrivateCa,
 }
 
 impl Data {
     /// Every source, in the order lists and docs show them.
-    pub const ALL: [Data; 6] = [
+    pub const ALL: [Data; 13] = [
         Data::Kubernetes,
         Data::Iam,
         Data::Ec2,
         Data::Eks,
         Data::Node,
         Data::Audit,
+        Data::GuardDuty,
+        Data::Inspector,
+        Data::Ecr,
+        Data::Kms,
+        Data::CloudTrail,
+        Data::Efs,
+        Data::PrivateCa,
     ];
 
     /// The letter of the `data` column of rule lists.
@@ -97,6 +111,13 @@ impl Data {
             Data::Eks => 'E',
             Data::Node => 'N',
             Data::Audit => 'A',
+            Data::GuardDuty => 'G',
+            Data::Inspector => 'V',
+            Data::Ecr => 'R',
+            Data::Kms => 'M',
+            Data::CloudTrail => 'T',
+            Data::Efs => 'F',
+            Data::PrivateCa => 'P',
         }
     }
 
@@ -108,17 +129,24 @@ impl Data {
             Data::Eks => "EKS cluster and node group data",
             Data::Node => "kubelet configuration and node files",
             Data::Audit => "Kubernetes audit events",
+            Data::GuardDuty => "GuardDuty detectors and coverage",
+            Data::Inspector => "Amazon Inspector account status, coverage and findings",
+            Data::Ecr => "ECR repositories, registry scanning and repository policies",
+            Data::Kms => "KMS keys, rotation status and aliases",
+            Data::CloudTrail => "CloudTrail trails, status and selectors",
+            Data::Efs => "EFS file systems and access points",
+            Data::PrivateCa => "ACM Private CA certificate authorities",
         }
     }
 
-    const fn bit(self) -> u8 {
-        1 << self as u8
+    const fn bit(self) -> u16 {
+        1 << self as u16
     }
 }
 
 /// The data sources a rule needs, as a set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataSet(u8);
+pub struct DataSet(u16);
 
 impl DataSet {
     pub const fn of(sources: &[Data]) -> Self {

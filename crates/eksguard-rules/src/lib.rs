@@ -18,6 +18,7 @@ mod aws_ec2;
 pub(crate) mod aws_iam;
 #[cfg(test)]
 mod scan_test;
+mod aws_svc;
 
 pub mod aud;
 pub mod data;

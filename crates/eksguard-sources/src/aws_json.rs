@@ -22,6 +22,10 @@
 //! | `iam list-access-keys`, `get-account-authorization-details`, `eks describe-identity-provider-config` | see [`crate::iam_json`] |
 //! | `cloudtrail lookup-events` | `CloudTrailEvent` ([`crate::cloudtrail_events`]) |
 //!
+//! The security services' outputs (GuardDuty, Inspector, ECR, KMS, CloudTrail, EC2 flow
+//! logs, VPC endpoints and instance types, EFS, ACM Private CA) are read by
+//! [`classify_service`], into the kinds of [`eksguard_model::aws_kinds`].
+//!
 //! Policy documents that IAM returns URL-encoded are decoded into trees in place.
 
 use std::sync::Arc;
@@ -46,11 +50,15 @@ pub enum Classified {
 }
 
 /// Recognises an AWS CLI output (or a bare IAM policy document).
-pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
+pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
     let src = |item: Option<u32>| Source::File {
         path: path.clone(),
         doc,
         item,
+    };
+    let mut root = match classify_service(root, path, doc) {
+        Ok(found) => return found,
+        Err(root) => root,
     };
     if let Some(c) = crate::iam_json::classify(&mut root, path, doc) {
         return c;
@@ -290,6 +298,302 @@ pub fn classify(mut root: Node, path: &Arc<str>, doc: u32) -> Classified {
     Classified::Unknown(root)
 }
 
+/// Whether every item of the list under `key` is a mapping with `member` (and there is at
+/// least one): how outputs that share a top-level key with others are told apart.
+fn items_have(root: &Node, key: &str, member: &str) -> bool {
+    root.get(key)
+        .and_then(Node::as_seq)
+        .is_some_and(|items| !items.is_empty() && items.iter().all(|i| i.get(member).is_some()))
+}
+
+/// The first path component that looks like a GuardDuty detector ID (32 lowercase hex
+/// characters): `get-detector` does not print the ID it was asked for.
+fn detector_id_in_path(path: &str) -> Option<&str> {
+    path.split(['/', '\\']).find(|c| {
+        c.len() == 32
+            && c.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// The security services' CLI outputs; the document is handed back when it is none of
+/// them.
+pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Classified, Node> {
+    use eksguard_model::aws_kinds as k;
+    let src = |item: Option<u32>| Source::File {
+        path: path.clone(),
+        doc,
+        item,
+    };
+    let has = |root: &Node, key: &str| root.get(key).is_some();
+    let whole = |root: Node, api: &str, kind: &str, name: &str| {
+        Ok(Classified::Objects(vec![Object::synthetic(
+            api,
+            kind,
+            name,
+            root,
+            src(None),
+        )]))
+    };
+
+    // (key, a member every item has, api, kind, name keys, a whole-output object of this
+    // kind too, a policy string to parse)
+    type ListShape = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    const LISTS: &[ListShape] = &[
+        (
+            "Resources",
+            "CoverageStatus",
+            k::GUARDDUTY,
+            k::GUARDDUTY_COVERAGE,
+            &["ResourceId"],
+            None,
+            None,
+        ),
+        (
+            "accounts",
+            "resourceState",
+            k::INSPECTOR2,
+            k::INSPECTOR_ACCOUNT_STATUS,
+            &["accountId"],
+            None,
+            None,
+        ),
+        (
+            "coveredResources",
+            "resourceId",
+            k::INSPECTOR2,
+            k::INSPECTOR_COVERAGE,
+            &["resourceId"],
+            None,
+            None,
+        ),
+        (
+            "findings",
+            "findingArn",
+            k::INSPECTOR2,
+            k::INSPECTOR_FINDING,
+            &["findingArn"],
+            None,
+            None,
+        ),
+        (
+            "repositories",
+            "repositoryName",
+            k::ECR,
+            k::ECR_REPOSITORY,
+            &["repositoryArn", "repositoryName"],
+            None,
+            None,
+        ),
+        (
+            "Aliases",
+            "AliasName",
+            k::KMS,
+            k::KMS_ALIAS,
+            &["AliasArn", "AliasName"],
+            None,
+            None,
+        ),
+        (
+            "trailList",
+            "TrailARN",
+            k::CLOUDTRAIL,
+            k::CLOUDTRAIL_TRAIL,
+            &["TrailARN", "Name"],
+            Some(k::CLOUDTRAIL_TRAIL_LIST),
+            None,
+        ),
+        (
+            "FlowLogs",
+            "FlowLogId",
+            k::EC2,
+            k::EC2_FLOW_LOG,
+            &["FlowLogId"],
+            Some(k::EC2_FLOW_LOG_LIST),
+            None,
+        ),
+        (
+            "VpcEndpoints",
+            "VpcEndpointId",
+            k::EC2,
+            k::EC2_VPC_ENDPOINT,
+            &["VpcEndpointId"],
+            Some(k::EC2_VPC_ENDPOINT_LIST),
+            Some("PolicyDocument"),
+        ),
+        (
+            "InstanceTypes",
+            "InstanceType",
+            k::EC2,
+            k::EC2_INSTANCE_TYPE,
+            &["InstanceType"],
+            None,
+            None,
+        ),
+        (
+            "FileSystems",
+            "PerformanceMode",
+            k::EFS,
+            k::EFS_FILE_SYSTEM,
+            &["FileSystemId"],
+            None,
+            None,
+        ),
+        (
+            "AccessPoints",
+            "AccessPointId",
+            k::EFS,
+            k::EFS_ACCESS_POINT,
+            &["AccessPointId"],
+            None,
+            None,
+        ),
+    ];
+    for &(key, member, api, kind, name_keys, list_kind, policy) in LISTS {
+        let Some(items) = root.get(key).and_then(Node::as_seq) else {
+            continue;
+        };
+        if items.is_empty() {
+            // An empty list is data where the rules judge the listing itself; otherwise
+            // there is nothing to read, and a key other outputs share says nothing about
+            // which service printed it (`fsx describe-file-systems` prints `FileSystems`).
+            if root.entries().len() == 1 {
+                return Ok(match list_kind {
+                    Some(list_kind) => Classified::Objects(vec![Object::synthetic(
+                        api,
+                        list_kind,
+                        path,
+                        root,
+                        src(None),
+                    )]),
+                    None => Classified::Known,
+                });
+            }
+            continue;
+        }
+        if !items_have(&root, key, member) {
+            continue;
+        }
+        let mut objects = Vec::new();
+        if let Some(list_kind) = list_kind {
+            objects.push(Object::synthetic(
+                api,
+                list_kind,
+                path,
+                root.clone(),
+                src(None),
+            ));
+        }
+        for (i, mut node) in take_seq(&mut root, key).into_iter().enumerate() {
+            if !node.is_map() {
+                continue;
+            }
+            if let Some(field) = policy {
+                decode_policy_field(&mut node, field);
+            }
+            let name = first_text(&node, name_keys);
+            objects.push(Object::synthetic(
+                api,
+                kind,
+                &name,
+                node,
+                src(Some(i as u32)),
+            ));
+        }
+        return Ok(Classified::Objects(objects));
+    }
+
+    // FSx prints `FileSystems` too; its file systems are always encrypted at rest.
+    if items_have(&root, "FileSystems", "FileSystemType") {
+        return Ok(Classified::Known);
+    }
+    if root
+        .get("DetectorIds")
+        .is_some_and(|n| n.as_seq().is_some())
+    {
+        return whole(root, k::GUARDDUTY, k::GUARDDUTY_DETECTOR_LIST, path);
+    }
+    if has(&root, "ServiceRole")
+        && has(&root, "Status")
+        && (has(&root, "Features") || has(&root, "DataSources"))
+    {
+        // The CLI does not print the ID; a live read adds it as `DetectorId`.
+        let name = first_text(&root, &["DetectorId"]);
+        let name = if name.is_empty() {
+            detector_id_in_path(path).unwrap_or(path).to_string()
+        } else {
+            name
+        };
+        return whole(root, k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &name);
+    }
+    if root.get("scanningConfiguration").is_some_and(Node::is_map) {
+        let name = first_text(&root, &["registryId"]);
+        let name = if name.is_empty() {
+            path.to_string()
+        } else {
+            name
+        };
+        return whole(root, k::ECR, k::ECR_REGISTRY_SCANNING, &name);
+    }
+    if has(&root, "repositoryName") && has(&root, "policyText") {
+        decode_policy_field(&mut root, "policyText");
+        let name = format!(
+            "{}/{}",
+            first_text(&root, &["registryId"]),
+            first_text(&root, &["repositoryName"])
+        );
+        return whole(root, k::ECR, k::ECR_REPOSITORY_POLICY, &name);
+    }
+    if has(&root, "repositoryName") && has(&root, "lifecyclePolicyText") {
+        let name = format!(
+            "{}/{}",
+            first_text(&root, &["registryId"]),
+            first_text(&root, &["repositoryName"])
+        );
+        return whole(root, k::ECR, k::ECR_LIFECYCLE_POLICY, &name);
+    }
+    if root.get("KeyMetadata").is_some_and(Node::is_map) {
+        let node = take(&mut root, "KeyMetadata");
+        let name = first_text(&node, &["Arn", "KeyId"]);
+        return whole(node, k::KMS, k::KMS_KEY, &name);
+    }
+    if has(&root, "KeyRotationEnabled") {
+        let name = first_text(&root, &["KeyId"]);
+        let name = if name.is_empty() {
+            path.to_string()
+        } else {
+            name
+        };
+        return whole(root, k::KMS, k::KMS_KEY_ROTATION, &name);
+    }
+    if has(&root, "IsLogging") && !has(&root, "trailList") {
+        return whole(root, k::CLOUDTRAIL, k::CLOUDTRAIL_TRAIL_STATUS, path);
+    }
+    if has(&root, "TrailARN") {
+        let name = first_text(&root, &["TrailARN"]);
+        if has(&root, "EventSelectors") || has(&root, "AdvancedEventSelectors") {
+            return whole(root, k::CLOUDTRAIL, k::CLOUDTRAIL_EVENT_SELECTORS, &name);
+        }
+        if has(&root, "InsightSelectors") {
+            return whole(root, k::CLOUDTRAIL, k::CLOUDTRAIL_INSIGHT_SELECTORS, &name);
+        }
+    }
+    if root.get("CertificateAuthority").is_some_and(Node::is_map) {
+        let node = take(&mut root, "CertificateAuthority");
+        let name = first_text(&node, &["Arn"]);
+        return whole(node, k::ACM_PCA, k::ACMPCA_CA, &name);
+    }
+    Err(root)
+}
+
 fn entry(key: &str, value: Node) -> Entry {
     Entry {
         key: key.into(),
@@ -450,5 +754,108 @@ mod tests {
             one(r#"{"Version": "2012-10-17", "Statement": []}"#),
             Classified::Objects(_)
         ));
+    }
+    fn kinds(text: &str) -> Vec<(String, String)> {
+        objects(text)
+            .iter()
+            .map(|o| (o.kind.to_string(), o.name.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn security_service_outputs_by_content() {
+        let k = |kind: &str, name: &str| (kind.to_string(), name.to_string());
+        assert_eq!(
+            kinds(r#"{"DetectorIds": []}"#),
+            [k("GuardDutyDetectorList", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"ServiceRole": "r", "Status": "ENABLED", "Features": []}"#),
+            [k("GuardDutyDetector", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"Resources": [{"ResourceId": "prod", "CoverageStatus": "HEALTHY"}]}"#),
+            [k("GuardDutyCoverage", "prod")]
+        );
+        assert_eq!(
+            kinds(
+                r#"{"accounts": [{"accountId": "1", "resourceState": {}}], "failedAccounts": []}"#
+            ),
+            [k("InspectorAccountStatus", "1")]
+        );
+        assert_eq!(
+            kinds(r#"{"findings": [{"findingArn": "arn:f"}]}"#),
+            [k("InspectorFinding", "arn:f")]
+        );
+        assert_eq!(
+            kinds(r#"{"KeyMetadata": {"KeyId": "k", "Arn": "arn:aws:kms:r:1:key/k"}}"#),
+            [k("KMSKey", "arn:aws:kms:r:1:key/k")]
+        );
+        assert_eq!(
+            kinds(r#"{"KeyRotationEnabled": false}"#),
+            [k("KMSKeyRotationStatus", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"trailList": [{"TrailARN": "arn:t", "Name": "t"}]}"#),
+            [
+                k("CloudTrailTrailList", "t.json"),
+                k("CloudTrailTrail", "arn:t")
+            ]
+        );
+        assert_eq!(
+            kinds(r#"{"IsLogging": true}"#),
+            [k("CloudTrailTrailStatus", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"TrailARN": "arn:t", "InsightSelectors": []}"#),
+            [k("CloudTrailInsightSelectors", "arn:t")]
+        );
+        assert_eq!(
+            kinds(r#"{"FlowLogs": []}"#),
+            [k("EC2FlowLogList", "t.json")]
+        );
+        assert_eq!(
+            kinds(r#"{"FileSystems": [{"FileSystemId": "fs-1", "PerformanceMode": "maxIO"}]}"#),
+            [k("EFSFileSystem", "fs-1")]
+        );
+        assert_eq!(
+            kinds(r#"{"CertificateAuthority": {"Arn": "arn:ca", "UsageMode": "GENERAL_PURPOSE"}}"#),
+            [k("ACMPCACertificateAuthority", "arn:ca")]
+        );
+        // FSx shares the key; an empty list of a shared key is nothing to read.
+        assert!(matches!(
+            one(r#"{"FileSystems": [{"FileSystemId": "fs-1", "FileSystemType": "LUSTRE"}]}"#),
+            Classified::Known
+        ));
+        assert!(matches!(one(r#"{"findings": []}"#), Classified::Known));
+        // eksguard's own report is not Inspector output.
+        assert!(matches!(
+            one(r#"{"schema_version": "1", "findings": [{"rule_id": "POD001"}]}"#),
+            Classified::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn json_text_policies_are_parsed_in_place() {
+        let o = objects(
+            r#"{"registryId": "1", "repositoryName": "a", "policyText": "{\"Statement\": [{\"Effect\": \"Allow\"}]}"}"#,
+        );
+        assert_eq!(&*o[0].kind, "ECRRepositoryPolicy");
+        assert_eq!(&*o[0].name, "1/a");
+        assert!(o[0].root.at("policyText.Statement").is_some());
+        let o = objects(
+            r#"{"VpcEndpoints": [{"VpcEndpointId": "vpce-1", "PolicyDocument": "{\"Statement\": []}"}]}"#,
+        );
+        assert_eq!(&*o[1].kind, "EC2VpcEndpoint");
+        assert!(o[1].root.get("PolicyDocument").is_some_and(Node::is_map));
+    }
+
+    #[test]
+    fn detector_ids_come_from_the_path() {
+        assert_eq!(
+            detector_id_in_path("out/12abc34d567e8fa901bc2d34e56789f0/get-detector.json"),
+            Some("12abc34d567e8fa901bc2d34e56789f0")
+        );
+        assert_eq!(detector_id_in_path("out/get-detector.json"), None);
     }
 }

@@ -89,6 +89,45 @@ impl Ec2Client {
         .await
     }
 
+    /// Flow logs of the given resources (VPC, subnet or interface IDs).
+    pub(crate) async fn describe_flow_logs(
+        &self,
+        resources: &[String],
+    ) -> Result<Vec<Json>, Ec2Error> {
+        let mut params = vec![("Filter.1.Name".to_string(), "resource-id".to_string())];
+        params.extend(numbered("Filter.1.Value", resources));
+        self.pages("DescribeFlowLogs", params, "flowLogSet", &FLOW_LOG)
+            .await
+    }
+
+    /// The endpoints of one VPC.
+    pub(crate) async fn describe_vpc_endpoints(&self, vpc: &str) -> Result<Vec<Json>, Ec2Error> {
+        let params = vec![
+            ("Filter.1.Name".to_string(), "vpc-id".to_string()),
+            ("Filter.1.Value.1".to_string(), vpc.to_string()),
+        ];
+        self.pages(
+            "DescribeVpcEndpoints",
+            params,
+            "vpcEndpointSet",
+            &VPC_ENDPOINT,
+        )
+        .await
+    }
+
+    pub(crate) async fn describe_instance_types(
+        &self,
+        types: &[String],
+    ) -> Result<Vec<Json>, Ec2Error> {
+        self.pages(
+            "DescribeInstanceTypes",
+            numbered("InstanceType", types),
+            "instanceTypeSet",
+            &INSTANCE_TYPE,
+        )
+        .await
+    }
+
     async fn pages(
         &self,
         action: &str,
@@ -345,6 +384,69 @@ static TEMPLATE_DATA: Shape = Shape::Struct(&[
     ),
 ]);
 
+static FLOW_LOG: Shape = Shape::Struct(&[
+    f("creationTime", "CreationTime", &TIME),
+    f("deliverLogsErrorMessage", "DeliverLogsErrorMessage", &STR),
+    f("deliverLogsPermissionArn", "DeliverLogsPermissionArn", &STR),
+    f("deliverLogsStatus", "DeliverLogsStatus", &STR),
+    f("flowLogId", "FlowLogId", &STR),
+    f("flowLogStatus", "FlowLogStatus", &STR),
+    f("logGroupName", "LogGroupName", &STR),
+    f("resourceId", "ResourceId", &STR),
+    f("trafficType", "TrafficType", &STR),
+    f("logDestinationType", "LogDestinationType", &STR),
+    f("logDestination", "LogDestination", &STR),
+    f("logFormat", "LogFormat", &STR),
+    f("tagSet", "Tags", &TAGS),
+    f("maxAggregationInterval", "MaxAggregationInterval", &INT),
+]);
+
+static VPC_ENDPOINT: Shape = Shape::Struct(&[
+    f("vpcEndpointId", "VpcEndpointId", &STR),
+    f("vpcEndpointType", "VpcEndpointType", &STR),
+    f("vpcId", "VpcId", &STR),
+    f("serviceName", "ServiceName", &STR),
+    f("state", "State", &STR),
+    // JSON text, as the CLI prints it; the reader parses it.
+    f("policyDocument", "PolicyDocument", &STR),
+    f("routeTableIdSet", "RouteTableIds", &STRS),
+    f("subnetIdSet", "SubnetIds", &STRS),
+    f(
+        "groupSet",
+        "Groups",
+        &Shape::List(
+            "item",
+            &Shape::Struct(&[
+                f("groupId", "GroupId", &STR),
+                f("groupName", "GroupName", &STR),
+            ]),
+        ),
+    ),
+    f("privateDnsEnabled", "PrivateDnsEnabled", &BOOL),
+    f("creationTimestamp", "CreationTimestamp", &TIME),
+    f("tagSet", "Tags", &TAGS),
+    f("ownerId", "OwnerId", &STR),
+]);
+
+static INSTANCE_TYPE: Shape = Shape::Struct(&[
+    f("instanceType", "InstanceType", &STR),
+    f("currentGeneration", "CurrentGeneration", &BOOL),
+    f(
+        "networkInfo",
+        "NetworkInfo",
+        &Shape::Struct(&[
+            f("networkPerformance", "NetworkPerformance", &STR),
+            f("maximumNetworkInterfaces", "MaximumNetworkInterfaces", &INT),
+            f(
+                "encryptionInTransitSupported",
+                "EncryptionInTransitSupported",
+                &BOOL,
+            ),
+            f("enaSupport", "EnaSupport", &STR),
+        ]),
+    ),
+]);
+
 static LAUNCH_TEMPLATE_VERSION: Shape = Shape::Struct(&[
     f("launchTemplateId", "LaunchTemplateId", &STR),
     f("launchTemplateName", "LaunchTemplateName", &STR),
@@ -528,6 +630,44 @@ fn cli_time(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn network_outputs_become_cli_json() {
+        let xml = br#"<DescribeVpcEndpointsResponse><vpcEndpointSet><item>
+  <vpcEndpointId>vpce-1</vpcEndpointId><vpcEndpointType>Interface</vpcEndpointType>
+  <vpcId>vpc-1</vpcId><serviceName>com.amazonaws.eu-west-1.ecr.api</serviceName>
+  <state>available</state>
+  <policyDocument>{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*"}]}</policyDocument>
+  <subnetIdSet><item>subnet-1</item></subnetIdSet>
+</item></vpcEndpointSet></DescribeVpcEndpointsResponse>"#;
+        let page = parse_page(xml, "vpcEndpointSet", &VPC_ENDPOINT).unwrap();
+        assert_eq!(page.items[0]["VpcEndpointId"], "vpce-1");
+        assert_eq!(page.items[0]["SubnetIds"], json!(["subnet-1"]));
+        assert!(page.items[0]["PolicyDocument"]
+            .as_str()
+            .unwrap()
+            .starts_with("{\"Statement\""));
+        let xml = br#"<DescribeFlowLogsResponse><flowLogSet><item>
+  <flowLogId>fl-1</flowLogId><flowLogStatus>ACTIVE</flowLogStatus>
+  <deliverLogsStatus>SUCCESS</deliverLogsStatus><resourceId>vpc-1</resourceId>
+  <trafficType>REJECT</trafficType>
+</item></flowLogSet></DescribeFlowLogsResponse>"#;
+        let page = parse_page(xml, "flowLogSet", &FLOW_LOG).unwrap();
+        assert_eq!(
+            page.items,
+            vec![json!({"FlowLogId": "fl-1", "FlowLogStatus": "ACTIVE",
+                "DeliverLogsStatus": "SUCCESS", "ResourceId": "vpc-1", "TrafficType": "REJECT"})]
+        );
+        let xml = br#"<DescribeInstanceTypesResponse><instanceTypeSet><item>
+  <instanceType>t3.large</instanceType>
+  <networkInfo><encryptionInTransitSupported>false</encryptionInTransitSupported></networkInfo>
+</item></instanceTypeSet></DescribeInstanceTypesResponse>"#;
+        let page = parse_page(xml, "instanceTypeSet", &INSTANCE_TYPE).unwrap();
+        assert_eq!(
+            page.items[0]["NetworkInfo"]["EncryptionInTransitSupported"],
+            json!(false)
+        );
+    }
 
     #[test]
     fn security_groups_page_becomes_cli_json() {

@@ -8,6 +8,11 @@ mod secret_in_environment;
 mod secrets_envelope_encryption_disabled;
 mod unencrypted_storage_class;
 
+mod efs_file_system_unencrypted;
+mod kms;
+mod kms_key_rotation_disabled;
+mod kms_key_unusable;
+
 pub use credentials_in_configmap::CredentialsInConfigmap;
 pub use credentials_in_environment::CredentialsInEnvironment;
 pub use efs_volume_without_access_point::EfsVolumeWithoutAccessPoint;
@@ -15,6 +20,10 @@ pub use efs_without_transit_encryption::EfsWithoutTransitEncryption;
 pub use secret_in_environment::SecretInEnvironment;
 pub use secrets_envelope_encryption_disabled::SecretsEnvelopeEncryptionDisabled;
 pub use unencrypted_storage_class::UnencryptedStorageClass;
+
+pub use efs_file_system_unencrypted::EfsFileSystemUnencrypted;
+pub use kms_key_rotation_disabled::KmsKeyRotationDisabled;
+pub use kms_key_unusable::KmsKeyUnusable;
 
 use crate::Rule;
 
@@ -25,5 +34,8 @@ pub const RULES: &[&dyn Rule] = &[
     &CredentialsInConfigmap,
     &EfsWithoutTransitEncryption,
     &CredentialsInEnvironment,
+    &EfsFileSystemUnencrypted,
+    &KmsKeyRotationDisabled,
+    &KmsKeyUnusable,
     &EfsVolumeWithoutAccessPoint,
 ];

@@ -1,14 +1,33 @@
 //! IMG — container images: mutable tags, digests and registries.
 
+mod ecr;
+mod ecr_endpoint_policy_unrestricted;
+mod ecr_enhanced_scanning_disabled;
+mod ecr_image_scanning_disabled;
+mod ecr_lifecycle_policy_missing;
+mod ecr_mutable_tags;
+mod ecr_private_endpoints_missing;
+mod ecr_repository_policy_public;
+mod exposure;
 mod image_mutable_tag;
 mod image_not_pinned;
 mod image_signature_verification_absent;
 mod image_untrusted_registry;
+mod image_with_known_vulnerabilities;
 
 pub use image_mutable_tag::ImageMutableTag;
 pub use image_not_pinned::ImageNotPinned;
 pub use image_signature_verification_absent::ImageSignatureVerificationAbsent;
 pub use image_untrusted_registry::ImageUntrustedRegistry;
+
+pub use ecr_endpoint_policy_unrestricted::EcrEndpointPolicyUnrestricted;
+pub use ecr_enhanced_scanning_disabled::EcrEnhancedScanningDisabled;
+pub use ecr_image_scanning_disabled::EcrImageScanningDisabled;
+pub use ecr_lifecycle_policy_missing::EcrLifecyclePolicyMissing;
+pub use ecr_mutable_tags::EcrMutableTags;
+pub use ecr_private_endpoints_missing::EcrPrivateEndpointsMissing;
+pub use ecr_repository_policy_public::EcrRepositoryPolicyPublic;
+pub use image_with_known_vulnerabilities::ImageWithKnownVulnerabilities;
 
 use crate::Rule;
 
@@ -16,6 +35,14 @@ pub const RULES: &[&dyn Rule] = &[
     &ImageMutableTag,
     &ImageNotPinned,
     &ImageUntrustedRegistry,
+    &EcrImageScanningDisabled,
+    &EcrEnhancedScanningDisabled,
+    &ImageWithKnownVulnerabilities,
+    &EcrMutableTags,
+    &EcrRepositoryPolicyPublic,
+    &EcrPrivateEndpointsMissing,
+    &EcrEndpointPolicyUnrestricted,
+    &EcrLifecyclePolicyMissing,
     &ImageSignatureVerificationAbsent,
 ];
 

@@ -17,6 +17,10 @@ mod pod_security_group_blocks_dns;
 mod sgp_enforcing_mode_strict;
 mod vpc_cni;
 
+mod node_instance_type_without_transit_encryption;
+mod private_ca_general_purpose;
+mod vpc_flow_logs_disabled;
+
 pub use default_deny_blocks_dns::DefaultDenyBlocksDns;
 pub use ingress_without_tls::IngressWithoutTls;
 pub use load_balancer_open_to_world::LoadBalancerOpenToWorld;
@@ -32,6 +36,10 @@ pub use node_port_service::NodePortService;
 pub use pod_not_covered_by_network_policy::PodNotCoveredByNetworkPolicy;
 pub use pod_security_group_blocks_dns::PodSecurityGroupBlocksDns;
 pub use sgp_enforcing_mode_strict::SgpEnforcingModeStrict;
+
+pub use node_instance_type_without_transit_encryption::NodeInstanceTypeWithoutTransitEncryption;
+pub use private_ca_general_purpose::PrivateCaGeneralPurpose;
+pub use vpc_flow_logs_disabled::VpcFlowLogsDisabled;
 
 use eksguard_model::{FieldPath, Node, Object};
 
@@ -49,10 +57,13 @@ pub const RULES: &[&dyn Rule] = &[
     &NetworkPolicyWorldCidr,
     &NetworkPolicyNotEnforced,
     &NodePortService,
+    &VpcFlowLogsDisabled,
     &PodSecurityGroupBlocksDns,
     &SgpEnforcingModeStrict,
     &MeshMtlsNotStrict,
     &NetworkPolicyEventLogsDisabled,
+    &NodeInstanceTypeWithoutTransitEncryption,
+    &PrivateCaGeneralPurpose,
 ];
 
 /// A direction of traffic a NetworkPolicy governs.

@@ -43,6 +43,14 @@ pub use cluster_version_unsupported::ClusterVersionUnsupported;
 pub use karpenter_nodes_never_expire::KarpenterNodesNeverExpire;
 pub use node_selinux_not_enforcing::NodeSelinuxNotEnforcing;
 
+mod inspector_ec2_scanning_disabled;
+mod node_not_scanned_by_inspector;
+mod node_with_known_vulnerabilities;
+
+pub use inspector_ec2_scanning_disabled::InspectorEc2ScanningDisabled;
+pub use node_not_scanned_by_inspector::NodeNotScannedByInspector;
+pub use node_with_known_vulnerabilities::NodeWithKnownVulnerabilities;
+
 use crate::Rule;
 
 pub const RULES: &[&dyn Rule] = &[
@@ -59,6 +67,9 @@ pub const RULES: &[&dyn Rule] = &[
     &KubeletCertificateRotationDisabled,
     &KubeletConfigFilePermissions,
     &ClusterVersionUnsupported,
+    &InspectorEc2ScanningDisabled,
+    &NodeNotScannedByInspector,
+    &NodeWithKnownVulnerabilities,
     &KarpenterNodesNeverExpire,
     &NodeSelinuxNotEnforcing,
 ];

@@ -10,6 +10,11 @@ use std::sync::Arc;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use eksguard_model::{InputError, Node, Object, Source};
 use futures_util::future::{join, join3, join4, join_all};
+
+/// Kinds of the EC2 network reads, for the rules a failed call leaves unchecked.
+const FLOW_LOG_KINDS: &[&str] = &["EC2FlowLogList", "EC2FlowLog"];
+const VPC_ENDPOINT_KINDS: &[&str] = &["EC2VpcEndpointList", "EC2VpcEndpoint"];
+const INSTANCE_TYPE_KINDS: &[&str] = &["EC2InstanceType"];
 use serde_json::{json, Value as Json};
 use tokio::sync::Semaphore;
 
@@ -36,6 +41,7 @@ pub(super) async fn fetch(
         eks: aws_sdk_eks::Client::new(conf),
         iam: aws_sdk_iam::Client::new(conf),
         ec2: Ec2Client::new(conf),
+        services: super::services::Clients::new(conf),
         permits: Semaphore::new(opts.concurrency.max(1)),
         cluster: opts.cluster_name.clone(),
         objects: RefCell::new(Vec::new()),
@@ -51,6 +57,7 @@ struct Ctx {
     eks: aws_sdk_eks::Client,
     iam: aws_sdk_iam::Client,
     ec2: Ec2Client,
+    services: super::services::Clients,
     permits: Semaphore,
     cluster: String,
     // One thread drives every future and no borrow is held across an await.
@@ -73,6 +80,13 @@ struct Refs {
     /// (id or name, is_id) -> versions
     launch_templates: BTreeMap<(String, bool), BTreeSet<String>>,
     oidc_issuer: Option<String>,
+    /// The KMS keys of the cluster's Secrets encryption.
+    keys: BTreeSet<String>,
+    /// The cluster's VPC, and its own subnets (not the node groups').
+    vpc: Option<String>,
+    cluster_subnets: BTreeSet<String>,
+    /// Instance types of the node groups.
+    instance_types: BTreeSet<String>,
 }
 
 impl Ctx {
@@ -124,7 +138,88 @@ impl Ctx {
             join(self.roles(&refs), self.launch_templates(&refs)).await;
         let groups: BTreeSet<String> = refs.security_groups.union(&lt_groups).cloned().collect();
         let subnets: BTreeSet<String> = refs.subnets.union(&lt_subnets).cloned().collect();
-        join(self.security_groups(groups), self.subnets(subnets)).await;
+        join3(
+            join(self.security_groups(groups), self.subnets(subnets)),
+            self.services(&refs.keys),
+            self.network(&refs),
+        )
+        .await;
+    }
+
+    /// What EC2 says of the cluster's network: flow logs of its VPC and subnets, the
+    /// VPC's endpoints, and whether the node groups' instance types encrypt in transit.
+    async fn network(&self, refs: &Refs) {
+        // Clusters described without `vpcId` (older API versions, AWS-compatible
+        // servers): the VPC of the cluster's subnets.
+        let mut vpc = refs.vpc.clone();
+        if vpc.is_none() && !refs.cluster_subnets.is_empty() {
+            let ids: Vec<String> = refs.cluster_subnets.iter().cloned().collect();
+            let subnets = self
+                .ec2_call(
+                    "ec2:DescribeSubnets",
+                    &ids.join(","),
+                    SUBNET_KINDS,
+                    self.ec2.describe_subnets(&ids),
+                )
+                .await
+                .unwrap_or_default();
+            vpc = subnets
+                .iter()
+                .find_map(|s| s.get("VpcId").and_then(Json::as_str).map(str::to_string));
+        }
+        if let Some(vpc) = &vpc {
+            let mut resources = vec![vpc.clone()];
+            resources.extend(refs.cluster_subnets.iter().cloned());
+            let (flow_logs, endpoints) = join(
+                self.ec2_call(
+                    "ec2:DescribeFlowLogs",
+                    vpc,
+                    FLOW_LOG_KINDS,
+                    self.ec2.describe_flow_logs(&resources),
+                ),
+                self.ec2_call(
+                    "ec2:DescribeVpcEndpoints",
+                    vpc,
+                    VPC_ENDPOINT_KINDS,
+                    self.ec2.describe_vpc_endpoints(vpc),
+                ),
+            )
+            .await;
+            if let Some(f) = flow_logs {
+                self.add(json!({ "FlowLogs": f }));
+            }
+            if let Some(e) = endpoints {
+                self.add(json!({ "VpcEndpoints": e }));
+            }
+        }
+        if !refs.instance_types.is_empty() {
+            let types: Vec<String> = refs.instance_types.iter().cloned().collect();
+            let described = self
+                .ec2_call(
+                    "ec2:DescribeInstanceTypes",
+                    &types.join(","),
+                    INSTANCE_TYPE_KINDS,
+                    self.ec2.describe_instance_types(&types),
+                )
+                .await;
+            if let Some(t) = described.filter(|t| !t.is_empty()) {
+                self.add(json!({ "InstanceTypes": t }));
+            }
+        }
+    }
+
+    /// The security services around the cluster (ECR, KMS, CloudTrail, GuardDuty,
+    /// Inspector, EFS), as one request slot.
+    async fn services(&self, keys: &BTreeSet<String>) {
+        let read = self
+            .permitted(super::services::read(&self.services, keys))
+            .await;
+        for output in read.outputs {
+            self.add(output);
+        }
+        for (api, resource, kinds, detail) in read.failures {
+            self.fail(api, &resource, kinds, &detail);
+        }
     }
 
     /// Runs one SDK call under the concurrency limit; a failure is recorded and its error
@@ -670,6 +765,15 @@ impl Ctx {
 impl Refs {
     fn add_cluster(&mut self, c: &aws_sdk_eks::types::Cluster) {
         self.roles.extend(c.role_arn().map(str::to_string));
+        if let Some(v) = c.resources_vpc_config() {
+            self.vpc = v.vpc_id().map(str::to_string);
+            self.cluster_subnets
+                .extend(v.subnet_ids().iter().map(String::clone));
+        }
+        for e in c.encryption_config() {
+            self.keys
+                .extend(e.provider().and_then(|p| p.key_arn()).map(str::to_string));
+        }
         self.account = c
             .arn()
             .and_then(|a| a.split(':').nth(4))
@@ -694,6 +798,8 @@ impl Refs {
     fn add_nodegroup(&mut self, n: &aws_sdk_eks::types::Nodegroup) {
         self.roles.extend(n.node_role().map(str::to_string));
         self.subnets.extend(n.subnets().iter().cloned());
+        self.instance_types
+            .extend(n.instance_types().iter().cloned());
         if let Some(r) = n.remote_access() {
             self.security_groups
                 .extend(r.source_security_groups().iter().cloned());

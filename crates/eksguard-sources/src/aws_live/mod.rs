@@ -13,6 +13,7 @@
 
 mod convert;
 mod fetch;
+pub mod services;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -99,6 +100,30 @@ pub fn kinds_read() -> &'static [&'static str] {
         "EC2SecurityGroup",
         "EC2LaunchTemplateVersion",
         "EC2Subnet",
+        "ECRRepository",
+        "ECRRegistryScanningConfiguration",
+        "ECRRepositoryPolicy",
+        "ECRLifecyclePolicy",
+        "KMSKey",
+        "KMSKeyRotationStatus",
+        "KMSAlias",
+        "CloudTrailTrailList",
+        "CloudTrailTrail",
+        "CloudTrailTrailStatus",
+        "CloudTrailEventSelectors",
+        "CloudTrailInsightSelectors",
+        "GuardDutyDetectorList",
+        "GuardDutyDetector",
+        "GuardDutyCoverage",
+        "InspectorAccountStatus",
+        "InspectorCoverage",
+        "InspectorFinding",
+        "EFSFileSystem",
+        "EC2FlowLogList",
+        "EC2FlowLog",
+        "EC2VpcEndpointList",
+        "EC2VpcEndpoint",
+        "EC2InstanceType",
     ]
 }
 

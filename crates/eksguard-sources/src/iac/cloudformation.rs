@@ -21,6 +21,9 @@ use super::terraform::{role_arn, ACCOUNT};
 use super::{document, str_node, Budget, Loaded, Shape, Val, MAX_DEPTH, V};
 use crate::aws_json::{EC2, EKS, IAM};
 
+#[path = "cfn_services.rs"]
+mod services;
+
 /// A template: `Resources` holding at least one resource with an `AWS::` type.
 pub fn is_template(root: &Node) -> bool {
     root.get("Resources").is_some_and(|r| {
@@ -574,6 +577,7 @@ impl Res<'_> {
             "AWS::EC2::Subnet" => vec![self.subnet()],
             "AWS::IAM::Role" => self.role(),
             "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => self.policy(),
+            t if services::TYPES.contains(&t) => services::map(self),
             _ => Vec::new(),
         }
     }

@@ -10,6 +10,9 @@ use std::sync::Arc;
 use eksguard_model::{FieldPath, Node, Object, Pos, Source, Value};
 
 use super::{document, str_node, Shape, Val, V};
+
+#[path = "tf_services.rs"]
+mod services;
 use crate::aws_json::{EC2, EKS, IAM};
 
 /// The stand-in account of ARNs Terraform computes.
@@ -117,6 +120,7 @@ pub fn map_resource(
             config_map(&r, default_ns).into_iter().collect()
         }
         "kubernetes_manifest" => manifest(&r, default_ns).into_iter().collect(),
+        t if services::TYPES.contains(&t) => services::map(&r),
         _ => Vec::new(),
     }
 }

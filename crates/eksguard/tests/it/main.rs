@@ -9,6 +9,7 @@ mod audit_corpus;
 mod audit_rbac;
 mod aws_corpus;
 mod aws_live;
+mod aws_services;
 mod browser;
 mod cli;
 mod cluster;

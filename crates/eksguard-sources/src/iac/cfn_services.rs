@@ -1,0 +1,337 @@
+//! CloudFormation resources of the AWS security services in the CLI shapes of
+//! [`eksguard_model::aws_kinds`]. Amazon Inspector has no CloudFormation resource that
+//! enables it.
+
+use eksguard_model::aws_kinds as k;
+use eksguard_model::{FieldPath, Node, Object, Value};
+
+use super::{p, Res};
+use crate::iac::{document, str_node, Val, V};
+
+/// The CloudFormation types read here.
+pub const TYPES: &[&str] = &[
+    "AWS::GuardDuty::Detector",
+    "AWS::ECR::Repository",
+    "AWS::ECR::RegistryScanningConfiguration",
+    "AWS::KMS::Key",
+    "AWS::KMS::Alias",
+    "AWS::CloudTrail::Trail",
+    "AWS::EC2::FlowLog",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::EFS::FileSystem",
+    "AWS::ACMPCA::CertificateAuthority",
+];
+
+pub fn map(r: &Res) -> Vec<Object> {
+    match r.ty {
+        "AWS::GuardDuty::Detector" => vec![detector(r)],
+        "AWS::ECR::Repository" => repository(r),
+        "AWS::ECR::RegistryScanningConfiguration" => vec![registry_scanning(r)],
+        "AWS::KMS::Key" => kms_key(r),
+        "AWS::KMS::Alias" => vec![kms_alias(r)],
+        "AWS::CloudTrail::Trail" => trail(r),
+        "AWS::EC2::FlowLog" => vec![flow_log(r)],
+        "AWS::EC2::VPCEndpoint" => vec![vpc_endpoint(r)],
+        "AWS::EFS::FileSystem" => vec![efs(r)],
+        "AWS::ACMPCA::CertificateAuthority" => vec![private_ca(r)],
+        _ => Vec::new(),
+    }
+}
+
+fn here(r: &Res, text: &str) -> Node {
+    str_node(text, r.pos)
+}
+
+fn boolean(r: &Res, b: bool) -> Node {
+    Node::new(Value::Bool(b), r.pos)
+}
+
+/// A boolean property as the API's `ENABLED` / `DISABLED` (unknown stays unknown).
+fn status(v: &V) -> V {
+    match v.as_bool() {
+        Some(b) => V::new(
+            Val::Str(if b { "ENABLED" } else { "DISABLED" }.into()),
+            v.pos,
+            v.file,
+        ),
+        None => v.clone(),
+    }
+}
+
+fn detector(r: &Res) -> Object {
+    let mut s = r.shape();
+    s.set_node(
+        "ServiceRole",
+        here(r, "AWSServiceRoleForAmazonGuardDuty"),
+        None,
+    );
+    if let Some(v) = r.get("Enable") {
+        s.set("Status", Some(&status(v)), &p("Enable"));
+    }
+    let audit = r
+        .get("DataSources")
+        .and_then(|d| d.get("Kubernetes"))
+        .and_then(|k| k.get("AuditLogs"))
+        .and_then(|a| a.get("Enable"));
+    if let Some(v) = audit {
+        s.set(
+            "DataSources.Kubernetes.AuditLogs.Status",
+            Some(&status(v)),
+            &p("DataSources.Kubernetes.AuditLogs.Enable"),
+        );
+    }
+    s.set("Features", r.get("Features"), &p("Features"));
+    s.build(k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &r.sid(), r.path)
+}
+
+/// `AWS::ECR::Repository`, with its policy and lifecycle policy as the outputs of
+/// `get-repository-policy` and `get-lifecycle-policy`.
+fn repository(r: &Res) -> Vec<Object> {
+    let name = r.text("RepositoryName").unwrap_or_else(|| r.sid());
+    let arn = format!("arn:aws:cloudformation:::{}", r.sid());
+    let mut s = r.shape();
+    match r.get("RepositoryName") {
+        Some(v) => s.set("repositoryName", Some(v), &p("RepositoryName")),
+        None => s.set_node("repositoryName", here(r, &name), None),
+    }
+    s.set_node("repositoryArn", here(r, &arn), None);
+    match r.get("ImageTagMutability") {
+        Some(v) => s.set("imageTagMutability", Some(v), &p("ImageTagMutability")),
+        None => s.set_node("imageTagMutability", here(r, "MUTABLE"), None),
+    }
+    s.set(
+        "imageTagMutabilityExclusionFilters",
+        r.get("ImageTagMutabilityExclusionFilters"),
+        &p("ImageTagMutabilityExclusionFilters"),
+    );
+    let scan = r
+        .get("ImageScanningConfiguration")
+        .and_then(|c| c.get("ScanOnPush"));
+    match scan {
+        Some(v) => s.set(
+            "imageScanningConfiguration.scanOnPush",
+            Some(v),
+            &p("ImageScanningConfiguration.ScanOnPush"),
+        ),
+        None => s.set_node(
+            "imageScanningConfiguration.scanOnPush",
+            boolean(r, false),
+            None,
+        ),
+    }
+    let mut out = vec![s.build(k::ECR, k::ECR_REPOSITORY, &arn, r.path)];
+    if let Some(doc) = r.get("RepositoryPolicyText") {
+        let mut ps = r.shape();
+        ps.set_node("repositoryName", here(r, &name), None);
+        ps.set(
+            "policyText",
+            Some(&document(doc)),
+            &p("RepositoryPolicyText"),
+        );
+        out.push(ps.build(k::ECR, k::ECR_REPOSITORY_POLICY, &name, r.path));
+    }
+    if let Some(lc) = r.get("LifecyclePolicy") {
+        let mut ls = r.shape();
+        ls.set_node("repositoryName", here(r, &name), None);
+        ls.set(
+            "lifecyclePolicyText",
+            lc.get("LifecyclePolicyText"),
+            &p("LifecyclePolicy.LifecyclePolicyText"),
+        );
+        out.push(ls.build(k::ECR, k::ECR_LIFECYCLE_POLICY, &name, r.path));
+    }
+    out
+}
+
+fn registry_scanning(r: &Res) -> Object {
+    let mut s = r.shape();
+    s.set(
+        "scanningConfiguration.scanType",
+        r.get("ScanType"),
+        &p("ScanType"),
+    );
+    let rules = r.get("Rules").map(|rules| {
+        let items = rules
+            .items()
+            .iter()
+            .map(|rule| {
+                let mut m = Vec::new();
+                if let Some(f) = rule.get("ScanFrequency") {
+                    m.push(("scanFrequency".to_string(), f.clone()));
+                }
+                if let Some(filters) = rule.get("RepositoryFilters") {
+                    let items = filters
+                        .items()
+                        .iter()
+                        .map(|f| {
+                            let mut fm = Vec::new();
+                            if let Some(v) = f.get("Filter") {
+                                fm.push(("filter".to_string(), v.clone()));
+                            }
+                            if let Some(v) = f.get("FilterType") {
+                                fm.push(("filterType".to_string(), v.clone()));
+                            }
+                            V::new(Val::Map(fm), f.pos, f.file)
+                        })
+                        .collect();
+                    m.push((
+                        "repositoryFilters".to_string(),
+                        V::new(Val::List(items), filters.pos, filters.file),
+                    ));
+                }
+                V::new(Val::Map(m), rule.pos, rule.file)
+            })
+            .collect();
+        V::new(Val::List(items), rules.pos, rules.file)
+    });
+    s.set("scanningConfiguration.rules", rules.as_ref(), &p("Rules"));
+    s.build(k::ECR, k::ECR_REGISTRY_SCANNING, &r.sid(), r.path)
+}
+
+/// `AWS::KMS::Key` as `describe-key` and `get-key-rotation-status`; its ARN is the one
+/// `Fn::GetAtt` gives (`arn:aws:kms:::key/<id>`).
+fn kms_key(r: &Res) -> Vec<Object> {
+    let arn = format!("arn:aws:kms:::key/{}", r.sid());
+    let mut key = r.shape();
+    key.set_node("KeyId", here(r, &r.sid()), None);
+    key.set_node("Arn", here(r, &arn), None);
+    key.set_node("KeyManager", here(r, "CUSTOMER"), None);
+    key.set_node("Origin", here(r, "AWS_KMS"), None);
+    match r.get("KeySpec") {
+        Some(v) => key.set("KeySpec", Some(v), &p("KeySpec")),
+        None => key.set_node("KeySpec", here(r, "SYMMETRIC_DEFAULT"), None),
+    }
+    match r.get("Enabled") {
+        Some(v) => {
+            let state = match v.as_bool() {
+                Some(b) => V::new(
+                    Val::Str(if b { "Enabled" } else { "Disabled" }.into()),
+                    v.pos,
+                    v.file,
+                ),
+                None => v.clone(),
+            };
+            key.set("KeyState", Some(&state), &p("Enabled"));
+        }
+        None => key.set_node("KeyState", here(r, "Enabled"), None),
+    }
+    let mut rot = r.shape();
+    rot.set_node("KeyId", here(r, &arn), None);
+    match r.get("EnableKeyRotation") {
+        Some(v) => rot.set("KeyRotationEnabled", Some(v), &p("EnableKeyRotation")),
+        None => rot.set_node(
+            "KeyRotationEnabled",
+            boolean(r, false),
+            Some(&FieldPath::parse("Properties")),
+        ),
+    }
+    vec![
+        key.build(k::KMS, k::KMS_KEY, &arn, r.path),
+        rot.build(k::KMS, k::KMS_KEY_ROTATION, &arn, r.path),
+    ]
+}
+
+fn kms_alias(r: &Res) -> Object {
+    let mut s = r.shape();
+    s.set("AliasName", r.get("AliasName"), &p("AliasName"));
+    s.set_link("TargetKeyId", r.get("TargetKeyId"), &p("TargetKeyId"));
+    let name = r.text("AliasName").unwrap_or_else(|| r.sid());
+    s.build(k::KMS, k::KMS_ALIAS, &name, r.path)
+}
+
+fn trail(r: &Res) -> Vec<Object> {
+    let arn = format!("arn:aws:cloudformation:::{}", r.sid());
+    let mut t = r.shape();
+    t.set("Name", r.get("TrailName"), &p("TrailName"));
+    t.set_node("TrailARN", here(r, &arn), None);
+    match r.get("IsMultiRegionTrail") {
+        Some(v) => t.set("IsMultiRegionTrail", Some(v), &p("IsMultiRegionTrail")),
+        None => t.set_node("IsMultiRegionTrail", boolean(r, false), None),
+    }
+    let custom = r.get("EventSelectors").is_some() || r.get("AdvancedEventSelectors").is_some();
+    t.set_node("HasCustomEventSelectors", boolean(r, custom), None);
+    t.set(
+        "EventSelectors",
+        r.get("EventSelectors"),
+        &p("EventSelectors"),
+    );
+    t.set(
+        "AdvancedEventSelectors",
+        r.get("AdvancedEventSelectors"),
+        &p("AdvancedEventSelectors"),
+    );
+    let insights = r
+        .get("InsightSelectors")
+        .is_some_and(|i| !i.items().is_empty());
+    t.set_node("HasInsightSelectors", boolean(r, insights), None);
+    t.set(
+        "InsightSelectors",
+        r.get("InsightSelectors"),
+        &p("InsightSelectors"),
+    );
+    let mut st = r.shape();
+    st.set_node("TrailARN", here(r, &arn), None);
+    st.set("IsLogging", r.get("IsLogging"), &p("IsLogging"));
+    vec![
+        t.build(k::CLOUDTRAIL, k::CLOUDTRAIL_TRAIL, &arn, r.path),
+        st.build(k::CLOUDTRAIL, k::CLOUDTRAIL_TRAIL_STATUS, &arn, r.path),
+    ]
+}
+
+fn flow_log(r: &Res) -> Object {
+    let mut s = r.shape();
+    s.set_node("FlowLogId", here(r, &r.sid()), None);
+    s.set_link("ResourceId", r.get("ResourceId"), &p("ResourceId"));
+    s.set("ResourceType", r.get("ResourceType"), &p("ResourceType"));
+    s.set("TrafficType", r.get("TrafficType"), &p("TrafficType"));
+    s.set_node("FlowLogStatus", here(r, "ACTIVE"), None);
+    s.build(k::EC2, k::EC2_FLOW_LOG, &r.sid(), r.path)
+}
+
+fn vpc_endpoint(r: &Res) -> Object {
+    let mut s = r.shape();
+    s.set_node("VpcEndpointId", here(r, &r.sid()), None);
+    s.set("ServiceName", r.get("ServiceName"), &p("ServiceName"));
+    match r.get("VpcEndpointType") {
+        Some(v) => s.set("VpcEndpointType", Some(v), &p("VpcEndpointType")),
+        None => s.set_node("VpcEndpointType", here(r, "Gateway"), None),
+    }
+    s.set_link("VpcId", r.get("VpcId"), &p("VpcId"));
+    s.set_node("State", here(r, "available"), None);
+    if let Some(doc) = r.get("PolicyDocument") {
+        s.set("PolicyDocument", Some(&document(doc)), &p("PolicyDocument"));
+    }
+    s.build(k::EC2, k::EC2_VPC_ENDPOINT, &r.sid(), r.path)
+}
+
+fn efs(r: &Res) -> Object {
+    let mut s = r.shape();
+    s.set_node("FileSystemId", here(r, &r.sid()), None);
+    s.set_node("PerformanceMode", here(r, "generalPurpose"), None);
+    s.set(
+        "PerformanceMode",
+        r.get("PerformanceMode"),
+        &p("PerformanceMode"),
+    );
+    match r.get("Encrypted") {
+        Some(v) => s.set("Encrypted", Some(v), &p("Encrypted")),
+        None => s.set_node(
+            "Encrypted",
+            boolean(r, false),
+            Some(&FieldPath::parse("Properties")),
+        ),
+    }
+    s.set_link("KmsKeyId", r.get("KmsKeyId"), &p("KmsKeyId"));
+    s.build(k::EFS, k::EFS_FILE_SYSTEM, &r.sid(), r.path)
+}
+
+fn private_ca(r: &Res) -> Object {
+    let mut s = r.shape();
+    let arn = format!("arn:aws:cloudformation:::{}", r.sid());
+    s.set_node("Arn", here(r, &arn), None);
+    match r.get("UsageMode") {
+        Some(v) => s.set("UsageMode", Some(v), &p("UsageMode")),
+        None => s.set_node("UsageMode", here(r, "GENERAL_PURPOSE"), None),
+    }
+    s.build(k::ACM_PCA, k::ACMPCA_CA, &arn, r.path)
+}

@@ -83,7 +83,7 @@ pub(crate) fn aws_managed_policy_name(arn: &str) -> Option<&str> {
 
 pub(crate) use eksguard_model::iam_policy::{
     claim_issuer, document_allows, statements, trust_policy, unpinned_issuers,
-    web_identity_statements, Cond,
+    web_identity_statements, wildcard_match, Cond, Statement,
 };
 
 #[cfg(test)]

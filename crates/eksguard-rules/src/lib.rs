@@ -16,9 +16,9 @@ pub mod util;
 
 mod aws_ec2;
 pub(crate) mod aws_iam;
+mod aws_svc;
 #[cfg(test)]
 mod scan_test;
-mod aws_svc;
 
 pub mod aud;
 pub mod data;

@@ -367,6 +367,9 @@ mod live {
                 scope_key: eksguard_report::asff::SCOPE_KEY.to_string(),
                 scope: t.scope_value(),
                 now: t.now.clone(),
+                // Only a cluster read whole, without an error, may retire earlier
+                // findings: an AWS-side-only read never saw the Kubernetes side.
+                complete: matches!(c.status, ReadStatus::Full) && c.report.errors.is_empty(),
             };
             let label = super::super::shown(c.scope.label());
             match sync(&opts, import) {

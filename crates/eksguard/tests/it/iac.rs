@@ -931,6 +931,8 @@ fn comments_do_not_count_as_nesting() {
     assert!(rows(&v, "findings")
         .iter()
         .any(|r| r.0 == "IAM001" && r.2 == "aws_eks_cluster.c" && r.3 == 6));
+}
+
 #[test]
 fn launch_template_key_pairs_and_public_addresses_in_terraform_and_cloudformation() {
     let v = scan(&[
@@ -969,6 +971,9 @@ fn launch_template_key_pairs_and_public_addresses_in_terraform_and_cloudformatio
     ];
     want.sort();
     // The hardened twins and the key pair known only at plan time give nothing.
+    assert_eq!(got, want);
+}
+
 /// Application roles in code: the role, its attachments, customer-managed and inline
 /// policies, its permissions boundary, a Pod Identity chain and identity providers meet
 /// as the AWS CLI shapes do, and each finding names the code's own resource, line and path.

@@ -83,9 +83,26 @@ pub enum Scope {
 /// Where a rule runs, from its registry metadata.
 pub fn scope(meta: &RuleMeta) -> Scope {
     let kubernetes_only = meta.data.is_only(eksguard_model::Data::Kubernetes);
-    if !kubernetes_only || (meta.kinds().is_empty() && meta.reads.is_empty()) {
+    // Kubelet configurations live on nodes, never in the API: a rule that only refines
+    // its verdict with them judges the object alone, as without them.
+    let reads: Vec<&str> = meta
+        .reads
+        .iter()
+        .copied()
+        .filter(|k| !matches!(*k, "KubeletConfiguration"))
+        .collect();
+    let other_objects = reads
+        .iter()
+        .filter(|k| !WORKLOAD_KINDS.contains(k) && !matches!(**k, "PodTemplate" | "Rollout"));
+    // A rule that reads what the cache does not watch (policy-engine and mesh resources,
+    // whose definitions a cluster may not have) would judge without them and be wrong:
+    // it runs in scans only.
+    let unwatched = other_objects
+        .clone()
+        .any(|k| !super::cache::WATCHED.iter().any(|w| w.kind == *k));
+    if !kubernetes_only || (meta.kinds().is_empty() && reads.is_empty()) || unwatched {
         Scope::ScanOnly
-    } else if meta.reads.is_empty() {
+    } else if reads.is_empty() {
         Scope::Object
     } else {
         Scope::Cache

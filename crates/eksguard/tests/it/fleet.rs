@@ -749,12 +749,26 @@ fn actions_in_code() -> std::collections::BTreeSet<String> {
     let mut found = std::collections::BTreeSet::new();
     for file in [
         "aws_live/fetch.rs",
+        "aws_live/services.rs",
         "fleet_aws.rs",
         "eks_token.rs",
         "security_hub.rs",
     ] {
         let text = std::fs::read_to_string(format!("{root}{file}")).expect("client source");
-        for service in ["eks", "iam", "ec2", "sts", "organizations", "securityhub"] {
+        for service in [
+            "eks",
+            "iam",
+            "ec2",
+            "sts",
+            "organizations",
+            "securityhub",
+            "cloudtrail",
+            "ecr",
+            "elasticfilesystem",
+            "guardduty",
+            "inspector2",
+            "kms",
+        ] {
             let needle = format!("\"{service}:");
             let mut rest = text.as_str();
             while let Some(at) = rest.find(&needle) {

@@ -734,7 +734,7 @@ fn the_fail_closed_preset_is_highly_available_and_alerts() {
     );
     let c = spec.containers().next().unwrap();
     let res = json_of(c.node.get("resources"));
-    assert_eq!(res["limits"]["memory"], json!("512Mi"));
+    assert_eq!(res["limits"]["memory"], json!("640Mi"));
     assert_eq!(res["requests"]["memory"], json!("256Mi"));
     let pdb = r.one("PodDisruptionBudget", "eksguard-webhook");
     assert_eq!(

@@ -851,6 +851,7 @@ struct Unknown {
 
 /// Turns a document into objects: a `kind: List` (or `FooList`) yields its items, AWS CLI
 /// outputs their resources. Documents and items of no known shape go to `unknown`.
+#[allow(clippy::too_many_arguments)]
 fn collect_objects(
     root: Node,
     path: &Arc<str>,

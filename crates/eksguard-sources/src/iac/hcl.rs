@@ -175,6 +175,9 @@ struct Scope<'a> {
     files: &'a [TfFile],
     vars: HashMap<String, V>,
     locals: HashMap<String, (u32, &'a Expression)>,
+    /// Locals evaluated, once each (`None` while being evaluated: a local that refers to
+    /// itself is unknown at once rather than evaluated again to the depth bound).
+    local_values: std::cell::RefCell<HashMap<String, Option<V>>>,
     /// (block kind, type, name) → (file, block).
     blocks: HashMap<(&'static str, String, String), (u32, &'a Block)>,
 }
@@ -194,6 +197,7 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
             files: &tf,
             vars: HashMap::new(),
             locals: HashMap::new(),
+            local_values: Default::default(),
             blocks: HashMap::new(),
         };
         for (fi, f) in tf.iter().enumerate() {
@@ -244,6 +248,7 @@ pub fn evaluate(tf: Vec<TfFile>, tfvars: &[&TfFile]) -> Module {
                 files: none,
                 vars: HashMap::new(),
                 locals: HashMap::new(),
+                local_values: Default::default(),
                 blocks: HashMap::new(),
             };
             for a in f.body.attributes() {
@@ -659,8 +664,7 @@ impl<'a> Scope<'a> {
                 self.apply_ops(f, v, &ops[1..], fi, inst, depth)
             }
             "local" => {
-                let (lfi, expr) = *self.locals.get(&attr(0)?)?;
-                let v = self.eval_top(expr, lfi, &Inst::default(), depth + 1);
+                let v = self.local(&attr(0)?, depth)?;
                 self.apply_ops(f, v, &ops[1..], fi, inst, depth)
             }
             "count" if attr(0).as_deref() == Some("index") => {
@@ -770,6 +774,22 @@ impl<'a> Scope<'a> {
                 self.instance_attr(f, at, &rinst, rest, fi, inst, depth, pos)
             }
         }
+    }
+
+    /// A local's value, evaluated once; `None` for a local that refers to itself.
+    fn local(&self, name: &str, depth: usize) -> Option<V> {
+        if let Some(done) = self.local_values.borrow().get(name) {
+            return done.clone();
+        }
+        let (lfi, expr) = *self.locals.get(name)?;
+        self.local_values
+            .borrow_mut()
+            .insert(name.to_string(), None);
+        let v = self.eval_top(expr, lfi, &Inst::default(), depth + 1);
+        self.local_values
+            .borrow_mut()
+            .insert(name.to_string(), Some(v.clone()));
+        Some(v)
     }
 
     /// An attribute of one resource instance (`rest` starts with its name) and what

@@ -464,7 +464,7 @@ mod tests {
     #[test]
     fn for_expressions_and_blocks_are_no_objects() {
         let mut text = String::from("locals {\n  a = {\n    for k, v in var.x :\n");
-        text.push_str(&"    k => v\n".repeat(1));
+        text.push_str("    k => v\n");
         text.push_str("  }\n}\n");
         assert!(scan(&text, 64).split.is_empty());
         let mut blocks = String::from("resource \"aws_security_group\" \"s\" {\n");

@@ -1144,6 +1144,18 @@ mod tests {
     }
 
     #[test]
+    fn hcl_locals_are_evaluated_once_and_cycles_end_at_once() {
+        // Found by fuzzing: a local that refers to itself three times ran to the step bound.
+        let text = "locals {\n  l0 = replace(local.l0, \"a\", \"${local.l0}${local.l0}\")\n  l1 = \"x\"\n  l2 = \"${local.l1}${local.l1}\"\n}\nresource \"aws_iam_role\" \"r\" {\n  name = \"${local.l0}${local.l2}\"\n  description = local.l2\n}\n";
+        let f = hcl::TfFile::parse("t.tf", text.to_string()).unwrap();
+        let m = hcl::evaluate(vec![f], &[]);
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        let attrs = &m.blocks[0].attrs;
+        assert!(attrs.get("name").unwrap().is_unknown());
+        assert_eq!(attrs.get("description").unwrap().as_str(), Some("xx"));
+    }
+
+    #[test]
     fn hcl_functions_measure_before_they_build() {
         let text = format!(
             "locals {{\n  a = \"{}\"\n  b = replace(local.a, \"x\", local.a)\n  c = join(\",\", [local.a, local.a, local.a, local.a, local.a])\n}}\nresource \"aws_iam_role\" \"r\" {{\n  name = local.b\n  description = local.c\n}}\n",

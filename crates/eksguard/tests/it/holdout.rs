@@ -126,7 +126,11 @@ fn peers_and_real_infrastructure_scan_cleanly() {
                 obj.display_name()
             );
         }
-        assert!(!findings.is_empty(), "{}: no findings at all", dir.display());
+        assert!(
+            !findings.is_empty(),
+            "{}: no findings at all",
+            dir.display()
+        );
         holds_to_reading(&dir, &inv, &findings);
     }
 }

@@ -107,3 +107,42 @@ impl InventoryRule for ImageSignatureVerificationAbsent {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scan_test::findings;
+
+    const READ: &str = "
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop, uid: 5c0ffee0-0000-4000-8000-000000000001}
+spec: {template: {spec: {containers: [{name: api, image: example/api:1.0}]}}}
+";
+
+    #[test]
+    fn a_verifying_policy_or_a_manifest_scan_is_left_alone() {
+        assert_eq!(findings("IMG012", READ).len(), 1);
+        let kyverno = "---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: verify, uid: 5c0ffee0-0000-4000-8000-000000000002}
+spec:
+  rules:
+  - name: signed
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    verifyImages:
+    - imageReferences: ['*']
+";
+        assert!(findings("IMG012", &format!("{READ}{kyverno}")).is_empty());
+        let sigstore = "---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: signed}
+spec: {images: [{glob: '**'}]}
+";
+        assert!(findings("IMG012", &format!("{READ}{sigstore}")).is_empty());
+        // Rendered manifests (no server-assigned uid) say nothing about the cluster.
+        let manifest = READ.replace(", uid: 5c0ffee0-0000-4000-8000-000000000001", "");
+        assert!(findings("IMG012", &manifest).is_empty());
+    }
+}

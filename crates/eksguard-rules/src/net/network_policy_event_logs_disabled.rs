@@ -99,3 +99,28 @@ impl InventoryRule for NetworkPolicyEventLogsDisabled {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scan_test::findings;
+
+    #[test]
+    fn nothing_without_network_policies() {
+        let node_class = "
+apiVersion: eks.amazonaws.com/v1
+kind: NodeClass
+metadata: {name: default}
+spec: {role: AmazonEKSAutoNodeRole}
+";
+        assert!(findings("NET016", node_class).is_empty());
+        let policy = "---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: shop}
+spec: {podSelector: {}}
+";
+        let got = findings("NET016", &format!("{node_class}{policy}"));
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1, "spec.networkPolicyEventLogs");
+    }
+}

@@ -106,3 +106,48 @@ impl InventoryRule for SgpEnforcingModeStrict {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scan_test::findings;
+
+    const AWS_NODE: &str = "
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: aws-node, namespace: kube-system}
+spec:
+  template:
+    spec:
+      containers:
+      - name: aws-node
+        image: example/cni:1.0
+        env: [{name: ENABLE_POD_ENI, value: 'true'}]
+";
+    const SGP: &str = "---
+apiVersion: vpcresources.k8s.aws/v1beta1
+kind: SecurityGroupPolicy
+metadata: {name: p, namespace: shop}
+spec: {securityGroups: {groupIds: [sg-1]}}
+";
+    const NETPOL: &str = "---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: shop}
+spec: {podSelector: {}}
+";
+
+    #[test]
+    fn only_when_both_kinds_of_policy_are_used() {
+        assert_eq!(
+            findings("NET014", &format!("{AWS_NODE}{SGP}{NETPOL}")).len(),
+            1
+        );
+        assert!(findings("NET014", &format!("{AWS_NODE}{SGP}")).is_empty());
+        assert!(findings("NET014", &format!("{AWS_NODE}{NETPOL}")).is_empty());
+        let standard = AWS_NODE.replace(
+            "env: [{name: ENABLE_POD_ENI, value: 'true'}]",
+            "env: [{name: ENABLE_POD_ENI, value: 'true'}, {name: POD_SECURITY_GROUP_ENFORCING_MODE, value: standard}]",
+        );
+        assert!(findings("NET014", &format!("{standard}{SGP}{NETPOL}")).is_empty());
+    }
+}

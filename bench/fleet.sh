@@ -47,11 +47,13 @@ pids+=($!)
 for _ in $(seq 300); do [ -s "$OUT/fleet-map" ] && break; sleep 0.2; done
 
 for c in ${levels[@]}; do
+    rm -f "$OUT/fleet-report.json"
     AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 \
     EKSGUARD_TEST_EKS_API_ENDPOINTS="$(cat "$OUT/fleet-map")" \
         /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$BIN" fleet --endpoint-url "$endpoint" \
         --regions eu-west-1,us-east-1 --concurrency "$c" --no-config --no-progress \
         -f json -o "$OUT/fleet-report.json" --fail-on never || true
+    [ -s "$OUT/fleet-report.json" ] || { echo "no report at concurrency $c" >&2; exit 1; }
     read -r secs kb < <(tail -n 1 "$OUT/time.txt")
     summary=$(python3 -c "import json;d=json.load(open('$OUT/fleet-report.json'));s=d['fleet']['summary'];print(s['clusters_found'], s['read_fully'], d['summary']['resources_scanned'], len(d['findings']))")
     read -r found full objects findings <<<"$summary"

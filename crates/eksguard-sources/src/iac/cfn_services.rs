@@ -3,7 +3,7 @@
 //! enables it.
 
 use eksguard_model::aws_kinds as k;
-use eksguard_model::{FieldPath, Node, Object, Value};
+use eksguard_model::{Node, Object, Value};
 
 use super::{p, Res};
 use crate::iac::{document, str_node, Val, V};

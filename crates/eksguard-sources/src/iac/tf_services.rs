@@ -4,7 +4,7 @@
 //! rules leave what depends on it undecided.
 
 use eksguard_model::aws_kinds as k;
-use eksguard_model::{FieldPath, Object};
+use eksguard_model::Object;
 
 use super::{p, Res};
 use crate::iac::{document, Val, V};

@@ -3,7 +3,7 @@
 //! enables it.
 
 use eksguard_model::aws_kinds as k;
-use eksguard_model::{FieldPath, Node, Object, Value};
+use eksguard_model::{Node, Object, Value};
 
 use super::{p, Res};
 use crate::iac::{document, str_node, Val, V};
@@ -97,7 +97,11 @@ fn repository(r: &Res) -> Vec<Object> {
     s.set_node("repositoryArn", here(r, &arn), None);
     match r.get("ImageTagMutability") {
         Some(v) => s.set("imageTagMutability", Some(v), &p("ImageTagMutability")),
-        None => s.set_node("imageTagMutability", here(r, "MUTABLE"), None),
+        None => s.set_node(
+            "imageTagMutability",
+            here(r, "MUTABLE"),
+            Some(&p("ImageTagMutability")),
+        ),
     }
     s.set(
         "imageTagMutabilityExclusionFilters",
@@ -116,7 +120,7 @@ fn repository(r: &Res) -> Vec<Object> {
         None => s.set_node(
             "imageScanningConfiguration.scanOnPush",
             boolean(r, false),
-            None,
+            Some(&p("ImageScanningConfiguration.ScanOnPush")),
         ),
     }
     let mut out = vec![s.build(k::ECR, k::ECR_REPOSITORY, &arn, r.path)];
@@ -222,7 +226,7 @@ fn kms_key(r: &Res) -> Vec<Object> {
         None => rot.set_node(
             "KeyRotationEnabled",
             boolean(r, false),
-            Some(&FieldPath::parse("Properties")),
+            Some(&p("EnableKeyRotation")),
         ),
     }
     vec![
@@ -246,7 +250,11 @@ fn trail(r: &Res) -> Vec<Object> {
     t.set_node("TrailARN", here(r, &arn), None);
     match r.get("IsMultiRegionTrail") {
         Some(v) => t.set("IsMultiRegionTrail", Some(v), &p("IsMultiRegionTrail")),
-        None => t.set_node("IsMultiRegionTrail", boolean(r, false), None),
+        None => t.set_node(
+            "IsMultiRegionTrail",
+            boolean(r, false),
+            Some(&p("IsMultiRegionTrail")),
+        ),
     }
     let custom = r.get("EventSelectors").is_some() || r.get("AdvancedEventSelectors").is_some();
     t.set_node("HasCustomEventSelectors", boolean(r, custom), None);
@@ -315,11 +323,7 @@ fn efs(r: &Res) -> Object {
     );
     match r.get("Encrypted") {
         Some(v) => s.set("Encrypted", Some(v), &p("Encrypted")),
-        None => s.set_node(
-            "Encrypted",
-            boolean(r, false),
-            Some(&FieldPath::parse("Properties")),
-        ),
+        None => s.set_node("Encrypted", boolean(r, false), Some(&p("Encrypted"))),
     }
     s.set_link("KmsKeyId", r.get("KmsKeyId"), &p("KmsKeyId"));
     s.build(k::EFS, k::EFS_FILE_SYSTEM, &r.sid(), r.path)
@@ -331,7 +335,11 @@ fn private_ca(r: &Res) -> Object {
     s.set_node("Arn", here(r, &arn), None);
     match r.get("UsageMode") {
         Some(v) => s.set("UsageMode", Some(v), &p("UsageMode")),
-        None => s.set_node("UsageMode", here(r, "GENERAL_PURPOSE"), None),
+        None => s.set_node(
+            "UsageMode",
+            here(r, "GENERAL_PURPOSE"),
+            Some(&p("UsageMode")),
+        ),
     }
     s.build(k::ACM_PCA, k::ACMPCA_CA, &arn, r.path)
 }

@@ -4,7 +4,7 @@
 //! rules leave what depends on it undecided.
 
 use eksguard_model::aws_kinds as k;
-use eksguard_model::{FieldPath, Object};
+use eksguard_model::Object;
 
 use super::{p, Res};
 use crate::iac::{document, Val, V};
@@ -235,7 +235,7 @@ fn repository(r: &Res) -> Object {
         None => sh.set(
             "imageTagMutability",
             Some(&here(r, "MUTABLE")),
-            &FieldPath::root(),
+            &p("image_tag_mutability"),
         ),
     }
     let filters = blocks(
@@ -259,7 +259,7 @@ fn repository(r: &Res) -> Object {
         None => sh.set(
             "imageScanningConfiguration.scanOnPush",
             Some(&boolean(r, false)),
-            &FieldPath::root(),
+            &p("image_scanning_configuration.scan_on_push"),
         ),
     }
     sh.build(k::ECR, k::ECR_REPOSITORY, &name, r.path)
@@ -345,7 +345,7 @@ fn kms_key(r: &Res) -> Vec<Object> {
         None => rot.set(
             "KeyRotationEnabled",
             Some(&boolean(r, false)),
-            &FieldPath::root(),
+            &p("enable_key_rotation"),
         ),
     }
     rot.set(
@@ -377,7 +377,7 @@ fn cloudtrail(r: &Res) -> Vec<Object> {
         None => t.set(
             "IsMultiRegionTrail",
             Some(&boolean(r, false)),
-            &FieldPath::root(),
+            &p("is_multi_region_trail"),
         ),
     }
     let selectors = blocks(
@@ -441,7 +441,7 @@ fn cloudtrail(r: &Res) -> Vec<Object> {
     st.set_node("TrailARN", super::str_node(&arn, r.pos), None);
     match r.get("enable_logging") {
         Some(v) => st.set("IsLogging", Some(v), &p("enable_logging")),
-        None => st.set("IsLogging", Some(&boolean(r, true)), &FieldPath::root()),
+        None => st.set("IsLogging", Some(&boolean(r, true)), &p("enable_logging")),
     }
     vec![
         t.build(k::CLOUDTRAIL, k::CLOUDTRAIL_TRAIL, &arn, r.path),
@@ -523,7 +523,7 @@ fn efs(r: &Res) -> Object {
     );
     match r.get("encrypted") {
         Some(v) => sh.set("Encrypted", Some(v), &p("encrypted")),
-        None => sh.set("Encrypted", Some(&boolean(r, false)), &FieldPath::root()),
+        None => sh.set("Encrypted", Some(&boolean(r, false)), &p("encrypted")),
     }
     sh.set_link("KmsKeyId", r.get("kms_key_id"), &p("kms_key_id"));
     sh.build(k::EFS, k::EFS_FILE_SYSTEM, &r.stand_in(), r.path)
@@ -538,7 +538,7 @@ fn private_ca(r: &Res) -> Object {
         None => sh.set(
             "UsageMode",
             Some(&here(r, "GENERAL_PURPOSE")),
-            &FieldPath::root(),
+            &p("usage_mode"),
         ),
     }
     sh.build(k::ACM_PCA, k::ACMPCA_CA, &arn, r.path)

@@ -294,6 +294,14 @@ fn terraform_variables_follow_tfvars_precedence_and_var_file() {
                 12,
                 "enabled_cluster_log_types"
             ),
+            // The Secrets key does not rotate (`enable_key_rotation` defaults to false).
+            row(
+                "DATA008",
+                "aws_kms_key",
+                "aws_kms_key.eks",
+                26,
+                "enable_key_rotation"
+            ),
         ]
     );
     // Another variable file beside them is not applied, and the report says so.
@@ -312,13 +320,22 @@ fn terraform_variables_follow_tfvars_precedence_and_var_file() {
     assert_eq!(v["warnings"], serde_json::json!([]));
     assert_eq!(
         rows(&v, "findings"),
-        [row(
-            "IAM001",
-            "aws_eks_cluster",
-            "aws_eks_cluster.this",
-            9,
-            "vpc_config[0].public_access_cidrs[0]"
-        )]
+        [
+            row(
+                "IAM001",
+                "aws_eks_cluster",
+                "aws_eks_cluster.this",
+                9,
+                "vpc_config[0].public_access_cidrs[0]"
+            ),
+            row(
+                "DATA008",
+                "aws_kms_key",
+                "aws_kms_key.eks",
+                26,
+                "enable_key_rotation"
+            ),
+        ]
     );
     // A variable file that is not there is an input error, not a silent default.
     let v = scan(&[
@@ -612,6 +629,14 @@ fn cdk_output_templates_are_read_and_build_files_left_alone() {
                 "Cluster9EE0221C",
                 22,
                 "Properties.ResourcesVpcConfig.PublicAccessCidrs[0]"
+            ),
+            // CDK's key does not rotate unless `enableKeyRotation` is set.
+            row(
+                "DATA008",
+                "AWS::KMS::Key",
+                "Key961B73FD",
+                29,
+                "Properties.EnableKeyRotation"
             ),
         ]
     );

@@ -90,7 +90,7 @@ fn asff_fields_ids_and_resources() {
         .iter()
         .map(|e| e["fingerprint"].as_str().unwrap())
         .collect();
-    assert_eq!(findings.len(), 127);
+    assert_eq!(findings.len(), 130);
     let product = "arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default";
     for f in &findings {
         assert_eq!(f["SchemaVersion"], "2018-10-08");
@@ -380,7 +380,7 @@ fn throttled_batches_are_retried_and_refused_findings_reported() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("126 findings imported, 0 archived, 1 refused"),
+        stderr.contains("129 findings imported, 0 archived, 1 refused"),
         "{stderr}"
     );
     let seen = seen.lock().unwrap().clone();
@@ -389,8 +389,8 @@ fn throttled_batches_are_retried_and_refused_findings_reported() {
         .filter(|(p, _)| p == "/findings/import")
         .map(|(_, n)| *n)
         .collect();
-    // 127 findings: a batch of 100 throttled and sent again, then 27.
-    assert_eq!(imports, [100, 100, 27]);
+    // 130 findings: a batch of 100 throttled and sent again, then 30.
+    assert_eq!(imports, [100, 100, 30]);
     assert_eq!(seen[0].0, "/findings");
 }
 
@@ -402,7 +402,7 @@ fn a_scan_with_input_errors_archives_nothing_it_could_not_read() {
     let first = hub_scan(&endpoint, &dir);
     assert_eq!(first.status.code(), Some(1), "{first:?}");
     let held = hub_findings(&endpoint, &scope);
-    assert_eq!(held.len(), 31);
+    assert_eq!(held.len(), 32);
     let in_storefront = held
         .iter()
         .filter(|f| {
@@ -411,7 +411,7 @@ fn a_scan_with_input_errors_archives_nothing_it_could_not_read() {
                 .is_some_and(|l| l.contains("storefront.yaml:"))
         })
         .count();
-    assert!(in_storefront > 0 && in_storefront < 31, "{in_storefront}");
+    assert!(in_storefront > 0 && in_storefront < 32, "{in_storefront}");
 
     // The storefront can no longer be read, and a namespace finding is fixed.
     std::fs::write(dir.join("storefront.yaml"), "kind: [unclosed\n").unwrap();
@@ -429,7 +429,7 @@ fn a_scan_with_input_errors_archives_nothing_it_could_not_read() {
     assert!(
         stderr.contains(&format!(
             "security hub: {} earlier findings kept: not found again, but this run could not read all its inputs",
-            31 - current
+            32 - current
         )),
         "{stderr}"
     );
@@ -504,7 +504,7 @@ fn a_refused_batch_does_not_stop_the_import() {
         .iter()
         .map(|f| f["Id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids.len(), 123);
+    assert_eq!(ids.len(), 130);
     let (endpoint, seen) = refusing_hub();
     let out = eksguard()
         .args(["scan", "--no-config", EXAMPLE, "-q", "--security-hub"])
@@ -520,9 +520,9 @@ fn a_refused_batch_does_not_stop_the_import() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     // The second batch went out after the first was refused.
-    assert_eq!(*seen.lock().unwrap(), [100, 23]);
+    assert_eq!(*seen.lock().unwrap(), [100, 30]);
     assert!(
-        stderr.contains("23 findings imported, 0 archived, 100 refused"),
+        stderr.contains("30 findings imported, 0 archived, 100 refused"),
         "{stderr}"
     );
     // Each finding of the refused batch is named.

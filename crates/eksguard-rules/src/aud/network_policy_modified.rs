@@ -33,6 +33,7 @@ declare_rule! {
         summary: "A NetworkPolicy was changed",
         remediation: "Manage NetworkPolicies through a reviewed pipeline so each change has an author and a reason.",
         params: IgnoredUsers,
+        guide: &["NS-05"],
     }
 }
 

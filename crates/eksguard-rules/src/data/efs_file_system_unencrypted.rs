@@ -43,6 +43,7 @@ declare_rule! {
         reads: &[k::EFS_FILE_SYSTEM, "PersistentVolume", "StorageClass"],
         summary: "An EFS file system the cluster uses is not encrypted at rest",
         remediation: "Move the data to an EFS file system created with encryption at rest.",
+        guide: &["DE-01", "AM-03"],
     }
 }
 

@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(&["PersistentVolume"]),
         summary: "EFS volume mounted without an access point",
         remediation: "Mount EFS through an access point: `volumeHandle: <fs-id>::<fsap-id>`.",
+        guide: &["DE-04"],
     }
 }
 

@@ -55,6 +55,7 @@ declare_rule! {
         ],
         summary: "A KMS key that protects the cluster's data does not rotate",
         remediation: "Enable automatic rotation of the key (`aws kms enable-key-rotation`).",
+        guide: &["DE-03"],
     }
 }
 

@@ -52,6 +52,7 @@ declare_rule! {
         reads: &[k::KMS_KEY, k::KMS_ALIAS, "EKSCluster", "ClusterConfig", "StorageClass"],
         summary: "A KMS key that protects the cluster's data is disabled or pending deletion",
         remediation: "Cancel the key's deletion and enable it, or re-encrypt with a new key before it goes.",
+        guide: &["DE-03"],
     }
 }
 

@@ -39,6 +39,7 @@ declare_rule! {
         reads: &[k::CLOUDTRAIL_TRAIL_LIST, k::CLOUDTRAIL_TRAIL, k::CLOUDTRAIL_INSIGHT_SELECTORS],
         summary: "No CloudTrail trail has CloudTrail Insights",
         remediation: "Enable CloudTrail Insights (API call rate and error rate) on a trail.",
+        guide: &["DC-06"],
     }
 }
 

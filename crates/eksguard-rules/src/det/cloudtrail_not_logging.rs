@@ -59,6 +59,7 @@ declare_rule! {
         ],
         summary: "No multi-region CloudTrail trail is logging management events",
         remediation: "Keep a multi-region trail logging all management events.",
+        guide: &["DC-05"],
     }
 }
 

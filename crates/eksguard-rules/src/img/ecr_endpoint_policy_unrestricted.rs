@@ -55,6 +55,7 @@ declare_rule! {
         reads: &["EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "An ECR VPC endpoint keeps the default full-access policy",
         remediation: "Limit the endpoint policy to your accounts' or organisation's repositories.",
+        guide: &["IM-08"],
     }
 }
 

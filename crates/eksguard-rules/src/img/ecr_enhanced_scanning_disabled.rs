@@ -41,6 +41,7 @@ declare_rule! {
         scope: Objects(&[k::INSPECTOR_ACCOUNT_STATUS, k::ECR_REGISTRY_SCANNING]),
         summary: "Enhanced (Amazon Inspector) image scanning is off",
         remediation: "Enable Amazon Inspector ECR scanning (`aws inspector2 enable --resource-types ECR`) or set the registry scan type to `ENHANCED`.",
+        guide: &["IM-04"],
     }
 }
 

@@ -48,6 +48,7 @@ declare_rule! {
         reads: &[k::ECR_REPOSITORY, k::ECR_REGISTRY_SCANNING],
         summary: "An ECR repository's images are not scanned",
         remediation: "Enable scan on push or a continuous (enhanced) scanning rule that covers the repository.",
+        guide: &["IM-04"],
     }
 }
 

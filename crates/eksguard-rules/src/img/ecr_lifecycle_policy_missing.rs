@@ -47,6 +47,7 @@ declare_rule! {
         reads: &[k::ECR_REPOSITORY, k::ECR_LIFECYCLE_POLICY],
         summary: "An ECR repository has no lifecycle policy",
         remediation: "Add a lifecycle policy that expires untagged and old images.",
+        guide: &["IM-09"],
     }
 }
 

@@ -45,6 +45,7 @@ declare_rule! {
         reads: &[k::ECR_REPOSITORY],
         summary: "An ECR repository lets the tag a workload runs be overwritten",
         remediation: "Make the repository's tags immutable, or pin the workload's image by digest.",
+        guide: &["IM-14"],
     }
 }
 

@@ -43,6 +43,7 @@ declare_rule! {
         reads: &[k::EC2_VPC_ENDPOINT_LIST, k::EC2_VPC_ENDPOINT, "EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "The cluster's VPC has no private endpoints for ECR",
         remediation: "Create `ecr.api` and `ecr.dkr` interface endpoints and an S3 endpoint in the cluster VPC.",
+        guide: &["IM-07"],
     }
 }
 

@@ -62,6 +62,7 @@ declare_rule! {
         reads: &[k::ECR_REPOSITORY],
         summary: "An ECR repository policy lets any AWS principal pull or push",
         remediation: "Restrict the policy's principals, or add an `aws:PrincipalOrgID` condition.",
+        guide: &["IM-06"],
     }
 }
 

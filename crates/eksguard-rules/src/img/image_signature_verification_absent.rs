@@ -42,6 +42,7 @@ declare_rule! {
         reads: &["ClusterPolicy", "Policy", "ImageValidatingPolicy", "ClusterImagePolicy", "Verifier", "Deployment", "Pod", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "Rollout"],
         summary: "Cluster does not verify image signatures",
         remediation: "Enforce image signature verification at admission (Kyverno `verifyImages`, sigstore policy-controller, Ratify).",
+        guide: &["IM-05", "IM-16"],
     }
 }
 

@@ -79,6 +79,7 @@ declare_rule! {
         ],
         summary: "A workload runs an image with open critical or high vulnerabilities",
         remediation: "Rebuild the image with the fixed package versions and roll the workload.",
+        guide: &["IM-04"],
     }
 }
 

@@ -47,6 +47,7 @@ declare_rule! {
         summary: "Service mesh accepts plaintext traffic",
         remediation: "Enforce `mtls.mode: STRICT` with a mesh-wide PeerAuthentication in the Istio root namespace.",
         params: MeshRoot,
+        guide: &["NS-11"],
     }
 }
 

@@ -45,6 +45,7 @@ declare_rule! {
         reads: &["NetworkPolicy", "DaemonSet", "NodeClass", "EKSAddon", "ClusterConfig"],
         summary: "NetworkPolicy decisions are not logged",
         remediation: "Turn on the network policy agent's event logs (`enablePolicyEventLogs`, or `networkPolicyEventLogs: Enabled` on Auto Mode).",
+        guide: &["NS-06", "AM-02"],
     }
 }
 

@@ -51,6 +51,7 @@ declare_rule! {
         ],
         summary: "Nodes run an instance type without Nitro encryption in transit",
         remediation: "Use instance types that support encryption in transit for nodes.",
+        guide: &["NS-12"],
     }
 }
 

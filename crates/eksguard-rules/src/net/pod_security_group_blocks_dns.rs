@@ -39,6 +39,7 @@ declare_rule! {
         reads: &["SecurityGroupPolicy", "EC2SecurityGroup"],
         summary: "Pod security group blocks DNS",
         remediation: "Allow egress on UDP and TCP port 53 in security groups given to pods.",
+        guide: &["NS-09"],
     }
 }
 

@@ -43,6 +43,7 @@ declare_rule! {
         reads: &[k::ACMPCA_CA],
         summary: "An AWS Private CA issuer uses a general-purpose CA for workload certificates",
         remediation: "Issue workload certificates from a short-lived certificate mode private CA.",
+        guide: &["NS-15"],
     }
 }
 

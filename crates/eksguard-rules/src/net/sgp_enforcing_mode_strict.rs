@@ -41,6 +41,7 @@ declare_rule! {
         reads: &["SecurityGroupPolicy", "NetworkPolicy", "DaemonSet", "EKSAddon", "ClusterConfig"],
         summary: "Security groups for pods run in strict mode beside NetworkPolicies",
         remediation: "Set `POD_SECURITY_GROUP_ENFORCING_MODE` to `standard` on the VPC CNI.",
+        guide: &["NS-10"],
     }
 }
 

@@ -43,6 +43,7 @@ declare_rule! {
         reads: &[k::EC2_FLOW_LOG_LIST, k::EC2_FLOW_LOG, "EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "The cluster's VPC has no flow log",
         remediation: "Create a VPC flow log of all traffic for the cluster's VPC.",
+        guide: &["NS-07"],
     }
 }
 

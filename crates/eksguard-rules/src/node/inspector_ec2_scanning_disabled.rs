@@ -44,6 +44,7 @@ declare_rule! {
         scope: Objects(&[k::INSPECTOR_ACCOUNT_STATUS]),
         summary: "Amazon Inspector does not scan the account's EC2 instances",
         remediation: "Enable Amazon Inspector EC2 scanning (`aws inspector2 enable --resource-types EC2`).",
+        guide: &["HS-08"],
     }
 }
 

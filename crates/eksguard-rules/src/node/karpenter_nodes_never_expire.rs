@@ -35,6 +35,7 @@ declare_rule! {
         scope: Objects(&["NodePool"]),
         summary: "Karpenter NodePool nodes never expire",
         remediation: "Set `expireAfter` on the NodePool to a duration such as `720h`.",
+        guide: &["HS-03"],
     }
 }
 

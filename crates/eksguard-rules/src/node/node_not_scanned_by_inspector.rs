@@ -49,6 +49,7 @@ declare_rule! {
         reads: &[k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", "EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "A node of the cluster is not scanned by Amazon Inspector",
         remediation: "Make every node an SSM managed instance (SSM agent and `AmazonSSMManagedInstanceCore`) so that Inspector scans it.",
+        guide: &["HS-08"],
     }
 }
 

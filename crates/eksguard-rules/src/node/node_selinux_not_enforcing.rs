@@ -33,6 +33,7 @@ declare_rule! {
         scope: Objects(&["NodeOS"]),
         summary: "Node's SELinux is not enforcing",
         remediation: "Run the node with SELinux in enforcing mode.",
+        guide: &["RT-05", "HS-09"],
     }
 }
 

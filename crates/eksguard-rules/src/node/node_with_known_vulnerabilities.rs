@@ -56,6 +56,7 @@ declare_rule! {
         reads: &[k::INSPECTOR_FINDING, k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", "EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "A node has open critical or high vulnerabilities found by Amazon Inspector",
         remediation: "Replace the node with one built from a patched AMI (update the node group or let Karpenter drift).",
+        guide: &["HS-02", "HS-08"],
     }
 }
 

@@ -37,6 +37,7 @@ declare_rule! {
         summary: "Pod gets every Service of its namespace as environment variables",
         remediation: "Set `enableServiceLinks: false` in the pod spec and use DNS names for services.",
         params: SkipNamespaces,
+        guide: &["PS-10"],
     }
 }
 

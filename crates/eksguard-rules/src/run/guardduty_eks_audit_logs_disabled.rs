@@ -46,6 +46,7 @@ declare_rule! {
         reads: &[k::GUARDDUTY_DETECTOR_LIST],
         summary: "GuardDuty EKS Audit Log Monitoring is off",
         remediation: "Enable GuardDuty and its `EKS_AUDIT_LOGS` feature in the cluster's region.",
+        guide: &["RT-01", "AM-03"],
     }
 }
 

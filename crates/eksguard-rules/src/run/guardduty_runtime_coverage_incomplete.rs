@@ -42,6 +42,7 @@ declare_rule! {
         reads: &["EKSCluster", "ClusterConfig", "EC2Subnet"],
         summary: "GuardDuty runtime coverage of the cluster is unhealthy or incomplete",
         remediation: "Fix what GuardDuty's coverage `Issue` names so that every compatible node runs the agent.",
+        guide: &["RT-01"],
     }
 }
 

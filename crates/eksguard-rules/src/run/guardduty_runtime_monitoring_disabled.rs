@@ -55,6 +55,7 @@ declare_rule! {
         reads: &[k::GUARDDUTY_DETECTOR_LIST, "EKSAddon", "EKSAddonList", "ClusterConfig"],
         summary: "GuardDuty Runtime Monitoring does not cover the cluster's nodes",
         remediation: "Enable GuardDuty `RUNTIME_MONITORING` with automated agent management, or install the `aws-guardduty-agent` add-on.",
+        guide: &["RT-01", "AM-03"],
     }
 }
 

@@ -42,6 +42,7 @@ declare_rule! {
         reads: &["EC2LaunchTemplateVersion", "EKSCluster", "EKSNodegroup"],
         summary: "Node group's launch template leaves out the cluster security group",
         remediation: "Include the cluster security group in the launch template's security groups.",
+        guide: &["NS-08"],
     }
 }
 

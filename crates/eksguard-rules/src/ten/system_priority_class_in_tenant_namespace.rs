@@ -47,6 +47,7 @@ declare_rule! {
         summary: "Tenant workload uses a system priority class",
         remediation: "Give tenant workloads a PriorityClass below the system classes.",
         params: SystemNamespaces,
+        guide: &["MT-05"],
     }
 }
 

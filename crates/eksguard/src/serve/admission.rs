@@ -691,12 +691,13 @@ impl Judge {
                 } else {
                     identity(root, f.path.segs(), &self.hasher, &mut hashes)
                 };
-                let mut h = self.hasher.build_hasher();
-                (f.rule_id, on_namespace, identity, &f.message).hash(&mut h);
+                let key = self
+                    .hasher
+                    .hash_one((f.rule_id, on_namespace, identity, &f.message));
                 judged.hits.push(Hit {
                     rule_id: f.rule_id,
                     severity: f.severity,
-                    key: h.finish(),
+                    key,
                     path: f.path,
                     message: f.message,
                     on_namespace,
@@ -726,11 +727,7 @@ impl Judge {
     /// `ownerReferences` entry cannot be used to slip past the rules.
     fn controller_of(&self, review: &Review, object: &Node) -> Option<String> {
         if !WORKLOAD_KINDS.contains(&review.kind.as_str())
-            || !self
-                .policy
-                .controllers
-                .iter()
-                .any(|c| *c == review.username)
+            || !self.policy.controllers.contains(&review.username)
         {
             return None;
         }

@@ -613,8 +613,8 @@ fn first_text(node: &Node, keys: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-/// Moves the value under `key` out of a mapping (leaving `null`).
-fn take(node: &mut Node, key: &str) -> Node {
+/// Moves the value under `key` out of a mapping (leaving `null`); shared with the IAM splitter.
+pub(crate) fn take(node: &mut Node, key: &str) -> Node {
     if let Value::Map(entries) = &mut node.value {
         if let Some(e) = entries.iter_mut().find(|e| &*e.key == key) {
             let pos = e.value.pos;
@@ -624,7 +624,8 @@ fn take(node: &mut Node, key: &str) -> Node {
     Node::new(Value::Null, node.pos)
 }
 
-fn take_seq(node: &mut Node, key: &str) -> Vec<Node> {
+/// Moves the sequence under `key` out of a mapping; anything else yields no items.
+pub(crate) fn take_seq(node: &mut Node, key: &str) -> Vec<Node> {
     let mut v = take(node, key);
     match &mut v.value {
         Value::Seq(items) => std::mem::take(items),

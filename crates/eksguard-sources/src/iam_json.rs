@@ -17,7 +17,7 @@ use std::sync::Arc;
 use eksguard_model::node::Entry;
 use eksguard_model::{Node, Object, Source, Value};
 
-use crate::aws_json::{decode_policy_field, Classified, EKS, IAM};
+use crate::aws_json::{decode_policy_field, take, take_seq, Classified, EKS, IAM};
 
 /// The objects of one of the outputs above, or `None` for any other shape.
 pub fn classify(root: &mut Node, path: &Arc<str>, doc: u32) -> Option<Classified> {
@@ -184,24 +184,6 @@ fn push_entry(node: &mut Node, key: &str, value: Node) {
         if !entries.iter().any(|e| &*e.key == key) {
             entries.push(entry(key, value));
         }
-    }
-}
-
-fn take(node: &mut Node, key: &str) -> Node {
-    if let Value::Map(entries) = &mut node.value {
-        if let Some(e) = entries.iter_mut().find(|e| &*e.key == key) {
-            let pos = e.value.pos;
-            return std::mem::replace(&mut e.value, Node::new(Value::Null, pos));
-        }
-    }
-    Node::new(Value::Null, node.pos)
-}
-
-fn take_seq(node: &mut Node, key: &str) -> Vec<Node> {
-    let mut v = take(node, key);
-    match &mut v.value {
-        Value::Seq(items) => std::mem::take(items),
-        _ => Vec::new(),
     }
 }
 

@@ -272,6 +272,23 @@ fn os_release_value(text: &str, key: &str) -> Option<String> {
     })
 }
 
+/// A position-less mapping in the given key order, as the synthetic node objects are built.
+fn map(entries: Vec<(&str, Node)>) -> Node {
+    Node::new(
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, value)| Entry {
+                    key: k.into(),
+                    key_pos: Pos::NONE,
+                    value,
+                })
+                .collect(),
+        ),
+        Pos::NONE,
+    )
+}
+
 /// A synthetic `NodeOS` object for the node operating systems that ship SELinux in
 /// enforcing mode (Bottlerocket, Amazon Linux 2023), with what the node's sysfs says of
 /// SELinux: `selinux.enforce` (the `/sys/fs/selinux/enforce` value) when SELinux is
@@ -289,21 +306,6 @@ fn node_os(fs: &RootFs) -> Option<Object> {
         return None;
     }
     let s = |v: &str| Node::new(Value::Str(v.into()), Pos::NONE);
-    let map = |entries: Vec<(&str, Node)>| {
-        Node::new(
-            Value::Map(
-                entries
-                    .into_iter()
-                    .map(|(k, value)| Entry {
-                        key: k.into(),
-                        key_pos: Pos::NONE,
-                        value,
-                    })
-                    .collect(),
-            ),
-            Pos::NONE,
-        )
-    };
     let mut selinux = Vec::new();
     if fs.is_dir(Path::new("/sys/fs/selinux")) {
         selinux.push(("mounted", Node::new(Value::Bool(true), Pos::NONE)));
@@ -358,21 +360,6 @@ fn node_file(file: &NodeFile<'_>, role: &str, names: &IdNames) -> Result<Object,
     if let Some(n) = names.groups.get(&meta.gid()) {
         spec.push(("group", s(n)));
     }
-    let map = |entries: Vec<(&str, Node)>| {
-        Node::new(
-            Value::Map(
-                entries
-                    .into_iter()
-                    .map(|(k, value)| Entry {
-                        key: k.into(),
-                        key_pos: Pos::NONE,
-                        value,
-                    })
-                    .collect(),
-            ),
-            Pos::NONE,
-        )
-    };
     let root_node = map(vec![
         ("apiVersion", s("node.eksguard.io/v1")),
         ("kind", s("NodeFile")),

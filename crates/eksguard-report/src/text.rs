@@ -240,15 +240,7 @@ fn render_line(
     let arrow = "-->".style(st.gutter);
     let mut columns = Vec::new();
     for f in line {
-        let sev = Styles::severity(opts.color, f.severity);
-        writeln!(
-            out,
-            "  {} {} {}: {}",
-            f.severity.as_str().style(sev),
-            f.rule.id.style(st.rule),
-            f.rule.name,
-            printable(&f.message)
-        )?;
+        write_headline(f, opts, st, out)?;
         if let Some(loc) = &f.location {
             let at = format!(
                 "{}:{}:{}  .{}",
@@ -370,9 +362,9 @@ fn skipped_line(report: &Report<'_>) -> Option<String> {
     ))
 }
 
-fn render_finding(
+/// A finding's first line (severity, rule, message), the same alone or sharing a source line.
+fn write_headline(
     f: &ReportFinding,
-    sources: &SourceCache,
     opts: &RenderOptions,
     st: &Styles,
     out: &mut dyn Write,
@@ -386,6 +378,18 @@ fn render_finding(
         f.rule.name,
         printable(&f.message)
     )?;
+    Ok(())
+}
+
+fn render_finding(
+    f: &ReportFinding,
+    sources: &SourceCache,
+    opts: &RenderOptions,
+    st: &Styles,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    write_headline(f, opts, st, out)?;
+    let sev = Styles::severity(opts.color, f.severity);
     let arrow = "-->".style(st.gutter);
     match &f.location {
         Some(loc) => {

@@ -73,6 +73,23 @@ pub const RULES: &[&dyn Rule] = &[
     &AppRoleWithoutPermissionsBoundary,
 ];
 
+/// At most this many other users are named in a shared-identity finding.
+const MAX_LISTED: usize = 5;
+
+/// Names the other users of a shared identity, capped so one finding stays one line.
+pub(crate) fn list_others(others: &[String]) -> String {
+    let mut listed = others
+        .iter()
+        .take(MAX_LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if others.len() > MAX_LISTED {
+        listed.push_str(&format!(" and {} more", others.len() - MAX_LISTED));
+    }
+    listed
+}
+
 /// The annotation that gives a ServiceAccount an IAM role through IRSA.
 pub(crate) const ROLE_ARN: &str = "eks.amazonaws.com/role-arn";
 

@@ -2,11 +2,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::{FieldPath, Node, Object};
 
-use super::{irsa_role, role_arn_path};
+use super::{irsa_role, list_others, role_arn_path};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
-
-/// Most other service accounts a message lists by name.
-const MAX_LISTED: usize = 5;
 
 declare_rule! {
     /// ## What it checks
@@ -128,15 +125,7 @@ impl InventoryRule for SharedIamRole {
                     .filter(|o| **o != me)
                     .map(|o| format!("`{o}`"))
                     .collect();
-                let mut listed = others
-                    .iter()
-                    .take(MAX_LISTED)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if others.len() > MAX_LISTED {
-                    listed.push_str(&format!(" and {} more", others.len() - MAX_LISTED));
-                }
+                let listed = list_others(&others);
                 out.report(
                     u.obj,
                     u.path.clone(),

@@ -2,11 +2,9 @@ use std::collections::BTreeMap;
 
 use eksguard_model::Object;
 
+use super::list_others;
 use crate::context::SkipNamespaces;
 use crate::{declare_rule, Ctx, InventoryRule, Sink, WORKLOAD_KINDS};
-
-/// Most other workloads a message lists by name.
-const MAX_LISTED: usize = 5;
 
 declare_rule! {
     /// ## What it checks
@@ -90,15 +88,7 @@ impl InventoryRule for SharedServiceAccount {
                     .filter(|o| o.id != w.id)
                     .map(|o| format!("{} `{}`", o.kind, o.name))
                     .collect();
-                let mut listed = others
-                    .iter()
-                    .take(MAX_LISTED)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if others.len() > MAX_LISTED {
-                    listed.push_str(&format!(" and {} more", others.len() - MAX_LISTED));
-                }
+                let listed = list_others(&others);
                 let pod = w.pod_spec();
                 let path = pod
                     .as_ref()

@@ -5,7 +5,7 @@ use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_svc::{is, text};
-use crate::Ctx;
+use crate::{Ctx, Sink};
 
 /// A feature of `Features[]` by name, with its path.
 pub(crate) fn feature<'a>(detector: &'a Object, name: &str) -> Option<(&'a Node, FieldPath)> {
@@ -42,11 +42,23 @@ pub(crate) fn disabled(detector: &Object) -> bool {
 }
 
 /// A `list-detectors` output that lists no detector: GuardDuty is off in the region.
-pub(crate) fn no_detector(list: &Object) -> bool {
+fn no_detector(list: &Object) -> bool {
     list.root
         .get("DetectorIds")
         .and_then(Node::as_seq)
         .is_some_and(<[Node]>::is_empty)
+}
+
+/// Reports a `list-detectors` output without detectors, saying what goes unwatched, so
+/// every GuardDuty rule words an absent detector the same way.
+pub(crate) fn report_no_detector(list: &Object, unwatched: &str, out: &mut Sink) {
+    if no_detector(list) {
+        out.report(
+            list,
+            FieldPath::parse("DetectorIds"),
+            format!("GuardDuty has no detector in this region: {unwatched}"),
+        );
+    }
 }
 
 /// How messages name a detector: `get-detector` does not print its ID, so the reader

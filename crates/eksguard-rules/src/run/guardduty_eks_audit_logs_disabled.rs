@@ -1,7 +1,7 @@
 use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Object};
 
-use super::guardduty::{disabled, feature, label, no_detector};
+use super::guardduty::{disabled, feature, label, report_no_detector};
 use crate::aws_svc::is;
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
@@ -54,13 +54,7 @@ impl ObjectRule for GuarddutyEksAuditLogsDisabled {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
             k::GUARDDUTY_DETECTOR_LIST => {
-                if no_detector(obj) {
-                    out.report(
-                        obj,
-                        FieldPath::parse("DetectorIds"),
-                        "GuardDuty has no detector in this region: EKS audit logs are not monitored",
-                    );
-                }
+                report_no_detector(obj, "EKS audit logs are not monitored", out)
             }
             // A feature declared on its own (Terraform `aws_guardduty_detector_feature`).
             "GuardDutyDetectorFeature" => {

@@ -1,7 +1,7 @@
 use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
-use super::guardduty::{additional, disabled, feature, label, no_detector};
+use super::guardduty::{additional, disabled, feature, label, report_no_detector};
 use crate::aws_svc::{is, text};
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
 
@@ -89,15 +89,7 @@ fn agent_installed(cx: &Ctx<'_>) -> Option<bool> {
 impl ObjectRule for GuarddutyRuntimeMonitoringDisabled {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
-            k::GUARDDUTY_DETECTOR_LIST => {
-                if no_detector(obj) {
-                    out.report(
-                        obj,
-                        FieldPath::parse("DetectorIds"),
-                        "GuardDuty has no detector in this region: no runtime monitoring",
-                    );
-                }
-            }
+            k::GUARDDUTY_DETECTOR_LIST => report_no_detector(obj, "no runtime monitoring", out),
             "GuardDutyDetectorFeature" => {
                 let name = text(&obj.root, "Name").unwrap_or("");
                 if (name == "RUNTIME_MONITORING" || name == "EKS_RUNTIME_MONITORING")

@@ -172,17 +172,7 @@ impl<'a> Statement<'a> {
 
     /// The `Action` patterns (empty when the statement uses `NotAction`).
     pub fn actions(&self) -> Vec<ActionRef> {
-        let Some((key, a)) = get_ci(self.node, "Action") else {
-            return Vec::new();
-        };
-        let base = self.path.key(key);
-        string_or_list(a)
-            .into_iter()
-            .map(|(i, pattern)| ActionRef {
-                pattern,
-                path: i.map_or_else(|| base.clone(), |i| base.index(i)),
-            })
-            .collect()
+        self.patterns("Action")
     }
 
     /// The path of `NotAction`, when the statement uses it.
@@ -421,6 +411,7 @@ impl<'a> Statement<'a> {
         self.patterns("Resource")
     }
 
+    /// The patterns under `key` with a path each, one reading for `Action` and `Resource`.
     fn patterns(&self, key: &str) -> Vec<Pattern> {
         let Some((k, a)) = get_ci(self.node, key) else {
             return Vec::new();

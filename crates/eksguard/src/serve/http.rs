@@ -137,6 +137,31 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, (StatusCode, String)
     }
 }
 
+/// A review slot, counted in `admission_slots_held` for as long as it is held.
+struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    held: prometheus_client::metrics::gauge::Gauge,
+}
+
+impl Slot {
+    fn new(
+        permit: tokio::sync::OwnedSemaphorePermit,
+        held: &prometheus_client::metrics::gauge::Gauge,
+    ) -> Slot {
+        held.inc();
+        Slot {
+            _permit: permit,
+            held: held.clone(),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.held.dec();
+    }
+}
+
 async fn validate(state: Arc<State>, req: Request<Incoming>) -> Reply {
     let rejected = |status: StatusCode, message: String| {
         state
@@ -149,7 +174,7 @@ async fn validate(state: Arc<State>, req: Request<Incoming>) -> Reply {
     // A slot first, then the body: requests past the limit hold no more than their
     // headers while they wait, and are told to come back when none frees in time.
     let slot = match tokio::time::timeout(QUEUE_WAIT, state.reviews.clone().acquire_owned()).await {
-        Ok(Ok(slot)) => slot,
+        Ok(Ok(permit)) => Slot::new(permit, &state.metrics.slots_held),
         _ => {
             let mut r = rejected(
                 StatusCode::TOO_MANY_REQUESTS,

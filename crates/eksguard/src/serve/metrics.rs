@@ -41,6 +41,8 @@ pub struct Metrics {
     pub annotation_suppressions: Family<Labels<2>, Counter>,
     /// Reviews being judged now.
     pub in_flight: Gauge,
+    /// Review slots taken, from a slot's grant (before the body is read) to its release.
+    pub slots_held: Gauge,
     /// Connections closed unserved, by reason (`per-peer`).
     pub connections_refused: Family<Labels<1>, Counter>,
     /// `/report` requests refused, by HTTP status (401, 403, 503).
@@ -71,6 +73,7 @@ impl Metrics {
             scans: Family::default(),
             annotation_suppressions: Family::default(),
             in_flight: Gauge::default(),
+            slots_held: Gauge::default(),
             connections_refused: Family::default(),
             report_refusals: Family::default(),
             registry: Registry::default(),
@@ -145,6 +148,11 @@ impl Metrics {
             "admission_in_flight",
             "Admission reviews being judged",
             m.in_flight.clone(),
+        );
+        registry.register(
+            "admission_slots_held",
+            "Review slots taken, the body being read or the review judged",
+            m.slots_held.clone(),
         );
         registry.register(
             "connections_refused",

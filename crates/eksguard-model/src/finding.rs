@@ -54,6 +54,41 @@ pub struct Finding {
     pub message: String,
     pub object: ObjectId,
     pub path: FieldPath,
+    /// Named values behind the message, for reports that tabulate one rule's findings
+    /// (empty for most rules; an empty `Vec` does not allocate).
+    pub facts: Facts,
+}
+
+/// A value a rule attaches to a finding beside its message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum FactValue {
+    Count(u64),
+    Text(String),
+}
+
+impl FactValue {
+    pub fn count(&self) -> Option<u64> {
+        match self {
+            FactValue::Count(n) => Some(*n),
+            FactValue::Text(_) => None,
+        }
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            FactValue::Text(s) => Some(s),
+            FactValue::Count(_) => None,
+        }
+    }
+}
+
+/// A finding's facts, in the order the rule gives them; names are the rule's own keys.
+pub type Facts = Vec<(&'static str, FactValue)>;
+
+/// The value of fact `name`, if the finding carries it.
+pub fn fact<'a>(facts: &'a Facts, name: &str) -> Option<&'a FactValue> {
+    facts.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
 /// Where the suppression of a finding comes from.

@@ -27,7 +27,7 @@ pub mod workload;
 pub mod yaml;
 
 pub use audit::{AuditEvent, AuditParseError, AuditStats, EventSummary};
-pub use finding::{Finding, Severity, SuppressionNote, SuppressionSource};
+pub use finding::{fact, FactValue, Facts, Finding, Severity, SuppressionNote, SuppressionSource};
 pub use inventory::{FilesSkipped, InputError, Inventory};
 pub use node::{Node, Pos, Value};
 pub use object::{IacOrigin, Object, ObjectId, ResourceRef, Source};

@@ -347,6 +347,7 @@ mod tests {
             location: None,
             field_path: "a.b".into(),
             event: None,
+            facts: Default::default(),
         }
     }
 

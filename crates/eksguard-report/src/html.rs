@@ -157,6 +157,7 @@ pub(crate) fn render(
     totals(&mut doc, report);
     charts(&mut doc, report);
     top_resources(&mut doc, report);
+    fact_tables(&mut doc, report);
     // A few input problems are read first; a long list would push the findings down.
     let problems_first = report.errors.len() + report.warnings.len() <= SHORT_PROBLEMS;
     if problems_first {
@@ -448,6 +449,82 @@ fn top_resources(doc: &mut String, report: &Report<'_>) {
         w!(doc, "<td class=\"num\">{}</td></tr>\n", score(c));
     }
     doc.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// One sortable table per rule whose findings carry facts (the workloads running
+/// vulnerable images, say): a column per fact, most severe and most counted first.
+fn fact_tables(doc: &mut String, report: &Report<'_>) {
+    let mut by_rule: Vec<(&str, Vec<&ReportFinding>)> = Vec::new();
+    for f in report.findings.iter().filter(|f| !f.facts.is_empty()) {
+        match by_rule.iter_mut().find(|(id, _)| *id == f.rule.id) {
+            Some((_, list)) => list.push(f),
+            None => by_rule.push((f.rule.id, vec![f])),
+        }
+    }
+    for (_, mut list) in by_rule {
+        let total =
+            |f: &ReportFinding| -> u64 { f.facts.iter().filter_map(|(_, v)| v.count()).sum() };
+        list.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| total(b).cmp(&total(a)))
+        });
+        let rule = list[0].rule;
+        // The columns are the facts of the rule's first finding, in the rule's order.
+        let columns: Vec<(&str, bool)> = list[0]
+            .facts
+            .iter()
+            .map(|(name, v)| (*name, v.count().is_some()))
+            .collect();
+        w!(
+            doc,
+            "<section class=\"fact-table\" id=\"facts-{id}\">\n<h2>{} <small>{id}</small></h2>\n\
+             <table class=\"plain sortable\">\n<thead><tr>\
+             <th class=\"num\"><button type=\"button\" data-num=\"1\">Severity</button></th>\
+             <th><button type=\"button\">Resource</button></th>\
+             <th><button type=\"button\">File</button></th>",
+            esc(rule.summary),
+            id = esc(rule.id),
+        );
+        for (name, numeric) in &columns {
+            let label = name.replace('_', " ");
+            if *numeric {
+                w!(
+                    doc,
+                    "<th class=\"num\"><button type=\"button\" data-num=\"1\">{}</button></th>",
+                    esc(&label)
+                );
+            } else {
+                w!(
+                    doc,
+                    "<th><button type=\"button\">{}</button></th>",
+                    esc(&label)
+                );
+            }
+        }
+        doc.push_str("</tr></thead>\n<tbody>\n");
+        for f in list {
+            w!(
+                doc,
+                "<tr><td class=\"num\" data-v=\"{}\"><span class=\"badge sev-{s}\">{s}</span></td><td>{}</td><td>{}</td>",
+                rank(f.severity),
+                esc(&f.qualified_name()),
+                esc(&location_text(f)),
+                s = f.severity.as_str(),
+            );
+            for (name, numeric) in &columns {
+                match eksguard_model::fact(&f.facts, name) {
+                    Some(v) if *numeric => {
+                        w!(doc, "<td class=\"num\">{}</td>", v.count().unwrap_or(0))
+                    }
+                    Some(v) => w!(doc, "<td>{}</td>", esc(v.text().unwrap_or(""))),
+                    None => doc.push_str("<td></td>"),
+                }
+            }
+            doc.push_str("</tr>\n");
+        }
+        doc.push_str("</tbody>\n</table>\n</section>\n");
+    }
 }
 
 /// Input errors and warnings shown before the findings; more go after them.

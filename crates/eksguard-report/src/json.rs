@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use eksguard_model::{
-    AuditStats, EventSummary, FilesSkipped, InputError, ResourceRef, Severity, SuppressionSource,
+    AuditStats, EventSummary, Facts, FilesSkipped, InputError, ResourceRef, Severity,
+    SuppressionSource,
 };
 use serde::Serialize;
 
@@ -72,6 +73,29 @@ struct Finding<'a> {
     /// Audit findings only: the event behind the finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'a EventSummary>,
+    /// Rules that tabulate (added within schema 1): the named values behind the message.
+    #[serde(skip_serializing_if = "FactMap::is_empty")]
+    facts: FactMap<'a>,
+}
+
+/// A finding's facts as a JSON object, in the rule's order.
+struct FactMap<'a>(&'a Facts);
+
+impl FactMap<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for FactMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -111,6 +135,7 @@ impl<'a> Finding<'a> {
             remediation: f.rule.remediation,
             help_uri: f.rule.help_uri(),
             event: f.event.as_deref(),
+            facts: FactMap(&f.facts),
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use eksguard_model::{
-    AuditStats, EventSummary, FilesSkipped, InputError, ResourceRef, RuleMeta, Severity,
+    AuditStats, EventSummary, Facts, FilesSkipped, InputError, ResourceRef, RuleMeta, Severity,
     SuppressionNote,
 };
 
@@ -90,6 +90,9 @@ pub struct ReportFinding {
     pub field_path: String,
     /// The audit event behind a finding of `audit scan`: who, what, when, the decision.
     pub event: Option<Box<EventSummary>>,
+    /// The rule's named values behind the message (JSON `facts`, the HTML report's
+    /// per-rule tables).
+    pub facts: Facts,
 }
 
 /// Everything a reporter renders.

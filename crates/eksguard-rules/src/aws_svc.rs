@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::arn::Arn;
 use eksguard_model::aws_kinds as k;
-use eksguard_model::{FieldPath, Node, Object};
+use eksguard_model::{FactValue, Facts, FieldPath, Node, Object};
 
 use crate::img::{parse_image, ImageRef};
 use crate::Ctx;
@@ -187,7 +187,9 @@ pub(crate) fn ecr_image(reference: &str) -> Option<EcrImage> {
 pub(crate) struct ImageUse<'a> {
     pub workload: &'a Object,
     pub path: FieldPath,
+    /// The container as messages name it.
     pub container: String,
+    pub container_name: String,
     pub reference: String,
     pub ecr: EcrImage,
 }
@@ -204,6 +206,7 @@ pub(crate) fn ecr_image_uses<'a>(cx: &Ctx<'a>) -> Vec<ImageUse<'a>> {
                     workload: w,
                     path: c.path_to("image"),
                     container: c.describe(),
+                    container_name: c.name().to_string(),
                     reference: reference.to_string(),
                     ecr,
                 });
@@ -334,6 +337,34 @@ pub(crate) fn finding_resources(finding: &Object) -> impl Iterator<Item = (usize
         .unwrap_or(&[])
         .iter()
         .enumerate()
+}
+
+/// The open CVEs counted by Inspector severity (each CVE once, at its worst rank), as
+/// facts named after the severities in lower case: `critical`, `high`, `medium`, `low`,
+/// `informational`, `untriaged`.
+pub(crate) fn vuln_counts(vulns: &[Vuln]) -> Facts {
+    let mut worst: BTreeMap<&str, usize> = BTreeMap::new();
+    for v in vulns {
+        let rank = worst.entry(v.id.as_str()).or_insert(v.rank);
+        *rank = (*rank).min(v.rank);
+    }
+    let mut counts = [0u64; SEVERITIES.len() + 1];
+    for rank in worst.values() {
+        counts[(*rank).min(SEVERITIES.len())] += 1;
+    }
+    const NAMES: [&str; SEVERITIES.len() + 1] = [
+        "critical",
+        "high",
+        "medium",
+        "low",
+        "informational",
+        "untriaged",
+    ];
+    NAMES
+        .iter()
+        .zip(counts)
+        .map(|(name, n)| (*name, FactValue::Count(n)))
+        .collect()
 }
 
 /// How many CVEs by severity, worst first (`2 CRITICAL, 5 HIGH, 1 MEDIUM`), and the

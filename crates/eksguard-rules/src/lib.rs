@@ -37,7 +37,7 @@ pub mod ten;
 pub use context::{Ctx, Params};
 use eksguard_model::audit::AuditEvent;
 pub use eksguard_model::workload::WORKLOAD_KINDS;
-use eksguard_model::{FieldPath, Finding, Object, RuleMeta, Severity};
+use eksguard_model::{Facts, FieldPath, Finding, Object, RuleMeta, Severity};
 pub use engine::{Engine, EngineConfig, RunResult};
 pub use events::{AuditEngine, EventCtx, EventFinding, EventHit, EventSink, EventWindow};
 
@@ -110,12 +110,25 @@ impl Sink {
         severity: Severity,
         message: impl Into<String>,
     ) {
+        self.report_facts(obj, path, severity, message, Facts::new());
+    }
+
+    /// Reports with named values beside the message, for reports that tabulate them.
+    pub fn report_facts(
+        &mut self,
+        obj: &Object,
+        path: FieldPath,
+        severity: Severity,
+        message: impl Into<String>,
+        facts: Facts,
+    ) {
         self.findings.push(Finding {
             rule_id: self.meta.id,
             severity,
             message: message.into(),
             object: obj.id,
             path,
+            facts,
         });
     }
 

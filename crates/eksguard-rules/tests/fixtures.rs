@@ -123,6 +123,15 @@ fn check_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, params: 
             f.path,
             f.message
         ));
+        // Facts (the tables reports build) are part of what a fixture pins.
+        if !f.facts.is_empty() {
+            let facts: Vec<String> = f
+                .facts
+                .iter()
+                .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap()))
+                .collect();
+            report.push_str(&format!("    facts: {}\n", facts.join(" ")));
+        }
     }
     let want = expectations(&text);
     assert_eq!(

@@ -126,6 +126,34 @@
     });
   });
 
+  // Tables of one rule's facts sort on a header click; numeric columns by value, a
+  // cell's data-v standing in for its text where the text does not sort (severity).
+  Array.prototype.forEach.call(document.querySelectorAll('table.sortable th button'), function (button) {
+    button.addEventListener('click', function () {
+      var th = button.parentNode, table = th.closest('table'), body = table.tBodies[0];
+      var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+      var numeric = button.hasAttribute('data-num');
+      // Counts open largest first, text A to Z; a second click turns the order round.
+      var was = button.getAttribute('data-dir');
+      var dir = was ? (was === 'desc' ? 'asc' : 'desc') : (numeric ? 'desc' : 'asc');
+      Array.prototype.forEach.call(table.querySelectorAll('th button'), function (b) { b.removeAttribute('data-dir'); });
+      button.setAttribute('data-dir', dir);
+      function key(row) {
+        var cell = row.cells[col], v = cell.getAttribute('data-v');
+        if (v === null) v = cell.textContent;
+        return numeric ? +v : v.toLowerCase();
+      }
+      var list = Array.prototype.slice.call(body.rows).map(function (r, i) { return [key(r), i, r]; });
+      list.sort(function (a, b) {
+        var c = a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+        return (dir === 'desc' ? -c : c) || a[1] - b[1];
+      });
+      var frag = document.createDocumentFragment();
+      list.forEach(function (e) { frag.appendChild(e[2]); });
+      body.appendChild(frag);
+    });
+  });
+
   // The details of a first-chunk row arrive as the text of its <noscript>: built when the
   // row is first opened.
   document.addEventListener('toggle', function (e) {

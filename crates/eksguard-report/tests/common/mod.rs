@@ -159,6 +159,7 @@ fn finding(
         location,
         field_path: field_path.into(),
         event: None,
+        facts: Default::default(),
     }
 }
 

@@ -2,11 +2,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::aws_kinds as k;
 use eksguard_model::rbac::RbacModel;
-use eksguard_model::{Node, ObjectId, Severity};
+use eksguard_model::{FactValue, Node, ObjectId, Severity};
 
 use super::exposure::exposure;
 use crate::aws_svc::{
-    ecr_image_uses, finding_resources, is, text, vuln, vuln_summary, EcrImage, Vuln,
+    ecr_image_uses, finding_resources, is, text, vuln, vuln_counts, vuln_summary, EcrImage, Vuln,
 };
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
@@ -33,6 +33,11 @@ declare_rule! {
     /// of type LoadBalancer or NodePort, or Ingresses, that reach it from outside.
     /// Critical when a CVE is CRITICAL; a HIGH image rises to critical when the workload
     /// is exposed.
+    ///
+    /// Each finding carries its numbers as facts: `container`, `image`, the CVE counts
+    /// per Inspector severity (`critical` … `untriaged`), `worst` and `exposure`. JSON
+    /// reports them under `facts`; the HTML report lists the findings in a table that
+    /// sorts on any column, so the most exposed and most vulnerable workloads come first.
     ///
     /// ## Why it matters
     /// A CVE matters where it runs. The same vulnerable library is a routine patch in a
@@ -156,16 +161,19 @@ impl InventoryRule for ImageWithKnownVulnerabilities {
             } else {
                 format!("; exposure: {}", exposed.join(", "))
             };
-            out.report_with(
-                u.workload,
-                u.path.clone(),
-                severity,
-                format!(
-                    "{} runs `{}` with open vulnerabilities ({counts}); worst: {worst}{exposure_text}",
-                    u.container,
-                    u.reference
-                ),
+            let message = format!(
+                "{} runs `{}` with open vulnerabilities ({counts}); worst: {worst}{exposure_text}",
+                u.container, u.reference
             );
+            // The HTML report's vulnerable-workloads table sorts on these.
+            let mut facts = vec![
+                ("container", FactValue::Text(u.container_name.clone())),
+                ("image", FactValue::Text(u.reference.clone())),
+            ];
+            facts.extend(vuln_counts(&vulns));
+            facts.push(("worst", FactValue::Text(worst)));
+            facts.push(("exposure", FactValue::Text(exposed.join(", "))));
+            out.report_facts(u.workload, u.path.clone(), severity, message, facts);
         }
     }
 }

@@ -1,11 +1,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::aws_kinds as k;
-use eksguard_model::{FieldPath, Object, Severity};
+use eksguard_model::{FactValue, FieldPath, Object, Severity};
 
 use crate::aws_svc::{
     cluster_nodes, clusters, finding_resources, is, is_node_tagged, tag_pairs, text, vuln,
-    vuln_summary, Vuln,
+    vuln_counts, vuln_summary, Vuln,
 };
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
@@ -99,18 +99,20 @@ impl InventoryRule for NodeWithKnownVulnerabilities {
             } else {
                 Severity::High
             };
-            match nodes.get(&id) {
+            let mut facts = vec![("instance", FactValue::Text(id.clone()))];
+            facts.extend(vuln_counts(&vulns));
+            facts.push(("worst", FactValue::Text(worst)));
+            let (obj, path) = match nodes.get(&id) {
                 Some(obj) if &*obj.kind == k::EC2_INSTANCE => {
-                    out.report_with(obj, FieldPath::parse("InstanceId"), severity, message)
+                    (*obj, FieldPath::parse("InstanceId"))
                 }
                 Some(obj) if &*obj.kind == k::INSPECTOR_COVERAGE => {
-                    out.report_with(obj, FieldPath::parse("resourceId"), severity, message)
+                    (*obj, FieldPath::parse("resourceId"))
                 }
-                Some(obj) => {
-                    out.report_with(obj, FieldPath::parse("spec.providerID"), severity, message)
-                }
-                None => out.report_with(finding, path, severity, message),
-            }
+                Some(obj) => (*obj, FieldPath::parse("spec.providerID")),
+                None => (finding, path),
+            };
+            out.report_facts(obj, path, severity, message, facts);
         }
     }
 }

@@ -255,6 +255,7 @@ pub(super) fn resolve(batch: &Batch<'_>, f: EventFinding) -> Option<ReportFindin
         }),
         field_path: f.hit.path.to_string(),
         event: Some(Box::new(parsed.event.summary())),
+        facts: Default::default(),
     })
 }
 

@@ -216,6 +216,7 @@ pub fn build_report<'a>(
             location,
             field_path: obj.report_path(&f.path).to_string(),
             event: None,
+            facts: f.facts,
         })
     };
     let order = |a: &ReportFinding, b: &ReportFinding| {

@@ -3,6 +3,7 @@
 //
 //   node report.mjs check REPORT.html SCREENSHOT.png
 //   node report.mjs chunks REPORT.html
+//   node report.mjs facts REPORT.html RULE   (the rule's fact table, sorted by each column)
 //   node report.mjs bench REPORT.html [RUNS]   (times: wall clock, and the renderer's
 //                                             main-thread busy time until interactive)
 //
@@ -151,7 +152,32 @@ async function bench(file, runs) {
   return { runs: times };
 }
 
+// A rule's fact table: the resources in page order, then after one and two clicks on
+// every column's header.
+async function facts(file, rule) {
+  return open(async (context) => {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(resolve(file)).href);
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 10000 });
+    const table = `#facts-${rule} table`;
+    const order = () => page.$$eval(`${table} tbody tr`, (rows) => rows.map((r) => r.cells[1].textContent));
+    const out = { errors, initial: await order(), columns: {} };
+    const headers = await page.$$eval(`${table} th button`, (b) => b.map((x) => x.textContent));
+    for (let i = 0; i < headers.length; i++) {
+      const button = page.locator(`${table} th button`).nth(i);
+      await button.click();
+      const first = await order();
+      await button.click();
+      out.columns[headers[i]] = [first, await order()];
+    }
+    return out;
+  });
+}
+
 const [mode, file, arg] = process.argv.slice(2);
 const result = mode === 'bench' ? await bench(file, Number(arg || 3))
-  : mode === 'chunks' ? await chunks(file) : await check(file, arg);
+  : mode === 'chunks' ? await chunks(file)
+  : mode === 'facts' ? await facts(file, arg) : await check(file, arg);
 process.stdout.write(JSON.stringify(result) + '\n');

@@ -202,3 +202,69 @@ fn report_in_chromium() {
     );
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// The table of the workloads running vulnerable images sorts on every column, both ways.
+#[test]
+fn vulnerable_workloads_table_sorts() {
+    let Some(dir) = tools_or_skip() else { return };
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let report = artifacts.join("vulnerable-images.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_eksguard"))
+        .args([
+            "scan",
+            "--no-config",
+            "--select",
+            "IMG006",
+            "-f",
+            "html",
+            "-o",
+        ])
+        .arg(&report)
+        .arg(crate::html::VULNERABLE_IMAGES)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let seen = node(&dir, &["facts", report.to_str().unwrap(), "IMG006"]);
+    assert_eq!(seen["errors"], serde_json::json!([]), "script errors");
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    // Most severe first, then the most CVEs.
+    let initial = names(&seen["initial"]);
+    assert_eq!(
+        initial,
+        [
+            "Deployment/shop/api",
+            "Deployment/shop/reports",
+            "DaemonSet/monitoring/agent",
+            "CronJob/shop/nightly"
+        ]
+    );
+    // Each header sorts one way, then the other; ties keep the page's order.
+    let critical = &seen["columns"]["critical"];
+    assert_eq!(names(&critical[0])[0], "Deployment/shop/reports");
+    assert_eq!(
+        names(&critical[1]).last().unwrap(),
+        "Deployment/shop/reports"
+    );
+    let medium = &seen["columns"]["medium"];
+    assert_eq!(names(&medium[0])[0], "Deployment/shop/api");
+    let resource = &seen["columns"]["Resource"];
+    assert_eq!(names(&resource[0])[0], "CronJob/shop/nightly");
+    assert_eq!(names(&resource[1])[0], "Deployment/shop/reports");
+    for (column, orders) in seen["columns"].as_object().unwrap() {
+        for order in orders.as_array().unwrap() {
+            let mut got = names(order);
+            got.sort();
+            let mut want = initial.clone();
+            want.sort();
+            assert_eq!(got, want, "{column}: rows lost or added");
+        }
+    }
+}

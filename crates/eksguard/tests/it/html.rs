@@ -175,3 +175,81 @@ fn audit_summary_page_marks_denied_requests_and_findings() {
     // The JSON summary does not carry the marks: only the page runs the rules.
     assert!(summary.get("findings").is_none());
 }
+
+/// Workloads, Inspector findings and a Service: the input of the vulnerable-images table.
+pub(crate) const VULNERABLE_IMAGES: &str = "../eksguard-rules/fixtures/img/IMG006.yaml";
+
+#[test]
+fn vulnerable_images_get_a_table_of_their_facts() {
+    let html = run(&[
+        "scan",
+        "--no-config",
+        "--select",
+        "IMG006",
+        "-f",
+        "html",
+        VULNERABLE_IMAGES,
+    ]);
+    let doc = page(&html);
+    let report = json(&run(&[
+        "scan",
+        "--no-config",
+        "--select",
+        "IMG006",
+        "-f",
+        "json",
+        VULNERABLE_IMAGES,
+    ]));
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 4);
+    // JSON carries the same facts the table shows.
+    let api = findings
+        .iter()
+        .find(|f| f["resource"]["name"] == "api")
+        .unwrap();
+    assert_eq!(api["facts"]["container"], "api");
+    assert_eq!(api["facts"]["high"], 1);
+    assert_eq!(api["facts"]["medium"], 1);
+    assert_eq!(api["facts"]["critical"], 0);
+    assert!(api["facts"]["exposure"]
+        .as_str()
+        .unwrap()
+        .contains("Service/api-public (LoadBalancer)"));
+
+    let start = doc
+        .find("<section class=\"fact-table\" id=\"facts-IMG006\">")
+        .expect("table");
+    let table = &doc[start..start + doc[start..].find("</section>").unwrap()];
+    assert!(table.contains("<table class=\"plain sortable\">"));
+    for header in [
+        "Severity",
+        "Resource",
+        "File",
+        "container",
+        "image",
+        "critical",
+        "high",
+        "worst",
+        "exposure",
+    ] {
+        assert!(
+            table.contains(&format!(">{header}</button></th>")),
+            "{header}"
+        );
+    }
+    let rows: Vec<&str> = table.split("<tr><td").skip(1).collect();
+    assert_eq!(rows.len(), 4);
+    // Most severe first; within a severity, the most CVEs first.
+    assert!(rows[0].contains("Deployment/shop/api") && rows[0].contains("sev-critical"));
+    assert!(rows[3].contains("CronJob/shop/nightly") && rows[3].contains("sev-high"));
+    assert!(rows[0].contains("IMG006.yaml:12"));
+    // Without facts, no table: the page of a plain scan has none.
+    let plain = page(&run(&[
+        "scan",
+        "--no-config",
+        "-f",
+        "html",
+        "../../examples/insecure-eks",
+    ]));
+    assert!(!plain.contains("class=\"fact-table\""));
+}

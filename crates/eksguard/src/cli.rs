@@ -552,6 +552,18 @@ pub enum GenerateCommand {
     /// ValidatingAdmissionPolicies (CEL) enforcing the pod and container rules CEL can
     /// express, so the API server denies or warns without a webhook.
     AdmissionPolicy(AdmissionPolicyArgs),
+    /// A deny-all NetworkPolicy that cuts one pod off the network (incident response), the
+    /// label to add to the pod, and the existing policies that would still let traffic through.
+    Isolate(IsolateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IsolateArgs {
+    /// The pod to isolate.
+    #[arg(value_name = "NAMESPACE/POD")]
+    pub target: String,
+    #[command(flatten)]
+    pub input: GenerateInput,
 }
 
 #[derive(Debug, Args)]

@@ -158,7 +158,12 @@ pub const GUIDE_COMMANDS: &[GuideCommand] = &[
     GuideCommand {
         command: "rbac risks",
         rows: &["IAM-10"],
-        does: "ranks the subjects holding dangerous powers (cluster-admin, escalation, secrets, exec, node proxy)",
+        does: "ranks the subjects holding dangerous powers: full control, escalate, bind and impersonate, webhook and workload rewrites, node proxy, secrets, tokens, exec",
+    },
+    GuideCommand {
+        command: "generate isolate",
+        rows: &["IR-02"],
+        does: "writes a deny-all NetworkPolicy for one pod and the label that makes it select the pod, and names what would keep the pod reachable: other policies selecting it, hostNetwork, NetworkPolicies not enforced (NET010). Hosts (security groups) are not covered",
     },
 ];
 

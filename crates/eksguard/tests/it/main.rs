@@ -22,6 +22,7 @@ mod fleet;
 mod follow;
 mod generate;
 mod generate_admission;
+mod generate_isolate;
 mod generate_netpol;
 mod generate_psa;
 pub(crate) mod helm;

@@ -161,6 +161,11 @@ pub const GUIDE_COMMANDS: &[GuideCommand] = &[
         does: "ranks the subjects holding dangerous powers: full control, escalate, bind and impersonate, webhook and workload rewrites, node proxy, secrets, tokens, exec",
     },
     GuideCommand {
+        command: "find",
+        rows: &["IR-01"],
+        does: "lists the workloads and pods that run an image, as a service account or for a workload, with their controllers and the nodes the pods run on, from files or the live cluster",
+    },
+    GuideCommand {
         command: "generate isolate",
         rows: &["IR-02"],
         does: "writes a deny-all NetworkPolicy for one pod and the label that makes it select the pod, and names what would keep the pod reachable: other policies selecting it, hostNetwork, NetworkPolicies not enforced (NET010). Hosts (security groups) are not covered",

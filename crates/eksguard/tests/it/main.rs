@@ -18,6 +18,7 @@ mod corpus;
 mod docs;
 mod ec2_corpus;
 mod everyday;
+mod find;
 mod fleet;
 mod follow;
 mod generate;

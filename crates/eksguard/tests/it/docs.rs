@@ -32,7 +32,7 @@ fn readme_rule_table_is_current() {
 
 /// Checkable guide recommendations with a rule when this page was last regenerated:
 /// coverage only grows, so raise it when it does.
-const GUIDE_ROWS_COVERED_AT_LEAST: usize = 106;
+const GUIDE_ROWS_COVERED_AT_LEAST: usize = 108;
 
 #[test]
 fn guide_coverage_page_is_current() {

@@ -232,6 +232,9 @@ fn tainted_places(cx: &Ctx<'_>) -> Vec<(String, Vec<Taint>)> {
         ));
     }
     out.retain(|(_, t)| !t.is_empty());
+    // The same node group or node read from two files is one place.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|(place, _)| seen.insert(place.clone()));
     out
 }
 

@@ -14,9 +14,11 @@ declare_rule! {
     ///   does not run them: the namespace's pods are placed as if the annotation were not
     ///   there (unless a mutating webhook applies the same, which the scan cannot see).
     /// - A workload that tolerates a dedicated-node taint (a `NoSchedule` or `NoExecute`
-    ///   toleration with a key) and selects its nodes (`nodeSelector`, or a
+    ///   toleration with a key) and selects the same nodes (`nodeSelector`, or a
     ///   `requiredDuringSchedulingIgnoredDuringExecution` node-affinity `In` or `Exists`
-    ///   expression) by a label the kubelet may set on its own Node: any key outside the
+    ///   expression) by a label that names the same pool — the taint's key, or the
+    ///   toleration's value (other than `true`/`false`) among the label's values — and
+    ///   that the kubelet may set on its own Node: any key outside the
     ///   `kubernetes.io` and `k8s.io` domains, or under `kubelet.kubernetes.io/` or
     ///   `node.kubernetes.io/`. Well-known topology labels (`kubernetes.io/os`, `arch`,
     ///   `hostname`, zone, region, instance type) place pods, they do not isolate them,
@@ -127,6 +129,17 @@ fn tolerates_dedicated_taint(tol: &Node) -> bool {
         && matches!(effect, "" | "NoSchedule" | "NoExecute")
 }
 
+/// Whether a node label (key and values) names the pool a tolerated taint dedicates: the
+/// same key, or the toleration's value among the label's. `true` and `false` name no pool
+/// (device labels and taints say `true` for unrelated things).
+fn same_pool(tolerations: &[&Node], key: &str, values: &[String]) -> bool {
+    tolerations.iter().any(|t| {
+        let value = text(t.get("value"));
+        text(t.get("key")) == key
+            || (!matches!(value, "" | "true" | "false") && values.iter().any(|v| v == value))
+    })
+}
+
 impl ObjectRule for TenantNodePinningNotEnforced {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let skip = cx.params::<SkipNamespaces>(&Self::META);
@@ -152,14 +165,20 @@ impl ObjectRule for TenantNodePinningNotEnforced {
             return;
         }
         let Some(pod) = obj.pod_spec() else { return };
-        let tolerations = pod.field("tolerations").map(Node::items).unwrap_or(&[]);
-        if !tolerations.iter().any(tolerates_dedicated_taint) {
+        let tolerations: Vec<&Node> = pod
+            .field("tolerations")
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|t| tolerates_dedicated_taint(t))
+            .collect();
+        if tolerations.is_empty() {
             return;
         }
         let mut pins: Vec<(FieldPath, String)> = Vec::new();
         for e in pod.field("nodeSelector").map(Node::entries).unwrap_or(&[]) {
-            if node_settable_pin(&e.key) {
-                let value = e.value.scalar_text().unwrap_or_default();
+            let value = e.value.scalar_text().unwrap_or_default();
+            if node_settable_pin(&e.key) && same_pool(&tolerations, &e.key, &[value.clone()]) {
                 pins.push((
                     pod.field_path("nodeSelector").key(&e.key),
                     format!("{}={value}", e.key),
@@ -173,7 +192,17 @@ impl ObjectRule for TenantNodePinningNotEnforced {
             for (i, expr) in exprs.iter().enumerate() {
                 let key = text(expr.get("key"));
                 let op = text(expr.get("operator"));
-                if matches!(op, "In" | "Exists") && node_settable_pin(key) {
+                let values: Vec<String> = expr
+                    .get("values")
+                    .map(Node::items)
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(Node::scalar_text)
+                    .collect();
+                if matches!(op, "In" | "Exists")
+                    && node_settable_pin(key)
+                    && same_pool(&tolerations, key, &values)
+                {
                     pins.push((
                         pod.field_path(terms_path)
                             .index(t)

@@ -178,7 +178,9 @@ impl ObjectRule for TenantNodePinningNotEnforced {
         let mut pins: Vec<(FieldPath, String)> = Vec::new();
         for e in pod.field("nodeSelector").map(Node::entries).unwrap_or(&[]) {
             let value = e.value.scalar_text().unwrap_or_default();
-            if node_settable_pin(&e.key) && same_pool(&tolerations, &e.key, &[value.clone()]) {
+            if node_settable_pin(&e.key)
+                && same_pool(&tolerations, &e.key, std::slice::from_ref(&value))
+            {
                 pins.push((
                     pod.field_path("nodeSelector").key(&e.key),
                     format!("{}={value}", e.key),

@@ -220,7 +220,7 @@ fn render_text(matches: &[Match]) -> String {
                 },
                 m.source.clone().unwrap_or_else(dash),
             ]
-            .map(|c| super::shown(c))
+            .map(super::shown)
         })
         .collect();
     let header = [
@@ -267,7 +267,7 @@ fn render_text(matches: &[Match]) -> String {
         if nodes.is_empty() {
             String::new()
         } else {
-            let names: Vec<String> = nodes.iter().map(|n| super::shown(n)).collect();
+            let names: Vec<String> = nodes.iter().map(super::shown).collect();
             format!(" ({})", names.join(", "))
         }
     ));

@@ -32,19 +32,24 @@ pub enum TargetError {
     Pod,
 }
 
-/// A DNS-1123 label: the shape of a namespace name.
-fn is_dns_label(s: &str) -> bool {
+/// Lower-case letters, digits and `-`, starting and ending with a letter or digit.
+fn is_label_shaped(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 63
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
 
-/// A DNS-1123 subdomain: the shape of a pod name.
+/// A DNS-1123 label: the shape of a namespace name.
+fn is_dns_label(s: &str) -> bool {
+    s.len() <= 63 && is_label_shaped(s)
+}
+
+/// A DNS-1123 subdomain as the API server checks pod names: at most 253 characters,
+/// dot-separated parts of label shape (no per-part length limit).
 fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+    s.len() <= 253 && s.split('.').all(is_label_shaped)
 }
 
 impl Target {

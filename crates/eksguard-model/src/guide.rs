@@ -369,7 +369,7 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Multi-tenancy",
         "Sandboxed runtimes (Fargate/micro-VM) for untrusted code",
         true,
-        "which code is untrusted is not in the data",
+        "",
     ),
     row(
         "MT-07",
@@ -383,7 +383,7 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Multi-tenancy",
         "Pin tenants to nodes: node affinity + taints/tolerations + mutating policy; `node-restriction.kubernetes.io/` label prefix",
         true,
-        "whether a node label pins a tenant is intent; the label-prefix advice has no falsifiable trigger",
+        "",
     ),
     row(
         "MT-09",
@@ -544,7 +544,7 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Network security",
         "ACM Private CA + cert-manager (aws-privateca-issuer) for TLS/mTLS",
         true,
-        "a tool choice, not a weakness",
+        "",
     ),
     row(
         "NS-15",
@@ -558,7 +558,7 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Network security",
         "Istio with ACM-PCA via istio-csr",
         true,
-        "a tool choice, not a weakness",
+        "",
     ),
     row(
         "DE-01",
@@ -628,7 +628,7 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Data encryption and secrets",
         "External secrets provider (Secrets Store CSI + ASCP, External Secrets, Sealed Secrets)",
         true,
-        "an external secrets store is a choice; its absence is not a weakness",
+        "",
     ),
     row(
         "RT-01",
@@ -642,7 +642,7 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Runtime security",
         "Optionally a third-party runtime tool",
         true,
-        "a third-party runtime tool is optional; GuardDuty runtime monitoring is the primary control",
+        "",
     ),
     row(
         "RT-03",
@@ -754,7 +754,7 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Image security",
         "SBOMs (Inspector, Syft)",
         true,
-        "SBOM presence is not read: low value for the cost",
+        "SBOMs live in registries (OCI referrers) or in Inspector exports to S3; eksguard reads neither",
     ),
     row(
         "IM-04",
@@ -873,14 +873,14 @@ pub const RECOMMENDATIONS: &[Recommendation] = &[
         "Incident response",
         "Find pods/nodes by workload, SA, or image",
         true,
-        "finding pods by image or service account is a query, not a rule",
+        "",
     ),
     row(
         "IR-02",
         "Incident response",
         "Isolate a pod with deny-all NetworkPolicy (needs NP enforcement) / SGs for hosts",
         true,
-        "isolating a pod is a response step, not a rule",
+        "",
     ),
     row(
         "IR-03",

@@ -68,6 +68,11 @@ pub const NOT_EXPRESSED: &[(&str, &str)] = &[
     ("IRSA002", "skips namespaces set in the rule's parameters"),
     ("POD021", "skips namespaces set in the rule's parameters"),
     ("TEN003", "exempts namespaces set in the rule's parameters"),
+    ("TEN004", "skips namespaces set in the rule's parameters"),
+    (
+        "NET019",
+        "judges cert-manager issuers too, and istiod by its name",
+    ),
     (
         "DATA006",
         "matches credential patterns in environment values",

@@ -2,6 +2,7 @@
 //! ready-to-apply YAML or JSON. Pure functions; the binary does the I/O.
 
 pub mod admission;
+pub mod isolate;
 pub mod netpol;
 pub mod pss;
 pub mod rbac_gen;

@@ -63,6 +63,9 @@ pub enum Command {
     /// policies, admission policies.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Workloads and pods that run an image, as a service account or for a workload, with
+    /// the nodes they are on (incident response). Exit 1 when nothing matches.
+    Find(Box<FindArgs>),
     /// RBAC queries: who may do something, what a subject is bound to, dangerous grants.
     #[command(subcommand)]
     Rbac(RbacCommand),
@@ -552,6 +555,53 @@ pub enum GenerateCommand {
     /// ValidatingAdmissionPolicies (CEL) enforcing the pod and container rules CEL can
     /// express, so the API server denies or warns without a webhook.
     AdmissionPolicy(AdmissionPolicyArgs),
+    /// A deny-all NetworkPolicy that cuts one pod off the network (incident response), the
+    /// label to add to the pod, and the existing policies that would still let traffic through.
+    Isolate(IsolateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// Image: a reference or a repository, `*` matching any characters (`nginx`,
+    /// `*/shop/*`, `nginx:1.27`); a repository matches every tag and digest.
+    #[arg(long, value_name = "PATTERN")]
+    pub image: Option<String>,
+    /// Service account: `NAME` in any namespace, or `NAMESPACE/NAME`.
+    #[arg(long, value_name = "[NS/]NAME")]
+    pub service_account: Option<String>,
+    /// Workload: `NAME` or `KIND/NAME`; its ReplicaSets, Jobs and pods match too.
+    #[arg(long, value_name = "[KIND/]NAME")]
+    pub workload: Option<String>,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub input: FindInput,
+}
+
+/// Where `find` reads objects from, and where it writes.
+#[derive(Debug, Args)]
+pub struct FindInput {
+    /// Files or directories to read; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".", conflicts_with = "live")]
+    pub paths: Vec<PathBuf>,
+    /// Read the objects from the live cluster of the kubeconfig instead of files.
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// Write the result to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IsolateArgs {
+    /// The pod to isolate.
+    #[arg(value_name = "NAMESPACE/POD")]
+    pub target: String,
+    #[command(flatten)]
+    pub input: GenerateInput,
 }
 
 #[derive(Debug, Args)]

@@ -130,51 +130,108 @@ pub fn write_all(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A command of this binary that performs what a recommendation of the guide asks for.
+/// Some recommendations are practices (review who has access) rather than conditions a
+/// rule can fail on; a command that does the review counts for the row, named on the page.
+#[derive(Debug, Clone, Copy)]
+pub struct GuideCommand {
+    /// The subcommand path after `eksguard`, as typed (`rbac who-can`).
+    pub command: &'static str,
+    /// The guide rows it serves, by ID.
+    pub rows: &'static [&'static str],
+    /// What it does for those rows, one phrase.
+    pub does: &'static str,
+}
+
+/// Every command the coverage page credits. A test checks that each one exists.
+pub const GUIDE_COMMANDS: &[GuideCommand] = &[
+    GuideCommand {
+        command: "rbac who-can",
+        rows: &["IAM-10"],
+        does: "lists every subject allowed a verb on a resource: ServiceAccounts, users, groups, and the IAM principals aws-auth and access entries map to them",
+    },
+    GuideCommand {
+        command: "rbac lookup",
+        rows: &["IAM-10"],
+        does: "lists every role bound to a user, group, ServiceAccount or IAM ARN, through RBAC bindings, aws-auth and access entries",
+    },
+    GuideCommand {
+        command: "rbac risks",
+        rows: &["IAM-10"],
+        does: "ranks the subjects holding dangerous powers: full control, escalate, bind and impersonate, webhook and workload rewrites, node proxy, secrets, tokens, exec",
+    },
+    GuideCommand {
+        command: "find",
+        rows: &["IR-01"],
+        does: "lists the workloads and pods that run an image, as a service account or for a workload, with their controllers and the nodes the pods run on, from files or the live cluster",
+    },
+    GuideCommand {
+        command: "generate isolate",
+        rows: &["IR-02"],
+        does: "writes a deny-all NetworkPolicy for one pod and the label that makes it select the pod, and names what would keep the pod reachable: other policies selecting it, hostNetwork, NetworkPolicies not enforced (NET010). Hosts (security groups) are not covered",
+    },
+];
+
+/// The rules whose `guide` metadata names `row`.
+fn rules_of(row: &str) -> Vec<&'static str> {
+    registry::all()
+        .iter()
+        .map(|r| r.meta())
+        .filter(|m| m.guide.contains(&row))
+        .map(|m| m.id)
+        .collect()
+}
+
+/// The commands of [`GUIDE_COMMANDS`] that serve `row`.
+fn commands_of(row: &str) -> Vec<&'static str> {
+    GUIDE_COMMANDS
+        .iter()
+        .filter(|c| c.rows.contains(&row))
+        .map(|c| c.command)
+        .collect()
+}
+
 /// The guide-coverage page: every recommendation of the guide that data can decide, with
-/// the rules that check it (from each rule's `guide` metadata), then those no rule checks
-/// and those no data decides, with the reason.
+/// the rules that check it (from each rule's `guide` metadata) and the commands that
+/// perform it, then those nothing covers and those no data decides, with the reason.
 pub fn guide_coverage_page() -> String {
     use eksguard_model::guide::RECOMMENDATIONS;
-    let rules_of = |row: &str| -> Vec<&'static str> {
-        registry::all()
-            .iter()
-            .map(|r| r.meta())
-            .filter(|m| m.guide.contains(&row))
-            .map(|m| m.id)
-            .collect()
-    };
     let checkable: Vec<_> = RECOMMENDATIONS.iter().filter(|r| r.checkable).collect();
-    let covered = checkable
-        .iter()
-        .filter(|r| !rules_of(r.id).is_empty())
-        .count();
+    let covered = guide_rows_covered();
     let mut s = format!(
-        "# Guide coverage\n\nGenerated from the rule metadata (each rule names the recommendations of the EKS Best Practices Guide it checks); a test keeps this page current.\n\n**{covered} of {} checkable recommendations are checked by at least one rule.** {} more are practices no data can decide.\n\n",
+        "# Guide coverage\n\nGenerated from the rule metadata (each rule names the recommendations of the EKS Best Practices Guide it checks) and from the commands that perform a recommendation; a test keeps this page current.\n\n**{covered} of {} checkable recommendations are checked by at least one rule or command.** {} more are practices no data can decide.\n\n",
         checkable.len(),
         RECOMMENDATIONS.len() - checkable.len()
     );
-    s.push_str("## Checkable recommendations\n\n| row | section | recommendation | rules |\n|---|---|---|---|\n");
+    s.push_str("## Checkable recommendations\n\n| row | section | recommendation | checked by |\n|---|---|---|---|\n");
     for r in &checkable {
-        let rules: Vec<String> = rules_of(r.id)
+        let mut by: Vec<String> = rules_of(r.id)
             .iter()
             .map(|id| format!("[{id}](rules/{id}.md)"))
             .collect();
-        let rules = if rules.is_empty() {
+        by.extend(commands_of(r.id).iter().map(|c| format!("`eksguard {c}`")));
+        let by = if by.is_empty() {
             "—".to_string()
         } else {
-            rules.join(", ")
+            by.join(", ")
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {rules} |\n",
+            "| {} | {} | {} | {by} |\n",
             r.id,
             r.section,
             cell(r.text)
         ));
     }
-    let open: Vec<_> = checkable
-        .iter()
-        .filter(|r| rules_of(r.id).is_empty())
-        .collect();
+    s.push_str("\n## Commands\n\nRecommendations that ask for a practice rather than a setting are served by commands: the row counts as covered because the command does what the guide asks, not because anything fails.\n\n| command | rows | what it does |\n|---|---|---|\n");
+    for c in GUIDE_COMMANDS {
+        s.push_str(&format!(
+            "| `eksguard {}` | {} | {} |\n",
+            c.command,
+            c.rows.join(", "),
+            cell(c.does)
+        ));
+    }
+    let open: Vec<_> = checkable.iter().filter(|r| !is_covered(r.id)).collect();
     if !open.is_empty() {
         s.push_str(
             "\n## Checkable, not checked\n\n| row | recommendation | why |\n|---|---|---|\n",
@@ -205,16 +262,16 @@ pub fn guide_coverage_page() -> String {
     s
 }
 
-/// The number of checkable recommendations at least one rule checks.
+/// Whether a rule or a command covers `row`.
+fn is_covered(row: &str) -> bool {
+    !rules_of(row).is_empty() || !commands_of(row).is_empty()
+}
+
+/// The number of checkable recommendations at least one rule or command covers.
 pub fn guide_rows_covered() -> usize {
     eksguard_model::guide::RECOMMENDATIONS
         .iter()
-        .filter(|r| r.checkable)
-        .filter(|r| {
-            registry::all()
-                .iter()
-                .any(|m| m.meta().guide.contains(&r.id))
-        })
+        .filter(|r| r.checkable && is_covered(r.id))
         .count()
 }
 

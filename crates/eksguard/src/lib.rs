@@ -42,6 +42,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Fleet(args) => commands::fleet::run(*args),
         cli::Command::Rules(cmd) => commands::rules::run(cmd),
         cli::Command::Generate(cmd) => commands::generate::run(cmd),
+        cli::Command::Find(args) => commands::find::run(*args),
         cli::Command::Rbac(cmd) => commands::rbac::run(cmd),
         cli::Command::Audit(cmd) => commands::audit::run(cmd),
         cli::Command::Serve(args) => commands::serve::run(*args),

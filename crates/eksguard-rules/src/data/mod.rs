@@ -9,6 +9,7 @@ mod secrets_envelope_encryption_disabled;
 mod unencrypted_storage_class;
 
 mod efs_file_system_unencrypted;
+mod external_secret_store_static_credentials;
 mod kms;
 mod kms_key_rotation_disabled;
 mod kms_key_unusable;
@@ -22,6 +23,7 @@ pub use secrets_envelope_encryption_disabled::SecretsEnvelopeEncryptionDisabled;
 pub use unencrypted_storage_class::UnencryptedStorageClass;
 
 pub use efs_file_system_unencrypted::EfsFileSystemUnencrypted;
+pub use external_secret_store_static_credentials::ExternalSecretStoreStaticCredentials;
 pub use kms_key_rotation_disabled::KmsKeyRotationDisabled;
 pub use kms_key_unusable::KmsKeyUnusable;
 
@@ -38,4 +40,5 @@ pub const RULES: &[&dyn Rule] = &[
     &KmsKeyRotationDisabled,
     &KmsKeyUnusable,
     &EfsVolumeWithoutAccessPoint,
+    &ExternalSecretStoreStaticCredentials,
 ];

@@ -34,7 +34,7 @@ declare_rule! {
         id: "IAM023",
         name: "cluster-created-by-person",
         severity: Low,
-        data: [Eks],
+        data: [Eks, CloudTrail],
         scope: Inventory,
         reads: &["EKSCluster", "CloudTrailEvent"],
         summary: "Cluster was created by a person rather than a provisioning role",

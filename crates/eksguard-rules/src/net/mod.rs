@@ -17,6 +17,7 @@ mod pod_security_group_blocks_dns;
 mod sgp_enforcing_mode_strict;
 mod vpc_cni;
 
+mod ca_signing_key_in_cluster;
 mod node_instance_type_without_transit_encryption;
 mod private_ca_general_purpose;
 mod vpc_flow_logs_disabled;
@@ -37,6 +38,7 @@ pub use pod_not_covered_by_network_policy::PodNotCoveredByNetworkPolicy;
 pub use pod_security_group_blocks_dns::PodSecurityGroupBlocksDns;
 pub use sgp_enforcing_mode_strict::SgpEnforcingModeStrict;
 
+pub use ca_signing_key_in_cluster::CaSigningKeyInCluster;
 pub use node_instance_type_without_transit_encryption::NodeInstanceTypeWithoutTransitEncryption;
 pub use private_ca_general_purpose::PrivateCaGeneralPurpose;
 pub use vpc_flow_logs_disabled::VpcFlowLogsDisabled;
@@ -64,6 +66,7 @@ pub const RULES: &[&dyn Rule] = &[
     &NetworkPolicyEventLogsDisabled,
     &NodeInstanceTypeWithoutTransitEncryption,
     &PrivateCaGeneralPurpose,
+    &CaSigningKeyInCluster,
 ];
 
 /// A direction of traffic a NetworkPolicy governs.

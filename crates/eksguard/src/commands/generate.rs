@@ -8,11 +8,11 @@ use eksguard_model::workload::controlled_workloads;
 use eksguard_model::{Inventory, Object};
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
-use eksguard_policy::{netpol, pss};
+use eksguard_policy::{isolate, netpol, pss};
 use eksguard_sources::LoadOptions;
 
 use crate::cli::{
-    AdmissionPolicyArgs, CheckArgs, GenerateCommand, GenerateInput, NetworkPolicyArgs,
+    AdmissionPolicyArgs, CheckArgs, GenerateCommand, GenerateInput, IsolateArgs, NetworkPolicyArgs,
     PodSecurityArgs, SeccompArgs, TenantArgs,
 };
 use crate::Outcome;
@@ -24,6 +24,7 @@ pub fn run(cmd: GenerateCommand) -> anyhow::Result<Outcome> {
         GenerateCommand::Tenant(args) => tenant_cmd(args),
         GenerateCommand::NetworkPolicy(args) => network_policy(args),
         GenerateCommand::AdmissionPolicy(args) => admission_policy(args),
+        GenerateCommand::Isolate(args) => isolate_cmd(args),
     }
 }
 
@@ -179,6 +180,33 @@ fn network_policy(args: NetworkPolicyArgs) -> anyhow::Result<Outcome> {
     };
     let generated = netpol::generate(owners_only(&inv));
     write_out(args.input.output.as_deref(), &netpol::render(&generated))?;
+    Ok(finished(&inv))
+}
+
+fn isolate_cmd(args: IsolateArgs) -> anyhow::Result<Outcome> {
+    let target = isolate::Target::parse(&args.target)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", super::shown(&args.target)))?;
+    let Some(inv) = load_inputs(&args.input)? else {
+        return Ok(Outcome::Error);
+    };
+    let mut iso = isolate::isolate(target, &inv.objects);
+    // A policy only isolates where something enforces NetworkPolicies.
+    let config = eksguard_rules::engine::EngineConfig {
+        select: vec!["NET010".to_string()],
+        ..Default::default()
+    };
+    let result =
+        eksguard_rules::engine::Engine::new(eksguard_rules::registry::all(), config).run(&inv);
+    iso.warnings.extend(
+        result
+            .findings
+            .iter()
+            .map(|f| format!("NetworkPolicies are not enforced (NET010): {}", f.message)),
+    );
+    for w in &iso.warnings {
+        eprintln!("eksguard: warning: {}", super::shown(w));
+    }
+    write_out(args.input.output.as_deref(), &isolate::render(&iso))?;
     Ok(finished(&inv))
 }
 

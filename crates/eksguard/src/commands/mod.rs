@@ -4,6 +4,7 @@ pub mod audit;
 #[cfg(feature = "aws")]
 mod audit_follow;
 pub mod cluster;
+pub mod find;
 pub mod fleet;
 pub mod generate;
 pub mod node;

@@ -340,7 +340,10 @@ pub fn discover_resources(opts: &KubeOptions) -> Result<ApiDiscovery, String> {
         .build()
         .map_err(|e| KubeError::from(e).to_string())?;
     rt.block_on(async {
-        let (config, _) = client_config(opts).await.map_err(|e| e.to_string())?;
+        let (mut config, _) = client_config(opts).await.map_err(|e| e.to_string())?;
+        // An aggregated API whose server is down answers 503 for as long as it is down:
+        // retrying it would only hold up the answer until the timeout.
+        config.default_retry = false;
         let client = Client::try_from(config).map_err(|e| KubeError::Client(e).to_string())?;
         let reader = Reader {
             client,

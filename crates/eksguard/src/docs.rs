@@ -120,7 +120,13 @@ pub fn cli_reference_page() -> String {
         s.push_str(&format!(
             "\n{} `{path}`\n\n```text\n{}\n```\n",
             "#".repeat(level),
-            cmd.render_long_help().to_string().trim_end()
+            cmd.render_long_help()
+                .to_string()
+                .lines()
+                .map(str::trim_end)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim_end()
         ));
         let names: Vec<String> = cmd
             .get_subcommands()

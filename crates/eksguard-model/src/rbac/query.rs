@@ -980,8 +980,9 @@ data:
         assert_eq!(
             err.to_string(),
             "unknown resource `certificat`: the API server does not serve it (not in its \
-             discovery documents); did you mean `certificate`? (name another API's resource \
-             with its group: RESOURCE.GROUP)"
+             discovery documents); did you mean `certificate`, `certificates` or \
+             `certificatesigningrequest`? (name another API's resource with its group: \
+             RESOURCE.GROUP)"
         );
         let q = parse_request(&m, &names, "get", "certs.example.com", None, None).unwrap();
         assert_eq!(q.request.resource, "certs");

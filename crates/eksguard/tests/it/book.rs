@@ -320,6 +320,37 @@ fn every_page_is_in_the_summary_and_every_entry_exists() {
     assert!(unlisted.is_empty(), "pages not in SUMMARY.md: {unlisted:?}");
 }
 
+/// A fence opened inside a list item (indented) whose lines or closing fence fall back to
+/// the margin ends the item there, and Markdown then reads the rest of the page as code.
+#[test]
+fn indented_code_blocks_stay_in_their_list_items() {
+    let root = repo();
+    let mut wrong = Vec::new();
+    for file in checked_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rel = file.strip_prefix(&root).unwrap().display().to_string();
+        let mut open: Option<(usize, usize)> = None;
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            let indent = line.len() - t.len();
+            let fence = t.starts_with("```") || t.starts_with("~~~");
+            match open {
+                None if fence => open = Some((i + 1, indent)),
+                Some((_, n)) if fence && indent == n && t.trim_end().len() == 3 => open = None,
+                Some((at, n)) if n > 0 && !t.is_empty() && indent < n => {
+                    wrong.push(format!(
+                        "{rel}:{}: less indented than its fence at line {at}",
+                        i + 1
+                    ));
+                    open = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn anchors_follow_mdbook() {
     assert_eq!(

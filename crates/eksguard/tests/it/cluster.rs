@@ -909,7 +909,8 @@ fn rbac_resource_names_come_from_live_discovery() {
     assert!(
         stderr.contains(
             "unknown resource `certificat`: the API server does not serve it (not in its \
-             discovery documents); did you mean `certificate`?"
+             discovery documents); did you mean `certificate`, `certificates` or \
+             `certificatesigningrequest`?"
         ),
         "{stderr}"
     );

@@ -458,7 +458,8 @@ fn custom_resource_names_come_from_definitions_in_the_input() {
     assert!(
         stderr.contains(
             "unknown resource `certificat`: not a built-in resource, and no \
-             CustomResourceDefinition in the input defines it; did you mean `certificate`?"
+             CustomResourceDefinition in the input defines it; did you mean `certificate`, `certificates` or \
+             `certificatesigningrequest`?"
         ),
         "{stderr}"
     );

@@ -207,6 +207,7 @@ fn serve(stream: TcpStream, state: &State) {
         let text = body.to_string();
         let reason = match code {
             200 => "OK",
+            503 => "Service Unavailable",
             201 => "Created",
             401 => "Unauthorized",
             403 => "Forbidden",

@@ -79,7 +79,7 @@ pub fn index_page() -> String {
 
 /// `SUMMARY.md`'s entry of the rules index; the rule pages are listed under it, one
 /// nested item each.
-pub const SUMMARY_RULES_ENTRY: &str = "- [Rules](rules/README.md)\n";
+pub const SUMMARY_RULES_ENTRY: &str = "- [Rules](rules/index.md)\n";
 
 /// `summary` with the nested items under the rules entry replaced by one per rule, in
 /// registry order; `None` without the entry.
@@ -145,7 +145,7 @@ pub fn cli_reference_page() -> String {
 
 /// Every generated file: (relative name, contents).
 pub fn all_pages() -> Vec<(String, String)> {
-    let mut pages = vec![("README.md".to_string(), index_page())];
+    let mut pages = vec![("index.md".to_string(), index_page())];
     pages.extend(
         registry::all()
             .iter()

@@ -280,6 +280,13 @@ fn every_internal_link_and_anchor_resolves() {
                     fail("a page not listed in SUMMARY.md".into());
                     continue;
                 }
+                // mdBook renders `README.md` as `index.html` but links to it as `README.html`.
+                if in_book && dest.file_name().is_some_and(|n| n == "README.md") {
+                    fail(
+                        "a README.md, which mdBook renders as index.html: name it index.md".into(),
+                    );
+                    continue;
+                }
                 if in_book && !dest.starts_with(book_src()) {
                     fail("outside the book's sources (dead in the HTML)".into());
                     continue;

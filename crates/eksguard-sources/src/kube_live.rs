@@ -331,6 +331,10 @@ pub struct ApiDiscovery {
     pub errors: Vec<String>,
 }
 
+/// Far above the group versions of any real cluster (a few hundred with many operators):
+/// a server listing more is not asked for them all.
+const MAX_DISCOVERY_DOCUMENTS: usize = 1000;
+
 /// Reads the discovery documents of the cluster of the kubeconfig. Only a cluster that
 /// cannot be reached at all (no configuration, `/api` or `/apis` failing) is an `Err`.
 pub fn discover_resources(opts: &KubeOptions) -> Result<ApiDiscovery, String> {
@@ -726,8 +730,15 @@ impl Reader<'_> {
                 }
             }
         }
-        let answers = join_all(docs.iter().map(|(_, path)| self.get(path))).await;
         let mut out = ApiDiscovery::default();
+        if docs.len() > MAX_DISCOVERY_DOCUMENTS {
+            out.errors.push(format!(
+                "/apis lists {} group versions; only the first {MAX_DISCOVERY_DOCUMENTS} are read",
+                docs.len()
+            ));
+            docs.truncate(MAX_DISCOVERY_DOCUMENTS);
+        }
+        let answers = join_all(docs.iter().map(|(_, path)| self.get(path))).await;
         for ((group, path), answer) in docs.iter().zip(answers) {
             let doc = match answer {
                 Ok(d) => d,

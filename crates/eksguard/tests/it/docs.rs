@@ -80,3 +80,18 @@ fn guide_coverage_page_is_current() {
         "guide coverage fell from {GUIDE_ROWS_COVERED_AT_LEAST} to {covered} recommendations"
     );
 }
+
+/// The README and the book's introduction state how many rules there are.
+#[test]
+fn rule_count_stated_is_the_registry_s() {
+    let stated = format!("- {} rules across", eksguard_rules::registry::all().len());
+    for page in ["README.md", "docs/book/src/introduction.md"] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(page),
+        )
+        .unwrap();
+        assert!(text.contains(&stated), "{page} does not say `{stated}`");
+    }
+}

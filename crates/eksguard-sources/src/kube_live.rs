@@ -321,6 +321,45 @@ pub fn read_cluster(opts: &KubeOptions) -> Result<(Inventory, ClusterInfo), Kube
     rt.block_on(read(opts))
 }
 
+/// What the API server's discovery says it serves: every resource type of the core group
+/// and of every group `/apis` lists, aggregated APIs included, at each served version.
+#[derive(Debug, Clone, Default)]
+pub struct ApiDiscovery {
+    pub resources: Vec<eksguard_model::rbac::query::ServedResource>,
+    /// Group versions whose document could not be read (an aggregated API that is down,
+    /// say), each with the reason; their resources are missing from `resources`.
+    pub errors: Vec<String>,
+}
+
+/// Far above the group versions of any real cluster (a few hundred with many operators):
+/// a server listing more is not asked for them all.
+const MAX_DISCOVERY_DOCUMENTS: usize = 1000;
+
+/// Reads the discovery documents of the cluster of the kubeconfig. Only a cluster that
+/// cannot be reached at all (no configuration, `/api` or `/apis` failing) is an `Err`.
+pub fn discover_resources(opts: &KubeOptions) -> Result<ApiDiscovery, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| KubeError::from(e).to_string())?;
+    rt.block_on(async {
+        let (mut config, _) = client_config(opts).await.map_err(|e| e.to_string())?;
+        // An aggregated API whose server is down answers 503 for as long as it is down:
+        // retrying it would only hold up the answer until the timeout.
+        config.default_retry = false;
+        let client = Client::try_from(config).map_err(|e| KubeError::Client(e).to_string())?;
+        let reader = Reader {
+            client,
+            opts,
+            permits: Semaphore::new(opts.concurrency.max(1)),
+            progress: Progress::new(false),
+            direct: None,
+        };
+        reader.all_resources().await
+    })
+}
+
 async fn client_config(opts: &KubeOptions) -> Result<(Config, Option<String>), KubeError> {
     let options = KubeConfigOptions {
         context: opts.context.clone(),
@@ -653,6 +692,87 @@ impl Reader<'_> {
             }
         }
         Ok(plan)
+    }
+
+    /// Every resource type of every group version the server lists (see [`ApiDiscovery`]).
+    async fn all_resources(&self) -> Result<ApiDiscovery, String> {
+        let core = self.get("/api").await.map_err(|e| format!("/api: {e}"))?;
+        let groups = self.get("/apis").await.map_err(|e| format!("/apis: {e}"))?;
+        let strings = |v: Option<&Json>| -> Vec<String> {
+            v.and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        };
+        // (group, path of its version's document)
+        let mut docs: Vec<(String, String)> = strings(core.get("versions"))
+            .into_iter()
+            .map(|v| (String::new(), format!("/api/{v}")))
+            .collect();
+        for g in groups
+            .get("groups")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = g.get("name").and_then(Json::as_str) else {
+                continue;
+            };
+            for v in g
+                .get("versions")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(gv) = v.get("groupVersion").and_then(Json::as_str) {
+                    docs.push((name.to_string(), format!("/apis/{gv}")));
+                }
+            }
+        }
+        let mut out = ApiDiscovery::default();
+        if docs.len() > MAX_DISCOVERY_DOCUMENTS {
+            out.errors.push(format!(
+                "/apis lists {} group versions; only the first {MAX_DISCOVERY_DOCUMENTS} are read",
+                docs.len()
+            ));
+            docs.truncate(MAX_DISCOVERY_DOCUMENTS);
+        }
+        let answers = join_all(docs.iter().map(|(_, path)| self.get(path))).await;
+        for ((group, path), answer) in docs.iter().zip(answers) {
+            let doc = match answer {
+                Ok(d) => d,
+                Err(e) => {
+                    out.errors.push(format!("{path}: {e}"));
+                    continue;
+                }
+            };
+            for r in doc
+                .get("resources")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let text = |k: &str| r.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+                let plural = text("name");
+                // Subresources (`pods/exec`) are reached through their resource.
+                if plural.is_empty() || plural.contains('/') {
+                    continue;
+                }
+                let served = eksguard_model::rbac::query::ServedResource {
+                    group: group.clone(),
+                    plural,
+                    singular: text("singularName"),
+                    kind: text("kind"),
+                    short_names: strings(r.get("shortNames")),
+                    namespaced: r.get("namespaced").and_then(Json::as_bool),
+                };
+                if !out.resources.contains(&served) {
+                    out.resources.push(served);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every page of one kind's list.

@@ -1,5 +1,7 @@
-//! Rule pages under `docs/rules/`, generated from the registry's metadata. A test compares
-//! them with the committed files; `EKSGUARD_BLESS=1 cargo test` rewrites them.
+//! The generated pages of the book under `docs/book/src/`: one page per rule and their
+//! index (`rules/`), the rules' entries in `SUMMARY.md`, the guide-coverage page and the
+//! CLI reference, all from the registry's metadata and the command-line definitions. A
+//! test compares them with the committed files; `EKSGUARD_BLESS=1 cargo test` rewrites them.
 
 use std::path::Path;
 
@@ -37,7 +39,7 @@ pub fn rule_page(m: &RuleMeta) -> String {
     s
 }
 
-/// Every rule as a Markdown table; `link_prefix` leads from the page to `docs/rules/`.
+/// Every rule as a Markdown table; `link_prefix` leads from the page to the rule pages.
 pub fn rule_table(link_prefix: &str) -> String {
     let mut s = String::from("| ID | name | severity | data | summary |\n|---|---|---|---|---|\n");
     for r in registry::all() {
@@ -64,30 +66,86 @@ pub fn index_page() -> String {
         ));
     }
     format!(
-        "# Rules\n\nGenerated from the rule metadata; `eksguard rules explain ID` prints the same pages.\n\n{families}\n{}",
+        "# Rules\n\nGenerated from the rule metadata, as are `eksguard rules explain ID` and the \
+         SARIF rule list; a test fails when they drift. Each rule also names the \
+         recommendations of the EKS Best Practices Guide it checks: \
+         [Guide coverage](../guide-coverage.md) lists every recommendation with its rules, and \
+         says why the ones no data can decide are left out. The data letters: K Kubernetes \
+         objects, E the EKS API, I IAM, C EC2, N a node, A audit logs (each page names them in \
+         full).\n\n{families}\n{}",
         rule_table("")
     )
 }
 
-/// The rule table of the top-level README sits between these markers.
-pub const README_MARKERS: (&str, &str) = ("<!-- rules:start -->\n", "<!-- rules:end -->");
+/// `SUMMARY.md`'s entry of the rules index; the rule pages are listed under it, one
+/// nested item each.
+pub const SUMMARY_RULES_ENTRY: &str = "- [Rules](rules/index.md)\n";
 
-/// `readme` with its rule table replaced by the current one.
-pub fn refresh_readme(readme: &str) -> Option<String> {
-    let (start, end) = README_MARKERS;
-    let a = readme.find(start)? + start.len();
-    let b = readme[a..].find(end)? + a;
-    Some(format!(
-        "{}{}{}",
-        &readme[..a],
-        rule_table("docs/rules/"),
-        &readme[b..]
-    ))
+/// `summary` with the nested items under the rules entry replaced by one per rule, in
+/// registry order; `None` without the entry.
+pub fn refresh_summary(summary: &str) -> Option<String> {
+    let a = summary.find(SUMMARY_RULES_ENTRY)? + SUMMARY_RULES_ENTRY.len();
+    let mut b = a;
+    for line in summary[a..].split_inclusive('\n') {
+        if !line.starts_with("  ") {
+            break;
+        }
+        b += line.len();
+    }
+    let mut items = String::new();
+    for r in registry::all() {
+        let m = r.meta();
+        items.push_str(&format!("  - [{} {}](rules/{}.md)\n", m.id, m.name, m.id));
+    }
+    Some(format!("{}{items}{}", &summary[..a], &summary[b..]))
+}
+
+/// The CLI reference: every command and subcommand with its long help, from the clap
+/// definitions the binary parses with, at a fixed width so the page does not depend on
+/// the terminal that generated it.
+pub fn cli_reference_page() -> String {
+    use clap::CommandFactory;
+    let mut root = crate::cli::Cli::command()
+        .bin_name("eksguard")
+        .term_width(100);
+    root.build();
+    let mut s = String::from(
+        "# CLI reference\n\nGenerated from the command-line definitions of the default build \
+         (`eksguard help COMMAND` prints the same text); a test keeps this page current. \
+         `eksguard completions SHELL` and `eksguard man` are generated from the same \
+         definitions.\n",
+    );
+    fn walk(cmd: &mut clap::Command, path: &str, s: &mut String) {
+        let level = path.split(' ').count().min(4) + 1;
+        s.push_str(&format!(
+            "\n{} `{path}`\n\n```text\n{}\n```\n",
+            "#".repeat(level),
+            cmd.render_long_help()
+                .to_string()
+                .lines()
+                .map(str::trim_end)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim_end()
+        ));
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+            .map(|c| c.get_name().to_string())
+            .collect();
+        for name in names {
+            if let Some(sub) = cmd.find_subcommand_mut(&name) {
+                walk(sub, &format!("{path} {name}"), s);
+            }
+        }
+    }
+    walk(&mut root, "eksguard", &mut s);
+    s
 }
 
 /// Every generated file: (relative name, contents).
 pub fn all_pages() -> Vec<(String, String)> {
-    let mut pages = vec![("README.md".to_string(), index_page())];
+    let mut pages = vec![("index.md".to_string(), index_page())];
     pages.extend(
         registry::all()
             .iter()

@@ -35,6 +35,26 @@ pub enum QueryError {
          RESOURCE.GROUP)"
     )]
     UnknownResource { name: String, hint: String },
+    /// As [`QueryError::UnknownResource`], when the names came from the cluster's discovery.
+    #[error(
+        "unknown resource `{name}`: the API server does not serve it (not in its discovery \
+         documents){hint} (name another API's resource with its group: RESOURCE.GROUP)"
+    )]
+    NotServed { name: String, hint: String },
+}
+
+/// One resource type an API server serves, as its discovery documents describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedResource {
+    /// `""` for the core group.
+    pub group: String,
+    pub plural: String,
+    /// May be empty: the kind in lower case stands for it, as kubectl takes it.
+    pub singular: String,
+    pub kind: String,
+    pub short_names: Vec<String>,
+    /// `None` when discovery does not say.
+    pub namespaced: Option<bool>,
 }
 
 /// Built-in resources as kubectl names them: plural, singular and short names. Their API
@@ -179,6 +199,8 @@ struct ResourceName {
     group: String,
     /// Singular, short names and the kind, in lower case.
     aliases: Vec<String>,
+    /// Whether discovery lists it as namespaced; `None` leaves it to the model.
+    namespaced: Option<bool>,
 }
 
 /// The resource types a query can name, as kubectl resolves them: the built-in ones and
@@ -186,6 +208,8 @@ struct ResourceName {
 #[derive(Debug, Clone)]
 pub struct ResourceNames {
     names: Vec<ResourceName>,
+    /// The names include the cluster's discovery: an unknown one is not served.
+    served: bool,
 }
 
 impl ResourceNames {
@@ -199,6 +223,7 @@ impl ResourceNames {
                     .chain(short.iter())
                     .map(|s| s.to_string())
                     .collect(),
+                namespaced: None,
             })
             .collect();
         for obj in inv
@@ -228,9 +253,48 @@ impl ResourceNames {
                 plural: plural.to_lowercase(),
                 group,
                 aliases,
+                namespaced: None,
             });
         }
-        ResourceNames { names }
+        ResourceNames {
+            names,
+            served: false,
+        }
+    }
+
+    /// Adds what the cluster's discovery lists: custom resources and aggregated APIs the
+    /// inputs cannot name. From then on a name nothing defines is one the server does not
+    /// serve.
+    pub fn with_served(mut self, served: &[ServedResource]) -> Self {
+        for r in served {
+            let plural = r.plural.to_lowercase();
+            let mut aliases: Vec<String> = [r.singular.as_str(), r.kind.as_str()]
+                .into_iter()
+                .chain(r.short_names.iter().map(String::as_str))
+                .filter(|a| !a.is_empty())
+                .map(str::to_lowercase)
+                .filter(|a| *a != plural)
+                .collect();
+            aliases.dedup();
+            self.names.push(ResourceName {
+                plural,
+                group: r.group.clone(),
+                aliases,
+                namespaced: r.namespaced,
+            });
+        }
+        self.served = true;
+        self
+    }
+
+    /// Whether discovery lists the resource as cluster-scoped; `None` when it does not
+    /// say or did not run.
+    fn cluster_scoped(&self, group: &str, plural: &str) -> Option<bool> {
+        self.names
+            .iter()
+            .filter(|n| n.group == group && n.plural == plural)
+            .find_map(|n| n.namespaced)
+            .map(|namespaced| !namespaced)
     }
 
     /// `(plural, group)` of a name, within `group` when one is given: an exact plural
@@ -249,6 +313,15 @@ impl ResourceNames {
                     .find(|n| n.aliases.iter().any(|a| a == name))
             })?;
         Some((found.plural.clone(), found.group.clone()))
+    }
+
+    /// The names of one group's resources.
+    fn names_in<'a>(&'a self, group: &'a str) -> impl Iterator<Item = &'a str> {
+        self.names
+            .iter()
+            .filter(move |n| n.group == group)
+            .flat_map(|n| std::iter::once(&n.plural).chain(&n.aliases))
+            .map(String::as_str)
     }
 
     fn all_names(&self) -> impl Iterator<Item = &str> {
@@ -323,13 +396,31 @@ pub fn parse_request(
     } else {
         match (names.resolve(&word, group.as_deref()), group) {
             (Some((plural, g)), _) => (plural, g),
-            // Another API's resource, named with its group: taken as given.
-            (None, Some(g)) => (word.clone(), g),
+            // Another API's resource, named with its group: taken as given, and when the
+            // cluster's discovery ran, said to be unserved there.
+            (None, Some(g)) => {
+                if names.served {
+                    notes.push(format!(
+                        "`{word}.{g}` is not served by the API server (not in its discovery \
+                         documents); taken as given{}",
+                        crate::suggest::did_you_mean(&word, names.names_in(&g))
+                    ));
+                }
+                (word.clone(), g)
+            }
             (None, None) => {
-                return Err(QueryError::UnknownResource {
-                    name: word.clone(),
-                    hint: crate::suggest::did_you_mean(&word, names.all_names()),
-                })
+                let hint = crate::suggest::did_you_mean(&word, names.all_names());
+                return Err(if names.served {
+                    QueryError::NotServed {
+                        name: word.clone(),
+                        hint,
+                    }
+                } else {
+                    QueryError::UnknownResource {
+                        name: word.clone(),
+                        hint,
+                    }
+                });
             }
         }
     };
@@ -343,7 +434,10 @@ pub fn parse_request(
     let mut request = RequestAttributes::resource(&verb_lc, &group, &combined);
     let mut namespace_ignored_for = None;
     if let Some(ns) = ns {
-        if m.is_cluster_scoped(&group, &res) {
+        let cluster_scoped = names
+            .cluster_scoped(&group, &res)
+            .unwrap_or_else(|| m.is_cluster_scoped(&group, &res));
+        if cluster_scoped {
             namespace_ignored_for = Some(res);
         } else {
             request = request.in_namespace(ns);
@@ -815,6 +909,90 @@ data:
         let q = parse_request(&m, &names, "get", "Widgets.example.com", None, None).unwrap();
         assert_eq!(q.request.resource, "widgets");
         assert_eq!(q.request.api_group, "example.com");
+    }
+
+    fn served(
+        group: &str,
+        plural: &str,
+        singular: &str,
+        kind: &str,
+        short: &[&str],
+        namespaced: bool,
+    ) -> ServedResource {
+        ServedResource {
+            group: group.into(),
+            plural: plural.into(),
+            singular: singular.into(),
+            kind: kind.into(),
+            short_names: short.iter().map(|s| s.to_string()).collect(),
+            namespaced: Some(namespaced),
+        }
+    }
+
+    #[test]
+    fn served_resources_resolve_by_every_name_and_scope() {
+        let m = RbacModel::from_inventory(&Inventory::default());
+        let offline = ResourceNames::new(&m, &Inventory::default());
+        let err = parse_request(&m, &offline, "get", "cert", None, None).unwrap_err();
+        assert!(matches!(err, QueryError::UnknownResource { .. }), "{err}");
+
+        let names = ResourceNames::new(&m, &Inventory::default()).with_served(&[
+            served(
+                "cert-manager.io",
+                "certificates",
+                "certificate",
+                "Certificate",
+                &["cert", "certs"],
+                true,
+            ),
+            served("metrics.k8s.io", "nodes", "", "NodeMetrics", &[], false),
+            served(
+                "example.com",
+                "clusterwidgets",
+                "",
+                "ClusterWidget",
+                &["cw"],
+                false,
+            ),
+        ]);
+        for word in ["certificates", "certificate", "cert", "CERTS"] {
+            let q = parse_request(&m, &names, "get", word, Some("shop"), None).unwrap();
+            assert_eq!(
+                (q.request.api_group.as_str(), q.request.resource.as_str()),
+                ("cert-manager.io", "certificates"),
+                "{word}"
+            );
+            assert_eq!(q.request.namespace.as_deref(), Some("shop"));
+        }
+        // The kind stands for an empty singular; discovery says it is cluster-scoped.
+        let q = parse_request(&m, &names, "delete", "clusterwidget", Some("shop"), None).unwrap();
+        assert_eq!(q.request.resource, "clusterwidgets");
+        assert_eq!(q.namespace_ignored_for.as_deref(), Some("clusterwidgets"));
+        // An aggregated API's resource, named with its group.
+        let q = parse_request(&m, &names, "get", "nodes.metrics.k8s.io", None, None).unwrap();
+        assert_eq!(q.request.api_group, "metrics.k8s.io");
+        assert!(q.notes.is_empty(), "{:?}", q.notes);
+        // Built-in names still resolve to the core group first.
+        let q = parse_request(&m, &names, "get", "nodes", None, None).unwrap();
+        assert_eq!(q.request.api_group, "");
+
+        let err = parse_request(&m, &names, "get", "certificat", None, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown resource `certificat`: the API server does not serve it (not in its \
+             discovery documents); did you mean `certificate`, `certificates` or \
+             `certificatesigningrequest`? (name another API's resource with its group: \
+             RESOURCE.GROUP)"
+        );
+        let q = parse_request(&m, &names, "get", "certs.example.com", None, None).unwrap();
+        assert_eq!(q.request.resource, "certs");
+        assert_eq!(
+            q.notes,
+            [
+                "`certs.example.com` is not served by the API server (not in its discovery \
+              documents); taken as given"
+            ]
+        );
     }
 
     #[test]

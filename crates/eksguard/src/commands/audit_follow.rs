@@ -43,7 +43,7 @@ const CHECKPOINT_VERSION: u32 = 1;
 /// each of at most 200,000 events remembered within the look-back (7.4 MB), 11 for each of
 /// at most 200,000 auditIDs (2.1 MB), and the rules' state, whose largest part is at most
 /// 200,000 keys of 401/403 bursts with their user names (about 60 MB for names of 40
-/// bytes). See the README.
+/// bytes). See the book's audit chapter.
 pub const MAX_CHECKPOINT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Bytes of the output before its mark that the checkpoint keeps a digest of.

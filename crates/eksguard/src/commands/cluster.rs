@@ -225,6 +225,38 @@ fn read_kube_with_info(_args: &KubeArgs) -> anyhow::Result<(Inventory, String, O
     anyhow::bail!("this eksguard was built without Kubernetes support (cargo feature `cluster`)")
 }
 
+/// The resource types the API server of the kubeconfig serves, and the group versions
+/// whose discovery document could not be read.
+#[cfg(feature = "cluster")]
+pub fn discover_api(
+    args: &KubeArgs,
+) -> anyhow::Result<(
+    Vec<eksguard_model::rbac::query::ServedResource>,
+    Vec<String>,
+)> {
+    use eksguard_sources::kube_live::{discover_resources, KubeOptions};
+    let opts = KubeOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        concurrency: args.concurrency,
+        timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        max_response_bytes: args.max_response_bytes,
+        ..KubeOptions::default()
+    };
+    let found = discover_resources(&opts).map_err(anyhow::Error::msg)?;
+    Ok((found.resources, found.errors))
+}
+
+#[cfg(not(feature = "cluster"))]
+pub fn discover_api(
+    _args: &KubeArgs,
+) -> anyhow::Result<(
+    Vec<eksguard_model::rbac::query::ServedResource>,
+    Vec<String>,
+)> {
+    anyhow::bail!("this eksguard was built without Kubernetes support (cargo feature `cluster`)")
+}
+
 #[cfg(feature = "cluster")]
 fn is_missing_config(e: &anyhow::Error) -> bool {
     matches!(

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::bail;
-use eksguard_model::rbac::query::{self, LookupKind};
+use eksguard_model::rbac::query::{self, LookupKind, ServedResource};
 use eksguard_model::rbac::RbacModel;
 use eksguard_model::Inventory;
 use eksguard_report::escape;
@@ -66,9 +66,50 @@ fn format(f: DataFormat) -> AnswerFormat {
     }
 }
 
+/// With `--live`, the resource types the cluster's discovery lists, so that custom
+/// resources and aggregated APIs are known by every name; `None` offline, or when
+/// discovery cannot be read (a note says so, and the built-in names are used).
+fn served_resources(input: &RbacInput) -> Option<Vec<ServedResource>> {
+    if !input.live || input.aws.aws_only {
+        return None;
+    }
+    if input.aws.cluster_name.is_some() && input.context.is_none() && input.kubeconfig.is_none() {
+        eprintln!(
+            "note: resource names are resolved from the built-in table: the cluster's API \
+             discovery is read through a kubeconfig (--context or --kubeconfig)"
+        );
+        return None;
+    }
+    match super::cluster::discover_api(&KubeArgs::connect(
+        input.context.clone(),
+        input.kubeconfig.clone(),
+    )) {
+        Ok((served, errors)) => {
+            for e in errors {
+                eprintln!(
+                    "note: API discovery: {}; its resources are not known by name",
+                    escape::terminal(&e)
+                );
+            }
+            Some(served)
+        }
+        Err(e) => {
+            eprintln!(
+                "note: API discovery failed ({}); resource names are resolved from the \
+                 built-in table",
+                escape::terminal(&format!("{e:#}"))
+            );
+            None
+        }
+    }
+}
+
 fn who_can(args: WhoCanArgs) -> anyhow::Result<Outcome> {
     let (inv, m) = load(&args.input)?;
-    let names = query::ResourceNames::new(&m, &inv);
+    let mut names = query::ResourceNames::new(&m, &inv);
+    if let Some(served) = served_resources(&args.input) {
+        names = names.with_served(&served);
+    }
     let q = query::parse_request(
         &m,
         &names,

@@ -109,13 +109,13 @@ pub fn scope(meta: &RuleMeta) -> Scope {
     }
 }
 
-/// Where the README's list of rules by admission scope goes.
+/// Where the admission chapter's list of rules by admission scope goes.
 pub const README_MARKERS: (&str, &str) = (
     "<!-- admission-rules:start -->",
     "<!-- admission-rules:end -->",
 );
 
-/// The rules by where they run, from the registry: a Markdown table for the README.
+/// The rules by where they run, from the registry: a Markdown table for the book.
 pub fn scope_table() -> String {
     let mut s = String::from("| where | rules |\n|---|---|\n");
     for (label, want) in [
@@ -141,7 +141,7 @@ pub fn scope_table() -> String {
     s
 }
 
-/// The README with its scope table regenerated; `None` without the markers.
+/// A page with its scope table regenerated; `None` without the markers.
 pub fn refresh_readme(readme: &str) -> Option<String> {
     let (start, end) = README_MARKERS;
     let a = readme.find(start)? + start.len();

@@ -2,7 +2,7 @@
 //! CloudTrail, GuardDuty and EFS from moto's server (seeded by
 //! `tests/aws/seed_services.py`), Amazon Inspector from a small stand-in speaking its
 //! REST-JSON protocol (moto does not implement the calls read). Without moto the test
-//! prints SKIPPED through the shared fixture. Also: the README's read-only IAM policy
+//! prints SKIPPED through the shared fixture. Also: the book's read-only IAM policy
 //! lists exactly the actions the live client code calls.
 
 use std::collections::BTreeSet;
@@ -208,10 +208,10 @@ fn security_services_are_read_live_and_judged() {
     );
 }
 
-/// The README's live IAM policy is the set of `service:Action` names the live client
+/// The live IAM policy of the book's cluster chapter is the set of `service:Action` names the live client
 /// code calls: each one it names appears there, and it lists nothing else.
 #[test]
-fn readme_policy_lists_the_actions_the_client_calls() {
+fn book_policy_lists_the_actions_the_client_calls() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let mut called = BTreeSet::new();
     for file in [
@@ -236,11 +236,12 @@ fn readme_policy_lists_the_actions_the_client_calls() {
         }
     }
     assert!(called.contains("eks:DescribeCluster") && called.contains("kms:DescribeKey"));
-    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README");
-    let start = readme
+    let page = std::fs::read_to_string(format!("{root}/docs/book/src/cluster.md"))
+        .expect("docs/book/src/cluster.md");
+    let start = page
         .find("<!-- live-iam-policy -->")
-        .expect("README marks the live IAM policy");
-    let block = &readme[start..];
+        .expect("the cluster chapter marks the live IAM policy");
+    let block = &page[start..];
     let json_start = block.find("```json").expect("a JSON block") + "```json".len();
     let json_end = block[json_start..].find("```").expect("closed") + json_start;
     let policy: Value = serde_json::from_str(&block[json_start..json_end]).expect("policy JSON");
@@ -251,5 +252,8 @@ fn readme_policy_lists_the_actions_the_client_calls() {
         .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
         .filter_map(|a| a.as_str().map(str::to_string))
         .collect();
-    assert_eq!(listed, called, "README policy and client calls differ");
+    assert_eq!(
+        listed, called,
+        "the book's policy and the client calls differ"
+    );
 }

@@ -814,6 +814,109 @@ fn rbac_queries_read_the_live_cluster() {
         .is_empty());
 }
 
+/// With `--live`, resource names come from the cluster's discovery: a custom resource
+/// and an aggregated API the inputs do not define are known by every name, their scope
+/// is the server's, an unknown name gets the nearest served ones, and a group version
+/// that is down is named.
+#[test]
+fn rbac_resource_names_come_from_live_discovery() {
+    let fx = fixture(
+        "rbac-discovery",
+        Behaviour {
+            token: Some(TOKEN.into()),
+            discovered: vec![
+                fake_kube::Discovered {
+                    group: "cert-manager.io",
+                    version: "v1",
+                    plural: "certificates",
+                    singular: "certificate",
+                    kind: "Certificate",
+                    short_names: &["cert", "certs"],
+                    namespaced: true,
+                },
+                fake_kube::Discovered {
+                    group: "metrics.k8s.io",
+                    version: "v1beta1",
+                    plural: "podmetricses",
+                    singular: "",
+                    kind: "PodMetrics",
+                    short_names: &[],
+                    namespaced: true,
+                },
+                fake_kube::Discovered {
+                    group: "example.com",
+                    version: "v1",
+                    plural: "clusterwidgets",
+                    singular: "clusterwidget",
+                    kind: "ClusterWidget",
+                    short_names: &["cw"],
+                    namespaced: false,
+                },
+            ],
+            unavailable: vec![("custom.metrics.k8s.io", "v1beta2")],
+            ..Behaviour::default()
+        },
+    );
+    let who_can = |args: &[&str]| {
+        let mut all = vec!["rbac", "who-can"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--live", "-f", "json"]);
+        run(&fx, &all)
+    };
+    for word in [
+        "cert",
+        "certificate",
+        "Certificates",
+        "certificates.cert-manager.io",
+    ] {
+        let out = who_can(&["delete", word, "-n", "shop"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{word}: {stderr}");
+        let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(answer["query"]["apiGroup"], "cert-manager.io", "{word}");
+        assert_eq!(answer["query"]["resource"], "certificates", "{word}");
+        assert_eq!(answer["query"]["namespace"], "shop", "{word}");
+        assert!(
+            answer.to_string().contains("carol-everything"),
+            "{answer:#}"
+        );
+        assert!(
+            stderr.contains(
+                "note: API discovery: /apis/custom.metrics.k8s.io/v1beta2: HTTP 503: the server \
+                 is currently unable to handle the request; its resources are not known by name"
+            ),
+            "{stderr}"
+        );
+    }
+    // The aggregated API by its kind; the cluster-scoped custom resource drops -n.
+    let out = who_can(&["get", "podmetrics", "-n", "shop"]);
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(answer["query"]["apiGroup"], "metrics.k8s.io");
+    assert_eq!(answer["query"]["resource"], "podmetricses");
+    let out = who_can(&["delete", "cw", "-n", "shop"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(answer["query"]["resource"], "clusterwidgets");
+    assert_eq!(answer["query"]["namespace"], Value::Null, "{answer:#}");
+    assert!(
+        stderr.contains("clusterwidgets are cluster-scoped; --namespace is ignored"),
+        "{stderr}"
+    );
+    // Not served: the nearest served names.
+    let out = who_can(&["get", "certificat"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "unknown resource `certificat`: the API server does not serve it (not in its \
+             discovery documents); did you mean `certificate`, `certificates` or \
+             `certificatesigningrequest`?"
+        ),
+        "{stderr}"
+    );
+    assert!(!fx.server.requests("/apis/cert-manager.io/v1").is_empty());
+}
+
 #[test]
 fn generators_still_write_but_fail_when_a_type_was_refused() {
     let fx = fixture("gen-403", behaviour());

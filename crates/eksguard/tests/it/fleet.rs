@@ -787,11 +787,11 @@ fn actions_in_code() -> std::collections::BTreeSet<String> {
     found
 }
 
-/// The actions of the first JSON block after `marker` in docs/fleet.md.
+/// The actions of the first JSON block after `marker` in the book's fleet page.
 fn documented_actions(doc: &str, marker: &str) -> std::collections::BTreeSet<String> {
     let from = doc
         .find(marker)
-        .unwrap_or_else(|| panic!("no `{marker}` in docs/fleet.md"));
+        .unwrap_or_else(|| panic!("no `{marker}` in docs/book/src/cluster/fleet.md"));
     let block = &doc[from..];
     let start = block.find("```json\n").expect("a JSON block") + 8;
     let end = start + block[start..].find("```").expect("its end");
@@ -807,8 +807,11 @@ fn documented_actions(doc: &str, marker: &str) -> std::collections::BTreeSet<Str
 
 #[test]
 fn documented_policy_is_what_the_code_calls() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/fleet.md"))
-        .expect("docs/fleet.md");
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/book/src/cluster/fleet.md"
+    ))
+    .expect("docs/book/src/cluster/fleet.md");
     let called = actions_in_code();
     // Entering accounts is the runner's; who one is needs no permission.
     let runner_only = ["sts:AssumeRole", "organizations:ListAccounts"];

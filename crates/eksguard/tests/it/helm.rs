@@ -825,15 +825,16 @@ fn network_policy_report_and_trust_values_are_wired() {
     );
 }
 
-/// The webhook's memory limit is at least twice the peak the README reports for the
+/// The webhook's memory limit is at least twice the peak the book's performance chapter
+/// reports for the
 /// largest reviews under load.
 #[test]
 fn the_memory_limit_is_twice_the_measured_peak() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let line = readme
+    let page = std::fs::read_to_string(repo().join("docs/book/src/performance.md")).unwrap();
+    let line = page
         .lines()
         .find(|l| l.contains("MiB, sets the chart's memory limit"))
-        .expect("README states the measured peak");
+        .expect("the performance chapter states the measured peak");
     let peak: f64 = line
         .split(" MiB, sets the chart's memory limit")
         .next()

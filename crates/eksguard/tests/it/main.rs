@@ -10,6 +10,7 @@ mod audit_rbac;
 mod aws_corpus;
 mod aws_live;
 mod aws_services;
+mod book;
 mod browser;
 mod cli;
 mod cluster;

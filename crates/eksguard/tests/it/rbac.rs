@@ -427,3 +427,41 @@ subjects: [{kind: Group, name: team-readers}]
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Offline, a custom resource is known by the names its CustomResourceDefinition in the
+/// input gives it, with its scope; a name nothing defines gets the nearest ones.
+#[test]
+fn custom_resource_names_come_from_definitions_in_the_input() {
+    let dir = common::temp_dir("rbac-crd-names");
+    std::fs::write(
+        dir.join("crd.yaml"),
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: certificates.cert-manager.io\nspec:\n  group: cert-manager.io\n  scope: Namespaced\n  names:\n    plural: certificates\n    singular: certificate\n    kind: Certificate\n    shortNames: [cert, certs]\n  versions: [{name: v1, served: true, storage: true}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: cert-admin, namespace: shop}\nrules:\n- apiGroups: [cert-manager.io]\n  resources: [certificates]\n  verbs: [delete]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: dana-certs, namespace: shop}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cert-admin}\nsubjects:\n- {kind: User, apiGroup: rbac.authorization.k8s.io, name: dana}\n",
+    )
+    .unwrap();
+    for word in ["cert", "certificate", "certificates.cert-manager.io"] {
+        let out = eksguard(
+            &["who-can", "delete", word, "-n", "shop", "-f", "json"],
+            &[&dir],
+        );
+        let v = json(&out);
+        assert_eq!(v["query"]["apiGroup"], "cert-manager.io", "{word}");
+        assert_eq!(v["query"]["resource"], "certificates", "{word}");
+        assert!(
+            subjects(&v).contains(&"User dana <- dana-certs".to_string()),
+            "{word}: {:?}",
+            subjects(&v)
+        );
+    }
+    let out = eksguard(&["who-can", "delete", "certificat"], &[&dir]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "unknown resource `certificat`: not a built-in resource, and no \
+             CustomResourceDefinition in the input defines it; did you mean `certificate`, `certificates` or \
+             `certificatesigningrequest`?"
+        ),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

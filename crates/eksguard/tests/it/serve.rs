@@ -1035,18 +1035,18 @@ fn a_failed_scan_is_reported_in_metrics_and_log() {
 }
 
 #[test]
-fn readme_lists_where_each_rule_runs() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+fn book_lists_where_each_rule_runs() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/book/src/admission.md");
     let text = std::fs::read_to_string(&path).unwrap();
     let fresh = eksguard::serve::admission::refresh_readme(&text)
-        .expect("README lacks the admission-rules markers");
+        .expect("the admission chapter lacks the admission-rules markers");
     if std::env::var_os("EKSGUARD_BLESS").is_some() {
         std::fs::write(&path, &fresh).unwrap();
         return;
     }
     assert!(
         fresh == text,
-        "README.md's admission rule list is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it serve::readme`"
+        "docs/book/src/admission.md's admission rule list is out of date; run `EKSGUARD_BLESS=1 cargo test -p eksguard --test it serve::book_lists`"
     );
 }
 

@@ -57,6 +57,24 @@ pub struct Behaviour {
     /// Judges the `Authorization` header of every request (an EKS token decoded and
     /// checked); `false` is a 401.
     pub check_auth: Option<AuthCheck>,
+    /// Resource types listed in discovery only (custom resources, aggregated APIs), with
+    /// their singular and short names; their lists are not served.
+    pub discovered: Vec<Discovered>,
+    /// Group versions listed in `/apis` whose document answers 503, as an aggregated API
+    /// whose server is down does: (group, version).
+    pub unavailable: Vec<(&'static str, &'static str)>,
+}
+
+/// A resource type of the discovery documents alone.
+#[derive(Clone)]
+pub struct Discovered {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub short_names: &'static [&'static str],
+    pub namespaced: bool,
 }
 
 /// A judge of `Authorization` headers.
@@ -189,6 +207,7 @@ fn serve(stream: TcpStream, state: &State) {
         let text = body.to_string();
         let reason = match code {
             200 => "OK",
+            503 => "Service Unavailable",
             201 => "Created",
             401 => "Unauthorized",
             403 => "Forbidden",
@@ -542,6 +561,19 @@ fn api_groups(state: &State) -> Value {
             list.push(gv(r));
         }
     }
+    let listed_only = state
+        .behaviour
+        .discovered
+        .iter()
+        .map(|d| (d.group, d.version))
+        .chain(state.behaviour.unavailable.iter().copied());
+    for (g, v) in listed_only {
+        let list = groups.entry(g).or_default();
+        let gv = format!("{g}/{v}");
+        if !list.contains(&gv) {
+            list.push(gv);
+        }
+    }
     for (g, preferred, _) in &state.behaviour.extra_versions {
         groups
             .entry(g)
@@ -560,7 +592,14 @@ fn api_groups(state: &State) -> Value {
 }
 
 fn resource_list(state: &State, group: &str, version: &str) -> (u16, Value) {
-    let resources: Vec<Value> = state
+    if state.behaviour.unavailable.contains(&(group, version)) {
+        return status(
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        );
+    }
+    let mut resources: Vec<Value> = state
         .resources
         .iter()
         .filter(|r| r.group == group && r.version == version)
@@ -569,6 +608,21 @@ fn resource_list(state: &State, group: &str, version: &str) -> (u16, Value) {
                    "kind": r.kind, "verbs": ["get", "list", "watch"]})
         })
         .collect();
+    for d in state
+        .behaviour
+        .discovered
+        .iter()
+        .filter(|d| d.group == group && d.version == version)
+    {
+        resources.push(json!({"name": d.plural, "singularName": d.singular,
+            "namespaced": d.namespaced, "kind": d.kind, "shortNames": d.short_names,
+            "verbs": ["get", "list", "watch", "create", "delete"]}));
+        // A subresource, which names no resource type of its own.
+        resources.push(
+            json!({"name": format!("{}/status", d.plural), "singularName": "",
+            "namespaced": d.namespaced, "kind": d.kind, "verbs": ["get", "patch"]}),
+        );
+    }
     let known = state
         .behaviour
         .extra_versions

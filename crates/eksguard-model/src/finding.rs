@@ -49,11 +49,18 @@ impl std::fmt::Display for Severity {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub rule_id: &'static str,
+    /// The rule that found it, with its metadata: nothing downstream looks it up again.
+    pub rule: &'static crate::RuleMeta,
     pub severity: Severity,
     pub message: String,
     pub object: ObjectId,
     pub path: FieldPath,
+}
+
+impl Finding {
+    pub fn rule_id(&self) -> &'static str {
+        self.rule.id
+    }
 }
 
 /// Where the suppression of a finding comes from.

@@ -111,7 +111,7 @@ impl Sink {
         message: impl Into<String>,
     ) {
         self.findings.push(Finding {
-            rule_id: self.meta.id,
+            rule: self.meta,
             severity,
             message: message.into(),
             object: obj.id,

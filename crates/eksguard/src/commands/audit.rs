@@ -447,11 +447,11 @@ fn run_summary(args: AuditSummaryArgs) -> anyhow::Result<Outcome> {
             let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
             for f in engine.check(&events) {
                 let ev = &batch.events[f.index].event;
-                if let (Some(t), Some(rule)) = (ev.time_micros(), registry::find(f.hit.rule_id)) {
+                if let Some(t) = ev.time_micros() {
                     let time = ev.time().unwrap_or_default().to_string();
                     let mark = audit_summary::Mark::new(
                         time,
-                        rule.meta().id,
+                        f.hit.rule.id,
                         f.hit.severity,
                         f.hit.message,
                     );

@@ -15,7 +15,7 @@ use eksguard_report::{Location, Report, ReportFinding, SourceCache, SuppressedRe
 use eksguard_rules::engine::{Engine, EngineConfig, RunResult};
 use eksguard_rules::events::EventFinding;
 use eksguard_rules::suppress::Date;
-use eksguard_rules::{registry, Rule};
+use eksguard_rules::Rule;
 use eksguard_sources::audit::Batch;
 
 use crate::baseline::{self, BaselineEntry};
@@ -258,7 +258,7 @@ pub fn resolve_objects<'a>(
     rules: Vec<&'static eksguard_model::RuleMeta>,
 ) -> Report<'a> {
     let resolve = |f: eksguard_model::Finding| {
-        let rule = registry::find(f.rule_id)?.meta();
+        let rule = f.rule;
         let obj = inv.get(f.object);
         let location = obj.locate_in_file(&f.path).map(|(file, pos)| Location {
             file: file.to_string(),
@@ -330,10 +330,9 @@ pub fn resolve_objects<'a>(
 /// A finding on an event of `batch` as the reports show it: its event, the file (or
 /// `LOG_GROUP/STREAM`) and line.
 pub fn resolve_event(batch: &Batch<'_>, f: EventFinding) -> Option<ReportFinding> {
-    let rule = registry::find(f.hit.rule_id)?;
     let parsed = &batch.events[f.index];
     Some(ReportFinding {
-        rule: rule.meta(),
+        rule: f.hit.rule,
         severity: f.hit.severity,
         message: f.hit.message,
         resource: parsed.event.target(),

@@ -690,9 +690,9 @@ impl Judge {
                 };
                 let key = self
                     .hasher
-                    .hash_one((f.rule_id, on_namespace, identity, &f.message));
+                    .hash_one((f.rule.id, on_namespace, identity, &f.message));
                 judged.hits.push(Hit {
-                    rule_id: f.rule_id,
+                    rule_id: f.rule.id,
                     severity: f.severity,
                     key,
                     path: f.path,
@@ -704,14 +704,14 @@ impl Judge {
         for s in result.suppressed.iter().filter(|s| s.finding.object == id) {
             judged.suppressed.push(format!(
                 "{} ({}): {}",
-                s.finding.rule_id,
+                s.finding.rule.id,
                 s.note.source.describe(),
                 s.note.reason
             ));
             if s.note.source == SuppressionSource::Inline {
                 judged
                     .by_annotation
-                    .push((s.finding.rule_id, s.note.reason.clone()));
+                    .push((s.finding.rule.id, s.note.reason.clone()));
             }
         }
         judged.notes = result.warnings.into_iter().map(|w| w.message).collect();

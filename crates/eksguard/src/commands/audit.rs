@@ -6,8 +6,10 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_model::{InputError, Severity};
 use eksguard_policy::rbac_gen::{self, Decision, Power, Target};
 use eksguard_report::audit_summary::{self, AuditSummary};
-use eksguard_report::json::{self, Totals};
-use eksguard_report::{OutputFormat, Report, ReportFinding, SourceCache, SuppressedReportFinding};
+use eksguard_report::reporter::JsonLines;
+use eksguard_report::{
+    OutputFormat, Report, ReportFinding, Reporter, SourceCache, SuppressedReportFinding,
+};
 use eksguard_rules::events::{AuditEngine, EventFinding};
 use eksguard_rules::registry;
 use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
@@ -227,8 +229,9 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
 /// Findings resolved by one task: enough that a task outweighs handing it out.
 const FINDINGS_PER_TASK: usize = 256;
 
-/// What a run keeps of a finding: the finding itself only for a report written at the
-/// end, whether the baseline holds it, its baseline entry when one is written.
+/// What a run keeps of a finding: the finding itself for a report written at the end or
+/// a streamed one yet to write it, whether the baseline holds it, its baseline entry when
+/// one is written.
 struct Resolved {
     finding: Option<ReportFinding>,
     severity: Severity,
@@ -293,12 +296,13 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let silent = args.report.quiet && args.report.output.is_none();
     let streaming =
         (args.report.format == OutputFormat::Jsonl || silent) && !args.report.security_hub;
-    let mut stream_out = match streaming && !(args.report.quiet && args.report.output.is_none()) {
-        true => Some(super::open_output(args.report.output.as_deref())?),
+    let mut reporter: Option<Box<dyn Reporter>> = match streaming && !silent {
+        true => Some(Box::new(JsonLines::new(super::open_output(
+            args.report.output.as_deref(),
+        )?))),
         false => None,
     };
     let mut write_error = None;
-    let mut totals = Totals::default();
     let mut worst: Option<Severity> = None;
     let mut findings = Vec::new();
     let mut baseline_entries = Vec::new();
@@ -320,11 +324,11 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
                 })
             }));
         }
-        // Resolving a finding (its event summary), its baseline fingerprint and its JSON
-        // line are the cost of each finding: done on all cores, a run of findings at a
-        // time, in the findings' order. A streamed run keeps only the lines, one buffer
-        // per run of findings.
-        let write_lines = stream_out.is_some() && write_error.is_none();
+        // Resolving a finding (its event summary) and its baseline fingerprint are the
+        // cost of each finding: done on all cores, a run of findings at a time, in the
+        // findings' order. A streamed run keeps a batch's findings until the reporter has
+        // written them.
+        let write = reporter.is_some() && write_error.is_none();
         let want_baseline = baseline.writing();
         let mut runs: Vec<Vec<EventFinding>> = Vec::new();
         let mut rest = found.into_iter();
@@ -335,51 +339,45 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
             }
             runs.push(run);
         }
-        let resolved: Vec<(Vec<Resolved>, Vec<u8>)> = runs
+        let resolved: Vec<Vec<Resolved>> = runs
             .into_par_iter()
             .map(|run| {
-                let mut lines = Vec::new();
-                let kept = run
-                    .into_iter()
+                run.into_iter()
                     .filter_map(resolve)
                     .map(|finding| {
                         let known = baseline.knows(&finding);
-                        if write_lines && !known {
-                            // Into memory: cannot fail.
-                            let _ = json::write_finding_line(&finding, &mut lines);
-                        }
                         Resolved {
                             severity: finding.severity,
                             known,
                             baseline: want_baseline.then(|| BaselineEntry::of(&finding)),
-                            finding: (!streaming).then_some(finding),
+                            finding: (!streaming || (write && !known)).then_some(finding),
                         }
                     })
-                    .collect();
-                (kept, lines)
+                    .collect()
             })
             .collect();
-        for (kept, lines) in resolved {
-            for r in kept {
-                baseline_entries.extend(r.baseline);
-                if r.known {
-                    in_baseline += 1;
+        let mut to_write = Vec::new();
+        for r in resolved.into_iter().flatten() {
+            baseline_entries.extend(r.baseline);
+            if r.known {
+                in_baseline += 1;
+                if !streaming {
                     suppressed_findings.extend(r.finding.map(|finding| SuppressedReportFinding {
                         finding,
                         note: baseline_note.clone(),
                     }));
-                    continue;
                 }
-                if let Some(finding) = r.finding {
-                    findings.push(finding);
-                    continue;
-                }
-                totals.count(r.severity);
-                worst = worst.max(Some(r.severity));
+                continue;
             }
-            if let (Some(out), None) = (stream_out.as_mut(), &write_error) {
-                write_error = out.write_all(&lines).err();
+            worst = worst.max(Some(r.severity));
+            match r.finding {
+                Some(f) if streaming => to_write.push(f),
+                Some(f) => findings.push(f),
+                None => {}
             }
+        }
+        if let (Some(r), true) = (reporter.as_mut(), write) {
+            write_error = r.findings(to_write).err();
         }
     });
     if let Some(e) = write_error {
@@ -390,25 +388,6 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let config = spec.config_summary();
     let errors = reader.errors();
     let suppressed = engine.suppressed() + in_baseline;
-    if streaming {
-        output::errors_to_stderr(&args.report, &errors);
-        totals.resources_scanned = checked;
-        totals.files_scanned = reader.inputs();
-        totals.suppressed = suppressed;
-        totals.audit = Some(reader.stats());
-        if let Some(out) = stream_out.as_mut() {
-            json::write_end_line(
-                env!("CARGO_PKG_VERSION"),
-                Some(&config),
-                &errors,
-                &[],
-                &totals,
-                out,
-            )?;
-            out.flush()?;
-        }
-        return Ok(pipeline::decide(!errors.is_empty(), worst, spec.threshold));
-    }
     let report = Report {
         tool_version: env!("CARGO_PKG_VERSION"),
         rules: engine.rules().iter().map(|r| r.meta()).collect(),
@@ -423,6 +402,14 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
         suppressed_findings,
         config: Some(config),
     };
+    if streaming {
+        output::errors_to_stderr(&args.report, &report.errors);
+        let outcome = pipeline::decide(!report.errors.is_empty(), worst, spec.threshold);
+        if let Some(r) = reporter.as_mut() {
+            r.end(report)?;
+        }
+        return Ok(outcome);
+    }
     let outcome = pipeline::decide(
         !report.errors.is_empty(),
         report.findings.iter().map(|f| f.severity).max(),

@@ -125,7 +125,7 @@ impl FollowerMetrics {
     }
 
     /// `/metrics`: the text exposition format; `/healthz`: 200 while polls keep coming.
-    fn respond(&self, path: &str) -> (u16, &'static str, String) {
+    pub fn respond(&self, path: &str) -> (u16, &'static str, String) {
         match path {
             "/metrics" => match exposition(&self.registry) {
                 Ok(body) => (200, OPENMETRICS, body),

@@ -64,3 +64,26 @@ pub fn errors_to_stderr(args: &ReportArgs, errors: &[InputError]) {
         eprintln!("error: {}", shown(e));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+    use eksguard_report::OutputFormat;
+
+    #[test]
+    fn the_flag_names_every_format_as_the_report_crate_does() {
+        let from_clap: Vec<String> = OutputFormat::value_variants()
+            .iter()
+            .map(|f| f.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        assert_eq!(from_clap, OutputFormat::NAMES);
+        for f in OutputFormat::value_variants() {
+            assert_eq!(OutputFormat::parse(f.name()), Some(*f));
+        }
+        assert_eq!(
+            OutputFormat::of_extension("SARIF"),
+            Some(OutputFormat::Sarif)
+        );
+        assert_eq!(OutputFormat::of_extension("csv"), None);
+    }
+}

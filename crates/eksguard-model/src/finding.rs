@@ -49,7 +49,8 @@ impl std::fmt::Display for Severity {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub rule_id: &'static str,
+    /// The rule that found it, with its metadata: nothing downstream looks it up again.
+    pub rule: &'static crate::RuleMeta,
     pub severity: Severity,
     pub message: String,
     pub object: ObjectId,
@@ -89,6 +90,12 @@ pub type Facts = Vec<(&'static str, FactValue)>;
 /// The value of fact `name`, if the finding carries it.
 pub fn fact<'a>(facts: &'a Facts, name: &str) -> Option<&'a FactValue> {
     facts.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+impl Finding {
+    pub fn rule_id(&self) -> &'static str {
+        self.rule.id
+    }
 }
 
 /// Where the suppression of a finding comes from.

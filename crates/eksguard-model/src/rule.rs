@@ -199,6 +199,15 @@ impl Scope {
     }
 }
 
+/// Rules are told apart by their ID, which is never reused.
+impl PartialEq for RuleMeta {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for RuleMeta {}
+
 #[derive(Debug, Clone, Copy)]
 pub struct RuleMeta {
     /// Stable ID, e.g. `POD001`; never reused.

@@ -161,7 +161,7 @@ fn engine_verdicts(inv: &Inventory) -> BTreeMap<ObjectId, BTreeSet<&'static str>
         .iter()
         .chain(result.suppressed.iter().map(|s| &s.finding))
     {
-        out.entry(f.object).or_default().insert(f.rule_id);
+        out.entry(f.object).or_default().insert(f.rule.id);
     }
     out
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::asff::{self, AsffTarget};
-use crate::{escape, Format, RenderOptions, Report, SourceCache};
+use crate::{escape, OutputFormat, RenderOptions, Report, SourceCache};
 
 /// Which cluster a finding belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -139,17 +139,17 @@ impl FleetReport<'_> {
 
 /// Renders the fleet in `format` (text, json, sarif, asff or html).
 pub fn render(
-    format: Format,
+    format: OutputFormat,
     fleet: &FleetReport<'_>,
     sources: &SourceCache,
     opts: &RenderOptions,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Text => text(fleet, sources, opts, out),
-        Format::Json => crate::write_json(&json_doc(fleet)?, out),
-        Format::Sarif => crate::write_json(&sarif_doc(fleet)?, out),
-        Format::Asff => {
+        OutputFormat::Text => text(fleet, sources, opts, out),
+        OutputFormat::Json => crate::write_json(&json_doc(fleet)?, out),
+        OutputFormat::Sarif => crate::write_json(&sarif_doc(fleet)?, out),
+        OutputFormat::Asff => {
             let mut all = Vec::new();
             for c in &fleet.clusters {
                 if let Some(t) = &c.asff {
@@ -158,7 +158,7 @@ pub fn render(
             }
             crate::write_json(&all, out)
         }
-        Format::Html => out.write_all(html(fleet).as_bytes()),
+        OutputFormat::Html => out.write_all(html(fleet).as_bytes()),
         _ => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "a fleet report is text, json, sarif, asff or html",
@@ -232,10 +232,10 @@ fn text(
     Ok(())
 }
 
-fn rendered(report: &Report<'_>, format: Format) -> std::io::Result<Value> {
+fn rendered(report: &Report<'_>, format: OutputFormat) -> std::io::Result<Value> {
     let mut buf = Vec::new();
     match format {
-        Format::Json => crate::json::render(report, &mut buf)?,
+        OutputFormat::Json => crate::json::render(report, &mut buf)?,
         _ => crate::sarif::render(report, &mut buf)?,
     }
     serde_json::from_slice(&buf).map_err(std::io::Error::other)
@@ -259,7 +259,7 @@ fn json_doc(fleet: &FleetReport<'_>) -> std::io::Result<Value> {
     let mut resources = 0;
     for c in &fleet.clusters {
         let scope = serde_json::to_value(&c.scope).map_err(std::io::Error::other)?;
-        let mut doc = rendered(&c.report, Format::Json)?;
+        let mut doc = rendered(&c.report, OutputFormat::Json)?;
         let mut take = |key: &str, into: &mut Vec<Value>| {
             if let Some(Value::Array(items)) = doc.get_mut(key).map(Value::take) {
                 into.extend(items.into_iter().map(|f| with_scope(f, &scope)));
@@ -322,7 +322,7 @@ fn sarif_doc(fleet: &FleetReport<'_>) -> std::io::Result<Value> {
     let mut head = Value::Null;
     for c in &fleet.clusters {
         let scope = serde_json::to_value(&c.scope).map_err(std::io::Error::other)?;
-        let mut log = rendered(&c.report, Format::Sarif)?;
+        let mut log = rendered(&c.report, OutputFormat::Sarif)?;
         let Some(Value::Array(mut log_runs)) = log.get_mut("runs").map(Value::take) else {
             continue;
         };

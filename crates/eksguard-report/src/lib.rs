@@ -20,10 +20,12 @@ mod junit;
 mod markdown;
 pub mod mask;
 pub mod rbac;
+pub mod reporter;
 mod sarif;
 pub mod source;
 mod text;
 
+pub use reporter::{Reporter, ReporterError};
 pub use source::SourceCache;
 
 /// SARIF `informationUri`: the security pillar of the EKS Best Practices Guide, which the
@@ -31,42 +33,80 @@ pub use source::SourceCache;
 pub const INFORMATION_URI: &str =
     "https://docs.aws.amazon.com/eks/latest/best-practices/security.html";
 
-/// Output formats.
+/// The report formats, the one list every command and the `--format` flag share.
+///
+/// The variant order and doc comments are what `--help` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum OutputFormat {
     Text,
-    /// One line per finding: position, severity, rule, resource and message.
-    Concise,
     Json,
     Sarif,
     Junit,
     Markdown,
-    /// JSON lines: a finding per line, then a line with the errors and the summary.
+    /// JSON lines: a finding per line, then a line with the errors and the summary
+    /// (`audit scan` writes each finding as it is found).
     Jsonl,
-    /// One self-contained page: charts, and a findings table with filters.
+    /// One self-contained HTML page: totals, charts, a findings table with filters.
     Html,
-    /// The AWS Security Finding Format, for Security Hub (needs [`RenderOptions::asff`]).
+    /// AWS Security Finding Format for Security Hub: a JSON array of findings.
     Asff,
+    /// One line per finding: file:line:column, severity, rule, resource, message.
+    Concise,
 }
 
-impl Format {
+impl OutputFormat {
     pub const NAMES: &'static [&'static str] = &[
         "text", "json", "sarif", "junit", "markdown", "jsonl", "html", "asff", "concise",
     ];
 
-    pub fn parse(s: &str) -> Option<Format> {
+    pub fn parse(s: &str) -> Option<OutputFormat> {
         Some(match s {
-            "text" => Format::Text,
-            "concise" => Format::Concise,
-            "json" => Format::Json,
-            "sarif" => Format::Sarif,
-            "junit" => Format::Junit,
-            "markdown" | "md" => Format::Markdown,
-            "jsonl" => Format::Jsonl,
-            "html" => Format::Html,
-            "asff" => Format::Asff,
+            "text" => OutputFormat::Text,
+            "concise" => OutputFormat::Concise,
+            "json" => OutputFormat::Json,
+            "sarif" => OutputFormat::Sarif,
+            "junit" => OutputFormat::Junit,
+            "markdown" | "md" => OutputFormat::Markdown,
+            "jsonl" => OutputFormat::Jsonl,
+            "html" => OutputFormat::Html,
+            "asff" => OutputFormat::Asff,
             _ => return None,
         })
+    }
+
+    /// The format's name as `--format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Text => "text",
+            OutputFormat::Json => "json",
+            OutputFormat::Sarif => "sarif",
+            OutputFormat::Junit => "junit",
+            OutputFormat::Markdown => "markdown",
+            OutputFormat::Jsonl => "jsonl",
+            OutputFormat::Html => "html",
+            OutputFormat::Asff => "asff",
+            OutputFormat::Concise => "concise",
+        }
+    }
+
+    /// The format a file's extension names (`--output report.sarif`), if any.
+    pub fn of_extension(ext: &str) -> Option<OutputFormat> {
+        Some(match ext.to_ascii_lowercase().as_str() {
+            "sarif" => OutputFormat::Sarif,
+            "json" => OutputFormat::Json,
+            "jsonl" | "ndjson" => OutputFormat::Jsonl,
+            "html" | "htm" => OutputFormat::Html,
+            "md" | "markdown" => OutputFormat::Markdown,
+            "xml" => OutputFormat::Junit,
+            "txt" | "text" | "log" => OutputFormat::Text,
+            _ => return None,
+        })
+    }
+
+    /// Whether the format shows input errors itself when written to a terminal.
+    pub fn shows_errors(self) -> bool {
+        matches!(self, OutputFormat::Text | OutputFormat::Concise)
     }
 }
 
@@ -335,22 +375,22 @@ impl Report<'_> {
 
 /// Renders `report` in `format`. `sources` gives the text of scanned files for code frames.
 pub fn render(
-    format: Format,
+    format: OutputFormat,
     report: &Report<'_>,
     sources: &SourceCache,
     opts: &RenderOptions,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Text => text::render(report, sources, opts, out),
-        Format::Concise => text::render_concise(report, opts, out),
-        Format::Json => json::render(report, out),
-        Format::Sarif => sarif::render(report, out),
-        Format::Junit => junit::render(report, out),
-        Format::Markdown => markdown::render(report, opts, out),
-        Format::Jsonl => json::render_lines(report, out),
-        Format::Html => html::render(report, sources, out),
-        Format::Asff => match &opts.asff {
+        OutputFormat::Text => text::render(report, sources, opts, out),
+        OutputFormat::Concise => text::render_concise(report, opts, out),
+        OutputFormat::Json => json::render(report, out),
+        OutputFormat::Sarif => sarif::render(report, out),
+        OutputFormat::Junit => junit::render(report, out),
+        OutputFormat::Markdown => markdown::render(report, opts, out),
+        OutputFormat::Jsonl => json::render_lines(report, out),
+        OutputFormat::Html => html::render(report, sources, out),
+        OutputFormat::Asff => match &opts.asff {
             Some(t) => asff::render(report, t, out),
             None => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -372,7 +412,7 @@ pub fn render_text_finding(
 
 /// Renders to a string (tests, and callers that post-process the output).
 pub fn render_to_string(
-    format: Format,
+    format: OutputFormat,
     report: &Report<'_>,
     sources: &SourceCache,
     opts: &RenderOptions,

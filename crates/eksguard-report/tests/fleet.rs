@@ -8,7 +8,7 @@ use eksguard_report::asff::AsffTarget;
 use eksguard_report::fleet::{
     render, ClusterScope, FleetCluster, FleetProblem, FleetReport, ReadStatus,
 };
-use eksguard_report::{Format, RenderOptions, Report};
+use eksguard_report::{OutputFormat, RenderOptions, Report};
 use serde_json::Value;
 
 fn cluster(
@@ -83,7 +83,7 @@ fn fleet() -> FleetReport<'static> {
     }
 }
 
-fn rendered(format: Format) -> String {
+fn rendered(format: OutputFormat) -> String {
     let mut buf = Vec::new();
     render(
         format,
@@ -98,7 +98,7 @@ fn rendered(format: Format) -> String {
 
 #[test]
 fn text_opens_with_the_summary_worst_first() {
-    let text = rendered(Format::Text);
+    let text = rendered(OutputFormat::Text);
     insta::assert_snapshot!("fleet_text", text);
     let table: Vec<&str> = text.lines().skip(3).take(3).collect();
     assert!(
@@ -117,7 +117,7 @@ fn text_opens_with_the_summary_worst_first() {
 
 #[test]
 fn json_puts_the_scope_on_every_finding_and_counts_the_fleet() {
-    let v: Value = serde_json::from_str(&rendered(Format::Json)).unwrap();
+    let v: Value = serde_json::from_str(&rendered(OutputFormat::Json)).unwrap();
     assert_eq!(
         v["fleet"]["summary"],
         serde_json::json!({"clusters_found": 3, "read_fully": 1, "aws_side_only": 1,
@@ -144,7 +144,7 @@ fn json_puts_the_scope_on_every_finding_and_counts_the_fleet() {
 
 #[test]
 fn sarif_has_a_run_per_cluster_and_asff_each_cluster_account() {
-    let v: Value = serde_json::from_str(&rendered(Format::Sarif)).unwrap();
+    let v: Value = serde_json::from_str(&rendered(OutputFormat::Sarif)).unwrap();
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3);
     for run in runs {
@@ -152,7 +152,7 @@ fn sarif_has_a_run_per_cluster_and_asff_each_cluster_account() {
             assert_eq!(r["properties"]["scope"], run["properties"]["scope"]);
         }
     }
-    let asff: Value = serde_json::from_str(&rendered(Format::Asff)).unwrap();
+    let asff: Value = serde_json::from_str(&rendered(OutputFormat::Asff)).unwrap();
     let accounts: std::collections::BTreeSet<&str> = asff
         .as_array()
         .unwrap()
@@ -167,12 +167,12 @@ fn sarif_has_a_run_per_cluster_and_asff_each_cluster_account() {
 
 #[test]
 fn html_escapes_names_and_lists_what_was_not_read() {
-    let html = rendered(Format::Html);
+    let html = rendered(OutputFormat::Html);
     assert!(html.contains("sts:AssumeRole failed: AccessDenied"));
     assert!(!html.contains('\u{1b}'));
     assert!(html.contains("<th>critical</th>"));
     assert!(render(
-        Format::Junit,
+        OutputFormat::Junit,
         &fleet(),
         &common::sources(),
         &RenderOptions::default(),

@@ -2,19 +2,19 @@
 
 mod common;
 
-use eksguard_report::{render_to_string, Format, RenderOptions};
+use eksguard_report::{render_to_string, OutputFormat, RenderOptions};
 
-fn render(format: Format, opts: &RenderOptions) -> String {
+fn render(format: OutputFormat, opts: &RenderOptions) -> String {
     render_to_string(format, &common::report(), &common::sources(), opts)
 }
 
-fn plain(format: Format) -> String {
+fn plain(format: OutputFormat) -> String {
     render(format, &RenderOptions::default())
 }
 
 #[test]
 fn text_plain() {
-    insta::assert_snapshot!(plain(Format::Text));
+    insta::assert_snapshot!(plain(OutputFormat::Text));
 }
 
 #[test]
@@ -23,7 +23,7 @@ fn text_color() {
         color: true,
         ..Default::default()
     };
-    insta::assert_snapshot!(render(Format::Text, &opts));
+    insta::assert_snapshot!(render(OutputFormat::Text, &opts));
 }
 
 #[test]
@@ -32,32 +32,32 @@ fn text_no_frames() {
         no_frames: true,
         ..Default::default()
     };
-    insta::assert_snapshot!(render(Format::Text, &opts));
+    insta::assert_snapshot!(render(OutputFormat::Text, &opts));
 }
 
 #[test]
 fn json() {
-    insta::assert_snapshot!(plain(Format::Json));
+    insta::assert_snapshot!(plain(OutputFormat::Json));
 }
 
 #[test]
 fn jsonl() {
-    insta::assert_snapshot!(plain(Format::Jsonl));
+    insta::assert_snapshot!(plain(OutputFormat::Jsonl));
 }
 
 #[test]
 fn sarif() {
-    insta::assert_snapshot!(plain(Format::Sarif));
+    insta::assert_snapshot!(plain(OutputFormat::Sarif));
 }
 
 #[test]
 fn junit() {
-    insta::assert_snapshot!(plain(Format::Junit));
+    insta::assert_snapshot!(plain(OutputFormat::Junit));
 }
 
 #[test]
 fn markdown() {
-    insta::assert_snapshot!(plain(Format::Markdown));
+    insta::assert_snapshot!(plain(OutputFormat::Markdown));
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn empty_report_text() {
     report.errors.clear();
     report.suppressed = 0;
     let out = render_to_string(
-        Format::Text,
+        OutputFormat::Text,
         &report,
         &common::sources(),
         &RenderOptions::default(),
@@ -77,7 +77,8 @@ fn empty_report_text() {
 
 #[test]
 fn json_has_the_contract_keys() {
-    let v: serde_json::Value = serde_json::from_str(&plain(Format::Json)).expect("valid JSON");
+    let v: serde_json::Value =
+        serde_json::from_str(&plain(OutputFormat::Json)).expect("valid JSON");
     let keys = |v: &serde_json::Value| -> Vec<String> {
         let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
         k.sort();
@@ -157,8 +158,8 @@ fn masked_secrets_never_appear() {
             ..Default::default()
         },
     ];
-    for name in Format::NAMES {
-        let format = Format::parse(name).expect("known format");
+    for name in OutputFormat::NAMES {
+        let format = OutputFormat::parse(name).expect("known format");
         for opts in &option_sets {
             let out = render(format, opts);
             for secret in common::SECRETS {
@@ -170,5 +171,5 @@ fn masked_secrets_never_appear() {
         }
     }
     // The masked frame still shows which key it is about.
-    assert!(plain(Format::Text).contains("db_password: ********"));
+    assert!(plain(OutputFormat::Text).contains("db_password: ********"));
 }

@@ -5,11 +5,11 @@ mod common;
 
 use eksguard_model::{AuditStats, ResourceRef, Severity};
 use eksguard_report::audit_summary::{AuditSummary, Mark};
-use eksguard_report::{render_to_string, Format, Location, RenderOptions, Report};
+use eksguard_report::{render_to_string, Location, OutputFormat, RenderOptions, Report};
 
 fn html(report: &Report<'_>) -> String {
     render_to_string(
-        Format::Html,
+        OutputFormat::Html,
         report,
         &common::sources(),
         &RenderOptions::default(),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use eksguard_report::{render_to_string, Format, RenderOptions};
+use eksguard_report::{render_to_string, OutputFormat, RenderOptions};
 
 #[test]
 fn sarif_matches_the_official_schema() {
@@ -51,7 +51,7 @@ fn sarif_matches_the_official_schema() {
 
     for report in &reports {
         let out = render_to_string(
-            Format::Sarif,
+            OutputFormat::Sarif,
             report,
             &common::sources(),
             &RenderOptions::default(),
@@ -70,7 +70,7 @@ fn sarif_matches_the_official_schema() {
 
     // The validator does reject a broken log.
     let out = render_to_string(
-        Format::Sarif,
+        OutputFormat::Sarif,
         &common::report(),
         &common::sources(),
         &RenderOptions::default(),
@@ -83,7 +83,7 @@ fn sarif_matches_the_official_schema() {
 #[test]
 fn sarif_structure() {
     let out = render_to_string(
-        Format::Sarif,
+        OutputFormat::Sarif,
         &common::report(),
         &common::sources(),
         &RenderOptions::default(),

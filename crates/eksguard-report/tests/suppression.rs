@@ -2,9 +2,9 @@
 
 mod common;
 
-use eksguard_report::{render_to_string, Format, RenderOptions};
+use eksguard_report::{render_to_string, OutputFormat, RenderOptions};
 
-fn render(format: Format, show_suppressed: bool) -> String {
+fn render(format: OutputFormat, show_suppressed: bool) -> String {
     let opts = RenderOptions {
         show_suppressed,
         ..Default::default()
@@ -19,7 +19,7 @@ fn render(format: Format, show_suppressed: bool) -> String {
 
 #[test]
 fn json_lists_suppressed_findings_and_the_config() {
-    let v: serde_json::Value = serde_json::from_str(&render(Format::Json, false)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&render(OutputFormat::Json, false)).unwrap();
     let s = v["suppressed"].as_array().unwrap();
     assert_eq!(s.len(), 2);
     assert_eq!(s[0]["rule_id"], "POD001");
@@ -52,7 +52,7 @@ fn json_lists_suppressed_findings_and_the_config() {
 
 #[test]
 fn sarif_marks_suppressed_results() {
-    let v: serde_json::Value = serde_json::from_str(&render(Format::Sarif, false)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&render(OutputFormat::Sarif, false)).unwrap();
     let run = &v["runs"][0];
     let results = run["results"].as_array().unwrap();
     let suppressed: Vec<(&str, &str, &str)> = results
@@ -88,7 +88,7 @@ fn sarif_marks_suppressed_results() {
 
 #[test]
 fn text_counts_by_default_and_lists_on_request() {
-    let out = render(Format::Text, false);
+    let out = render(OutputFormat::Text, false);
     assert!(!out.contains("Suppressed findings:"), "{out}");
     assert!(
         out.contains("; 2 suppressed (--show-suppressed lists them); 2 input errors; 1 warning"),
@@ -98,20 +98,20 @@ fn text_counts_by_default_and_lists_on_request() {
         out.contains("warning: k8s/web.yaml:6: Deployment shop/web:"),
         "{out}"
     );
-    insta::assert_snapshot!(render(Format::Text, true));
+    insta::assert_snapshot!(render(OutputFormat::Text, true));
 }
 
 #[test]
 fn markdown_counts_by_default_and_lists_on_request() {
-    let out = render(Format::Markdown, false);
+    let out = render(OutputFormat::Markdown, false);
     assert!(!out.contains("## Suppressed"), "{out}");
     assert!(out.contains("## Configuration"), "{out}");
-    insta::assert_snapshot!(render(Format::Markdown, true));
+    insta::assert_snapshot!(render(OutputFormat::Markdown, true));
 }
 
 #[test]
 fn jsonl_ends_with_the_config_and_warnings() {
-    let out = render(Format::Jsonl, false);
+    let out = render(OutputFormat::Jsonl, false);
     let end: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(end["config"]["origin"], "discovered");
     assert_eq!(end["warnings"][0]["line"], 6);

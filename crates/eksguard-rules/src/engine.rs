@@ -149,8 +149,8 @@ impl<'r> Engine<'r> {
             .collect();
         let mut findings: Vec<Finding> = per_object.into_iter().chain(cross).flatten().collect();
         findings.sort_by(|a, b| {
-            (a.object, &a.path, a.rule_id, &a.message)
-                .cmp(&(b.object, &b.path, b.rule_id, &b.message))
+            (a.object, &a.path, a.rule.id, &a.message)
+                .cmp(&(b.object, &b.path, b.rule.id, &b.message))
         });
         findings.dedup();
         let mut result = RunResult::default();
@@ -175,7 +175,7 @@ impl<'r> Engine<'r> {
     ) {
         let today = self.config.today.unwrap_or_else(Date::today);
         for mut f in findings {
-            if let Some(sev) = self.config.severity_overrides.get(f.rule_id) {
+            if let Some(sev) = self.config.severity_overrides.get(f.rule.id) {
                 f.severity = *sev;
             }
             let obj = inv.get(f.object);
@@ -192,7 +192,7 @@ impl<'r> Engine<'r> {
                 .map(|c| (SuppressionSource::Config, &c.suppression));
             let mut expired = None;
             let mut applied = None;
-            for (source, s) in own.chain(configured).filter(|(_, s)| s.covers(f.rule_id)) {
+            for (source, s) in own.chain(configured).filter(|(_, s)| s.covers(f.rule.id)) {
                 match s.until {
                     Some(d) if d < today => expired = Some(d),
                     _ => {
@@ -245,8 +245,8 @@ fn set_aside_undecided(
                 };
                 (Vec::new(), what)
             });
-            if !entry.0.contains(&f.rule_id) {
-                entry.0.push(f.rule_id);
+            if !entry.0.contains(&f.rule.id) {
+                entry.0.push(f.rule.id);
             }
             false
         })

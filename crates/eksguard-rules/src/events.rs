@@ -50,7 +50,8 @@ pub trait EventWindow: Send {
 /// One detection on one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventHit {
-    pub rule_id: &'static str,
+    /// The rule that found it, with its metadata.
+    pub rule: &'static RuleMeta,
     pub severity: Severity,
     pub message: String,
     /// Where in the event: `requestObject.spec.hostNetwork`, `objectRef.subresource`, ...
@@ -84,7 +85,7 @@ impl EventSink {
 
     pub fn report_with(&mut self, path: FieldPath, severity: Severity, message: impl Into<String>) {
         self.hits.push(EventHit {
-            rule_id: self.meta.id,
+            rule: self.meta,
             severity,
             message: message.into(),
             path,
@@ -241,7 +242,7 @@ impl<'r> AuditEngine<'r> {
         let mut out = Vec::with_capacity(found.len());
         let mut hidden = Vec::new();
         for mut f in found {
-            if let Some(sev) = self.config.severity_overrides.get(f.hit.rule_id) {
+            if let Some(sev) = self.config.severity_overrides.get(f.hit.rule.id) {
                 f.hit.severity = *sev;
             }
             if !self.config.suppressions.is_empty() {
@@ -249,7 +250,7 @@ impl<'r> AuditEngine<'r> {
                 let mut expired = None;
                 let mut applied = None;
                 for c in self.config.suppressions.iter().filter(|c| {
-                    c.suppression.covers(f.hit.rule_id)
+                    c.suppression.covers(f.hit.rule.id)
                         && c.matches_resource(
                             &target.kind,
                             target.namespace.as_deref(),
@@ -377,7 +378,7 @@ mod tests {
             .map(|f| {
                 (
                     f.index + offset,
-                    f.hit.rule_id,
+                    f.hit.rule.id,
                     f.hit.path.to_string(),
                     f.hit.message,
                 )

@@ -123,7 +123,7 @@ impl Sink {
         facts: Facts,
     ) {
         self.findings.push(Finding {
-            rule_id: self.meta.id,
+            rule: self.meta,
             severity,
             message: message.into(),
             object: obj.id,

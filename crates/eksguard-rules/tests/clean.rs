@@ -37,7 +37,7 @@ fn hardened_scans_give_nothing_to_report() {
         let found: Vec<String> = result
             .findings
             .iter()
-            .map(|f| format!("{} {} {}", f.rule_id, f.path, f.message))
+            .map(|f| format!("{} {} {}", f.rule.id, f.path, f.message))
             .collect();
         assert!(found.is_empty(), "{name}: {found:#?}");
     }

@@ -112,12 +112,12 @@ fn check_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, params: 
         let obj = inv.get(f.object);
         dirty.insert(f.object);
         let pos = obj.locate(&f.path).unwrap_or_default();
-        *got.entry((pos.line, f.rule_id.to_string())).or_insert(0) += 1;
+        *got.entry((pos.line, f.rule.id.to_string())).or_insert(0) += 1;
         report.push_str(&format!(
             "{}:{} {} {} {} {}\n    {}\n",
             pos.line,
             pos.col,
-            f.rule_id,
+            f.rule.id,
             f.severity,
             obj.display_name(),
             f.path,
@@ -219,9 +219,9 @@ fn check_event_fixture(rule: &&'static dyn eksguard_rules::Rule, file: &Path, pa
         let path = f.hit.path.to_string();
         report.push_str(&format!(
             "{line} {} {} {path}\n    {}\n",
-            f.hit.rule_id, f.hit.severity, f.hit.message
+            f.hit.rule.id, f.hit.severity, f.hit.message
         ));
-        *got.entry((line, f.hit.rule_id.to_string(), path))
+        *got.entry((line, f.hit.rule.id.to_string(), path))
             .or_insert(0) += 1;
     }
     assert_eq!(
@@ -275,7 +275,7 @@ fn every_power_request_is_flagged_by_an_iam_rule() {
             let flagged: Vec<_> = result
                 .findings
                 .iter()
-                .filter(|f| f.rule_id != "IAM008")
+                .filter(|f| f.rule.id != "IAM008")
                 .collect();
             assert!(!flagged.is_empty(), "{} {r:?}: no rule fires", power.id);
             for f in flagged {
@@ -283,7 +283,7 @@ fn every_power_request_is_flagged_by_an_iam_rule() {
                     f.severity <= power.severity,
                     "{} {r:?}: {} is {} above the power's {}",
                     power.id,
-                    f.rule_id,
+                    f.rule.id,
                     f.severity,
                     power.severity
                 );
@@ -340,7 +340,7 @@ fn pod_rules_agree_with_pod_security_standards() {
                     let by_rule: BTreeSet<String> = result
                         .findings
                         .iter()
-                        .filter(|f| f.object == obj.id && f.rule_id == *rule)
+                        .filter(|f| f.object == obj.id && f.rule.id == *rule)
                         .map(|f| f.path.to_string())
                         // The procMount half of POD016 is the standard's "/proc Mount Type".
                         .filter(|p| !p.ends_with("procMount"))

@@ -76,10 +76,10 @@ fn service_rules_read_terraform_and_cloudformation() {
         for f in &result.findings {
             let obj = inv.get(f.object);
             let line = obj.locate(&f.path).map_or(0, |p| p.line);
-            *got.entry((line, f.rule_id.to_string())).or_insert(0) += 1;
+            *got.entry((line, f.rule.id.to_string())).or_insert(0) += 1;
             report.push_str(&format!(
                 "{line} {} {} {} {}\n",
-                f.rule_id,
+                f.rule.id,
                 obj.display_name(),
                 obj.report_path(&f.path),
                 f.message

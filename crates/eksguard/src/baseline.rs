@@ -46,7 +46,7 @@ pub fn written(path: &Path, count: usize) {
     eprintln!(
         "eksguard: wrote a baseline of {count} finding{} to {}",
         if count == 1 { "" } else { "s" },
-        crate::commands::shown(path.display())
+        crate::term::shown(path.display())
     );
 }
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use eksguard_report::OutputFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,24 +90,6 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Text,
-    Json,
-    Sarif,
-    Junit,
-    Markdown,
-    /// JSON lines: a finding per line, then a line with the errors and the summary
-    /// (`audit scan` writes each finding as it is found).
-    Jsonl,
-    /// One self-contained HTML page: totals, charts, a findings table with filters.
-    Html,
-    /// AWS Security Finding Format for Security Hub: a JSON array of findings.
-    Asff,
-    /// One line per finding: file:line:column, severity, rule, resource, message.
-    Concise,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
     Auto,
     Always,
@@ -124,7 +107,7 @@ pub enum FailOn {
     Never,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Output format [default: text, or the one the extension of --output names].
     #[arg(
@@ -134,7 +117,7 @@ pub struct ReportArgs {
         default_value = "text",
         hide_default_value = true
     )]
-    pub format: FormatArg,
+    pub format: OutputFormat,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -175,32 +158,18 @@ impl ReportArgs {
     /// standard error.
     pub fn settle_format(&mut self, given: bool) {
         let Some(path) = &self.output else { return };
-        let ext = path
+        let named = path
             .extension()
             .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let named = match ext.as_deref() {
-            Some("sarif") => Some(FormatArg::Sarif),
-            Some("json") => Some(FormatArg::Json),
-            Some("jsonl" | "ndjson") => Some(FormatArg::Jsonl),
-            Some("html" | "htm") => Some(FormatArg::Html),
-            Some("md" | "markdown") => Some(FormatArg::Markdown),
-            Some("xml") => Some(FormatArg::Junit),
-            Some("txt" | "text" | "log") => Some(FormatArg::Text),
-            _ => None,
-        };
-        let name = |f: FormatArg| {
-            f.to_possible_value()
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default()
-        };
-        let shown = crate::commands::shown(path.display());
+            .and_then(OutputFormat::of_extension);
+        let name = OutputFormat::name;
+        let shown = crate::term::shown(path.display());
         match (given, named) {
             (false, Some(f)) => self.format = f,
             (false, None) => eprintln!(
                 "warning: {shown}: no report format known by this extension (.sarif, .json, .jsonl, .html, .md, .xml, .txt); writing text (--format sets it)"
             ),
-            (true, Some(f)) if f != self.format && !(f == FormatArg::Json && self.format == FormatArg::Asff) => {
+            (true, Some(f)) if f != self.format && !(f == OutputFormat::Json && self.format == OutputFormat::Asff) => {
                 eprintln!(
                     "warning: writing {} to {shown}, whose extension suggests {}",
                     name(self.format),
@@ -379,7 +348,7 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
 }
 
 /// The AWS side of a live scan.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
     /// Read the cluster through the EKS, IAM and EC2 APIs too (on when the kubeconfig
     /// context is an EKS cluster ARN or --cluster-name is given).

@@ -6,11 +6,16 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod docs;
+pub mod live;
+#[cfg(any(feature = "aws", feature = "serve"))]
+pub mod metrics;
+pub mod pipeline;
 pub mod security_hub;
 #[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(any(feature = "aws", feature = "serve"))]
 pub mod signals;
+pub mod term;
 
 /// How a run ended, as the exit status reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", eksguard::commands::shown(format!("{e:#}")));
+            eprintln!("error: {}", eksguard::term::shown(format!("{e:#}")));
             ExitCode::from(eksguard::Outcome::Error.code())
         }
     }

@@ -112,7 +112,7 @@ pub fn send(args: &ReportArgs, report: &Report<'_>, target: &AsffTarget) -> anyh
         result.failed.len(),
         target.account,
         target.region,
-        crate::commands::shown(&target.scope)
+        crate::term::shown(&target.scope)
     );
     if result.kept > 0 {
         eprintln!(
@@ -123,9 +123,9 @@ pub fn send(args: &ReportArgs, report: &Report<'_>, target: &AsffTarget) -> anyh
     for f in &result.failed {
         eprintln!(
             "security hub: refused {}: {}: {}",
-            crate::commands::shown(&f.id),
-            crate::commands::shown(&f.code),
-            crate::commands::shown(&f.message)
+            crate::term::shown(&f.id),
+            crate::term::shown(&f.code),
+            crate::term::shown(&f.message)
         );
     }
     if !result.failed.is_empty() {

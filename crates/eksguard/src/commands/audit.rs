@@ -3,23 +3,23 @@
 //! the least-privilege RBAC generator.
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::InputError;
-use eksguard_model::{Severity, SuppressionNote, SuppressionSource};
+use eksguard_model::{InputError, Severity};
 use eksguard_policy::rbac_gen::{self, Decision, Power, Target};
 use eksguard_report::audit_summary::{self, AuditSummary};
-use eksguard_report::json::{self, Totals};
-use eksguard_report::{Location, Report, ReportFinding, SourceCache, SuppressedReportFinding};
+use eksguard_report::reporter::JsonLines;
+use eksguard_report::{
+    OutputFormat, Report, ReportFinding, Reporter, SourceCache, SuppressedReportFinding,
+};
 use eksguard_rules::events::{AuditEngine, EventFinding};
 use eksguard_rules::registry;
-use eksguard_sources::audit::{AuditReader, Batch, OnBatch, ReadOptions};
+use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
 use rayon::prelude::*;
 
-use crate::baseline::{self, BaselineEntry};
+use crate::baseline::BaselineEntry;
 use crate::cli::{
-    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, FormatArg,
-    SummaryFormat,
+    AuditCommand, AuditLogs, AuditRbacArgs, AuditScanArgs, AuditSummaryArgs, SummaryFormat,
 };
-use crate::commands::scan;
+use crate::pipeline::{self, output, Baseline, RunSpec};
 use crate::Outcome;
 
 pub fn run(cmd: AuditCommand) -> anyhow::Result<Outcome> {
@@ -229,8 +229,9 @@ fn run_rbac(args: AuditRbacArgs) -> anyhow::Result<Outcome> {
 /// Findings resolved by one task: enough that a task outweighs handing it out.
 const FINDINGS_PER_TASK: usize = 256;
 
-/// What a run keeps of a finding: the finding itself only for a report written at the
-/// end, whether the baseline holds it, its baseline entry when one is written.
+/// What a run keeps of a finding: the finding itself for a report written at the end or
+/// a streamed one yet to write it, whether the baseline holds it, its baseline entry when
+/// one is written.
 struct Resolved {
     finding: Option<ReportFinding>,
     severity: Severity,
@@ -238,49 +239,28 @@ struct Resolved {
     baseline: Option<BaselineEntry>,
 }
 
-/// A finding on an event of `batch` as the reports show it: its event, the file (or
-/// `LOG_GROUP/STREAM`) and line.
-pub(super) fn resolve(batch: &Batch<'_>, f: EventFinding) -> Option<ReportFinding> {
-    let rule = registry::find(f.hit.rule_id)?;
-    let parsed = &batch.events[f.index];
-    Some(ReportFinding {
-        rule: rule.meta(),
-        severity: f.hit.severity,
-        message: f.hit.message,
-        resource: parsed.event.target(),
-        location: Some(Location {
-            file: batch.file.to_string(),
-            line: parsed.line,
-            column: 1,
-        }),
-        field_path: f.hit.path.to_string(),
-        event: Some(Box::new(parsed.event.summary())),
-        facts: Default::default(),
-    })
-}
-
 /// What `audit scan` judges with, batch or following.
 pub(super) struct ScanSetup {
-    pub config: crate::config::Config,
+    pub spec: RunSpec,
     pub engine: AuditEngine<'static>,
     pub reader: AuditReader,
-    /// Fingerprints of the baseline's findings.
-    pub known: Option<std::collections::BTreeSet<String>>,
+    pub baseline: Baseline,
 }
 
-/// The configuration, the engine under it and the flags, a reader, and the baseline;
-/// `None` when the configuration has errors (already reported).
-pub(super) fn scan_setup(check: &crate::cli::CheckArgs) -> anyhow::Result<Option<ScanSetup>> {
-    let Some(config) = scan::load_config(check) else {
+/// The spec, the engine under it, a reader, and the baseline read; `None` when the
+/// configuration has errors (already reported).
+pub(super) fn scan_setup(args: &AuditScanArgs) -> anyhow::Result<Option<ScanSetup>> {
+    // Audit events carry no annotations: only configured suppressions apply.
+    let Some(spec) = RunSpec::from_flags(&args.check, None, args.report.clone()) else {
         return Ok(None);
     };
-    let engine = AuditEngine::new(registry::all(), scan::engine_config(check, &config));
-    let known = check.baseline.as_deref().map(baseline::read).transpose()?;
+    let engine = AuditEngine::new(registry::all(), spec.engine.clone());
+    let baseline = Baseline::new(&spec)?.load()?;
     Ok(Some(ScanSetup {
-        config,
+        spec,
         engine,
         reader: AuditReader::new(ReadOptions::default()),
-        known,
+        baseline,
     }))
 }
 
@@ -302,11 +282,11 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
         return follow(args);
     }
     let Some(ScanSetup {
-        config: cfg,
+        spec,
         mut engine,
         mut reader,
-        known,
-    }) = scan_setup(&args.check)?
+        mut baseline,
+    }) = scan_setup(&args)?
     else {
         return Ok(Outcome::Error);
     };
@@ -314,34 +294,27 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
     // other formats are documents sorted or grouped over all findings; with nothing to
     // show (`--quiet`), findings are only counted, as for JSON lines.
     let silent = args.report.quiet && args.report.output.is_none();
-    let streaming = (args.report.format == FormatArg::Jsonl || silent) && !args.report.security_hub;
-    let mut stream_out = match streaming && !(args.report.quiet && args.report.output.is_none()) {
-        true => Some(super::open_output(args.report.output.as_deref())?),
+    let streaming =
+        (args.report.format == OutputFormat::Jsonl || silent) && !args.report.security_hub;
+    let mut reporter: Option<Box<dyn Reporter>> = match streaming && !silent {
+        true => Some(Box::new(JsonLines::new(super::open_output(
+            args.report.output.as_deref(),
+        )?))),
         false => None,
     };
     let mut write_error = None;
-    let mut totals = Totals::default();
     let mut worst: Option<Severity> = None;
     let mut findings = Vec::new();
     let mut baseline_entries = Vec::new();
     let mut suppressed_findings = Vec::new();
-    let baseline_note = SuppressionNote {
-        source: SuppressionSource::Baseline,
-        reason: args
-            .check
-            .baseline
-            .as_deref()
-            .map(|p| format!("in baseline {}", p.display()))
-            .unwrap_or_default(),
-        until: None,
-    };
+    let baseline_note = baseline.note();
     let mut in_baseline = 0usize;
     let mut checked = 0usize;
     read_logs(&args.input, &mut reader, &mut |batch| {
         let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
         checked += events.len();
         let (found, hidden) = engine.check_keeping_suppressed(&events);
-        let resolve = |f: EventFinding| resolve(batch, f);
+        let resolve = |f: EventFinding| pipeline::resolve_event(batch, f);
         // A streamed report keeps nothing in memory: it counts suppressed findings only.
         if !streaming {
             suppressed_findings.extend(hidden.into_iter().filter_map(|(f, note)| {
@@ -351,12 +324,12 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
                 })
             }));
         }
-        // Resolving a finding (its event summary), its baseline fingerprint and its JSON
-        // line are the cost of each finding: done on all cores, a run of findings at a
-        // time, in the findings' order. A streamed run keeps only the lines, one buffer
-        // per run of findings.
-        let write_lines = stream_out.is_some() && write_error.is_none();
-        let want_baseline = args.check.write_baseline.is_some();
+        // Resolving a finding (its event summary) and its baseline fingerprint are the
+        // cost of each finding: done on all cores, a run of findings at a time, in the
+        // findings' order. A streamed run keeps a batch's findings until the reporter has
+        // written them.
+        let write = reporter.is_some() && write_error.is_none();
+        let want_baseline = baseline.writing();
         let mut runs: Vec<Vec<EventFinding>> = Vec::new();
         let mut rest = found.into_iter();
         loop {
@@ -366,92 +339,55 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
             }
             runs.push(run);
         }
-        let resolved: Vec<(Vec<Resolved>, Vec<u8>)> = runs
+        let resolved: Vec<Vec<Resolved>> = runs
             .into_par_iter()
             .map(|run| {
-                let mut lines = Vec::new();
-                let kept = run
-                    .into_iter()
+                run.into_iter()
                     .filter_map(resolve)
                     .map(|finding| {
-                        let known = known
-                            .as_ref()
-                            .is_some_and(|k| k.contains(&finding.fingerprint()));
-                        if write_lines && !known {
-                            // Into memory: cannot fail.
-                            let _ = json::write_finding_line(&finding, &mut lines);
-                        }
+                        let known = baseline.knows(&finding);
                         Resolved {
                             severity: finding.severity,
                             known,
                             baseline: want_baseline.then(|| BaselineEntry::of(&finding)),
-                            finding: (!streaming).then_some(finding),
+                            finding: (!streaming || (write && !known)).then_some(finding),
                         }
                     })
-                    .collect();
-                (kept, lines)
+                    .collect()
             })
             .collect();
-        for (kept, lines) in resolved {
-            for r in kept {
-                baseline_entries.extend(r.baseline);
-                if r.known {
-                    in_baseline += 1;
+        let mut to_write = Vec::new();
+        for r in resolved.into_iter().flatten() {
+            baseline_entries.extend(r.baseline);
+            if r.known {
+                in_baseline += 1;
+                if !streaming {
                     suppressed_findings.extend(r.finding.map(|finding| SuppressedReportFinding {
                         finding,
                         note: baseline_note.clone(),
                     }));
-                    continue;
                 }
-                if let Some(finding) = r.finding {
-                    findings.push(finding);
-                    continue;
-                }
-                totals.count(r.severity);
-                worst = worst.max(Some(r.severity));
+                continue;
             }
-            if let (Some(out), None) = (stream_out.as_mut(), &write_error) {
-                write_error = out.write_all(&lines).err();
+            worst = worst.max(Some(r.severity));
+            match r.finding {
+                Some(f) if streaming => to_write.push(f),
+                Some(f) => findings.push(f),
+                None => {}
             }
+        }
+        if let (Some(r), true) = (reporter.as_mut(), write) {
+            write_error = r.findings(to_write).err();
         }
     });
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    if let Some(path) = &args.check.write_baseline {
-        let n = baseline::write(path, baseline_entries)?;
-        baseline::written(path, n);
-    }
-    let threshold = scan::run_threshold(&args.check, &args.report, &cfg);
-    // Audit events carry no annotations: only configured suppressions apply.
-    let config = cfg.summary(None, eksguard_rules::suppress::Date::today());
+    baseline.record(baseline_entries);
+    baseline.save()?;
+    let config = spec.config_summary();
     let errors = reader.errors();
     let suppressed = engine.suppressed() + in_baseline;
-    if streaming {
-        scan::errors_to_stderr(&args.report, &errors);
-        totals.resources_scanned = checked;
-        totals.files_scanned = reader.inputs();
-        totals.suppressed = suppressed;
-        totals.audit = Some(reader.stats());
-        if let Some(out) = stream_out.as_mut() {
-            json::write_end_line(
-                env!("CARGO_PKG_VERSION"),
-                Some(&config),
-                &errors,
-                &[],
-                &totals,
-                out,
-            )?;
-            out.flush()?;
-        }
-        return Ok(if !errors.is_empty() {
-            Outcome::Error
-        } else if worst.is_some_and(|w| threshold.is_some_and(|t| w >= t)) {
-            Outcome::Findings
-        } else {
-            Outcome::Clean
-        });
-    }
     let report = Report {
         tool_version: env!("CARGO_PKG_VERSION"),
         rules: engine.rules().iter().map(|r| r.meta()).collect(),
@@ -466,9 +402,22 @@ fn run_scan(mut args: AuditScanArgs) -> anyhow::Result<Outcome> {
         suppressed_findings,
         config: Some(config),
     };
+    if streaming {
+        output::errors_to_stderr(&args.report, &report.errors);
+        let outcome = pipeline::decide(!report.errors.is_empty(), worst, spec.threshold);
+        if let Some(r) = reporter.as_mut() {
+            r.end(report)?;
+        }
+        return Ok(outcome);
+    }
+    let outcome = pipeline::decide(
+        !report.errors.is_empty(),
+        report.findings.iter().map(|f| f.severity).max(),
+        spec.threshold,
+    );
     // Findings show the event instead of a code frame: no source text is needed.
-    scan::emit(&args.report, &report, &SourceCache::new())?;
-    Ok(scan::outcome(&report, threshold))
+    output::emit(&args.report, report, &SourceCache::new())?;
+    Ok(outcome)
 }
 
 fn run_summary(args: AuditSummaryArgs) -> anyhow::Result<Outcome> {
@@ -485,11 +434,11 @@ fn run_summary(args: AuditSummaryArgs) -> anyhow::Result<Outcome> {
             let events: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
             for f in engine.check(&events) {
                 let ev = &batch.events[f.index].event;
-                if let (Some(t), Some(rule)) = (ev.time_micros(), registry::find(f.hit.rule_id)) {
+                if let Some(t) = ev.time_micros() {
                     let time = ev.time().unwrap_or_default().to_string();
                     let mark = audit_summary::Mark::new(
                         time,
-                        rule.meta().id,
+                        f.hit.rule.id,
                         f.hit.severity,
                         f.hit.message,
                     );

@@ -9,7 +9,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,23 +18,19 @@ use base64::Engine as _;
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
 use eksguard_report::asff::{self, AsffTarget};
-use eksguard_report::json::{self, Totals};
-use eksguard_report::ReportFinding;
+use eksguard_report::{reporter, OutputFormat, Report, ReportFinding, Reporter};
 use eksguard_rules::events::AuditEngine;
 use eksguard_sources::audit::AuditReader;
 use eksguard_sources::cloudwatch_follow::{FollowOptions, Follower, Positions};
 use eksguard_sources::security_hub::Importer;
-use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::cli::{AuditScanArgs, FormatArg};
-use crate::commands::{audit, shown};
+use crate::cli::AuditScanArgs;
+use crate::commands::audit;
+use crate::metrics::FollowerMetrics;
+use crate::pipeline::{self, Baseline};
+use crate::term::{shown, use_color};
 use crate::Outcome;
 
 const CHECKPOINT_VERSION: u32 = 1;
@@ -313,179 +309,22 @@ fn decode_keys(text: &str) -> Option<Vec<u64>> {
     })
 }
 
-/// The follower's metrics, served on `--metrics-listen`.
-struct Metrics {
-    registry: Registry,
-    events_read: Counter,
-    events_repeated: Counter,
-    findings: Family<Vec<(String, String)>, Counter>,
-    polls: Counter,
-    errors: Family<Vec<(String, String)>, Counter>,
-    lag: Gauge<f64, std::sync::atomic::AtomicU64>,
-    streams: Gauge,
-    delay: Histogram,
-    /// Seconds since the epoch at the end of the last poll, failed or not.
-    last_poll: AtomicI64,
-    /// A poll counts as late after this long.
-    stale_after: Duration,
-}
-
-impl Metrics {
-    fn new(poll_interval: Duration) -> Self {
-        let mut registry = Registry::default();
-        let events_read = Counter::default();
-        let events_repeated = Counter::default();
-        let findings = Family::<Vec<(String, String)>, Counter>::default();
-        let polls = Counter::default();
-        let errors = Family::<Vec<(String, String)>, Counter>::default();
-        let lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-        let streams = Gauge::default();
-        let delay = Histogram::new(exponential_buckets(0.25, 2.0, 12));
-        registry.register(
-            "eksguard_audit_events_read",
-            "Audit events read from CloudWatch Logs and judged",
-            events_read.clone(),
-        );
-        registry.register(
-            "eksguard_audit_events_repeated",
-            "Events read again within the look-back and skipped as judged already",
-            events_repeated.clone(),
-        );
-        registry.register(
-            "eksguard_audit_findings",
-            "Findings written, by rule",
-            findings.clone(),
-        );
-        registry.register(
-            "eksguard_audit_polls",
-            "Polls of the log group",
-            polls.clone(),
-        );
-        registry.register(
-            "eksguard_audit_errors",
-            "Errors: failed API calls (after retries), unreadable events, checkpoint writes",
-            errors.clone(),
-        );
-        registry.register(
-            "eksguard_audit_lag_seconds",
-            "How far the newest event judged is behind the newest event ingested, over the streams",
-            lag.clone(),
-        );
-        registry.register(
-            "eksguard_audit_streams",
-            "Audit streams followed",
-            streams.clone(),
-        );
-        registry.register(
-            "eksguard_audit_ingestion_delay_seconds",
-            "Time from an event's ingestion by CloudWatch Logs to its judgement",
-            delay.clone(),
-        );
-        Metrics {
-            registry,
-            events_read,
-            events_repeated,
-            findings,
-            polls,
-            errors,
-            lag,
-            streams,
-            delay,
-            last_poll: AtomicI64::new(now_ms() / 1000),
-            stale_after: poll_interval * 3 + Duration::from_secs(60),
-        }
-    }
-
-    fn error(&self, kind: &str) {
-        self.errors
-            .get_or_create(&vec![("kind".into(), kind.into())])
-            .inc();
-    }
-
-    /// `/metrics`: the text exposition format; `/healthz`: 200 while polls keep coming.
-    fn respond(&self, path: &str) -> (u16, &'static str, String) {
-        match path {
-            "/metrics" => {
-                let mut body = String::new();
-                match encode(&mut body, &self.registry) {
-                    Ok(()) => (
-                        200,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        body,
-                    ),
-                    Err(_) => (500, "text/plain", "cannot encode the metrics\n".into()),
-                }
-            }
-            "/healthz" => {
-                let age = (now_ms() / 1000).saturating_sub(self.last_poll.load(Ordering::Relaxed));
-                if u64::try_from(age).unwrap_or(0) <= self.stale_after.as_secs() {
-                    (200, "text/plain", "ok\n".into())
-                } else {
-                    (503, "text/plain", format!("no poll for {age}s\n"))
-                }
-            }
-            _ => (404, "text/plain", "not found\n".into()),
-        }
-    }
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Serves the metrics over plain HTTP/1 until the process ends.
-async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            // Out of file descriptors, say: wait rather than spin.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
-                let (status, ctype, body) = match *req.method() {
-                    hyper::Method::GET => metrics.respond(req.uri().path()),
-                    _ => (405, "text/plain", "method not allowed\n".into()),
-                };
-                let resp = hyper::Response::builder()
-                    .status(status)
-                    .header("content-type", ctype)
-                    .body(Full::new(Bytes::from(body)));
-                async move { resp }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-/// Where findings go: a text block or a JSON line each.
+/// Where findings go: the streaming reporter of the format (a text block, a JSON line or
+/// an ASFF line each), and Security Hub.
 struct Sink {
-    out: Option<Box<dyn Write>>,
+    /// `None` with `--quiet` and no `--output`.
+    reporter: Option<Box<dyn Reporter>>,
     path: Option<PathBuf>,
-    form: Form,
-    color: bool,
     /// Account, region and scope of ASFF findings (`--format asff`, `--security-hub`).
     asff: Option<AsffTarget>,
     /// Findings found and not yet imported into Security Hub (with `--security-hub`).
     to_hub: Option<Vec<serde_json::Value>>,
-}
-
-/// How each finding is written.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Form {
-    Text,
-    Jsonl,
-    /// One ASFF finding per line.
-    Asff,
 }
 
 /// Findings held for Security Hub while it cannot be reached; past this the oldest are
@@ -494,29 +333,18 @@ const MAX_PENDING_HUB: usize = 10_000;
 
 impl Sink {
     fn write(&mut self, f: &ReportFinding) -> std::io::Result<()> {
-        let asff = self
-            .asff
-            .as_ref()
-            .map(|t| asff::finding_as_found(f, t, env!("CARGO_PKG_VERSION")));
-        if let (Some(pending), Some(v)) = (self.to_hub.as_mut(), &asff) {
-            pending.push(v.clone());
+        if let (Some(pending), Some(t)) = (self.to_hub.as_mut(), &self.asff) {
+            pending.push(asff::finding_as_found(f, t, env!("CARGO_PKG_VERSION")));
         }
-        let Some(out) = self.out.as_mut() else {
-            return Ok(());
-        };
-        match (self.form, asff) {
-            (Form::Jsonl, _) => json::write_finding_line(f, out),
-            (Form::Asff, Some(v)) => {
-                eksguard_report::escape::write_json(&v, &mut *out, false)?;
-                out.write_all(b"\n")
-            }
-            _ => eksguard_report::render_text_finding(f, self.color, out),
+        match self.reporter.as_mut() {
+            Some(r) => r.finding(f.clone()),
+            None => Ok(()),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        match self.out.as_mut() {
-            Some(o) => o.flush(),
+        match self.reporter.as_mut() {
+            Some(r) => r.flush(),
             None => Ok(()),
         }
     }
@@ -556,21 +384,20 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         .cloudwatch
         .clone()
         .unwrap_or_else(|| unreachable!("clap requires --cloudwatch with --follow"));
-    let form = match args.report.format {
-        FormatArg::Text => Form::Text,
-        FormatArg::Jsonl => Form::Jsonl,
-        FormatArg::Asff => Form::Asff,
-        other => {
-            eprintln!(
-                "error: --follow writes findings as they are found: --format text, jsonl or asff, not {}",
-                format!("{other:?}").to_lowercase()
-            );
-            return Ok(Outcome::Error);
-        }
-    };
+    let form = args.report.format;
+    if !matches!(
+        form,
+        OutputFormat::Text | OutputFormat::Jsonl | OutputFormat::Asff
+    ) {
+        eprintln!(
+            "error: --follow writes findings as they are found: --format text, jsonl or asff, not {}",
+            form.name()
+        );
+        return Ok(Outcome::Error);
+    }
     // The account and region are looked up before following, so a mistake there stops
     // the run at once rather than at the first finding.
-    let asff = match form == Form::Asff || args.report.security_hub {
+    let asff = match form == OutputFormat::Asff || args.report.security_hub {
         true => Some(crate::security_hub::target(&args.report)?),
         false => None,
     };
@@ -581,9 +408,9 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let Some(audit::ScanSetup {
         mut engine,
         mut reader,
-        known,
+        baseline,
         ..
-    }) = audit::scan_setup(&args.check)?
+    }) = audit::scan_setup(&args)?
     else {
         return Ok(Outcome::Error);
     };
@@ -649,11 +476,14 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
         (None, true) => None,
         (None, false) => Some(super::open_output(None)?),
     };
+    let color = use_color(args.report.color, args.report.output.is_some());
+    let reporter = match out {
+        Some(out) => Some(reporter::streaming(form, color, asff.clone(), out)?),
+        None => None,
+    };
     let mut sink = Sink {
-        out,
+        reporter,
         path: args.report.output.clone(),
-        form,
-        color: super::use_color(args.report.color, args.report.output.is_some()),
         asff,
         to_hub: args.report.security_hub.then(Vec::new),
     };
@@ -661,16 +491,15 @@ pub fn run(args: AuditScanArgs) -> anyhow::Result<Outcome> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let metrics = Arc::new(Metrics::new(args.follow.poll_interval));
+    let metrics = Arc::new(FollowerMetrics::new(args.follow.poll_interval));
     let state = Run {
         group,
         label,
         args: &args,
-        known,
+        baseline,
         engine: &mut engine,
         reader: &mut reader,
         metrics: metrics.clone(),
-        totals: Totals::default(),
         errors: Vec::new(),
         judged: 0,
     };
@@ -681,11 +510,10 @@ struct Run<'a, 'r> {
     group: String,
     label: String,
     args: &'a AuditScanArgs,
-    known: Option<std::collections::BTreeSet<String>>,
+    baseline: Baseline,
     engine: &'a mut AuditEngine<'r>,
     reader: &'a mut AuditReader,
-    metrics: Arc<Metrics>,
-    totals: Totals,
+    metrics: Arc<FollowerMetrics>,
     errors: Vec<InputError>,
     judged: usize,
 }
@@ -710,7 +538,7 @@ impl Run<'_, '_> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr} for --metrics-listen"))?;
-            tokio::spawn(serve_metrics(listener, self.metrics.clone()));
+            tokio::spawn(crate::metrics::serve_plain(listener, self.metrics.clone()));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(Notify::new());
@@ -792,20 +620,22 @@ impl Run<'_, '_> {
                 break;
             }
         }
-        if sink.form == Form::Jsonl {
-            if let Some(out) = sink.out.as_mut() {
-                self.totals.resources_scanned = self.judged;
-                self.totals.files_scanned = follower.positions().streams.len();
-                self.totals.suppressed = self.engine.suppressed();
-                self.totals.audit = Some(self.reader.stats());
-                json::write_end_line(
-                    env!("CARGO_PKG_VERSION"),
-                    None,
-                    &self.errors,
-                    &[],
-                    &self.totals,
-                    out,
-                )?;
+        if self.args.report.format == OutputFormat::Jsonl {
+            if let Some(r) = sink.reporter.as_mut() {
+                r.end(Report {
+                    tool_version: env!("CARGO_PKG_VERSION"),
+                    rules: Vec::new(),
+                    findings: Vec::new(),
+                    errors: std::mem::take(&mut self.errors),
+                    warnings: Vec::new(),
+                    resources_scanned: self.judged,
+                    files_scanned: follower.positions().streams.len(),
+                    files_skipped: None,
+                    suppressed: self.engine.suppressed(),
+                    audit: Some(self.reader.stats()),
+                    suppressed_findings: Vec::new(),
+                    config: None,
+                })?;
             }
             sink.flush()?;
             self.save(&follower, sink);
@@ -838,9 +668,8 @@ impl Run<'_, '_> {
         }
         self.metrics.events_read.inc_by(events.len() as u64);
         let engine = &mut *self.engine;
-        let known = &self.known;
+        let baseline = &self.baseline;
         let metrics = &self.metrics;
-        let totals = &mut self.totals;
         let judged = &mut self.judged;
         // One call per run of events of the same stream, so each keeps its stream's name.
         for run in events.chunk_by(|a, b| a.stream == b.stream) {
@@ -853,17 +682,12 @@ impl Run<'_, '_> {
                 let evs: Vec<&AuditEvent<'_>> = batch.events.iter().map(|p| &p.event).collect();
                 *judged += evs.len();
                 for f in engine.check(&evs) {
-                    let Some(finding) = audit::resolve(batch, f) else {
+                    let Some(finding) = pipeline::resolve_event(batch, f) else {
                         continue;
                     };
-                    if known
-                        .as_ref()
-                        .is_some_and(|k| k.contains(&finding.fingerprint()))
-                    {
-                        totals.suppressed += 1;
+                    if baseline.knows(&finding) {
                         continue;
                     }
-                    totals.count(finding.severity);
                     metrics
                         .findings
                         .get_or_create(&vec![("rule".into(), finding.rule.id.into())])

@@ -285,7 +285,7 @@ pub fn run(args: FindArgs) -> anyhow::Result<Outcome> {
     };
     let input = &args.input;
     let inv = if input.live {
-        super::cluster::read_kube(&input.kube)?
+        crate::live::read_kube(&input.kube)?
     } else {
         let mut opts = LoadOptions::default();
         if let Some(ns) = &input.kube.namespace {

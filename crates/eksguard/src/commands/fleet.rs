@@ -18,9 +18,6 @@
 use crate::cli::FleetArgs;
 use crate::Outcome;
 
-#[cfg(all(feature = "aws", feature = "cluster"))]
-pub use live::{principal_of, read_eks, EksRead, ReadSettings};
-
 #[cfg(not(all(feature = "aws", feature = "cluster")))]
 pub fn run(_args: FleetArgs) -> anyhow::Result<Outcome> {
     anyhow::bail!("this eksguard was built without AWS or Kubernetes support (cargo features `aws`, `cluster`)")
@@ -37,47 +34,20 @@ mod live {
     use std::sync::Mutex;
 
     use anyhow::{bail, Context};
-    use eksguard_model::{InputError, Inventory};
     use eksguard_report::asff::AsffTarget;
     use eksguard_report::fleet::{
         ClusterScope, FleetCluster, FleetProblem, FleetReport, ReadStatus,
     };
+    use eksguard_report::OutputFormat;
     use eksguard_report::{RenderOptions, SourceCache};
     use eksguard_rules::engine::Engine;
     use eksguard_rules::registry;
-    use eksguard_rules::suppress::Date;
-    use eksguard_sources::aws_live::{self, LiveOptions};
-    use eksguard_sources::eks_token::{describe_endpoint, TokenSource};
     use eksguard_sources::fleet_aws::{self, Credentials};
-    use eksguard_sources::kube_live::{self, DirectApi, KubeOptions};
 
-    use super::super::scan;
-    use crate::cli::{FleetArgs, FormatArg};
+    use crate::cli::FleetArgs;
+    use crate::live::eks::{principal_of, read_eks, ReadSettings};
+    use crate::pipeline::{self, RunSpec};
     use crate::Outcome;
-
-    const ENDPOINT_OVERRIDE: &str = "EKSGUARD_TEST_EKS_API_ENDPOINTS";
-
-    /// How each cluster is read.
-    #[derive(Debug, Clone)]
-    pub struct ReadSettings {
-        pub aws_only: bool,
-        /// Requests in flight within one cluster.
-        pub concurrency: usize,
-        pub request_timeout: std::time::Duration,
-        pub max_response_bytes: u64,
-        /// A progress bar of the Kubernetes read (one cluster only).
-        pub progress: bool,
-        /// Read namespaced kinds only in this namespace (one cluster only).
-        pub namespace: Option<String>,
-    }
-
-    /// One cluster read: its objects, how far it was read and why not further.
-    pub struct EksRead {
-        pub inv: Inventory,
-        pub status: ReadStatus,
-        pub reason: Option<String>,
-        pub arn: Option<String>,
-    }
 
     /// An account entered: `None` credentials are the caller's own.
     struct Entered {
@@ -95,18 +65,19 @@ mod live {
     pub fn run(args: FleetArgs) -> anyhow::Result<Outcome> {
         if !matches!(
             args.report.format,
-            FormatArg::Text
-                | FormatArg::Json
-                | FormatArg::Sarif
-                | FormatArg::Asff
-                | FormatArg::Html
+            OutputFormat::Text
+                | OutputFormat::Json
+                | OutputFormat::Sarif
+                | OutputFormat::Asff
+                | OutputFormat::Html
         ) {
             bail!("a fleet report is text, json, sarif, asff or html");
         }
         if args.check.baseline.is_some() || args.check.write_baseline.is_some() {
             bail!("baselines are per cluster: use `eksguard cluster` for --baseline and --write-baseline");
         }
-        let Some(cfg) = scan::load_config(&args.check) else {
+        let Some(spec) = RunSpec::from_flags(&args.check, Some(&args.inline), args.report.clone())
+        else {
             return Ok(Outcome::Error);
         };
         let workers = args.concurrency.max(1);
@@ -244,10 +215,8 @@ mod live {
             progress: false,
             namespace: None,
         };
-        let mut engine_config = scan::engine_config(&args.check, &cfg);
-        engine_config.ignore_inline = args.inline.no_inline_suppressions;
-        let engine = Engine::new(registry::all(), engine_config);
-        let config_summary = cfg.summary(Some(!args.inline.no_inline_suppressions), Date::today());
+        let engine = Engine::new(registry::all(), spec.engine.clone());
+        let config_summary = spec.config_summary();
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let bar = Bar::new("reading clusters", found.len(), !args.no_progress);
         let clusters = pool(found, workers, &bar, |rt, f| {
@@ -261,7 +230,7 @@ mod live {
             ));
             let result = engine.run(&read.inv);
             let rules = engine.rules().iter().map(|r| r.meta()).collect();
-            let mut report = scan::build_report(&read.inv, result, rules);
+            let mut report = pipeline::resolve_objects(&read.inv, result, rules);
             report.config = Some(config_summary.clone());
             let scope = ClusterScope {
                 account: f.entered.account.clone(),
@@ -318,7 +287,7 @@ mod live {
             };
             let mut out = super::super::open_output(args.report.output.as_deref())?;
             eksguard_report::fleet::render(
-                scan::format_of(args.report.format),
+                args.report.format,
                 &fleet,
                 &SourceCache::new(),
                 &opts,
@@ -326,7 +295,7 @@ mod live {
             )?;
             out.flush()?;
         }
-        let threshold = scan::fail_threshold(args.report.fail_on, cfg.fail_on);
+        let threshold = spec.threshold;
         Ok(if !fleet.not_read_lines().is_empty() || hub_failed {
             Outcome::Error
         } else if fleet
@@ -389,154 +358,6 @@ mod live {
             }
         }
         failed
-    }
-
-    /// Reads one cluster with the credentials and region of `conf`: the AWS side, and
-    /// (unless `aws_only`) the Kubernetes API through an EKS token. `principal` is the IAM
-    /// principal the token stands for, named when the cluster does not know it.
-    pub async fn read_eks(
-        conf: &fleet_aws::SdkConfig,
-        name: &str,
-        region: &str,
-        principal: Option<&str>,
-        settings: &ReadSettings,
-    ) -> EksRead {
-        let endpoint = match describe_endpoint(conf, name).await {
-            Ok(e) => e,
-            Err(reason) => {
-                let mut inv = Inventory::default();
-                inv.errors.push(InputError::new(
-                    format!("cluster/{name}"),
-                    None,
-                    reason.clone(),
-                ));
-                return EksRead {
-                    inv,
-                    status: ReadStatus::NotRead,
-                    reason: Some(reason),
-                    arn: None,
-                };
-            }
-        };
-        let mut live = LiveOptions::new(name);
-        live.concurrency = settings.concurrency;
-        live.rules_by_kind =
-            super::super::cluster::rules_by_kind(aws_live::kinds_read().iter().copied());
-        let aws_side = aws_live::read_with_config(conf, &live);
-        let kube_side = async {
-            if settings.aws_only {
-                return None;
-            }
-            Some(read_kube(conf, name, region, principal, &endpoint, settings).await)
-        };
-        let (mut inv, kube) = tokio::join!(aws_side, kube_side);
-        let (status, reason) = match kube {
-            None => (ReadStatus::AwsOnly, None),
-            Some(Ok((k, true))) => {
-                inv.extend(k);
-                (ReadStatus::Full, None)
-            }
-            Some(Ok((k, false))) => {
-                let reason = k
-                    .errors
-                    .first()
-                    .map(|e| e.message.clone())
-                    .unwrap_or_else(|| "the Kubernetes API did not answer".into());
-                inv.extend(k);
-                (ReadStatus::AwsOnly, Some(reason))
-            }
-            Some(Err(e)) => {
-                let reason = format!("{e:#}");
-                inv.errors.push(InputError::new(
-                    format!("kubernetes {name}"),
-                    None,
-                    reason.clone(),
-                ));
-                (ReadStatus::AwsOnly, Some(reason))
-            }
-        };
-        EksRead {
-            inv,
-            status,
-            reason,
-            arn: endpoint.arn,
-        }
-    }
-
-    /// The Kubernetes side: objects, and whether discovery answered.
-    async fn read_kube(
-        conf: &fleet_aws::SdkConfig,
-        name: &str,
-        region: &str,
-        principal: Option<&str>,
-        endpoint: &eksguard_sources::eks_token::ApiEndpoint,
-        settings: &ReadSettings,
-    ) -> anyhow::Result<(Inventory, bool)> {
-        let Some(provider) = conf.credentials_provider() else {
-            bail!("no AWS credentials to sign an EKS token with");
-        };
-        let source = TokenSource::new(name, region, provider);
-        let overridden = endpoint_override(endpoint.arn.as_deref(), name);
-        let (server, ca_data) = match overridden {
-            Some(url) => (url, None),
-            None => (endpoint.server.clone(), endpoint.ca_data.clone()),
-        };
-        let who = principal.map(|p| format!(" ({p})")).unwrap_or_default();
-        let principal_arn = principal.unwrap_or("ARN");
-        let unauthorized = format!(
-            "this identity{who} is not mapped in cluster {name}: add an access entry \
-             (aws eks create-access-entry --cluster-name {name} --principal-arn {principal_arn}, \
-             then aws eks associate-access-policy --cluster-name {name} --principal-arn \
-             {principal_arn} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy \
-             --access-scope type=cluster) or an aws-auth mapping, or scan with --aws-only"
-        );
-        let api = DirectApi {
-            server,
-            ca_data,
-            bearer: &source,
-            unauthorized,
-        };
-        let opts = KubeOptions {
-            concurrency: settings.concurrency,
-            timeout: settings.request_timeout,
-            max_response_bytes: settings.max_response_bytes,
-            progress: settings.progress,
-            namespace: settings.namespace.clone(),
-            rules_by_kind: super::super::cluster::rules_by_kind(kube_live::kinds_read()),
-            ..KubeOptions::default()
-        };
-        let (mut inv, info) = kube_live::read_direct(&opts, &api).await?;
-        if !info.reached && !endpoint.public {
-            for e in &mut inv.errors {
-                e.message.push_str(
-                    " (the endpoint is private: scan from a network that reaches the cluster's VPC)",
-                );
-            }
-        }
-        Ok((inv, info.reached))
-    }
-
-    /// The test-only replacement of a cluster's API server address.
-    fn endpoint_override(arn: Option<&str>, name: &str) -> Option<String> {
-        let value = std::env::var(ENDPOINT_OVERRIDE).ok()?;
-        value.split(',').find_map(|pair| {
-            let (key, url) = pair.rsplit_once('=')?;
-            (Some(key) == arn || key == name).then(|| url.to_string())
-        })
-    }
-
-    /// The IAM principal behind an STS identity: an assumed role's session is its role
-    /// (`arn:aws:sts::1:assumed-role/R/s` → `arn:aws:iam::1:role/R`), which is what an
-    /// access entry names.
-    pub fn principal_of(arn: &str) -> String {
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        if let [_, partition, "sts", _, account, resource] = parts.as_slice() {
-            if let Some(rest) = resource.strip_prefix("assumed-role/") {
-                let role = rest.split('/').next().unwrap_or(rest);
-                return format!("arn:{partition}:iam::{account}:role/{role}");
-            }
-        }
-        arn.to_string()
     }
 
     type Failed = (String, Option<String>, String);

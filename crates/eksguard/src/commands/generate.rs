@@ -12,9 +12,10 @@ use eksguard_policy::{isolate, netpol, pss};
 use eksguard_sources::LoadOptions;
 
 use crate::cli::{
-    AdmissionPolicyArgs, CheckArgs, GenerateCommand, GenerateInput, IsolateArgs, NetworkPolicyArgs,
+    AdmissionPolicyArgs, GenerateCommand, GenerateInput, IsolateArgs, NetworkPolicyArgs,
     PodSecurityArgs, SeccompArgs, TenantArgs,
 };
+use crate::pipeline::{fail_threshold, RunSpec, Selection};
 use crate::Outcome;
 
 pub fn run(cmd: GenerateCommand) -> anyhow::Result<Outcome> {
@@ -121,7 +122,7 @@ fn tenant_cmd(args: TenantArgs) -> anyhow::Result<Outcome> {
 /// With `--live` the objects come from the cluster of the kubeconfig.
 fn load_inputs(input: &GenerateInput) -> anyhow::Result<Option<Inventory>> {
     let inv = if input.live {
-        super::cluster::read_kube(&input.kube)?
+        crate::live::read_kube(&input.kube)?
     } else {
         let mut opts = LoadOptions::default();
         if let Some(ns) = &input.kube.namespace {
@@ -226,18 +227,16 @@ fn admission_policy(args: AdmissionPolicyArgs) -> anyhow::Result<Outcome> {
             super::shown(&args.name)
         );
     }
-    let check = CheckArgs {
-        select: args.select,
-        ignore: args.ignore,
-        config: args.config,
+    let selection = Selection {
+        select: &args.select,
+        ignore: &args.ignore,
+        config: args.config.as_deref(),
         no_config: args.no_config,
-        baseline: None,
-        write_baseline: None,
     };
-    let Some(cfg) = super::scan::load_config(&check) else {
+    let Some(spec) = RunSpec::judging(&selection) else {
         return Ok(Outcome::Error);
     };
-    let engine_cfg = super::scan::engine_config(&check, &cfg);
+    let engine_cfg = spec.engine;
     let engine =
         eksguard_rules::engine::Engine::new(eksguard_rules::registry::all(), engine_cfg.clone());
     let rules: Vec<Selected> = engine
@@ -254,8 +253,8 @@ fn admission_policy(args: AdmissionPolicyArgs) -> anyhow::Result<Outcome> {
         })
         .collect();
     let opts = Options {
-        deny_on: super::scan::fail_threshold(Some(args.deny_on), None),
-        warn_on: super::scan::fail_threshold(Some(args.warn_on), None),
+        deny_on: fail_threshold(Some(args.deny_on), None),
+        warn_on: fail_threshold(Some(args.warn_on), None),
         exempt_namespaces: args.exempt_namespaces,
         name: args.name,
     };

@@ -15,38 +15,8 @@ pub mod serve;
 pub mod shell;
 pub mod snapshot;
 
-use std::io::{IsTerminal, Write};
-use std::path::Path;
-
-use crate::cli::ColorArg;
-
-/// Text from input (a file name, an error quoting a value) as standard error may show it:
-/// control and bidi characters escaped, so input cannot drive the terminal.
-pub fn shown(text: impl std::fmt::Display) -> String {
-    eksguard_report::escape::terminal(&text.to_string()).into_owned()
-}
-
-/// Standard output, or the file given with `--output`.
-pub fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
-    use anyhow::Context;
-    Ok(match path {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
-}
-
-/// Colour on when asked, or on a terminal unless NO_COLOR is set.
-pub fn use_color(arg: ColorArg, to_file: bool) -> bool {
-    match arg {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => {
-            !to_file && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
-    }
-}
+pub use crate::pipeline::output::open_output;
+pub use crate::term::{shown, use_color};
 
 /// Loads files and directories, and standard input for `-`; `sources` keeps the text of
 /// standard input for code frames, since it cannot be read twice.

@@ -2,32 +2,29 @@
 //! drop-ins, command-line flags) and the permissions of its files, through the NODE rules.
 
 use eksguard_report::{Location, SourceCache};
-use eksguard_rules::engine::Engine;
-use eksguard_rules::suppress::Date;
 use eksguard_rules::{registry, Rule};
 use eksguard_sources::kubelet::{self, CommandLine, Origin};
 use eksguard_sources::node::{host_name, open_root, read_node, NodeError, NodeInput, NodeRead};
 use eksguard_sources::LoadOptions;
 
-use super::scan::{
-    apply_baseline, build_report, emit, engine_config, load_config, outcome, run_threshold,
-};
 use crate::cli::NodeArgs;
+use crate::pipeline::{self, RunSpec};
 use crate::Outcome;
 
-pub fn run(mut args: NodeArgs) -> anyhow::Result<Outcome> {
-    let Some(cfg) = load_config(&args.check) else {
+pub fn run(args: NodeArgs) -> anyhow::Result<Outcome> {
+    let Some(mut spec) = RunSpec::from_flags(&args.check, Some(&args.inline), args.report.clone())
+    else {
         return Ok(Outcome::Error);
     };
     let node_fs = open_root(&args.root)?;
     // A node is known by its host name, read from the root given.
     let host = host_name(&node_fs).unwrap_or_else(|| args.root.display().to_string());
-    args.report.aws = crate::cli::AwsReportContext {
+    spec.set_aws(crate::cli::AwsReportContext {
         region: args.hub.region.clone(),
         profile: args.hub.profile.clone(),
         endpoint_url: args.hub.endpoint_url.clone(),
         scope: format!("node:{host}"),
-    };
+    });
     let input = NodeInput {
         kubelet_config: args.kubelet_config.as_deref(),
         kubeconfig: args.kubeconfig.as_deref(),
@@ -56,23 +53,10 @@ pub fn run(mut args: NodeArgs) -> anyhow::Result<Outcome> {
         .collect();
     // Selection, severities, parameters and suppressions as in `scan`, within the NODE
     // rules this command can feed.
-    let mut config = engine_config(&args.check, &cfg);
-    config.ignore_inline = args.inline.no_inline_suppressions;
-    let engine = Engine::new(&rules, config);
-    let result = engine.run(&inv);
-    let metas = engine.rules().iter().map(|r| r.meta()).collect();
-    let mut report = build_report(&inv, result, metas);
-    report.config = Some(cfg.summary(Some(!args.inline.no_inline_suppressions), Date::today()));
+    let mut report = pipeline::judge_objects(&spec, &inv, &rules);
     let config_ref = inv.get(config_id).resource();
     relocate(&mut report, &config_ref, &origins, cmdline.as_ref());
-    apply_baseline(&args.check, &mut report)?;
-
-    let sources = SourceCache::new();
-    emit(&args.report, &report, &sources)?;
-    Ok(outcome(
-        &report,
-        run_threshold(&args.check, &args.report, &cfg),
-    ))
+    pipeline::finish(&spec, report, &SourceCache::new())
 }
 
 /// Points findings on fields that a drop-in or a flag set at that drop-in or flag.

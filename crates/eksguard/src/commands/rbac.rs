@@ -31,7 +31,7 @@ pub fn load_inventory(input: &RbacInput) -> anyhow::Result<Inventory> {
         return super::load_paths(&input.paths, &LoadOptions::default(), None);
     }
     let kube = KubeArgs::connect(input.context.clone(), input.kubeconfig.clone());
-    match super::cluster::read_live(&kube, &input.aws)? {
+    match crate::live::read_live(&kube, Some(&input.aws))? {
         Some((inv, _)) => Ok(inv),
         None => bail!("nothing to read: no Kubernetes configuration and no EKS cluster"),
     }
@@ -80,7 +80,7 @@ fn served_resources(input: &RbacInput) -> Option<Vec<ServedResource>> {
         );
         return None;
     }
-    match super::cluster::discover_api(&KubeArgs::connect(
+    match crate::live::discover_api(&KubeArgs::connect(
         input.context.clone(),
         input.kubeconfig.clone(),
     )) {

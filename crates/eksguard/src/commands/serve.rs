@@ -5,29 +5,19 @@ use crate::Outcome;
 
 #[cfg(feature = "serve")]
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
-    use crate::cli::CheckArgs;
+    use crate::pipeline::{fail_threshold, RunSpec, Selection};
     use crate::serve::admission::{Judge, Policy};
     use crate::serve::scanner::Scanner;
     use eksguard_sources::kube_live::KubeOptions;
 
-    use super::scan;
-
-    // Only the file named: a server's working directory is no place to look for one.
-    let check = CheckArgs {
-        select: Vec::new(),
-        ignore: Vec::new(),
-        config: args.config.clone(),
-        no_config: args.config.is_none(),
-        baseline: None,
-        write_baseline: None,
-    };
-    let Some(cfg) = scan::load_config(&check) else {
+    let Some(spec) = RunSpec::judging(&Selection::file_only(args.config.as_deref())) else {
         return Ok(Outcome::Error);
     };
+    let cfg = &spec.config;
     let tls = crate::serve::tls::Tls::load(&args.tls_cert, &args.tls_key)?;
     let mut policy = Policy {
-        deny_on: scan::fail_threshold(Some(args.deny_on), None),
-        warn_on: scan::fail_threshold(Some(args.warn_on), None),
+        deny_on: fail_threshold(Some(args.deny_on), None),
+        warn_on: fail_threshold(Some(args.warn_on), None),
         dry_run: args.dry_run,
         exempt: cfg.admission_exempt.clone(),
         trust_annotations_in: args.trust_annotations_in.clone(),
@@ -43,7 +33,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         ),
         None => None,
     };
-    let judge = Judge::new(scan::engine_config(&check, &cfg), policy);
+    let judge = Judge::new(spec.engine.clone(), policy);
     let k = &args.kube;
     let kube_options = || KubeOptions {
         kubeconfig: k.kubeconfig.clone(),
@@ -63,8 +53,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             no_progress: true,
             ..args.kube.clone()
         },
-        check: check.clone(),
-        config: cfg.clone(),
+        spec: spec.clone(),
         interval,
     });
     crate::serve::run(crate::serve::Options {

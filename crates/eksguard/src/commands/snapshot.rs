@@ -10,7 +10,7 @@ use crate::cli::SnapshotArgs;
 use crate::Outcome;
 
 pub fn run(args: SnapshotArgs) -> anyhow::Result<Outcome> {
-    let Some((inv, info)) = super::cluster::read_live(&args.kube, &args.aws)? else {
+    let Some((inv, info)) = crate::live::read_live(&args.kube, Some(&args.aws))? else {
         return Ok(Outcome::Error);
     };
     let meta = SnapshotMeta {

@@ -418,14 +418,14 @@ impl Judge {
             let mut v = Verdict::plain(uid, Decision::Exempt);
             v.audit.insert(
                 "exempt".into(),
-                shorten(&crate::commands::shown(&e.reason), MAX_WARNING),
+                shorten(&crate::term::shown(&e.reason), MAX_WARNING),
             );
             return v;
         }
         if let Some(owner) = self.controller_of(&review, object) {
             let mut v = Verdict::plain(uid, Decision::Controlled);
             v.audit
-                .insert("judged-as".into(), crate::commands::shown(owner));
+                .insert("judged-as".into(), crate::term::shown(owner));
             return v;
         }
         let trusting = namespace
@@ -465,7 +465,7 @@ impl Judge {
         };
         let mut v = self.verdict(&uid, &kind, &name, ns, judged, &old, trusting);
         if annotated {
-            let shown_ns = crate::commands::shown(ns.unwrap_or(""));
+            let shown_ns = crate::term::shown(ns.unwrap_or(""));
             v.warnings.push(shorten(
                 &format!(
                     "{IGNORE_ANNOTATION} annotations are not honoured at admission in namespace {shown_ns}; exemptions belong in the server's configuration"
@@ -538,12 +538,12 @@ impl Judge {
                     line.push_str(" [already present before this update]");
                 }
                 // Names from the object reach the user's terminal through kubectl.
-                let line = crate::commands::shown(line);
+                let line = crate::term::shown(line);
                 if !audit_full {
                     if !audit.is_empty() {
                         audit.push_str("; ");
                     }
-                    audit.push_str(&crate::commands::shown(format!(
+                    audit.push_str(&crate::term::shown(format!(
                         "{} {}: {}",
                         h.severity, h.path, h.message
                     )));
@@ -575,7 +575,7 @@ impl Judge {
         if !judged.suppressed.is_empty() {
             v.audit.insert(
                 "suppressed".into(),
-                shorten(&crate::commands::shown(judged.suppressed.join("; ")), 1024),
+                shorten(&crate::term::shown(judged.suppressed.join("; ")), 1024),
             );
         }
         if trusting && !judged.by_annotation.is_empty() {
@@ -588,10 +588,7 @@ impl Judge {
             v.audit.insert(
                 "suppressed-by-annotation".into(),
                 shorten(
-                    &crate::commands::shown(format!(
-                        "trusted in namespace {ns}: {}",
-                        text.join("; ")
-                    )),
+                    &crate::term::shown(format!("trusted in namespace {ns}: {}", text.join("; "))),
                     1024,
                 ),
             );
@@ -603,7 +600,7 @@ impl Judge {
         }
         for n in judged.notes {
             if warnings.len() < MAX_WARNINGS {
-                warnings.push(shorten(&crate::commands::shown(n), MAX_WARNING));
+                warnings.push(shorten(&crate::term::shown(n), MAX_WARNING));
             } else {
                 more_warnings += 1;
             }
@@ -626,7 +623,7 @@ impl Judge {
                 };
                 // Every line of the message is escaped: the first carries the object's
                 // name as the client sent it.
-                let mut message = crate::commands::shown(format!(
+                let mut message = crate::term::shown(format!(
                     "eksguard: {} has {} finding(s) at or above {}:",
                     shorten(&shown, 400),
                     denials,
@@ -693,9 +690,9 @@ impl Judge {
                 };
                 let key = self
                     .hasher
-                    .hash_one((f.rule_id, on_namespace, identity, &f.message));
+                    .hash_one((f.rule.id, on_namespace, identity, &f.message));
                 judged.hits.push(Hit {
-                    rule_id: f.rule_id,
+                    rule_id: f.rule.id,
                     severity: f.severity,
                     key,
                     path: f.path,
@@ -707,14 +704,14 @@ impl Judge {
         for s in result.suppressed.iter().filter(|s| s.finding.object == id) {
             judged.suppressed.push(format!(
                 "{} ({}): {}",
-                s.finding.rule_id,
+                s.finding.rule.id,
                 s.note.source.describe(),
                 s.note.reason
             ));
             if s.note.source == SuppressionSource::Inline {
                 judged
                     .by_annotation
-                    .push((s.finding.rule_id, s.note.reason.clone()));
+                    .push((s.finding.rule.id, s.note.reason.clone()));
             }
         }
         judged.notes = result.warnings.into_iter().map(|w| w.message).collect();

@@ -111,7 +111,7 @@ impl Authorizer {
         } else {
             Err(Refusal::Forbidden(format!(
                 "{} may not get services/proxy of {}/{}",
-                crate::commands::shown(&username),
+                crate::term::shown(&username),
                 self.access.namespace,
                 self.access.service
             )))

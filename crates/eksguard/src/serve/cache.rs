@@ -208,7 +208,7 @@ impl Cache {
                     eprintln!(
                         "eksguard serve: cannot list {}: {}; again in {} s",
                         w.kind,
-                        crate::commands::shown(e),
+                        crate::term::shown(e),
                         backoff.as_secs_f64()
                     );
                     tokio::time::sleep(backoff).await;
@@ -248,7 +248,7 @@ impl Cache {
                         eprintln!(
                             "eksguard serve: watch of {} failed: {}; listing again in {} s",
                             w.kind,
-                            crate::commands::shown(e),
+                            crate::term::shown(e),
                             backoff.as_secs_f64()
                         );
                         metrics.cache_relists.get_or_create(&label()).inc();

@@ -11,7 +11,7 @@ pub mod admission;
 pub mod auth;
 pub mod cache;
 pub mod http;
-pub mod metrics;
+pub use crate::metrics;
 pub mod review;
 pub mod scanner;
 pub mod tls;
@@ -141,7 +141,7 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
             Err(e) if !opts.watch_required => {
                 eprintln!(
                     "eksguard serve: no watch cache ({}); only rules that need nothing but the object run",
-                    crate::commands::shown(&e)
+                    crate::term::shown(&e)
                 );
                 None
             }
@@ -251,7 +251,7 @@ async fn serve(opts: Options) -> anyhow::Result<()> {
             Reload::Failed(e) => {
                 eprintln!(
                     "eksguard serve: new certificate or key not loaded, the previous pair stays: {}",
-                    crate::commands::shown(e)
+                    crate::term::shown(e)
                 );
                 state
                     .metrics

@@ -5,15 +5,12 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use eksguard_report::{Format, RenderOptions, SourceCache};
-use eksguard_rules::engine::Engine;
+use eksguard_report::{OutputFormat, RenderOptions, SourceCache};
 use eksguard_rules::registry;
-use eksguard_rules::suppress::Date;
 
 use super::metrics::Metrics;
-use crate::cli::{AwsArgs, CheckArgs, KubeArgs};
-use crate::commands::{cluster, scan};
-use crate::config::Config;
+use crate::cli::KubeArgs;
+use crate::pipeline::{self, RunSpec};
 
 /// The latest report, rendered once in each served format.
 pub struct Latest {
@@ -36,8 +33,8 @@ impl Scans {
 /// What the scanner needs: where the cluster is and how to judge it.
 pub struct Scanner {
     pub kube: KubeArgs,
-    pub check: CheckArgs,
-    pub config: Config,
+    /// Rules and configuration, as at admission.
+    pub spec: RunSpec,
     pub interval: Duration,
 }
 
@@ -107,7 +104,7 @@ impl Scanner {
             .inc();
         eprintln!(
             "eksguard serve: scan failed, the previous report is kept: {}",
-            crate::commands::shown(why)
+            crate::term::shown(why)
         );
     }
 
@@ -119,16 +116,7 @@ impl Scanner {
         std::collections::BTreeMap<(String, String, String, String), i64>,
         usize,
     )> {
-        let aws = AwsArgs {
-            aws: false,
-            aws_only: false,
-            no_aws: false,
-            region: None,
-            cluster_name: None,
-            endpoint_url: None,
-            profile: None,
-        };
-        let Some((inv, _)) = cluster::read_live(&self.kube, &aws)? else {
+        let Some((inv, _)) = crate::live::read_live(&self.kube, None)? else {
             anyhow::bail!("nothing could be read from the cluster");
         };
         if inv.objects.is_empty() && !inv.errors.is_empty() {
@@ -139,14 +127,7 @@ impl Scanner {
                 .unwrap_or_default();
             anyhow::bail!("nothing read from the cluster: {first}");
         }
-        let engine = Engine::new(
-            registry::all(),
-            scan::engine_config(&self.check, &self.config),
-        );
-        let result = engine.run(&inv);
-        let rules = engine.rules().iter().map(|r| r.meta()).collect();
-        let mut report = scan::build_report(&inv, result, rules);
-        report.config = Some(self.config.summary(Some(true), Date::today()));
+        let report = pipeline::judge_objects(&self.spec, &inv, registry::all());
         let mut counts = std::collections::BTreeMap::new();
         for f in &report.findings {
             *counts
@@ -167,9 +148,9 @@ impl Scanner {
         };
         let render = |f| eksguard_report::render_to_string(f, &report, &sources, &opts);
         let latest = Latest {
-            json: render(Format::Json),
-            sarif: render(Format::Sarif),
-            markdown: render(Format::Markdown),
+            json: render(OutputFormat::Json),
+            sarif: render(OutputFormat::Sarif),
+            markdown: render(OutputFormat::Markdown),
         };
         Ok((latest, counts, report.findings.len()))
     }

@@ -97,7 +97,7 @@ fn scan(path: &std::path::Path) -> (Vec<String>, usize) {
             engine
                 .check(&events)
                 .into_iter()
-                .map(|f| f.hit.rule_id.to_string()),
+                .map(|f| f.hit.rule.id.to_string()),
         );
     });
     (ids, reader.errors().len())

@@ -31,17 +31,17 @@ fn aws_and_eksctl_corpus_findings_are_pinned() {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut triples = Vec::new();
     for f in &result.findings {
-        *counts.entry(f.rule_id).or_default() += 1;
+        *counts.entry(f.rule.id).or_default() += 1;
         let obj = inv.get(f.object);
         let line = obj.locate(&f.path).map(|p| p.line).unwrap_or(0);
         assert!(
             line > 0,
             "{} on {} has no line",
-            f.rule_id,
+            f.rule.id,
             obj.display_name()
         );
         let file = obj.file().unwrap_or("").replace('\\', "/");
-        triples.push((file, line, f.rule_id));
+        triples.push((file, line, f.rule.id));
     }
     // The corpus also holds CloudFormation templates (eksctl's own, two with a cluster),
     // read as the same resources; with their node roles in the scan, the lone

@@ -36,11 +36,11 @@ fn corpus_manifests_scan_without_errors() {
         assert!(
             obj.locate(&f.path).is_some(),
             "{} {} has no position",
-            f.rule_id,
+            f.rule.id,
             obj.display_name()
         );
     }
-    assert!(result.findings.iter().any(|f| f.rule_id == "POD001"));
+    assert!(result.findings.iter().any(|f| f.rule.id == "POD001"));
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn findings(params: Params) -> Option<Vec<(String, u32, String)>> {
             .last()
             .unwrap_or(file)
             .to_string();
-        out.push((rel, line, f.rule_id.to_string()));
+        out.push((rel, line, f.rule.id.to_string()));
     }
     out.sort();
     Some(out)

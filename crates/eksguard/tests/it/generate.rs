@@ -162,7 +162,7 @@ fn generated_tenant_passes_eksguard() {
     let fired: Vec<String> = result
         .findings
         .iter()
-        .map(|f| f.rule_id.to_string())
+        .map(|f| f.rule.id.to_string())
         .collect();
     let checked: Vec<String> = [
         "POD014", "QOS004", "QOS005", "NET001", "NET002", "NET003", "TEN001",
@@ -185,7 +185,7 @@ fn generated_tenant_passes_eksguard() {
         .run(&bare)
         .findings
         .iter()
-        .map(|f| f.rule_id.to_string())
+        .map(|f| f.rule.id.to_string())
         .collect();
     assert!(
         fired.iter().any(|id| id == "QOS004") && fired.iter().any(|id| id == "NET001"),

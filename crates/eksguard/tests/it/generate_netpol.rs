@@ -26,7 +26,7 @@ fn run(inv: &Inventory) -> Vec<(String, String)> {
                 .ns()
                 .map(str::to_string)
                 .unwrap_or_else(|| o.name.to_string());
-            (f.rule_id.to_string(), ns)
+            (f.rule.id.to_string(), ns)
         })
         .collect()
 }

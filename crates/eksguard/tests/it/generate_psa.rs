@@ -25,7 +25,7 @@ fn run(inv: &Inventory, rules: &[&str]) -> Vec<(String, String, String)> {
         .into_iter()
         .map(|f| {
             (
-                f.rule_id.to_string(),
+                f.rule.id.to_string(),
                 inv.get(f.object).display_name(),
                 f.message,
             )

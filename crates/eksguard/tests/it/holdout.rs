@@ -31,7 +31,7 @@ fn key(inv: &Inventory, f: &Finding) -> Key {
     let o = inv.get(f.object);
     let ns = o.ns().unwrap_or("-");
     (
-        f.rule_id.to_string(),
+        f.rule.id.to_string(),
         format!("{}/{ns}/{}", o.kind, o.name),
         f.path.to_string(),
     )
@@ -122,7 +122,7 @@ fn peers_and_real_infrastructure_scan_cleanly() {
             assert!(
                 obj.locate(&f.path).is_some(),
                 "{} {} has no position",
-                f.rule_id,
+                f.rule.id,
                 obj.display_name()
             );
         }
@@ -140,7 +140,7 @@ fn holds_to_reading(dir: &Path, inv: &Inventory, findings: &[Finding]) {
     let has = |rule: &str, file_part: &str, path_part: &str| {
         findings.iter().any(|f| {
             let o = inv.get(f.object);
-            f.rule_id == rule
+            f.rule.id == rule
                 && o.file().is_some_and(|p| p.contains(file_part))
                 && f.path.to_string().contains(path_part)
         })
@@ -153,11 +153,11 @@ fn holds_to_reading(dir: &Path, inv: &Inventory, findings: &[Finding]) {
         // These are files, not cluster reads or node reads: the rules that need those
         // stay silent.
         assert!(
-            !(f.rule_id == "IMG012" && !file.is_empty() && o.metadata().get("uid").is_none()),
+            !(f.rule.id == "IMG012" && !file.is_empty() && o.metadata().get("uid").is_none()),
             "{name}: IMG012 on a manifest that is not a cluster read: {file}"
         );
         assert!(
-            f.rule_id != "NODE018",
+            f.rule.id != "NODE018",
             "{name}: NODE018 without a node read: {file} {path}"
         );
     }
@@ -175,9 +175,9 @@ fn holds_to_reading(dir: &Path, inv: &Inventory, findings: &[Finding]) {
             let file = inv.get(f.object).file().unwrap_or("");
             if file.contains("bottlerocket-mngnodegrp") {
                 assert!(
-                    !matches!(f.rule_id, "NODE001" | "NODE002"),
+                    !matches!(f.rule.id, "NODE001" | "NODE002"),
                     "{file}: {} {}",
-                    f.rule_id,
+                    f.rule.id,
                     f.path
                 );
             }

@@ -1,8 +1,7 @@
-//! The metrics `GET /metrics` serves, in the Prometheus text format.
+//! The metrics of `eksguard serve`, on `GET /metrics` of its plain-HTTP listener.
 
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -169,10 +168,8 @@ impl Metrics {
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::new();
         // Writing to a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
-        out
+        super::exposition(&self.registry).unwrap_or_default()
     }
 }
 

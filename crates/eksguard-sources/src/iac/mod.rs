@@ -44,6 +44,7 @@ pub mod cloudformation;
 pub mod eks_module;
 pub mod hcl;
 mod hcl_scan;
+pub mod ir;
 pub mod plan;
 pub mod terraform;
 

@@ -695,6 +695,7 @@ impl Res<'_> {
     fn nodegroup(&self) -> Object {
         let ng = ir::NodeGroup {
             pos: self.pos,
+            root_own: None,
             name: self
                 .text("NodegroupName")
                 .unwrap_or_else(|| self.id.to_string()),
@@ -725,6 +726,7 @@ impl Res<'_> {
             .unwrap_or_else(|| self.id.to_string());
         let e = ir::AccessEntry {
             id: principal.clone(),
+            root_own: None,
             cluster_name: self.slot("ClusterName"),
             principal_arn: self.slot("PrincipalArn"),
             kubernetes_groups: self.slot("KubernetesGroups"),

@@ -160,6 +160,9 @@ pub struct Compute {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeGroup {
     pub pos: Pos,
+    /// The code's path of the whole object where it is one item of a larger input (a
+    /// module's map of node groups): fields not mapped otherwise fall under it.
+    pub root_own: Option<FieldPath>,
     /// The name given or derived (a prefix, the address), and the name's own path.
     pub name: String,
     pub name_own: FieldPath,
@@ -193,6 +196,8 @@ pub struct LaunchTemplateRef {
 pub struct AccessEntry {
     /// The principal's ARN as the rules join it, or a stand-in.
     pub id: String,
+    /// As for [`NodeGroup::root_own`].
+    pub root_own: Option<FieldPath>,
     pub cluster_name: Slot,
     pub principal_arn: Slot,
     pub kubernetes_groups: Slot,
@@ -415,6 +420,9 @@ pub fn cluster(
 }
 
 pub fn node_group(mut s: Shape, ng: &NodeGroup, path: &Arc<str>) -> Object {
+    if let Some(own) = &ng.root_own {
+        s.map_path("", own);
+    }
     ng.cluster_name.set(&mut s, "clusterName");
     s.set_node(
         "nodegroupName",
@@ -441,6 +449,9 @@ pub fn node_group(mut s: Shape, ng: &NodeGroup, path: &Arc<str>) -> Object {
 }
 
 pub fn access_entry(mut s: Shape, e: &AccessEntry, path: &Arc<str>) -> Object {
+    if let Some(own) = &e.root_own {
+        s.map_path("", own);
+    }
     e.cluster_name.set(&mut s, "clusterName");
     e.principal_arn.set(&mut s, "principalArn");
     e.kubernetes_groups.set(&mut s, "kubernetesGroups");
@@ -801,6 +812,7 @@ mod tests {
         let p = FieldPath::parse;
         let ng = NodeGroup {
             pos: Pos::new(1, 1),
+            root_own: None,
             name: "ng".into(),
             name_own: p("node_group_name"),
             cluster_name: Slot::of(Some(&s("prod", 2)), p("cluster_name")),

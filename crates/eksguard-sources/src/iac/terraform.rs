@@ -243,6 +243,7 @@ fn node_group(r: &Res) -> Object {
     };
     let ng = ir::NodeGroup {
         pos: r.pos,
+        root_own: None,
         name,
         name_own: p("node_group_name"),
         cluster_name: slot(r, "cluster_name"),
@@ -277,6 +278,7 @@ fn principal(r: &Res) -> String {
 fn access_entry(r: &Res) -> Object {
     let e = ir::AccessEntry {
         id: principal(r),
+        root_own: None,
         cluster_name: slot(r, "cluster_name"),
         principal_arn: slot(r, "principal_arn"),
         kubernetes_groups: slot(r, "kubernetes_groups"),

@@ -866,61 +866,37 @@ impl Res<'_> {
     }
 
     fn role(&self) -> Vec<Object> {
-        let name = self.text("RoleName").unwrap_or_else(|| self.sid());
-        let arn = role_arn(&name);
-        let mut s = self.shape();
-        s.set_node("RoleName", str_node(&name, self.pos), Some(&p("RoleName")));
-        s.set_node("Arn", str_node(&arn, self.pos), None);
-        if let Some(d) = self.get("AssumeRolePolicyDocument") {
-            s.set(
-                "AssumeRolePolicyDocument",
-                Some(&document(d)),
-                &p("AssumeRolePolicyDocument"),
-            );
-        }
-        s.map_path("PermissionsBoundary", &p("PermissionsBoundary"));
-        if let Some(b) = self.get("PermissionsBoundary") {
-            s.set(
-                "PermissionsBoundary",
-                Some(&super::permissions_boundary(b)),
-                &p("PermissionsBoundary"),
-            );
-        }
-        let mut out = vec![s.build(IAM, "IAMRole", &arn, self.path)];
-        for (i, pol) in self
+        let inline = self
             .get("Policies")
             .map(V::items)
             .unwrap_or(&[])
             .iter()
             .enumerate()
-        {
-            let pname = pol
-                .get("PolicyName")
-                .and_then(V::text)
-                .unwrap_or_else(|| format!("Policies[{i}]"));
-            out.push(super::inline_role_policy(
-                self.shape(),
-                &name,
-                self.pos,
-                &pname,
-                pol.pos,
-                &p(&format!("Policies[{i}].PolicyName")),
-                pol.get("PolicyDocument"),
-                &p(&format!("Policies[{i}].PolicyDocument")),
-                self.path,
-            ));
-        }
-        if let Some(arns) = self.get("ManagedPolicyArns") {
-            out.push(super::role_attached_policies(
-                self.shape(),
-                &name,
-                self.pos,
-                arns,
-                &p("ManagedPolicyArns"),
-                self.path,
-            ));
-        }
-        out
+            .map(|(i, pol)| ir::InlinePolicy {
+                pos: pol.pos,
+                name: pol
+                    .get("PolicyName")
+                    .and_then(V::text)
+                    .unwrap_or_else(|| format!("Policies[{i}]")),
+                name_own: p(&format!("Policies[{i}].PolicyName")),
+                document: ir::Slot::of(
+                    pol.get("PolicyDocument"),
+                    p(&format!("Policies[{i}].PolicyDocument")),
+                ),
+            })
+            .collect();
+        let role = ir::Role {
+            pos: self.pos,
+            name: self.text("RoleName").unwrap_or_else(|| self.sid()),
+            name_own: p("RoleName"),
+            trust_policy: self.slot("AssumeRolePolicyDocument"),
+            boundary: self.slot("PermissionsBoundary"),
+            inline,
+            managed: self
+                .get("ManagedPolicyArns")
+                .map(|_| self.slot("ManagedPolicyArns")),
+        };
+        ir::role(&role, &|| self.shape(), self.path)
     }
 
     fn identity_provider(&self) -> Object {

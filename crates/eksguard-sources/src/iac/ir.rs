@@ -13,7 +13,7 @@ use std::sync::Arc;
 use eksguard_model::{FieldPath, Node, Object, Pos, Value};
 
 use super::{str_node, Shape, Val, V};
-use crate::aws_json::{EC2, EKS};
+use crate::aws_json::{EC2, EKS, IAM};
 
 /// One field of the code: its value (known, or unknown before apply) or `None` when
 /// absent, and its path in the code.
@@ -610,6 +610,79 @@ fn ingress(s: &mut Shape, i: &Ingress) {
             s.unknown(&FieldPath::parse("IpPermissions"), note);
         }
     }
+}
+
+/// `aws_iam_role`, `AWS::IAM::Role`: `get-role`, with the inline policies and the
+/// exclusive list of managed policies written on the role itself.
+pub struct Role {
+    pub pos: Pos,
+    /// The name given, else the stand-in apply would replace.
+    pub name: String,
+    pub name_own: FieldPath,
+    pub trust_policy: Slot,
+    pub boundary: Slot,
+    pub inline: Vec<InlinePolicy>,
+    /// `managed_policy_arns`, `ManagedPolicyArns`.
+    pub managed: Option<Slot>,
+}
+
+/// An inline policy of a role: `get-role-policy`.
+pub struct InlinePolicy {
+    pub pos: Pos,
+    pub name: String,
+    pub name_own: FieldPath,
+    pub document: Slot,
+}
+
+/// The role, its inline policies and its managed policy list; `fresh` makes the shape of
+/// each object.
+pub fn role(r: &Role, fresh: &dyn Fn() -> Shape, path: &Arc<str>) -> Vec<Object> {
+    let arn = super::terraform::role_arn(&r.name);
+    let mut s = fresh();
+    s.set_node("RoleName", str_node(&r.name, r.pos), Some(&r.name_own));
+    s.set_node("Arn", str_node(&arn, r.pos), None);
+    if let Some(doc) = &r.trust_policy.v {
+        s.set(
+            "AssumeRolePolicyDocument",
+            Some(&super::document(doc)),
+            &r.trust_policy.own,
+        );
+    }
+    s.map_path("PermissionsBoundary", &r.boundary.own);
+    if let Some(b) = &r.boundary.v {
+        s.set(
+            "PermissionsBoundary",
+            Some(&super::permissions_boundary(b)),
+            &r.boundary.own,
+        );
+    }
+    let mut out = vec![s.build(IAM, "IAMRole", &arn, path)];
+    for ip in &r.inline {
+        let mut s = fresh();
+        s.set_node("RoleName", str_node(&r.name, r.pos), None);
+        s.set_node("PolicyName", str_node(&ip.name, ip.pos), Some(&ip.name_own));
+        if let Some(d) = &ip.document.v {
+            s.set(
+                "PolicyDocument",
+                Some(&super::document(d)),
+                &ip.document.own,
+            );
+        }
+        out.push(s.build(
+            IAM,
+            "IAMRolePolicy",
+            &format!("{}/{}", r.name, ip.name),
+            path,
+        ));
+    }
+    if let Some(Slot { v: Some(arns), own }) = &r.managed {
+        let mut s = fresh();
+        s.set_node("RoleName", str_node(&r.name, r.pos), None);
+        s.set("AttachedPolicies", Some(&super::attached(arns)), own);
+        s.map_path("AttachedPolicies", own);
+        out.push(s.build(IAM, "IAMAttachedPolicies", &r.name, path));
+    }
+    out
 }
 
 #[cfg(test)]

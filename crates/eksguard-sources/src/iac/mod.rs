@@ -642,49 +642,6 @@ pub fn attached(arns: &V) -> V {
     }
 }
 
-/// An inline policy of `role`, as `get-role-policy` shows it: its name (at `name_pos`,
-/// from `name_own` in the code) and document (from `doc_own`).
-#[allow(clippy::too_many_arguments)]
-pub fn inline_role_policy(
-    mut s: Shape,
-    role: &str,
-    role_pos: Pos,
-    name: &str,
-    name_pos: Pos,
-    name_own: &FieldPath,
-    doc: Option<&V>,
-    doc_own: &FieldPath,
-    path: &Arc<str>,
-) -> Object {
-    s.set_node("RoleName", str_node(role, role_pos), None);
-    s.set_node("PolicyName", str_node(name, name_pos), Some(name_own));
-    if let Some(d) = doc {
-        s.set("PolicyDocument", Some(&document(d)), doc_own);
-    }
-    s.build(
-        crate::aws_json::IAM,
-        "IAMRolePolicy",
-        &format!("{role}/{name}"),
-        path,
-    )
-}
-
-/// The managed policies written on `role` itself (`ManagedPolicyArns`,
-/// `managed_policy_arns`), as `list-attached-role-policies` shows them.
-pub fn role_attached_policies(
-    mut s: Shape,
-    role: &str,
-    role_pos: Pos,
-    arns: &V,
-    own: &FieldPath,
-    path: &Arc<str>,
-) -> Object {
-    s.set_node("RoleName", str_node(role, role_pos), None);
-    s.set("AttachedPolicies", Some(&attached(arns)), own);
-    s.map_path("AttachedPolicies", own);
-    s.build(crate::aws_json::IAM, "IAMAttachedPolicies", role, path)
-}
-
 /// A role's permissions boundary as `get-role` shows it, from the policy ARN the code
 /// gives (an unknown ARN stays unknown).
 pub fn permissions_boundary(arn: &V) -> V {

@@ -696,58 +696,33 @@ fn standalone_rule(r: &Res) -> Object {
 }
 
 fn iam_role(r: &Res) -> Vec<Object> {
-    let mut out = Vec::new();
-    let name = r.text("name").unwrap_or_else(|| r.stand_in());
-    let arn = role_arn(&name);
-    let mut s = r.shape();
-    s.set_node("RoleName", str_node(&name, r.pos), Some(&p("name")));
-    s.set_node("Arn", str_node(&arn, r.pos), None);
-    if let Some(doc) = r.get("assume_role_policy") {
-        s.set(
-            "AssumeRolePolicyDocument",
-            Some(&document(doc)),
-            &p("assume_role_policy"),
-        );
-    }
-    s.map_path("PermissionsBoundary", &p("permissions_boundary"));
-    if let Some(b) = r.get("permissions_boundary") {
-        s.set(
-            "PermissionsBoundary",
-            Some(&super::permissions_boundary(b)),
-            &p("permissions_boundary"),
-        );
-    }
-    out.push(s.build(IAM, "IAMRole", &arn, r.path));
-    // Inline policies and exclusive managed policy lists written on the role.
-    if let Some(list) = r.get("inline_policy") {
-        for (i, ip) in list.items().iter().enumerate() {
-            let pname = ip
+    let inline = r
+        .get("inline_policy")
+        .map(V::items)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| ir::InlinePolicy {
+            pos: ip.pos,
+            name: ip
                 .str_at("name")
-                .unwrap_or_else(|| format!("inline_policy[{i}]"));
-            out.push(super::inline_role_policy(
-                r.shape(),
-                &name,
-                r.pos,
-                &pname,
-                ip.pos,
-                &p(&format!("inline_policy[{i}].name")),
-                ip.get("policy"),
-                &p(&format!("inline_policy[{i}].policy")),
-                r.path,
-            ));
-        }
-    }
-    if let Some(arns) = r.get("managed_policy_arns") {
-        out.push(super::role_attached_policies(
-            r.shape(),
-            &name,
-            r.pos,
-            arns,
-            &p("managed_policy_arns"),
-            r.path,
-        ));
-    }
-    out
+                .unwrap_or_else(|| format!("inline_policy[{i}]")),
+            name_own: p(&format!("inline_policy[{i}].name")),
+            document: ir::Slot::of(ip.get("policy"), p(&format!("inline_policy[{i}].policy"))),
+        })
+        .collect();
+    let role = ir::Role {
+        pos: r.pos,
+        name: r.text("name").unwrap_or_else(|| r.stand_in()),
+        name_own: p("name"),
+        trust_policy: slot(r, "assume_role_policy"),
+        boundary: slot(r, "permissions_boundary"),
+        inline,
+        managed: r
+            .get("managed_policy_arns")
+            .map(|_| slot(r, "managed_policy_arns")),
+    };
+    ir::role(&role, &|| r.shape(), r.path)
 }
 
 impl V {

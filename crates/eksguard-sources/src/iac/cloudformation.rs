@@ -1130,4 +1130,134 @@ mod tests {
         assert_eq!(names.len(), 1);
         assert!(names[0].as_deref().unwrap().ends_with("-x"));
     }
+
+    fn objects(text: &str) -> Vec<Object> {
+        load(&parse(text), &Arc::from("t.yaml")).objects
+    }
+
+    /// The `RoleName` of the role `R` in a template with `rest` (parameters, conditions,
+    /// more resources) and `R`'s name given by `expr`.
+    fn name_of(rest: &str, expr: &str) -> Option<String> {
+        let text = format!(
+            "{rest}\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: {expr}\n"
+        );
+        let objs = objects(&text);
+        let role = objs.iter().find(|o| &*o.kind == "IAMRole")?;
+        role.root
+            .get("RoleName")
+            .and_then(Node::as_str)
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn intrinsics() {
+        let params =
+            "Parameters:\n  Env:\n    Type: String\n    Default: prod\n  Open:\n    Type: String";
+        for (expr, want) in [
+            ("!Ref Env", "prod"),
+            ("!Sub '${Env}-nodes'", "prod-nodes"),
+            ("!Sub ['${A}-${Env}', {A: x}]", "x-prod"),
+            ("!Join ['-', [a, !Ref Env]]", "a-prod"),
+            ("!Select [1, [a, b, c]]", "b"),
+            (
+                "!Sub '${AWS::Partition}.${AWS::URLSuffix}'",
+                "aws.amazonaws.com",
+            ),
+            ("{\"Fn::Join\": [\"\", [x, y]]}", "xy"),
+        ] {
+            assert_eq!(name_of(params, expr).as_deref(), Some(want), "{expr}");
+        }
+        // A parameter without a default is not known before deploy: the name is the
+        // resource's stand-in.
+        assert_eq!(name_of(params, "!Ref Open").as_deref(), Some("t.yaml/R"));
+    }
+
+    #[test]
+    fn conditions_choose_branches_and_drop_resources() {
+        let conds = "Parameters:\n  Env:\n    Type: String\n    Default: prod\nConditions:\n  IsProd: !Equals [!Ref Env, prod]\n  NotProd: !Not [!Condition IsProd]\n  Either: !Or [!Condition IsProd, !Condition NotProd]\n  Both: !And [!Condition IsProd, !Condition NotProd]";
+        assert_eq!(
+            name_of(conds, "!If [IsProd, big, small]").as_deref(),
+            Some("big")
+        );
+        assert_eq!(
+            name_of(conds, "!If [Both, big, small]").as_deref(),
+            Some("small")
+        );
+        assert_eq!(
+            name_of(conds, "!If [Either, big, small]").as_deref(),
+            Some("big")
+        );
+        // A resource whose condition is false is not created.
+        let text = format!(
+            "{conds}\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Condition: NotProd\n    Properties:\n      RoleName: x\n"
+        );
+        assert!(objects(&text).is_empty());
+    }
+
+    #[test]
+    fn refs_and_getatts_link_resources_with_positions() {
+        let text = "Resources:\n  Node:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: nodes\n  C:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Name: prod\n      ResourcesVpcConfig:\n        EndpointPublicAccess: true\n        SecurityGroupIds: [!Ref Sg]\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n  Ng:\n    Type: AWS::EKS::Nodegroup\n    Properties:\n      ClusterName: !Ref C\n      NodeRole: !GetAtt Node.Arn\n";
+        let objs = objects(text);
+        let ng = objs.iter().find(|o| &*o.kind == "EKSNodegroup").unwrap();
+        assert_eq!(
+            ng.root.get("nodeRole").and_then(Node::as_str),
+            Some("arn:aws:iam::000000000000:role/nodes")
+        );
+        assert_eq!(
+            ng.root.get("clusterName").and_then(Node::as_str),
+            Some("prod")
+        );
+        assert_eq!(ng.locate(&FieldPath::parse("nodeRole")).unwrap().line, 21);
+        assert_eq!(
+            ng.report_path(&FieldPath::parse("nodeRole")).to_string(),
+            "Properties.NodeRole"
+        );
+        let c = objs.iter().find(|o| &*o.kind == "EKSCluster").unwrap();
+        assert_eq!(
+            c.root
+                .at("resourcesVpcConfig.securityGroupIds")
+                .unwrap()
+                .items()[0]
+                .as_str(),
+            Some("t.yaml/Sg")
+        );
+        let public = FieldPath::parse("resourcesVpcConfig.endpointPublicAccess");
+        assert_eq!(c.locate(&public).unwrap().line, 11);
+        assert_eq!(
+            c.report_path(&public).to_string(),
+            "Properties.ResourcesVpcConfig.EndpointPublicAccess"
+        );
+        // The group EKS creates for the cluster comes with it.
+        assert!(objs
+            .iter()
+            .any(|o| &*o.name == "t.yaml/C.ClusterSecurityGroupId"));
+    }
+
+    #[test]
+    fn auto_mode_node_role_and_ingress_rules() {
+        let text = "Resources:\n  C:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Name: auto\n      ComputeConfig:\n        Enabled: true\n        NodeRoleArn: arn:aws:iam::1:role/auto-nodes\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      SecurityGroupIngress:\n        - IpProtocol: ALL\n          CidrIp: 0.0.0.0/0\n";
+        let objs = objects(text);
+        let c = objs.iter().find(|o| &*o.kind == "EKSCluster").unwrap();
+        let role = FieldPath::parse("computeConfig.nodeRoleArn");
+        assert_eq!(
+            c.root
+                .at("computeConfig.nodeRoleArn")
+                .and_then(Node::as_str),
+            Some("arn:aws:iam::1:role/auto-nodes")
+        );
+        assert_eq!(c.locate(&role).unwrap().line, 8);
+        assert_eq!(
+            c.report_path(&role).to_string(),
+            "Properties.ComputeConfig.NodeRoleArn"
+        );
+        let sg = objs.iter().find(|o| &*o.name == "t.yaml/Sg").unwrap();
+        let perm = &sg.root.get("IpPermissions").unwrap().items()[0];
+        assert_eq!(perm.get("IpProtocol").and_then(Node::as_str), Some("-1"));
+        let cidr = FieldPath::parse("IpPermissions[0].IpRanges[0].CidrIp");
+        assert_eq!(
+            sg.report_path(&cidr).to_string(),
+            "Properties.SecurityGroupIngress[0].CidrIp"
+        );
+        assert_eq!(sg.locate(&cidr).unwrap().line, 15);
+    }
 }

@@ -278,9 +278,9 @@ impl Source {
 
 /// The protocol as EC2 prints it: `-1` for all, lower case otherwise.
 pub fn protocol(v: &V) -> V {
-    match v.text().as_deref() {
+    match v.text().map(|t| t.to_ascii_lowercase()).as_deref() {
         Some("all") | Some("-1") => V::new(Val::Str("-1".into()), v.pos, v.file),
-        Some(t) => V::new(Val::Str(t.to_ascii_lowercase()), v.pos, v.file),
+        Some(t) => V::new(Val::Str(t.into()), v.pos, v.file),
         None => v.clone(),
     }
 }

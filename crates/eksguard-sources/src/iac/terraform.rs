@@ -926,3 +926,278 @@ fn manifest(r: &Res, default_ns: &str) -> Option<Object> {
     let m = r.get("manifest")?;
     kubernetes(r, m.clone(), &p("manifest"), default_ns)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Vec<Object> {
+        let (objects, errors) = super::super::load_terraform_text("main.tf", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        objects
+    }
+
+    fn find<'a>(objs: &'a [Object], kind: &str) -> &'a Object {
+        objs.iter().find(|o| &*o.kind == kind).unwrap()
+    }
+
+    const CLUSTER: &str = r#"resource "aws_iam_role" "auto" {
+  name = "auto-nodes"
+}
+resource "aws_eks_cluster" "c" {
+  name     = "prod"
+  role_arn = aws_iam_role.cluster.arn
+  vpc_config {
+    subnet_ids             = ["subnet-1"]
+    endpoint_public_access = var.public
+  }
+  compute_config {
+    enabled       = true
+    node_pools    = ["general-purpose"]
+    node_role_arn = aws_iam_role.auto.arn
+  }
+  enabled_cluster_log_types = ["audit"]
+  access_config {
+    authentication_mode = "API"
+  }
+}
+"#;
+
+    #[test]
+    fn cluster_fields_positions_and_auto_mode_node_role() {
+        let objs = load(CLUSTER);
+        let c = find(&objs, "EKSCluster");
+        assert_eq!(&*c.name, "prod");
+        let role = p("computeConfig.nodeRoleArn");
+        assert_eq!(
+            c.root
+                .at("computeConfig.nodeRoleArn")
+                .and_then(Node::as_str),
+            Some("arn:aws:iam::000000000000:role/auto-nodes")
+        );
+        assert_eq!(c.locate(&role).unwrap().line, 14);
+        assert_eq!(
+            c.report_path(&role).to_string(),
+            "compute_config[0].node_role_arn"
+        );
+        assert_eq!(
+            c.root.at("computeConfig.enabled").and_then(Node::as_bool),
+            Some(true)
+        );
+        // The unknown public endpoint leaves it and its CIDRs undecided.
+        let iac = c.iac.as_ref().unwrap();
+        let (_, expr) = iac
+            .undecided_by(&p("resourcesVpcConfig.publicAccessCidrs"))
+            .unwrap();
+        assert_eq!(expr, "var.public");
+        assert_eq!(
+            c.root.at("logging.clusterLogging").unwrap().items()[0]
+                .get("types")
+                .unwrap()
+                .items()[0]
+                .as_str(),
+            Some("audit")
+        );
+        assert_eq!(
+            c.report_path(&p("accessConfig.authenticationMode"))
+                .to_string(),
+            "access_config[0].authentication_mode"
+        );
+        assert_eq!(
+            c.locate(&p("accessConfig.authenticationMode"))
+                .unwrap()
+                .line,
+            18
+        );
+        // The group EKS creates, named after the cluster's address.
+        let sg = find(&objs, "EC2SecurityGroup");
+        assert_eq!(&*sg.name, "./aws_eks_cluster.c.cluster_security_group_id");
+    }
+
+    #[test]
+    fn node_group_links_its_role_and_launch_template() {
+        let objs = load(
+            r#"resource "aws_security_group" "nodes" {}
+resource "aws_launch_template" "lt" {
+  name                   = "nodes"
+  vpc_security_group_ids = [aws_security_group.nodes.id]
+}
+resource "aws_eks_node_group" "ng" {
+  cluster_name  = "prod"
+  node_role_arn = aws_iam_role.node.arn
+  subnet_ids    = ["subnet-1", var.more]
+  launch_template {
+    id      = aws_launch_template.lt.id
+    version = aws_launch_template.lt.latest_version
+  }
+  remote_access {
+    ec2_ssh_key = "ops"
+  }
+}
+"#,
+        );
+        let ng = find(&objs, "EKSNodegroup");
+        // Without a name, the address names it.
+        assert_eq!(&*ng.name, "aws_eks_node_group.ng");
+        assert_eq!(
+            ng.root.at("launchTemplate.id").and_then(Node::as_str),
+            Some("./aws_launch_template.lt")
+        );
+        // The version is text, as the CLI prints it.
+        assert_eq!(
+            ng.root.at("launchTemplate.version").and_then(Node::as_str),
+            Some("1")
+        );
+        assert_eq!(ng.root.get("subnets").unwrap().items().len(), 1);
+        assert_eq!(
+            ng.report_path(&p("remoteAccess.ec2SshKey")).to_string(),
+            "remote_access[0].ec2_ssh_key"
+        );
+        assert_eq!(ng.locate(&p("remoteAccess.ec2SshKey")).unwrap().line, 15);
+        let lt = find(&objs, "EC2LaunchTemplateVersion");
+        assert_eq!(
+            lt.root
+                .at("LaunchTemplateData.SecurityGroupIds")
+                .unwrap()
+                .items()[0]
+                .as_str(),
+            Some("./aws_security_group.nodes")
+        );
+    }
+
+    #[test]
+    fn security_group_rules_in_every_form() {
+        let objs = load(
+            r#"resource "aws_security_group" "g" {
+  ingress {
+    protocol    = "tcp"
+    from_port   = 443
+    to_port     = 443
+    cidr_blocks = ["10.0.0.0/8", var.extra]
+    self        = true
+  }
+}
+resource "aws_security_group_rule" "r" {
+  type              = "ingress"
+  security_group_id = aws_security_group.g.id
+  protocol          = "-1"
+  from_port         = 0
+  to_port           = 0
+  ipv6_cidr_blocks  = ["::/0"]
+}
+resource "aws_security_group_rule" "egress" {
+  type = "egress"
+}
+resource "aws_vpc_security_group_ingress_rule" "v" {
+  security_group_id = "sg-1"
+  ip_protocol       = "tcp"
+  prefix_list_id    = "pl-1"
+}
+"#,
+        );
+        let groups: Vec<&Object> = objs
+            .iter()
+            .filter(|o| &*o.kind == "EC2SecurityGroup")
+            .collect();
+        assert_eq!(groups.len(), 3);
+        let g = groups[0];
+        let perm = &g.root.get("IpPermissions").unwrap().items()[0];
+        assert_eq!(perm.get("IpProtocol").and_then(Node::as_str), Some("tcp"));
+        // The unknown CIDR stays in its place and makes the permission undecided.
+        let second = p("IpPermissions[0].IpRanges[1].CidrIp");
+        assert!(g.iac.as_ref().unwrap().undecided_by(&second).is_some());
+        assert_eq!(
+            g.report_path(&second).to_string(),
+            "ingress[0].cidr_blocks[1]"
+        );
+        assert_eq!(
+            perm.at("UserIdGroupPairs").unwrap().items()[0]
+                .get("GroupId")
+                .and_then(Node::as_str),
+            Some("./aws_security_group.g")
+        );
+        let r = groups[1];
+        assert_eq!(&*r.name, "./aws_security_group.g");
+        assert_eq!(r.resource().name, "aws_security_group_rule.r");
+        let v6 = p("IpPermissions[0].Ipv6Ranges[0].CidrIpv6");
+        assert_eq!(r.report_path(&v6).to_string(), "ipv6_cidr_blocks[0]");
+        assert_eq!(r.locate(&v6).unwrap().line, 16);
+        // A prefix list in the EC2 shape: one item per list.
+        let v = groups[2];
+        let pl = &v.root.get("IpPermissions").unwrap().items()[0]
+            .get("PrefixListIds")
+            .unwrap()
+            .items()[0];
+        assert_eq!(pl.get("PrefixListId").and_then(Node::as_str), Some("pl-1"));
+    }
+
+    #[test]
+    fn access_entries_roles_and_attachments() {
+        let objs = load(
+            r#"resource "aws_eks_access_entry" "a" {
+  cluster_name      = "prod"
+  principal_arn     = "arn:aws:iam::1:role/ops"
+  kubernetes_groups = ["ops"]
+}
+resource "aws_eks_access_policy_association" "p" {
+  cluster_name  = "prod"
+  principal_arn = "arn:aws:iam::1:role/ops"
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+  access_scope {
+    type = "cluster"
+  }
+}
+resource "aws_iam_role" "r" {
+  name               = "app"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [] })
+  inline_policy {
+    name   = "inline"
+    policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+  }
+  managed_policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+}
+resource "aws_iam_role_policy_attachment" "x" {
+  role       = aws_iam_role.r.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}
+"#,
+        );
+        let e = find(&objs, "EKSAccessEntry");
+        assert_eq!(&*e.name, "arn:aws:iam::1:role/ops");
+        assert_eq!(e.locate(&p("kubernetesGroups")).unwrap().line, 4);
+        let ap = find(&objs, "EKSAccessPolicies");
+        assert_eq!(
+            ap.report_path(&p("associatedAccessPolicies[0].accessScope.type"))
+                .to_string(),
+            "access_scope[0].type"
+        );
+        assert_eq!(
+            ap.root.at("associatedAccessPolicies").unwrap().items()[0]
+                .at("accessScope.type")
+                .and_then(Node::as_str),
+            Some("cluster")
+        );
+        let role = find(&objs, "IAMRole");
+        assert_eq!(&*role.name, "arn:aws:iam::000000000000:role/app");
+        assert_eq!(
+            role.report_path(&p("AssumeRolePolicyDocument.Version"))
+                .to_string(),
+            "assume_role_policy.Version"
+        );
+        let inline = find(&objs, "IAMRolePolicy");
+        assert_eq!(&*inline.name, "app/inline");
+        assert_eq!(inline.locate(&p("PolicyName")).unwrap().line, 17);
+        let lists: Vec<&Object> = objs
+            .iter()
+            .filter(|o| &*o.kind == "IAMAttachedPolicies")
+            .collect();
+        assert_eq!(lists.len(), 2);
+        assert!(lists.iter().all(|l| &*l.name == "app"));
+        assert_eq!(
+            lists[1].root.get("AttachedPolicies").unwrap().items()[0]
+                .get("PolicyName")
+                .and_then(Node::as_str),
+            Some("AdministratorAccess")
+        );
+    }
+}

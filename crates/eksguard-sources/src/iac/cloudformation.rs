@@ -712,6 +712,7 @@ impl Res<'_> {
                 source_security_groups: self.slot("RemoteAccess.SourceSecurityGroups"),
             }),
             launch_template: self.get("LaunchTemplate").map(|_| ir::LaunchTemplateRef {
+                own: Some(p("LaunchTemplate")),
                 id: self.slot("LaunchTemplate.Id"),
                 name: self.slot("LaunchTemplate.Name"),
                 version: self.slot("LaunchTemplate.Version"),

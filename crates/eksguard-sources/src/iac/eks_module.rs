@@ -813,6 +813,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                     }
                 }),
                 launch_template: custom_lt.then(|| ir::LaunchTemplateRef {
+                    own: None,
                     id: Slot::derived(&lt_id, g.pos, g.file, lt_key.key("id")),
                     name: Slot::absent(lt_key.key("name")),
                     version: Slot::derived("1", g.pos, g.file, lt_key.key("version")),

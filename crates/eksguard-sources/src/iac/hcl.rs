@@ -906,7 +906,9 @@ fn computed(
             literal("name").unwrap_or_else(|| address.to_string())
         ),
         ("aws_launch_template", "latest_version" | "default_version") => return Some(Val::Int(1)),
-        ("aws_launch_template", "name") => literal("name")?,
+        // Without a name (a `name_prefix`, none) the mapper names the template by its
+        // stand-in: the same here, so a node group naming it finds it.
+        ("aws_launch_template", "name") => literal("name").unwrap_or_else(|| address.to_string()),
         ("aws_eks_cluster", "vpc_config")
             if rest.last().map(String::as_str) == Some("cluster_security_group_id") =>
         {

@@ -186,6 +186,8 @@ pub struct RemoteAccess {
 /// The launch template a node group names; the version as text, as the CLI prints it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchTemplateRef {
+    /// The block's own path (a finding on the whole reference lands there).
+    pub own: Option<FieldPath>,
     pub id: Slot,
     pub name: Slot,
     pub version: Slot,
@@ -441,6 +443,9 @@ pub fn node_group(mut s: Shape, ng: &NodeGroup, path: &Arc<str>) -> Object {
         s.map_path("remoteAccess", &ra.own);
     }
     if let Some(lt) = &ng.launch_template {
+        if let Some(own) = &lt.own {
+            s.map_path("launchTemplate", own);
+        }
         lt.id.link(&mut s, "launchTemplate.id");
         lt.name.link(&mut s, "launchTemplate.name");
         lt.version.link(&mut s, "launchTemplate.version");
@@ -902,6 +907,7 @@ mod tests {
             release_version: Slot::absent(p("release_version")),
             remote_access: None,
             launch_template: Some(LaunchTemplateRef {
+                own: Some(p("launch_template[0]")),
                 id: Slot::of(Some(&s("lt-1", 6)), p("launch_template[0].id")),
                 name: Slot::absent(p("launch_template[0].name")),
                 version: Slot::of(Some(&s("1", 7)), p("launch_template[0].version")),

@@ -262,6 +262,7 @@ fn node_group(r: &Res) -> Object {
             ),
         }),
         launch_template: lt.map(|_| ir::LaunchTemplateRef {
+            own: Some(p("launch_template[0]")),
             id: lt_slot("id"),
             name: lt_slot("name"),
             version: lt_slot("version"),

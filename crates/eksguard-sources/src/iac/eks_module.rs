@@ -1037,4 +1037,146 @@ mod tests {
         assert_eq!(major(&v("21.1.0")), Some(21));
         assert_eq!(major(&v(">= 19.15, < 20")), Some(19));
     }
+
+    const MODULE: &str = r#"module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 20.0"
+
+  cluster_name                   = "prod"
+  cluster_endpoint_public_access = true
+
+  eks_managed_node_groups = {
+    general = {
+      ami_type = "AL2023_x86_64_STANDARD"
+      metadata_options = {
+        http_tokens = "optional"
+      }
+    }
+  }
+
+  node_security_group_additional_rules = {
+    ssh = {
+      type        = "ingress"
+      protocol    = "tcp"
+      from_port   = 22
+      to_port     = 22
+      cidr_blocks = ["0.0.0.0/0"]
+    }
+  }
+
+  access_entries = {
+    ops = {
+      principal_arn = "arn:aws:iam::1:role/ops"
+      policy_associations = {
+        admin = {
+          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+          access_scope = { type = "cluster" }
+        }
+      }
+    }
+  }
+}
+"#;
+
+    fn objects() -> Vec<Object> {
+        let (objects, errors) = super::super::load_terraform_text("main.tf", MODULE);
+        assert!(errors.is_empty(), "{errors:?}");
+        objects
+    }
+
+    #[test]
+    fn cluster_defaults_carry_a_note() {
+        let objs = objects();
+        let c = objs.iter().find(|o| &*o.kind == "EKSCluster").unwrap();
+        assert_eq!(&*c.name, "prod");
+        let public = p("resourcesVpcConfig.endpointPublicAccess");
+        assert_eq!(
+            c.report_path(&public).to_string(),
+            "cluster_endpoint_public_access"
+        );
+        assert_eq!(c.locate(&public).unwrap().line, 6);
+        let cidrs = p("resourcesVpcConfig.publicAccessCidrs");
+        assert_eq!(
+            c.iac.as_ref().unwrap().default_note(&cidrs),
+            Some("module default `cluster_endpoint_public_access_cidrs = [\"0.0.0.0/0\"]`, v20")
+        );
+    }
+
+    #[test]
+    fn node_groups_and_their_templates() {
+        let objs = objects();
+        let ng = objs.iter().find(|o| &*o.kind == "EKSNodegroup").unwrap();
+        assert_eq!(&*ng.name, "general");
+        assert_eq!(
+            ng.report_path(&p("amiType")).to_string(),
+            "eks_managed_node_groups.general.ami_type"
+        );
+        assert_eq!(ng.locate(&p("amiType")).unwrap().line, 10);
+        assert_eq!(
+            ng.root.at("launchTemplate.version").and_then(Node::as_str),
+            Some("1")
+        );
+        let lt = objs
+            .iter()
+            .find(|o| &*o.kind == "EC2LaunchTemplateVersion")
+            .unwrap();
+        let tokens = p("LaunchTemplateData.MetadataOptions.HttpTokens");
+        assert_eq!(
+            lt.root
+                .at("LaunchTemplateData.MetadataOptions.HttpTokens")
+                .and_then(Node::as_str),
+            Some("optional")
+        );
+        assert_eq!(
+            lt.report_path(&tokens).to_string(),
+            "eks_managed_node_groups.general.metadata_options.http_tokens"
+        );
+        // The node role the module creates, with the worker policies.
+        let role = objs
+            .iter()
+            .find(|o| &*o.kind == "IAMAttachedPolicies")
+            .unwrap();
+        assert_eq!(role.root.get("AttachedPolicies").unwrap().items().len(), 3);
+    }
+
+    #[test]
+    fn additional_rules_come_before_the_recommended_ones() {
+        let objs = objects();
+        let node_sg = objs
+            .iter()
+            .find(|o| o.name.ends_with("module.eks.node_security_group_id"))
+            .unwrap();
+        let perms = node_sg.root.get("IpPermissions").unwrap().items();
+        // The rule given, then 443 and 10250 from the cluster, 53 and 1025-65535 within.
+        assert_eq!(perms.len(), 5);
+        let cidr = p("IpPermissions[0].IpRanges[0].CidrIp");
+        assert_eq!(
+            node_sg.report_path(&cidr).to_string(),
+            "node_security_group_additional_rules.ssh.cidr_blocks[0]"
+        );
+        assert_eq!(node_sg.locate(&cidr).unwrap().line, 23);
+        assert_eq!(perms[1].get("FromPort").and_then(Node::as_i64), Some(443));
+        assert_eq!(perms[4].get("ToPort").and_then(Node::as_i64), Some(65535));
+    }
+
+    #[test]
+    fn access_entries_and_their_policies() {
+        let objs = objects();
+        let e = objs.iter().find(|o| &*o.kind == "EKSAccessEntry").unwrap();
+        assert_eq!(&*e.name, "arn:aws:iam::1:role/ops");
+        assert_eq!(
+            e.root.get("clusterName").and_then(Node::as_str),
+            Some("prod")
+        );
+        let ap = objs
+            .iter()
+            .find(|o| &*o.kind == "EKSAccessPolicies")
+            .unwrap();
+        let arn = p("associatedAccessPolicies[0].policyArn");
+        assert_eq!(
+            ap.report_path(&arn).to_string(),
+            "access_entries.ops.policy_associations.admin.policyArn"
+        );
+        assert_eq!(ap.locate(&arn).unwrap().line, 32);
+    }
 }

@@ -45,6 +45,7 @@ pub mod eks_module;
 pub mod hcl;
 mod hcl_scan;
 pub mod ir;
+pub mod ir_services;
 pub mod plan;
 pub mod terraform;
 mod tf_json;

@@ -7,6 +7,8 @@ use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use super::{p, Res};
+use crate::iac::ir::Slot;
+use crate::iac::ir_services as svc;
 use crate::iac::{document, Val, V};
 
 /// The Terraform types read here.
@@ -319,44 +321,28 @@ fn key_arn(r: &Res) -> String {
     format!("arn:aws:terraform:::{}", r.stand_in())
 }
 
+fn slot(r: &Res, k: &str) -> Slot {
+    Slot::of(r.get(k), p(k))
+}
+
+fn at(r: &Res) -> svc::At {
+    svc::At {
+        pos: r.pos,
+        file: r.file,
+    }
+}
+
 fn kms_key(r: &Res) -> Vec<Object> {
-    let arn = key_arn(r);
-    let mut key = r.shape();
-    key.set_node("KeyId", super::str_node(&r.stand_in(), r.pos), None);
-    key.set_node("Arn", super::str_node(&arn, r.pos), None);
-    key.set_node("KeyManager", super::str_node("CUSTOMER", r.pos), None);
-    key.set_node("Origin", super::str_node("AWS_KMS", r.pos), None);
-    match r.get("customer_master_key_spec") {
-        Some(v) => key.set("KeySpec", Some(v), &p("customer_master_key_spec")),
-        None => key.set_node("KeySpec", super::str_node("SYMMETRIC_DEFAULT", r.pos), None),
-    }
-    let state = match r.get("is_enabled") {
-        Some(v) if v.is_unknown() => Some(v.clone()),
-        Some(v) => v
-            .as_bool()
-            .map(|b| s(if b { "Enabled" } else { "Disabled" }, v)),
-        None => Some(here(r, "Enabled")),
+    let key = svc::KmsKey {
+        at: at(r),
+        id: r.stand_in(),
+        arn: key_arn(r),
+        key_spec: slot(r, "customer_master_key_spec"),
+        enabled: slot(r, "is_enabled"),
+        rotation: slot(r, "enable_key_rotation"),
+        rotation_period: slot(r, "rotation_period_in_days"),
     };
-    key.set("KeyState", state.as_ref(), &p("is_enabled"));
-    let mut rot = r.shape();
-    rot.set_node("KeyId", super::str_node(&arn, r.pos), None);
-    match r.get("enable_key_rotation") {
-        Some(v) => rot.set("KeyRotationEnabled", Some(v), &p("enable_key_rotation")),
-        None => rot.set(
-            "KeyRotationEnabled",
-            Some(&boolean(r, false)),
-            &p("enable_key_rotation"),
-        ),
-    }
-    rot.set(
-        "RotationPeriodInDays",
-        r.get("rotation_period_in_days"),
-        &p("rotation_period_in_days"),
-    );
-    vec![
-        key.build(k::KMS, k::KMS_KEY, &arn, r.path),
-        rot.build(k::KMS, k::KMS_KEY_ROTATION, &arn, r.path),
-    ]
+    svc::kms_key(&key, &|| r.shape(), r.path)
 }
 
 fn kms_alias(r: &Res) -> Object {
@@ -450,21 +436,24 @@ fn cloudtrail(r: &Res) -> Vec<Object> {
 }
 
 fn flow_log(r: &Res) -> Object {
-    let mut sh = r.shape();
-    sh.set_node("FlowLogId", super::str_node(&r.stand_in(), r.pos), None);
-    for (own, ty) in [
+    // The last of the three the code gives decides, as it did field by field.
+    let resource = [
         ("vpc_id", "VPC"),
         ("subnet_id", "Subnet"),
         ("eni_id", "NetworkInterface"),
-    ] {
-        if let Some(v) = r.get(own) {
-            sh.set_link("ResourceId", Some(v), &p(own));
-            sh.set_node("ResourceType", super::str_node(ty, r.pos), None);
-        }
-    }
-    sh.set("TrafficType", r.get("traffic_type"), &p("traffic_type"));
-    sh.set_node("FlowLogStatus", super::str_node("ACTIVE", r.pos), None);
-    sh.build(k::EC2, k::EC2_FLOW_LOG, &r.stand_in(), r.path)
+    ]
+    .into_iter()
+    .filter(|(own, _)| r.get(own).is_some())
+    .last()
+    .map(|(own, ty)| (slot(r, own), Some(ty.to_string())));
+    let f = svc::FlowLog {
+        at: at(r),
+        id: r.stand_in(),
+        resource,
+        resource_type: Slot::absent(p("resource_type")),
+        traffic_type: slot(r, "traffic_type"),
+    };
+    svc::flow_log(&f, r.shape(), r.path)
 }
 
 fn vpc_endpoint(r: &Res) -> Object {
@@ -509,24 +498,14 @@ fn full_access(r: &Res) -> V {
 }
 
 fn efs(r: &Res) -> Object {
-    let mut sh = r.shape();
-    sh.set_node("FileSystemId", super::str_node(&r.stand_in(), r.pos), None);
-    sh.set_node(
-        "PerformanceMode",
-        super::str_node("generalPurpose", r.pos),
-        None,
-    );
-    sh.set(
-        "PerformanceMode",
-        r.get("performance_mode"),
-        &p("performance_mode"),
-    );
-    match r.get("encrypted") {
-        Some(v) => sh.set("Encrypted", Some(v), &p("encrypted")),
-        None => sh.set("Encrypted", Some(&boolean(r, false)), &p("encrypted")),
-    }
-    sh.set_link("KmsKeyId", r.get("kms_key_id"), &p("kms_key_id"));
-    sh.build(k::EFS, k::EFS_FILE_SYSTEM, &r.stand_in(), r.path)
+    let f = svc::FileSystem {
+        at: at(r),
+        id: r.stand_in(),
+        performance_mode: slot(r, "performance_mode"),
+        encrypted: slot(r, "encrypted"),
+        kms_key: slot(r, "kms_key_id"),
+    };
+    svc::file_system(&f, r.shape(), r.path)
 }
 
 fn private_ca(r: &Res) -> Object {

@@ -6,6 +6,7 @@ use eksguard_model::aws_kinds as k;
 use eksguard_model::{Node, Object, Value};
 
 use super::{p, Res};
+use crate::iac::ir::Slot;
 use crate::iac::ir_services as svc;
 use crate::iac::{document, str_node, Val, V};
 
@@ -60,29 +61,21 @@ fn status(v: &V) -> V {
 }
 
 fn detector(r: &Res) -> Object {
-    let mut s = r.shape();
-    s.set_node(
-        "ServiceRole",
-        here(r, "AWSServiceRoleForAmazonGuardDuty"),
-        None,
-    );
-    if let Some(v) = r.get("Enable") {
-        s.set("Status", Some(&status(v)), &p("Enable"));
-    }
-    let audit = r
-        .get("DataSources")
-        .and_then(|d| d.get("Kubernetes"))
-        .and_then(|k| k.get("AuditLogs"))
-        .and_then(|a| a.get("Enable"));
-    if let Some(v) = audit {
-        s.set(
-            "DataSources.Kubernetes.AuditLogs.Status",
-            Some(&status(v)),
-            &p("DataSources.Kubernetes.AuditLogs.Enable"),
-        );
-    }
-    s.set("Features", r.get("Features"), &p("Features"));
-    s.build(k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &r.sid(), r.path)
+    let audit = "DataSources.Kubernetes.AuditLogs.Enable";
+    let d = svc::Detector {
+        at: at(r),
+        id: r.sid(),
+        status: Slot {
+            v: r.get("Enable").map(status),
+            own: p("Enable"),
+        },
+        audit_logs: Slot {
+            v: r.slot(audit).v.as_ref().map(status),
+            own: p(audit),
+        },
+        features: r.slot("Features"),
+    };
+    svc::detector(&d, r.shape(), r.path)
 }
 
 /// `AWS::ECR::Repository`, with its policy and lifecycle policy as the outputs of
@@ -90,41 +83,20 @@ fn detector(r: &Res) -> Object {
 fn repository(r: &Res) -> Vec<Object> {
     let name = r.text("RepositoryName").unwrap_or_else(|| r.sid());
     let arn = format!("arn:aws:cloudformation:::{}", r.sid());
-    let mut s = r.shape();
-    match r.get("RepositoryName") {
-        Some(v) => s.set("repositoryName", Some(v), &p("RepositoryName")),
-        None => s.set_node("repositoryName", here(r, &name), None),
+    let mut name_slot = r.slot("RepositoryName");
+    if name_slot.v.is_none() {
+        name_slot.v = Some(V::new(Val::Str(name.clone()), r.pos, 0));
     }
-    s.set_node("repositoryArn", here(r, &arn), None);
-    match r.get("ImageTagMutability") {
-        Some(v) => s.set("imageTagMutability", Some(v), &p("ImageTagMutability")),
-        None => s.set_node(
-            "imageTagMutability",
-            here(r, "MUTABLE"),
-            Some(&p("ImageTagMutability")),
-        ),
-    }
-    s.set(
-        "imageTagMutabilityExclusionFilters",
-        r.get("ImageTagMutabilityExclusionFilters"),
-        &p("ImageTagMutabilityExclusionFilters"),
-    );
-    let scan = r
-        .get("ImageScanningConfiguration")
-        .and_then(|c| c.get("ScanOnPush"));
-    match scan {
-        Some(v) => s.set(
-            "imageScanningConfiguration.scanOnPush",
-            Some(v),
-            &p("ImageScanningConfiguration.ScanOnPush"),
-        ),
-        None => s.set_node(
-            "imageScanningConfiguration.scanOnPush",
-            boolean(r, false),
-            Some(&p("ImageScanningConfiguration.ScanOnPush")),
-        ),
-    }
-    let mut out = vec![s.build(k::ECR, k::ECR_REPOSITORY, &arn, r.path)];
+    let repo = svc::Repository {
+        at: at(r),
+        id: arn.clone(),
+        arn: arn.clone(),
+        name_slot,
+        tag_mutability: r.slot("ImageTagMutability"),
+        exclusion_filters: r.slot("ImageTagMutabilityExclusionFilters"),
+        scan_on_push: r.slot("ImageScanningConfiguration.ScanOnPush"),
+    };
+    let mut out = vec![svc::repository(&repo, r.shape(), r.path)];
     if let Some(doc) = r.get("RepositoryPolicyText") {
         let mut ps = r.shape();
         ps.set_node("repositoryName", here(r, &name), None);

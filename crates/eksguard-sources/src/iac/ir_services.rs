@@ -1,5 +1,6 @@
 //! The typed form of the AWS security-service resources both Terraform and CloudFormation
-//! declare (KMS keys, EFS file systems, VPC flow logs), filled by each front-end and
+//! declare (GuardDuty detectors, ECR repositories, KMS keys, EFS file systems, VPC flow
+//! logs), filled by each front-end and
 //! turned into the CLI shapes of [`eksguard_model::aws_kinds`] here alone. Fields the API
 //! defaults when the code leaves them out take the default at the resource, mapped to the
 //! field they would be written in.
@@ -148,6 +149,67 @@ pub fn flow_log(f: &FlowLog, mut s: Shape, path: &Arc<str>) -> Object {
         None,
     );
     s.build(k::EC2, k::EC2_FLOW_LOG, &f.id, path)
+}
+
+/// A GuardDuty detector: `get-detector`. The statuses are the API's `ENABLED` /
+/// `DISABLED`, as each front-end reads its own booleans.
+pub struct Detector {
+    pub at: At,
+    pub id: String,
+    pub status: Slot,
+    pub audit_logs: Slot,
+    pub features: Slot,
+}
+
+pub fn detector(d: &Detector, mut s: Shape, path: &Arc<str>) -> Object {
+    s.set_node(
+        "ServiceRole",
+        str_node("AWSServiceRoleForAmazonGuardDuty", d.at.pos),
+        None,
+    );
+    s.set("Status", d.status.v.as_ref(), &d.status.own);
+    s.set(
+        "DataSources.Kubernetes.AuditLogs.Status",
+        d.audit_logs.v.as_ref(),
+        &d.audit_logs.own,
+    );
+    s.set("Features", d.features.v.as_ref(), &d.features.own);
+    s.build(k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &d.id, path)
+}
+
+/// An ECR repository: one item of `describe-repositories`.
+pub struct Repository {
+    pub at: At,
+    /// The object's name (as the rules join it) and the ARN.
+    pub id: String,
+    pub arn: String,
+    pub name_slot: Slot,
+    pub tag_mutability: Slot,
+    pub exclusion_filters: Slot,
+    pub scan_on_push: Slot,
+}
+
+pub fn repository(r: &Repository, mut s: Shape, path: &Arc<str>) -> Object {
+    s.set("repositoryName", r.name_slot.v.as_ref(), &r.name_slot.own);
+    s.set_node("repositoryArn", str_node(&r.arn, r.at.pos), None);
+    or_default(
+        &mut s,
+        "imageTagMutability",
+        &r.tag_mutability,
+        r.at.v(Val::Str("MUTABLE".into())),
+    );
+    s.set(
+        "imageTagMutabilityExclusionFilters",
+        r.exclusion_filters.v.as_ref(),
+        &r.exclusion_filters.own,
+    );
+    or_default(
+        &mut s,
+        "imageScanningConfiguration.scanOnPush",
+        &r.scan_on_push,
+        r.at.v(Val::Bool(false)),
+    );
+    s.build(k::ECR, k::ECR_REPOSITORY, &r.id, path)
 }
 
 #[cfg(test)]

@@ -100,14 +100,6 @@ fn blocks(v: Option<&V>, fields: &[(&str, &str)]) -> Option<V> {
 }
 
 fn detector(r: &Res) -> Object {
-    let mut sh = r.shape();
-    sh.set_node(
-        "ServiceRole",
-        super::str_node("AWSServiceRoleForAmazonGuardDuty", r.pos),
-        None,
-    );
-    let st = status(r, r.get("enable"), Some(true));
-    sh.set("Status", st.as_ref(), &p("enable"));
     let audit = r
         .block("datasources")
         .and_then(|d| d.get("kubernetes"))
@@ -115,14 +107,20 @@ fn detector(r: &Res) -> Object {
         .and_then(|k| k.get("audit_logs"))
         .and_then(V::first)
         .and_then(|a| a.get("enable"));
-    if let Some(a) = status(r, audit, None) {
-        sh.set(
-            "DataSources.Kubernetes.AuditLogs.Status",
-            Some(&a),
-            &p("datasources.kubernetes.audit_logs.enable"),
-        );
-    }
-    sh.build(k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &r.stand_in(), r.path)
+    let d = svc::Detector {
+        at: at(r),
+        id: r.stand_in(),
+        status: Slot {
+            v: status(r, r.get("enable"), Some(true)),
+            own: p("enable"),
+        },
+        audit_logs: Slot {
+            v: status(r, audit, None),
+            own: p("datasources.kubernetes.audit_logs.enable"),
+        },
+        features: Slot::absent(p("feature")),
+    };
+    svc::detector(&d, r.shape(), r.path)
 }
 
 fn feature(r: &Res) -> Object {
@@ -227,44 +225,26 @@ fn inspector_org(r: &Res) -> Object {
 }
 
 fn repository(r: &Res) -> Object {
-    let mut sh = r.shape();
-    let name = r.text("name").unwrap_or_else(|| r.stand_in());
-    sh.set("repositoryName", r.get("name"), &p("name"));
-    let arn = format!("arn:aws:terraform:::{}", r.stand_in());
-    sh.set_node("repositoryArn", super::str_node(&arn, r.pos), None);
-    match r.get("image_tag_mutability") {
-        Some(v) => sh.set("imageTagMutability", Some(v), &p("image_tag_mutability")),
-        None => sh.set(
-            "imageTagMutability",
-            Some(&here(r, "MUTABLE")),
-            &p("image_tag_mutability"),
+    let repo = svc::Repository {
+        at: at(r),
+        id: r.text("name").unwrap_or_else(|| r.stand_in()),
+        arn: format!("arn:aws:terraform:::{}", r.stand_in()),
+        name_slot: slot(r, "name"),
+        tag_mutability: slot(r, "image_tag_mutability"),
+        exclusion_filters: Slot {
+            v: blocks(
+                r.get("image_tag_mutability_exclusion_filter"),
+                &[("filter", "filter"), ("filterType", "filter_type")],
+            ),
+            own: p("image_tag_mutability_exclusion_filter"),
+        },
+        scan_on_push: Slot::of(
+            r.block("image_scanning_configuration")
+                .and_then(|b| b.get("scan_on_push")),
+            p("image_scanning_configuration.scan_on_push"),
         ),
-    }
-    let filters = blocks(
-        r.get("image_tag_mutability_exclusion_filter"),
-        &[("filter", "filter"), ("filterType", "filter_type")],
-    );
-    sh.set(
-        "imageTagMutabilityExclusionFilters",
-        filters.as_ref(),
-        &p("image_tag_mutability_exclusion_filter"),
-    );
-    let scan = r
-        .block("image_scanning_configuration")
-        .and_then(|b| b.get("scan_on_push"));
-    match scan {
-        Some(v) => sh.set(
-            "imageScanningConfiguration.scanOnPush",
-            Some(v),
-            &p("image_scanning_configuration.scan_on_push"),
-        ),
-        None => sh.set(
-            "imageScanningConfiguration.scanOnPush",
-            Some(&boolean(r, false)),
-            &p("image_scanning_configuration.scan_on_push"),
-        ),
-    }
-    sh.build(k::ECR, k::ECR_REPOSITORY, &name, r.path)
+    };
+    svc::repository(&repo, r.shape(), r.path)
 }
 
 fn registry_scanning(r: &Res) -> Object {

@@ -1234,3 +1234,87 @@ fn node_groups_leaving_out_the_cluster_security_group_in_plain_terraform() {
     ];
     assert_eq!(rows(&v, "findings"), want);
 }
+
+/// The security services in Terraform and CloudFormation: one builder makes the same
+/// findings of both, each at the code's own line and field.
+#[test]
+fn security_services_in_terraform_and_cloudformation() {
+    let tf = scan(&[&path("tf-services")]);
+    let want = [
+        row(
+            "RUN005",
+            "aws_guardduty_detector",
+            "aws_guardduty_detector.main",
+            8,
+            "datasources.kubernetes.audit_logs.enable",
+        ),
+        row(
+            "IMG011",
+            "aws_ecr_repository",
+            "aws_ecr_repository.app",
+            15,
+            "name",
+        ),
+        row(
+            "IMG007",
+            "aws_ecr_repository",
+            "aws_ecr_repository.app",
+            16,
+            "image_tag_mutability",
+        ),
+        row(
+            "IMG004",
+            "aws_ecr_repository",
+            "aws_ecr_repository.app",
+            19,
+            "image_scanning_configuration.scan_on_push",
+        ),
+        row(
+            "DATA007",
+            "aws_efs_file_system",
+            "aws_efs_file_system.shared",
+            28,
+            "encrypted",
+        ),
+    ];
+    assert_eq!(rows(&tf, "findings"), want);
+    let cfn = scan(&[&path("cfn-services")]);
+    let want = [
+        row(
+            "RUN005",
+            "AWS::GuardDuty::Detector",
+            "Detector",
+            11,
+            "Properties.DataSources.Kubernetes.AuditLogs.Enable",
+        ),
+        row(
+            "IMG011",
+            "AWS::ECR::Repository",
+            "Repo",
+            15,
+            "Properties.RepositoryName",
+        ),
+        row(
+            "IMG007",
+            "AWS::ECR::Repository",
+            "Repo",
+            16,
+            "Properties.ImageTagMutability",
+        ),
+        row(
+            "IMG004",
+            "AWS::ECR::Repository",
+            "Repo",
+            18,
+            "Properties.ImageScanningConfiguration.ScanOnPush",
+        ),
+        row(
+            "DATA007",
+            "AWS::EFS::FileSystem",
+            "Shared",
+            24,
+            "Properties.Encrypted",
+        ),
+    ];
+    assert_eq!(rows(&cfn, "findings"), want);
+}

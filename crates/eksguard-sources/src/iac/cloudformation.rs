@@ -768,37 +768,18 @@ impl Res<'_> {
     }
 
     fn launch_template(&self) -> Object {
-        let mut s = self.shape();
-        let name = self
-            .text("LaunchTemplateName")
-            .unwrap_or_else(|| self.id.to_string());
-        s.set_node("LaunchTemplateId", str_node(&self.sid(), self.pos), None);
-        s.set_node(
-            "LaunchTemplateName",
-            str_node(&name, self.pos),
-            Some(&p("LaunchTemplateName")),
-        );
-        s.set_node("VersionNumber", Node::new(Value::Int(1), self.pos), None);
-        s.set_node(
-            "DefaultVersion",
-            Node::new(Value::Bool(true), self.pos),
-            None,
-        );
-        // The template data has the CLI's shape already.
-        match self.get("LaunchTemplateData") {
-            Some(d) => s.set("LaunchTemplateData", Some(d), &p("LaunchTemplateData")),
-            None => s.set_node(
-                "LaunchTemplateData",
-                Node::new(Value::Map(Vec::new()), self.pos),
-                None,
-            ),
-        }
-        s.build(
-            EC2,
-            "EC2LaunchTemplateVersion",
-            &format!("{}:1", self.sid()),
-            self.path,
-        )
+        let lt = ir::LaunchTemplate {
+            pos: self.pos,
+            id: self.sid(),
+            name: self
+                .text("LaunchTemplateName")
+                .unwrap_or_else(|| self.id.to_string()),
+            name_own: p("LaunchTemplateName"),
+            version: 1,
+            // The template data has the CLI's shape already.
+            data: ir::TemplateData::Given(self.slot("LaunchTemplateData")),
+        };
+        ir::launch_template(&lt, self.shape(), self.path)
     }
 
     fn security_group(&self) -> Object {

@@ -617,6 +617,105 @@ fn ingress(s: &mut Shape, i: &Ingress) {
     }
 }
 
+/// `aws_launch_template`, `AWS::EC2::LaunchTemplate`: the version the code describes,
+/// as `describe-launch-template-versions` shows it (the default version).
+pub struct LaunchTemplate {
+    pub pos: Pos,
+    pub id: String,
+    pub name: String,
+    pub name_own: FieldPath,
+    pub version: i64,
+    pub data: TemplateData,
+}
+
+pub enum TemplateData {
+    /// The data in the CLI's shape already (CloudFormation), or absent.
+    Given(Slot),
+    /// The data from the code's own fields (Terraform).
+    Fields(TemplateFields),
+}
+
+pub struct TemplateFields {
+    /// Each metadata option's CLI name and own path, mapped whether given or not.
+    pub metadata_owns: Vec<(&'static str, FieldPath)>,
+    /// The note of a metadata block written so it is unknown (`dynamic`).
+    pub metadata_unknown: Option<String>,
+    pub metadata: Option<MetadataOptions>,
+    pub security_groups: Slot,
+    /// The network interfaces in the CLI shape, and the paths of their fields.
+    pub network_interfaces: Option<(Slot, Vec<(FieldPath, FieldPath)>)>,
+    pub image_id: Slot,
+    pub key_name: Slot,
+}
+
+pub struct MetadataOptions {
+    pub pos: Pos,
+    pub own: FieldPath,
+    /// (CLI name, slot) of each option.
+    pub options: Vec<(&'static str, Slot)>,
+}
+
+pub fn launch_template(lt: &LaunchTemplate, mut s: Shape, path: &Arc<str>) -> Object {
+    const DATA: &str = "LaunchTemplateData";
+    s.set_node("LaunchTemplateId", str_node(&lt.id, lt.pos), None);
+    s.set_node(
+        "LaunchTemplateName",
+        str_node(&lt.name, lt.pos),
+        Some(&lt.name_own),
+    );
+    s.set_node(
+        "VersionNumber",
+        Node::new(Value::Int(lt.version), lt.pos),
+        None,
+    );
+    s.set_node("DefaultVersion", Node::new(Value::Bool(true), lt.pos), None);
+    let empty = || Node::new(Value::Map(Vec::new()), lt.pos);
+    match &lt.data {
+        TemplateData::Given(slot) => match &slot.v {
+            Some(d) => s.set(DATA, Some(d), &slot.own),
+            None => s.set_node(DATA, empty(), None),
+        },
+        TemplateData::Fields(f) => {
+            s.set_node(DATA, empty(), Some(&FieldPath::root()));
+            for (cli, own) in &f.metadata_owns {
+                s.map_path(&format!("{DATA}.MetadataOptions.{cli}"), own);
+            }
+            if let Some(note) = &f.metadata_unknown {
+                s.unknown(
+                    &FieldPath::parse("LaunchTemplateData.MetadataOptions"),
+                    note,
+                );
+            }
+            if let Some(mo) = &f.metadata {
+                s.set_node(
+                    "LaunchTemplateData.MetadataOptions",
+                    Node::new(Value::Map(Vec::new()), mo.pos),
+                    Some(&mo.own),
+                );
+                for (cli, slot) in &mo.options {
+                    slot.set(&mut s, &format!("{DATA}.MetadataOptions.{cli}"));
+                }
+            }
+            f.security_groups
+                .link(&mut s, "LaunchTemplateData.SecurityGroupIds");
+            if let Some((nis, paths)) = &f.network_interfaces {
+                nis.set(&mut s, "LaunchTemplateData.NetworkInterfaces");
+                for (cli, own) in paths {
+                    s.map_path(&cli.to_string(), own);
+                }
+            }
+            f.image_id.set(&mut s, "LaunchTemplateData.ImageId");
+            f.key_name.set(&mut s, "LaunchTemplateData.KeyName");
+        }
+    }
+    s.build(
+        EC2,
+        "EC2LaunchTemplateVersion",
+        &format!("{}:{}", lt.id, lt.version),
+        path,
+    )
+}
+
 /// `aws_iam_role`, `AWS::IAM::Role`: `get-role`, with the inline policies and the
 /// exclusive list of managed policies written on the role itself.
 pub struct Role {

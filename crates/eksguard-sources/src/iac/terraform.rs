@@ -381,65 +381,13 @@ fn addon(r: &Res) -> Object {
 }
 
 fn launch_template(r: &Res) -> Object {
-    let mut s = r.shape();
-    let id = r.text("id").unwrap_or_else(|| r.stand_in());
-    let name = r.text("name").unwrap_or_else(|| r.stand_in());
-    s.set_node("LaunchTemplateId", str_node(&id, r.pos), None);
-    s.set_node(
-        "LaunchTemplateName",
-        str_node(&name, r.pos),
-        Some(&p("name")),
-    );
-    let version = r.get("latest_version").and_then(V::as_i64).unwrap_or(1);
-    s.set_node("VersionNumber", Node::new(Value::Int(version), r.pos), None);
-    s.set_node("DefaultVersion", Node::new(Value::Bool(true), r.pos), None);
-    s.set_node(
-        "LaunchTemplateData",
-        Node::new(Value::Map(Vec::new()), r.pos),
-        Some(&FieldPath::root()),
-    );
-    for (cli, own) in [
+    const METADATA: [(&str, &str); 3] = [
         ("HttpTokens", "http_tokens"),
         ("HttpPutResponseHopLimit", "http_put_response_hop_limit"),
         ("HttpEndpoint", "http_endpoint"),
-    ] {
-        s.map_path(
-            &format!("LaunchTemplateData.MetadataOptions.{cli}"),
-            &p(&format!("metadata_options[0].{own}")),
-        );
-    }
-    if let Some(list) = r.get("metadata_options") {
-        if list.is_unknown() {
-            s.unknown(
-                &p("LaunchTemplateData.MetadataOptions"),
-                "dynamic \"metadata_options\"",
-            );
-        }
-    }
-    if let Some(mo) = r.block("metadata_options") {
-        s.set_node(
-            "LaunchTemplateData.MetadataOptions",
-            Node::new(Value::Map(Vec::new()), mo.pos),
-            Some(&p("metadata_options[0]")),
-        );
-        for (cli, own) in [
-            ("HttpTokens", "http_tokens"),
-            ("HttpPutResponseHopLimit", "http_put_response_hop_limit"),
-            ("HttpEndpoint", "http_endpoint"),
-        ] {
-            s.set(
-                &format!("LaunchTemplateData.MetadataOptions.{cli}"),
-                mo.get(own),
-                &p(&format!("metadata_options[0].{own}")),
-            );
-        }
-    }
-    s.set_link(
-        "LaunchTemplateData.SecurityGroupIds",
-        r.get("vpc_security_group_ids"),
-        &p("vpc_security_group_ids"),
-    );
-    if let Some(nis) = r.get("network_interfaces") {
+    ];
+    let md = |own: &str| p(&format!("metadata_options[0].{own}"));
+    let network_interfaces = r.get("network_interfaces").map(|nis| {
         let items: Vec<V> = nis
             .items()
             .iter()
@@ -467,40 +415,55 @@ fn launch_template(r: &Res) -> Object {
                 V::new(Val::Map(entries), ni.pos, ni.file)
             })
             .collect();
-        s.set(
-            "LaunchTemplateData.NetworkInterfaces",
-            Some(&V::new(Val::List(items), nis.pos, nis.file)),
-            &p("network_interfaces"),
-        );
+        let mut paths = Vec::new();
         for i in 0..nis.items().len() {
             for (cli, own) in [
                 ("AssociatePublicIpAddress", "associate_public_ip_address"),
                 ("DeviceIndex", "device_index"),
                 ("Groups", "security_groups"),
             ] {
-                s.map_path(
-                    &format!("LaunchTemplateData.NetworkInterfaces[{i}].{cli}"),
-                    &p(&format!("network_interfaces[{i}].{own}")),
-                );
+                paths.push((
+                    p(&format!("LaunchTemplateData.NetworkInterfaces[{i}].{cli}")),
+                    p(&format!("network_interfaces[{i}].{own}")),
+                ));
             }
         }
-    }
-    s.set(
-        "LaunchTemplateData.ImageId",
-        r.get("image_id"),
-        &p("image_id"),
-    );
-    s.set(
-        "LaunchTemplateData.KeyName",
-        r.get("key_name"),
-        &p("key_name"),
-    );
-    s.build(
-        EC2,
-        "EC2LaunchTemplateVersion",
-        &format!("{id}:{version}"),
-        r.path,
-    )
+        (
+            ir::Slot {
+                v: Some(V::new(Val::List(items), nis.pos, nis.file)),
+                own: p("network_interfaces"),
+            },
+            paths,
+        )
+    });
+    let fields = ir::TemplateFields {
+        metadata_owns: METADATA.iter().map(|(cli, own)| (*cli, md(own))).collect(),
+        metadata_unknown: r
+            .get("metadata_options")
+            .filter(|l| l.is_unknown())
+            .map(|_| "dynamic \"metadata_options\"".to_string()),
+        metadata: r.block("metadata_options").map(|mo| ir::MetadataOptions {
+            pos: mo.pos,
+            own: p("metadata_options[0]"),
+            options: METADATA
+                .iter()
+                .map(|(cli, own)| (*cli, ir::Slot::of(mo.get(own), md(own))))
+                .collect(),
+        }),
+        security_groups: slot(r, "vpc_security_group_ids"),
+        network_interfaces,
+        image_id: slot(r, "image_id"),
+        key_name: slot(r, "key_name"),
+    };
+    let lt = ir::LaunchTemplate {
+        pos: r.pos,
+        id: r.text("id").unwrap_or_else(|| r.stand_in()),
+        name: r.text("name").unwrap_or_else(|| r.stand_in()),
+        name_own: p("name"),
+        version: r.get("latest_version").and_then(V::as_i64).unwrap_or(1),
+        data: ir::TemplateData::Fields(fields),
+    };
+    ir::launch_template(&lt, r.shape(), r.path)
 }
 
 /// `tags = { k = v }` as the EC2 list of `Key`/`Value`.

@@ -632,7 +632,7 @@ pub enum TemplateData {
     /// The data in the CLI's shape already (CloudFormation), or absent.
     Given(Slot),
     /// The data from the code's own fields (Terraform).
-    Fields(TemplateFields),
+    Fields(Box<TemplateFields>),
 }
 
 pub struct TemplateFields {

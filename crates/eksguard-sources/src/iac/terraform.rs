@@ -461,7 +461,7 @@ fn launch_template(r: &Res) -> Object {
         name: r.text("name").unwrap_or_else(|| r.stand_in()),
         name_own: p("name"),
         version: r.get("latest_version").and_then(V::as_i64).unwrap_or(1),
-        data: ir::TemplateData::Fields(fields),
+        data: ir::TemplateData::Fields(Box::new(fields)),
     };
     ir::launch_template(&lt, r.shape(), r.path)
 }

@@ -423,8 +423,7 @@ fn flow_log(r: &Res) -> Object {
         ("eni_id", "NetworkInterface"),
     ]
     .into_iter()
-    .filter(|(own, _)| r.get(own).is_some())
-    .last()
+    .rfind(|(own, _)| r.get(own).is_some())
     .map(|(own, ty)| (slot(r, own), Some(ty.to_string())));
     let f = svc::FlowLog {
         at: at(r),

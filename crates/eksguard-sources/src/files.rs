@@ -662,18 +662,6 @@ fn load_bytes(name: &str, bytes: &[u8], explicit: bool, opts: &LoadOptions) -> F
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if name.to_ascii_lowercase().ends_with(".tf.json") {
-        return FileResult {
-            warnings: vec![InputError::new(
-                name,
-                None,
-                "Terraform in JSON syntax (.tf.json) is not read; skipped (`terraform show \
-                 -json` of a plan is)",
-            )],
-            skipped: Some(Skip::NotInput),
-            ..FileResult::default()
-        };
-    }
     let is_json =
         name.to_ascii_lowercase().ends_with(".json") || text.trim_start().starts_with(['{', '[']);
     let path: Arc<str> = name.into();

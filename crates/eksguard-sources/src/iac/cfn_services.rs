@@ -6,6 +6,8 @@ use eksguard_model::aws_kinds as k;
 use eksguard_model::{Node, Object, Value};
 
 use super::{p, Res};
+use crate::iac::ir::Slot;
+use crate::iac::ir_services as svc;
 use crate::iac::{document, str_node, Val, V};
 
 /// The CloudFormation types read here.
@@ -59,29 +61,21 @@ fn status(v: &V) -> V {
 }
 
 fn detector(r: &Res) -> Object {
-    let mut s = r.shape();
-    s.set_node(
-        "ServiceRole",
-        here(r, "AWSServiceRoleForAmazonGuardDuty"),
-        None,
-    );
-    if let Some(v) = r.get("Enable") {
-        s.set("Status", Some(&status(v)), &p("Enable"));
-    }
-    let audit = r
-        .get("DataSources")
-        .and_then(|d| d.get("Kubernetes"))
-        .and_then(|k| k.get("AuditLogs"))
-        .and_then(|a| a.get("Enable"));
-    if let Some(v) = audit {
-        s.set(
-            "DataSources.Kubernetes.AuditLogs.Status",
-            Some(&status(v)),
-            &p("DataSources.Kubernetes.AuditLogs.Enable"),
-        );
-    }
-    s.set("Features", r.get("Features"), &p("Features"));
-    s.build(k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &r.sid(), r.path)
+    let audit = "DataSources.Kubernetes.AuditLogs.Enable";
+    let d = svc::Detector {
+        at: at(r),
+        id: r.sid(),
+        status: Slot {
+            v: r.get("Enable").map(status),
+            own: p("Enable"),
+        },
+        audit_logs: Slot {
+            v: r.slot(audit).v.as_ref().map(status),
+            own: p(audit),
+        },
+        features: r.slot("Features"),
+    };
+    svc::detector(&d, r.shape(), r.path)
 }
 
 /// `AWS::ECR::Repository`, with its policy and lifecycle policy as the outputs of
@@ -89,41 +83,20 @@ fn detector(r: &Res) -> Object {
 fn repository(r: &Res) -> Vec<Object> {
     let name = r.text("RepositoryName").unwrap_or_else(|| r.sid());
     let arn = format!("arn:aws:cloudformation:::{}", r.sid());
-    let mut s = r.shape();
-    match r.get("RepositoryName") {
-        Some(v) => s.set("repositoryName", Some(v), &p("RepositoryName")),
-        None => s.set_node("repositoryName", here(r, &name), None),
+    let mut name_slot = r.slot("RepositoryName");
+    if name_slot.v.is_none() {
+        name_slot.v = Some(V::new(Val::Str(name.clone()), r.pos, 0));
     }
-    s.set_node("repositoryArn", here(r, &arn), None);
-    match r.get("ImageTagMutability") {
-        Some(v) => s.set("imageTagMutability", Some(v), &p("ImageTagMutability")),
-        None => s.set_node(
-            "imageTagMutability",
-            here(r, "MUTABLE"),
-            Some(&p("ImageTagMutability")),
-        ),
-    }
-    s.set(
-        "imageTagMutabilityExclusionFilters",
-        r.get("ImageTagMutabilityExclusionFilters"),
-        &p("ImageTagMutabilityExclusionFilters"),
-    );
-    let scan = r
-        .get("ImageScanningConfiguration")
-        .and_then(|c| c.get("ScanOnPush"));
-    match scan {
-        Some(v) => s.set(
-            "imageScanningConfiguration.scanOnPush",
-            Some(v),
-            &p("ImageScanningConfiguration.ScanOnPush"),
-        ),
-        None => s.set_node(
-            "imageScanningConfiguration.scanOnPush",
-            boolean(r, false),
-            Some(&p("ImageScanningConfiguration.ScanOnPush")),
-        ),
-    }
-    let mut out = vec![s.build(k::ECR, k::ECR_REPOSITORY, &arn, r.path)];
+    let repo = svc::Repository {
+        at: at(r),
+        id: arn.clone(),
+        arn: arn.clone(),
+        name_slot,
+        tag_mutability: r.slot("ImageTagMutability"),
+        exclusion_filters: r.slot("ImageTagMutabilityExclusionFilters"),
+        scan_on_push: r.slot("ImageScanningConfiguration.ScanOnPush"),
+    };
+    let mut out = vec![svc::repository(&repo, r.shape(), r.path)];
     if let Some(doc) = r.get("RepositoryPolicyText") {
         let mut ps = r.shape();
         ps.set_node("repositoryName", here(r, &name), None);
@@ -192,47 +165,26 @@ fn registry_scanning(r: &Res) -> Object {
     s.build(k::ECR, k::ECR_REGISTRY_SCANNING, &r.sid(), r.path)
 }
 
+fn at(r: &Res) -> svc::At {
+    svc::At {
+        pos: r.pos,
+        file: 0,
+    }
+}
+
 /// `AWS::KMS::Key` as `describe-key` and `get-key-rotation-status`; its ARN is the one
 /// `Fn::GetAtt` gives (`arn:aws:kms:::key/<id>`).
 fn kms_key(r: &Res) -> Vec<Object> {
-    let arn = format!("arn:aws:kms:::key/{}", r.sid());
-    let mut key = r.shape();
-    key.set_node("KeyId", here(r, &r.sid()), None);
-    key.set_node("Arn", here(r, &arn), None);
-    key.set_node("KeyManager", here(r, "CUSTOMER"), None);
-    key.set_node("Origin", here(r, "AWS_KMS"), None);
-    match r.get("KeySpec") {
-        Some(v) => key.set("KeySpec", Some(v), &p("KeySpec")),
-        None => key.set_node("KeySpec", here(r, "SYMMETRIC_DEFAULT"), None),
-    }
-    match r.get("Enabled") {
-        Some(v) => {
-            let state = match v.as_bool() {
-                Some(b) => V::new(
-                    Val::Str(if b { "Enabled" } else { "Disabled" }.into()),
-                    v.pos,
-                    v.file,
-                ),
-                None => v.clone(),
-            };
-            key.set("KeyState", Some(&state), &p("Enabled"));
-        }
-        None => key.set_node("KeyState", here(r, "Enabled"), None),
-    }
-    let mut rot = r.shape();
-    rot.set_node("KeyId", here(r, &arn), None);
-    match r.get("EnableKeyRotation") {
-        Some(v) => rot.set("KeyRotationEnabled", Some(v), &p("EnableKeyRotation")),
-        None => rot.set_node(
-            "KeyRotationEnabled",
-            boolean(r, false),
-            Some(&p("EnableKeyRotation")),
-        ),
-    }
-    vec![
-        key.build(k::KMS, k::KMS_KEY, &arn, r.path),
-        rot.build(k::KMS, k::KMS_KEY_ROTATION, &arn, r.path),
-    ]
+    let key = svc::KmsKey {
+        at: at(r),
+        id: r.sid(),
+        arn: format!("arn:aws:kms:::key/{}", r.sid()),
+        key_spec: r.slot("KeySpec"),
+        enabled: r.slot("Enabled"),
+        rotation: r.slot("EnableKeyRotation"),
+        rotation_period: r.slot("RotationPeriodInDays"),
+    };
+    svc::kms_key(&key, &|| r.shape(), r.path)
 }
 
 fn kms_alias(r: &Res) -> Object {
@@ -287,13 +239,14 @@ fn trail(r: &Res) -> Vec<Object> {
 }
 
 fn flow_log(r: &Res) -> Object {
-    let mut s = r.shape();
-    s.set_node("FlowLogId", here(r, &r.sid()), None);
-    s.set_link("ResourceId", r.get("ResourceId"), &p("ResourceId"));
-    s.set("ResourceType", r.get("ResourceType"), &p("ResourceType"));
-    s.set("TrafficType", r.get("TrafficType"), &p("TrafficType"));
-    s.set_node("FlowLogStatus", here(r, "ACTIVE"), None);
-    s.build(k::EC2, k::EC2_FLOW_LOG, &r.sid(), r.path)
+    let f = svc::FlowLog {
+        at: at(r),
+        id: r.sid(),
+        resource: Some((r.slot("ResourceId"), None)),
+        resource_type: r.slot("ResourceType"),
+        traffic_type: r.slot("TrafficType"),
+    };
+    svc::flow_log(&f, r.shape(), r.path)
 }
 
 fn vpc_endpoint(r: &Res) -> Object {
@@ -313,20 +266,14 @@ fn vpc_endpoint(r: &Res) -> Object {
 }
 
 fn efs(r: &Res) -> Object {
-    let mut s = r.shape();
-    s.set_node("FileSystemId", here(r, &r.sid()), None);
-    s.set_node("PerformanceMode", here(r, "generalPurpose"), None);
-    s.set(
-        "PerformanceMode",
-        r.get("PerformanceMode"),
-        &p("PerformanceMode"),
-    );
-    match r.get("Encrypted") {
-        Some(v) => s.set("Encrypted", Some(v), &p("Encrypted")),
-        None => s.set_node("Encrypted", boolean(r, false), Some(&p("Encrypted"))),
-    }
-    s.set_link("KmsKeyId", r.get("KmsKeyId"), &p("KmsKeyId"));
-    s.build(k::EFS, k::EFS_FILE_SYSTEM, &r.sid(), r.path)
+    let f = svc::FileSystem {
+        at: at(r),
+        id: r.sid(),
+        performance_mode: r.slot("PerformanceMode"),
+        encrypted: r.slot("Encrypted"),
+        kms_key: r.slot("KmsKeyId"),
+    };
+    svc::file_system(&f, r.shape(), r.path)
 }
 
 fn private_ca(r: &Res) -> Object {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
 
 use super::terraform::{role_arn, ACCOUNT};
-use super::{document, str_node, Budget, Loaded, Shape, Val, MAX_DEPTH, V};
+use super::{document, ir, str_node, Budget, Loaded, Shape, Val, MAX_DEPTH, V};
 use crate::aws_json::{EC2, EKS, IAM};
 
 #[path = "cfn_services.rs"]
@@ -597,334 +597,232 @@ impl Res<'_> {
         s.build(api, kind, name, self.path)
     }
 
+    /// A slot of the property at `own` (dotted, under `Properties`).
+    fn slot(&self, own: &str) -> ir::Slot {
+        let mut v = Some(self.props);
+        for k in own.split('.') {
+            v = v.and_then(|v| v.get(k));
+        }
+        ir::Slot::of(v, p(own))
+    }
+
     fn cluster(&self) -> Vec<Object> {
-        let mut s = self.shape();
         let name = self.text("Name").unwrap_or_else(|| self.sid());
-        s.set_node("name", str_node(&name, self.pos), Some(&p("Name")));
-        s.set("version", self.get("Version"), &p("Version"));
-        s.set_link("roleArn", self.get("RoleArn"), &p("RoleArn"));
         let vpc = self.get("ResourcesVpcConfig");
         let vpc_pos = vpc.map_or(self.pos, |v| v.pos);
-        s.set_node(
-            "resourcesVpcConfig",
-            Node::new(Value::Map(Vec::new()), vpc_pos),
-            Some(&p("ResourcesVpcConfig")),
-        );
-        if let Some(vpc) = vpc {
-            if vpc.is_unknown() {
-                s.unknown(
-                    &FieldPath::parse("resourcesVpcConfig"),
-                    "ResourcesVpcConfig",
-                );
-            }
-            for (cli, own) in [
-                ("endpointPublicAccess", "EndpointPublicAccess"),
-                ("endpointPrivateAccess", "EndpointPrivateAccess"),
-                ("publicAccessCidrs", "PublicAccessCidrs"),
-            ] {
-                let own = p(&format!("ResourcesVpcConfig.{own}"));
-                s.map_path(&format!("resourcesVpcConfig.{cli}"), &own);
-                s.set(
-                    &format!("resourcesVpcConfig.{cli}"),
-                    vpc.get(own_key(&own)),
-                    &own,
-                );
-            }
-            s.set_link(
-                "resourcesVpcConfig.subnetIds",
-                vpc.get("SubnetIds"),
-                &p("ResourcesVpcConfig.SubnetIds"),
-            );
-            s.set_link(
-                "resourcesVpcConfig.securityGroupIds",
-                vpc.get("SecurityGroupIds"),
-                &p("ResourcesVpcConfig.SecurityGroupIds"),
-            );
-        }
-        let created_sg = format!("{}.ClusterSecurityGroupId", self.sid());
-        s.set_node(
-            "resourcesVpcConfig.clusterSecurityGroupId",
-            str_node(&created_sg, vpc_pos),
-            None,
-        );
-        s.tie(&[
-            "resourcesVpcConfig.endpointPublicAccess",
-            "resourcesVpcConfig.publicAccessCidrs",
-        ]);
-        let types_path = p("Logging.ClusterLogging.EnabledTypes");
-        s.map_path("logging.clusterLogging", &types_path);
-        s.map_path("logging.clusterLogging[0].types", &types_path);
         let types = self
             .get("Logging")
             .and_then(|l| l.get("ClusterLogging"))
             .and_then(|c| c.get("EnabledTypes"));
-        match types {
-            Some(t) if t.is_unknown() => {
-                s.unknown(&FieldPath::parse("logging.clusterLogging"), "EnabledTypes")
-            }
-            Some(t) => {
-                // `[{Type: api}, ...]` as the CLI's `types` list, one index per item.
-                let names: Vec<V> = t
-                    .items()
+        let ec = self.get("EncryptionConfig");
+        let vpc_slot = |k: &str| self.slot(&format!("ResourcesVpcConfig.{k}"));
+        let c = ir::Cluster {
+            id: name.clone(),
+            pos: self.pos,
+            name: ir::Slot::derived(&name, self.pos, 0, p("Name")),
+            version: self.slot("Version"),
+            role_arn: self.slot("RoleArn"),
+            vpc_pos,
+            vpc_own: p("ResourcesVpcConfig"),
+            vpc: vpc.map(|v| ir::Vpc {
+                block: ir::Block {
+                    pos: v.pos,
+                    own: p("ResourcesVpcConfig"),
+                    unknown: v.is_unknown().then(|| "ResourcesVpcConfig".to_string()),
+                },
+                public_access: vpc_slot("EndpointPublicAccess"),
+                private_access: vpc_slot("EndpointPrivateAccess"),
+                public_cidrs: vpc_slot("PublicAccessCidrs"),
+                subnets: vpc_slot("SubnetIds"),
+                security_groups: vpc_slot("SecurityGroupIds"),
+            }),
+            cluster_sg: Some((
+                format!("{}.ClusterSecurityGroupId", self.sid()),
+                p("ResourcesVpcConfig"),
+            )),
+            logging: ir::Logging {
+                own: p("Logging.ClusterLogging.EnabledTypes"),
+                types: match types {
+                    Some(t) if t.is_unknown() => ir::LogTypes::Unknown("EnabledTypes".into()),
+                    // `[{Type: api}, ...]` as the CLI's `types` list, one index per item.
+                    Some(t) => ir::LogTypes::Given(V::new(
+                        Val::List(
+                            t.items()
+                                .iter()
+                                .map(|i| i.get("Type").cloned().unwrap_or_else(|| i.clone()))
+                                .collect(),
+                        ),
+                        t.pos,
+                        0,
+                    )),
+                    None => ir::LogTypes::Absent,
+                },
+            },
+            encryption: ir::Encryption {
+                own: p("EncryptionConfig"),
+                list: ec.map(|l| (l.pos, 0)),
+                unknown: ec
+                    .filter(|l| l.is_unknown())
+                    .map(|_| "EncryptionConfig".to_string()),
+                items: ec
+                    .map(V::items)
+                    .unwrap_or(&[])
                     .iter()
-                    .map(|i| i.get("Type").cloned().unwrap_or_else(|| i.clone()))
-                    .collect();
-                let item = V::new(
-                    Val::Map(vec![
-                        ("types".into(), V::new(Val::List(names), t.pos, 0)),
-                        ("enabled".into(), V::new(Val::Bool(true), t.pos, 0)),
-                    ]),
-                    t.pos,
-                    0,
-                );
-                s.set(
-                    "logging.clusterLogging",
-                    Some(&V::new(Val::List(vec![item]), t.pos, 0)),
-                    &types_path,
-                );
-                s.map_path("logging.clusterLogging[0].types", &types_path);
-            }
-            None => s.set_node(
-                "logging.clusterLogging",
-                Node::new(Value::Seq(Vec::new()), self.pos),
-                None,
-            ),
-        }
-        s.map_path("encryptionConfig", &p("EncryptionConfig"));
-        if let Some(ec) = self.get("EncryptionConfig") {
-            if ec.is_unknown() {
-                s.unknown(&FieldPath::parse("encryptionConfig"), "EncryptionConfig");
-            } else {
-                let items: Vec<V> = ec
-                    .items()
-                    .iter()
-                    .map(|c| {
-                        let mut m = Vec::new();
-                        if let Some(r) = c.get("Resources") {
-                            m.push(("resources".to_string(), r.clone()));
-                        }
-                        if let Some(k) = c.get("Provider").and_then(|pv| pv.get("KeyArn")) {
-                            m.push((
-                                "provider".to_string(),
-                                V::new(Val::Map(vec![("keyArn".into(), k.clone())]), k.pos, 0),
-                            ));
-                        }
-                        V::new(Val::Map(m), c.pos, 0)
+                    .map(|c| ir::EncryptionItem {
+                        pos: c.pos,
+                        file: 0,
+                        resources: c.get("Resources").cloned(),
+                        key_arn: c.get("Provider").and_then(|pv| pv.get("KeyArn")).cloned(),
                     })
-                    .collect();
-                s.set(
-                    "encryptionConfig",
-                    Some(&V::new(Val::List(items), ec.pos, 0)),
-                    &p("EncryptionConfig"),
-                );
-            }
-        }
-        if let Some(ac) = self.get("AccessConfig") {
-            s.set(
-                "accessConfig.authenticationMode",
-                ac.get("AuthenticationMode"),
-                &p("AccessConfig.AuthenticationMode"),
-            );
-            s.set(
-                "accessConfig.bootstrapClusterCreatorAdminPermissions",
-                ac.get("BootstrapClusterCreatorAdminPermissions"),
-                &p("AccessConfig.BootstrapClusterCreatorAdminPermissions"),
-            );
-        }
-        s.map_path("accessConfig", &p("AccessConfig"));
-        s.map_path(
-            "accessConfig.authenticationMode",
-            &p("AccessConfig.AuthenticationMode"),
-        );
-        s.map_path(
-            "accessConfig.bootstrapClusterCreatorAdminPermissions",
-            &p("AccessConfig.BootstrapClusterCreatorAdminPermissions"),
-        );
-        vec![
-            s.build(EKS, "EKSCluster", &name, self.path),
-            super::eks_cluster_security_group(
-                self.shape(),
-                &created_sg,
-                &p("ResourcesVpcConfig"),
-                vpc_pos,
-                self.path,
-            ),
-        ]
+                    .collect(),
+                item_owns: Vec::new(),
+            },
+            access: ir::Access {
+                own: p("AccessConfig"),
+                given: self.get("AccessConfig").is_some(),
+                authentication_mode: self.slot("AccessConfig.AuthenticationMode"),
+                bootstrap_admin: self.slot("AccessConfig.BootstrapClusterCreatorAdminPermissions"),
+            },
+            compute: self.get("ComputeConfig").map(|_| ir::Compute {
+                enabled: self.slot("ComputeConfig.Enabled"),
+                node_pools: self.slot("ComputeConfig.NodePools"),
+                node_role_arn: self.slot("ComputeConfig.NodeRoleArn"),
+            }),
+        };
+        ir::cluster(self.shape(), &c, &|| self.shape(), self.path)
     }
 
     fn nodegroup(&self) -> Object {
-        let mut s = self.shape();
-        let name = self
-            .text("NodegroupName")
-            .unwrap_or_else(|| self.id.to_string());
-        s.set("clusterName", self.get("ClusterName"), &p("ClusterName"));
-        s.set_node(
-            "nodegroupName",
-            str_node(&name, self.pos),
-            Some(&p("NodegroupName")),
-        );
-        s.set_link("nodeRole", self.get("NodeRole"), &p("NodeRole"));
-        s.set_link("subnets", self.get("Subnets"), &p("Subnets"));
-        s.set("amiType", self.get("AmiType"), &p("AmiType"));
-        s.set("version", self.get("Version"), &p("Version"));
-        s.set(
-            "releaseVersion",
-            self.get("ReleaseVersion"),
-            &p("ReleaseVersion"),
-        );
-        if let Some(ra) = self.get("RemoteAccess") {
-            s.set(
-                "remoteAccess.ec2SshKey",
-                ra.get("Ec2SshKey"),
-                &p("RemoteAccess.Ec2SshKey"),
-            );
-            s.set_link(
-                "remoteAccess.sourceSecurityGroups",
-                ra.get("SourceSecurityGroups"),
-                &p("RemoteAccess.SourceSecurityGroups"),
-            );
-            s.map_path("remoteAccess", &p("RemoteAccess"));
-        }
-        if let Some(lt) = self.get("LaunchTemplate") {
-            for (cli, own) in [("id", "Id"), ("name", "Name"), ("version", "Version")] {
-                s.set_link(
-                    &format!("launchTemplate.{cli}"),
-                    lt.get(own),
-                    &p(&format!("LaunchTemplate.{own}")),
-                );
-            }
-        }
-        s.build(EKS, "EKSNodegroup", &name, self.path)
+        let ng = ir::NodeGroup {
+            pos: self.pos,
+            root_own: None,
+            name: self
+                .text("NodegroupName")
+                .unwrap_or_else(|| self.id.to_string()),
+            name_own: p("NodegroupName"),
+            cluster_name: self.slot("ClusterName"),
+            node_role: self.slot("NodeRole"),
+            subnets: self.slot("Subnets"),
+            ami_type: self.slot("AmiType"),
+            version: self.slot("Version"),
+            release_version: self.slot("ReleaseVersion"),
+            remote_access: self.get("RemoteAccess").map(|_| ir::RemoteAccess {
+                own: p("RemoteAccess"),
+                ssh_key: self.slot("RemoteAccess.Ec2SshKey"),
+                source_security_groups: self.slot("RemoteAccess.SourceSecurityGroups"),
+            }),
+            launch_template: self.get("LaunchTemplate").map(|_| ir::LaunchTemplateRef {
+                own: Some(p("LaunchTemplate")),
+                id: self.slot("LaunchTemplate.Id"),
+                name: self.slot("LaunchTemplate.Name"),
+                version: self.slot("LaunchTemplate.Version"),
+            }),
+        };
+        ir::node_group(self.shape(), &ng, self.path)
     }
 
     fn access_entry(&self) -> Vec<Object> {
         let principal = self
             .text("PrincipalArn")
             .unwrap_or_else(|| self.id.to_string());
-        let mut out = vec![self.simple(
-            EKS,
-            "EKSAccessEntry",
-            &[
-                ("clusterName", "ClusterName"),
-                ("principalArn", "PrincipalArn"),
-                ("kubernetesGroups", "KubernetesGroups"),
-                ("type", "Type"),
-                ("username", "Username"),
-            ],
-            &principal,
-        )];
+        let e = ir::AccessEntry {
+            id: principal.clone(),
+            root_own: None,
+            cluster_name: self.slot("ClusterName"),
+            principal_arn: self.slot("PrincipalArn"),
+            kubernetes_groups: self.slot("KubernetesGroups"),
+            entry_type: self.slot("Type"),
+            username: self.slot("Username"),
+        };
+        let mut out = vec![ir::access_entry(self.shape(), &e, self.path)];
         if let Some(policies) = self.get("AccessPolicies") {
-            let mut s = self.shape();
-            s.set("clusterName", self.get("ClusterName"), &p("ClusterName"));
-            s.set("principalArn", self.get("PrincipalArn"), &p("PrincipalArn"));
-            let items: Vec<V> = policies
-                .items()
-                .iter()
-                .map(|i| {
-                    let mut m = Vec::new();
-                    if let Some(a) = i.get("PolicyArn") {
-                        m.push(("policyArn".to_string(), a.clone()));
-                    }
-                    if let Some(sc) = i.get("AccessScope") {
-                        let mut sm = Vec::new();
-                        if let Some(t) = sc.get("Type") {
-                            sm.push(("type".to_string(), t.clone()));
-                        }
-                        if let Some(n) = sc.get("Namespaces") {
-                            sm.push(("namespaces".to_string(), n.clone()));
-                        }
-                        m.push(("accessScope".to_string(), V::new(Val::Map(sm), sc.pos, 0)));
-                    }
-                    V::new(Val::Map(m), i.pos, 0)
-                })
-                .collect();
-            s.set(
-                "associatedAccessPolicies",
-                Some(&V::new(Val::List(items), policies.pos, 0)),
-                &p("AccessPolicies"),
-            );
-            out.push(s.build(EKS, "EKSAccessPolicies", &principal, self.path));
+            let a = ir::AccessPolicies {
+                id: principal,
+                cluster_name: self.slot("ClusterName"),
+                principal_arn: self.slot("PrincipalArn"),
+                pos: policies.pos,
+                file: 0,
+                own: p("AccessPolicies"),
+                policies: policies
+                    .items()
+                    .iter()
+                    .map(|i| ir::AccessPolicy {
+                        pos: i.pos,
+                        file: 0,
+                        policy_arn: i.get("PolicyArn").cloned(),
+                        scope: i.get("AccessScope").map(|sc| {
+                            (
+                                sc.pos,
+                                0,
+                                sc.get("Type").cloned(),
+                                sc.get("Namespaces").cloned(),
+                            )
+                        }),
+                    })
+                    .collect(),
+                paths: Vec::new(),
+            };
+            out.push(ir::access_policies(self.shape(), &a, self.path));
         }
         out
     }
 
     fn launch_template(&self) -> Object {
-        let mut s = self.shape();
-        let name = self
-            .text("LaunchTemplateName")
-            .unwrap_or_else(|| self.id.to_string());
-        s.set_node("LaunchTemplateId", str_node(&self.sid(), self.pos), None);
-        s.set_node(
-            "LaunchTemplateName",
-            str_node(&name, self.pos),
-            Some(&p("LaunchTemplateName")),
-        );
-        s.set_node("VersionNumber", Node::new(Value::Int(1), self.pos), None);
-        s.set_node(
-            "DefaultVersion",
-            Node::new(Value::Bool(true), self.pos),
-            None,
-        );
-        // The template data has the CLI's shape already.
-        match self.get("LaunchTemplateData") {
-            Some(d) => s.set("LaunchTemplateData", Some(d), &p("LaunchTemplateData")),
-            None => s.set_node(
-                "LaunchTemplateData",
-                Node::new(Value::Map(Vec::new()), self.pos),
-                None,
-            ),
-        }
-        s.build(
-            EC2,
-            "EC2LaunchTemplateVersion",
-            &format!("{}:1", self.sid()),
-            self.path,
-        )
+        let lt = ir::LaunchTemplate {
+            pos: self.pos,
+            id: self.sid(),
+            name: self
+                .text("LaunchTemplateName")
+                .unwrap_or_else(|| self.id.to_string()),
+            name_own: p("LaunchTemplateName"),
+            version: 1,
+            // The template data has the CLI's shape already.
+            data: ir::TemplateData::Given(self.slot("LaunchTemplateData")),
+        };
+        ir::launch_template(&lt, self.shape(), self.path)
     }
 
     fn security_group(&self) -> Object {
-        let mut s = self.shape();
         let gid = self.sid();
-        s.set_node("GroupId", str_node(&gid, self.pos), None);
-        s.set("GroupName", self.get("GroupName"), &p("GroupName"));
-        s.set(
-            "Description",
-            self.get("GroupDescription"),
-            &p("GroupDescription"),
-        );
-        s.set_link("VpcId", self.get("VpcId"), &p("VpcId"));
-        s.set("Tags", self.get("Tags"), &p("Tags"));
         let rules = self.get("SecurityGroupIngress");
-        match rules {
-            Some(r) if r.is_unknown() => {
-                s.map_path("IpPermissions", &p("SecurityGroupIngress"));
-                s.unknown(&FieldPath::parse("IpPermissions"), "SecurityGroupIngress");
-            }
-            _ => {
-                let base = p("SecurityGroupIngress");
-                let items = rules.map(V::items).unwrap_or(&[]);
-                let perms: Vec<(V, Vec<(FieldPath, FieldPath)>)> = items
+        let base = p("SecurityGroupIngress");
+        let ingress = match rules {
+            Some(r) if r.is_unknown() => ir::Ingress::Unknown {
+                own: base,
+                note: "SecurityGroupIngress".into(),
+            },
+            _ => ir::Ingress::Rules {
+                pos: rules.map_or(self.pos, |r| r.pos),
+                file: 0,
+                rules: rules
+                    .map(V::items)
+                    .unwrap_or(&[])
                     .iter()
                     .enumerate()
-                    .map(|(i, r)| permission(i, r, &base.index(i), &gid))
-                    .collect();
-                set_permissions(&mut s, perms, rules.map_or(self.pos, |r| r.pos), &base);
-            }
-        }
-        s.build(EC2, "EC2SecurityGroup", &gid, self.path)
+                    .map(|(i, r)| permission(r, &base.index(i)))
+                    .collect(),
+                own: base,
+            },
+        };
+        let g = ir::SecurityGroup {
+            id: gid.clone(),
+            pos: self.pos,
+            name: self.slot("GroupName"),
+            description: self.slot("GroupDescription"),
+            vpc_id: self.slot("VpcId"),
+            tags: self.slot("Tags"),
+            ingress,
+        };
+        ir::security_group(self.shape(), &g, self.path)
     }
 
     fn ingress(&self) -> Object {
         let mut s = self.shape();
         let group = self.text("GroupId").unwrap_or_else(|| self.sid());
         s.set_node("GroupId", str_node(&group, self.pos), Some(&p("GroupId")));
-        let perm = permission(0, self.props, &FieldPath::parse("Properties"), &group);
-        set_permissions(
-            &mut s,
-            vec![perm],
-            self.pos,
-            &FieldPath::parse("Properties"),
-        );
+        let own = FieldPath::parse("Properties");
+        let perm = permission(self.props, &own);
+        ir::set_permissions(&mut s, &[perm], self.pos, 0, &own);
         s.build(EC2, "EC2SecurityGroup", &group, self.path)
     }
 
@@ -950,61 +848,37 @@ impl Res<'_> {
     }
 
     fn role(&self) -> Vec<Object> {
-        let name = self.text("RoleName").unwrap_or_else(|| self.sid());
-        let arn = role_arn(&name);
-        let mut s = self.shape();
-        s.set_node("RoleName", str_node(&name, self.pos), Some(&p("RoleName")));
-        s.set_node("Arn", str_node(&arn, self.pos), None);
-        if let Some(d) = self.get("AssumeRolePolicyDocument") {
-            s.set(
-                "AssumeRolePolicyDocument",
-                Some(&document(d)),
-                &p("AssumeRolePolicyDocument"),
-            );
-        }
-        s.map_path("PermissionsBoundary", &p("PermissionsBoundary"));
-        if let Some(b) = self.get("PermissionsBoundary") {
-            s.set(
-                "PermissionsBoundary",
-                Some(&super::permissions_boundary(b)),
-                &p("PermissionsBoundary"),
-            );
-        }
-        let mut out = vec![s.build(IAM, "IAMRole", &arn, self.path)];
-        for (i, pol) in self
+        let inline = self
             .get("Policies")
             .map(V::items)
             .unwrap_or(&[])
             .iter()
             .enumerate()
-        {
-            let pname = pol
-                .get("PolicyName")
-                .and_then(V::text)
-                .unwrap_or_else(|| format!("Policies[{i}]"));
-            out.push(super::inline_role_policy(
-                self.shape(),
-                &name,
-                self.pos,
-                &pname,
-                pol.pos,
-                &p(&format!("Policies[{i}].PolicyName")),
-                pol.get("PolicyDocument"),
-                &p(&format!("Policies[{i}].PolicyDocument")),
-                self.path,
-            ));
-        }
-        if let Some(arns) = self.get("ManagedPolicyArns") {
-            out.push(super::role_attached_policies(
-                self.shape(),
-                &name,
-                self.pos,
-                arns,
-                &p("ManagedPolicyArns"),
-                self.path,
-            ));
-        }
-        out
+            .map(|(i, pol)| ir::InlinePolicy {
+                pos: pol.pos,
+                name: pol
+                    .get("PolicyName")
+                    .and_then(V::text)
+                    .unwrap_or_else(|| format!("Policies[{i}]")),
+                name_own: p(&format!("Policies[{i}].PolicyName")),
+                document: ir::Slot::of(
+                    pol.get("PolicyDocument"),
+                    p(&format!("Policies[{i}].PolicyDocument")),
+                ),
+            })
+            .collect();
+        let role = ir::Role {
+            pos: self.pos,
+            name: self.text("RoleName").unwrap_or_else(|| self.sid()),
+            name_own: p("RoleName"),
+            trust_policy: self.slot("AssumeRolePolicyDocument"),
+            boundary: self.slot("PermissionsBoundary"),
+            inline,
+            managed: self
+                .get("ManagedPolicyArns")
+                .map(|_| self.slot("ManagedPolicyArns")),
+        };
+        ir::role(&role, &|| self.shape(), self.path)
     }
 
     fn identity_provider(&self) -> Object {
@@ -1083,13 +957,6 @@ impl Res<'_> {
     }
 }
 
-fn own_key(p: &FieldPath) -> &str {
-    match p.segs().last() {
-        Some(eksguard_model::Seg::Key(k)) => k,
-        _ => "",
-    }
-}
-
 /// JSON text where the API takes text and the template gives a structure.
 fn json_text(v: &V) -> V {
     match &v.val {
@@ -1101,82 +968,33 @@ fn json_text(v: &V) -> V {
     }
 }
 
-/// One ingress rule (`CidrIp`, `SourceSecurityGroupId`, ...) as an EC2 permission.
-fn permission(
-    i: usize,
-    rule: &V,
-    own: &FieldPath,
-    self_id: &str,
-) -> (V, Vec<(FieldPath, FieldPath)>) {
-    let base = FieldPath::parse("IpPermissions").index(i);
-    let mk = |val: Val, pos: Pos| V::new(val, pos, 0);
-    let mut m: Vec<(String, V)> = Vec::new();
-    let mut paths = vec![(base.clone(), own.clone())];
-    if let Some(pv) = rule.get("IpProtocol") {
-        let t = pv.text().map(|t| {
-            if t == "all" {
-                "-1".to_string()
-            } else {
-                t.to_ascii_lowercase()
-            }
-        });
-        m.push((
-            "IpProtocol".into(),
-            t.map_or(pv.clone(), |t| mk(Val::Str(t), pv.pos)),
-        ));
-    }
-    for k in ["FromPort", "ToPort"] {
-        if let Some(v) = rule.get(k) {
-            m.push((k.into(), v.clone()));
+/// One ingress rule (`CidrIp`, `SourceSecurityGroupId`, ...) at `own`.
+fn permission(rule: &V, own: &FieldPath) -> ir::Permission {
+    let one = |src: &str, group: bool| {
+        let v = rule.get(src)?;
+        // A group that is not known is no partner to join; a CIDR that is not known
+        // leaves the permission undecided.
+        if group && v.is_unknown() {
+            return None;
         }
-    }
-    for (list, key, src) in [
-        ("IpRanges", "CidrIp", "CidrIp"),
-        ("Ipv6Ranges", "CidrIpv6", "CidrIpv6"),
-        ("UserIdGroupPairs", "GroupId", "SourceSecurityGroupId"),
-        ("PrefixListIds", "PrefixListId", "SourcePrefixListId"),
-    ] {
-        if let Some(v) = rule.get(src) {
-            if v.is_unknown() && list == "UserIdGroupPairs" {
-                continue;
-            }
-            let v = if v.as_str() == Some(self_id) && list == "UserIdGroupPairs" {
-                mk(Val::Str(self_id.into()), v.pos)
-            } else {
-                v.clone()
-            };
-            paths.push((base.key(list).index(0).key(key), own.key(src)));
-            m.push((
-                list.into(),
-                mk(
-                    Val::List(vec![mk(Val::Map(vec![(key.into(), v.clone())]), v.pos)]),
-                    v.pos,
-                ),
-            ));
-        }
-    }
-    (V::new(Val::Map(m), rule.pos, 0), paths)
-}
-
-fn set_permissions(
-    s: &mut Shape,
-    perms: Vec<(V, Vec<(FieldPath, FieldPath)>)>,
-    pos: Pos,
-    own: &FieldPath,
-) {
-    let mut items = Vec::new();
-    let mut all = Vec::new();
-    for (v, paths) in perms {
-        items.push(v);
-        all.extend(paths);
-    }
-    s.set(
-        "IpPermissions",
-        Some(&V::new(Val::List(items), pos, 0)),
-        own,
-    );
-    for (cli, own) in all {
-        s.map_path(&cli.to_string(), &own);
+        Some(ir::Sources {
+            pos: v.pos,
+            file: 0,
+            items: vec![ir::Source::at_value(v.clone(), Some(own.key(src)))],
+            unknown: Vec::new(),
+        })
+    };
+    ir::Permission {
+        pos: rule.pos,
+        file: 0,
+        own: Some(own.clone()),
+        protocol: rule.get("IpProtocol").cloned(),
+        from_port: rule.get("FromPort").cloned(),
+        to_port: rule.get("ToPort").cloned(),
+        ipv4: one("CidrIp", false),
+        ipv6: one("CidrIpv6", false),
+        groups: one("SourceSecurityGroupId", true),
+        prefix_lists: one("SourcePrefixListId", false),
     }
 }
 
@@ -1293,5 +1111,135 @@ mod tests {
         let names = role_names(&l);
         assert_eq!(names.len(), 1);
         assert!(names[0].as_deref().unwrap().ends_with("-x"));
+    }
+
+    fn objects(text: &str) -> Vec<Object> {
+        load(&parse(text), &Arc::from("t.yaml")).objects
+    }
+
+    /// The `RoleName` of the role `R` in a template with `rest` (parameters, conditions,
+    /// more resources) and `R`'s name given by `expr`.
+    fn name_of(rest: &str, expr: &str) -> Option<String> {
+        let text = format!(
+            "{rest}\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: {expr}\n"
+        );
+        let objs = objects(&text);
+        let role = objs.iter().find(|o| &*o.kind == "IAMRole")?;
+        role.root
+            .get("RoleName")
+            .and_then(Node::as_str)
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn intrinsics() {
+        let params =
+            "Parameters:\n  Env:\n    Type: String\n    Default: prod\n  Open:\n    Type: String";
+        for (expr, want) in [
+            ("!Ref Env", "prod"),
+            ("!Sub '${Env}-nodes'", "prod-nodes"),
+            ("!Sub ['${A}-${Env}', {A: x}]", "x-prod"),
+            ("!Join ['-', [a, !Ref Env]]", "a-prod"),
+            ("!Select [1, [a, b, c]]", "b"),
+            (
+                "!Sub '${AWS::Partition}.${AWS::URLSuffix}'",
+                "aws.amazonaws.com",
+            ),
+            ("{\"Fn::Join\": [\"\", [x, y]]}", "xy"),
+        ] {
+            assert_eq!(name_of(params, expr).as_deref(), Some(want), "{expr}");
+        }
+        // A parameter without a default is not known before deploy: the name is the
+        // resource's stand-in.
+        assert_eq!(name_of(params, "!Ref Open").as_deref(), Some("t.yaml/R"));
+    }
+
+    #[test]
+    fn conditions_choose_branches_and_drop_resources() {
+        let conds = "Parameters:\n  Env:\n    Type: String\n    Default: prod\nConditions:\n  IsProd: !Equals [!Ref Env, prod]\n  NotProd: !Not [!Condition IsProd]\n  Either: !Or [!Condition IsProd, !Condition NotProd]\n  Both: !And [!Condition IsProd, !Condition NotProd]";
+        assert_eq!(
+            name_of(conds, "!If [IsProd, big, small]").as_deref(),
+            Some("big")
+        );
+        assert_eq!(
+            name_of(conds, "!If [Both, big, small]").as_deref(),
+            Some("small")
+        );
+        assert_eq!(
+            name_of(conds, "!If [Either, big, small]").as_deref(),
+            Some("big")
+        );
+        // A resource whose condition is false is not created.
+        let text = format!(
+            "{conds}\nResources:\n  R:\n    Type: AWS::IAM::Role\n    Condition: NotProd\n    Properties:\n      RoleName: x\n"
+        );
+        assert!(objects(&text).is_empty());
+    }
+
+    #[test]
+    fn refs_and_getatts_link_resources_with_positions() {
+        let text = "Resources:\n  Node:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: nodes\n  C:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Name: prod\n      ResourcesVpcConfig:\n        EndpointPublicAccess: true\n        SecurityGroupIds: [!Ref Sg]\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n  Ng:\n    Type: AWS::EKS::Nodegroup\n    Properties:\n      ClusterName: !Ref C\n      NodeRole: !GetAtt Node.Arn\n";
+        let objs = objects(text);
+        let ng = objs.iter().find(|o| &*o.kind == "EKSNodegroup").unwrap();
+        assert_eq!(
+            ng.root.get("nodeRole").and_then(Node::as_str),
+            Some("arn:aws:iam::000000000000:role/nodes")
+        );
+        assert_eq!(
+            ng.root.get("clusterName").and_then(Node::as_str),
+            Some("prod")
+        );
+        assert_eq!(ng.locate(&FieldPath::parse("nodeRole")).unwrap().line, 21);
+        assert_eq!(
+            ng.report_path(&FieldPath::parse("nodeRole")).to_string(),
+            "Properties.NodeRole"
+        );
+        let c = objs.iter().find(|o| &*o.kind == "EKSCluster").unwrap();
+        assert_eq!(
+            c.root
+                .at("resourcesVpcConfig.securityGroupIds")
+                .unwrap()
+                .items()[0]
+                .as_str(),
+            Some("t.yaml/Sg")
+        );
+        let public = FieldPath::parse("resourcesVpcConfig.endpointPublicAccess");
+        assert_eq!(c.locate(&public).unwrap().line, 11);
+        assert_eq!(
+            c.report_path(&public).to_string(),
+            "Properties.ResourcesVpcConfig.EndpointPublicAccess"
+        );
+        // The group EKS creates for the cluster comes with it.
+        assert!(objs
+            .iter()
+            .any(|o| &*o.name == "t.yaml/C.ClusterSecurityGroupId"));
+    }
+
+    #[test]
+    fn auto_mode_node_role_and_ingress_rules() {
+        let text = "Resources:\n  C:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Name: auto\n      ComputeConfig:\n        Enabled: true\n        NodeRoleArn: arn:aws:iam::1:role/auto-nodes\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      SecurityGroupIngress:\n        - IpProtocol: ALL\n          CidrIp: 0.0.0.0/0\n";
+        let objs = objects(text);
+        let c = objs.iter().find(|o| &*o.kind == "EKSCluster").unwrap();
+        let role = FieldPath::parse("computeConfig.nodeRoleArn");
+        assert_eq!(
+            c.root
+                .at("computeConfig.nodeRoleArn")
+                .and_then(Node::as_str),
+            Some("arn:aws:iam::1:role/auto-nodes")
+        );
+        assert_eq!(c.locate(&role).unwrap().line, 8);
+        assert_eq!(
+            c.report_path(&role).to_string(),
+            "Properties.ComputeConfig.NodeRoleArn"
+        );
+        let sg = objs.iter().find(|o| &*o.name == "t.yaml/Sg").unwrap();
+        let perm = &sg.root.get("IpPermissions").unwrap().items()[0];
+        assert_eq!(perm.get("IpProtocol").and_then(Node::as_str), Some("-1"));
+        let cidr = FieldPath::parse("IpPermissions[0].IpRanges[0].CidrIp");
+        assert_eq!(
+            sg.report_path(&cidr).to_string(),
+            "Properties.SecurityGroupIngress[0].CidrIp"
+        );
+        assert_eq!(sg.locate(&cidr).unwrap().line, 15);
     }
 }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
 
 use super::hcl::Evaluated;
+use super::ir::{self, Slot};
 use super::terraform::role_arn;
 use super::{str_node, Shape, Val, V};
 use crate::aws_json::{EC2, EKS, IAM};
@@ -464,14 +465,13 @@ fn rules_to_permissions(
     recommended: &[(i64, i64, &str, &str)],
 ) {
     let b = cx.b;
-    let mut items = Vec::new();
-    let mut paths = Vec::new();
     let given = cx.get(input);
     if given.is_some_and(V::is_unknown) {
         s.map_path("IpPermissions", &p(input));
         s.unknown(&p("IpPermissions"), input);
         return;
     }
+    let mut perms = Vec::new();
     for (k, r) in given
         .map(|g| match &g.val {
             Val::Map(m) => m.clone(),
@@ -482,114 +482,85 @@ fn rules_to_permissions(
         if r.get("type").and_then(V::as_str) != Some("ingress") {
             continue;
         }
-        let i = items.len();
         let own = key(input, &k);
-        let base = FieldPath::parse("IpPermissions").index(i);
-        let mut m: Vec<(String, V)> = Vec::new();
-        if let Some(proto) = r.get("protocol") {
-            let t = proto.text().map(|t| {
-                if t == "all" {
-                    "-1".into()
-                } else {
-                    t.to_ascii_lowercase()
-                }
-            });
-            m.push((
-                "IpProtocol".into(),
-                t.map_or(proto.clone(), |t| {
-                    V::new(Val::Str(t), proto.pos, proto.file)
-                }),
-            ));
-        }
-        for (cli, tf) in [("FromPort", "from_port"), ("ToPort", "to_port")] {
-            if let Some(v) = r.get(tf) {
-                m.push((cli.into(), v.clone()));
-            }
-        }
-        for (list, field, tf) in [
-            ("IpRanges", "CidrIp", "cidr_blocks"),
-            ("Ipv6Ranges", "CidrIpv6", "ipv6_cidr_blocks"),
-        ] {
-            if let Some(v) = r.get(tf) {
-                let ranges: Vec<V> = v
+        let ranges = |tf: &str| {
+            r.get(tf).map(|v| ir::Sources {
+                pos: v.pos,
+                file: v.file,
+                items: v
                     .items()
                     .iter()
                     .enumerate()
-                    .map(|(j, c)| {
-                        paths.push((base.key(list).index(j).key(field), own.key(tf).index(j)));
-                        V::new(Val::Map(vec![(field.into(), c.clone())]), c.pos, c.file)
-                    })
-                    .collect();
-                m.push((list.into(), V::new(Val::List(ranges), v.pos, v.file)));
-            }
-        }
+                    .map(|(j, c)| ir::Source::at_value(c.clone(), Some(own.key(tf).index(j))))
+                    .collect(),
+                unknown: Vec::new(),
+            })
+        };
+        let group = |id: &str| ir::Source {
+            v: cx.mk(Val::Str(id.into())),
+            pos: r.pos,
+            file: r.file,
+            own: None,
+        };
         let mut pairs = Vec::new();
         if r.get("self").and_then(V::as_bool) == Some(true) {
-            pairs.push(V::new(
-                Val::Map(vec![("GroupId".into(), cx.mk(Val::Str(self_id.into())))]),
-                r.pos,
-                r.file,
-            ));
+            pairs.push(group(self_id));
         }
         if r.get("source_cluster_security_group").and_then(V::as_bool) == Some(true)
             || r.get("source_node_security_group").and_then(V::as_bool) == Some(true)
         {
-            pairs.push(V::new(
-                Val::Map(vec![("GroupId".into(), cx.mk(Val::Str(peer_id.into())))]),
-                r.pos,
-                r.file,
-            ));
+            pairs.push(group(peer_id));
         }
         if let Some(sg) = r
             .get("source_security_group_id")
             .filter(|v| !v.is_unknown())
         {
-            pairs.push(V::new(
-                Val::Map(vec![("GroupId".into(), sg.clone())]),
-                sg.pos,
-                sg.file,
-            ));
+            pairs.push(ir::Source::at_value(sg.clone(), None));
         }
-        if !pairs.is_empty() {
-            m.push((
-                "UserIdGroupPairs".into(),
-                V::new(Val::List(pairs), r.pos, r.file),
-            ));
-        }
-        paths.push((base, own));
-        items.push(V::new(Val::Map(m), r.pos, r.file));
+        perms.push(ir::Permission {
+            pos: r.pos,
+            file: r.file,
+            protocol: r.get("protocol").cloned(),
+            from_port: r.get("from_port").cloned(),
+            to_port: r.get("to_port").cloned(),
+            ipv4: ranges("cidr_blocks"),
+            ipv6: ranges("ipv6_cidr_blocks"),
+            groups: Some(ir::Sources {
+                pos: r.pos,
+                file: r.file,
+                items: pairs,
+                unknown: Vec::new(),
+            }),
+            prefix_lists: None,
+            own: Some(own),
+        });
     }
+    // The rules the module adds by itself, at the module block.
     for (from, to, proto, from_peer) in recommended {
         let group = if *from_peer == "peer" {
             peer_id
         } else {
             self_id
         };
-        items.push(V::new(
-            Val::Map(vec![
-                ("IpProtocol".into(), cx.mk(Val::Str(proto.to_string()))),
-                ("FromPort".into(), cx.mk(Val::Int(*from))),
-                ("ToPort".into(), cx.mk(Val::Int(*to))),
-                (
-                    "UserIdGroupPairs".into(),
-                    cx.mk(Val::List(vec![cx.mk(Val::Map(vec![(
-                        "GroupId".into(),
-                        cx.mk(Val::Str(group.into())),
-                    )]))])),
-                ),
-            ]),
-            b.pos,
-            b.file,
-        ));
+        perms.push(ir::Permission {
+            pos: b.pos,
+            file: b.file,
+            own: None,
+            protocol: Some(cx.mk(Val::Str(proto.to_string()))),
+            from_port: Some(cx.mk(Val::Int(*from))),
+            to_port: Some(cx.mk(Val::Int(*to))),
+            ipv4: None,
+            ipv6: None,
+            groups: Some(ir::Sources {
+                pos: b.pos,
+                file: b.file,
+                items: vec![ir::Source::at_value(cx.mk(Val::Str(group.into())), None)],
+                unknown: Vec::new(),
+            }),
+            prefix_lists: None,
+        });
     }
-    s.set(
-        "IpPermissions",
-        Some(&V::new(Val::List(items), b.pos, b.file)),
-        &p(input),
-    );
-    for (cli, own) in paths {
-        s.map_path(&cli.to_string(), &own);
-    }
+    ir::set_permissions(s, &perms, b.pos, b.file, &p(input));
 }
 
 fn node_security_group(cx: &Ctx, id: &str, cluster_sg: &str) -> Object {
@@ -797,59 +768,59 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
             if !managed {
                 continue;
             }
-            let mut s = cx.shape(g.pos);
-            s.map_path("", &base);
-            s.set_node("clusterName", str_node(&cx.cluster_name, g.pos), None);
-            s.set_node(
-                "nodegroupName",
-                str_node(&ng_name, g.pos),
-                Some(&base.key("name")),
-            );
             let role = setting(g, defaults, "iam_role_arn")
                 .and_then(|(v, _)| v.text())
                 .unwrap_or_else(|| role_arn(&format!("{}.{input}[\"{k}\"].iam_role", cx.addr)));
-            s.set_node("nodeRole", str_node(&role, g.pos), None);
-            for (cli, tf) in [
-                ("amiType", "ami_type"),
-                ("releaseVersion", "ami_release_version"),
-            ] {
-                if let Some((v, from)) = setting(g, defaults, tf) {
-                    s.set(cli, Some(v), &own(tf, from));
-                }
-            }
+            // What the module derives maps under the group's own path.
+            let derived = |text: &str, cli: &str| Slot::derived(text, g.pos, g.file, base.key(cli));
+            let given = |tf: &str| match setting(g, defaults, tf) {
+                Some((v, from)) => Slot::of(Some(v), own(tf, from)),
+                None => Slot::absent(base.key(tf)),
+            };
             let version_key = if cx.n.v >= 21 {
                 "kubernetes_version"
             } else {
                 "cluster_version"
             };
-            match setting(g, defaults, version_key) {
-                Some((v, from)) => s.set("version", Some(v), &own(version_key, from)),
-                None => s.set("version", cx.get(cx.n.version), &p(cx.n.version)),
-            }
-            if let Some((v, from)) = setting(g, defaults, "subnet_ids") {
-                s.set_link("subnets", Some(v), &own("subnet_ids", from));
-            } else {
-                s.set_link("subnets", cx.get("subnet_ids"), &p("subnet_ids"));
-            }
-            if let Some((ra, from)) = setting(g, defaults, "remote_access") {
-                let at = own("remote_access", from);
-                s.map_path("remoteAccess", &at);
-                s.set(
-                    "remoteAccess.ec2SshKey",
-                    ra.get("ec2_ssh_key"),
-                    &at.key("ec2_ssh_key"),
-                );
-                s.set_link(
-                    "remoteAccess.sourceSecurityGroups",
-                    ra.get("source_security_group_ids"),
-                    &at.key("source_security_group_ids"),
-                );
-            }
-            if custom_lt {
-                s.set_node("launchTemplate.id", str_node(&lt_id, g.pos), None);
-                s.set_node("launchTemplate.version", str_node("1", g.pos), None);
-            }
-            out.push(s.build(EKS, "EKSNodegroup", &ng_name, cx.path));
+            let ra = setting(g, defaults, "remote_access");
+            let lt_key = base.key("launchTemplate");
+            let ng = ir::NodeGroup {
+                pos: g.pos,
+                root_own: Some(base.clone()),
+                name: ng_name.clone(),
+                name_own: base.key("name"),
+                cluster_name: derived(&cx.cluster_name, "clusterName"),
+                node_role: derived(&role, "nodeRole"),
+                subnets: match setting(g, defaults, "subnet_ids") {
+                    Some((v, from)) => Slot::of(Some(v), own("subnet_ids", from)),
+                    None => Slot::of(cx.get("subnet_ids"), p("subnet_ids")),
+                },
+                ami_type: given("ami_type"),
+                version: match setting(g, defaults, version_key) {
+                    Some((v, from)) => Slot::of(Some(v), own(version_key, from)),
+                    None => Slot::of(cx.get(cx.n.version), p(cx.n.version)),
+                },
+                release_version: given("ami_release_version"),
+                remote_access: ra.map(|(ra, from)| {
+                    let at = own("remote_access", from);
+                    ir::RemoteAccess {
+                        ssh_key: Slot::of(ra.get("ec2_ssh_key"), at.key("ec2_ssh_key")),
+                        source_security_groups: Slot::of(
+                            ra.get("source_security_group_ids"),
+                            at.key("source_security_group_ids"),
+                        ),
+                        own: at,
+                    }
+                }),
+                launch_template: custom_lt.then(|| ir::LaunchTemplateRef {
+                    own: None,
+                    id: Slot::derived(&lt_id, g.pos, g.file, lt_key.key("id")),
+                    name: Slot::absent(lt_key.key("name")),
+                    version: Slot::derived("1", g.pos, g.file, lt_key.key("version")),
+                }),
+            };
+            out.push(ir::node_group(cx.shape(g.pos), &ng, cx.path));
+
             // The node role the module creates carries the worker policies and any
             // `iam_role_additional_policies`.
             if setting(g, defaults, "iam_role_arn").is_none() {
@@ -932,59 +903,62 @@ fn access_entries(cx: &Ctx) -> Vec<Object> {
             .get("principal_arn")
             .and_then(V::text)
             .unwrap_or_else(|| k.clone());
-        let mut s = cx.shape(e.pos);
-        s.map_path("", &base);
-        s.set_node("clusterName", str_node(&cx.cluster_name, e.pos), None);
-        s.set(
-            "principalArn",
-            e.get("principal_arn"),
-            &base.key("principal_arn"),
-        );
-        s.set(
-            "kubernetesGroups",
-            e.get("kubernetes_groups"),
-            &base.key("kubernetes_groups"),
-        );
-        s.set("type", e.get("type"), &base.key("type"));
-        out.push(s.build(EKS, "EKSAccessEntry", &principal, cx.path));
+        let entry = ir::AccessEntry {
+            id: principal.clone(),
+            root_own: Some(base.clone()),
+            cluster_name: Slot::derived(&cx.cluster_name, e.pos, e.file, base.key("clusterName")),
+            principal_arn: Slot::of(e.get("principal_arn"), base.key("principal_arn")),
+            kubernetes_groups: Slot::of(e.get("kubernetes_groups"), base.key("kubernetes_groups")),
+            entry_type: Slot::of(e.get("type"), base.key("type")),
+            username: Slot::absent(base.key("user_name")),
+        };
+        out.push(ir::access_entry(cx.shape(e.pos), &entry, cx.path));
         if let Some(V {
             val: Val::Map(assocs),
             ..
         }) = e.get("policy_associations")
         {
-            let mut s = cx.shape(e.pos);
-            s.set_node("clusterName", str_node(&cx.cluster_name, e.pos), None);
-            s.set(
-                "principalArn",
-                e.get("principal_arn"),
-                &base.key("principal_arn"),
-            );
-            let mut items = Vec::new();
-            for (i, (ak, a)) in assocs.iter().enumerate() {
-                let at = base.key("policy_associations").key(ak);
-                s.map_path(&format!("associatedAccessPolicies[{i}]"), &at);
-                let mut m = Vec::new();
-                if let Some(arn) = a.get("policy_arn") {
-                    m.push(("policyArn".to_string(), arn.clone()));
-                }
-                if let Some(sc) = a.get("access_scope") {
-                    let mut sm = Vec::new();
-                    if let Some(t) = sc.get("type") {
-                        sm.push(("type".to_string(), t.clone()));
-                    }
-                    if let Some(ns) = sc.get("namespaces") {
-                        sm.push(("namespaces".to_string(), ns.clone()));
-                    }
-                    m.push(("accessScope".into(), V::new(Val::Map(sm), sc.pos, sc.file)));
-                }
-                items.push(V::new(Val::Map(m), a.pos, a.file));
-            }
-            s.set(
-                "associatedAccessPolicies",
-                Some(&V::new(Val::List(items), e.pos, e.file)),
-                &base.key("policy_associations"),
-            );
-            out.push(s.build(EKS, "EKSAccessPolicies", &principal, cx.path));
+            let at = |ak: &str| base.key("policy_associations").key(ak);
+            let a = ir::AccessPolicies {
+                id: principal,
+                cluster_name: Slot::derived(
+                    &cx.cluster_name,
+                    e.pos,
+                    e.file,
+                    base.key("clusterName"),
+                ),
+                principal_arn: Slot::of(e.get("principal_arn"), base.key("principal_arn")),
+                pos: e.pos,
+                file: e.file,
+                own: base.key("policy_associations"),
+                policies: assocs
+                    .iter()
+                    .map(|(_, a)| ir::AccessPolicy {
+                        pos: a.pos,
+                        file: a.file,
+                        policy_arn: a.get("policy_arn").cloned(),
+                        scope: a.get("access_scope").map(|sc| {
+                            (
+                                sc.pos,
+                                sc.file,
+                                sc.get("type").cloned(),
+                                sc.get("namespaces").cloned(),
+                            )
+                        }),
+                    })
+                    .collect(),
+                paths: assocs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (ak, _))| {
+                        (
+                            FieldPath::parse("associatedAccessPolicies").index(i),
+                            at(ak),
+                        )
+                    })
+                    .collect(),
+            };
+            out.push(ir::access_policies(cx.shape(e.pos), &a, cx.path));
         }
     }
     out
@@ -1062,5 +1036,147 @@ mod tests {
         assert_eq!(major(&v("~> 20.0")), Some(20));
         assert_eq!(major(&v("21.1.0")), Some(21));
         assert_eq!(major(&v(">= 19.15, < 20")), Some(19));
+    }
+
+    const MODULE: &str = r#"module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 20.0"
+
+  cluster_name                   = "prod"
+  cluster_endpoint_public_access = true
+
+  eks_managed_node_groups = {
+    general = {
+      ami_type = "AL2023_x86_64_STANDARD"
+      metadata_options = {
+        http_tokens = "optional"
+      }
+    }
+  }
+
+  node_security_group_additional_rules = {
+    ssh = {
+      type        = "ingress"
+      protocol    = "tcp"
+      from_port   = 22
+      to_port     = 22
+      cidr_blocks = ["0.0.0.0/0"]
+    }
+  }
+
+  access_entries = {
+    ops = {
+      principal_arn = "arn:aws:iam::1:role/ops"
+      policy_associations = {
+        admin = {
+          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+          access_scope = { type = "cluster" }
+        }
+      }
+    }
+  }
+}
+"#;
+
+    fn objects() -> Vec<Object> {
+        let (objects, errors) = super::super::load_terraform_text("main.tf", MODULE);
+        assert!(errors.is_empty(), "{errors:?}");
+        objects
+    }
+
+    #[test]
+    fn cluster_defaults_carry_a_note() {
+        let objs = objects();
+        let c = objs.iter().find(|o| &*o.kind == "EKSCluster").unwrap();
+        assert_eq!(&*c.name, "prod");
+        let public = p("resourcesVpcConfig.endpointPublicAccess");
+        assert_eq!(
+            c.report_path(&public).to_string(),
+            "cluster_endpoint_public_access"
+        );
+        assert_eq!(c.locate(&public).unwrap().line, 6);
+        let cidrs = p("resourcesVpcConfig.publicAccessCidrs");
+        assert_eq!(
+            c.iac.as_ref().unwrap().default_note(&cidrs),
+            Some("module default `cluster_endpoint_public_access_cidrs = [\"0.0.0.0/0\"]`, v20")
+        );
+    }
+
+    #[test]
+    fn node_groups_and_their_templates() {
+        let objs = objects();
+        let ng = objs.iter().find(|o| &*o.kind == "EKSNodegroup").unwrap();
+        assert_eq!(&*ng.name, "general");
+        assert_eq!(
+            ng.report_path(&p("amiType")).to_string(),
+            "eks_managed_node_groups.general.ami_type"
+        );
+        assert_eq!(ng.locate(&p("amiType")).unwrap().line, 10);
+        assert_eq!(
+            ng.root.at("launchTemplate.version").and_then(Node::as_str),
+            Some("1")
+        );
+        let lt = objs
+            .iter()
+            .find(|o| &*o.kind == "EC2LaunchTemplateVersion")
+            .unwrap();
+        let tokens = p("LaunchTemplateData.MetadataOptions.HttpTokens");
+        assert_eq!(
+            lt.root
+                .at("LaunchTemplateData.MetadataOptions.HttpTokens")
+                .and_then(Node::as_str),
+            Some("optional")
+        );
+        assert_eq!(
+            lt.report_path(&tokens).to_string(),
+            "eks_managed_node_groups.general.metadata_options.http_tokens"
+        );
+        // The node role the module creates, with the worker policies.
+        let role = objs
+            .iter()
+            .find(|o| &*o.kind == "IAMAttachedPolicies")
+            .unwrap();
+        assert_eq!(role.root.get("AttachedPolicies").unwrap().items().len(), 3);
+    }
+
+    #[test]
+    fn additional_rules_come_before_the_recommended_ones() {
+        let objs = objects();
+        let node_sg = objs
+            .iter()
+            .find(|o| o.name.ends_with("module.eks.node_security_group_id"))
+            .unwrap();
+        let perms = node_sg.root.get("IpPermissions").unwrap().items();
+        // The rule given, then 443 and 10250 from the cluster, 53 and 1025-65535 within.
+        assert_eq!(perms.len(), 5);
+        let cidr = p("IpPermissions[0].IpRanges[0].CidrIp");
+        assert_eq!(
+            node_sg.report_path(&cidr).to_string(),
+            "node_security_group_additional_rules.ssh.cidr_blocks[0]"
+        );
+        assert_eq!(node_sg.locate(&cidr).unwrap().line, 23);
+        assert_eq!(perms[1].get("FromPort").and_then(Node::as_i64), Some(443));
+        assert_eq!(perms[4].get("ToPort").and_then(Node::as_i64), Some(65535));
+    }
+
+    #[test]
+    fn access_entries_and_their_policies() {
+        let objs = objects();
+        let e = objs.iter().find(|o| &*o.kind == "EKSAccessEntry").unwrap();
+        assert_eq!(&*e.name, "arn:aws:iam::1:role/ops");
+        assert_eq!(
+            e.root.get("clusterName").and_then(Node::as_str),
+            Some("prod")
+        );
+        let ap = objs
+            .iter()
+            .find(|o| &*o.kind == "EKSAccessPolicies")
+            .unwrap();
+        let arn = p("associatedAccessPolicies[0].policyArn");
+        assert_eq!(
+            ap.report_path(&arn).to_string(),
+            "access_entries.ops.policy_associations.admin.policyArn"
+        );
+        assert_eq!(ap.locate(&arn).unwrap().line, 32);
     }
 }

@@ -906,7 +906,9 @@ fn computed(
             literal("name").unwrap_or_else(|| address.to_string())
         ),
         ("aws_launch_template", "latest_version" | "default_version") => return Some(Val::Int(1)),
-        ("aws_launch_template", "name") => literal("name")?,
+        // Without a name (a `name_prefix`, none) the mapper names the template by its
+        // stand-in: the same here, so a node group naming it finds it.
+        ("aws_launch_template", "name") => literal("name").unwrap_or_else(|| address.to_string()),
         ("aws_eks_cluster", "vpc_config")
             if rest.last().map(String::as_str) == Some("cluster_security_group_id") =>
         {
@@ -986,10 +988,36 @@ fn function(
         ("coalesce", _) => args
             .into_iter()
             .find(|a| known(a) && !matches!(&a.val, Val::Null) && a.as_str() != Some("")),
-        (
-            "tolist" | "toset" | "tomap" | "sort" | "distinct" | "nonsensitive" | "sensitive",
-            [x],
-        ) if known(x) => Some(x.clone()),
+        ("tolist" | "tomap" | "nonsensitive" | "sensitive", [x]) if known(x) => Some(x.clone()),
+        // Equal items compare by value, wherever they are written.
+        ("toset" | "distinct", [x]) if known(x) => match &x.val {
+            Val::List(items) => {
+                let mut seen: Vec<String> = Vec::new();
+                let kept = items
+                    .iter()
+                    .filter(|i| match to_json(i) {
+                        Some(j) if seen.contains(&j) => false,
+                        Some(j) => {
+                            seen.push(j);
+                            true
+                        }
+                        None => true,
+                    })
+                    .cloned()
+                    .collect();
+                Some(V::new(Val::List(kept), x.pos, x.file))
+            }
+            _ => Some(x.clone()),
+        },
+        ("sort", [x]) if known(x) => {
+            let mut items = x.items().to_vec();
+            if items.iter().all(|i| i.as_str().is_some()) {
+                items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                Some(V::new(Val::List(items), x.pos, x.file))
+            } else {
+                Some(x.clone())
+            }
+        }
         ("tostring", [x]) => mk(Val::Str(x.text()?)),
         ("tonumber", [x]) => mk(Val::Int(x.as_i64()?)),
         ("tobool", [x]) => mk(Val::Bool(x.as_bool()?)),
@@ -1130,10 +1158,16 @@ fn dedent(s: &str, _n: usize) -> String {
         .map(|l| l.len() - l.trim_start().len())
         .min()
         .unwrap_or(0);
-    s.lines()
+    let mut out = s
+        .lines()
         .map(|l| l.get(min..).unwrap_or(l.trim_start()))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    // The text keeps its last line break, as the plain heredoc does.
+    if s.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 /// `data "aws_iam_policy_document"` as the JSON document it renders, keeping the
@@ -1257,4 +1291,204 @@ pub fn objects(module: &Module, default_ns: &str) -> (Vec<Object>, Vec<InputErro
         }
     }
     (objects, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The evaluated blocks of one file.
+    fn blocks(text: &str) -> Vec<Evaluated> {
+        let f = TfFile::parse("t.tf", text.to_string()).unwrap();
+        evaluate(vec![f], &[]).blocks
+    }
+
+    /// The value of `expr` as the attribute `a` of a resource, after `prelude`.
+    fn value_with(prelude: &str, expr: &str) -> V {
+        let text = format!("{prelude}\nresource \"aws_iam_role\" \"t\" {{\n  a = {expr}\n}}\n");
+        let b = blocks(&text);
+        let r = b.iter().find(|b| b.address == "aws_iam_role.t").unwrap();
+        r.attrs.get("a").cloned().unwrap()
+    }
+
+    fn value(expr: &str) -> V {
+        value_with("", expr)
+    }
+
+    fn text(expr: &str) -> Option<String> {
+        value(expr).text()
+    }
+
+    #[test]
+    fn literals_and_positions() {
+        let v = value("\"x\"");
+        assert_eq!(v.as_str(), Some("x"));
+        // The prelude is one empty line: the attribute is on line 3.
+        assert_eq!(v.pos.line, 3);
+        assert_eq!(value("42").as_i64(), Some(42));
+        assert_eq!(value("1.5").val, Val::Float(1.5));
+        assert_eq!(value("true").as_bool(), Some(true));
+        assert_eq!(value("null").val, Val::Null);
+        let list = value("[\"a\",\n    \"b\"]");
+        assert_eq!(list.items().len(), 2);
+        assert_eq!(list.items()[1].pos.line, 4);
+        let map = value("{ k = \"v\", \"q\" = 1 }");
+        assert_eq!(map.get("k").and_then(V::as_str), Some("v"));
+        assert_eq!(map.get("q").and_then(V::as_i64), Some(1));
+    }
+
+    #[test]
+    fn templates_and_heredocs() {
+        let pre = "variable \"env\" {\n  default = \"prod\"\n}\nlocals {\n  n = 3\n}";
+        assert_eq!(
+            value_with(pre, "\"${var.env}-${local.n}\"").as_str(),
+            Some("prod-3")
+        );
+        assert_eq!(
+            value_with(pre, "<<-EOT\n    a ${var.env}\n    b\n  EOT").as_str(),
+            Some("a prod\nb\n")
+        );
+        // A template over a value known only at apply is unknown as a whole.
+        assert!(value("\"${aws_vpc.main.cidr_block}/x\"").is_unknown());
+    }
+
+    #[test]
+    fn variables_locals_and_tfvars() {
+        let pre = "variable \"public\" {\n  default = false\n}\nlocals {\n  p = var.public\n}";
+        assert_eq!(value_with(pre, "local.p").as_bool(), Some(false));
+        let tf = TfFile::parse(
+            "main.tf",
+            format!("{pre}\nresource \"aws_iam_role\" \"t\" {{\n  a = local.p\n}}\n"),
+        )
+        .unwrap();
+        let vars = TfFile::parse("terraform.tfvars", "public = true\n".into()).unwrap();
+        let m = evaluate(vec![tf], &[&vars]);
+        let a = m.blocks[0].attrs.get("a").unwrap();
+        assert_eq!(a.as_bool(), Some(true));
+        // A variable without a default and not set is unknown.
+        assert!(value_with("variable \"x\" {}", "var.x").is_unknown());
+    }
+
+    #[test]
+    fn operators_and_conditionals() {
+        assert_eq!(value("1 + 2").as_i64(), Some(3));
+        assert_eq!(value("\"a\" == \"a\"").as_bool(), Some(true));
+        assert_eq!(value("!true").as_bool(), Some(false));
+        assert_eq!(text("true ? \"y\" : \"n\"").as_deref(), Some("y"));
+        assert_eq!(text("(false ? \"y\" : \"n\")").as_deref(), Some("n"));
+        // An undecided condition leaves the value unknown.
+        assert!(value("var.nope ? 1 : 2").is_unknown());
+        // `for` expressions are not evaluated: unknown, never wrong.
+        assert!(value("[for s in [\"a\"] : upper(s)]").is_unknown());
+    }
+
+    #[test]
+    fn functions() {
+        for (expr, want) in [
+            ("join(\",\", [\"a\", \"b\"])", "a,b"),
+            ("format(\"%s-%d\", \"n\", 2)", "n-2"),
+            ("replace(\"a-b-c\", \"-\", \"_\")", "a_b_c"),
+            ("lower(\"AbC\")", "abc"),
+            ("upper(\"abc\")", "ABC"),
+            ("trimspace(\"  x \")", "x"),
+            ("trimprefix(\"https://x\", \"https://\")", "x"),
+            ("coalesce(\"\", \"b\")", "b"),
+            ("element([\"a\", \"b\"], 1)", "b"),
+            ("lookup({ a = \"1\" }, \"b\", \"d\")", "d"),
+            ("tostring(5)", "5"),
+            ("try(var.none, \"fallback\")", "fallback"),
+        ] {
+            assert_eq!(text(expr).as_deref(), Some(want), "{expr}");
+        }
+        assert_eq!(value("length([1, 2, 3])").as_i64(), Some(3));
+        assert_eq!(value("contains([\"a\"], \"a\")").as_bool(), Some(true));
+        assert_eq!(value("concat([1], [2, 3])").items().len(), 3);
+        assert_eq!(value("distinct([1, 1, 2])").items().len(), 2);
+        assert_eq!(value("toset([\"a\", \"a\"])").items().len(), 1);
+        assert_eq!(text("sort([\"b\", \"a\"])[0]").as_deref(), Some("a"));
+        let merged = value("merge({ a = 1 }, { a = 2, b = 3 })");
+        assert_eq!(merged.get("a").and_then(V::as_i64), Some(2));
+        assert_eq!(merged.get("b").and_then(V::as_i64), Some(3));
+        assert_eq!(
+            value("jsondecode(\"{\\\"k\\\": [1]}\")")
+                .get("k")
+                .map(|v| v.items().len()),
+            Some(1)
+        );
+        // `jsonencode` keeps the structure (policies are read as structures).
+        let enc = value("jsonencode({ Version = \"2012-10-17\" })");
+        assert_eq!(enc.get("Version").and_then(V::as_str), Some("2012-10-17"));
+        assert_eq!(
+            to_json(&enc).as_deref(),
+            Some("{\"Version\":\"2012-10-17\"}")
+        );
+        // A function the reader does not evaluate is unknown.
+        assert!(value("cidrsubnet(\"10.0.0.0/16\", 8, 1)").is_unknown());
+    }
+
+    #[test]
+    fn references_to_computed_attributes_are_stand_ins() {
+        let pre = "resource \"aws_iam_role\" \"node\" {\n  name = \"nodes\"\n}\nresource \"aws_eks_cluster\" \"c\" {\n  name = \"prod\"\n}\nresource \"aws_security_group\" \"x\" {}";
+        assert_eq!(
+            value_with(pre, "aws_iam_role.node.arn").as_str(),
+            Some("arn:aws:iam::000000000000:role/nodes")
+        );
+        assert_eq!(
+            value_with(pre, "aws_eks_cluster.c.name").as_str(),
+            Some("prod")
+        );
+        assert_eq!(
+            value_with(
+                pre,
+                "aws_eks_cluster.c.vpc_config[0].cluster_security_group_id"
+            )
+            .as_str(),
+            Some("./aws_eks_cluster.c.cluster_security_group_id")
+        );
+        assert_eq!(
+            value_with(pre, "aws_security_group.x.id").as_str(),
+            Some("./aws_security_group.x")
+        );
+        // A resource the directory does not declare gives nothing to stand in for.
+        assert!(value_with(pre, "aws_security_group.y.id").is_unknown());
+        // A plain attribute is read from the code; one only apply knows is unknown.
+        assert_eq!(
+            value_with(pre, "aws_iam_role.node.name").as_str(),
+            Some("nodes")
+        );
+        assert!(value_with(pre, "aws_eks_cluster.c.endpoint").is_unknown());
+    }
+
+    #[test]
+    fn count_and_for_each_make_addressed_instances() {
+        let b = blocks(
+            "resource \"aws_iam_role\" \"c\" {\n  count = 2\n  name = \"r${count.index}\"\n}\nresource \"aws_iam_role\" \"e\" {\n  for_each = { a = \"x\" }\n  name = \"${each.key}-${each.value}\"\n}\nresource \"aws_iam_role\" \"u\" {\n  count = var.n\n}\n",
+        );
+        let got: Vec<(&str, Option<&str>)> = b
+            .iter()
+            .map(|b| (b.address.as_str(), b.attrs.get("name").and_then(V::as_str)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("aws_iam_role.c[0]", Some("r0")),
+                ("aws_iam_role.c[1]", Some("r1")),
+                ("aws_iam_role.e[\"a\"]", Some("a-x")),
+                ("aws_iam_role.u", None),
+            ]
+        );
+        assert_eq!(b[3].unknown_count.as_deref(), Some("var.n"));
+    }
+
+    #[test]
+    fn policy_documents_from_data_sources() {
+        let pre = "data \"aws_iam_policy_document\" \"d\" {\n  statement {\n    actions = [\"s3:*\"]\n    resources = [\"*\"]\n  }\n}";
+        let doc = value_with(pre, "data.aws_iam_policy_document.d.json");
+        let st = doc.get("Statement").unwrap().items();
+        assert_eq!(st.len(), 1);
+        assert_eq!(st[0].get("Effect").and_then(V::as_str), Some("Allow"));
+        assert_eq!(st[0].get("Action").map(|a| a.items().len()), Some(1));
+        // Positions point into the data source.
+        assert_eq!(st[0].get("Action").unwrap().pos.line, 3);
+    }
 }

@@ -44,8 +44,11 @@ pub mod cloudformation;
 pub mod eks_module;
 pub mod hcl;
 mod hcl_scan;
+pub mod ir;
+pub mod ir_services;
 pub mod plan;
 pub mod terraform;
+mod tf_json;
 
 /// Deepest nesting the readers follow (expressions, references, values): hostile input
 /// ends as unknown or as an error, never as a stack overflow.
@@ -641,49 +644,6 @@ pub fn attached(arns: &V) -> V {
     }
 }
 
-/// An inline policy of `role`, as `get-role-policy` shows it: its name (at `name_pos`,
-/// from `name_own` in the code) and document (from `doc_own`).
-#[allow(clippy::too_many_arguments)]
-pub fn inline_role_policy(
-    mut s: Shape,
-    role: &str,
-    role_pos: Pos,
-    name: &str,
-    name_pos: Pos,
-    name_own: &FieldPath,
-    doc: Option<&V>,
-    doc_own: &FieldPath,
-    path: &Arc<str>,
-) -> Object {
-    s.set_node("RoleName", str_node(role, role_pos), None);
-    s.set_node("PolicyName", str_node(name, name_pos), Some(name_own));
-    if let Some(d) = doc {
-        s.set("PolicyDocument", Some(&document(d)), doc_own);
-    }
-    s.build(
-        crate::aws_json::IAM,
-        "IAMRolePolicy",
-        &format!("{role}/{name}"),
-        path,
-    )
-}
-
-/// The managed policies written on `role` itself (`ManagedPolicyArns`,
-/// `managed_policy_arns`), as `list-attached-role-policies` shows them.
-pub fn role_attached_policies(
-    mut s: Shape,
-    role: &str,
-    role_pos: Pos,
-    arns: &V,
-    own: &FieldPath,
-    path: &Arc<str>,
-) -> Object {
-    s.set_node("RoleName", str_node(role, role_pos), None);
-    s.set("AttachedPolicies", Some(&attached(arns)), own);
-    s.map_path("AttachedPolicies", own);
-    s.build(crate::aws_json::IAM, "IAMAttachedPolicies", role, path)
-}
-
 /// A role's permissions boundary as `get-role` shows it, from the policy ARN the code
 /// gives (an unknown ARN stays unknown).
 pub fn permissions_boundary(arn: &V) -> V {
@@ -724,20 +684,35 @@ pub fn dir_of(path: &str) -> String {
     }
 }
 
-/// Whether a path is Terraform HCL (`.tf`, `.tfvars`).
+/// Whether a path is Terraform, in the native syntax (`.tf`, `.tfvars`) or the JSON one
+/// (`.tf.json`, `.tfvars.json`).
 pub fn is_terraform_path(path: &std::path::Path) -> bool {
-    path.extension()
-        .and_then(|x| x.to_str())
-        .is_some_and(|x| x.eq_ignore_ascii_case("tf") || x.eq_ignore_ascii_case("tfvars"))
+    let name = lower_name(path);
+    [".tf", ".tfvars", ".tf.json", ".tfvars.json"]
+        .iter()
+        .any(|x| name.ends_with(x))
 }
 
-/// Variable files Terraform reads by itself in a directory: `terraform.tfvars`, then
-/// `*.auto.tfvars` in name order.
+fn lower_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Whether a Terraform path is a variable file (`.tfvars`, `.tfvars.json`).
+fn is_var_file(path: &std::path::Path) -> bool {
+    let name = lower_name(path);
+    name.ends_with(".tfvars") || name.ends_with(".tfvars.json")
+}
+
+/// Variable files Terraform reads by itself in a directory: `terraform.tfvars` and
+/// `terraform.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json` in name order.
 fn auto_var_file_rank(path: &std::path::Path) -> Option<(u8, String)> {
-    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-    if name == "terraform.tfvars" {
+    let name = lower_name(path);
+    if name == "terraform.tfvars" || name == "terraform.tfvars.json" {
         Some((0, name))
-    } else if name.ends_with(".auto.tfvars") {
+    } else if name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json") {
         Some((1, name))
     } else {
         None
@@ -795,6 +770,18 @@ pub fn load_terraform(
                 return None;
             }
         };
+        // The JSON syntax is read as the native text it stands for, line for line.
+        let text = if name.to_ascii_lowercase().ends_with(".json") {
+            match tf_json::to_hcl(&name, &text, is_var_file(p)) {
+                Ok(t) => t,
+                Err(e) => {
+                    out.errors.push(e);
+                    return None;
+                }
+            }
+        } else {
+            text
+        };
         match hcl::TfFile::parse(&name, text) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -827,9 +814,7 @@ pub fn load_terraform(
             let mut tf = Vec::new();
             let mut vars: Vec<(u8, String, hcl::TfFile)> = Vec::new();
             for p in &paths {
-                let is_vars = p
-                    .extension()
-                    .is_some_and(|x| x.eq_ignore_ascii_case("tfvars"));
+                let is_vars = is_var_file(p);
                 let Some(f) = parse(p, &mut r) else { continue };
                 if !is_vars {
                     tf.push(f);

@@ -300,3 +300,113 @@ fn stand_in_for(scope: &str, m: &Module<'_>, reference: &str) -> Option<String> 
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eksguard_model::FieldPath;
+
+    fn load_text(text: &str) -> Vec<Object> {
+        let mut docs = eksguard_model::yaml::parse_documents(
+            text,
+            false,
+            eksguard_model::yaml::ParseLimits::default(),
+        );
+        let root = docs.pop().unwrap().unwrap().root;
+        assert!(is_plan(&root));
+        let (objects, errors) = load(&root, &Arc::from("plan.json"), "default");
+        assert!(errors.is_empty(), "{errors:?}");
+        objects
+    }
+
+    const PLAN: &str = r#"{
+  "format_version": "1.2",
+  "planned_values": {"root_module": {
+    "resources": [
+      {"address": "aws_iam_role.node", "mode": "managed", "type": "aws_iam_role", "name": "node",
+       "values": {"name": "nodes"}},
+      {"address": "aws_eks_node_group.ng", "mode": "managed", "type": "aws_eks_node_group", "name": "ng",
+       "values": {"cluster_name": "prod", "node_group_name": "ng", "subnet_ids": ["subnet-1"]}},
+      {"address": "aws_eks_cluster.c", "mode": "managed", "type": "aws_eks_cluster", "name": "c",
+       "values": {"name": "prod", "vpc_config": [{"endpoint_public_access": true}]}}
+    ],
+    "child_modules": [{"address": "module.apps", "resources": [
+      {"address": "module.apps.aws_iam_role.app[0]", "mode": "managed", "type": "aws_iam_role",
+       "name": "app", "index": 0, "values": {"name": "app"}}
+    ]}]
+  }},
+  "resource_changes": [
+    {"address": "aws_eks_node_group.ng", "change": {"after_unknown": {"node_role_arn": true}}},
+    {"address": "aws_eks_cluster.c", "change": {"after_unknown": {"vpc_config": [{"public_access_cidrs": true}]}}}
+  ],
+  "configuration": {"root_module": {"resources": [
+    {"address": "aws_eks_node_group.ng", "expressions": {
+      "node_role_arn": {"references": ["aws_iam_role.node.arn", "aws_iam_role.node"]}}}
+  ]}}
+}"#;
+
+    #[test]
+    fn values_positions_and_child_modules() {
+        let objs = load_text(PLAN);
+        let role = objs
+            .iter()
+            .find(|o| &*o.name == "arn:aws:iam::000000000000:role/nodes");
+        let role = role.unwrap();
+        assert_eq!(role.resource().name, "aws_iam_role.node");
+        assert_eq!(role.iac.as_ref().unwrap().format.as_ref(), "terraform-plan");
+        // A name the mapper sets sits at the resource; a value at its own line.
+        assert_eq!(role.locate(&FieldPath::parse("RoleName")).unwrap().line, 5);
+        let ng = objs.iter().find(|o| &*o.kind == "EKSNodegroup").unwrap();
+        assert_eq!(ng.locate(&FieldPath::parse("subnets")).unwrap().line, 8);
+        let app = objs
+            .iter()
+            .find(|o| o.resource().name == "module.apps.aws_iam_role.app[0]");
+        assert_eq!(&*app.unwrap().name, "arn:aws:iam::000000000000:role/app");
+    }
+
+    #[test]
+    fn references_known_after_apply_meet_as_in_hcl() {
+        let objs = load_text(PLAN);
+        let ng = objs.iter().find(|o| &*o.kind == "EKSNodegroup").unwrap();
+        // The role's ARN is computed; the configuration names the role it comes from.
+        assert_eq!(
+            ng.root.get("nodeRole").and_then(Node::as_str),
+            Some("arn:aws:iam::000000000000:role/nodes")
+        );
+    }
+
+    #[test]
+    fn values_known_after_apply_are_unknown() {
+        let objs = load_text(PLAN);
+        let c = objs.iter().find(|o| &*o.kind == "EKSCluster").unwrap();
+        assert_eq!(
+            c.root
+                .at("resourcesVpcConfig.endpointPublicAccess")
+                .and_then(Node::as_bool),
+            Some(true)
+        );
+        let iac = c.iac.as_ref().unwrap();
+        // The CIDRs are unknown, and the public endpoint decides with them.
+        let (_, expr) = iac
+            .undecided_by(&FieldPath::parse("resourcesVpcConfig.endpointPublicAccess"))
+            .unwrap();
+        assert_eq!(expr, "(known after apply)");
+    }
+
+    #[test]
+    fn state_is_read_as_state() {
+        let objs = load_text(
+            r#"{"format_version": "1.0", "values": {"root_module": {"resources": [
+  {"address": "aws_iam_role.r", "mode": "managed", "type": "aws_iam_role", "name": "r",
+   "values": {"name": "r"}},
+  {"address": "data.aws_iam_role.d", "mode": "data", "type": "aws_iam_role", "name": "d",
+   "values": {"name": "d"}}
+]}}}"#,
+        );
+        assert_eq!(objs.len(), 1);
+        assert_eq!(
+            objs[0].iac.as_ref().unwrap().format.as_ref(),
+            "terraform-state"
+        );
+    }
+}

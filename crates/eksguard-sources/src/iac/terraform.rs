@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use eksguard_model::{FieldPath, Node, Object, Pos, Source, Value};
 
-use super::{document, str_node, Shape, Val, V};
+use super::{document, ir, str_node, Shape, Val, V};
 
 #[path = "tf_services.rs"]
 mod services;
@@ -125,276 +125,200 @@ pub fn map_resource(
     }
 }
 
+/// A slot of the resource's attribute `k`.
+fn slot(r: &Res, k: &str) -> ir::Slot {
+    ir::Slot::of(r.get(k), p(k))
+}
+
+/// A slot of the attribute `k` of the nested block `block` (at `base`).
+fn slot_in(block: Option<&V>, base: &str, k: &str) -> ir::Slot {
+    ir::Slot::of(block.and_then(|b| b.get(k)), p(&format!("{base}.{k}")))
+}
+
 fn cluster(r: &Res) -> Vec<Object> {
-    let mut s = r.shape();
-    let mut created_sg = None;
-    let name = r.text("name").unwrap_or_else(|| r.address.to_string());
-    s.set("name", r.get("name"), &p("name"));
-    s.set("version", r.get("version"), &p("version"));
-    s.set_link("roleArn", r.get("role_arn"), &p("role_arn"));
+    let base = "vpc_config[0]";
     let vpc = r.block("vpc_config");
     let vpc_pos = vpc.map_or(r.pos, |v| v.pos);
-    s.set_node(
-        "resourcesVpcConfig",
-        Node::new(Value::Map(Vec::new()), vpc_pos),
-        Some(&p("vpc_config[0]")),
-    );
-    if let Some(vpc) = vpc {
-        if vpc.is_unknown() {
-            s.unknown(&p("resourcesVpcConfig"), "dynamic \"vpc_config\"");
-        }
-        let base = "vpc_config[0]";
-        for (cli, own) in [
-            ("endpointPublicAccess", "endpoint_public_access"),
-            ("endpointPrivateAccess", "endpoint_private_access"),
-            ("publicAccessCidrs", "public_access_cidrs"),
-        ] {
-            s.map_path(
-                &format!("resourcesVpcConfig.{cli}"),
-                &p(&format!("{base}.{own}")),
-            );
-            s.set(
-                &format!("resourcesVpcConfig.{cli}"),
-                vpc.get(own),
-                &p(&format!("{base}.{own}")),
-            );
-        }
-        s.set_link(
-            "resourcesVpcConfig.subnetIds",
-            vpc.get("subnet_ids"),
-            &p(&format!("{base}.subnet_ids")),
-        );
-        s.set_link(
-            "resourcesVpcConfig.securityGroupIds",
-            vpc.get("security_group_ids"),
-            &p(&format!("{base}.security_group_ids")),
-        );
+    let cluster_sg = vpc.map(|vpc| {
         let csg = vpc
             .get("cluster_security_group_id")
             .and_then(V::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| format!("{}.cluster_security_group_id", r.stand_in()));
-        s.set_node(
-            "resourcesVpcConfig.clusterSecurityGroupId",
-            str_node(&csg, vpc_pos),
-            None,
-        );
-        created_sg = Some(super::eks_cluster_security_group(
-            r.shape(),
-            &csg,
-            &p(base),
-            vpc_pos,
-            r.path,
-        ));
-    }
-    s.tie(&[
-        "resourcesVpcConfig.endpointPublicAccess",
-        "resourcesVpcConfig.publicAccessCidrs",
-    ]);
-    // Control-plane logs: the list of enabled types, none when absent.
-    s.map_path("logging.clusterLogging", &p("enabled_cluster_log_types"));
-    s.map_path(
-        "logging.clusterLogging[0].types",
-        &p("enabled_cluster_log_types"),
-    );
-    match r.get("enabled_cluster_log_types") {
-        Some(types) if !matches!(types.val, Val::Null) => {
-            let item = V::new(
-                Val::Map(vec![
-                    ("types".into(), types.clone()),
-                    (
-                        "enabled".into(),
-                        V::new(Val::Bool(true), types.pos, types.file),
-                    ),
-                ]),
-                types.pos,
-                types.file,
-            );
-            let list = V::new(Val::List(vec![item]), types.pos, types.file);
-            s.set(
-                "logging.clusterLogging",
-                Some(&list),
-                &p("enabled_cluster_log_types"),
-            );
-        }
-        _ => s.set_node(
-            "logging.clusterLogging",
-            Node::new(Value::Seq(Vec::new()), r.pos),
-            None,
-        ),
-    }
-    // Envelope encryption: `encryption_config { resources, provider { key_arn } }`.
-    s.map_path("encryptionConfig", &p("encryption_config"));
-    if let Some(list) = r.get("encryption_config") {
-        if list.is_unknown() {
-            s.unknown(&p("encryptionConfig"), "dynamic \"encryption_config\"");
-        }
-        for i in 0..list.items().len() {
-            s.map_path(
-                &format!("encryptionConfig[{i}]"),
-                &p(&format!("encryption_config[{i}]")),
-            );
-        }
-        let items: Vec<V> = list
-            .items()
+        (csg, p(base))
+    });
+    let enc = r.get("encryption_config");
+    let encryption = ir::Encryption {
+        own: p("encryption_config"),
+        list: enc.map(|l| (l.pos, l.file)),
+        unknown: enc
+            .filter(|l| l.is_unknown())
+            .map(|_| "dynamic \"encryption_config\"".to_string()),
+        items: enc
+            .map(V::items)
+            .unwrap_or(&[])
             .iter()
-            .map(|ec| {
-                let mut entries = vec![];
-                if let Some(res) = ec.get("resources") {
-                    entries.push(("resources".to_string(), res.clone()));
-                }
-                if let Some(k) = ec
+            .map(|ec| ir::EncryptionItem {
+                pos: ec.pos,
+                file: ec.file,
+                resources: ec.get("resources").cloned(),
+                key_arn: ec
                     .get("provider")
                     .and_then(V::first)
                     .and_then(|pv| pv.get("key_arn"))
-                {
-                    entries.push((
-                        "provider".to_string(),
-                        V::new(Val::Map(vec![("keyArn".into(), k.clone())]), k.pos, k.file),
-                    ));
-                }
-                V::new(Val::Map(entries), ec.pos, ec.file)
+                    .cloned(),
             })
-            .collect();
-        if !list.is_unknown() {
-            s.set(
-                "encryptionConfig",
-                Some(&V::new(Val::List(items), list.pos, list.file)),
-                &p("encryption_config"),
-            );
-        }
-    }
-    if let Some(ac) = r.block("access_config") {
-        s.set(
-            "accessConfig.authenticationMode",
-            ac.get("authentication_mode"),
-            &p("access_config[0].authentication_mode"),
-        );
-        s.set(
-            "accessConfig.bootstrapClusterCreatorAdminPermissions",
-            ac.get("bootstrap_cluster_creator_admin_permissions"),
-            &p("access_config[0].bootstrap_cluster_creator_admin_permissions"),
-        );
-    }
-    s.map_path("accessConfig", &p("access_config"));
-    s.map_path(
-        "accessConfig.authenticationMode",
-        &p("access_config[0].authentication_mode"),
-    );
-    s.map_path(
-        "accessConfig.bootstrapClusterCreatorAdminPermissions",
-        &p("access_config[0].bootstrap_cluster_creator_admin_permissions"),
-    );
-    let mut out = vec![s.build(EKS, "EKSCluster", &name, r.path)];
-    out.extend(created_sg);
-    out
+            .collect(),
+        item_owns: (0..enc.map_or(0, |l| l.items().len()))
+            .map(|i| p(&format!("encryption_config[{i}]")))
+            .collect(),
+    };
+    let ac = r.block("access_config");
+    let cc = r.block("compute_config");
+    let c = ir::Cluster {
+        id: r.text("name").unwrap_or_else(|| r.address.to_string()),
+        pos: r.pos,
+        name: slot(r, "name"),
+        version: slot(r, "version"),
+        role_arn: slot(r, "role_arn"),
+        vpc_pos,
+        vpc_own: p(base),
+        vpc: vpc.map(|v| ir::Vpc {
+            block: ir::Block {
+                pos: v.pos,
+                own: p(base),
+                unknown: v.is_unknown().then(|| "dynamic \"vpc_config\"".to_string()),
+            },
+            public_access: slot_in(Some(v), base, "endpoint_public_access"),
+            private_access: slot_in(Some(v), base, "endpoint_private_access"),
+            public_cidrs: slot_in(Some(v), base, "public_access_cidrs"),
+            subnets: slot_in(Some(v), base, "subnet_ids"),
+            security_groups: slot_in(Some(v), base, "security_group_ids"),
+        }),
+        cluster_sg,
+        logging: ir::Logging {
+            own: p("enabled_cluster_log_types"),
+            types: match r.get("enabled_cluster_log_types") {
+                Some(types) if !matches!(types.val, Val::Null) => {
+                    ir::LogTypes::Given(types.clone())
+                }
+                _ => ir::LogTypes::Absent,
+            },
+        },
+        encryption,
+        access: ir::Access {
+            own: p("access_config"),
+            given: ac.is_some(),
+            authentication_mode: slot_in(ac, "access_config[0]", "authentication_mode"),
+            bootstrap_admin: slot_in(
+                ac,
+                "access_config[0]",
+                "bootstrap_cluster_creator_admin_permissions",
+            ),
+        },
+        // EKS Auto Mode: the role its nodes run as is a node role like a node group's.
+        compute: cc.map(|cc| ir::Compute {
+            enabled: slot_in(Some(cc), "compute_config[0]", "enabled"),
+            node_pools: slot_in(Some(cc), "compute_config[0]", "node_pools"),
+            node_role_arn: slot_in(Some(cc), "compute_config[0]", "node_role_arn"),
+        }),
+    };
+    ir::cluster(r.shape(), &c, &|| r.shape(), r.path)
 }
 
 fn node_group(r: &Res) -> Object {
-    let mut s = r.shape();
     let name = r
         .text("node_group_name")
         .or_else(|| r.text("node_group_name_prefix"))
         .unwrap_or_else(|| r.address.to_string());
-    s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
-    s.set_node(
-        "nodegroupName",
-        str_node(&name, r.pos),
-        Some(&p("node_group_name")),
-    );
-    s.set_link("nodeRole", r.get("node_role_arn"), &p("node_role_arn"));
-    s.set_link("subnets", r.get("subnet_ids"), &p("subnet_ids"));
-    s.set("amiType", r.get("ami_type"), &p("ami_type"));
-    s.set("version", r.get("version"), &p("version"));
-    s.set(
-        "releaseVersion",
-        r.get("release_version"),
-        &p("release_version"),
-    );
-    if let Some(ra) = r.block("remote_access") {
-        s.set(
-            "remoteAccess.ec2SshKey",
-            ra.get("ec2_ssh_key"),
-            &p("remote_access[0].ec2_ssh_key"),
-        );
-        s.set_link(
-            "remoteAccess.sourceSecurityGroups",
-            ra.get("source_security_group_ids"),
-            &p("remote_access[0].source_security_group_ids"),
-        );
-        s.map_path("remoteAccess", &p("remote_access[0]"));
-    }
-    if let Some(lt) = r.block("launch_template") {
-        for (cli, own) in [("id", "id"), ("name", "name"), ("version", "version")] {
-            let v = lt.get(own).map(|v| match v.val {
-                // The version is text in the CLI output.
-                Val::Int(i) => V::new(Val::Str(i.to_string()), v.pos, v.file),
-                _ => v.clone(),
-            });
-            s.set_link(
-                &format!("launchTemplate.{cli}"),
-                v.as_ref(),
-                &p(&format!("launch_template[0].{own}")),
-            );
-        }
-    }
-    s.build(EKS, "EKSNodegroup", &name, r.path)
+    let ra = r.block("remote_access");
+    let lt = r.block("launch_template");
+    let lt_slot = |k: &str| {
+        let v = lt.and_then(|lt| lt.get(k)).map(|v| match v.val {
+            // The version is text in the CLI output.
+            Val::Int(i) => V::new(Val::Str(i.to_string()), v.pos, v.file),
+            _ => v.clone(),
+        });
+        ir::Slot::of(v.as_ref(), p(&format!("launch_template[0].{k}")))
+    };
+    let ng = ir::NodeGroup {
+        pos: r.pos,
+        root_own: None,
+        name,
+        name_own: p("node_group_name"),
+        cluster_name: slot(r, "cluster_name"),
+        node_role: slot(r, "node_role_arn"),
+        subnets: slot(r, "subnet_ids"),
+        ami_type: slot(r, "ami_type"),
+        version: slot(r, "version"),
+        release_version: slot(r, "release_version"),
+        remote_access: ra.map(|ra| ir::RemoteAccess {
+            own: p("remote_access[0]"),
+            ssh_key: slot_in(Some(ra), "remote_access[0]", "ec2_ssh_key"),
+            source_security_groups: slot_in(
+                Some(ra),
+                "remote_access[0]",
+                "source_security_group_ids",
+            ),
+        }),
+        launch_template: lt.map(|_| ir::LaunchTemplateRef {
+            own: Some(p("launch_template[0]")),
+            id: lt_slot("id"),
+            name: lt_slot("name"),
+            version: lt_slot("version"),
+        }),
+    };
+    ir::node_group(r.shape(), &ng, r.path)
+}
+
+fn principal(r: &Res) -> String {
+    r.text("principal_arn")
+        .unwrap_or_else(|| r.address.to_string())
 }
 
 fn access_entry(r: &Res) -> Object {
-    let mut s = r.shape();
-    s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
-    s.set("principalArn", r.get("principal_arn"), &p("principal_arn"));
-    s.set(
-        "kubernetesGroups",
-        r.get("kubernetes_groups"),
-        &p("kubernetes_groups"),
-    );
-    s.set("type", r.get("type"), &p("type"));
-    s.set("username", r.get("user_name"), &p("user_name"));
-    let name = r
-        .text("principal_arn")
-        .unwrap_or_else(|| r.address.to_string());
-    s.build(EKS, "EKSAccessEntry", &name, r.path)
+    let e = ir::AccessEntry {
+        id: principal(r),
+        root_own: None,
+        cluster_name: slot(r, "cluster_name"),
+        principal_arn: slot(r, "principal_arn"),
+        kubernetes_groups: slot(r, "kubernetes_groups"),
+        entry_type: slot(r, "type"),
+        username: slot(r, "user_name"),
+    };
+    ir::access_entry(r.shape(), &e, r.path)
 }
 
 fn access_policy(r: &Res) -> Object {
-    let mut s = r.shape();
-    s.set("clusterName", r.get("cluster_name"), &p("cluster_name"));
-    s.set("principalArn", r.get("principal_arn"), &p("principal_arn"));
-    let scope = r.block("access_scope");
-    let mut item = vec![];
-    if let Some(a) = r.get("policy_arn") {
-        item.push(("policyArn".to_string(), a.clone()));
-    }
-    if let Some(sc) = scope {
-        let mut m = vec![];
-        if let Some(t) = sc.get("type") {
-            m.push(("type".to_string(), t.clone()));
-        }
-        if let Some(n) = sc.get("namespaces") {
-            m.push(("namespaces".to_string(), n.clone()));
-        }
-        item.push((
-            "accessScope".to_string(),
-            V::new(Val::Map(m), sc.pos, sc.file),
-        ));
-    }
-    let list = V::new(
-        Val::List(vec![V::new(Val::Map(item), r.pos, r.file)]),
-        r.pos,
-        r.file,
-    );
-    s.map_path("associatedAccessPolicies[0].policyArn", &p("policy_arn"));
-    s.map_path(
-        "associatedAccessPolicies[0].accessScope",
-        &p("access_scope[0]"),
-    );
-    s.set("associatedAccessPolicies", Some(&list), &FieldPath::root());
-    let name = r
-        .text("principal_arn")
-        .unwrap_or_else(|| r.address.to_string());
-    s.build(EKS, "EKSAccessPolicies", &name, r.path)
+    let a = ir::AccessPolicies {
+        id: principal(r),
+        cluster_name: slot(r, "cluster_name"),
+        principal_arn: slot(r, "principal_arn"),
+        pos: r.pos,
+        file: r.file,
+        own: FieldPath::root(),
+        policies: vec![ir::AccessPolicy {
+            pos: r.pos,
+            file: r.file,
+            policy_arn: r.get("policy_arn").cloned(),
+            scope: r.block("access_scope").map(|sc| {
+                (
+                    sc.pos,
+                    sc.file,
+                    sc.get("type").cloned(),
+                    sc.get("namespaces").cloned(),
+                )
+            }),
+        }],
+        paths: vec![
+            (p("associatedAccessPolicies[0].policyArn"), p("policy_arn")),
+            (
+                p("associatedAccessPolicies[0].accessScope"),
+                p("access_scope[0]"),
+            ),
+        ],
+    };
+    ir::access_policies(r.shape(), &a, r.path)
 }
 
 fn pod_identity(r: &Res) -> Object {
@@ -457,65 +381,13 @@ fn addon(r: &Res) -> Object {
 }
 
 fn launch_template(r: &Res) -> Object {
-    let mut s = r.shape();
-    let id = r.text("id").unwrap_or_else(|| r.stand_in());
-    let name = r.text("name").unwrap_or_else(|| r.stand_in());
-    s.set_node("LaunchTemplateId", str_node(&id, r.pos), None);
-    s.set_node(
-        "LaunchTemplateName",
-        str_node(&name, r.pos),
-        Some(&p("name")),
-    );
-    let version = r.get("latest_version").and_then(V::as_i64).unwrap_or(1);
-    s.set_node("VersionNumber", Node::new(Value::Int(version), r.pos), None);
-    s.set_node("DefaultVersion", Node::new(Value::Bool(true), r.pos), None);
-    s.set_node(
-        "LaunchTemplateData",
-        Node::new(Value::Map(Vec::new()), r.pos),
-        Some(&FieldPath::root()),
-    );
-    for (cli, own) in [
+    const METADATA: [(&str, &str); 3] = [
         ("HttpTokens", "http_tokens"),
         ("HttpPutResponseHopLimit", "http_put_response_hop_limit"),
         ("HttpEndpoint", "http_endpoint"),
-    ] {
-        s.map_path(
-            &format!("LaunchTemplateData.MetadataOptions.{cli}"),
-            &p(&format!("metadata_options[0].{own}")),
-        );
-    }
-    if let Some(list) = r.get("metadata_options") {
-        if list.is_unknown() {
-            s.unknown(
-                &p("LaunchTemplateData.MetadataOptions"),
-                "dynamic \"metadata_options\"",
-            );
-        }
-    }
-    if let Some(mo) = r.block("metadata_options") {
-        s.set_node(
-            "LaunchTemplateData.MetadataOptions",
-            Node::new(Value::Map(Vec::new()), mo.pos),
-            Some(&p("metadata_options[0]")),
-        );
-        for (cli, own) in [
-            ("HttpTokens", "http_tokens"),
-            ("HttpPutResponseHopLimit", "http_put_response_hop_limit"),
-            ("HttpEndpoint", "http_endpoint"),
-        ] {
-            s.set(
-                &format!("LaunchTemplateData.MetadataOptions.{cli}"),
-                mo.get(own),
-                &p(&format!("metadata_options[0].{own}")),
-            );
-        }
-    }
-    s.set_link(
-        "LaunchTemplateData.SecurityGroupIds",
-        r.get("vpc_security_group_ids"),
-        &p("vpc_security_group_ids"),
-    );
-    if let Some(nis) = r.get("network_interfaces") {
+    ];
+    let md = |own: &str| p(&format!("metadata_options[0].{own}"));
+    let network_interfaces = r.get("network_interfaces").map(|nis| {
         let items: Vec<V> = nis
             .items()
             .iter()
@@ -543,40 +415,55 @@ fn launch_template(r: &Res) -> Object {
                 V::new(Val::Map(entries), ni.pos, ni.file)
             })
             .collect();
-        s.set(
-            "LaunchTemplateData.NetworkInterfaces",
-            Some(&V::new(Val::List(items), nis.pos, nis.file)),
-            &p("network_interfaces"),
-        );
+        let mut paths = Vec::new();
         for i in 0..nis.items().len() {
             for (cli, own) in [
                 ("AssociatePublicIpAddress", "associate_public_ip_address"),
                 ("DeviceIndex", "device_index"),
                 ("Groups", "security_groups"),
             ] {
-                s.map_path(
-                    &format!("LaunchTemplateData.NetworkInterfaces[{i}].{cli}"),
-                    &p(&format!("network_interfaces[{i}].{own}")),
-                );
+                paths.push((
+                    p(&format!("LaunchTemplateData.NetworkInterfaces[{i}].{cli}")),
+                    p(&format!("network_interfaces[{i}].{own}")),
+                ));
             }
         }
-    }
-    s.set(
-        "LaunchTemplateData.ImageId",
-        r.get("image_id"),
-        &p("image_id"),
-    );
-    s.set(
-        "LaunchTemplateData.KeyName",
-        r.get("key_name"),
-        &p("key_name"),
-    );
-    s.build(
-        EC2,
-        "EC2LaunchTemplateVersion",
-        &format!("{id}:{version}"),
-        r.path,
-    )
+        (
+            ir::Slot {
+                v: Some(V::new(Val::List(items), nis.pos, nis.file)),
+                own: p("network_interfaces"),
+            },
+            paths,
+        )
+    });
+    let fields = ir::TemplateFields {
+        metadata_owns: METADATA.iter().map(|(cli, own)| (*cli, md(own))).collect(),
+        metadata_unknown: r
+            .get("metadata_options")
+            .filter(|l| l.is_unknown())
+            .map(|_| "dynamic \"metadata_options\"".to_string()),
+        metadata: r.block("metadata_options").map(|mo| ir::MetadataOptions {
+            pos: mo.pos,
+            own: p("metadata_options[0]"),
+            options: METADATA
+                .iter()
+                .map(|(cli, own)| (*cli, ir::Slot::of(mo.get(own), md(own))))
+                .collect(),
+        }),
+        security_groups: slot(r, "vpc_security_group_ids"),
+        network_interfaces,
+        image_id: slot(r, "image_id"),
+        key_name: slot(r, "key_name"),
+    };
+    let lt = ir::LaunchTemplate {
+        pos: r.pos,
+        id: r.text("id").unwrap_or_else(|| r.stand_in()),
+        name: r.text("name").unwrap_or_else(|| r.stand_in()),
+        name_own: p("name"),
+        version: r.get("latest_version").and_then(V::as_i64).unwrap_or(1),
+        data: ir::TemplateData::Fields(Box::new(fields)),
+    };
+    ir::launch_template(&lt, r.shape(), r.path)
 }
 
 /// `tags = { k = v }` as the EC2 list of `Key`/`Value`.
@@ -600,76 +487,47 @@ fn ec2_tags(v: &V) -> V {
     V::new(Val::List(items), v.pos, v.file)
 }
 
-/// The protocol as EC2 prints it: `-1` for all.
-fn protocol(v: Option<&V>) -> Option<V> {
-    let v = v?;
-    Some(match v.text().as_deref() {
-        Some("all") | Some("-1") => V::new(Val::Str("-1".into()), v.pos, v.file),
-        Some(t) => V::new(Val::Str(t.to_ascii_lowercase()), v.pos, v.file),
-        None => v.clone(),
-    })
-}
-
-/// One ingress permission in the EC2 shape, with its paths, from Terraform attributes
-/// (`from_port`, `cidr_blocks`, ... or the VPC rule's `cidr_ipv4`, ...).
-fn permission(
-    i: usize,
-    rule: &V,
-    own: &FieldPath,
-    self_id: Option<&str>,
-) -> (V, Vec<(FieldPath, FieldPath)>) {
-    let base = FieldPath::parse("IpPermissions").index(i);
-    let mut entries: Vec<(String, V)> = Vec::new();
+/// One ingress rule of Terraform attributes (`from_port`, `cidr_blocks`, ... or the VPC
+/// rule's `cidr_ipv4`, ...) at `own`.
+fn permission(rule: &V, own: &FieldPath, self_id: Option<&str>) -> ir::Permission {
     let mk = |val: Val| V::new(val, rule.pos, rule.file);
-    if let Some(pv) = protocol(rule.get("protocol").or_else(|| rule.get("ip_protocol"))) {
-        entries.push(("IpProtocol".into(), pv));
-    }
-    for (cli, tf) in [("FromPort", "from_port"), ("ToPort", "to_port")] {
-        if let Some(v) = rule.get(tf) {
-            entries.push((cli.into(), v.clone()));
-        }
-    }
-    let mut paths: Vec<(FieldPath, FieldPath)> = vec![(base.clone(), own.clone())];
-    for (list, key, tfs) in [
-        ("IpRanges", "CidrIp", &["cidr_blocks", "cidr_ipv4"][..]),
-        (
-            "Ipv6Ranges",
-            "CidrIpv6",
-            &["ipv6_cidr_blocks", "cidr_ipv6"][..],
-        ),
-    ] {
-        let mut ranges = Vec::new();
+    // Each attribute of `tfs` as a list (a single value is one item), each item mapped
+    // to its own path.
+    let sources = |tfs: &[&str], pos: Pos, file: u32| {
+        let mut src = ir::Sources {
+            pos,
+            file,
+            items: Vec::new(),
+            unknown: Vec::new(),
+        };
         for tf in tfs {
             let Some(v) = rule.get(tf) else { continue };
-            let items: Vec<&V> = match &v.val {
-                Val::List(items) => items.iter().collect(),
+            let (items, single): (Vec<&V>, bool) = match &v.val {
+                Val::List(items) => (items.iter().collect(), false),
                 Val::Null => continue,
-                _ => vec![v],
+                _ => (vec![v], true),
             };
-            let single = !matches!(v.val, Val::List(_));
             for (j, item) in items.into_iter().enumerate() {
-                let at = ranges.len();
                 let own_item = if single {
                     own.key(tf)
                 } else {
                     own.key(tf).index(j)
                 };
-                paths.push((base.key(list).index(at).key(key), own_item));
-                ranges.push(V::new(
-                    Val::Map(vec![(key.into(), item.clone())]),
-                    item.pos,
-                    item.file,
-                ));
+                src.items
+                    .push(ir::Source::at_value(item.clone(), Some(own_item)));
             }
             if v.is_unknown() {
-                paths.push((base.key(list), own.key(tf)));
+                src.unknown.push(own.key(tf));
             }
         }
-        if !ranges.is_empty() {
-            entries.push((list.into(), mk(Val::List(ranges))));
-        }
-    }
-    let mut pairs = Vec::new();
+        src
+    };
+    let mut groups = ir::Sources {
+        pos: rule.pos,
+        file: rule.file,
+        items: Vec::new(),
+        unknown: Vec::new(),
+    };
     for tf in [
         "security_groups",
         "source_security_group_id",
@@ -682,85 +540,86 @@ fn permission(
             _ => vec![v],
         };
         for item in items.into_iter().filter(|i| !i.is_unknown()) {
-            pairs.push(V::new(
-                Val::Map(vec![("GroupId".into(), item.clone())]),
-                item.pos,
-                item.file,
-            ));
+            groups.items.push(ir::Source::at_value(item.clone(), None));
         }
     }
     if rule.get("self").and_then(V::as_bool) == Some(true) {
         if let Some(id) = self_id {
-            pairs.push(mk(Val::Map(vec![(
-                "GroupId".into(),
-                mk(Val::Str(id.into())),
-            )])));
+            groups.items.push(ir::Source {
+                v: mk(Val::Str(id.into())),
+                pos: rule.pos,
+                file: rule.file,
+                own: None,
+            });
         }
     }
-    if !pairs.is_empty() {
-        entries.push(("UserIdGroupPairs".into(), mk(Val::List(pairs))));
-    }
-    if let Some(pl) = rule
-        .get("prefix_list_ids")
-        .or_else(|| rule.get("prefix_list_id"))
-    {
-        if !matches!(pl.val, Val::Null) {
-            entries.push(("PrefixListIds".into(), pl.clone()));
-        }
-    }
-    (V::new(Val::Map(entries), rule.pos, rule.file), paths)
-}
-
-/// Sets `IpPermissions` from permissions and their paths.
-fn set_permissions(
-    s: &mut Shape,
-    perms: Vec<(V, Vec<(FieldPath, FieldPath)>)>,
-    pos: Pos,
-    file: u32,
-) {
-    let mut items = Vec::new();
-    let mut all = Vec::new();
-    for (v, paths) in perms {
-        items.push(v);
-        all.extend(paths);
-    }
-    s.set(
-        "IpPermissions",
-        Some(&V::new(Val::List(items), pos, file)),
-        &p("ingress"),
-    );
-    for (cli, own) in all {
-        s.map_path(&cli.to_string(), &own);
+    let prefix = ["prefix_list_ids", "prefix_list_id"]
+        .into_iter()
+        .find(|k| rule.get(k).is_some());
+    ir::Permission {
+        pos: rule.pos,
+        file: rule.file,
+        own: Some(own.clone()),
+        protocol: rule
+            .get("protocol")
+            .or_else(|| rule.get("ip_protocol"))
+            .cloned(),
+        from_port: rule.get("from_port").cloned(),
+        to_port: rule.get("to_port").cloned(),
+        ipv4: Some(sources(&["cidr_blocks", "cidr_ipv4"], rule.pos, rule.file)),
+        ipv6: Some(sources(
+            &["ipv6_cidr_blocks", "cidr_ipv6"],
+            rule.pos,
+            rule.file,
+        )),
+        groups: Some(groups),
+        prefix_lists: prefix.map(|k| {
+            let v = rule
+                .get(k)
+                .map_or((rule.pos, rule.file), |v| (v.pos, v.file));
+            sources(&[k], v.0, v.1)
+        }),
     }
 }
 
 fn security_group(r: &Res) -> Object {
-    let mut s = r.shape();
     let id = r.text("id").unwrap_or_else(|| r.stand_in());
-    s.set_node("GroupId", str_node(&id, r.pos), None);
-    s.set("GroupName", r.get("name"), &p("name"));
-    s.set("Description", r.get("description"), &p("description"));
-    s.set_link("VpcId", r.get("vpc_id"), &p("vpc_id"));
-    if let Some(t) = r.get("tags") {
-        s.set("Tags", Some(&ec2_tags(t)), &p("tags"));
-    }
-    match r.get("ingress") {
-        Some(v) if v.is_unknown() => {
-            s.map_path("IpPermissions", &p("ingress"));
-            s.unknown(&p("IpPermissions"), "dynamic \"ingress\"");
-        }
-        Some(list) => {
-            let perms = list
+    let ingress = match r.get("ingress") {
+        Some(v) if v.is_unknown() => ir::Ingress::Unknown {
+            own: p("ingress"),
+            note: "dynamic \"ingress\"".into(),
+        },
+        Some(list) => ir::Ingress::Rules {
+            pos: list.pos,
+            file: list.file,
+            own: p("ingress"),
+            rules: list
                 .items()
                 .iter()
                 .enumerate()
-                .map(|(i, rule)| permission(i, rule, &p(&format!("ingress[{i}]")), Some(&id)))
-                .collect();
-            set_permissions(&mut s, perms, list.pos, list.file);
-        }
-        None => set_permissions(&mut s, Vec::new(), r.pos, r.file),
-    }
-    s.build(EC2, "EC2SecurityGroup", &id, r.path)
+                .map(|(i, rule)| permission(rule, &p(&format!("ingress[{i}]")), Some(&id)))
+                .collect(),
+        },
+        None => ir::Ingress::Rules {
+            pos: r.pos,
+            file: r.file,
+            own: p("ingress"),
+            rules: Vec::new(),
+        },
+    };
+    let g = ir::SecurityGroup {
+        id,
+        pos: r.pos,
+        name: slot(r, "name"),
+        description: slot(r, "description"),
+        vpc_id: slot(r, "vpc_id"),
+        tags: ir::Slot {
+            v: r.get("tags").map(ec2_tags),
+            own: p("tags"),
+        },
+        ingress,
+    };
+    ir::security_group(r.shape(), &g, r.path)
 }
 
 /// `aws_security_group_rule` of type `ingress`: an object of its own for the group it
@@ -795,65 +654,39 @@ fn standalone_rule(r: &Res) -> Object {
     if r.get("type").is_some_and(V::is_unknown) {
         s.unknown(&p("IpPermissions"), "type");
     }
-    let perm = permission(0, r.attrs, &FieldPath::root(), Some(&group));
-    set_permissions(&mut s, vec![perm], r.pos, r.file);
-    s.map_path("IpPermissions", &FieldPath::root());
+    let perm = permission(r.attrs, &FieldPath::root(), Some(&group));
+    ir::set_permissions(&mut s, &[perm], r.pos, r.file, &FieldPath::root());
     s.build(EC2, "EC2SecurityGroup", &group, r.path)
 }
 
 fn iam_role(r: &Res) -> Vec<Object> {
-    let mut out = Vec::new();
-    let name = r.text("name").unwrap_or_else(|| r.stand_in());
-    let arn = role_arn(&name);
-    let mut s = r.shape();
-    s.set_node("RoleName", str_node(&name, r.pos), Some(&p("name")));
-    s.set_node("Arn", str_node(&arn, r.pos), None);
-    if let Some(doc) = r.get("assume_role_policy") {
-        s.set(
-            "AssumeRolePolicyDocument",
-            Some(&document(doc)),
-            &p("assume_role_policy"),
-        );
-    }
-    s.map_path("PermissionsBoundary", &p("permissions_boundary"));
-    if let Some(b) = r.get("permissions_boundary") {
-        s.set(
-            "PermissionsBoundary",
-            Some(&super::permissions_boundary(b)),
-            &p("permissions_boundary"),
-        );
-    }
-    out.push(s.build(IAM, "IAMRole", &arn, r.path));
-    // Inline policies and exclusive managed policy lists written on the role.
-    if let Some(list) = r.get("inline_policy") {
-        for (i, ip) in list.items().iter().enumerate() {
-            let pname = ip
+    let inline = r
+        .get("inline_policy")
+        .map(V::items)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| ir::InlinePolicy {
+            pos: ip.pos,
+            name: ip
                 .str_at("name")
-                .unwrap_or_else(|| format!("inline_policy[{i}]"));
-            out.push(super::inline_role_policy(
-                r.shape(),
-                &name,
-                r.pos,
-                &pname,
-                ip.pos,
-                &p(&format!("inline_policy[{i}].name")),
-                ip.get("policy"),
-                &p(&format!("inline_policy[{i}].policy")),
-                r.path,
-            ));
-        }
-    }
-    if let Some(arns) = r.get("managed_policy_arns") {
-        out.push(super::role_attached_policies(
-            r.shape(),
-            &name,
-            r.pos,
-            arns,
-            &p("managed_policy_arns"),
-            r.path,
-        ));
-    }
-    out
+                .unwrap_or_else(|| format!("inline_policy[{i}]")),
+            name_own: p(&format!("inline_policy[{i}].name")),
+            document: ir::Slot::of(ip.get("policy"), p(&format!("inline_policy[{i}].policy"))),
+        })
+        .collect();
+    let role = ir::Role {
+        pos: r.pos,
+        name: r.text("name").unwrap_or_else(|| r.stand_in()),
+        name_own: p("name"),
+        trust_policy: slot(r, "assume_role_policy"),
+        boundary: slot(r, "permissions_boundary"),
+        inline,
+        managed: r
+            .get("managed_policy_arns")
+            .map(|_| slot(r, "managed_policy_arns")),
+    };
+    ir::role(&role, &|| r.shape(), r.path)
 }
 
 impl V {
@@ -1056,4 +889,279 @@ fn config_map(r: &Res, default_ns: &str) -> Option<Object> {
 fn manifest(r: &Res, default_ns: &str) -> Option<Object> {
     let m = r.get("manifest")?;
     kubernetes(r, m.clone(), &p("manifest"), default_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Vec<Object> {
+        let (objects, errors) = super::super::load_terraform_text("main.tf", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        objects
+    }
+
+    fn find<'a>(objs: &'a [Object], kind: &str) -> &'a Object {
+        objs.iter().find(|o| &*o.kind == kind).unwrap()
+    }
+
+    const CLUSTER: &str = r#"resource "aws_iam_role" "auto" {
+  name = "auto-nodes"
+}
+resource "aws_eks_cluster" "c" {
+  name     = "prod"
+  role_arn = aws_iam_role.cluster.arn
+  vpc_config {
+    subnet_ids             = ["subnet-1"]
+    endpoint_public_access = var.public
+  }
+  compute_config {
+    enabled       = true
+    node_pools    = ["general-purpose"]
+    node_role_arn = aws_iam_role.auto.arn
+  }
+  enabled_cluster_log_types = ["audit"]
+  access_config {
+    authentication_mode = "API"
+  }
+}
+"#;
+
+    #[test]
+    fn cluster_fields_positions_and_auto_mode_node_role() {
+        let objs = load(CLUSTER);
+        let c = find(&objs, "EKSCluster");
+        assert_eq!(&*c.name, "prod");
+        let role = p("computeConfig.nodeRoleArn");
+        assert_eq!(
+            c.root
+                .at("computeConfig.nodeRoleArn")
+                .and_then(Node::as_str),
+            Some("arn:aws:iam::000000000000:role/auto-nodes")
+        );
+        assert_eq!(c.locate(&role).unwrap().line, 14);
+        assert_eq!(
+            c.report_path(&role).to_string(),
+            "compute_config[0].node_role_arn"
+        );
+        assert_eq!(
+            c.root.at("computeConfig.enabled").and_then(Node::as_bool),
+            Some(true)
+        );
+        // The unknown public endpoint leaves it and its CIDRs undecided.
+        let iac = c.iac.as_ref().unwrap();
+        let (_, expr) = iac
+            .undecided_by(&p("resourcesVpcConfig.publicAccessCidrs"))
+            .unwrap();
+        assert_eq!(expr, "var.public");
+        assert_eq!(
+            c.root.at("logging.clusterLogging").unwrap().items()[0]
+                .get("types")
+                .unwrap()
+                .items()[0]
+                .as_str(),
+            Some("audit")
+        );
+        assert_eq!(
+            c.report_path(&p("accessConfig.authenticationMode"))
+                .to_string(),
+            "access_config[0].authentication_mode"
+        );
+        assert_eq!(
+            c.locate(&p("accessConfig.authenticationMode"))
+                .unwrap()
+                .line,
+            18
+        );
+        // The group EKS creates, named after the cluster's address.
+        let sg = find(&objs, "EC2SecurityGroup");
+        assert_eq!(&*sg.name, "./aws_eks_cluster.c.cluster_security_group_id");
+    }
+
+    #[test]
+    fn node_group_links_its_role_and_launch_template() {
+        let objs = load(
+            r#"resource "aws_security_group" "nodes" {}
+resource "aws_launch_template" "lt" {
+  name                   = "nodes"
+  vpc_security_group_ids = [aws_security_group.nodes.id]
+}
+resource "aws_eks_node_group" "ng" {
+  cluster_name  = "prod"
+  node_role_arn = aws_iam_role.node.arn
+  subnet_ids    = ["subnet-1", var.more]
+  launch_template {
+    id      = aws_launch_template.lt.id
+    version = aws_launch_template.lt.latest_version
+  }
+  remote_access {
+    ec2_ssh_key = "ops"
+  }
+}
+"#,
+        );
+        let ng = find(&objs, "EKSNodegroup");
+        // Without a name, the address names it.
+        assert_eq!(&*ng.name, "aws_eks_node_group.ng");
+        assert_eq!(
+            ng.root.at("launchTemplate.id").and_then(Node::as_str),
+            Some("./aws_launch_template.lt")
+        );
+        // The version is text, as the CLI prints it.
+        assert_eq!(
+            ng.root.at("launchTemplate.version").and_then(Node::as_str),
+            Some("1")
+        );
+        assert_eq!(ng.root.get("subnets").unwrap().items().len(), 1);
+        assert_eq!(
+            ng.report_path(&p("remoteAccess.ec2SshKey")).to_string(),
+            "remote_access[0].ec2_ssh_key"
+        );
+        assert_eq!(ng.locate(&p("remoteAccess.ec2SshKey")).unwrap().line, 15);
+        let lt = find(&objs, "EC2LaunchTemplateVersion");
+        assert_eq!(
+            lt.root
+                .at("LaunchTemplateData.SecurityGroupIds")
+                .unwrap()
+                .items()[0]
+                .as_str(),
+            Some("./aws_security_group.nodes")
+        );
+    }
+
+    #[test]
+    fn security_group_rules_in_every_form() {
+        let objs = load(
+            r#"resource "aws_security_group" "g" {
+  ingress {
+    protocol    = "tcp"
+    from_port   = 443
+    to_port     = 443
+    cidr_blocks = ["10.0.0.0/8", var.extra]
+    self        = true
+  }
+}
+resource "aws_security_group_rule" "r" {
+  type              = "ingress"
+  security_group_id = aws_security_group.g.id
+  protocol          = "-1"
+  from_port         = 0
+  to_port           = 0
+  ipv6_cidr_blocks  = ["::/0"]
+}
+resource "aws_security_group_rule" "egress" {
+  type = "egress"
+}
+resource "aws_vpc_security_group_ingress_rule" "v" {
+  security_group_id = "sg-1"
+  ip_protocol       = "tcp"
+  prefix_list_id    = "pl-1"
+}
+"#,
+        );
+        let groups: Vec<&Object> = objs
+            .iter()
+            .filter(|o| &*o.kind == "EC2SecurityGroup")
+            .collect();
+        assert_eq!(groups.len(), 3);
+        let g = groups[0];
+        let perm = &g.root.get("IpPermissions").unwrap().items()[0];
+        assert_eq!(perm.get("IpProtocol").and_then(Node::as_str), Some("tcp"));
+        // The unknown CIDR stays in its place and makes the permission undecided.
+        let second = p("IpPermissions[0].IpRanges[1].CidrIp");
+        assert!(g.iac.as_ref().unwrap().undecided_by(&second).is_some());
+        assert_eq!(
+            g.report_path(&second).to_string(),
+            "ingress[0].cidr_blocks[1]"
+        );
+        assert_eq!(
+            perm.at("UserIdGroupPairs").unwrap().items()[0]
+                .get("GroupId")
+                .and_then(Node::as_str),
+            Some("./aws_security_group.g")
+        );
+        let r = groups[1];
+        assert_eq!(&*r.name, "./aws_security_group.g");
+        assert_eq!(r.resource().name, "aws_security_group_rule.r");
+        let v6 = p("IpPermissions[0].Ipv6Ranges[0].CidrIpv6");
+        assert_eq!(r.report_path(&v6).to_string(), "ipv6_cidr_blocks[0]");
+        assert_eq!(r.locate(&v6).unwrap().line, 16);
+        // A prefix list in the EC2 shape: one item per list.
+        let v = groups[2];
+        let pl = &v.root.get("IpPermissions").unwrap().items()[0]
+            .get("PrefixListIds")
+            .unwrap()
+            .items()[0];
+        assert_eq!(pl.get("PrefixListId").and_then(Node::as_str), Some("pl-1"));
+    }
+
+    #[test]
+    fn access_entries_roles_and_attachments() {
+        let objs = load(
+            r#"resource "aws_eks_access_entry" "a" {
+  cluster_name      = "prod"
+  principal_arn     = "arn:aws:iam::1:role/ops"
+  kubernetes_groups = ["ops"]
+}
+resource "aws_eks_access_policy_association" "p" {
+  cluster_name  = "prod"
+  principal_arn = "arn:aws:iam::1:role/ops"
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+  access_scope {
+    type = "cluster"
+  }
+}
+resource "aws_iam_role" "r" {
+  name               = "app"
+  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [] })
+  inline_policy {
+    name   = "inline"
+    policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+  }
+  managed_policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+}
+resource "aws_iam_role_policy_attachment" "x" {
+  role       = aws_iam_role.r.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}
+"#,
+        );
+        let e = find(&objs, "EKSAccessEntry");
+        assert_eq!(&*e.name, "arn:aws:iam::1:role/ops");
+        assert_eq!(e.locate(&p("kubernetesGroups")).unwrap().line, 4);
+        let ap = find(&objs, "EKSAccessPolicies");
+        assert_eq!(
+            ap.report_path(&p("associatedAccessPolicies[0].accessScope.type"))
+                .to_string(),
+            "access_scope[0].type"
+        );
+        assert_eq!(
+            ap.root.at("associatedAccessPolicies").unwrap().items()[0]
+                .at("accessScope.type")
+                .and_then(Node::as_str),
+            Some("cluster")
+        );
+        let role = find(&objs, "IAMRole");
+        assert_eq!(&*role.name, "arn:aws:iam::000000000000:role/app");
+        assert_eq!(
+            role.report_path(&p("AssumeRolePolicyDocument.Version"))
+                .to_string(),
+            "assume_role_policy.Version"
+        );
+        let inline = find(&objs, "IAMRolePolicy");
+        assert_eq!(&*inline.name, "app/inline");
+        assert_eq!(inline.locate(&p("PolicyName")).unwrap().line, 17);
+        let lists: Vec<&Object> = objs
+            .iter()
+            .filter(|o| &*o.kind == "IAMAttachedPolicies")
+            .collect();
+        assert_eq!(lists.len(), 2);
+        assert!(lists.iter().all(|l| &*l.name == "app"));
+        assert_eq!(
+            lists[1].root.get("AttachedPolicies").unwrap().items()[0]
+                .get("PolicyName")
+                .and_then(Node::as_str),
+            Some("AdministratorAccess")
+        );
+    }
 }

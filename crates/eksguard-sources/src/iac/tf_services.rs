@@ -7,6 +7,8 @@ use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use super::{p, Res};
+use crate::iac::ir::Slot;
+use crate::iac::ir_services as svc;
 use crate::iac::{document, Val, V};
 
 /// The Terraform types read here.
@@ -98,14 +100,6 @@ fn blocks(v: Option<&V>, fields: &[(&str, &str)]) -> Option<V> {
 }
 
 fn detector(r: &Res) -> Object {
-    let mut sh = r.shape();
-    sh.set_node(
-        "ServiceRole",
-        super::str_node("AWSServiceRoleForAmazonGuardDuty", r.pos),
-        None,
-    );
-    let st = status(r, r.get("enable"), Some(true));
-    sh.set("Status", st.as_ref(), &p("enable"));
     let audit = r
         .block("datasources")
         .and_then(|d| d.get("kubernetes"))
@@ -113,14 +107,20 @@ fn detector(r: &Res) -> Object {
         .and_then(|k| k.get("audit_logs"))
         .and_then(V::first)
         .and_then(|a| a.get("enable"));
-    if let Some(a) = status(r, audit, None) {
-        sh.set(
-            "DataSources.Kubernetes.AuditLogs.Status",
-            Some(&a),
-            &p("datasources.kubernetes.audit_logs.enable"),
-        );
-    }
-    sh.build(k::GUARDDUTY, k::GUARDDUTY_DETECTOR, &r.stand_in(), r.path)
+    let d = svc::Detector {
+        at: at(r),
+        id: r.stand_in(),
+        status: Slot {
+            v: status(r, r.get("enable"), Some(true)),
+            own: p("enable"),
+        },
+        audit_logs: Slot {
+            v: status(r, audit, None),
+            own: p("datasources.kubernetes.audit_logs.enable"),
+        },
+        features: Slot::absent(p("feature")),
+    };
+    svc::detector(&d, r.shape(), r.path)
 }
 
 fn feature(r: &Res) -> Object {
@@ -225,44 +225,26 @@ fn inspector_org(r: &Res) -> Object {
 }
 
 fn repository(r: &Res) -> Object {
-    let mut sh = r.shape();
-    let name = r.text("name").unwrap_or_else(|| r.stand_in());
-    sh.set("repositoryName", r.get("name"), &p("name"));
-    let arn = format!("arn:aws:terraform:::{}", r.stand_in());
-    sh.set_node("repositoryArn", super::str_node(&arn, r.pos), None);
-    match r.get("image_tag_mutability") {
-        Some(v) => sh.set("imageTagMutability", Some(v), &p("image_tag_mutability")),
-        None => sh.set(
-            "imageTagMutability",
-            Some(&here(r, "MUTABLE")),
-            &p("image_tag_mutability"),
+    let repo = svc::Repository {
+        at: at(r),
+        id: r.text("name").unwrap_or_else(|| r.stand_in()),
+        arn: format!("arn:aws:terraform:::{}", r.stand_in()),
+        name_slot: slot(r, "name"),
+        tag_mutability: slot(r, "image_tag_mutability"),
+        exclusion_filters: Slot {
+            v: blocks(
+                r.get("image_tag_mutability_exclusion_filter"),
+                &[("filter", "filter"), ("filterType", "filter_type")],
+            ),
+            own: p("image_tag_mutability_exclusion_filter"),
+        },
+        scan_on_push: Slot::of(
+            r.block("image_scanning_configuration")
+                .and_then(|b| b.get("scan_on_push")),
+            p("image_scanning_configuration.scan_on_push"),
         ),
-    }
-    let filters = blocks(
-        r.get("image_tag_mutability_exclusion_filter"),
-        &[("filter", "filter"), ("filterType", "filter_type")],
-    );
-    sh.set(
-        "imageTagMutabilityExclusionFilters",
-        filters.as_ref(),
-        &p("image_tag_mutability_exclusion_filter"),
-    );
-    let scan = r
-        .block("image_scanning_configuration")
-        .and_then(|b| b.get("scan_on_push"));
-    match scan {
-        Some(v) => sh.set(
-            "imageScanningConfiguration.scanOnPush",
-            Some(v),
-            &p("image_scanning_configuration.scan_on_push"),
-        ),
-        None => sh.set(
-            "imageScanningConfiguration.scanOnPush",
-            Some(&boolean(r, false)),
-            &p("image_scanning_configuration.scan_on_push"),
-        ),
-    }
-    sh.build(k::ECR, k::ECR_REPOSITORY, &name, r.path)
+    };
+    svc::repository(&repo, r.shape(), r.path)
 }
 
 fn registry_scanning(r: &Res) -> Object {
@@ -319,44 +301,28 @@ fn key_arn(r: &Res) -> String {
     format!("arn:aws:terraform:::{}", r.stand_in())
 }
 
+fn slot(r: &Res, k: &str) -> Slot {
+    Slot::of(r.get(k), p(k))
+}
+
+fn at(r: &Res) -> svc::At {
+    svc::At {
+        pos: r.pos,
+        file: r.file,
+    }
+}
+
 fn kms_key(r: &Res) -> Vec<Object> {
-    let arn = key_arn(r);
-    let mut key = r.shape();
-    key.set_node("KeyId", super::str_node(&r.stand_in(), r.pos), None);
-    key.set_node("Arn", super::str_node(&arn, r.pos), None);
-    key.set_node("KeyManager", super::str_node("CUSTOMER", r.pos), None);
-    key.set_node("Origin", super::str_node("AWS_KMS", r.pos), None);
-    match r.get("customer_master_key_spec") {
-        Some(v) => key.set("KeySpec", Some(v), &p("customer_master_key_spec")),
-        None => key.set_node("KeySpec", super::str_node("SYMMETRIC_DEFAULT", r.pos), None),
-    }
-    let state = match r.get("is_enabled") {
-        Some(v) if v.is_unknown() => Some(v.clone()),
-        Some(v) => v
-            .as_bool()
-            .map(|b| s(if b { "Enabled" } else { "Disabled" }, v)),
-        None => Some(here(r, "Enabled")),
+    let key = svc::KmsKey {
+        at: at(r),
+        id: r.stand_in(),
+        arn: key_arn(r),
+        key_spec: slot(r, "customer_master_key_spec"),
+        enabled: slot(r, "is_enabled"),
+        rotation: slot(r, "enable_key_rotation"),
+        rotation_period: slot(r, "rotation_period_in_days"),
     };
-    key.set("KeyState", state.as_ref(), &p("is_enabled"));
-    let mut rot = r.shape();
-    rot.set_node("KeyId", super::str_node(&arn, r.pos), None);
-    match r.get("enable_key_rotation") {
-        Some(v) => rot.set("KeyRotationEnabled", Some(v), &p("enable_key_rotation")),
-        None => rot.set(
-            "KeyRotationEnabled",
-            Some(&boolean(r, false)),
-            &p("enable_key_rotation"),
-        ),
-    }
-    rot.set(
-        "RotationPeriodInDays",
-        r.get("rotation_period_in_days"),
-        &p("rotation_period_in_days"),
-    );
-    vec![
-        key.build(k::KMS, k::KMS_KEY, &arn, r.path),
-        rot.build(k::KMS, k::KMS_KEY_ROTATION, &arn, r.path),
-    ]
+    svc::kms_key(&key, &|| r.shape(), r.path)
 }
 
 fn kms_alias(r: &Res) -> Object {
@@ -450,21 +416,23 @@ fn cloudtrail(r: &Res) -> Vec<Object> {
 }
 
 fn flow_log(r: &Res) -> Object {
-    let mut sh = r.shape();
-    sh.set_node("FlowLogId", super::str_node(&r.stand_in(), r.pos), None);
-    for (own, ty) in [
+    // The last of the three the code gives decides, as it did field by field.
+    let resource = [
         ("vpc_id", "VPC"),
         ("subnet_id", "Subnet"),
         ("eni_id", "NetworkInterface"),
-    ] {
-        if let Some(v) = r.get(own) {
-            sh.set_link("ResourceId", Some(v), &p(own));
-            sh.set_node("ResourceType", super::str_node(ty, r.pos), None);
-        }
-    }
-    sh.set("TrafficType", r.get("traffic_type"), &p("traffic_type"));
-    sh.set_node("FlowLogStatus", super::str_node("ACTIVE", r.pos), None);
-    sh.build(k::EC2, k::EC2_FLOW_LOG, &r.stand_in(), r.path)
+    ]
+    .into_iter()
+    .rfind(|(own, _)| r.get(own).is_some())
+    .map(|(own, ty)| (slot(r, own), Some(ty.to_string())));
+    let f = svc::FlowLog {
+        at: at(r),
+        id: r.stand_in(),
+        resource,
+        resource_type: Slot::absent(p("resource_type")),
+        traffic_type: slot(r, "traffic_type"),
+    };
+    svc::flow_log(&f, r.shape(), r.path)
 }
 
 fn vpc_endpoint(r: &Res) -> Object {
@@ -509,24 +477,14 @@ fn full_access(r: &Res) -> V {
 }
 
 fn efs(r: &Res) -> Object {
-    let mut sh = r.shape();
-    sh.set_node("FileSystemId", super::str_node(&r.stand_in(), r.pos), None);
-    sh.set_node(
-        "PerformanceMode",
-        super::str_node("generalPurpose", r.pos),
-        None,
-    );
-    sh.set(
-        "PerformanceMode",
-        r.get("performance_mode"),
-        &p("performance_mode"),
-    );
-    match r.get("encrypted") {
-        Some(v) => sh.set("Encrypted", Some(v), &p("encrypted")),
-        None => sh.set("Encrypted", Some(&boolean(r, false)), &p("encrypted")),
-    }
-    sh.set_link("KmsKeyId", r.get("kms_key_id"), &p("kms_key_id"));
-    sh.build(k::EFS, k::EFS_FILE_SYSTEM, &r.stand_in(), r.path)
+    let f = svc::FileSystem {
+        at: at(r),
+        id: r.stand_in(),
+        performance_mode: slot(r, "performance_mode"),
+        encrypted: slot(r, "encrypted"),
+        kms_key: slot(r, "kms_key_id"),
+    };
+    svc::file_system(&f, r.shape(), r.path)
 }
 
 fn private_ca(r: &Res) -> Object {

@@ -1135,3 +1135,186 @@ fn terraform_plans_link_references_known_only_after_apply() {
     ];
     assert_eq!(got, want);
 }
+
+/// Terraform's JSON syntax reads as the native one: variables from `terraform.tfvars.json`,
+/// references between resources, blocks written as objects, lines of the JSON.
+#[test]
+fn terraform_json_syntax_reads_as_hcl_with_its_lines() {
+    let v = scan(&[&path("tf-json")]);
+    assert_eq!(v["errors"], serde_json::json!([]), "{v}");
+    assert_eq!(v["summary"]["files_scanned"], 2, "{v}");
+    let c = "aws_eks_cluster";
+    let main = "aws_eks_cluster.main";
+    let want = [
+        row(
+            "IAM001",
+            c,
+            main,
+            10,
+            "vpc_config[0].public_access_cidrs[1]",
+        ),
+        row(
+            "IAM002",
+            c,
+            main,
+            13,
+            "vpc_config[0].endpoint_private_access",
+        ),
+        row(
+            "IRSA010",
+            "aws_iam_role_policy_attachment",
+            "aws_iam_role_policy_attachment.nodes_admin",
+            39,
+            "policy_arn",
+        ),
+        row(
+            "NODE001",
+            "aws_eks_node_group",
+            "aws_eks_node_group.workers",
+            49,
+            "remote_access[0].ec2_ssh_key",
+        ),
+    ];
+    assert_eq!(rows(&v, "findings"), want);
+}
+
+/// An EKS Auto Mode cluster's `compute_config.node_role_arn` is a node role: the policies
+/// attached to it are checked as a node group's role's are.
+#[test]
+fn auto_mode_node_role_is_checked_like_a_node_groups() {
+    let v = scan(&[&path("tf-auto-mode")]);
+    let want = [
+        row(
+            "IRSA010",
+            "aws_iam_role_policy_attachment",
+            "aws_iam_role_policy_attachment.auto_nodes_admin",
+            17,
+            "policy_arn",
+        ),
+        row(
+            "DATA001",
+            "aws_eks_cluster",
+            "aws_eks_cluster.auto",
+            25,
+            "encryption_config",
+        ),
+    ];
+    assert_eq!(rows(&v, "findings"), want);
+}
+
+/// SG005 on plain resources: a launch template found by ID and computed version, by name
+/// and `$Latest`, by a name apply computes (`name_prefix`); one that lists the cluster's
+/// group on its network interface passes. The finding lands on the `launch_template` block.
+#[test]
+fn node_groups_leaving_out_the_cluster_security_group_in_plain_terraform() {
+    let v = scan(&[&path("tf-sg005"), "--select", "SG005"]);
+    let ng = "aws_eks_node_group";
+    let want = [
+        row(
+            "SG005",
+            ng,
+            "aws_eks_node_group.without",
+            51,
+            "launch_template[0]",
+        ),
+        row(
+            "SG005",
+            ng,
+            "aws_eks_node_group.by_name",
+            63,
+            "launch_template[0]",
+        ),
+        row(
+            "SG005",
+            ng,
+            "aws_eks_node_group.prefixed",
+            99,
+            "launch_template[0]",
+        ),
+    ];
+    assert_eq!(rows(&v, "findings"), want);
+}
+
+/// The security services in Terraform and CloudFormation: one builder makes the same
+/// findings of both, each at the code's own line and field.
+#[test]
+fn security_services_in_terraform_and_cloudformation() {
+    let tf = scan(&[&path("tf-services")]);
+    let want = [
+        row(
+            "RUN005",
+            "aws_guardduty_detector",
+            "aws_guardduty_detector.main",
+            8,
+            "datasources.kubernetes.audit_logs.enable",
+        ),
+        row(
+            "IMG011",
+            "aws_ecr_repository",
+            "aws_ecr_repository.app",
+            15,
+            "name",
+        ),
+        row(
+            "IMG007",
+            "aws_ecr_repository",
+            "aws_ecr_repository.app",
+            16,
+            "image_tag_mutability",
+        ),
+        row(
+            "IMG004",
+            "aws_ecr_repository",
+            "aws_ecr_repository.app",
+            19,
+            "image_scanning_configuration.scan_on_push",
+        ),
+        row(
+            "DATA007",
+            "aws_efs_file_system",
+            "aws_efs_file_system.shared",
+            28,
+            "encrypted",
+        ),
+    ];
+    assert_eq!(rows(&tf, "findings"), want);
+    let cfn = scan(&[&path("cfn-services")]);
+    let want = [
+        row(
+            "RUN005",
+            "AWS::GuardDuty::Detector",
+            "Detector",
+            11,
+            "Properties.DataSources.Kubernetes.AuditLogs.Enable",
+        ),
+        row(
+            "IMG011",
+            "AWS::ECR::Repository",
+            "Repo",
+            15,
+            "Properties.RepositoryName",
+        ),
+        row(
+            "IMG007",
+            "AWS::ECR::Repository",
+            "Repo",
+            16,
+            "Properties.ImageTagMutability",
+        ),
+        row(
+            "IMG004",
+            "AWS::ECR::Repository",
+            "Repo",
+            18,
+            "Properties.ImageScanningConfiguration.ScanOnPush",
+        ),
+        row(
+            "DATA007",
+            "AWS::EFS::FileSystem",
+            "Shared",
+            24,
+            "Properties.Encrypted",
+        ),
+    ];
+    assert_eq!(rows(&cfn, "findings"), want);
+}

@@ -121,7 +121,9 @@ impl Cache {
             .collect()
     }
 
-    fn replace(&self, kind: &'static str, objects: Vec<Object>) -> usize {
+    /// Replaces every object of `kind`, as a fresh list does, and marks it synced
+    /// (benchmarks and tests fill a cache this way, without an API server).
+    pub fn replace(&self, kind: &'static str, objects: Vec<Object>) -> usize {
         let map: BTreeMap<Key, Arc<Object>> = objects
             .into_iter()
             .map(|o| (key(&o), Arc::new(o)))

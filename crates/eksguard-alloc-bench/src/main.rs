@@ -203,7 +203,7 @@ fn request(judge: &Judge, cache: &Cache, body: &[u8]) -> usize {
         .or_else(|| review.object.as_ref()?.at("metadata.namespace")?.as_str())
         .map(str::to_string);
     let context: Option<Vec<Arc<Object>>> = cache.around(&review.kind, ns.as_deref());
-    let verdict = judge.decide_guarded(review, context.as_deref());
+    let verdict = judge.decide_guarded(review, context);
     serde_json::to_vec(&verdict.to_json())
         .expect("a response")
         .len()

@@ -7,12 +7,14 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 pub use crate::date::parse_rfc3339_micros;
-use crate::object::ResourceRef;
+use crate::node::Node;
+use crate::object::{Object, ResourceRef, Source};
 use crate::rbac::RequestAttributes;
 
 /// A string borrowed from the input when it holds no escapes, owned otherwise. (serde
@@ -173,6 +175,20 @@ pub struct AuditEvent<'a> {
     /// The top-level timestamp of legacy `v1beta1`/`v1alpha1` events.
     #[serde(borrow)]
     pub timestamp: Option<Str<'a>>,
+    /// What was built from the event for the rules (see [`AuditEvent::request_pod`]).
+    #[serde(skip)]
+    pub built: Built,
+}
+
+/// The request body as a pod, once built: every rule that reads it shares one tree. A
+/// clone starts without it.
+#[derive(Debug, Default)]
+pub struct Built(Mutex<Option<Option<Arc<Object>>>>);
+
+impl Clone for Built {
+    fn clone(&self) -> Built {
+        Built::default()
+    }
 }
 
 /// Why bytes are not an audit event.
@@ -410,6 +426,31 @@ impl<'a> AuditEvent<'a> {
     pub fn request_json(&self) -> Option<serde_json::Value> {
         self.request_object
             .and_then(|raw| json_within_depth(raw.get()))
+    }
+
+    /// The request body as a Pod object, for rules that read a created pod through the
+    /// pod spec view. Built on first use and shared by every later caller, until
+    /// [`forget_built`](Self::forget_built).
+    pub fn request_pod(&self) -> Option<Arc<Object>> {
+        let mut built = self.built.0.lock().unwrap_or_else(PoisonError::into_inner);
+        built
+            .get_or_insert_with(|| {
+                let root = Node::from_json(&self.request_json()?);
+                Some(Arc::new(Object::synthetic(
+                    "v1",
+                    "Pod",
+                    "",
+                    root,
+                    Source::Live,
+                )))
+            })
+            .clone()
+    }
+
+    /// Drops what [`request_pod`](Self::request_pod) built, once the rules that read it
+    /// are done, so a batch of events does not hold every tree at once.
+    pub fn forget_built(&self) {
+        *self.built.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// The command of an exec or attach (the URI's `command` parameters), with
@@ -986,6 +1027,26 @@ fn namespace_in_path(uri: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_request_pod_is_built_once_until_forgotten() {
+        let line = br#"{"kind":"Event","verb":"create","objectRef":{"resource":"pods"},"requestObject":{"spec":{"hostPID":true}}}"#;
+        let ev = AuditEvent::parse(line).unwrap();
+        let first = ev.request_pod().unwrap();
+        assert_eq!(
+            first.spec().get("hostPID").and_then(Node::as_bool),
+            Some(true)
+        );
+        assert!(Arc::ptr_eq(&first, &ev.request_pod().unwrap()));
+        assert!(ev
+            .clone()
+            .request_pod()
+            .is_some_and(|p| !Arc::ptr_eq(&p, &first)));
+        ev.forget_built();
+        assert!(!Arc::ptr_eq(&first, &ev.request_pod().unwrap()));
+        let none = AuditEvent::parse(br#"{"kind":"Event","verb":"create"}"#).unwrap();
+        assert!(none.request_pod().is_none());
+    }
 
     #[test]
     fn request_attributes_are_what_the_authorizer_checked() {

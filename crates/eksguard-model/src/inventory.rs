@@ -1,5 +1,7 @@
 //! Everything one run has read: objects plus the inputs that could not be read.
 
+use std::sync::Arc;
+
 use crate::object::{Object, ObjectId};
 
 /// An input that could not be read or parsed; reported, never fatal.
@@ -89,7 +91,9 @@ impl FilesSkipped {
 
 #[derive(Debug, Default)]
 pub struct Inventory {
-    pub objects: Vec<Object>,
+    /// Shared, so an inventory built around objects held elsewhere (the admission
+    /// server's watch cache) copies pointers, not trees. Ids increase along the list.
+    pub objects: Vec<Arc<Object>>,
     pub errors: Vec<InputError>,
     /// Inputs read but only partly understood (a document that is no Kubernetes object, a
     /// directory without a single manifest): reported, without failing the run.
@@ -99,30 +103,106 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// The id the next object gets: one past the last, so ids are positions unless
+    /// shared objects brought ids of their own.
+    fn next_id(&self) -> ObjectId {
+        ObjectId(self.objects.last().map_or(0, |o| o.id.0 + 1))
+    }
+
     /// Adds an object and gives it its id.
     pub fn push(&mut self, mut obj: Object) -> ObjectId {
-        let id = ObjectId(self.objects.len() as u32);
+        let id = self.next_id();
         obj.id = id;
+        self.objects.push(Arc::new(obj));
+        id
+    }
+
+    /// Adds an object shared with its owner, under the id the owner gave it, which must
+    /// be above those of the objects already here (see [`Inventory::get`]).
+    pub fn push_shared(&mut self, obj: Arc<Object>) -> ObjectId {
+        let id = obj.id;
+        assert!(
+            self.objects.last().is_none_or(|o| o.id < id),
+            "shared objects come in increasing id order"
+        );
         self.objects.push(obj);
         id
     }
 
     pub fn get(&self, id: ObjectId) -> &Object {
-        &self.objects[id.0 as usize]
+        match self.objects.get(id.0 as usize) {
+            Some(o) if o.id == id => o,
+            // Shared objects keep their owner's ids, which still increase.
+            _ => {
+                let at = self
+                    .objects
+                    .binary_search_by_key(&id, |o| o.id)
+                    .unwrap_or_else(|_| panic!("object {id:?} is not in this inventory"));
+                &self.objects[at]
+            }
+        }
+    }
+
+    /// Every object, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Object> + '_ {
+        self.objects.iter().map(|o| &**o)
     }
 
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
-        self.objects.iter().filter(move |o| &*o.kind == kind)
+        self.iter().filter(move |o| &*o.kind == kind)
     }
 
-    /// Merges another inventory into this one, renumbering its objects.
+    /// Merges another inventory into this one, renumbering its objects (copying only one
+    /// that is shared elsewhere).
     pub fn extend(&mut self, other: Inventory) {
-        for obj in other.objects {
-            self.push(obj);
+        for mut obj in other.objects {
+            let id = self.next_id();
+            if obj.id != id {
+                Arc::make_mut(&mut obj).id = id;
+            }
+            self.objects.push(obj);
         }
         self.errors.extend(other.errors);
         self.warnings.extend(other.warnings);
         self.files_scanned += other.files_scanned;
         self.files_skipped.add(&other.files_skipped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{Node, Pos, Value};
+    use crate::object::Source;
+
+    fn obj(name: &str) -> Object {
+        Object::synthetic(
+            "v1",
+            "Thing",
+            name,
+            Node::new(Value::Null, Pos::NONE),
+            Source::Live,
+        )
+    }
+
+    #[test]
+    fn shared_objects_keep_their_ids_and_are_found_by_them() {
+        let mut inv = Inventory::default();
+        for (id, name) in [(7, "a"), (9, "b"), (30, "c")] {
+            let mut o = obj(name);
+            o.id = ObjectId(id);
+            inv.push_shared(Arc::new(o));
+        }
+        let own = inv.push(obj("d"));
+        assert_eq!(own, ObjectId(31));
+        for (id, name) in [(7, "a"), (9, "b"), (30, "c"), (31, "d")] {
+            assert_eq!(&*inv.get(ObjectId(id)).name, name);
+        }
+        let mut all = Inventory::default();
+        all.push(obj("first"));
+        all.extend(inv);
+        let ids: Vec<u32> = all.objects.iter().map(|o| o.id.0).collect();
+        assert_eq!(ids, [0, 1, 2, 3, 4]);
+        assert_eq!(&*all.get(ObjectId(3)).name, "c");
     }
 }

@@ -110,7 +110,7 @@ impl<'a> Ctx<'a> {
     /// Objects that carry a pod spec, in input order, without those run by a controller
     /// that is itself here (see [`eksguard_model::workload::controlled_workloads`]).
     pub fn workloads(&self) -> impl Iterator<Item = &'a Object> + '_ {
-        self.inv.objects.iter().filter(|o| {
+        self.inv.objects.iter().map(|o| &**o).filter(|o| {
             crate::WORKLOAD_KINDS.contains(&&*o.kind)
                 && !self.controlled.contains(&o.id)
                 && o.pod_spec().is_some()

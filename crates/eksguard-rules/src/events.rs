@@ -203,6 +203,7 @@ impl<'r> AuditEngine<'r> {
                         hits.extend(sink.into_hits().into_iter().map(|hit| (at, hit)));
                     }
                 }
+                ev.forget_built();
                 hits.into_iter()
                     .map(move |(at, hit)| (at, EventFinding { index, hit }))
             })

@@ -204,7 +204,8 @@ pub fn read_config_in(
         )]
     })?;
     let inv = load_text(&display(&resolved.host), &bytes, opts);
-    first_config(&display(&resolved.host), inv.objects, inv.errors).map(|o| (o, resolved))
+    let objects = inv.objects.into_iter().map(std::sync::Arc::unwrap_or_clone);
+    first_config(&display(&resolved.host), objects.collect(), inv.errors).map(|o| (o, resolved))
 }
 
 fn first_config(

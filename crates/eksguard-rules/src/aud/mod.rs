@@ -61,9 +61,10 @@ pub use wildcard_role_created::WildcardRoleCreated;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use eksguard_model::audit::AuditEvent;
-use eksguard_model::{FieldPath, Node, Object, Seg, Source};
+use eksguard_model::{FieldPath, Object, Seg};
 use serde_json::Value as Json;
 
 use crate::Rule;
@@ -208,13 +209,12 @@ pub(crate) const CHANGE_VERBS: &[&str] =
 
 /// A pod created successfully: its request body as an object, so audit rules read the
 /// pod spec through the same view, and the same pod security facts, as the pod rules.
-pub(crate) fn created_pod(ev: &AuditEvent<'_>) -> Option<Object> {
+/// Built once per event, whichever of the rules asks first.
+pub(crate) fn created_pod(ev: &AuditEvent<'_>) -> Option<Arc<Object>> {
     if !succeeded_on(ev, &["create"], "pods") {
         return None;
     }
-    let body = ev.request_json()?;
-    let root = Node::from_json(&body);
-    Some(Object::synthetic("v1", "Pod", "", root, Source::Live))
+    ev.request_pod()
 }
 
 /// A field path of the pod view as a path in the audit event (under `requestObject`).

@@ -261,7 +261,7 @@ fn add_rendered(dir: &Path, text: &str, opts: &LoadOptions, inv: &mut Inventory)
             None => (format!("{} (helm template output)", display(dir)), None),
         };
         let mut got = crate::files::load_text(&name, chunk.text.as_bytes(), opts);
-        for mut obj in got.objects.drain(..) {
+        for mut obj in got.objects.drain(..).map(std::sync::Arc::unwrap_or_clone) {
             match &map {
                 Some(map) => remap(&mut obj.root, map),
                 None => remap(&mut obj.root, &[]),

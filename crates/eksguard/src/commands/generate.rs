@@ -142,6 +142,7 @@ fn owners_only(inv: &Inventory) -> Vec<&Object> {
     let controlled = controlled_workloads(inv);
     inv.objects
         .iter()
+        .map(|o| &**o)
         .filter(|o| !controlled.contains(&o.id))
         .collect()
 }

@@ -385,8 +385,10 @@ impl Judge {
     }
 
     /// Decides one review. `context` holds the cached objects around the object (its
-    /// namespace, cluster-scoped RBAC, aws-auth), or `None` without a synced cache.
-    pub fn decide(&self, review: Review, context: Option<&[Arc<Object>]>) -> Verdict {
+    /// namespace, cluster-scoped RBAC, aws-auth) in increasing id order, as
+    /// [`Cache::around`](super::cache::Cache::around) gives them, or `None` without a
+    /// synced cache.
+    pub fn decide(&self, review: Review, context: Option<Vec<Arc<Object>>>) -> Verdict {
         let uid = review.uid.as_str();
         if matches!(review.operation.as_str(), "DELETE" | "CONNECT") {
             return Verdict::plain(uid, Decision::Skipped);
@@ -444,18 +446,27 @@ impl Judge {
             return Verdict::plain(&uid, Decision::Skipped);
         };
         let ns = namespace.as_deref();
+        // The cached objects, shared with the cache: each object judged is laid over
+        // them and taken off again, so neither judgement copies them.
+        let mut cached = context.map(|objects| {
+            let mut inv = Inventory::default();
+            for o in objects {
+                inv.push_shared(o);
+            }
+            inv
+        });
         // UPDATE: what the old object already had is a warning, never a deny, so legacy
         // workloads can still be scaled and patched. Compared by content: the same rule on
         // the same container, list item and value, with the same message. The old object
         // is judged first and kept only as keys, so the two are never held at once.
         let old: HashSet<u64> = match (old_object, operation.as_str()) {
             (Some(old), "UPDATE") => self
-                .judge(old, ns, context, trusting)
+                .judge(old, ns, cached.as_mut(), trusting)
                 .map(|j| j.hits.into_iter().map(|h| h.key).collect())
                 .unwrap_or_default(),
             _ => HashSet::new(),
         };
-        let judged = match self.judge(object, ns, context, trusting) {
+        let judged = match self.judge(object, ns, cached.as_mut(), trusting) {
             Ok(j) => j,
             Err(message) => {
                 let mut v = Verdict::plain(&uid, Decision::Skipped);
@@ -484,7 +495,7 @@ impl Judge {
     /// [`Judge::decide`], with a failure inside the rules (a panic) turned into an
     /// allowed answer with a warning: one bad rule must not take the webhook down, and
     /// the webhook's `failurePolicy` is for when it cannot answer at all.
-    pub fn decide_guarded(&self, review: Review, context: Option<&[Arc<Object>]>) -> Verdict {
+    pub fn decide_guarded(&self, review: Review, context: Option<Vec<Arc<Object>>>) -> Verdict {
         let uid = review.uid.clone();
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.decide(review, context)
@@ -646,37 +657,40 @@ impl Judge {
         v
     }
 
-    /// Runs the rules on one object (its Secret values dropped first), with the context
-    /// objects beside it; keeps what is reported on it, or on its namespace.
+    /// Runs the rules on one object (its Secret values dropped first), laid over the
+    /// cached objects (`None` without a synced cache); keeps what is reported on it, or
+    /// on its namespace. The cached objects are left as they were found, but for the
+    /// object's own cached version, which the request replaces.
     fn judge(
         &self,
         mut root: Node,
         namespace: Option<&str>,
-        context: Option<&[Arc<Object>]>,
+        cached: Option<&mut Inventory>,
         trusting: bool,
     ) -> Result<Judged, String> {
         eksguard_sources::snapshot::sanitize_node(&mut root);
         let obj = Object::from_node(root, Source::Live, namespace.unwrap_or("default"))
             .map_err(|_| "the object has no apiVersion or kind; not judged".to_string())?;
-        let Some(engine) = self.engine(&obj.kind, context.is_some(), trusting) else {
+        let Some(engine) = self.engine(&obj.kind, cached.is_some(), trusting) else {
             return Ok(Judged::default());
         };
-        let mut inv = Inventory::default();
-        // The engine's inventory owns its objects: the cached ones are copied in here,
-        // once per judged object, and only those of the object's own namespace.
-        for c in context.unwrap_or(&[]) {
-            // The request's own version replaces the cached one.
-            if !(c.kind == obj.kind && c.name == obj.name && c.namespace == obj.namespace) {
-                inv.push(Object::clone(c));
+        let mut alone = Inventory::default();
+        let inv = match cached {
+            Some(inv) => {
+                inv.objects.retain(|c| {
+                    !(c.kind == obj.kind && c.name == obj.name && c.namespace == obj.namespace)
+                });
+                inv
             }
-        }
+            None => &mut alone,
+        };
         let ns_object = obj.ns().and_then(|ns| {
             inv.of_kind("Namespace")
                 .find(|n| &*n.name == ns)
                 .map(|n| n.id)
         });
         let id = inv.push(obj);
-        let result = engine.run(&inv);
+        let result = engine.run(inv);
         let root = &inv.get(id).root;
         let mut hashes = HashMap::new();
         let mut judged = Judged::default();
@@ -715,6 +729,7 @@ impl Judge {
             }
         }
         judged.notes = result.warnings.into_iter().map(|w| w.message).collect();
+        inv.objects.pop();
         Ok(judged)
     }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use eksguard_model::workload::WORKLOAD_KINDS;
-use eksguard_model::Object;
+use eksguard_model::{Object, ObjectId};
 use eksguard_rules::registry;
 use eksguard_sources::kube_live::{WatchError, WatchEvent, Watcher};
 
@@ -89,11 +89,52 @@ pub fn kinds_needed() -> BTreeSet<&'static str> {
 
 type Key = (String, String);
 
+/// Ids are handed out below this; past it, every object is numbered afresh. The objects
+/// judged at admission take ids above those of the cache's.
+const ID_LIMIT: u32 = u32::MAX / 2;
+
+#[derive(Default)]
+struct Store {
+    /// kind → (namespace, name) → object.
+    by_kind: HashMap<&'static str, BTreeMap<Key, Arc<Object>>>,
+    /// The id of the next object stored: every object in the cache has an id of its own,
+    /// so the objects around a request go into its inventory as they are, shared.
+    next: u32,
+}
+
+impl Store {
+    /// Makes room for `n` more ids.
+    fn room(&mut self, n: usize) {
+        if self.next as usize + n >= ID_LIMIT as usize {
+            self.renumber();
+        }
+    }
+
+    /// The object with the next id; [`Store::room`] first.
+    fn numbered(&mut self, mut o: Object) -> Arc<Object> {
+        o.id = ObjectId(self.next);
+        self.next += 1;
+        Arc::new(o)
+    }
+
+    /// Numbers every object from 0 again. A request that holds objects from before keeps
+    /// its own copies, numbered as they were.
+    fn renumber(&mut self) {
+        self.next = 0;
+        for map in self.by_kind.values_mut() {
+            for o in map.values_mut() {
+                Arc::make_mut(o).id = ObjectId(self.next);
+                self.next += 1;
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Cache {
-    /// kind → (namespace, name) → object. Shared: a request takes references, not copies,
-    /// and holds the lock only while it gathers them.
-    objects: RwLock<HashMap<&'static str, BTreeMap<Key, Arc<Object>>>>,
+    /// Shared: a request takes references, not copies, and holds the lock only while it
+    /// gathers them.
+    objects: RwLock<Store>,
     synced: HashMap<&'static str, AtomicBool>,
 }
 
@@ -104,7 +145,7 @@ fn key(o: &Object) -> Key {
 impl Cache {
     pub fn new() -> Cache {
         Cache {
-            objects: RwLock::new(HashMap::new()),
+            objects: RwLock::new(Store::default()),
             synced: WATCHED
                 .iter()
                 .map(|w| (w.kind, AtomicBool::new(false)))
@@ -121,47 +162,55 @@ impl Cache {
             .collect()
     }
 
-    fn replace(&self, kind: &'static str, objects: Vec<Object>) -> usize {
-        let map: BTreeMap<Key, Arc<Object>> = objects
-            .into_iter()
-            .map(|o| (key(&o), Arc::new(o)))
-            .collect();
-        let n = map.len();
-        if let Ok(mut all) = self.objects.write() {
-            all.insert(kind, map);
+    /// Replaces every object of `kind`, as a fresh list does, and marks it synced
+    /// (benchmarks and tests fill a cache this way, without an API server).
+    pub fn replace(&self, kind: &'static str, objects: Vec<Object>) -> usize {
+        let mut n = 0;
+        if let Ok(mut store) = self.objects.write() {
+            // Those this list replaces are numbered too, should the ids run out.
+            store.room(objects.len());
+            let map: BTreeMap<Key, Arc<Object>> = objects
+                .into_iter()
+                .map(|o| (key(&o), store.numbered(o)))
+                .collect();
+            n = map.len();
+            store.by_kind.insert(kind, map);
         }
         self.synced[kind].store(true, Ordering::Release);
         n
     }
 
     fn apply(&self, kind: &'static str, event: WatchEvent) -> usize {
-        let Ok(mut all) = self.objects.write() else {
+        let Ok(mut store) = self.objects.write() else {
             return 0;
         };
-        let map = all.entry(kind).or_default();
         match event {
             WatchEvent::Added(o) | WatchEvent::Modified(o) => {
-                map.insert(key(&o), Arc::new(o));
+                let k = key(&o);
+                store.room(1);
+                let o = store.numbered(o);
+                store.by_kind.entry(kind).or_default().insert(k, o);
             }
             WatchEvent::Deleted(o) => {
-                map.remove(&key(&o));
+                store.by_kind.entry(kind).or_default().remove(&key(&o));
             }
             WatchEvent::Bookmark => {}
         }
-        map.len()
+        store.by_kind.get(kind).map_or(0, BTreeMap::len)
     }
 
     /// The cached objects around an object of `kind` in `namespace`: the namespace and
     /// what lives in it, aws-auth, and for RBAC objects the cluster-wide roles and
-    /// bindings. `None` until every kind has synced.
+    /// bindings; in increasing id order, as an inventory takes shared objects. `None`
+    /// until every kind has synced.
     pub fn around(&self, kind: &str, namespace: Option<&str>) -> Option<Vec<Arc<Object>>> {
         if !self.unsynced().is_empty() {
             return None;
         }
-        let all = self.objects.read().ok()?;
+        let store = self.objects.read().ok()?;
         let mut out = Vec::new();
         let rbac = RBAC_KINDS.contains(&kind);
-        for (k, map) in all.iter() {
+        for (k, map) in store.by_kind.iter() {
             match *k {
                 "Namespace" => {
                     if let Some(ns) = namespace {
@@ -182,6 +231,8 @@ impl Cache {
                 }
             }
         }
+        drop(store);
+        out.sort_unstable_by_key(|o| o.id);
         Some(out)
     }
 
@@ -274,5 +325,34 @@ mod tests {
                 "a cache-backed rule reads {k}, which the cache does not watch"
             );
         }
+    }
+
+    fn sa(name: &str) -> Object {
+        let item = serde_json::json!({"metadata": {"name": name, "namespace": "shop"}});
+        eksguard_sources::kube_live::live_object(item, "ServiceAccount", "v1").unwrap()
+    }
+
+    fn ids(objects: &[Arc<Object>]) -> Vec<u32> {
+        objects.iter().map(|o| o.id.0).collect()
+    }
+
+    #[test]
+    fn objects_around_a_request_have_increasing_ids_even_after_they_run_out() {
+        let cache = Cache::new();
+        for w in WATCHED {
+            cache.replace(w.kind, Vec::new());
+        }
+        cache.replace("ServiceAccount", vec![sa("b"), sa("a")]);
+        cache.apply("ServiceAccount", WatchEvent::Modified(sa("b")));
+        let held = cache.around("Deployment", Some("shop")).unwrap();
+        assert_eq!(ids(&held), [1, 2]);
+        cache.objects.write().unwrap().next = ID_LIMIT - 1;
+        cache.apply("ServiceAccount", WatchEvent::Added(sa("c")));
+        let now = cache.around("Deployment", Some("shop")).unwrap();
+        assert_eq!(ids(&now), [0, 1, 2]);
+        let names: Vec<&str> = now.iter().map(|o| &*o.name).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        // A request that held objects from before keeps them as they were.
+        assert_eq!(ids(&held), [1, 2]);
     }
 }

@@ -200,7 +200,7 @@ async fn validate(state: Arc<State>, req: Request<Incoming>) -> Reply {
         drop(body);
         let context = judging.context_for(&review);
         let labels = (operation_label(&review.operation), kind_label(&review.kind));
-        let verdict = judging.judge.decide_guarded(review, context.as_deref());
+        let verdict = judging.judge.decide_guarded(review, context);
         Ok::<_, String>((labels, verdict))
     })
     .await;

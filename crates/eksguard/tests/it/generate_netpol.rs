@@ -33,7 +33,7 @@ fn run(inv: &Inventory) -> Vec<(String, String)> {
 
 /// Input plus the generated policies, and the namespaces they were generated for.
 fn round_trip(mut inv: Inventory) -> (Vec<(String, String)>, Vec<String>) {
-    let generated = netpol::generate(&inv.objects);
+    let generated = netpol::generate(inv.iter());
     let names = generated.iter().map(|n| n.namespace.clone()).collect();
     inv.extend(text(&netpol::render(&generated)));
     (run(&inv), names)
@@ -150,12 +150,12 @@ spec:
 #[test]
 fn snapshot() {
     let inv = text(SAMPLE);
-    insta::assert_snapshot!(netpol::render(&netpol::generate(&inv.objects)));
+    insta::assert_snapshot!(netpol::render(&netpol::generate(inv.iter())));
 }
 
 #[test]
 fn system_namespaces_are_skipped() {
-    let generated = netpol::generate(&text(SAMPLE).objects);
+    let generated = netpol::generate(text(SAMPLE).iter());
     let names: Vec<&str> = generated.iter().map(|n| n.namespace.as_str()).collect();
     assert_eq!(names, vec!["batch", "shop"]);
 }

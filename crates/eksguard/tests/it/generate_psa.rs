@@ -34,7 +34,7 @@ fn run(inv: &Inventory, rules: &[&str]) -> Vec<(String, String, String)> {
 }
 
 fn level_of(inv: &Inventory, ns: &str) -> pss::NamespaceLevel {
-    pss::namespace_levels(&inv.objects)
+    pss::namespace_levels(inv.iter())
         .into_iter()
         .find(|l| l.namespace == ns)
         .unwrap_or_else(|| panic!("namespace {ns} not found"))
@@ -172,12 +172,12 @@ metadata:
 
 /// The scanned Namespaces replaced by the generated ones.
 fn with_labels(inv: Inventory) -> Inventory {
-    let levels = pss::namespace_levels(&inv.objects);
+    let levels = pss::namespace_levels(inv.iter());
     let generated = text(&pss::render_namespaces(&levels));
     let mut out = Inventory::default();
     for o in inv.objects {
         if &*o.kind != "Namespace" {
-            out.push(o);
+            out.push(std::sync::Arc::unwrap_or_clone(o));
         }
     }
     out.extend(generated);
@@ -185,7 +185,7 @@ fn with_labels(inv: Inventory) -> Inventory {
 }
 
 fn assert_labels_satisfy_pod014(inv: Inventory) {
-    let levels = pss::namespace_levels(&inv.objects);
+    let levels = pss::namespace_levels(inv.iter());
     let labelled = with_labels(inv);
     let findings = run(&labelled, &["POD014"]);
     for ns in &levels {
@@ -210,7 +210,7 @@ fn generated_labels_round_trip_through_pod014() {
     let inv = text(SAMPLE);
     // The unlabelled Namespace of the input is flagged before the labels are applied.
     assert_eq!(run(&inv, &["POD014"]).len(), 1);
-    let levels = pss::namespace_levels(&inv.objects);
+    let levels = pss::namespace_levels(inv.iter());
     let names: Vec<(&str, Level)> = levels
         .iter()
         .map(|l| (l.namespace.as_str(), l.level))
@@ -272,7 +272,7 @@ fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
 
 /// Each workload with its generated patch merged in.
 fn patched(inv: &Inventory) -> Inventory {
-    let patches = text(&pss::render_patches(&inv.objects));
+    let patches = text(&pss::render_patches(inv.iter()));
     let mut out = Inventory::default();
     for o in &inv.objects {
         let mut root = o.root.to_json();
@@ -299,7 +299,7 @@ fn patches_clear_what_they_set() {
     let after = run(&patched(&inv), PATCHED_RULES);
     assert!(after.is_empty(), "{after:?}");
     // The patched objects load and still meet at least what they met.
-    let levels = pss::namespace_levels(&patched(&inv).objects);
+    let levels = pss::namespace_levels(patched(&inv).iter());
     assert!(levels
         .iter()
         .all(|l| l.level >= Level::Baseline || l.namespace == "batch"));

@@ -67,11 +67,7 @@ pub(crate) struct Rendered {
 
 impl Rendered {
     fn all(&self, kind: &str) -> Vec<&Object> {
-        self.inv
-            .objects
-            .iter()
-            .filter(|o| &*o.kind == kind)
-            .collect()
+        self.inv.iter().filter(|o| &*o.kind == kind).collect()
     }
 
     pub(crate) fn one(&self, kind: &str, name: &str) -> &Object {

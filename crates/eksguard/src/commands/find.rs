@@ -156,7 +156,7 @@ fn find(inv: &Inventory, f: &Filters) -> Vec<Match> {
     let by_name: HashMap<(&str, Option<&str>, &str), &Object> = inv
         .objects
         .iter()
-        .map(|o| ((&*o.kind, o.ns(), &*o.name), o))
+        .map(|o| ((&*o.kind, o.ns(), &*o.name), &**o))
         .collect();
     let mut out: Vec<Match> = inv
         .objects

@@ -191,7 +191,7 @@ fn isolate_cmd(args: IsolateArgs) -> anyhow::Result<Outcome> {
     let Some(inv) = load_inputs(&args.input)? else {
         return Ok(Outcome::Error);
     };
-    let mut iso = isolate::isolate(target, &inv.objects);
+    let mut iso = isolate::isolate(target, inv.objects.iter().map(|o| &**o));
     // A policy only isolates where something enforces NetworkPolicies.
     let config = eksguard_rules::engine::EngineConfig {
         select: vec!["NET010".to_string()],

@@ -81,7 +81,7 @@ fn json_error(body: &[u8]) -> Option<AwsError> {
     let message = text("message")
         .or_else(|| text("Message"))
         .unwrap_or_default();
-    (code.is_some() || !message.is_empty()).then_some(AwsError { code, message })
+    (code.is_some() || !message.is_empty()).then(|| AwsError::coded(code, message))
 }
 
 /// One signed client per service.

@@ -14,6 +14,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More detail in AWS API errors: the request ID, the attempts made and the start of
+    /// the raw error answer.
+    #[arg(long, global = true)]
+    pub verbose: bool,
 }
 
 impl Cli {

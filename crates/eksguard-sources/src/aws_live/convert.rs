@@ -43,7 +43,7 @@ fn cli_time(secs: i64, nanos: u32) -> String {
 }
 
 /// EKS sends epoch seconds (`1700000000.492`); some compatible servers send ISO text.
-fn json_time(v: &Json) -> Option<String> {
+pub(super) fn json_time(v: &Json) -> Option<String> {
     let text = match v {
         Json::Number(n) => n.to_string(),
         Json::String(s) => s.clone(),
@@ -393,6 +393,17 @@ pub(crate) static IAM_ROLE: Shape = Shape::Struct(&[
             f("Region", "Region", &STR),
         ]),
     ),
+]);
+
+pub(crate) static IAM_USER: Shape =
+    Shape::Struct(&[f("UserName", "UserName", &STR), f("Arn", "Arn", &STR)]);
+
+/// One `AccessKeyMetadata` entry of `ListAccessKeys`.
+pub(crate) static IAM_ACCESS_KEY: Shape = Shape::Struct(&[
+    f("UserName", "UserName", &STR),
+    f("AccessKeyId", "AccessKeyId", &STR),
+    f("Status", "Status", &STR),
+    f("CreateDate", "CreateDate", &TIME),
 ]);
 
 pub(crate) static IAM_ATTACHED_POLICY: Shape = Shape::Struct(&[

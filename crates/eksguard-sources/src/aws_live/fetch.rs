@@ -10,6 +10,10 @@ use std::sync::Arc;
 use eksguard_model::{InputError, Node, Object, Source};
 use futures_util::future::{join, join3, join4, join_all};
 
+/// Users whose access keys are listed; past it the rest are reported as not read.
+const MAX_USERS: usize = 1_000;
+const ACCESS_KEY_KINDS: &[&str] = &["IAMAccessKey"];
+
 /// Kinds of the EC2 network reads, for the rules a failed call leaves unchecked.
 const FLOW_LOG_KINDS: &[&str] = &["EC2FlowLogList", "EC2FlowLog"];
 const VPC_ENDPOINT_KINDS: &[&str] = &["EC2VpcEndpointList", "EC2VpcEndpoint"];
@@ -20,8 +24,8 @@ use tokio::sync::Semaphore;
 use super::convert::{
     decode_policy_text, eks_access_entry, eks_addon, eks_associated_policies, eks_cluster,
     eks_nodegroup, eks_pod_identity, iam_attached_policies, iam_policy_version, iam_role,
-    iam_role_policy, IAM_ATTACHED_POLICY, IAM_POLICY, IAM_POLICY_VERSION, IAM_ROLE,
-    IAM_ROLE_POLICY,
+    iam_role_policy, IAM_ACCESS_KEY, IAM_ATTACHED_POLICY, IAM_POLICY, IAM_POLICY_VERSION, IAM_ROLE,
+    IAM_ROLE_POLICY, IAM_USER,
 };
 use super::{
     LiveOptions, ACCESS_ENTRY_KINDS, ACCESS_POLICY_KINDS, ADDON_KINDS, ATTACHED_POLICY_KINDS,
@@ -135,8 +139,11 @@ impl Ctx {
 
         // IAM and the launch templates are independent; security groups and subnets wait
         // for the templates, which name more of them.
-        let ((), (lt_groups, lt_subnets)) =
-            join(self.roles(&refs), self.launch_templates(&refs)).await;
+        let (((), ()), (lt_groups, lt_subnets)) = join(
+            join(self.roles(&refs), self.access_keys()),
+            self.launch_templates(&refs),
+        )
+        .await;
         let groups: BTreeSet<String> = refs.security_groups.union(&lt_groups).cloned().collect();
         let subnets: BTreeSet<String> = refs.subnets.union(&lt_subnets).cloned().collect();
         join3(
@@ -522,6 +529,58 @@ impl Ctx {
                 .collect::<Vec<_>>();
             join_all(customer.iter().map(|arn| self.policy(arn))).await;
         }
+    }
+
+    /// The access keys of the account's IAM users (a user mapped into the cluster with an
+    /// old active key is a finding), for the first [`MAX_USERS`] users.
+    async fn access_keys(&self) {
+        let Ok(users) = self
+            .call(
+                "iam:ListUsers",
+                "users",
+                ACCESS_KEY_KINDS,
+                self.iam.pages("ListUsers", &[], "Users", &IAM_USER),
+            )
+            .await
+        else {
+            return;
+        };
+        let names: Vec<String> = users.iter().filter_map(|u| text(u, "UserName")).collect();
+        if names.len() > MAX_USERS {
+            self.fail(
+                "iam:ListAccessKeys",
+                "users",
+                ACCESS_KEY_KINDS,
+                &format!(
+                    "{} users; the access keys of the first {MAX_USERS} were read (the cap), \
+                     those of the other {} were not",
+                    names.len(),
+                    names.len() - MAX_USERS
+                ),
+            );
+        }
+        join_all(names.iter().take(MAX_USERS).map(|name| async move {
+            let params = [("UserName", name.as_str())];
+            if let Ok(keys) = self
+                .call(
+                    "iam:ListAccessKeys",
+                    &format!("user/{name}"),
+                    ACCESS_KEY_KINDS,
+                    self.iam.pages(
+                        "ListAccessKeys",
+                        &params,
+                        "AccessKeyMetadata",
+                        &IAM_ACCESS_KEY,
+                    ),
+                )
+                .await
+            {
+                if !keys.is_empty() {
+                    self.add(json!({ "AccessKeyMetadata": keys }));
+                }
+            }
+        }))
+        .await;
     }
 
     /// The default version of a customer-managed policy, once per run: several roles may

@@ -46,7 +46,7 @@ pub(crate) fn query_error(body: &[u8]) -> Option<AwsError> {
             .map(|m| m.text.trim().to_string())
             .unwrap_or_default(),
     );
-    e.request_id = root
+    e.detail.request_id = root
         .child("RequestId")
         .map(|r| r.text.trim().to_string())
         .filter(|r| !r.is_empty());
@@ -368,7 +368,7 @@ mod tests {
         let e = query_error(br#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name x cannot be found.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#)
             .unwrap();
         assert_eq!(e.code.as_deref(), Some("NoSuchEntity"));
-        assert_eq!(e.request_id.as_deref(), Some("r-1"));
+        assert_eq!(e.detail.request_id.as_deref(), Some("r-1"));
         assert!(json_error(b"<html>").is_none());
         assert!(query_error(b"{}").is_none());
     }

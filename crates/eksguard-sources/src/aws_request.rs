@@ -41,6 +41,13 @@ pub fn set_verbose(on: bool) {
 pub struct AwsError {
     pub code: Option<String>,
     pub message: String,
+    /// Boxed: errors travel in every `Result` of the clients.
+    pub detail: Box<ErrorDetail>,
+}
+
+/// Where an [`AwsError`] came from, for the one-line message and `--verbose`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorDetail {
     /// The IAM action of the call (`eks:DescribeCluster`), when it is named in front.
     pub operation: Option<String>,
     pub status: Option<u16>,
@@ -69,7 +76,7 @@ impl AwsError {
 
     /// The same error with the action that failed in front (`eks:ListClusters failed:`).
     pub fn with_operation(mut self, operation: &str) -> Self {
-        self.operation = Some(operation.to_string());
+        self.detail.operation = Some(operation.to_string());
         self
     }
 
@@ -79,7 +86,7 @@ impl AwsError {
         if code.contains("AccessDenied")
             || code.contains("Unauthorized")
             || code.contains("NotAuthorized")
-            || self.status == Some(403) && code.is_empty()
+            || self.detail.status == Some(403) && code.is_empty()
         {
             return "check the IAM permissions of the credentials in use";
         }
@@ -99,7 +106,7 @@ impl AwsError {
             }
             _ => {}
         }
-        if self.code.is_none() && self.status.is_none() {
+        if self.code.is_none() && self.detail.status.is_none() {
             if self.message.contains("credential") {
                 return "check the AWS credentials (AWS_PROFILE or --profile, the environment, \
                         the instance or pod role)";
@@ -109,7 +116,7 @@ impl AwsError {
                         network";
             }
         }
-        if self.status == Some(404) && self.code.is_none() {
+        if self.detail.status == Some(404) && self.code.is_none() {
             return "check the endpoint (--endpoint-url)";
         }
         ""
@@ -118,10 +125,10 @@ impl AwsError {
 
 impl std::fmt::Display for AwsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(op) = &self.operation {
+        if let Some(op) = &self.detail.operation {
             write!(f, "{op} failed: ")?;
         }
-        let status = match self.status {
+        let status = match self.detail.status {
             Some(s) if self.code.is_some() => format!(" (HTTP {s})"),
             _ => String::new(),
         };
@@ -134,12 +141,12 @@ impl std::fmt::Display for AwsError {
             "" => {}
             h => write!(f, "; {h}")?,
         }
-        if VERBOSE.load(Ordering::Relaxed) && self.attempts > 0 {
-            write!(f, " [attempts: {}", self.attempts)?;
-            if let Some(id) = &self.request_id {
+        if VERBOSE.load(Ordering::Relaxed) && self.detail.attempts > 0 {
+            write!(f, " [attempts: {}", self.detail.attempts)?;
+            if let Some(id) = &self.detail.request_id {
                 write!(f, "; request ID: {}", one_line(id))?;
             }
-            if let Some(raw) = &self.raw {
+            if let Some(raw) = &self.detail.raw {
                 write!(f, "; answer: \"{raw}\"")?;
             }
             f.write_str("]")?;
@@ -319,7 +326,7 @@ impl SignedClient {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(Failure::Transient(mut e) | Failure::Final(mut e)) => {
-                    e.attempts = attempt;
+                    e.detail.attempts = attempt;
                     return Err(e);
                 }
             }
@@ -387,9 +394,9 @@ impl SignedClient {
         if error.code.is_none() && error_type.is_some() {
             error.code = error_type;
         }
-        error.status = Some(status.as_u16());
-        error.request_id = error.request_id.or(request_id);
-        error.raw = Some(escaped_start(&bytes));
+        error.detail.status = Some(status.as_u16());
+        error.detail.request_id = error.detail.request_id.or(request_id);
+        error.detail.raw = Some(escaped_start(&bytes));
         let throttled = error.code.as_deref().is_some_and(is_retryable_code);
         Err(
             if throttled || status.is_server_error() || status.as_u16() == 429 {

@@ -16,13 +16,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
 
 use crate::audit::{fnv1a, FNV_OFFSET};
-use crate::aws_live::{describe_error, sdk_config, LiveError};
-use crate::cloudwatch_live::AUDIT_STREAM_PREFIX;
+use crate::aws_api::Logs;
+use crate::aws_live::{sdk_config, LiveError};
+use crate::aws_request::AwsError;
+use crate::cloudwatch_live::{LogEvent, AUDIT_STREAM_PREFIX};
 
 /// `FilterLogEvents` takes at most this many stream names.
 const STREAMS_PER_CALL: usize = 100;
@@ -163,16 +164,16 @@ struct Listed {
 }
 
 pub struct Follower {
-    client: aws_sdk_cloudwatchlogs::Client,
+    client: Logs,
     opts: FollowOptions,
     positions: Positions,
 }
 
 impl Follower {
-    /// A client on the default credential chain (refreshed by the SDK as credentials
-    /// expire: IRSA, Pod Identity, instance roles) and the SDK's standard retries
-    /// (exponential backoff with jitter on throttling, 5xx and timeouts), with more
-    /// attempts than its default, since a follower would rather wait than skip a poll.
+    /// A client on the default credential chain (refreshed as credentials expire: IRSA,
+    /// Pod Identity, instance roles) with retries (exponential backoff with jitter on
+    /// throttling, 5xx and timeouts) and more attempts than a scan makes, since a
+    /// follower would rather wait than skip a poll.
     pub async fn connect(opts: FollowOptions, positions: Positions) -> Result<Self, LiveError> {
         let conf = sdk_config(
             opts.region.as_deref(),
@@ -180,15 +181,8 @@ impl Follower {
             opts.endpoint_url.as_deref(),
         )
         .await?;
-        let retry = RetryConfig::standard()
-            .with_max_attempts(opts.max_attempts.max(1))
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(20));
-        let config = aws_sdk_cloudwatchlogs::config::Builder::from(&conf)
-            .retry_config(retry)
-            .build();
         Ok(Follower {
-            client: aws_sdk_cloudwatchlogs::Client::from_conf(config),
+            client: Logs::new(&conf).with_attempts(opts.max_attempts),
             opts,
             positions,
         })
@@ -198,19 +192,12 @@ impl Follower {
         &self.positions
     }
 
-    fn call_error<E>(
-        &self,
-        call: &'static str,
-        e: &aws_sdk_cloudwatchlogs::error::SdkError<E>,
-    ) -> CallError
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
+    fn call_error(&self, call: &'static str, e: AwsError) -> CallError {
         CallError {
             call,
             group: self.opts.log_group.clone(),
-            message: describe_error(e),
-            not_found: e.code() == Some("ResourceNotFoundException"),
+            not_found: e.code.as_deref() == Some("ResourceNotFoundException"),
+            message: e.to_string(),
         }
     }
 
@@ -219,28 +206,44 @@ impl Follower {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
+            let mut body = json!({ "logGroupName": self.opts.log_group });
+            if let Some(p) = self.opts.stream_prefix.as_deref().filter(|p| !p.is_empty()) {
+                body["logStreamNamePrefix"] = json!(p);
+            }
+            if let Some(t) = token.take() {
+                body["nextToken"] = json!(t);
+            }
             let page = self
                 .client
-                .describe_log_streams()
-                .log_group_name(&self.opts.log_group)
-                .set_log_stream_name_prefix(
-                    self.opts.stream_prefix.clone().filter(|p| !p.is_empty()),
-                )
-                .set_next_token(token.take())
-                .send()
+                .call("DescribeLogStreams", &body)
                 .await
-                .map_err(|e| self.call_error("DescribeLogStreams", &e))?;
+                .map_err(|e| self.call_error("DescribeLogStreams", e))?;
             let prefix = self.opts.stream_prefix.as_deref().unwrap_or("");
-            for s in page.log_streams.unwrap_or_default() {
-                let Some(name) = s.log_stream_name.filter(|n| n.starts_with(prefix)) else {
+            for s in page
+                .get("logStreams")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(name) = s
+                    .get("logStreamName")
+                    .and_then(Json::as_str)
+                    .filter(|n| n.starts_with(prefix))
+                else {
                     continue;
                 };
+                let time = |k: &str| s.get(k).and_then(Json::as_i64);
                 out.push(Listed {
-                    name,
-                    ingestion_ms: s.last_ingestion_time.or(s.last_event_timestamp),
+                    name: name.to_string(),
+                    ingestion_ms: time("lastIngestionTime").or(time("lastEventTimestamp")),
                 });
             }
-            match page.next_token.filter(|t| !t.is_empty()) {
+            match page
+                .get("nextToken")
+                .and_then(Json::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+            {
                 // Some servers hand back the token they were given on the last page.
                 Some(t) if out.len() < 1_000_000 => token = Some(t),
                 _ => return Ok(out),
@@ -366,19 +369,27 @@ impl Follower {
         let mut token: Option<String> = None;
         let mut taken = 0usize;
         loop {
+            let mut body = json!({
+                "logGroupName": self.opts.log_group,
+                "logStreamNames": names,
+            });
+            if let Some(t) = earliest {
+                body["startTime"] = json!(t);
+            }
+            if let Some(l) = self.opts.page_size {
+                body["limit"] = json!(l);
+            }
+            if let Some(t) = token.take() {
+                body["nextToken"] = json!(t);
+            }
             let page = self
                 .client
-                .filter_log_events()
-                .log_group_name(&self.opts.log_group)
-                .set_log_stream_names(Some(names.clone()))
-                .set_start_time(earliest)
-                .set_limit(self.opts.page_size)
-                .set_next_token(token.take())
-                .send()
+                .call("FilterLogEvents", &body)
                 .await
-                .map_err(|e| self.call_error("FilterLogEvents", &e))?;
-            for e in page.events.unwrap_or_default() {
-                let (Some(stream), Some(ts)) = (e.log_stream_name, e.timestamp) else {
+                .map_err(|e| self.call_error("FilterLogEvents", e))?;
+            let events = page.get("events").and_then(Json::as_array);
+            for e in events.into_iter().flatten().map(LogEvent::of) {
+                let (Some(stream), Some(ts)) = (e.stream, e.timestamp) else {
                     continue;
                 };
                 let Some((own_from, seen)) = from.get_mut(stream.as_str()) else {
@@ -399,15 +410,15 @@ impl Follower {
                 p.seen.push((ts, key));
                 p.events = p.events.saturating_add(1);
                 p.last_timestamp_ms = Some(p.last_timestamp_ms.map_or(ts, |t| t.max(ts)));
-                p.last_event_id = e.event_id;
-                if let Some(i) = e.ingestion_time {
+                p.last_event_id = e.id;
+                if let Some(i) = e.ingestion {
                     p.last_ingestion_ms = Some(p.last_ingestion_ms.map_or(i, |t| t.max(i)));
                 }
                 outcome.events.push(FollowedEvent {
                     number: p.events,
                     stream,
                     timestamp_ms: ts,
-                    ingestion_ms: e.ingestion_time,
+                    ingestion_ms: e.ingestion,
                     message,
                 });
                 taken += 1;
@@ -416,7 +427,12 @@ impl Follower {
                 outcome.more = true;
                 return Ok(false);
             }
-            match page.next_token.filter(|t| !t.is_empty()) {
+            match page
+                .get("nextToken")
+                .and_then(Json::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+            {
                 Some(t) => token = Some(t),
                 None => return Ok(true),
             }
@@ -489,11 +505,7 @@ mod tests {
         positions.streams.insert("a".into(), a);
         positions.streams.insert("b".into(), b);
         let mut f = Follower {
-            client: aws_sdk_cloudwatchlogs::Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::new()
-                    .behavior_version(aws_config::BehaviorVersion::latest())
-                    .build(),
-            ),
+            client: Logs::new(&aws_config::SdkConfig::builder().build()),
             opts: FollowOptions::new("g"),
             positions,
         };

@@ -4,7 +4,10 @@
 //! EKS writes the API server's audit events to streams named `kube-apiserver-audit-*` of
 //! the group `/aws/eks/CLUSTER/cluster`; each log event's message is one audit event as JSON.
 
-use crate::aws_live::{describe_error, sdk_config, LiveError};
+use serde_json::{json, Value as Json};
+
+use crate::aws_api::Logs;
+use crate::aws_live::{sdk_config, LiveError};
 
 /// The stream-name prefix of the API server's audit log in an EKS log group.
 pub const AUDIT_STREAM_PREFIX: &str = "kube-apiserver-audit";
@@ -63,7 +66,7 @@ pub enum CloudWatchError {
 /// A paginated read; each [`next_page`](Self::next_page) is one `FilterLogEvents` call.
 pub struct LogReader {
     rt: tokio::runtime::Runtime,
-    client: aws_sdk_cloudwatchlogs::Client,
+    client: Logs,
     query: LogQuery,
     /// `None` before the first call; `Some(None)` once the last page was read or a call failed.
     next: Option<Option<String>>,
@@ -82,7 +85,7 @@ impl LogReader {
         ))?;
         Ok(LogReader {
             rt,
-            client: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            client: Logs::new(&conf),
             query: q.clone(),
             next: None,
         })
@@ -97,35 +100,45 @@ impl LogReader {
             Some(Some(t)) => Some(t.clone()),
         };
         let q = &self.query;
-        let call = self
-            .client
-            .filter_log_events()
-            .log_group_name(&q.log_group)
-            .set_log_stream_name_prefix(q.stream_prefix.clone())
-            .set_start_time(q.start_ms)
-            .set_end_time(q.end_ms)
-            .set_filter_pattern(q.filter_pattern.clone())
-            .set_limit(q.page_size)
-            .set_next_token(token)
-            .send();
+        let mut body = json!({ "logGroupName": q.log_group });
+        let fields = [
+            (
+                "logStreamNamePrefix",
+                q.stream_prefix.clone().map(Json::from),
+            ),
+            ("startTime", q.start_ms.map(Json::from)),
+            ("endTime", q.end_ms.map(Json::from)),
+            ("filterPattern", q.filter_pattern.clone().map(Json::from)),
+            ("limit", q.page_size.map(Json::from)),
+            ("nextToken", token.map(Json::from)),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v {
+                body[k] = v;
+            }
+        }
+        let call = self.client.call("FilterLogEvents", &body);
         Some(match self.rt.block_on(call) {
             Ok(out) => {
                 // The service may answer a page with no events but a token: go on until
                 // the token is gone.
-                self.next = Some(out.next_token.filter(|t| !t.is_empty()));
+                self.next = Some(
+                    out.get("nextToken")
+                        .and_then(Json::as_str)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string),
+                );
                 // Checked again here: some compatible endpoints ignore the prefix.
                 let prefix = q.stream_prefix.as_deref().unwrap_or("");
                 Ok(out
-                    .events
-                    .unwrap_or_default()
+                    .get("events")
+                    .and_then(Json::as_array)
                     .into_iter()
-                    .filter(|e| {
-                        e.log_stream_name
-                            .as_deref()
-                            .is_none_or(|s| s.starts_with(prefix))
-                    })
+                    .flatten()
+                    .map(LogEvent::of)
+                    .filter(|e| e.stream.as_deref().is_none_or(|s| s.starts_with(prefix)))
                     .map(|e| LogMessage {
-                        stream: e.log_stream_name.unwrap_or_default(),
+                        stream: e.stream.unwrap_or_default(),
                         timestamp_ms: e.timestamp.unwrap_or_default(),
                         message: e.message.unwrap_or_default(),
                     })
@@ -135,9 +148,31 @@ impl LogReader {
                 self.next = Some(None);
                 Err(CloudWatchError::Call {
                     group: q.log_group.clone(),
-                    message: describe_error(&e),
+                    message: e.to_string(),
                 })
             }
         })
+    }
+}
+
+/// One event of a `FilterLogEvents` answer.
+pub(crate) struct LogEvent {
+    pub(crate) stream: Option<String>,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) ingestion: Option<i64>,
+    pub(crate) id: Option<String>,
+    pub(crate) message: Option<String>,
+}
+
+impl LogEvent {
+    pub(crate) fn of(e: &Json) -> LogEvent {
+        let text = |k: &str| e.get(k).and_then(Json::as_str).map(str::to_string);
+        LogEvent {
+            stream: text("logStreamName"),
+            timestamp: e.get("timestamp").and_then(Json::as_i64),
+            ingestion: e.get("ingestionTime").and_then(Json::as_i64),
+            id: text("eventId"),
+            message: text("message"),
+        }
     }
 }

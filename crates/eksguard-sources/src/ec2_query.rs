@@ -172,7 +172,7 @@ fn numbered(name: &str, values: &[String]) -> Vec<(String, String)> {
 }
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -190,7 +190,7 @@ fn form_body(action: &str, params: &[(String, String)]) -> String {
 }
 
 /// The fields of an answer that are copied, in the CLI's names and types.
-enum Shape {
+pub(crate) enum Shape {
     Str,
     Int,
     Bool,
@@ -201,20 +201,20 @@ enum Shape {
     List(&'static str, &'static Shape),
 }
 
-struct Field {
+pub(crate) struct Field {
     xml: &'static str,
     json: &'static str,
     shape: &'static Shape,
 }
 
-const fn f(xml: &'static str, json: &'static str, shape: &'static Shape) -> Field {
+pub(crate) const fn f(xml: &'static str, json: &'static str, shape: &'static Shape) -> Field {
     Field { xml, json, shape }
 }
 
-static STR: Shape = Shape::Str;
-static INT: Shape = Shape::Int;
-static BOOL: Shape = Shape::Bool;
-static TIME: Shape = Shape::Time;
+pub(crate) static STR: Shape = Shape::Str;
+pub(crate) static INT: Shape = Shape::Int;
+pub(crate) static BOOL: Shape = Shape::Bool;
+pub(crate) static TIME: Shape = Shape::Time;
 static STRS: Shape = Shape::List("item", &STR);
 
 static TAGS: Shape = Shape::List(
@@ -576,12 +576,12 @@ fn parse_error(body: &[u8]) -> Option<Ec2Error> {
         .map(|m| m.text.trim().to_string())
         .unwrap_or_default();
     code.as_ref()?;
-    Some(Ec2Error { code, message })
+    Some(Ec2Error::coded(code, message))
 }
 
 /// The JSON of one element, or `None` for a value that is absent or not of its type (the
 /// CLI leaves such fields out).
-fn convert(el: &Element, shape: &Shape) -> Option<Json> {
+pub(crate) fn convert(el: &Element, shape: &Shape) -> Option<Json> {
     let text = el.text.trim();
     match shape {
         Shape::Str => Some(Json::String(text.to_string())),
@@ -613,7 +613,7 @@ fn convert(el: &Element, shape: &Shape) -> Option<Json> {
 
 /// EC2's `2024-05-01T10:00:00.000Z` as the CLI prints it: `2024-05-01T10:00:00+00:00`,
 /// with microseconds when there are any.
-fn cli_time(text: &str) -> String {
+pub(crate) fn cli_time(text: &str) -> String {
     let Some(base) = text.strip_suffix('Z') else {
         return text.to_string();
     };

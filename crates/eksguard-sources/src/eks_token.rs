@@ -207,33 +207,26 @@ pub async fn describe_endpoint(
     conf: &aws_config::SdkConfig,
     cluster: &str,
 ) -> Result<ApiEndpoint, String> {
-    let out = aws_sdk_eks::Client::new(conf)
-        .describe_cluster()
-        .name(cluster)
-        .send()
+    use serde_json::Value as Json;
+    let c = crate::aws_api::Eks::new(conf)
+        .describe_cluster(cluster)
         .await
-        .map_err(|e| {
-            format!(
-                "eks:DescribeCluster failed: {}",
-                crate::aws_live::describe_error(&e)
-            )
-        })?;
-    let c = out
-        .cluster()
+        .map_err(|e| e.with_operation("eks:DescribeCluster").to_string())?
         .ok_or_else(|| "eks:DescribeCluster gave no cluster".to_string())?;
-    let server = c.endpoint().filter(|e| !e.is_empty()).ok_or_else(|| {
+    let text = |p: &str| c.pointer(p).and_then(Json::as_str).map(str::to_string);
+    let server = text("/endpoint").filter(|e| !e.is_empty()).ok_or_else(|| {
         "the cluster has no API endpoint (is it still being created?)".to_string()
     })?;
     Ok(ApiEndpoint {
-        arn: c.arn().map(str::to_string),
-        server: server.to_string(),
-        ca_data: c
-            .certificate_authority()
-            .and_then(|a| a.data())
-            .map(str::to_string),
-        public: c
-            .resources_vpc_config()
-            .is_none_or(|v| v.endpoint_public_access()),
+        arn: text("/arn"),
+        server,
+        ca_data: text("/certificateAuthority/data"),
+        // The SDK read an absent flag as false.
+        public: c.get("resourcesVpcConfig").is_none_or(|v| {
+            v.get("endpointPublicAccess")
+                .and_then(Json::as_bool)
+                .unwrap_or(false)
+        }),
     })
 }
 

@@ -230,27 +230,17 @@ pub async fn enabled_regions(conf: &aws_config::SdkConfig) -> Result<Vec<String>
 
 /// `eks:ListClusters` in the region of `conf`, every page.
 pub async fn list_clusters(conf: &aws_config::SdkConfig) -> Result<Vec<String>, AwsError> {
-    let eks = aws_sdk_eks::Client::new(conf);
-    let mut names: Vec<String> = eks
+    let mut names = crate::aws_api::Eks::new(conf)
         .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
         .await
-        .map_err(|e| {
-            named(
-                "eks:ListClusters",
-                AwsError::local(crate::aws_live::describe_error(&e)),
-            )
-        })?;
+        .map_err(|e| named("eks:ListClusters", e))?;
     names.sort();
     Ok(names)
 }
 
 /// The error with the action that failed in front.
 fn named(action: &str, e: AwsError) -> AwsError {
-    AwsError::local(format!("{action} failed: {e}"))
+    e.with_operation(action)
 }
 
 fn form(params: &[(&str, String)]) -> String {
@@ -277,7 +267,7 @@ fn json_error(body: &[u8]) -> Option<AwsError> {
     let message = text("Message")
         .or_else(|| text("message"))
         .unwrap_or_default();
-    (code.is_some() || !message.is_empty()).then_some(AwsError { code, message })
+    (code.is_some() || !message.is_empty()).then(|| AwsError::coded(code, message))
 }
 
 #[cfg(test)]
@@ -303,6 +293,8 @@ mod tests {
         assert_eq!(e.code.as_deref(), Some("AWSOrganizationsNotInUseException"));
         assert!(json_error(b"<html>").is_none());
         let e = named("organizations:ListAccounts", e);
-        assert!(e.message.starts_with("organizations:ListAccounts failed: "));
+        assert!(e
+            .to_string()
+            .starts_with("organizations:ListAccounts failed: "));
     }
 }

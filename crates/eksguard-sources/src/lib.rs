@@ -5,6 +5,8 @@
 //! cannot be read becomes an [`eksguard_model::InputError`] and the run goes on.
 
 pub mod audit;
+#[cfg(feature = "aws")]
+mod aws_api;
 pub mod aws_json;
 #[cfg(feature = "aws")]
 pub mod aws_live;

@@ -177,13 +177,13 @@ async fn caller_account(conf: &aws_config::SdkConfig) -> Result<String, HubError
 pub(crate) fn sts_error(body: &[u8]) -> Option<AwsError> {
     let root = crate::ec2_query::parse_xml(body).ok()?;
     let error = root.child("Error")?;
-    Some(AwsError {
-        code: error.child("Code").map(|c| c.text.trim().to_string()),
-        message: error
+    Some(AwsError::coded(
+        error.child("Code").map(|c| c.text.trim().to_string()),
+        error
             .child("Message")
             .map(|m| m.text.trim().to_string())
             .unwrap_or_default(),
-    })
+    ))
 }
 
 /// `{"__type": "…", "Message": "…"}` or `{"Code": "…", "Message": "…"}`.
@@ -195,7 +195,7 @@ fn json_error(body: &[u8]) -> Option<AwsError> {
         .or_else(|| text("code"))
         .map(|c| c.rsplit('#').next().unwrap_or(&c).to_string());
     let message = text("Message").or_else(|| text("message"))?;
-    Some(AwsError { code, message })
+    Some(AwsError::coded(code, message))
 }
 
 /// Imports `import.findings` and archives the findings of an earlier import of the same

@@ -15,6 +15,10 @@ pub use eksguard_report::OutputFormat;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More detail in AWS API errors: the request ID, the attempts made and the start of
+    /// the raw error answer.
+    #[arg(long, global = true)]
+    pub verbose: bool,
 }
 
 impl Cli {

@@ -7,9 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use eksguard_model::{InputError, Node, Object, Source};
 use futures_util::future::{join, join3, join4, join_all};
+
+/// Users whose access keys are listed; past it the rest are reported as not read.
+const MAX_USERS: usize = 1_000;
+const ACCESS_KEY_KINDS: &[&str] = &["IAMAccessKey"];
 
 /// Kinds of the EC2 network reads, for the rules a failed call leaves unchecked.
 const FLOW_LOG_KINDS: &[&str] = &["EC2FlowLogList", "EC2FlowLog"];
@@ -21,15 +24,18 @@ use tokio::sync::Semaphore;
 use super::convert::{
     decode_policy_text, eks_access_entry, eks_addon, eks_associated_policies, eks_cluster,
     eks_nodegroup, eks_pod_identity, iam_attached_policies, iam_policy_version, iam_role,
-    iam_role_policy,
+    iam_role_policy, IAM_ACCESS_KEY, IAM_ATTACHED_POLICY, IAM_POLICY, IAM_POLICY_VERSION, IAM_ROLE,
+    IAM_ROLE_POLICY, IAM_USER,
 };
 use super::{
     LiveOptions, ACCESS_ENTRY_KINDS, ACCESS_POLICY_KINDS, ADDON_KINDS, ATTACHED_POLICY_KINDS,
     CLUSTER_KINDS, LAUNCH_TEMPLATE_KINDS, NODEGROUP_KINDS, POD_IDENTITY_KINDS, POLICY_KINDS,
     ROLE_KINDS, ROLE_POLICY_KINDS, SG_KINDS, SUBNET_KINDS,
 };
+use crate::aws_api::{Eks, Iam};
 use crate::aws_json::{self, Classified};
-use crate::ec2_query::{Ec2Client, Ec2Error};
+use crate::aws_request::AwsError;
+use crate::ec2_query::{Ec2Client, Ec2Error, STR};
 
 /// Makes every call of a live read with the SDK configuration `conf`: the objects made of
 /// the answers, and an error for each call that failed.
@@ -38,8 +44,8 @@ pub(super) async fn fetch(
     opts: &LiveOptions,
 ) -> (Vec<Object>, Vec<InputError>) {
     let ctx = Ctx {
-        eks: aws_sdk_eks::Client::new(conf),
-        iam: aws_sdk_iam::Client::new(conf),
+        eks: Eks::new(conf),
+        iam: Iam::new(conf),
         ec2: Ec2Client::new(conf),
         services: super::services::Clients::new(conf),
         permits: Semaphore::new(opts.concurrency.max(1)),
@@ -54,8 +60,8 @@ pub(super) async fn fetch(
 }
 
 struct Ctx {
-    eks: aws_sdk_eks::Client,
-    iam: aws_sdk_iam::Client,
+    eks: Eks,
+    iam: Iam,
     ec2: Ec2Client,
     services: super::services::Clients,
     permits: Semaphore,
@@ -98,14 +104,14 @@ impl Ctx {
                 "eks:DescribeCluster",
                 &cluster_arn,
                 CLUSTER_KINDS,
-                self.eks.describe_cluster().name(&self.cluster).send(),
+                self.eks.describe_cluster(&self.cluster),
             )
             .await;
         match described {
             Ok(out) => {
-                if let Some(c) = out.cluster() {
-                    refs.add_cluster(c);
-                    self.add(json!({ "cluster": eks_cluster(c) }));
+                if let Some(c) = out {
+                    refs.add_cluster(&c);
+                    self.add(json!({ "cluster": eks_cluster(&c) }));
                 }
             }
             // Nothing else exists for a cluster that does not.
@@ -124,18 +130,20 @@ impl Ctx {
             refs.add_nodegroup(n);
         }
         for a in &pod_identity {
-            refs.roles.extend(a.role_arn().map(str::to_string));
-            refs.roles.extend(a.target_role_arn().map(str::to_string));
+            refs.roles.extend(text(a, "roleArn"));
+            refs.roles.extend(text(a, "targetRoleArn"));
         }
         for a in &addons {
-            refs.roles
-                .extend(a.service_account_role_arn().map(str::to_string));
+            refs.roles.extend(text(a, "serviceAccountRoleArn"));
         }
 
         // IAM and the launch templates are independent; security groups and subnets wait
         // for the templates, which name more of them.
-        let ((), (lt_groups, lt_subnets)) =
-            join(self.roles(&refs), self.launch_templates(&refs)).await;
+        let (((), ()), (lt_groups, lt_subnets)) = join(
+            join(self.roles(&refs), self.access_keys()),
+            self.launch_templates(&refs),
+        )
+        .await;
         let groups: BTreeSet<String> = refs.security_groups.union(&lt_groups).cloned().collect();
         let subnets: BTreeSet<String> = refs.subnets.union(&lt_subnets).cloned().collect();
         join3(
@@ -222,30 +230,19 @@ impl Ctx {
         }
     }
 
-    /// Runs one SDK call under the concurrency limit; a failure is recorded and its error
+    /// Runs one call under the concurrency limit; a failure is recorded and its error
     /// code handed back.
-    async fn call<T, E>(
+    async fn call<T>(
         &self,
         api: &str,
         resource: &str,
         kinds: &[&str],
-        fut: impl Future<Output = Result<T, SdkError<E>>>,
-    ) -> Result<T, Option<String>>
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        self.try_call(fut).await.map_err(|e| {
-            self.fail(api, resource, kinds, &describe_error(&e));
-            e.code().map(str::to_string)
+        fut: impl Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, Option<String>> {
+        self.permitted(fut).await.map_err(|e| {
+            self.fail(api, resource, kinds, &e.to_string());
+            e.code
         })
-    }
-
-    /// Like [`Ctx::call`], leaving the failure to the caller.
-    async fn try_call<T, E>(
-        &self,
-        fut: impl Future<Output = Result<T, SdkError<E>>>,
-    ) -> Result<T, SdkError<E>> {
-        self.permitted(fut).await
     }
 
     /// Runs `fut` once a request slot is free.
@@ -290,17 +287,15 @@ impl Ctx {
 
     /// Lists the cluster's resources of one kind with `list`, then describes each one
     /// `describe` names (with the resource for messages): the resources described.
-    async fn list_then_describe<K, T, LE, DE, D>(
+    async fn list_then_describe<K, D>(
         &self,
         (list_api, describe_api): (&str, &str),
         kinds: &[&str],
-        list: impl Future<Output = Result<Vec<K>, SdkError<LE>>>,
+        list: impl Future<Output = Result<Vec<K>, AwsError>>,
         describe: impl Fn(&K) -> Option<(String, D)>,
-    ) -> Vec<T>
+    ) -> Vec<Json>
     where
-        LE: ProvideErrorMetadata + std::error::Error + 'static,
-        DE: ProvideErrorMetadata + std::error::Error + 'static,
-        D: Future<Output = Result<Option<T>, SdkError<DE>>>,
+        D: Future<Output = Result<Option<Json>, AwsError>>,
     {
         let resource = format!("cluster/{}", self.cluster);
         let Ok(items) = self.call(list_api, &resource, kinds, list).await else {
@@ -318,29 +313,18 @@ impl Ctx {
         described.into_iter().flatten().collect()
     }
 
-    async fn nodegroups(&self) -> Vec<aws_sdk_eks::types::Nodegroup> {
-        let list = self
-            .eks
-            .list_nodegroups()
-            .cluster_name(&self.cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect();
+    async fn nodegroups(&self) -> Vec<Json> {
         let nodegroups = self
             .list_then_describe(
                 ("eks:ListNodegroups", "eks:DescribeNodegroup"),
                 NODEGROUP_KINDS,
-                list,
+                self.eks.list_nodegroups(&self.cluster),
                 |name: &String| {
-                    let fut = self
-                        .eks
-                        .describe_nodegroup()
-                        .cluster_name(&self.cluster)
-                        .nodegroup_name(name)
-                        .send();
+                    let name = name.clone();
                     let resource = format!("nodegroup/{}/{name}", self.cluster);
-                    Some((resource, async { fut.await.map(|o| o.nodegroup) }))
+                    let fut =
+                        async move { self.eks.describe_nodegroup(&self.cluster, &name).await };
+                    Some((resource, fut))
                 },
             )
             .await;
@@ -357,13 +341,7 @@ impl Ctx {
                 "eks:ListAccessEntries",
                 &resource,
                 ACCESS_ENTRY_KINDS,
-                self.eks
-                    .list_access_entries()
-                    .cluster_name(&self.cluster)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect(),
+                self.eks.list_access_entries(&self.cluster),
             )
             .await
         else {
@@ -374,27 +352,16 @@ impl Ctx {
                 "eks:DescribeAccessEntry",
                 p,
                 ACCESS_ENTRY_KINDS,
-                self.eks
-                    .describe_access_entry()
-                    .cluster_name(&self.cluster)
-                    .principal_arn(p)
-                    .send(),
+                self.eks.describe_access_entry(&self.cluster, p),
             );
             let policies = self.call(
                 "eks:ListAssociatedAccessPolicies",
                 p,
                 ACCESS_POLICY_KINDS,
-                self.eks
-                    .list_associated_access_policies()
-                    .cluster_name(&self.cluster)
-                    .principal_arn(p)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect(),
+                self.eks.list_associated_access_policies(&self.cluster, p),
             );
             let (entry, policies) = join(describe, policies).await;
-            if let Some(e) = entry.ok().and_then(|o| o.access_entry) {
+            if let Some(e) = entry.ok().flatten() {
                 self.add(json!({ "accessEntry": eks_access_entry(&e) }));
             }
             if let Ok(list) = policies {
@@ -404,15 +371,7 @@ impl Ctx {
         .await;
     }
 
-    async fn pod_identity_associations(&self) -> Vec<aws_sdk_eks::types::PodIdentityAssociation> {
-        let list = self
-            .eks
-            .list_pod_identity_associations()
-            .cluster_name(&self.cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect();
+    async fn pod_identity_associations(&self) -> Vec<Json> {
         let associations = self
             .list_then_describe(
                 (
@@ -420,17 +379,16 @@ impl Ctx {
                     "eks:DescribePodIdentityAssociation",
                 ),
                 POD_IDENTITY_KINDS,
-                list,
-                |summary: &aws_sdk_eks::types::PodIdentityAssociationSummary| {
-                    let id = summary.association_id()?;
-                    let fut = self
-                        .eks
-                        .describe_pod_identity_association()
-                        .cluster_name(&self.cluster)
-                        .association_id(id)
-                        .send();
+                self.eks.list_pod_identity_associations(&self.cluster),
+                |summary: &Json| {
+                    let id = summary.get("associationId")?.as_str()?.to_string();
                     let resource = format!("podidentityassociation/{}/{id}", self.cluster);
-                    Some((resource, async { fut.await.map(|o| o.association) }))
+                    let fut = async move {
+                        self.eks
+                            .describe_pod_identity_association(&self.cluster, &id)
+                            .await
+                    };
+                    Some((resource, fut))
                 },
             )
             .await;
@@ -440,29 +398,17 @@ impl Ctx {
         associations
     }
 
-    async fn addons(&self) -> Vec<aws_sdk_eks::types::Addon> {
-        let list = self
-            .eks
-            .list_addons()
-            .cluster_name(&self.cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect();
+    async fn addons(&self) -> Vec<Json> {
         let addons = self
             .list_then_describe(
                 ("eks:ListAddons", "eks:DescribeAddon"),
                 ADDON_KINDS,
-                list,
+                self.eks.list_addons(&self.cluster),
                 |name: &String| {
-                    let fut = self
-                        .eks
-                        .describe_addon()
-                        .cluster_name(&self.cluster)
-                        .addon_name(name)
-                        .send();
+                    let name = name.clone();
                     let resource = format!("addon/{}/{name}", self.cluster);
-                    Some((resource, async { fut.await.map(|o| o.addon) }))
+                    let fut = async move { self.eks.describe_addon(&self.cluster, &name).await };
+                    Some((resource, fut))
                 },
             )
             .await;
@@ -483,12 +429,7 @@ impl Ctx {
                     "iam:ListRoles",
                     &format!("oidc-provider/{provider}"),
                     ROLE_KINDS,
-                    self.iam
-                        .list_roles()
-                        .into_paginator()
-                        .items()
-                        .send()
-                        .try_collect(),
+                    self.iam.pages("ListRoles", &[], "Roles", &IAM_ROLE),
                 )
                 .await
             {
@@ -496,11 +437,11 @@ impl Ctx {
                     roles
                         .iter()
                         .filter(|r| {
-                            r.assume_role_policy_document()
-                                .map(decode_policy_text)
+                            text(r, "AssumeRolePolicyDocument")
+                                .map(|d| decode_policy_text(&d))
                                 .is_some_and(|doc| doc.contains(&provider))
                         })
-                        .map(|r| r.arn().to_string()),
+                        .filter_map(|r| text(r, "Arn")),
                 );
             }
         }
@@ -525,23 +466,23 @@ impl Ctx {
         let name = role_name(arn);
         let name = name.as_str();
         let resource = arn;
+        let by_name = [("RoleName", name)];
         let get = self.call(
             "iam:GetRole",
             resource,
             ROLE_KINDS,
-            self.iam.get_role().role_name(name).send(),
+            self.iam.get("GetRole", &by_name, "Role", &IAM_ROLE),
         );
         let attached = self.call(
             "iam:ListAttachedRolePolicies",
             resource,
             ATTACHED_POLICY_KINDS,
-            self.iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect(),
+            self.iam.pages(
+                "ListAttachedRolePolicies",
+                &by_name,
+                "AttachedPolicies",
+                &IAM_ATTACHED_POLICY,
+            ),
         );
         let inline = async {
             let Ok(policy_names) = self
@@ -550,48 +491,96 @@ impl Ctx {
                     resource,
                     ROLE_POLICY_KINDS,
                     self.iam
-                        .list_role_policies()
-                        .role_name(name)
-                        .into_paginator()
-                        .items()
-                        .send()
-                        .try_collect(),
+                        .pages("ListRolePolicies", &by_name, "PolicyNames", &STR),
                 )
                 .await
             else {
                 return;
             };
-            join_all(policy_names.iter().map(|policy| async move {
-                if let Ok(out) = self
-                    .call(
-                        "iam:GetRolePolicy",
-                        &format!("{arn}/{policy}"),
-                        ROLE_POLICY_KINDS,
-                        self.iam
-                            .get_role_policy()
-                            .role_name(name)
-                            .policy_name(policy)
-                            .send(),
-                    )
-                    .await
-                {
-                    self.add(iam_role_policy(&out));
-                }
-            }))
+            join_all(
+                policy_names
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .map(|policy| async move {
+                        let params = [("RoleName", name), ("PolicyName", policy)];
+                        let resource = format!("{arn}/{policy}");
+                        let got =
+                            self.call("iam:GetRolePolicy", &resource, ROLE_POLICY_KINDS, async {
+                                let result = self.iam.call("GetRolePolicy", &params).await?;
+                                Ok(crate::ec2_query::convert(&result, &IAM_ROLE_POLICY))
+                            });
+                        if let Ok(Some(out)) = got.await {
+                            self.add(iam_role_policy(out));
+                        }
+                    }),
+            )
             .await;
         };
         let (role, attached, ()) = join3(get, attached, inline).await;
-        if let Some(r) = role.ok().and_then(|o| o.role) {
-            self.add(json!({ "Role": iam_role(&r) }));
+        if let Some(r) = role.ok().flatten() {
+            self.add(json!({ "Role": iam_role(r) }));
         }
         if let Ok(list) = attached {
             self.add(iam_attached_policies(name, &list));
             let customer = list
                 .iter()
-                .filter_map(|p| p.policy_arn())
-                .filter(|arn| arn.split(':').nth(4) != Some("aws"));
-            join_all(customer.map(|arn| self.policy(arn))).await;
+                .filter_map(|p| text(p, "PolicyArn"))
+                .filter(|arn| arn.split(':').nth(4) != Some("aws"))
+                .collect::<Vec<_>>();
+            join_all(customer.iter().map(|arn| self.policy(arn))).await;
         }
+    }
+
+    /// The access keys of the account's IAM users (a user mapped into the cluster with an
+    /// old active key is a finding), for the first [`MAX_USERS`] users.
+    async fn access_keys(&self) {
+        let Ok(users) = self
+            .call(
+                "iam:ListUsers",
+                "users",
+                ACCESS_KEY_KINDS,
+                self.iam.pages("ListUsers", &[], "Users", &IAM_USER),
+            )
+            .await
+        else {
+            return;
+        };
+        let names: Vec<String> = users.iter().filter_map(|u| text(u, "UserName")).collect();
+        if names.len() > MAX_USERS {
+            self.fail(
+                "iam:ListAccessKeys",
+                "users",
+                ACCESS_KEY_KINDS,
+                &format!(
+                    "{} users; the access keys of the first {MAX_USERS} were read (the cap), \
+                     those of the other {} were not",
+                    names.len(),
+                    names.len() - MAX_USERS
+                ),
+            );
+        }
+        join_all(names.iter().take(MAX_USERS).map(|name| async move {
+            let params = [("UserName", name.as_str())];
+            if let Ok(keys) = self
+                .call(
+                    "iam:ListAccessKeys",
+                    &format!("user/{name}"),
+                    ACCESS_KEY_KINDS,
+                    self.iam.pages(
+                        "ListAccessKeys",
+                        &params,
+                        "AccessKeyMetadata",
+                        &IAM_ACCESS_KEY,
+                    ),
+                )
+                .await
+            {
+                if !keys.is_empty() {
+                    self.add(json!({ "AccessKeyMetadata": keys }));
+                }
+            }
+        }))
+        .await;
     }
 
     /// The default version of a customer-managed policy, once per run: several roles may
@@ -600,36 +589,37 @@ impl Ctx {
         if !self.policies_seen.borrow_mut().insert(arn.to_string()) {
             return;
         }
+        let by_arn = [("PolicyArn", arn)];
         let Ok(got) = self
             .call(
                 "iam:GetPolicy",
                 arn,
                 POLICY_KINDS,
-                self.iam.get_policy().policy_arn(arn).send(),
+                self.iam.get("GetPolicy", &by_arn, "Policy", &IAM_POLICY),
             )
             .await
         else {
             return;
         };
-        let Some(version) = got.policy().and_then(|p| p.default_version_id()) else {
+        let Some(version) = got.as_ref().and_then(|p| text(p, "DefaultVersionId")) else {
             return;
         };
-        if let Ok(out) = self
+        let params = [("PolicyArn", arn), ("VersionId", version.as_str())];
+        if let Ok(Some(v)) = self
             .call(
                 "iam:GetPolicyVersion",
                 arn,
                 POLICY_KINDS,
-                self.iam
-                    .get_policy_version()
-                    .policy_arn(arn)
-                    .version_id(version)
-                    .send(),
+                self.iam.get(
+                    "GetPolicyVersion",
+                    &params,
+                    "PolicyVersion",
+                    &IAM_POLICY_VERSION,
+                ),
             )
             .await
         {
-            if let Some(v) = out.policy_version() {
-                self.add(iam_policy_version(arn, v));
-            }
+            self.add(iam_policy_version(arn, v));
         }
     }
 
@@ -763,58 +753,51 @@ impl Ctx {
 }
 
 impl Refs {
-    fn add_cluster(&mut self, c: &aws_sdk_eks::types::Cluster) {
-        self.roles.extend(c.role_arn().map(str::to_string));
-        if let Some(v) = c.resources_vpc_config() {
-            self.vpc = v.vpc_id().map(str::to_string);
+    fn add_cluster(&mut self, c: &Json) {
+        self.roles.extend(text(c, "roleArn"));
+        let vpc = c.get("resourcesVpcConfig");
+        let at = |p: &str| c.pointer(p);
+        if vpc.is_some() {
+            self.vpc = text_at(at("/resourcesVpcConfig/vpcId"));
             self.cluster_subnets
-                .extend(v.subnet_ids().iter().map(String::clone));
+                .extend(strings(at("/resourcesVpcConfig/subnetIds")));
         }
-        for e in c.encryption_config() {
-            self.keys
-                .extend(e.provider().and_then(|p| p.key_arn()).map(str::to_string));
+        for e in c
+            .get("encryptionConfig")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            self.keys.extend(text_at(e.pointer("/provider/keyArn")));
         }
-        self.account = c
-            .arn()
-            .and_then(|a| a.split(':').nth(4))
-            .map(str::to_string);
-        if let Some(cc) = c.compute_config() {
-            self.roles.extend(cc.node_role_arn().map(str::to_string));
-        }
-        if let Some(v) = c.resources_vpc_config() {
+        self.account = text(c, "arn").and_then(|a| a.split(':').nth(4).map(str::to_string));
+        self.roles.extend(text_at(at("/computeConfig/nodeRoleArn")));
+        if vpc.is_some() {
             self.security_groups
-                .extend(v.security_group_ids().iter().cloned());
+                .extend(strings(at("/resourcesVpcConfig/securityGroupIds")));
             self.security_groups
-                .extend(v.cluster_security_group_id().map(str::to_string));
-            self.subnets.extend(v.subnet_ids().iter().cloned());
+                .extend(text_at(at("/resourcesVpcConfig/clusterSecurityGroupId")));
+            self.subnets
+                .extend(strings(at("/resourcesVpcConfig/subnetIds")));
         }
-        self.oidc_issuer = c
-            .identity()
-            .and_then(|i| i.oidc())
-            .and_then(|o| o.issuer())
-            .map(str::to_string);
+        self.oidc_issuer = text_at(at("/identity/oidc/issuer"));
     }
 
-    fn add_nodegroup(&mut self, n: &aws_sdk_eks::types::Nodegroup) {
-        self.roles.extend(n.node_role().map(str::to_string));
-        self.subnets.extend(n.subnets().iter().cloned());
-        self.instance_types
-            .extend(n.instance_types().iter().cloned());
-        if let Some(r) = n.remote_access() {
-            self.security_groups
-                .extend(r.source_security_groups().iter().cloned());
-        }
-        if let Some(r) = n.resources() {
-            self.security_groups
-                .extend(r.remote_access_security_group().map(str::to_string));
-        }
-        if let Some(lt) = n.launch_template() {
-            let key = match (lt.id(), lt.name()) {
-                (Some(id), _) => (id.to_string(), true),
-                (None, Some(name)) => (name.to_string(), false),
+    fn add_nodegroup(&mut self, n: &Json) {
+        self.roles.extend(text(n, "nodeRole"));
+        self.subnets.extend(strings(n.get("subnets")));
+        self.instance_types.extend(strings(n.get("instanceTypes")));
+        self.security_groups
+            .extend(strings(n.pointer("/remoteAccess/sourceSecurityGroups")));
+        self.security_groups
+            .extend(text_at(n.pointer("/resources/remoteAccessSecurityGroup")));
+        if let Some(lt) = n.get("launchTemplate") {
+            let key = match (text(lt, "id"), text(lt, "name")) {
+                (Some(id), _) => (id, true),
+                (None, Some(name)) => (name, false),
                 (None, None) => return,
             };
-            let version = lt.version().unwrap_or("$Default").to_string();
+            let version = text(lt, "version").unwrap_or_else(|| "$Default".to_string());
             self.launch_templates
                 .entry(key)
                 .or_default()
@@ -823,94 +806,29 @@ impl Refs {
     }
 }
 
+/// A string member of an answer.
+fn text(v: &Json, key: &str) -> Option<String> {
+    text_at(v.get(key))
+}
+
+fn text_at(v: Option<&Json>) -> Option<String> {
+    v.and_then(Json::as_str).map(str::to_string)
+}
+
+/// The strings of a list member.
+fn strings(v: Option<&Json>) -> Vec<String> {
+    v.and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `arn:aws:iam::1:role/path/name` -> `name`.
 fn role_name(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_string()
-}
-
-/// The error code and message AWS sent, or what went wrong on the way.
-pub(crate) fn describe_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    e: &SdkError<E>,
-) -> String {
-    let status = match e {
-        SdkError::ServiceError(se) => format!(" (HTTP {})", se.raw().status().as_u16()),
-        _ => String::new(),
-    };
-    // What to look at for the errors people meet.
-    let check = |code: &str| match code {
-        c if c.contains("AccessDenied")
-            || c.contains("Unauthorized")
-            || c.contains("NotAuthorized") =>
-        {
-            "; check the IAM permissions of the credentials in use"
-        }
-        "ExpiredToken"
-        | "ExpiredTokenException"
-        | "InvalidClientTokenId"
-        | "UnrecognizedClientException"
-        | "SignatureDoesNotMatch"
-        | "AuthFailure" => {
-            "; check the AWS credentials (AWS_PROFILE or --profile, the environment)"
-        }
-        "ResourceNotFoundException" | "NoSuchEntity" => {
-            "; check the name and the region (--region)"
-        }
-        _ => "",
-    };
-    match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{code}{status}: {}{}", first_line(msg), check(code)),
-        (Some(code), None) => format!("{code}{status}{}", check(code)),
-        _ => match e {
-            // An answer that is not an AWS error (an endpoint that lacks the operation, a
-            // proxy): its status says enough, the body may be a whole HTML page.
-            SdkError::ServiceError(se) => {
-                let status = se.raw().status().as_u16();
-                match status {
-                    404 => "HTTP 404: the endpoint does not implement this operation".into(),
-                    _ => format!("HTTP {status}: unrecognised error response"),
-                }
-            }
-            // Each cause's own words, once, on one line (the SDK's debug dump is no use
-            // to a reader), and what to look at.
-            _ => {
-                let mut causes: Vec<String> = Vec::new();
-                let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-                while let Some(err) = next {
-                    let text = first_line(&err.to_string());
-                    if !text.is_empty() && !causes.iter().any(|c| c.contains(&text)) {
-                        causes.push(text);
-                    }
-                    next = err.source();
-                }
-                let all = causes.join(": ");
-                let hint = match e {
-                    _ if all.contains("credential") => {
-                        "check the AWS credentials (AWS_PROFILE or --profile, the environment, \
-                         the instance or pod role)"
-                    }
-                    SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                        "check the region (--region), the endpoint (--endpoint-url) and the \
-                         network"
-                    }
-                    _ => "",
-                };
-                match hint {
-                    "" => all,
-                    h => format!("{all}; {h}"),
-                }
-            }
-        },
-    }
-}
-
-/// The first line of an error text, without a dangling `Attempted:` list heading.
-fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    line.strip_suffix("Attempted:")
-        .unwrap_or(line)
-        .trim_end()
-        .trim_end_matches('.')
-        .to_string()
 }
 
 #[cfg(test)]
@@ -918,20 +836,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_texts_keep_their_first_line() {
-        assert_eq!(
-            first_line("no credentials found in chain. Attempted:\n  Environment: not set"),
-            "no credentials found in chain"
-        );
-        assert_eq!(
-            first_line("User x is not authorized"),
-            "User x is not authorized"
-        );
-    }
-
-    #[test]
     fn role_names_from_arns() {
         assert_eq!(role_name("arn:aws:iam::1:role/a/b/node"), "node");
         assert_eq!(role_name("arn:aws:iam::1:role/node"), "node");
+    }
+
+    #[test]
+    fn references_from_a_described_cluster() {
+        let mut refs = Refs::default();
+        refs.add_cluster(&json!({
+            "arn": "arn:aws:eks:eu-west-1:111122223333:cluster/prod",
+            "roleArn": "arn:aws:iam::111122223333:role/eks",
+            "resourcesVpcConfig": {"vpcId": "vpc-1", "subnetIds": ["subnet-1"],
+                "securityGroupIds": ["sg-1"], "clusterSecurityGroupId": "sg-2"},
+            "encryptionConfig": [{"provider": {"keyArn": "arn:aws:kms:eu-west-1:1:key/k"}}],
+            "identity": {"oidc": {"issuer": "https://oidc.eks/id/X"}}
+        }));
+        assert_eq!(refs.account.as_deref(), Some("111122223333"));
+        assert_eq!(refs.vpc.as_deref(), Some("vpc-1"));
+        assert_eq!(refs.security_groups.len(), 2);
+        assert_eq!(refs.keys.len(), 1);
+        assert_eq!(refs.oidc_issuer.as_deref(), Some("https://oidc.eks/id/X"));
+        refs.add_nodegroup(&json!({"nodeRole": "arn:aws:iam::111122223333:role/n",
+            "launchTemplate": {"name": "lt", "version": "3"}, "instanceTypes": ["t3.large"]}));
+        assert!(refs
+            .launch_templates
+            .contains_key(&("lt".to_string(), false)));
+        assert_eq!(refs.roles.len(), 2);
     }
 }

@@ -1,11 +1,11 @@
 //! Live reads of one EKS cluster and the IAM and EC2 resources around it, with the default
-//! credential chain: EKS and IAM through the AWS SDK, EC2 through [`crate::ec2_query`].
+//! credential chain of the AWS SDK's configuration loader: EKS and IAM through
+//! [`crate::aws_api`], EC2 through [`crate::ec2_query`], all over [`crate::aws_request`].
 //!
 //! Each output is rewritten as the JSON the AWS CLI prints for the same call (same
 //! wrapper and field names, policy documents decoded) and handed to
 //! [`crate::aws_json::classify`], so a live object is the object a saved CLI output would
-//! give, with [`eksguard_model::Source::Live`]. A call that fails (after the SDK's own
-//! retries) becomes an [`eksguard_model::InputError`] naming the call, the resource and
+//! give, with [`eksguard_model::Source::Live`]. A call that fails (after its retries) becomes an [`eksguard_model::InputError`] naming the call, the resource and
 //! the rules left without data; the other calls go on.
 //!
 //! `fetch` makes the requests (paging, the concurrency limit, EC2's per-ID retry of a
@@ -21,8 +21,6 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use eksguard_model::Inventory;
-
-pub(crate) use fetch::describe_error;
 
 /// What to read and how to reach it.
 #[derive(Debug, Clone)]
@@ -97,6 +95,7 @@ pub fn kinds_read() -> &'static [&'static str] {
         "IAMAttachedPolicies",
         "IAMRolePolicy",
         "IAMPolicyDocument",
+        "IAMAccessKey",
         "EC2SecurityGroup",
         "EC2LaunchTemplateVersion",
         "EC2Subnet",
@@ -119,6 +118,8 @@ pub fn kinds_read() -> &'static [&'static str] {
         "InspectorCoverage",
         "InspectorFinding",
         "EFSFileSystem",
+        "EFSAccessPoint",
+        "ACMPCACertificateAuthority",
         "EC2FlowLogList",
         "EC2FlowLog",
         "EC2VpcEndpointList",

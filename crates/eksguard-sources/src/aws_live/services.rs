@@ -1,11 +1,13 @@
-//! Live reads of the AWS security services around a cluster — ECR, KMS and CloudTrail
-//! (JSON 1.1 protocol), GuardDuty, Amazon Inspector and EFS (REST-JSON) — through the
+//! Live reads of the AWS security services around a cluster — ECR, KMS, CloudTrail and
+//! ACM Private CA (JSON 1.1 protocol), GuardDuty, Amazon Inspector and EFS (REST-JSON) —
+//! through the
 //! in-tree signed client of [`crate::aws_request`], with its bounds and retries. Answers
 //! are turned into the JSON the AWS CLI prints for the same call and classified as a
 //! saved output would be. Read-only calls only: [`ACTIONS`] lists them all.
 
 use std::collections::BTreeSet;
 
+use eksguard_model::aws_kinds as k;
 use futures_util::future::{join, join3, join_all};
 use serde_json::{json, Map, Value as Json};
 
@@ -31,6 +33,8 @@ pub const ACTIONS: &[&str] = &[
     "inspector2:ListCoverage",
     "inspector2:ListFindings",
     "elasticfilesystem:DescribeFileSystems",
+    "elasticfilesystem:DescribeAccessPoints",
+    "acm-pca:ListCertificateAuthorities",
 ];
 
 /// Pages of one list; more is a server that never ends its list.
@@ -65,7 +69,9 @@ pub(super) const INSPECTOR_KINDS: &[&str] = &[
     "InspectorCoverage",
     "InspectorFinding",
 ];
-pub(super) const EFS_KINDS: &[&str] = &["EFSFileSystem"];
+pub(super) const EFS_KINDS: &[&str] = &[k::EFS_FILE_SYSTEM];
+pub(super) const EFS_ACCESS_POINT_KINDS: &[&str] = &[k::EFS_ACCESS_POINT];
+pub(super) const ACM_PCA_KINDS: &[&str] = &[k::ACMPCA_CA];
 
 /// `{"__type": "…#Code", "message": "…"}`, the JSON protocols' error answer.
 fn json_error(body: &[u8]) -> Option<AwsError> {
@@ -81,7 +87,7 @@ fn json_error(body: &[u8]) -> Option<AwsError> {
     let message = text("message")
         .or_else(|| text("Message"))
         .unwrap_or_default();
-    (code.is_some() || !message.is_empty()).then_some(AwsError { code, message })
+    (code.is_some() || !message.is_empty()).then(|| AwsError::coded(code, message))
 }
 
 /// One signed client per service.
@@ -92,6 +98,7 @@ pub(super) struct Clients {
     guardduty: SignedClient,
     inspector2: SignedClient,
     efs: SignedClient,
+    acm_pca: SignedClient,
 }
 
 impl Clients {
@@ -103,6 +110,7 @@ impl Clients {
             guardduty: SignedClient::new(conf, "guardduty", "AWS_ENDPOINT_URL_GUARDDUTY"),
             inspector2: SignedClient::new(conf, "inspector2", "AWS_ENDPOINT_URL_INSPECTOR2"),
             efs: SignedClient::new(conf, "elasticfilesystem", "AWS_ENDPOINT_URL_EFS"),
+            acm_pca: SignedClient::new(conf, "acm-pca", "AWS_ENDPOINT_URL_ACM_PCA"),
         }
     }
 }
@@ -202,7 +210,7 @@ impl Read {
 
 /// Reads every service; `keys` are the KMS keys the cluster names (ARNs or aliases).
 pub(super) async fn read(clients: &Clients, keys: &BTreeSet<String>) -> Read {
-    let ((ecr, kms, trails), (guardduty, inspector, efs)) = join(
+    let ((ecr, kms, trails), (guardduty, inspector, efs), pca) = join3(
         join3(
             ecr(&clients.ecr),
             kms(&clients.kms, keys),
@@ -213,10 +221,11 @@ pub(super) async fn read(clients: &Clients, keys: &BTreeSet<String>) -> Read {
             inspector(&clients.inspector2),
             efs(&clients.efs),
         ),
+        acm_pca(&clients.acm_pca),
     )
     .await;
     let mut out = Read::default();
-    for r in [ecr, kms, trails, guardduty, inspector, efs] {
+    for r in [ecr, kms, trails, guardduty, inspector, efs, pca] {
         out.extend(r);
     }
     out
@@ -259,6 +268,15 @@ async fn ecr(c: &SignedClient) -> Read {
         })
         .take(MAX_REPOSITORIES)
         .collect();
+    if repos.len() > MAX_REPOSITORIES {
+        let detail = AwsError::local(format!(
+            "{} repositories; the policies of the first {MAX_REPOSITORIES} were read (the cap), \
+             those of the other {} were not",
+            repos.len(),
+            repos.len() - MAX_REPOSITORIES
+        ));
+        out.fail("ecr:GetRepositoryPolicy", "registry", ECR_KINDS, &detail);
+    }
     out.outputs.push(json!({ "repositories": repos }));
     let per_repo = join_all(names.iter().map(|(registry, name)| async move {
         let body = json!({"registryId": registry, "repositoryName": name});
@@ -574,7 +592,71 @@ async fn efs(c: &SignedClient) -> Read {
             &e,
         ),
     }
+    let points = paged("AccessPoints", "NextToken", |token| async move {
+        let path = match token {
+            Some(t) => format!("/2015-02-01/access-points?NextToken={}", urlencode(&t)),
+            None => "/2015-02-01/access-points".to_string(),
+        };
+        rest(c, "GET", &path, None).await
+    })
+    .await;
+    match points {
+        Ok(items) if !items.is_empty() => out.outputs.push(json!({ "AccessPoints": items })),
+        Ok(_) => {}
+        Err(e) => out.fail(
+            "elasticfilesystem:DescribeAccessPoints",
+            "access-points",
+            EFS_ACCESS_POINT_KINDS,
+            &e,
+        ),
+    }
     out
+}
+
+/// The private CAs of the account, each as `acm-pca describe-certificate-authority`
+/// prints it.
+async fn acm_pca(c: &SignedClient) -> Read {
+    const P: &str = "ACMPrivateCA";
+    let mut out = Read::default();
+    let cas = paged("CertificateAuthorities", "NextToken", |token| async move {
+        let mut body = json!({ "MaxResults": 1000 });
+        if let Some(t) = token {
+            body["NextToken"] = json!(t);
+        }
+        json11(c, P, "ListCertificateAuthorities", &body).await
+    })
+    .await;
+    match cas {
+        Ok(items) => out.outputs.extend(
+            items
+                .into_iter()
+                .filter(Json::is_object)
+                .map(|ca| json!({ "CertificateAuthority": pca_times(ca) })),
+        ),
+        Err(e) => out.fail(
+            "acm-pca:ListCertificateAuthorities",
+            "certificate-authorities",
+            ACM_PCA_KINDS,
+            &e,
+        ),
+    }
+    out
+}
+
+/// JSON 1.1 sends times as epoch seconds; the CLI prints them as ISO text.
+fn pca_times(mut ca: Json) -> Json {
+    for key in [
+        "CreatedAt",
+        "LastStateChangeAt",
+        "NotBefore",
+        "NotAfter",
+        "RestorableUntil",
+    ] {
+        if let Some(t) = ca.get(key).and_then(super::convert::json_time) {
+            ca[key] = json!(t);
+        }
+    }
+    ca
 }
 
 fn urlencode(s: &str) -> String {

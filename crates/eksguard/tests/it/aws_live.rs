@@ -456,6 +456,43 @@ fn access_denied_is_reported_not_fatal() {
         .any(|e| e.contains("eks:ListNodegroups") && e.contains("NODE001")));
 }
 
+/// API errors are one line: call, code, HTTP status, the service's words and what to
+/// check; `--verbose` adds the request ID, the attempts and the start of the raw answer.
+#[test]
+fn api_errors_are_one_line_and_verbose_shows_more() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || deny(stream));
+        }
+    });
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let describe = |extra: &[&str]| {
+        let (_, report, stderr) = run_cluster(&endpoint, "prod", extra);
+        errors(&report)
+            .into_iter()
+            .find(|e| e.contains("eks:DescribeCluster"))
+            .unwrap_or_else(|| panic!("{report}\n{stderr}"))
+    };
+    let plain = describe(&[]);
+    assert!(
+        plain.starts_with(
+            "cluster/prod: eks:DescribeCluster failed: AccessDeniedException (HTTP 403): User: \
+             arn:aws:iam::123456789012:user/ci is not authorized to perform this action; check \
+             the IAM permissions of the credentials in use; not checked: "
+        ) && plain.contains("DATA001"),
+        "{plain}"
+    );
+    assert!(
+        !plain.contains('\n') && !plain.contains("request ID"),
+        "{plain}"
+    );
+    let verbose = describe(&["--verbose"]);
+    assert!(verbose.contains("[attempts: 1; request ID: req-1; answer: \"{\\\"__type\\\":\\\"AccessDeniedException\\\""), "{verbose}");
+    assert!(!verbose.contains('\n'), "{verbose}");
+}
+
 fn deny(mut stream: TcpStream) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut reader = BufReader::new(match stream.try_clone() {
@@ -490,7 +527,7 @@ fn deny(mut stream: TcpStream) {
         }
         let payload = r#"{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/ci is not authorized to perform this action"}"#;
         let resp = format!(
-            "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nx-amzn-errortype: AccessDeniedException\r\nContent-Length: {}\r\n\r\n{payload}",
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nx-amzn-errortype: AccessDeniedException\r\nx-amzn-RequestId: req-1\r\nContent-Length: {}\r\n\r\n{payload}",
             payload.len()
         );
         if stream.write_all(resp.as_bytes()).is_err() {

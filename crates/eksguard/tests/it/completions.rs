@@ -121,7 +121,10 @@ fn works_as_a_kubectl_plugin() {
     let help = Command::new(&bin).arg("--help").output().unwrap();
     assert_eq!(help.status.code(), Some(0));
     let help = String::from_utf8(help.stdout).unwrap();
-    assert!(help.contains("Usage: kubectl eksguard <COMMAND>"), "{help}");
+    assert!(
+        help.contains("Usage: kubectl eksguard [OPTIONS] <COMMAND>"),
+        "{help}"
+    );
     let err = Command::new(&bin).arg("scna").output().unwrap();
     assert_eq!(err.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&err.stderr).contains("kubectl eksguard"));

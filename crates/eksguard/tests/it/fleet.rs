@@ -765,6 +765,7 @@ fn actions_in_code() -> std::collections::BTreeSet<String> {
             "cloudtrail",
             "ecr",
             "elasticfilesystem",
+            "acm-pca",
             "guardduty",
             "inspector2",
             "kms",

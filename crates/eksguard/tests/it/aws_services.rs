@@ -223,10 +223,11 @@ fn book_policy_lists_the_actions_the_client_calls() {
             let Some((service, action)) = piece.split_once(':') else {
                 continue;
             };
-            let service_ok = !service.is_empty()
+            // Service prefixes are lower case, digits and hyphens (`acm-pca`).
+            let service_ok = service.starts_with(|c: char| c.is_ascii_lowercase())
                 && service
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             let action_ok = action.len() > 3
                 && action.starts_with(|c: char| c.is_ascii_uppercase())
                 && action.bytes().all(|b| b.is_ascii_alphanumeric());

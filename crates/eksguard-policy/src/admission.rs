@@ -14,6 +14,7 @@
 //! writes the object would write the annotation too, so exemptions belong to the binding
 //! (its excluded namespaces), which the cluster's administrator controls.
 
+use eksguard_model::podsec::{DANGEROUS_CAPABILITIES, SELINUX_TYPES};
 use eksguard_model::selector::PSS_SAFE_SYSCTLS;
 use eksguard_model::{RuleMeta, Severity};
 
@@ -72,28 +73,6 @@ pub const NOT_EXPRESSED: &[(&str, &str)] = &[
         "DATA006",
         "matches credential patterns in environment values",
     ),
-];
-
-/// Capabilities POD011 reports when added (upper case, without `CAP_`).
-const DANGEROUS_CAPABILITIES: &[&str] = &[
-    "ALL",
-    "SYS_ADMIN",
-    "NET_ADMIN",
-    "SYS_PTRACE",
-    "SYS_MODULE",
-    "DAC_READ_SEARCH",
-    "BPF",
-    "PERFMON",
-    "SYS_RAWIO",
-    "NET_RAW",
-];
-
-/// SELinux types RUN004 allows.
-const SELINUX_TYPES: &[&str] = &[
-    "container_t",
-    "container_init_t",
-    "container_kvm_t",
-    "container_engine_t",
 ];
 
 /// The policy's variables, in the order they are computed: later ones use earlier ones.

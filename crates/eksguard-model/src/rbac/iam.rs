@@ -1,6 +1,7 @@
 //! EKS identities: IAM principals mapped to Kubernetes users and groups by the aws-auth
 //! ConfigMap or by access entries, and EKS access policies acting as bindings.
 
+use crate::aws_kinds as k;
 use serde::Serialize;
 
 use super::{Binding, BindingKind, Origin, PolicyRule, Role, RoleKind, RoleRef, RuleEntry};
@@ -332,7 +333,7 @@ pub(crate) fn read(inv: &Inventory) -> (Vec<IamMapping>, Vec<Binding>) {
                     }
                 }
             }
-            "EKSAccessEntry" => {
+            k::EKS_ACCESS_ENTRY => {
                 let keys = ["principalArn", "username", "kubernetesGroups", "type"];
                 let Some(m) = entry_mapping(obj, &obj.root, keys, None) else {
                     continue;
@@ -347,7 +348,7 @@ pub(crate) fn read(inv: &Inventory) -> (Vec<IamMapping>, Vec<Binding>) {
                     bare.push(m);
                 }
             }
-            "EKSAccessPolicies" => {
+            k::EKS_ACCESS_POLICIES => {
                 if let Some(arn) = text(&obj.root, "principalArn") {
                     let list = obj.root.get("associatedAccessPolicies");
                     policy_bindings(obj, &arn, list, "policyArn", &mut bindings);

@@ -2,6 +2,7 @@
 //! concurrency limit, and how a failed call becomes an error naming the rules it leaves
 //! without data.
 
+use eksguard_model::aws_kinds as k;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -12,9 +13,9 @@ use eksguard_model::{InputError, Node, Object, Source};
 use futures_util::future::{join, join3, join4, join_all};
 
 /// Kinds of the EC2 network reads, for the rules a failed call leaves unchecked.
-const FLOW_LOG_KINDS: &[&str] = &["EC2FlowLogList", "EC2FlowLog"];
-const VPC_ENDPOINT_KINDS: &[&str] = &["EC2VpcEndpointList", "EC2VpcEndpoint"];
-const INSTANCE_TYPE_KINDS: &[&str] = &["EC2InstanceType"];
+const FLOW_LOG_KINDS: &[&str] = &[k::EC2_FLOW_LOG_LIST, k::EC2_FLOW_LOG];
+const VPC_ENDPOINT_KINDS: &[&str] = &[k::EC2_VPC_ENDPOINT_LIST, k::EC2_VPC_ENDPOINT];
+const INSTANCE_TYPE_KINDS: &[&str] = &[k::EC2_INSTANCE_TYPE];
 use serde_json::{json, Value as Json};
 use tokio::sync::Semaphore;
 

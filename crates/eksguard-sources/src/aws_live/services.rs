@@ -4,6 +4,7 @@
 //! are turned into the JSON the AWS CLI prints for the same call and classified as a
 //! saved output would be. Read-only calls only: [`ACTIONS`] lists them all.
 
+use eksguard_model::aws_kinds as k;
 use std::collections::BTreeSet;
 
 use futures_util::future::{join, join3, join_all};
@@ -42,30 +43,30 @@ const REST_JSON: &str = "application/json";
 
 // Kinds each service's calls provide, for the rules a failed call leaves unchecked.
 pub(super) const ECR_KINDS: &[&str] = &[
-    "ECRRepository",
-    "ECRRegistryScanningConfiguration",
-    "ECRRepositoryPolicy",
-    "ECRLifecyclePolicy",
+    k::ECR_REPOSITORY,
+    k::ECR_REGISTRY_SCANNING,
+    k::ECR_REPOSITORY_POLICY,
+    k::ECR_LIFECYCLE_POLICY,
 ];
-pub(super) const KMS_KINDS: &[&str] = &["KMSKey", "KMSKeyRotationStatus", "KMSAlias"];
+pub(super) const KMS_KINDS: &[&str] = &[k::KMS_KEY, k::KMS_KEY_ROTATION, k::KMS_ALIAS];
 pub(super) const CLOUDTRAIL_KINDS: &[&str] = &[
-    "CloudTrailTrailList",
-    "CloudTrailTrail",
-    "CloudTrailTrailStatus",
-    "CloudTrailEventSelectors",
-    "CloudTrailInsightSelectors",
+    k::CLOUDTRAIL_TRAIL_LIST,
+    k::CLOUDTRAIL_TRAIL,
+    k::CLOUDTRAIL_TRAIL_STATUS,
+    k::CLOUDTRAIL_EVENT_SELECTORS,
+    k::CLOUDTRAIL_INSIGHT_SELECTORS,
 ];
 pub(super) const GUARDDUTY_KINDS: &[&str] = &[
-    "GuardDutyDetectorList",
-    "GuardDutyDetector",
-    "GuardDutyCoverage",
+    k::GUARDDUTY_DETECTOR_LIST,
+    k::GUARDDUTY_DETECTOR,
+    k::GUARDDUTY_COVERAGE,
 ];
 pub(super) const INSPECTOR_KINDS: &[&str] = &[
-    "InspectorAccountStatus",
-    "InspectorCoverage",
-    "InspectorFinding",
+    k::INSPECTOR_ACCOUNT_STATUS,
+    k::INSPECTOR_COVERAGE,
+    k::INSPECTOR_FINDING,
 ];
-pub(super) const EFS_KINDS: &[&str] = &["EFSFileSystem"];
+pub(super) const EFS_KINDS: &[&str] = &[k::EFS_FILE_SYSTEM];
 
 /// `{"__type": "…#Code", "message": "…"}`, the JSON protocols' error answer.
 fn json_error(body: &[u8]) -> Option<AwsError> {

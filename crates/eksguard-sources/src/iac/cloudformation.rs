@@ -11,6 +11,7 @@
 //! where. Suppressions are written in a resource's `Metadata`, as
 //! `eksguard.io/ignore: "IAM001 -- reason"` (a string or a list of them).
 
+use eksguard_model::aws_kinds as k;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -545,7 +546,7 @@ impl Res<'_> {
             "AWS::EKS::AccessEntry" => self.access_entry(),
             "AWS::EKS::PodIdentityAssociation" => vec![self.simple(
                 EKS,
-                "EKSPodIdentityAssociation",
+                k::EKS_POD_IDENTITY_ASSOCIATION,
                 &[
                     ("clusterName", "ClusterName"),
                     ("namespace", "Namespace"),
@@ -558,7 +559,7 @@ impl Res<'_> {
             "AWS::EKS::IdentityProviderConfig" => vec![self.identity_provider()],
             "AWS::EKS::Addon" => vec![self.simple(
                 EKS,
-                "EKSAddon",
+                k::EKS_ADDON,
                 &[
                     ("addonName", "AddonName"),
                     ("clusterName", "ClusterName"),
@@ -741,7 +742,7 @@ impl Res<'_> {
             &p("AccessConfig.BootstrapClusterCreatorAdminPermissions"),
         );
         vec![
-            s.build(EKS, "EKSCluster", &name, self.path),
+            s.build(EKS, k::EKS_CLUSTER, &name, self.path),
             super::eks_cluster_security_group(
                 self.shape(),
                 &created_sg,
@@ -794,7 +795,7 @@ impl Res<'_> {
                 );
             }
         }
-        s.build(EKS, "EKSNodegroup", &name, self.path)
+        s.build(EKS, k::EKS_NODEGROUP, &name, self.path)
     }
 
     fn access_entry(&self) -> Vec<Object> {
@@ -803,7 +804,7 @@ impl Res<'_> {
             .unwrap_or_else(|| self.id.to_string());
         let mut out = vec![self.simple(
             EKS,
-            "EKSAccessEntry",
+            k::EKS_ACCESS_ENTRY,
             &[
                 ("clusterName", "ClusterName"),
                 ("principalArn", "PrincipalArn"),
@@ -843,7 +844,7 @@ impl Res<'_> {
                 Some(&V::new(Val::List(items), policies.pos, 0)),
                 &p("AccessPolicies"),
             );
-            out.push(s.build(EKS, "EKSAccessPolicies", &principal, self.path));
+            out.push(s.build(EKS, k::EKS_ACCESS_POLICIES, &principal, self.path));
         }
         out
     }
@@ -876,7 +877,7 @@ impl Res<'_> {
         }
         s.build(
             EC2,
-            "EC2LaunchTemplateVersion",
+            k::EC2_LAUNCH_TEMPLATE_VERSION,
             &format!("{}:1", self.sid()),
             self.path,
         )
@@ -911,7 +912,7 @@ impl Res<'_> {
                 set_permissions(&mut s, perms, rules.map_or(self.pos, |r| r.pos), &base);
             }
         }
-        s.build(EC2, "EC2SecurityGroup", &gid, self.path)
+        s.build(EC2, k::EC2_SECURITY_GROUP, &gid, self.path)
     }
 
     fn ingress(&self) -> Object {
@@ -925,7 +926,7 @@ impl Res<'_> {
             self.pos,
             &FieldPath::parse("Properties"),
         );
-        s.build(EC2, "EC2SecurityGroup", &group, self.path)
+        s.build(EC2, k::EC2_SECURITY_GROUP, &group, self.path)
     }
 
     fn subnet(&self) -> Object {
@@ -946,7 +947,7 @@ impl Res<'_> {
         s.set_link("VpcId", self.get("VpcId"), &p("VpcId"));
         s.set("CidrBlock", self.get("CidrBlock"), &p("CidrBlock"));
         s.set("Tags", self.get("Tags"), &p("Tags"));
-        s.build(EC2, "EC2Subnet", &self.sid(), self.path)
+        s.build(EC2, k::EC2_SUBNET, &self.sid(), self.path)
     }
 
     fn role(&self) -> Vec<Object> {
@@ -970,7 +971,7 @@ impl Res<'_> {
                 &p("PermissionsBoundary"),
             );
         }
-        let mut out = vec![s.build(IAM, "IAMRole", &arn, self.path)];
+        let mut out = vec![s.build(IAM, k::IAM_ROLE, &arn, self.path)];
         for (i, pol) in self
             .get("Policies")
             .map(V::items)
@@ -1033,7 +1034,7 @@ impl Res<'_> {
         let name = self
             .text("IdentityProviderConfigName")
             .unwrap_or_else(|| self.id.to_string());
-        s.build(EKS, "EKSIdentityProviderConfig", &name, self.path)
+        s.build(EKS, k::EKS_IDENTITY_PROVIDER_CONFIG, &name, self.path)
     }
 
     /// `AWS::IAM::Policy` (inline, on `Roles`) and `AWS::IAM::ManagedPolicy` (attached to
@@ -1062,7 +1063,12 @@ impl Res<'_> {
             if let Some(d) = self.get("PolicyDocument") {
                 s.set("PolicyDocument", Some(&document(d)), &p("PolicyDocument"));
             }
-            out.push(s.build(IAM, "IAMRolePolicy", &format!("{rname}/{pname}"), self.path));
+            out.push(s.build(
+                IAM,
+                k::IAM_ROLE_POLICY,
+                &format!("{rname}/{pname}"),
+                self.path,
+            ));
             if managed {
                 let mut s = self.shape();
                 s.set("RoleName", Some(role), &p(&format!("Roles[{i}]")));
@@ -1076,7 +1082,7 @@ impl Res<'_> {
                     Some(&super::attached(&arn)),
                     &FieldPath::parse("Properties"),
                 );
-                out.push(s.build(IAM, "IAMAttachedPolicies", &rname, self.path));
+                out.push(s.build(IAM, k::IAM_ATTACHED_POLICIES, &rname, self.path));
             }
         }
         out

@@ -18,6 +18,7 @@
 //! | node group `metadata_options` hop limit | 2 | 2 | 1 |
 //! | `node_security_group_enable_recommended_rules` | true | true | true |
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
@@ -450,7 +451,7 @@ fn cluster(cx: &Ctx) -> Object {
                 .into(),
         );
     }
-    s.build(EKS, "EKSCluster", &cx.cluster_name, cx.path)
+    s.build(EKS, k::EKS_CLUSTER, &cx.cluster_name, cx.path)
 }
 
 /// The module's rules (`*_additional_rules` maps, and the recommended ones) as EC2
@@ -622,7 +623,7 @@ fn node_security_group(cx: &Ctx, id: &str, cluster_sg: &str) -> Object {
         cluster_sg,
         recommended,
     );
-    s.build(EC2, "EC2SecurityGroup", id, cx.path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, id, cx.path)
 }
 
 fn cluster_security_group(cx: &Ctx, id: &str, node_sg: &str) -> Object {
@@ -641,7 +642,7 @@ fn cluster_security_group(cx: &Ctx, id: &str, node_sg: &str) -> Object {
         node_sg,
         &[(443, 443, "tcp", "peer")],
     );
-    s.build(EC2, "EC2SecurityGroup", id, cx.path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, id, cx.path)
 }
 
 /// A node group's setting: its own, else the `*_defaults` (v19, v20), else `None`.
@@ -789,7 +790,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                 s.map_path("", &base);
                 out.push(s.build(
                     EC2,
-                    "EC2LaunchTemplateVersion",
+                    k::EC2_LAUNCH_TEMPLATE_VERSION,
                     &format!("{lt_id}:1"),
                     cx.path,
                 ));
@@ -849,7 +850,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                 s.set_node("launchTemplate.id", str_node(&lt_id, g.pos), None);
                 s.set_node("launchTemplate.version", str_node("1", g.pos), None);
             }
-            out.push(s.build(EKS, "EKSNodegroup", &ng_name, cx.path));
+            out.push(s.build(EKS, k::EKS_NODEGROUP, &ng_name, cx.path));
             // The node role the module creates carries the worker policies and any
             // `iam_role_additional_policies`.
             if setting(g, defaults, "iam_role_arn").is_none() {
@@ -910,7 +911,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                 for (cli, own) in paths {
                     s.map_path(&cli.to_string(), &own);
                 }
-                out.push(s.build(IAM, "IAMAttachedPolicies", &rname, cx.path));
+                out.push(s.build(IAM, k::IAM_ATTACHED_POLICIES, &rname, cx.path));
             }
         }
     }
@@ -946,7 +947,7 @@ fn access_entries(cx: &Ctx) -> Vec<Object> {
             &base.key("kubernetes_groups"),
         );
         s.set("type", e.get("type"), &base.key("type"));
-        out.push(s.build(EKS, "EKSAccessEntry", &principal, cx.path));
+        out.push(s.build(EKS, k::EKS_ACCESS_ENTRY, &principal, cx.path));
         if let Some(V {
             val: Val::Map(assocs),
             ..
@@ -984,7 +985,7 @@ fn access_entries(cx: &Ctx) -> Vec<Object> {
                 Some(&V::new(Val::List(items), e.pos, e.file)),
                 &base.key("policy_associations"),
             );
-            out.push(s.build(EKS, "EKSAccessPolicies", &principal, cx.path));
+            out.push(s.build(EKS, k::EKS_ACCESS_POLICIES, &principal, cx.path));
         }
     }
     out
@@ -1030,7 +1031,7 @@ fn addons(cx: &Ctx) -> Vec<Object> {
                 &base.key("configuration_values"),
             );
         }
-        out.push(s.build(EKS, "EKSAddon", &name, cx.path));
+        out.push(s.build(EKS, k::EKS_ADDON, &name, cx.path));
     }
     out
 }

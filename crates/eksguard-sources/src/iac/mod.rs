@@ -35,6 +35,7 @@
 //!   not know, are set by [`eks_module`], with the module block's position and a note of
 //!   which default applied.
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::node::Entry;
@@ -614,7 +615,7 @@ pub fn eks_cluster_security_group(
         Node::new(Value::Seq(vec![from_itself]), pos),
         Some(at),
     );
-    s.build(crate::aws_json::EC2, "EC2SecurityGroup", id, path)
+    s.build(crate::aws_json::EC2, k::EC2_SECURITY_GROUP, id, path)
 }
 
 /// A policy ARN list as `list-attached-role-policies` shows it: each ARN with the name
@@ -662,7 +663,7 @@ pub fn inline_role_policy(
     }
     s.build(
         crate::aws_json::IAM,
-        "IAMRolePolicy",
+        k::IAM_ROLE_POLICY,
         &format!("{role}/{name}"),
         path,
     )
@@ -681,7 +682,7 @@ pub fn role_attached_policies(
     s.set_node("RoleName", str_node(role, role_pos), None);
     s.set("AttachedPolicies", Some(&attached(arns)), own);
     s.map_path("AttachedPolicies", own);
-    s.build(crate::aws_json::IAM, "IAMAttachedPolicies", role, path)
+    s.build(crate::aws_json::IAM, k::IAM_ATTACHED_POLICIES, role, path)
 }
 
 /// A role's permissions boundary as `get-role` shows it, from the policy ARN the code

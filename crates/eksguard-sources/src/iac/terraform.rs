@@ -5,6 +5,7 @@
 //! for its ID, `arn:aws:iam::000000000000:role/NAME` for a role's ARN), the same stand-in
 //! the HCL reader gives a reference to that attribute, so joins find each other.
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::{FieldPath, Node, Object, Pos, Source, Value};
@@ -285,7 +286,7 @@ fn cluster(r: &Res) -> Vec<Object> {
         "accessConfig.bootstrapClusterCreatorAdminPermissions",
         &p("access_config[0].bootstrap_cluster_creator_admin_permissions"),
     );
-    let mut out = vec![s.build(EKS, "EKSCluster", &name, r.path)];
+    let mut out = vec![s.build(EKS, k::EKS_CLUSTER, &name, r.path)];
     out.extend(created_sg);
     out
 }
@@ -338,7 +339,7 @@ fn node_group(r: &Res) -> Object {
             );
         }
     }
-    s.build(EKS, "EKSNodegroup", &name, r.path)
+    s.build(EKS, k::EKS_NODEGROUP, &name, r.path)
 }
 
 fn access_entry(r: &Res) -> Object {
@@ -355,7 +356,7 @@ fn access_entry(r: &Res) -> Object {
     let name = r
         .text("principal_arn")
         .unwrap_or_else(|| r.address.to_string());
-    s.build(EKS, "EKSAccessEntry", &name, r.path)
+    s.build(EKS, k::EKS_ACCESS_ENTRY, &name, r.path)
 }
 
 fn access_policy(r: &Res) -> Object {
@@ -394,7 +395,7 @@ fn access_policy(r: &Res) -> Object {
     let name = r
         .text("principal_arn")
         .unwrap_or_else(|| r.address.to_string());
-    s.build(EKS, "EKSAccessPolicies", &name, r.path)
+    s.build(EKS, k::EKS_ACCESS_POLICIES, &name, r.path)
 }
 
 fn pod_identity(r: &Res) -> Object {
@@ -412,7 +413,7 @@ fn pod_identity(r: &Res) -> Object {
         r.get("target_role_arn"),
         &p("target_role_arn"),
     );
-    s.build(EKS, "EKSPodIdentityAssociation", r.address, r.path)
+    s.build(EKS, k::EKS_POD_IDENTITY_ASSOCIATION, r.address, r.path)
 }
 
 /// A structure where the API takes JSON text (`jsonencode(...)` kept as a structure by
@@ -453,7 +454,7 @@ fn addon(r: &Res) -> Object {
         cv.as_ref(),
         &p("configuration_values"),
     );
-    s.build(EKS, "EKSAddon", &name, r.path)
+    s.build(EKS, k::EKS_ADDON, &name, r.path)
 }
 
 fn launch_template(r: &Res) -> Object {
@@ -573,7 +574,7 @@ fn launch_template(r: &Res) -> Object {
     );
     s.build(
         EC2,
-        "EC2LaunchTemplateVersion",
+        k::EC2_LAUNCH_TEMPLATE_VERSION,
         &format!("{id}:{version}"),
         r.path,
     )
@@ -760,7 +761,7 @@ fn security_group(r: &Res) -> Object {
         }
         None => set_permissions(&mut s, Vec::new(), r.pos, r.file),
     }
-    s.build(EC2, "EC2SecurityGroup", &id, r.path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, &id, r.path)
 }
 
 /// `aws_security_group_rule` of type `ingress`: an object of its own for the group it
@@ -798,7 +799,7 @@ fn standalone_rule(r: &Res) -> Object {
     let perm = permission(0, r.attrs, &FieldPath::root(), Some(&group));
     set_permissions(&mut s, vec![perm], r.pos, r.file);
     s.map_path("IpPermissions", &FieldPath::root());
-    s.build(EC2, "EC2SecurityGroup", &group, r.path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, &group, r.path)
 }
 
 fn iam_role(r: &Res) -> Vec<Object> {
@@ -823,7 +824,7 @@ fn iam_role(r: &Res) -> Vec<Object> {
             &p("permissions_boundary"),
         );
     }
-    out.push(s.build(IAM, "IAMRole", &arn, r.path));
+    out.push(s.build(IAM, k::IAM_ROLE, &arn, r.path));
     // Inline policies and exclusive managed policy lists written on the role.
     if let Some(list) = r.get("inline_policy") {
         for (i, ip) in list.items().iter().enumerate() {
@@ -899,7 +900,7 @@ fn attachment(r: &Res) -> Object {
     let name = role
         .and_then(|v| v.text())
         .unwrap_or_else(|| r.address.to_string());
-    s.build(IAM, "IAMAttachedPolicies", &name, r.path)
+    s.build(IAM, k::IAM_ATTACHED_POLICIES, &name, r.path)
 }
 
 fn role_policy(r: &Res) -> Object {
@@ -914,7 +915,7 @@ fn role_policy(r: &Res) -> Object {
         s.set("PolicyDocument", Some(&document(doc)), &p("policy"));
     }
     let role = role.and_then(|v| v.text()).unwrap_or_default();
-    s.build(IAM, "IAMRolePolicy", &format!("{role}/{pname}"), r.path)
+    s.build(IAM, k::IAM_ROLE_POLICY, &format!("{role}/{pname}"), r.path)
 }
 
 /// A customer-managed policy, as `get-account-authorization-details` lists it: its one
@@ -940,7 +941,7 @@ fn managed_policy(r: &Res) -> Object {
         );
         s.map_path("PolicyVersionList[0].Document", &p("policy"));
     }
-    s.build(IAM, "IAMManagedPolicy", &arn, r.path)
+    s.build(IAM, k::IAM_MANAGED_POLICY, &arn, r.path)
 }
 
 fn identity_provider(r: &Res) -> Object {
@@ -969,7 +970,7 @@ fn identity_provider(r: &Res) -> Object {
         .and_then(|o| o.get("identity_provider_config_name"))
         .and_then(V::text)
         .unwrap_or_else(|| r.address.to_string());
-    s.build(EKS, "EKSIdentityProviderConfig", &name, r.path)
+    s.build(EKS, k::EKS_IDENTITY_PROVIDER_CONFIG, &name, r.path)
 }
 
 fn subnet(r: &Res) -> Object {
@@ -994,7 +995,7 @@ fn subnet(r: &Res) -> Object {
     if let Some(t) = r.get("tags") {
         s.set("Tags", Some(&ec2_tags(t)), &p("tags"));
     }
-    s.build(EC2, "EC2Subnet", &id, r.path)
+    s.build(EC2, k::EC2_SUBNET, &id, r.path)
 }
 
 /// A Kubernetes object from a `V` tree, with the resource's identity and paths under

@@ -15,6 +15,7 @@ pub mod finding;
 pub mod guide;
 pub mod iam_policy;
 pub mod inventory;
+pub mod kinds;
 pub mod node;
 pub mod object;
 pub mod path;

@@ -56,17 +56,6 @@ pub const DEFAULT_CONTROLLERS: &[&str] = &[
     "system:serviceaccount:kube-system:statefulset-controller",
 ];
 
-/// Kinds whose controllers create workloads from a template they carry.
-const CONTROLLER_KINDS: &[&str] = &[
-    "Deployment",
-    "ReplicaSet",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "CronJob",
-    "ReplicationController",
-];
-
 /// The annotation an object may carry to suppress findings on itself.
 const IGNORE_ANNOTATION: &str = "eksguard.io/ignore";
 /// Whether a rule runs at admission, and with what.
@@ -91,9 +80,7 @@ pub fn scope(meta: &RuleMeta) -> Scope {
         .copied()
         .filter(|k| !matches!(*k, "KubeletConfiguration"))
         .collect();
-    let other_objects = reads
-        .iter()
-        .filter(|k| !WORKLOAD_KINDS.contains(k) && !matches!(**k, "PodTemplate" | "Rollout"));
+    let other_objects = reads.iter().filter(|k| !WORKLOAD_KINDS.contains(k));
     // A rule that reads what the cache does not watch (policy-engine and mesh resources,
     // whose definitions a cluster may not have) would judge without them and be wrong:
     // it runs in scans only.
@@ -739,8 +726,8 @@ impl Judge {
             .find_map(|r| {
                 let kind = r.get("kind").and_then(Node::as_str)?;
                 let name = r.get("name").and_then(Node::as_str)?;
-                CONTROLLER_KINDS
-                    .contains(&kind)
+                eksguard_model::kinds::get(kind)
+                    .is_some_and(|k| k.has_controller())
                     .then(|| format!("{kind}/{name}"))
             })
     }

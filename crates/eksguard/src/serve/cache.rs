@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
-use eksguard_model::workload::WORKLOAD_KINDS;
+use eksguard_model::kinds::{self, WORKLOAD_KINDS};
 use eksguard_model::Object;
 use eksguard_rules::registry;
 use eksguard_sources::kube_live::{WatchError, WatchEvent, Watcher};
@@ -16,64 +16,31 @@ use super::admission::{scope, Scope};
 use super::metrics::Metrics;
 
 /// A watched resource type.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Watched {
     pub kind: &'static str,
-    pub api_version: &'static str,
+    pub api_version: String,
     /// The collection URL (all namespaces), with a selector where only some objects
     /// matter.
-    pub path: &'static str,
+    pub path: String,
 }
 
-const fn w(kind: &'static str, api_version: &'static str, path: &'static str) -> Watched {
-    Watched {
-        kind,
-        api_version,
-        path,
-    }
+/// What the cache holds, from the kinds table: the non-workload kinds that cache-backed
+/// rules read (a test keeps this in step with the registry), the RBAC objects that
+/// binding rules resolve, and the aws-auth ConfigMap alone of all ConfigMaps.
+pub static WATCHED: LazyLock<Vec<Watched>> = LazyLock::new(|| {
+    kinds::watched()
+        .map(|k| Watched {
+            kind: k.kind,
+            api_version: k.api_version(),
+            path: k.collection_path(),
+        })
+        .collect()
+});
+
+fn is_rbac(kind: &str) -> bool {
+    kinds::get(kind).is_some_and(|k| k.group == "rbac.authorization.k8s.io")
 }
-
-/// What the cache holds: the non-workload kinds that cache-backed rules read (a test
-/// keeps this in step with the registry), the RBAC objects that binding rules resolve,
-/// and the aws-auth ConfigMap alone of all ConfigMaps.
-pub const WATCHED: &[Watched] = &[
-    w("Namespace", "v1", "/api/v1/namespaces"),
-    w("ServiceAccount", "v1", "/api/v1/serviceaccounts"),
-    w("ResourceQuota", "v1", "/api/v1/resourcequotas"),
-    w("LimitRange", "v1", "/api/v1/limitranges"),
-    w(
-        "NetworkPolicy",
-        "networking.k8s.io/v1",
-        "/apis/networking.k8s.io/v1/networkpolicies",
-    ),
-    w(
-        "Role",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/roles",
-    ),
-    w(
-        "ClusterRole",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-    ),
-    w(
-        "RoleBinding",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/rolebindings",
-    ),
-    w(
-        "ClusterRoleBinding",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    ),
-    w(
-        "ConfigMap",
-        "v1",
-        "/api/v1/namespaces/kube-system/configmaps?fieldSelector=metadata.name%3Daws-auth",
-    ),
-];
-
-const RBAC_KINDS: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
 
 /// Kinds that cache-backed rules read besides the workloads themselves (which the
 /// request brings).
@@ -83,7 +50,7 @@ pub fn kinds_needed() -> BTreeSet<&'static str> {
         .map(|r| r.meta())
         .filter(|m| scope(m) == Scope::Cache)
         .flat_map(|m| m.reads.iter().copied())
-        .filter(|k| !WORKLOAD_KINDS.contains(k) && !matches!(*k, "PodTemplate" | "Rollout"))
+        .filter(|k| !WORKLOAD_KINDS.contains(k))
         .collect()
 }
 
@@ -160,7 +127,7 @@ impl Cache {
         }
         let all = self.objects.read().ok()?;
         let mut out = Vec::new();
-        let rbac = RBAC_KINDS.contains(&kind);
+        let rbac = is_rbac(kind);
         for (k, map) in all.iter() {
             match *k {
                 "Namespace" => {
@@ -188,9 +155,10 @@ impl Cache {
     /// Lists and watches every kind, each on a task of its own, for as long as the
     /// runtime lives.
     pub fn spawn(self: &Arc<Self>, watcher: Arc<Watcher>, metrics: Arc<Metrics>) {
-        for w in WATCHED {
+        for w in WATCHED.iter() {
             let (cache, watcher, metrics) = (self.clone(), watcher.clone(), metrics.clone());
-            tokio::spawn(async move { cache.keep(*w, &watcher, &metrics).await });
+            let w = w.clone();
+            tokio::spawn(async move { cache.keep(w, &watcher, &metrics).await });
         }
     }
 
@@ -202,7 +170,7 @@ impl Cache {
         let label = || [("kind", w.kind.to_string())];
         let mut backoff = FIRST;
         loop {
-            let (objects, mut rv) = match watcher.list(w.path, w.kind, w.api_version).await {
+            let (objects, mut rv) = match watcher.list(&w.path, w.kind, &w.api_version).await {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!(
@@ -226,7 +194,14 @@ impl Cache {
                 };
                 let started = std::time::Instant::now();
                 match watcher
-                    .watch(w.path, w.kind, w.api_version, &rv, WATCH_FOR, &mut on_event)
+                    .watch(
+                        &w.path,
+                        w.kind,
+                        &w.api_version,
+                        &rv,
+                        WATCH_FOR,
+                        &mut on_event,
+                    )
                     .await
                 {
                     Ok(next) => {

@@ -250,4 +250,58 @@ mod tests {
             );
         }
     }
+
+    /// The watch cache holds exactly what the cache-backed rules read, plus the RBAC
+    /// objects the binding rules resolve and aws-auth: no kind watched for nothing.
+    #[test]
+    fn the_cache_watches_nothing_the_rules_do_not_read() {
+        let needed = kinds_needed();
+        for w in WATCHED.iter() {
+            assert!(
+                needed.contains(w.kind) || is_rbac(w.kind) || w.kind == "ConfigMap",
+                "{} is watched, but no cache-backed rule reads it",
+                w.kind
+            );
+        }
+    }
+
+    /// A live read lists every Kubernetes kind some rule looks at, and no kind that no
+    /// rule looks at.
+    #[test]
+    fn live_reads_are_the_kinds_the_rules_read() {
+        use eksguard_model::Data;
+        let metas: Vec<_> = registry::all().iter().map(|r| r.meta()).collect();
+        let live: BTreeSet<&str> = eksguard_sources::kube_live::kinds_read().collect();
+        // Listed today though no rule declares them: a rule that comes to read them
+        // takes them off this list.
+        let unread = [
+            "MutatingWebhookConfiguration",
+            "PriorityClass",
+            "ValidatingWebhookConfiguration",
+        ];
+        let mut wrong = Vec::new();
+        for k in &live {
+            if !metas.iter().any(|m| m.uses_kind(k)) != unread.contains(k) {
+                wrong.push(format!(
+                    "{k}: listed live, read by a rule, and on the unread list disagree"
+                ));
+            }
+        }
+        // Kinds a cluster has no API for: pod templates are only ever embedded, and
+        // eksctl's ClusterConfig and node files are not Kubernetes objects.
+        let never_served = ["PodTemplate"];
+        for m in metas.iter().filter(|m| m.data.contains(Data::Kubernetes)) {
+            for k in m.kinds().iter().chain(m.reads) {
+                if kinds::get(k).is_some() && !live.contains(k) && !never_served.contains(k) {
+                    wrong.push(format!(
+                        "{} reads {k}, which a live read does not list",
+                        m.id
+                    ));
+                }
+            }
+        }
+        wrong.sort();
+        wrong.dedup();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }

@@ -96,6 +96,8 @@ pub struct Inventory {
     pub warnings: Vec<InputError>,
     pub files_scanned: usize,
     pub files_skipped: FilesSkipped,
+    /// The aws-auth ConfigMaps parsed, on first use; `push` and `extend` clear it.
+    pub aws_auth: crate::aws_auth::Cache,
 }
 
 impl Inventory {
@@ -104,7 +106,21 @@ impl Inventory {
         let id = ObjectId(self.objects.len() as u32);
         obj.id = id;
         self.objects.push(obj);
+        self.aws_auth = crate::aws_auth::Cache::default();
         id
+    }
+
+    /// Every `kube-system/aws-auth` ConfigMap with its mappings parsed, computed once.
+    /// Code that edits `objects` directly after calling this sees the old view.
+    pub fn aws_auth(&self) -> &[crate::aws_auth::AwsAuth] {
+        self.aws_auth
+            .0
+            .get_or_init(|| crate::aws_auth::read_all(self))
+    }
+
+    /// The parsed aws-auth of one object, when it is one.
+    pub fn aws_auth_of(&self, id: ObjectId) -> Option<&crate::aws_auth::AwsAuth> {
+        self.aws_auth().iter().find(|a| a.object == id)
     }
 
     pub fn get(&self, id: ObjectId) -> &Object {

@@ -8,6 +8,7 @@
 
 pub mod arn;
 pub mod audit;
+pub mod aws_auth;
 pub mod aws_kinds;
 pub mod date;
 pub mod encoding;

@@ -10,7 +10,6 @@ use crate::arn::Arn;
 use crate::inventory::Inventory;
 use crate::node::Node;
 use crate::object::{Object, ObjectId};
-use crate::yaml;
 
 /// The EKS access policies the model knows, and the default ClusterRole each matches.
 /// `AmazonEKSAdminViewPolicy` (read everything, Secrets included) has no default twin.
@@ -306,15 +305,15 @@ pub(crate) fn read(inv: &Inventory) -> (Vec<IamMapping>, Vec<Binding>) {
     let mut bindings = Vec::new();
     for obj in &inv.objects {
         match &*obj.kind {
-            "ConfigMap" if &*obj.name == "aws-auth" && obj.ns() == Some("kube-system") => {
+            "ConfigMap" if crate::aws_auth::is_aws_auth(obj) => {
+                let Some(parsed) = inv.aws_auth_of(obj.id) else {
+                    continue;
+                };
                 for (key, arn_key, source) in [
                     ("mapRoles", "rolearn", MappingSource::AwsAuthRole),
                     ("mapUsers", "userarn", MappingSource::AwsAuthUser),
                 ] {
-                    let Some(raw) = obj.root.get("data").and_then(|d| d.get(key)) else {
-                        continue;
-                    };
-                    let Some(Ok(list)) = yaml::parse_embedded(raw) else {
+                    let Some(list) = parsed.map(key) else {
                         continue;
                     };
                     for (i, e) in list.items().iter().enumerate() {

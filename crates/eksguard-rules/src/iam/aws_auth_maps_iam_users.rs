@@ -45,7 +45,7 @@ declare_rule! {
 }
 
 impl ObjectRule for AwsAuthMapsIamUsers {
-    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.kind == k::EKS_ACCESS_ENTRY {
             if let Some(arn) = obj.root.get("principalArn").and_then(Node::as_str) {
                 if is_iam_user_arn(arn) {
@@ -75,7 +75,7 @@ impl ObjectRule for AwsAuthMapsIamUsers {
             }
             return;
         }
-        let Some((users, base)) = aws_auth_entries(obj, "mapUsers") else {
+        let Some((users, base)) = aws_auth_entries(cx, obj, "mapUsers") else {
             return;
         };
         for (i, entry) in users.items().iter().enumerate() {

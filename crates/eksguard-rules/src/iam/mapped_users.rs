@@ -23,7 +23,7 @@ pub(crate) fn mapped_users(cx: &Ctx<'_>) -> BTreeMap<String, (String, String)> {
         out.entry(name).or_insert_with(|| (arn.to_string(), by));
     };
     for cm in cx.objects_of("ConfigMap") {
-        if let Some((users, _)) = aws_auth_entries(cm, "mapUsers") {
+        if let Some((users, _)) = aws_auth_entries(cx, cm, "mapUsers") {
             for u in users.items() {
                 if let Some(arn) = u.get("userarn").and_then(Node::as_str) {
                     add(arn, "aws-auth `mapUsers`".to_string());

@@ -47,7 +47,7 @@ declare_rule! {
 }
 
 impl ObjectRule for SystemMastersMapping {
-    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         if &*obj.kind == k::EKS_ACCESS_POLICIES {
             let who = obj
                 .root
@@ -84,7 +84,7 @@ impl ObjectRule for SystemMastersMapping {
             return;
         }
         for (key, what) in [("mapRoles", "role"), ("mapUsers", "user")] {
-            let Some((entries, base)) = aws_auth_entries(obj, key) else {
+            let Some((entries, base)) = aws_auth_entries(cx, obj, key) else {
                 continue;
             };
             for (i, entry) in entries.items().iter().enumerate() {

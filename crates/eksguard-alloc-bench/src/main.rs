@@ -138,7 +138,7 @@ fn fill(cache: &Cache, per_kind: usize) {
             .expect("a watched kind");
         let objects: Vec<Object> = items
             .into_iter()
-            .filter_map(|i| live_object(i, w.kind, w.api_version))
+            .filter_map(|i| live_object(i, w.kind, &w.api_version))
             .collect();
         cache.replace(w.kind, objects);
     }

@@ -877,49 +877,8 @@ fn trim_ascii_end(b: &[u8]) -> &[u8] {
 /// The Kind of a resource plural, for the common built-in resources; other resources keep
 /// their plural name.
 pub fn kind_of(resource: &str) -> String {
-    const KINDS: &[(&str, &str)] = &[
-        ("pods", "Pod"),
-        ("services", "Service"),
-        ("secrets", "Secret"),
-        ("configmaps", "ConfigMap"),
-        ("namespaces", "Namespace"),
-        ("nodes", "Node"),
-        ("serviceaccounts", "ServiceAccount"),
-        ("deployments", "Deployment"),
-        ("daemonsets", "DaemonSet"),
-        ("statefulsets", "StatefulSet"),
-        ("replicasets", "ReplicaSet"),
-        ("jobs", "Job"),
-        ("cronjobs", "CronJob"),
-        ("ingresses", "Ingress"),
-        ("networkpolicies", "NetworkPolicy"),
-        ("roles", "Role"),
-        ("clusterroles", "ClusterRole"),
-        ("rolebindings", "RoleBinding"),
-        ("clusterrolebindings", "ClusterRoleBinding"),
-        (
-            "validatingwebhookconfigurations",
-            "ValidatingWebhookConfiguration",
-        ),
-        (
-            "mutatingwebhookconfigurations",
-            "MutatingWebhookConfiguration",
-        ),
-        ("persistentvolumes", "PersistentVolume"),
-        ("persistentvolumeclaims", "PersistentVolumeClaim"),
-        ("events", "Event"),
-        ("endpoints", "Endpoints"),
-        ("leases", "Lease"),
-        ("tokenreviews", "TokenReview"),
-        ("subjectaccessreviews", "SubjectAccessReview"),
-        ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
-        ("certificatesigningrequests", "CertificateSigningRequest"),
-        ("customresourcedefinitions", "CustomResourceDefinition"),
-    ];
-    KINDS
-        .iter()
-        .find(|(r, _)| *r == resource)
-        .map(|(_, k)| k.to_string())
+    crate::kinds::of_plural(resource)
+        .map(|k| k.kind.to_string())
         .unwrap_or_else(|| resource.to_string())
 }
 

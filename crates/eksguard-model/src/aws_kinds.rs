@@ -68,6 +68,102 @@ pub const EFS_ACCESS_POINT: &str = "EFSAccessPoint";
 /// `acm-pca describe-certificate-authority` (`CertificateAuthority`).
 pub const ACMPCA_CA: &str = "ACMPCACertificateAuthority";
 
+/// `eks describe-cluster` (`cluster`).
+pub const EKS_CLUSTER: &str = "EKSCluster";
+/// `eks describe-nodegroup` (`nodegroup`).
+pub const EKS_NODEGROUP: &str = "EKSNodegroup";
+/// `eks describe-addon` (`addon`).
+pub const EKS_ADDON: &str = "EKSAddon";
+/// `eks list-addons`: the whole output (an empty `addons` is data).
+pub const EKS_ADDON_LIST: &str = "EKSAddonList";
+/// `eks describe-access-entry` (`accessEntry`).
+pub const EKS_ACCESS_ENTRY: &str = "EKSAccessEntry";
+/// `eks list-associated-access-policies`.
+pub const EKS_ACCESS_POLICIES: &str = "EKSAccessPolicies";
+/// `eks describe-pod-identity-association` (`association`).
+pub const EKS_POD_IDENTITY_ASSOCIATION: &str = "EKSPodIdentityAssociation";
+/// `eks describe-identity-provider-config`.
+pub const EKS_IDENTITY_PROVIDER_CONFIG: &str = "EKSIdentityProviderConfig";
+/// `iam get-role` (`Role`), trust policy parsed.
+pub const IAM_ROLE: &str = "IAMRole";
+/// `iam get-role-policy`: one inline policy of a role.
+pub const IAM_ROLE_POLICY: &str = "IAMRolePolicy";
+/// `iam list-attached-role-policies`.
+pub const IAM_ATTACHED_POLICIES: &str = "IAMAttachedPolicies";
+/// A bare IAM policy document (a trust policy written out on its own).
+pub const IAM_POLICY_DOCUMENT: &str = "IAMPolicyDocument";
+/// One `UserDetailList` item of `iam get-account-authorization-details`.
+pub const IAM_USER: &str = "IAMUser";
+/// One `GroupDetailList` item of `iam get-account-authorization-details`.
+pub const IAM_GROUP: &str = "IAMGroup";
+/// One `Policies` item of `iam get-account-authorization-details`.
+pub const IAM_MANAGED_POLICY: &str = "IAMManagedPolicy";
+/// One `AccessKeyMetadata` item of `iam list-access-keys`.
+pub const IAM_ACCESS_KEY: &str = "IAMAccessKey";
+/// One `SecurityGroups` item of `ec2 describe-security-groups`.
+pub const EC2_SECURITY_GROUP: &str = "EC2SecurityGroup";
+/// One `Subnets` item of `ec2 describe-subnets`.
+pub const EC2_SUBNET: &str = "EC2Subnet";
+/// One `LaunchTemplateVersions` item of `ec2 describe-launch-template-versions`.
+pub const EC2_LAUNCH_TEMPLATE_VERSION: &str = "EC2LaunchTemplateVersion";
+/// One `Events` item of `cloudtrail lookup-events`, `CloudTrailEvent` parsed.
+pub const CLOUDTRAIL_EVENT: &str = "CloudTrailEvent";
+/// One `Features` item of `guardduty get-detector`.
+pub const GUARDDUTY_DETECTOR_FEATURE: &str = "GuardDutyDetectorFeature";
+
+/// Every AWS kind, with the name of its constant: the one place these strings are
+/// written (a test keeps literals of them out of the rest of the source).
+pub const ALL: &[(&str, &str)] = &[
+    ("GUARDDUTY_DETECTOR_LIST", GUARDDUTY_DETECTOR_LIST),
+    ("GUARDDUTY_DETECTOR", GUARDDUTY_DETECTOR),
+    ("GUARDDUTY_COVERAGE", GUARDDUTY_COVERAGE),
+    ("INSPECTOR_ACCOUNT_STATUS", INSPECTOR_ACCOUNT_STATUS),
+    ("INSPECTOR_COVERAGE", INSPECTOR_COVERAGE),
+    ("INSPECTOR_FINDING", INSPECTOR_FINDING),
+    ("ECR_REPOSITORY", ECR_REPOSITORY),
+    ("ECR_REGISTRY_SCANNING", ECR_REGISTRY_SCANNING),
+    ("ECR_REPOSITORY_POLICY", ECR_REPOSITORY_POLICY),
+    ("ECR_LIFECYCLE_POLICY", ECR_LIFECYCLE_POLICY),
+    ("KMS_KEY", KMS_KEY),
+    ("KMS_KEY_ROTATION", KMS_KEY_ROTATION),
+    ("KMS_ALIAS", KMS_ALIAS),
+    ("CLOUDTRAIL_TRAIL_LIST", CLOUDTRAIL_TRAIL_LIST),
+    ("CLOUDTRAIL_TRAIL", CLOUDTRAIL_TRAIL),
+    ("CLOUDTRAIL_TRAIL_STATUS", CLOUDTRAIL_TRAIL_STATUS),
+    ("CLOUDTRAIL_EVENT_SELECTORS", CLOUDTRAIL_EVENT_SELECTORS),
+    ("CLOUDTRAIL_INSIGHT_SELECTORS", CLOUDTRAIL_INSIGHT_SELECTORS),
+    ("EC2_FLOW_LOG_LIST", EC2_FLOW_LOG_LIST),
+    ("EC2_FLOW_LOG", EC2_FLOW_LOG),
+    ("EC2_VPC_ENDPOINT_LIST", EC2_VPC_ENDPOINT_LIST),
+    ("EC2_VPC_ENDPOINT", EC2_VPC_ENDPOINT),
+    ("EC2_INSTANCE_TYPE", EC2_INSTANCE_TYPE),
+    ("EC2_INSTANCE", EC2_INSTANCE),
+    ("EFS_FILE_SYSTEM", EFS_FILE_SYSTEM),
+    ("EFS_ACCESS_POINT", EFS_ACCESS_POINT),
+    ("ACMPCA_CA", ACMPCA_CA),
+    ("EKS_CLUSTER", EKS_CLUSTER),
+    ("EKS_NODEGROUP", EKS_NODEGROUP),
+    ("EKS_ADDON", EKS_ADDON),
+    ("EKS_ADDON_LIST", EKS_ADDON_LIST),
+    ("EKS_ACCESS_ENTRY", EKS_ACCESS_ENTRY),
+    ("EKS_ACCESS_POLICIES", EKS_ACCESS_POLICIES),
+    ("EKS_POD_IDENTITY_ASSOCIATION", EKS_POD_IDENTITY_ASSOCIATION),
+    ("EKS_IDENTITY_PROVIDER_CONFIG", EKS_IDENTITY_PROVIDER_CONFIG),
+    ("IAM_ROLE", IAM_ROLE),
+    ("IAM_ROLE_POLICY", IAM_ROLE_POLICY),
+    ("IAM_ATTACHED_POLICIES", IAM_ATTACHED_POLICIES),
+    ("IAM_POLICY_DOCUMENT", IAM_POLICY_DOCUMENT),
+    ("IAM_USER", IAM_USER),
+    ("IAM_GROUP", IAM_GROUP),
+    ("IAM_MANAGED_POLICY", IAM_MANAGED_POLICY),
+    ("IAM_ACCESS_KEY", IAM_ACCESS_KEY),
+    ("EC2_SECURITY_GROUP", EC2_SECURITY_GROUP),
+    ("EC2_SUBNET", EC2_SUBNET),
+    ("EC2_LAUNCH_TEMPLATE_VERSION", EC2_LAUNCH_TEMPLATE_VERSION),
+    ("CLOUDTRAIL_EVENT", CLOUDTRAIL_EVENT),
+    ("GUARDDUTY_DETECTOR_FEATURE", GUARDDUTY_DETECTOR_FEATURE),
+];
+
 /// The tag keys that name a node's cluster: `eks:cluster-name` and `aws:eks:cluster-name`
 /// carry the name as value; `kubernetes.io/cluster/<name>` carries it in the key.
 pub fn node_tag_cluster<'a>(key: &'a str, value: &'a str) -> Option<&'a str> {
@@ -103,5 +199,72 @@ mod tests {
             Some("i-0abc")
         );
         assert_eq!(provider_instance_id("kind://docker/x"), None);
+    }
+
+    /// Every `.rs` file under `dir`.
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// No AWS kind is spelled out as a string outside this module, in any crate's
+    /// library code: test modules and comments may, and so may the places where the
+    /// same word is a field of CloudTrail's JSON rather than a kind.
+    #[test]
+    fn aws_kind_literals_live_here_alone() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for c in std::fs::read_dir(&crates).unwrap().flatten() {
+            let src = c.path().join("src");
+            if src.is_dir() {
+                rust_files(&src, &mut files);
+            }
+        }
+        assert!(files.len() > 100, "{} files", files.len());
+        let not_kinds = [
+            ".get(\"CloudTrailEvent\")",
+            "decode_policy_field(&mut n, \"CloudTrailEvent\")",
+            "\"IAMUser\" => Some(format!",
+        ];
+        let mut found = Vec::new();
+        for f in files {
+            if f.ends_with("aws_kinds.rs") || f.ends_with("tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                if line.starts_with("#[cfg(test)]") {
+                    break;
+                }
+                let code = line.trim_start();
+                if code.starts_with("//") || not_kinds.iter().any(|n| line.contains(n)) {
+                    continue;
+                }
+                for (_, kind) in ALL {
+                    if line.contains(&format!("\"{kind}\"")) {
+                        found.push(format!("{}:{}: {kind}", f.display(), i + 1));
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "AWS kinds spelled out:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_kind_is_listed_once() {
+        let mut names: Vec<&str> = ALL.iter().map(|(_, k)| *k).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
     }
 }

@@ -5,6 +5,7 @@
 //! this one evaluator.
 
 use crate::arn::Arn;
+use crate::aws_kinds as k;
 use crate::{FieldPath, Node, Object};
 
 fn parse_arn(arn: &str) -> Option<Arn<'_>> {
@@ -321,12 +322,12 @@ pub fn claim_issuer<'k>(key: &'k str, claim: &str) -> Option<&'k str> {
 /// have none).
 pub fn trust_policy(obj: &Object) -> Option<(&Node, FieldPath)> {
     match &*obj.kind {
-        "IAMRole" => {
+        k::IAM_ROLE => {
             let doc = obj.root.get("AssumeRolePolicyDocument")?;
             doc.is_map()
                 .then(|| (doc, FieldPath::parse("AssumeRolePolicyDocument")))
         }
-        "IAMPolicyDocument" => {
+        k::IAM_POLICY_DOCUMENT => {
             let base = FieldPath::root();
             statements(&obj.root, &base)
                 .iter()

@@ -100,6 +100,8 @@ pub struct Inventory {
     pub warnings: Vec<InputError>,
     pub files_scanned: usize,
     pub files_skipped: FilesSkipped,
+    /// The aws-auth ConfigMaps parsed, on first use; `push` and `extend` clear it.
+    pub aws_auth: crate::aws_auth::Cache,
 }
 
 impl Inventory {
@@ -114,7 +116,21 @@ impl Inventory {
         let id = self.next_id();
         obj.id = id;
         self.objects.push(Arc::new(obj));
+        self.aws_auth = crate::aws_auth::Cache::default();
         id
+    }
+
+    /// Takes the last object off (a judged request, at admission), dropping views made
+    /// with it.
+    pub fn pop(&mut self) -> Option<Arc<Object>> {
+        self.aws_auth = crate::aws_auth::Cache::default();
+        self.objects.pop()
+    }
+
+    /// Keeps the objects `keep` accepts, dropping views made with the others.
+    pub fn retain(&mut self, keep: impl FnMut(&Arc<Object>) -> bool) {
+        self.aws_auth = crate::aws_auth::Cache::default();
+        self.objects.retain(keep);
     }
 
     /// Adds an object shared with its owner, under the id the owner gave it, which must
@@ -126,7 +142,22 @@ impl Inventory {
             "shared objects come in increasing id order"
         );
         self.objects.push(obj);
+        self.aws_auth = crate::aws_auth::Cache::default();
         id
+    }
+
+    /// Every `kube-system/aws-auth` ConfigMap with its mappings parsed, computed once
+    /// and computed again after `push`, `pop`, `retain` or `extend`. Code that edits
+    /// `objects` directly after calling this sees the old view: use those methods.
+    pub fn aws_auth(&self) -> &[crate::aws_auth::AwsAuth] {
+        self.aws_auth
+            .0
+            .get_or_init(|| crate::aws_auth::read_all(self))
+    }
+
+    /// The parsed aws-auth of one object, when it is one.
+    pub fn aws_auth_of(&self, id: ObjectId) -> Option<&crate::aws_auth::AwsAuth> {
+        self.aws_auth().iter().find(|a| a.object == id)
     }
 
     pub fn get(&self, id: ObjectId) -> &Object {
@@ -162,6 +193,7 @@ impl Inventory {
             }
             self.objects.push(obj);
         }
+        self.aws_auth = crate::aws_auth::Cache::default();
         self.errors.extend(other.errors);
         self.warnings.extend(other.warnings);
         self.files_scanned += other.files_scanned;

@@ -8,6 +8,7 @@
 
 pub mod arn;
 pub mod audit;
+pub mod aws_auth;
 pub mod aws_kinds;
 pub mod date;
 pub mod encoding;
@@ -15,6 +16,7 @@ pub mod finding;
 pub mod guide;
 pub mod iam_policy;
 pub mod inventory;
+pub mod kinds;
 pub mod node;
 pub mod object;
 pub mod path;

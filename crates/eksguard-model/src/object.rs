@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use crate::node::{Node, Pos};
 use crate::path::FieldPath;
-use crate::workload::WORKLOAD_KINDS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct ObjectId(pub u32);
@@ -136,60 +135,8 @@ impl IacOrigin {
     }
 }
 
-/// Built-in kinds that live outside namespaces.
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "Node",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "PersistentVolume",
-    "StorageClass",
-    "CustomResourceDefinition",
-    "PodSecurityPolicy",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "APIService",
-    "PriorityClass",
-    "RuntimeClass",
-    "IngressClass",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "CertificateSigningRequest",
-    "ClusterIssuer",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "ComponentStatus",
-];
-
-/// Built-in kinds besides the workloads that are namespaced; a missing namespace means the
-/// default one.
-const NAMESPACED: &[&str] = &[
-    "Service",
-    "ServiceAccount",
-    "ConfigMap",
-    "Secret",
-    "Role",
-    "RoleBinding",
-    "NetworkPolicy",
-    "Ingress",
-    "ResourceQuota",
-    "LimitRange",
-    "PersistentVolumeClaim",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "Endpoints",
-    "EndpointSlice",
-    "Event",
-    "Lease",
-];
-
 pub fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
+    crate::kinds::is_cluster_scoped(kind)
 }
 
 impl Object {
@@ -219,9 +166,7 @@ impl Object {
         } else {
             match given_ns {
                 Some(ns) => Some(ns.into()),
-                None if NAMESPACED.contains(&&*kind) || WORKLOAD_KINDS.contains(&&*kind) => {
-                    Some(default_ns.into())
-                }
+                None if crate::kinds::defaults_namespace(&kind) => Some(default_ns.into()),
                 None => None,
             }
         };

@@ -318,6 +318,22 @@ pub fn normalize_path(p: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Capabilities that amount to, or lead quickly to, control of the node or its network
+/// (upper case, without `CAP_`): POD011 reports them when added, and the admission
+/// policies deny them.
+pub const DANGEROUS_CAPABILITIES: &[&str] = &[
+    "ALL",
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "DAC_READ_SEARCH",
+    "BPF",
+    "PERFMON",
+    "SYS_RAWIO",
+    "NET_RAW",
+];
+
 /// SELinux types container runtimes run containers with.
 pub const SELINUX_TYPES: &[&str] = &[
     "container_t",

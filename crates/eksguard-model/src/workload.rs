@@ -8,19 +8,7 @@ use crate::node::Node;
 use crate::object::{Object, ObjectId};
 use crate::path::FieldPath;
 
-/// Kinds that carry a pod spec or a pod template.
-pub const WORKLOAD_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-    "Rollout",
-];
+pub use crate::kinds::WORKLOAD_KINDS;
 
 /// Workloads run by a controller that is itself among the objects: the pods of a
 /// ReplicaSet, StatefulSet, DaemonSet or Job, the ReplicaSets of a Deployment, the Jobs of
@@ -176,20 +164,15 @@ pub struct PodSpecView<'a> {
 impl Object {
     /// The pod spec of a workload, or `None` for other kinds (or a template-less Rollout).
     pub fn pod_spec(&self) -> Option<PodSpecView<'_>> {
-        let template = match &*self.kind {
-            "Pod" => {
-                return self.root.get("spec").map(|spec| PodSpecView {
-                    spec,
-                    path: FieldPath::parse("spec"),
-                    meta: self.metadata(),
-                    meta_path: FieldPath::parse("metadata"),
-                })
-            }
-            "CronJob" => "spec.jobTemplate.spec.template",
-            "PodTemplate" => "template",
-            k if WORKLOAD_KINDS.contains(&k) => "spec.template",
-            _ => return None,
-        };
+        let template = crate::kinds::get(&self.kind)?.pod_template?;
+        if template.is_empty() {
+            return self.root.get("spec").map(|spec| PodSpecView {
+                spec,
+                path: FieldPath::parse("spec"),
+                meta: self.metadata(),
+                meta_path: FieldPath::parse("metadata"),
+            });
+        }
         let tpl = self.root.at(template)?;
         let spec = tpl.get("spec")?;
         let base = FieldPath::parse(template);

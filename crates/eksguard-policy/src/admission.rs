@@ -14,29 +14,29 @@
 //! writes the object would write the annotation too, so exemptions belong to the binding
 //! (its excluded namespaces), which the cluster's administrator controls.
 
+use eksguard_model::kinds;
+use eksguard_model::podsec::{DANGEROUS_CAPABILITIES, SELINUX_TYPES};
 use eksguard_model::selector::PSS_SAFE_SYSCTLS;
 use eksguard_model::{RuleMeta, Severity};
 
 use crate::yaml::{Stream, Yaml};
 
-/// Kinds the policies match, as (API group, resource, kind). Pods include their
-/// `ephemeralcontainers` subresource, which `kubectl debug` writes to.
-pub const RESOURCES: &[(&str, &str, &str)] = &[
-    ("", "pods", "Pod"),
-    ("", "pods/ephemeralcontainers", "Pod"),
-    ("", "replicationcontrollers", "ReplicationController"),
-    ("", "podtemplates", "PodTemplate"),
-    ("apps", "deployments", "Deployment"),
-    ("apps", "replicasets", "ReplicaSet"),
-    ("apps", "statefulsets", "StatefulSet"),
-    ("apps", "daemonsets", "DaemonSet"),
-    ("batch", "jobs", "Job"),
-    ("batch", "cronjobs", "CronJob"),
-];
+/// Kinds the policies match, as (API group, resource, kind), from the kinds table. Pods
+/// include their `ephemeralcontainers` subresource, which `kubectl debug` writes to.
+pub fn resources() -> Vec<(&'static str, String, &'static str)> {
+    let mut out = Vec::new();
+    for k in kinds::admitted() {
+        out.push((k.group, k.plural.to_string(), k.kind));
+        if k.kind == "Pod" {
+            out.push((k.group, format!("{}/ephemeralcontainers", k.plural), k.kind));
+        }
+    }
+    out
+}
 
 /// Whether the policies judge objects of this kind.
 pub fn matches_kind(kind: &str) -> bool {
-    RESOURCES.iter().any(|(_, _, k)| *k == kind)
+    kinds::get(kind).is_some_and(|k| k.admission)
 }
 
 /// Object-local pod rules that have no CEL form here, and why; `serve` and `scan` still
@@ -77,28 +77,6 @@ pub const NOT_EXPRESSED: &[(&str, &str)] = &[
         "DATA006",
         "matches credential patterns in environment values",
     ),
-];
-
-/// Capabilities POD011 reports when added (upper case, without `CAP_`).
-const DANGEROUS_CAPABILITIES: &[&str] = &[
-    "ALL",
-    "SYS_ADMIN",
-    "NET_ADMIN",
-    "SYS_PTRACE",
-    "SYS_MODULE",
-    "DAC_READ_SEARCH",
-    "BPF",
-    "PERFMON",
-    "SYS_RAWIO",
-    "NET_RAW",
-];
-
-/// SELinux types RUN004 allows.
-const SELINUX_TYPES: &[&str] = &[
-    "container_t",
-    "container_init_t",
-    "container_kvm_t",
-    "container_engine_t",
 ];
 
 /// The policy's variables, in the order they are computed: later ones use earlier ones.
@@ -515,10 +493,11 @@ pub fn render(rules: &[Selected], opts: &Options) -> String {
 
 fn policy(name: &str, failure: &str, checks: &[(&Selected, String)]) -> Yaml {
     let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
-    for (group, resource, _) in RESOURCES {
+    let resources = resources();
+    for (group, resource, _) in &resources {
         match groups.iter_mut().find(|(g, _)| g == group) {
             Some((_, rs)) => rs.push(resource),
-            None => groups.push((group, vec![resource])),
+            None => groups.push((*group, vec![resource.as_str()])),
         }
     }
     let rules = groups.into_iter().map(|(group, resources)| {

@@ -6,6 +6,7 @@
 //! under a digest of the scan's scope, so a finding keeps its Id across scans of the same
 //! cluster or paths, and the same manifest scanned for two clusters gives two findings.
 
+use eksguard_model::aws_kinds as k;
 use std::io::Write;
 
 use eksguard_model::Severity;
@@ -235,13 +236,15 @@ fn resource(f: &ReportFinding, t: &AsffTarget) -> Value {
         }
     };
     let typed = match (aws, r.kind.as_str()) {
-        (true, "EKSCluster") => Some(("AwsEksCluster", arn("eks", &t.region, "cluster/"))),
-        (true, "IAMRole" | "IAMAttachedPolicies") => Some(("AwsIamRole", arn("iam", "", "role/"))),
-        (true, "EC2SecurityGroup") => Some((
+        (true, k::EKS_CLUSTER) => Some(("AwsEksCluster", arn("eks", &t.region, "cluster/"))),
+        (true, k::IAM_ROLE | k::IAM_ATTACHED_POLICIES) => {
+            Some(("AwsIamRole", arn("iam", "", "role/")))
+        }
+        (true, k::EC2_SECURITY_GROUP) => Some((
             "AwsEc2SecurityGroup",
             arn("ec2", &t.region, "security-group/"),
         )),
-        (true, "EC2LaunchTemplateVersion") => {
+        (true, k::EC2_LAUNCH_TEMPLATE_VERSION) => {
             // `lt-0abc:3`: the template, whatever its version.
             let id = r.name.split(':').next().unwrap_or(&r.name);
             Some((
@@ -256,8 +259,8 @@ fn resource(f: &ReportFinding, t: &AsffTarget) -> Value {
                 },
             ))
         }
-        (true, "EC2Subnet") => Some(("AwsEc2Subnet", arn("ec2", &t.region, "subnet/"))),
-        (true, "EC2Instance") => Some(("AwsEc2Instance", arn("ec2", &t.region, "instance/"))),
+        (true, k::EC2_SUBNET) => Some(("AwsEc2Subnet", arn("ec2", &t.region, "subnet/"))),
+        (true, k::EC2_INSTANCE) => Some(("AwsEc2Instance", arn("ec2", &t.region, "instance/"))),
         _ => None,
     };
     match typed {

@@ -4,6 +4,7 @@
 //! The AWS objects are the CLI's JSON as printed (`aws:eks` / `aws:ec2` api versions), so
 //! field names here are the CLI's.
 
+use eksguard_model::aws_kinds as k;
 use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::arn::Arn;
@@ -209,7 +210,7 @@ pub(crate) fn nodegroup_cluster<'a>(cx: &Ctx<'a>, ng: &Object) -> Option<&'a Obj
         })
     };
     let ng_scope = scope(text(ng.root.get("nodegroupArn")));
-    let mut found = cx.objects_of("EKSCluster").filter(|c| {
+    let mut found = cx.objects_of(k::EKS_CLUSTER).filter(|c| {
         cluster_name(c) == name
             && match (&ng_scope, scope(text(c.root.get("arn")))) {
                 (Some(a), Some(b)) => *a == b,
@@ -222,7 +223,7 @@ pub(crate) fn nodegroup_cluster<'a>(cx: &Ctx<'a>, ng: &Object) -> Option<&'a Obj
 
 /// The node groups (`describe-nodegroup`) whose cluster is `cluster`, by [`nodegroup_cluster`].
 pub(crate) fn nodegroups_of<'a>(cx: &Ctx<'a>, cluster: &Object) -> Vec<&'a Object> {
-    cx.objects_of("EKSNodegroup")
+    cx.objects_of(k::EKS_NODEGROUP)
         .filter(|ng| nodegroup_cluster(cx, ng).is_some_and(|c| c.id == cluster.id))
         .collect()
 }
@@ -280,7 +281,7 @@ pub(crate) fn nodegroup_launch_template<'a>(
     }
     let version = text(lt.get("version"));
     let candidates: Vec<&'a Object> = cx
-        .objects_of("EC2LaunchTemplateVersion")
+        .objects_of(k::EC2_LAUNCH_TEMPLATE_VERSION)
         .filter(|v| {
             (id.is_some() && text(v.root.get("LaunchTemplateId")) == id)
                 || (name.is_some() && text(v.root.get("LaunchTemplateName")) == name)
@@ -356,7 +357,7 @@ pub(crate) fn nodegroup_security_groups(
 /// and why it counts as such.
 pub(crate) fn linked_security_groups<'a>(cx: &Ctx<'a>) -> Vec<(&'a Object, String, String)> {
     let linked = cluster_and_node_security_groups(cx);
-    cx.objects_of("EC2SecurityGroup")
+    cx.objects_of(k::EC2_SECURITY_GROUP)
         .filter_map(|sg| {
             let id = text(sg.root.get("GroupId"))?;
             let why = linked.get(&id)?.clone();
@@ -370,7 +371,7 @@ pub(crate) fn cluster_and_node_security_groups(cx: &Ctx<'_>) -> BTreeMap<String,
     let mut add = |id: String, why: String| {
         out.entry(id).or_insert(why);
     };
-    for cluster in cx.objects_of("EKSCluster") {
+    for cluster in cx.objects_of(k::EKS_CLUSTER) {
         let name = cluster_name(cluster);
         if let Some(sg) = cluster_security_group(cluster) {
             add(sg, format!("cluster security group of `{name}`"));
@@ -379,7 +380,7 @@ pub(crate) fn cluster_and_node_security_groups(cx: &Ctx<'_>) -> BTreeMap<String,
             add(sg, format!("control-plane security group of `{name}`"));
         }
     }
-    for ng in cx.objects_of("EKSNodegroup") {
+    for ng in cx.objects_of(k::EKS_NODEGROUP) {
         let name = nodegroup_name(ng);
         let cluster_sg = nodegroup_cluster(cx, ng).and_then(cluster_security_group);
         for sg in nodegroup_security_groups(cx, ng, cluster_sg.as_deref()).unwrap_or_default() {
@@ -423,7 +424,7 @@ pub(crate) fn cluster_and_node_security_groups(cx: &Ctx<'_>) -> BTreeMap<String,
             }
         }
     }
-    for sg in cx.objects_of("EC2SecurityGroup") {
+    for sg in cx.objects_of(k::EC2_SECURITY_GROUP) {
         let Some(id) = text(sg.root.get("GroupId")) else {
             continue;
         };

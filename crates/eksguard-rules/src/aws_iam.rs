@@ -2,6 +2,7 @@
 //! actions, conditions) as IAM evaluates them, ARNs, and eksctl `ClusterConfig` access.
 
 use eksguard_model::arn::Arn;
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{Node, Object};
 
 // ---------------------------------------------------------------------------------------
@@ -15,7 +16,7 @@ pub(crate) fn is_eksctl(obj: &Object) -> bool {
 /// An `EKSCluster` that is a real EKS cluster: registered (EKS Connector) clusters carry
 /// `connectorConfig` and none of the settings these rules read apply to them.
 pub(crate) fn is_eks_cluster(obj: &Object) -> bool {
-    &*obj.kind == "EKSCluster" && obj.root.get("connectorConfig").is_none()
+    &*obj.kind == k::EKS_CLUSTER && obj.root.get("connectorConfig").is_none()
 }
 
 /// The item of eksctl `addons` named `name`, with its index.

@@ -39,7 +39,7 @@ pub(crate) struct Cluster<'a> {
 /// left out) and eksctl `ClusterConfig`s.
 pub(crate) fn clusters<'a>(cx: &Ctx<'a>) -> Vec<Cluster<'a>> {
     let mut out = Vec::new();
-    for c in cx.objects_of("EKSCluster") {
+    for c in cx.objects_of(k::EKS_CLUSTER) {
         if c.root.get("connectorConfig").is_some() {
             continue;
         }
@@ -85,7 +85,7 @@ pub(crate) fn clusters<'a>(cx: &Ctx<'a>) -> Vec<Cluster<'a>> {
 /// subnets in.
 fn subnets_vpc(cx: &Ctx<'_>, subnet_ids: &[String]) -> Option<String> {
     let vpcs: BTreeSet<&str> = cx
-        .objects_of("EC2Subnet")
+        .objects_of(k::EC2_SUBNET)
         .filter(|s| text(&s.root, "SubnetId").is_some_and(|id| subnet_ids.iter().any(|x| x == id)))
         .filter_map(|s| text(&s.root, "VpcId"))
         .collect();

@@ -30,6 +30,7 @@
 
 use std::sync::Arc;
 
+use eksguard_model::aws_kinds as k;
 use eksguard_model::node::Entry;
 use eksguard_model::yaml::{parse_documents, ParseLimits};
 use eksguard_model::{Node, Object, Pos, Source, Value};
@@ -71,31 +72,31 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
 
     // Single resources wrapped in one key.
     for (key, api, kind, name_keys) in [
-        ("cluster", EKS, "EKSCluster", &["arn", "name"][..]),
+        ("cluster", EKS, k::EKS_CLUSTER, &["arn", "name"][..]),
         (
             "nodegroup",
             EKS,
-            "EKSNodegroup",
+            k::EKS_NODEGROUP,
             &["nodegroupArn", "nodegroupName"][..],
         ),
         (
             "accessEntry",
             EKS,
-            "EKSAccessEntry",
+            k::EKS_ACCESS_ENTRY,
             &["accessEntryArn", "principalArn"][..],
         ),
         (
             "association",
             EKS,
-            "EKSPodIdentityAssociation",
+            k::EKS_POD_IDENTITY_ASSOCIATION,
             &["associationArn", "associationId"][..],
         ),
-        ("addon", EKS, "EKSAddon", &["addonArn", "addonName"][..]),
-        ("Role", IAM, "IAMRole", &["Arn", "RoleName"][..]),
+        ("addon", EKS, k::EKS_ADDON, &["addonArn", "addonName"][..]),
+        ("Role", IAM, k::IAM_ROLE, &["Arn", "RoleName"][..]),
     ] {
         if has(key) && root.get(key).is_some_and(Node::is_map) {
             let mut node = take(&mut root, key);
-            if kind == "IAMRole" {
+            if kind == k::IAM_ROLE {
                 decode_policy_field(&mut node, "AssumeRolePolicyDocument");
             }
             let name = first_text(&node, name_keys);
@@ -105,13 +106,18 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
 
     // Lists of resources.
     for (key, api, kind, name_keys) in [
-        ("SecurityGroups", EC2, "EC2SecurityGroup", &["GroupId"][..]),
-        ("Subnets", EC2, "EC2Subnet", &["SubnetId"][..]),
-        ("Roles", IAM, "IAMRole", &["Arn", "RoleName"][..]),
+        (
+            "SecurityGroups",
+            EC2,
+            k::EC2_SECURITY_GROUP,
+            &["GroupId"][..],
+        ),
+        ("Subnets", EC2, k::EC2_SUBNET, &["SubnetId"][..]),
+        ("Roles", IAM, k::IAM_ROLE, &["Arn", "RoleName"][..]),
         (
             "associations",
             EKS,
-            "EKSPodIdentityAssociation",
+            k::EKS_POD_IDENTITY_ASSOCIATION,
             &["associationArn", "associationId"][..],
         ),
     ] {
@@ -122,7 +128,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
                 .enumerate()
                 .filter(|(_, n)| n.is_map())
                 .map(|(i, mut node)| {
-                    if kind == "IAMRole" {
+                    if kind == k::IAM_ROLE {
                         decode_policy_field(&mut node, "AssumeRolePolicyDocument");
                     }
                     let name = first_text(&node, name_keys);
@@ -148,7 +154,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
                 let name = format!("{id}:{version}");
                 Object::synthetic(
                     EC2,
-                    "EC2LaunchTemplateVersion",
+                    k::EC2_LAUNCH_TEMPLATE_VERSION,
                     &name,
                     node,
                     src(Some(i as u32)),
@@ -166,7 +172,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
                 let name = first_text(&node, &["InstanceId"]);
                 objects.push(Object::synthetic(
                     EC2,
-                    "EC2Instance",
+                    k::EC2_INSTANCE,
                     &name,
                     node,
                     src(Some(n)),
@@ -196,7 +202,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
                 let node = Node::new(Value::Map(entries), pos);
                 Some(Object::synthetic(
                     EKS,
-                    "EKSAccessEntry",
+                    k::EKS_ACCESS_ENTRY,
                     &arn,
                     node,
                     src(Some(i as u32)),
@@ -210,7 +216,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
         let name = first_text(&root, &["principalArn"]);
         return Classified::Objects(vec![Object::synthetic(
             EKS,
-            "EKSAccessPolicies",
+            k::EKS_ACCESS_POLICIES,
             &name,
             root,
             src(None),
@@ -228,7 +234,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
         };
         return Classified::Objects(vec![Object::synthetic(
             IAM,
-            "IAMAttachedPolicies",
+            k::IAM_ATTACHED_POLICIES,
             &name,
             root,
             src(None),
@@ -242,7 +248,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
         let name = format!("{role}/{policy}");
         return Classified::Objects(vec![Object::synthetic(
             IAM,
-            "IAMRolePolicy",
+            k::IAM_ROLE_POLICY,
             &name,
             root,
             src(None),
@@ -259,7 +265,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
         if doc_node.is_map() {
             return Classified::Objects(vec![Object::synthetic(
                 IAM,
-                "IAMPolicyDocument",
+                k::IAM_POLICY_DOCUMENT,
                 name,
                 doc_node,
                 src(None),
@@ -271,7 +277,7 @@ pub fn classify(root: Node, path: &Arc<str>, doc: u32) -> Classified {
     if has("Statement") && (has("Version") || has("Id")) {
         return Classified::Objects(vec![Object::synthetic(
             IAM,
-            "IAMPolicyDocument",
+            k::IAM_POLICY_DOCUMENT,
             path,
             root,
             src(None),
@@ -319,7 +325,6 @@ fn detector_id_in_path(path: &str) -> Option<&str> {
 /// The security services' CLI outputs; the document is handed back when it is none of
 /// them.
 pub fn classify_service(mut root: Node, path: &Arc<str>, doc: u32) -> Result<Classified, Node> {
-    use eksguard_model::aws_kinds as k;
     let src = |item: Option<u32>| Source::File {
         path: path.clone(),
         doc,

@@ -2,6 +2,7 @@
 //! per event, named by `EventId`, with the event record that the CLI prints as JSON text
 //! (`CloudTrailEvent`) parsed in place, every node at the string's position.
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::{Node, Object, Source, Value};
@@ -39,7 +40,7 @@ pub fn classify(root: &mut Node, path: &Arc<str>, doc: u32) -> Option<Classified
                 doc,
                 item: Some(i as u32),
             };
-            Object::synthetic(CLOUDTRAIL, "CloudTrailEvent", &name, n, src)
+            Object::synthetic(CLOUDTRAIL, k::CLOUDTRAIL_EVENT, &name, n, src)
         })
         .collect();
     Some(Classified::Objects(objects))

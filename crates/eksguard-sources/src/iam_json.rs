@@ -12,6 +12,7 @@
 //! (`get-role`, `get-role-policy`, `list-attached-role-policies`), so every join made on
 //! those works on one file too; users, groups and managed policies stay whole.
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::node::Entry;
@@ -36,7 +37,7 @@ pub fn classify(root: &mut Node, path: &Arc<str>, doc: u32) -> Option<Classified
             .filter(|(_, n)| n.is_map())
             .map(|(i, n)| {
                 let name = text(&n, "AccessKeyId");
-                Object::synthetic(IAM, "IAMAccessKey", &name, n, src(Some(i as u32)))
+                Object::synthetic(IAM, k::IAM_ACCESS_KEY, &name, n, src(Some(i as u32)))
             })
             .collect();
         return Some(Classified::Objects(objects));
@@ -50,7 +51,7 @@ pub fn classify(root: &mut Node, path: &Arc<str>, doc: u32) -> Option<Classified
         let name = text(&node, "identityProviderConfigArn");
         return Some(Classified::Objects(vec![Object::synthetic(
             EKS,
-            "EKSIdentityProviderConfig",
+            k::EKS_IDENTITY_PROVIDER_CONFIG,
             &name,
             node,
             src(None),
@@ -87,7 +88,7 @@ fn authorization_details(root: &mut Node, src: &dyn Fn(Option<u32>) -> Source) -
             push_entry(&mut p, "RoleName", str_node(&name, pos));
             out.push(Object::synthetic(
                 IAM,
-                "IAMRolePolicy",
+                k::IAM_ROLE_POLICY,
                 &format!("{name}/{policy}"),
                 p,
                 src(next()),
@@ -104,17 +105,17 @@ fn authorization_details(root: &mut Node, src: &dyn Fn(Option<u32>) -> Source) -
             );
             out.push(Object::synthetic(
                 IAM,
-                "IAMAttachedPolicies",
+                k::IAM_ATTACHED_POLICIES,
                 &name,
                 list,
                 src(next()),
             ));
         }
-        out.push(Object::synthetic(IAM, "IAMRole", &arn, role, src(next())));
+        out.push(Object::synthetic(IAM, k::IAM_ROLE, &arn, role, src(next())));
     }
     for (key, kind, lists) in [
-        ("UserDetailList", "IAMUser", "UserPolicyList"),
-        ("GroupDetailList", "IAMGroup", "GroupPolicyList"),
+        ("UserDetailList", k::IAM_USER, "UserPolicyList"),
+        ("GroupDetailList", k::IAM_GROUP, "GroupPolicyList"),
     ] {
         for mut item in take_seq(root, key) {
             if !item.is_map() {
@@ -152,7 +153,7 @@ fn authorization_details(root: &mut Node, src: &dyn Fn(Option<u32>) -> Source) -
         let name = text(&policy, "Arn");
         out.push(Object::synthetic(
             IAM,
-            "IAMManagedPolicy",
+            k::IAM_MANAGED_POLICY,
             &name,
             policy,
             src(next()),

@@ -132,177 +132,17 @@ struct Wanted {
     optional: bool,
 }
 
-const fn want(group: &'static str, kind: &'static str, plural: &'static str) -> Wanted {
-    Wanted {
-        group,
-        kind,
-        plural,
-        optional: false,
-    }
-}
-
-const fn maybe(group: &'static str, kind: &'static str, plural: &'static str) -> Wanted {
-    Wanted {
-        group,
-        kind,
-        plural,
-        optional: true,
-    }
-}
-
-/// Every kind read from the API, in report order.
-const WANTED: &[Wanted] = &[
-    want("", "Namespace", "namespaces"),
-    want("", "Pod", "pods"),
-    want("", "ReplicationController", "replicationcontrollers"),
-    want("", "ServiceAccount", "serviceaccounts"),
-    want("", "Secret", "secrets"),
-    want("", "Service", "services"),
-    want("", "ResourceQuota", "resourcequotas"),
-    want("", "LimitRange", "limitranges"),
-    want("", "PersistentVolume", "persistentvolumes"),
-    want("apps", "Deployment", "deployments"),
-    want("apps", "ReplicaSet", "replicasets"),
-    want("apps", "StatefulSet", "statefulsets"),
-    want("apps", "DaemonSet", "daemonsets"),
-    want("batch", "Job", "jobs"),
-    want("batch", "CronJob", "cronjobs"),
-    want("rbac.authorization.k8s.io", "Role", "roles"),
-    want("rbac.authorization.k8s.io", "ClusterRole", "clusterroles"),
-    want("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
-    want(
-        "rbac.authorization.k8s.io",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-    ),
-    want("networking.k8s.io", "NetworkPolicy", "networkpolicies"),
-    want("networking.k8s.io", "Ingress", "ingresses"),
-    want("storage.k8s.io", "StorageClass", "storageclasses"),
-    want(
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-        "validatingwebhookconfigurations",
-    ),
-    want(
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-        "mutatingwebhookconfigurations",
-    ),
-    // Removed in Kubernetes 1.25; read where an older server still has it.
-    maybe("policy", "PodSecurityPolicy", "podsecuritypolicies"),
-    // Custom resources of add-ons the rules know.
-    maybe("karpenter.k8s.aws", "EC2NodeClass", "ec2nodeclasses"),
-    maybe("argoproj.io", "Rollout", "rollouts"),
-    // Nodes and priority classes: core, but listing them is a cluster-wide right a
-    // namespace-scoped reader may lack.
-    maybe("", "Node", "nodes"),
-    maybe("scheduling.k8s.io", "PriorityClass", "priorityclasses"),
-    maybe("eks.amazonaws.com", "NodeClass", "nodeclasses"),
-    maybe("karpenter.sh", "NodePool", "nodepools"),
-    maybe(
-        "vpcresources.k8s.aws",
-        "SecurityGroupPolicy",
-        "securitygrouppolicies",
-    ),
-    maybe(
-        "security.istio.io",
-        "PeerAuthentication",
-        "peerauthentications",
-    ),
-    maybe("kyverno.io", "ClusterPolicy", "clusterpolicies"),
-    maybe("kyverno.io", "Policy", "policies"),
-    maybe(
-        "policies.kyverno.io",
-        "ImageValidatingPolicy",
-        "imagevalidatingpolicies",
-    ),
-    maybe(
-        "policy.sigstore.dev",
-        "ClusterImagePolicy",
-        "clusterimagepolicies",
-    ),
-    maybe("config.ratify.deislabs.io", "Verifier", "verifiers"),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPAllowPrivilegeEscalationContainer",
-        "k8spspallowprivilegeescalationcontainer",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPAllowedUsers",
-        "k8spspallowedusers",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPAppArmor",
-        "k8spspapparmor",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPCapabilities",
-        "k8spspcapabilities",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPFSGroup",
-        "k8spspfsgroup",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPFlexVolumes",
-        "k8spspflexvolumes",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPForbiddenSysctls",
-        "k8spspforbiddensysctls",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPHostFilesystem",
-        "k8spsphostfilesystem",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPHostNamespace",
-        "k8spsphostnamespace",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPHostNetworkingPorts",
-        "k8spsphostnetworkingports",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPPrivilegedContainer",
-        "k8spspprivilegedcontainer",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPProcMount",
-        "k8spspprocmount",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPReadOnlyRootFilesystem",
-        "k8spspreadonlyrootfilesystem",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPSELinuxV2",
-        "k8spspselinuxv2",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPSeccomp",
-        "k8spspseccomp",
-    ),
-    maybe(
-        "constraints.gatekeeper.sh",
-        "K8sPSPVolumeTypes",
-        "k8spspvolumetypes",
-    ),
-];
+/// Every kind read from the API, in report order: the live rows of the kinds table.
+static WANTED: std::sync::LazyLock<Vec<Wanted>> = std::sync::LazyLock::new(|| {
+    eksguard_model::kinds::listed_live()
+        .map(|k| Wanted {
+            group: k.group,
+            kind: k.kind,
+            plural: k.plural,
+            optional: k.live == eksguard_model::kinds::Live::Optional,
+        })
+        .collect()
+});
 
 /// The only ConfigMaps read: cluster access and VPC CNI settings. Others may hold
 /// anything, and no rule but these needs them from a live cluster.
@@ -488,7 +328,7 @@ async fn read_with(
             return Ok((inv, info));
         }
     };
-    for w in WANTED {
+    for w in WANTED.iter() {
         if !w.optional && !plan.iter().any(|(p, _)| p.kind == w.kind) {
             inv.errors.push(reader.error(
                 w.kind,
@@ -679,7 +519,7 @@ impl Reader<'_> {
             }
         }
         let mut plan = Vec::new();
-        for w in WANTED {
+        for w in WANTED.iter() {
             let found = versions.get(w.group).and_then(|vs| {
                 vs.iter().find(|gv| {
                     served

@@ -1,6 +1,7 @@
 //! EKS identities: IAM principals mapped to Kubernetes users and groups by the aws-auth
 //! ConfigMap or by access entries, and EKS access policies acting as bindings.
 
+use crate::aws_kinds as k;
 use serde::Serialize;
 
 use super::{Binding, BindingKind, Origin, PolicyRule, Role, RoleKind, RoleRef, RuleEntry};
@@ -9,7 +10,6 @@ use crate::arn::Arn;
 use crate::inventory::Inventory;
 use crate::node::Node;
 use crate::object::{Object, ObjectId};
-use crate::yaml;
 
 /// The EKS access policies the model knows, and the default ClusterRole each matches.
 /// `AmazonEKSAdminViewPolicy` (read everything, Secrets included) has no default twin.
@@ -305,15 +305,15 @@ pub(crate) fn read(inv: &Inventory) -> (Vec<IamMapping>, Vec<Binding>) {
     let mut bindings = Vec::new();
     for obj in &inv.objects {
         match &*obj.kind {
-            "ConfigMap" if &*obj.name == "aws-auth" && obj.ns() == Some("kube-system") => {
+            "ConfigMap" if crate::aws_auth::is_aws_auth(obj) => {
+                let Some(parsed) = inv.aws_auth_of(obj.id) else {
+                    continue;
+                };
                 for (key, arn_key, source) in [
                     ("mapRoles", "rolearn", MappingSource::AwsAuthRole),
                     ("mapUsers", "userarn", MappingSource::AwsAuthUser),
                 ] {
-                    let Some(raw) = obj.root.get("data").and_then(|d| d.get(key)) else {
-                        continue;
-                    };
-                    let Some(Ok(list)) = yaml::parse_embedded(raw) else {
+                    let Some(list) = parsed.map(key) else {
                         continue;
                     };
                     for (i, e) in list.items().iter().enumerate() {
@@ -332,7 +332,7 @@ pub(crate) fn read(inv: &Inventory) -> (Vec<IamMapping>, Vec<Binding>) {
                     }
                 }
             }
-            "EKSAccessEntry" => {
+            k::EKS_ACCESS_ENTRY => {
                 let keys = ["principalArn", "username", "kubernetesGroups", "type"];
                 let Some(m) = entry_mapping(obj, &obj.root, keys, None) else {
                     continue;
@@ -347,7 +347,7 @@ pub(crate) fn read(inv: &Inventory) -> (Vec<IamMapping>, Vec<Binding>) {
                     bare.push(m);
                 }
             }
-            "EKSAccessPolicies" => {
+            k::EKS_ACCESS_POLICIES => {
                 if let Some(arn) = text(&obj.root, "principalArn") {
                     let list = obj.root.get("associatedAccessPolicies");
                     policy_bindings(obj, &arn, list, "policyArn", &mut bindings);

@@ -254,43 +254,6 @@ pub struct RbacModel {
     role_index: BTreeMap<(RoleKind, Option<String>, String), usize>,
 }
 
-/// Built-in resources that are not namespaced.
-const CLUSTER_SCOPED_RESOURCES: &[&str] = &[
-    "nodes",
-    "namespaces",
-    "persistentvolumes",
-    "clusterroles",
-    "clusterrolebindings",
-    "customresourcedefinitions",
-    "storageclasses",
-    "csidrivers",
-    "csinodes",
-    "volumeattachments",
-    "priorityclasses",
-    "runtimeclasses",
-    "ingressclasses",
-    "apiservices",
-    "mutatingwebhookconfigurations",
-    "validatingwebhookconfigurations",
-    "validatingadmissionpolicies",
-    "validatingadmissionpolicybindings",
-    "mutatingadmissionpolicies",
-    "mutatingadmissionpolicybindings",
-    "certificatesigningrequests",
-    "tokenreviews",
-    "subjectaccessreviews",
-    "selfsubjectaccessreviews",
-    "selfsubjectrulesreviews",
-    "selfsubjectreviews",
-    "componentstatuses",
-    "flowschemas",
-    "prioritylevelconfigurations",
-    "podsecuritypolicies",
-    "ipaddresses",
-    "servicecidrs",
-    "clustertrustbundles",
-];
-
 /// The API groups of built-in resources outside the core group.
 const BUILTIN_GROUPS: &[(&str, &[&str])] = &[
     (
@@ -672,7 +635,7 @@ impl RbacModel {
     /// Whether `resource` of `group` is cluster-scoped: a built-in one, or a custom
     /// resource whose definition in the inventory says so.
     pub fn is_cluster_scoped(&self, group: &str, resource: &str) -> bool {
-        CLUSTER_SCOPED_RESOURCES.contains(&resource)
+        crate::kinds::is_cluster_scoped_resource(resource)
             || self
                 .cluster_scoped_crds
                 .contains(&(group.to_string(), resource.to_string()))

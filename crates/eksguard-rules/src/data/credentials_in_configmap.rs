@@ -220,7 +220,7 @@ pub(crate) fn classify(key: &str, value: &str) -> Option<String> {
 
 impl ObjectRule for CredentialsInConfigmap {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        if obj.ns() == Some("kube-system") && &*obj.name == "aws-auth" {
+        if eksguard_model::aws_auth::is_aws_auth(obj) {
             return;
         }
         for section in ["data", "binaryData"] {

@@ -18,7 +18,7 @@ pub(crate) struct KeyUse<'a> {
 /// Every key reference of the cluster's Secrets encryption and EBS storage classes.
 pub(crate) fn key_uses<'a>(cx: &Ctx<'a>) -> Vec<KeyUse<'a>> {
     let mut out = Vec::new();
-    for c in cx.objects_of("EKSCluster") {
+    for c in cx.objects_of(k::EKS_CLUSTER) {
         for cfg in c
             .root
             .get("encryptionConfig")

@@ -49,7 +49,7 @@ declare_rule! {
             k::KMS_KEY,
             k::KMS_KEY_ROTATION,
             k::KMS_ALIAS,
-            "EKSCluster",
+            k::EKS_CLUSTER,
             "ClusterConfig",
             "StorageClass",
         ],

@@ -49,7 +49,7 @@ declare_rule! {
         severity: High,
         data: [Kms, Eks],
         scope: Inventory,
-        reads: &[k::KMS_KEY, k::KMS_ALIAS, "EKSCluster", "ClusterConfig", "StorageClass"],
+        reads: &[k::KMS_KEY, k::KMS_ALIAS, k::EKS_CLUSTER, "ClusterConfig", "StorageClass"],
         summary: "A KMS key that protects the cluster's data is disabled or pending deletion",
         remediation: "Cancel the key's deletion and enable it, or re-encrypt with a new key before it goes.",
         guide: &["DE-03"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{is_eks_cluster, is_eksctl, text};
@@ -31,7 +32,7 @@ declare_rule! {
         name: "secrets-envelope-encryption-disabled",
         severity: Medium,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Kubernetes secrets are not envelope-encrypted with a customer KMS key",
         remediation: "Enable envelope encryption of secrets with a customer managed KMS key.",
         guide: &["DE-05"],

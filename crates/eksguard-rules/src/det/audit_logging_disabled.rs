@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use super::logging::logging;
@@ -31,7 +32,7 @@ declare_rule! {
         name: "audit-logging-disabled",
         severity: High,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Control-plane audit logging is not enabled",
         remediation: "Enable the `audit` control-plane log type for the cluster.",
         guide: &["AM-03", "DC-01"],

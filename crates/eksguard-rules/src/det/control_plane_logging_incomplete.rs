@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use super::logging::logging;
@@ -32,7 +33,7 @@ declare_rule! {
         name: "control-plane-logging-incomplete",
         severity: Low,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Not every control-plane log type is enabled",
         remediation: "Enable the `api`, `authenticator`, `controllerManager` and `scheduler` log types along with `audit`.",
         guide: &["AM-03", "DC-01", "NS-06"],

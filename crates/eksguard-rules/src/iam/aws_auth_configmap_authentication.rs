@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Object, Severity};
 
 use crate::aws_iam::{is_eks_cluster, is_eksctl, text};
@@ -35,7 +36,7 @@ declare_rule! {
         name: "aws-auth-configmap-authentication",
         severity: Medium,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Cluster authentication still uses the aws-auth ConfigMap",
         remediation: "Migrate aws-auth mappings to EKS access entries and set the authentication mode to `API`.",
         guide: &["AM-01", "IAM-01"],

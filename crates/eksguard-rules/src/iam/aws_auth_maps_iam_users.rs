@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use super::{aws_auth_entries, entry_arn};
@@ -36,7 +37,7 @@ declare_rule! {
         name: "aws-auth-maps-iam-users",
         severity: Medium,
         data: [Kubernetes, Eks],
-        scope: Objects(&["ConfigMap", "EKSAccessEntry", "ClusterConfig"]),
+        scope: Objects(&["ConfigMap", k::EKS_ACCESS_ENTRY, "ClusterConfig"]),
         summary: "aws-auth or an access entry maps IAM users instead of roles",
         remediation: "Map IAM roles that people assume instead of IAM users, and remove the `mapUsers` entries and user access entries.",
         guide: &["IAM-04", "IAM-06", "IAM-30"],
@@ -44,8 +45,8 @@ declare_rule! {
 }
 
 impl ObjectRule for AwsAuthMapsIamUsers {
-    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        if &*obj.kind == "EKSAccessEntry" {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if &*obj.kind == k::EKS_ACCESS_ENTRY {
             if let Some(arn) = obj.root.get("principalArn").and_then(Node::as_str) {
                 if is_iam_user_arn(arn) {
                     out.report(
@@ -74,7 +75,7 @@ impl ObjectRule for AwsAuthMapsIamUsers {
             }
             return;
         }
-        let Some((users, base)) = aws_auth_entries(obj, "mapUsers") else {
+        let Some((users, base)) = aws_auth_entries(cx, obj, "mapUsers") else {
             return;
         };
         for (i, entry) in users.items().iter().enumerate() {

@@ -41,8 +41,8 @@ declare_rule! {
 }
 
 impl ObjectRule for AwsAuthUsernameWithoutSession {
-    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        let Some((roles, base)) = aws_auth_entries(obj, "mapRoles") else {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        let Some((roles, base)) = aws_auth_entries(cx, obj, "mapRoles") else {
             return;
         };
         for (i, entry) in roles.items().iter().enumerate() {

@@ -1,4 +1,5 @@
 use eksguard_model::arn::Arn;
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node};
 
 use crate::aws_iam::{is_eks_cluster, role_name};
@@ -36,7 +37,7 @@ declare_rule! {
         severity: Low,
         data: [Eks, CloudTrail],
         scope: Inventory,
-        reads: &["EKSCluster", "CloudTrailEvent"],
+        reads: &[k::EKS_CLUSTER, k::CLOUDTRAIL_EVENT],
         summary: "Cluster was created by a person rather than a provisioning role",
         remediation: "Create and change clusters through a pipeline that uses a dedicated IAM role.",
         guide: &["IAM-09"],
@@ -64,13 +65,13 @@ fn person(identity: &Node) -> Option<String> {
 impl InventoryRule for ClusterCreatedByPerson {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         let events: Vec<_> = cx
-            .objects_of("CloudTrailEvent")
+            .objects_of(k::CLOUDTRAIL_EVENT)
             .filter(|e| e.root.get("EventName").and_then(Node::as_str) == Some("CreateCluster"))
             .collect();
         if events.is_empty() {
             return;
         }
-        for cluster in cx.objects_of("EKSCluster").filter(|c| is_eks_cluster(c)) {
+        for cluster in cx.objects_of(k::EKS_CLUSTER).filter(|c| is_eks_cluster(c)) {
             let Some(name) = cluster.root.get("name").and_then(Node::as_str) else {
                 continue;
             };

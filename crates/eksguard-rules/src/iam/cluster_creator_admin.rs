@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Object};
 
 use crate::aws_iam::{flag, is_eks_cluster, is_eksctl};
@@ -29,7 +30,7 @@ declare_rule! {
         name: "cluster-creator-admin",
         severity: Low,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Cluster creator is granted cluster-admin access",
         remediation: "Set `bootstrapClusterCreatorAdminPermissions: false` and grant administrators access through explicit access entries.",
         guide: &["IAM-05"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::date::Date;
 use eksguard_model::{FieldPath, Node};
 
@@ -40,7 +41,7 @@ declare_rule! {
         severity: Medium,
         data: [Iam, Kubernetes, Eks],
         scope: Inventory,
-        reads: &["ConfigMap", "EKSAccessEntry", "ClusterConfig", "IAMAccessKey"],
+        reads: &["ConfigMap", k::EKS_ACCESS_ENTRY, "ClusterConfig", k::IAM_ACCESS_KEY],
         summary: "IAM user with cluster access has an old active access key",
         remediation: "Rotate the access key, or map an IAM role that people assume instead of the user.",
         params: Params,
@@ -56,7 +57,7 @@ impl InventoryRule for MappedIamUserStaleAccessKey {
             return;
         }
         let as_of = Date::parse(params.as_of.trim()).unwrap_or_else(Date::today);
-        for key in cx.objects_of("IAMAccessKey") {
+        for key in cx.objects_of(k::IAM_ACCESS_KEY) {
             let Some((arn, by)) = user_key(key).and_then(|u| users.get(&u)) else {
                 continue;
             };

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::iam_policy::statements;
 use eksguard_model::{FieldPath, Node, Object};
 
@@ -42,7 +43,7 @@ declare_rule! {
         severity: Low,
         data: [Iam, Kubernetes, Eks],
         scope: Inventory,
-        reads: &["ConfigMap", "EKSAccessEntry", "ClusterConfig", "IAMUser", "IAMGroup"],
+        reads: &["ConfigMap", k::EKS_ACCESS_ENTRY, "ClusterConfig", k::IAM_USER, k::IAM_GROUP],
         summary: "IAM user with cluster access holds AWS permissions it does not need",
         remediation: "Remove the user's AWS permissions beyond `eks:DescribeCluster`; grant cluster permissions through RBAC or access policies.",
         guide: &["IAM-04"],
@@ -105,8 +106,8 @@ impl InventoryRule for MappedIamUserWithAwsPermissions {
         if users.is_empty() {
             return;
         }
-        let groups: Vec<&Object> = cx.objects_of("IAMGroup").collect();
-        for u in cx.objects_of("IAMUser") {
+        let groups: Vec<&Object> = cx.objects_of(k::IAM_GROUP).collect();
+        for u in cx.objects_of(k::IAM_USER) {
             let Some((arn, by)) = user_key(u).and_then(|k| users.get(&k)) else {
                 continue;
             };

@@ -1,6 +1,7 @@
 //! IAM users mapped into the cluster: aws-auth `mapUsers`, access entries and eksctl
 //! `accessConfig.accessEntries` whose principal is an IAM user.
 
+use eksguard_model::aws_kinds as k;
 use std::collections::BTreeMap;
 
 use eksguard_model::{Node, Object};
@@ -22,7 +23,7 @@ pub(crate) fn mapped_users(cx: &Ctx<'_>) -> BTreeMap<String, (String, String)> {
         out.entry(name).or_insert_with(|| (arn.to_string(), by));
     };
     for cm in cx.objects_of("ConfigMap") {
-        if let Some((users, _)) = aws_auth_entries(cm, "mapUsers") {
+        if let Some((users, _)) = aws_auth_entries(cx, cm, "mapUsers") {
             for u in users.items() {
                 if let Some(arn) = u.get("userarn").and_then(Node::as_str) {
                     add(arn, "aws-auth `mapUsers`".to_string());
@@ -30,7 +31,7 @@ pub(crate) fn mapped_users(cx: &Ctx<'_>) -> BTreeMap<String, (String, String)> {
             }
         }
     }
-    for e in cx.objects_of("EKSAccessEntry") {
+    for e in cx.objects_of(k::EKS_ACCESS_ENTRY) {
         if let Some(arn) = e.root.get("principalArn").and_then(Node::as_str) {
             add(arn, "an access entry".to_string());
         }

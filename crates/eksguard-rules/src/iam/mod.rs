@@ -52,9 +52,9 @@ pub use rbac_wildcard::RbacWildcard;
 pub use system_masters_mapping::SystemMastersMapping;
 
 use eksguard_model::rbac::powers::Power;
-use eksguard_model::{rbac, yaml, FieldPath, Node, Object};
+use eksguard_model::{rbac, FieldPath, Node, Object};
 
-use crate::Rule;
+use crate::{Ctx, Rule};
 
 pub const RULES: &[&dyn Rule] = &[
     &PublicEndpointUnrestricted,
@@ -271,12 +271,12 @@ fn why(powers: &[&Power], hit: &Hit) -> &'static str {
 /// path of the list. `None` when the object is not aws-auth, the key is absent, or the
 /// text is not a YAML list (a malformed mapping is skipped quietly: the authenticator
 /// would reject it too, and it is not this rule's finding).
-pub(crate) fn aws_auth_entries(obj: &Object, key: &str) -> Option<(Node, FieldPath)> {
-    if &*obj.kind != "ConfigMap" || &*obj.name != "aws-auth" || obj.ns() != Some("kube-system") {
-        return None;
-    }
-    let raw = obj.root.get("data")?.get(key)?;
-    let parsed = yaml::parse_embedded(raw)?.ok()?;
+pub(crate) fn aws_auth_entries<'i>(
+    cx: &Ctx<'i>,
+    obj: &Object,
+    key: &str,
+) -> Option<(&'i Node, FieldPath)> {
+    let parsed = cx.inv.aws_auth_of(obj.id)?.map(key)?;
     parsed.as_seq()?;
     Some((parsed, FieldPath::parse("data").key(key)))
 }

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object, Severity};
 
 use crate::{declare_rule, Ctx, ObjectRule, Sink};
@@ -30,7 +31,7 @@ declare_rule! {
         name: "oidc-identity-provider-unprefixed",
         severity: Medium,
         data: [Eks],
-        scope: Objects(&["EKSIdentityProviderConfig"]),
+        scope: Objects(&[k::EKS_IDENTITY_PROVIDER_CONFIG]),
         summary: "OIDC identity provider maps groups or usernames without a prefix",
         remediation: "Set `groupsPrefix` and `usernamePrefix` on the identity provider configuration.",
         guide: &["IAM-12", "IAM-30"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Object};
 
 use crate::aws_iam::{flag, is_eks_cluster, is_eksctl};
@@ -32,7 +33,7 @@ declare_rule! {
         name: "private-endpoint-disabled",
         severity: Medium,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Cluster private API endpoint is disabled",
         remediation: "Enable private endpoint access so that nodes and in-VPC clients reach the API server inside the VPC.",
         guide: &["IAM-02"],

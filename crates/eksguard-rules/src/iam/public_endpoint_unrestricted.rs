@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{flag, is_eks_cluster, is_eksctl};
@@ -38,7 +39,7 @@ declare_rule! {
         name: "public-endpoint-unrestricted",
         severity: High,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Cluster API endpoint is public and open to any address",
         remediation: "Disable the public endpoint, or restrict `publicAccessCidrs` to known administrative networks.",
         guide: &["IAM-02"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use super::{aws_auth_entries, entry_arn, entry_groups};
@@ -38,7 +39,7 @@ declare_rule! {
         name: "system-masters-mapping",
         severity: High,
         data: [Kubernetes, Eks],
-        scope: Objects(&["ConfigMap", "EKSAccessPolicies", "ClusterConfig"]),
+        scope: Objects(&["ConfigMap", k::EKS_ACCESS_POLICIES, "ClusterConfig"]),
         summary: "An IAM principal is mapped to system:masters or cluster-wide EKS cluster admin",
         remediation: "Map the principal to a custom group bound to a least-privilege ClusterRole instead of `system:masters` or a cluster-scoped `AmazonEKSClusterAdminPolicy`.",
         guide: &["IAM-05", "IAM-30"],
@@ -46,8 +47,8 @@ declare_rule! {
 }
 
 impl ObjectRule for SystemMastersMapping {
-    fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        if &*obj.kind == "EKSAccessPolicies" {
+    fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
+        if &*obj.kind == k::EKS_ACCESS_POLICIES {
             let who = obj
                 .root
                 .get("principalArn")
@@ -83,7 +84,7 @@ impl ObjectRule for SystemMastersMapping {
             return;
         }
         for (key, what) in [("mapRoles", "role"), ("mapUsers", "user")] {
-            let Some((entries, base)) = aws_auth_entries(obj, key) else {
+            let Some((entries, base)) = aws_auth_entries(cx, obj, key) else {
                 continue;
             };
             for (i, entry) in entries.items().iter().enumerate() {

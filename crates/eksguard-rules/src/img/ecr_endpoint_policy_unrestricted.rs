@@ -52,7 +52,7 @@ declare_rule! {
         severity: Low,
         data: [Ec2],
         scope: Objects(&[k::EC2_VPC_ENDPOINT]),
-        reads: &["EKSCluster", "ClusterConfig", "EC2Subnet"],
+        reads: &[k::EKS_CLUSTER, "ClusterConfig", k::EC2_SUBNET],
         summary: "An ECR VPC endpoint keeps the default full-access policy",
         remediation: "Limit the endpoint policy to your accounts' or organisation's repositories.",
         guide: &["IM-08"],

@@ -40,7 +40,7 @@ declare_rule! {
         severity: Info,
         data: [Ec2, Eks],
         scope: Inventory,
-        reads: &[k::EC2_VPC_ENDPOINT_LIST, k::EC2_VPC_ENDPOINT, "EKSCluster", "ClusterConfig", "EC2Subnet"],
+        reads: &[k::EC2_VPC_ENDPOINT_LIST, k::EC2_VPC_ENDPOINT, k::EKS_CLUSTER, "ClusterConfig", k::EC2_SUBNET],
         summary: "The cluster's VPC has no private endpoints for ECR",
         remediation: "Create `ecr.api` and `ecr.dkr` interface endpoints and an S3 endpoint in the cluster VPC.",
         guide: &["IM-07"],

@@ -1,6 +1,7 @@
 //! How exposed a workload is, from facts the scan already holds: what it can do on its
 //! node, what its identity may do in the cluster and in AWS, and who can reach it.
 
+use eksguard_model::aws_kinds as k;
 use eksguard_model::podsec;
 use eksguard_model::rbac::{RbacModel, RequestAttributes};
 use eksguard_model::{Node, Object};
@@ -69,7 +70,7 @@ fn node_role(cx: &Ctx<'_>, ns: &str, sa: &str, host_network: bool) -> Option<Str
         .map(str::trim);
     if let Some(arn) = annotated {
         let is_node_role = cx
-            .objects_of("EKSNodegroup")
+            .objects_of(k::EKS_NODEGROUP)
             .any(|ng| text(&ng.root, "nodeRole") == Some(arn));
         if is_node_role {
             return Some(format!("service account {sa} uses the node IAM role"));

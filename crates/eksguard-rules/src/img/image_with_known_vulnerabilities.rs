@@ -80,7 +80,7 @@ declare_rule! {
             "Service",
             "Ingress",
             "ServiceAccount",
-            "EKSNodegroup",
+            k::EKS_NODEGROUP,
         ],
         summary: "A workload runs an image with open critical or high vulnerabilities",
         remediation: "Rebuild the image with the fixed package versions and roll the workload.",

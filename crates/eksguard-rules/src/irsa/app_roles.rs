@@ -4,6 +4,7 @@
 //! give it permissions. Roles are matched by name, case-insensitively: ARNs that code
 //! computes carry a stand-in account, and a role name is unique within an account.
 
+use eksguard_model::aws_kinds as k;
 use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::iam_policy::{statements, Statement};
@@ -16,16 +17,16 @@ use crate::Ctx;
 /// Every kind [`app_roles`] reads: the `reads` of the rules that use it.
 pub(crate) const KINDS: &[&str] = &[
     "ServiceAccount",
-    "EKSPodIdentityAssociation",
-    "EKSCluster",
-    "EKSNodegroup",
+    k::EKS_POD_IDENTITY_ASSOCIATION,
+    k::EKS_CLUSTER,
+    k::EKS_NODEGROUP,
     "NodeClass",
     "EC2NodeClass",
-    "IAMRole",
-    "IAMAttachedPolicies",
-    "IAMRolePolicy",
-    "IAMPolicyDocument",
-    "IAMManagedPolicy",
+    k::IAM_ROLE,
+    k::IAM_ATTACHED_POLICIES,
+    k::IAM_ROLE_POLICY,
+    k::IAM_POLICY_DOCUMENT,
+    k::IAM_MANAGED_POLICY,
 ];
 
 /// A policy document with the object that holds it and the path of the document.
@@ -90,10 +91,10 @@ fn name_of(s: &str) -> String {
 /// roles.
 fn infrastructure_roles(cx: &Ctx<'_>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for ng in cx.objects_of("EKSNodegroup") {
+    for ng in cx.objects_of(k::EKS_NODEGROUP) {
         out.extend(field(&ng.root, "nodeRole").map(name_of));
     }
-    for c in cx.objects_of("EKSCluster") {
+    for c in cx.objects_of(k::EKS_CLUSTER) {
         out.extend(field(&c.root, "roleArn").map(name_of));
         out.extend(field(&c.root, "computeConfig.nodeRoleArn").map(name_of));
     }
@@ -151,7 +152,7 @@ fn list_role(list: &Object, known: &BTreeMap<String, AppRole<'_>>) -> Option<Str
 /// The default version's document of a managed policy object.
 fn managed_document(obj: &Object) -> Option<(&Node, String)> {
     match &*obj.kind {
-        "IAMManagedPolicy" => {
+        k::IAM_MANAGED_POLICY => {
             let versions = obj.root.get("PolicyVersionList")?.items();
             let default = obj.root.get("DefaultVersionId").and_then(Node::scalar_text);
             let (i, v) = versions.iter().enumerate().find(|(_, v)| {
@@ -162,7 +163,7 @@ fn managed_document(obj: &Object) -> Option<(&Node, String)> {
             let d = v.get("Document").filter(|d| d.is_map())?;
             Some((d, format!("PolicyVersionList[{i}].Document")))
         }
-        "IAMPolicyDocument" => Some((&obj.root, String::new())),
+        k::IAM_POLICY_DOCUMENT => Some((&obj.root, String::new())),
         _ => None,
     }
 }
@@ -171,8 +172,8 @@ fn managed_document(obj: &Object) -> Option<(&Node, String)> {
 /// named by the ARN, else one whose policy name or file path names the policy.
 fn find_policy<'a>(cx: &Ctx<'a>, arn: &str) -> Option<(&'a Object, &'a Node, String)> {
     let pname = arn.rsplit('/').next().unwrap_or(arn).to_ascii_lowercase();
-    let mut candidates: Vec<&'a Object> = cx.objects_of("IAMManagedPolicy").collect();
-    candidates.extend(cx.objects_of("IAMPolicyDocument"));
+    let mut candidates: Vec<&'a Object> = cx.objects_of(k::IAM_MANAGED_POLICY).collect();
+    candidates.extend(cx.objects_of(k::IAM_POLICY_DOCUMENT));
     let by_arn = candidates.iter().find(|o| o.name.eq_ignore_ascii_case(arn));
     let by_name = || {
         candidates.iter().find(|o| {
@@ -221,7 +222,7 @@ pub(crate) fn app_roles<'a>(cx: &Ctx<'a>) -> BTreeMap<String, AppRole<'a>> {
             );
         }
     }
-    for a in cx.objects_of("EKSPodIdentityAssociation") {
+    for a in cx.objects_of(k::EKS_POD_IDENTITY_ASSOCIATION) {
         let sa = format!(
             "{}/{}",
             field(&a.root, "namespace").unwrap_or("?"),
@@ -236,7 +237,7 @@ pub(crate) fn app_roles<'a>(cx: &Ctx<'a>) -> BTreeMap<String, AppRole<'a>> {
             }
         }
     }
-    let role_objs: Vec<&'a Object> = cx.objects_of("IAMRole").collect();
+    let role_objs: Vec<&'a Object> = cx.objects_of(k::IAM_ROLE).collect();
     for r in &role_objs {
         if let Some(why) = trusted_by_pods(r) {
             let name = field(&r.root, "RoleName").unwrap_or(&r.name).to_string();
@@ -251,7 +252,7 @@ pub(crate) fn app_roles<'a>(cx: &Ctx<'a>) -> BTreeMap<String, AppRole<'a>> {
             app.role.get_or_insert(r);
         }
     }
-    for p in cx.objects_of("IAMRolePolicy") {
+    for p in cx.objects_of(k::IAM_ROLE_POLICY) {
         let Some(role) = field(&p.root, "RoleName") else {
             continue;
         };
@@ -265,7 +266,7 @@ pub(crate) fn app_roles<'a>(cx: &Ctx<'a>) -> BTreeMap<String, AppRole<'a>> {
             }
         }
     }
-    for list in cx.objects_of("IAMAttachedPolicies") {
+    for list in cx.objects_of(k::IAM_ATTACHED_POLICIES) {
         let Some(role) = list_role(list, &roles) else {
             continue;
         };

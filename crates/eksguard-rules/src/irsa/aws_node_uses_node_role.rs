@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use super::{irsa_role, role_arn_path};
@@ -51,8 +52,8 @@ declare_rule! {
         name: "aws-node-uses-node-role",
         severity: Medium,
         data: [Kubernetes, Eks],
-        scope: Objects(&["ServiceAccount", "EKSAddon", "ClusterConfig"]),
-        reads: &["EKSPodIdentityAssociation"],
+        scope: Objects(&["ServiceAccount", k::EKS_ADDON, "ClusterConfig"]),
+        reads: &[k::EKS_POD_IDENTITY_ASSOCIATION],
         summary: "VPC CNI (aws-node) uses the node IAM role",
         remediation: "Give the `aws-node` service account its own IAM role with `AmazonEKS_CNI_Policy` (IRSA or Pod Identity) and remove the policy from the node role.",
         guide: &["IAM-13"],
@@ -71,7 +72,7 @@ fn names_aws_node(entry: &Node, sa_key: &str) -> bool {
 
 /// A Pod Identity association for `kube-system/aws-node` (of `cluster`, when known).
 fn association_for_aws_node(cx: &Ctx<'_>, cluster: Option<&str>) -> bool {
-    cx.objects_of("EKSPodIdentityAssociation").any(|a| {
+    cx.objects_of(k::EKS_POD_IDENTITY_ASSOCIATION).any(|a| {
         names_aws_node(&a.root, "serviceAccount")
             && match (cluster, text(&a.root, "clusterName")) {
                 (Some(c), Some(ac)) => c == ac,
@@ -81,7 +82,7 @@ fn association_for_aws_node(cx: &Ctx<'_>, cluster: Option<&str>) -> bool {
 }
 
 fn is_vpc_cni_addon(o: &Object) -> bool {
-    &*o.kind == "EKSAddon" && o.root.get("addonName").and_then(Node::as_str) == Some("vpc-cni")
+    &*o.kind == k::EKS_ADDON && o.root.get("addonName").and_then(Node::as_str) == Some("vpc-cni")
 }
 
 fn addon_has_role(addon: &Object) -> bool {
@@ -128,7 +129,7 @@ fn eksctl_gives_role(cfg: &Object) -> bool {
 fn role_elsewhere(cx: &Ctx<'_>) -> bool {
     association_for_aws_node(cx, None)
         || cx
-            .objects_of("EKSAddon")
+            .objects_of(k::EKS_ADDON)
             .any(|a| is_vpc_cni_addon(a) && addon_has_role(a))
         || cx
             .objects_of("ClusterConfig")
@@ -148,7 +149,7 @@ impl ObjectRule for AwsNodeUsesNodeRole {
                     "service account `kube-system/aws-node` has no IRSA role or Pod Identity association, so the VPC CNI runs with the node's IAM role",
                 );
             }
-            "EKSAddon" => {
+            k::EKS_ADDON => {
                 if !is_vpc_cni_addon(obj)
                     || addon_has_role(obj)
                     || cx.objects_of("ServiceAccount").any(is_aws_node_sa)

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node};
 
 use super::app_roles::{app_roles, KINDS};
@@ -51,7 +52,7 @@ declare_rule! {
 impl InventoryRule for ChainedRoleSourceOverprivileged {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         let roles = app_roles(cx);
-        for a in cx.objects_of("EKSPodIdentityAssociation") {
+        for a in cx.objects_of(k::EKS_POD_IDENTITY_ASSOCIATION) {
             let text = |k: &str| {
                 a.root
                     .get(k)

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object, Severity};
 
 use crate::aws_ec2::{eksctl_nodegroups, text};
@@ -61,7 +62,7 @@ declare_rule! {
         name: "imds-reachable-from-pods",
         severity: High,
         data: [Ec2, Eks],
-        scope: Objects(&["EC2LaunchTemplateVersion", "EC2Instance", "EC2NodeClass", "ClusterConfig"]),
+        scope: Objects(&[k::EC2_LAUNCH_TEMPLATE_VERSION, k::EC2_INSTANCE, "EC2NodeClass", "ClusterConfig"]),
         summary: "Pods can reach the node's instance metadata and its IAM credentials",
         remediation: "Require IMDSv2 (HttpTokens required) and set the metadata hop limit to 1; give pods IAM roles through IRSA or Pod Identity.",
         params: Params,
@@ -92,7 +93,7 @@ impl ObjectRule for ImdsReachableFromPods {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let max_hop = cx.params::<Params>(&Self::META).max_hop_limit;
         match &*obj.kind {
-            "EC2LaunchTemplateVersion" => {
+            k::EC2_LAUNCH_TEMPLATE_VERSION => {
                 let base = FieldPath::parse("LaunchTemplateData.MetadataOptions");
                 let md = obj.root.at("LaunchTemplateData.MetadataOptions");
                 check_options(
@@ -107,7 +108,7 @@ impl ObjectRule for ImdsReachableFromPods {
                     "launch template",
                 );
             }
-            "EC2Instance" => {
+            k::EC2_INSTANCE => {
                 if let Some(md) = obj.root.get("MetadataOptions") {
                     let base = FieldPath::parse("MetadataOptions");
                     if text(md.get("HttpTokens")).is_some() {

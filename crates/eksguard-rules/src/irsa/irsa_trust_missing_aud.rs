@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use crate::aws_iam::{claim_issuer, unpinned_issuers, Cond};
@@ -29,7 +30,7 @@ declare_rule! {
         name: "irsa-trust-missing-aud",
         severity: Low,
         data: [Iam],
-        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
+        scope: Objects(&[k::IAM_ROLE, k::IAM_POLICY_DOCUMENT]),
         summary: "IRSA trust policy does not check the token audience (no :aud condition)",
         remediation: "Add a `StringEquals` condition `<issuer>:aud` = `sts.amazonaws.com`.",
         guide: &["IAM-15"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use crate::aws_iam::{claim_issuer, unpinned_issuers, Cond};
@@ -38,7 +39,7 @@ declare_rule! {
         name: "irsa-trust-missing-sub",
         severity: Critical,
         data: [Iam],
-        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
+        scope: Objects(&[k::IAM_ROLE, k::IAM_POLICY_DOCUMENT]),
         summary: "IRSA trust policy does not restrict the service account (no :sub condition)",
         remediation: "Add a `StringEquals` condition on `<issuer>:sub` naming the one service account allowed to assume the role.",
         guide: &["IAM-15"],

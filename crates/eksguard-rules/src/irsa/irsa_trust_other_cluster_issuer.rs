@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use std::collections::BTreeSet;
 
 use eksguard_model::Node;
@@ -39,7 +40,7 @@ declare_rule! {
         severity: Medium,
         data: [Iam, Eks, Kubernetes],
         scope: Inventory,
-        reads: &["EKSCluster", "ServiceAccount", "IAMRole"],
+        reads: &[k::EKS_CLUSTER, "ServiceAccount", k::IAM_ROLE],
         summary: "IRSA role trusts another cluster's OIDC issuer",
         remediation: "Trust the OIDC provider of the cluster whose service accounts use the role, with conditions on its own `:sub` and `:aud` keys.",
         guide: &["IAM-28"],
@@ -62,7 +63,7 @@ fn same(a: &str, b: &str) -> bool {
 impl InventoryRule for IrsaTrustOtherClusterIssuer {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
         let clusters: Vec<_> = cx
-            .objects_of("EKSCluster")
+            .objects_of(k::EKS_CLUSTER)
             .filter(|c| is_eks_cluster(c))
             .collect();
         let [cluster] = clusters.as_slice() else {
@@ -83,7 +84,7 @@ impl InventoryRule for IrsaTrustOtherClusterIssuer {
             .filter_map(role_name)
             .map(str::to_ascii_lowercase)
             .collect();
-        for role in cx.objects_of("IAMRole") {
+        for role in cx.objects_of(k::IAM_ROLE) {
             let rname = role
                 .root
                 .get("RoleName")

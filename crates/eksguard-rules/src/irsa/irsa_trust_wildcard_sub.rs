@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use crate::aws_iam::{claim_issuer, statements, trust_policy, web_identity_statements};
@@ -31,7 +32,7 @@ declare_rule! {
         name: "irsa-trust-wildcard-sub",
         severity: High,
         data: [Iam],
-        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
+        scope: Objects(&[k::IAM_ROLE, k::IAM_POLICY_DOCUMENT]),
         summary: "IRSA trust policy matches service accounts by wildcard",
         remediation: "Replace the `StringLike` pattern on `<issuer>:sub` with `StringEquals` and the exact service account names.",
         guide: &["IAM-15"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use std::collections::BTreeSet;
 
 use eksguard_model::{iam_policy, FieldPath, Node, Object};
@@ -93,7 +94,7 @@ declare_rule! {
         severity: Medium,
         data: [Iam, Eks],
         scope: Inventory,
-        reads: &["ClusterConfig", "EKSNodegroup", "EKSCluster", "NodeClass", "EC2NodeClass", "IAMAttachedPolicies", "IAMRolePolicy"],
+        reads: &["ClusterConfig", k::EKS_NODEGROUP, k::EKS_CLUSTER, "NodeClass", "EC2NodeClass", k::IAM_ATTACHED_POLICIES, k::IAM_ROLE_POLICY],
         summary: "Node IAM role carries permissions beyond the worker policies",
         remediation: "Remove extra policies from the node role and give the workloads that need them their own IAM roles (IRSA or Pod Identity).",
         params: Params,
@@ -182,9 +183,9 @@ impl InventoryRule for NodeRoleExcessPermissions {
         let params = cx.params::<Params>(&Self::META);
         let allowed = &params.allowed_policies;
         let mut node_roles: BTreeSet<String> = cx
-            .objects_of("EKSNodegroup")
+            .objects_of(k::EKS_NODEGROUP)
             .filter_map(|ng| ng.root.get("nodeRole").and_then(Node::as_str))
-            .chain(cx.objects_of("EKSCluster").filter_map(|c| {
+            .chain(cx.objects_of(k::EKS_CLUSTER).filter_map(|c| {
                 c.root
                     .at("computeConfig.nodeRoleArn")
                     .and_then(Node::as_str)
@@ -210,7 +211,7 @@ impl InventoryRule for NodeRoleExcessPermissions {
                 node_roles.extend(name.filter(|n| !n.is_empty()).map(str::to_string));
             }
         }
-        let lists: Vec<&Object> = cx.objects_of("IAMAttachedPolicies").collect();
+        let lists: Vec<&Object> = cx.objects_of(k::IAM_ATTACHED_POLICIES).collect();
         let single = (node_roles.len() == 1 && lists.len() == 1)
             .then(|| node_roles.iter().next().cloned())
             .flatten();
@@ -254,7 +255,7 @@ impl InventoryRule for NodeRoleExcessPermissions {
                 );
             }
         }
-        for inline in cx.objects_of("IAMRolePolicy") {
+        for inline in cx.objects_of(k::IAM_ROLE_POLICY) {
             let Some(role) = inline.root.get("RoleName").and_then(Node::as_str) else {
                 continue;
             };

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::iam_policy::statements;
 use eksguard_model::{FieldPath, Node, Object};
 
@@ -39,7 +40,7 @@ declare_rule! {
         severity: Medium,
         data: [Iam],
         scope: Inventory,
-        reads: &["IAMRolePolicy", "IAMPolicyDocument", "IAMManagedPolicy", "IAMUser", "IAMGroup"],
+        reads: &[k::IAM_ROLE_POLICY, k::IAM_POLICY_DOCUMENT, k::IAM_MANAGED_POLICY, k::IAM_USER, k::IAM_GROUP],
         summary: "Pod Identity session-tag condition does not pin the cluster",
         remediation: "Add a condition on `aws:PrincipalTag/eks-cluster-arn` (and the namespace) beside the service-account or namespace test.",
         guide: &["IAM-27"],
@@ -100,15 +101,15 @@ fn each_listed(obj: &Object, key: &str, out: &mut Sink) {
 
 impl InventoryRule for PodIdentityAbacIncomplete {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for p in cx.objects_of("IAMRolePolicy") {
+        for p in cx.objects_of(k::IAM_ROLE_POLICY) {
             if let Some(d) = p.root.get("PolicyDocument").filter(|d| d.is_map()) {
                 check_doc(p, d, &FieldPath::parse("PolicyDocument"), out);
             }
         }
-        for p in cx.objects_of("IAMPolicyDocument") {
+        for p in cx.objects_of(k::IAM_POLICY_DOCUMENT) {
             check_doc(p, &p.root, &FieldPath::root(), out);
         }
-        for p in cx.objects_of("IAMManagedPolicy") {
+        for p in cx.objects_of(k::IAM_MANAGED_POLICY) {
             for (i, v) in p
                 .root
                 .get("PolicyVersionList")
@@ -129,10 +130,10 @@ impl InventoryRule for PodIdentityAbacIncomplete {
                 }
             }
         }
-        for u in cx.objects_of("IAMUser") {
+        for u in cx.objects_of(k::IAM_USER) {
             each_listed(u, "UserPolicyList", out);
         }
-        for g in cx.objects_of("IAMGroup") {
+        for g in cx.objects_of(k::IAM_GROUP) {
             each_listed(g, "GroupPolicyList", out);
         }
     }

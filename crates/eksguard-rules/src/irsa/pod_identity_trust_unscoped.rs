@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Object;
 
 use crate::aws_iam::{document_allows, statements, trust_policy};
@@ -37,7 +38,7 @@ declare_rule! {
         name: "pod-identity-trust-unscoped",
         severity: Medium,
         data: [Iam],
-        scope: Objects(&["IAMRole", "IAMPolicyDocument"]),
+        scope: Objects(&[k::IAM_ROLE, k::IAM_POLICY_DOCUMENT]),
         summary: "Pod Identity trust policy lacks sts:TagSession or a source account/ARN condition",
         remediation: "Allow `sts:TagSession` alongside `sts:AssumeRole` and add an `aws:SourceAccount` or `aws:SourceArn` condition.",
         guide: &["IAM-25"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use std::collections::{BTreeMap, BTreeSet};
 
 use eksguard_model::{FieldPath, Node, Object};
@@ -55,7 +56,7 @@ declare_rule! {
         severity: Medium,
         data: [Kubernetes, Eks],
         scope: Inventory,
-        reads: &["ServiceAccount", "EKSPodIdentityAssociation"],
+        reads: &["ServiceAccount", k::EKS_POD_IDENTITY_ASSOCIATION],
         summary: "IAM role shared by several service accounts",
         remediation: "Give each workload's service account its own IAM role scoped to what it needs.",
         guide: &["IAM-16", "IAM-19"],
@@ -105,7 +106,7 @@ impl InventoryRule for SharedIamRole {
             }
         }
         for u in cx
-            .objects_of("EKSPodIdentityAssociation")
+            .objects_of(k::EKS_POD_IDENTITY_ASSOCIATION)
             .filter_map(association_use)
         {
             by_role

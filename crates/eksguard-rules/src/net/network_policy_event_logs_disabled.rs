@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node};
 
 use super::vpc_cni::{aws_node, container, flag, vpc_cni_addons};
@@ -42,7 +43,7 @@ declare_rule! {
         severity: Info,
         data: [Kubernetes, Eks],
         scope: Inventory,
-        reads: &["NetworkPolicy", "DaemonSet", "NodeClass", "EKSAddon", "ClusterConfig"],
+        reads: &["NetworkPolicy", "DaemonSet", "NodeClass", k::EKS_ADDON, "ClusterConfig"],
         summary: "NetworkPolicy decisions are not logged",
         remediation: "Turn on the network policy agent's event logs (`enablePolicyEventLogs`, or `networkPolicyEventLogs: Enabled` on Auto Mode).",
         guide: &["NS-06", "AM-02"],

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_iam::{eksctl_addon, is_eksctl};
@@ -53,7 +54,7 @@ declare_rule! {
         severity: Medium,
         data: [Kubernetes, Eks],
         scope: Inventory,
-        reads: &["NetworkPolicy", "ConfigMap", "DaemonSet", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob", "ClusterConfig", "EKSAddon"],
+        reads: &["NetworkPolicy", "ConfigMap", "DaemonSet", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "Job", "CronJob", "ClusterConfig", k::EKS_ADDON],
         summary: "NetworkPolicies exist but the VPC CNI does not enforce them",
         remediation: "Enable the VPC CNI network policy agent and controller, or run a CNI that enforces NetworkPolicies.",
         guide: &["AM-02", "MT-03", "NS-01"],
@@ -179,7 +180,7 @@ impl InventoryRule for NetworkPolicyNotEnforced {
                 out.report(ds, path, msg);
             }
         }
-        for addon in cx.objects_of("EKSAddon") {
+        for addon in cx.objects_of(k::EKS_ADDON) {
             if addon.root.get("addonName").and_then(Node::as_str) != Some("vpc-cni") {
                 continue;
             }

@@ -45,8 +45,8 @@ declare_rule! {
         reads: &[
             k::EC2_INSTANCE_TYPE,
             k::EC2_INSTANCE,
-            "EKSNodegroup",
-            "EC2LaunchTemplateVersion",
+            k::EKS_NODEGROUP,
+            k::EC2_LAUNCH_TEMPLATE_VERSION,
             "NodePool",
         ],
         summary: "Nodes run an instance type without Nitro encryption in transit",
@@ -73,8 +73,8 @@ fn named_types(obj: &Object) -> Vec<(FieldPath, String)> {
             .unwrap_or_default()
     };
     match &*obj.kind {
-        "EKSNodegroup" => list("instanceTypes"),
-        "EC2LaunchTemplateVersion" => one("LaunchTemplateData.InstanceType"),
+        k::EKS_NODEGROUP => list("instanceTypes"),
+        k::EC2_LAUNCH_TEMPLATE_VERSION => one("LaunchTemplateData.InstanceType"),
         k::EC2_INSTANCE => one("InstanceType"),
         "NodePool" if obj.api_version.starts_with("karpenter.sh/") => {
             let base = FieldPath::parse("spec.template.spec.requirements");
@@ -124,8 +124,8 @@ impl InventoryRule for NodeInstanceTypeWithoutTransitEncryption {
             return;
         }
         for kind in [
-            "EKSNodegroup",
-            "EC2LaunchTemplateVersion",
+            k::EKS_NODEGROUP,
+            k::EC2_LAUNCH_TEMPLATE_VERSION,
             k::EC2_INSTANCE,
             "NodePool",
         ] {

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use std::collections::BTreeMap;
 
 use eksguard_model::{FieldPath, Node, Object};
@@ -36,7 +37,7 @@ declare_rule! {
         severity: Medium,
         data: [Kubernetes, Ec2],
         scope: Inventory,
-        reads: &["SecurityGroupPolicy", "EC2SecurityGroup"],
+        reads: &["SecurityGroupPolicy", k::EC2_SECURITY_GROUP],
         summary: "Pod security group blocks DNS",
         remediation: "Allow egress on UDP and TCP port 53 in security groups given to pods.",
         guide: &["NS-09"],
@@ -78,7 +79,7 @@ impl InventoryRule for PodSecurityGroupBlocksDns {
         if given.is_empty() {
             return;
         }
-        for sg in cx.objects_of("EC2SecurityGroup") {
+        for sg in cx.objects_of(k::EC2_SECURITY_GROUP) {
             let Some(id) = text(sg.root.get("GroupId")) else {
                 continue;
             };

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Node;
 
 use super::vpc_cni::{aws_node, container, env, vpc_cni_addons};
@@ -38,7 +39,7 @@ declare_rule! {
         severity: Medium,
         data: [Kubernetes, Eks],
         scope: Inventory,
-        reads: &["SecurityGroupPolicy", "NetworkPolicy", "DaemonSet", "EKSAddon", "ClusterConfig"],
+        reads: &["SecurityGroupPolicy", "NetworkPolicy", "DaemonSet", k::EKS_ADDON, "ClusterConfig"],
         summary: "Security groups for pods run in strict mode beside NetworkPolicies",
         remediation: "Set `POD_SECURITY_GROUP_ENFORCING_MODE` to `standard` on the VPC CNI.",
         guide: &["NS-10"],

@@ -1,6 +1,7 @@
 //! The Amazon VPC CNI's settings as the scan shows them: the kube-system `aws-node`
 //! DaemonSet and the `vpc-cni` add-on (`describe-addon`, eksctl `addons`).
 
+use eksguard_model::aws_kinds as k;
 use eksguard_model::workload::{ContainerKind, ContainerView};
 use eksguard_model::{FieldPath, Node, Object};
 
@@ -85,7 +86,7 @@ pub(crate) fn vpc_cni_addons<'a>(cx: &Ctx<'a>) -> Vec<CniAddon<'a>> {
         eksguard_model::yaml::parse_embedded(raw)?.ok()
     };
     let mut out = Vec::new();
-    for obj in cx.objects_of("EKSAddon") {
+    for obj in cx.objects_of(k::EKS_ADDON) {
         if obj.root.get("addonName").and_then(Node::as_str) == Some("vpc-cni") {
             out.push(CniAddon {
                 obj,

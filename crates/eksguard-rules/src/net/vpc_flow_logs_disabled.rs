@@ -40,7 +40,7 @@ declare_rule! {
         severity: Medium,
         data: [Ec2, Eks],
         scope: Inventory,
-        reads: &[k::EC2_FLOW_LOG_LIST, k::EC2_FLOW_LOG, "EKSCluster", "ClusterConfig", "EC2Subnet"],
+        reads: &[k::EC2_FLOW_LOG_LIST, k::EC2_FLOW_LOG, k::EKS_CLUSTER, "ClusterConfig", k::EC2_SUBNET],
         summary: "The cluster's VPC has no flow log",
         remediation: "Create a VPC flow log of all traffic for the cluster's VPC.",
         guide: &["NS-07"],

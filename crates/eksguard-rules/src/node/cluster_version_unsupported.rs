@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object, Severity, Value};
 
 use crate::aws_iam::{is_eks_cluster, is_eksctl};
@@ -67,7 +68,7 @@ declare_rule! {
         name: "cluster-version-unsupported",
         severity: Medium,
         data: [Eks],
-        scope: Objects(&["EKSCluster", "ClusterConfig"]),
+        scope: Objects(&[k::EKS_CLUSTER, "ClusterConfig"]),
         summary: "Cluster Kubernetes version is past EKS standard support",
         remediation: "Upgrade the cluster to a Kubernetes version in EKS standard support.",
         params: Params,

@@ -46,7 +46,7 @@ declare_rule! {
         severity: Medium,
         data: [Inspector, Ec2],
         scope: Inventory,
-        reads: &[k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", "EKSCluster", "ClusterConfig", "EC2Subnet"],
+        reads: &[k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", k::EKS_CLUSTER, "ClusterConfig", k::EC2_SUBNET],
         summary: "A node of the cluster is not scanned by Amazon Inspector",
         remediation: "Make every node an SSM managed instance (SSM agent and `AmazonSSMManagedInstanceCore`) so that Inspector scans it.",
         guide: &["HS-08"],

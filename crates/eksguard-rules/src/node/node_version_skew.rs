@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{
@@ -55,8 +56,8 @@ declare_rule! {
         name: "node-version-skew",
         severity: Low,
         data: [Eks],
-        scope: Objects(&["EKSNodegroup", "ClusterConfig", "Node"]),
-        reads: &["EKSCluster"],
+        scope: Objects(&[k::EKS_NODEGROUP, "ClusterConfig", "Node"]),
+        reads: &[k::EKS_CLUSTER],
         summary: "Node group runs an older Kubernetes version than its cluster, or an old AMI release",
         remediation: "Update the node group to the cluster's Kubernetes version and the latest AMI release.",
         params: Params,
@@ -77,7 +78,7 @@ impl ObjectRule for NodeVersionSkew {
                 return;
             }
             let clusters: Vec<&Object> = cx
-                .objects_of("EKSCluster")
+                .objects_of(k::EKS_CLUSTER)
                 .chain(cx.objects_of("ClusterConfig").filter(|o| is_eksctl(o)))
                 .collect();
             // Node objects do not say which cluster they belong to: only with one cluster.
@@ -100,7 +101,7 @@ impl ObjectRule for NodeVersionSkew {
             );
             return;
         }
-        if &*obj.kind == "EKSNodegroup" {
+        if &*obj.kind == k::EKS_NODEGROUP {
             let name = nodegroup_name(obj);
             let cluster = nodegroup_cluster(cx, obj);
             if let Some(cluster) = cluster {

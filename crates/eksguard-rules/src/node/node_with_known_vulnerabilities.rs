@@ -53,7 +53,7 @@ declare_rule! {
         severity: High,
         data: [Inspector],
         scope: Inventory,
-        reads: &[k::INSPECTOR_FINDING, k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", "EKSCluster", "ClusterConfig", "EC2Subnet"],
+        reads: &[k::INSPECTOR_FINDING, k::INSPECTOR_COVERAGE, k::EC2_INSTANCE, "Node", k::EKS_CLUSTER, "ClusterConfig", k::EC2_SUBNET],
         summary: "A node has open critical or high vulnerabilities found by Amazon Inspector",
         remediation: "Replace the node with one built from a patched AMI (update the node group or let Karpenter drift).",
         guide: &["HS-02", "HS-08"],

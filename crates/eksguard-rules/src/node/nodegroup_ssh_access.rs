@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{eksctl_nodegroups, nodegroup_name, text};
@@ -40,7 +41,7 @@ declare_rule! {
         name: "nodegroup-ssh-access",
         severity: Medium,
         data: [Eks, Ec2],
-        scope: Objects(&["EKSNodegroup", "ClusterConfig", "EC2LaunchTemplateVersion"]),
+        scope: Objects(&[k::EKS_NODEGROUP, "ClusterConfig", k::EC2_LAUNCH_TEMPLATE_VERSION]),
         summary: "Node group allows SSH access with an EC2 key pair",
         remediation: "Remove the node group's SSH key and remote access; use SSM Session Manager instead.",
         guide: &["HS-05"],
@@ -51,7 +52,7 @@ const KEY_FIELDS: &[&str] = &["publicKeyName", "publicKeyPath", "publicKey"];
 
 impl ObjectRule for NodegroupSshAccess {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
-        if &*obj.kind == "EC2LaunchTemplateVersion" {
+        if &*obj.kind == k::EC2_LAUNCH_TEMPLATE_VERSION {
             if let Some(key) = text(obj.root.at("LaunchTemplateData.KeyName")) {
                 out.report(
                     obj,
@@ -64,7 +65,7 @@ impl ObjectRule for NodegroupSshAccess {
             }
             return;
         }
-        if &*obj.kind == "EKSNodegroup" {
+        if &*obj.kind == k::EKS_NODEGROUP {
             if let Some(key) = text(obj.root.at("remoteAccess.ec2SshKey")) {
                 let sources = obj
                     .root

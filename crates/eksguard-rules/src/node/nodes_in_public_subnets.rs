@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{cluster_name, ec2_tags, eksctl_nodegroups, nodegroup_name, text};
@@ -50,8 +51,8 @@ declare_rule! {
         name: "nodes-in-public-subnets",
         severity: Medium,
         data: [Eks, Ec2],
-        scope: Objects(&["EKSNodegroup", "EC2NodeClass", "ClusterConfig", "EC2LaunchTemplateVersion", "EC2Instance", "NodeClass"]),
-        reads: &["EC2Subnet", "EKSCluster"],
+        scope: Objects(&[k::EKS_NODEGROUP, "EC2NodeClass", "ClusterConfig", k::EC2_LAUNCH_TEMPLATE_VERSION, k::EC2_INSTANCE, "NodeClass"]),
+        reads: &[k::EC2_SUBNET, k::EKS_CLUSTER],
         summary: "Nodes launched in subnets that give them public IP addresses",
         remediation: "Run nodes in private subnets (eksctl `privateNetworking: true`) and expose workloads through load balancers.",
         guide: &["HS-06"],
@@ -61,7 +62,7 @@ declare_rule! {
 impl ObjectRule for NodesInPublicSubnets {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
-            "EKSNodegroup" => {
+            k::EKS_NODEGROUP => {
                 let subnets = obj.root.get("subnets").map(Node::items).unwrap_or(&[]);
                 for (i, s) in subnets.iter().enumerate() {
                     if let Some(id) = text(Some(s)).filter(|id| is_public(cx, id)) {
@@ -77,7 +78,7 @@ impl ObjectRule for NodesInPublicSubnets {
                     }
                 }
             }
-            "EC2LaunchTemplateVersion" => {
+            k::EC2_LAUNCH_TEMPLATE_VERSION => {
                 let nis = obj
                     .root
                     .at("LaunchTemplateData.NetworkInterfaces")
@@ -102,7 +103,7 @@ impl ObjectRule for NodesInPublicSubnets {
                     }
                 }
             }
-            "EC2Instance" => {
+            k::EC2_INSTANCE => {
                 let running = text(obj.root.at("State.Name")).is_none_or(|s| s == "running");
                 if let (true, Some(ip), Some(cluster)) = (
                     running,
@@ -211,7 +212,7 @@ fn node_cluster(cx: &Ctx<'_>, instance: &Object) -> Option<String> {
             _ => k.strip_prefix("kubernetes.io/cluster/").map(str::to_string),
         })
         .filter(|n| !n.is_empty());
-    let clusters: Vec<String> = cx.objects_of("EKSCluster").map(cluster_name).collect();
+    let clusters: Vec<String> = cx.objects_of(k::EKS_CLUSTER).map(cluster_name).collect();
     if clusters.is_empty() {
         return named.next();
     }
@@ -219,7 +220,7 @@ fn node_cluster(cx: &Ctx<'_>, instance: &Object) -> Option<String> {
 }
 
 fn is_public(cx: &Ctx<'_>, id: &str) -> bool {
-    cx.objects_of("EC2Subnet").any(|s| {
+    cx.objects_of(k::EC2_SUBNET).any(|s| {
         text(s.root.get("SubnetId")).as_deref() == Some(id)
             && s.root
                 .get("MapPublicIpOnLaunch")

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object, Severity};
 
 use crate::aws_ec2::{eksctl_nodegroups, nodegroup_name, text};
@@ -32,7 +33,7 @@ declare_rule! {
         name: "non-hardened-node-os",
         severity: Info,
         data: [Eks],
-        scope: Objects(&["EKSNodegroup", "ClusterConfig", "EC2NodeClass"]),
+        scope: Objects(&[k::EKS_NODEGROUP, "ClusterConfig", "EC2NodeClass"]),
         summary: "Nodes run an OS other than Bottlerocket or Amazon Linux 2023",
         remediation: "Use Bottlerocket or Amazon Linux 2023 node images.",
         guide: &["HS-01"],
@@ -60,7 +61,7 @@ fn classify(name: &str) -> Os {
 impl ObjectRule for NonHardenedNodeOs {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
-            "EKSNodegroup" => {
+            k::EKS_NODEGROUP => {
                 if let Some(t) = text(obj.root.get("amiType")) {
                     let what = format!("node group `{}` uses AMI type {t}", nodegroup_name(obj));
                     report(out, obj, FieldPath::parse("amiType"), &t, what);

@@ -3,20 +3,6 @@ use eksguard_model::Object;
 
 use crate::{declare_rule, Ctx, ObjectRule, Sink, WORKLOAD_KINDS};
 
-/// Capabilities that amount to, or lead quickly to, control of the node or its network.
-const DANGEROUS: &[&str] = &[
-    "ALL",
-    "SYS_ADMIN",
-    "NET_ADMIN",
-    "SYS_PTRACE",
-    "SYS_MODULE",
-    "DAC_READ_SEARCH",
-    "BPF",
-    "PERFMON",
-    "SYS_RAWIO",
-    "NET_RAW",
-];
-
 declare_rule! {
     /// ## What it checks
     /// Each entry of a container's `securityContext.capabilities.add` that is `ALL`,
@@ -55,7 +41,7 @@ impl ObjectRule for DangerousCapabilities {
     fn check_object(&self, _cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         let Some(pod) = obj.pod_spec() else { return };
         for (site, cap) in podsec::added_capabilities(&pod, Reading::Runtime) {
-            if DANGEROUS.contains(&cap.as_str()) {
+            if podsec::DANGEROUS_CAPABILITIES.contains(&cap.as_str()) {
                 let message = format!("{} adds capability {cap}", site.who());
                 out.report(obj, site.path, message);
             }

@@ -42,7 +42,7 @@ declare_rule! {
         name: "guardduty-eks-audit-logs-disabled",
         severity: Medium,
         data: [GuardDuty],
-        scope: Objects(&[k::GUARDDUTY_DETECTOR_LIST, k::GUARDDUTY_DETECTOR, "GuardDutyDetectorFeature"]),
+        scope: Objects(&[k::GUARDDUTY_DETECTOR_LIST, k::GUARDDUTY_DETECTOR, k::GUARDDUTY_DETECTOR_FEATURE]),
         reads: &[k::GUARDDUTY_DETECTOR_LIST],
         summary: "GuardDuty EKS Audit Log Monitoring is off",
         remediation: "Enable GuardDuty and its `EKS_AUDIT_LOGS` feature in the cluster's region.",
@@ -57,7 +57,7 @@ impl ObjectRule for GuarddutyEksAuditLogsDisabled {
                 report_no_detector(obj, "EKS audit logs are not monitored", out)
             }
             // A feature declared on its own (Terraform `aws_guardduty_detector_feature`).
-            "GuardDutyDetectorFeature" => {
+            k::GUARDDUTY_DETECTOR_FEATURE => {
                 if is(&obj.root, "Name", "EKS_AUDIT_LOGS") && is(&obj.root, "Status", "DISABLED") {
                     out.report(
                         obj,

@@ -39,7 +39,7 @@ declare_rule! {
         severity: Medium,
         data: [GuardDuty],
         scope: Objects(&[k::GUARDDUTY_COVERAGE]),
-        reads: &["EKSCluster", "ClusterConfig", "EC2Subnet"],
+        reads: &[k::EKS_CLUSTER, "ClusterConfig", k::EC2_SUBNET],
         summary: "GuardDuty runtime coverage of the cluster is unhealthy or incomplete",
         remediation: "Fix what GuardDuty's coverage `Issue` names so that every compatible node runs the agent.",
         guide: &["RT-01"],

@@ -51,8 +51,8 @@ declare_rule! {
         name: "guardduty-runtime-monitoring-disabled",
         severity: Medium,
         data: [GuardDuty, Eks],
-        scope: Objects(&[k::GUARDDUTY_DETECTOR_LIST, k::GUARDDUTY_DETECTOR, "GuardDutyDetectorFeature"]),
-        reads: &[k::GUARDDUTY_DETECTOR_LIST, "EKSAddon", "EKSAddonList", "ClusterConfig"],
+        scope: Objects(&[k::GUARDDUTY_DETECTOR_LIST, k::GUARDDUTY_DETECTOR, k::GUARDDUTY_DETECTOR_FEATURE]),
+        reads: &[k::GUARDDUTY_DETECTOR_LIST, k::EKS_ADDON, k::EKS_ADDON_LIST, "ClusterConfig"],
         summary: "GuardDuty Runtime Monitoring does not cover the cluster's nodes",
         remediation: "Enable GuardDuty `RUNTIME_MONITORING` with automated agent management, or install the `aws-guardduty-agent` add-on.",
         guide: &["RT-01", "AM-03"],
@@ -63,11 +63,11 @@ declare_rule! {
 fn agent_installed(cx: &Ctx<'_>) -> Option<bool> {
     let mut seen = false;
     let mut found = false;
-    for a in cx.objects_of("EKSAddon") {
+    for a in cx.objects_of(k::EKS_ADDON) {
         seen = true;
         found |= text(&a.root, "addonName") == Some(AGENT);
     }
-    for l in cx.objects_of("EKSAddonList") {
+    for l in cx.objects_of(k::EKS_ADDON_LIST) {
         seen = true;
         found |= l
             .root
@@ -90,7 +90,7 @@ impl ObjectRule for GuarddutyRuntimeMonitoringDisabled {
     fn check_object(&self, cx: &Ctx<'_>, obj: &Object, out: &mut Sink) {
         match &*obj.kind {
             k::GUARDDUTY_DETECTOR_LIST => report_no_detector(obj, "no runtime monitoring", out),
-            "GuardDutyDetectorFeature" => {
+            k::GUARDDUTY_DETECTOR_FEATURE => {
                 let name = text(&obj.root, "Name").unwrap_or("");
                 if (name == "RUNTIME_MONITORING" || name == "EKS_RUNTIME_MONITORING")
                     && is(&obj.root, "Status", "DISABLED")

@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use std::collections::BTreeSet;
 
 use eksguard_model::{FieldPath, Object};
@@ -58,7 +59,7 @@ declare_rule! {
         severity: Medium,
         data: [Ec2, Eks],
         scope: Inventory,
-        reads: &["EC2LaunchTemplateVersion", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
+        reads: &[k::EC2_LAUNCH_TEMPLATE_VERSION, k::EC2_SECURITY_GROUP, k::EKS_CLUSTER, k::EKS_NODEGROUP],
         summary: "Security groups do not let nodes reach the API server on 443 or the control plane reach kubelets on 10250",
         remediation: "Allow TCP 443 from the node security group to the control plane and TCP 10250 from the control-plane security group to the nodes.",
         guide: &["NS-08"],
@@ -70,7 +71,7 @@ impl InventoryRule for ControlPlaneNodePortsMissing {
         // One finding per receiving group, port and set of sources, even when several
         // node groups share them.
         let mut seen: BTreeSet<(String, i64, Vec<String>)> = BTreeSet::new();
-        for cluster in cx.objects_of("EKSCluster") {
+        for cluster in cx.objects_of(k::EKS_CLUSTER) {
             let name = cluster_name(cluster);
             let cp = control_plane_security_groups(cluster);
             let Some(cp_objs) = all_in_scan(cx, &cp) else {
@@ -137,7 +138,7 @@ fn all_in_scan<'a>(cx: &Ctx<'a>, ids: &[String]) -> Option<Vec<&'a Object>> {
     let mut out = Vec::new();
     for id in ids {
         let before = out.len();
-        out.extend(cx.objects_of("EC2SecurityGroup").filter(|o| {
+        out.extend(cx.objects_of(k::EC2_SECURITY_GROUP).filter(|o| {
             text(o.root.get("GroupId")).as_deref() == Some(id.as_str()) || &*o.name == id
         }));
         if out.len() == before {

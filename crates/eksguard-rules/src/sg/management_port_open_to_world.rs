@@ -1,5 +1,6 @@
 use crate::aws_ec2::{covers_tcp_port, linked_security_groups, world_open_ingress};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
+use eksguard_model::aws_kinds as k;
 
 /// Ports that administer a node or the cluster, with what listens there.
 const MANAGEMENT_PORTS: &[(i64, &str)] = &[
@@ -39,7 +40,7 @@ declare_rule! {
         severity: Critical,
         data: [Ec2],
         scope: Inventory,
-        reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EC2NodeClass", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
+        reads: &["ClusterConfig", k::EC2_LAUNCH_TEMPLATE_VERSION, "EC2NodeClass", k::EC2_SECURITY_GROUP, k::EKS_CLUSTER, k::EKS_NODEGROUP],
         summary: "Cluster or node security group opens SSH, HTTPS or kubelet ports to anywhere",
         remediation: "Remove the 0.0.0.0/0 or ::/0 range from the management ports; use SSM Session Manager and security-group references instead.",
         guide: &["HS-05", "HS-07", "NS-08"],

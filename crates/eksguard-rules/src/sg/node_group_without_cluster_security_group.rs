@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{FieldPath, Node, Object};
 
 use crate::aws_ec2::{
@@ -39,7 +40,7 @@ declare_rule! {
         severity: Low,
         data: [Ec2, Eks],
         scope: Inventory,
-        reads: &["EC2LaunchTemplateVersion", "EKSCluster", "EKSNodegroup"],
+        reads: &[k::EC2_LAUNCH_TEMPLATE_VERSION, k::EKS_CLUSTER, k::EKS_NODEGROUP],
         summary: "Node group's launch template leaves out the cluster security group",
         remediation: "Include the cluster security group in the launch template's security groups.",
         guide: &["NS-08"],
@@ -77,7 +78,7 @@ fn primary_groups(lt: &Object) -> Vec<String> {
 
 impl InventoryRule for NodeGroupWithoutClusterSecurityGroup {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for cluster in cx.objects_of("EKSCluster") {
+        for cluster in cx.objects_of(k::EKS_CLUSTER) {
             let Some(cluster_sg) = cluster_security_group(cluster) else {
                 continue;
             };

@@ -1,5 +1,6 @@
 use crate::aws_ec2::{describe_ports, linked_security_groups, world_open_ingress};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
+use eksguard_model::aws_kinds as k;
 
 declare_rule! {
     /// ## What it checks
@@ -39,7 +40,7 @@ declare_rule! {
         severity: High,
         data: [Ec2],
         scope: Inventory,
-        reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EC2NodeClass", "EC2SecurityGroup", "EKSCluster", "EKSNodegroup"],
+        reads: &["ClusterConfig", k::EC2_LAUNCH_TEMPLATE_VERSION, "EC2NodeClass", k::EC2_SECURITY_GROUP, k::EKS_CLUSTER, k::EKS_NODEGROUP],
         summary: "Cluster or node security group allows ingress from anywhere",
         remediation: "Limit the security group's ingress to the CIDRs or security groups that need it.",
         guide: &["HS-07", "NS-08"],

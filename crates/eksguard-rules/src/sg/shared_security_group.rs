@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::Node;
 
 use crate::aws_ec2::{
@@ -37,7 +38,7 @@ declare_rule! {
         severity: Low,
         data: [Ec2, Eks],
         scope: Inventory,
-        reads: &["ClusterConfig", "EC2LaunchTemplateVersion", "EKSCluster", "EKSNodegroup"],
+        reads: &["ClusterConfig", k::EC2_LAUNCH_TEMPLATE_VERSION, k::EKS_CLUSTER, k::EKS_NODEGROUP],
         summary: "One security group attached to both the control plane and a node group",
         remediation: "Use separate security groups for the control plane and the node groups.",
         guide: &["NS-08"],
@@ -46,7 +47,7 @@ declare_rule! {
 
 impl InventoryRule for SharedSecurityGroup {
     fn check_inventory(&self, cx: &Ctx<'_>, out: &mut Sink) {
-        for cluster in cx.objects_of("EKSCluster") {
+        for cluster in cx.objects_of(k::EKS_CLUSTER) {
             let name = cluster_name(cluster);
             let extra = additional_security_groups(cluster);
             if extra.is_empty() {

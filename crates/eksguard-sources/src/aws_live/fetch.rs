@@ -2,6 +2,7 @@
 //! concurrency limit, and how a failed call becomes an error naming the rules it leaves
 //! without data.
 
+use eksguard_model::aws_kinds as k;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -12,12 +13,12 @@ use futures_util::future::{join, join3, join4, join_all};
 
 /// Users whose access keys are listed; past it the rest are reported as not read.
 const MAX_USERS: usize = 1_000;
-const ACCESS_KEY_KINDS: &[&str] = &["IAMAccessKey"];
+const ACCESS_KEY_KINDS: &[&str] = &[k::IAM_ACCESS_KEY];
 
 /// Kinds of the EC2 network reads, for the rules a failed call leaves unchecked.
-const FLOW_LOG_KINDS: &[&str] = &["EC2FlowLogList", "EC2FlowLog"];
-const VPC_ENDPOINT_KINDS: &[&str] = &["EC2VpcEndpointList", "EC2VpcEndpoint"];
-const INSTANCE_TYPE_KINDS: &[&str] = &["EC2InstanceType"];
+const FLOW_LOG_KINDS: &[&str] = &[k::EC2_FLOW_LOG_LIST, k::EC2_FLOW_LOG];
+const VPC_ENDPOINT_KINDS: &[&str] = &[k::EC2_VPC_ENDPOINT_LIST, k::EC2_VPC_ENDPOINT];
+const INSTANCE_TYPE_KINDS: &[&str] = &[k::EC2_INSTANCE_TYPE];
 use serde_json::{json, Value as Json};
 use tokio::sync::Semaphore;
 

@@ -15,6 +15,7 @@ mod convert;
 mod fetch;
 pub mod services;
 
+use eksguard_model::aws_kinds as k;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -62,69 +63,69 @@ pub enum LiveError {
 // node group's launch template, subnets and role policies; an access entry's policies).
 // A failed call names the rules that read them, from the rules' own declarations passed
 // in as `rules_by_kind`.
-const CLUSTER_KINDS: &[&str] = &["EKSCluster"];
+const CLUSTER_KINDS: &[&str] = &[k::EKS_CLUSTER];
 const NODEGROUP_KINDS: &[&str] = &[
-    "EKSNodegroup",
-    "EC2LaunchTemplateVersion",
-    "EC2Subnet",
-    "IAMAttachedPolicies",
-    "IAMRolePolicy",
+    k::EKS_NODEGROUP,
+    k::EC2_LAUNCH_TEMPLATE_VERSION,
+    k::EC2_SUBNET,
+    k::IAM_ATTACHED_POLICIES,
+    k::IAM_ROLE_POLICY,
 ];
-const ACCESS_ENTRY_KINDS: &[&str] = &["EKSAccessEntry", "EKSAccessPolicies"];
-const ACCESS_POLICY_KINDS: &[&str] = &["EKSAccessPolicies"];
-const POD_IDENTITY_KINDS: &[&str] = &["EKSPodIdentityAssociation"];
-const ADDON_KINDS: &[&str] = &["EKSAddon"];
-const ROLE_KINDS: &[&str] = &["IAMRole"];
-const ATTACHED_POLICY_KINDS: &[&str] = &["IAMAttachedPolicies"];
-const ROLE_POLICY_KINDS: &[&str] = &["IAMRolePolicy"];
-const POLICY_KINDS: &[&str] = &["IAMPolicyDocument"];
-const SG_KINDS: &[&str] = &["EC2SecurityGroup"];
-const LAUNCH_TEMPLATE_KINDS: &[&str] = &["EC2LaunchTemplateVersion"];
-const SUBNET_KINDS: &[&str] = &["EC2Subnet"];
+const ACCESS_ENTRY_KINDS: &[&str] = &[k::EKS_ACCESS_ENTRY, k::EKS_ACCESS_POLICIES];
+const ACCESS_POLICY_KINDS: &[&str] = &[k::EKS_ACCESS_POLICIES];
+const POD_IDENTITY_KINDS: &[&str] = &[k::EKS_POD_IDENTITY_ASSOCIATION];
+const ADDON_KINDS: &[&str] = &[k::EKS_ADDON];
+const ROLE_KINDS: &[&str] = &[k::IAM_ROLE];
+const ATTACHED_POLICY_KINDS: &[&str] = &[k::IAM_ATTACHED_POLICIES];
+const ROLE_POLICY_KINDS: &[&str] = &[k::IAM_ROLE_POLICY];
+const POLICY_KINDS: &[&str] = &[k::IAM_POLICY_DOCUMENT];
+const SG_KINDS: &[&str] = &[k::EC2_SECURITY_GROUP];
+const LAUNCH_TEMPLATE_KINDS: &[&str] = &[k::EC2_LAUNCH_TEMPLATE_VERSION];
+const SUBNET_KINDS: &[&str] = &[k::EC2_SUBNET];
 
 /// Every kind a live AWS read produces.
 pub fn kinds_read() -> &'static [&'static str] {
     &[
-        "EKSCluster",
-        "EKSNodegroup",
-        "EKSAccessEntry",
-        "EKSAccessPolicies",
-        "EKSPodIdentityAssociation",
-        "EKSAddon",
-        "IAMRole",
-        "IAMAttachedPolicies",
-        "IAMRolePolicy",
-        "IAMPolicyDocument",
-        "IAMAccessKey",
-        "EC2SecurityGroup",
-        "EC2LaunchTemplateVersion",
-        "EC2Subnet",
-        "ECRRepository",
-        "ECRRegistryScanningConfiguration",
-        "ECRRepositoryPolicy",
-        "ECRLifecyclePolicy",
-        "KMSKey",
-        "KMSKeyRotationStatus",
-        "KMSAlias",
-        "CloudTrailTrailList",
-        "CloudTrailTrail",
-        "CloudTrailTrailStatus",
-        "CloudTrailEventSelectors",
-        "CloudTrailInsightSelectors",
-        "GuardDutyDetectorList",
-        "GuardDutyDetector",
-        "GuardDutyCoverage",
-        "InspectorAccountStatus",
-        "InspectorCoverage",
-        "InspectorFinding",
-        "EFSFileSystem",
-        "EFSAccessPoint",
-        "ACMPCACertificateAuthority",
-        "EC2FlowLogList",
-        "EC2FlowLog",
-        "EC2VpcEndpointList",
-        "EC2VpcEndpoint",
-        "EC2InstanceType",
+        k::EKS_CLUSTER,
+        k::EKS_NODEGROUP,
+        k::EKS_ACCESS_ENTRY,
+        k::EKS_ACCESS_POLICIES,
+        k::EKS_POD_IDENTITY_ASSOCIATION,
+        k::EKS_ADDON,
+        k::IAM_ROLE,
+        k::IAM_ATTACHED_POLICIES,
+        k::IAM_ROLE_POLICY,
+        k::IAM_POLICY_DOCUMENT,
+        k::IAM_ACCESS_KEY,
+        k::EC2_SECURITY_GROUP,
+        k::EC2_LAUNCH_TEMPLATE_VERSION,
+        k::EC2_SUBNET,
+        k::ECR_REPOSITORY,
+        k::ECR_REGISTRY_SCANNING,
+        k::ECR_REPOSITORY_POLICY,
+        k::ECR_LIFECYCLE_POLICY,
+        k::KMS_KEY,
+        k::KMS_KEY_ROTATION,
+        k::KMS_ALIAS,
+        k::CLOUDTRAIL_TRAIL_LIST,
+        k::CLOUDTRAIL_TRAIL,
+        k::CLOUDTRAIL_TRAIL_STATUS,
+        k::CLOUDTRAIL_EVENT_SELECTORS,
+        k::CLOUDTRAIL_INSIGHT_SELECTORS,
+        k::GUARDDUTY_DETECTOR_LIST,
+        k::GUARDDUTY_DETECTOR,
+        k::GUARDDUTY_COVERAGE,
+        k::INSPECTOR_ACCOUNT_STATUS,
+        k::INSPECTOR_COVERAGE,
+        k::INSPECTOR_FINDING,
+        k::EFS_FILE_SYSTEM,
+        k::EFS_ACCESS_POINT,
+        k::ACMPCA_CA,
+        k::EC2_FLOW_LOG_LIST,
+        k::EC2_FLOW_LOG,
+        k::EC2_VPC_ENDPOINT_LIST,
+        k::EC2_VPC_ENDPOINT,
+        k::EC2_INSTANCE_TYPE,
     ]
 }
 

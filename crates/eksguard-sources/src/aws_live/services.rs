@@ -46,28 +46,28 @@ const REST_JSON: &str = "application/json";
 
 // Kinds each service's calls provide, for the rules a failed call leaves unchecked.
 pub(super) const ECR_KINDS: &[&str] = &[
-    "ECRRepository",
-    "ECRRegistryScanningConfiguration",
-    "ECRRepositoryPolicy",
-    "ECRLifecyclePolicy",
+    k::ECR_REPOSITORY,
+    k::ECR_REGISTRY_SCANNING,
+    k::ECR_REPOSITORY_POLICY,
+    k::ECR_LIFECYCLE_POLICY,
 ];
-pub(super) const KMS_KINDS: &[&str] = &["KMSKey", "KMSKeyRotationStatus", "KMSAlias"];
+pub(super) const KMS_KINDS: &[&str] = &[k::KMS_KEY, k::KMS_KEY_ROTATION, k::KMS_ALIAS];
 pub(super) const CLOUDTRAIL_KINDS: &[&str] = &[
-    "CloudTrailTrailList",
-    "CloudTrailTrail",
-    "CloudTrailTrailStatus",
-    "CloudTrailEventSelectors",
-    "CloudTrailInsightSelectors",
+    k::CLOUDTRAIL_TRAIL_LIST,
+    k::CLOUDTRAIL_TRAIL,
+    k::CLOUDTRAIL_TRAIL_STATUS,
+    k::CLOUDTRAIL_EVENT_SELECTORS,
+    k::CLOUDTRAIL_INSIGHT_SELECTORS,
 ];
 pub(super) const GUARDDUTY_KINDS: &[&str] = &[
-    "GuardDutyDetectorList",
-    "GuardDutyDetector",
-    "GuardDutyCoverage",
+    k::GUARDDUTY_DETECTOR_LIST,
+    k::GUARDDUTY_DETECTOR,
+    k::GUARDDUTY_COVERAGE,
 ];
 pub(super) const INSPECTOR_KINDS: &[&str] = &[
-    "InspectorAccountStatus",
-    "InspectorCoverage",
-    "InspectorFinding",
+    k::INSPECTOR_ACCOUNT_STATUS,
+    k::INSPECTOR_COVERAGE,
+    k::INSPECTOR_FINDING,
 ];
 pub(super) const EFS_KINDS: &[&str] = &[k::EFS_FILE_SYSTEM];
 pub(super) const EFS_ACCESS_POINT_KINDS: &[&str] = &[k::EFS_ACCESS_POINT];

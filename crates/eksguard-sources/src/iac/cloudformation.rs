@@ -11,6 +11,7 @@
 //! where. Suppressions are written in a resource's `Metadata`, as
 //! `eksguard.io/ignore: "IAM001 -- reason"` (a string or a list of them).
 
+use eksguard_model::aws_kinds as k;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -545,7 +546,7 @@ impl Res<'_> {
             "AWS::EKS::AccessEntry" => self.access_entry(),
             "AWS::EKS::PodIdentityAssociation" => vec![self.simple(
                 EKS,
-                "EKSPodIdentityAssociation",
+                k::EKS_POD_IDENTITY_ASSOCIATION,
                 &[
                     ("clusterName", "ClusterName"),
                     ("namespace", "Namespace"),
@@ -558,7 +559,7 @@ impl Res<'_> {
             "AWS::EKS::IdentityProviderConfig" => vec![self.identity_provider()],
             "AWS::EKS::Addon" => vec![self.simple(
                 EKS,
-                "EKSAddon",
+                k::EKS_ADDON,
                 &[
                     ("addonName", "AddonName"),
                     ("clusterName", "ClusterName"),
@@ -844,7 +845,7 @@ impl Res<'_> {
         s.set_link("VpcId", self.get("VpcId"), &p("VpcId"));
         s.set("CidrBlock", self.get("CidrBlock"), &p("CidrBlock"));
         s.set("Tags", self.get("Tags"), &p("Tags"));
-        s.build(EC2, "EC2Subnet", &self.sid(), self.path)
+        s.build(EC2, k::EC2_SUBNET, &self.sid(), self.path)
     }
 
     fn role(&self) -> Vec<Object> {
@@ -907,7 +908,7 @@ impl Res<'_> {
         let name = self
             .text("IdentityProviderConfigName")
             .unwrap_or_else(|| self.id.to_string());
-        s.build(EKS, "EKSIdentityProviderConfig", &name, self.path)
+        s.build(EKS, k::EKS_IDENTITY_PROVIDER_CONFIG, &name, self.path)
     }
 
     /// `AWS::IAM::Policy` (inline, on `Roles`) and `AWS::IAM::ManagedPolicy` (attached to
@@ -936,7 +937,12 @@ impl Res<'_> {
             if let Some(d) = self.get("PolicyDocument") {
                 s.set("PolicyDocument", Some(&document(d)), &p("PolicyDocument"));
             }
-            out.push(s.build(IAM, "IAMRolePolicy", &format!("{rname}/{pname}"), self.path));
+            out.push(s.build(
+                IAM,
+                k::IAM_ROLE_POLICY,
+                &format!("{rname}/{pname}"),
+                self.path,
+            ));
             if managed {
                 let mut s = self.shape();
                 s.set("RoleName", Some(role), &p(&format!("Roles[{i}]")));
@@ -950,7 +956,7 @@ impl Res<'_> {
                     Some(&super::attached(&arn)),
                     &FieldPath::parse("Properties"),
                 );
-                out.push(s.build(IAM, "IAMAttachedPolicies", &rname, self.path));
+                out.push(s.build(IAM, k::IAM_ATTACHED_POLICIES, &rname, self.path));
             }
         }
         out

@@ -18,6 +18,7 @@
 //! | node group `metadata_options` hop limit | 2 | 2 | 1 |
 //! | `node_security_group_enable_recommended_rules` | true | true | true |
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
@@ -451,7 +452,7 @@ fn cluster(cx: &Ctx) -> Object {
                 .into(),
         );
     }
-    s.build(EKS, "EKSCluster", &cx.cluster_name, cx.path)
+    s.build(EKS, k::EKS_CLUSTER, &cx.cluster_name, cx.path)
 }
 
 /// The module's rules (`*_additional_rules` maps, and the recommended ones) as EC2
@@ -593,7 +594,7 @@ fn node_security_group(cx: &Ctx, id: &str, cluster_sg: &str) -> Object {
         cluster_sg,
         recommended,
     );
-    s.build(EC2, "EC2SecurityGroup", id, cx.path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, id, cx.path)
 }
 
 fn cluster_security_group(cx: &Ctx, id: &str, node_sg: &str) -> Object {
@@ -612,7 +613,7 @@ fn cluster_security_group(cx: &Ctx, id: &str, node_sg: &str) -> Object {
         node_sg,
         &[(443, 443, "tcp", "peer")],
     );
-    s.build(EC2, "EC2SecurityGroup", id, cx.path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, id, cx.path)
 }
 
 /// A node group's setting: its own, else the `*_defaults` (v19, v20), else `None`.
@@ -760,7 +761,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                 s.map_path("", &base);
                 out.push(s.build(
                     EC2,
-                    "EC2LaunchTemplateVersion",
+                    k::EC2_LAUNCH_TEMPLATE_VERSION,
                     &format!("{lt_id}:1"),
                     cx.path,
                 ));
@@ -881,7 +882,7 @@ fn node_groups(cx: &Ctx, node_sg: Option<&str>) -> Vec<Object> {
                 for (cli, own) in paths {
                     s.map_path(&cli.to_string(), &own);
                 }
-                out.push(s.build(IAM, "IAMAttachedPolicies", &rname, cx.path));
+                out.push(s.build(IAM, k::IAM_ATTACHED_POLICIES, &rname, cx.path));
             }
         }
     }
@@ -1004,7 +1005,7 @@ fn addons(cx: &Ctx) -> Vec<Object> {
                 &base.key("configuration_values"),
             );
         }
-        out.push(s.build(EKS, "EKSAddon", &name, cx.path));
+        out.push(s.build(EKS, k::EKS_ADDON, &name, cx.path));
     }
     out
 }

@@ -8,6 +8,7 @@
 //! code leaves it out, together with the code's own path of the field. The path is kept
 //! for an absent field too, so a finding on a missing setting still names where it goes.
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::{FieldPath, Node, Object, Pos, Value};
@@ -408,7 +409,7 @@ pub fn cluster(
         cc.node_pools.set(&mut s, "computeConfig.nodePools");
         cc.node_role_arn.link(&mut s, "computeConfig.nodeRoleArn");
     }
-    let mut out = vec![s.build(EKS, "EKSCluster", &c.id, path)];
+    let mut out = vec![s.build(EKS, k::EKS_CLUSTER, &c.id, path)];
     if let Some((id, at)) = &c.cluster_sg {
         out.push(super::eks_cluster_security_group(
             fresh(),
@@ -450,7 +451,7 @@ pub fn node_group(mut s: Shape, ng: &NodeGroup, path: &Arc<str>) -> Object {
         lt.name.link(&mut s, "launchTemplate.name");
         lt.version.link(&mut s, "launchTemplate.version");
     }
-    s.build(EKS, "EKSNodegroup", &ng.name, path)
+    s.build(EKS, k::EKS_NODEGROUP, &ng.name, path)
 }
 
 pub fn access_entry(mut s: Shape, e: &AccessEntry, path: &Arc<str>) -> Object {
@@ -462,7 +463,7 @@ pub fn access_entry(mut s: Shape, e: &AccessEntry, path: &Arc<str>) -> Object {
     e.kubernetes_groups.set(&mut s, "kubernetesGroups");
     e.entry_type.set(&mut s, "type");
     e.username.set(&mut s, "username");
-    s.build(EKS, "EKSAccessEntry", &e.id, path)
+    s.build(EKS, k::EKS_ACCESS_ENTRY, &e.id, path)
 }
 
 pub fn access_policies(mut s: Shape, a: &AccessPolicies, path: &Arc<str>) -> Object {
@@ -497,7 +498,7 @@ pub fn access_policies(mut s: Shape, a: &AccessPolicies, path: &Arc<str>) -> Obj
         Some(&V::new(Val::List(items), a.pos, a.file)),
         &a.own,
     );
-    s.build(EKS, "EKSAccessPolicies", &a.id, path)
+    s.build(EKS, k::EKS_ACCESS_POLICIES, &a.id, path)
 }
 
 /// Sets `IpPermissions` from the permissions, the list at `pos` mapped to `own`, and each
@@ -599,7 +600,7 @@ pub fn security_group(mut s: Shape, g: &SecurityGroup, path: &Arc<str>) -> Objec
     g.vpc_id.link(&mut s, "VpcId");
     g.tags.set(&mut s, "Tags");
     ingress(&mut s, &g.ingress);
-    s.build(EC2, "EC2SecurityGroup", &g.id, path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, &g.id, path)
 }
 
 fn ingress(s: &mut Shape, i: &Ingress) {
@@ -710,7 +711,7 @@ pub fn launch_template(lt: &LaunchTemplate, mut s: Shape, path: &Arc<str>) -> Ob
     }
     s.build(
         EC2,
-        "EC2LaunchTemplateVersion",
+        k::EC2_LAUNCH_TEMPLATE_VERSION,
         &format!("{}:{}", lt.id, lt.version),
         path,
     )
@@ -760,7 +761,7 @@ pub fn role(r: &Role, fresh: &dyn Fn() -> Shape, path: &Arc<str>) -> Vec<Object>
             &r.boundary.own,
         );
     }
-    let mut out = vec![s.build(IAM, "IAMRole", &arn, path)];
+    let mut out = vec![s.build(IAM, k::IAM_ROLE, &arn, path)];
     for ip in &r.inline {
         let mut s = fresh();
         s.set_node("RoleName", str_node(&r.name, r.pos), None);
@@ -774,7 +775,7 @@ pub fn role(r: &Role, fresh: &dyn Fn() -> Shape, path: &Arc<str>) -> Vec<Object>
         }
         out.push(s.build(
             IAM,
-            "IAMRolePolicy",
+            k::IAM_ROLE_POLICY,
             &format!("{}/{}", r.name, ip.name),
             path,
         ));
@@ -784,7 +785,7 @@ pub fn role(r: &Role, fresh: &dyn Fn() -> Shape, path: &Arc<str>) -> Vec<Object>
         s.set_node("RoleName", str_node(&r.name, r.pos), None);
         s.set("AttachedPolicies", Some(&super::attached(arns)), own);
         s.map_path("AttachedPolicies", own);
-        out.push(s.build(IAM, "IAMAttachedPolicies", &r.name, path));
+        out.push(s.build(IAM, k::IAM_ATTACHED_POLICIES, &r.name, path));
     }
     out
 }

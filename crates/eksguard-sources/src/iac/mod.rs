@@ -35,6 +35,7 @@
 //!   not know, are set by [`eks_module`], with the module block's position and a note of
 //!   which default applied.
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::node::Entry;
@@ -617,7 +618,7 @@ pub fn eks_cluster_security_group(
         Node::new(Value::Seq(vec![from_itself]), pos),
         Some(at),
     );
-    s.build(crate::aws_json::EC2, "EC2SecurityGroup", id, path)
+    s.build(crate::aws_json::EC2, k::EC2_SECURITY_GROUP, id, path)
 }
 
 /// A policy ARN list as `list-attached-role-policies` shows it: each ARN with the name

@@ -5,6 +5,7 @@
 //! for its ID, `arn:aws:iam::000000000000:role/NAME` for a role's ARN), the same stand-in
 //! the HCL reader gives a reference to that attribute, so joins find each other.
 
+use eksguard_model::aws_kinds as k;
 use std::sync::Arc;
 
 use eksguard_model::{FieldPath, Node, Object, Pos, Source, Value};
@@ -336,7 +337,7 @@ fn pod_identity(r: &Res) -> Object {
         r.get("target_role_arn"),
         &p("target_role_arn"),
     );
-    s.build(EKS, "EKSPodIdentityAssociation", r.address, r.path)
+    s.build(EKS, k::EKS_POD_IDENTITY_ASSOCIATION, r.address, r.path)
 }
 
 /// A structure where the API takes JSON text (`jsonencode(...)` kept as a structure by
@@ -377,7 +378,7 @@ fn addon(r: &Res) -> Object {
         cv.as_ref(),
         &p("configuration_values"),
     );
-    s.build(EKS, "EKSAddon", &name, r.path)
+    s.build(EKS, k::EKS_ADDON, &name, r.path)
 }
 
 fn launch_template(r: &Res) -> Object {
@@ -656,7 +657,7 @@ fn standalone_rule(r: &Res) -> Object {
     }
     let perm = permission(r.attrs, &FieldPath::root(), Some(&group));
     ir::set_permissions(&mut s, &[perm], r.pos, r.file, &FieldPath::root());
-    s.build(EC2, "EC2SecurityGroup", &group, r.path)
+    s.build(EC2, k::EC2_SECURITY_GROUP, &group, r.path)
 }
 
 fn iam_role(r: &Res) -> Vec<Object> {
@@ -732,7 +733,7 @@ fn attachment(r: &Res) -> Object {
     let name = role
         .and_then(|v| v.text())
         .unwrap_or_else(|| r.address.to_string());
-    s.build(IAM, "IAMAttachedPolicies", &name, r.path)
+    s.build(IAM, k::IAM_ATTACHED_POLICIES, &name, r.path)
 }
 
 fn role_policy(r: &Res) -> Object {
@@ -747,7 +748,7 @@ fn role_policy(r: &Res) -> Object {
         s.set("PolicyDocument", Some(&document(doc)), &p("policy"));
     }
     let role = role.and_then(|v| v.text()).unwrap_or_default();
-    s.build(IAM, "IAMRolePolicy", &format!("{role}/{pname}"), r.path)
+    s.build(IAM, k::IAM_ROLE_POLICY, &format!("{role}/{pname}"), r.path)
 }
 
 /// A customer-managed policy, as `get-account-authorization-details` lists it: its one
@@ -773,7 +774,7 @@ fn managed_policy(r: &Res) -> Object {
         );
         s.map_path("PolicyVersionList[0].Document", &p("policy"));
     }
-    s.build(IAM, "IAMManagedPolicy", &arn, r.path)
+    s.build(IAM, k::IAM_MANAGED_POLICY, &arn, r.path)
 }
 
 fn identity_provider(r: &Res) -> Object {
@@ -802,7 +803,7 @@ fn identity_provider(r: &Res) -> Object {
         .and_then(|o| o.get("identity_provider_config_name"))
         .and_then(V::text)
         .unwrap_or_else(|| r.address.to_string());
-    s.build(EKS, "EKSIdentityProviderConfig", &name, r.path)
+    s.build(EKS, k::EKS_IDENTITY_PROVIDER_CONFIG, &name, r.path)
 }
 
 fn subnet(r: &Res) -> Object {
@@ -827,7 +828,7 @@ fn subnet(r: &Res) -> Object {
     if let Some(t) = r.get("tags") {
         s.set("Tags", Some(&ec2_tags(t)), &p("tags"));
     }
-    s.build(EC2, "EC2Subnet", &id, r.path)
+    s.build(EC2, k::EC2_SUBNET, &id, r.path)
 }
 
 /// A Kubernetes object from a `V` tree, with the resource's identity and paths under

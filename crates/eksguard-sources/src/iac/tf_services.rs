@@ -158,7 +158,7 @@ fn feature(r: &Res) -> Object {
     );
     sh.build(
         k::GUARDDUTY,
-        "GuardDutyDetectorFeature",
+        k::GUARDDUTY_DETECTOR_FEATURE,
         &r.stand_in(),
         r.path,
     )

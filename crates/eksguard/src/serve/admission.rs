@@ -56,17 +56,6 @@ pub const DEFAULT_CONTROLLERS: &[&str] = &[
     "system:serviceaccount:kube-system:statefulset-controller",
 ];
 
-/// Kinds whose controllers create workloads from a template they carry.
-const CONTROLLER_KINDS: &[&str] = &[
-    "Deployment",
-    "ReplicaSet",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "CronJob",
-    "ReplicationController",
-];
-
 /// The annotation an object may carry to suppress findings on itself.
 const IGNORE_ANNOTATION: &str = "eksguard.io/ignore";
 /// Whether a rule runs at admission, and with what.
@@ -91,9 +80,7 @@ pub fn scope(meta: &RuleMeta) -> Scope {
         .copied()
         .filter(|k| !matches!(*k, "KubeletConfiguration"))
         .collect();
-    let other_objects = reads
-        .iter()
-        .filter(|k| !WORKLOAD_KINDS.contains(k) && !matches!(**k, "PodTemplate" | "Rollout"));
+    let other_objects = reads.iter().filter(|k| !WORKLOAD_KINDS.contains(k));
     // A rule that reads what the cache does not watch (policy-engine and mesh resources,
     // whose definitions a cluster may not have) would judge without them and be wrong:
     // it runs in scans only.
@@ -677,7 +664,7 @@ impl Judge {
         let mut alone = Inventory::default();
         let inv = match cached {
             Some(inv) => {
-                inv.objects.retain(|c| {
+                inv.retain(|c| {
                     !(c.kind == obj.kind && c.name == obj.name && c.namespace == obj.namespace)
                 });
                 inv
@@ -729,7 +716,7 @@ impl Judge {
             }
         }
         judged.notes = result.warnings.into_iter().map(|w| w.message).collect();
-        inv.objects.pop();
+        inv.pop();
         Ok(judged)
     }
 
@@ -751,8 +738,8 @@ impl Judge {
             .find_map(|r| {
                 let kind = r.get("kind").and_then(Node::as_str)?;
                 let name = r.get("name").and_then(Node::as_str)?;
-                CONTROLLER_KINDS
-                    .contains(&kind)
+                eksguard_model::kinds::get(kind)
+                    .is_some_and(|k| k.has_controller())
                     .then(|| format!("{kind}/{name}"))
             })
     }

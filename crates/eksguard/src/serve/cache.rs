@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
-use eksguard_model::workload::WORKLOAD_KINDS;
+use eksguard_model::kinds::{self, WORKLOAD_KINDS};
 use eksguard_model::{Object, ObjectId};
 use eksguard_rules::registry;
 use eksguard_sources::kube_live::{WatchError, WatchEvent, Watcher};
@@ -16,64 +16,31 @@ use super::admission::{scope, Scope};
 use super::metrics::Metrics;
 
 /// A watched resource type.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Watched {
     pub kind: &'static str,
-    pub api_version: &'static str,
+    pub api_version: String,
     /// The collection URL (all namespaces), with a selector where only some objects
     /// matter.
-    pub path: &'static str,
+    pub path: String,
 }
 
-const fn w(kind: &'static str, api_version: &'static str, path: &'static str) -> Watched {
-    Watched {
-        kind,
-        api_version,
-        path,
-    }
+/// What the cache holds, from the kinds table: the non-workload kinds that cache-backed
+/// rules read (a test keeps this in step with the registry), the RBAC objects that
+/// binding rules resolve, and the aws-auth ConfigMap alone of all ConfigMaps.
+pub static WATCHED: LazyLock<Vec<Watched>> = LazyLock::new(|| {
+    kinds::watched()
+        .map(|k| Watched {
+            kind: k.kind,
+            api_version: k.api_version(),
+            path: k.collection_path(),
+        })
+        .collect()
+});
+
+fn is_rbac(kind: &str) -> bool {
+    kinds::get(kind).is_some_and(|k| k.group == "rbac.authorization.k8s.io")
 }
-
-/// What the cache holds: the non-workload kinds that cache-backed rules read (a test
-/// keeps this in step with the registry), the RBAC objects that binding rules resolve,
-/// and the aws-auth ConfigMap alone of all ConfigMaps.
-pub const WATCHED: &[Watched] = &[
-    w("Namespace", "v1", "/api/v1/namespaces"),
-    w("ServiceAccount", "v1", "/api/v1/serviceaccounts"),
-    w("ResourceQuota", "v1", "/api/v1/resourcequotas"),
-    w("LimitRange", "v1", "/api/v1/limitranges"),
-    w(
-        "NetworkPolicy",
-        "networking.k8s.io/v1",
-        "/apis/networking.k8s.io/v1/networkpolicies",
-    ),
-    w(
-        "Role",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/roles",
-    ),
-    w(
-        "ClusterRole",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-    ),
-    w(
-        "RoleBinding",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/rolebindings",
-    ),
-    w(
-        "ClusterRoleBinding",
-        "rbac.authorization.k8s.io/v1",
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    ),
-    w(
-        "ConfigMap",
-        "v1",
-        "/api/v1/namespaces/kube-system/configmaps?fieldSelector=metadata.name%3Daws-auth",
-    ),
-];
-
-const RBAC_KINDS: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
 
 /// Kinds that cache-backed rules read besides the workloads themselves (which the
 /// request brings).
@@ -83,7 +50,7 @@ pub fn kinds_needed() -> BTreeSet<&'static str> {
         .map(|r| r.meta())
         .filter(|m| scope(m) == Scope::Cache)
         .flat_map(|m| m.reads.iter().copied())
-        .filter(|k| !WORKLOAD_KINDS.contains(k) && !matches!(*k, "PodTemplate" | "Rollout"))
+        .filter(|k| !WORKLOAD_KINDS.contains(k))
         .collect()
 }
 
@@ -209,7 +176,7 @@ impl Cache {
         }
         let store = self.objects.read().ok()?;
         let mut out = Vec::new();
-        let rbac = RBAC_KINDS.contains(&kind);
+        let rbac = is_rbac(kind);
         for (k, map) in store.by_kind.iter() {
             match *k {
                 "Namespace" => {
@@ -239,9 +206,10 @@ impl Cache {
     /// Lists and watches every kind, each on a task of its own, for as long as the
     /// runtime lives.
     pub fn spawn(self: &Arc<Self>, watcher: Arc<Watcher>, metrics: Arc<Metrics>) {
-        for w in WATCHED {
+        for w in WATCHED.iter() {
             let (cache, watcher, metrics) = (self.clone(), watcher.clone(), metrics.clone());
-            tokio::spawn(async move { cache.keep(*w, &watcher, &metrics).await });
+            let w = w.clone();
+            tokio::spawn(async move { cache.keep(w, &watcher, &metrics).await });
         }
     }
 
@@ -253,7 +221,7 @@ impl Cache {
         let label = || [("kind", w.kind.to_string())];
         let mut backoff = FIRST;
         loop {
-            let (objects, mut rv) = match watcher.list(w.path, w.kind, w.api_version).await {
+            let (objects, mut rv) = match watcher.list(&w.path, w.kind, &w.api_version).await {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!(
@@ -277,7 +245,14 @@ impl Cache {
                 };
                 let started = std::time::Instant::now();
                 match watcher
-                    .watch(w.path, w.kind, w.api_version, &rv, WATCH_FOR, &mut on_event)
+                    .watch(
+                        &w.path,
+                        w.kind,
+                        &w.api_version,
+                        &rv,
+                        WATCH_FOR,
+                        &mut on_event,
+                    )
                     .await
                 {
                     Ok(next) => {
@@ -339,7 +314,7 @@ mod tests {
     #[test]
     fn objects_around_a_request_have_increasing_ids_even_after_they_run_out() {
         let cache = Cache::new();
-        for w in WATCHED {
+        for w in WATCHED.iter() {
             cache.replace(w.kind, Vec::new());
         }
         cache.replace("ServiceAccount", vec![sa("b"), sa("a")]);
@@ -354,5 +329,59 @@ mod tests {
         assert_eq!(names, ["a", "b", "c"]);
         // A request that held objects from before keeps them as they were.
         assert_eq!(ids(&held), [1, 2]);
+    }
+
+    /// The watch cache holds exactly what the cache-backed rules read, plus the RBAC
+    /// objects the binding rules resolve and aws-auth: no kind watched for nothing.
+    #[test]
+    fn the_cache_watches_nothing_the_rules_do_not_read() {
+        let needed = kinds_needed();
+        for w in WATCHED.iter() {
+            assert!(
+                needed.contains(w.kind) || is_rbac(w.kind) || w.kind == "ConfigMap",
+                "{} is watched, but no cache-backed rule reads it",
+                w.kind
+            );
+        }
+    }
+
+    /// A live read lists every Kubernetes kind some rule looks at, and no kind that no
+    /// rule looks at.
+    #[test]
+    fn live_reads_are_the_kinds_the_rules_read() {
+        use eksguard_model::Data;
+        let metas: Vec<_> = registry::all().iter().map(|r| r.meta()).collect();
+        let live: BTreeSet<&str> = eksguard_sources::kube_live::kinds_read().collect();
+        // Listed today though no rule declares them: a rule that comes to read them
+        // takes them off this list.
+        let unread = [
+            "MutatingWebhookConfiguration",
+            "PriorityClass",
+            "ValidatingWebhookConfiguration",
+        ];
+        let mut wrong = Vec::new();
+        for k in &live {
+            if !metas.iter().any(|m| m.uses_kind(k)) != unread.contains(k) {
+                wrong.push(format!(
+                    "{k}: listed live, read by a rule, and on the unread list disagree"
+                ));
+            }
+        }
+        // Kinds a cluster has no API for: pod templates are only ever embedded, and
+        // eksctl's ClusterConfig and node files are not Kubernetes objects.
+        let never_served = ["PodTemplate"];
+        for m in metas.iter().filter(|m| m.data.contains(Data::Kubernetes)) {
+            for k in m.kinds().iter().chain(m.reads) {
+                if kinds::get(k).is_some() && !live.contains(k) && !never_served.contains(k) {
+                    wrong.push(format!(
+                        "{} reads {k}, which a live read does not list",
+                        m.id
+                    ));
+                }
+            }
+        }
+        wrong.sort();
+        wrong.dedup();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

@@ -20,9 +20,9 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{fnv1a, FNV_OFFSET};
 use crate::aws_live::{describe_error, sdk_config, LiveError};
 use crate::cloudwatch_live::AUDIT_STREAM_PREFIX;
+use eksguard_model::hash::{fnv1a, FNV_OFFSET};
 
 /// `FilterLogEvents` takes at most this many stream names.
 const STREAMS_PER_CALL: usize = 100;

@@ -28,8 +28,8 @@ use super::{
     CLUSTER_KINDS, LAUNCH_TEMPLATE_KINDS, NODEGROUP_KINDS, POD_IDENTITY_KINDS, POLICY_KINDS,
     ROLE_KINDS, ROLE_POLICY_KINDS, SG_KINDS, SUBNET_KINDS,
 };
-use crate::aws_json::{self, Classified};
 use crate::ec2_query::{Ec2Client, Ec2Error};
+use eksguard_load::aws_json::{self, Classified};
 
 /// Makes every call of a live read with the SDK configuration `conf`: the objects made of
 /// the answers, and an error for each call that failed.

@@ -2,6 +2,7 @@
 //! CloudWatch Logs through the AWS API) through the AUD rules, the summary counters, or
 //! the least-privilege RBAC generator.
 
+use eksguard_load::audit::{AuditReader, Batch, OnBatch, ReadOptions};
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
 use eksguard_model::{Severity, SuppressionNote, SuppressionSource};
@@ -11,7 +12,6 @@ use eksguard_report::json::{self, Totals};
 use eksguard_report::{Location, Report, ReportFinding, SourceCache, SuppressedReportFinding};
 use eksguard_rules::events::{AuditEngine, EventFinding};
 use eksguard_rules::registry;
-use eksguard_sources::audit::{AuditReader, Batch, OnBatch, ReadOptions};
 use rayon::prelude::*;
 
 use crate::baseline::{self, BaselineEntry};
@@ -49,7 +49,7 @@ fn read_cloudwatch(
 ) {
     use std::collections::HashMap;
 
-    use eksguard_sources::cloudwatch_live::{LogQuery, LogReader};
+    use eksguard_live::cloudwatch_live::{LogQuery, LogReader};
 
     let label = format!("cloudwatch:{group}");
     let now_ms = std::time::SystemTime::now()

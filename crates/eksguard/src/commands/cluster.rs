@@ -2,9 +2,9 @@
 //! resources around it; region and cluster name come from the flags or from the current
 //! kubeconfig context when that is an EKS cluster ARN.
 
+use eksguard_load::kubeconfig::{eks_target, parse_eks_arn};
 use eksguard_model::{InputError, Inventory};
 use eksguard_report::SourceCache;
-use eksguard_sources::kubeconfig::{eks_target, parse_eks_arn};
 
 use crate::cli::{AwsArgs, ClusterArgs, KubeArgs};
 use crate::Outcome;
@@ -127,7 +127,7 @@ fn read_eks_direct(
     name: &str,
 ) -> anyhow::Result<(Inventory, LiveInfo)> {
     use anyhow::Context;
-    use eksguard_sources::fleet_aws;
+    use eksguard_live::fleet_aws;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -183,8 +183,8 @@ pub fn read_kube(args: &KubeArgs) -> anyhow::Result<Inventory> {
 
 #[cfg(feature = "cluster")]
 fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Option<String>)> {
-    use eksguard_sources::kube_live::{read_cluster, KubeOptions};
-    let rules_by_kind = rules_by_kind(eksguard_sources::kube_live::kinds_read());
+    use eksguard_live::kube_live::{read_cluster, KubeOptions};
+    let rules_by_kind = rules_by_kind(eksguard_live::kube_live::kinds_read());
     let opts = KubeOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -228,8 +228,8 @@ fn read_kube_with_info(_args: &KubeArgs) -> anyhow::Result<(Inventory, String, O
 #[cfg(feature = "cluster")]
 fn is_missing_config(e: &anyhow::Error) -> bool {
     matches!(
-        e.downcast_ref::<eksguard_sources::kube_live::KubeError>(),
-        Some(eksguard_sources::kube_live::KubeError::NoConfig { .. })
+        e.downcast_ref::<eksguard_live::kube_live::KubeError>(),
+        Some(eksguard_live::kube_live::KubeError::NoConfig { .. })
     )
 }
 
@@ -245,13 +245,13 @@ fn read_aws(
     name: String,
     region: Option<String>,
 ) -> anyhow::Result<Inventory> {
-    use eksguard_sources::aws_live::{read_cluster, LiveOptions};
+    use eksguard_live::aws_live::{read_cluster, LiveOptions};
     let mut opts = LiveOptions::new(name);
     opts.region = region;
     opts.profile = args.profile.clone();
     opts.endpoint_url = args.endpoint_url.clone();
     opts.concurrency = concurrency;
-    opts.rules_by_kind = rules_by_kind(eksguard_sources::aws_live::kinds_read().iter().copied());
+    opts.rules_by_kind = rules_by_kind(eksguard_live::aws_live::kinds_read().iter().copied());
     Ok(read_cluster(&opts)?)
 }
 

@@ -37,6 +37,10 @@ mod live {
     use std::sync::Mutex;
 
     use anyhow::{bail, Context};
+    use eksguard_live::aws_live::{self, LiveOptions};
+    use eksguard_live::eks_token::{describe_endpoint, TokenSource};
+    use eksguard_live::fleet_aws::{self, Credentials};
+    use eksguard_live::kube_live::{self, DirectApi, KubeOptions};
     use eksguard_model::{InputError, Inventory};
     use eksguard_report::asff::AsffTarget;
     use eksguard_report::fleet::{
@@ -46,10 +50,6 @@ mod live {
     use eksguard_rules::engine::Engine;
     use eksguard_rules::registry;
     use eksguard_rules::suppress::Date;
-    use eksguard_sources::aws_live::{self, LiveOptions};
-    use eksguard_sources::eks_token::{describe_endpoint, TokenSource};
-    use eksguard_sources::fleet_aws::{self, Credentials};
-    use eksguard_sources::kube_live::{self, DirectApi, KubeOptions};
 
     use super::super::scan;
     use crate::cli::{FleetArgs, FormatArg};
@@ -122,7 +122,7 @@ mod live {
         let (caller_account, caller_arn) = rt
             .block_on(fleet_aws::caller_identity(&base))
             .context("who the AWS credentials are")?;
-        let partition = eksguard_sources::aws_request::partition(&home);
+        let partition = eksguard_model::arn::partition_of(&home);
 
         let mut problems: Vec<FleetProblem> = Vec::new();
         let accounts: Vec<String> = if args.org {
@@ -271,7 +271,7 @@ mod live {
             let asff = AsffTarget {
                 account: scope.account.clone(),
                 region: scope.region.clone(),
-                partition: eksguard_sources::aws_request::partition(&scope.region).into(),
+                partition: eksguard_model::arn::partition_of(&scope.region).into(),
                 scope: format!(
                     "cluster:{}",
                     read.arn.clone().unwrap_or_else(|| scope.label())
@@ -349,7 +349,7 @@ mod live {
         fleet: &FleetReport<'_>,
         credentials: &BTreeMap<ClusterScope, Option<Credentials>>,
     ) -> bool {
-        use eksguard_sources::security_hub::{sync, HubOptions, Import};
+        use eksguard_live::security_hub::{sync, HubOptions, Import};
         let mut failed = false;
         for c in &fleet.clusters {
             let (Some(t), ReadStatus::Full | ReadStatus::AwsOnly) = (&c.asff, c.status) else {
@@ -469,7 +469,7 @@ mod live {
         name: &str,
         region: &str,
         principal: Option<&str>,
-        endpoint: &eksguard_sources::eks_token::ApiEndpoint,
+        endpoint: &eksguard_live::eks_token::ApiEndpoint,
         settings: &ReadSettings,
     ) -> anyhow::Result<(Inventory, bool)> {
         let Some(provider) = conf.credentials_provider() else {

@@ -1,13 +1,13 @@
 //! `eksguard node`: the kubelet configuration of a node as the kubelet sees it (file,
 //! drop-ins, command-line flags) and the permissions of its files, through the NODE rules.
 
+use eksguard_load::kubelet::{self, CommandLine, Origin};
+use eksguard_load::node::{host_name, open_root, read_node, NodeError, NodeInput, NodeRead};
+use eksguard_load::LoadOptions;
 use eksguard_report::{Location, SourceCache};
 use eksguard_rules::engine::Engine;
 use eksguard_rules::suppress::Date;
 use eksguard_rules::{registry, Rule};
-use eksguard_sources::kubelet::{self, CommandLine, Origin};
-use eksguard_sources::node::{host_name, open_root, read_node, NodeError, NodeInput, NodeRead};
-use eksguard_sources::LoadOptions;
 
 use super::scan::{
     apply_baseline, build_report, emit, engine_config, load_config, outcome, run_threshold,

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 
+use eksguard_load::LoadOptions;
 use eksguard_model::{Inventory, Severity, SuppressionNote, SuppressionSource};
 use eksguard_report::{
     Format, Location, RenderOptions, Report, ReportFinding, SourceCache, SuppressedReportFinding,
@@ -11,7 +12,6 @@ use eksguard_report::{
 use eksguard_rules::engine::{Engine, EngineConfig, RunResult};
 use eksguard_rules::registry;
 use eksguard_rules::suppress::Date;
-use eksguard_sources::LoadOptions;
 
 use crate::baseline::{self, BaselineEntry};
 use crate::cli::{

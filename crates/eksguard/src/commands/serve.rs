@@ -8,7 +8,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     use crate::cli::CheckArgs;
     use crate::serve::admission::{Judge, Policy};
     use crate::serve::scanner::Scanner;
-    use eksguard_sources::kube_live::KubeOptions;
+    use eksguard_live::kube_live::KubeOptions;
 
     use super::scan;
 

@@ -658,7 +658,7 @@ impl Judge {
         context: Option<&[Arc<Object>]>,
         trusting: bool,
     ) -> Result<Judged, String> {
-        eksguard_sources::snapshot::sanitize_node(&mut root);
+        eksguard_model::sanitize::sanitize_node(&mut root);
         let obj = Object::from_node(root, Source::Live, namespace.unwrap_or("default"))
             .map_err(|_| "the object has no apiVersion or kind; not judged".to_string())?;
         let Some(engine) = self.engine(&obj.kind, context.is_some(), trusting) else {

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use eksguard_live::kube_live::{WatchError, WatchEvent, Watcher};
 use eksguard_model::workload::WORKLOAD_KINDS;
 use eksguard_model::Object;
 use eksguard_rules::registry;
-use eksguard_sources::kube_live::{WatchError, WatchEvent, Watcher};
 
 use super::admission::{scope, Scope};
 use super::metrics::Metrics;

@@ -12,7 +12,8 @@
 //! modules depend on each other one way, from the bottom up:
 //!
 //! * [`read`]: bounded reads of one file, display names;
-//! * readers of one kind of input: [`aws_json`] (with [`iam_json`], [`cloudtrail_events`]),
+//! * readers of one kind of input: [`aws_json`] (over [`iam_json`] and
+//!   [`cloudtrail_events`], all over [`aws_shape`]),
 //!   [`snapshot`], [`iac`], [`rootfs`] then [`kubeconfig`], [`audit`];
 //! * [`format`]: the table from a file name or a document to its reader;
 //! * [`files`]: walking paths and loading what [`format`] recognises;
@@ -20,6 +21,7 @@
 
 pub mod audit;
 pub mod aws_json;
+pub mod aws_shape;
 pub mod cloudtrail_events;
 pub mod files;
 pub mod format;

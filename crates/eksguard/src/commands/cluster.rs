@@ -23,9 +23,9 @@ pub fn run(mut args: ClusterArgs) -> anyhow::Result<Outcome> {
         .or(info.server)
         .unwrap_or_else(|| "in-cluster".into());
     args.report.aws = crate::cli::AwsReportContext {
-        region: args.aws.region.clone(),
-        profile: args.aws.profile.clone(),
-        endpoint_url: args.aws.endpoint_url.clone(),
+        region: args.aws.conn.region.clone(),
+        profile: args.aws.conn.profile.clone(),
+        endpoint_url: args.aws.conn.endpoint_url.clone(),
         scope: format!("cluster:{name}"),
     };
     let sources = SourceCache::new();
@@ -54,7 +54,7 @@ pub fn read_live(kube: &KubeArgs, aws: &AwsArgs) -> anyhow::Result<Option<(Inven
     let mut aws = aws.clone();
     if let Some(arn) = aws.cluster_name.as_deref().and_then(parse_eks_arn) {
         aws.cluster_name = Some(arn.name);
-        aws.region = aws.region.or(Some(arn.region));
+        aws.conn.region = aws.conn.region.or(Some(arn.region));
     }
     let aws = &aws;
     // A cluster named without a kubeconfig to reach it: its API server from EKS, with a
@@ -112,7 +112,7 @@ pub fn read_live(kube: &KubeArgs, aws: &AwsArgs) -> anyhow::Result<Option<(Inven
             );
             return Ok(None);
         };
-        let region = aws.region.clone().or(target.map(|k| k.region));
+        let region = aws.conn.region.clone().or(target.map(|k| k.region));
         info.cluster = Some(name.clone());
         inv.extend(read_aws(aws, kube.concurrency, name, region)?);
     }
@@ -142,9 +142,9 @@ fn read_eks_direct(
     };
     let read = rt.block_on(async {
         let base = fleet_aws::base_config(
-            aws.region.as_deref(),
-            aws.profile.as_deref(),
-            aws.endpoint_url.as_deref(),
+            aws.conn.region.as_deref(),
+            aws.conn.profile.as_deref(),
+            aws.conn.endpoint_url.as_deref(),
         )
         .await?;
         let region = base.region().map(|r| r.to_string()).unwrap_or_default();
@@ -248,8 +248,8 @@ fn read_aws(
     use eksguard_live::aws_live::{read_cluster, LiveOptions};
     let mut opts = LiveOptions::new(name);
     opts.region = region;
-    opts.profile = args.profile.clone();
-    opts.endpoint_url = args.endpoint_url.clone();
+    opts.profile = args.conn.profile.clone();
+    opts.endpoint_url = args.conn.endpoint_url.clone();
     opts.concurrency = concurrency;
     opts.rules_by_kind = rules_by_kind(eksguard_live::aws_live::kinds_read().iter().copied());
     Ok(read_cluster(&opts)?)

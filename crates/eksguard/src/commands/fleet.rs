@@ -113,9 +113,9 @@ mod live {
         let rt = runtime()?;
         let base = rt
             .block_on(fleet_aws::base_config(
-                args.region.as_deref(),
-                args.profile.as_deref(),
-                args.endpoint_url.as_deref(),
+                args.conn.region.as_deref(),
+                args.conn.profile.as_deref(),
+                args.conn.endpoint_url.as_deref(),
             ))
             .context("AWS configuration")?;
         let home = base.region().map(|r| r.to_string()).unwrap_or_default();
@@ -357,8 +357,8 @@ mod live {
             };
             let opts = HubOptions {
                 region: Some(c.scope.region.clone()),
-                profile: args.profile.clone(),
-                endpoint_url: args.endpoint_url.clone(),
+                profile: args.conn.profile.clone(),
+                endpoint_url: args.conn.endpoint_url.clone(),
                 credentials: credentials.get(&c.scope).cloned().flatten(),
             };
             let import = Import {

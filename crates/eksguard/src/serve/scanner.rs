@@ -123,10 +123,8 @@ impl Scanner {
             aws: false,
             aws_only: false,
             no_aws: false,
-            region: None,
             cluster_name: None,
-            endpoint_url: None,
-            profile: None,
+            conn: Default::default(),
         };
         let Some((inv, _)) = cluster::read_live(&self.kube, &aws)? else {
             anyhow::bail!("nothing could be read from the cluster");

@@ -31,7 +31,6 @@
 use std::sync::Arc;
 
 use eksguard_model::node::Entry;
-use eksguard_model::yaml::{parse_documents, ParseLimits};
 use eksguard_model::{Node, Object, Source, Value};
 
 pub use crate::aws_shape::{decode_policy_field, Classified, EC2, EKS, IAM};
@@ -604,6 +603,7 @@ fn first_text(node: &Node, keys: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eksguard_model::yaml::{parse_documents, ParseLimits};
     use eksguard_model::FieldPath;
 
     fn one(text: &str) -> Classified {

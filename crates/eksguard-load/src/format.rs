@@ -126,7 +126,7 @@ pub const FORMATS: &[Format] = &[
 pub fn of_name(name: &str) -> Option<&'static Format> {
     let file = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
     // As for an extension: a name that is only a suffix (`.yaml`) is no match.
-    if !file.rfind('.').is_some_and(|i| i > 0) {
+    if file.rfind('.').is_none_or(|i| i == 0) {
         return None;
     }
     FORMATS.iter().find(|f| match f.by {

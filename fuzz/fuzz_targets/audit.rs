@@ -7,7 +7,7 @@ use eksguard_model::audit::AuditEvent;
 use eksguard_rules::engine::EngineConfig;
 use eksguard_rules::events::AuditEngine;
 use eksguard_rules::registry;
-use eksguard_sources::audit::{AuditReader, ReadOptions};
+use eksguard_load::audit::{AuditReader, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -197,12 +197,12 @@ fuzz_target!(|data: &[u8]| {
         .into_iter()
         .flatten()
     {
-        let r = eksguard_sources::iac::cloudformation::load(&doc.root, &path);
+        let r = eksguard_load::iac::cloudformation::load(&doc.root, &path);
         for e in r.errors.iter().chain(&r.warnings) {
             assert_eq!(e.file, "template.json");
             assert!(e.line.is_none_or(|l| (1..=lines).contains(&l)), "{e}");
         }
-        let bound = eksguard_sources::iac::MAX_STRING.max(text.len()) + 200;
+        let bound = eksguard_load::iac::MAX_STRING.max(text.len()) + 200;
         for o in &r.objects {
             let n = longest(&o.root, 0);
             assert!(n <= bound, "a string of {n} bytes from a template of {}", text.len());

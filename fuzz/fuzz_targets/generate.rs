@@ -7,8 +7,8 @@ use eksguard_model::yaml::{parse_documents, ParseLimits};
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::yaml::must_escape;
 use eksguard_policy::{netpol, pss, tenant};
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use libfuzzer_sys::fuzz_target;
 
 static HOOK: std::sync::Once = std::sync::Once::new();

@@ -90,12 +90,12 @@ fn longest(n: &Node, depth: usize) -> usize {
 fuzz_target!(|data: &[u8]| {
     let t = text(data);
     let lines = t.lines().count() as u32 + 1;
-    let (objects, warnings) = eksguard_sources::iac::load_terraform_text("main.tf", &t);
+    let (objects, warnings) = eksguard_load::iac::load_terraform_text("main.tf", &t);
     for w in &warnings {
         assert_eq!(w.file, "main.tf", "{w}");
         assert!(w.line.is_none_or(|l| (1..=lines).contains(&l)), "{w}");
     }
-    let bound = eksguard_sources::iac::MAX_STRING.max(t.len()) + 200;
+    let bound = eksguard_load::iac::MAX_STRING.max(t.len()) + 200;
     for o in &objects {
         let n = longest(&o.root, 0);
         assert!(n <= bound, "a string of {n} bytes from {} bytes of code", t.len());

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let lines = text.lines().count() as u32 + 2;
 
-    let (objects, errors) = eksguard_sources::iac::load_terraform_text("main.tf", text);
+    let (objects, errors) = eksguard_load::iac::load_terraform_text("main.tf", text);
     for e in &errors {
         assert_eq!(e.file, "main.tf", "{e}");
         assert!(e.line.is_none_or(|l| l <= lines), "{e}");
@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         .into_iter()
         .flatten()
     {
-        let r = eksguard_sources::iac::cloudformation::load(&doc.root, &path);
+        let r = eksguard_load::iac::cloudformation::load(&doc.root, &path);
         for e in r.errors.iter().chain(&r.warnings) {
             assert!(e.line.is_none_or(|l| l <= lines), "{e}");
         }

@@ -6,8 +6,8 @@
 use eksguard_model::yaml::ParseLimits;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use libfuzzer_sys::fuzz_target;
 
 static HOOK: std::sync::Once = std::sync::Once::new();

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use eksguard::serve::admission::{parse_review, Judge, Policy};
 use eksguard::serve::cache::{Cache, WATCHED};
+use eksguard_live::kube_live::live_object;
 use eksguard_model::{Object, Severity};
 use eksguard_rules::engine::EngineConfig;
-use eksguard_sources::kube_live::live_object;
 use serde_json::{json, Value as Json};
 
 /// Counts what passes through the allocator the server runs on.

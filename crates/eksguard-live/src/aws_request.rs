@@ -232,7 +232,7 @@ impl SignedClient {
     /// to the partition's endpoint unless an override names another.
     pub(crate) fn global(conf: &aws_config::SdkConfig, service: &'static str, env: &str) -> Self {
         let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
-        let (home, endpoint) = match partition(&region) {
+        let (home, endpoint) = match eksguard_model::arn::partition_of(&region) {
             "aws-cn" => (
                 "cn-north-1",
                 format!("https://{service}.cn-north-1.amazonaws.com.cn"),
@@ -473,23 +473,12 @@ pub(crate) fn default_endpoint(service: &str, region: &str) -> String {
     format!("https://{service}.{region}.{suffix}")
 }
 
-/// The partition of a region, for ARNs.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn endpoints_and_partitions() {
+    fn endpoints() {
         assert_eq!(
             default_endpoint("ec2", "eu-west-1"),
             "https://ec2.eu-west-1.amazonaws.com"
@@ -498,8 +487,6 @@ mod tests {
             default_endpoint("securityhub", "cn-north-1"),
             "https://securityhub.cn-north-1.amazonaws.com.cn"
         );
-        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition("eu-central-1"), "aws");
     }
 
     #[test]

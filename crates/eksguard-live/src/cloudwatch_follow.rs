@@ -19,11 +19,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
-use crate::audit::{fnv1a, FNV_OFFSET};
 use crate::aws_api::Logs;
 use crate::aws_live::{sdk_config, LiveError};
 use crate::aws_request::AwsError;
 use crate::cloudwatch_live::{LogEvent, AUDIT_STREAM_PREFIX};
+use eksguard_model::hash::{fnv1a, FNV_OFFSET};
 
 /// `FilterLogEvents` takes at most this many stream names.
 const STREAMS_PER_CALL: usize = 100;

@@ -817,7 +817,10 @@ pub fn live_object(item: Json, kind: &str, api_version: &str) -> Option<Object> 
     item.entry("apiVersion")
         .or_insert_with(|| Json::String(api_version.to_string()));
     // Items of the Secret list are Secrets whatever their own `kind` says.
-    crate::snapshot::sanitize_as(&mut item, crate::snapshot::is_secret_kind(kind));
+    eksguard_model::sanitize::sanitize_as(
+        &mut item,
+        eksguard_model::sanitize::is_secret_kind(kind),
+    );
     let root = Node::from_json(&Json::Object(item));
     Object::from_node(root, Source::Live, "default").ok()
 }

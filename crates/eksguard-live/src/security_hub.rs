@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value as Json};
 
 use crate::aws_live::{sdk_config, LiveError};
-use crate::aws_request::{self, AwsError, Call, SignedClient};
+use crate::aws_request::{AwsError, Call, SignedClient};
 
 /// `BatchImportFindings` takes at most 100 findings a call.
 pub const BATCH: usize = 100;
@@ -122,7 +122,7 @@ pub fn target(opts: &HubOptions, account: Option<&str>) -> Result<HubTarget, Hub
             None => caller_account(&conf).await?,
         };
         Ok(HubTarget {
-            partition: aws_request::partition(&region),
+            partition: eksguard_model::arn::partition_of(&region),
             account,
             region,
         })
@@ -468,6 +468,7 @@ fn pointer_key(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws_request;
 
     #[test]
     fn error_answers() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use eksguard_model::{Node, Object, Source, Value};
 
-use crate::aws_json::{decode_policy_field, Classified};
+use crate::aws_shape::{decode_policy_field, Classified};
 
 pub const CLOUDTRAIL: &str = "aws:cloudtrail";
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use eksguard_model::node::Entry;
 use eksguard_model::{Node, Object, Source, Value};
 
-use crate::aws_json::{decode_policy_field, take, take_seq, Classified, EKS, IAM};
+use crate::aws_shape::{decode_policy_field, take, take_seq, Classified, EKS, IAM};
 
 /// The objects of one of the outputs above, or `None` for any other shape.
 pub fn classify(root: &mut Node, path: &Arc<str>, doc: u32) -> Option<Classified> {

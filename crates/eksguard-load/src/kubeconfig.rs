@@ -9,7 +9,7 @@ use eksguard_model::arn::Arn;
 use eksguard_model::yaml::{parse_documents, ParseLimits};
 use eksguard_model::Node;
 
-use crate::files::{read_file, ReadError};
+use crate::read::{read_file, ReadError};
 use crate::rootfs::DEFAULT_MAX_FILE_BYTES;
 
 /// An EKS cluster named by a kubeconfig context.

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use eksguard_model::node::Entry;
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
 
-use crate::files::{display, load_file, load_text, LoadOptions};
+use crate::files::{load_file, load_text, LoadOptions};
+use crate::read::display;
 use crate::rootfs::{Resolved, RootFs};
 
 /// Kubelet config files of the EKS AMIs and kubeadm, in the order kube-bench tries them.

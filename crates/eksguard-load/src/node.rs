@@ -335,6 +335,7 @@ fn node_os(fs: &RootFs) -> Option<Object> {
 }
 
 /// A synthetic `NodeFile` object with the facts NODE012 judges.
+#[cfg(unix)]
 fn node_file(file: &NodeFile<'_>, role: &str, names: &IdNames) -> Result<Object, String> {
     use std::os::unix::fs::MetadataExt;
     // Follow links (inside the root): the kubelet reads the target, and a link's own mode
@@ -370,7 +371,16 @@ fn node_file(file: &NodeFile<'_>, role: &str, names: &IdNames) -> Result<Object,
         .map_err(|_| "internal: NodeFile without kind".to_string())
 }
 
-#[cfg(test)]
+/// File modes and numeric owners are Unix facts.
+#[cfg(not(unix))]
+fn node_file(file: &NodeFile<'_>, role: &str, _: &IdNames) -> Result<Object, String> {
+    Err(format!(
+        "{role}: {}: file modes and owners are read on Unix hosts only",
+        file.shown()
+    ))
+}
+
+#[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::symlink;
 

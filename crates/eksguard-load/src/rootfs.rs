@@ -17,7 +17,6 @@
 use std::ffi::OsString;
 use std::fs::Metadata;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Links followed while resolving one path, as Linux allows (`MAXSYMLINKS`).
@@ -40,6 +39,8 @@ pub enum RootError {
     TooLarge { path: String, limit: u64 },
     #[error("{path} changed while it was opened; not read")]
     Changed { path: String },
+    #[error("{path}: reading a node's file system needs a Unix host")]
+    Unsupported { path: String },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -72,6 +73,12 @@ pub struct RootFs {
 impl RootFs {
     /// The file system under `root`, which must be a directory.
     pub fn new(root: &Path) -> Result<RootFs, RootError> {
+        // Paths, modes and owners on the node are Unix ones.
+        if cfg!(not(unix)) {
+            return Err(RootError::Unsupported {
+                path: root.display().to_string(),
+            });
+        }
         let meta = std::fs::metadata(root).map_err(|source| RootError::Io {
             path: root.display().to_string(),
             source,
@@ -295,7 +302,7 @@ impl RootFs {
         };
         let file = std::fs::File::open(&r.host).map_err(io)?;
         let opened = file.metadata().map_err(io)?;
-        if (opened.dev(), opened.ino()) != (r.meta.dev(), r.meta.ino()) {
+        if !same_file(&opened, &r.meta) {
             return Err(RootError::Changed { path: shown });
         }
         let limit = self.max_file_bytes;
@@ -333,7 +340,21 @@ impl RootFs {
     }
 }
 
-#[cfg(test)]
+/// Whether two metadata are of the same file (device and inode).
+#[cfg(unix)]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Without inodes, a file of another type or size is what can be told apart; only files
+/// named on this machine's command line are read here (a node root needs Unix).
+#[cfg(not(unix))]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    a.file_type() == b.file_type() && a.len() == b.len()
+}
+
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;

@@ -27,9 +27,27 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`), for the ARNs built in it.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Arn;
+    use super::{partition_of, Arn};
+
+    #[test]
+    fn partitions_of_regions() {
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("eu-central-1"), "aws");
+    }
 
     #[test]
     fn splits_six_parts_and_keeps_the_resource_whole() {

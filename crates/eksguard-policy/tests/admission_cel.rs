@@ -11,14 +11,14 @@ use std::sync::Arc;
 use cel_interpreter::extractors::This;
 use cel_interpreter::objects::{Key, Map};
 use cel_interpreter::{Context, Program, Value};
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use eksguard_model::workload::WORKLOAD_KINDS;
 use eksguard_model::{Inventory, ObjectId};
 use eksguard_policy::admission;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
 use eksguard_rules::suppress::Date;
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
 use serde_json::Value as Json;
 
 /// The string functions of Kubernetes' CEL environment (cel-go's strings extension) that

@@ -1,8 +1,8 @@
 //! Unit-test helper: one rule run over a YAML stream, for the cases a fixture cannot hold
 //! (a fixture must fire, and some hardened inputs are whole scans that must not).
 
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 
 use crate::engine::{Engine, EngineConfig};
 use crate::registry;

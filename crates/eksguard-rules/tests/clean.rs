@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
 use eksguard_rules::suppress::Date;
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
 
 #[test]
 fn hardened_scans_give_nothing_to_report() {

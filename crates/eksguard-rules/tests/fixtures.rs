@@ -16,11 +16,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::suppress::Date;
 use eksguard_rules::{registry, Params};
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

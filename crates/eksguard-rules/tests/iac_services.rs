@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use eksguard_load::files::load_text;
+use eksguard_load::iac::load_terraform_text;
+use eksguard_load::LoadOptions;
 use eksguard_model::Inventory;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
 use eksguard_rules::suppress::Date;
-use eksguard_sources::files::load_text;
-use eksguard_sources::iac::load_terraform_text;
-use eksguard_sources::LoadOptions;
 
 const RULES: &[&str] = &[
     "RUN005", "RUN006", "RUN007", "NODE014", "NODE015", "NODE016", "IMG004", "IMG005", "IMG006",

@@ -364,20 +364,27 @@ pub struct AwsArgs {
     /// Never read AWS, even for an EKS context.
     #[arg(long)]
     pub no_aws: bool,
-    /// AWS region [default: from the EKS context ARN, else the AWS configuration].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
     /// EKS cluster name or ARN [default: from the EKS context ARN]. Without --context and
     /// --kubeconfig, the Kubernetes API is reached at the endpoint EKS gives, with a token
     /// from the AWS credentials.
     #[arg(long, value_name = "NAME")]
     pub cluster_name: Option<String>,
-    /// Send every AWS request to this AWS-compatible endpoint.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub conn: AwsConnect,
+}
+
+/// Where and as whom AWS is called: shared by `cluster` and `fleet`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsConnect {
+    /// AWS region [default: from the EKS context ARN, else the AWS configuration].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
     /// AWS profile of the shared configuration files.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+    /// Send every AWS request to this AWS-compatible endpoint.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -396,6 +403,10 @@ pub struct ClusterArgs {
 
 /// `eksguard fleet`: which accounts and regions, and how to enter them.
 #[derive(Debug, Args)]
+#[command(mut_arg("region", |a| a.help(
+    "Region of the STS, Organizations and DescribeRegions calls [default: the AWS \
+     configuration]"
+)))]
 pub struct FleetArgs {
     /// Regions to list clusters in (comma-separated) [default: the configured region].
     #[arg(
@@ -433,16 +444,8 @@ pub struct FleetArgs {
     /// the clusters.
     #[arg(long)]
     pub aws_only: bool,
-    /// Region of the STS, Organizations and DescribeRegions calls [default: the AWS
-    /// configuration].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// AWS profile of the shared configuration files.
-    #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<String>,
-    /// Send every AWS request to this AWS-compatible endpoint.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub conn: AwsConnect,
     /// Seconds to wait for one Kubernetes API response.
     #[arg(long, value_name = "SECS", default_value_t = KubeArgs::REQUEST_TIMEOUT)]
     pub request_timeout: u64,

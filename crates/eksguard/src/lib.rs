@@ -40,7 +40,7 @@ impl Outcome {
 
 pub fn run(cli: cli::Cli) -> anyhow::Result<Outcome> {
     #[cfg(feature = "aws")]
-    eksguard_sources::aws_request::set_verbose(cli.verbose);
+    eksguard_live::aws_request::set_verbose(cli.verbose);
     match cli.command {
         cli::Command::Scan(args) => commands::scan::run(*args),
         cli::Command::Node(args) => commands::node::run(args),

@@ -42,7 +42,7 @@ pub fn target(args: &ReportArgs) -> anyhow::Result<AsffTarget> {
     #[cfg(feature = "aws")]
     {
         let t =
-            eksguard_sources::security_hub::target(&hub_options(args), args.aws_account.as_deref())
+            eksguard_live::security_hub::target(&hub_options(args), args.aws_account.as_deref())
                 .context("the AWS account and region of the findings")?;
         Ok(AsffTarget {
             account: t.account,
@@ -63,13 +63,7 @@ pub fn target(args: &ReportArgs) -> anyhow::Result<AsffTarget> {
         let (Some(account), Some(region)) = (args.aws_account.clone(), region) else {
             bail!("ASFF needs --aws-account and --region (or AWS_REGION) in a build without the `aws` feature");
         };
-        let partition = if region.starts_with("cn-") {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
+        let partition = eksguard_model::arn::partition_of(&region);
         Ok(AsffTarget {
             account,
             region,
@@ -81,8 +75,8 @@ pub fn target(args: &ReportArgs) -> anyhow::Result<AsffTarget> {
 }
 
 #[cfg(feature = "aws")]
-pub fn hub_options(args: &ReportArgs) -> eksguard_sources::security_hub::HubOptions {
-    eksguard_sources::security_hub::HubOptions {
+pub fn hub_options(args: &ReportArgs) -> eksguard_live::security_hub::HubOptions {
+    eksguard_live::security_hub::HubOptions {
         region: args.aws.region.clone(),
         profile: args.aws.profile.clone(),
         endpoint_url: args.aws.endpoint_url.clone(),
@@ -94,7 +88,7 @@ pub fn hub_options(args: &ReportArgs) -> eksguard_sources::security_hub::HubOpti
 /// standard error says what happened, and one line per finding Security Hub refused.
 #[cfg(feature = "aws")]
 pub fn send(args: &ReportArgs, report: &Report<'_>, target: &AsffTarget) -> anyhow::Result<()> {
-    use eksguard_sources::security_hub::{sync, Import};
+    use eksguard_live::security_hub::{sync, Import};
     let import = Import {
         findings: eksguard_report::asff::findings(report, target),
         product_arn: target.product_arn(),

@@ -471,7 +471,7 @@ mod tests {
     use eksguard_model::Node;
 
     use super::*;
-    use crate::aws_json::{self, Classified};
+    use eksguard_load::aws_json::{self, Classified};
 
     /// The objects `classify` makes of CLI output text, positions dropped.
     fn from_cli(text: &str) -> Vec<(String, String, Json)> {

@@ -34,9 +34,9 @@ use super::{
     ROLE_KINDS, ROLE_POLICY_KINDS, SG_KINDS, SUBNET_KINDS,
 };
 use crate::aws_api::{Eks, Iam};
-use crate::aws_json::{self, Classified};
 use crate::aws_request::AwsError;
 use crate::ec2_query::{Ec2Client, Ec2Error, STR};
+use eksguard_load::aws_json::{self, Classified};
 
 /// Makes every call of a live read with the SDK configuration `conf`: the objects made of
 /// the answers, and an error for each call that failed.

@@ -4,7 +4,7 @@
 //!
 //! Each output is rewritten as the JSON the AWS CLI prints for the same call (same
 //! wrapper and field names, policy documents decoded) and handed to
-//! [`crate::aws_json::classify`], so a live object is the object a saved CLI output would
+//! [`eksguard_load::aws_json::classify`], so a live object is the object a saved CLI output would
 //! give, with [`eksguard_model::Source::Live`]. A call that fails (after its retries) becomes an [`eksguard_model::InputError`] naming the call, the resource and
 //! the rules left without data; the other calls go on.
 //!

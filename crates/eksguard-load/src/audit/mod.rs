@@ -28,8 +28,6 @@ mod envelope;
 mod framing;
 mod reader;
 
-#[cfg(feature = "aws")]
-pub(crate) use reader::{fnv1a, FNV_OFFSET};
 pub use reader::{AuditReader, OnBatch};
 
 /// Where an event came from: a file (or `LOG_GROUP/STREAM` label) and a line (or index).

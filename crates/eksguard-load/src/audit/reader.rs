@@ -20,18 +20,7 @@ use super::framing::{
 };
 use super::{Batch, EventError, Parsed, ReadOptions};
 
-pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// FNV-1a: quick on short keys such as auditIDs; the set needs no protection against
-/// crafted collisions (a collision only keeps one extra event, or drops one).
-pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    // A separator, so that ("ab", "c") and ("a", "bc") differ.
-    (h ^ 0xff).wrapping_mul(0x0100_0000_01b3)
-}
+use eksguard_model::hash::{fnv1a, FNV_OFFSET};
 
 /// Hashes the keys of [`Dedup`], which are hashes already, by passing them through.
 #[derive(Default)]
@@ -84,7 +73,7 @@ fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
     if ft.is_file() {
         return None;
     }
-    let what = crate::files::file_kind(&ft);
+    let what = crate::read::file_kind(&ft);
     Some(format!(
         "{what}, not a regular file: skipped (give a pipe's output as `-`, standard input)"
     ))
@@ -93,7 +82,7 @@ fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
 /// Opens a regular file without blocking, and checks what was opened: the path may have
 /// been replaced by a FIFO since it was looked at.
 fn open_regular(path: &Path) -> Result<std::fs::File, String> {
-    let f = crate::files::open_nonblocking(path).map_err(|e| format!("cannot read: {e}"))?;
+    let f = crate::read::open_nonblocking(path).map_err(|e| format!("cannot read: {e}"))?;
     let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
     match not_regular(&meta) {
         Some(what) => Err(what),

@@ -23,21 +23,11 @@ use std::sync::Arc;
 
 use eksguard_model::{FieldPath, InputError, Node, Object, Pos, Value};
 
-use super::hcl::Evaluated;
+use super::hcl::{is_eks_module, Evaluated};
 use super::ir::{self, Slot};
 use super::terraform::role_arn;
 use super::{str_node, Shape, Val, V};
 use crate::aws_json::{EC2, EKS, IAM};
-
-/// Whether a module source is the EKS module (registry, GitHub or git address).
-pub fn is_eks_module(source: &str) -> bool {
-    let s = source.trim().to_ascii_lowercase();
-    s.starts_with("terraform-aws-modules/eks/aws")
-        && !s
-            .trim_start_matches("terraform-aws-modules/eks/aws")
-            .starts_with("//modules")
-        || (s.contains("terraform-aws-modules/terraform-aws-eks") && !s.contains("//modules"))
-}
 
 /// The module's major version from `version` (`~> 20.0`, `20.8.4`) or a `?ref=v20.1.0`.
 fn major(attrs: &V) -> Option<u32> {

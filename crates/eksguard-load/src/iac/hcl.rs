@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use eksguard_model::{InputError, Object, Pos};
+use eksguard_model::{InputError, Pos};
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::template::{Element, Template};
@@ -697,7 +697,7 @@ impl<'a> Scope<'a> {
                         .get(&("module", "module".to_string(), name.clone()))?;
                 let source = block.body.get_attribute("source")?;
                 let source = self.eval_top(&source.value, mfi, &Inst::default(), depth + 1);
-                if !super::eks_module::is_eks_module(source.as_str()?) {
+                if !is_eks_module(source.as_str()?) {
                     return None;
                 }
                 let input = |keys: &[&str]| {
@@ -1116,6 +1116,16 @@ fn function(
     }
 }
 
+/// Whether a module source is the EKS module (registry, GitHub or git address).
+pub fn is_eks_module(source: &str) -> bool {
+    let s = source.trim().to_ascii_lowercase();
+    s.starts_with("terraform-aws-modules/eks/aws")
+        && !s
+            .trim_start_matches("terraform-aws-modules/eks/aws")
+            .starts_with("//modules")
+        || (s.contains("terraform-aws-modules/terraform-aws-eks") && !s.contains("//modules"))
+}
+
 /// JSON text of a known value (`jsonencode` in a string), at most
 /// [`super::MAX_STRING`] bytes.
 pub fn to_json(v: &V) -> Option<String> {
@@ -1256,43 +1266,6 @@ fn policy_document(body: &V, pos: Pos, fi: u32) -> V {
         body.pos,
     )
 }
-
-/// Objects of `kubernetes_manifest` and the rest, for one evaluated directory.
-pub fn objects(module: &Module, default_ns: &str) -> (Vec<Object>, Vec<InputError>) {
-    let mut objects = Vec::new();
-    let mut warnings = module.warnings.clone();
-    let scope = module
-        .files
-        .first()
-        .map(|f| super::dir_of(&f.name))
-        .unwrap_or_default();
-    for b in &module.blocks {
-        let path = module.file_name(b.file);
-        match b.block {
-            "resource" => objects.extend(super::terraform::map_resource(
-                "terraform",
-                &scope,
-                &b.ty,
-                &b.address,
-                &b.attrs,
-                b.pos,
-                b.file,
-                &path,
-                &b.suppressions,
-                b.unknown_count.as_deref(),
-                default_ns,
-            )),
-            "module" => {
-                let (o, w) = super::eks_module::map_module(b, &path, &scope);
-                objects.extend(o);
-                warnings.extend(w);
-            }
-            _ => {}
-        }
-    }
-    (objects, warnings)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

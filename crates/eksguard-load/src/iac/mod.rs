@@ -49,7 +49,10 @@ pub mod ir;
 pub mod ir_services;
 pub mod plan;
 pub mod terraform;
+mod tf_dir;
 mod tf_json;
+
+pub use tf_dir::{load_terraform, load_terraform_text};
 
 /// Deepest nesting the readers follow (expressions, references, values): hostile input
 /// ends as unknown or as an error, never as a stack overflow.
@@ -661,6 +664,9 @@ pub fn permissions_boundary(arn: &V) -> V {
     ]))
 }
 
+/// The stand-in account of ARNs Terraform computes.
+pub const ACCOUNT: &str = "000000000000";
+
 /// The identifier standing for what apply computes (an ID, an unnamed role's name) for
 /// the resource at `address` of the directory or template `scope`: unique across the
 /// scan, since two directories may both hold `aws_subnet.private`.
@@ -674,7 +680,7 @@ pub fn stand_in(scope: &str, address: &str) -> String {
 
 /// The IAM OIDC provider ARN of an issuer (`oidc.eks.REGION.amazonaws.com/id/ID`).
 pub fn oidc_provider_arn(issuer: &str) -> String {
-    format!("arn:aws:iam::{}:oidc-provider/{issuer}", terraform::ACCOUNT)
+    format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}")
 }
 
 /// The directory part of a file's display path.
@@ -682,41 +688,6 @@ pub fn dir_of(path: &str) -> String {
     match path.rfind('/') {
         Some(i) => path[..i].to_string(),
         None => ".".to_string(),
-    }
-}
-
-/// Whether a path is Terraform, in the native syntax (`.tf`, `.tfvars`) or the JSON one
-/// (`.tf.json`, `.tfvars.json`).
-pub fn is_terraform_path(path: &std::path::Path) -> bool {
-    let name = lower_name(path);
-    [".tf", ".tfvars", ".tf.json", ".tfvars.json"]
-        .iter()
-        .any(|x| name.ends_with(x))
-}
-
-fn lower_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
-/// Whether a Terraform path is a variable file (`.tfvars`, `.tfvars.json`).
-fn is_var_file(path: &std::path::Path) -> bool {
-    let name = lower_name(path);
-    name.ends_with(".tfvars") || name.ends_with(".tfvars.json")
-}
-
-/// Variable files Terraform reads by itself in a directory: `terraform.tfvars` and
-/// `terraform.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json` in name order.
-fn auto_var_file_rank(path: &std::path::Path) -> Option<(u8, String)> {
-    let name = lower_name(path);
-    if name == "terraform.tfvars" || name == "terraform.tfvars.json" {
-        Some((0, name))
-    } else if name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json") {
-        Some((1, name))
-    } else {
-        None
     }
 }
 
@@ -729,164 +700,6 @@ pub struct Loaded {
     pub files_scanned: usize,
     pub too_large: usize,
     pub not_regular: usize,
-}
-
-/// Reads Terraform files, grouped by directory (each directory is one module scope),
-/// with `var_files` (`--var-file`) applied to every directory after its own variable
-/// files. `read` reads one file under the loader's limits.
-pub fn load_terraform(
-    files: &[std::path::PathBuf],
-    var_files: &[std::path::PathBuf],
-    default_ns: &str,
-    read: &(dyn Fn(&std::path::Path) -> Result<Vec<u8>, crate::ReadError> + Sync),
-) -> Loaded {
-    use rayon::prelude::*;
-    use std::collections::BTreeMap;
-    let mut out = Loaded::default();
-    let parse = |p: &std::path::Path, out: &mut Loaded| -> Option<hcl::TfFile> {
-        let name = crate::files::display(p);
-        let bytes = match read(p) {
-            Ok(b) => b,
-            Err(e) => {
-                match e {
-                    crate::ReadError::TooLarge(_) => out.too_large += 1,
-                    crate::ReadError::NotRegular(_) => out.not_regular += 1,
-                    crate::ReadError::Io(_) => {}
-                }
-                out.errors.push(InputError::new(name, None, e.to_string()));
-                return None;
-            }
-        };
-        out.files_scanned += 1;
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-                out.errors.push(InputError::new(
-                    name,
-                    Some(line),
-                    "invalid UTF-8; file skipped",
-                ));
-                return None;
-            }
-        };
-        // The JSON syntax is read as the native text it stands for, line for line.
-        let text = if name.to_ascii_lowercase().ends_with(".json") {
-            match tf_json::to_hcl(&name, &text, is_var_file(p)) {
-                Ok(t) => t,
-                Err(e) => {
-                    out.errors.push(e);
-                    return None;
-                }
-            }
-        } else {
-            text
-        };
-        match hcl::TfFile::parse(&name, text) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                out.errors.push(e);
-                None
-            }
-        }
-    };
-    let mut flags = Loaded::default();
-    let extra: Vec<hcl::TfFile> = var_files
-        .iter()
-        .filter_map(|p| parse(p, &mut flags))
-        .collect();
-    // `--var-file` files are inputs of every directory, counted once.
-    out.files_scanned += flags.files_scanned;
-    out.errors.extend(flags.errors);
-    let mut dirs: BTreeMap<std::path::PathBuf, Vec<std::path::PathBuf>> = BTreeMap::new();
-    for f in files {
-        let dir = f
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
-        dirs.entry(dir).or_default().push(f.clone());
-    }
-    let results: Vec<Loaded> = dirs
-        .into_par_iter()
-        .map(|(_, mut paths)| {
-            let mut r = Loaded::default();
-            paths.sort();
-            let mut tf = Vec::new();
-            let mut vars: Vec<(u8, String, hcl::TfFile)> = Vec::new();
-            for p in &paths {
-                let is_vars = is_var_file(p);
-                let Some(f) = parse(p, &mut r) else { continue };
-                if !is_vars {
-                    tf.push(f);
-                } else if let Some((rank, name)) = auto_var_file_rank(p) {
-                    vars.push((rank, name, f));
-                } else if !var_files.iter().any(|v| v == p) {
-                    // Terraform itself reads only these two kinds; say so rather than
-                    // apply or drop it silently.
-                    r.warnings.push(InputError::new(
-                        crate::files::display(p),
-                        None,
-                        "variable file not applied: only terraform.tfvars and *.auto.tfvars are \
-                         read with their directory; pass others with --var-file",
-                    ));
-                }
-            }
-            if tf.is_empty() {
-                return r;
-            }
-            vars.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-            let mut var_files: Vec<&hcl::TfFile> = vars.iter().map(|(_, _, f)| f).collect();
-            var_files.extend(extra.iter());
-            let module = hcl::evaluate(tf, &var_files);
-            let (objects, warnings) = hcl::objects(&module, default_ns);
-            r.objects = objects;
-            r.warnings.extend(warnings);
-            r
-        })
-        .collect();
-    for r in results {
-        out.objects.extend(r.objects);
-        out.errors.extend(r.errors);
-        out.warnings.extend(r.warnings);
-        out.files_scanned += r.files_scanned;
-        out.too_large += r.too_large;
-        out.not_regular += r.not_regular;
-    }
-    out
-}
-
-/// One HCL text as a directory of its own (fuzzing, tests): its objects and the errors.
-pub fn load_terraform_text(name: &str, text: &str) -> (Vec<Object>, Vec<InputError>) {
-    match hcl::TfFile::parse(name, text.to_string()) {
-        Ok(f) => {
-            let module = hcl::evaluate(vec![f], &[]);
-            hcl::objects(&module, "default")
-        }
-        Err(e) => (Vec::new(), vec![e]),
-    }
-}
-
-/// Infrastructure-as-code documents among parsed YAML and JSON: a Terraform plan or
-/// state, a CloudFormation template. `None` when the document is neither.
-pub fn detect(root: &Node, path: &Arc<str>, default_ns: &str) -> Option<Loaded> {
-    // CDK's other outputs (assets, manifest, tree) describe the build, not resources.
-    if path.contains("cdk.out/") && !path.ends_with(".template.json") && root.get("kind").is_none()
-    {
-        return Some(Loaded::default());
-    }
-    if plan::is_plan(root) {
-        let (objects, errors) = plan::load(root, path, default_ns);
-        return Some(Loaded {
-            objects,
-            errors,
-            ..Loaded::default()
-        });
-    }
-    if cloudformation::is_template(root) {
-        return Some(cloudformation::load(root, path));
-    }
-    None
 }
 
 /// Every position of `v` set to `pos` (text decoded from a string sits at the string).

@@ -16,8 +16,7 @@ use super::{document, ir, str_node, Shape, Val, V};
 mod services;
 use crate::aws_json::{EC2, EKS, IAM};
 
-/// The stand-in account of ARNs Terraform computes.
-pub const ACCOUNT: &str = "000000000000";
+pub use super::ACCOUNT;
 
 pub fn role_arn(name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/{name}")

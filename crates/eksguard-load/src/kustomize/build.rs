@@ -11,7 +11,8 @@ use super::patch;
 use super::res::Res;
 use super::transform;
 use super::tree::{FileId, Files, K, KV};
-use crate::files::{display, read_file, LoadOptions};
+use crate::files::LoadOptions;
+use crate::read::{display, read_file};
 
 /// Names kustomize looks for in a directory, in its order.
 pub(crate) const KUSTOMIZATION_FILES: [&str; 3] =

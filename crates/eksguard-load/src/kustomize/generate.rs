@@ -94,7 +94,7 @@ fn data(b: &mut Builder<'_>, k: &Kust, item: &K) -> R<Vec<Datum>> {
     for e in env_files {
         let path = normalize(&k.dir.join(e.text().unwrap_or_default()));
         let text = b.read_text(&path, Some((k, e.pos)))?;
-        let file = b.files.add(&crate::files::display(&path));
+        let file = b.files.add(&crate::read::display(&path));
         for (n, line) in text.lines().enumerate() {
             let line = line.trim_start();
             if line.is_empty() || line.starts_with('#') {

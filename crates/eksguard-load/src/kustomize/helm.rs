@@ -12,16 +12,9 @@ use std::time::{Duration, Instant};
 
 use eksguard_model::{InputError, Inventory, Node, Pos, Value};
 
-use crate::files::{display, LoadOptions};
-
-/// Values given to every chart rendered (`--helm-values`, `--helm-set`).
-#[derive(Debug, Clone, Default)]
-pub struct HelmOptions {
-    pub values: Vec<PathBuf>,
-    pub set: Vec<String>,
-    /// Longest a render may take.
-    pub timeout: Option<Duration>,
-}
+pub use crate::files::HelmOptions;
+use crate::files::LoadOptions;
+use crate::read::display;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -252,7 +245,7 @@ fn add_rendered(dir: &Path, text: &str, opts: &LoadOptions, inv: &mut Inventory)
         let (name, map) = match chunk.source {
             Some(src) => {
                 let path = template_path(dir, src);
-                let template = crate::files::read_file(&path, opts.max_file_size)
+                let template = crate::read::read_file(&path, opts.max_file_size)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok());
                 let map = template.map(|t| line_map(&chunk.text, &t));

@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 
 use eksguard_model::{InputError, Inventory, Object, Source};
 
-use crate::files::{display, LoadOptions};
+use crate::files::LoadOptions;
+use crate::read::display;
 use build::{is_remote, normalize, Builder, KUSTOMIZATION_FILES};
 
 /// What one kustomization names: local directories (bases, components) and whether it
@@ -55,7 +56,7 @@ fn refs(dir: &Path, opts: &LoadOptions) -> Refs {
     let Some(file) = kustomization_file(dir) else {
         return out;
     };
-    let Ok(bytes) = crate::files::read_file(&file, opts.max_file_size) else {
+    let Ok(bytes) = crate::read::read_file(&file, opts.max_file_size) else {
         return out;
     };
     let text = String::from_utf8_lossy(&bytes);

@@ -79,7 +79,7 @@ fn strategic_merge_patches(b: &mut Builder<'_>, k: &Kust, ra: &mut Vec<Res>) -> 
             // A file name, or the patch itself as text.
             Some(s) if !s.contains('\n') && !s.trim_start().starts_with(['{', '[']) => {
                 let path = super::build::normalize(&k.dir.join(s));
-                let name = crate::files::display(&path);
+                let name = crate::read::display(&path);
                 let text = b.read_text(&path, Some((k, item.pos)))?;
                 b.parse(&name, &text)?.into_iter().map(|(_, d)| d).collect()
             }

@@ -159,25 +159,42 @@ const BUILTIN_RESOURCES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-/// The verbs Kubernetes authorizes: those of requests, and the special ones RBAC knows.
-const VERBS: &[&str] = &[
-    "get",
-    "list",
-    "watch",
-    "create",
-    "update",
-    "patch",
-    "delete",
-    "deletecollection",
-    "use",
-    "bind",
-    "escalate",
-    "impersonate",
-    "approve",
-    "sign",
-    "attest",
-    "*",
+/// The verbs Kubernetes authorizes: those of requests, and the special ones RBAC knows;
+/// with whether an identity must hold it on everything to stand in for `cluster-admin`
+/// (the usual read and write verbs and the three that reach past RBAC).
+const VERB_TABLE: &[(&str, bool)] = &[
+    ("get", true),
+    ("list", true),
+    ("watch", true),
+    ("create", true),
+    ("update", true),
+    ("patch", true),
+    ("delete", true),
+    ("deletecollection", true),
+    ("use", false),
+    ("bind", true),
+    ("escalate", true),
+    ("impersonate", true),
+    ("approve", false),
+    ("sign", false),
+    ("attest", false),
+    ("*", false),
 ];
+
+/// The verbs an identity must hold on every resource of every group to be as powerful
+/// as `cluster-admin`.
+pub fn admin_verbs() -> impl Iterator<Item = &'static str> {
+    VERB_TABLE
+        .iter()
+        .filter(|(_, admin)| *admin)
+        .map(|(v, _)| *v)
+}
+
+/// A group and resource no real rule names: only `*` in both `apiGroups` and `resources`
+/// (without `resourceNames`) lets a request for it through, and that is what "every
+/// resource in every group, present and future" means.
+pub const ANY_GROUP: &str = "any.group.invalid";
+pub const ANY_RESOURCE: &str = "anyresources";
 
 /// Words people give as a verb that name a subresource: (word, verb, subresource).
 const SUBRESOURCE_VERBS: &[(&str, &str, &str)] = &[
@@ -366,10 +383,10 @@ pub fn parse_request(
             with: with.to_string(),
         });
     }
-    if !VERBS.contains(&verb_lc.as_str()) {
+    if !VERB_TABLE.iter().any(|(v, _)| *v == verb_lc) {
         notes.push(format!(
             "`{verb}` is not a verb Kubernetes uses; only rules naming it (or `*`) match{}",
-            crate::suggest::did_you_mean(&verb_lc, VERBS.iter().copied())
+            crate::suggest::did_you_mean(&verb_lc, VERB_TABLE.iter().map(|(v, _)| *v))
         ));
     }
     if resource.starts_with('/') {

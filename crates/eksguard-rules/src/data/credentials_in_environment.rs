@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn fixture_findings_never_show_values() {
         use crate::engine::{Engine, EngineConfig};
-        use eksguard_sources::{files::load_text, LoadOptions};
+        use eksguard_load::{files::load_text, LoadOptions};
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/data/DATA006.yaml");
         let text = std::fs::read_to_string(path).unwrap();
         let inv = load_text("DATA006.yaml", text.as_bytes(), &LoadOptions::default());

@@ -1,34 +1,13 @@
+use eksguard_model::rbac::query::{admin_verbs, ANY_GROUP, ANY_RESOURCE};
 use eksguard_model::rbac::{BindingKind, Origin, RbacModel, RequestAttributes, Role, RoleKind};
 
 use super::{binding_scope, bound_subjects};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
 
-/// Verbs a role must grant on everything to stand in for `cluster-admin`: the usual
-/// read and write verbs and the three that reach past RBAC.
-const ADMIN_VERBS: &[&str] = &[
-    "get",
-    "list",
-    "watch",
-    "create",
-    "update",
-    "patch",
-    "delete",
-    "deletecollection",
-    "escalate",
-    "bind",
-    "impersonate",
-];
-
-/// A group and resource no real rule names: only `*` in both `apiGroups` and `resources`
-/// (without `resourceNames`) lets a request for it through, and that is what "every
-/// resource in every group, present and future" means.
-const ANY_GROUP: &str = "any.group.invalid";
-const ANY_RESOURCE: &str = "anyresources";
-
 /// Whether the role's rules, taken together (an aggregated ClusterRole's included), grant
 /// every admin verb on every resource of every API group.
 fn grants_everything(role: &Role) -> bool {
-    ADMIN_VERBS.iter().all(|verb| {
+    admin_verbs().all(|verb| {
         let req = RequestAttributes::resource(verb, ANY_GROUP, ANY_RESOURCE);
         role.rules.iter().any(|r| r.rule.allows(&req))
     })

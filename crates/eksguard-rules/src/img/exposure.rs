@@ -3,29 +3,12 @@
 
 use eksguard_model::aws_kinds as k;
 use eksguard_model::podsec;
+use eksguard_model::rbac::query::{admin_verbs, ANY_GROUP, ANY_RESOURCE};
 use eksguard_model::rbac::{RbacModel, RequestAttributes};
 use eksguard_model::{Node, Object};
 
 use crate::aws_svc::text;
 use crate::Ctx;
-
-/// Verbs an identity must hold on everything to be as powerful as `cluster-admin`.
-const ADMIN_VERBS: &[&str] = &[
-    "get",
-    "list",
-    "watch",
-    "create",
-    "update",
-    "patch",
-    "delete",
-    "escalate",
-    "bind",
-    "impersonate",
-];
-
-/// A group and resource no real rule names: only wildcards grant them.
-const ANY_GROUP: &str = "any.group.invalid";
-const ANY_RESOURCE: &str = "anyresources";
 
 /// The exposure of a workload, one phrase per fact (empty: nothing known).
 pub(crate) fn exposure(cx: &Ctx<'_>, rbac: &RbacModel, w: &Object) -> Vec<String> {
@@ -44,7 +27,7 @@ pub(crate) fn exposure(cx: &Ctx<'_>, rbac: &RbacModel, w: &Object) -> Vec<String
     let ns = w.ns().unwrap_or("default");
     let sa = pod.service_account();
     let user = format!("system:serviceaccount:{ns}:{sa}");
-    let admin = ADMIN_VERBS.iter().all(|verb| {
+    let admin = admin_verbs().all(|verb| {
         let mut req = RequestAttributes::resource(verb, ANY_GROUP, ANY_RESOURCE);
         req.user = user.clone();
         !rbac.authorize(&req).is_empty()

@@ -203,8 +203,8 @@ impl InventoryRule for NetworkPolicyNotEnforced {
 mod tests {
     use crate::engine::{Engine, EngineConfig};
     use crate::registry;
-    use eksguard_sources::files::load_text;
-    use eksguard_sources::LoadOptions;
+    use eksguard_load::files::load_text;
+    use eksguard_load::LoadOptions;
 
     fn findings(yaml: &str) -> usize {
         let inv = load_text("t.yaml", yaml.as_bytes(), &LoadOptions::default());

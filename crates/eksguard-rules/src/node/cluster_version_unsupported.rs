@@ -161,8 +161,8 @@ mod tests {
     fn severities(version: &str, as_of: Option<&str>) -> Vec<Severity> {
         use crate::engine::{Engine, EngineConfig};
         use crate::{registry, Params};
-        use eksguard_sources::files::load_text;
-        use eksguard_sources::LoadOptions;
+        use eksguard_load::files::load_text;
+        use eksguard_load::LoadOptions;
         let text = format!(
             r#"{{"cluster": {{"name": "c", "arn": "arn:aws:eks:eu-west-1:1:cluster/c", "version": "{version}"}}}}"#
         );

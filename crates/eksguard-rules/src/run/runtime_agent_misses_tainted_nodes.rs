@@ -1,3 +1,4 @@
+use eksguard_model::aws_kinds as k;
 use eksguard_model::{Node, Object};
 
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
@@ -49,7 +50,7 @@ declare_rule! {
         severity: Medium,
         data: [Kubernetes, Eks],
         scope: Inventory,
-        reads: &["DaemonSet", "Node", "EKSNodegroup", "NodePool"],
+        reads: &["DaemonSet", "Node", k::EKS_NODEGROUP, "NodePool"],
         summary: "Runtime security agent cannot run on tainted nodes",
         remediation: "Let the runtime agent's DaemonSet tolerate every taint of the cluster's nodes (`operator: Exists`).",
         guide: &["RT-01", "RT-02"],
@@ -191,7 +192,7 @@ fn tainted_places(cx: &Ctx<'_>) -> Vec<(String, Vec<Taint>)> {
             taints(node.spec().get("taints")),
         ));
     }
-    for ng in cx.objects_of("EKSNodegroup") {
+    for ng in cx.objects_of(k::EKS_NODEGROUP) {
         if text(ng.root.get("amiType")).starts_with("WINDOWS") {
             continue;
         }

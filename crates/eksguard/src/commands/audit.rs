@@ -2,6 +2,7 @@
 //! CloudWatch Logs through the AWS API) through the AUD rules, the summary counters, or
 //! the least-privilege RBAC generator.
 
+use eksguard_load::audit::{AuditReader, OnBatch, ReadOptions};
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::{InputError, Severity};
 use eksguard_policy::rbac_gen::{self, Decision, Power, Target};
@@ -12,7 +13,6 @@ use eksguard_report::{
 };
 use eksguard_rules::events::{AuditEngine, EventFinding};
 use eksguard_rules::registry;
-use eksguard_sources::audit::{AuditReader, OnBatch, ReadOptions};
 use rayon::prelude::*;
 
 use crate::baseline::BaselineEntry;
@@ -49,7 +49,7 @@ fn read_cloudwatch(
 ) {
     use std::collections::HashMap;
 
-    use eksguard_sources::cloudwatch_live::{LogQuery, LogReader};
+    use eksguard_live::cloudwatch_live::{LogQuery, LogReader};
 
     let label = format!("cloudwatch:{group}");
     let now_ms = std::time::SystemTime::now()

@@ -15,14 +15,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use base64::Engine as _;
+use eksguard_live::cloudwatch_follow::{FollowOptions, Follower, Positions};
+use eksguard_live::security_hub::Importer;
+use eksguard_load::audit::AuditReader;
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::InputError;
 use eksguard_report::asff::{self, AsffTarget};
 use eksguard_report::{reporter, OutputFormat, Report, ReportFinding, Reporter};
 use eksguard_rules::events::AuditEngine;
-use eksguard_sources::audit::AuditReader;
-use eksguard_sources::cloudwatch_follow::{FollowOptions, Follower, Positions};
-use eksguard_sources::security_hub::Importer;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -654,7 +654,7 @@ impl Run<'_, '_> {
     /// Runs the rules on a poll's events and writes their findings.
     fn judge(
         &mut self,
-        events: &[eksguard_sources::cloudwatch_follow::FollowedEvent],
+        events: &[eksguard_live::cloudwatch_follow::FollowedEvent],
         sink: &mut Sink,
     ) -> std::io::Result<()> {
         let now = now_ms();
@@ -812,7 +812,7 @@ mod tests {
     const NOW: i64 = 1_765_000_000_000;
 
     fn checkpoint(streams: usize, seen: usize, keys: usize) -> Checkpoint {
-        use eksguard_sources::cloudwatch_follow::StreamPosition;
+        use eksguard_live::cloudwatch_follow::StreamPosition;
         let now = NOW;
         let mut positions = Positions::default();
         for s in 0..streams {

@@ -24,9 +24,9 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<Outcome> {
         .or(info.server)
         .unwrap_or_else(|| "in-cluster".into());
     spec.set_aws(crate::cli::AwsReportContext {
-        region: args.aws.region.clone(),
-        profile: args.aws.profile.clone(),
-        endpoint_url: args.aws.endpoint_url.clone(),
+        region: args.aws.conn.region.clone(),
+        profile: args.aws.conn.profile.clone(),
+        endpoint_url: args.aws.conn.endpoint_url.clone(),
         scope: format!("cluster:{name}"),
     });
     let report = pipeline::judge_objects(&spec, &inv, eksguard_rules::registry::all());

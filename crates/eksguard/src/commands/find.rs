@@ -4,8 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
+use eksguard_load::LoadOptions;
 use eksguard_model::{Inventory, Node, Object};
-use eksguard_sources::LoadOptions;
 
 use crate::cli::FindArgs;
 use crate::Outcome;

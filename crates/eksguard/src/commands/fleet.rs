@@ -34,6 +34,7 @@ mod live {
     use std::sync::Mutex;
 
     use anyhow::{bail, Context};
+    use eksguard_live::fleet_aws::{self, Credentials};
     use eksguard_report::asff::AsffTarget;
     use eksguard_report::fleet::{
         ClusterScope, FleetCluster, FleetProblem, FleetReport, ReadStatus,
@@ -42,7 +43,6 @@ mod live {
     use eksguard_report::{RenderOptions, SourceCache};
     use eksguard_rules::engine::Engine;
     use eksguard_rules::registry;
-    use eksguard_sources::fleet_aws::{self, Credentials};
 
     use crate::cli::FleetArgs;
     use crate::live::eks::{principal_of, read_eks, ReadSettings};
@@ -84,16 +84,16 @@ mod live {
         let rt = runtime()?;
         let base = rt
             .block_on(fleet_aws::base_config(
-                args.region.as_deref(),
-                args.profile.as_deref(),
-                args.endpoint_url.as_deref(),
+                args.conn.region.as_deref(),
+                args.conn.profile.as_deref(),
+                args.conn.endpoint_url.as_deref(),
             ))
             .context("AWS configuration")?;
         let home = base.region().map(|r| r.to_string()).unwrap_or_default();
         let (caller_account, caller_arn) = rt
             .block_on(fleet_aws::caller_identity(&base))
             .context("who the AWS credentials are")?;
-        let partition = eksguard_sources::aws_request::partition(&home);
+        let partition = eksguard_model::arn::partition_of(&home);
 
         let mut problems: Vec<FleetProblem> = Vec::new();
         let accounts: Vec<String> = if args.org {
@@ -240,7 +240,7 @@ mod live {
             let asff = AsffTarget {
                 account: scope.account.clone(),
                 region: scope.region.clone(),
-                partition: eksguard_sources::aws_request::partition(&scope.region).into(),
+                partition: eksguard_model::arn::partition_of(&scope.region).into(),
                 scope: format!(
                     "cluster:{}",
                     read.arn.clone().unwrap_or_else(|| scope.label())
@@ -318,7 +318,7 @@ mod live {
         fleet: &FleetReport<'_>,
         credentials: &BTreeMap<ClusterScope, Option<Credentials>>,
     ) -> bool {
-        use eksguard_sources::security_hub::{sync, HubOptions, Import};
+        use eksguard_live::security_hub::{sync, HubOptions, Import};
         let mut failed = false;
         for c in &fleet.clusters {
             let (Some(t), ReadStatus::Full | ReadStatus::AwsOnly) = (&c.asff, c.status) else {
@@ -326,8 +326,8 @@ mod live {
             };
             let opts = HubOptions {
                 region: Some(c.scope.region.clone()),
-                profile: args.profile.clone(),
-                endpoint_url: args.endpoint_url.clone(),
+                profile: args.conn.profile.clone(),
+                endpoint_url: args.conn.endpoint_url.clone(),
                 credentials: credentials.get(&c.scope).cloned().flatten(),
             };
             let import = Import {

@@ -4,12 +4,12 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use eksguard_load::LoadOptions;
 use eksguard_model::workload::controlled_workloads;
 use eksguard_model::{Inventory, Object};
 use eksguard_policy::seccomp::{self, Arch, Observed};
 use eksguard_policy::tenant::{self, Pss, Tenant, Toleration};
 use eksguard_policy::{isolate, netpol, pss};
-use eksguard_sources::LoadOptions;
 
 use crate::cli::{
     AdmissionPolicyArgs, GenerateCommand, GenerateInput, IsolateArgs, NetworkPolicyArgs,

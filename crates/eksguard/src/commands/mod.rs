@@ -22,15 +22,15 @@ pub use crate::term::{shown, use_color};
 /// standard input for code frames, since it cannot be read twice.
 pub fn load_paths(
     paths: &[std::path::PathBuf],
-    opts: &eksguard_sources::LoadOptions,
+    opts: &eksguard_load::LoadOptions,
     sources: Option<&eksguard_report::SourceCache>,
 ) -> anyhow::Result<eksguard_model::Inventory> {
     let (stdin, files): (Vec<_>, Vec<_>) =
         paths.iter().cloned().partition(|p| p.as_os_str() == "-");
-    let mut inv = eksguard_sources::load(&files, opts);
+    let mut inv = eksguard_load::load(&files, opts);
     if !stdin.is_empty() {
         // Over the size limit it is an input error, never a silent truncation.
-        let (stdin_inv, buf) = eksguard_sources::files::load_stdin(opts);
+        let (stdin_inv, buf) = eksguard_load::files::load_stdin(opts);
         if let (Some(sources), Ok(text)) = (sources, std::str::from_utf8(&buf)) {
             sources.insert("-", text);
         }

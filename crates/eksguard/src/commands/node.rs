@@ -1,11 +1,11 @@
 //! `eksguard node`: the kubelet configuration of a node as the kubelet sees it (file,
 //! drop-ins, command-line flags) and the permissions of its files, through the NODE rules.
 
+use eksguard_load::kubelet::{self, CommandLine, Origin};
+use eksguard_load::node::{host_name, open_root, read_node, NodeError, NodeInput, NodeRead};
+use eksguard_load::LoadOptions;
 use eksguard_report::{Location, SourceCache};
 use eksguard_rules::{registry, Rule};
-use eksguard_sources::kubelet::{self, CommandLine, Origin};
-use eksguard_sources::node::{host_name, open_root, read_node, NodeError, NodeInput, NodeRead};
-use eksguard_sources::LoadOptions;
 
 use crate::cli::NodeArgs;
 use crate::pipeline::{self, RunSpec};

@@ -3,12 +3,12 @@
 use std::io::Write;
 
 use anyhow::bail;
+use eksguard_load::LoadOptions;
 use eksguard_model::rbac::query::{self, LookupKind, ServedResource};
 use eksguard_model::rbac::RbacModel;
 use eksguard_model::Inventory;
 use eksguard_report::escape;
 use eksguard_report::rbac::{self as answer, AnswerFormat};
-use eksguard_sources::LoadOptions;
 
 use crate::cli::{
     DataFormat, KubeArgs, LookupArgs, RbacCommand, RbacInput, RisksArgs, SubjectKindArg, WhoCanArgs,

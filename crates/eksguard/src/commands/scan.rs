@@ -1,8 +1,8 @@
 //! `eksguard scan`: load files, run the rules, report.
 
+use eksguard_load::LoadOptions;
 use eksguard_model::Inventory;
 use eksguard_report::SourceCache;
-use eksguard_sources::LoadOptions;
 
 use crate::cli::{AwsReportContext, ScanArgs};
 use crate::config::Config;

@@ -8,7 +8,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     use crate::pipeline::{fail_threshold, RunSpec, Selection};
     use crate::serve::admission::{Judge, Policy};
     use crate::serve::scanner::Scanner;
-    use eksguard_sources::kube_live::KubeOptions;
+    use eksguard_live::kube_live::KubeOptions;
 
     let Some(spec) = RunSpec::judging(&Selection::file_only(args.config.as_deref())) else {
         return Ok(Outcome::Error);

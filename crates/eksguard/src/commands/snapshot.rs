@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use eksguard_sources::snapshot::{self, SnapshotMeta};
+use eksguard_load::snapshot::{self, SnapshotMeta};
 
 use crate::cli::SnapshotArgs;
 use crate::Outcome;

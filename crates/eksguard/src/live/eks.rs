@@ -7,12 +7,12 @@
 //! so a test can serve the Kubernetes API over plain HTTP on a local port.
 
 use anyhow::bail;
+use eksguard_live::aws_live::{self, LiveOptions};
+use eksguard_live::eks_token::{describe_endpoint, TokenSource};
+use eksguard_live::fleet_aws;
+use eksguard_live::kube_live::{self, DirectApi, KubeOptions};
 use eksguard_model::{InputError, Inventory};
 use eksguard_report::fleet::ReadStatus;
-use eksguard_sources::aws_live::{self, LiveOptions};
-use eksguard_sources::eks_token::{describe_endpoint, TokenSource};
-use eksguard_sources::fleet_aws;
-use eksguard_sources::kube_live::{self, DirectApi, KubeOptions};
 
 use super::rules_by_kind;
 
@@ -117,7 +117,7 @@ async fn read_kube(
     name: &str,
     region: &str,
     principal: Option<&str>,
-    endpoint: &eksguard_sources::eks_token::ApiEndpoint,
+    endpoint: &eksguard_live::eks_token::ApiEndpoint,
     settings: &ReadSettings,
 ) -> anyhow::Result<(Inventory, bool)> {
     let Some(provider) = conf.credentials_provider() else {

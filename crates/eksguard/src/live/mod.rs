@@ -5,8 +5,8 @@
 #[cfg(all(feature = "aws", feature = "cluster"))]
 pub mod eks;
 
+use eksguard_load::kubeconfig::{eks_target, parse_eks_arn};
 use eksguard_model::{InputError, Inventory};
-use eksguard_sources::kubeconfig::{eks_target, parse_eks_arn};
 
 use crate::cli::{AwsArgs, KubeArgs};
 use crate::term::shown;
@@ -31,7 +31,7 @@ pub fn read_live(
     let mut aws = aws.cloned().unwrap_or_default();
     if let Some(arn) = aws.cluster_name.as_deref().and_then(parse_eks_arn) {
         aws.cluster_name = Some(arn.name);
-        aws.region = aws.region.or(Some(arn.region));
+        aws.conn.region = aws.conn.region.or(Some(arn.region));
     }
     let aws = &aws;
     // A cluster named without a kubeconfig to reach it: its API server from EKS, with a
@@ -89,7 +89,7 @@ pub fn read_live(
             );
             return Ok(None);
         };
-        let region = aws.region.clone().or(target.map(|k| k.region));
+        let region = aws.conn.region.clone().or(target.map(|k| k.region));
         info.cluster = Some(name.clone());
         inv.extend(read_aws(aws, kube.concurrency, name, region)?);
     }
@@ -104,7 +104,7 @@ fn read_eks_direct(
     name: &str,
 ) -> anyhow::Result<(Inventory, LiveInfo)> {
     use anyhow::Context;
-    use eksguard_sources::fleet_aws;
+    use eksguard_live::fleet_aws;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -119,9 +119,9 @@ fn read_eks_direct(
     };
     let read = rt.block_on(async {
         let base = fleet_aws::base_config(
-            aws.region.as_deref(),
-            aws.profile.as_deref(),
-            aws.endpoint_url.as_deref(),
+            aws.conn.region.as_deref(),
+            aws.conn.profile.as_deref(),
+            aws.conn.endpoint_url.as_deref(),
         )
         .await?;
         let region = base.region().map(|r| r.to_string()).unwrap_or_default();
@@ -158,8 +158,8 @@ pub fn read_kube(args: &KubeArgs) -> anyhow::Result<Inventory> {
 
 #[cfg(feature = "cluster")]
 fn read_kube_with_info(args: &KubeArgs) -> anyhow::Result<(Inventory, String, Option<String>)> {
-    use eksguard_sources::kube_live::{read_cluster, KubeOptions};
-    let rules_by_kind = rules_by_kind(eksguard_sources::kube_live::kinds_read());
+    use eksguard_live::kube_live::{read_cluster, KubeOptions};
+    let rules_by_kind = rules_by_kind(eksguard_live::kube_live::kinds_read());
     let opts = KubeOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -209,7 +209,7 @@ pub fn discover_api(
     Vec<eksguard_model::rbac::query::ServedResource>,
     Vec<String>,
 )> {
-    use eksguard_sources::kube_live::{discover_resources, KubeOptions};
+    use eksguard_live::kube_live::{discover_resources, KubeOptions};
     let opts = KubeOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -235,8 +235,8 @@ pub fn discover_api(
 #[cfg(feature = "cluster")]
 fn is_missing_config(e: &anyhow::Error) -> bool {
     matches!(
-        e.downcast_ref::<eksguard_sources::kube_live::KubeError>(),
-        Some(eksguard_sources::kube_live::KubeError::NoConfig { .. })
+        e.downcast_ref::<eksguard_live::kube_live::KubeError>(),
+        Some(eksguard_live::kube_live::KubeError::NoConfig { .. })
     )
 }
 
@@ -252,13 +252,13 @@ fn read_aws(
     name: String,
     region: Option<String>,
 ) -> anyhow::Result<Inventory> {
-    use eksguard_sources::aws_live::{read_cluster, LiveOptions};
+    use eksguard_live::aws_live::{read_cluster, LiveOptions};
     let mut opts = LiveOptions::new(name);
     opts.region = region;
-    opts.profile = args.profile.clone();
-    opts.endpoint_url = args.endpoint_url.clone();
+    opts.profile = args.conn.profile.clone();
+    opts.endpoint_url = args.conn.endpoint_url.clone();
     opts.concurrency = concurrency;
-    opts.rules_by_kind = rules_by_kind(eksguard_sources::aws_live::kinds_read().iter().copied());
+    opts.rules_by_kind = rules_by_kind(eksguard_live::aws_live::kinds_read().iter().copied());
     Ok(read_cluster(&opts)?)
 }
 

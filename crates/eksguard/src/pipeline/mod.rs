@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use eksguard_load::audit::Batch;
 use eksguard_model::{Inventory, Severity, SuppressionNote, SuppressionSource};
 use eksguard_report::{Location, Report, ReportFinding, SourceCache, SuppressedReportFinding};
 use eksguard_rules::engine::{Engine, EngineConfig, RunResult};
 use eksguard_rules::events::EventFinding;
 use eksguard_rules::suppress::Date;
 use eksguard_rules::Rule;
-use eksguard_sources::audit::Batch;
 
 use crate::baseline::{self, BaselineEntry};
 use crate::cli::{CheckArgs, FailOn, InlineArgs, ReportArgs};

@@ -655,7 +655,7 @@ impl Judge {
         cached: Option<&mut Inventory>,
         trusting: bool,
     ) -> Result<Judged, String> {
-        eksguard_sources::snapshot::sanitize_node(&mut root);
+        eksguard_model::sanitize::sanitize_node(&mut root);
         let obj = Object::from_node(root, Source::Live, namespace.unwrap_or("default"))
             .map_err(|_| "the object has no apiVersion or kind; not judged".to_string())?;
         let Some(engine) = self.engine(&obj.kind, cached.is_some(), trusting) else {

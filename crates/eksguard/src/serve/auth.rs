@@ -4,7 +4,7 @@
 //! same permission that reads the Service through the API server's proxy. The report
 //! lists the cluster's weak points, so it is off unless that Service is named.
 
-use eksguard_sources::kube_live::Watcher;
+use eksguard_live::kube_live::Watcher;
 use serde_json::{json, Value as Json};
 
 /// The Service whose `services/proxy` permission grants the report.

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
+use eksguard_live::kube_live::{WatchError, WatchEvent, Watcher};
 use eksguard_model::kinds::{self, WORKLOAD_KINDS};
 use eksguard_model::{Object, ObjectId};
 use eksguard_rules::registry;
-use eksguard_sources::kube_live::{WatchError, WatchEvent, Watcher};
 
 use super::admission::{scope, Scope};
 use super::metrics::Metrics;
@@ -304,7 +304,7 @@ mod tests {
 
     fn sa(name: &str) -> Object {
         let item = serde_json::json!({"metadata": {"name": name, "namespace": "shop"}});
-        eksguard_sources::kube_live::live_object(item, "ServiceAccount", "v1").unwrap()
+        eksguard_live::kube_live::live_object(item, "ServiceAccount", "v1").unwrap()
     }
 
     fn ids(objects: &[Arc<Object>]) -> Vec<u32> {
@@ -351,7 +351,7 @@ mod tests {
     fn live_reads_are_the_kinds_the_rules_read() {
         use eksguard_model::Data;
         let metas: Vec<_> = registry::all().iter().map(|r| r.meta()).collect();
-        let live: BTreeSet<&str> = eksguard_sources::kube_live::kinds_read().collect();
+        let live: BTreeSet<&str> = eksguard_live::kube_live::kinds_read().collect();
         // Listed today though no rule declares them: a rule that comes to read them
         // takes them off this list.
         let unread = [

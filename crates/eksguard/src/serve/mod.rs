@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use eksguard_live::kube_live::{KubeOptions, Watcher};
 use eksguard_model::Object;
-use eksguard_sources::kube_live::{KubeOptions, Watcher};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{watch, Notify, Semaphore};
 

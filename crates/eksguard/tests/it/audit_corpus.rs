@@ -7,11 +7,11 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
+use eksguard_load::audit::{AuditReader, ReadOptions};
 use eksguard_model::audit::AuditEvent;
 use eksguard_rules::engine::EngineConfig;
 use eksguard_rules::events::AuditEngine;
 use eksguard_rules::{registry, Params};
-use eksguard_sources::audit::{AuditReader, ReadOptions};
 
 /// Fixture → the AUD findings expected, in event order. The Falco rule each stands for
 /// is in the comment; fixtures not listed must produce no finding.

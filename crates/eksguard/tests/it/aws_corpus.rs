@@ -6,9 +6,9 @@ use crate::common;
 use common::corpus;
 use std::collections::BTreeMap;
 
+use eksguard_load::LoadOptions;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
-use eksguard_sources::LoadOptions;
 
 const RULES: &[&str] = &[
     "IAM001", "IAM002", "IAM003", "IAM004", "IAM005", "IAM006", "IRSA004", "IRSA005", "IRSA006",
@@ -20,7 +20,7 @@ fn aws_and_eksctl_corpus_findings_are_pinned() {
     let (Some(aws), Some(eksctl)) = (corpus("aws"), corpus("eksctl")) else {
         return;
     };
-    let inv = eksguard_sources::load(&[aws, eksctl], &LoadOptions::default());
+    let inv = eksguard_load::load(&[aws, eksctl], &LoadOptions::default());
     let config = EngineConfig {
         select: RULES.iter().map(|s| s.to_string()).collect(),
         ..EngineConfig::default()

@@ -538,7 +538,7 @@ fn deny(mut stream: TcpStream) {
 
 #[cfg(feature = "aws")]
 mod cloudwatch {
-    use eksguard_sources::cloudwatch_live::{LogQuery, LogReader};
+    use eksguard_live::cloudwatch_live::{LogQuery, LogReader};
 
     use super::fixture;
 

@@ -215,8 +215,8 @@ fn book_policy_lists_the_actions_the_client_calls() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let mut called = BTreeSet::new();
     for file in [
-        "crates/eksguard-sources/src/aws_live/fetch.rs",
-        "crates/eksguard-sources/src/aws_live/services.rs",
+        "crates/eksguard-live/src/aws_live/fetch.rs",
+        "crates/eksguard-live/src/aws_live/services.rs",
     ] {
         let text = std::fs::read_to_string(format!("{root}/{file}")).expect(file);
         for piece in text.split('"').skip(1).step_by(2) {

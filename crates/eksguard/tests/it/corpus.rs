@@ -5,16 +5,16 @@ use crate::common;
 use common::corpus;
 use std::path::PathBuf;
 
+use eksguard_load::LoadOptions;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
-use eksguard_sources::LoadOptions;
 
 #[test]
 fn corpus_manifests_scan_without_errors() {
     let Some(dir) = corpus("manifests") else {
         return;
     };
-    let inv = eksguard_sources::load(&[dir], &LoadOptions::default());
+    let inv = eksguard_load::load(&[dir], &LoadOptions::default());
     // The corpus census counts about 3,800 documents; most are Kubernetes objects.
     assert!(
         inv.objects.len() > 3000,
@@ -52,7 +52,7 @@ fn corpus_aws_eksctl_and_node_files_load_without_panics() {
     if dirs.is_empty() {
         return;
     }
-    let inv = eksguard_sources::load(&dirs, &LoadOptions::default());
+    let inv = eksguard_load::load(&dirs, &LoadOptions::default());
     let mut kinds = std::collections::BTreeMap::new();
     for o in &inv.objects {
         *kinds.entry(o.kind.to_string()).or_insert(0usize) += 1;

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use eksguard_load::LoadOptions;
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::{registry, Params};
-use eksguard_sources::LoadOptions;
 
 const RULES: &[&str] = &[
     "IRSA009", "SG001", "SG002", "SG003", "SG004", "NODE001", "NODE002", "NODE003", "NODE004",
@@ -29,7 +29,7 @@ fn corpus_dirs() -> Option<Vec<PathBuf>> {
 /// `params` as the rules' parameters.
 fn findings(params: Params) -> Option<Vec<(String, u32, String)>> {
     let dirs = corpus_dirs()?;
-    let inv = eksguard_sources::load(&dirs, &LoadOptions::default());
+    let inv = eksguard_load::load(&dirs, &LoadOptions::default());
     let config = EngineConfig {
         select: RULES.iter().map(|s| s.to_string()).collect(),
         params,

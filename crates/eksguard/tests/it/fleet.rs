@@ -745,7 +745,7 @@ fn single_cluster_unknown_is_an_error_naming_the_call() {
 /// The IAM actions named in the AWS client code: every call is labelled with its action
 /// (`"eks:DescribeCluster"`), in its error messages and in the constant of the call.
 fn actions_in_code() -> std::collections::BTreeSet<String> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../eksguard-sources/src/");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../eksguard-live/src/");
     let mut found = std::collections::BTreeSet::new();
     for file in [
         "aws_live/fetch.rs",

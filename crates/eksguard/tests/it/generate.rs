@@ -5,10 +5,10 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use eksguard_load::files::{load_text, LoadOptions};
 use eksguard_policy::tenant::{self, Tenant, Toleration};
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
-use eksguard_sources::files::{load_text, LoadOptions};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -6,8 +6,8 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use eksguard_load::files::{load_text, LoadOptions};
 use eksguard_model::{Inventory, Node, Object};
-use eksguard_sources::files::{load_text, LoadOptions};
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_eksguard"))

@@ -5,10 +5,10 @@ use crate::common;
 
 use std::process::{Command, Output};
 
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use eksguard_model::selector::selector_matches;
 use eksguard_model::Node;
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
 
 const INPUT: &str = "apiVersion: v1
 kind: Pod

@@ -3,10 +3,10 @@
 
 use crate::common;
 
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use eksguard_model::Inventory;
 use eksguard_policy::netpol;
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
 
 const RULES: &[&str] = &["NET001", "NET002", "NET003", "NET005"];
 
@@ -180,7 +180,7 @@ fn corpus_round_trip() {
     ) else {
         return;
     };
-    let inv = eksguard_sources::load(&[p], &LoadOptions::default());
+    let inv = eksguard_load::load(&[p], &LoadOptions::default());
     assert!(!run(&inv).is_empty());
     let (after, names) = round_trip(inv);
     assert_eq!(names, vec!["default"]);

@@ -5,13 +5,13 @@ use crate::common;
 
 use std::path::PathBuf;
 
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use eksguard_model::{Inventory, Node, Object, Source};
 use eksguard_policy::pss::{self, Level};
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
 
 fn load(paths: &[PathBuf]) -> Inventory {
-    eksguard_sources::load(paths, &LoadOptions::default())
+    eksguard_load::load(paths, &LoadOptions::default())
 }
 
 fn text(s: &str) -> Inventory {

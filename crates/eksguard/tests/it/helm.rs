@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use eksguard_load::files::{load_text, LoadOptions};
 use eksguard_model::{Inventory, Node, Object};
-use eksguard_sources::files::{load_text, LoadOptions};
 use serde_json::{json, Value};
 
 use crate::common;

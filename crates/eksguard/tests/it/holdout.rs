@@ -11,10 +11,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use eksguard_load::LoadOptions;
 use eksguard_model::{Finding, Inventory};
 use eksguard_rules::engine::{Engine, EngineConfig};
 use eksguard_rules::registry;
-use eksguard_sources::LoadOptions;
 
 use crate::common::holdout;
 
@@ -76,7 +76,7 @@ fn charts_give_the_expected_findings() {
     for chart in &charts {
         let stem = chart.file_stem().unwrap().to_string_lossy().to_string();
         let want = expectations(&expected_dir().join(format!("{stem}.tsv")));
-        let inv = eksguard_sources::load(std::slice::from_ref(chart), &LoadOptions::default());
+        let inv = eksguard_load::load(std::slice::from_ref(chart), &LoadOptions::default());
         assert!(inv.errors.is_empty(), "{stem}: {:#?}", inv.errors);
         let got: BTreeSet<Key> = run(&inv).iter().map(|f| key(&inv, f)).collect();
         let extra: Vec<&Key> = got.difference(&want).collect();
@@ -113,7 +113,7 @@ fn peers_and_real_infrastructure_scan_cleanly() {
         return;
     }
     for dir in dirs {
-        let inv = eksguard_sources::load(std::slice::from_ref(&dir), &LoadOptions::default());
+        let inv = eksguard_load::load(std::slice::from_ref(&dir), &LoadOptions::default());
         assert!(inv.objects.len() > 10, "{}: too few objects", dir.display());
         let findings = run(&inv);
         // Every finding resolves to a line in its file.

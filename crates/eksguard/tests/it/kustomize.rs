@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use eksguard_sources::files::LoadOptions;
+use eksguard_load::files::LoadOptions;
 use serde_json::Value;
 
 use crate::common;
@@ -221,7 +221,7 @@ fn a_kustomization_named_by_its_file_is_built() {
 fn built_objects_carry_prefix_namespace_labels_and_hashed_generated_names() {
     let root = common::temp_dir("kustomize-objects");
     layout(&root);
-    let inv = eksguard_sources::load(&[root.join("overlays/prod")], &LoadOptions::default());
+    let inv = eksguard_load::load(&[root.join("overlays/prod")], &LoadOptions::default());
     let names: Vec<(String, String)> = inv
         .objects
         .iter()

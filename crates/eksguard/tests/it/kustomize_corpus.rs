@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use eksguard_sources::files::LoadOptions;
+use eksguard_load::files::LoadOptions;
 use serde_json::Value;
 
 use crate::common;
@@ -185,8 +185,8 @@ fn every_corpus_kustomization_builds_as_kubectl_kustomize_does() {
             );
             return;
         };
-        let ours = eksguard_sources::kustomize::build_json(dir, &opts);
-        let notes = eksguard_sources::kustomize::build_notes(dir, &opts);
+        let ours = eksguard_load::kustomize::build_json(dir, &opts);
+        let notes = eksguard_load::kustomize::build_notes(dir, &opts);
         let not_carried_out = notes.iter().any(|n| n.contains("not carried out"));
         let rel = dir.strip_prefix(&root).unwrap_or(dir).display().to_string();
         match (ours, theirs) {

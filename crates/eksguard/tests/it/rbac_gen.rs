@@ -4,11 +4,11 @@
 
 use crate::common;
 
+use eksguard_load::files::load_text;
+use eksguard_load::LoadOptions;
 use eksguard_model::audit::AuditEvent;
 use eksguard_model::rbac::{Identity, RbacModel, RequestAttributes};
 use eksguard_policy::rbac_gen::{generate, render, Options, Target};
-use eksguard_sources::files::load_text;
-use eksguard_sources::LoadOptions;
 
 /// One audit event as the authorizer saw it (the impersonated user when there is one);
 /// `None` for events that were denied or not complete.

@@ -824,7 +824,7 @@ impl Res<'_> {
         let own = FieldPath::parse("Properties");
         let perm = permission(self.props, &own);
         ir::set_permissions(&mut s, &[perm], self.pos, 0, &own);
-        s.build(EC2, "EC2SecurityGroup", &group, self.path)
+        s.build(EC2, k::EC2_SECURITY_GROUP, &group, self.path)
     }
 
     fn subnet(&self) -> Object {

@@ -692,9 +692,15 @@ fn the_pre_commit_hook_passes_only_what_eksguard_reads() {
     assert!(out.status.success(), "{}", stderr(&out));
     let passed = stdout(&out);
     let passed: Vec<&str> = passed.lines().collect();
+    // Terraform in JSON syntax is read too.
     assert_eq!(
         passed,
-        ["k8s/pod.yaml", "infra/main.tf", "infra/prod.tfvars"]
+        [
+            "infra/main.tf.json",
+            "k8s/pod.yaml",
+            "infra/main.tf",
+            "infra/prod.tfvars"
+        ]
     );
     // And what passes, eksguard reads without an input error.
     std::fs::write(
@@ -703,6 +709,11 @@ fn the_pre_commit_hook_passes_only_what_eksguard_reads() {
     )
     .unwrap();
     std::fs::write(d.join("infra/prod.tfvars"), "region = \"eu-west-1\"\n").unwrap();
+    std::fs::write(
+        d.join("infra/main.tf.json"),
+        "{\"resource\": {\"aws_s3_bucket\": {\"b\": {\"bucket\": \"b\"}}}}\n",
+    )
+    .unwrap();
     let mut args = vec!["scan", "--no-config", "--fail-on", "never", "-q"];
     args.extend(passed);
     let out = run_in(&d, &args);

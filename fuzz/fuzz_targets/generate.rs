@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     });
     let inv = load_text("f.yaml", data, &LoadOptions::default());
 
-    let levels = pss::namespace_levels(&inv.objects);
+    let levels = pss::namespace_levels(inv.iter());
     check(
         "pod-security",
         &pss::render_namespaces(&levels),
@@ -61,11 +61,11 @@ fuzz_target!(|data: &[u8]| {
         .count();
     check(
         "pod-security --patch",
-        &pss::render_patches(&inv.objects),
+        &pss::render_patches(inv.iter()),
         patches,
     );
 
-    let generated = netpol::generate(&inv.objects);
+    let generated = netpol::generate(inv.iter());
     let policies = generated.iter().map(|n| n.policies.len()).sum();
     check("network-policy", &netpol::render(&generated), policies);
 

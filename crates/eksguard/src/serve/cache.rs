@@ -361,7 +361,7 @@ mod tests {
         ];
         let mut wrong = Vec::new();
         for k in &live {
-            if !metas.iter().any(|m| m.uses_kind(k)) != unread.contains(k) {
+            if metas.iter().any(|m| m.uses_kind(k)) == unread.contains(k) {
                 wrong.push(format!(
                     "{k}: listed live, read by a rule, and on the unread list disagree"
                 ));

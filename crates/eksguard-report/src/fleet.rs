@@ -376,19 +376,18 @@ impl<'o> FleetWriter<'o> {
         let mut head = None;
         let indent = item_indent(format);
         match format {
-            OutputFormat::Text => {
-                if c.status != ReadStatus::NotRead {
-                    let out = &mut parts[0];
-                    let shown = |s: &str| escape::terminal(s).into_owned();
-                    writeln!(
-                        out,
-                        "\n== {} ({}) ==",
-                        shown(&c.scope.label()),
-                        c.status.text()
-                    )?;
-                    crate::text::render(&c.report, self.sources, self.opts, out)?;
-                }
+            OutputFormat::Text if c.status != ReadStatus::NotRead => {
+                let out = &mut parts[0];
+                let shown = |s: &str| escape::terminal(s).into_owned();
+                writeln!(
+                    out,
+                    "\n== {} ({}) ==",
+                    shown(&c.scope.label()),
+                    c.status.text()
+                )?;
+                crate::text::render(&c.report, self.sources, self.opts, out)?;
             }
+            OutputFormat::Text => {}
             OutputFormat::Html => parts[0] = html_section(c).into_bytes(),
             OutputFormat::Json => {
                 let scope = serde_json::to_value(&c.scope).map_err(std::io::Error::other)?;

@@ -30,14 +30,13 @@ pub fn run(args: FleetArgs) -> anyhow::Result<Outcome> {
 
 #[cfg(all(feature = "aws", feature = "cluster"))]
 mod live {
-    use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     use anyhow::{bail, Context};
     use eksguard_live::fleet_aws::{self, Credentials};
     use eksguard_report::asff::AsffTarget;
     use eksguard_report::fleet::{
-        ClusterScope, FleetCluster, FleetProblem, FleetReport, ReadStatus,
+        ClusterScope, FleetCluster, FleetProblem, FleetWriter, ReadStatus,
     };
     use eksguard_report::OutputFormat;
     use eksguard_report::{RenderOptions, SourceCache};
@@ -218,8 +217,24 @@ mod live {
         let engine = Engine::new(registry::all(), spec.engine.clone());
         let config_summary = spec.config_summary();
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let to_file = args.report.output.is_some();
+        let opts = RenderOptions {
+            color: super::super::use_color(args.report.color, to_file),
+            no_frames: true,
+            show_suppressed: args.report.show_suppressed,
+            asff: None,
+        };
+        let sources = SourceCache::new();
+        // Each cluster's part of the report is written out once judged, and only its line
+        // of the summary stays: memory follows the concurrency, not the fleet.
+        let writer = FleetWriter::new(
+            (!args.report.quiet).then_some(args.report.format),
+            &sources,
+            &opts,
+        )?;
         let bar = Bar::new("reading clusters", found.len(), !args.no_progress);
-        let clusters = pool(found, workers, &bar, |rt, f| {
+        let found: Vec<(usize, Found<'_>)> = found.into_iter().enumerate().collect();
+        let hub = pool(found, workers, &bar, |rt, (index, f)| {
             let conf = fleet_aws::scoped_config(&base, &f.region, f.entered.credentials.as_ref());
             let read = rt.block_on(read_eks(
                 &conf,
@@ -231,6 +246,7 @@ mod live {
             let result = engine.run(&read.inv);
             let rules = engine.rules().iter().map(|r| r.meta()).collect();
             let mut report = pipeline::resolve_objects(&read.inv, result, rules);
+            drop(read.inv);
             report.config = Some(config_summary.clone());
             let scope = ClusterScope {
                 account: f.entered.account.clone(),
@@ -247,61 +263,46 @@ mod live {
                 ),
                 now: now.clone(),
             };
-            Ok::<_, (String, Option<String>, String)>((
-                FleetCluster {
-                    scope,
-                    status: read.status,
-                    reason: read.reason,
-                    report,
-                    asff: Some(asff),
-                },
-                f.entered.credentials.clone(),
-            ))
+            let cluster = FleetCluster {
+                scope,
+                status: read.status,
+                reason: read.reason,
+                report,
+                asff: Some(asff),
+            };
+            writer.add(index, &cluster)?;
+            Ok::<_, anyhow::Error>(if args.report.security_hub {
+                send_to_hub(&args, &cluster, f.entered.credentials.clone())
+            } else {
+                None
+            })
         })?;
         bar.finish();
-        let mut credentials = BTreeMap::new();
-        let clusters: Vec<FleetCluster<'_>> = keep_ok(clusters, &mut problems)
-            .into_iter()
-            .map(|(c, creds)| {
-                credentials.insert(c.scope.clone(), creds);
-                c
-            })
-            .collect();
-        let fleet = FleetReport {
-            tool_version: env!("CARGO_PKG_VERSION"),
-            clusters,
-            problems,
-        };
-
         let mut hub_failed = false;
-        if args.report.security_hub {
-            hub_failed = send_to_hub(&args, &fleet, &credentials);
+        for answer in hub {
+            if let Some((line, failed)) = answer? {
+                eprintln!("{line}");
+                hub_failed |= failed;
+            }
         }
+        let lines = writer.lines()?;
         if !args.report.quiet {
-            let to_file = args.report.output.is_some();
-            let opts = RenderOptions {
-                color: super::super::use_color(args.report.color, to_file),
-                no_frames: true,
-                show_suppressed: args.report.show_suppressed,
-                asff: None,
-            };
             let mut out = super::super::open_output(args.report.output.as_deref())?;
-            eksguard_report::fleet::render(
-                args.report.format,
-                &fleet,
-                &SourceCache::new(),
-                &opts,
-                &mut out,
-            )?;
+            writer.finish(env!("CARGO_PKG_VERSION"), &problems, &mut out)?;
             out.flush()?;
         }
         let threshold = spec.threshold;
-        Ok(if !fleet.not_read_lines().is_empty() || hub_failed {
+        let not_read = eksguard_report::fleet::not_read_lines(
+            &problems,
+            lines
+                .iter()
+                .map(|l| (&l.scope, l.status, l.reason.as_deref())),
+        );
+        Ok(if !not_read.is_empty() || hub_failed {
             Outcome::Error
-        } else if fleet
-            .clusters
+        } else if lines
             .iter()
-            .any(|c| threshold.is_some_and(|t| c.report.findings.iter().any(|f| f.severity >= t)))
+            .any(|l| threshold.is_some_and(|t| l.reaches(t)))
         {
             Outcome::Findings
         } else {
@@ -311,53 +312,50 @@ mod live {
 
     use std::io::Write as _;
 
-    /// Each cluster's findings into Security Hub in its own account and region, archiving
-    /// the gone findings of its scope. `true` when an import failed.
+    /// A cluster's findings into Security Hub in its own account and region, archiving
+    /// the gone findings of its scope: the line to show, and whether the import failed;
+    /// `None` for a cluster with nothing to send.
     fn send_to_hub(
         args: &FleetArgs,
-        fleet: &FleetReport<'_>,
-        credentials: &BTreeMap<ClusterScope, Option<Credentials>>,
-    ) -> bool {
+        c: &FleetCluster<'_>,
+        credentials: Option<Credentials>,
+    ) -> Option<(String, bool)> {
         use eksguard_live::security_hub::{sync, HubOptions, Import};
-        let mut failed = false;
-        for c in &fleet.clusters {
-            let (Some(t), ReadStatus::Full | ReadStatus::AwsOnly) = (&c.asff, c.status) else {
-                continue;
-            };
-            let opts = HubOptions {
-                region: Some(c.scope.region.clone()),
-                profile: args.conn.profile.clone(),
-                endpoint_url: args.conn.endpoint_url.clone(),
-                credentials: credentials.get(&c.scope).cloned().flatten(),
-            };
-            let import = Import {
-                findings: eksguard_report::asff::findings(&c.report, t),
-                product_arn: t.product_arn(),
-                scope_key: eksguard_report::asff::SCOPE_KEY.to_string(),
-                scope: t.scope_value(),
-                now: t.now.clone(),
-                // Only a cluster read whole, without an error, may retire earlier
-                // findings: an AWS-side-only read never saw the Kubernetes side.
-                complete: matches!(c.status, ReadStatus::Full) && c.report.errors.is_empty(),
-            };
-            let label = super::super::shown(c.scope.label());
-            match sync(&opts, import) {
-                Ok(r) => {
-                    eprintln!(
-                        "security hub: {label}: {} findings imported, {} archived, {} refused",
-                        r.imported,
-                        r.archived,
-                        r.failed.len()
-                    );
-                    failed |= !r.failed.is_empty();
-                }
-                Err(e) => {
-                    eprintln!("security hub: {label}: {}", super::super::shown(e));
-                    failed = true;
-                }
-            }
-        }
-        failed
+        let (Some(t), ReadStatus::Full | ReadStatus::AwsOnly) = (&c.asff, c.status) else {
+            return None;
+        };
+        let opts = HubOptions {
+            region: Some(c.scope.region.clone()),
+            profile: args.conn.profile.clone(),
+            endpoint_url: args.conn.endpoint_url.clone(),
+            credentials,
+        };
+        let import = Import {
+            findings: eksguard_report::asff::findings(&c.report, t),
+            product_arn: t.product_arn(),
+            scope_key: eksguard_report::asff::SCOPE_KEY.to_string(),
+            scope: t.scope_value(),
+            now: t.now.clone(),
+            // Only a cluster read whole, without an error, may retire earlier
+            // findings: an AWS-side-only read never saw the Kubernetes side.
+            complete: matches!(c.status, ReadStatus::Full) && c.report.errors.is_empty(),
+        };
+        let label = super::super::shown(c.scope.label());
+        Some(match sync(&opts, import) {
+            Ok(r) => (
+                format!(
+                    "security hub: {label}: {} findings imported, {} archived, {} refused",
+                    r.imported,
+                    r.archived,
+                    r.failed.len()
+                ),
+                !r.failed.is_empty(),
+            ),
+            Err(e) => (
+                format!("security hub: {label}: {}", super::super::shown(e)),
+                true,
+            ),
+        })
     }
 
     type Failed = (String, Option<String>, String);

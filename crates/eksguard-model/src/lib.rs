@@ -27,6 +27,7 @@ pub mod rule;
 pub mod sanitize;
 pub mod selector;
 pub mod suggest;
+pub mod wildcard;
 pub mod workload;
 pub mod yaml;
 

@@ -239,27 +239,6 @@ pub(crate) fn comes_from(img: &EcrImage, key: &(String, String, String)) -> bool
         && (region.is_empty() || *region == img.region)
 }
 
-/// ECR's wildcard filters: `*` matches any run of characters, other characters match
-/// themselves (case-sensitively, as repository names and tags are compared).
-pub(crate) fn ecr_wildcard(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for p in middle {
-        match rest.find(p) {
-            Some(i) => rest = &rest[i + p.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
-
 /// The path components of the file an object came from (for outputs that do not name
 /// their resource and are named by their directory).
 pub(crate) fn path_components(obj: &Object) -> Vec<&str> {
@@ -419,18 +398,5 @@ mod tests {
         assert!(ecr_image("public.ecr.aws/eks/coredns:v1").is_none());
         assert!(ecr_image("nginx").is_none());
         assert!(ecr_image("x.dkr.ecr.eu-west-1.amazonaws.com/a").is_none());
-    }
-
-    #[test]
-    fn ecr_wildcards() {
-        assert!(ecr_wildcard("*", "team/api"));
-        assert!(ecr_wildcard("team/*", "team/api"));
-        assert!(ecr_wildcard("*api", "team/api"));
-        assert!(ecr_wildcard("t*m/a*i", "team/api"));
-        assert!(!ecr_wildcard("team/*", "other/api"));
-        assert!(!ecr_wildcard("prod-*", "dev"));
-        assert!(ecr_wildcard("v1", "v1"));
-        assert!(!ecr_wildcard("v1", "v12"));
-        assert!(!ecr_wildcard("a*a", "a"));
     }
 }

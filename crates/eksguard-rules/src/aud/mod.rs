@@ -146,28 +146,10 @@ pub(crate) fn is_system_user(name: &str) -> bool {
     name.starts_with("system:") || name.starts_with("eks:")
 }
 
-/// `*` matches any run of characters; the rest is literal.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 pub(crate) fn matches_any(patterns: &[String], text: &str) -> bool {
-    patterns.iter().any(|p| glob_match(p, text))
+    patterns
+        .iter()
+        .any(|p| eksguard_model::wildcard::star_match(p, text))
 }
 
 /// `` `alice` ``, or `` `admin` as `alice` `` when impersonating.
@@ -430,6 +412,7 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eksguard_model::wildcard::star_match as glob_match;
 
     #[test]
     fn globs() {

@@ -3,8 +3,9 @@ use eksguard_model::{FieldPath, Node, Object};
 
 use super::ecr::{items, judged_repositories, registry_of};
 use crate::aws_iam::flag;
-use crate::aws_svc::{ecr_wildcard, is, text};
+use crate::aws_svc::{is, text};
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
+use eksguard_model::wildcard::star_match;
 
 declare_rule! {
     /// ## What it checks
@@ -55,7 +56,7 @@ declare_rule! {
 /// Whether a registry scanning rule's filter matches a repository name.
 fn filter_matches(filter: &str, name: &str) -> bool {
     if filter.contains('*') {
-        ecr_wildcard(filter, name)
+        star_match(filter, name)
     } else {
         name.contains(filter)
     }

@@ -2,8 +2,9 @@ use eksguard_model::aws_kinds as k;
 use eksguard_model::FieldPath;
 
 use super::ecr::{items, judged_repositories};
-use crate::aws_svc::{ecr_wildcard, text};
+use crate::aws_svc::text;
 use crate::{declare_rule, Ctx, InventoryRule, Sink};
+use eksguard_model::wildcard::star_match;
 
 declare_rule! {
     /// ## What it checks
@@ -61,7 +62,7 @@ impl InventoryRule for EcrMutableTags {
                 .iter()
                 .filter_map(|f| text(f, "filter"))
                 .collect();
-            let excluded = |tag: &str| filters.iter().any(|f| ecr_wildcard(f, tag));
+            let excluded = |tag: &str| filters.iter().any(|f| star_match(f, tag));
             let moves = |tag: &str| match mode.as_str() {
                 "IMMUTABLE" => false,
                 "MUTABLE_WITH_EXCLUSION" => !excluded(tag),

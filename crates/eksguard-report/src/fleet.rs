@@ -776,17 +776,17 @@ impl Spool {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!("cannot create the spool file {}: {e}", path.display()),
-                )
-            })?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        // Findings name the estate's weak points: readable by this user alone.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot create the spool file {}: {e}", path.display()),
+            )
+        })?;
         Ok(Spool { file, path, len: 0 })
     }
 
